@@ -1,0 +1,20 @@
+from django.contrib import admin
+
+from audit.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is append-only."""
+
+    list_display = ["id", "occurred_at", "action", "actor_username", "actor_agency", "outcome", "object_type", "object_id"]
+    list_filter = ["outcome", "action"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

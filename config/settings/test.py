@@ -1,0 +1,18 @@
+"""Test settings: the real PostgreSQL and Redis, a fast password hasher, locmem e-mail."""
+
+import os
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATABASES
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+ALLOW_DEV_TOOLS = True
+# Several test runs may share one PostgreSQL; each may name its own test database.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CROSSCHECK_TEST_DB", "test_crosscheck")}
+# Only the test database may let Django's flush through the audit table's TRUNCATE guard
+# (audit/db.py explains the narrow way through).
+AUDIT_TEST_FLUSH_ALLOWED = True

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from core.views import healthz
+from privacy import views as privacy_views
+
+urlpatterns = [
+    path("", privacy_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("privacy.urls")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]

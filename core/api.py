@@ -1,0 +1,68 @@
+"""One DRF exception handler: domain errors and validation errors in one consistent format.
+
+Every error body is {"error": {"code": ..., "message": ..., "fields": {name: [messages]}}}.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub, messages in _flatten(value).items():
+                    out[f"{key}.{sub}"] = messages
+            elif isinstance(value, list):
+                out[str(key)] = [str(v) for v in value if not isinstance(v, dict)] or [
+                    str(m) for d in value if isinstance(d, dict) for m in _flatten(d).values()
+                ]
+            else:
+                out[str(key)] = [str(value)]
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(v) for v in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The one error format of the API."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Map domain errors and DRF errors to the one error format; never leak internals."""
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(exc.code, exc.message or exc.code.replace("_", " "), exc.field_errors),
+            status=exc.status_code,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("invalid", "The request has invalid fields.", _flatten(exc.detail))
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
+        response.data = error_body(str(code), str(detail))
+    if response.status_code == status.HTTP_401_UNAUTHORIZED and "WWW-Authenticate" not in response:
+        response["WWW-Authenticate"] = "Bearer"
+    return response

@@ -1,0 +1,100 @@
+"""Departments, agencies, units and users: who may act, and for which agency."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from core.models import BaseModel
+
+
+class Role(models.TextChoices):
+    ANALYST = "analyst", "Analyst"
+    SUPERVISOR = "supervisor", "Supervisor"
+    ADMIN = "admin", "Admin"
+    AUDITOR = "auditor", "Auditor"
+    STATUS_VERIFIER = "status_verifier", "Status verifier"
+
+
+class Department(BaseModel):
+    """A federal department or a state government; crossing departments is a disclosure."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agency(BaseModel):
+    """A component of a department (USCIS and ICE-HSI of DHS, SSA of SSA, a state labor office)."""
+
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="agencies")
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True, help_text="Postal address, for the accounting of disclosures.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.department.code.upper()})"
+
+
+class Unit(BaseModel):
+    """A team inside an agency; flagged cases are routed to units."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="units")
+    code = models.SlugField(max_length=48)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["agency__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["agency", "code"], name="unit_code_unique_per_agency")]
+
+    def __str__(self) -> str:
+        return f"{self.name} — {self.agency.code.upper()}"
+
+
+class User(AbstractUser):
+    """A person who signs in. Belongs to one agency and unit, and holds home-agency roles."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="users", null=True, blank=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="users", null=True, blank=True)
+    roles = ArrayField(
+        models.CharField(max_length=32, choices=Role.choices),
+        default=list,
+        blank=True,
+        help_text="Roles over the home agency's own data; roles over other agencies' data are grants.",
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=True) | models.Q(agency__isnull=False),
+                name="user_has_agency_unless_superuser",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def has_role(self, role: str) -> bool:
+        """True if the user holds `role` in their home agency."""
+        return role in (self.roles or [])
+
+    @property
+    def needs_two_factor(self) -> bool:
+        """Supervisors and admins must pass 2FA for every page, not only personal data."""
+        from django.conf import settings
+
+        return any(self.has_role(r) for r in settings.TWO_FACTOR_REQUIRED_ROLES)

@@ -1,0 +1,22 @@
+"""Audit events for authentication steps that happen inside Django and django-axes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+
+from audit.services import event_record
+
+
+@receiver(user_locked_out, dispatch_uid="privacy.audit_lockout")
+def _audit_lockout(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
+    event_record(action="auth.lockout", outcome="denied", detail={"username": (username or "")[:150]})
+
+
+@receiver(user_logged_out, dispatch_uid="privacy.audit_logout")
+def _audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None and not getattr(request, "session_expired", False):
+        event_record(action="auth.logout", actor=user)

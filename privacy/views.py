@@ -1,0 +1,134 @@
+"""Sign-in, second factor, sign-out and the home page of each role."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from privacy import services
+from privacy.forms import LoginForm, TokenForm
+from privacy.selectors import user_has_confirmed_device
+
+_PENDING_DEVICE = "_crosscheck_pending_totp"
+
+
+def _safe_next(request: HttpRequest, default: str = "home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    from django.urls import reverse
+
+    return reverse(default)
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    """Password step; then the second-factor step or its enrolment."""
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect("home")
+    form = LoginForm(request, data=request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            user = form.get_user()
+            services.session_login(request=request, actor=user)
+            target = "otp-verify" if user_has_confirmed_device(user=user) else "otp-enrol"
+            from django.urls import reverse
+
+            return redirect(f"{reverse(target)}?next={_safe_next(request)}")
+        if getattr(request, "axes_locked_out", False):
+            return render(request, "registration/locked_out.html", status=429)
+        services.login_failure_record(username=request.POST.get("username", ""))
+    return render(request, "registration/login.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    """Sign out (POST only, so a link cannot sign anyone out)."""
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("login")
+
+
+def _qr_svg(uri: str) -> str:
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def otp_enrol(request: HttpRequest) -> HttpResponse:
+    """Enrol a TOTP authenticator: scan, then confirm with the first code."""
+    user = request.user
+    if user_has_confirmed_device(user=user):
+        return redirect("otp-verify")
+    device = None
+    pending = request.session.get(_PENDING_DEVICE)
+    if pending:
+        device = TOTPDevice.objects.filter(pk=pending, user=user, confirmed=False).first()
+    if device is None:
+        device = services.totp_device_start(actor=user)
+        request.session[_PENDING_DEVICE] = device.pk
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = services.totp_device_confirm(request=request, actor=user, device=device, token=form.cleaned_data["token"])
+        if codes is not None:
+            request.session.pop(_PENDING_DEVICE, None)
+            return render(request, "registration/recovery_codes.html", {"codes": codes, "next": _safe_next(request)})
+        form.add_error("token", "That code is not right. Check the time on your device and try again.")
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return render(
+        request,
+        "registration/otp_enrol.html",
+        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret, "next": request.GET.get("next", "")},
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def otp_verify(request: HttpRequest) -> HttpResponse:
+    """Second-factor check with an authenticator code or a recovery code."""
+    if not user_has_confirmed_device(user=request.user):
+        return redirect("otp-enrol")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.second_factor_verify(request=request, actor=request.user, token=form.cleaned_data["token"]):
+            return redirect(_safe_next(request))
+        form.add_error("token", "That code is not right.")
+    return render(request, "registration/otp_verify.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+@login_required
+@require_POST
+def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    """Issue new recovery codes (needs a verified session: the middleware sees to that)."""
+    if not request.user.is_verified():
+        return redirect("otp-verify")
+    codes = services.recovery_codes_issue(actor=request.user)
+    return render(request, "registration/recovery_codes.html", {"codes": codes, "next": "/"})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page of the signed-in user's roles."""
+    return render(request, "home.html", {"roles": request.user.roles})

@@ -1,0 +1,128 @@
+"""The one persona list (STYLE.md rule 12), defined once for every test.
+
+Personas: anonymous; analyst of the owning unit (alice) and of another unit (bob); supervisor
+(sam); admin (adam); auditor (audrey); status verifiers at SSA (sally) and USCIS (vera); partner
+user under an active agreement (petra) and one whose agreement expired (eddie); employer API key.
+The partner personas get their agreements from the privacy fixtures (tests/privacy), and the API
+key from the verification fixtures; here they are users of a partner agency.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from privacy.models import Role, User
+from tests.factories import (
+    TEST_PASSWORD,
+    AgencyFactory,
+    DepartmentFactory,
+    UnitFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def directory(db: Any) -> dict[str, Any]:
+    """Departments, agencies and units shaped like production: DHS (USCIS, ICE-HSI), SSA, a state."""
+    dhs = DepartmentFactory(code="dhs", name="Department of Homeland Security")
+    ssa_dept = DepartmentFactory(code="ssa", name="Social Security Administration")
+    state = DepartmentFactory(code="tx", name="State of Texas")
+    ice = AgencyFactory(code="ice-hsi", name="ICE HSI", department=dhs)
+    uscis = AgencyFactory(code="uscis", name="USCIS", department=dhs)
+    ssa = AgencyFactory(code="ssa", name="SSA", department=ssa_dept)
+    twc = AgencyFactory(code="twc", name="Texas Workforce Commission", department=state)
+    return {
+        "dhs": dhs, "ssa_dept": ssa_dept, "state": state,
+        "ice": ice, "uscis": uscis, "ssa": ssa, "twc": twc,
+        "unit_a": UnitFactory(agency=ice, code="worksite-a", name="Worksite A"),
+        "unit_b": UnitFactory(agency=ice, code="worksite-b", name="Worksite B"),
+        "uscis_monitoring": UnitFactory(agency=uscis, code="monitoring", name="Monitoring"),
+        "uscis_status": UnitFactory(agency=uscis, code="status", name="Status Verification"),
+        "ssa_numident": UnitFactory(agency=ssa, code="numident", name="Numident"),
+        "twc_unit": UnitFactory(agency=twc, code="labor", name="Labor Compliance"),
+    }
+
+
+@pytest.fixture
+def alice(directory: dict[str, Any]) -> User:
+    """Analyst of the owning unit (ICE-HSI Worksite A)."""
+    return UserFactory(username="alice", unit=directory["unit_a"], roles=[Role.ANALYST])
+
+
+@pytest.fixture
+def bob(directory: dict[str, Any]) -> User:
+    """Analyst of another unit (ICE-HSI Worksite B)."""
+    return UserFactory(username="bob", unit=directory["unit_b"], roles=[Role.ANALYST])
+
+
+@pytest.fixture
+def sam(directory: dict[str, Any]) -> User:
+    """Supervisor of Worksite A."""
+    return UserFactory(username="sam", unit=directory["unit_a"], roles=[Role.SUPERVISOR])
+
+
+@pytest.fixture
+def adam(directory: dict[str, Any]) -> User:
+    """Admin (USCIS)."""
+    return UserFactory(username="adam", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True)
+
+
+@pytest.fixture
+def audrey(directory: dict[str, Any]) -> User:
+    """Auditor: reads audit trails and reports, no case work."""
+    return UserFactory(username="audrey", unit=directory["uscis_monitoring"], roles=[Role.AUDITOR])
+
+
+@pytest.fixture
+def vera(directory: dict[str, Any]) -> User:
+    """Status verifier at USCIS."""
+    return UserFactory(username="vera", unit=directory["uscis_status"], roles=[Role.STATUS_VERIFIER])
+
+
+@pytest.fixture
+def sally(directory: dict[str, Any]) -> User:
+    """Status verifier at SSA."""
+    return UserFactory(username="sally", unit=directory["ssa_numident"], roles=[Role.STATUS_VERIFIER])
+
+
+@pytest.fixture
+def petra(directory: dict[str, Any]) -> User:
+    """Partner-agency analyst (state labor department); her agreement comes from privacy fixtures."""
+    return UserFactory(username="petra", unit=directory["twc_unit"], roles=[Role.ANALYST])
+
+
+@pytest.fixture
+def eddie(directory: dict[str, Any]) -> User:
+    """Partner-agency analyst whose agreement expired yesterday (privacy fixtures add it)."""
+    return UserFactory(username="eddie", unit=directory["twc_unit"], roles=[Role.ANALYST])
+
+
+def current_code(user: User) -> str:
+    """The user's current TOTP code, as an authenticator app would show it."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def sign_in(client: Client, user: User, *, verify: bool = True) -> Client:
+    """Sign in through the real login form, and pass 2FA unless verify=False."""
+    response = client.post("/accounts/login/", {"username": user.username, "password": TEST_PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    if verify:
+        response = client.post("/accounts/2fa/verify/", {"token": current_code(user)})
+        assert response.status_code == 302, response.content[:500]
+    return client
+
+
+@pytest.fixture
+def login():
+    """`login(user)` gives a client signed in (and 2FA-verified) as that user."""
+
+    def _login(user: User, *, verify: bool = True) -> Client:
+        return sign_in(Client(), user, verify=verify)
+
+    return _login
