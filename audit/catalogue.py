@@ -26,3 +26,11 @@ CATALOGUE: dict[str, str] = {
     "directory.user_changed": "A user's roles, unit or status changed.",
     "directory.demo_loaded": "Demo data was loaded (development only).",
 }
+
+
+def register(events: dict[str, str]) -> None:
+    """Add an app's own events (called from its AppConfig.ready); a name may not be reused."""
+    for action, why in events.items():
+        if action in CATALOGUE and CATALOGUE[action] != why:
+            raise ValueError(f"Audit action {action!r} is already catalogued with another meaning.")
+        CATALOGUE[action] = why

@@ -268,3 +268,13 @@ LOGGING = {
 DATA_KEYS = env_str("CROSSCHECK_DATA_KEYS", "dev1:ZGV2LW9ubHktZGF0YS1rZXktMzJieXRlcy1sb25nISE=")
 BLIND_INDEX_KEY = env_str("CROSSCHECK_BLIND_INDEX_KEY", "dev-only-blind-index-key")
 AUDIT_HMAC_KEY = env_str("CROSSCHECK_AUDIT_HMAC_KEY", "dev-only-audit-hmac-key")
+
+# Which agency owns each category of data (agency codes). Crossing from the owner to a user of
+# another agency needs an agreement; crossing departments is an accountable disclosure.
+CROSSCHECK_CATEGORY_OWNERS = {
+    "ssa_identity": "ssa",
+    "dhs_immigration": "uscis",
+    "enforcement": "ice-hsi",
+    "verification_cases": "uscis",
+    "employer_data": "uscis",
+}
