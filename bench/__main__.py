@@ -1,0 +1,44 @@
+"""Entry point of `make bench`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shutil
+import sys
+import time
+
+AREAS = ["data", "crossref", "audit", "queue"]
+
+
+def require_free_disk(path: str, gib: float) -> None:
+    """Stop before a benchmark fills the disk."""
+    free = shutil.disk_usage(path).free / 2**30
+    if free < gib:
+        sys.exit(f"bench: needs {gib:.0f} GiB free under {path}, only {free:.1f} GiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Crosscheck benchmarks")
+    parser.add_argument("--area", default="all", help=f"one of {AREAS} or all")
+    parser.add_argument("--scale", type=int, default=None, help="rows (cases) to generate for the area")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    areas = AREAS if args.area == "all" else [args.area]
+    for area in areas:
+        try:
+            module = importlib.import_module(f"bench.{area}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"bench.{area}":
+                print(f"== {area}: not built yet")
+                continue
+            raise
+        print(f"== {area}")
+        started = time.perf_counter()
+        module.run(args.scale)
+        print(f"== {area} finished in {time.perf_counter() - started:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
