@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "audit",
     "privacy",
     "verification",
+    "verification.crossref",
     "cases",
 ]
 
@@ -232,12 +233,36 @@ CELERY_TASK_ROUTES = {"verification.crossref.*": {"queue": "batch"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "core-heartbeat": {"task": "core.tasks.heartbeat", "schedule": 30.0},
 }
+CELERY_BEAT_SCHEDULE["crossref-sweep"] = {"task": "verification.crossref.tasks.sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["crossref-scheduled-runs"] = {
+    "task": "verification.crossref.tasks.scheduled_runs",
+    "schedule": 60.0,
+}
 # The worker heartbeat that /healthz reads; older than this means no worker is alive.
 WORKER_HEARTBEAT_MAX_AGE = env_int("CROSSCHECK_WORKER_HEARTBEAT_MAX_AGE", 120)
 
 # --- Crosscheck ---------------------------------------------------------------------------------
 AUDIT_ENABLED = True  # Only the audit benchmark turns this off.
 REFERRAL_CONTACT_WORKING_DAYS = env_int("CROSSCHECK_REFERRAL_CONTACT_DAYS", 8)
+
+# Cross-reference engine (verification/crossref). Thresholds are settings, not constants.
+CROSSREF = {
+    "SSN_PARTITIONS": env_int("CROSSREF_SSN_PARTITIONS", 16),
+    "EMPLOYER_PARTITIONS": env_int("CROSSREF_EMPLOYER_PARTITIONS", 2),
+    # A partition's lease; the sweeper hands an expired one to another worker.
+    "LEASE_SECONDS": env_int("CROSSREF_LEASE_SECONDS", 900),
+    "RESEND_PENDING_AFTER_SECONDS": env_int("CROSSREF_RESEND_PENDING_AFTER_SECONDS", 1800),
+    # SSN velocity: one SSN at >= K employers with cases inside WINDOW days.
+    "VELOCITY_K": env_int("CROSSREF_VELOCITY_K", 3),
+    "VELOCITY_WINDOW_DAYS": env_int("CROSSREF_VELOCITY_WINDOW_DAYS", 90),
+    # Enforcement linkage: a score >= THRESHOLD is a lead; within MARGIN below it, a low-severity review.
+    "LINKAGE_THRESHOLD": float(env_str("CROSSREF_LINKAGE_THRESHOLD", "0.90")),
+    "LINKAGE_REVIEW_MARGIN": float(env_str("CROSSREF_LINKAGE_REVIEW_MARGIN", "0.06")),
+    # Employer behaviour: one-sided z-test significance, and the minimum cases to judge an employer.
+    "EMPLOYER_ALPHA": float(env_str("CROSSREF_EMPLOYER_ALPHA", "0.001")),
+    "EMPLOYER_MIN_CASES": env_int("CROSSREF_EMPLOYER_MIN_CASES", 10),
+    "TNC_IDLE_WORKING_DAYS": env_int("CROSSREF_TNC_IDLE_WORKING_DAYS", 10),
+}
 
 # --- Logging: structured JSON with the request id ------------------------------------------------
 LOGGING = {

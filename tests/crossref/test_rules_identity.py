@@ -1,0 +1,137 @@
+"""Identity rules on hand-built cases, including lawful name variants that must not flag."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from verification.crossref import services
+from verification.crossref.models import Finding
+
+DOB = date(1985, 4, 9)
+
+
+def run_rules(user, *codes: str):
+    run = services.run_start(actor=user, rules=list(codes), enqueue=False, ssn_partitions=4)
+    return services.run_execute_inline(run=run)
+
+
+def findings(code: str) -> dict[int, Finding]:
+    return {f.case_id: f for f in Finding.objects.filter(rule_code=code)}
+
+
+# (submitted first, last, other last names) vs SSA (first, last): lawful variants from DOMAIN.md §2.
+VARIANT_FAMILIES = [
+    (("Maria", "Garcia Lopez", ""), ("Maria", "Garcia")),          # compound surname truncated
+    (("Maria", "Lopez Garcia", ""), ("Maria", "Garcia Lopez")),    # compound surname reordered
+    (("José", "Núñez", ""), ("Jose", "Nunez")),                     # diacritics
+    (("Ana", "Smith-Jones", ""), ("Ana", "Smith Jones")),          # hyphen vs space
+    (("Sean", "O'Brien", ""), ("Sean", "OBrien")),                  # apostrophe
+    (("Mohammed", "Al-Rashid", ""), ("Mohammed", "Alrashid")),     # article joined
+    (("Juan Carlos", "Perez", ""), ("Juan", "Perez")),              # two given names
+    (("Maria", "Smith", "Gonzalez"), ("Maria", "Gonzalez")),        # maiden name in other last names
+    (("MARIA", "DE LA CRUZ", ""), ("Maria", "de la Cruz")),         # case
+    (("Katherine", "Johnson", ""), ("Katharine", "Johnson")),      # one-letter typo
+]
+
+
+def test_lawful_name_variants_raise_nothing(world, matcher):
+    emp = world.employer()
+    for i, ((first, last, other), (rf, rl)) in enumerate(VARIANT_FAMILIES):
+        ssn = f"5{i:02d}12345{i % 10}"[:9]
+        world.numident(ssn, rf, rl, DOB)
+        world.case(emp, ssn, first, last, DOB, other_last_names=other)
+    run_rules(matcher, "SSA-IDENTITY", "SSA-NOTFOUND", "SSA-CLERICAL", "SSN-MULTI-IDENTITY")
+    assert Finding.objects.count() == 0
+
+
+def test_it_flags_a_different_person_on_the_ssn(world, matcher):
+    emp = world.employer()
+    world.numident("123456789", "Robert", "Chen", DOB)
+    c = world.case(emp, "123456789", "Maria", "Garcia", date(1990, 2, 3))
+    run_rules(matcher, "SSA-IDENTITY")
+    f = findings("SSA-IDENTITY")[c.pk]
+    assert f.severity == "high"
+    assert {x["field"] for x in f.fields} == {"last_name", "first_name", "date_of_birth"}
+    assert f.run_id is not None
+    assert f.agreement_id is not None
+    assert f.reference_loads
+
+
+def test_dob_day_month_swap_is_a_low_clerical_finding(world, matcher):
+    emp = world.employer()
+    world.numident("223456789", "Ana", "Silva", date(1985, 4, 9))
+    c = world.case(emp, "223456789", "Ana", "Silva", date(1985, 9, 4))
+    run_rules(matcher, "SSA-IDENTITY", "SSA-CLERICAL")
+    assert c.pk not in findings("SSA-IDENTITY")
+    f = findings("SSA-CLERICAL")[c.pk]
+    assert (f.severity, f.is_clerical, f.evidence["kind"]) == ("low", True, "dob_day_month_swap")
+
+
+def test_transposed_ssn_digits_are_a_low_clerical_finding(world, matcher):
+    emp = world.employer()
+    world.numident("323456789", "Ana", "Silva", DOB)
+    c = world.case(emp, "324356789", "Ana", "Silva", DOB)
+    run_rules(matcher, "SSA-NOTFOUND", "SSA-CLERICAL", "SSA-IDENTITY")
+    assert c.pk not in findings("SSA-NOTFOUND")
+    f = findings("SSA-CLERICAL")[c.pk]
+    assert (f.severity, f.evidence["kind"]) == ("low", "ssn_transposition")
+
+
+def test_not_found_deceased_locked(world, matcher):
+    emp = world.employer()
+    missing = world.case(emp, "423456789", "Ana", "Silva", DOB)
+    world.numident("523456789", "Bo", "Li", DOB, death=date(2020, 1, 1))
+    dead = world.case(emp, "523456789", "Bo", "Li", DOB)
+    world.numident("623456789", "Cy", "Ng", DOB, locked=True)
+    locked = world.case(emp, "623456789", "Cy", "Ng", DOB)
+    run_rules(matcher, "SSA-NOTFOUND", "SSA-DECEASED", "SSA-LOCKED")
+    assert set(findings("SSA-NOTFOUND")) == {missing.pk}
+    assert set(findings("SSA-DECEASED")) == {dead.pk}
+    assert set(findings("SSA-LOCKED")) == {locked.pk}
+
+
+def test_citizenship_mismatch_is_downgraded_when_dhs_shows_naturalization(world, matcher):
+    emp = world.employer()
+    world.numident("723456789", "Lan", "Tran", DOB, citizenship="alien_authorized")
+    world.dhs(first="Lan", last="Tran", dob=DOB, naturalized=date(2019, 5, 1))
+    natural = world.case(emp, "723456789", "Lan", "Tran", DOB)
+    world.numident("823456789", "Ivan", "Petrov", date(1970, 1, 2), citizenship="alien_authorized")
+    claimed = world.case(emp, "823456789", "Ivan", "Petrov", date(1970, 1, 2))
+    run_rules(matcher, "SSA-CITIZENSHIP")
+    got = findings("SSA-CITIZENSHIP")
+    assert (got[natural.pk].severity, got[natural.pk].is_clerical) == ("low", True)
+    assert got[claimed.pk].severity == "medium"
+
+
+@pytest.mark.parametrize(
+    ("start", "until", "expected"),
+    [
+        (date(2020, 1, 1), date(2025, 1, 1), "expired_at_hire"),
+        (date(2026, 6, 1), date(2030, 1, 1), "not_yet_valid"),
+        (date(2020, 1, 1), date(2030, 1, 1), None),
+    ],
+)
+def test_dhs_work_authorization(world, matcher, start, until, expected):
+    emp = world.employer()
+    world.dhs(a_number="A012345678", first="Wei", last="Zhang", dob=DOB, start=start, until=until)
+    c = world.case(emp, "923456789", "Wei", "Zhang", DOB, citizenship_status="authorized_alien",
+                   a_number="A012345678", hire_date=date(2026, 3, 2))
+    run_rules(matcher, "DHS-AUTH", "DHS-NOTFOUND", "DHS-IDENTITY")
+    got = findings("DHS-AUTH")
+    assert (got[c.pk].evidence["kind"] if c.pk in got else None) == expected
+    assert not findings("DHS-NOTFOUND")
+    assert not findings("DHS-IDENTITY")
+
+
+def test_dhs_not_found_and_disagreeing(world, matcher):
+    emp = world.employer()
+    missing = world.case(emp, "133456789", "Wei", "Zhang", DOB, citizenship_status="permanent_resident",
+                         a_number="A099999999")
+    world.dhs(a_number="A011111111", first="Olga", last="Ivanova", dob=date(1960, 1, 1))
+    other = world.case(emp, "143456789", "Wei", "Zhang", DOB, citizenship_status="permanent_resident",
+                       a_number="A011111111")
+    run_rules(matcher, "DHS-NOTFOUND", "DHS-IDENTITY")
+    assert set(findings("DHS-NOTFOUND")) == {missing.pk}
+    assert set(findings("DHS-IDENTITY")) == {other.pk}

@@ -1,0 +1,346 @@
+"""Executing one partition: claim its lease, run its rules, commit findings and the done mark.
+
+Everything a partition writes (findings or shadow hits, its counters, its done mark) happens in
+one transaction whose last statement checks the lease token. A worker killed half-way leaves
+nothing behind; a worker whose lease expired and was taken over cannot mark the partition done
+a second time; and the unique key on findings makes any overlap harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg2.extras import execute_values
+
+from verification.crossref import registry
+from verification.crossref.models import Partition, PartitionStatus, Run, RunMode, RunStatus
+from verification.crossref.registry import Rule
+
+log = logging.getLogger(__name__)
+
+# Columns every hit carries, in this order, whether it comes from SQL or from Python.
+HIT_COLUMNS = (
+    "subject_type", "subject_key", "evidence_key", "case_id", "employer_id", "ssn_index",
+    "fields", "evidence", "score", "summary", "severity", "is_clerical",
+)
+
+
+class LeaseLost(Exception):
+    """Another worker holds this partition now; this attempt must roll back."""
+
+
+@dataclass
+class PartitionContext:
+    """What a rule sees while it runs over one partition."""
+
+    run: Run
+    partition: Partition
+    cursor: Any
+    rules: list[Rule]
+    hits: dict[str, int] = field(default_factory=dict)
+    new: dict[str, int] = field(default_factory=dict)
+    rows_examined: int = 0
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    # --- The partition's slice of the data -------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """'ssn' or 'employer'."""
+        return self.partition.kind
+
+    def ssn_range_sql(self, column: str) -> tuple[str, dict[str, Any]]:
+        """A predicate limiting `column` (an SSN blind index) to this partition's hash range."""
+        p = self.partition
+        sql = f"{column} >= %(p_lo)s"
+        params: dict[str, Any] = {"p_lo": p.lo}
+        if p.hi:
+            sql += f" AND {column} < %(p_hi)s"
+            params["p_hi"] = p.hi
+        return sql, params
+
+    def employer_bucket_sql(self, column: str) -> tuple[str, dict[str, Any]]:
+        """A predicate limiting `column` (an employer id) to this partition's bucket."""
+        p = self.partition
+        return f"({column} %% %(p_mod)s) = %(p_bucket)s", {"p_mod": int(p.hi), "p_bucket": int(p.lo)}
+
+    def scope_sql(self, alias: str) -> tuple[str, dict[str, Any]]:
+        """The run's scope (dates, employers) as a predicate on a verification-case alias."""
+        scope = self.run.scope or {}
+        parts, params = ["TRUE"], {}
+        if scope.get("date_from"):
+            parts.append(f"{alias}.created_at >= %(s_from)s")
+            params["s_from"] = scope["date_from"]
+        if scope.get("date_to"):
+            parts.append(f"{alias}.created_at < (%(s_to)s::date + 1)")
+            params["s_to"] = scope["date_to"]
+        if scope.get("employer_ids"):
+            parts.append(f"{alias}.employer_id = ANY(%(s_emp)s)")
+            params["s_emp"] = [int(e) for e in scope["employer_ids"]]
+        return " AND ".join(parts), params
+
+    def once(self, key: str, build: Callable[[], Any]) -> Any:
+        """Compute something shared by several rules of the partition only once."""
+        if key not in self.cache:
+            self.cache[key] = build()
+        return self.cache[key]
+
+    def wants(self, code: str) -> list[Rule]:
+        """The versions of `code` this partition runs (two in a shadow comparison)."""
+        return [r for r in self.rules if r.code == code]
+
+    # --- Writing hits -------------------------------------------------------------------------
+    def insert_select(self, rule: Rule, select_sql: str, params: dict[str, Any]) -> int:
+        """Write the hits a SELECT yields (columns HIT_COLUMNS) in one set-based statement."""
+        target, values = self._target(rule)
+        sql = (
+            f"WITH hits AS ({select_sql}), ins AS ({target} SELECT {values} FROM hits "  # noqa: S608
+            f"ON CONFLICT DO NOTHING RETURNING 1) "
+            "SELECT (SELECT count(*) FROM hits), (SELECT count(*) FROM ins)"
+        )
+        self.cursor.execute(sql, {**params, **self._rule_params(rule)})
+        hits, new = self.cursor.fetchone()
+        self._count(rule, hits, new)
+        return hits
+
+    def emit(self, rule: Rule, rows: Sequence[dict[str, Any]]) -> int:
+        """Write hits computed in Python with multi-row INSERT ... ON CONFLICT DO NOTHING."""
+        if not rows:
+            self._count(rule, 0, 0)
+            return 0
+        target, values = self._target(rule)
+        tuples = [
+            (
+                r["subject_type"], r["subject_key"], r["evidence_key"], r.get("case_id"), r.get("employer_id"),
+                r.get("ssn_index") or "", json.dumps(r.get("fields") or []), json.dumps(r.get("evidence") or {}),
+                float(r.get("score", 1.0)), r["summary"][:300], r.get("severity") or rule.severity,
+                bool(r.get("is_clerical", False)),
+            )
+            for r in rows
+        ]
+        cols = ", ".join(HIT_COLUMNS)
+        sql = (
+            f"WITH hits({cols}) AS (VALUES %s), ins AS ({target} SELECT {values} FROM "  # noqa: S608
+            "(SELECT subject_type, subject_key, evidence_key, case_id::bigint, employer_id::bigint, ssn_index, "
+            "fields::jsonb, evidence::jsonb, score::float8, summary, severity, is_clerical::boolean FROM hits) hits "
+            "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins"
+        )
+        # execute_values takes one %s; bind the rule's own parameters first, then escape the rest.
+        raw = self.cursor.cursor if hasattr(self.cursor, "cursor") else self.cursor
+        sql = raw.mogrify(sql.replace("VALUES %s", "VALUES __ROWS__"), self._rule_params(rule)).decode()
+        sql = sql.replace("%", "%%").replace("VALUES __ROWS__", "VALUES %s")
+        new = 0
+        for start in range(0, len(tuples), 5000):
+            chunk = tuples[start : start + 5000]
+            result = execute_values(self.cursor, sql, chunk, page_size=len(chunk), fetch=True)
+            new += result[0][0]
+        self._count(rule, len(tuples), new)
+        return len(tuples)
+
+    def _rule_params(self, rule: Rule) -> dict[str, Any]:
+        return {
+            "r_code": rule.code, "r_version": rule.version, "r_family": rule.family,
+            "r_run": self.run.pk, "r_loads": self.run.reference_loads or [],
+            "r_agreement": agreement_for(self.run, rule),
+        }
+
+    def _target(self, rule: Rule) -> tuple[str, str]:
+        if self.run.mode == RunMode.SHADOW:
+            return (
+                "INSERT INTO crossref_shadowhit (run_id, rule_code, rule_version, subject_key, evidence_key, "
+                "severity, score, summary)",
+                "%(r_run)s, %(r_code)s, %(r_version)s, subject_key, evidence_key, severity, score, summary",
+            )
+        return (
+            "INSERT INTO crossref_finding (rule_code, rule_version, family, severity, is_clerical, subject_type, "
+            "subject_key, evidence_key, case_id, employer_id, ssn_index, fields, evidence, score, summary, run_id, "
+            "reference_loads, agreement_id, created_at, disposition)",
+            "%(r_code)s, %(r_version)s, %(r_family)s, severity, is_clerical, subject_type, subject_key, "
+            "evidence_key, case_id, employer_id, coalesce(ssn_index, ''), fields, evidence, score, summary, "
+            "%(r_run)s, %(r_loads)s::bigint[], %(r_agreement)s, now(), ''",
+        )
+
+    def _count(self, rule: Rule, hits: int, new: int) -> None:
+        key = rule.code if self.run.mode == RunMode.NORMAL else f"{rule.code}@v{rule.version}"
+        self.hits[key] = self.hits.get(key, 0) + int(hits)
+        self.new[key] = self.new.get(key, 0) + int(new)
+
+
+def agreement_for(run: Run, rule: Rule) -> int | None:
+    """The agreement that authorized this run for the categories the rule reads."""
+    auth = run.authorization or {}
+    for category in rule.categories:
+        agreement = (auth.get(category) or {}).get("agreement_id")
+        if agreement:
+            return int(agreement)
+    return run.agreement_id
+
+
+def run_rules(run: Run) -> list[Rule]:
+    """The rule versions a run executes (both versions of each compared rule in a shadow run)."""
+    out: list[Rule] = []
+    for code, versions in (run.rule_versions or {}).items():
+        for v in versions if isinstance(versions, list) else [versions]:
+            out.append(registry.get(code, int(v)))
+    order = list(registry.FAMILIES)
+    return sorted(out, key=lambda r: (order.index(r.family), r.code, r.version))
+
+
+# --- Leases ------------------------------------------------------------------------------------
+def lease_seconds() -> int:
+    """How long a claim on a partition lasts before the sweeper may hand it to another worker."""
+    return int(settings.CROSSREF["LEASE_SECONDS"])
+
+
+def partition_claim(partition_id: int) -> tuple[Partition, str] | None:
+    """Take the lease on a pending (or lease-expired) partition of a running run; None if not ours."""
+    token = uuid.uuid4().hex
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE crossref_partition p
+               SET status = 'running', lease_token = %s, lease_expires_at = now() + make_interval(secs => %s),
+                   attempts = p.attempts + 1, started_at = coalesce(p.started_at, now()), error = ''
+              FROM crossref_run r
+             WHERE p.id = %s AND r.id = p.run_id AND r.status = 'running'
+               AND (p.status = 'pending' OR (p.status = 'running' AND p.lease_expires_at < now()))
+            RETURNING p.id
+            """,
+            [token, lease_seconds(), partition_id],
+        )
+        if cur.fetchone() is None:
+            return None
+    return Partition.objects.select_related("run").get(pk=partition_id), token
+
+
+def _test_pause() -> None:
+    # A pause before the commit, for the kill-mid-partition test only (a real worker is killed
+    # while it holds an open transaction with findings written but not committed).
+    pause = float(os.environ.get("CROSSREF_TEST_PAUSE_BEFORE_COMMIT", "0") or 0)
+    if pause:
+        time.sleep(pause)
+
+
+def partition_execute(partition_id: int) -> str:
+    """Run every rule of one partition and commit its findings with its done mark; idempotent."""
+    claimed = partition_claim(partition_id)
+    if claimed is None:
+        return "skipped"
+    partition, token = claimed
+    run = partition.run
+    rules = [r for r in run_rules(run) if r.kind == partition.kind]
+    started = time.monotonic()
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SET LOCAL work_mem = '64MB'")
+            ctx = PartitionContext(run=run, partition=partition, cursor=cur, rules=rules)
+            _run_families(ctx)
+            _test_pause()
+            cur.execute(
+                """
+                UPDATE crossref_partition SET status = 'done', finished_at = now(), lease_expires_at = NULL,
+                       rows_examined = %s, hits = %s, new_findings = %s
+                 WHERE id = %s AND lease_token = %s AND status = 'running'
+                   AND EXISTS (SELECT 1 FROM crossref_run r WHERE r.id = run_id AND r.status = 'running')
+                """,
+                [ctx.rows_examined, json.dumps(ctx.hits), json.dumps(ctx.new), partition_id, token],
+            )
+            if cur.rowcount != 1:
+                raise LeaseLost(f"partition {partition_id} lease lost")
+    except LeaseLost:
+        # Either another worker took the lease over, or the run was cancelled meanwhile.
+        Partition.objects.filter(pk=partition_id, lease_token=token, run__status=RunStatus.CANCELLED).update(
+            status=PartitionStatus.CANCELLED, finished_at=timezone.now()
+        )
+        log.warning("crossref partition not committed", extra={"partition": partition_id})
+        return "lease_lost"
+    except Exception as exc:
+        log.exception("crossref partition failed", extra={"partition": partition_id})
+        Partition.objects.filter(pk=partition_id, lease_token=token).update(
+            status=PartitionStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+        run_finish_if_complete(run.pk)
+        return "failed"
+    log.info(
+        "crossref partition done",
+        extra={"partition": partition_id, "seconds": round(time.monotonic() - started, 3)},
+    )
+    run_finish_if_complete(run.pk)
+    return "done"
+
+
+def _run_families(ctx: PartitionContext) -> None:
+    for rule in ctx.rules:
+        rule.implementation(ctx, rule)
+
+
+def run_finish_if_complete(run_id: int) -> bool:
+    """Close a running run once no partition is left pending or running; True if it closed now."""
+    from verification.crossref import services
+
+    with transaction.atomic():
+        run = Run.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.RUNNING:
+            return False
+        open_parts = run.partitions.filter(status__in=[PartitionStatus.PENDING, PartitionStatus.RUNNING]).exists()
+        if open_parts:
+            return False
+        failed = run.partitions.filter(status=PartitionStatus.FAILED).count()
+        services.run_close(run=run, failed_partitions=failed)
+        return True
+
+
+# --- Planning -----------------------------------------------------------------------------------
+def ssn_ranges(count: int) -> list[tuple[str, str]]:
+    """Split the hex space of the SSN blind index into `count` contiguous ranges [lo, hi)."""
+    space = 16**4
+    bounds = [round(i * space / count) for i in range(count + 1)]
+    out = []
+    for i in range(count):
+        lo = f"{bounds[i]:04x}" if i else ""
+        hi = f"{bounds[i + 1]:04x}" if i + 1 < count else ""
+        out.append((lo, hi))
+    return out
+
+
+def plan_partitions(run: Run, *, ssn_partitions: int, employer_partitions: int) -> list[Partition]:
+    """The partitions of a run: SSN ranges for person rules, employer buckets for employer rules."""
+    kinds = {r.kind for r in run_rules(run)}
+    parts: list[Partition] = []
+    n = 0
+    if "ssn" in kinds:
+        for lo, hi in ssn_ranges(ssn_partitions):
+            parts.append(Partition(run=run, number=n, kind=Partition.Kind.SSN, lo=lo, hi=hi))
+            n += 1
+    if "employer" in kinds:
+        for bucket in range(employer_partitions):
+            parts.append(Partition(run=run, number=n, kind=Partition.Kind.EMPLOYER, lo=str(bucket), hi=str(employer_partitions)))
+            n += 1
+    return parts
+
+
+def expired_leases(now: Any | None = None) -> Iterable[int]:
+    """Ids of partitions whose lease ran out (their worker died or stalled)."""
+    now = now or timezone.now()
+    return Partition.objects.filter(
+        status=PartitionStatus.RUNNING, lease_expires_at__lt=now, run__status=RunStatus.RUNNING
+    ).values_list("pk", flat=True)
+
+
+def stale_pending(now: Any | None = None) -> Iterable[int]:
+    """Pending partitions whose message may have been lost (Redis restarted) and need resending."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=int(settings.CROSSREF["RESEND_PENDING_AFTER_SECONDS"]))
+    return Partition.objects.filter(
+        status=PartitionStatus.PENDING, run__status=RunStatus.RUNNING, enqueued_at__lt=cutoff
+    ).values_list("pk", flat=True)

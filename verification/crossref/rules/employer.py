@@ -1,0 +1,235 @@
+"""Employer-behaviour rules: set-based SQL over the cases of the employers in one bucket.
+
+Rates are judged against peers (same NAICS industry and state, the employer itself excluded)
+with a one-sided z-test for a proportion: z = (x/n - p0) / sqrt(p0 (1 - p0) / n), where p0 is
+the peers' rate (smoothed by +0.5/+1 so that an empty peer group does not divide by zero). An
+employer is flagged when z exceeds the normal quantile of 1 - alpha (CROSSREF_EMPLOYER_ALPHA,
+0.001 by default: z > 3.09) and it has at least CROSSREF_EMPLOYER_MIN_CASES cases. No fixed
+cut-off on the rate itself.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import Any
+
+from django.conf import settings
+
+from verification.crossref import sources
+from verification.crossref.engine import PartitionContext
+from verification.crossref.registry import Rule, rule
+from verification.crossref.rules.common import working_day_table
+
+CATS = ("verification_cases", "employer_data")
+
+
+def _bucket(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any]]:
+    bucket_sql, bucket_params = ctx.employer_bucket_sql(f"{alias}.employer_id")
+    scope_sql, scope_params = ctx.scope_sql(alias)
+    return f"{bucket_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {**bucket_params, **scope_params}
+
+
+def _examined(ctx: PartitionContext) -> None:
+    def count() -> int:
+        where, params = _bucket(ctx)
+        ctx.cursor.execute(f"SELECT count(*) FROM {sources.CASES} c WHERE {where}", params)  # noqa: S608
+        n = int(ctx.cursor.fetchone()[0])
+        ctx.rows_examined += n
+        return n
+
+    ctx.once("examined", count)
+
+
+def _z_crit() -> float:
+    return NormalDist().inv_cdf(1.0 - float(settings.CROSSREF["EMPLOYER_ALPHA"]))
+
+
+def _per_case(ctx: PartitionContext, r_: Rule, *, condition: str, evidence: str, summary: str,
+              fields_sql: str, extra_params: dict[str, Any] | None = None, joins: str = "") -> None:
+    """One finding per offending case; the subject is the employer, the evidence the case."""
+    _examined(ctx)
+    where, params = _bucket(ctx)
+    params.update(extra_params or {})
+    ctx.insert_select(r_, f"""
+        SELECT 'employer' AS subject_type, 'employer:' || c.employer_id AS subject_key,
+               '{evidence}:' || c.id AS evidence_key, c.id AS case_id, c.employer_id, c.ssn_bidx AS ssn_index,
+               {fields_sql} AS fields, jsonb_build_object('case_id', c.id) AS evidence, 1.0::float8 AS score,
+               {summary} AS summary, %(sev)s AS severity, FALSE AS is_clerical
+          FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
+         WHERE {where} AND ({condition})
+    """, {**params, "sev": r_.severity})  # noqa: S608
+
+
+def _jf(name: str, submitted: str, reference: str) -> str:
+    return (f"jsonb_build_array(jsonb_build_object('field', '{name}', 'source', 'case', "
+            f"'submitted', {submitted}, 'reference', {reference}, 'score', NULL))")
+
+
+def _rate(ctx: PartitionContext, r_: Rule, *, hit: str, label: str, evidence: str,
+          group_extra: str = "", joins: str = "") -> None:
+    """Flag employers whose rate of `hit` cases is far above their peers' (one-sided z-test)."""
+    _examined(ctx)
+    scope_sql, scope_params = ctx.scope_sql("c")
+    bucket_sql, bucket_params = ctx.employer_bucket_sql("emp.employer_id")
+    params = {**scope_params, **bucket_params, "zc": _z_crit(), "min": int(settings.CROSSREF["EMPLOYER_MIN_CASES"]),
+              "sev": r_.severity}
+    group_cols = "c.employer_id, e.naics, e.state" + (f", {group_extra}" if group_extra else "")
+    key_cols = "naics, state" + (", grp" if group_extra else "")
+    ctx.insert_select(r_, f"""
+        WITH emp AS (
+            SELECT c.employer_id, e.naics, e.state{', ' + group_extra + ' AS grp' if group_extra else ''},
+                   count(*) AS n, count(*) FILTER (WHERE {hit}) AS x
+              FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
+             WHERE {scope_sql} AND c.submitted_at IS NOT NULL
+             GROUP BY {group_cols}
+        ),
+        tot AS (SELECT employer_id, sum(n) AS n FROM emp GROUP BY employer_id),
+        peer AS (SELECT {key_cols}, sum(x) AS px FROM emp GROUP BY {key_cols}),
+        peer_n AS (SELECT naics, state, sum(n) AS pn FROM tot JOIN (SELECT DISTINCT employer_id, naics, state FROM emp) d
+                   USING (employer_id) GROUP BY naics, state),
+        scored AS (
+            SELECT emp.*, tot.n AS total, (peer.px - emp.x + 0.5) / (peer_n.pn - tot.n + 1.0) AS p0
+              FROM emp JOIN tot USING (employer_id) JOIN peer USING ({key_cols}) JOIN peer_n USING (naics, state)
+             WHERE {bucket_sql} AND tot.n >= %(min)s
+        ),
+        z AS (SELECT *, x::float8 / total AS rate,
+                     (x::float8 / total - p0) / sqrt(p0 * (1 - p0) / total) AS z FROM scored WHERE p0 < 1)
+        SELECT 'employer' AS subject_type, 'employer:' || employer_id AS subject_key,
+               '{evidence}' {"|| ':' || grp" if group_extra else ""} AS evidence_key, NULL::bigint AS case_id,
+               employer_id, '' AS ssn_index,
+               jsonb_build_array(jsonb_build_object('field', '{label}', 'source', 'cases',
+                   'submitted', round(rate::numeric, 4), 'reference', round(p0::numeric, 4), 'score', round(z::numeric, 2))
+               ) AS fields,
+               jsonb_build_object('cases', total, 'hits', x, 'peer_rate', round(p0::numeric, 5), 'z', round(z::numeric, 3),
+                                  'z_critical', round(%(zc)s::numeric, 3), 'test', 'one-sided z-test for a proportion',
+                                  'peers', naics || '/' || state {", 'group', grp" if group_extra else ""}) AS evidence,
+               least(1.0, z / (2 * %(zc)s)) AS score,
+               '{label}: ' || round(100 * rate::numeric, 1) || '%% vs peers ' || round(100 * p0::numeric, 1)
+                   || '%% (z = ' || round(z::numeric, 1) || ').' AS summary,
+               %(sev)s AS severity, FALSE AS is_clerical
+          FROM z WHERE z > %(zc)s
+    """, params)  # noqa: S608
+
+
+@rule(code="EMP-LATE", version=1, title="Late case creation rate", severity="medium", categories=CATS,
+      family="employer",
+      description="Share of cases created after the 3rd federal working day from the first day of work, "
+                  "with no coded reason, far above peers of the same industry and state (z-test).")
+def employer_late(ctx: PartitionContext, r_: Rule) -> None:
+    cal = working_day_table(ctx)
+    _rate(ctx, r_, label="Late cases", evidence="late",
+          joins=f"LEFT JOIN {cal} ch ON ch.d = c.hire_date LEFT JOIN {cal} cc ON cc.d = (c.created_at)::date",
+          hit="cc.wd - ch.wd > 3 AND c.late_reason = ''")
+
+
+@rule(code="EMP-TNC-RATE", version=1, title="Mismatch rate far above peers", severity="medium", categories=CATS,
+      family="employer",
+      description="Share of cases with a Tentative Nonconfirmation far above peers of the same NAICS industry "
+                  "and state (one-sided z-test for a proportion at alpha = CROSSREF_EMPLOYER_ALPHA).")
+def employer_tnc_rate(ctx: PartitionContext, r_: Rule) -> None:
+    _rate(ctx, r_, label="TNC rate", evidence="tnc_rate", hit="c.tnc_source <> ''")
+
+
+@rule(code="EMP-DOC-SHARE", version=1, title="Unusual share of one document type", severity="low",
+      categories=CATS, family="employer",
+      description="Share of one document type among the employer's cases far above that type's share among "
+                  "peers of the same industry and state (z-test, per document type).")
+def employer_doc_share(ctx: PartitionContext, r_: Rule) -> None:
+    # Per document type: x = the employer's cases with that type, n = all its cases.
+    _examined(ctx)
+    scope_sql, scope_params = ctx.scope_sql("c")
+    bucket_sql, bucket_params = ctx.employer_bucket_sql("emp.employer_id")
+    params = {**scope_params, **bucket_params, "zc": _z_crit(), "min": int(settings.CROSSREF["EMPLOYER_MIN_CASES"]),
+              "sev": r_.severity}
+    ctx.insert_select(r_, f"""
+        WITH emp AS (
+            SELECT c.employer_id, e.naics, e.state, c.document_type AS grp, count(*) AS x
+              FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
+             WHERE {scope_sql} AND c.submitted_at IS NOT NULL GROUP BY 1, 2, 3, 4),
+        tot AS (SELECT employer_id, naics, state, sum(x) AS n FROM emp GROUP BY 1, 2, 3),
+        peer AS (SELECT naics, state, grp, sum(x) AS px FROM emp GROUP BY 1, 2, 3),
+        peer_n AS (SELECT naics, state, sum(n) AS pn FROM tot GROUP BY 1, 2),
+        z AS (
+            SELECT emp.*, tot.n AS total, x::float8 / tot.n AS rate,
+                   (peer.px - emp.x + 0.5) / (peer_n.pn - tot.n + 1.0) AS p0
+              FROM emp JOIN tot USING (employer_id, naics, state) JOIN peer USING (naics, state, grp)
+              JOIN peer_n USING (naics, state) WHERE {bucket_sql} AND tot.n >= %(min)s),
+        zz AS (SELECT *, (rate - p0) / sqrt(p0 * (1 - p0) / total) AS z FROM z WHERE p0 < 1)
+        SELECT 'employer' AS subject_type, 'employer:' || employer_id AS subject_key, 'doc_share:' || grp AS evidence_key,
+               NULL::bigint AS case_id, employer_id, '' AS ssn_index,
+               jsonb_build_array(jsonb_build_object('field', 'document_type:' || grp, 'source', 'cases',
+                   'submitted', round(rate::numeric, 4), 'reference', round(p0::numeric, 4), 'score', round(z::numeric, 2)))
+                   AS fields,
+               jsonb_build_object('cases', total, 'hits', x, 'peer_rate', round(p0::numeric, 5), 'z', round(z::numeric, 3),
+                                  'test', 'one-sided z-test for a proportion', 'document_type', grp) AS evidence,
+               least(1.0, z / (2 * %(zc)s)) AS score,
+               'Share of ' || grp || ': ' || round(100 * rate::numeric, 1) || '%% vs peers '
+                   || round(100 * p0::numeric, 1) || '%%.' AS summary,
+               %(sev)s AS severity, FALSE AS is_clerical
+          FROM zz WHERE z > %(zc)s
+    """, params)  # noqa: S608
+
+
+@rule(code="EMP-SELECTIVE", version=1, title="Selective verification", severity="medium", categories=CATS,
+      family="employer",
+      description="The employer runs E-Verify for some hires only: the share of its cases attested as noncitizens "
+                  "is far above peers (z-test), the pattern left when citizens' hires are never run.")
+def employer_selective(ctx: PartitionContext, r_: Rule) -> None:
+    _rate(ctx, r_, label="Noncitizen share", evidence="selective",
+          hit="c.citizenship_status IN ('permanent_resident', 'authorized_alien')")
+
+
+@rule(code="EMP-TNC-IDLE", version=1, title="Mismatch left idle", severity="medium", categories=CATS,
+      family="employer",
+      description="A Tentative Nonconfirmation with no employee decision more than 10 federal working days "
+                  "after it was issued (CROSSREF_TNC_IDLE_WORKING_DAYS).")
+def employer_tnc_idle(ctx: PartitionContext, r_: Rule) -> None:
+    cal = working_day_table(ctx)
+    _per_case(ctx, r_, condition=f"c.status = 'tentative_nonconfirmation' AND c.decision = '' AND "  # noqa: S608
+                                 f"(SELECT wd FROM {cal} WHERE d = current_date) - t.wd > %(idle)s",
+              joins=f"JOIN {cal} t ON t.d = coalesce(c.tnc_issued_on, c.status_changed_at::date)",
+              extra_params={"idle": int(settings.CROSSREF["TNC_IDLE_WORKING_DAYS"])}, evidence="tnc_idle",
+              fields_sql=_jf("tnc_issued_on", "coalesce(c.tnc_issued_on, c.status_changed_at::date)", "'no decision'"),
+              summary="'TNC left without a decision for more than ' || %(idle)s || ' working days.'")
+
+
+@rule(code="EMP-NOT-CLOSED", version=1, title="Case never closed", severity="low", categories=CATS,
+      family="employer",
+      description="A case with a final result (Final Nonconfirmation, DHS No Show, Close and Resubmit) that the "
+                  "employer never closed, 30 or more days later.")
+def employer_not_closed(ctx: PartitionContext, r_: Rule) -> None:
+    _per_case(ctx, r_, condition="c.status IN ('final_nonconfirmation', 'dhs_no_show', 'close_and_resubmit') "
+                                 "AND c.status_changed_at < now() - interval '30 days'",
+              evidence="not_closed", fields_sql=_jf("status", "c.status", "'closed'"),
+              summary="'Case left open after its final result (' || c.status || ').'")
+
+
+@rule(code="EMP-FNC-KEPT", version=1, title="Worker kept after Final Nonconfirmation", severity="high",
+      categories=CATS, family="employer",
+      description="The employer closed a case as 'employee continues to work after Final Nonconfirmation'.")
+def employer_fnc_kept(ctx: PartitionContext, r_: Rule) -> None:
+    _per_case(ctx, r_, condition="c.closure_code = 'continues_after_fnc'", evidence="fnc_kept",
+              fields_sql=_jf("closure_code", "c.closure_code", "'terminated_after_fnc'"),
+              summary="'Worker kept after a Final Nonconfirmation.'")
+
+
+@rule(code="EMP-PRESCREEN", version=1, title="Prescreening", severity="medium", categories=CATS,
+      family="employer",
+      description="A case created before the job offer was accepted, or for an applicant never hired "
+                  "(closed as 'employee not hired').")
+def employer_prescreen(ctx: PartitionContext, r_: Rule) -> None:
+    _per_case(ctx, r_, condition="c.created_at::date < c.offer_accepted_on OR c.closure_code = 'not_hired'",
+              evidence="prescreen", fields_sql=_jf("offer_accepted_on", "c.created_at::date", "c.offer_accepted_on"),
+              summary="CASE WHEN c.closure_code = 'not_hired' THEN 'Case run for an applicant never hired.' "
+                      "ELSE 'Case created before the job offer was accepted.' END")
+
+
+@rule(code="EMP-EXISTING", version=1, title="Existing employee verified", severity="medium", categories=CATS,
+      family="employer",
+      description="A case for someone hired before the employer signed its E-Verify MOU (an existing employee), "
+                  "by an employer that is not a federal contractor.")
+def employer_existing(ctx: PartitionContext, r_: Rule) -> None:
+    _per_case(ctx, r_, condition="c.hire_date < e.mou_signed_on AND NOT e.is_federal_contractor "
+                                 "AND c.late_reason <> 'federal_contractor'",
+              evidence="existing", fields_sql=_jf("hire_date", "c.hire_date", "e.mou_signed_on"),
+              summary="'Existing employee verified (hired before the MOU).'")

@@ -1,0 +1,376 @@
+"""Identity rules: the submitted I-9 identity against SSA (Numident) and DHS records.
+
+One set-based statement per source joins the partition's cases to the reference and keeps only
+the rows that disagree somewhere (about 2% of them) in a temporary table; each rule then reads
+that small table. Names are compared in Python, in bulk, for the few rows whose names are not
+equal once case is folded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+
+from verification.crossref import names, sources
+from verification.crossref.engine import PartitionContext
+from verification.crossref.registry import Rule, rule
+from verification.crossref.rules.common import dob_swapped, fetch_dicts, field, loads
+
+SSA = ("verification_cases", "ssa_identity")
+SSA_DHS = ("verification_cases", "ssa_identity", "dhs_immigration")
+DHS = ("verification_cases", "dhs_immigration")
+NONCITIZEN = ("permanent_resident", "authorized_alien")
+
+
+def _case_filter(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any]]:
+    part_sql, part_params = ctx.ssn_range_sql(f"{alias}.ssn_bidx")
+    scope_sql, scope_params = ctx.scope_sql(alias)
+    return f"{part_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {**part_params, **scope_params}
+
+
+def _examined(ctx: PartitionContext) -> None:
+    def count() -> int:
+        where, params = _case_filter(ctx)
+        ctx.cursor.execute(f"SELECT count(*) FROM {sources.CASES} c WHERE {where}", params)  # noqa: S608
+        n = int(ctx.cursor.fetchone()[0])
+        ctx.rows_examined += n
+        return n
+
+    ctx.once("examined", count)
+
+
+# --- SSA ---------------------------------------------------------------------------------------
+def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
+    """Cases of the partition that disagree with their Numident record somewhere (or have none)."""
+
+    def build() -> list[dict[str, Any]]:
+        _examined(ctx)
+        where, params = _case_filter(ctx)
+        params["ssa"] = loads(ctx).get("ssa", 0)
+        rows = fetch_dicts(
+            ctx.cursor,
+            f"""
+            SELECT c.id AS case_id, c.employer_id, c.ssn_bidx, c.ssn_last4, c.ssn_enc, c.first_name, c.last_name,
+                   c.other_last_names, c.date_of_birth, c.citizenship_status,
+                   n.id AS n_id, n.first_name AS n_first, n.middle_name AS n_middle, n.last_name AS n_last,
+                   n.date_of_birth AS n_dob, n.citizenship AS n_cit, n.death_date, n.locked
+              FROM {sources.CASES} c
+              LEFT JOIN {sources.NUMIDENT} n ON n.ssn_bidx = c.ssn_bidx AND n.load_id = %(ssa)s
+             WHERE {where}
+               AND (n.id IS NULL OR n.death_date IS NOT NULL OR n.locked OR n.date_of_birth <> c.date_of_birth
+                    OR lower(n.last_name) <> lower(c.last_name) OR lower(n.first_name) <> lower(c.first_name)
+                    OR (c.citizenship_status = 'citizen' AND n.citizenship <> 'citizen'))
+            """,  # noqa: S608
+            params,
+        )
+        found = [r for r in rows if r["n_id"] is not None]
+        scores = names.compare_many(
+            [names.NamePair(r["first_name"], r["last_name"], r["n_first"], r["n_last"], r["other_last_names"] or "",
+                            r["n_middle"] or "") for r in found]
+        )
+        for r, s in zip(found, scores, strict=True):
+            r["name_score"] = float(s)
+        for r in rows:
+            r.setdefault("name_score", 0.0)
+            r["dob_swap"] = dob_swapped(r["date_of_birth"], r["n_dob"])
+        _transpositions(ctx, rows)
+        return rows
+
+    return ctx.once("ssa_rows", build)
+
+
+def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
+    """For an SSN with no record, or a record of someone else, try the SSN with two digits swapped."""
+    from privacy import crypto
+
+    suspects = [
+        r for r in rows
+        if r["n_id"] is None or (not names.is_variant(r["name_score"]) and r["n_dob"] != r["date_of_birth"])
+    ]
+    if not suspects:
+        return
+    variants: dict[str, list[dict[str, Any]]] = {}
+    for r in suspects:
+        try:
+            ssn = crypto.decrypt(r["ssn_enc"], table=sources.CASES, column=sources.CASE_SSN_COLUMN, row_id=r["case_id"])
+        except crypto.DecryptionFailed:
+            continue
+        digits = crypto.normalize_identifier(ssn)
+        for i in range(len(digits) - 1):
+            if digits[i] != digits[i + 1]:
+                swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+                variants.setdefault(crypto.blind_index(swapped, kind="ssn"), []).append(r)
+    if not variants:
+        return
+    hits = fetch_dicts(
+        ctx.cursor,
+        f"SELECT id, ssn_bidx, first_name, middle_name, last_name, date_of_birth FROM {sources.NUMIDENT} "  # noqa: S608
+        "WHERE ssn_bidx = ANY(%(b)s) AND load_id = %(ssa)s",
+        {"b": list(variants), "ssa": loads(ctx).get("ssa", 0)},
+    )
+    for h in hits:
+        for r in variants.get(h["ssn_bidx"], []):
+            score = names.compare_many(
+                [names.NamePair(r["first_name"], r["last_name"], h["first_name"], h["last_name"],
+                                r["other_last_names"] or "", h["middle_name"] or "")]
+            )[0]
+            if names.is_variant(float(score)) and h["date_of_birth"] == r["date_of_birth"]:
+                r["transposed_to"] = h["id"]
+
+
+def _base(r: dict[str, Any], source_key: str) -> dict[str, Any]:
+    return {
+        "subject_type": "worker", "subject_key": f"case:{r['case_id']}", "evidence_key": source_key,
+        "case_id": r["case_id"], "employer_id": r["employer_id"], "ssn_index": r["ssn_bidx"],
+    }
+
+
+def _name_fields(r: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        field("last_name", "ssa", f"{r['last_name']}" + (f" ({r['other_last_names']})" if r["other_last_names"] else ""),
+              r["n_last"], r["name_score"]),
+        field("first_name", "ssa", r["first_name"], r["n_first"], r["name_score"]),
+    ]
+
+
+@rule(code="SSA-NOTFOUND", version=1, title="SSN not in SSA records", severity="high", categories=SSA,
+      family="identity_ssa",
+      description="The SSN submitted has no Numident record, and no SSN with two adjacent digits swapped "
+                  "matches the person's name and date of birth.")
+def ssa_not_found(ctx: PartitionContext, r_: Rule) -> None:
+    rows = [r for r in ssa_rows(ctx) if r["n_id"] is None and "transposed_to" not in r]
+    ctx.emit(r_, [
+        {**_base(r, "ssa:none"), "fields": [field("ssn", "ssa", f"•••{r['ssn_last4']}", None, 0.0)],
+         "evidence": {"compared": ["case", "numident"], "numident_id": None}, "score": 1.0,
+         "summary": "No SSA record for the SSN submitted."}
+        for r in rows
+    ])
+
+
+@rule(code="SSA-CLERICAL", version=1, title="Probable clerical error", severity="low", categories=SSA,
+      family="identity_ssa",
+      description="The identity matches SSA once a keying error is undone: day and month of birth swapped, "
+                  "or two adjacent SSN digits transposed. E-Verify would issue a TNC; this is not a fraud lead.")
+def ssa_clerical(ctx: PartitionContext, r_: Rule) -> None:
+    out = []
+    for r in ssa_rows(ctx):
+        if "transposed_to" in r:
+            out.append({**_base(r, f"numident:{r['transposed_to']}"), "is_clerical": True, "score": 0.5,
+                        "fields": [field("ssn", "ssa", f"•••{r['ssn_last4']}", "two digits transposed", 0.8)],
+                        "evidence": {"kind": "ssn_transposition", "numident_id": r["transposed_to"]},
+                        "summary": "SSN matches an SSA record once two adjacent digits are swapped."})
+        elif r["n_id"] is not None and r["dob_swap"] and names.is_variant(r["name_score"]) and not r["death_date"] \
+                and not r["locked"]:
+            out.append({**_base(r, f"numident:{r['n_id']}"), "is_clerical": True, "score": 0.5,
+                        "fields": [field("date_of_birth", "ssa", r["date_of_birth"], r["n_dob"], 0.8)],
+                        "evidence": {"kind": "dob_day_month_swap", "numident_id": r["n_id"]},
+                        "summary": "Date of birth matches SSA once day and month are swapped."})
+    ctx.emit(r_, out)
+
+
+@rule(code="SSA-IDENTITY", version=1, title="Name or date of birth disagree with SSA", severity="medium",
+      categories=SSA, family="identity_ssa",
+      description="The SSN exists, but the name (after normalization: case, diacritics, punctuation, compound "
+                  "surnames as unordered parts) or the date of birth does not reconcile with its SSA record.")
+def ssa_identity(ctx: PartitionContext, r_: Rule) -> None:
+    out = []
+    for r in ssa_rows(ctx):
+        if r["n_id"] is None or "transposed_to" in r:
+            continue
+        name_ok = names.is_variant(r["name_score"])
+        dob_ok = r["n_dob"] == r["date_of_birth"] or (r["dob_swap"] and name_ok)
+        if name_ok and dob_ok:
+            continue
+        fields = []
+        if not name_ok:
+            fields += _name_fields(r)
+        if not dob_ok:
+            fields.append(field("date_of_birth", "ssa", r["date_of_birth"], r["n_dob"], 0.0))
+        both = not name_ok and not dob_ok
+        out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields,
+                    "severity": "high" if both else "medium",
+                    "score": round(1.0 - (r["name_score"] if not name_ok else 0.5) * (0.5 if both else 1.0), 3),
+                    "evidence": {"numident_id": r["n_id"], "name_score": round(r["name_score"], 3)},
+                    "summary": "Name and date of birth disagree with SSA." if both else
+                    ("Name disagrees with SSA." if not name_ok else "Date of birth disagrees with SSA.")})
+    ctx.emit(r_, out)
+
+
+@rule(code="SSA-DECEASED", version=1, title="SSN of a deceased person", severity="high", categories=SSA,
+      family="identity_ssa", description="SSA records a date of death for the SSN submitted.")
+def ssa_deceased(ctx: PartitionContext, r_: Rule) -> None:
+    ctx.emit(r_, [
+        {**_base(r, f"numident:{r['n_id']}"), "score": 1.0,
+         "fields": [field("death_date", "ssa", None, r["death_date"], 0.0)],
+         "evidence": {"numident_id": r["n_id"]}, "summary": "SSA records this SSN's holder as deceased."}
+        for r in ssa_rows(ctx) if r["n_id"] is not None and r["death_date"] is not None
+    ])
+
+
+@rule(code="SSA-LOCKED", version=1, title="SSN locked", severity="high", categories=SSA, family="identity_ssa",
+      description="The SSN holder locked the SSN against use in E-Verify (self-lock).")
+def ssa_locked(ctx: PartitionContext, r_: Rule) -> None:
+    ctx.emit(r_, [
+        {**_base(r, f"numident:{r['n_id']}"), "score": 1.0, "fields": [field("locked", "ssa", None, True, 0.0)],
+         "evidence": {"numident_id": r["n_id"]}, "summary": "The SSN is locked by its holder."}
+        for r in ssa_rows(ctx) if r["n_id"] is not None and r["locked"]
+    ])
+
+
+@rule(code="SSA-CITIZENSHIP", version=1, title="Citizenship disagrees with SSA", severity="medium",
+      categories=SSA_DHS, family="identity_ssa",
+      description="Attested U.S. citizen, but SSA does not record citizenship. Downgraded to a low-severity "
+                  "review when DHS shows the person naturalized (SSA's record was never updated).")
+def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
+    rows = [r for r in ssa_rows(ctx) if r["n_id"] is not None and r["citizenship_status"] == "citizen"
+            and r["n_cit"] != "citizen" and names.is_variant(r["name_score"]) and r["n_dob"] == r["date_of_birth"]]
+    if not rows:
+        ctx.emit(r_, [])
+        return
+    naturalized = fetch_dicts(
+        ctx.cursor,
+        f"SELECT id, first_name, last_name, date_of_birth, naturalized_on FROM {sources.DHS} "  # noqa: S608
+        "WHERE naturalized_on IS NOT NULL AND date_of_birth = ANY(%(d)s) AND load_id = %(dhs)s",
+        {"d": sorted({r["date_of_birth"] for r in rows}), "dhs": loads(ctx).get("dhs", 0)},
+    )
+    by_dob: dict[date, list[dict[str, Any]]] = {}
+    for n in naturalized:
+        by_dob.setdefault(n["date_of_birth"], []).append(n)
+    out = []
+    for r in rows:
+        cands = by_dob.get(r["date_of_birth"], [])
+        scores = names.compare_many([names.NamePair(r["first_name"], r["last_name"], c["first_name"], c["last_name"],
+                                                    r["other_last_names"] or "") for c in cands])
+        nat = next((c for c, s in zip(cands, scores, strict=True) if names.is_variant(float(s))), None)
+        fields = [field("citizenship", "ssa", r["citizenship_status"], r["n_cit"], 0.0)]
+        if nat is not None:
+            fields.append(field("naturalized_on", "dhs", None, nat["naturalized_on"], 1.0))
+            out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields, "severity": "low", "is_clerical": True,
+                        "score": 0.2, "evidence": {"numident_id": r["n_id"], "dhs_id": nat["id"]},
+                        "summary": "SSA citizenship is stale: DHS shows the person naturalized."})
+        else:
+            out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields, "score": 0.8,
+                        "evidence": {"numident_id": r["n_id"]},
+                        "summary": "Attested citizen; SSA records a noncitizen and DHS shows no naturalization."})
+    ctx.emit(r_, out)
+
+
+# --- DHS ---------------------------------------------------------------------------------------
+def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
+    """Noncitizen cases of the partition with the DHS record their identifiers lead to (if any)."""
+
+    def build() -> list[dict[str, Any]]:
+        _examined(ctx)
+        where, params = _case_filter(ctx)
+        params["dhs"] = loads(ctx).get("dhs", 0)
+        rows = fetch_dicts(
+            ctx.cursor,
+            f"""
+            SELECT c.id AS case_id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names,
+                   c.date_of_birth, c.hire_date, c.citizenship_status, c.a_number_last4, c.i94_last4,
+                   c.passport_last4, c.work_authorization_expires_on,
+                   d.id AS d_id, d.first_name AS d_first, d.last_name AS d_last, d.date_of_birth AS d_dob,
+                   d.work_authorized_from, d.work_authorized_until, d.naturalized_on, d.matched_by
+              FROM {sources.CASES} c
+              LEFT JOIN LATERAL (
+                  SELECT i.*, m.how AS matched_by FROM (VALUES
+                      (1, 'a_number', nullif(c.a_number_bidx, '')), (2, 'i94', nullif(c.i94_bidx, '')),
+                      (3, 'passport', nullif(c.passport_bidx, ''))) AS m(rank, how, bidx)
+                  JOIN {sources.DHS} i ON i.load_id = %(dhs)s AND m.bidx IS NOT NULL AND (
+                       (m.how = 'a_number' AND i.a_number_bidx = m.bidx) OR (m.how = 'i94' AND i.i94_bidx = m.bidx)
+                       OR (m.how = 'passport' AND i.passport_bidx = m.bidx))
+                  ORDER BY m.rank LIMIT 1
+              ) d ON TRUE
+             WHERE {where} AND c.citizenship_status IN ('permanent_resident', 'authorized_alien')
+               AND (d.id IS NULL OR d.date_of_birth <> c.date_of_birth OR lower(d.last_name) <> lower(c.last_name)
+                    OR lower(d.first_name) <> lower(c.first_name)
+                    OR d.work_authorized_until < greatest(c.hire_date, current_date)
+                    OR d.work_authorized_from > c.hire_date)
+            """,  # noqa: S608
+            params,
+        )
+        found = [r for r in rows if r["d_id"] is not None]
+        scores = names.compare_many([names.NamePair(r["first_name"], r["last_name"], r["d_first"], r["d_last"],
+                                                    r["other_last_names"] or "") for r in found])
+        for r, s in zip(found, scores, strict=True):
+            r["name_score"] = float(s)
+        return rows
+
+    return ctx.once("dhs_rows", build)
+
+
+def _ident(r: dict[str, Any]) -> str:
+    for key in ("a_number_last4", "i94_last4", "passport_last4"):
+        if r.get(key):
+            return f"•••{r[key]}"
+    return ""
+
+
+@rule(code="DHS-NOTFOUND", version=1, title="No DHS record for the documents", severity="high", categories=DHS,
+      family="identity_dhs",
+      description="A noncitizen's A-Number, I-94 and passport number lead to no DHS immigration record.")
+def dhs_not_found(ctx: PartitionContext, r_: Rule) -> None:
+    ctx.emit(r_, [
+        {**_base(r, "dhs:none"), "score": 1.0, "fields": [field("a_number", "dhs", _ident(r), None, 0.0)],
+         "evidence": {"compared": ["case", "immigration"]}, "summary": "No DHS record for the documents submitted."}
+        for r in dhs_rows(ctx) if r["d_id"] is None
+    ])
+
+
+@rule(code="DHS-IDENTITY", version=1, title="Name or date of birth disagree with DHS", severity="medium",
+      categories=DHS, family="identity_dhs",
+      description="The DHS record found by A-Number, I-94 or passport is of a person whose normalized name or "
+                  "date of birth does not reconcile with the case.")
+def dhs_identity(ctx: PartitionContext, r_: Rule) -> None:
+    out = []
+    for r in dhs_rows(ctx):
+        if r["d_id"] is None:
+            continue
+        name_ok = names.is_variant(r["name_score"])
+        dob_ok = r["d_dob"] == r["date_of_birth"] or dob_swapped(r["date_of_birth"], r["d_dob"])
+        if name_ok and dob_ok:
+            continue
+        fields = []
+        if not name_ok:
+            fields += [field("last_name", "dhs", r["last_name"], r["d_last"], r["name_score"]),
+                       field("first_name", "dhs", r["first_name"], r["d_first"], r["name_score"])]
+        if not dob_ok:
+            fields.append(field("date_of_birth", "dhs", r["date_of_birth"], r["d_dob"], 0.0))
+        out.append({**_base(r, f"dhs:{r['d_id']}"), "fields": fields,
+                    "severity": "high" if not name_ok and not dob_ok else "medium", "score": 0.8,
+                    "evidence": {"dhs_id": r["d_id"], "matched_by": r["matched_by"]},
+                    "summary": f"DHS record found by {r['matched_by']} disagrees on "
+                               + " and ".join(x for x, ok in (("name", name_ok), ("date of birth", dob_ok)) if not ok)
+                               + "."})
+    ctx.emit(r_, out)
+
+
+@rule(code="DHS-AUTH", version=1, title="Work authorization expired or not yet valid", severity="high",
+      categories=DHS, family="identity_dhs",
+      description="DHS work authorization had ended at the hire date, has ended since, or had not yet begun "
+                  "at the hire date.")
+def dhs_authorization(ctx: PartitionContext, r_: Rule) -> None:
+    today = timezone.localdate()
+    out = []
+    for r in dhs_rows(ctx):
+        if r["d_id"] is None or not names.is_variant(r.get("name_score", 0.0)):
+            continue
+        until, start, hire = r["work_authorized_until"], r["work_authorized_from"], r["hire_date"]
+        if r["naturalized_on"]:
+            continue
+        if start and start > hire:
+            kind, sev, text = "not_yet_valid", "high", "Work authorization had not begun at hire."
+        elif until and until < hire:
+            kind, sev, text = "expired_at_hire", "high", "Work authorization had expired at hire."
+        elif until and until < today:
+            kind, sev, text = "expired_since", "medium", "Work authorization has expired since hire."
+        else:
+            continue
+        out.append({**_base(r, f"dhs:{r['d_id']}:{kind}"), "severity": sev, "score": 1.0,
+                    "fields": [field("hire_date", "case", hire, None, None),
+                               field("work_authorized_from", "dhs", None, start, None),
+                               field("work_authorized_until", "dhs", None, until, None)],
+                    "evidence": {"dhs_id": r["d_id"], "kind": kind}, "summary": text})
+    ctx.emit(r_, out)
