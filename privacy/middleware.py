@@ -14,9 +14,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from audit.services import event_record
+from privacy import policy
 
 LOGIN_AT = "_crosscheck_login_at"
 LAST_SEEN = "_crosscheck_last_seen"
+# When the second factor was last checked in this session (identifier reveals need it recent).
+OTP_VERIFIED_AT = "_crosscheck_otp_verified_at"
 # Paths that a half-signed-in user (password done, 2FA not yet) may reach.
 _TWO_FACTOR_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/")
 
@@ -28,6 +31,12 @@ class SessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # The access policy caches grants and agreements for this request only, so an agreement
+        # that expires or is suspended cuts access at the very next request.
+        with policy.request_scope():
+            return self._handle(request)
+
+    def _handle(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = time.time()

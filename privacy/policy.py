@@ -1,18 +1,29 @@
 """The access policy behind every `visible_to`: role x agreement scope x validity.
 
-What a user may do with a category of data is decided here, at each request. Today this
-answers for the home agency only (roles over the home agency's own data). Grants over other
-agencies' data, tied to inter-agency agreements, extend `decide` without changing its signature.
+What a user may do with a category of data is decided here, at each request:
+
+- over the home agency's own data, by the user's home roles (`User.roles`) and valid home grants;
+- over another agency's data, only by a valid grant tied to an agreement that is active, inside
+  its dates, names the user's agency as recipient and the owner as source, and whose scope covers
+  the category and action; the grant's role must allow the action too.
+
+Nothing here is cached past one request (the middleware opens a request scope), so an agreement
+that expires or is suspended cuts access at the next request. `decide_from` is the pure core,
+which the property-based tests check against a reference model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class DataCategory(models.TextChoices):
@@ -37,7 +48,7 @@ _ALL = set(Action.values)
 _READ = {Action.VIEW, Action.SEARCH, Action.EXPORT}
 _WORK = _READ | {Action.CHANGE}
 
-# What each home role may do, in principle, with each category its own agency owns.
+# What each role may do, in principle, with each category (at home, or under an agreement's scope).
 ROLE_ACTIONS: dict[str, dict[str, set[str]]] = {
     "analyst": {c: _WORK | {Action.RECEIVE_HANDOFF} for c in DataCategory.values},
     "supervisor": dict.fromkeys(DataCategory.values, _ALL),
@@ -57,6 +68,11 @@ ROLE_ACTIONS: dict[str, dict[str, set[str]]] = {
 }
 
 
+def role_allows(role: str, category: str, action: str) -> bool:
+    """True if `role` may, in principle, do `action` on `category`."""
+    return action in ROLE_ACTIONS.get(role, {}).get(category, set())
+
+
 def category_owner_code(category: str) -> str | None:
     """The code of the agency that owns a category of data (a setting); None if owned per row."""
     return settings.CROSSCHECK_CATEGORY_OWNERS.get(category)
@@ -67,32 +83,266 @@ class Decision:
     """The answer of the policy for one user, action and category (and owner agency)."""
 
     allowed: bool
-    basis: str = ""  # "home", or "agreement" once grants exist
+    basis: str = ""  # "home"; or the disclosure basis under an agreement: "b1", "b3", "b7", "b11", "consent"
     agreement_id: int | None = None
     owner_agency_id: int | None = None
     accountable: bool = False  # a disclosure across departments, for the accounting (552a(c))
     reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+# --- The pure core ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """What `decide_from` needs of one grant and its agreement (None for a home grant)."""
+
+    role: str
+    valid_from: date
+    valid_until: date | None = None
+    ended: bool = False  # revoked or lapsed
+    agreement_id: int | None = None
+    agreement_active: bool = False  # status is ACTIVE
+    agreement_effective_on: date | None = None
+    agreement_expires_on: date | None = None
+    source_agency_id: int | None = None
+    recipient_agency_id: int | None = None
+    scope: Mapping[str, Iterable[str]] = field(default_factory=dict)
+    disclosure_basis: str = "b3"
+
+    def valid_on(self, on: date) -> bool:
+        """Not ended, inside its own window and, under an agreement, inside the agreement's."""
+        if self.ended or self.valid_from > on or (self.valid_until is not None and self.valid_until < on):
+            return False
+        if self.agreement_id is None:
+            return True
+        return bool(
+            self.agreement_active
+            and self.agreement_effective_on is not None
+            and self.agreement_expires_on is not None
+            and self.agreement_effective_on <= on <= self.agreement_expires_on
+        )
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    """What `decide_from` needs of a user."""
+
+    active: bool
+    agency_id: int | None
+    department_id: int | None
+    roles: tuple[str, ...] = ()
+    grants: tuple[GrantFacts, ...] = ()
+
+
+def decide_from(
+    facts: UserFacts, *, action: str, category: str, owner_agency_id: int | None,
+    owner_department_id: int | None, on: date,
+) -> Decision:
+    """The policy as a pure function of the facts (no database)."""
+    if not facts.active:
+        return Decision(False, owner_agency_id=owner_agency_id, reason="not signed in")
+    if owner_agency_id is None:
+        return Decision(False, reason="no owner for this data")
+    if owner_agency_id == facts.agency_id:
+        home_roles = set(facts.roles) | {g.role for g in facts.grants if g.agreement_id is None and g.valid_on(on)}
+        if any(role_allows(r, category, action) for r in sorted(home_roles)):
+            return Decision(True, basis="home", owner_agency_id=owner_agency_id)
+        return Decision(False, owner_agency_id=owner_agency_id, reason="no home role allows this")
+    candidates = [
+        g for g in facts.grants
+        if g.agreement_id is not None
+        and g.source_agency_id == owner_agency_id
+        and g.recipient_agency_id == facts.agency_id
+        and action in set(g.scope.get(category, ()))
+        and role_allows(g.role, category, action)
+    ]
+    in_force = sorted((g for g in candidates if g.valid_on(on)), key=lambda g: g.agreement_id or 0)
+    if not in_force:
+        reason = "the agreement is not in force" if candidates else "no role or agreement covers this"
+        return Decision(False, owner_agency_id=owner_agency_id, reason=reason)
+    grant = in_force[0]
+    same_department = owner_department_id is not None and owner_department_id == facts.department_id
+    return Decision(
+        True,
+        basis="b1" if same_department else grant.disclosure_basis,
+        agreement_id=grant.agreement_id,
+        owner_agency_id=owner_agency_id,
+        accountable=not same_department,
+    )
+
+
+# --- Facts from the database, cached for one request at most --------------------------------
+
+_request_cache: ContextVar[dict[Any, Any] | None] = ContextVar("privacy_policy_cache", default=None)
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """Cache policy facts for the length of one request or task, never longer."""
+    token = _request_cache.set({})
+    try:
+        yield
+    finally:
+        _request_cache.reset(token)
+
+
+def _cached(key: Any, load: Any) -> Any:
+    cache = _request_cache.get()
+    if cache is None:
+        return load()
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
+def forget() -> None:
+    """Drop what this request cached (a service that changes grants calls it)."""
+    cache = _request_cache.get()
+    if cache is not None:
+        cache.clear()
+
+
+def user_facts(user: Any) -> UserFacts:
+    """The facts about a user that the policy reads, from the database."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return UserFacts(active=False, agency_id=None, department_id=None)
+
+    def load() -> UserFacts:
+        from privacy.models import Agency, RoleGrant
+
+        department_id = (
+            Agency.objects.filter(pk=user.agency_id).values_list("department_id", flat=True).first()
+            if user.agency_id else None
+        )
+        grants = tuple(
+            GrantFacts(
+                role=g.role, valid_from=g.valid_from, valid_until=g.valid_until,
+                ended=bool(g.revoked_at or g.lapsed_at), agreement_id=g.agreement_id,
+                agreement_active=bool(g.agreement_id and g.agreement.status == "active"),
+                agreement_effective_on=g.agreement.effective_on if g.agreement_id else None,
+                agreement_expires_on=g.agreement.expires_on if g.agreement_id else None,
+                source_agency_id=g.agreement.source_agency_id if g.agreement_id else None,
+                recipient_agency_id=g.agreement.recipient_agency_id if g.agreement_id else None,
+                scope=g.agreement.scope if g.agreement_id else {},
+                disclosure_basis=g.agreement.disclosure_basis if g.agreement_id else "b1",
+            )
+            for g in RoleGrant.objects.filter(user_id=user.pk, revoked_at__isnull=True, lapsed_at__isnull=True).select_related("agreement")
+        )
+        return UserFacts(
+            active=True, agency_id=user.agency_id, department_id=department_id,
+            roles=tuple(user.roles or ()), grants=grants,
+        )
+
+    return _cached(("user", user.pk), load)
+
+
+def _agency_id(code: str) -> int | None:
+    from privacy.models import Agency
+
+    return _cached(("agency-code", code), lambda: Agency.objects.filter(code=code).values_list("pk", flat=True).first())
+
+
+def _department_of(agency_id: int) -> int | None:
+    from privacy.models import Agency
+
+    return _cached(
+        ("agency-dept", agency_id),
+        lambda: Agency.objects.filter(pk=agency_id).values_list("department_id", flat=True).first(),
+    )
+
+
+def owner_agency_id_for(user: Any, category: str, owner_agency: Any = None) -> int | None:
+    """The owner of the data: the given agency, the category's configured owner, or the user's own."""
+    if owner_agency is not None:
+        return getattr(owner_agency, "pk", owner_agency)
+    code = category_owner_code(category)
+    if code:
+        return _agency_id(code)
+    return getattr(user, "agency_id", None)  # data owned per row: the caller names the owner
 
 
 def decide(
     user: Any, *, action: str, category: str, owner_agency: Any = None, at: datetime | None = None
 ) -> Decision:
     """May `user` do `action` on `category` data owned by `owner_agency` (default: the category's owner)?"""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    facts = user_facts(user)
+    if not facts.active:
         return Decision(False, reason="not signed in")
-    if owner_agency is None:
-        code = category_owner_code(category)
-        owner_agency_id = _agency_id(code) if code else None
-    else:
-        owner_agency_id = getattr(owner_agency, "pk", owner_agency)
-    if owner_agency_id is not None and owner_agency_id == user.agency_id:
-        for role in user.roles or []:
-            if action in ROLE_ACTIONS.get(role, {}).get(category, set()):
-                return Decision(True, basis="home", owner_agency_id=owner_agency_id)
-    return Decision(False, owner_agency_id=owner_agency_id, reason="no role or agreement covers this")
+    owner_id = owner_agency_id_for(user, category, owner_agency)
+    on = timezone.localdate(at) if at is not None else timezone.localdate()
+    return decide_from(
+        facts, action=action, category=category, owner_agency_id=owner_id,
+        owner_department_id=_department_of(owner_id) if owner_id else None, on=on,
+    )
 
 
-def _agency_id(code: str) -> int | None:
-    from privacy.models import Agency
+def agreement_owner_ids(user: Any, *, action: str, category: str, at: datetime | None = None) -> list[int]:
+    """Other agencies whose `category` data `user` may `action` today through an agreement."""
+    facts = user_facts(user)
+    if not facts.active:
+        return []
+    on = timezone.localdate(at) if at is not None else timezone.localdate()
+    owners = sorted({
+        g.source_agency_id for g in facts.grants
+        if g.agreement_id is not None and g.source_agency_id is not None and g.source_agency_id != facts.agency_id
+    })
+    return [
+        o for o in owners
+        if decide_from(facts, action=action, category=category, owner_agency_id=o,
+                       owner_department_id=_department_of(o), on=on).allowed
+    ]
 
-    return Agency.objects.filter(code=code).values_list("pk", flat=True).first()
+
+def allowed_owner_ids(user: Any, *, action: str, category: str, at: datetime | None = None) -> list[int]:
+    """Every agency (home first, then by agreement) whose `category` data `user` may `action`."""
+    facts = user_facts(user)
+    if not facts.active or facts.agency_id is None:
+        return []
+    home = decide(user, action=action, category=category, owner_agency=facts.agency_id, at=at).allowed
+    return ([facts.agency_id] if home else []) + agreement_owner_ids(user, action=action, category=category, at=at)
+
+
+# --- Field minimisation -----------------------------------------------------------------------
+
+
+def categories_allowed(
+    user: Any, categories: Iterable[str], *, action: str = "view",
+    owners: Mapping[str, Any] | None = None, at: datetime | None = None,
+) -> frozenset[str]:
+    """The categories among `categories` that `user` may do `action` on."""
+    owners = owners or {}
+    return frozenset(
+        c for c in set(categories)
+        if decide(user, action=action, category=c, owner_agency=owners.get(c), at=at).allowed
+    )
+
+
+def visible_fields(
+    user: Any, field_categories: Mapping[str, str] | str, *, action: str = "view",
+    owners: Mapping[str, Any] | None = None, at: datetime | None = None,
+) -> frozenset[str] | bool:
+    """The fields (of a {field: category} map) whose category `user` may see.
+
+    Called with a single category instead of a map, answers whether its fields are visible.
+    """
+    if isinstance(field_categories, str):
+        return field_categories in categories_allowed(user, [field_categories], action=action, owners=owners, at=at)
+    allowed = categories_allowed(user, field_categories.values(), action=action, owners=owners, at=at)
+    return frozenset(f for f, c in field_categories.items() if c in allowed)
+
+
+def minimise(
+    user: Any, data: Mapping[str, Any], field_categories: Mapping[str, str], *, default_category: str,
+    action: str = "view", owners: Mapping[str, Any] | None = None, at: datetime | None = None,
+) -> dict[str, Any]:
+    """`data` without the fields of categories `user` may not see: absent, not blank.
+
+    A field missing from `field_categories` belongs to `default_category`.
+    """
+    categories = {k: field_categories.get(k, default_category) for k in data}
+    allowed = categories_allowed(user, categories.values(), action=action, owners=owners, at=at)
+    return {k: v for k, v in data.items() if categories[k] in allowed}

@@ -304,3 +304,43 @@ CROSSCHECK_CATEGORY_OWNERS = {
     "verification_cases": "uscis",
     "employer_data": "uscis",
 }
+
+# --- Cases and triage (cases/) --------------------------------------------------------------------
+# SLA of a flagged case, in federal working days from flagging, by severity.
+CASES_SLA_WORKING_DAYS = {
+    "high": env_int("CROSSCHECK_SLA_HIGH_DAYS", 5),
+    "medium": env_int("CROSSCHECK_SLA_MEDIUM_DAYS", 10),
+    "low": env_int("CROSSCHECK_SLA_LOW_DAYS", 20),
+}
+CASES_DUE_SOON_WORKING_DAYS = env_int("CROSSCHECK_DUE_SOON_DAYS", 2)  # "due soon" reminders
+CASES_PRIORITY_BOOST_SCORE = 0.9  # a score at or above this moves a case up one priority step
+CASES_FIELD_MATCH_SCORE = 0.999  # a compared field scoring below this is marked as disagreeing
+# Computer Matching Act (p): calendar days the person has to contest after the notice is delivered.
+CASES_CONTEST_WINDOW_DAYS = env_int("CROSSCHECK_CONTEST_WINDOW_DAYS", 30)
+CASES_ANALYST_CAP = env_int("CROSSCHECK_ANALYST_CAP", 50)  # open cases per analyst for round-robin
+CASES_MAX_SNOOZE_DAYS = env_int("CROSSCHECK_MAX_SNOOZE_DAYS", 90)
+CASES_BULK_MAX = env_int("CROSSCHECK_BULK_MAX", 2000)  # cases one bulk action may touch
+CASES_EXPORT_MAX = env_int("CROSSCHECK_EXPORT_MAX", 50000)  # rows one CSV export may hold
+CASES_EVIDENCE_MAX_BYTES = env_int("CROSSCHECK_EVIDENCE_MAX_BYTES", 25 * 1024 * 1024)
+CASES_DEFAULT_AGENCY = env_str("CROSSCHECK_CASES_DEFAULT_AGENCY", "ice-hsi")  # owner when no routing rule matches
+CELERY_BEAT_SCHEDULE["cases-ingest"] = {"task": "cases.tasks.findings_ingest", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["cases-reminders"] = {"task": "cases.tasks.reminders_send", "schedule": 3600.0}
+# --- end of cases ----------------------------------------------------------------------------------
+
+# --- Privacy and access (privacy/) ---------------------------------------------------------------
+PRIVACY_SITE_URL = env_str("CROSSCHECK_SITE_URL", "http://127.0.0.1:8000")  # links in e-mails
+PRIVACY_INVITATION_DAYS = env_int("CROSSCHECK_INVITATION_DAYS", 7)
+# Revealing a full identifier needs a second-factor check this recent (seconds).
+PRIVACY_REVEAL_REVERIFY_SECONDS = env_int("CROSSCHECK_REVEAL_REVERIFY_SECONDS", 300)
+# Reveals or SSN searches per user per minute; beyond it 429 and an anomaly for supervisors.
+PRIVACY_SENSITIVE_RATE_PER_MINUTE = env_int("CROSSCHECK_SENSITIVE_RATE_PER_MINUTE", 10)
+PRIVACY_BREAK_GLASS_HOURS = env_int("CROSSCHECK_BREAK_GLASS_HOURS", 4)
+# Privacy Act requests, in federal working days: acknowledge in 10; respond (agency practice) in 30.
+PRIVACY_ACK_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_ACK_DAYS", 10)
+PRIVACY_RESPONSE_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_RESPONSE_DAYS", 30)
+PRIVACY_DISCLOSURE_RETENTION_YEARS = 5  # 552a(c)(2): 5 years or the life of the record, the longer
+PRIVACY_PURGE_CHUNK = env_int("CROSSCHECK_PURGE_CHUNK", 500)
+CELERY_BEAT_SCHEDULE["privacy-grants-tidy"] = {"task": "privacy.tasks.grants_tidy", "schedule": 86400.0}
+CELERY_BEAT_SCHEDULE["privacy-expiry-warnings"] = {"task": "privacy.tasks.agreement_expiry_warnings", "schedule": 86400.0}
+CELERY_BEAT_SCHEDULE["privacy-recertification"] = {"task": "privacy.tasks.recertification_deadlines", "schedule": 86400.0}
+# --- end of privacy ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Writes about users and their second factors. Each is atomic and audited."""
+"""Sign-in and second factors. Each write is atomic and audited."""
 
 from __future__ import annotations
 
 import secrets
+import time
 
 from django.contrib.auth import login
 from django.db import transaction
@@ -12,8 +13,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import event_record
-from privacy.middleware import LAST_SEEN, LOGIN_AT
-from privacy.models import Agency, Role, Unit, User
+from privacy.middleware import LAST_SEEN, LOGIN_AT, OTP_VERIFIED_AT
+from privacy.models import User, UserSession
 
 RECOVERY_CODE_COUNT = 10
 
@@ -22,11 +23,13 @@ RECOVERY_CODE_COUNT = 10
 def session_login(*, request: HttpRequest, actor: User) -> None:
     """Sign the user in (Django rotates the session key) and record it."""
     login(request, actor, backend="django.contrib.auth.backends.ModelBackend")
-    import time
-
     now = time.time()
     request.session[LOGIN_AT] = now
     request.session[LAST_SEEN] = now
+    if request.session.session_key is None:
+        request.session.save()
+    # Remembered so that deactivating the user can end this session at once.
+    UserSession.objects.get_or_create(session_key=request.session.session_key, defaults={"user": actor})
     event_record(action="auth.login", actor=actor)
 
 
@@ -52,6 +55,7 @@ def totp_device_confirm(*, request: HttpRequest, actor: User, device: TOTPDevice
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=actor).exclude(pk=device.pk).delete()
     otp_login(request, device)
+    request.session[OTP_VERIFIED_AT] = time.time()
     event_record(action="otp.enrolled", actor=actor, object_type="totp_device", object_id=device.pk)
     return recovery_codes_issue(actor=actor)
 
@@ -73,38 +77,14 @@ def second_factor_verify(*, request: HttpRequest, actor: User, token: str) -> bo
     for device in TOTPDevice.objects.filter(user=actor, confirmed=True):
         if device.verify_token(token):
             otp_login(request, device)
+            request.session[OTP_VERIFIED_AT] = time.time()
             event_record(action="otp.verified", actor=actor, object_type="totp_device", object_id=device.pk)
             return True
     for static in StaticDevice.objects.filter(user=actor, confirmed=True):
         if static.verify_token(token):
             otp_login(request, static)
+            request.session[OTP_VERIFIED_AT] = time.time()
             event_record(action="otp.recovery_code_used", actor=actor, object_type="static_device", object_id=static.pk)
             return True
     event_record(action="otp.failed", actor=actor, outcome="denied", detail={"step": "verify"})
     return False
-
-
-@transaction.atomic
-def user_create(
-    *, actor: User | None, username: str, password: str | None, agency: Agency, unit: Unit,
-    roles: list[str], first_name: str = "", last_name: str = "", email: str = "",
-) -> User:
-    """Provision a user in an agency and unit with home-agency roles."""
-    unknown = set(roles) - set(Role.values)
-    if unknown:
-        raise ValueError(f"Unknown roles: {sorted(unknown)}")
-    user = User(
-        username=username, agency=agency, unit=unit, roles=list(roles),
-        first_name=first_name, last_name=last_name, email=email,
-    )
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.full_clean(exclude=["password"])
-    user.save()
-    event_record(
-        action="directory.user_created", actor=actor, object_type="user", object_id=user.pk,
-        changes={"username": [None, username], "agency": [None, agency.code], "unit": [None, unit.code], "roles": [None, list(roles)]},
-    )
-    return user

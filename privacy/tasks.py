@@ -1,0 +1,36 @@
+"""Celery adapters for the privacy app's scheduled and long-running work (each calls a service)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from privacy import services
+
+
+@shared_task(name="privacy.tasks.grants_tidy", acks_late=True, ignore_result=True)
+def grants_tidy() -> dict[str, int]:
+    """Nightly: mark expired agreements, drop guardian permissions no grant backs any more."""
+    return services.grants_tidy()
+
+
+@shared_task(name="privacy.tasks.agreement_expiry_warnings", acks_late=True, ignore_result=True)
+def agreement_expiry_warnings() -> int:
+    """Daily: warn admins 30, 7 and 1 days before an agreement ends."""
+    return services.agreement_expiry_warnings_send()
+
+
+@shared_task(name="privacy.tasks.recertification_deadlines", acks_late=True, ignore_result=True)
+def recertification_deadlines() -> int:
+    """Daily: grants unconfirmed at a campaign's deadline lapse."""
+    return services.campaigns_close_due()
+
+
+@shared_task(name="privacy.tasks.purge_run_execute", acks_late=True, ignore_result=True)
+def purge_run_execute(run_id: int) -> None:
+    """Destroy what an approved purge run covers, in chunks (re-running resumes)."""
+    from privacy.models import PurgeRun
+    from privacy.models.retention import PurgeStatus
+
+    run = PurgeRun.objects.filter(pk=run_id, status=PurgeStatus.APPROVED).first()
+    if run is not None:
+        services.purge_run_execute(run=run)
