@@ -52,6 +52,7 @@ class PartitionContext:
     new: dict[str, int] = field(default_factory=dict)
     rows_examined: int = 0
     cache: dict[str, Any] = field(default_factory=dict)
+    only_case: int | None = None  # set by the instant result: the partition is this one case
 
     # --- The partition's slice of the data -------------------------------------------------
     @property

@@ -25,6 +25,8 @@ NONCITIZEN = ("permanent_resident", "authorized_alien")
 
 
 def _case_filter(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any]]:
+    if ctx.only_case is not None:  # the instant result: the same rules, for one case
+        return f"{alias}.id = %(only_case)s AND {alias}.submitted_at IS NOT NULL", {"only_case": ctx.only_case}
     part_sql, part_params = ctx.ssn_range_sql(f"{alias}.ssn_bidx")
     scope_sql, scope_params = ctx.scope_sql(alias)
     return f"{part_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {**part_params, **scope_params}
@@ -189,8 +191,9 @@ def ssa_identity(ctx: PartitionContext, r_: Rule) -> None:
         if not dob_ok:
             fields.append(field("date_of_birth", "ssa", r["date_of_birth"], r["n_dob"], 0.0))
         both = not name_ok and not dob_ok
+        near_only = dob_ok and names.is_near(r["name_score"])
         out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields,
-                    "severity": "high" if both else "medium",
+                    "severity": "high" if both else ("low" if near_only else "medium"),
                     "score": round(1.0 - (r["name_score"] if not name_ok else 0.5) * (0.5 if both else 1.0), 3),
                     "evidence": {"numident_id": r["n_id"], "name_score": round(r["name_score"], 3)},
                     "summary": "Name and date of birth disagree with SSA." if both else
