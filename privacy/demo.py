@@ -1,4 +1,5 @@
-"""Demo directory: departments, agencies, units and one user per persona (development only)."""
+"""Demo directory: departments, agencies, units, one user per persona, and the agreements and
+grants that let each persona work (development only)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,40 @@ PERSONAS = [
     Persona("vera", "Vera", "Verifier", "uscis", "status", (Role.STATUS_VERIFIER,)),
     Persona("sally", "Sally", "Verifier", "ssa", "numident", (Role.STATUS_VERIFIER,)),
     Persona("petra", "Petra", "Partner", "twc", "labor-compliance", (Role.ANALYST,)),
+    Persona("eddie", "Eddie", "Expired", "twc", "labor-compliance", (Role.ANALYST,)),
+]
+
+_READ = ["view", "search", "export"]
+
+
+@dataclass(frozen=True)
+class DemoAgreement:
+    reference: str
+    title: str
+    kind: str
+    source: str
+    recipient: str
+    scope: dict[str, list[str]]
+    grants: tuple[tuple[str, str], ...]  # (username, role)
+    expired: bool = False
+
+
+AGREEMENTS = [
+    DemoAgreement("uscis-ice-2026", "USCIS to ICE-HSI: E-Verify data for worksite enforcement", "mou", "uscis", "ice-hsi",
+                  {"verification_cases": _READ, "employer_data": _READ, "dhs_immigration": ["view", "search"]},
+                  (("alice", Role.ANALYST), ("bob", Role.ANALYST), ("sam", Role.SUPERVISOR))),
+    DemoAgreement("ssa-ice-2026", "SSA to ICE-HSI: Numident extracts for identity leads", "mou", "ssa", "ice-hsi",
+                  {"ssa_identity": ["view", "search"]},
+                  (("alice", Role.ANALYST), ("bob", Role.ANALYST), ("sam", Role.SUPERVISOR))),
+    DemoAgreement("ssa-uscis-cma-2026", "SSA-DHS computer matching agreement (E-Verify)", "matching", "ssa", "uscis",
+                  {"ssa_identity": ["view", "search", "change", "run_matching"]},
+                  (("vera", Role.STATUS_VERIFIER), ("adam", Role.ADMIN))),
+    DemoAgreement("uscis-twc-2026", "USCIS to Texas Workforce Commission: employer compliance", "mou", "uscis", "twc",
+                  {"verification_cases": _READ, "employer_data": ["view", "search"]}, (("petra", Role.ANALYST),)),
+    DemoAgreement("ice-twc-2026", "ICE-HSI to Texas Workforce Commission: case handoffs", "mou", "ice-hsi", "twc",
+                  {"investigations": ["view", "search", "receive_handoff"]}, (("petra", Role.ANALYST),)),
+    DemoAgreement("uscis-twc-2025", "USCIS to Texas Workforce Commission (previous edition)", "mou", "uscis", "twc",
+                  {"verification_cases": _READ, "employer_data": ["view", "search"]}, (("eddie", Role.ANALYST),), expired=True),
 ]
 
 
@@ -101,6 +136,46 @@ def demo_directory_load() -> list[tuple[Persona, str]]:
         key = demo_totp_key(persona.username)
         TOTPDevice.objects.get_or_create(user=user, name="Demo authenticator", defaults={"key": key, "confirmed": True})
         out.append((persona, totp_secret_base32(key)))
+    _demo_agreements_load(agencies)
     if created:
         event_record(action="directory.demo_loaded", detail={"users": created})
     return out
+
+
+def _demo_agreements_load(agencies: dict[str, Agency]) -> None:
+    """The demo agreements and the grants under them; the expired one ran until yesterday."""
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from privacy.models import Agreement, RoleGrant
+
+    admin = User.objects.get(username="adam")
+    today = timezone.localdate()
+    for spec in AGREEMENTS:
+        if Agreement.objects.filter(reference=spec.reference).exists():
+            continue
+        effective = today - timedelta(days=400 if spec.expired else 30)
+        agreement = services.agreement_create(
+            actor=admin, reference=spec.reference, title=spec.title, kind=spec.kind,
+            source_agency=agencies[spec.source], recipient_agency=agencies[spec.recipient],
+            purpose="Demo: " + spec.title, legal_authority="8 U.S.C. 1324a note (IIRIRA 403)",
+            routine_use="DHS/USCIS-011 E-Verify Program SORN, routine use H", scope=spec.scope,
+            justification="Demo data" if spec.kind == "matching" else "",
+            effective_on=effective, expires_on=today if spec.expired else effective + timedelta(days=500),
+        )
+        if spec.kind == "matching":
+            services.agreement_approve(actor=admin, agreement=agreement, dib_reference="DIB-DEMO-2026-01")
+            services.agreement_document_upload(
+                actor=admin, agreement=agreement, document=ContentFile(b"%PDF-1.4\n% demo\n", name="signed.pdf")
+            )
+        services.agreement_activate(actor=admin, agreement=agreement)
+        for username, role in spec.grants:
+            user = User.objects.get(username=username)
+            grant = services.grant_create(actor=admin, user=user, role=role, agreement=agreement, valid_from=effective)
+            if spec.expired:
+                RoleGrant.objects.filter(pk=grant.pk).update(valid_until=today - timedelta(days=1))
+        if spec.expired:
+            # It ran until yesterday; the nightly job marks it expired, but access stopped at the date.
+            Agreement.objects.filter(pk=agreement.pk).update(expires_on=today - timedelta(days=1))

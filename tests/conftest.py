@@ -9,14 +9,17 @@ key from the verification fixtures; here they are users of a partner agency.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from privacy.models import Role, User
+from privacy.models import Agreement, AgreementKind, Role, RoleGrant, User
+from privacy.services import agreement_activate, agreement_create, grant_create
 from tests.factories import (
     TEST_PASSWORD,
     AgencyFactory,
@@ -91,15 +94,80 @@ def sally(directory: dict[str, Any]) -> User:
 
 
 @pytest.fixture
-def petra(directory: dict[str, Any]) -> User:
-    """Partner-agency analyst (state labor department); her agreement comes from privacy fixtures."""
-    return UserFactory(username="petra", unit=directory["twc_unit"], roles=[Role.ANALYST])
+def petra(directory: dict[str, Any], partner_agreements: dict[str, Any]) -> User:
+    """Partner-agency analyst (state labor department) with grants under the active agreements."""
+    user = UserFactory(username="petra", unit=directory["twc_unit"], roles=[Role.ANALYST])
+    for key, agreement in partner_agreements.items():
+        if key != "admin":
+            grant_create(actor=partner_agreements["admin"], user=user, role=Role.ANALYST, agreement=agreement)
+    return user
 
 
 @pytest.fixture
-def eddie(directory: dict[str, Any]) -> User:
-    """Partner-agency analyst whose agreement expired yesterday (privacy fixtures add it)."""
-    return UserFactory(username="eddie", unit=directory["twc_unit"], roles=[Role.ANALYST])
+def eddie(directory: dict[str, Any], expired_agreements: dict[str, Any]) -> User:
+    """Partner-agency analyst whose agreements expired yesterday (their status still says active)."""
+    user = UserFactory(username="eddie", unit=directory["twc_unit"], roles=[Role.ANALYST])
+    yesterday = timezone.localdate() - timedelta(days=1)
+    for key, agreement in expired_agreements.items():
+        if key == "admin":
+            continue
+        grant = grant_create(actor=expired_agreements["admin"], user=user, role=Role.ANALYST, agreement=agreement,
+                             valid_from=agreement.effective_on)
+        RoleGrant.objects.filter(pk=grant.pk).update(valid_until=yesterday)
+        # The agreement ran until yesterday; the nightly job has not marked it expired yet.
+        Agreement.objects.filter(pk=agreement.pk).update(expires_on=yesterday)
+    return user
+
+
+# --- Agreements behind the partner personas (privacy) -----------------------------------------
+PARTNER_SCOPE = {
+    "verification_cases": ["view", "search", "export"],
+    "employer_data": ["view", "search"],
+}
+HANDOFF_SCOPE = {"investigations": ["view", "search", "receive_handoff"]}
+
+
+def _partner_agreement(directory: dict[str, Any], admin: User, *, reference: str, source: str, scope: dict[str, list[str]],
+                       effective_on: Any, expires_on: Any) -> Agreement:
+    agreement = agreement_create(
+        actor=admin, reference=reference, title=f"{directory[source].code.upper()} to TWC data sharing",
+        kind=AgreementKind.MOU, source_agency=directory[source], recipient_agency=directory["twc"],
+        purpose="State labor-law compliance checks of E-Verify employers.", legal_authority="8 U.S.C. 1324a note; Tex. Lab. Code 21",
+        routine_use="DHS/USCIS-011 routine use H", scope=scope, effective_on=effective_on, expires_on=expires_on,
+    )
+    return agreement_activate(actor=admin, agreement=agreement)
+
+
+def _privacy_admin(directory: dict[str, Any]) -> User:
+    return UserFactory(username="privacy-admin", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True)
+
+
+@pytest.fixture
+def partner_agreements(directory: dict[str, Any]) -> dict[str, Any]:
+    """Active MOUs from USCIS (verification cases, employer data) and ICE-HSI (handoffs) to TWC."""
+    admin = _privacy_admin(directory)
+    today = timezone.localdate()
+    return {
+        "admin": admin,
+        "uscis": _partner_agreement(directory, admin, reference="uscis-twc-2026", source="uscis", scope=PARTNER_SCOPE,
+                                    effective_on=today - timedelta(days=60), expires_on=today + timedelta(days=300)),
+        "ice": _partner_agreement(directory, admin, reference="ice-twc-2026", source="ice", scope=HANDOFF_SCOPE,
+                                  effective_on=today - timedelta(days=60), expires_on=today + timedelta(days=300)),
+    }
+
+
+@pytest.fixture
+def expired_agreements(directory: dict[str, Any]) -> dict[str, Any]:
+    """The same MOUs in an earlier edition that ran until yesterday (eddie's)."""
+    admin = _privacy_admin(directory)
+    today = timezone.localdate()
+    return {
+        "admin": admin,
+        "uscis": _partner_agreement(directory, admin, reference="uscis-twc-2025", source="uscis", scope=PARTNER_SCOPE,
+                                    effective_on=today - timedelta(days=365), expires_on=today),
+        "ice": _partner_agreement(directory, admin, reference="ice-twc-2025", source="ice", scope=HANDOFF_SCOPE,
+                                  effective_on=today - timedelta(days=365), expires_on=today),
+    }
 
 
 def current_code(user: User) -> str:
