@@ -23,6 +23,9 @@ class AuditContext:
     api_key_id: int | None = None
     employer_id: int | None = None
     purpose: str = ""
+    case_id: int | None = None
+    agreement_id: int | None = None
+    break_glass: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -42,3 +45,18 @@ def bind(**values: Any):
 def reset(token) -> None:
     """Restore the context that `bind` replaced."""
     _current.reset(token)
+
+
+class bound:  # noqa: N801 - used like a function: `with context.bound(task_name=...):`
+    """Bind context fields for the duration of a `with` block."""
+
+    def __init__(self, **values: Any):
+        self.values = values
+        self.token: Any = None
+
+    def __enter__(self) -> AuditContext:
+        self.token = bind(**self.values)
+        return current()
+
+    def __exit__(self, *exc: object) -> None:
+        reset(self.token)

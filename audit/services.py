@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,12 +14,20 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from audit import context
-from audit.catalogue import CATALOGUE
+from audit.catalogue import CATALOGUE, CATALOGUE_VERSION
 from audit.models import AuditEvent, Outcome
 from core.errors import DomainError
 
-# Nine or more digits in a row (an SSN or an A-Number); never allowed in an audit row.
-_IDENTIFIER_RUN = re.compile(r"\d[\d -]{7,}\d")
+# What a full identifier looks like in free text: an SSN with or without separators, nine or more
+# digits in a row, an A-Number. Never allowed in the free-text parts of an audit row.
+_IDENTIFIER_RUN = re.compile(r"(?<!\d)(?:\d{3}[- ]\d{2}[- ]\d{4}|\d{9,})(?!\d)|\b[Aa]-?\d{7,9}\b")
+# Field names whose values are identifiers: a change records that they changed, and at most
+# their last four characters (DESIGN.md: identifiers shown masked, last 4).
+DEFAULT_IDENTIFIER_FIELDS = frozenset({
+    "ssn", "a_number", "anumber", "uscis_number", "i94", "i94_number", "passport", "passport_number",
+    "document_number", "doc_number", "ein", "identifier", "ssn_ciphertext", "ssn_blind_index",
+})
+REDACTED = "[redacted]"
 
 
 class AuditWriteFailed(DomainError):
@@ -26,20 +37,52 @@ class AuditWriteFailed(DomainError):
     code = "audit_unavailable"
 
 
-def _scrub(value: Any) -> Any:
-    """Drop anything that looks like a full identifier from free values."""
+def _identifier_fields() -> frozenset[str]:
+    extra = getattr(settings, "AUDIT_IDENTIFIER_FIELDS", ())
+    return DEFAULT_IDENTIFIER_FIELDS | {str(f).lower() for f in extra}
+
+
+def _last_four(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    chars = re.sub(r"[^0-9A-Za-z]", "", str(value))
+    return f"…{chars[-4:]}" if len(chars) > 4 else "…"
+
+
+def _scrub(value: Any, *, key: str = "") -> Any:
+    """Drop anything that looks like a full identifier from free values; identifier fields keep the last four."""
+    if key and key.lower() in _identifier_fields():
+        if isinstance(value, list | tuple):
+            return [_last_four(v) for v in value]
+        return _last_four(value)
     if isinstance(value, str):
-        return _IDENTIFIER_RUN.sub("[redacted]", value)
+        return _IDENTIFIER_RUN.sub(REDACTED, value)
     if isinstance(value, Mapping):
-        return {str(k): _scrub(v) for k, v in value.items()}
+        return {str(k): _scrub(v, key=str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_scrub(v) for v in value]
-    return value
+        return [_scrub(v, key=key) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return _IDENTIFIER_RUN.sub(REDACTED, str(value))
 
 
-def _primary_role(user: Any) -> str:
+def normalize_search_value(value: str) -> str:
+    """The form a searched value is hashed in: no accents, case or punctuation, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    cleaned = re.sub(r"[^\w]+", " ", letters.casefold(), flags=re.UNICODE)
+    return " ".join(cleaned.replace("_", " ").split())
+
+
+def search_hmac(*, kind: str, value: str) -> str:
+    """Keyed hash of a normalized searched value: finds repeats, and never reveals the value."""
+    message = f"{kind.strip().lower()}:{normalize_search_value(value)}".encode()
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _roles(user: Any) -> str:
     roles = getattr(user, "roles", None) or []
-    return str(roles[0]) if roles else ""
+    return ",".join(str(r) for r in roles)[:128]
 
 
 def event_record(
@@ -48,49 +91,64 @@ def event_record(
     actor: Any = None,
     object_type: str = "",
     object_id: Any = "",
-    subjects: Iterable[str] = (),
+    subjects: Iterable[Any] = (),
     outcome: str = Outcome.ALLOWED,
     changes: Mapping[str, Any] | None = None,
     case_id: int | None = None,
     agreement_id: int | None = None,
     justification: str = "",
     detail: Mapping[str, Any] | None = None,
+    break_glass: bool = False,
+    search_kind: str = "",
+    search_value: str | None = None,
 ) -> AuditEvent | None:
-    """Record one audit event in the caller's transaction; the action fails if this does."""
+    """Record one audit event in the caller's transaction; the action fails if this does.
+
+    `subjects` names the people (or other parties) the action concerns, as references such as
+    "person:42": one event per request, naming everyone the page showed. `search_value` is never
+    stored: only the HMAC of its normalized form, next to `search_kind` (the kind of key searched).
+    """
     if action not in CATALOGUE:
         raise ValueError(f"Audit action {action!r} is not in the event catalogue.")
+    if outcome not in Outcome.values:
+        raise ValueError(f"Audit outcome must be one of {Outcome.values}, not {outcome!r}.")
     if not settings.AUDIT_ENABLED:
         return None
-    ctx = context.current()
-    who = actor if actor is not None else ctx.user
-    agency = getattr(who, "agency", None) if who is not None else None
-    event = AuditEvent(
-        occurred_at=timezone.now(),
-        actor_id=getattr(who, "pk", None),
-        actor_username=getattr(who, "username", "") or "",
-        actor_agency=getattr(agency, "code", "") or "",
-        actor_role=_primary_role(who),
-        api_key_id=ctx.api_key_id,
-        employer_id=ctx.employer_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id) if object_id not in (None, "") else "",
-        subjects=sorted({str(s) for s in subjects}),
-        ip=ctx.ip,
-        user_agent=ctx.user_agent,
-        request_id=ctx.request_id,
-        task_name=ctx.task_name,
-        run_id=ctx.run_id,
-        case_id=case_id,
-        agreement_id=agreement_id,
-        justification=_scrub(justification or ctx.purpose),
-        outcome=outcome,
-        changes=_scrub(dict(changes or {})),
-        detail=_scrub(dict(detail or {})),
-    )
     try:
+        ctx = context.current()
+        who = actor if actor is not None else ctx.user
+        agency = getattr(who, "agency", None) if who is not None else None
+        event = AuditEvent(
+            occurred_at=timezone.now(),
+            catalogue_version=CATALOGUE_VERSION,
+            actor_id=getattr(who, "pk", None),
+            actor_username=(getattr(who, "username", "") or "")[:150],
+            actor_agency=(getattr(agency, "code", "") or "")[:32],
+            actor_role=_roles(who),
+            api_key_id=ctx.api_key_id,
+            employer_id=ctx.employer_id,
+            action=action,
+            object_type=str(object_type)[:64],
+            # Object ids and subjects are references chosen by code ("person:42"), not free text.
+            object_id=str(object_id)[:64] if object_id not in (None, "") else "",
+            subjects=sorted({str(s)[:80] for s in subjects}),
+            search_kind=search_kind[:32] if search_value is not None else "",
+            search_hmac=search_hmac(kind=search_kind, value=search_value) if search_value is not None else "",
+            ip=ctx.ip or None,
+            user_agent=_scrub(ctx.user_agent or "")[:400],
+            request_id=ctx.request_id or "",
+            task_name=ctx.task_name or "",
+            run_id=ctx.run_id or "",
+            case_id=case_id if case_id is not None else ctx.case_id,
+            agreement_id=agreement_id if agreement_id is not None else ctx.agreement_id,
+            justification=_scrub(justification or ctx.purpose or ""),
+            break_glass=bool(break_glass or ctx.break_glass),
+            outcome=outcome,
+            changes=_scrub(dict(changes or {})),
+            detail=_scrub(dict(detail or {})),
+        )
         with transaction.atomic():
             event.save(force_insert=True)
-    except DatabaseError as exc:
+    except (DatabaseError, TypeError, ValueError) as exc:
         raise AuditWriteFailed("The action could not be recorded, so it was not carried out.") from exc
     return event

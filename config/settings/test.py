@@ -16,3 +16,5 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CROSSCHECK_TEST_DB", "te
 # Only the test database may let Django's flush through the audit table's TRUNCATE guard
 # (audit/db.py explains the narrow way through).
 AUDIT_TEST_FLUSH_ALLOWED = True
+# The audit benchmark's switch (bench/audit.py); only the test settings read it.
+AUDIT_ENABLED = os.environ.get("CROSSCHECK_AUDIT_ENABLED", "1") != "0"

@@ -1,0 +1,127 @@
+"""Row history: writes that bypass services (admin, shell, bulk updates) are still caught.
+
+Services record intent-level audit events (STYLE.md rule 10); this is the safety net under them.
+One PostgreSQL trigger function (`audit_row_history`, migration 0002) writes every INSERT, UPDATE
+and DELETE of an opted-in table to `audit_row_change`, itself append-only, with the old and new
+row as JSON minus the excluded columns, the database user, and the application user and request
+id of the Django connection that made the write.
+
+Opting a model in, from the owning app's `AppConfig.ready` (no change to its models or
+migrations; the trigger is (re)installed after every `migrate`):
+
+    from audit.history import track
+    track("cases.Case", exclude=["search_vector"])
+
+* Identifier columns are never written: pass them in `exclude` (ciphertexts, blind indexes and
+  the like). Columns whose names are in `audit.services.DEFAULT_IDENTIFIER_FIELDS` or in
+  settings.AUDIT_IDENTIFIER_FIELDS are excluded automatically, as are `password` and the columns
+  in settings.AUDIT_ROW_HISTORY_EXCLUDE.
+* Leave bulk-loaded tables out (reference records, findings): their loads are audited per load.
+* Models can also be opted in without code, by label, in settings.AUDIT_ROW_HISTORY.
+
+Why not django-pghistory: it wants an event model per tracked model declared in (or importing)
+the tracked model's app, so audit would import privacy and the others, against the app order of
+DESIGN.md, or every app would carry history models and migrations of its own. One generic trigger
+into one append-only table keeps the dependency pointing down and the opt-in to a single line.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+
+from audit import context
+
+log = logging.getLogger(__name__)
+
+ACTOR_GUC = "crosscheck.actor_id"
+REQUEST_GUC = "crosscheck.request_id"
+ALWAYS_EXCLUDED = frozenset({"password"})
+
+# label ("app_label.ModelName") -> extra excluded column names
+TRACKED: dict[str, set[str]] = {}
+
+
+def track(label: str, *, exclude: list[str] | tuple[str, ...] = ()) -> None:
+    """Keep row history of the model `label` ("app_label.ModelName"), without `exclude` columns."""
+    TRACKED.setdefault(label, set()).update(exclude)
+
+
+def track_defaults() -> None:
+    """The directory's tables, and whatever settings.AUDIT_ROW_HISTORY names."""
+    for label in ("privacy.User", "privacy.Agency", "privacy.Unit", "privacy.Department"):
+        track(label, exclude=["last_login"] if label == "privacy.User" else [])
+    for label in getattr(settings, "AUDIT_ROW_HISTORY", []):
+        track(label)
+
+
+def _excluded_columns(model: Any, extra: set[str]) -> list[str]:
+    from audit.services import _identifier_fields
+
+    identifiers = _identifier_fields() | {c.lower() for c in getattr(settings, "AUDIT_ROW_HISTORY_EXCLUDE", [])}
+    names = set()
+    for f in model._meta.concrete_fields:
+        column = f.column
+        if f.name.lower() in identifiers or column.lower() in identifiers or f.name in ALWAYS_EXCLUDED or f.name in extra or column in extra:
+            names.add(column)
+    return sorted(names)
+
+
+def install(sender: Any = None, using: str = "default", **kwargs: Any) -> list[str]:
+    """(Re)create the history trigger on every tracked table (run after `migrate`)."""
+    if sender is not None and getattr(sender, "label", "") != "audit":
+        return []
+    done = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure('audit_row_history()') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            return []
+        for label, extra in sorted(TRACKED.items()):
+            try:
+                model = apps.get_model(label)
+            except LookupError:
+                log.warning("audit row history: no model %s", label)
+                continue
+            table = model._meta.db_table
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [connection.ops.quote_name(table)])
+            if not cursor.fetchone()[0]:
+                continue
+            args = [model._meta.pk.column, *_excluded_columns(model, extra)]
+            literal = ", ".join("'" + a.replace("'", "''") + "'" for a in args)
+            cursor.execute(
+                f"CREATE OR REPLACE TRIGGER audit_row_history AFTER INSERT OR UPDATE OR DELETE ON "
+                f"{connection.ops.quote_name(table)} FOR EACH ROW EXECUTE FUNCTION audit_row_history({literal})"
+            )
+            done.append(table)
+    return done
+
+
+def context_wrapper(execute: Any, sql: str, params: Any, many: bool, ctx: dict[str, Any]) -> Any:
+    """Before a write, tell the database who is writing (read by the row-history trigger).
+
+    Sent only when the actor or request changed since the last write on this connection.
+    """
+    head = sql.lstrip()[:6].upper()
+    if head in ("INSERT", "UPDATE", "DELETE"):
+        current = context.current()
+        actor = getattr(current.user, "pk", None)
+        marker = (actor, current.request_id or current.run_id)
+        conn = ctx["connection"]
+        if getattr(conn, "_audit_history_marker", None) != marker:
+            raw = ctx["cursor"].cursor
+            raw.execute(
+                "SELECT set_config(%s, %s, false), set_config(%s, %s, false)",
+                [ACTOR_GUC, "" if actor is None else str(actor), REQUEST_GUC, marker[1] or ""],
+            )
+            conn._audit_history_marker = marker
+    return execute(sql, params, many, ctx)
+
+
+def connection_prepare(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Add the writer-context wrapper to every new connection."""
+    if connection.vendor == "postgresql" and context_wrapper not in connection.execute_wrappers:
+        connection.execute_wrappers.append(context_wrapper)

@@ -1,0 +1,45 @@
+"""Celery adapters of the audit trail's scheduled work (beat: config/settings/base.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from audit import services_admin
+
+
+@shared_task(name="audit.tasks.seal", ignore_result=True, acks_late=True)
+def seal() -> int:
+    """Chain the events that have committed since the last run (every few seconds)."""
+    from audit.chain import seal_pending
+
+    return seal_pending()
+
+
+@shared_task(name="audit.tasks.checkpoint", ignore_result=True, acks_late=True)
+def checkpoint() -> dict[str, Any] | None:
+    """Sign the chain head and write it outside the database (every few minutes)."""
+    cp = services_admin.checkpoint_record()
+    return None if cp is None else {"seq": cp.seq, "hash": cp.hash}
+
+
+@shared_task(name="audit.tasks.verify", ignore_result=True, acks_late=True)
+def verify(trigger: str = "schedule") -> dict[str, Any]:
+    """Verify the whole chain against itself and the signed checkpoints."""
+    run = services_admin.chain_verify(actor=None, trigger=trigger)
+    return {"ok": run.ok, "first_bad_seq": run.first_bad_seq}
+
+
+@shared_task(name="audit.tasks.partitions", ignore_result=True, acks_late=True)
+def partitions() -> dict[str, Any]:
+    """Create the coming months' partitions and drop the months past retention."""
+    return services_admin.partitions_maintain(actor=None)
+
+
+@shared_task(name="audit.tasks.review_assign", ignore_result=True, acks_late=True)
+def review_assign() -> int:
+    """Assign yesterday's sampled and flagged events to supervisors."""
+    from audit import review
+
+    return len(review.review_assign(actor=None))

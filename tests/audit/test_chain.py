@@ -1,0 +1,178 @@
+"""The chain: sealing, verification and tampering, each reported at the exact first bad event."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from audit import chain
+from audit.services import event_record
+from tests.audit.conftest import sql
+
+# Sealing needs committed transactions, so these tests commit (and the test flush empties the trail).
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _events(n: int, **kwargs) -> list:
+    return [event_record(action="access.denied", outcome="denied", detail={"n": i}, **kwargs) for i in range(n)]
+
+
+def _seq_of(event) -> int:
+    return sql("SELECT seq FROM audit_seal WHERE event_id = %s", [event.pk])[0][0]
+
+
+def _tamper(statement: str, params: list | None = None) -> None:
+    """What a database superuser can do: switch the guard off, change rows, switch it back on."""
+    sql("SET session_replication_role = replica")  # no triggers fire: the guard is bypassed
+    try:
+        sql(statement, params)
+    finally:
+        sql("SET session_replication_role = origin")
+
+
+def test_an_intact_chain_verifies(alice):
+    _events(5, actor=alice)
+    assert chain.seal_pending() == 5
+    result = chain.verify()
+    assert result.ok, result.problem
+    assert result.checked == 5
+    assert chain.verify(thorough=True).ok
+
+
+def test_python_and_sql_serializations_agree(alice):
+    event_record(
+        action="access.denied", actor=alice, outcome="denied", subjects=["person:1", "person:2"],
+        justification='quote " backslash \\ tab \t newline \n é 漢字 😀 \u0001',
+        detail={"b": [1, 2.5, None, True], "a": {"zz": "x", "y": 1e-7}, "longer_key": "v"},
+        changes={"status": ["open", "closed"]}, search_kind="surname", search_value="García",
+    )
+    chain.seal_pending()
+    rows = sql(f"SELECT audit_canonical(e), {chain._EVENT_COLUMNS} FROM audit_event e")
+    for row in rows:
+        assert chain.canonical(row[1:]) == row[0]
+
+
+def test_a_row_altered_with_the_triggers_disabled_is_found_exactly(alice):
+    events = _events(6, actor=alice)
+    chain.seal_pending()
+    victim = events[3]
+    _tamper("UPDATE audit_event SET detail = '{\"n\": 99}' WHERE id = %s", [victim.pk])
+    result = chain.verify()
+    assert not result.ok
+    assert result.problem.kind == "altered"
+    assert result.problem.event_id == victim.pk
+    assert result.problem.seq == _seq_of(victim)
+    thorough = chain.verify(thorough=True)
+    assert (thorough.problem.kind, thorough.problem.event_id) == ("altered", victim.pk)
+
+
+def test_an_edited_column_is_caught_even_when_the_hash_is_left_alone(alice):
+    events = _events(3, actor=alice)
+    chain.seal_pending()
+    _tamper("UPDATE audit_event SET actor_username = 'mallory' WHERE id = %s", [events[0].pk])
+    assert chain.verify().problem.event_id == events[0].pk
+
+
+def test_a_removed_row_is_found_exactly(alice):
+    events = _events(5, actor=alice)
+    chain.seal_pending()
+    _tamper("DELETE FROM audit_event WHERE id = %s", [events[2].pk])
+    result = chain.verify()
+    assert (result.problem.kind, result.problem.event_id) == ("missing", events[2].pk)
+
+
+def test_a_removed_row_and_its_seal_are_found_exactly(alice):
+    events = _events(5, actor=alice)
+    chain.seal_pending()
+    seq = _seq_of(events[2])
+    _tamper("DELETE FROM audit_seal WHERE event_id = %s", [events[2].pk])
+    _tamper("DELETE FROM audit_event WHERE id = %s", [events[2].pk])
+    result = chain.verify()
+    assert result.problem.kind == "gap"
+    assert result.problem.seq == seq + 1
+    assert result.problem.event_id == events[3].pk
+
+
+def test_two_swapped_rows_are_found_at_the_first(alice):
+    events = _events(6, actor=alice)
+    chain.seal_pending()
+    a, b = events[1], events[4]
+    # Swap the two events' places in the chain.
+    _tamper("UPDATE audit_seal SET seq = -seq WHERE event_id IN (%s, %s)", [a.pk, b.pk])
+    sa, sb = _seq_of(a), _seq_of(b)
+    _tamper("UPDATE audit_seal SET seq = %s WHERE event_id = %s", [-sb, a.pk])
+    _tamper("UPDATE audit_seal SET seq = %s WHERE event_id = %s", [-sa, b.pk])
+    result = chain.verify()
+    assert not result.ok
+    assert result.problem.seq == -sa
+    assert result.problem.event_id == b.pk
+
+
+def test_the_tail_truncated_is_caught_by_the_checkpoint(alice):
+    events = _events(6, actor=alice)
+    cp = chain.checkpoint_sign()
+    assert cp.seq == 6
+    for event in events[4:]:
+        _tamper("DELETE FROM audit_seal WHERE event_id = %s", [event.pk])
+        _tamper("DELETE FROM audit_event WHERE id = %s", [event.pk])
+    result = chain.verify()
+    assert not result.ok
+    assert result.problem.kind == "truncated"
+    assert result.problem.seq == 5
+
+
+def test_a_whole_chain_recomputed_is_caught_by_the_signed_checkpoint(alice):
+    events = _events(5, actor=alice)
+    chain.checkpoint_sign()
+    _tamper("UPDATE audit_event SET detail = '{\"n\": 42}' WHERE id = %s", [events[1].pk])
+    # The superuser recomputes every hash from the altered rows: the chain is consistent again.
+    prev = chain.GENESIS
+    rows = sql(f"SELECT s.seq, {chain._EVENT_COLUMNS} FROM audit_seal s JOIN audit_event e ON e.id = s.event_id ORDER BY s.seq")
+    for row in rows:
+        digest = chain.link_hash(prev, chain.canonical(row[1:]))
+        _tamper("UPDATE audit_seal SET prev_hash = %s, hash = %s WHERE seq = %s", [prev, digest, row[0]])
+        prev = digest
+    assert chain.verify(use_checkpoints=False).ok  # without the checkpoint nothing shows
+    result = chain.verify()
+    assert not result.ok
+    assert result.problem.kind == "rewritten"
+    assert "seq 5" in result.problem.message
+
+
+def test_a_forged_checkpoint_line_is_refused(alice):
+    _events(2, actor=alice)
+    chain.checkpoint_sign()
+    path = chain.checkpoint_path()
+    path.write_text(path.read_text().replace('"seq": 2', '"seq": 1'))
+    result = chain.verify()
+    assert result.problem.kind == "checkpoint_signature"
+
+
+def test_a_range_verifies_on_its_own(alice):
+    _events(10, actor=alice)
+    chain.seal_pending()
+    result = chain.verify(from_seq=4, to_seq=7, use_checkpoints=False)
+    assert result.ok
+    assert result.checked == 4
+
+
+def test_verification_runs_in_chunks(alice):
+    events = _events(12, actor=alice)
+    chain.seal_pending()
+    assert chain.verify(chunk=5).ok
+    _tamper("UPDATE audit_seal SET prev_hash = %s WHERE event_id = %s", [b"\x01" * 32, events[10].pk])
+    result = chain.verify(chunk=5)
+    assert result.problem.event_id == events[10].pk
+
+
+def test_only_ended_transactions_are_sealed(alice):
+    from django.db import transaction
+
+    with transaction.atomic():
+        event = event_record(action="access.denied", actor=alice, outcome="denied")
+        # Our own transaction is still open: its event is beyond the horizon.
+        assert chain.seal_pending() == 0
+        assert connection.in_atomic_block
+        assert sql("SELECT count(*) FROM audit_seal")[0][0] == 0
+    assert chain.seal_pending() == 1
+    assert sql("SELECT event_id FROM audit_seal")[0][0] == event.pk

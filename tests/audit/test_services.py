@@ -1,0 +1,111 @@
+"""event_record: the complete event, no identifier ever stored, and failure fails the action."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from audit import context
+from audit.catalogue import CATALOGUE_VERSION, register
+from audit.models import AuditEvent
+from audit.services import AuditWriteFailed, event_record, normalize_search_value, search_hmac
+from tests.audit.conftest import sql
+
+pytestmark = pytest.mark.django_db
+
+CANARY_SSN = "078-05-1120"
+CANARY_DIGITS = "078051120"
+CANARY_ANUMBER = "A087654321"
+
+
+def _every_audit_row_text() -> str:
+    rows = sql("SELECT e::text FROM audit_event e")
+    rows += sql("SELECT r::text FROM audit_row_change r")
+    return "\n".join(r[0] for r in rows)
+
+
+def test_an_event_holds_who_what_when_where_why_outcome_and_change(alice):
+    with context.bound(ip="10.1.2.3", user_agent="pytest-agent", request_id="req-12345678", purpose=""):
+        event = event_record(
+            action="access.denied", actor=alice, object_type="case", object_id=17, subjects=["person:9", "person:3"],
+            outcome="denied", case_id=17, agreement_id=4, justification="Working lead 17",
+            changes={"status": ["open", "closed"]}, detail={"path": "/cases/17/"},
+        )
+    row = AuditEvent.objects.get(pk=event.pk)
+    assert (row.actor_id, row.actor_username, row.actor_agency, row.actor_role) == (alice.pk, "alice", "ice-hsi", "analyst")
+    assert (row.action, row.object_type, row.object_id, row.subjects) == ("access.denied", "case", "17", ["person:3", "person:9"])
+    assert (row.ip, row.user_agent, row.request_id) == ("10.1.2.3", "pytest-agent", "req-12345678")
+    assert (row.case_id, row.agreement_id, row.justification, row.outcome) == (17, 4, "Working lead 17", "denied")
+    assert row.changes == {"status": ["open", "closed"]}
+    assert row.catalogue_version == CATALOGUE_VERSION
+    assert row.occurred_at.utcoffset().total_seconds() == 0
+
+
+def test_a_task_records_its_name_and_run(alice):
+    with context.bound(task_name="verification.crossref.tasks.sweep", run_id="abc-123"):
+        event = event_record(action="access.denied", outcome="denied")
+    row = AuditEvent.objects.get(pk=event.pk)
+    assert (row.task_name, row.run_id, row.actor_id) == ("verification.crossref.tasks.sweep", "abc-123", None)
+
+
+def test_the_canary_ssn_never_reaches_any_audit_row(alice):
+    event_record(
+        action="access.denied", actor=alice, outcome="denied",
+        justification=f"Looked up {CANARY_SSN} and {CANARY_DIGITS} for {CANARY_ANUMBER}",
+        changes={"ssn": ["", CANARY_SSN], "a_number": [None, CANARY_ANUMBER], "note": f"ssn {CANARY_DIGITS}"},
+        detail={"query": CANARY_SSN, "nested": {"list": [CANARY_DIGITS, "078 05 1120"]}, "username": CANARY_DIGITS},
+        search_kind="ssn", search_value=CANARY_SSN,
+    )
+    with context.bound(user_agent=f"agent {CANARY_DIGITS}"):
+        event_record(action="auth.login_failed", outcome="denied", detail={"username": CANARY_SSN})
+    text = _every_audit_row_text()
+    for needle in (CANARY_SSN, CANARY_DIGITS, "078 05 1120", "087654321"):
+        assert needle not in text
+    row = AuditEvent.objects.filter(search_kind="ssn").get()
+    assert row.changes["ssn"] == [None, "…1120"]  # at most the last four
+    assert row.search_hmac == search_hmac(kind="ssn", value=CANARY_SSN)
+
+
+def test_a_search_stores_the_kind_and_a_keyed_hash_never_the_value(alice):
+    event = event_record(action="access.denied", actor=alice, outcome="denied", search_kind="surname", search_value="  García-LÓPEZ ")
+    row = AuditEvent.objects.get(pk=event.pk)
+    assert row.search_kind == "surname"
+    assert row.search_hmac == search_hmac(kind="surname", value="garcia lopez")
+    assert "garc" not in sql("SELECT e::text FROM audit_event e WHERE id = %s", [event.pk])[0][0].lower()
+    assert normalize_search_value("  O'Brien  Ñúñez ") == "o brien nunez"
+
+
+def test_an_unknown_action_is_a_programming_error():
+    with pytest.raises(ValueError, match="catalogue"):
+        event_record(action="nobody.knows")
+
+
+def test_a_catalogue_entry_cannot_change_meaning():
+    register({"test.thing": "Why a thing is recorded."})
+    register({"test.thing": "Why a thing is recorded."})
+    with pytest.raises(ValueError):
+        register({"test.thing": "Something else."})
+
+
+def test_a_failed_audit_write_fails_the_action_with_a_generic_error(alice):
+    from privacy.models import Department
+
+    sql("ALTER TABLE audit_event ADD CONSTRAINT audit_test_outage CHECK (action <> 'access.denied')")
+
+    def department_create() -> None:
+        with transaction.atomic():
+            Department.objects.create(code="ghost", name="Written without its audit record")
+            event_record(action="access.denied", actor=alice, outcome="denied")
+
+    with pytest.raises(AuditWriteFailed) as caught:
+        department_create()
+    assert "could not be recorded" in str(caught.value)
+    assert "audit_test_outage" not in str(caught.value)
+    assert not Department.objects.filter(code="ghost").exists()
+    assert connection.is_usable()
+
+
+def test_recording_can_be_switched_off_for_the_benchmark(settings, alice):
+    settings.AUDIT_ENABLED = False
+    assert event_record(action="access.denied", actor=alice, outcome="denied") is None
+    assert not AuditEvent.objects.exists()
