@@ -242,7 +242,52 @@ CELERY_BEAT_SCHEDULE["crossref-scheduled-runs"] = {
 WORKER_HEARTBEAT_MAX_AGE = env_int("CROSSCHECK_WORKER_HEARTBEAT_MAX_AGE", 120)
 
 # --- Crosscheck ---------------------------------------------------------------------------------
-AUDIT_ENABLED = True  # Only the audit benchmark turns this off.
+AUDIT_ENABLED = True  # Only the audit benchmark turns this off (config/settings/test.py).
+
+# --- Audit trail (audit/) ------------------------------------------------------------------------
+# Retention of audit events, in years; expired months are dropped whole (AU-11).
+AUDIT_RETENTION_YEARS = env_int("CROSSCHECK_AUDIT_RETENTION_YEARS", 6)
+# Monthly partitions are created this many months ahead (a default partition catches the rest).
+AUDIT_PARTITIONS_AHEAD = env_int("CROSSCHECK_AUDIT_PARTITIONS_AHEAD", 3)
+# Signed checkpoints of the chain head, written outside the database (AU-9, AU-10). The Ed25519
+# key file must live outside the database and away from its administrators; development creates
+# one under var/. Verifier-only hosts may hold just the public key.
+AUDIT_CHECKPOINT_PATH = env_str("CROSSCHECK_AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit" / "checkpoints.jsonl"))
+AUDIT_CHECKPOINT_KEY_FILE = env_str("CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE", str(VAR_DIR / "audit" / "checkpoint-key.pem"))
+AUDIT_CHECKPOINT_PUBLIC_KEY_FILE = env_str("CROSSCHECK_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE", "")
+AUDIT_CHECKPOINT_KEY_CREATE = env_bool("CROSSCHECK_AUDIT_CHECKPOINT_KEY_CREATE", True)
+# Only config/settings/test.py opens the test flush's narrow way through the TRUNCATE guard.
+AUDIT_TEST_FLUSH_ALLOWED = False
+# Row history (audit/history.py): extra models by label, extra column names never written.
+AUDIT_ROW_HISTORY: list[str] = env_list("CROSSCHECK_AUDIT_ROW_HISTORY", [])
+AUDIT_ROW_HISTORY_EXCLUDE: list[str] = []
+AUDIT_IDENTIFIER_FIELDS: list[str] = []
+# Review: events sampled per supervisor per day, and the anomaly rules' thresholds (audit/anomalies.py).
+AUDIT_REVIEW_SAMPLE_PER_REVIEWER = env_int("CROSSCHECK_AUDIT_REVIEW_SAMPLE", 5)
+AUDIT_ANOMALY = {
+    "VOLUME_FACTOR": 3.0,  # a day's events above factor x the user's own daily median ...
+    "VOLUME_MIN_EVENTS": 200,  # ... and above this floor
+    "BASELINE_DAYS": 28,
+    "WORKDAY_START_HOUR": 7,  # local time (TIME_ZONE); outside it, on weekends and holidays is after hours
+    "WORKDAY_END_HOUR": 19,
+    "AFTER_HOURS_BURST": 20,  # events within the burst window, after hours
+    "BURST_WINDOW_MINUTES": 10,
+    "DENIALS": 5,  # denied attempts within an hour
+    "REVEALS_FACTOR": 3.0,  # identifier reveals above factor x the agency's median per user ...
+    "REVEALS_MIN": 10,  # ... and above this floor
+}
+# Who is assigned to whom, for "access outside assignments": a dotted path to a callable
+# (user_id: int, subjects: set[str]) -> set[str] of the subjects that user is assigned to
+# (cases/ provides it). Empty: that rule is off.
+AUDIT_ASSIGNMENT_RESOLVER = env_str("CROSSCHECK_AUDIT_ASSIGNMENT_RESOLVER", "")
+# Actions that reveal a full identifier (counted by the "reveals above the norm" rule).
+AUDIT_REVEAL_ACTION_SUFFIXES = [".identifier_revealed", ".reveal", ".revealed"]
+CELERY_BEAT_SCHEDULE["audit-seal"] = {"task": "audit.tasks.seal", "schedule": 5.0}
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {"task": "audit.tasks.checkpoint", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["audit-verify"] = {"task": "audit.tasks.verify", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["audit-partitions"] = {"task": "audit.tasks.partitions", "schedule": 86400.0}
+CELERY_BEAT_SCHEDULE["audit-review-assign"] = {"task": "audit.tasks.review_assign", "schedule": 86400.0}
+# --- end of audit trail ----------------------------------------------------------------------------
 REFERRAL_CONTACT_WORKING_DAYS = env_int("CROSSCHECK_REFERRAL_CONTACT_DAYS", 8)
 
 # Cross-reference engine (verification/crossref). Thresholds are settings, not constants.
