@@ -180,7 +180,8 @@ class PartitionContext:
 def agreement_for(run: Run, rule: Rule) -> int | None:
     """The agreement that authorized this run for the categories the rule reads."""
     auth = run.authorization or {}
-    for category in rule.categories:
+    # The reference data's category (listed last) is the one an agreement really governs.
+    for category in reversed(rule.categories):
         agreement = (auth.get(category) or {}).get("agreement_id")
         if agreement:
             return int(agreement)

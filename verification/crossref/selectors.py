@@ -56,7 +56,7 @@ def run_progress(*, run: Run) -> Progress:
             """,
             [run.pk],
         )
-        done, running, failed, rows = cur.fetchone()
+        done, running, failed, rows = (int(v) for v in cur.fetchone())
         cur.execute(
             "SELECT e.key, sum(e.value::bigint) FROM crossref_partition p, jsonb_each_text(p.hits) e "
             "WHERE p.run_id = %s GROUP BY e.key ORDER BY e.key",

@@ -81,7 +81,9 @@ def run_start(
     chosen = [registry.get(c, int(v)) for c, vs in versions.items() for v in (vs if isinstance(vs, list) else [vs])]
     try:
         authorization = run_authorize(actor=actor, rules=chosen)
-        agreements = sorted({a["agreement_id"] for a in authorization.values() if a["agreement_id"]})
+        order = ["ssa_identity", "dhs_immigration", "enforcement", "verification_cases", "employer_data"]
+        ranked = sorted(authorization.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
+        agreements = [a["agreement_id"] for _, a in ranked if a["agreement_id"]]
         if schedule is not None and schedule.agreement_id and schedule.agreement_id not in agreements:
             raise Forbidden("The schedule's agreement no longer authorizes this run.")
     except Forbidden as exc:

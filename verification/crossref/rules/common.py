@@ -64,6 +64,7 @@ def working_day_table(ctx: Any) -> str:
 
         today = timezone.localdate()
         rows = _calendar_rows(date(today.year - 12, 1, 1), date(today.year + 2, 12, 31))
+        ctx.cursor.execute("DROP TABLE IF EXISTS xr_cal")
         ctx.cursor.execute("CREATE TEMP TABLE xr_cal (d date PRIMARY KEY, wd int NOT NULL) ON COMMIT DROP")
         execute_values(ctx.cursor, "INSERT INTO xr_cal (d, wd) VALUES %s", rows, page_size=10000)
         ctx.cursor.execute("ANALYZE xr_cal")

@@ -1,0 +1,162 @@
+"""Runs: authorization, idempotency, cancel, progress, shadow comparison, feedback, schedules, ledger."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import transaction
+
+from audit.models import AuditEvent
+from core.errors import Forbidden
+from verification.crossref import selectors, services
+from verification.crossref.models import (
+    Finding,
+    PartitionStatus,
+    Run,
+    RunMode,
+    RunStatus,
+    ScheduledRun,
+)
+
+DOB = date(1980, 1, 15)
+
+
+@pytest.fixture
+def data(world):
+    emp = world.employer()
+    world.numident("100200300", "Robert", "Chen", DOB)
+    world.case(emp, "100200300", "Maria", "Garcia", date(1991, 2, 3))  # another person
+    world.case(emp, "100200301", "Ana", "Silva", DOB)  # no SSA record
+    for i in range(3):
+        world.numident(f"20030040{i}", "Lee", "Park", DOB)
+        world.case(emp, f"20030040{i}", "Lee", "Park", DOB)  # lawful
+    return emp
+
+
+def snapshot():
+    return sorted(Finding.objects.values_list("rule_code", "subject_key", "evidence_key"))
+
+
+def test_it_refuses_a_run_without_an_agreement_covering_the_categories(data, alice):
+    with pytest.raises(Forbidden) as exc:
+        services.run_start(actor=alice, rules=["SSA-IDENTITY"], enqueue=False)
+    assert "ssa_identity" in exc.value.message
+    assert not Run.objects.exists()
+    assert AuditEvent.objects.filter(action="crossref.run_refused", actor_id=alice.pk).exists()
+
+
+def test_it_refuses_when_the_agreement_expired(data, matcher):
+    from privacy.models import Agreement
+
+    Agreement.objects.filter(reference="cma-ssa").update(status="expired")
+    with pytest.raises(Forbidden):
+        services.run_start(actor=matcher, rules=["SSA-IDENTITY"], enqueue=False)
+    # Rules that read only categories still covered may run.
+    services.run_start(actor=matcher, rules=["DHS-NOTFOUND"], enqueue=False)
+
+
+def test_a_run_records_owner_agreement_and_audit(data, matcher):
+    run = services.run_start(actor=matcher, rules=["SSA-IDENTITY", "SSA-NOTFOUND"], enqueue=False, ssn_partitions=3)
+    assert run.owner == matcher and run.agreement_id is not None
+    assert run.authorization["ssa_identity"]["agreement_id"] == run.agreement_id
+    run = services.run_execute_inline(run=run)
+    assert run.status == RunStatus.DONE
+    actions = set(AuditEvent.objects.filter(object_id=str(run.pk)).values_list("action", flat=True))
+    assert {"crossref.run_started", "crossref.run_finished"} <= actions
+    assert {f.agreement_id for f in Finding.objects.all()} == {run.agreement_id}
+
+
+def test_running_twice_gives_the_same_findings(data, matcher):
+    services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=3))
+    first = snapshot()
+    assert first
+    second_run = services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=5))
+    assert snapshot() == first
+    progress = selectors.run_progress(run=second_run)
+    assert progress.total_hits == len(first) and sum(progress.new_findings.values()) == 0
+
+
+def test_progress_figures(data, matcher):
+    run = services.run_start(actor=matcher, rules=["SSA-IDENTITY", "SSA-NOTFOUND"], enqueue=False, ssn_partitions=4)
+    before = selectors.run_progress(run=run)
+    assert (before.partitions_total, before.partitions_done, before.rows_examined) == (4, 0, 0)
+    assert before.rows_estimated == 5
+    run = services.run_execute_inline(run=run)
+    after = selectors.run_progress(run=run)
+    assert after.partitions_done == 4 and after.percent == 100
+    assert after.rows_examined == 5
+    assert after.hits == {"SSA-IDENTITY": 1, "SSA-NOTFOUND": 1}
+    assert after.rate > 0 and after.eta_seconds is None
+
+
+def test_cancel_stops_pending_partitions_and_running_ones_do_not_commit(data, matcher):
+    from verification.crossref import engine
+
+    run = services.run_start(actor=matcher, enqueue=False, ssn_partitions=4)
+    first = run.partitions.order_by("number").first()
+    engine.partition_execute(first.pk)
+    services.run_cancel(actor=matcher, run=run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    statuses = list(run.partitions.order_by("number").values_list("status", flat=True))
+    assert statuses[0] == PartitionStatus.DONE
+    assert set(statuses[1:]) <= {PartitionStatus.CANCELLED}
+    # A late message for a cancelled partition does nothing.
+    assert engine.partition_execute(run.partitions.order_by("number").last().pk) == "skipped"
+    assert AuditEvent.objects.filter(action="crossref.run_cancelled", object_id=str(run.pk)).exists()
+
+
+def test_shadow_run_compares_versions_without_findings(world, matcher, settings):
+    settings.CROSSREF = {**settings.CROSSREF, "VELOCITY_K": 2, "VELOCITY_WINDOW_DAYS": 30}
+    from django.utils import timezone
+
+    a, b = world.employer(), world.employer()
+    # Hire dates close together, case dates far apart: v1 flags, v2 (case dates) does not.
+    world.case(a, "900800700", "Ana", "Silva", DOB, hire_date=date(2026, 3, 2),
+               created_at=timezone.now() - timedelta(days=200))
+    world.case(b, "900800700", "Ana", "Silva", DOB, hire_date=date(2026, 3, 9), created_at=timezone.now())
+    run = services.run_start(actor=matcher, mode=RunMode.SHADOW, rules=["SSN-VELOCITY"], enqueue=False)
+    services.run_execute_inline(run=run)
+    assert not Finding.objects.exists()
+    [cmp] = selectors.shadow_compare(run=run)
+    assert (cmp.current_version, cmp.candidate_version) == (1, 2)
+    assert (cmp.current_hits, cmp.candidate_hits) == (1, 0)
+    assert len(cmp.removed) == 1 and cmp.added == []
+
+
+def test_feedback_feeds_the_quality_counts(data, matcher, sam):
+    services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=2))
+    f = Finding.objects.get(rule_code="SSA-IDENTITY")
+    services.finding_feedback_record(actor=sam, finding_id=f.pk, outcome="dismissed", reason="same person")
+    q = {r.code: r for r in selectors.rule_quality()}
+    assert (q["SSA-IDENTITY"].hits, q["SSA-IDENTITY"].dismissed, q["SSA-IDENTITY"].open) == (1, 1, 0)
+    assert q["SSA-IDENTITY"].false_positive_rate == 1.0
+
+
+def test_the_ledger_hands_each_finding_out_once(data, matcher):
+    services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=2))
+    total = Finding.objects.count()
+    with transaction.atomic():
+        claimed = services.finding_ingest_claim(limit=1)
+        services.findings_mark_ingested(finding_ids=[f.pk for f in claimed])
+    with transaction.atomic():
+        rest = services.finding_ingest_claim(limit=100)
+    assert len(claimed) == 1 and len(rest) == total - 1
+    assert not {f.pk for f in claimed} & {f.pk for f in rest}
+
+
+def test_scheduled_runs_start_as_their_owner_under_their_agreement(data, matcher, adam):
+    run_agreement = services.run_start(actor=matcher, rules=["SSA-IDENTITY"], enqueue=False).agreement_id
+    Run.objects.all().delete()
+    sched = services.schedule_save(actor=adam, name="nightly", owner=matcher, agreement_id=run_agreement,
+                                   scope={"rules": ["SSA-IDENTITY"]}, minute="*", hour="*")
+    ScheduledRun.objects.filter(pk=sched.pk).update(created_at=sched.created_at - timedelta(minutes=2))
+    started = services.scheduled_runs_start_due()
+    [run] = Run.objects.filter(pk__in=started)
+    assert run.owner == matcher and run.schedule == sched and run.agreement_id == run_agreement
+    assert services.scheduled_runs_start_due() == []  # not due again in the same minute
+    ScheduledRun.objects.filter(pk=sched.pk).update(agreement_id=run_agreement + 999, last_started_at=None)
+    Run.objects.all().delete()
+    assert services.scheduled_runs_start_due() == []
+    assert ScheduledRun.objects.get(pk=sched.pk).last_outcome.startswith("refused")
