@@ -9,7 +9,9 @@ urlpatterns = [
     path("", privacy_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("privacy.urls")),
+    path("verification/", include("verification.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("verification.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -194,3 +194,18 @@ def login():
         return sign_in(Client(), user, verify=verify)
 
     return _login
+
+
+@pytest.fixture
+def api_key(adam: User) -> Any:
+    """Employer API key persona: an enrolled employer's key (`.raw` is the clear key, `.employer`)."""
+    from datetime import date
+
+    from verification.services import apikey_issue, employer_enrol
+
+    employer = employer_enrol(
+        actor=adam, ein="45-1234567", name="Keyholder Foods", naics="311812", state="TX", mou_signed_on=date(2024, 3, 1)
+    )
+    key, raw = apikey_issue(actor=adam, employer=employer, label="payroll")
+    key.raw = raw
+    return key

@@ -290,6 +290,28 @@ CELERY_BEAT_SCHEDULE["audit-review-assign"] = {"task": "audit.tasks.review_assig
 # --- end of audit trail ----------------------------------------------------------------------------
 REFERRAL_CONTACT_WORKING_DAYS = env_int("CROSSCHECK_REFERRAL_CONTACT_DAYS", 8)
 
+# --- Verification (issue 3): E-Verify deadlines, matching thresholds, employer API keys ----------
+# Federal working days unless the name says days (DOMAIN.md §1); uncertain figures are settings.
+VERIFICATION_LATE_AFTER_WORKING_DAYS = env_int("CROSSCHECK_LATE_AFTER_WORKING_DAYS", 3)
+VERIFICATION_DUPLICATE_WINDOW_DAYS = env_int("CROSSCHECK_DUPLICATE_WINDOW_DAYS", 365)  # calendar days
+VERIFICATION_DECISION_WORKING_DAYS = env_int("CROSSCHECK_DECISION_WORKING_DAYS", 10)
+VERIFICATION_NMT_WORKING_DAYS = env_int("CROSSCHECK_NMT_WORKING_DAYS", 3)
+VERIFICATION_DRAFT_EXPIRY_WORKING_DAYS = env_int("CROSSCHECK_DRAFT_EXPIRY_WORKING_DAYS", 180)
+VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS = env_int("CROSSCHECK_CONTINUANCE_ESCALATION_DAYS", 60)
+VERIFICATION_MIN_WORKER_AGE = env_int("CROSSCHECK_MIN_WORKER_AGE", 14)
+# Name similarity (0-100, rapidfuzz): at or above MATCH a lawful variant, at or above REVIEW a
+# near match sent to name review, below it a mismatch.
+VERIFICATION_NAME_MATCH_SCORE = env_int("CROSSCHECK_NAME_MATCH_SCORE", 88)
+VERIFICATION_NAME_REVIEW_SCORE = env_int("CROSSCHECK_NAME_REVIEW_SCORE", 75)
+VERIFICATION_API_KEY_VALID_DAYS = env_int("CROSSCHECK_API_KEY_VALID_DAYS", 365)
+VERIFICATION_API_KEY_MAX_DAYS = env_int("CROSSCHECK_API_KEY_MAX_DAYS", 730)
+VERIFICATION_API_KEY_ROTATION_GRACE_HOURS = env_int("CROSSCHECK_API_KEY_ROTATION_GRACE_HOURS", 24)
+CELERY_BEAT_SCHEDULE["verification-deadlines"] = {
+    "task": "verification.tasks.deadlines_sweep",
+    "schedule": float(env_int("CROSSCHECK_DEADLINES_SWEEP_SECONDS", 3600)),
+}
+# --- end Verification ----------------------------------------------------------------------------
+
 # Cross-reference engine (verification/crossref). Thresholds are settings, not constants.
 CROSSREF = {
     "SSN_PARTITIONS": env_int("CROSSREF_SSN_PARTITIONS", 16),

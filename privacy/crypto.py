@@ -1,0 +1,150 @@
+"""Identifier encryption (DESIGN.md, Identifiers): AES-GCM tokens, a keyed blind index, last four.
+
+A token is ``<kid>$<base64url(nonce || ciphertext || tag)>``. The key id names the key in
+``settings.DATA_KEYS`` ("kid:base64,kid:base64", the first is current), so a rotation can
+re-encrypt at leisure while every older token still reads. The associated data binds a token to
+its table, column and row: a ciphertext copied into another row or column does not decrypt.
+
+The blind index is an HMAC-SHA256 under its own key (``settings.BLIND_INDEX_KEY``) of the
+normalized identifier, with the identifier kind as a domain separator, so equal SSNs give equal
+indexes across tables (joins) while the index reveals nothing without the key.
+
+Nothing here logs, and no exception message carries a plaintext.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+NONCE_BYTES = 12
+_SEPARATOR = "$"
+_NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
+class DecryptionFailed(Exception):
+    """A token that does not open: tampered, moved to another row, or under an unknown key."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The data keys: the current one encrypts, all of them decrypt."""
+
+    current_kid: str
+    ciphers: dict[str, AESGCM]
+
+
+def parse_data_keys(spec: str) -> Keyring:
+    """Parse "kid:base64,kid:base64" (first is current) into a keyring; refuse weak keys."""
+    ciphers: dict[str, AESGCM] = {}
+    order: list[str] = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        kid, sep, encoded = item.partition(":")
+        if not sep or not kid or _SEPARATOR in kid:
+            raise ImproperlyConfigured("DATA_KEYS entries are 'kid:base64key'.")
+        key = base64.b64decode(encoded)
+        if len(key) not in (16, 24, 32):
+            raise ImproperlyConfigured(f"Data key {kid!r} must be 128, 192 or 256 bits.")
+        if kid in ciphers:
+            raise ImproperlyConfigured(f"Data key id {kid!r} appears twice.")
+        ciphers[kid] = AESGCM(key)
+        order.append(kid)
+    if not order:
+        raise ImproperlyConfigured("DATA_KEYS holds no key.")
+    return Keyring(current_kid=order[0], ciphers=ciphers)
+
+
+@lru_cache(maxsize=8)
+def _keyring_for(spec: str) -> Keyring:
+    return parse_data_keys(spec)
+
+
+def keyring() -> Keyring:
+    """The keyring of the current settings (cached per settings value, so tests may override)."""
+    return _keyring_for(settings.DATA_KEYS)
+
+
+def associated_data(table: str, column: str, row_id: int | str) -> bytes:
+    """What binds a token to its place: table, column and row."""
+    return f"{table}|{column}|{row_id}".encode()
+
+
+def encrypt(plaintext: str, *, table: str, column: str, row_id: int | str, ring: Keyring | None = None) -> str:
+    """Encrypt one identifier for one table/column/row under the current key."""
+    ring = ring or keyring()
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = ring.ciphers[ring.current_kid].encrypt(
+        nonce, plaintext.encode(), associated_data(table, column, row_id)
+    )
+    return f"{ring.current_kid}{_SEPARATOR}{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+
+def token_kid(token: str) -> str:
+    """The key id a token was sealed under."""
+    return token.partition(_SEPARATOR)[0]
+
+
+def decrypt(token: str, *, table: str, column: str, row_id: int | str, ring: Keyring | None = None) -> str:
+    """Open a token written for this table/column/row; DecryptionFailed otherwise."""
+    ring = ring or keyring()
+    kid, sep, body = token.partition(_SEPARATOR)
+    cipher = ring.ciphers.get(kid)
+    if not sep or cipher is None:
+        raise DecryptionFailed("The token names no known key.")
+    try:
+        raw = base64.urlsafe_b64decode(body.encode())
+        plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated_data(table, column, row_id))
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionFailed("The token does not open for this row.") from exc
+    return plain.decode()
+
+
+def needs_rotation(token: str, ring: Keyring | None = None) -> bool:
+    """True if the token is not under the current key."""
+    ring = ring or keyring()
+    return token_kid(token) != ring.current_kid
+
+
+def normalize_identifier(value: str) -> str:
+    """The canonical form that is indexed: letters and digits only, upper case."""
+    return _NON_ALNUM.sub("", value).upper()
+
+
+@lru_cache(maxsize=8)
+def _index_key(spec: str) -> bytes:
+    if not spec:
+        raise ImproperlyConfigured("BLIND_INDEX_KEY is empty.")
+    return hashlib.sha256(b"crosscheck-blind-index|" + spec.encode()).digest()
+
+
+def blind_index_key() -> bytes:
+    """The derived HMAC key of the blind index."""
+    return _index_key(settings.BLIND_INDEX_KEY)
+
+
+def blind_index(value: str, *, kind: str, key: bytes | None = None) -> str:
+    """Keyed HMAC of the normalized identifier (hex): equal identifiers of a kind, equal indexes."""
+    message = f"{kind}|{normalize_identifier(value)}".encode()
+    return hmac.digest(key or blind_index_key(), message, "sha256").hex()
+
+
+def last4(value: str) -> str:
+    """The last four characters of the normalized identifier, the only part shown in clear."""
+    return normalize_identifier(value)[-4:]
+
+
+def mask(last_four: str) -> str:
+    """How an identifier is shown: bullets and the last four."""
+    return f"•••{last_four}" if last_four else ""

@@ -1,0 +1,96 @@
+"""Employer API keys: `Authorization: Bearer ccv1_...`, checked by SHA-256 in one indexed query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+
+from audit import context
+from audit.models import Outcome
+from audit.services import event_record
+from verification.models import EmployerApiKey, EmployerStatus
+from verification.services.employers import API_KEY_PREFIX, hash_api_key
+
+# last_used_at is written at most this often per key, so a busy key costs no write per request.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class EmployerPrincipal:
+    """What `request.user` is for an API-key request: the employer's system, not a person."""
+
+    key: EmployerApiKey
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    pk = None
+    roles: tuple[str, ...] = ()
+    agency = None
+
+    @property
+    def employer_id(self) -> int:
+        """The one employer this key may act for."""
+        return self.key.employer_id
+
+    @property
+    def username(self) -> str:
+        """How the key shows in logs."""
+        return f"apikey:{self.key.prefix}"
+
+
+def key_for(raw: str) -> EmployerApiKey | None:
+    """The usable key with this value, if any (active employer, not revoked, not expired)."""
+    if not raw.startswith(API_KEY_PREFIX) or len(raw) > 100:
+        return None
+    key = (
+        EmployerApiKey.objects.select_related("employer")
+        .filter(key_hash=hash_api_key(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if key is None or key.employer.status != EmployerStatus.ACTIVE:
+        return None
+    return key
+
+
+class EmployerApiKeyAuthentication(BaseAuthentication):
+    """Bearer employer API keys; binds the key and employer to the audit context."""
+
+    def authenticate(self, request: Any) -> tuple[EmployerPrincipal, EmployerApiKey] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != b"bearer":
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <API key>'.")
+        try:
+            raw = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raw = ""
+        key = key_for(raw)
+        if key is None:
+            event_record(
+                action="apikey.rejected", outcome=Outcome.DENIED, object_type="employer_api_key",
+                detail={"prefix": raw[: len(API_KEY_PREFIX) + 6] if raw.startswith(API_KEY_PREFIX) else ""},
+            )
+            raise exceptions.AuthenticationFailed("The API key is unknown, expired or revoked.")
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at > _TOUCH_EVERY:
+            EmployerApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        context.bind(api_key_id=key.pk, employer_id=key.employer_id)
+        return EmployerPrincipal(key), key
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="crosscheck-employer-api"'
+
+
+class IsEmployerKey(BasePermission):
+    """Only requests authenticated by an employer API key."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return isinstance(request.auth, EmployerApiKey)

@@ -1,0 +1,184 @@
+"""The instant result: a submitted case compared at once with SSA and DHS reference data.
+
+SSA (Numident, by SSN blind index) confirms SSN, names, date of birth and citizenship, and flags
+death and locks. DHS (immigration records, by A-Number, I-94 or passport) confirms noncitizens'
+identity and work authorization, and naturalization when SSA's citizenship is stale. Every
+field compared is reported with its source, outcome, values and score (matching.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from privacy.crypto import blind_index, mask
+from verification import matching
+from verification.matching import FLAG, MISMATCH, NEAR, NOT_FOUND, VARIANT, FieldResult, Identity
+from verification.models import (
+    CaseStatus,
+    CitizenshipStatus,
+    ImmigrationRecord,
+    Numident,
+    NumidentCitizenship,
+    TncSource,
+)
+
+SSA = "ssa"
+DHS = "dhs"
+# Classes of admission of lawful permanent residents (a representative set).
+LPR_CLASSES = frozenset({"IR1", "IR2", "IR5", "CR1", "CR6", "F11", "F21", "F31", "F41", "E11", "E21", "E31", "DV1", "RE6", "AS6", "SB1", "LPR"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A field result with the source that gave it and the reference row it came from."""
+
+    source: str
+    result: FieldResult
+    reference_id: int | None = None
+
+
+@dataclass
+class InstantResult:
+    """The outcome of matching one case, and every comparison behind it."""
+
+    status: str = CaseStatus.EMPLOYMENT_AUTHORIZED
+    tnc_source: str = TncSource.NONE
+    name_review: bool = False
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    def add(self, source: str, result: FieldResult, reference_id: int | None = None) -> None:
+        """Record one comparison."""
+        self.comparisons.append(Comparison(source, result, reference_id))
+
+    def disagreeing(self, source: str) -> list[Comparison]:
+        """The comparisons of `source` that disagree."""
+        return [c for c in self.comparisons if c.source == source and c.result.disagrees]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the instant result needs from a case; identifiers in clear, in memory only."""
+
+    first_name: str
+    last_name: str
+    other_last_names: str
+    date_of_birth: date
+    ssn: str
+    citizenship_status: str
+    hire_date: date
+    a_number: str = ""
+    i94: str = ""
+    passport: str = ""
+    passport_country: str = ""
+
+    @property
+    def identity(self) -> Identity:
+        """Names and DOB for matching."""
+        return Identity(self.first_name, self.last_name, self.date_of_birth, other_last_names=self.other_last_names)
+
+
+_NUMIDENT_FIELDS = ("id", "ssn_last4", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship", "death_date", "locked")
+_DHS_FIELDS = (
+    "id", "first_name", "last_name", "date_of_birth", "class_of_admission", "work_authorized_from",
+    "work_authorized_until", "naturalized_on", "a_number_last4",
+)
+
+
+def _ssa(sub: Submitted, res: InstantResult, today: date) -> bool:
+    """Compare with Numident; True if SSA cannot confirm citizenship (DHS must look)."""
+    record = Numident.objects.current().filter(ssn_bidx=blind_index(sub.ssn, kind="ssn")).only(*_NUMIDENT_FIELDS).first()
+    if record is None:
+        hint, ref_value, ref_id = "", "", None
+        variants = [blind_index(v, kind="ssn") for v in matching.ssn_transpositions(sub.ssn)]
+        for candidate in Numident.objects.current().filter(ssn_bidx__in=variants).only(*_NUMIDENT_FIELDS):
+            ref = Identity(candidate.first_name, candidate.last_name, candidate.date_of_birth, candidate.middle_name)
+            if not any(r.disagrees for r in matching.compare_identity(sub.identity, ref)):
+                hint, ref_value, ref_id = "ssn_transposition", mask(candidate.ssn_last4), candidate.pk
+                break
+        res.add(SSA, FieldResult("ssn", NOT_FOUND, mask(sub.ssn[-4:]), ref_value, 0.0, hint), ref_id)
+        return False
+    ref = Identity(record.first_name, record.last_name, record.date_of_birth, record.middle_name)
+    for result in matching.compare_identity(sub.identity, ref):
+        res.add(SSA, result, record.pk)
+    if record.death_date is not None:
+        res.add(SSA, FieldResult("death", FLAG, "", record.death_date.isoformat(), None, "deceased"), record.pk)
+    if record.locked:
+        res.add(SSA, FieldResult("ssn_lock", FLAG, "", "locked", None, "locked"), record.pk)
+    attests_citizen = sub.citizenship_status in (CitizenshipStatus.CITIZEN, CitizenshipStatus.NONCITIZEN_NATIONAL)
+    # Not yet a mismatch: DHS may show a naturalization SSA never heard of.
+    return attests_citizen and record.citizenship != NumidentCitizenship.CITIZEN
+
+
+def _find_dhs(sub: Submitted) -> tuple[ImmigrationRecord | None, str]:
+    current = ImmigrationRecord.objects.current().only(*_DHS_FIELDS)
+    for field_name, kind, value in (("a_number", "a_number", sub.a_number), ("i94", "i94", sub.i94), ("passport", "passport", sub.passport)):
+        if value:
+            found = current.filter(**{f"{field_name}_bidx": blind_index(value, kind=kind)}).first()
+            if found is not None:
+                return found, field_name
+    return None, ""
+
+
+def _naturalization(sub: Submitted, res: InstantResult) -> bool:
+    """Look for the naturalization that explains SSA's stale citizenship; True if found."""
+    candidates = ImmigrationRecord.objects.current().filter(naturalized_on__isnull=False)
+    if sub.a_number:
+        candidates = candidates.filter(a_number_bidx=blind_index(sub.a_number, kind="a_number"))
+    else:
+        candidates = candidates.filter(date_of_birth=sub.date_of_birth)
+    for record in candidates.only(*_DHS_FIELDS)[:50]:
+        ref = Identity(record.first_name, record.last_name, record.date_of_birth)
+        results = matching.compare_identity(sub.identity, ref)
+        if not any(r.disagrees or r.outcome == NEAR for r in results):
+            res.add(SSA, FieldResult("citizenship", VARIANT, "citizen", "noncitizen", None, "stale_citizenship"), None)
+            res.add(DHS, FieldResult("naturalization", matching.MATCH, "", record.naturalized_on.isoformat(), 100.0, "naturalized"), record.pk)
+            return True
+    res.add(SSA, FieldResult("citizenship", MISMATCH, "citizen", "noncitizen", None, "citizenship_unconfirmed"), None)
+    return False
+
+
+def _dhs(sub: Submitted, res: InstantResult, today: date) -> bool:
+    """Compare a noncitizen with DHS records; False if no record was found (manual check)."""
+    record, via = _find_dhs(sub)
+    if record is None:
+        id_field = "a_number" if sub.a_number else ("i94" if sub.i94 else "passport")
+        res.add(DHS, FieldResult(id_field, NOT_FOUND, "", "", 0.0, ""), None)
+        return False
+    res.add(DHS, FieldResult(via, matching.MATCH, "", "", 100.0, ""), record.pk)
+    ref = Identity(record.first_name, record.last_name, record.date_of_birth)
+    for result in matching.compare_identity(sub.identity, ref):
+        res.add(DHS, result, record.pk)
+    if sub.citizenship_status == CitizenshipStatus.PERMANENT_RESIDENT and record.class_of_admission not in LPR_CLASSES:
+        res.add(DHS, FieldResult("status", MISMATCH, "permanent_resident", record.class_of_admission, None, "not_lpr"), record.pk)
+    start, end = record.work_authorized_from, record.work_authorized_until
+    if sub.citizenship_status == CitizenshipStatus.AUTHORIZED_ALIEN and start is None and end is None:
+        res.add(DHS, FieldResult("work_authorization", FLAG, "", "none", None, "no_work_authorization"), record.pk)
+    if start is not None and start > sub.hire_date:
+        res.add(DHS, FieldResult("work_authorization", FLAG, sub.hire_date.isoformat(), start.isoformat(), None, "not_started"), record.pk)
+    if end is not None and end < max(today, sub.hire_date):
+        res.add(DHS, FieldResult("work_authorization", FLAG, sub.hire_date.isoformat(), end.isoformat(), None, "expired"), record.pk)
+    return True
+
+
+def instant_result(sub: Submitted, *, today: date) -> InstantResult:
+    """Match a case against SSA and, when the attested status needs it, DHS; decide the result."""
+    res = InstantResult()
+    needs_naturalization = _ssa(sub, res, today)
+    nmt = False
+    if needs_naturalization and not _naturalization(sub, res):
+        nmt = True  # SSA cannot confirm citizenship and DHS shows no naturalization: manual check
+    noncitizen = sub.citizenship_status in (CitizenshipStatus.PERMANENT_RESIDENT, CitizenshipStatus.AUTHORIZED_ALIEN)
+    if noncitizen and not _dhs(sub, res, today):
+        nmt = True
+    ssa_bad = bool([c for c in res.disagreeing(SSA) if c.result.hint != "citizenship_unconfirmed"])
+    dhs_bad = bool(res.disagreeing(DHS)) and any(c.result.outcome != NOT_FOUND for c in res.disagreeing(DHS))
+    if ssa_bad or dhs_bad:
+        res.status = CaseStatus.TENTATIVE_NONCONFIRMATION
+        res.tnc_source = TncSource.BOTH if ssa_bad and dhs_bad else (TncSource.SSA if ssa_bad else TncSource.DHS)
+    elif nmt:
+        res.status = CaseStatus.NEEDS_MORE_TIME
+    else:
+        res.status = CaseStatus.EMPLOYMENT_AUTHORIZED
+        res.name_review = any(c.result.outcome == NEAR for c in res.comparisons)
+    return res

@@ -1,0 +1,465 @@
+"""Loading reference extracts (SSA, DHS, enforcement CSV files) with COPY.
+
+A load runs in two passes over the file:
+
+1. **Validate** every row, collecting a line-numbered error report. A file with any bad row
+   loads nothing, unless `skip_invalid` is set, which loads the good rows and reports the rest.
+2. **Seal and copy**: identifiers are encrypted (bound to their row ids, taken from the table's
+   sequence beforehand) and blind-indexed, and the rows stream into PostgreSQL with COPY.
+
+The copy, the provenance row and the switch of the source's current vintage happen in one
+transaction: readers see the old vintage or the new one, never a half-loaded file. The old
+vintage is kept (superseded) for provenance until retention removes it.
+
+CSV columns per source (header row required, UTF-8, dates as YYYY-MM-DD, lists split by "|"):
+- ssa: ssn, first_name, middle_name, last_name, date_of_birth, citizenship, death_date, locked
+- dhs: a_number, i94, passport, passport_country, first_name, last_name, date_of_birth,
+  country_of_birth, class_of_admission, work_authorized_from, work_authorized_until, naturalized_on
+- enforcement: subject_ref, first_name, last_name, aliases, date_of_birth, nationality, documents, status
+"""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import hashlib
+import io
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import event_record
+from core.errors import ValidationFailed
+from privacy import crypto
+from verification import validation
+from verification.identifiers import KINDS
+from verification.models import (
+    EnforcementSubject,
+    ImmigrationRecord,
+    LoadStatus,
+    Numident,
+    NumidentCitizenship,
+    ReferenceLoad,
+    ReferenceSource,
+)
+from verification.validation import FieldInvalid
+
+COLUMNS: dict[str, list[str]] = {
+    ReferenceSource.SSA: ["ssn", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship", "death_date", "locked"],
+    ReferenceSource.DHS: [
+        "a_number", "i94", "passport", "passport_country", "first_name", "last_name", "date_of_birth",
+        "country_of_birth", "class_of_admission", "work_authorized_from", "work_authorized_until", "naturalized_on",
+    ],
+    ReferenceSource.ENFORCEMENT: [
+        "subject_ref", "first_name", "last_name", "aliases", "date_of_birth", "nationality", "documents", "status",
+    ],
+}
+DEFAULT_AGENCY = {ReferenceSource.SSA: "ssa", ReferenceSource.DHS: "uscis", ReferenceSource.ENFORCEMENT: "ice-hsi"}
+MODELS: dict[str, type] = {
+    ReferenceSource.SSA: Numident,
+    ReferenceSource.DHS: ImmigrationRecord,
+    ReferenceSource.ENFORCEMENT: EnforcementSubject,
+}
+MAX_REPORTED_ERRORS = 1000
+
+
+@dataclass
+class RowError:
+    """One refused row: its line in the file, the column and why."""
+
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.column}: {self.message}"
+
+
+@dataclass
+class LoadReport:
+    """What a load did (or would have done)."""
+
+    source: str
+    rows_total: int = 0
+    rows_loaded: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    seconds: float = 0.0
+    copy_seconds: float = 0.0
+    load: ReferenceLoad | None = None
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows loaded per second over the whole load."""
+        return self.rows_loaded / self.seconds if self.seconds else 0.0
+
+
+class LoadRefused(ValidationFailed):
+    """The file has bad rows and skip_invalid is off: nothing was loaded."""
+
+    def __init__(self, report: LoadReport):
+        super().__init__(f"{report.error_count} invalid row(s); nothing was loaded.")
+        self.report = report
+
+
+def _date(value: str, *, required: bool) -> date | None:
+    if not value:
+        if required:
+            raise FieldInvalid("A date is required.")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise FieldInvalid("Not a date as YYYY-MM-DD.") from exc
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "t", "y", "yes"):
+        return True
+    if lowered in ("", "0", "false", "f", "n", "no"):
+        return False
+    raise FieldInvalid("Not a boolean (true/false).")
+
+
+def _country(value: str) -> str:
+    return validation.country(value) if value else ""
+
+
+def _plain(value: str, max_length: int) -> str:
+    if len(value) > max_length:
+        raise FieldInvalid(f"At most {max_length} characters.")
+    if any(ch in value for ch in "\t\n\r\\"):
+        raise FieldInvalid("Tabs, line breaks and backslashes are not allowed.")
+    return value
+
+
+# Each validator maps a CSV row (dict) to the clean values, raising FieldInvalid(column) on error.
+Cleaner = Callable[[dict[str, str]], dict[str, Any]]
+
+
+class ColumnInvalid(Exception):
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def _run(column: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except FieldInvalid as exc:
+        raise ColumnInvalid(column, str(exc)) from exc
+
+
+def clean_ssa(row: dict[str, str]) -> dict[str, Any]:
+    """A Numident row."""
+    citizenship = row["citizenship"].strip()
+    if citizenship not in NumidentCitizenship.values:
+        raise ColumnInvalid("citizenship", f"One of: {', '.join(NumidentCitizenship.values)}.")
+    return {
+        "ssn": _run("ssn", validation.ssn, row["ssn"]),
+        "first_name": _run("first_name", validation.name, row["first_name"]),
+        "middle_name": _run("middle_name", validation.name, row["middle_name"], required=False),
+        "last_name": _run("last_name", validation.name, row["last_name"]),
+        "date_of_birth": _run("date_of_birth", _date, row["date_of_birth"], required=True),
+        "citizenship": citizenship,
+        "death_date": _run("death_date", _date, row["death_date"], required=False),
+        "locked": _run("locked", _bool, row["locked"]),
+    }
+
+
+def clean_dhs(row: dict[str, str]) -> dict[str, Any]:
+    """An immigration record row: at least one identifier."""
+    out = {
+        "a_number": _run("a_number", validation.a_number, row["a_number"]) if row["a_number"] else "",
+        "i94": _run("i94", validation.i94, row["i94"]) if row["i94"] else "",
+        "passport": _run("passport", validation.passport, row["passport"]) if row["passport"] else "",
+        "passport_country": _run("passport_country", _country, row["passport_country"]),
+        "first_name": _run("first_name", validation.name, row["first_name"]),
+        "last_name": _run("last_name", validation.name, row["last_name"]),
+        "date_of_birth": _run("date_of_birth", _date, row["date_of_birth"], required=True),
+        "country_of_birth": _run("country_of_birth", _country, row["country_of_birth"]),
+        "class_of_admission": _run("class_of_admission", _plain, row["class_of_admission"].strip().upper(), 8),
+        "work_authorized_from": _run("work_authorized_from", _date, row["work_authorized_from"], required=False),
+        "work_authorized_until": _run("work_authorized_until", _date, row["work_authorized_until"], required=False),
+        "naturalized_on": _run("naturalized_on", _date, row["naturalized_on"], required=False),
+    }
+    if not (out["a_number"] or out["i94"] or out["passport"]):
+        raise ColumnInvalid("a_number", "A record needs an A-Number, an I-94 number or a passport number.")
+    start, end = out["work_authorized_from"], out["work_authorized_until"]
+    if start and end and end < start:
+        raise ColumnInvalid("work_authorized_until", "Ends before it starts.")
+    return out
+
+
+def clean_enforcement(row: dict[str, str]) -> dict[str, Any]:
+    """An enforcement subject row."""
+    ref = row["subject_ref"].strip()
+    if not ref or len(ref) > 32:
+        raise ColumnInvalid("subject_ref", "Required, at most 32 characters.")
+    aliases = [a.strip() for a in row["aliases"].split("|") if a.strip()]
+    for alias in aliases:
+        _run("aliases", validation.name, alias, max_length=160)
+    documents = [_run("documents", validation.document_number, d) for d in row["documents"].split("|") if d.strip()]
+    status = row["status"].strip()
+    if not status or len(status) > 24:
+        raise ColumnInvalid("status", "Required, at most 24 characters.")
+    return {
+        "subject_ref": _run("subject_ref", _plain, ref, 32),
+        "first_name": _run("first_name", validation.name, row["first_name"]),
+        "last_name": _run("last_name", validation.name, row["last_name"]),
+        "aliases": aliases,
+        "date_of_birth": _run("date_of_birth", _date, row["date_of_birth"], required=False),
+        "nationality": _run("nationality", _country, row["nationality"]),
+        "documents": documents,
+        "status": _run("status", _plain, status, 24),
+    }
+
+
+CLEANERS: dict[str, Cleaner] = {
+    ReferenceSource.SSA: clean_ssa,
+    ReferenceSource.DHS: clean_dhs,
+    ReferenceSource.ENFORCEMENT: clean_enforcement,
+}
+
+# --- COPY rows -----------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A value in COPY text format (no tabs, newlines or backslashes reach here)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _array(values: list[str]) -> str:
+    """A text[] literal for COPY: {"a","b"} (values are validated: no quotes or backslashes)."""
+    return "{" + ",".join('"' + v.replace('"', "") + '"' for v in values) + "}"
+
+
+def _sealed(value: str, prefix: str, *, table: str, row_id: int, key: bytes, ring: crypto.Keyring) -> tuple[str, str, str]:
+    if not value:
+        return "", "", ""
+    return (
+        crypto.encrypt(value, table=table, column=f"{prefix}_enc", row_id=row_id, ring=ring),
+        crypto.blind_index(value, kind=KINDS[prefix], key=key),
+        value[-4:],
+    )
+
+
+COPY_COLUMNS: dict[str, list[str]] = {
+    ReferenceSource.SSA: [
+        "id", "load_id", "ssn_enc", "ssn_bidx", "ssn_last4", "first_name", "middle_name", "last_name",
+        "date_of_birth", "citizenship", "death_date", "locked",
+    ],
+    ReferenceSource.DHS: [
+        "id", "load_id", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc", "i94_bidx", "i94_last4",
+        "passport_enc", "passport_bidx", "passport_last4", "passport_country", "first_name", "last_name",
+        "date_of_birth", "country_of_birth", "class_of_admission", "work_authorized_from", "work_authorized_until",
+        "naturalized_on",
+    ],
+    ReferenceSource.ENFORCEMENT: [
+        "id", "load_id", "subject_ref", "first_name", "last_name", "aliases", "date_of_birth", "nationality",
+        "documents_enc", "documents_bidx", "status",
+    ],
+}
+
+
+def copy_line(source: str, clean: dict[str, Any], *, row_id: int, load_id: int, key: bytes, ring: crypto.Keyring) -> str:
+    """One row of the COPY stream, identifiers sealed for its row id."""
+    table = MODELS[source]._meta.db_table
+    if source == ReferenceSource.SSA:
+        values: list[Any] = [row_id, load_id, *_sealed(clean["ssn"], "ssn", table=table, row_id=row_id, key=key, ring=ring)]
+        values += [clean[c] for c in ("first_name", "middle_name", "last_name", "date_of_birth", "citizenship", "death_date", "locked")]
+    elif source == ReferenceSource.DHS:
+        values = [row_id, load_id]
+        for prefix in ("a_number", "i94", "passport"):
+            values += _sealed(clean[prefix], prefix, table=table, row_id=row_id, key=key, ring=ring)
+        values += [clean[c] for c in (
+            "passport_country", "first_name", "last_name", "date_of_birth", "country_of_birth", "class_of_admission",
+            "work_authorized_from", "work_authorized_until", "naturalized_on",
+        )]
+    else:
+        docs = clean["documents"]
+        values = [
+            row_id, load_id, clean["subject_ref"], clean["first_name"], clean["last_name"], _array(clean["aliases"]),
+            clean["date_of_birth"], clean["nationality"],
+            _array([crypto.encrypt(d, table=table, column=f"documents_enc[{i}]", row_id=row_id, ring=ring) for i, d in enumerate(docs)]),
+            _array([crypto.blind_index(d, kind=KINDS["document_number"], key=key) for d in docs]),
+            clean["status"],
+        ]
+    return "\t".join(_text(v) for v in values) + "\n"
+
+
+class _LineStream(io.RawIOBase):
+    """A file-like object over an iterator of text lines, for psycopg2's copy_expert."""
+
+    def __init__(self, lines: Iterator[str]):
+        self._lines = lines
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if size is None or size < 0:
+            size = 1 << 20
+        while len(self._buffer) < size:
+            chunk = []
+            for line in self._lines:
+                chunk.append(line)
+                if len(chunk) >= 2000:
+                    break
+            if not chunk:
+                break
+            self._buffer += "".join(chunk).encode()
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+
+def copy_rows(table: str, columns: list[str], lines: Iterable[str]) -> None:
+    """COPY text lines into a table, in the caller's transaction."""
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT text)"
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(sql, _LineStream(iter(lines)), size=1 << 20)
+
+
+# --- The load -------------------------------------------------------------------------------
+
+
+def _checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) of a CSV file whose header must hold the source's columns."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in COLUMNS[source] if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValidationFailed(
+                f"The header lacks column(s): {', '.join(missing)}.", field_errors={"file": [f"Missing: {', '.join(missing)}"]}
+            )
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                yield reader.line_num, {"__shape__": "wrong number of fields"}
+                continue
+            yield reader.line_num, row
+
+
+def _validated(path: Path, source: str, report: LoadReport) -> Iterator[dict[str, Any]]:
+    cleaner = CLEANERS[source]
+    for line, row in _rows(path, source):
+        report.rows_total += 1
+        if "__shape__" in row:
+            report.error_count += 1
+            if len(report.errors) < MAX_REPORTED_ERRORS:
+                report.errors.append(RowError(line, "*", "Wrong number of fields."))
+            continue
+        try:
+            yield cleaner(row)
+        except ColumnInvalid as exc:
+            report.error_count += 1
+            if len(report.errors) < MAX_REPORTED_ERRORS:
+                report.errors.append(RowError(line, exc.column, exc.message))
+
+
+def _allocate(table: str, count: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return [r[0] for r in cursor.fetchall()]
+
+
+def load_reference(
+    *,
+    source: str,
+    path: Path | str,
+    actor: Any = None,
+    vintage: date | None = None,
+    agency: str = "",
+    skip_invalid: bool = False,
+    progress: Callable[[int], None] | None = None,
+    progress_total: Callable[[int], None] | None = None,
+) -> LoadReport:
+    """Validate a reference file, then COPY it as the source's new current vintage (or refuse it)."""
+    if source not in COLUMNS:
+        raise ValidationFailed("Unknown source.", field_errors={"source": [f"One of: {', '.join(COLUMNS)}."]})
+    path = Path(path)
+    started = time.perf_counter()
+    report = LoadReport(source=source)
+    # Pass 1: validate everything, keep nothing.
+    valid = sum(1 for _ in _validated(path, source, report))
+    if report.error_count and not skip_invalid:
+        report.seconds = time.perf_counter() - started
+        event_record(
+            action="reference.load_failed", actor=actor, object_type="reference_load",
+            detail={"source": source, "file": path.name, "invalid_rows": report.error_count, "rows": report.rows_total},
+        )
+        raise LoadRefused(report)
+    if progress_total:
+        progress_total(valid)
+    checksum = _checksum(path)
+    model = MODELS[source]
+    table = model._meta.db_table
+    with transaction.atomic():
+        load = ReferenceLoad.objects.create(
+            source=source, source_agency=agency or DEFAULT_AGENCY[source], file_name=path.name[:255],
+            vintage=vintage or timezone.localdate(), checksum=checksum, loaded_by=actor,
+            loaded_by_name="" if actor else getpass.getuser(), status=LoadStatus.LOADING,
+        )
+        ids = iter(_allocate(table, valid))
+        key, ring = crypto.blind_index_key(), crypto.keyring()
+        second = LoadReport(source=source)  # pass 2 re-validates; its counts are the same
+
+        def lines() -> Iterator[str]:
+            for n, clean in enumerate(_validated(path, source, second), 1):
+                yield copy_line(source, clean, row_id=next(ids), load_id=load.pk, key=key, ring=ring)
+                if progress and n % 5000 == 0:
+                    progress(5000)
+            if progress:
+                progress(valid % 5000)
+
+        copy_started = time.perf_counter()
+        copy_rows(table, COPY_COLUMNS[source], lines())
+        report.copy_seconds = time.perf_counter() - copy_started
+        report.rows_loaded = valid
+        activate_load(load=load, rows=valid, rejected=report.error_count, seconds=time.perf_counter() - started)
+        event_record(
+            action="reference.loaded", actor=actor, object_type="reference_load", object_id=load.pk,
+            detail={"source": source, "file": path.name, "rows": valid, "rejected": report.error_count, "checksum": checksum},
+        )
+    report.load = load
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def activate_load(*, load: ReferenceLoad, rows: int, rejected: int = 0, seconds: float | None = None) -> ReferenceLoad:
+    """Make `load` its source's current vintage and supersede the previous one (caller's transaction)."""
+    now = timezone.now()
+    ReferenceLoad.objects.select_for_update().filter(source=load.source, status=LoadStatus.CURRENT).update(
+        status=LoadStatus.SUPERSEDED, superseded_at=now
+    )
+    load.row_count = rows
+    load.rows_rejected = rejected
+    load.status = LoadStatus.CURRENT
+    load.became_current_at = now
+    load.duration_seconds = seconds
+    load.save(update_fields=["row_count", "rows_rejected", "status", "became_current_at", "duration_seconds", "updated_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {MODELS[load.source]._meta.db_table}")
+    return load

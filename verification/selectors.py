@@ -1,0 +1,70 @@
+"""Reads of the verification app: scoped to the user, fetch-and-authorize in one step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from core.errors import NotFound
+from privacy.policy import DataCategory, decide
+from verification.models import (
+    CaseComparison,
+    CaseStatus,
+    Employer,
+    EmployerApiKey,
+    VerificationCase,
+)
+
+# What a status verifier's queue holds by default: the cases waiting on SSA/DHS.
+VERIFIER_QUEUE = (CaseStatus.NEEDS_MORE_TIME, CaseStatus.REFERRED, CaseStatus.CASE_IN_CONTINUANCE)
+
+
+def get_case_for_user(*, user: Any, pk: int, action: str = "view") -> VerificationCase:
+    """The case if `user` may do `action` on it; NotFound for missing and forbidden alike."""
+    case = (
+        VerificationCase.objects.visible_to(user, action=action)
+        .select_related("employer", "hiring_site", "resolved_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if case is None:
+        raise NotFound("No such case.")
+    return case
+
+
+def case_list_for_user(*, user: Any, statuses: list[str] | None = None, tnc_source: str = "", employer_query: str = "") -> QuerySet[VerificationCase]:
+    """Cases the user may see, filtered; the verifier queue by default, oldest change first."""
+    qs = VerificationCase.objects.visible_to(user).select_related("employer")
+    qs = qs.filter(status__in=statuses or VERIFIER_QUEUE)
+    if tnc_source:
+        qs = qs.filter(tnc_source=tnc_source)
+    if employer_query:
+        qs = qs.filter(employer__name__icontains=employer_query)
+    return qs.order_by("status_changed_at", "id")
+
+
+def comparisons_for_case(*, case: VerificationCase) -> QuerySet[CaseComparison]:
+    """The instant-result comparisons of a case, SSA first."""
+    return CaseComparison.objects.filter(case=case).order_by("source", "id")
+
+
+def can_manage_employers(user: Any) -> bool:
+    """True if the user may enrol employers and manage their keys."""
+    return decide(user, action="change", category=DataCategory.EMPLOYER_DATA).allowed
+
+
+def get_employer_for_user(*, user: Any, pk: int, action: str = "view") -> Employer:
+    """The employer if visible to the user; NotFound otherwise."""
+    employer = Employer.objects.visible_to(user, action=action).filter(pk=pk).first()
+    if employer is None:
+        raise NotFound("No such employer.")
+    return employer
+
+
+def get_apikey_for_user(*, user: Any, pk: int) -> EmployerApiKey:
+    """An API key whose employer the user may change; NotFound otherwise."""
+    key = EmployerApiKey.objects.visible_to(user, action="change").select_related("employer").filter(pk=pk).first()
+    if key is None:
+        raise NotFound("No such key.")
+    return key

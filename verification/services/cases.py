@@ -1,0 +1,526 @@
+"""Writes on verification cases: create, submit (instant result) and every lifecycle transition.
+
+Each service is atomic, checks the lifecycle table, records its audit event in the same
+transaction and returns the case. The API, the screens, the commands and the beat tasks all
+call these, so no rule is written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import event_record
+from core.calendar import add_working_days
+from core.errors import IllegalTransition, ValidationFailed
+from verification import lifecycle, validation
+from verification.identifiers import allocate_ids, bidx, reveal, seal
+from verification.instant import InstantResult, Submitted, instant_result
+from verification.lifecycle import require
+from verification.models import (
+    CaseComparison,
+    CaseStatus,
+    CitizenshipStatus,
+    ClosureCode,
+    DocumentType,
+    DuplicateReason,
+    EmployeeDecision,
+    Employer,
+    EmployerApiKey,
+    EmployerStatus,
+    HiringSite,
+    LateReason,
+    TncSource,
+    VerificationCase,
+    Worker,
+)
+from verification.validation import FieldInvalid
+
+S = CaseStatus
+
+CASE_TEXT_FIELDS = (
+    "first_name", "middle_initial", "last_name", "other_last_names", "employee_email", "citizenship_status",
+    "passport_country", "document_type", "employer_case_id", "late_reason", "late_reason_text",
+    "duplicate_reason", "duplicate_reason_text",
+)
+IDENTIFIER_FIELDS = ("ssn", "a_number", "i94", "passport", "document_number")
+DATE_FIELDS = (
+    "date_of_birth", "offer_accepted_on", "i9_completed_on", "hire_date", "document_expires_on",
+    "work_authorization_expires_on",
+)
+
+
+def _actor_user(actor: Any) -> Any:
+    """The user to record as actor; API keys and the system act through the audit context."""
+    return None if actor is None or isinstance(actor, EmployerApiKey) else actor
+
+
+def _subjects(case: VerificationCase) -> list[str]:
+    return [f"vcase:{case.pk}", f"worker:{case.worker_id}", f"employer:{case.employer_id}"]
+
+
+def today() -> date:
+    """Today in the project's time zone (deadlines are counted in federal working days from it)."""
+    return timezone.localdate()
+
+
+@dataclass(frozen=True)
+class CleanCase:
+    """Validated I-9 input: identifiers normalized, still in clear (memory only)."""
+
+    values: dict[str, Any]
+    identifiers: dict[str, str]
+
+
+def _clean(data: dict[str, Any], *, employer: Employer, on: date) -> CleanCase:
+    """Validate every I-9 field and the rules across fields; one ValidationFailed with all errors."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    ids: dict[str, str] = {}
+
+    def check(field: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FieldInvalid as exc:
+            errors.setdefault(field, []).append(str(exc))
+            return None
+
+    def text(field: str) -> str:
+        value = data.get(field) or ""
+        if not isinstance(value, str):
+            errors.setdefault(field, []).append("Must be text.")
+            return ""
+        return value
+
+    values["first_name"] = check("first_name", validation.name, text("first_name"))
+    values["last_name"] = check("last_name", validation.name, text("last_name"))
+    values["middle_initial"] = check("middle_initial", validation.middle_initial, text("middle_initial"))
+    values["other_last_names"] = check("other_last_names", validation.other_last_names, text("other_last_names"))
+    values["employee_email"] = text("employee_email")
+    for field in DATE_FIELDS:
+        value = data.get(field)
+        if value is not None and not isinstance(value, date):
+            errors.setdefault(field, []).append("Enter a date as YYYY-MM-DD.")
+            value = None
+        values[field] = value
+    for field in ("date_of_birth", "offer_accepted_on", "i9_completed_on", "hire_date"):
+        if values[field] is None and field not in errors:
+            errors.setdefault(field, []).append("This date is required.")
+    if values["date_of_birth"] and values["hire_date"]:
+        check("date_of_birth", validation.date_of_birth, values["date_of_birth"], hire_date=values["hire_date"], today=on)
+    if values["offer_accepted_on"] and values["i9_completed_on"] and values["hire_date"]:
+        for field, messages in validation.i9_dates(
+            offer_accepted_on=values["offer_accepted_on"], i9_completed_on=values["i9_completed_on"],
+            hire_date=values["hire_date"], today=on,
+        ).items():
+            errors.setdefault(field, []).extend(messages)
+
+    status = text("citizenship_status")
+    if status not in CitizenshipStatus.values:
+        errors.setdefault("citizenship_status", []).append(f"Choose one of: {', '.join(CitizenshipStatus.values)}.")
+    values["citizenship_status"] = status
+    doc = text("document_type")
+    if doc not in DocumentType.values:
+        errors.setdefault("document_type", []).append(f"Choose one of: {', '.join(DocumentType.values)}.")
+    values["document_type"] = doc
+
+    ids["ssn"] = check("ssn", validation.ssn, text("ssn")) or ""
+    for field, fn in (("a_number", validation.a_number), ("i94", validation.i94), ("passport", validation.passport),
+                      ("document_number", validation.document_number)):
+        raw = text(field)
+        ids[field] = (check(field, fn, raw) or "") if raw else ""
+    country = text("passport_country")
+    values["passport_country"] = (check("passport_country", validation.country, country) or "") if country else ""
+
+    # Which identifiers the attested status needs (Form I-9 Section 1).
+    if status == CitizenshipStatus.PERMANENT_RESIDENT and not ids["a_number"] and "a_number" not in errors:
+        errors.setdefault("a_number", []).append("A lawful permanent resident gives the A-Number/USCIS number.")
+    if status == CitizenshipStatus.AUTHORIZED_ALIEN:
+        if not (ids["a_number"] or ids["i94"] or ids["passport"]) and not {"a_number", "i94", "passport"} & errors.keys():
+            errors.setdefault("a_number", []).append(
+                "A noncitizen authorized to work gives an A-Number, an I-94 number, or a foreign passport and country."
+            )
+        if ids["passport"] and not values["passport_country"] and "passport_country" not in errors:
+            errors.setdefault("passport_country", []).append("Give the country that issued the passport.")
+    if status in (CitizenshipStatus.CITIZEN, CitizenshipStatus.NONCITIZEN_NATIONAL) and (ids["i94"] or ids["passport"]):
+        errors.setdefault("citizenship_status", []).append("A citizen or national gives no I-94 or foreign passport.")
+    if status in validation.DOCUMENTS_FOR_STATUS and doc in DocumentType.values and doc not in validation.DOCUMENTS_FOR_STATUS[status]:
+        errors.setdefault("document_type", []).append("This document does not fit the attested status.")
+    if doc != DocumentType.LIST_B_AND_C and doc in DocumentType.values and not ids["document_number"] and "document_number" not in errors:
+        errors.setdefault("document_number", []).append("Give the number of the List A document.")
+    expires = values["document_expires_on"]
+    if doc in validation.EXPIRING_DOCUMENTS and expires is None and "document_expires_on" not in errors:
+        errors.setdefault("document_expires_on", []).append("This document has an expiry date.")
+    if expires and values["i9_completed_on"] and expires < values["i9_completed_on"]:
+        errors.setdefault("document_expires_on", []).append("The document had expired when the I-9 was completed.")
+
+    site_id = data.get("hiring_site")
+    values["hiring_site"] = None
+    if site_id not in (None, ""):
+        site = HiringSite.objects.filter(employer=employer, pk=site_id if str(site_id).isdigit() else -1).first()
+        if site is None:
+            errors.setdefault("hiring_site", []).append("No hiring site of this employer has this id.")
+        values["hiring_site"] = site
+    case_id = text("employer_case_id")
+    if len(case_id) > 64 or (case_id and not case_id.isprintable()):
+        errors.setdefault("employer_case_id", []).append("At most 64 printable characters.")
+    values["employer_case_id"] = case_id
+    for code_field, choices, text_field in (
+        ("late_reason", LateReason, "late_reason_text"),
+        ("duplicate_reason", DuplicateReason, "duplicate_reason_text"),
+    ):
+        code = text(code_field)
+        if code and code not in choices.values:
+            errors.setdefault(code_field, []).append(f"Choose one of: {', '.join(choices.values)}.")
+        values[code_field] = code
+        values[text_field] = check(text_field, validation.free_text, text(text_field)) or ""
+        if code == "other" and not values[text_field] and text_field not in errors:
+            errors.setdefault(text_field, []).append("Explain the reason 'other'.")
+    if errors:
+        raise ValidationFailed("The case has invalid fields.", field_errors=errors)
+    return CleanCase(values=values, identifiers=ids)
+
+
+def _business_checks(clean: CleanCase, *, employer: Employer, on: date) -> VerificationCase | None:
+    """Late creation and duplicates (DOMAIN.md §1); returns the earlier case a duplicate continues."""
+    values, errors = clean.values, {}
+    deadline = add_working_days(values["hire_date"], settings.VERIFICATION_LATE_AFTER_WORKING_DAYS)
+    if on > deadline and not values["late_reason"]:
+        errors["late_reason"] = [
+            f"The case is created after the 3rd business day after the hire date ({deadline.isoformat()}); "
+            f"give a late reason ({', '.join(LateReason.values)})."
+        ]
+    since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
+    earlier = (
+        VerificationCase.objects.filter(employer=employer, ssn_bidx=bidx(clean.identifiers["ssn"], "ssn"), created_at__gte=since)
+        .exclude(closure_code=ClosureCode.DUPLICATE)
+        .order_by("-id")
+        .only("id", "created_at")
+        .first()
+    )
+    if earlier is not None and not values["duplicate_reason"]:
+        errors["duplicate_reason"] = [
+            f"Case {earlier.pk} for this SSN was created on {timezone.localdate(earlier.created_at).isoformat()}, "
+            f"within {settings.VERIFICATION_DUPLICATE_WINDOW_DAYS} days; give a duplicate reason to continue."
+        ]
+    if errors:
+        raise ValidationFailed("The case needs a coded reason.", field_errors=errors)
+    return earlier
+
+
+@transaction.atomic
+def case_create(*, actor: Any, employer: Employer, data: dict[str, Any], submit: bool = True) -> VerificationCase:
+    """Create a case from I-9 data (validated), then submit it for the instant result unless a draft."""
+    if employer.status != EmployerStatus.ACTIVE:
+        raise ValidationFailed("The employer's E-Verify enrollment is not active.")
+    on = today()
+    clean = _clean(data, employer=employer, on=on)
+    values, ids = clean.values, clean.identifiers
+    ssn_bidx = bidx(ids["ssn"], "ssn")
+    # The worker row serializes concurrent submits for one SSN at one employer (duplicates).
+    worker, _ = Worker.objects.select_for_update().get_or_create(
+        employer=employer, ssn_bidx=ssn_bidx,
+        defaults={
+            "ssn_last4": ids["ssn"][-4:], "first_name": values["first_name"], "last_name": values["last_name"],
+            "date_of_birth": values["date_of_birth"], "email": values["employee_email"],
+        },
+    )
+    if values["employer_case_id"] and VerificationCase.objects.filter(
+        employer=employer, employer_case_id=values["employer_case_id"]
+    ).exists():
+        raise ValidationFailed(
+            "The employer case id is already used.", field_errors={"employer_case_id": ["Already used by another case."]}
+        )
+    earlier = _business_checks(clean, employer=employer, on=on)
+    case = VerificationCase(
+        id=allocate_ids(VerificationCase)[0], employer=employer, worker=worker,
+        submitted_by_key=actor if isinstance(actor, EmployerApiKey) else None,
+        duplicate_of=earlier if values["duplicate_reason"] else None, **values,
+    )
+    for prefix in IDENTIFIER_FIELDS:
+        seal(case, prefix, ids[prefix])
+    case.save(force_insert=True)
+    event_record(
+        action="vcase.created", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
+        subjects=_subjects(case),
+        detail={"late": bool(values["late_reason"]), "duplicate_of": earlier.pk if earlier and values["duplicate_reason"] else None},
+    )
+    if submit:
+        case = _submit(actor=actor, case=case, ids=ids)
+    return case
+
+
+def _submitted(case: VerificationCase, ids: dict[str, str]) -> Submitted:
+    return Submitted(
+        first_name=case.first_name, last_name=case.last_name, other_last_names=case.other_last_names,
+        date_of_birth=case.date_of_birth, ssn=ids["ssn"], citizenship_status=case.citizenship_status,
+        hire_date=case.hire_date, a_number=ids.get("a_number", ""), i94=ids.get("i94", ""),
+        passport=ids.get("passport", ""), passport_country=case.passport_country,
+    )
+
+
+def _record_instant_findings(*, case: VerificationCase, result: InstantResult, comparisons: list[CaseComparison]) -> None:
+    """The one place where the instant result becomes findings (the cross-reference engine wires in here)."""
+    from verification.crossref.instant import case_findings_record
+
+    case_findings_record(case_id=case.pk)
+
+
+def _set_status(case: VerificationCase, status: str, *, now: Any = None) -> None:
+    case.status = status
+    case.status_changed_at = now or timezone.now()
+
+
+def _submit(*, actor: Any, case: VerificationCase, ids: dict[str, str]) -> VerificationCase:
+    require(case.status, "submit")
+    on, now = today(), timezone.now()
+    result = instant_result(_submitted(case, ids), today=on)
+    rows = [
+        CaseComparison(
+            case=case, source=c.source, field=c.result.field, outcome=c.result.outcome,
+            submitted_value=c.result.submitted_value[:200], reference_value=c.result.reference_value[:200],
+            score=c.result.score, hint=c.result.hint, reference_id=c.reference_id, created_at=now,
+        )
+        for c in result.comparisons
+    ]
+    CaseComparison.objects.bulk_create(rows)
+    case.submitted_at = now
+    case.tnc_source = result.tnc_source
+    case.name_review_requested = result.name_review
+    _set_status(case, result.status, now=now)
+    if result.status == S.TENTATIVE_NONCONFIRMATION:
+        case.tnc_issued_on = on
+        case.decision_due_on = add_working_days(on, settings.VERIFICATION_DECISION_WORKING_DAYS)
+    elif result.status == S.NEEDS_MORE_TIME:
+        case.nmt_due_on = add_working_days(on, settings.VERIFICATION_NMT_WORKING_DAYS)
+    elif result.status == S.EMPLOYMENT_AUTHORIZED and not result.name_review:
+        _close(case, ClosureCode.EA_AUTOMATIC, now=now)
+    case.save()
+    _record_instant_findings(case=case, result=result, comparisons=rows)
+    disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
+    event_record(
+        action="vcase.submitted", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
+        subjects=_subjects(case),
+        changes={"status": [S.DRAFT, result.status]},
+        detail={"result": result.status, "tnc_source": result.tnc_source, "name_review": result.name_review, "disagreeing": disagreeing},
+    )
+    return case
+
+
+@transaction.atomic
+def case_submit(*, actor: Any, case: VerificationCase) -> VerificationCase:
+    """Submit a draft for the instant result."""
+    case = _lock(case)
+    require(case.status, "submit")
+    ids = {prefix: reveal(case, prefix) for prefix in ("ssn", "a_number", "i94", "passport")}
+    return _submit(actor=actor, case=case, ids=ids)
+
+
+def _lock(case: VerificationCase) -> VerificationCase:
+    return VerificationCase.objects.select_for_update().get(pk=case.pk)
+
+
+def _close(case: VerificationCase, code: str, *, text: str = "", now: Any = None) -> None:
+    case.result = case.status
+    case.closure_code = code
+    case.closure_text = text
+    case.closed_at = now or timezone.now()
+    _set_status(case, S.CLOSED, now=case.closed_at)
+
+
+def _transition_event(action: str, actor: Any, case: VerificationCase, before: str, **detail: Any) -> None:
+    event_record(
+        action=action, actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
+        subjects=_subjects(case), changes={"status": [before, case.status]}, detail=detail,
+    )
+
+
+@transaction.atomic
+def case_fan_issue(*, actor: Any, case: VerificationCase, issued_on: date | None = None) -> VerificationCase:
+    """Record that the employer gave the worker the Further Action Notice of a mismatch."""
+    case = _lock(case)
+    require(case.status, "issue_fan")
+    on = issued_on or today()
+    if case.tnc_issued_on and on < case.tnc_issued_on:
+        raise ValidationFailed("The notice cannot precede the mismatch.", field_errors={"issued_on": ["Before the mismatch was issued."]})
+    if on > today():
+        raise ValidationFailed("The notice date is in the future.", field_errors={"issued_on": ["In the future."]})
+    case.fan_issued_on = on
+    case.save(update_fields=["fan_issued_on", "updated_at"])
+    _transition_event("vcase.fan_issued", actor, case, case.status, issued_on=on.isoformat())
+    return case
+
+
+@transaction.atomic
+def case_decide(*, actor: Any, case: VerificationCase, decision: str) -> VerificationCase:
+    """Record the worker's decision on a mismatch: take action (then refer) or not (final)."""
+    case = _lock(case)
+    require(case.status, "decide")
+    if decision not in (EmployeeDecision.TAKE_ACTION, EmployeeDecision.NO_ACTION):
+        raise ValidationFailed("Unknown decision.", field_errors={"decision": ["Choose take_action or no_action."]})
+    if case.fan_issued_on is None:
+        raise ValidationFailed(
+            "Give the worker the Further Action Notice before recording a decision.",
+            field_errors={"decision": ["The Further Action Notice has not been issued."]},
+        )
+    if case.decision:
+        raise ValidationFailed("The decision is already recorded.", field_errors={"decision": ["Already recorded."]})
+    before = case.status
+    case.decision = decision
+    case.decided_at = timezone.now()
+    if decision == EmployeeDecision.NO_ACTION:
+        _set_status(case, S.FINAL_NONCONFIRMATION)
+    case.save()
+    _transition_event("vcase.decision_recorded", actor, case, before, decision=decision)
+    return case
+
+
+@transaction.atomic
+def case_refer(*, actor: Any, case: VerificationCase) -> VerificationCase:
+    """Refer a contested mismatch to SSA/DHS; the worker's contact deadline starts (a setting)."""
+    case = _lock(case)
+    require(case.status, "refer")
+    if case.decision != EmployeeDecision.TAKE_ACTION:
+        raise ValidationFailed(
+            "Only a mismatch the worker decided to contest is referred.",
+            field_errors={"decision": ["Record the decision 'take_action' first."]},
+        )
+    before, on = case.status, today()
+    case.referred_on = on
+    case.contact_due_on = add_working_days(on, settings.REFERRAL_CONTACT_WORKING_DAYS)
+    _set_status(case, S.REFERRED)
+    case.save()
+    _transition_event("vcase.referred", actor, case, before, contact_due_on=case.contact_due_on.isoformat())
+    return case
+
+
+@transaction.atomic
+def case_contact_record(*, actor: Any, case: VerificationCase, contacted_on: date | None = None) -> VerificationCase:
+    """A status verifier records that the worker contacted SSA/DHS (no no-show then)."""
+    case = _lock(case)
+    require(case.status, "record_contact")
+    case.contacted_on = contacted_on or today()
+    case.save(update_fields=["contacted_on", "updated_at"])
+    _transition_event("vcase.contact_recorded", actor, case, case.status)
+    return case
+
+
+@transaction.atomic
+def case_resolve(*, actor: Any, case: VerificationCase, resolution: str, note: str = "") -> VerificationCase:
+    """A status verifier resolves a Needs More Time or referred case (confirmed, corrected, FNC, ...)."""
+    case = _lock(case)
+    require(case.status, "resolve")
+    if resolution not in lifecycle.RESOLUTIONS:
+        raise ValidationFailed("Unknown resolution.", field_errors={"resolution": [f"Choose one of: {', '.join(lifecycle.RESOLUTIONS)}."]})
+    allowed_from, target = lifecycle.RESOLUTIONS[resolution]
+    if case.status not in allowed_from:
+        raise IllegalTransition(f"A case in status {S(case.status).label!r} cannot be resolved as {resolution!r}.")
+    try:
+        note = validation.free_text(note)
+    except FieldInvalid as exc:
+        raise ValidationFailed("The note holds PII.", field_errors={"note": [str(exc)]}) from exc
+    if resolution == "corrected_record" and not note:
+        raise ValidationFailed("Say what was corrected.", field_errors={"note": ["Describe the correction."]})
+    before, on, now = case.status, today(), timezone.now()
+    case.resolved_by = _actor_user(actor)
+    case.resolution_note = note
+    _set_status(case, target, now=now)
+    if target == S.TENTATIVE_NONCONFIRMATION:
+        case.tnc_source = TncSource.DHS
+        case.tnc_issued_on = on
+        case.decision_due_on = add_working_days(on, settings.VERIFICATION_DECISION_WORKING_DAYS)
+    elif target == S.CASE_IN_CONTINUANCE:
+        case.continuance_since = on
+    elif target == S.EMPLOYMENT_AUTHORIZED:
+        _close(case, ClosureCode.EA_AUTOMATIC, now=now)
+    case.save()
+    _transition_event("vcase.resolved", actor, case, before, resolution=resolution)
+    return case
+
+
+@transaction.atomic
+def case_close(*, actor: Any, case: VerificationCase, code: str, text: str = "") -> VerificationCase:
+    """Close a case with a coded reason; free text (for 'other') must hold no SSN/A-Number."""
+    case = _lock(case)
+    require(case.status, "close")
+    if code in lifecycle.SYSTEM_CLOSURE_CODES or code not in lifecycle.CLOSURE_FROM:
+        raise ValidationFailed("Unknown closure code.", field_errors={"code": [f"Choose one of: {', '.join(lifecycle.CLOSURE_FROM)}."]})
+    try:
+        text = validation.free_text(text)
+    except FieldInvalid as exc:
+        raise ValidationFailed("The closure text holds PII.", field_errors={"text": [str(exc)]}) from exc
+    if code in lifecycle.CLOSURE_NEEDS_TEXT and not text.strip():
+        raise ValidationFailed("Explain this closure.", field_errors={"text": ["This closure code needs an explanation."]})
+    if case.status not in lifecycle.CLOSURE_FROM[code]:
+        raise IllegalTransition(f"A case in status {S(case.status).label!r} cannot be closed as {code!r}.")
+    before = case.status
+    _close(case, code, text=text)
+    case.save()
+    _transition_event("vcase.closed", actor, case, before, code=code)
+    return case
+
+
+# --- Deadlines (called by the beat task, one case at a time, each in its own transaction) -------
+
+
+@transaction.atomic
+def case_no_show(*, actor: Any, case: VerificationCase) -> VerificationCase:
+    """The contact deadline of a referral passed without contact: DHS No Show, or SSA final."""
+    case = _lock(case)
+    require(case.status, "no_show")
+    if case.contacted_on or not case.contact_due_on or case.contact_due_on >= today():
+        return case
+    before = case.status
+    _set_status(case, S.DHS_NO_SHOW if case.tnc_source in (TncSource.DHS, TncSource.BOTH) else S.FINAL_NONCONFIRMATION)
+    case.save()
+    _transition_event("vcase.no_show", actor, case, before, contact_due_on=case.contact_due_on.isoformat())
+    return case
+
+
+@transaction.atomic
+def case_auto_close_draft(*, actor: Any, case: VerificationCase) -> VerificationCase:
+    """Close a draft untouched for 180 federal working days."""
+    case = _lock(case)
+    require(case.status, "auto_close_draft")
+    cutoff = add_working_days(today(), -settings.VERIFICATION_DRAFT_EXPIRY_WORKING_DAYS)
+    if timezone.localdate(case.updated_at) > cutoff:
+        return case
+    before = case.status
+    _close(case, ClosureCode.DRAFT_EXPIRED)
+    case.save()
+    _transition_event("vcase.auto_closed", actor, case, before, code=ClosureCode.DRAFT_EXPIRED)
+    return case
+
+
+@transaction.atomic
+def case_auto_close_no_decision(*, actor: Any, case: VerificationCase) -> VerificationCase:
+    """A mismatch with no worker decision by the 10th working day is closed as if final."""
+    case = _lock(case)
+    require(case.status, "auto_close_no_decision")
+    if case.decision or not case.decision_due_on or case.decision_due_on >= today():
+        return case
+    before = case.status
+    _set_status(case, S.FINAL_NONCONFIRMATION)
+    _close(case, ClosureCode.NO_DECISION)
+    case.save()
+    _transition_event("vcase.auto_closed", actor, case, before, code=ClosureCode.NO_DECISION)
+    return case
+
+
+@transaction.atomic
+def case_escalate_continuance(*, actor: Any, case: VerificationCase) -> VerificationCase:
+    """Flag a case in continuance for 60 working days or more (once)."""
+    case = _lock(case)
+    require(case.status, "escalate_continuance")
+    cutoff = add_working_days(today(), -settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS)
+    if case.continuance_escalated_at or not case.continuance_since or case.continuance_since > cutoff:
+        return case
+    case.continuance_escalated_at = timezone.now()
+    case.save(update_fields=["continuance_escalated_at", "updated_at"])
+    _transition_event("vcase.continuance_escalated", actor, case, case.status, since=case.continuance_since.isoformat())
+    return case

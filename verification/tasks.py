@@ -1,0 +1,20 @@
+"""Celery adapters of the verification services (STYLE.md rule 11): ids in, services called."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from audit import context
+from verification.services.sweeps import deadlines_sweep as run_deadlines_sweep
+
+
+@shared_task(name="verification.tasks.deadlines_sweep", acks_late=True, ignore_result=True)
+def deadlines_sweep() -> dict[str, Any]:
+    """Beat: auto-close drafts and undecided mismatches, record no-shows, escalate continuances."""
+    token = context.bind(task_name="verification.tasks.deadlines_sweep")
+    try:
+        return run_deadlines_sweep()
+    finally:
+        context.reset(token)

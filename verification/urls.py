@@ -1,0 +1,21 @@
+"""Screens of the verification app: employer onboarding (admins) and case resolution (verifiers)."""
+
+from django.urls import path
+
+from verification import views
+
+app_name = "verification"
+
+urlpatterns = [
+    path("cases/", views.case_list, name="case-list"),
+    path("cases/<int:pk>/", views.case_detail, name="case-detail"),
+    path("cases/<int:pk>/resolve/", views.case_resolve, name="case-resolve"),
+    path("cases/<int:pk>/contact/", views.case_contact, name="case-contact"),
+    path("employers/", views.employer_list, name="employer-list"),
+    path("employers/new/", views.employer_new, name="employer-new"),
+    path("employers/<int:pk>/", views.employer_detail, name="employer-detail"),
+    path("employers/<int:pk>/sites/", views.site_new, name="site-new"),
+    path("employers/<int:pk>/keys/", views.apikey_new, name="apikey-new"),
+    path("keys/<int:pk>/rotate/", views.apikey_rotate, name="apikey-rotate"),
+    path("keys/<int:pk>/revoke/", views.apikey_revoke, name="apikey-revoke"),
+]

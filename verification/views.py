@@ -1,0 +1,265 @@
+"""Screens: status verifiers resolve cases; admins enrol employers and manage their API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.services import event_record
+from core.errors import DomainError, NotFound, ValidationFailed
+from privacy.decorators import personal_data
+from privacy.policy import DataCategory, decide
+from verification import selectors, services
+from verification.forms import (
+    ApiKeyForm,
+    CaseFilterForm,
+    ContactForm,
+    EmployerForm,
+    ResolveForm,
+    SiteForm,
+)
+from verification.lifecycle import ALLOWED
+from verification.models import CaseStatus, Employer
+
+
+def _apply_errors(form: Any, error: DomainError) -> None:
+    """Put a service's field errors on the form (unknown fields become form-wide errors)."""
+    for field, messages_ in (error.field_errors or {}).items():
+        for message in messages_:
+            form.add_error(field if field in form.fields else None, message)
+    if not error.field_errors:
+        form.add_error(None, error.message)
+
+
+def _case_or_404(user: Any, pk: int, action: str = "view") -> Any:
+    try:
+        return selectors.get_case_for_user(user=user, pk=pk, action=action)
+    except NotFound as exc:
+        raise Http404("No such case.") from exc
+
+
+@login_required
+@personal_data
+@require_http_methods(["GET"])
+def case_list(request: HttpRequest) -> HttpResponse:
+    """The status verifier's queue: Needs More Time, referred and continuance cases by default."""
+    if not decide(request.user, action="view", category=DataCategory.VERIFICATION_CASES).allowed:
+        raise PermissionDenied
+    form = CaseFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.case_list_for_user(
+        user=request.user, statuses=filters.get("status") or None, tnc_source=filters.get("tnc_source", ""),
+        employer_query=filters.get("employer", ""),
+    )
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    cases = list(page.object_list)
+    if cases:
+        event_record(action="vcase.listed", object_type="verification_case", subjects=[c.subject for c in cases], detail={"count": len(cases)})
+    return render(request, "verification/case_list.html", {"page": page, "cases": cases, "form": form})
+
+
+@login_required
+@personal_data
+@never_cache
+@require_http_methods(["GET"])
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A case beside the reference data it was compared with, disagreeing fields marked."""
+    case = _case_or_404(request.user, pk)
+    event_record(action="vcase.viewed", object_type="verification_case", object_id=case.pk, subjects=[case.subject, f"worker:{case.worker_id}"])
+    can_change = decide(request.user, action="change", category=DataCategory.VERIFICATION_CASES).allowed
+    return render(request, "verification/case_detail.html", _detail_context(case, can_change))
+
+
+def _detail_context(case: Any, can_change: bool, resolve_form: Any = None, contact_form: Any = None) -> dict[str, Any]:
+    return {
+        "case": case,
+        "comparisons": selectors.comparisons_for_case(case=case),
+        "can_resolve": can_change and case.status in ALLOWED["resolve"],
+        "can_contact": can_change and case.status in ALLOWED["record_contact"],
+        "resolve_form": resolve_form or ResolveForm(status=case.status),
+        "contact_form": contact_form or ContactForm(),
+    }
+
+
+@login_required
+@personal_data
+@require_POST
+def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve a case: confirmed, corrected record, final nonconfirmation, ..."""
+    case = _case_or_404(request.user, pk, action="change")
+    form = ResolveForm(request.POST, status=case.status)
+    if form.is_valid():
+        try:
+            services.case_resolve(actor=request.user, case=case, resolution=form.cleaned_data["resolution"], note=form.cleaned_data["note"])
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("verification:case-detail", pk=case.pk)
+        else:
+            messages.success(request, f"Case {case.pk} resolved.")
+            return redirect("verification:case-list")
+    return render(request, "verification/case_detail.html", _detail_context(case, True, resolve_form=form), status=400)
+
+
+@login_required
+@personal_data
+@require_POST
+def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record that the worker contacted the agency about a referral."""
+    case = _case_or_404(request.user, pk, action="change")
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_contact_record(actor=request.user, case=case, contacted_on=form.cleaned_data["contacted_on"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Contact recorded.")
+        return redirect("verification:case-detail", pk=case.pk)
+    return render(request, "verification/case_detail.html", _detail_context(case, True, contact_form=form), status=400)
+
+
+# --- Employer onboarding (admins) ------------------------------------------------------------------
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not selectors.can_manage_employers(request.user):
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET"])
+def employer_list(request: HttpRequest) -> HttpResponse:
+    """Enrolled employers, searchable by name or EIN."""
+    _require_manager(request)
+    query = (request.GET.get("q") or "").strip()[:100].replace("\x00", "")
+    qs = Employer.objects.visible_to(request.user)
+    if query:
+        digits = query.replace("-", "")
+        qs = qs.filter(ein=digits) if digits.isdigit() else qs.filter(name__icontains=query)
+    page = Paginator(qs.order_by("name"), 50).get_page(request.GET.get("page"))
+    return render(request, "verification/employer_list.html", {"page": page, "q": query})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def employer_new(request: HttpRequest) -> HttpResponse:
+    """Enrol an employer with its E-Verify MOU date."""
+    _require_manager(request)
+    form = EmployerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            employer = services.employer_enrol(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, f"{employer.name} enrolled.")
+            return redirect("verification:employer-detail", pk=employer.pk)
+    return render(request, "verification/employer_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _employer_or_404(request: HttpRequest, pk: int) -> Employer:
+    _require_manager(request)
+    try:
+        return selectors.get_employer_for_user(user=request.user, pk=pk, action="change")
+    except NotFound as exc:
+        raise Http404("No such employer.") from exc
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET"])
+def employer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An employer, its sites and its API keys."""
+    employer = _employer_or_404(request, pk)
+    return render(request, "verification/employer_detail.html", {
+        "employer": employer, "sites": employer.sites.all(), "keys": employer.api_keys.all(),
+        "site_form": SiteForm(), "key_form": ApiKeyForm(),
+    })
+
+
+@login_required
+@require_POST
+def site_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a hiring site."""
+    employer = _employer_or_404(request, pk)
+    form = SiteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.site_add(actor=request.user, employer=employer, **form.cleaned_data)
+        except DomainError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Site added.")
+            return redirect("verification:employer-detail", pk=employer.pk)
+    return render(request, "verification/employer_detail.html", {
+        "employer": employer, "sites": employer.sites.all(), "keys": employer.api_keys.all(),
+        "site_form": form, "key_form": ApiKeyForm(),
+    }, status=400)
+
+
+def _key_shown_once(request: HttpRequest, key: Any, raw: str, *, rotated: bool) -> HttpResponse:
+    response = render(request, "verification/apikey_issued.html", {"key": key, "raw": raw, "rotated": rotated})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def apikey_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issue a key; its value is shown on this one page and never again."""
+    employer = _employer_or_404(request, pk)
+    form = ApiKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            key, raw = services.apikey_issue(actor=request.user, employer=employer, label=form.cleaned_data["label"], valid_days=form.cleaned_data["valid_days"])
+        except DomainError as exc:
+            _apply_errors(form, exc)
+        else:
+            return _key_shown_once(request, key, raw, rotated=False)
+    return render(request, "verification/employer_detail.html", {
+        "employer": employer, "sites": employer.sites.all(), "keys": employer.api_keys.all(),
+        "site_form": SiteForm(), "key_form": form,
+    }, status=400)
+
+
+@login_required
+@require_POST
+def apikey_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Replace a key; the old one works for a short grace period."""
+    _require_manager(request)
+    try:
+        key = selectors.get_apikey_for_user(user=request.user, pk=pk)
+        new, raw = services.apikey_rotate(actor=request.user, key=key)
+    except NotFound as exc:
+        raise Http404("No such key.") from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("verification:employer-detail", pk=key.employer_id)
+    return _key_shown_once(request, new, raw, rotated=True)
+
+
+@login_required
+@require_POST
+def apikey_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke a key at once."""
+    _require_manager(request)
+    try:
+        key = selectors.get_apikey_for_user(user=request.user, pk=pk)
+    except NotFound as exc:
+        raise Http404("No such key.") from exc
+    services.apikey_revoke(actor=request.user, key=key)
+    messages.success(request, f"Key {key.prefix}… revoked.")
+    return redirect("verification:employer-detail", pk=key.employer_id)
+
+
+__all__ = ["CaseStatus"]
