@@ -23,7 +23,8 @@ def test_ssn_velocity_flags_k_employers_inside_the_window(world, matcher, settin
     run_rules(matcher, "SSN-VELOCITY")
     got = list(Finding.objects.filter(rule_code="SSN-VELOCITY"))
     assert len(got) == 1
-    assert got[0].fields[0]["submitted"] == 3 and got[0].severity == "high"
+    assert got[0].fields[0]["submitted"] == 3
+    assert got[0].severity == "high"
 
 
 def test_multi_identity_flags_different_people_but_not_variants(world, matcher):
@@ -51,7 +52,8 @@ def test_enforcement_linkage_threshold_alias_and_document(world, matcher):
     unrelated = world.case(emp, "555667781", "Helena", "Brandt", date(1991, 8, 9))
     run_rules(matcher, "ENF-LINK")
     got = findings("ENF-LINK")
-    assert got[exact.pk].severity == "high" and got[exact.pk].evidence["subject_ref"] == "S-1"
+    assert got[exact.pk].severity == "high"
+    assert got[exact.pk].evidence["subject_ref"] == "S-1"
     assert got[alias.pk].severity == "high"
     assert got[doc.pk].evidence["document_match"] is True
     assert near.pk in got

@@ -58,7 +58,8 @@ def test_it_refuses_when_the_agreement_expired(data, matcher):
 
 def test_a_run_records_owner_agreement_and_audit(data, matcher):
     run = services.run_start(actor=matcher, rules=["SSA-IDENTITY", "SSA-NOTFOUND"], enqueue=False, ssn_partitions=3)
-    assert run.owner == matcher and run.agreement_id is not None
+    assert run.owner == matcher
+    assert run.agreement_id is not None
     assert run.authorization["ssa_identity"]["agreement_id"] == run.agreement_id
     run = services.run_execute_inline(run=run)
     assert run.status == RunStatus.DONE
@@ -74,7 +75,8 @@ def test_running_twice_gives_the_same_findings(data, matcher):
     second_run = services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=5))
     assert snapshot() == first
     progress = selectors.run_progress(run=second_run)
-    assert progress.total_hits == len(first) and sum(progress.new_findings.values()) == 0
+    assert progress.total_hits == len(first)
+    assert sum(progress.new_findings.values()) == 0
 
 
 def test_progress_figures(data, matcher):
@@ -84,10 +86,12 @@ def test_progress_figures(data, matcher):
     assert before.rows_estimated == 5
     run = services.run_execute_inline(run=run)
     after = selectors.run_progress(run=run)
-    assert after.partitions_done == 4 and after.percent == 100
+    assert after.partitions_done == 4
+    assert after.percent == 100
     assert after.rows_examined == 5
     assert after.hits == {"SSA-IDENTITY": 1, "SSA-NOTFOUND": 1}
-    assert after.rate > 0 and after.eta_seconds is None
+    assert after.rate > 0
+    assert after.eta_seconds is None
 
 
 def test_cancel_stops_pending_partitions_and_running_ones_do_not_commit(data, matcher):
@@ -122,7 +126,8 @@ def test_shadow_run_compares_versions_without_findings(world, matcher, settings)
     [cmp] = selectors.shadow_compare(run=run)
     assert (cmp.current_version, cmp.candidate_version) == (1, 2)
     assert (cmp.current_hits, cmp.candidate_hits) == (1, 0)
-    assert len(cmp.removed) == 1 and cmp.added == []
+    assert len(cmp.removed) == 1
+    assert cmp.added == []
 
 
 def test_feedback_feeds_the_quality_counts(data, matcher, sam):
@@ -142,7 +147,8 @@ def test_the_ledger_hands_each_finding_out_once(data, matcher):
         services.findings_mark_ingested(finding_ids=[f.pk for f in claimed])
     with transaction.atomic():
         rest = services.finding_ingest_claim(limit=100)
-    assert len(claimed) == 1 and len(rest) == total - 1
+    assert len(claimed) == 1
+    assert len(rest) == total - 1
     assert not {f.pk for f in claimed} & {f.pk for f in rest}
 
 
@@ -154,7 +160,9 @@ def test_scheduled_runs_start_as_their_owner_under_their_agreement(data, matcher
     ScheduledRun.objects.filter(pk=sched.pk).update(created_at=sched.created_at - timedelta(minutes=2))
     started = services.scheduled_runs_start_due()
     [run] = Run.objects.filter(pk__in=started)
-    assert run.owner == matcher and run.schedule == sched and run.agreement_id == run_agreement
+    assert run.owner == matcher
+    assert run.schedule == sched
+    assert run.agreement_id == run_agreement
     assert services.scheduled_runs_start_due() == []  # not due again in the same minute
     ScheduledRun.objects.filter(pk=sched.pk).update(agreement_id=run_agreement + 999, last_started_at=None)
     Run.objects.all().delete()
