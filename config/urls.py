@@ -9,6 +9,7 @@ urlpatterns = [
     path("", privacy_views.home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("privacy.urls")),
+    path("audit/", include("audit.urls")),
     path("verification/", include("verification.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("verification.api_urls")),
