@@ -1,0 +1,115 @@
+"""Reads of the audit trail: filtered, scoped to the reviewer, and keyset-paginated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from audit.models import AuditEvent, AuditSeal, ReviewAssignment, VerificationRun
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class Page:
+    """One keyset page, newest first: `next_before` is the cursor of the following page."""
+
+    events: list[AuditEvent]
+    next_before: int | None
+
+
+def _day_start(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def events_filtered(*, user: Any, filters: dict[str, Any]) -> Any:
+    """The events `user` may read, narrowed by the browser's filters."""
+    qs = AuditEvent.objects.visible_to(user)
+    if filters.get("user"):
+        value = str(filters["user"]).strip()
+        qs = qs.filter(actor_id=int(value)) if value.isdigit() else qs.filter(actor_username=value)
+    if filters.get("agency"):
+        qs = qs.filter(actor_agency=filters["agency"])
+    if filters.get("action"):
+        action = str(filters["action"]).strip()
+        qs = qs.filter(action__startswith=action.rstrip("*")) if action.endswith(("*", ".")) else qs.filter(action=action)
+    if filters.get("person"):
+        person = str(filters["person"]).strip()
+        reference = person if ":" in person else f"person:{person}"
+        qs = qs.filter(subjects__contains=[reference])
+    if filters.get("case"):
+        qs = qs.filter(case_id=filters["case"])
+    if filters.get("agreement"):
+        qs = qs.filter(agreement_id=filters["agreement"])
+    if filters.get("outcome"):
+        qs = qs.filter(outcome=filters["outcome"])
+    if filters.get("break_glass"):
+        qs = qs.filter(break_glass=True)
+    if filters.get("start"):
+        qs = qs.filter(occurred_at__gte=_day_start(filters["start"]))
+    if filters.get("end"):
+        qs = qs.filter(occurred_at__lt=_day_start(filters["end"]) + timedelta(days=1))
+    return qs
+
+
+def events_page(qs: Any, *, before: int | None = None, size: int = PAGE_SIZE) -> Page:
+    """Newest first after the cursor `before` (an event id): constant cost on any page."""
+    if before:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs.order_by("-id")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(events=rows, next_before=rows[-1].pk if more and rows else None)
+
+
+def event_for_user(*, user: Any, pk: int) -> AuditEvent | None:
+    """One event if `user` may read it; None for missing and forbidden alike."""
+    return AuditEvent.objects.visible_to(user).filter(pk=pk).first()
+
+
+def seal_of(event: AuditEvent) -> AuditSeal | None:
+    """The chain link of an event (None while not sealed yet)."""
+    return AuditSeal.objects.filter(event_id=event.pk, occurred_at=event.occurred_at).first()
+
+
+def timeline_days(*, qs: Any, days: int = 30) -> list[tuple[Any, int]]:
+    """Events per local day over the last `days` days, oldest first (the timeline's sparkline)."""
+    since = timezone.now() - timedelta(days=days)
+    counts: dict[Any, int] = {}
+    for moment in qs.filter(occurred_at__gte=since).values_list("occurred_at", flat=True).iterator():
+        day = timezone.localtime(moment).date()
+        counts[day] = counts.get(day, 0) + 1
+    today = timezone.localdate()
+    return [(today - timedelta(days=i), counts.get(today - timedelta(days=i), 0)) for i in range(days - 1, -1, -1)]
+
+
+def review_queue(*, user: Any) -> Any:
+    """The user's review assignments, open ones first."""
+    return ReviewAssignment.objects.for_reviewer(user).order_by("reviewed_at", "-assigned_at")
+
+
+def chain_status() -> dict[str, Any]:
+    """What the status panel shows: the last verification, the head, the backlog, the partitions."""
+    from audit import chain, db
+
+    last_run = VerificationRun.objects.order_by("-started_at").first()
+    last_failure = VerificationRun.objects.filter(ok=False).order_by("-started_at").first()
+    found = chain.checkpoints()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM audit_seal")
+        sealed = int(cursor.fetchone()[0])
+    return {
+        "last_run": last_run,
+        "last_failure": last_failure,
+        "head": chain.head(),
+        "sealed": sealed,
+        "unsealed": chain.unsealed_count(),
+        "checkpoints": len(found),
+        "last_checkpoint": found[-1] if found else None,
+        "checkpoint_path": str(chain.checkpoint_path()),
+        "partitions": db.partitions(),
+    }
