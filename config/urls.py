@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("privacy.urls")),
     path("audit/", include("audit.urls")),
     path("verification/", include("verification.urls")),
+    path("crossref/", include("verification.crossref.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("verification.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

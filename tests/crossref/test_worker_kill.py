@@ -102,5 +102,6 @@ def test_a_killed_worker_delays_a_run_but_loses_and_duplicates_nothing(world, ma
     assert len(got) == len(set(got))  # no duplicates
     assert set(got) == expected  # no gaps
     victim.refresh_from_db()
-    assert victim.status == PartitionStatus.DONE and victim.attempts >= 2
+    assert victim.status == PartitionStatus.DONE
+    assert victim.attempts >= 2
     assert set(Partition.objects.filter(run=run).values_list("status", flat=True)) == {PartitionStatus.DONE}

@@ -1,0 +1,54 @@
+"""The run screens: permission matrix, starting a run, the live progress fragment, cancel, quality."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from verification.crossref import services
+from verification.crossref.models import Run
+
+ROUTES = ["/crossref/runs/", "/crossref/quality/"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_anonymous_is_sent_to_sign_in(db, route):
+    response = Client().get(route)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(("persona", "status"), [("alice", 403), ("audrey", 403), ("vera", 403), ("sam", 200), ("adam", 200)])
+def test_the_permission_matrix(request, login, route, persona, status):
+    user = request.getfixturevalue(persona)
+    assert login(user).get(route).status_code == status
+
+
+def test_a_supervisor_starts_follows_and_cancels_a_run(world, matcher, login):
+    client = login(matcher)
+    response = client.post("/crossref/runs/", {"rules": ["SSA-NOTFOUND"], "employer_ids": ""})
+    assert response.status_code == 302
+    run = Run.objects.get()
+    page = client.get(f"/crossref/runs/{run.pk}/")
+    body = page.content.decode()
+    assert page.status_code == 200 and 'hx-trigger="every 2s"' in body
+    assert "<script>" not in body  # CSP: no inline script
+    fragment = client.get(f"/crossref/runs/{run.pk}/progress/", HTTP_HX_REQUEST="true")
+    assert b"Partitions done" in fragment.content
+    assert client.post(f"/crossref/runs/{run.pk}/cancel/").status_code == 302
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert b"hx-trigger" not in client.get(f"/crossref/runs/{run.pk}/progress/").content
+
+
+def test_a_refused_run_shows_why(world, sam, login):
+    response = login(sam).post("/crossref/runs/", {"rules": ["SSA-IDENTITY"]})
+    assert response.status_code == 200
+    assert b"No active matching agreement covers" in response.content
+
+
+def test_another_users_run_is_visible_to_supervisors_but_missing_runs_are_404(world, matcher, sam, login):
+    run = services.run_start(actor=matcher, rules=["EMP-FNC-KEPT"], enqueue=False)
+    client = login(sam)
+    assert client.get(f"/crossref/runs/{run.pk}/").status_code == 200
+    assert client.get("/crossref/runs/999999/").status_code == 404
