@@ -1,0 +1,78 @@
+"""Helpers shared by the case services: locking, re-checking scope, timeline, audit, notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.services import event_record
+from cases.models import Case, CaseEvent, Notification
+from core.errors import NotFound
+
+
+def now():
+    """The current time (one place, so tests can travel)."""
+    return timezone.now()
+
+
+def today():
+    """Today's date in the project's time zone."""
+    return timezone.localdate()
+
+
+def lock(case: Case | int) -> Case:
+    """The case row, locked for the rest of the transaction."""
+    pk = case.pk if isinstance(case, Case) else case
+    return Case.objects.select_for_update(of=("self",)).get(pk=pk)
+
+
+def lock_visible(*, actor: Any, case: Case | int, action: str = "change") -> Case:
+    """Lock the case and check, inside the transaction, that the actor may still act on it."""
+    pk = case.pk if isinstance(case, Case) else case
+    if not Case.objects.visible_to(actor, action).filter(pk=pk).exists():
+        raise NotFound("No such case.")
+    return lock(pk)
+
+
+def timeline(case: Case, actor: Any, kind: str, summary: str, **data: Any) -> CaseEvent:
+    """Add a line to the case's timeline."""
+    return CaseEvent.objects.create(case=case, actor=actor if getattr(actor, "pk", None) else None, kind=kind, summary=summary[:300], data=data)
+
+
+def audit(action: str, *, actor: Any, case: Case, changes: dict | None = None, detail: dict | None = None, justification: str = "") -> None:
+    """One audit event about one case, naming its subject."""
+    event_record(
+        action=action, actor=actor, object_type="case", object_id=case.pk, subjects=[case.subject_ref],
+        case_id=case.pk, changes=changes, detail=detail, justification=justification,
+    )
+
+
+def notify(*, user: Any, kind: str, case: Case | None, message: str) -> Notification | None:
+    """An in-app notification, and the same by e-mail once the transaction commits."""
+    if user is None:
+        return None
+    if kind in ("due_soon", "overdue") and case is not None:
+        # Reminders go out once per case and user; the unique constraint makes a re-run harmless.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO cases_notification (user_id, kind, case_id, message, created_at) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                [user.pk, kind, case.pk, message[:300], now()],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        note = Notification.objects.get(pk=row[0])
+    else:
+        note = Notification.objects.create(user=user, kind=kind, case=case, message=message[:300])
+    if user.email:
+        subject = f"[Crosscheck] {message[:120]}"
+        body = f"{message}\n\nOpen Crosscheck to see it. This message holds no personal data."
+        transaction.on_commit(
+            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=True)
+        )
+    return note

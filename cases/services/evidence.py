@@ -1,0 +1,81 @@
+"""Evidence: uploads hashed with SHA-256, a chain of custody, and the generated notice to the person."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from cases.models import Case, CustodyEvent, Evidence, EvidenceKind
+from cases.services.common import audit, lock_visible, timeline, today
+from core.errors import ValidationFailed
+from privacy.models import User
+
+
+def _sha256(upload) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def evidence_add(*, actor: User, case: Case, upload: UploadedFile, description: str = "") -> Evidence:
+    """Keep an uploaded file as evidence: its hash, size and who added it, first link of its custody chain."""
+    case = lock_visible(actor=actor, case=case)
+    if upload.size is None or upload.size == 0:
+        raise ValidationFailed("The file is empty.", field_errors={"file": ["Empty file."]})
+    if upload.size > settings.CASES_EVIDENCE_MAX_BYTES:
+        raise ValidationFailed("The file is too large.", field_errors={"file": ["Too large."]})
+    sha = _sha256(upload)
+    name = (upload.name or "evidence").replace("/", "_").replace("\\", "_")[-255:]
+    evidence = Evidence(
+        case=case, kind=EvidenceKind.UPLOAD, original_name=name, declared_type=(upload.content_type or "")[:120],
+        size=upload.size, sha256=sha, description=description[:300], added_by=actor,
+    )
+    evidence.file.save(sha, upload, save=False)
+    evidence.save()
+    CustodyEvent.objects.create(evidence=evidence, actor=actor, action="added", sha256=sha)
+    timeline(case, actor, "evidence", f"Evidence added: {name}", evidence=evidence.pk, sha256=sha)
+    audit("cases.evidence_added", actor=actor, case=case, detail={"evidence": evidence.pk, "sha256": sha, "size": upload.size})
+    return evidence
+
+
+@transaction.atomic
+def evidence_download_record(*, actor: User, evidence: Evidence) -> Evidence:
+    """Record a download in the custody chain, re-checking the stored file's hash."""
+    case = lock_visible(actor=actor, case=evidence.case_id, action="view")
+    digest = hashlib.sha256()
+    with evidence.file.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(65536), b""):
+            digest.update(chunk)
+    sha = digest.hexdigest()
+    CustodyEvent.objects.create(evidence=evidence, actor=actor, action="downloaded" if sha == evidence.sha256 else "hash_mismatch", sha256=sha)
+    audit("cases.evidence_downloaded", actor=actor, case=case, detail={"evidence": evidence.pk, "intact": sha == evidence.sha256})
+    return evidence
+
+
+def notice_document_store(*, actor: User, case: Case) -> Evidence:
+    """Render the printable notice (findings, how to contest, deadline) and keep it as evidence."""
+    from cases.selectors import case_findings
+
+    deadline_days = settings.CASES_CONTEST_WINDOW_DAYS
+    html = render_to_string(
+        "cases/notice_document.html",
+        {"case": case, "findings": case_findings(case=case), "issued_on": today(), "contest_days": deadline_days, "office": case.owning_agency},
+    )
+    data = html.encode()
+    sha = hashlib.sha256(data).hexdigest()
+    evidence = Evidence(
+        case=case, kind=EvidenceKind.NOTICE, original_name=f"notice-{case.number}.html", declared_type="text/html",
+        size=len(data), sha256=sha, description="Notice of adverse findings and of the right to contest", added_by=actor,
+    )
+    evidence.file.save(sha, ContentFile(data), save=False)
+    evidence.save()
+    CustodyEvent.objects.create(evidence=evidence, actor=actor, action="generated", sha256=sha)
+    return evidence
