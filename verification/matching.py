@@ -178,7 +178,8 @@ def compare_surname(submitted: str, reference: str, *, submitted_other: str = ""
     sp, rp = set(name_parts(submitted)), set(name_parts(reference))
     if sp and rp:
         if sp == rp:
-            return FieldResult(field, VARIANT, submitted, reference, 100.0, "compound_reordered")
+            hint = "particle" if name_parts(submitted) == name_parts(reference) else "compound_reordered"
+            return FieldResult(field, VARIANT, submitted, reference, 100.0, hint)
         if sp < rp or rp < sp:
             score = float(fuzz.token_set_ratio(ns, nr))
             return FieldResult(field, VARIANT, submitted, reference, round(score, 1), "compound_part_missing")

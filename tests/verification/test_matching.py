@@ -1,0 +1,93 @@
+from datetime import date
+
+import pytest
+
+from verification import matching
+from verification.matching import Identity
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference", "hint"),
+    [
+        ("Garcia Lopez", "Garcia Lopez", ""),
+        ("GARCIA LOPEZ", "Garcia Lopez", "case_diacritics_punctuation"),
+        ("García López", "Garcia Lopez", "case_diacritics_punctuation"),
+        ("O'Brien", "OBrien", "case_diacritics_punctuation"),
+        ("Garcia-Lopez", "Garcia Lopez", "case_diacritics_punctuation"),
+        ("GarciaLopez", "Garcia Lopez", "hyphen_space"),
+        ("Lopez Garcia", "Garcia Lopez", "compound_reordered"),
+        ("Garcia", "Garcia Lopez", "compound_part_missing"),
+        ("Lopez", "Garcia Lopez", "compound_part_missing"),
+        ("De la Cruz Ramos", "Ramos Cruz", "compound_reordered"),
+        ("Al-Hassan", "Hassan", "particle"),
+        ("bin Rashid Al Maktoum", "Maktoum", "compound_part_missing"),
+        ("Nguyễn", "Nguyen", "case_diacritics_punctuation"),
+        ("Müller", "Muller", "case_diacritics_punctuation"),
+        ("Søren", "Soren", "case_diacritics_punctuation"),
+        ("Rodriguez", "Rodriquez", "spelling"),
+    ],
+)
+def test_lawful_surname_variants_are_not_mismatched(submitted, reference, hint):
+    result = matching.compare_surname(submitted, reference)
+    assert not result.disagrees
+    assert result.outcome in (matching.MATCH, matching.VARIANT)
+    assert result.hint == hint
+
+
+def test_a_different_surname_is_a_mismatch_with_a_low_score():
+    result = matching.compare_surname("Smith", "Garcia Lopez")
+    assert result.outcome == matching.MISMATCH
+    assert result.score < 50
+
+
+def test_a_maiden_name_given_as_other_last_name_is_a_variant():
+    result = matching.compare_surname("Johnson", "Garcia", submitted_other="Garcia")
+    assert result.outcome == matching.VARIANT
+    assert result.hint == "other_last_name"
+
+
+def test_a_transliteration_is_a_near_match_for_review():
+    result = matching.compare_surname("Mohammed", "Muhammad")
+    assert result.outcome in (matching.NEAR, matching.VARIANT)
+    assert not result.disagrees
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference", "middle", "hint"),
+    [
+        ("Maria Jose", "Maria", "", "second_given_name"),
+        ("Maria", "Maria Jose", "", "second_given_name"),
+        ("Bill", "William", "", "nickname"),
+        ("Ann", "Mary", "Ann", "goes_by_middle_name"),
+        ("JOSÉ", "Jose", "", "case_diacritics_punctuation"),
+        ("Jean-Luc", "Jean Luc", "", "case_diacritics_punctuation"),
+    ],
+)
+def test_lawful_given_name_variants_are_not_mismatched(submitted, reference, middle, hint):
+    result = matching.compare_given_name(submitted, reference, reference_middle=middle)
+    assert not result.disagrees
+    assert result.hint == hint
+
+
+def test_given_and_family_names_in_the_other_order_are_a_variant():
+    results = matching.compare_identity(Identity("Wei", "Li", date(1988, 7, 1)), Identity("Li", "Wei", date(1988, 7, 1)))
+    assert [r.outcome for r in results] == [matching.VARIANT, matching.VARIANT, matching.MATCH]
+    assert results[0].hint == "given_family_swapped"
+
+
+def test_a_day_month_swap_is_a_mismatch_with_its_hint():
+    result = matching.compare_dob(date(1990, 4, 12), date(1990, 12, 4))
+    assert result.outcome == matching.MISMATCH
+    assert result.hint == "dob_day_month_swap"
+
+
+def test_ssn_transpositions_swap_adjacent_digits_once():
+    variants = matching.ssn_transpositions("123456789")
+    assert "213456789" in variants
+    assert "123456798" in variants
+    assert len(variants) == 8
+    assert matching.ssn_transpositions("111111111") == []
+
+
+def test_name_key_ignores_order_and_particles():
+    assert matching.name_key("de la Cruz Ramos") == matching.name_key("Ramos-Cruz")
