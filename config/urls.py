@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("privacy.urls")),
     path("audit/", include("audit.urls")),
+    path("privacy/", include("privacy.urls_admin")),
     path("cases/", include("cases.urls")),
     path("verification/", include("verification.urls")),
     path("crossref/", include("verification.crossref.urls")),

@@ -21,6 +21,10 @@ NAVIGATION: list[tuple[str, str, set[str]]] = [
     ("Agreements", "privacy:agreement-list", {"admin", "supervisor", "auditor"}),
     ("Users and grants", "privacy:user-list", {"admin"}),
     ("Subject requests", "privacy:subject-request-list", {"admin", "supervisor"}),
+    ("Recertification", "privacy:campaign-list", {"admin", "supervisor"}),
+    ("Break-glass", "privacy:break-glass-list", {"supervisor", "auditor"}),
+    ("Agencies", "privacy:agency-list", {"admin"}),
+    ("Retention", "privacy:retention", {"admin"}),
 ]
 
 
@@ -39,4 +43,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         except NoReverseMatch:
             continue
         items.append({"label": label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))})
+    from privacy.models import Notification
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    items.append({"label": f"Notifications ({unread})" if unread else "Notifications",
+                  "url": reverse("privacy:notification-list"), "active": request.path == reverse("privacy:notification-list")})
     return {"nav_items": items}

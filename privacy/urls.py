@@ -6,6 +6,7 @@ from privacy import views
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("invitation/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("2fa/enrol/", views.otp_enrol, name="otp-enrol"),
     path("2fa/verify/", views.otp_verify, name="otp-verify"),
     path("2fa/recovery-codes/", views.recovery_codes_regenerate, name="otp-recovery-codes"),

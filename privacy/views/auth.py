@@ -132,3 +132,29 @@ def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page of the signed-in user's roles."""
     return render(request, "home.html", {"roles": request.user.roles})
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitee sets a password; signing in then asks for 2FA enrolment."""
+    from core.errors import DomainError, NotFound
+    from privacy.forms import InvitationAcceptForm
+
+    try:
+        invitation = services.invitation_for_token(token=token)
+    except NotFound:
+        return render(request, "privacy/invitation_invalid.html", status=404)
+    form = InvitationAcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_accept(token=token, password=form.cleaned_data["password1"])
+        except DomainError as exc:
+            for name, errors in exc.field_errors.items():
+                for error in errors:
+                    form.add_error("password1" if name == "password" else None, error)
+        else:
+            messages.success(request, "Your password is set. Sign in to enrol your authenticator.")
+            return redirect("login")
+    return render(request, "privacy/invitation_accept.html", {"form": form, "invitee": invitation.user})
