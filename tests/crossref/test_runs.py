@@ -168,3 +168,13 @@ def test_scheduled_runs_start_as_their_owner_under_their_agreement(data, matcher
     Run.objects.all().delete()
     assert services.scheduled_runs_start_due() == []
     assert ScheduledRun.objects.get(pk=sched.pk).last_outcome.startswith("refused")
+
+
+def test_the_command_runs_inline_and_reports(data, matcher, capsys):
+    from django.core.management import call_command
+
+    call_command("crossref", "run", "--user", matcher.username, "--rules", "SSA-NOTFOUND", "--inline", "--partitions", "3")
+    out = capsys.readouterr().out
+    assert "done: 3/3 partitions" in out and "SSA-NOTFOUND" in out
+    call_command("crossref", "quality")
+    assert "SSA-NOTFOUND" in capsys.readouterr().out

@@ -14,7 +14,8 @@ ROUTES = ["/crossref/runs/", "/crossref/quality/"]
 @pytest.mark.parametrize("route", ROUTES)
 def test_anonymous_is_sent_to_sign_in(db, route):
     response = Client().get(route)
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -31,7 +32,8 @@ def test_a_supervisor_starts_follows_and_cancels_a_run(world, matcher, login):
     run = Run.objects.get()
     page = client.get(f"/crossref/runs/{run.pk}/")
     body = page.content.decode()
-    assert page.status_code == 200 and 'hx-trigger="every 2s"' in body
+    assert page.status_code == 200
+    assert 'hx-trigger="every 2s"' in body
     assert "<script>" not in body  # CSP: no inline script
     fragment = client.get(f"/crossref/runs/{run.pk}/progress/", HTTP_HX_REQUEST="true")
     assert b"Partitions done" in fragment.content
