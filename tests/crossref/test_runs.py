@@ -175,6 +175,7 @@ def test_the_command_runs_inline_and_reports(data, matcher, capsys):
 
     call_command("crossref", "run", "--user", matcher.username, "--rules", "SSA-NOTFOUND", "--inline", "--partitions", "3")
     out = capsys.readouterr().out
-    assert "done: 3/3 partitions" in out and "SSA-NOTFOUND" in out
+    assert "done: 3/3 partitions" in out
+    assert "SSA-NOTFOUND" in out
     call_command("crossref", "quality")
     assert "SSA-NOTFOUND" in capsys.readouterr().out

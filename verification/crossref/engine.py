@@ -53,6 +53,7 @@ class PartitionContext:
     rows_examined: int = 0
     cache: dict[str, Any] = field(default_factory=dict)
     only_case: int | None = None  # set by the instant result: the partition is this one case
+    timings: dict[str, float] = field(default_factory=dict)
 
     # --- The partition's slice of the data -------------------------------------------------
     @property
@@ -251,11 +252,12 @@ def partition_execute(partition_id: int) -> str:
             cur.execute(
                 """
                 UPDATE crossref_partition SET status = 'done', finished_at = now(), lease_expires_at = NULL,
-                       rows_examined = %s, hits = %s, new_findings = %s
+                       rows_examined = %s, hits = %s, new_findings = %s, timings = %s
                  WHERE id = %s AND lease_token = %s AND status = 'running'
                    AND EXISTS (SELECT 1 FROM crossref_run r WHERE r.id = run_id AND r.status = 'running')
                 """,
-                [ctx.rows_examined, json.dumps(ctx.hits), json.dumps(ctx.new), partition_id, token],
+                [ctx.rows_examined, json.dumps(ctx.hits), json.dumps(ctx.new),
+                 json.dumps({k: round(v, 4) for k, v in ctx.timings.items()}), partition_id, token],
             )
             if cur.rowcount != 1:
                 raise LeaseLost(f"partition {partition_id} lease lost")
@@ -283,7 +285,9 @@ def partition_execute(partition_id: int) -> str:
 
 def _run_families(ctx: PartitionContext) -> None:
     for rule in ctx.rules:
+        started = time.perf_counter()
         rule.implementation(ctx, rule)
+        ctx.timings[rule.family] = ctx.timings.get(rule.family, 0.0) + time.perf_counter() - started
 
 
 def run_finish_if_complete(run_id: int) -> bool:

@@ -133,6 +133,7 @@ class Partition(models.Model):
     rows_examined = models.BigIntegerField(default=0)
     hits = models.JSONField(default=dict, help_text="rule code -> hits in this partition.")
     new_findings = models.JSONField(default=dict, help_text="rule code -> findings first written here.")
+    timings = models.JSONField(default=dict, help_text="rule family -> seconds spent in this partition.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

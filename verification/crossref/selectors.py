@@ -32,6 +32,7 @@ class Progress:
     rate: float = 0.0  # rows per second
     eta_seconds: float | None = None
     errors: list[str] = field(default_factory=list)
+    family_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def percent(self) -> int:
@@ -74,6 +75,12 @@ def run_progress(*, run: Run) -> Progress:
             [run.pk],
         )
         errors = [f"partition {n}: {e}" for n, e in cur.fetchall()]
+        cur.execute(
+            "SELECT e.key, sum(e.value::float8) FROM crossref_partition p, jsonb_each_text(p.timings) e "
+            "WHERE p.run_id = %s GROUP BY e.key ORDER BY e.key",
+            [run.pk],
+        )
+        family_seconds = {k: round(float(v), 3) for k, v in cur.fetchall()}
     end = run.finished_at or timezone.now()
     elapsed = max((end - (run.started_at or run.created_at)).total_seconds(), 0.001)
     # Each partition examines its cases once per family of rows it reads; ETA from partitions.
@@ -85,7 +92,7 @@ def run_progress(*, run: Run) -> Progress:
         run_id=run.pk, status=run.status, partitions_total=run.partitions_total, partitions_done=int(done),
         partitions_running=int(running), partitions_failed=int(failed), rows_examined=int(rows),
         rows_estimated=run.rows_estimated, hits=hits, new_findings=new, elapsed_seconds=elapsed, rate=rate,
-        eta_seconds=eta, errors=errors,
+        eta_seconds=eta, errors=errors, family_seconds=family_seconds,
     )
 
 
