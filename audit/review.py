@@ -67,7 +67,7 @@ def review_assign(
         for event_id in flag.event_ids:
             if event_id in events:
                 give(events[event_id], ReviewReason.FLAG, flag.rule, f"{anomalies.RULES[flag.rule]} {flag.explanation}")
-    agencies = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end).exclude(actor_agency="").values_list("actor_agency", flat=True).distinct()
+    agencies = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end).exclude(actor_agency="").order_by().values_list("actor_agency", flat=True).distinct()
     for agency in agencies:
         supervisors = _supervisors(agency)
         pool = list(
