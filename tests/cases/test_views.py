@@ -1,0 +1,235 @@
+"""The queue and case pages over HTTP: access, filters, bulk, export, audit of every view."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from cases.models import Case, CaseStatus, Closure, SavedView
+from cases.services import evidence_add
+from tests.cases.conftest import finding, verification_case
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_queue_needs_a_signed_in_verified_user(client, alice, login):
+    response = client.get(reverse("cases:queue"))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+    unverified = login(alice, verify=False)
+    assert "/accounts/2fa/" in unverified.get(reverse("cases:queue"))["Location"]
+
+
+def test_roles_without_case_work_are_refused(login, audrey):
+    assert login(audrey).get(reverse("cases:queue")).status_code == 403
+
+
+def test_the_queue_shows_my_units_cases_and_records_one_event_naming_everyone(make_case, login, alice, bob):
+    mine = [make_case(), make_case()]
+    response = login(alice).get(reverse("cases:queue"))
+    assert response.status_code == 200
+    for c in mine:
+        assert c.number in response.content.decode()
+    event = AuditEvent.objects.filter(action="cases.queue_viewed", actor_id=alice.pk).latest("id")
+    assert sorted(event.subjects) == sorted(c.subject_ref for c in mine)
+    other = login(bob).get(reverse("cases:queue")).content.decode()
+    assert mine[0].number not in other
+
+
+def test_the_queue_filters_by_rule_severity_and_text(make_case, login, alice):
+    name = make_case(rule="ssa.name_mismatch", severity="high", last="Nguyen")
+    velocity = make_case(rule="ssn.velocity", family="ssn", severity="medium", last="Okafor")
+    client = login(alice)
+    body = client.get(reverse("cases:queue"), {"rule": "ssn.velocity"}).content.decode()
+    assert velocity.number in body
+    assert name.number not in body
+    body = client.get(reverse("cases:queue"), {"severity": "high"}).content.decode()
+    assert name.number in body
+    assert velocity.number not in body
+    body = client.get(reverse("cases:queue"), {"q": "okaf"}).content.decode()
+    assert velocity.number in body
+    assert name.number not in body
+
+
+def test_keyset_pages_cover_every_case_once(make_case, alice):
+    from django.utils import timezone
+
+    from cases.selectors import QueueFilters, queue_page
+
+    made = {make_case(severity=s).pk for s in ["high", "medium", "low", "high", "medium", "low", "high"]}
+    seen, after = [], ""
+    for sort in ["priority", "age", "due"]:
+        seen, after = [], ""
+        while True:
+            page = queue_page(user=alice, filters=QueueFilters(sort=sort), today=timezone.localdate(), after=after, size=3)
+            seen += [c.pk for c in page.cases]
+            if not page.next_cursor:
+                break
+            after = page.next_cursor
+        assert sorted(seen) == sorted(made), sort
+        assert len(seen) == len(set(seen))
+
+
+def test_the_queue_query_count_does_not_grow_with_rows(make_case, alice, django_assert_num_queries):
+    from django.utils import timezone
+
+    from cases.selectors import QueueFilters, queue_page
+    from privacy.policy import request_scope
+
+    make_case()
+    with request_scope():
+        queue_page(user=alice, filters=QueueFilters(), today=timezone.localdate())  # warm the permission ids
+    # policy facts (3), member cases (1), break-glass grants (1), the page with its assignees (1)
+    with request_scope(), django_assert_num_queries(6):
+        queue_page(user=alice, filters=QueueFilters(), today=timezone.localdate())
+    for _ in range(12):
+        make_case()
+    with request_scope(), django_assert_num_queries(6):
+        page = queue_page(user=alice, filters=QueueFilters(), today=timezone.localdate())
+        assert len(page.cases) == 13
+        assert all(c.assignee is None or c.assignee.username for c in page.cases)
+
+
+def test_bulk_dismiss_over_http_with_htmx(make_case, login, alice):
+    cases = [make_case() for _ in range(2)]
+    response = login(alice).post(
+        reverse("cases:bulk"),
+        {"action": "dismiss", "ids": ",".join(str(c.pk) for c in cases), "scope": "selection", "reason": "clerical", "query": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert "Dismiss as false positive: 2 case(s)." in response.content.decode()
+    assert Case.objects.filter(closure=Closure.FALSE_POSITIVE).count() == 2
+
+
+def test_bulk_on_all_matching_the_filter(make_case, login, alice):
+    keep = make_case(rule="ssa.name_mismatch")
+    tagged = [make_case(rule="ssn.velocity", family="ssn") for _ in range(3)]
+    login(alice).post(reverse("cases:bulk"), {"action": "tag", "scope": "filter", "query": "rule=ssn.velocity", "tags": "velocity-sweep"})
+    assert all(Case.objects.get(pk=c.pk).tags == ["velocity-sweep"] for c in tagged)
+    assert Case.objects.get(pk=keep.pk).tags == []
+    event = AuditEvent.objects.filter(action="cases.bulk_tag").latest("id")
+    assert event.detail["scope"] == "filter"
+    assert event.detail["count"] == 3
+
+
+def test_export_is_audited_and_masks_identifiers(make_case, login, alice):
+    cases = [make_case(ssn="987654321"), make_case()]
+    response = login(alice).get(reverse("cases:export"))
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][:3] == ["number", "status", "priority"]
+    assert len(rows) == 3
+    assert "987654321" not in body
+    assert "4321" in body
+    event = AuditEvent.objects.filter(action="cases.exported").latest("id")
+    assert sorted(event.subjects) == sorted(c.subject_ref for c in cases)
+
+
+def test_the_case_page_marks_disagreeing_fields_and_is_audited(make_case, login, alice):
+    case = make_case()
+    body = login(alice).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert 'class="mismatch" data-field="last_name"' in body
+    assert 'data-field="first_name"' in body
+    assert 'class="mismatch" data-field="first_name"' not in body
+    assert "GARCIA" in body
+    assert "MARTINEZ" in body
+    event = AuditEvent.objects.filter(action="cases.case_viewed").latest("id")
+    assert event.case_id == case.pk
+    assert case.subject_ref in event.subjects
+
+
+def test_a_case_of_another_unit_is_404(make_case, login, bob):
+    case = make_case()
+    client = login(bob)
+    assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
+    assert client.post(reverse("cases:action", args=[case.pk, "dismiss"]), {"reason": "clerical"}).status_code == 404
+
+
+def test_evidence_is_never_served_inline(make_case, login, alice):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = make_case()
+    evidence = evidence_add(actor=alice, case=case, upload=SimpleUploadedFile("x.html", b"<script>alert(1)</script>", content_type="text/html"))
+    response = login(alice).get(reverse("cases:evidence-download", args=[evidence.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_workflow_actions_from_the_case_page(make_case, login, alice):
+    case = make_case()
+    client = login(alice)
+    client.post(reverse("cases:action", args=[case.pk, "open"]), {"kind": "identity_fraud"})
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.INVESTIGATING
+    client.post(reverse("cases:action", args=[case.pk, "request_verification"]))
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.PENDING_VERIFICATION
+    response = client.post(reverse("cases:action", args=[case.pk, "verify"]), {"note": "self"}, follow=True)
+    assert "different user" in response.content.decode()
+
+
+def test_saved_views_and_the_unit_default(make_case, login, alice, sam):
+    make_case(rule="ssn.velocity", family="ssn")
+    as_alice = login(alice)
+    as_alice.post(reverse("cases:view-save"), {"name": "Velocity", "query": "rule=ssn.velocity", "shared": "on"})
+    view = SavedView.objects.get()
+    assert view.unit_id == alice.unit_id
+    login(sam).post(reverse("cases:view-save"), {"name": "Unit default", "query": "severity=high", "unit_default": "on"})
+    assert SavedView.objects.get(is_unit_default=True).owner == sam
+    body = as_alice.get(reverse("cases:queue")).content.decode()
+    assert "Velocity" in body
+    assert 'value="high" checked' in body
+
+
+def test_person_search_needs_a_purpose_and_never_logs_the_value(make_case, login, alice):
+    case = make_case(ssn="123121234")
+    client = login(alice)
+    response = client.post(reverse("cases:search"), {"kind": "ssn", "identifier": "123-12-1234"})
+    assert response.status_code == 200
+    assert not AuditEvent.objects.filter(action="cases.person_searched").exists()
+    response = client.post(reverse("cases:search"), {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": case.pk})
+    assert case.number in response.content.decode()
+    event = AuditEvent.objects.get(action="cases.person_searched")
+    assert event.case_id == case.pk
+    assert event.detail["key_kind"] == "ssn"
+    assert "123121234" not in str(event.detail)
+    assert len(event.detail["key_hmac"]) == 64
+
+
+def test_dashboards_render_server_side_charts(make_case, login, alice, sam):
+    make_case()
+    body = login(sam).get(reverse("cases:dashboard")).content.decode()
+    assert "<svg" in body
+    assert "Backlog by age" in body
+    assert "Precision per rule" in body
+    assert login(alice).get(reverse("cases:dashboard")).status_code == 200
+
+
+def test_next_case_opens_my_oldest_due_case(make_case, login, alice):
+    from cases.services import case_assign
+
+    a, b = make_case(severity="low"), make_case(severity="high")
+    case_assign(actor=alice, case=a, assignee=alice)
+    case_assign(actor=alice, case=b, assignee=alice)
+    response = login(alice).get(reverse("cases:next"))
+    assert response["Location"] == reverse("cases:detail", args=[b.pk])
+
+
+def test_routing_to_another_unit_by_state(routing, directory, login, bob, acme):
+    from cases.models import RoutingRule
+    from cases.services import findings_ingest_all
+
+    RoutingRule.objects.create(rule_family="", state="CA", unit=directory["unit_b"])
+    vc = verification_case(acme, ssn="111223333", first="Jo", last="Lee")
+    acme.state = "CA"
+    acme.save()
+    finding(vcase=vc)
+    findings_ingest_all()
+    assert Case.objects.get().number in login(bob).get(reverse("cases:queue")).content.decode()
