@@ -65,44 +65,52 @@ def _jf(name: str, submitted: str, reference: str) -> str:
             f"'submitted', {submitted}, 'reference', {reference}, 'score', NULL))")
 
 
-def _rate(ctx: PartitionContext, r_: Rule, *, hit: str, label: str, evidence: str,
-          group_extra: str = "", joins: str = "") -> None:
-    """Flag employers whose rate of `hit` cases is far above their peers' (one-sided z-test)."""
-    _examined(ctx)
-    scope_sql, scope_params = ctx.scope_sql("c")
-    bucket_sql, bucket_params = ctx.employer_bucket_sql("emp.employer_id")
-    params = {**scope_params, **bucket_params, "zc": _z_crit(), "min": int(settings.CROSSREF["EMPLOYER_MIN_CASES"]),
-              "sev": r_.severity}
-    group_cols = "c.employer_id, e.naics, e.state" + (f", {group_extra}" if group_extra else "")
-    key_cols = "naics, state" + (", grp" if group_extra else "")
-    ctx.insert_select(r_, f"""
-        WITH emp AS (
-            SELECT c.employer_id, e.naics, e.state{', ' + group_extra + ' AS grp' if group_extra else ''},
-                   count(*) AS n, count(*) FILTER (WHERE {hit}) AS x
-              FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
+def employer_stats(ctx: PartitionContext) -> str:
+    """One pass over the cases in scope: per employer, its cases and the counts every rate rule tests."""
+
+    def build() -> str:
+        cal = working_day_table(ctx)
+        scope_sql, params = ctx.scope_sql("c")
+        ctx.cursor.execute("DROP TABLE IF EXISTS xr_emp")
+        ctx.cursor.execute(f"""
+            CREATE TEMP TABLE xr_emp ON COMMIT DROP AS
+            SELECT c.employer_id, e.naics, e.state, count(*) AS n,
+                   count(*) FILTER (WHERE cc.wd - ch.wd > 3 AND c.late_reason = '') AS late,
+                   count(*) FILTER (WHERE c.tnc_source <> '') AS tnc,
+                   count(*) FILTER (WHERE c.citizenship_status IN ('permanent_resident', 'authorized_alien'))
+                       AS noncitizen
+              FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
+              LEFT JOIN {cal} ch ON ch.d = c.hire_date LEFT JOIN {cal} cc ON cc.d = (c.created_at)::date
              WHERE {scope_sql} AND c.submitted_at IS NOT NULL
-             GROUP BY {group_cols}
+             GROUP BY 1, 2, 3
+        """, params)  # noqa: S608
+        return "xr_emp"
+
+    return ctx.once("employer_stats", build)
+
+
+def _rate(ctx: PartitionContext, r_: Rule, *, column: str, label: str, evidence: str) -> None:
+    """Flag employers whose rate of `column` cases is far above their peers' (one-sided z-test)."""
+    _examined(ctx)
+    stats = employer_stats(ctx)
+    bucket_sql, params = ctx.employer_bucket_sql("employer_id")
+    params.update(zc=_z_crit(), min=int(settings.CROSSREF["EMPLOYER_MIN_CASES"]), sev=r_.severity)
+    ctx.insert_select(r_, f"""
+        WITH peers AS (
+            SELECT employer_id, n AS total, {column} AS x,
+                   (sum({column}) OVER w - {column} + 0.5) / (sum(n) OVER w - n + 1.0) AS p0
+              FROM {stats} WINDOW w AS (PARTITION BY naics, state)
         ),
-        tot AS (SELECT employer_id, sum(n) AS n FROM emp GROUP BY employer_id),
-        peer AS (SELECT {key_cols}, sum(x) AS px FROM emp GROUP BY {key_cols}),
-        peer_n AS (SELECT naics, state, sum(n) AS pn FROM tot JOIN (SELECT DISTINCT employer_id, naics, state FROM emp) d
-                   USING (employer_id) GROUP BY naics, state),
-        scored AS (
-            SELECT emp.*, tot.n AS total, (peer.px - emp.x + 0.5) / (peer_n.pn - tot.n + 1.0) AS p0
-              FROM emp JOIN tot USING (employer_id) JOIN peer USING ({key_cols}) JOIN peer_n USING (naics, state)
-             WHERE {bucket_sql} AND tot.n >= %(min)s
-        ),
-        z AS (SELECT *, x::float8 / total AS rate,
-                     (x::float8 / total - p0) / sqrt(p0 * (1 - p0) / total) AS z FROM scored WHERE p0 < 1)
-        SELECT 'employer' AS subject_type, 'employer:' || employer_id AS subject_key,
-               '{evidence}' {"|| ':' || grp" if group_extra else ""} AS evidence_key, NULL::bigint AS case_id,
-               employer_id, '' AS ssn_index,
+        z AS (SELECT *, x::float8 / total AS rate, (x::float8 / total - p0) / sqrt(p0 * (1 - p0) / total) AS z
+                FROM peers WHERE {bucket_sql} AND total >= %(min)s AND p0 < 1)
+        SELECT 'employer' AS subject_type, 'employer:' || employer_id AS subject_key, '{evidence}' AS evidence_key,
+               NULL::bigint AS case_id, employer_id, '' AS ssn_index,
                jsonb_build_array(jsonb_build_object('field', '{label}', 'source', 'cases',
                    'submitted', round(rate::numeric, 4), 'reference', round(p0::numeric, 4), 'score', round(z::numeric, 2))
                ) AS fields,
                jsonb_build_object('cases', total, 'hits', x, 'peer_rate', round(p0::numeric, 5), 'z', round(z::numeric, 3),
-                                  'z_critical', round(%(zc)s::numeric, 3), 'test', 'one-sided z-test for a proportion',
-                                  'peers', naics || '/' || state {", 'group', grp" if group_extra else ""}) AS evidence,
+                                  'z_critical', round(%(zc)s::numeric, 3), 'test', 'one-sided z-test for a proportion')
+                   AS evidence,
                least(1.0, z / (2 * %(zc)s)) AS score,
                '{label}: ' || round(100 * rate::numeric, 1) || '%% vs peers ' || round(100 * p0::numeric, 1)
                    || '%% (z = ' || round(z::numeric, 1) || ').' AS summary,
@@ -116,10 +124,7 @@ def _rate(ctx: PartitionContext, r_: Rule, *, hit: str, label: str, evidence: st
       description="Share of cases created after the 3rd federal working day from the first day of work, "
                   "with no coded reason, far above peers of the same industry and state (z-test).")
 def employer_late(ctx: PartitionContext, r_: Rule) -> None:
-    cal = working_day_table(ctx)
-    _rate(ctx, r_, label="Late cases", evidence="late",
-          joins=f"LEFT JOIN {cal} ch ON ch.d = c.hire_date LEFT JOIN {cal} cc ON cc.d = (c.created_at)::date",
-          hit="cc.wd - ch.wd > 3 AND c.late_reason = ''")
+    _rate(ctx, r_, column="late", label="Late cases", evidence="late")
 
 
 @rule(code="EMP-TNC-RATE", version=1, title="Mismatch rate far above peers", severity="medium", categories=CATS,
@@ -127,7 +132,7 @@ def employer_late(ctx: PartitionContext, r_: Rule) -> None:
       description="Share of cases with a Tentative Nonconfirmation far above peers of the same NAICS industry "
                   "and state (one-sided z-test for a proportion at alpha = CROSSREF_EMPLOYER_ALPHA).")
 def employer_tnc_rate(ctx: PartitionContext, r_: Rule) -> None:
-    _rate(ctx, r_, label="TNC rate", evidence="tnc_rate", hit="c.tnc_source <> ''")
+    _rate(ctx, r_, column="tnc", label="TNC rate", evidence="tnc_rate")
 
 
 @rule(code="EMP-DOC-SHARE", version=1, title="Unusual share of one document type", severity="low",
@@ -175,8 +180,7 @@ def employer_doc_share(ctx: PartitionContext, r_: Rule) -> None:
       description="The employer runs E-Verify for some hires only: the share of its cases attested as noncitizens "
                   "is far above peers (z-test), the pattern left when citizens' hires are never run.")
 def employer_selective(ctx: PartitionContext, r_: Rule) -> None:
-    _rate(ctx, r_, label="Noncitizen share", evidence="selective",
-          hit="c.citizenship_status IN ('permanent_resident', 'authorized_alien')")
+    _rate(ctx, r_, column="noncitizen", label="Noncitizen share", evidence="selective")
 
 
 @rule(code="EMP-TNC-IDLE", version=1, title="Mismatch left idle", severity="medium", categories=CATS,

@@ -275,17 +275,18 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
                    c.date_of_birth, c.hire_date, c.citizenship_status, c.a_number_last4, c.i94_last4,
                    c.passport_last4, c.work_authorization_expires_on,
                    d.id AS d_id, d.first_name AS d_first, d.last_name AS d_last, d.date_of_birth AS d_dob,
-                   d.work_authorized_from, d.work_authorized_until, d.naturalized_on, d.matched_by
+                   d.work_authorized_from, d.work_authorized_until, d.naturalized_on, m.matched_by
               FROM {sources.CASES} c
-              LEFT JOIN LATERAL (
-                  SELECT i.*, m.how AS matched_by FROM (VALUES
-                      (1, 'a_number', nullif(c.a_number_bidx, '')), (2, 'i94', nullif(c.i94_bidx, '')),
-                      (3, 'passport', nullif(c.passport_bidx, ''))) AS m(rank, how, bidx)
-                  JOIN {sources.DHS} i ON i.load_id = %(dhs)s AND m.bidx IS NOT NULL AND (
-                       (m.how = 'a_number' AND i.a_number_bidx = m.bidx) OR (m.how = 'i94' AND i.i94_bidx = m.bidx)
-                       OR (m.how = 'passport' AND i.passport_bidx = m.bidx))
-                  ORDER BY m.rank LIMIT 1
-              ) d ON TRUE
+              LEFT JOIN {sources.DHS} da ON c.a_number_bidx <> '' AND da.a_number_bidx <> ''
+                   AND da.a_number_bidx = c.a_number_bidx AND da.load_id = %(dhs)s
+              LEFT JOIN {sources.DHS} di ON da.id IS NULL AND c.i94_bidx <> '' AND di.i94_bidx <> ''
+                   AND di.i94_bidx = c.i94_bidx AND di.load_id = %(dhs)s
+              LEFT JOIN {sources.DHS} dp ON da.id IS NULL AND di.id IS NULL AND c.passport_bidx <> ''
+                   AND dp.passport_bidx <> '' AND dp.passport_bidx = c.passport_bidx AND dp.load_id = %(dhs)s
+              CROSS JOIN LATERAL (SELECT coalesce(da.id, di.id, dp.id) AS id,
+                   CASE WHEN da.id IS NOT NULL THEN 'a_number' WHEN di.id IS NOT NULL THEN 'i94'
+                        WHEN dp.id IS NOT NULL THEN 'passport' END AS matched_by) m
+              LEFT JOIN {sources.DHS} d ON d.id = m.id
              WHERE {where} AND c.citizenship_status IN ('permanent_resident', 'authorized_alien')
                AND (d.id IS NULL OR d.date_of_birth <> c.date_of_birth OR lower(d.last_name) <> lower(c.last_name)
                     OR lower(d.first_name) <> lower(c.first_name)

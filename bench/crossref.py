@@ -1,0 +1,719 @@
+"""Benchmark of the cross-reference engine (issue 4): P1 full run vs the SQL floor, P2 linkage vs Splink, quality.
+
+    make bench AREA=crossref SCALE=1000000      # one size
+    make bench AREA=crossref                    # 1M, then 5M
+
+Everything runs in its own database (crosscheck_bench_crossref, re-created for each size) and its
+own Redis database, with two real Celery worker processes on this machine's two cores.
+
+Data: the verification app's `generate_synthetic` with its ground-truth labels when it is
+available; otherwise the compact generator below (`_generate`), which injects the same families
+(lawful name variants, clerical DOB swaps and SSN transpositions, SSN reuse, multi-identity,
+deceased, locked, expired authorization, enforcement hits) and says so in the output.
+
+P2 runs Splink 4 (DuckDB) in its own virtualenv (var/splink-venv, created on first use with
+pip), on the same cases and subjects and the same blocking keys, training included. This file is
+also that venv's entry point: `python bench/crossref.py --splink IN_DIR OUT_FILE` imports
+nothing of Django.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "crosscheck_bench_crossref"
+BENCH_REDIS_DB = 7
+SPLINK_VENV = ROOT / "var" / "splink-venv"
+SPLINK_SPEC = "splink==4.0.17"
+
+FIRST = ["Maria", "Jose", "Juan", "Carlos", "Ana", "Luis", "Wei", "Li", "Mohammed", "Fatima", "Olga", "Ivan", "Sean", "Aoife", "Nguyen", "Minh", "Priya", "Raj", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Chen", "Hana", "Yusuf", "Amina", "Pedro", "Lucia", "Diego", "Sofia", "Andres", "Camila", "Mateo", "Valentina", "Omar", "Layla", "Dmitri", "Irina", "Kenji", "Yuki", "Arjun", "Ananya", "Kwame", "Ama", "Tunde", "Ngozi"]
+LAST = ["Garcia", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Perez", "Sanchez", "Ramirez", "Torres", "Flores", "Rivera", "Gomez", "Diaz", "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Campbell", "Mitchell", "Roberts", "Carter", "Phillips", "Evans", "Turner", "Nguyen", "Tran", "Pham", "Kim", "Park", "Chen", "Wang", "Li", "Zhang", "Liu", "Singh", "Patel", "Kumar", "Shah", "Khan", "Ali", "Hassan", "Ahmed", "Ibrahim", "Okafor", "Mensah", "Ivanov", "Petrov", "Novak", "Kowalski", "Murphy", "Kelly", "OBrien", "Sullivan", "Rossi", "Russo", "Ferrari", "Silva", "Santos", "Oliveira", "Souza", "Costa", "Pereira", "Almeida"]
+COMPOUND_PARTS = ["Garcia", "Lopez", "Perez", "Sanchez", "Ramirez", "Torres", "Flores", "Rivera", "Diaz", "Cruz", "Morales", "Reyes", "Ortiz", "Castillo", "Vargas", "Romero", "Herrera", "Medina", "Aguilar"]
+
+
+def run(scale: int | None) -> None:
+    """Entry point of `make bench AREA=crossref [SCALE=n]`."""
+    from bench.__main__ import require_free_disk
+
+    sizes = [scale] if scale else [1_000_000, 5_000_000]
+    results = {}
+    for n in sizes:
+        require_free_disk(str(ROOT), 6 + n / 1_000_000 * 6)
+        results[n] = _run_size(n)
+    if len(sizes) == 2:
+        a, b = results[sizes[0]]["total"], results[sizes[1]]["total"]
+        print(f"P1 scaling: {sizes[1]:,} cases took {b:.1f}s = {b / a:.2f}x the {sizes[0]:,} time (goal <= 5.5x)")
+
+
+# --- Environment -------------------------------------------------------------------------------
+def _setup_django() -> None:
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    if getattr(_setup_django, "done", False):
+        from django.db import connections as _conns
+
+        _conns.close_all()
+    base = os.environ.get("BENCH_BASE_DATABASE_URL") or os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
+    os.environ["BENCH_BASE_DATABASE_URL"] = base
+    url = urlsplit(base)
+    admin = psycopg2.connect(urlunsplit((url.scheme, url.netloc, "/postgres", url.query, "")))
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
+        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+        cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    admin.close()
+    os.environ["DATABASE_URL"] = urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, ""))
+    redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    os.environ["REDIS_URL"] = f"{redis_base}/{BENCH_REDIS_DB}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    import django
+
+    if not getattr(_setup_django, "done", False):
+        django.setup()
+        _setup_django.done = True  # type: ignore[attr-defined]
+    from django.conf import settings
+    from django.db import connections
+
+    for conn in connections.all():
+        conn.close()
+    settings.DATABASES["default"]["NAME"] = BENCH_DB
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
+def _bench_user():
+    """A USCIS supervisor under matching agreements with SSA and ICE: the run's owner."""
+    from django.utils import timezone
+
+    from privacy.models import Agency, Agreement, Department, Role, RoleGrant, Unit, User
+
+    dhs = Department.objects.create(code="dhs", name="DHS")
+    ssa_dept = Department.objects.create(code="ssa", name="SSA")
+    uscis = Agency.objects.create(code="uscis", name="USCIS", department=dhs)
+    ssa = Agency.objects.create(code="ssa", name="SSA", department=ssa_dept)
+    ice = Agency.objects.create(code="ice-hsi", name="ICE HSI", department=dhs)
+    unit = Unit.objects.create(agency=uscis, code="monitoring", name="Monitoring")
+    user = User.objects.create(username="bench", agency=uscis, unit=unit, roles=[Role.SUPERVISOR])
+    today = timezone.localdate()
+    for source in (ssa, ice):
+        agreement = Agreement.objects.create(
+            reference=f"bench-{source.code}", title="Bench CMA", kind="matching", source_agency=source,
+            recipient_agency=uscis, purpose="Benchmark", legal_authority="Benchmark",
+            scope={c: ["run_matching"] for c in ("ssa_identity", "enforcement")},
+            effective_on=today - timedelta(days=1), expires_on=today + timedelta(days=300), status="active",
+        )
+        RoleGrant.objects.create(user=user, role=Role.SUPERVISOR, agreement=agreement, valid_from=today - timedelta(days=1))
+    return user
+
+
+# --- Data --------------------------------------------------------------------------------------
+class Labels:
+    """Ground truth: case id -> label; enforcement truth pairs (case id, subject ref)."""
+
+    def __init__(self) -> None:
+        self.case: dict[int, str] = {}
+        self.enforcement_pairs: set[tuple[int, str]] = set()
+
+
+def _copy(cur, table: str, columns: list[str], rows: list[tuple]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        w.writerow(["\\N" if v is None else v for v in r])
+    buf.seek(0)
+    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+
+
+def _dob(rng: random.Random) -> date:
+    return date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 50))
+
+
+def _variant(rng: random.Random, first: str, last: str) -> tuple[str, str, str]:
+    """A lawful variant of a name (DOMAIN.md §2): the same person, written differently."""
+    kind = rng.randrange(7)
+    if kind == 0 and " " in last:
+        a, b = last.split(" ", 1)
+        return first, f"{b} {a}", "reordered"
+    if kind == 1 and " " in last:
+        return first, last.split(" ")[0], "truncated"
+    if kind == 2 and " " in last:
+        return first, last.replace(" ", "-"), "hyphen"
+    if kind == 3:
+        return first.upper(), last.upper(), "case"
+    if kind == 4:
+        accents = {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ú", "n": "ñ"}
+        return first, "".join(accents.get(ch, ch) if i == 1 else ch for i, ch in enumerate(last)), "diacritic"
+    if kind == 5:
+        return f"{first} {rng.choice(FIRST)}", last, "second_given"
+    pos = rng.randrange(1, max(2, len(last) - 1))
+    return first, last[:pos] + last[pos + 1 :] if len(last) > 5 else last, "typo"
+
+
+def _generate(n_cases: int, seed: int = 42) -> Labels:
+    """Fill the bench database: references, employers, cases, and their labels (the fallback generator)."""
+    from django.db import connection
+
+    from privacy import crypto
+    from verification.crossref import sources
+
+    rng = random.Random(seed)
+    labels = Labels()
+    key, ring = crypto.blind_index_key(), crypto.keyring()
+    n_emp = max(50, n_cases // 50)
+    n_dhs = n_cases // 5
+    n_enf = n_cases // 20
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        loads = {}
+        for src, agency in (("ssa", "ssa"), ("dhs", "uscis"), ("enforcement", "ice-hsi")):
+            cur.execute(
+                "INSERT INTO verification_referenceload (created_at, updated_at, source, source_agency, file_name, "
+                "vintage, row_count, rows_rejected, checksum, status, loaded_by_name) VALUES "
+                "(now(), now(), %s, %s, %s, '2026-01-01', 0, 0, %s, 'current', 'bench') RETURNING id",
+                [src, agency, f"{src}.csv", "0" * 64])
+            loads[src] = cur.fetchone()[0]
+        naics = ["111998", "236220", "311611", "445110", "561720", "722511", "238990", "493110"]
+        states = ["TX", "CA", "FL", "NY", "GA", "AZ", "IL", "NC"]
+        now = "2026-01-01 00:00:00+00"
+        emp_rows = [(i + 1, now, now, f"{100000000 + i}", f"Employer {i}", rng.choice(naics), rng.choice(states), "", "",
+                     "", "2010-01-01", "f", "active") for i in range(n_emp)]
+        _copy(cur, "verification_employer", ["id", "created_at", "updated_at", "ein", "name", "naics", "state", "address",
+                                              "city", "postal_code", "mou_signed_on", "is_federal_contractor", "status"],
+              emp_rows)
+        cur.execute("SELECT setval(pg_get_serial_sequence('verification_employer', 'id'), %s)", [n_emp])
+
+        people = []  # (ssn, first, last, dob, citizen)
+        num_rows, ssn_seen = [], set()
+        for _i in range(n_cases):
+            while True:
+                ssn = f"{rng.randrange(1, 899):03d}{rng.randrange(1, 99):02d}{rng.randrange(1, 9999):04d}"
+                if ssn not in ssn_seen:
+                    ssn_seen.add(ssn)
+                    break
+            compound = rng.random() < 0.15
+            last = f"{rng.choice(COMPOUND_PARTS)} {rng.choice(COMPOUND_PARTS)}" if compound else rng.choice(LAST)
+            first, dob = rng.choice(FIRST), _dob(rng)
+            citizen = rng.random() < 0.8
+            people.append((ssn, first, last, dob, citizen))
+        # A few Numident flags and stale citizenships.
+        death, locked, stale = {}, set(), set()
+        for idx in rng.sample(range(n_cases), max(1, n_cases // 2000)):
+            death[idx] = date(2015, 1, 1)
+        for idx in rng.sample(range(n_cases), max(1, n_cases // 2000)):
+            locked.add(idx)
+        for idx in rng.sample(range(n_cases), max(1, n_cases // 1000)):
+            if people[idx][4]:
+                stale.add(idx)
+        num_missing = set(rng.sample(range(n_cases), max(1, n_cases // 2000)))
+        nid = 0
+        for idx, (ssn, first, last, dob, citizen) in enumerate(people):
+            if idx in num_missing:
+                continue
+            nid += 1
+            cit = "citizen" if citizen and idx not in stale else "alien_authorized"
+            num_rows.append((nid, loads["ssa"], crypto.encrypt(ssn, table=sources.NUMIDENT, column="ssn_enc", row_id=nid,
+                                                               ring=ring),
+                             crypto.blind_index(ssn, kind="ssn", key=key), ssn[-4:], first, "", last, dob.isoformat(),
+                             cit, death.get(idx, date(1, 1, 1)).isoformat() if idx in death else None,
+                             "t" if idx in locked else "f"))
+        _copy(cur, sources.NUMIDENT, ["id", "load_id", "ssn_enc", "ssn_bidx", "ssn_last4", "first_name", "middle_name",
+                                      "last_name", "date_of_birth", "citizenship", "death_date", "locked"], num_rows)
+        del num_rows
+        cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [sources.NUMIDENT, nid])
+
+        # DHS: every noncitizen has a record; some expired; naturalized records for the stale citizens.
+        dhs_rows, a_numbers, expired = [], {}, set()
+        did = 0
+        for idx, (_ssn, first, last, dob, citizen) in enumerate(people):
+            if citizen and idx not in stale:
+                continue
+            did += 1
+            a_num = f"A{rng.randrange(10**8, 10**9)}"
+            a_numbers[idx] = a_num
+            until = date(2030, 1, 1)
+            if not citizen and rng.random() < 0.003:
+                until = date(2024, 1, 1)
+                expired.add(idx)
+            nat = date(2018, 6, 1) if idx in stale else None
+            dhs_rows.append((did, loads["dhs"], "", crypto.blind_index(a_num, kind="a_number", key=key), a_num[-4:],
+                             "", "", "", "", "", "", "", first, last, dob.isoformat(), "MEX", "LPR",
+                             "2015-01-01", None if nat else until.isoformat(), nat.isoformat() if nat else None))
+        while did < n_dhs:  # records of people who never appear in a case
+            did += 1
+            dhs_rows.append((did, loads["dhs"], "", f"{rng.getrandbits(256):064x}", "0000", "", "", "", "", "", "", "",
+                             rng.choice(FIRST), rng.choice(LAST), _dob(rng).isoformat(), "MEX", "LPR", "2015-01-01",
+                             "2030-01-01", None))
+        _copy(cur, sources.DHS, ["id", "load_id", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc", "i94_bidx",
+                                 "i94_last4", "passport_enc", "passport_bidx", "passport_last4", "passport_country",
+                                 "first_name", "last_name", "date_of_birth", "country_of_birth", "class_of_admission",
+                                 "work_authorized_from", "work_authorized_until", "naturalized_on"], dhs_rows)
+        del dhs_rows
+
+        # Cases.
+        case_rows, worker_rows = [], []
+        reuse_people = rng.sample(range(n_cases), max(1, n_cases // 5000))
+        multi_people = rng.sample(range(n_cases), max(1, n_cases // 5000))
+        cid = 0
+        hire0 = date(2025, 6, 2)
+        emp_of: list[int] = []
+
+        used: set[tuple[int, str]] = set()
+
+        def add_case(idx: int, emp: int, first: str, last: str, dob: date, ssn: str, label: str,
+                     hire: date | None = None) -> int:
+            nonlocal cid
+            while (emp, ssn) in used:  # one worker row per employer and SSN
+                emp = emp % n_emp + 1
+            used.add((emp, ssn))
+            cid += 1
+            hire = hire or hire0 + timedelta(days=rng.randrange(0, 300))
+            citizen = people[idx][4]
+            status = "citizen" if citizen else "permanent_resident"
+            a_num = a_numbers.get(idx, "") if not citizen else ""
+            created = f"{hire.isoformat()} 12:00:00+00"
+            wid = cid
+            worker_rows.append((wid, created, created, emp, crypto.blind_index(ssn, kind="ssn", key=key), ssn[-4:], first,
+                                last, dob.isoformat(), ""))
+            case_rows.append((
+                cid, created, created, emp, wid, f"B{cid}", first, "", last, "", dob.isoformat(),
+                crypto.encrypt(ssn, table=sources.CASES, column="ssn_enc", row_id=cid, ring=ring),
+                crypto.blind_index(ssn, kind="ssn", key=key), ssn[-4:], "", status,
+                "", crypto.blind_index(a_num, kind="a_number", key=key) if a_num else "", a_num[-4:], "", "", "", "", "",
+                "", "", "us_passport" if citizen else "permanent_resident_card", "", "", "",
+                (hire - timedelta(days=7)).isoformat(), hire.isoformat(), hire.isoformat(), "", "", "", "",
+                "closed", created, created, "", "f", "", "", "employment_authorized", "ea_automatic", "", created,
+            ))
+            labels.case[cid] = label
+            return cid
+
+        for idx, (ssn, first, last, dob, _citizen) in enumerate(people):
+            emp = rng.randrange(1, n_emp + 1)
+            emp_of.append(emp)
+            label, f, ln, d, s = "none", first, last, dob, ssn
+            r = rng.random()
+            if idx in stale:
+                label = "clerical"  # a naturalized citizen whose SSA citizenship was never updated
+            if idx in death:
+                label = "fraud:deceased"
+            elif idx in locked:
+                label = "fraud:locked"
+            elif idx in num_missing:
+                label = "fraud:ssn_not_found"
+            elif idx in expired:
+                label = "fraud:expired_authorization"
+            elif r < 0.06:
+                f, ln, _kind = _variant(rng, first, last)
+            elif r < 0.063 and dob.day <= 12 and dob.day != dob.month:
+                d, label = dob.replace(month=dob.day, day=dob.month), "clerical"
+            elif r < 0.066:
+                digits = list(ssn)
+                j = rng.randrange(0, 8)
+                if digits[j] != digits[j + 1]:
+                    digits[j], digits[j + 1] = digits[j + 1], digits[j]
+                    cand = "".join(digits)
+                    if cand not in ssn_seen:
+                        s, label = cand, "clerical"
+            elif r < 0.0665:
+                # Someone else's SSN with another identity: an identity mismatch.
+                other = people[rng.randrange(n_cases)]
+                f, ln, d, label = other[1], other[2], other[3], "fraud:identity_mismatch"
+            add_case(idx, emp, f, ln, d, s, label)
+        for idx in reuse_people:  # one SSN at many employers within weeks
+            ssn, first, last, dob, _c = people[idx]
+            for k in range(5):
+                add_case(idx, rng.randrange(1, n_emp + 1), first, last, dob, ssn, "fraud:ssn_reuse",
+                         hire=hire0 + timedelta(days=100 + 7 * k))
+        for idx in multi_people:  # one SSN, another person
+            ssn = people[idx][0]
+            other = people[rng.randrange(n_cases)]
+            add_case(idx, rng.randrange(1, n_emp + 1), other[1], other[2], other[3], ssn, "fraud:multi_identity",
+                     hire=hire0 + timedelta(days=400))
+        _copy(cur, "verification_worker", ["id", "created_at", "updated_at", "employer_id", "ssn_bidx", "ssn_last4",
+                                           "first_name", "last_name", "date_of_birth", "email"], worker_rows)
+        worker_rows.clear()
+        _copy(cur, sources.CASES, [
+            "id", "created_at", "updated_at", "employer_id", "worker_id", "employer_case_id", "first_name",
+            "middle_initial", "last_name", "other_last_names", "date_of_birth", "ssn_enc", "ssn_bidx", "ssn_last4",
+            "employee_email", "citizenship_status", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc",
+            "i94_bidx", "i94_last4", "passport_enc", "passport_bidx", "passport_last4", "passport_country",
+            "document_type", "document_number_enc", "document_number_bidx", "document_number_last4",
+            "offer_accepted_on", "i9_completed_on", "hire_date", "late_reason", "late_reason_text",
+            "duplicate_reason", "duplicate_reason_text", "status", "status_changed_at", "submitted_at", "tnc_source",
+            "name_review_requested", "decision", "resolution_note", "result", "closure_code", "closure_text",
+            "closed_at"], case_rows)
+        n_case_rows = len(case_rows)
+        case_rows.clear()
+        for table in (sources.CASES, "verification_worker"):
+            cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, cid])
+
+        # Enforcement subjects: some are people who have a case (truth pairs), written with variants.
+        lawful_ids = [i for i in range(n_cases) if labels.case.get(i + 1) == "none"]
+        enforce_targets = rng.sample(lawful_ids, max(1, n_cases // 2000))
+        enf_rows = []
+        sid = 0
+        for idx in enforce_targets:
+            ssn, first, last, dob, _c = people[idx]
+            sid += 1
+            ref = f"ENF{sid:07d}"
+            f2, l2, _k = _variant(rng, first, last) if rng.random() < 0.5 else (first, last, "")
+            aliases = f'{{"{rng.choice(FIRST)} {last}"}}'
+            enf_rows.append((sid, loads["enforcement"], ref, f2, l2, aliases, dob.isoformat(), "MEX", "{}", "{}", "wanted"))
+            case_id = idx + 1  # the person's own case (cases were numbered in people order first)
+            labels.enforcement_pairs.add((case_id, ref))
+            labels.case[case_id] = "fraud:enforcement_hit"
+        while sid < n_enf:
+            sid += 1
+            enf_rows.append((sid, loads["enforcement"], f"ENF{sid:07d}", rng.choice(FIRST), rng.choice(LAST), "{}",
+                             _dob(rng).isoformat(), "MEX", "{}", "{}", "wanted"))
+        _copy(cur, sources.ENFORCEMENT, ["id", "load_id", "subject_ref", "first_name", "last_name", "aliases",
+                                         "date_of_birth", "nationality", "documents_enc", "documents_bidx", "status"],
+              enf_rows)
+        cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [sources.ENFORCEMENT, sid])
+    with connection.cursor() as cur:
+        for table in (sources.CASES, sources.NUMIDENT, sources.DHS, sources.ENFORCEMENT, "verification_employer"):
+            cur.execute(f"VACUUM ANALYZE {table}")
+    print(f"data: fallback generator, {n_case_rows:,} cases, {nid:,} SSA, {did:,} DHS, {sid:,} enforcement subjects, "
+          f"{n_emp:,} employers in {time.perf_counter() - started:.1f}s")
+    return labels
+
+
+# --- P1 ----------------------------------------------------------------------------------------
+def _floor_seconds() -> float:
+    """The raw SQL floor: one CREATE TABLE AS SELECT of the exact identity mismatches (SSA and DHS)."""
+    from django.db import connection
+
+    from verification.crossref import sources
+
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_floor")
+        started = time.perf_counter()
+        cur.execute(f"""
+            CREATE TABLE bench_floor AS
+            SELECT c.id AS case_id, n.id AS numident_id, d.id AS dhs_id
+              FROM {sources.CASES} c
+              LEFT JOIN {sources.NUMIDENT} n ON n.ssn_bidx = c.ssn_bidx AND n.load_id = (SELECT id FROM
+                   verification_referenceload WHERE source = 'ssa' AND status = 'current')
+              LEFT JOIN {sources.DHS} d ON c.a_number_bidx <> '' AND d.a_number_bidx = c.a_number_bidx
+             WHERE n.id IS NULL OR n.date_of_birth <> c.date_of_birth OR lower(n.last_name) <> lower(c.last_name)
+                OR lower(n.first_name) <> lower(c.first_name) OR n.death_date IS NOT NULL OR n.locked
+                OR (c.a_number_bidx <> '' AND (d.id IS NULL OR d.date_of_birth <> c.date_of_birth))
+        """)
+        seconds = time.perf_counter() - started
+        cur.execute("SELECT count(*) FROM bench_floor")
+        rows = cur.fetchone()[0]
+        cur.execute("DROP TABLE bench_floor")
+    print(f"P1 floor: CREATE TABLE AS SELECT of exact identity mismatches: {rows:,} rows in {seconds:.2f}s")
+    return seconds
+
+
+def _workers(concurrency: int = 2) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "batch", "--concurrency", str(concurrency),
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    import signal
+
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = None):
+    from verification.crossref import selectors, services
+    from verification.crossref.models import Run
+
+    started = time.perf_counter()
+    run = services.run_start(actor=user, rules=rules, ssn_partitions=partitions)
+    while True:
+        run = Run.objects.get(pk=run.pk)
+        if run.status != "running":
+            break
+        time.sleep(0.25)
+    seconds = time.perf_counter() - started
+    return run, selectors.run_progress(run=run), seconds
+
+
+def _run_size(n: int) -> dict[str, float]:
+    print(f"-- scale {n:,} cases")
+    _setup_django()
+    labels = _load_data(n)
+    user = _bench_user()
+    floor = _floor_seconds()
+    partitions = max(8, n // 62_500)
+    workers = _workers(2)
+    try:
+        time.sleep(4)  # the workers start
+        run, progress, seconds = _full_run(user, partitions=partitions)
+    finally:
+        _stop(workers)
+    print(f"P1 full run (every rule, {partitions} SSN partitions + employer buckets, 2 Celery workers): "
+          f"{seconds:.1f}s, status {run.status}, {progress.rows_examined:,} rows examined, "
+          f"{progress.total_hits:,} hits; floor {floor:.2f}s; ratio {seconds / floor:.2f}x (goal <= 4x)")
+    for family, secs in sorted(progress.family_seconds.items()):
+        print(f"    family {family:14} {secs:8.1f}s (worker time, summed over partitions)")
+    for code, hits in sorted(progress.hits.items()):
+        print(f"    {code:22} {hits:>9,} hits")
+    _quality(labels)
+    _p2(user, labels)
+    return {"total": seconds, "floor": floor}
+
+
+def _load_data(n: int) -> Labels:
+    from django.core.management import get_commands
+
+    if "generate_synthetic" in get_commands():
+        labels = _load_with_generator(n)
+        if labels is not None:
+            return labels
+    return _generate(n)
+
+
+def _load_with_generator(n: int) -> Labels | None:
+    """The verification app's generator and labels, when its interface is the one issue 3 describes."""
+    import tempfile
+
+    from django.core.management import call_command
+
+    out = Path(tempfile.mkdtemp(prefix="bench-crossref-", dir=ROOT / "var"))
+    started = time.perf_counter()
+    try:
+        call_command("generate_synthetic", employers=max(50, n // 50), cases=n, seed=42, out=str(out), load=True)
+    except Exception as exc:  # an interface that does not fit: say so and use the fallback
+        print(f"data: generate_synthetic could not be used ({exc}); using the fallback generator")
+        return None
+    labels = Labels()
+    for path in out.glob("*label*.csv"):
+        with path.open() as fh:
+            for row in csv.DictReader(fh):
+                if row.get("case_id"):
+                    labels.case[int(row["case_id"])] = row.get("label", "none")
+                if row.get("subject_ref") and row.get("case_id"):
+                    labels.enforcement_pairs.add((int(row["case_id"]), row["subject_ref"]))
+    print(f"data: generate_synthetic, {len(labels.case):,} labelled cases in {time.perf_counter() - started:.1f}s")
+    return labels if labels.case else None
+
+
+# --- Quality -----------------------------------------------------------------------------------
+FRAUD_RULES = {
+    "fraud:deceased": {"SSA-DECEASED"},
+    "fraud:locked": {"SSA-LOCKED"},
+    "fraud:ssn_not_found": {"SSA-NOTFOUND"},
+    "fraud:identity_mismatch": {"SSA-IDENTITY"},
+    "fraud:expired_authorization": {"DHS-AUTH"},
+    "fraud:ssn_reuse": {"SSN-VELOCITY"},
+    "fraud:multi_identity": {"SSN-MULTI-IDENTITY", "SSA-IDENTITY"},
+    "fraud:enforcement_hit": {"ENF-LINK"},
+}
+
+
+def _quality(labels: Labels) -> None:
+    """Precision/recall per rule, the erroneous-mismatch rate and fraud recall, against the labels."""
+    from verification.crossref.models import Finding
+
+    by_case: dict[int, list[tuple[str, str, bool]]] = {}
+    rows = Finding.objects.filter(subject_type="worker").values_list("case_id", "rule_code", "severity",
+                                                                     "is_clerical", "evidence")
+    # SSN-level findings count against the case they name (the latest case of the pattern).
+    for case_id, code, severity, clerical, _evidence in rows.iterator(chunk_size=20000):
+        by_case.setdefault(case_id, []).append((code, severity, clerical))
+    lawful = [c for c, lab in labels.case.items() if lab in ("none", "clerical")]
+    fraud_level = lambda fs: any(not clerical and sev != "low" for _c, sev, clerical in fs)  # noqa: E731
+    wrong = sum(1 for c in lawful if fraud_level(by_case.get(c, [])))
+    wrong += sum(1 for c, lab in labels.case.items() if lab == "none" and by_case.get(c) and not fraud_level(by_case[c]))
+    rate = wrong / max(1, len(lawful))
+    print(f"Quality: erroneous-mismatch rate {100 * rate:.3f}% ({wrong:,} of {len(lawful):,} lawful cases; goal <= 0.1%)")
+    clerical = [c for c, lab in labels.case.items() if lab == "clerical"]
+    cl_ok = sum(1 for c in clerical if any(k and sev == "low" for _code, sev, k in by_case.get(c, [])))
+    print(f"    clerical cases with only a low 'probable clerical error' finding: {cl_ok:,}/{len(clerical):,}")
+    # SSN-level rules (velocity, multi-identity) name the SSN: a fraud case is caught when a finding of
+    # the intended rule names its case or its SSN.
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT id, ssn_bidx FROM verification_verificationcase")
+        ssn_of = dict(cur.fetchall())
+    by_ssn: dict[str, set[str]] = {}
+    for key, code in Finding.objects.filter(subject_key__startswith="ssn:").values_list("subject_key", "rule_code"):
+        by_ssn.setdefault(key[4:], set()).add(code)
+    fraud = [(c, lab) for c, lab in labels.case.items() if lab.startswith("fraud:")]
+
+    def codes(c: int) -> set[str]:
+        return {code for code, _s, _k in by_case.get(c, [])} | by_ssn.get(ssn_of.get(c, ""), set())
+
+    caught = sum(1 for c, lab in fraud if codes(c) & FRAUD_RULES.get(lab, set()))
+    print(f"    fraud recall {100 * caught / max(1, len(fraud)):.2f}% ({caught:,}/{len(fraud):,}; goal >= 99.5%)")
+    missed: dict[str, int] = {}
+    for c, lab in fraud:
+        if not codes(c) & FRAUD_RULES.get(lab, set()):
+            missed[lab] = missed.get(lab, 0) + 1
+    if missed:
+        print(f"    missed by label: {missed}")
+    # Per rule: a hit is true when the label of the case it names is one the rule is meant to catch.
+    for code in sorted({code for fs in by_case.values() for code, _s, _k in fs}):
+        meant = {lab for lab, rules in FRAUD_RULES.items() if code in rules}
+        if code in ("SSA-CLERICAL", "SSA-CITIZENSHIP"):
+            meant.add("clerical")
+        hit_cases = {c for c, fs in by_case.items() if any(x[0] == code for x in fs)}
+        tp = sum(1 for c in hit_cases if labels.case.get(c) in meant)
+        should = sum(1 for c, lab in labels.case.items() if lab in meant)
+        caught_rule = sum(1 for c, lab in labels.case.items() if lab in meant and code in codes(c))
+        print(f"    {code:22} precision {100 * tp / max(1, len(hit_cases)):6.2f}%  recall "
+              f"{100 * caught_rule / max(1, should):6.2f}%  ({len(hit_cases):,} cases hit)")
+    errs = [c for c in lawful if fraud_level(by_case.get(c, []))][:5]
+    for c in errs:
+        print(f"    e.g. lawful case {c} ({labels.case[c]}): {by_case[c]}")
+
+
+# --- P2 ----------------------------------------------------------------------------------------
+def _p2(user, labels: Labels) -> None:
+    """Enforcement linkage: our engine vs Splink on the same cases, subjects and blocking keys."""
+    from django.db import connection
+
+    from verification.crossref.models import Finding
+
+    # Ours: the linkage rule alone, as a run, end to end.
+    workers = _workers(2)
+    try:
+        time.sleep(4)
+        Finding.objects.filter(rule_code="ENF-LINK").delete()
+        _run, _progress, seconds = _full_run(user, rules=["ENF-LINK"])
+    finally:
+        _stop(workers)
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM verification_verificationcase")
+        n_cases = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM verification_enforcementsubject")
+        n_subjects = cur.fetchone()[0]
+    ours = set(Finding.objects.filter(rule_code="ENF-LINK", severity="high").values_list("case_id", "evidence_key"))
+    ours = {(c, e.split(":", 1)[1]) for c, e in ours}
+    p, r, f1 = _prf(ours, labels.enforcement_pairs)
+    print(f"P2 ours: {seconds:.1f}s, {(n_cases + n_subjects) / seconds:,.0f} records/s; precision {p:.4f} recall {r:.4f} "
+          f"F1 {f1:.4f} ({len(ours):,} links, {len(labels.enforcement_pairs):,} true)")
+    splink = _splink(labels)
+    if splink is None:
+        return
+    sp_pairs, sp_seconds = splink
+    p2, r2, f12 = _prf(sp_pairs, labels.enforcement_pairs)
+    print(f"P2 Splink 4 (DuckDB, training included): {sp_seconds:.1f}s, {(n_cases + n_subjects) / sp_seconds:,.0f} "
+          f"records/s; precision {p2:.4f} recall {r2:.4f} F1 {f12:.4f}")
+    print(f"P2 speed ratio ours/Splink {sp_seconds / seconds:.2f}x (goal >= 5x), F1 {f1:.4f} vs {f12:.4f} "
+          f"(goal: ours >= Splink's)")
+
+
+def _prf(pred: set, truth: set) -> tuple[float, float, float]:
+    tp = len(pred & truth)
+    p = tp / len(pred) if pred else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _splink(labels: Labels) -> tuple[set, float] | None:
+    """Export the same cases and subjects, run Splink in its venv, read its links back."""
+    from django.db import connection
+
+    if not (SPLINK_VENV / "bin" / "python").exists():
+        print(f"P2: creating {SPLINK_VENV} with {SPLINK_SPEC} (once)")
+        subprocess.run([sys.executable, "-m", "venv", str(SPLINK_VENV)], check=True)
+        subprocess.run([str(SPLINK_VENV / "bin" / "pip"), "install", "-q", SPLINK_SPEC], check=True)
+    work = ROOT / "var" / "bench-splink"
+    work.mkdir(parents=True, exist_ok=True)
+    with connection.cursor() as cur, (work / "cases.csv").open("w") as fh:
+        cur.copy_expert("COPY (SELECT id AS unique_id, first_name, last_name, date_of_birth::text AS dob "
+                        "FROM verification_verificationcase) TO STDOUT WITH CSV HEADER", fh)
+    with connection.cursor() as cur, (work / "subjects.csv").open("w") as fh:
+        # One row per name of a subject (primary and each alias), as Splink compares one name per record.
+        cur.copy_expert("""COPY (
+            SELECT row_number() OVER () + 1000000000 AS unique_id, subject_ref, split_part(name, ' ', 1) AS first_name,
+                   substr(name, length(split_part(name, ' ', 1)) + 2) AS last_name, date_of_birth::text AS dob
+              FROM verification_enforcementsubject s,
+                   unnest(array_prepend(s.first_name || ' ' || s.last_name, s.aliases)) AS name
+        ) TO STDOUT WITH CSV HEADER""", fh)
+    started = time.perf_counter()
+    out = work / "links.json"
+    subprocess.run([str(SPLINK_VENV / "bin" / "python"), __file__, "--splink", str(work), str(out)], check=True)
+    seconds = time.perf_counter() - started
+    pairs = {(int(c), s) for c, s in json.loads(out.read_text())}
+    return pairs, seconds
+
+
+def splink_main(work: str, out: str) -> None:
+    """Runs in the Splink venv: link cases to subjects with the engine's blocking keys."""
+    import pandas as pd
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    def prep(df: pd.DataFrame) -> pd.DataFrame:
+        import unicodedata
+
+        def norm(s: object) -> str:
+            text = unicodedata.normalize("NFKD", str(s or ""))
+            text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+            return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+
+        df["first_name"] = df["first_name"].map(norm)
+        df["last_name"] = df["last_name"].map(norm)
+        df["last4"] = df["last_name"].str[:4]
+        df["first1"] = df["first_name"].str[:1]
+        df["last1"] = df["last_name"].str[:1]
+        df["birth_year"] = df["dob"].str[:4]
+        return df
+
+    cases = prep(pd.read_csv(Path(work) / "cases.csv", dtype=str))
+    subjects = prep(pd.read_csv(Path(work) / "subjects.csv", dtype=str))
+    ref_of = dict(zip(subjects["unique_id"].astype(int), subjects["subject_ref"], strict=True))
+    subjects = subjects.drop(columns=["subject_ref"])
+    settings = SettingsCreator(
+        link_type="link_only", unique_id_column_name="unique_id",
+        # The engine's blocking keys: DOB + first letter of the family name; year + 4 letters + initial.
+        blocking_rules_to_generate_predictions=[block_on("dob", "last1"), block_on("birth_year", "last4", "first1")],
+        comparisons=[
+            cl.JaroWinklerAtThresholds("first_name", [0.92, 0.8]),
+            cl.JaroWinklerAtThresholds("last_name", [0.92, 0.8]),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+        ],
+    )
+    linker = Linker([cases, subjects], settings, db_api=DuckDBAPI(), input_table_aliases=["cases", "subjects"])
+    linker.training.estimate_probability_two_random_records_match([block_on("first_name", "last_name", "dob")],
+                                                                  recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("dob"), fix_probability_two_random_records_match=True)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("first_name", "last_name"), fix_probability_two_random_records_match=True)
+    pred = linker.inference.predict(threshold_match_probability=0.9).as_pandas_dataframe()
+    pairs = set()
+    for left, right in zip(pred["unique_id_l"].astype(int), pred["unique_id_r"].astype(int), strict=True):
+        case_id, subject_row = (left, right) if right in ref_of else (right, left)
+        if subject_row in ref_of:
+            pairs.add((case_id, ref_of[subject_row]))
+    Path(out).write_text(json.dumps(sorted(pairs)))
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--splink":
+    splink_main(sys.argv[2], sys.argv[3])
