@@ -23,6 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -321,6 +322,12 @@ def categories_allowed(
     )
 
 
+def fields_allowed(field_categories: Mapping[str, str], allowed_categories: Iterable[str]) -> frozenset[str]:
+    """The fields whose category is among `allowed_categories` (the pure part of minimisation)."""
+    allowed = set(allowed_categories)
+    return frozenset(f for f, c in field_categories.items() if c in allowed)
+
+
 def visible_fields(
     user: Any, field_categories: Mapping[str, str] | str, *, action: str = "view",
     owners: Mapping[str, Any] | None = None, at: datetime | None = None,
@@ -332,7 +339,7 @@ def visible_fields(
     if isinstance(field_categories, str):
         return field_categories in categories_allowed(user, [field_categories], action=action, owners=owners, at=at)
     allowed = categories_allowed(user, field_categories.values(), action=action, owners=owners, at=at)
-    return frozenset(f for f, c in field_categories.items() if c in allowed)
+    return fields_allowed(field_categories, allowed)
 
 
 def minimise(
@@ -346,3 +353,29 @@ def minimise(
     categories = {k: field_categories.get(k, default_category) for k in data}
     allowed = categories_allowed(user, categories.values(), action=action, owners=owners, at=at)
     return {k: v for k, v in data.items() if categories[k] in allowed}
+
+
+# --- Row scoping ------------------------------------------------------------------------------
+
+
+def scope_queryset(
+    queryset: Any, user: Any, *, action: str, category: str | None = None, category_field: str | None = None,
+    owner_field: str | None = None, at: datetime | None = None,
+) -> Any:
+    """The rows of `queryset` that `user` may `action`: the building block of `visible_to`.
+
+    Give either a fixed `category` or the `category_field` holding each row's category; give
+    `owner_field` (an FK to Agency) when rows are owned per row, otherwise the category's
+    configured owner applies to every row.
+    """
+    categories = [category] if category else list(DataCategory.values)
+    condition = Q(pk__in=[])
+    for c in categories:
+        row_is_c = Q(**{category_field: c}) if category_field else Q()
+        if owner_field:
+            owners = allowed_owner_ids(user, action=action, category=c, at=at)
+            if owners:
+                condition |= row_is_c & Q(**{f"{owner_field}__in": owners})
+        elif decide(user, action=action, category=c, at=at).allowed:
+            condition |= row_is_c
+    return queryset.filter(condition)
