@@ -39,6 +39,8 @@ def ssn_blind_index(ssn: str) -> str:
 
 
 def _paused_working_days(request: SubjectRequest, today: date) -> int:
+    if request.pk is None:
+        return 0
     return sum(working_days_between(p.started_on, p.ended_on or today) for p in request.pauses.all())
 
 

@@ -1,0 +1,24 @@
+"""Privacy test fixtures: a registered in-memory personal-data source and a clean Redis."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from privacy import registry
+from tests.privacy.sources import MemorySource
+
+
+@pytest.fixture
+def source():
+    """An in-memory source registered for the test, unregistered after."""
+    src = registry.register(MemorySource())
+    yield src
+    registry.unregister(src.name)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Rate-limit counters live in Redis; each test starts from none (a private Redis database)."""
+    cache.clear()
+    return
