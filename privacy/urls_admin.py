@@ -51,6 +51,7 @@ urlpatterns = [
     path("break-glass/", access.break_glass, name="break-glass"),
     path("break-glass/review/", access.break_glass_list, name="break-glass-list"),
     path("break-glass/<int:pk>/review/", access.break_glass_review, name="break-glass-review"),
+    path("me/", access.my_access, name="my-access"),
     path("notifications/", access.notification_list, name="notification-list"),
     path("notifications/<int:pk>/read/", access.notification_read, name="notification-read"),
 ]

@@ -69,3 +69,23 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     note = get_object_or_404(Notification, pk=pk, user=request.user)
     services.notification_mark_read(actor=request.user, notification=note)
     return redirect(note.link or "privacy:notification-list")
+
+
+@login_required
+def my_access(request: HttpRequest) -> HttpResponse:
+    """What the signed-in user may do right now, per data category and action, and whose data."""
+    from privacy import policy
+    from privacy.models import Agency
+    from privacy.selectors import grants_of
+
+    names = dict(Agency.objects.values_list("pk", "code"))
+    rows = []
+    for category, label in policy.DataCategory.choices:
+        cells = []
+        for action in policy.Action.values:
+            owners = policy.allowed_owner_ids(request.user, action=action, category=category)
+            cells.append([names.get(o, "?").upper() for o in owners])
+        rows.append({"label": label, "cells": cells})
+    return render(request, "privacy/my_access.html", {
+        "rows": rows, "actions": policy.Action.choices, "grants": grants_of(user=request.user),
+    })
