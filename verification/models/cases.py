@@ -139,12 +139,15 @@ class VerificationCase(BaseModel):
     # Overrides BaseModel's btree index: a BRIN index (Meta) keeps a 400M-row table partitionable.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="cases")
-    hiring_site = models.ForeignKey(HiringSite, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    # FK indexes only where reads need them: (employer, -id) in Meta serves the employer's lists.
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="cases", db_index=False)
+    hiring_site = models.ForeignKey(
+        HiringSite, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="cases")
     employer_case_id = models.CharField(max_length=64, blank=True)
     submitted_by_key = models.ForeignKey(
-        EmployerApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        EmployerApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # Section 1 of Form I-9
     first_name = models.CharField(max_length=80)
@@ -179,7 +182,9 @@ class VerificationCase(BaseModel):
     hire_date = models.DateField(help_text="The first day of work for pay.")
     late_reason = models.CharField(max_length=24, choices=LateReason.choices, blank=True)
     late_reason_text = models.CharField(max_length=500, blank=True)
-    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     duplicate_reason = models.CharField(max_length=24, choices=DuplicateReason.choices, blank=True)
     duplicate_reason_text = models.CharField(max_length=500, blank=True)
     # Lifecycle
@@ -200,7 +205,7 @@ class VerificationCase(BaseModel):
     continuance_since = models.DateField(null=True, blank=True)
     continuance_escalated_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     resolution_note = models.CharField(max_length=500, blank=True)
     result = models.CharField(
@@ -209,7 +214,9 @@ class VerificationCase(BaseModel):
     closure_code = models.CharField(max_length=24, choices=ClosureCode.choices, blank=True)
     closure_text = models.CharField(max_length=500, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    resubmission_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resubmission_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     objects = CaseQuerySet.as_manager()
 

@@ -1,0 +1,60 @@
+"""`make bench AREA=data SCALE=1000000`: generate and load N verification cases with their references.
+
+Runs in a throw-away database (created, migrated, dropped). Prints the wall time of generating +
+sealing + COPY of every table (goal: at most 90 s for 1M cases on 2 cores) and, next to it, the
+COPY rows/s of the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+DEFAULT_SCALE = 1_000_000
+GOAL_SECONDS = 90.0
+
+
+def _bytes_per_case() -> int:
+    # ~2.2 kB per case over cases, workers, Numident, DHS and their indexes, with a margin.
+    return 4_000
+
+
+def run(scale: int | None) -> None:
+    """Generate and load `scale` cases into a fresh database; print the figures."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from bench.__main__ import require_free_disk
+    from verification.synthetic import build, load_world
+
+    n = scale or DEFAULT_SCALE
+    require_free_disk(str(settings.BASE_DIR), max(2.0, n * _bytes_per_case() / 2**30))
+    workers = int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2))
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = os.environ.get("BENCH_DATA_DB", "bench_crosscheck_data")
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        employers = max(10, n // 50)
+        started = time.perf_counter()
+        world = build(n_employers=employers, n_cases=n, seed=int(os.environ.get("BENCH_SEED", "1")))
+        built = time.perf_counter() - started
+        summary = load_world(world, workers=workers)
+        total = time.perf_counter() - started
+        rows = summary.total_rows
+        print(f"data: {n:,} cases, {employers:,} employers, {summary.rows.get('numident', 0):,} Numident, "
+              f"{summary.rows.get('dhs', 0):,} DHS, {summary.rows.get('enforcement', 0):,} enforcement, "
+              f"{summary.rows.get('workers', 0):,} workers: {rows:,} rows")
+        print(f"data: world decided in {built:.1f}s; sealed + copied in {summary.seconds:.1f}s with {workers} processes")
+        print(f"data: generate+load {total:.1f}s (goal <= {GOAL_SECONDS:.0f}s for 1M on 2 cores): "
+              f"{rows / total:,.0f} rows/s overall | COPY alone {summary.copy_rows_per_second:,.0f} rows/s per stream "
+              f"({rows / max(1e-9, sum(summary.copy_seconds.values()) / workers):,.0f} rows/s over {workers} streams)")
+        for table in ("numident", "dhs", "enforcement", "workers", "cases"):
+            if table in summary.build_seconds:
+                print(f"data:   {table:<12} {summary.rows[table]:>10,} rows  build {summary.build_seconds[table]:6.1f}s  "
+                      f"copy {summary.copy_seconds[table]:6.1f}s (summed over processes)")
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -1,0 +1,94 @@
+"""The synthetic generator: reproducible, loadable, and its labels agree with the instant result."""
+
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from verification.instant import Submitted, instant_result
+from verification.models import CaseStatus, Numident, VerificationCase, Worker
+from verification.synthetic import LABELS, build, labels_for, load_world, write_files
+from verification.synthetic import columns as cols
+
+AS_OF = date(2026, 11, 2)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build(n_employers=30, n_cases=1500, seed=11, as_of=AS_OF)
+
+
+def test_the_same_seed_gives_the_same_world(world):
+    again = build(n_employers=30, n_cases=1500, seed=11, as_of=AS_OF)
+    assert [cols.case_values(world, c) for c in range(0, 1500, 37)] == [cols.case_values(again, c) for c in range(0, 1500, 37)]
+    other = build(n_employers=30, n_cases=1500, seed=12, as_of=AS_OF)
+    assert cols.case_values(world, 5) != cols.case_values(other, 5)
+
+
+def test_labels_use_the_documented_vocabulary(world):
+    labels = Counter(label for label, _ in labels_for(world).values())
+    assert set(labels) <= set(LABELS)
+    assert labels["none"] > 1300
+    for kind in ("clerical", "fraud:ssn_reuse", "fraud:deceased", "employer:late_case"):
+        assert labels[kind] > 0, kind
+
+
+def test_files_are_written_in_the_loader_format(world, tmp_path):
+    from verification.loading import COLUMNS
+
+    paths = write_files(world, tmp_path)
+    for source in ("ssa", "dhs", "enforcement"):
+        header = paths[f"{source}.csv"].read_text().splitlines()[0].split(",")
+        assert header == COLUMNS[source]
+    assert len(paths["labels.csv"].read_text().splitlines()) == 1501
+
+
+@pytest.mark.django_db
+def test_the_loaded_files_pass_load_reference(world, tmp_path):
+    from verification.loading import load_reference
+
+    paths = write_files(world, tmp_path)
+    for source in ("ssa", "dhs", "enforcement"):
+        report = load_reference(source=source, path=paths[f"{source}.csv"])
+        assert report.error_count == 0, report.errors[:5]
+
+
+@pytest.mark.django_db
+def test_load_world_loads_everything_sealed(world):
+    summary = load_world(world, workers=1)
+    assert VerificationCase.objects.count() == 1500
+    assert Numident.objects.current().count() == world.n_people
+    assert Worker.objects.count() == summary.rows["workers"]
+    case = VerificationCase.objects.get(employer_case_id="S11-00000007")
+    from verification.identifiers import reveal
+
+    assert reveal(case, "ssn") == cols.case_values(world, 7)[4]
+
+
+@pytest.mark.django_db
+def test_labels_agree_with_the_instant_result(world):
+    load_world(world, workers=1)
+    fields = cols.CASE_FIELDS
+    wrong = []
+    for c in range(world.n_cases):
+        v = dict(zip(fields, cols.case_values(world, c), strict=True))
+        label, detail = v["label"], v["detail"]
+        sub = Submitted(
+            first_name=v["first_name"], last_name=v["last_name"], other_last_names="",
+            date_of_birth=date.fromisoformat(v["date_of_birth"]), ssn=v["ssn"], citizenship_status=v["citizenship_status"],
+            hire_date=date.fromisoformat(v["hire_date"]), a_number=v["a_number"], i94=v["i94"], passport=v["passport"],
+            passport_country=v["passport_country"],
+        )
+        result = instant_result(sub, today=AS_OF)
+        ok = {
+            "none": result.status == CaseStatus.EMPLOYMENT_AUTHORIZED,
+            "clerical": result.status == CaseStatus.TENTATIVE_NONCONFIRMATION
+            and any(x.result.hint == detail for x in result.comparisons),
+            "fraud:deceased": any(x.result.hint == "deceased" for x in result.comparisons),
+            "fraud:locked": any(x.result.hint == "locked" for x in result.comparisons),
+            "fraud:expired_authorization": any(x.result.hint == "expired" for x in result.comparisons),
+            "fraud:ssn_reuse": result.status == CaseStatus.EMPLOYMENT_AUTHORIZED,
+        }.get(label, True)
+        if not ok:
+            wrong.append((c, label, detail, result.status, [(x.source, x.result.field, x.result.outcome, x.result.hint) for x in result.comparisons if x.result.outcome != "match"]))
+    assert wrong == []
