@@ -37,7 +37,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,48 +52,56 @@ FORMAT_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The columns of the canonical serialization, in order (format 1); see audit_canonical in SQL.
+# Each arrives in Python as a plain value and is printed here; only the jsonb columns and the
+# transaction id arrive as their text form.
 _EVENT_COLUMNS = (
-    "e.id, e.occurred_at, e.txid::text, e.catalogue_version, e.actor_id, e.actor_username, "
+    "e.id, e.occurred_at AT TIME ZONE 'UTC', e.txid::text, e.catalogue_version, e.actor_id, e.actor_username, "
     "e.actor_agency, e.actor_role, e.api_key_id, e.employer_id, e.action, e.object_type, e.object_id, "
-    "e.subjects, e.search_kind, e.search_hmac, host(e.ip), e.user_agent, e.request_id, e.task_name, "
+    "e.subjects, e.search_kind, e.search_hmac, e.ip, e.user_agent, e.request_id, e.task_name, "
     "e.run_id, e.case_id, e.agreement_id, e.justification, e.break_glass, e.outcome, "
     "e.changes::text, e.detail::text"
 )
+_SPACE = " \t\n\r\v\f"
 
 
 # --- Canonical serialization ------------------------------------------------------------------
 
 
-def _j(value: Any) -> str:
-    """One value as PostgreSQL's jsonb prints it."""
+def _array_text(items: list[str]) -> str:
+    """A text[] as PostgreSQL's array_out prints it."""
+    out = []
+    for item in items:
+        if item == "" or item.upper() == "NULL" or any(c in item for c in '{},"\\') or any(c in _SPACE for c in item):
+            out.append('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:
+            out.append(item)
+    return "{" + ",".join(out) + "}"
+
+
+def _field(value: Any) -> str:
+    """One column as record_out prints it inside a row: NULL as nothing, quoted where needed."""
     if value is None:
-        return "null"
+        return ""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_j(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+        text = "t" if value else "f"
+    elif isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M:%S")
+        if value.microsecond:
+            text += f".{value.microsecond:06d}".rstrip("0")
+    elif isinstance(value, list | tuple):
+        text = _array_text([str(v) for v in value])
+    else:
+        text = str(value)
+    if text == "" or any(c in text for c in '"\\(),') or any(c in _SPACE for c in text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '""') + '"'
+    return text
 
 
 def canonical(row: tuple[Any, ...]) -> str:
-    """The canonical serialization of an event row selected with `_EVENT_COLUMNS` (format 1).
-
-    The jsonb columns arrive as their text form and are embedded as they are.
-    """
-    (event_id, occurred_at, txid, version, actor_id, username, agency, role, api_key_id, employer_id,
-     action, object_type, object_id, subjects, search_kind, search_hmac, ip, user_agent, request_id,
-     task_name, run_id, case_id, agreement_id, justification, break_glass, outcome, changes, detail) = row
-    micros = (occurred_at - _EPOCH) // timedelta(microseconds=1)
-    parts = [
-        _j(FORMAT_VERSION), _j(event_id), _j(micros), _j(txid), _j(version), _j(actor_id), _j(username),
-        _j(agency), _j(role), _j(api_key_id), _j(employer_id), _j(action), _j(object_type), _j(object_id),
-        _j(list(subjects)), _j(search_kind), _j(search_hmac), _j(ip), _j(user_agent), _j(request_id),
-        _j(task_name), _j(run_id), _j(case_id), _j(agreement_id), _j(justification), _j(break_glass),
-        _j(outcome), changes, detail,
-    ]
-    return "[" + ", ".join(parts) + "]"
+    """The canonical serialization of an event row selected with `_EVENT_COLUMNS` (format 1)."""
+    return "(" + ",".join(_field(v) for v in (FORMAT_VERSION, *row)) + ")"
 
 
 def link_hash(prev_hash: bytes, canonical_text: str) -> bytes:
@@ -365,6 +373,53 @@ def _chunks(lo: int, hi: int, size: int) -> Iterator[tuple[int, int]]:
         start += size
 
 
+ChunkOutcome = tuple[int, tuple[int, bytes, int], tuple[int, bytes], Problem | None] | None
+
+
+def _check_chunk(a: int, b: int) -> ChunkOutcome:
+    """One set-based pass over seq [a, b): its count, first and last links, and first problem."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        cursor.execute(_CHUNK_BOUNDS_SQL, [a, b])
+        count, cmin, cmax, min_id, max_id = cursor.fetchone()
+        if not count:
+            return None
+        cursor.execute(_CHUNK_PROBLEM_SQL, [min_id, max_id, a, b])
+        found_row = cursor.fetchone()
+        cursor.execute(_CHUNK_EDGE_SQL, [cmin])
+        first_link = cursor.fetchone()
+        cursor.execute(_CHUNK_EDGE_SQL, [cmax])
+        last_link = cursor.fetchone()
+    found = _problem(found_row[0], found_row[1], found_row[2]) if found_row else None
+    return (int(count), (int(cmin), bytes(first_link[1]), int(first_link[3])), (int(cmax), bytes(last_link[2])), found)
+
+
+def _workers() -> int:
+    return max(1, int(getattr(settings, "AUDIT_VERIFY_WORKERS", 2)))
+
+
+def _run_chunks(chunks: list[tuple[int, int]], *, workers: int) -> list[ChunkOutcome]:
+    """Check chunks on `workers` connections at once (each thread has its own); results in order.
+
+    Inside a transaction (tests, or a caller's atomic block) other connections would not see
+    its rows, so it checks them one by one on this connection.
+    """
+    if workers == 1 or len(chunks) == 1 or connection.in_atomic_block:
+        return [_check_chunk(a, b) for a, b in chunks]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def task(bounds: tuple[int, int]) -> ChunkOutcome:
+        try:
+            return _check_chunk(*bounds)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(task, chunks))
+
+
 def verify(
     *, from_seq: int | None = None, to_seq: int | None = None, thorough: bool = False,
     chunk: int = 100_000, use_checkpoints: bool = True,
@@ -409,47 +464,35 @@ def verify(
         prev, prev_seq = (bytes(kept) if kept else None), anchor
     elif first == 1:
         prev, prev_seq = GENESIS, 0
-    for a, b in _chunks(lo, hi, chunk):
-        if problems:
-            break
-        if thorough:
+    if not problems and thorough:
+        for a, b in _chunks(lo, hi, chunk):
             found, count = _python_problem(a, b, prev, prev_seq)
             result.checked += count
             if found:
                 problems.append(found)
                 break
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(_CHUNK_BOUNDS_SQL, [a, b])
-                count, cmin, cmax, min_id, max_id = cursor.fetchone()
-                if not count:
-                    continue
-                cursor.execute(_CHUNK_PROBLEM_SQL, [min_id, max_id, a, b])
-                found_row = cursor.fetchone()
-                cursor.execute(_CHUNK_EDGE_SQL, [cmin])
-                edge = cursor.fetchone()
-            result.checked += count
-            # The chunk's first link must continue the previous chunk.
-            if prev_seq is not None and cmin != prev_seq + 1:
-                problems.append(_problem(cmin, edge[3], "gap"))
-                break
-            if prev is not None and bytes(edge[1]) != prev:
-                problems.append(_problem(cmin, edge[3], "link"))
-                break
-            if found_row:
-                problems.append(_problem(found_row[0], found_row[1], found_row[2]))
-                break
-            with connection.cursor() as cursor:
-                cursor.execute(_CHUNK_EDGE_SQL, [cmax])
-                tail = cursor.fetchone()
-        if thorough:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [b])
                 tail_row = cursor.fetchone()
             if tail_row:
                 prev_seq, prev = int(tail_row[0]), bytes(tail_row[1])
-        else:
-            prev_seq, prev = int(tail[0]), bytes(tail[2])
+    elif not problems:
+        outcomes = _run_chunks(list(_chunks(lo, hi, chunk)), workers=_workers())
+        for outcome in outcomes:  # in seq order: stitch each chunk to the one before
+            if outcome is None:
+                continue
+            count, (cmin, cmin_prev, cmin_event), (cmax, cmax_hash), found = outcome
+            result.checked += count
+            if prev_seq is not None and cmin != prev_seq + 1:
+                problems.append(_problem(cmin, cmin_event, "gap"))
+                break
+            if prev is not None and cmin_prev != prev:
+                problems.append(_problem(cmin, cmin_event, "link"))
+                break
+            if found:
+                problems.append(found)
+                break
+            prev_seq, prev = cmax, cmax_hash
     if use_checkpoints:
         cp_problem = _check_checkpoints(result, first=first, last=last)
         if cp_problem is not None:

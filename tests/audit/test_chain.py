@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from audit import chain
+from audit import chain, context
 from audit.services import event_record
 from tests.audit.conftest import sql
 
@@ -46,8 +46,15 @@ def test_python_and_sql_serializations_agree(alice):
         detail={"b": [1, 2.5, None, True], "a": {"zz": "x", "y": 1e-7}, "longer_key": "v"},
         changes={"status": ["open", "closed"]}, search_kind="surname", search_value="García",
     )
+    with context.bound(ip="2001:db8::1", user_agent=""):
+        event_record(action="access.denied", actor=alice, outcome="denied",
+                     subjects=["NULL", "null", "a b", "{x}", 'q"uote', "back\\slash", "", "comma,here"],
+                     object_id="(paren)", detail={})
+    event_record(action="access.denied", outcome="denied")  # no actor: NULL columns
     chain.seal_pending()
+    sql("SET DateStyle = 'ISO, YMD'")
     rows = sql(f"SELECT audit_canonical(e), {chain._EVENT_COLUMNS} FROM audit_event e")
+    assert len(rows) == 3
     for row in rows:
         assert chain.canonical(row[1:]) == row[0]
 

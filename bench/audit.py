@@ -1,0 +1,365 @@
+"""Benchmark of the audit trail (issue 7).
+
+    make bench AREA=audit                 # pages at 20 connections; chain design; verify 1M and 10M
+    make bench AREA=audit SCALE=200000    # verify SCALE/10 and SCALE events instead
+
+1. Page throughput at 20 concurrent connections, auditing on versus off (goal: <= 10% overhead).
+   A real gunicorn (gthread, 4 processes x 5 threads = 20 handlers) serves a personal-data page
+   to 20 client connections on loopback, for a fixed time, alternating on, off, on, off. The
+   page is the audit event page by default; CROSSCHECK_BENCH_AUDIT_URL sets another (e.g. the
+   case detail, "/cases/{case_id}/" once a case exists in the bench database; "{event_id}" is
+   replaced by an event id). Auditing off is the test settings' switch (CROSSCHECK_AUDIT_ENABLED=0).
+   The sealer runs beside it every second, as beat runs it in production.
+2. The chain design measured: 8 writers inserting one event per transaction, unchained (the
+   sealer's way) versus chained at insert under a lock; and how long the others wait while one
+   writer keeps its transaction open 200 ms after its audit insert.
+3. Sealing and verifying 1M and 10M events (goal: >= 200k events/s verified).
+
+Runs in its own database (crosscheck_bench_audit, dropped at the end) and Redis database 8.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "crosscheck_bench_audit"
+BENCH_REDIS_DB = 8
+CONNECTIONS = 20
+PHASE_SECONDS = float(os.environ.get("CROSSCHECK_BENCH_AUDIT_SECONDS", "20"))
+
+
+def run(scale: int | None) -> None:
+    """Entry point of `make bench AREA=audit [SCALE=n]`."""
+    from bench.__main__ import require_free_disk
+
+    sizes = [max(scale // 10, 1000), scale] if scale else [1_000_000, 10_000_000]
+    require_free_disk(str(ROOT), 4 + sizes[-1] / 1_000_000 * 1.5)
+    url = _setup_database()
+    try:
+        _pages(url)
+        _designs(url)
+        for n in sizes:
+            _verify_size(n)
+    finally:
+        _drop_database()
+
+
+# --- Environment ---------------------------------------------------------------------------------
+
+
+def _admin_url() -> tuple[str, str]:
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
+    url = urlsplit(base)
+    return (urlunsplit((url.scheme, url.netloc, "/postgres", url.query, "")),
+            urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, "")))
+
+
+def _setup_database() -> str:
+    import psycopg2
+
+    admin_url, bench_url = _admin_url()
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
+        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+        cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    admin.close()
+    os.environ["DATABASE_URL"] = bench_url
+    redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
+    os.environ["REDIS_URL"] = f"{redis_base}/{BENCH_REDIS_DB}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    os.environ["CROSSCHECK_AUDIT_CHECKPOINT_PATH"] = str(ROOT / "var" / "bench-audit" / "checkpoints.jsonl")
+    os.environ["CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE"] = str(ROOT / "var" / "bench-audit" / "key.pem")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connections
+
+    for conn in connections.all():
+        conn.close()
+    settings.DATABASES["default"]["NAME"] = BENCH_DB
+    settings.AUDIT_CHECKPOINT_PATH = os.environ["CROSSCHECK_AUDIT_CHECKPOINT_PATH"]
+    settings.AUDIT_CHECKPOINT_KEY_FILE = os.environ["CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE"]
+    Path(settings.AUDIT_CHECKPOINT_PATH).unlink(missing_ok=True)
+    call_command("migrate", verbosity=0)
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    return bench_url
+
+
+def _drop_database() -> None:
+    import psycopg2
+    from django.db import connections
+
+    for conn in connections.all():
+        conn.close()
+    admin_url, _ = _admin_url()
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
+        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
+    admin.close()
+
+
+# --- 1. Pages at 20 connections ------------------------------------------------------------------
+
+
+def _session_cookie() -> tuple[str, int]:
+    """A verified supervisor session (password and TOTP passed), and an event to show."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.module_loading import import_string
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from audit.services import event_record
+    from privacy.models import Agency, Department, Role, Unit, User
+
+    dept, _ = Department.objects.get_or_create(code="dhs", defaults={"name": "Department of Homeland Security"})
+    agency, _ = Agency.objects.get_or_create(code="ice-hsi", defaults={"name": "ICE HSI", "department": dept})
+    unit, _ = Unit.objects.get_or_create(agency=agency, code="bench", defaults={"name": "Bench unit"})
+    user, _ = User.objects.get_or_create(username="bench-sam", defaults={"agency": agency, "unit": unit, "roles": [Role.SUPERVISOR], "last_name": "Bench"})
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+    event = event_record(action="access.denied", actor=user, outcome="denied", subjects=[f"person:{i}" for i in range(20)],
+                         detail={"path": "/bench/"}, justification="Benchmark seed event")
+    store = import_string(settings.SESSION_ENGINE + ".SessionStore")()
+    now = time.time()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store["otp_device_id"] = device.persistent_id
+    store["_crosscheck_login_at"] = now
+    store["_crosscheck_last_seen"] = now
+    store.set_expiry(6 * 3600)
+    store.save()
+    return store.session_key, event.pk
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(audit_on: bool, port: int) -> subprocess.Popen:
+    env = {**os.environ, "CROSSCHECK_AUDIT_ENABLED": "1" if audit_on else "0",
+           "CROSSCHECK_SESSION_IDLE_MINUTES": "600", "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "4", "--threads", "5", "--worker-class", "gthread", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("bench audit: gunicorn did not start")
+
+
+def _load(port: int, path: str, cookie: str, seconds: float) -> tuple[int, int, list[float]]:
+    """20 keep-alive client connections for `seconds`; (ok, failed, latencies)."""
+    stop = time.monotonic() + seconds
+    ok = [0] * CONNECTIONS
+    failed = [0] * CONNECTIONS
+    latencies: list[list[float]] = [[] for _ in range(CONNECTIONS)]
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Cookie": f"sessionid={cookie}", "Host": "127.0.0.1"}
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    ok[i] += 1
+                    latencies[i].append(time.perf_counter() - started)
+                else:
+                    failed[i] += 1
+            except (OSError, http.client.HTTPException):
+                failed[i] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CONNECTIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(ok), sum(failed), [x for xs in latencies for x in xs]
+
+
+def _pages(url: str) -> None:
+    from audit.chain import seal_pending
+    from audit.models import AuditEvent
+
+    cookie, event_id = _session_cookie()
+    path = os.environ.get("CROSSCHECK_BENCH_AUDIT_URL", "/audit/events/{event_id}/").format(event_id=event_id)
+    print(f"1. {path} at {CONNECTIONS} connections, {PHASE_SECONDS:.0f}s per phase (gunicorn 4x5 gthread)")
+    sealing = threading.Event()
+
+    def sealer() -> None:
+        from django.db import connection
+
+        while not sealing.is_set():
+            seal_pending()
+            time.sleep(1)
+        connection.close()
+
+    sealer_thread = threading.Thread(target=sealer, daemon=True)
+    sealer_thread.start()
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    p95: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for audit_on in (True, False, True, False):
+            port = _free_port()
+            server = _serve(audit_on, port)
+            try:
+                _load(port, path, cookie, 3)  # warm up
+                before = AuditEvent.objects.count()
+                ok, failed, lat = _load(port, path, cookie, PHASE_SECONDS)
+                written = AuditEvent.objects.count() - before
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=30)
+            rate = ok / PHASE_SECONDS
+            rates[audit_on].append(rate)
+            q = statistics.quantiles(lat, n=20)[18] * 1000 if len(lat) > 20 else float("nan")
+            p95[audit_on].append(q)
+            print(f"   audit {'on ' if audit_on else 'off'}: {rate:7.1f} req/s, p95 {q:6.1f} ms, {failed} failed, {written} events written")
+    finally:
+        sealing.set()
+        sealer_thread.join(timeout=30)
+    on, off = statistics.mean(rates[True]), statistics.mean(rates[False])
+    overhead = (off - on) / off * 100 if off else float("nan")
+    print(f"   => auditing on {on:.1f} req/s vs off {off:.1f} req/s: overhead {overhead:.1f}% (goal <= 10%)")
+
+
+# --- 2. The chain design, measured -----------------------------------------------------------------
+
+
+def _designs(url: str) -> None:
+    import psycopg2
+
+    print("2. Chain design: 8 writers, one event per transaction, 10s each")
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS bench_chained (seq bigint PRIMARY KEY, body text NOT NULL, "
+            "prev_hash bytea NOT NULL, hash bytea NOT NULL)"
+        )
+    body = '[1, 0, 0, "0", 2, 17, "alice", "ice-hsi", "analyst", null, null, "case.viewed", "case", "42", ["person:1"]]'
+
+    def unchained(cur) -> None:
+        cur.execute("INSERT INTO audit_event (occurred_at, action, outcome, subjects) VALUES (now(), 'case.viewed', 'allowed', '{person:1}')")
+
+    def chained(cur) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(4242)")
+        cur.execute("SELECT seq, hash FROM bench_chained ORDER BY seq DESC LIMIT 1")
+        row = cur.fetchone()
+        seq, prev = (row[0] + 1, bytes(row[1])) if row else (1, bytes(32))
+        digest = hashlib.sha256(prev + body.encode()).digest()
+        cur.execute("INSERT INTO bench_chained VALUES (%s, %s, %s, %s)", [seq, body, prev, digest])
+
+    for name, insert in (("unchained insert (sealer)", unchained), ("chained at insert under a lock", chained)):
+        counts, _waits = _writers(url, insert, seconds=10, writers=8, stall_ms=0)
+        _, stalled_waits = _writers(url, insert, seconds=6, writers=8, stall_ms=200)
+        p99 = statistics.quantiles(stalled_waits, n=100)[98] * 1000 if len(stalled_waits) > 100 else float("nan")
+        print(f"   {name:32s}: {sum(counts) / 10:8.0f} events/s; with one writer holding its transaction 200 ms, "
+              f"the others' p99 commit time is {p99:.0f} ms")
+
+
+def _writers(url: str, insert, *, seconds: float, writers: int, stall_ms: int) -> tuple[list[int], list[float]]:
+    import psycopg2
+
+    stop = time.monotonic() + seconds
+    counts = [0] * writers
+    waits: list[list[float]] = [[] for _ in range(writers)]
+
+    def work(i: int) -> None:
+        conn = psycopg2.connect(url)
+        with conn.cursor() as cur:
+            while time.monotonic() < stop:
+                started = time.perf_counter()
+                insert(cur)
+                if stall_ms and i == 0:
+                    time.sleep(stall_ms / 1000)  # a long transaction after its audit insert
+                conn.commit()
+                counts[i] += 1
+                if i:
+                    waits[i].append(time.perf_counter() - started)
+        conn.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return counts, [w for ws in waits for w in ws]
+
+
+# --- 3. Sealing and verifying N events ---------------------------------------------------------------
+
+
+def _verify_size(n: int) -> None:
+    from django.db import connection, transaction
+
+    from audit import chain
+
+    chain.seal_pending()
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM audit_seal")
+        have = int(cur.fetchone()[0])
+    need = max(n - have, 0)
+    print(f"3. Chain of {n:,} events: generating {need:,}")
+    started = time.perf_counter()
+    batch = 500_000
+    done = 0
+    while done < need:
+        size = min(batch, need - done)
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                """
+                INSERT INTO audit_event (occurred_at, actor_id, actor_username, actor_agency, actor_role, action,
+                    object_type, object_id, subjects, ip, user_agent, request_id, outcome, detail)
+                SELECT now() - (g * interval '40 ms'), g %% 500, 'user' || (g %% 500), 'ice-hsi', 'analyst', 'case.viewed',
+                    'case', (g %% 100000)::text, ARRAY['person:' || (g %% 1000000), 'person:' || (g %% 777)],
+                    '10.0.0.1', 'Mozilla/5.0 (bench)', md5(g::text), 'allowed', jsonb_build_object('page', g %% 7)
+                FROM generate_series(%s, %s) g
+                """,
+                [done + 1, done + size],
+            )
+        done += size
+    generated = time.perf_counter() - started
+    started = time.perf_counter()
+    sealed = chain.seal_pending(batch=100_000)
+    seal_seconds = time.perf_counter() - started
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE audit_event")
+        cur.execute("VACUUM ANALYZE audit_seal")
+    result = chain.verify(use_checkpoints=False)
+    rate = result.checked / result.seconds if result.seconds else float("nan")
+    print(f"   generated in {generated:.0f}s; sealed {sealed:,} in {seal_seconds:.0f}s ({sealed / max(seal_seconds, 1e-9):,.0f} events/s)")
+    print(f"   verified {result.checked:,} events in {result.seconds:.1f}s: {rate:,.0f} events/s "
+          f"(goal >= 200,000/s), intact={result.ok}")
