@@ -1,0 +1,155 @@
+"""Reference loads: good, bad and mixed files; nothing half-loaded; vintages replace atomically."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from audit.models import AuditEvent
+from tests.verification.conftest import person, write_csv
+from verification.loading import LoadRefused, load_reference
+from verification.models import (
+    EnforcementSubject,
+    ImmigrationRecord,
+    LoadStatus,
+    Numident,
+    ReferenceLoad,
+)
+
+pytestmark = pytest.mark.django_db
+
+GOOD = [person("521874390"), person("234567890", first_name="José", last_name="Hernández-Díaz")]
+BAD_ROWS = [
+    person("000123456"),  # invalid SSN area
+    person("345678901", first_name="R2D2"),
+    person("456789012", date_of_birth="1990-02-30"),
+    person("567890123", citizenship="martian"),
+    person("678901234", locked="maybe"),
+]
+
+
+def test_a_good_file_loads_with_provenance(tmp_path):
+    path = write_csv(tmp_path / "ssa.csv", "ssa", GOOD)
+    report = load_reference(source="ssa", path=path)
+    assert report.rows_loaded == 2
+    load = ReferenceLoad.objects.get()
+    assert load.status == LoadStatus.CURRENT
+    assert (load.row_count, load.source_agency, load.file_name) == (2, "ssa", "ssa.csv")
+    assert len(load.checksum) == 64
+    assert Numident.objects.current().count() == 2
+    assert AuditEvent.objects.filter(action="reference.loaded").exists()
+
+
+def test_a_bad_file_loads_nothing_and_reports_line_numbers(tmp_path):
+    path = write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)
+    with pytest.raises(LoadRefused) as exc:
+        load_reference(source="ssa", path=path)
+    errors = exc.value.report.errors
+    assert [(e.line, e.column) for e in errors] == [(4, "ssn"), (5, "first_name"), (6, "date_of_birth"), (7, "citizenship"), (8, "locked")]
+    assert Numident.objects.count() == 0
+    assert ReferenceLoad.objects.count() == 0
+    assert "000123456" not in str(errors)
+
+
+def test_skip_invalid_loads_the_good_rows_and_reports_the_rest(tmp_path):
+    path = write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)
+    report = load_reference(source="ssa", path=path, skip_invalid=True)
+    assert (report.rows_loaded, report.error_count) == (2, 5)
+    assert ReferenceLoad.objects.get().rows_rejected == 5
+
+
+def test_a_new_vintage_replaces_the_current_one_and_the_old_stays_recorded(tmp_path):
+    first = load_reference(source="ssa", path=write_csv(tmp_path / "a.csv", "ssa", GOOD)).load
+    second = load_reference(source="ssa", path=write_csv(tmp_path / "b.csv", "ssa", GOOD[:1])).load
+    first.refresh_from_db()
+    assert first.status == LoadStatus.SUPERSEDED
+    assert second.status == LoadStatus.CURRENT
+    assert Numident.objects.current().count() == 1
+    assert Numident.objects.count() == 3
+
+
+def test_a_refused_vintage_leaves_the_current_one_in_place(tmp_path):
+    load_reference(source="ssa", path=write_csv(tmp_path / "a.csv", "ssa", GOOD))
+    with pytest.raises(LoadRefused):
+        load_reference(source="ssa", path=write_csv(tmp_path / "b.csv", "ssa", BAD_ROWS))
+    assert Numident.objects.current().count() == 2
+
+
+def test_dhs_and_enforcement_files(tmp_path):
+    dhs = write_csv(tmp_path / "dhs.csv", "dhs", [
+        {"a_number": "A12345678", "first_name": "Nadia", "last_name": "Haddad", "date_of_birth": "1992-02-20", "class_of_admission": "c09",
+         "work_authorized_from": "2020-01-01", "work_authorized_until": "2027-01-01"},
+        {"i94": "12345678901", "first_name": "Li", "last_name": "Wei", "date_of_birth": "1988-07-01"},
+    ])
+    assert load_reference(source="dhs", path=dhs).rows_loaded == 2
+    record = ImmigrationRecord.objects.get(a_number_last4="5678")
+    assert record.class_of_admission == "C09"
+    enforcement = write_csv(tmp_path / "enf.csv", "enforcement", [
+        {"subject_ref": "E-1", "first_name": "Viktor", "last_name": "Volkov", "aliases": "V Volkov|Vic Volkov",
+         "date_of_birth": "1960-01-01", "nationality": "RUS", "documents": "X1234567|Y7654321", "status": "wanted"},
+    ])
+    assert load_reference(source="enforcement", path=enforcement).rows_loaded == 1
+    subject = EnforcementSubject.objects.get()
+    assert subject.aliases == ["V Volkov", "Vic Volkov"]
+    assert len(subject.documents_bidx) == 2
+    assert "X1234567" not in str(subject.documents_enc)
+
+
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [
+        ({"first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01"}, "a_number"),
+        ({"a_number": "12", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01"}, "a_number"),
+        ({"a_number": "123456789", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01",
+          "work_authorized_from": "2020-01-01", "work_authorized_until": "2019-01-01"}, "work_authorized_until"),
+        ({"a_number": "123456789", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01", "country_of_birth": "Mexico"}, "country_of_birth"),
+    ],
+)
+def test_dhs_rows_are_validated(tmp_path, row, column):
+    with pytest.raises(LoadRefused) as exc:
+        load_reference(source="dhs", path=write_csv(tmp_path / "dhs.csv", "dhs", [row]))
+    assert exc.value.report.errors[0].column == column
+
+
+def test_a_file_without_the_columns_is_refused(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("foo,bar\n1,2\n")
+    with pytest.raises(CommandError):
+        call_command("load_reference", str(path), "--source", "ssa", "--no-progress")
+
+
+def test_the_command_prints_rows_per_second(tmp_path):
+    out = StringIO()
+    call_command("load_reference", str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD)), "--source", "ssa", "--no-progress", "--vintage", "2026-10-01", stdout=out)
+    assert "rows/s" in out.getvalue()
+    assert ReferenceLoad.objects.get().vintage.isoformat() == "2026-10-01"
+
+
+def test_the_command_reports_bad_lines_and_loads_nothing(tmp_path):
+    err = StringIO()
+    with pytest.raises(CommandError, match="nothing was loaded"):
+        call_command("load_reference", str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)), "--source", "ssa", "--no-progress", stderr=err)
+    assert "line 4: ssn" in err.getvalue()
+    assert Numident.objects.count() == 0
+
+
+def test_the_command_skips_invalid_rows_when_asked(tmp_path):
+    call_command("load_reference", str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)), "--source", "ssa", "--no-progress", "--skip-invalid", stdout=StringIO(), stderr=StringIO())
+    assert Numident.objects.current().count() == 2
+
+
+def test_generate_synthetic_writes_files_with_labels(tmp_path):
+    out = StringIO()
+    call_command("generate_synthetic", "--employers", "5", "--cases", "60", "--seed", "3", "--out", str(tmp_path), stdout=out)
+    assert (tmp_path / "labels.csv").exists()
+    assert (tmp_path / "ssa.csv").exists()
+    assert Numident.objects.count() == 0
+
+
+def test_generate_synthetic_loads_into_the_database(tmp_path, settings):
+    settings.VAR_DIR = tmp_path
+    call_command("generate_synthetic", "--employers", "5", "--cases", "60", "--seed", "3", "--workers", "1", stdout=StringIO(), stderr=StringIO())
+    from verification.models import VerificationCase
+
+    assert VerificationCase.objects.count() == 60
+    assert (tmp_path / "synthetic" / "seed-3" / "labels.csv").exists()
