@@ -1,0 +1,129 @@
+"""The screens: every persona x every route, the verifier's resolution, the admin's key management."""
+
+import pytest
+from django.test import Client
+
+from privacy.policy import decide
+from tests.verification.conftest import i9
+from verification import services
+from verification.models import CaseStatus, EmployerApiKey
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["alice", "bob", "sam", "adam", "audrey", "vera", "sally", "petra", "eddie"]
+
+
+@pytest.fixture
+def referred(employer, ssa):
+    case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
+    services.case_fan_issue(actor=None, case=case)
+    services.case_decide(actor=None, case=case, decision="take_action")
+    return services.case_refer(actor=None, case=case)
+
+
+def allowed(user, action, category):
+    return decide(user, action=action, category=category).allowed
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_case_screens_follow_the_policy_for_every_persona(request, login, persona, referred):
+    user = request.getfixturevalue(persona)
+    client = login(user)
+    can_view = allowed(user, "view", "verification_cases")
+    can_change = allowed(user, "change", "verification_cases")
+    assert client.get("/verification/cases/").status_code == (200 if can_view else 403)
+    assert client.get(f"/verification/cases/{referred.pk}/").status_code == (200 if can_view else 404)
+    response = client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "continuance", "note": "More time"})
+    assert response.status_code == (302 if can_change else 404)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_employer_screens_follow_the_policy_for_every_persona(request, login, persona, employer):
+    user = request.getfixturevalue(persona)
+    client = login(user)
+    can = allowed(user, "change", "employer_data")
+    assert client.get("/verification/employers/").status_code == (200 if can else 403)
+    assert client.get(f"/verification/employers/{employer.pk}/").status_code == (200 if can else 403)
+    assert client.post(f"/verification/employers/{employer.pk}/keys/", {"label": "x", "valid_days": 30}).status_code == (200 if can else 403)
+
+
+@pytest.mark.parametrize("path", ["/verification/cases/", "/verification/cases/1/", "/verification/employers/", "/verification/employers/new/"])
+def test_anonymous_and_api_keys_are_sent_to_sign_in(path, api_key):
+    assert Client().get(path).status_code == 302
+    assert Client().get(path, HTTP_AUTHORIZATION=f"Bearer {api_key.raw}").status_code == 302
+
+
+def test_case_screens_need_a_second_factor(login, vera, referred):
+    client = login(vera, verify=False)
+    response = client.get(f"/verification/cases/{referred.pk}/")
+    assert response.status_code == 302
+    assert "2fa" in response["Location"]
+
+
+def test_the_verifier_sees_the_comparison_with_the_mismatch_marked(login, vera, referred):
+    page = login(vera).get(f"/verification/cases/{referred.pk}/").content.decode()
+    assert "Garcia Lopez" in page  # the reference value beside the submitted one
+    assert 'class="mismatch"' in page
+    assert "521874390" not in page
+    assert "•••4390" in page
+
+
+def test_the_verifier_resolves_a_referred_case_as_confirmed(login, vera, referred):
+    response = login(vera).post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "confirmed", "note": ""})
+    assert response.status_code == 302
+    referred.refresh_from_db()
+    assert referred.result == CaseStatus.EMPLOYMENT_AUTHORIZED
+    assert referred.resolved_by == vera
+
+
+def test_a_corrected_record_needs_a_note_without_pii(login, vera, referred):
+    client = login(vera)
+    assert client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "corrected_record", "note": ""}).status_code == 400
+    assert client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "corrected_record", "note": "SSN 521874390"}).status_code == 400
+    assert client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "corrected_record", "note": "Name updated"}).status_code == 302
+
+
+def test_the_verifier_records_contact(login, vera, referred):
+    assert login(vera).post(f"/verification/cases/{referred.pk}/contact/", {"contacted_on": referred.referred_on.isoformat()}).status_code == 302
+    referred.refresh_from_db()
+    assert referred.contacted_on == referred.referred_on
+
+
+def test_the_queue_lists_without_n_plus_one(login, vera, employer, ssa, django_assert_max_num_queries):
+    client = login(vera)
+    for n in range(5):
+        case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith", duplicate_reason="rehire" if n else ""))
+        services.case_fan_issue(actor=None, case=case)
+        services.case_decide(actor=None, case=case, decision="take_action")
+        services.case_refer(actor=None, case=case)
+    with django_assert_max_num_queries(20):
+        response = client.get("/verification/cases/")
+    assert response.content.decode().count("/verification/cases/") >= 5
+
+
+def test_admin_enrols_an_employer(login, adam):
+    client = login(adam)
+    response = client.post("/verification/employers/new/", {
+        "ein": "23-4567890", "name": "New Co", "naics": "722511", "state": "TX", "mou_signed_on": "2026-01-15",
+    })
+    assert response.status_code == 302
+    bad = client.post("/verification/employers/new/", {"ein": "07-0000000", "name": "", "naics": "x", "state": "ZZ", "mou_signed_on": "2026-01-15"})
+    assert bad.status_code == 400
+
+
+def test_admin_issues_rotates_and_revokes_keys_shown_once(login, adam, employer):
+    client = login(adam)
+    issued = client.post(f"/verification/employers/{employer.pk}/keys/", {"label": "Payroll", "valid_days": 90})
+    assert issued.status_code == 200
+    assert issued["Cache-Control"] == "no-store"
+    key = EmployerApiKey.objects.get(employer=employer, label="Payroll")
+    assert "ccv1_" in issued.content.decode()
+    detail = client.get(f"/verification/employers/{employer.pk}/").content.decode()
+    assert key.prefix in detail
+    assert key.key_hash not in detail
+    rotated = client.post(f"/verification/keys/{key.pk}/rotate/")
+    assert rotated.status_code == 200
+    new = EmployerApiKey.objects.get(replaces=key)
+    assert client.post(f"/verification/keys/{new.pk}/revoke/").status_code == 302
+    new.refresh_from_db()
+    assert new.revoked_at is not None
