@@ -101,20 +101,11 @@ class ContestOutcome(models.TextChoices):
     OVERTURNED = "overturned", "Match overturned"
 
 
-def _perm_id(codename: str) -> int:
-    from django.contrib.auth.models import Permission
-
-    cache = _perm_id.__dict__.setdefault("cache", {})
-    if codename not in cache:
-        cache[codename] = Permission.objects.get(content_type__app_label="cases", codename=codename).pk
-    return cache[codename]
-
-
 def _member_case_ids(user: Any, codename: str) -> list[int]:
-    """Cases the user holds `codename` on, directly or through a group."""
-    perm = _perm_id(codename)
-    direct = CaseUserObjectPermission.objects.filter(user_id=user.pk, permission_id=perm).values_list("content_object_id", flat=True)
-    grouped = CaseGroupObjectPermission.objects.filter(permission_id=perm, group__user=user.pk).values_list("content_object_id", flat=True)
+    """Cases the user holds `codename` on, directly or through a group (one query)."""
+    perm = {"permission__codename": codename, "permission__content_type__app_label": "cases"}
+    direct = CaseUserObjectPermission.objects.filter(user_id=user.pk, **perm).values_list("content_object_id", flat=True)
+    grouped = CaseGroupObjectPermission.objects.filter(group__user=user.pk, **perm).values_list("content_object_id", flat=True)
     return sorted(set(direct.union(grouped)))
 
 

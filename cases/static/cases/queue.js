@@ -109,7 +109,13 @@
 
   document.addEventListener("keydown", function (event) {
     if (!$("#queue-table") || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (openDialog()) { return; }  // the dialog handles its own keys (Esc closes it)
+    var dlg = openDialog();
+    if (dlg) {
+      // Enter on a select submits the quick form too (browsers only do it for text inputs).
+      var quick = event.target.closest && event.target.closest("form.js-quick");
+      if (quick && event.key === "Enter" && event.target.tagName === "SELECT") { event.preventDefault(); quick.requestSubmit(); }
+      return;  // otherwise the dialog handles its own keys (Esc closes it)
+    }
     if (typing(event.target)) {
       if (event.key === "Escape") { event.target.blur(); setCurrent(current); }
       return;
