@@ -302,20 +302,27 @@ _CHUNK_EDGE_SQL = "SELECT seq, prev_hash, hash, event_id FROM audit_seal WHERE s
 
 # The first bad link of a chunk, all in one set-based pass: a missing event, an event whose
 # recomputed hash differs, a link that does not point at the previous hash, or a gap in seq.
+# The hashes are compared before the window sorts by seq (OFFSET 0 keeps the planner from
+# flattening), so the sort carries narrow rows rather than whole events.
 _CHUNK_PROBLEM_SQL = """
     SELECT seq, event_id, kind FROM (
-        SELECT s.seq, s.event_id,
+        SELECT x.seq, x.event_id,
             CASE
-                WHEN e.id IS NULL THEN 'missing'
-                WHEN sha256(s.prev_hash || convert_to(audit_canonical(e), 'UTF8')) <> s.hash THEN 'altered'
-                WHEN lag(s.seq) OVER w IS NOT NULL AND s.seq <> lag(s.seq) OVER w + 1 THEN 'gap'
-                WHEN lag(s.hash) OVER w IS NOT NULL AND s.prev_hash <> lag(s.hash) OVER w THEN 'link'
+                WHEN x.missing THEN 'missing'
+                WHEN x.altered THEN 'altered'
+                WHEN lag(x.seq) OVER w IS NOT NULL AND x.seq <> lag(x.seq) OVER w + 1 THEN 'gap'
+                WHEN lag(x.hash) OVER w IS NOT NULL AND x.prev_hash <> lag(x.hash) OVER w THEN 'link'
             END AS kind
-        FROM audit_seal s
-        LEFT JOIN audit_event e
-            ON e.id = s.event_id AND e.occurred_at = s.occurred_at AND e.id BETWEEN %s AND %s
-        WHERE s.seq >= %s AND s.seq < %s
-        WINDOW w AS (ORDER BY s.seq)
+        FROM (
+            SELECT s.seq, s.event_id, s.prev_hash, s.hash, e.id IS NULL AS missing,
+                sha256(s.prev_hash || convert_to(audit_canonical(e), 'UTF8')) <> s.hash AS altered
+            FROM audit_seal s
+            LEFT JOIN audit_event e
+                ON e.id = s.event_id AND e.occurred_at = s.occurred_at AND e.id BETWEEN %s AND %s
+            WHERE s.seq >= %s AND s.seq < %s
+            OFFSET 0
+        ) x
+        WINDOW w AS (ORDER BY x.seq)
     ) checked
     WHERE kind IS NOT NULL ORDER BY seq LIMIT 1
 """
@@ -380,6 +387,9 @@ def _check_chunk(a: int, b: int) -> ChunkOutcome:
     """One set-based pass over seq [a, b): its count, first and last links, and first problem."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        if _workers() > 1:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")  # we run our own
         cursor.execute(_CHUNK_BOUNDS_SQL, [a, b])
         count, cmin, cmax, min_id, max_id = cursor.fetchone()
         if not count:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
 
 from audit import context
@@ -147,8 +147,10 @@ def event_record(
             changes=_scrub(dict(changes or {})),
             detail=_scrub(dict(detail or {})),
         )
-        with transaction.atomic():
-            event.save(force_insert=True)
+        # No savepoint of its own: inside the caller's transaction a failed insert must fail the
+        # whole action anyway, and outside one the INSERT commits by itself. (A savepoint would
+        # cost two more round trips on every page view.)
+        event.save(force_insert=True)
     except (DatabaseError, TypeError, ValueError) as exc:
         raise AuditWriteFailed("The action could not be recorded, so it was not carried out.") from exc
     return event

@@ -39,9 +39,8 @@ def _roles_required(roles: tuple[str, ...]) -> Callable[[Callable[..., HttpRespo
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
             if not any(user.has_role(r) for r in roles):
-                with transaction.atomic():
-                    event_record(action="access.denied", actor=user, outcome=Outcome.DENIED, object_type="audit.page",
-                                 detail={"path": request.path[:200], "needs": list(roles)})
+                event_record(action="access.denied", actor=user, outcome=Outcome.DENIED, object_type="audit.page",
+                             detail={"path": request.path[:200], "needs": list(roles)})
                 return render(request, "audit/forbidden.html", status=403)
             return view(request, *args, **kwargs)
 
@@ -75,10 +74,9 @@ def browser(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     qs = selectors.events_filtered(user=request.user, filters=filters)
     page = selectors.events_page(qs, before=_before(request))
-    with transaction.atomic():
-        event_record(action="audit.browsed", actor=request.user, object_type="audit.page", subjects=_page_subjects(page.events),
-                     detail={"filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
-                             "before": _before(request), "rows": len(page.events)})
+    event_record(action="audit.browsed", actor=request.user, object_type="audit.page", subjects=_page_subjects(page.events),
+                 detail={"filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
+                         "before": _before(request), "rows": len(page.events)})
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "catalogue": CATALOGUE}
@@ -97,9 +95,8 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     event = selectors.event_for_user(user=request.user, pk=pk)
     if event is None:
         raise Http404("No such audit event.")
-    with transaction.atomic():
-        event_record(action="audit.event_viewed", actor=request.user, object_type="audit.event", object_id=event.pk,
-                     subjects=event.subjects)
+    event_record(action="audit.event_viewed", actor=request.user, object_type="audit.event", object_id=event.pk,
+                 subjects=event.subjects)
     return render(request, "audit/event.html", {
         "event": event, "seal": selectors.seal_of(event), "why": CATALOGUE.get(event.action, ""),
         "since": SINCE.get(event.action),
@@ -125,9 +122,8 @@ def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
     peak = max((n for _, n in days), default=0) or 1
     now = timezone.now()
     flags = [f for f in anomalies.flags_for(start=now - timedelta(days=7), end=now, events=qs) if f.user_id == user_id]
-    with transaction.atomic():
-        event_record(action="audit.timeline_viewed", actor=request.user, object_type="user", object_id=user_id,
-                     subjects=_page_subjects(page.events), detail={"rows": len(page.events)})
+    event_record(action="audit.timeline_viewed", actor=request.user, object_type="user", object_id=user_id,
+                 subjects=_page_subjects(page.events), detail={"rows": len(page.events)})
     context = {"subject_user_id": user_id, "username": page.events[0].actor_username if page.events else "",
                "page": page, "days": [(d, n, round(100 * n / peak)) for d, n in days], "flags": flags, "query": ""}
     if request.htmx and request.GET.get("before"):
@@ -188,9 +184,8 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     events = {e.pk: e for e in selectors.events_filtered(user=request.user, filters={}).filter(pk__in=[a.event_id for a in assignments])}
     for a in assignments:
         a.event = events.get(a.event_id)
-    with transaction.atomic():
-        event_record(action="audit.browsed", actor=request.user, object_type="audit.review_queue",
-                     subjects=_page_subjects(list(events.values())), detail={"assignments": len(assignments)})
+    event_record(action="audit.browsed", actor=request.user, object_type="audit.review_queue",
+                 subjects=_page_subjects(list(events.values())), detail={"assignments": len(assignments)})
     return render(request, "audit/review.html", {
         "assignments": assignments, "form": ReviewForm(), "rules": anomalies.RULES,
         "assignment_rule_active": anomalies.assignment_rule_active(),
