@@ -191,16 +191,16 @@ DECLARE
     snap pg_snapshot;
     horizon xid8;
     head record;
-    r audit_event%ROWTYPE;
-    prev bytea := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+    prev bytea;
     h bytea;
+    body bytea;
     next_seq bigint := 1;
     last_txid xid8 := '0'::xid8;
     last_id bigint := 0;
-    seqs bigint[] := '{}';
-    ids bigint[] := '{}';
-    times timestamptz[] := '{}';
-    txids xid8[] := '{}';
+    ids bigint[];
+    times timestamptz[];
+    txids xid8[];
+    bodies bytea[];
     prevs bytea[] := '{}';
     hashes bytea[] := '{}';
 BEGIN
@@ -228,20 +228,29 @@ BEGIN
             next_seq := 1; prev := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
         END IF;
     END IF;
-    FOR r IN
-        SELECT * FROM audit_event e
+    -- The canonical texts are computed set-based; only the chaining itself is sequential.
+    SELECT array_agg(q.id ORDER BY q.txid, q.id), array_agg(q.occurred_at ORDER BY q.txid, q.id),
+           array_agg(q.txid ORDER BY q.txid, q.id), array_agg(q.body ORDER BY q.txid, q.id)
+      INTO ids, times, txids, bodies
+      FROM (
+        SELECT e.id, e.occurred_at, e.txid, convert_to(audit_canonical(e), 'UTF8') AS body
+        FROM audit_event e
         WHERE (e.txid, e.id) > (last_txid, last_id) AND e.txid < horizon
         ORDER BY e.txid, e.id LIMIT batch
-    LOOP
-        h := sha256(prev || convert_to(audit_canonical(r), 'UTF8'));
-        seqs := seqs || next_seq; ids := ids || r.id; times := times || r.occurred_at;
-        txids := txids || r.txid; prevs := prevs || prev; hashes := hashes || h;
+      ) q;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOREACH body IN ARRAY bodies LOOP
+        h := sha256(prev || body);
+        prevs := prevs || prev;
+        hashes := hashes || h;
         prev := h;
-        next_seq := next_seq + 1;
     END LOOP;
     INSERT INTO audit_seal (seq, event_id, occurred_at, txid, prev_hash, hash)
-        SELECT * FROM unnest(seqs, ids, times, txids, prevs, hashes);
-    RETURN coalesce(array_length(seqs, 1), 0);
+        SELECT next_seq + u.n - 1, u.id, u.t, u.x, u.p, u.h
+        FROM unnest(ids, times, txids, prevs, hashes) WITH ORDINALITY AS u(id, t, x, p, h, n);
+    RETURN array_length(ids, 1);
 END
 $$;
 
