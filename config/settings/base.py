@@ -323,7 +323,7 @@ CROSSREF = {
     "VELOCITY_K": env_int("CROSSREF_VELOCITY_K", 3),
     "VELOCITY_WINDOW_DAYS": env_int("CROSSREF_VELOCITY_WINDOW_DAYS", 90),
     # Enforcement linkage: a score >= THRESHOLD is a lead; within MARGIN below it, a low-severity review.
-    "LINKAGE_THRESHOLD": float(env_str("CROSSREF_LINKAGE_THRESHOLD", "0.90")),
+    "LINKAGE_THRESHOLD": float(env_str("CROSSREF_LINKAGE_THRESHOLD", "0.92")),
     "LINKAGE_REVIEW_MARGIN": float(env_str("CROSSREF_LINKAGE_REVIEW_MARGIN", "0.06")),
     # Employer behaviour: one-sided z-test significance, and the minimum cases to judge an employer.
     "EMPLOYER_ALPHA": float(env_str("CROSSREF_EMPLOYER_ALPHA", "0.001")),

@@ -97,3 +97,20 @@ def test_employer_case_rules(world, matcher):
     assert set(findings("EMP-EXISTING")) == {existing.pk}
     assert set(findings("EMP-NOT-CLOSED")) == {open_fnc.pk}
     assert all(f.subject_key == f"employer:{emp.pk}" for f in Finding.objects.all())
+
+
+def test_late_creation_rate_counts_federal_working_days(world, matcher):
+    peers = [world.employer(naics="722", state="NY") for _ in range(5)]
+    for p in peers:
+        _many(world, p, 20)
+    late = world.employer(naics="722", state="NY")
+    hire = date(2026, 3, 2)  # a Monday
+    _many(world, late, 5)
+    # Created 8 working days after the first day of work, no coded reason.
+    created = timezone.make_aware(timezone.datetime(2026, 3, 12, 12, 0))
+    _many(world, late, 10, hire_date=hire, created_at=created)
+    # Late but with a coded reason: not counted.
+    excused = world.employer(naics="722", state="NY")
+    _many(world, excused, 12, hire_date=hire, created_at=created, late_reason="awaiting_ssn")
+    run_rules(matcher, "EMP-LATE")
+    assert [f.employer_id for f in Finding.objects.filter(rule_code="EMP-LATE")] == [late.pk]

@@ -86,6 +86,7 @@ class Run(BaseModel):
     schedule = models.ForeignKey("ScheduledRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     partitions_total = models.PositiveIntegerField(default=0)
     rows_estimated = models.BigIntegerField(default=0)
+    staged_rows = models.BigIntegerField(null=True, blank=True, help_text="Cases copied to the run's staging table.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(

@@ -161,7 +161,7 @@ def partitions_sweep() -> dict[str, int]:
         partitions_enqueue(partition_ids=expired + stale)
     for run_id in Run.objects.active().values_list("pk", flat=True):
         engine.run_finish_if_complete(run_id)
-    return {"expired": len(expired), "resent": len(stale)}
+    return {"expired": len(expired), "resent": len(stale), "stages_dropped": stages_drop_finished()}
 
 
 def run_cancel(*, actor: Any, run: Run) -> Run:
@@ -182,6 +182,22 @@ def run_cancel(*, actor: Any, run: Run) -> Run:
             agreement_id=run.agreement_id,
         )
     return run
+
+
+def stages_drop_finished() -> int:
+    """Drop staging tables of runs that ended (a cancelled run's partitions may still hold theirs)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ '^crossref_stage_[0-9]+$'")
+        names = [r[0] for r in cur.fetchall()]
+    dropped = 0
+    for name in names:
+        run_id = int(name.rsplit("_", 1)[1])
+        if not Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists() and not Partition.objects.filter(
+            run_id=run_id, status=PartitionStatus.RUNNING
+        ).exists():
+            engine.stage_drop(run_id)
+            dropped += 1
+    return dropped
 
 
 def run_close(*, run: Run, failed_partitions: int) -> Run:

@@ -32,7 +32,7 @@ def _bucket(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any
 def _examined(ctx: PartitionContext) -> None:
     def count() -> int:
         where, params = _bucket(ctx)
-        ctx.cursor.execute(f"SELECT count(*) FROM {sources.CASES} c WHERE {where}", params)  # noqa: S608
+        ctx.cursor.execute(f"SELECT count(*) FROM {ctx.cases} c WHERE {where}", params)  # noqa: S608
         n = int(ctx.cursor.fetchone()[0])
         ctx.rows_examined += n
         return n
@@ -55,7 +55,7 @@ def _per_case(ctx: PartitionContext, r_: Rule, *, condition: str, evidence: str,
                '{evidence}:' || c.id AS evidence_key, c.id AS case_id, c.employer_id, c.ssn_bidx AS ssn_index,
                {fields_sql} AS fields, jsonb_build_object('case_id', c.id) AS evidence, 1.0::float8 AS score,
                {summary} AS summary, %(sev)s AS severity, FALSE AS is_clerical
-          FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
+          FROM {ctx.cases} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
          WHERE {where} AND ({condition})
     """, {**params, "sev": r_.severity})  # noqa: S608
 
@@ -79,7 +79,7 @@ def employer_stats(ctx: PartitionContext) -> str:
                    count(*) FILTER (WHERE c.tnc_source <> '') AS tnc,
                    count(*) FILTER (WHERE c.citizenship_status IN ('permanent_resident', 'authorized_alien'))
                        AS noncitizen
-              FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
+              FROM {ctx.cases} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
               LEFT JOIN {cal} ch ON ch.d = c.hire_date LEFT JOIN {cal} cc ON cc.d = (c.created_at)::date
              WHERE {scope_sql} AND c.submitted_at IS NOT NULL
              GROUP BY 1, 2, 3
@@ -149,7 +149,7 @@ def employer_doc_share(ctx: PartitionContext, r_: Rule) -> None:
     ctx.insert_select(r_, f"""
         WITH emp AS (
             SELECT c.employer_id, e.naics, e.state, c.document_type AS grp, count(*) AS x
-              FROM {sources.CASES} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
+              FROM {ctx.cases} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
              WHERE {scope_sql} AND c.submitted_at IS NOT NULL GROUP BY 1, 2, 3, 4),
         tot AS (SELECT employer_id, naics, state, sum(x) AS n FROM emp GROUP BY 1, 2, 3),
         peer AS (SELECT naics, state, grp, sum(x) AS px FROM emp GROUP BY 1, 2, 3),

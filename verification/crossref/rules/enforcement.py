@@ -1,18 +1,19 @@
 """Enforcement-subject linkage: blocking, then rapidfuzz scoring of candidate pairs only.
 
 Blocking keys (the same for subjects, their aliases and the cases):
-- date of birth + first letter of a family-name part (and the day/month-swapped date);
-- birth year + first four letters of a family-name part + first letter of the given name;
-- a document blind index (A-Number, passport, I-94, document number) shared with the subject.
+- date of birth + first two letters of a family-name part (subjects also under the day/month-swapped date);
+- date of birth + first two letters of the given name;
+- a document blind index (document number) shared with the subject.
 
-A pair's score is 0.55 x name similarity (best of the subject's names and aliases) + 0.45 x
-date-of-birth agreement; a shared document number sets it to at least 0.99. At or above the
-threshold it is a lead; within the review margin below it, a low-severity lead for review.
+A pair's name similarity is the weaker of the given-name and family-name similarities (rapidfuzz,
+vectorized over all candidate pairs), best over the subject's name and aliases. The score is that
+similarity when the dates of birth are equal, 0.9 of it when day and month are swapped, and 0
+otherwise; a shared document number sets it to at least 0.99. At or above the threshold it is a
+lead; within the review margin below it, a low-severity lead for review.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -38,27 +39,24 @@ class SubjectIndex:
     """The subjects of one enforcement load, with their blocking keys."""
 
     subjects: list[dict[str, Any]]
-    names: list[list[str]]  # normalized "first last" strings per subject (primary + aliases)
+    names: list[list[tuple[str, str]]]  # normalized (given, family) per subject: primary name and aliases
     blocks: dict[str, list[int]]
 
 
-def _name_parts(full: str) -> tuple[str, list[str]]:
-    parts = names.normalize(full).split()
-    if not parts:
-        return "", []
-    return parts[0], parts[1:] or parts[:1]
+def _split(first: str, last: str) -> tuple[str, str]:
+    return names.normalize(first), names.normalize(last)
 
 
-def block_keys(first: str, lasts: list[str], dob: date | None, docs: list[str]) -> set[str]:
-    """The blocking keys of one name (given name, family-name parts), date of birth and documents."""
+def block_keys(first: str, last: str, dob: date | None, docs: list[str]) -> set[str]:
+    """The blocking keys of one normalized name, a date of birth and document blind indexes."""
     keys = {f"x:{d}" for d in docs if d}
-    initial = first[:1]
-    for last in lasts:
-        if not last:
-            continue
-        if dob is not None:
-            keys.add(f"d:{dob.isoformat()}:{last[0]}")
-            keys.add(f"y:{dob.year}:{last[:4]}:{initial}")
+    if dob is None:
+        return keys
+    iso = dob.isoformat()
+    if first:
+        keys.add(f"f:{iso}:{first[:2]}")
+    for part in last.split():
+        keys.add(f"d:{iso}:{part[:2]}")
     return keys
 
 
@@ -71,21 +69,21 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
                                            documents_bidx, status FROM {sources.ENFORCEMENT}
                                      WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
         blocks: dict[str, list[int]] = {}
-        all_names: list[list[str]] = []
+        all_names: list[list[tuple[str, str]]] = []
         for i, s in enumerate(rows):
-            fulls = [f"{s['first_name']} {s['last_name']}", *(s["aliases"] or [])]
-            normed = []
+            variants = [_split(s["first_name"], s["last_name"])]
+            for alias in s["aliases"] or []:
+                parts = names.normalize(alias).split(" ", 1)
+                variants.append((parts[0], parts[1] if len(parts) > 1 else parts[0]))
+            dob = s["date_of_birth"]
+            dobs = [dob]
+            if dob is not None and dob.day <= 12 and dob.day != dob.month:
+                dobs.append(dob.replace(month=dob.day, day=dob.month))
             keys: set[str] = set()
-            dobs = [s["date_of_birth"]]
-            if s["date_of_birth"] is not None and s["date_of_birth"].day <= 12:
-                with contextlib.suppress(ValueError):
-                    dobs.append(s["date_of_birth"].replace(month=s["date_of_birth"].day, day=s["date_of_birth"].month))
-            for full in fulls:
-                first, lasts = _name_parts(full)
-                normed.append(names.normalize(full))
+            for first, last in variants:
                 for d in dobs:
-                    keys |= block_keys(first, lasts, d, list(s["documents_bidx"] or []))
-            all_names.append(normed)
+                    keys |= block_keys(first, last, d, list(s["documents_bidx"] or []))
+            all_names.append(variants)
             for k in keys:
                 blocks.setdefault(k, []).append(i)
         _INDEX.clear()
@@ -93,15 +91,13 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         return _INDEX[load_id]
 
 
-def _dob_score(a: date | None, b: date | None) -> float:
+def _dob_factor(a: date | None, b: date | None) -> float:
     if a is None or b is None:
         return 0.0
     if a == b:
         return 1.0
     if dob_swapped(a, b):
-        return 0.85
-    if a.year == b.year and (a.month == b.month or a.day == b.day):
-        return 0.6
+        return 0.9
     return 0.0
 
 
@@ -122,15 +118,19 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
         SELECT c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth,
                array_remove(ARRAY[nullif(c.a_number_bidx, ''), nullif(c.passport_bidx, ''), nullif(c.i94_bidx, ''),
                                   nullif(c.document_number_bidx, '')], NULL) AS docs
-          FROM {sources.CASES} c WHERE {where}""", params)  # noqa: S608
+          FROM {ctx.cases} c WHERE {where}""", params)  # noqa: S608
     pair_case: list[int] = []
     pair_subject: list[int] = []
     pair_doc: list[bool] = []
+    blocks = index.blocks
+    normalize = names.normalize
     for ci, c in enumerate(cases):
-        first, lasts = _name_parts(f"{c['first_name']} {c['last_name']} {c['other_last_names'] or ''}")
+        first = normalize(c["first_name"])
+        last = normalize(f"{c['last_name']} {c['other_last_names'] or ''}")
+        c["_n"] = (first, last)
         seen: set[int] = set()
-        for key in block_keys(first, lasts, c["date_of_birth"], c["docs"] or []):
-            for si in index.blocks.get(key, ()):
+        for key in block_keys(first, last, c["date_of_birth"], c["docs"] or []):
+            for si in blocks.get(key, ()):
                 if si not in seen:
                     seen.add(si)
                     pair_case.append(ci)
@@ -140,17 +140,22 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
         ctx.emit(r_, [])
         return
     # Expand each pair to every name of the subject, score all at once, keep the best per pair.
-    left: list[str] = []
-    right: list[str] = []
+    lf: list[str] = []
+    rf: list[str] = []
+    ll: list[str] = []
+    rl: list[str] = []
     owner: list[int] = []
     for p, (ci, si) in enumerate(zip(pair_case, pair_subject, strict=True)):
-        c = cases[ci]
-        cname = names.normalize(f"{c['first_name']} {c['last_name']}")
-        for sname in index.names[si]:
-            left.append(cname)
-            right.append(sname)
+        first, last = cases[ci]["_n"]
+        for sfirst, slast in index.names[si]:
+            lf.append(first)
+            rf.append(sfirst)
+            ll.append(last)
+            rl.append(slast)
             owner.append(p)
-    sims = process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1) / 100.0
+    given = process.cpdist(lf, rf, scorer=fuzz.ratio, workers=1)
+    family = process.cpdist(ll, rl, scorer=fuzz.token_set_ratio, workers=1)
+    sims = np.minimum(given, family) / 100.0
     best = np.zeros(len(pair_case))
     np.maximum.at(best, np.asarray(owner), sims)
     threshold = float(settings.CROSSREF["LINKAGE_THRESHOLD"])
@@ -158,8 +163,8 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     out = []
     for p, (ci, si) in enumerate(zip(pair_case, pair_subject, strict=True)):
         c, s = cases[ci], index.subjects[si]
-        dob = _dob_score(c["date_of_birth"], s["date_of_birth"])
-        score = 0.55 * float(best[p]) + 0.45 * dob
+        dob = _dob_factor(c["date_of_birth"], s["date_of_birth"])
+        score = float(best[p]) * dob
         doc = pair_doc[p] or bool(set(c["docs"] or []) & set(s["documents_bidx"] or []))
         if doc:
             score = max(score, 0.99)

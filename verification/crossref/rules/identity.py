@@ -35,7 +35,7 @@ def _case_filter(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str
 def _examined(ctx: PartitionContext) -> None:
     def count() -> int:
         where, params = _case_filter(ctx)
-        ctx.cursor.execute(f"SELECT count(*) FROM {sources.CASES} c WHERE {where}", params)  # noqa: S608
+        ctx.cursor.execute(f"SELECT count(*) FROM {ctx.cases} c WHERE {where}", params)  # noqa: S608
         n = int(ctx.cursor.fetchone()[0])
         ctx.rows_examined += n
         return n
@@ -51,15 +51,18 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         _examined(ctx)
         where, params = _case_filter(ctx)
         params["ssa"] = loads(ctx).get("ssa", 0)
+        # The same hash range on the reference side lets the join read only its slice of Numident.
+        n_range, n_params = ("TRUE", {}) if ctx.only_case is not None else ctx.ssn_range_sql("n.ssn_bidx")
+        params.update(n_params)
         rows = fetch_dicts(
             ctx.cursor,
             f"""
-            SELECT c.id AS case_id, c.employer_id, c.ssn_bidx, c.ssn_last4, c.ssn_enc, c.first_name, c.last_name,
+            SELECT c.id AS case_id, c.employer_id, c.ssn_bidx, c.ssn_last4, c.first_name, c.last_name,
                    c.other_last_names, c.date_of_birth, c.citizenship_status,
                    n.id AS n_id, n.first_name AS n_first, n.middle_name AS n_middle, n.last_name AS n_last,
                    n.date_of_birth AS n_dob, n.citizenship AS n_cit, n.death_date, n.locked
-              FROM {sources.CASES} c
-              LEFT JOIN {sources.NUMIDENT} n ON n.ssn_bidx = c.ssn_bidx AND n.load_id = %(ssa)s
+              FROM {ctx.cases} c
+              LEFT JOIN {sources.NUMIDENT} n ON n.ssn_bidx = c.ssn_bidx AND n.load_id = %(ssa)s AND {n_range}
              WHERE {where}
                AND (n.id IS NULL OR n.death_date IS NOT NULL OR n.locked OR n.date_of_birth <> c.date_of_birth
                     OR lower(n.last_name) <> lower(c.last_name) OR lower(n.first_name) <> lower(c.first_name)
@@ -94,7 +97,11 @@ def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
     if not suspects:
         return
     variants: dict[str, list[dict[str, Any]]] = {}
+    ctx.cursor.execute(f"SELECT id, ssn_enc FROM {sources.CASES} WHERE id = ANY(%s)",  # noqa: S608
+                       [[r["case_id"] for r in suspects]])
+    tokens = dict(ctx.cursor.fetchall())
     for r in suspects:
+        r["ssn_enc"] = tokens.get(r["case_id"], "")
         try:
             ssn = crypto.decrypt(r["ssn_enc"], table=sources.CASES, column=sources.CASE_SSN_COLUMN, row_id=r["case_id"])
         except crypto.DecryptionFailed:
@@ -276,7 +283,7 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
                    c.passport_last4, c.work_authorization_expires_on,
                    d.id AS d_id, d.first_name AS d_first, d.last_name AS d_last, d.date_of_birth AS d_dob,
                    d.work_authorized_from, d.work_authorized_until, d.naturalized_on, m.matched_by
-              FROM {sources.CASES} c
+              FROM {ctx.cases} c
               LEFT JOIN {sources.DHS} da ON c.a_number_bidx <> '' AND da.a_number_bidx <> ''
                    AND da.a_number_bidx = c.a_number_bidx AND da.load_id = %(dhs)s
               LEFT JOIN {sources.DHS} di ON da.id IS NULL AND c.i94_bidx <> '' AND di.i94_bidx <> ''

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
-from verification.crossref import names, sources
+from verification.crossref import names
 from verification.crossref.engine import PartitionContext
 from verification.crossref.registry import Rule, rule
 from verification.crossref.rules.common import dob_swapped, fetch_dicts, field
@@ -26,7 +26,7 @@ def ssn_velocity(ctx: PartitionContext, r_: Rule) -> None:
     # For each case, the distinct employers of the same SSN hired in the W days up to it; the first
     # window reaching K is the evidence (stable across re-runs over the same data).
     ctx.insert_select(r_, f"""
-        WITH c AS (SELECT id, employer_id, ssn_bidx, hire_date FROM {sources.CASES} c WHERE {where}),
+        WITH c AS (SELECT id, employer_id, ssn_bidx, hire_date FROM {ctx.cases} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(DISTINCT employer_id) >= %(k)s),
         win AS (
             SELECT a.ssn_bidx, a.hire_date AS window_end, count(DISTINCT b.employer_id) AS employers,
@@ -60,7 +60,7 @@ def ssn_multi_identity(ctx: PartitionContext, r_: Rule) -> None:
     where, params = _case_filter(ctx)
     rows = fetch_dicts(ctx.cursor, f"""
         WITH c AS (SELECT id, employer_id, ssn_bidx, first_name, last_name, other_last_names, date_of_birth
-                     FROM {sources.CASES} c WHERE {where}),
+                     FROM {ctx.cases} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx
                   HAVING count(DISTINCT (lower(first_name), lower(last_name), date_of_birth)) > 1)
         SELECT c.* FROM c JOIN multi USING (ssn_bidx) ORDER BY c.ssn_bidx, c.id
@@ -108,7 +108,7 @@ def ssn_velocity_v2(ctx: PartitionContext, r_: Rule) -> None:
     where, params = _case_filter(ctx)
     params.update(k=int(settings.CROSSREF["VELOCITY_K"]), w=int(settings.CROSSREF["VELOCITY_WINDOW_DAYS"]))
     ctx.insert_select(r_, f"""
-        WITH c AS (SELECT id, employer_id, ssn_bidx, created_at::date AS d FROM {sources.CASES} c WHERE {where}),
+        WITH c AS (SELECT id, employer_id, ssn_bidx, created_at::date AS d FROM {ctx.cases} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(DISTINCT employer_id) >= %(k)s),
         win AS (
             SELECT a.ssn_bidx, a.d AS window_end, count(DISTINCT b.employer_id) AS employers
