@@ -256,6 +256,8 @@ AUDIT_CHECKPOINT_PATH = env_str("CROSSCHECK_AUDIT_CHECKPOINT_PATH", str(VAR_DIR 
 AUDIT_CHECKPOINT_KEY_FILE = env_str("CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE", str(VAR_DIR / "audit" / "checkpoint-key.pem"))
 AUDIT_CHECKPOINT_PUBLIC_KEY_FILE = env_str("CROSSCHECK_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE", "")
 AUDIT_CHECKPOINT_KEY_CREATE = env_bool("CROSSCHECK_AUDIT_CHECKPOINT_KEY_CREATE", True)
+# Connections the verifier checks chunks of the chain on at once.
+AUDIT_VERIFY_WORKERS = env_int("CROSSCHECK_AUDIT_VERIFY_WORKERS", 2)
 # Only config/settings/test.py opens the test flush's narrow way through the TRUNCATE guard.
 AUDIT_TEST_FLUSH_ALLOWED = False
 # Row history (audit/history.py): extra models by label, extra column names never written.
