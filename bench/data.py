@@ -56,5 +56,12 @@ def run(scale: int | None) -> None:
             if table in summary.build_seconds:
                 print(f"data:   {table:<12} {summary.rows[table]:>10,} rows  build {summary.build_seconds[table]:6.1f}s  "
                       f"copy {summary.copy_seconds[table]:6.1f}s (summed over processes)")
+        if os.environ.get("BENCH_LATENCY", "1") != "0":
+            from bench.latency import measure
+
+            figures = measure(requests=int(os.environ.get("BENCH_LATENCY_REQUESTS", "300")))
+            print(f"data: instant result over the API, one client, {figures['n']} submits against this data: "
+                  f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms")
     finally:
+        connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)

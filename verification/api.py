@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -188,28 +188,24 @@ class CaseSubmitApi(EmployerApi):
         data = dict(serializer.validated_data)
         submit = data.pop("submit", True)
         employer = request.auth.employer
-        try:
-            with transaction.atomic():
-                record, created = IdempotencyRecord.objects.get_or_create(
-                    employer=employer, key=key, defaults={"request_hash": body_hash}
-                )
-                if created:
-                    case = services.case_create(actor=request.auth, employer=employer, data=data, submit=submit)
-                    record.case = case
-                    record.save(update_fields=["case"])
-        except IntegrityError as exc:  # a concurrent first request won the key and failed; retry is safe
-            raise Conflict("A request with this Idempotency-Key is in progress; retry.") from exc
-        if not created:
-            if record.request_hash != body_hash:
-                raise Conflict(
-                    "This Idempotency-Key was used for a different request.",
-                    field_errors={IDEMPOTENCY_HEADER: ["Already used with another body."]},
-                )
-            case = self.case_for(request, str(record.case_id))
-            response = Response(CaseOutput(case).data, status=status.HTTP_201_CREATED)
-            response["Idempotent-Replayed"] = "true"
-            return response
-        return Response(CaseOutput(case).data, status=status.HTTP_201_CREATED)
+        with transaction.atomic():
+            # One submit per key at a time: a concurrent twin waits here, then replays.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"idempotency:{employer.pk}:{key}"])
+            record = IdempotencyRecord.objects.filter(employer=employer, key=key).only("request_hash", "case_id").first()
+            if record is None:
+                case = services.case_create(actor=request.auth, employer=employer, data=data, submit=submit)
+                IdempotencyRecord.objects.create(employer=employer, key=key, request_hash=body_hash, case=case)
+                return Response(CaseOutput(case).data, status=status.HTTP_201_CREATED)
+        if record.request_hash != body_hash:
+            raise Conflict(
+                "This Idempotency-Key was used for a different request.",
+                field_errors={IDEMPOTENCY_HEADER: ["Already used with another body."]},
+            )
+        case = self.case_for(request, str(record.case_id))
+        response = Response(CaseOutput(case).data, status=status.HTTP_201_CREATED)
+        response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class CaseListPagination(CursorPagination):

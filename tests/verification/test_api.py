@@ -289,3 +289,27 @@ def test_the_schema_and_docs_are_served(client):
     assert schema.status_code == 200
     assert b"/api/v1/cases/" in schema.content
     assert APIClient().get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_twins_with_one_key_make_one_case(api_key, ssa):
+    import threading
+
+    from django.db import connection as conn
+
+    results = []
+
+    def submit():
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.raw}")
+        results.append(post_case(c, key="twin"))
+        conn.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in results] == [201] * 4
+    assert len({r.json()["id"] for r in results}) == 1
+    assert VerificationCase.objects.filter(employer=api_key.employer).count() == 1

@@ -213,23 +213,33 @@ def _business_checks(clean: CleanCase, *, employer: Employer, on: date) -> Verif
     return earlier
 
 
+def _worker_locked(*, employer: Employer, ssn_bidx: str, ids: dict[str, str], values: dict[str, Any]) -> Worker:
+    """The employer's worker with this SSN, created if new, and row-locked in one statement.
+
+    The lock serializes concurrent submits for one SSN at one employer, so the duplicate check
+    that follows sees every earlier case.
+    """
+    worker = Worker(
+        employer=employer, ssn_bidx=ssn_bidx, ssn_last4=ids["ssn"][-4:], first_name=values["first_name"],
+        last_name=values["last_name"], date_of_birth=values["date_of_birth"], email=values["employee_email"],
+    )
+    # ON CONFLICT DO UPDATE returns the id of the existing row and locks it.
+    Worker.objects.bulk_create(
+        [worker], update_conflicts=True, unique_fields=["employer", "ssn_bidx"], update_fields=["updated_at"]
+    )
+    return worker
+
+
 @transaction.atomic
 def case_create(*, actor: Any, employer: Employer, data: dict[str, Any], submit: bool = True) -> VerificationCase:
-    """Create a case from I-9 data (validated), then submit it for the instant result unless a draft."""
+    """Create a case from I-9 data (validated) and, unless a draft, give it its instant result at once."""
     if employer.status != EmployerStatus.ACTIVE:
         raise ValidationFailed("The employer's E-Verify enrollment is not active.")
     on = today()
     clean = _clean(data, employer=employer, on=on)
     values, ids = clean.values, clean.identifiers
     ssn_bidx = bidx(ids["ssn"], "ssn")
-    # The worker row serializes concurrent submits for one SSN at one employer (duplicates).
-    worker, _ = Worker.objects.select_for_update().get_or_create(
-        employer=employer, ssn_bidx=ssn_bidx,
-        defaults={
-            "ssn_last4": ids["ssn"][-4:], "first_name": values["first_name"], "last_name": values["last_name"],
-            "date_of_birth": values["date_of_birth"], "email": values["employee_email"],
-        },
-    )
+    worker = _worker_locked(employer=employer, ssn_bidx=ssn_bidx, ids=ids, values=values)
     if values["employer_case_id"] and VerificationCase.objects.filter(
         employer=employer, employer_case_id=values["employer_case_id"]
     ).exists():
@@ -244,14 +254,19 @@ def case_create(*, actor: Any, employer: Employer, data: dict[str, Any], submit:
     )
     for prefix in IDENTIFIER_FIELDS:
         seal(case, prefix, ids[prefix])
+    created = {"late": bool(values["late_reason"]), "duplicate_of": case.duplicate_of_id}
+    if not submit:
+        case.save(force_insert=True)
+        event_record(
+            action="vcase.created", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
+            subjects=_subjects(case), detail=created,
+        )
+        return case
+    # Matched before the insert, so the case is written once, with its result.
+    result = instant_result(_submitted(case, ids), today=on)
+    _apply_result(case, result)
     case.save(force_insert=True)
-    event_record(
-        action="vcase.created", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
-        subjects=_subjects(case),
-        detail={"late": bool(values["late_reason"]), "duplicate_of": earlier.pk if earlier and values["duplicate_reason"] else None},
-    )
-    if submit:
-        case = _submit(actor=actor, case=case, ids=ids)
+    _after_result(actor=actor, case=case, result=result, before=S.DRAFT, detail={"created": created})
     return case
 
 
@@ -276,19 +291,9 @@ def _set_status(case: VerificationCase, status: str, *, now: Any = None) -> None
     case.status_changed_at = now or timezone.now()
 
 
-def _submit(*, actor: Any, case: VerificationCase, ids: dict[str, str]) -> VerificationCase:
-    require(case.status, "submit")
+def _apply_result(case: VerificationCase, result: InstantResult) -> None:
+    """Set the lifecycle fields an instant result implies (not saved)."""
     on, now = today(), timezone.now()
-    result = instant_result(_submitted(case, ids), today=on)
-    rows = [
-        CaseComparison(
-            case=case, source=c.source, field=c.result.field, outcome=c.result.outcome,
-            submitted_value=c.result.submitted_value[:200], reference_value=c.result.reference_value[:200],
-            score=c.result.score, hint=c.result.hint, reference_id=c.reference_id, created_at=now,
-        )
-        for c in result.comparisons
-    ]
-    CaseComparison.objects.bulk_create(rows)
     case.submitted_at = now
     case.tnc_source = result.tnc_source
     case.name_review_requested = result.name_review
@@ -300,15 +305,41 @@ def _submit(*, actor: Any, case: VerificationCase, ids: dict[str, str]) -> Verif
         case.nmt_due_on = add_working_days(on, settings.VERIFICATION_NMT_WORKING_DAYS)
     elif result.status == S.EMPLOYMENT_AUTHORIZED and not result.name_review:
         _close(case, ClosureCode.EA_AUTOMATIC, now=now)
-    case.save()
+
+
+def _after_result(*, actor: Any, case: VerificationCase, result: InstantResult, before: str, detail: dict[str, Any] | None = None) -> None:
+    """Write the comparisons, the findings and the audit event of a saved instant result."""
+    rows = [
+        CaseComparison(
+            case=case, source=c.source, field=c.result.field, outcome=c.result.outcome,
+            submitted_value=c.result.submitted_value[:200], reference_value=c.result.reference_value[:200],
+            score=c.result.score, hint=c.result.hint, reference_id=c.reference_id, created_at=case.submitted_at,
+        )
+        for c in result.comparisons
+    ]
+    CaseComparison.objects.bulk_create(rows)
+    # Readers of the returned case (the API's output) need no second query for these.
+    cached = CaseComparison.objects.filter(case=case)
+    cached._result_cache = rows  # type: ignore[attr-defined]
+    cached._prefetch_done = True  # type: ignore[attr-defined]
+    case._prefetched_objects_cache = {"comparisons": cached}  # type: ignore[attr-defined]
     _record_instant_findings(case=case, result=result, comparisons=rows)
     disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
     event_record(
         action="vcase.submitted", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
         subjects=_subjects(case),
-        changes={"status": [S.DRAFT, result.status]},
-        detail={"result": result.status, "tnc_source": result.tnc_source, "name_review": result.name_review, "disagreeing": disagreeing},
+        changes={"status": [before, case.status]},
+        detail={"result": result.status, "tnc_source": result.tnc_source, "name_review": result.name_review,
+                "disagreeing": disagreeing, **(detail or {})},
     )
+
+
+def _submit(*, actor: Any, case: VerificationCase, ids: dict[str, str]) -> VerificationCase:
+    require(case.status, "submit")
+    result = instant_result(_submitted(case, ids), today=today())
+    _apply_result(case, result)
+    case.save()
+    _after_result(actor=actor, case=case, result=result, before=S.DRAFT)
     return case
 
 
