@@ -191,7 +191,8 @@ def queue_page(*, user: Any, filters: QueueFilters, today: date, after: str = ""
         qs.select_related("assignee").order_by(column, "id").only(
             "id", "number", "status", "priority", "severity", "score", "subject_name", "subject_last4", "employer_name",
             "state", "rule_codes", "tags", "due_date", "created_at", "has_new_evidence", "snoozed_until", "worker_ref",
-            "employer_ref", "subject_kind", "kind", "finding_count", "assignee__username", "assignee__first_name",
+            "employer_ref", "subject_kind", "subject_key", "owning_agency_id", "routed_unit_id", "opened_at", "kind",
+            "finding_count", "assignee__username", "assignee__first_name",
             "assignee__last_name",
         )[: size + 1]
     )
@@ -288,7 +289,7 @@ def related_cases(*, user: Any, case: Case, limit: int = 20) -> list[Case]:
         q |= Q(employer_ref=case.employer_ref)
     return list(
         Case.objects.visible_to(user).filter(q).exclude(pk=case.pk)
-        .only("id", "number", "status", "closure", "subject_name", "subject_last4", "employer_name", "subject_kind", "worker_ref", "employer_ref", "subject_key", "created_at")
+        .only("id", "number", "status", "closure", "subject_name", "subject_last4", "employer_name", "subject_kind", "worker_ref", "employer_ref", "subject_key", "owning_agency_id", "created_at")
         .order_by("-created_at")[:limit]
     )
 

@@ -44,6 +44,7 @@ from cases.models import (
     SavedView,
     Severity,
 )
+from cases.render import queue_rows_html
 from core.errors import DomainError, NotFound
 from privacy.decorators import personal_data
 from privacy.models import Unit, User
@@ -80,6 +81,35 @@ def _visible_fields(user: Any, agency_ids: Iterable[int]) -> dict[int, frozenset
 def _rows(user: Any, cases: list[Case]) -> list[dict[str, Any]]:
     visible = _visible_fields(user, (c.owning_agency_id for c in cases))
     return [{"case": c, "fields": visible[c.owning_agency_id]} for c in cases]
+
+
+def _queue_rows(user: Any, cases: list[Case], today) -> list[dict[str, Any]]:
+    """The queue's rows as plain display values: the hot template does lookups, not filters or `{% url %}`."""
+    visible = _visible_fields(user, (c.owning_agency_id for c in cases))
+    detail = reverse("cases:detail", args=[0])[:-2]
+    rows = []
+    for c in cases:
+        fields = visible[c.owning_agency_id]
+        due = c.due_date
+        due_state = "overdue" if due < today else "today" if due == today else "soon" if (due - today).days <= 3 else ""
+        rows.append({
+            "id": c.pk, "url": f"{detail}{c.pk}/", "number": c.number, "new": c.has_new_evidence,
+            "snoozed": c.snoozed_until.strftime("%b %-d") if c.snoozed_until and c.snoozed_until > today else "",
+            "priority": c.priority, "subject": c.subject_name if "subject_name" in fields else "",
+            "last4": f"•••{c.subject_last4}" if "subject_last4" in fields and c.subject_last4 else "",
+            "employer": c.employer_name if "employer_name" in fields else "", "state": c.state, "rules": c.rule_codes,
+            "severity": c.severity, "score": f"{c.score * 100:.0f}%", "age": (today - timezone.localtime(c.created_at).date()).days,
+            "due": due.strftime("%b %-d"), "due_state": due_state, "assignee": c.assignee.username if c.assignee_id else "—",
+            "tags": c.tags,
+        })
+    return rows
+
+
+def _assignee_options(users: list[User]):
+    """The assignee <option>s, rendered once and used by the three pickers of the queue."""
+    from django.utils.html import format_html_join
+
+    return format_html_join("", '<option value="{}">{}</option>', ((u.pk, u.get_full_name() or u.username) for u in users))
 
 
 def _account(request: HttpRequest, cases: Iterable[Case], *, nature: str, purpose: str = "") -> None:
@@ -128,12 +158,11 @@ def _error(request: HttpRequest, exc: DomainError) -> None:
 # --- The queue -------------------------------------------------------------------------------------
 
 
-def _queue_params(request: HttpRequest) -> QueryDict:
+def _queue_params(request: HttpRequest, views: list[SavedView]) -> QueryDict:
     """The request's filters, or the unit's default view when none are given."""
     params = request.GET
-    keys = set(params) - {"after"}
-    if not keys:
-        default = selectors.unit_default_view(user=request.user)
+    if not set(params) - {"after"}:
+        default = next((v for v in views if v.is_unit_default and v.unit_id == request.user.unit_id), None)
         if default is not None:
             params = QueryDict(default.query)
     return params
@@ -150,8 +179,9 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
     if page.next_cursor:
         next_query["after"] = page.next_cursor
     _shown(request, "cases.queue_viewed", page.cases, filters=query.urlencode()[:500], after=request.GET.get("after", ""))
+    rows = _queue_rows(request.user, page.cases, _today())
     return {
-        "page": page, "rows": _rows(request.user, page.cases), "filters": filters, "query": query.urlencode(),
+        "page": page, "rows": rows, "rows_html": queue_rows_html(rows), "filters": filters, "query": query.urlencode(),
         "next_query": next_query.urlencode() if page.next_cursor else "", "today": _today(),
         "rules": [(r.code, r.title) for r in registry.current_rules()],
         "statuses": CaseStatus.choices, "severities": Severity.choices, "sorts": [(k, v[1]) for k, v in selectors.SORTS.items()],
@@ -165,13 +195,15 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
 def queue(request: HttpRequest) -> HttpResponse:
     """The triage queue: filters, sort, keyset pages, bulk actions and the keyboard."""
     _require_case_work(request.user)
-    params = _queue_params(request)
+    views = selectors.saved_views_for(user=request.user)
+    params = _queue_params(request, views)
     context = _queue_context(request, params)
     if request.htmx and not request.htmx.boosted:
         return render(request, "cases/_queue_results.html", context)
+    assignable = selectors.assignable_users(user=request.user)
     context.update(
-        saved_views=selectors.saved_views_for(user=request.user),
-        assignable=selectors.assignable_users(user=request.user),
+        saved_views=views,
+        assignable=assignable, assignee_options=_assignee_options(assignable),
         save_form=forms.SavedViewForm(initial={"query": context["query"]}),
         bulk_choices=forms.BULK_CHOICES,
     )
