@@ -12,10 +12,11 @@ migrations; the trigger is (re)installed after every `migrate`):
     from audit.history import track
     track("cases.Case", exclude=["search_vector"])
 
-* Identifier columns are never written: pass them in `exclude` (ciphertexts, blind indexes and
-  the like). Columns whose names are in `audit.services.DEFAULT_IDENTIFIER_FIELDS` or in
-  settings.AUDIT_IDENTIFIER_FIELDS are excluded automatically, as are `password` and the columns
-  in settings.AUDIT_ROW_HISTORY_EXCLUDE.
+* Identifier columns are never written. Columns whose names mark an identifier, its ciphertext
+  or its blind index (`audit.services.is_identifier_name`: ssn, a_number, i94, passport,
+  document_number, blind_index, ciphertext, ... and settings.AUDIT_IDENTIFIER_FIELDS) are left
+  out automatically, as are `password` and settings.AUDIT_ROW_HISTORY_EXCLUDE; pass any other
+  in `exclude`.
 * Leave bulk-loaded tables out (reference records, findings): their loads are audited per load.
 * Models can also be opted in without code, by label, in settings.AUDIT_ROW_HISTORY.
 
@@ -60,13 +61,14 @@ def track_defaults() -> None:
 
 
 def _excluded_columns(model: Any, extra: set[str]) -> list[str]:
-    from audit.services import _identifier_fields
+    from audit.services import is_identifier_name
 
-    identifiers = _identifier_fields() | {c.lower() for c in getattr(settings, "AUDIT_ROW_HISTORY_EXCLUDE", [])}
+    configured = {c.lower() for c in getattr(settings, "AUDIT_ROW_HISTORY_EXCLUDE", [])}
     names = set()
     for f in model._meta.concrete_fields:
         column = f.column
-        if f.name.lower() in identifiers or column.lower() in identifiers or f.name in ALWAYS_EXCLUDED or f.name in extra or column in extra:
+        if (is_identifier_name(f.name) or is_identifier_name(column) or f.name in ALWAYS_EXCLUDED
+                or f.name in extra or column in extra or column.lower() in configured):
             names.add(column)
     return sorted(names)
 

@@ -31,7 +31,13 @@ def events_filtered(*, user: Any, filters: dict[str, Any]) -> Any:
     qs = AuditEvent.objects.visible_to(user)
     if filters.get("user"):
         value = str(filters["user"]).strip()
-        qs = qs.filter(actor_id=int(value)) if value.isdigit() else qs.filter(actor_username=value)
+        if value.isdigit():
+            qs = qs.filter(actor_id=int(value))
+        else:  # by id, which is indexed; the username only for accounts that no longer exist
+            from django.contrib.auth import get_user_model
+
+            pk = get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()
+            qs = qs.filter(actor_id=pk) if pk is not None else qs.filter(actor_username=value)
     if filters.get("agency"):
         qs = qs.filter(actor_agency=filters["agency"])
     if filters.get("action"):
@@ -98,7 +104,11 @@ def chain_status() -> dict[str, Any]:
 
     last_run = VerificationRun.objects.order_by("-started_at").first()
     last_failure = VerificationRun.objects.filter(ok=False).order_by("-started_at").first()
-    found = chain.checkpoints()
+    try:
+        found = chain.checkpoints()
+        key_problem = ""
+    except (OSError, TypeError, ValueError) as exc:  # no key here: say so, do not fail the panel
+        found, key_problem = [], f"The checkpoint key cannot be read: {exc.__class__.__name__}."
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM audit_seal")
         sealed = int(cursor.fetchone()[0])
@@ -111,5 +121,6 @@ def chain_status() -> dict[str, Any]:
         "checkpoints": len(found),
         "last_checkpoint": found[-1] if found else None,
         "checkpoint_path": str(chain.checkpoint_path()),
+        "key_problem": key_problem,
         "partitions": db.partitions(),
     }

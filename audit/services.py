@@ -37,9 +37,20 @@ class AuditWriteFailed(DomainError):
     code = "audit_unavailable"
 
 
+# Parts of a field or column name that mark it as an identifier (or its ciphertext or blind index).
+IDENTIFIER_NAME_PARTS = ("ssn", "a_number", "anumber", "uscis_number", "i94", "passport", "document_number",
+                         "doc_number", "blind_index", "bidx", "ciphertext")
+
+
 def _identifier_fields() -> frozenset[str]:
     extra = getattr(settings, "AUDIT_IDENTIFIER_FIELDS", ())
     return DEFAULT_IDENTIFIER_FIELDS | {str(f).lower() for f in extra}
+
+
+def is_identifier_name(name: str) -> bool:
+    """True if a field or column of this name holds an identifier, its ciphertext or its blind index."""
+    lowered = name.lower()
+    return lowered in _identifier_fields() or any(part in lowered for part in IDENTIFIER_NAME_PARTS)
 
 
 def _last_four(value: Any) -> str | None:
@@ -51,7 +62,7 @@ def _last_four(value: Any) -> str | None:
 
 def _scrub(value: Any, *, key: str = "") -> Any:
     """Drop anything that looks like a full identifier from free values; identifier fields keep the last four."""
-    if key and key.lower() in _identifier_fields():
+    if key and is_identifier_name(key):
         if isinstance(value, list | tuple):
             return [_last_four(v) for v in value]
         return _last_four(value)

@@ -109,3 +109,28 @@ def test_recording_can_be_switched_off_for_the_benchmark(settings, alice):
     settings.AUDIT_ENABLED = False
     assert event_record(action="access.denied", actor=alice, outcome="denied") is None
     assert not AuditEvent.objects.exists()
+
+
+def test_a_celery_task_binds_its_name_and_run_id_for_its_events():
+    from audit import tasks_context
+
+    class Task:
+        name = "audit.tasks.seal"
+
+    tasks_context.task_started(task_id="run-1", task=Task())
+    try:
+        event = event_record(action="access.denied", outcome="denied")
+    finally:
+        tasks_context.task_finished(task_id="run-1")
+    row = AuditEvent.objects.get(pk=event.pk)
+    assert (row.task_name, row.run_id) == ("audit.tasks.seal", "run-1")
+    assert context.current().task_name == ""
+
+
+def test_identifier_columns_are_recognised_by_name():
+    from audit.services import is_identifier_name
+
+    for name in ("ssn", "ssn_ciphertext", "ssn_bidx", "a_number_enc", "passport_number", "i94_number", "document_number"):
+        assert is_identifier_name(name), name
+    for name in ("name", "last_name", "status", "employer_id"):
+        assert not is_identifier_name(name), name
