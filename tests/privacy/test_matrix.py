@@ -19,13 +19,12 @@ from tests.privacy.authmatrix import (
     Expected,
     Route,
     all_routes,
+    api_key_hook,
     default_for,
     expectation_modules,
     expectations,
     owner_hint,
 )
-
-FALLBACK_API_KEY = "ccv1_not-a-key-of-any-employer"
 
 
 def _table() -> tuple[list[tuple[str, Any, Route]], list[str], list[str]]:
@@ -100,12 +99,10 @@ def test_the_authorization_matrix(alice, bob, sam, adam, audrey, petra, eddie, d
     users = {"alice": alice, "bob": bob, "sam": sam, "adam": adam, "audrey": audrey, "petra": petra, "eddie": eddie}
     world: dict[str, Any] = {**users, "directory": directory, "partner_agreements": partner_agreements,
                              "expired_agreements": expired_agreements, "secrets": {}}
-    api_key = FALLBACK_API_KEY
     for module in expectation_modules():
         if hasattr(module, "build"):
             module.build(world)
-        if hasattr(module, "api_key"):
-            api_key = module.api_key(world)
+    api_key = api_key_hook()(world)
     clients = {name: sign_in(Client(), users[name]) for name in USERS}
     clients["anonymous"] = Client()
     clients["api_key"] = Client(HTTP_AUTHORIZATION=f"Bearer {api_key}")
