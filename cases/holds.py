@@ -15,6 +15,10 @@ def open_investigation_holds(source: str, record_ids: Sequence[str]) -> set[str]
     if source.startswith("verification"):
         ids = [int(i) for i in record_ids if str(i).isdigit()]
         held = links.filter(finding__case_id__in=ids).values_list("finding__case_id", flat=True)
+    elif source.startswith("cases"):
+        # An open investigation is its own hold: it is never a retention candidate.
+        ids = [int(i) for i in record_ids if str(i).isdigit()]
+        held = links.filter(case_id__in=ids).values_list("case_id", flat=True)
     elif source.startswith("crossref"):
         ids = [int(i) for i in record_ids if str(i).isdigit()]
         held = links.filter(finding_id__in=ids).values_list("finding_id", flat=True)
@@ -24,9 +28,9 @@ def open_investigation_holds(source: str, record_ids: Sequence[str]) -> set[str]
 
 
 def register_holds() -> None:
-    """Register the hold provider with privacy (a no-op while privacy has no registry)."""
-    try:
-        from privacy import registry
-    except ImportError:  # pragma: no cover - privacy without a registry
-        return
+    """Register the hold provider and the cases source with the privacy registry."""
+    from cases.privacy_sources import CaseSource
+    from privacy import registry
+
     registry.register_hold_provider(open_investigation_holds)
+    registry.register(CaseSource())

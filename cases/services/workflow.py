@@ -432,13 +432,24 @@ def case_escalate(*, actor: User, case: Case, note: str = "") -> Case:
 
 
 def _agreement_allows_handoff(agreement_id: int, to_agency_id: int, from_agency_id: int) -> bool:
-    """Ask privacy whether an active agreement lets `to` receive handoffs of `from`'s cases."""
-    from privacy import policy
+    """An agreement in force, from the owning agency to the receiving one, covering handoffs of investigations."""
+    from privacy.models import Agreement
 
-    check = getattr(policy, "agreement_allows", None)
-    if check is None:
-        return False
-    return bool(check(agreement_id=agreement_id, agency_id=to_agency_id, owner_agency_id=from_agency_id, action="receive_handoff", category="investigations"))
+    agreement = Agreement.objects.filter(pk=agreement_id, source_agency_id=from_agency_id, recipient_agency_id=to_agency_id).first()
+    return bool(agreement and agreement.in_force() and agreement.covers("investigations", "receive_handoff"))
+
+
+def _account_handoff(case: Case, receivers: list[User], previous_agency_id: int) -> None:
+    """The accounting of disclosures (552a(c)) for the people of a handed-off case."""
+    from privacy.policy import decide
+    from privacy.services import disclosures_record
+
+    for user in receivers:
+        decision = decide(user, action="receive_handoff", category="investigations", owner_agency=previous_agency_id)
+        disclosures_record(
+            actor=user, decision=decision, category="investigations", record_type="cases.case",
+            records=[(case.pk, case.subject_ref)], nature="handoff", purpose=f"Handoff of case {case.number}",
+        )
 
 
 @transaction.atomic
@@ -465,6 +476,7 @@ def case_handoff(*, actor: User, case: Case, to_unit: Unit, agreement_id: int | 
     for user in receivers:
         access.grant_membership(case, user)
         notify(user=user, kind=NotificationKind.HANDOFF, case=case, message=f"Case {case.number} was handed off to {to_unit.name}.")
+    _account_handoff(case, receivers, previous_agency)
     timeline(case, actor, "handoff", f"Handed off to {to_unit}", agreement=agreement_id, note=note[:500])
     audit("cases.handoff", actor=actor, case=case, changes={"owning_agency": [previous_agency, to_unit.agency_id], "unit": [None, to_unit.pk]}, detail={"agreement": agreement_id})
     return case

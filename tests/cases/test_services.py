@@ -400,3 +400,50 @@ def test_handoff_needs_an_agreement(make_case, alice, directory):
         services.case_handoff(actor=alice, case=case, to_unit=directory["twc_unit"], agreement_id=None)
     with pytest.raises(ValidationFailed):
         services.case_handoff(actor=alice, case=case, to_unit=directory["unit_b"], agreement_id=1)
+
+
+# --- Privacy registry ----------------------------------------------------------------------------------
+
+
+def test_open_investigations_hold_the_records_they_cite(make_case, alice):
+    from cases.holds import open_investigation_holds
+    from privacy import registry
+
+    case = make_case()
+    vcase_id = str(case.case_findings.get().finding.case_id)
+    assert open_investigation_holds("verification.case", [vcase_id]) == set()  # a flagged case holds nothing yet
+    services.case_open_investigation(actor=alice, case=case)
+    assert open_investigation_holds("verification.case", [vcase_id, "999999"]) == {vcase_id}
+    assert registry.source("cases.case").find(registry.PersonQuery(ssn_index=case.subject_key[4:]))[0].record_id == str(case.pk)
+
+
+def test_the_cases_source_purges_closed_cases_with_their_evidence(make_case, alice):
+    from privacy import registry
+
+    case = make_case()
+    services.evidence_add(actor=alice, case=case, upload=SimpleUploadedFile("a.txt", b"x"))
+    services.case_dismiss(actor=alice, case=case, reason="clerical")
+    source = registry.source("cases.case")
+    later = timezone.now() + timedelta(days=1)
+    assert [r.record_id for r in source.retention_candidates(before=later)] == [str(case.pk)]
+    assert source.purge([str(case.pk)]) == 1
+    assert not Case.objects.filter(pk=case.pk).exists()
+
+
+def test_handoff_under_an_agreement_moves_ownership_and_access(make_case, alice, directory):
+    from privacy.models import Agreement
+
+    receiver = UserFactory(username="tess", unit=directory["twc_unit"], roles=[Role.SUPERVISOR])
+    today = timezone.localdate()
+    agreement = Agreement.objects.create(
+        reference="mou-ice-twc", title="ICE to TWC", kind="mou", source_agency=directory["ice"], recipient_agency=directory["twc"],
+        purpose="Labor law referrals", legal_authority="8 U.S.C. 1324a", scope={"investigations": ["receive_handoff", "view"]},
+        effective_on=today - timedelta(days=10), expires_on=today + timedelta(days=100), status="active",
+    )
+    case = make_case()
+    services.case_open_investigation(actor=alice, case=case)
+    case = services.case_handoff(actor=alice, case=case, to_unit=directory["twc_unit"], agreement_id=agreement.pk)
+    assert case.owning_agency == directory["twc"]
+    assert Case.objects.visible_to(receiver).filter(pk=case.pk).exists()
+    assert not Case.objects.visible_to(alice).filter(pk=case.pk).exists()
+    assert Notification.objects.filter(user=receiver, kind="handoff").exists()
