@@ -10,7 +10,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["id", "occurred_at", "action", "actor_username", "actor_agency", "outcome", "object_type", "object_id"]
     list_filter = ["outcome"]
     show_full_result_count = False  # no count(*) over tens of millions of rows
-    search_fields: list[str] = []
 
     def has_add_permission(self, request):
         return False

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,13 +31,13 @@ READERS = ("supervisor", "auditor")
 REVIEWERS = ("supervisor",)
 
 
-def _roles_required(roles: tuple[str, ...]) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def _roles_required(roles: tuple[str, ...]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """403 (recorded as a denial) unless the user holds one of `roles`."""
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            user = request.user
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            user: Any = request.user
             if not any(user.has_role(r) for r in roles):
                 event_record(action="access.denied", actor=user, outcome=Outcome.DENIED, object_type="audit.page",
                              detail={"path": request.path[:200], "needs": list(roles)})
@@ -47,6 +47,10 @@ def _roles_required(roles: tuple[str, ...]) -> Callable[[Callable[..., HttpRespo
         return wrapper
 
     return decorate
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
 
 
 def _filters(request: HttpRequest) -> tuple[EventFilterForm, dict[str, Any]]:
@@ -80,7 +84,7 @@ def browser(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "catalogue": CATALOGUE}
-    if request.htmx and request.GET.get("before"):
+    if _htmx(request) and request.GET.get("before"):
         return render(request, "audit/_rows.html", context)
     return render(request, "audit/browser.html", context)
 
@@ -126,7 +130,7 @@ def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
                  subjects=_page_subjects(page.events), detail={"rows": len(page.events)})
     context = {"subject_user_id": user_id, "username": page.events[0].actor_username if page.events else "",
                "page": page, "days": [(d, n, round(100 * n / peak)) for d, n in days], "flags": flags, "query": ""}
-    if request.htmx and request.GET.get("before"):
+    if _htmx(request) and request.GET.get("before"):
         return render(request, "audit/_rows.html", context)
     return render(request, "audit/timeline.html", context)
 
@@ -136,7 +140,7 @@ def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
 @never_cache
 @require_GET
 @_roles_required(READERS)
-def export_view(request: HttpRequest) -> HttpResponse:
+def export_view(request: HttpRequest) -> HttpResponseBase:
     """Download the filtered range as CSV or JSONL, with its chain proof; the export is recorded."""
     _form, filters = _filters(request)
     fmt = request.GET.get("format", "csv")
@@ -169,13 +173,13 @@ def review_queue(request: HttpRequest) -> HttpResponse:
                 error = exc.message
                 code = exc.status_code
             else:
-                if not request.htmx:
+                if not _htmx(request):
                     messages.success(request, "Marked reviewed.")
                     return redirect("audit:review")
                 code = 200
         else:
             error, code = "Write a note.", 400
-        if request.htmx:
+        if _htmx(request):
             assignment = selectors.review_queue(user=request.user).filter(pk=int(assignment_id or 0)).first()
             return render(request, "audit/_review_item.html", {"a": assignment, "error": error, "form": ReviewForm()}, status=code)
         messages.error(request, error)
@@ -212,7 +216,7 @@ def verify_now(request: HttpRequest) -> HttpResponse:
     from audit.tasks import verify
 
     transaction.on_commit(lambda: verify.delay(trigger=f"user:{request.user.pk}"))
-    if request.htmx:
+    if _htmx(request):
         return HttpResponse('<p class="msg" role="status">Verification queued. Reload this panel in a moment.</p>')
     messages.info(request, "Verification queued.")
     return redirect("audit:status")
