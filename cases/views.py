@@ -7,8 +7,6 @@ redirect. Every page that shows people records ONE audit event naming all of the
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -587,10 +585,6 @@ def investigations(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/investigations.html", {"rows": _rows(request.user, cases), "show_closed": show_closed, "today": _today()})
 
 
-def _search_hmac(kind: str, value: str) -> str:
-    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), f"{kind}|{value}".encode(), hashlib.sha256).hexdigest()
-
-
 @login_required
 @personal_data
 @require_http_methods(["GET", "POST"])
@@ -607,12 +601,21 @@ def person_search(request: HttpRequest) -> HttpResponse:
         case = next((c for c in purpose_cases if str(c.pk) == data["purpose_case"]), None)
         if case is None:
             raise Http404
+        if data["kind"] in ("ssn", "a_number"):
+            from privacy.services.access import sensitive_rate_check
+
+            try:
+                sensitive_rate_check(request.user, "ssn_search")
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return render(request, "cases/search.html", {"form": form, "results": None}, status=exc.status_code)
         results, key_kind, normalized = search(user=request.user, data=data)
         with transaction.atomic():
+            # The value searched is never stored: the audit keeps its kind and a keyed hash.
             event_record(
                 action="cases.person_searched", actor=request.user, object_type="case", object_id=case.pk, case_id=case.pk,
                 subjects=[r["person_ref"] for r in results], justification=f"Search for case {case.number}",
-                detail={"key_kind": key_kind, "key_hmac": _search_hmac(key_kind, normalized), "results": len(results)},
+                search_kind=key_kind, search_value=normalized, detail={"results": len(results)},
             )
     return render(request, "cases/search.html", {"form": form, "results": results})
 
