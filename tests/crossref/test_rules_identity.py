@@ -101,8 +101,19 @@ def test_citizenship_mismatch_is_downgraded_when_dhs_shows_naturalization(world,
     claimed = world.case(emp, "823456789", "Ivan", "Petrov", date(1970, 1, 2))
     run_rules(matcher, "SSA-CITIZENSHIP")
     got = findings("SSA-CITIZENSHIP")
-    assert (got[natural.pk].severity, got[natural.pk].is_clerical) == ("low", True)
+    assert natural.pk not in got  # downgraded to nothing: DHS confirms the naturalization
     assert got[claimed.pk].severity == "medium"
+
+
+def test_a_stale_citizenship_can_be_downgraded_to_a_low_review_instead(world, matcher, settings):
+    settings.CROSSREF = {**settings.CROSSREF, "STALE_CITIZENSHIP_REVIEW": True}
+    emp = world.employer()
+    world.numident("723456789", "Lan", "Tran", DOB, citizenship="alien_authorized")
+    world.dhs(first="Lan", last="Tran", dob=DOB, naturalized=date(2019, 5, 1))
+    natural = world.case(emp, "723456789", "Lan", "Tran", DOB)
+    run_rules(matcher, "SSA-CITIZENSHIP")
+    f = findings("SSA-CITIZENSHIP")[natural.pk]
+    assert (f.severity, f.is_clerical) == ("low", True)
 
 
 @pytest.mark.parametrize(

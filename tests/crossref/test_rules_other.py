@@ -109,8 +109,12 @@ def test_late_creation_rate_counts_federal_working_days(world, matcher):
     # Created 8 working days after the first day of work, no coded reason.
     created = timezone.make_aware(timezone.datetime(2026, 3, 12, 12, 0))
     _many(world, late, 10, hire_date=hire, created_at=created)
-    # Late but with a coded reason: not counted.
+    # Late with a coded reason still counts: the reason is recorded, the lateness is the pattern.
     excused = world.employer(naics="722", state="NY")
     _many(world, excused, 12, hire_date=hire, created_at=created, late_reason="awaiting_ssn")
+    # Created on the 3rd working day: on time.
+    ontime = world.employer(naics="722", state="NY")
+    _many(world, ontime, 12, hire_date=hire, created_at=timezone.make_aware(timezone.datetime(2026, 3, 5, 12, 0)))
     run_rules(matcher, "EMP-LATE")
-    assert [f.employer_id for f in Finding.objects.filter(rule_code="EMP-LATE")] == [late.pk]
+    flagged = {f.employer_id for f in Finding.objects.filter(rule_code="EMP-LATE")}
+    assert flagged == {late.pk, excused.pk}

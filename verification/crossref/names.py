@@ -51,7 +51,7 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
     out = np.ones(len(pairs))
     threshold = max(matching.match_score(), 97.0)
     for i in np.nonzero(quick < threshold)[0]:
-        p = pairs[i]
+        p = pairs[int(i)]
         results = matching.compare_identity(
             Identity(p.first, p.last, None, other_last_names=p.other_last),
             Identity(p.ref_first, p.ref_last, None, middle_name=p.ref_middle),

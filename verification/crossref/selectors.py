@@ -145,7 +145,7 @@ def shadow_compare(*, run: Run, limit: int = 50) -> list[ShadowComparison]:
             added = [tuple(r) for r in cur.fetchall()]
             cur.execute(diff, {"run": run.pk, "code": code, "a": current, "b": candidate, "limit": limit})
             removed = [tuple(r) for r in cur.fetchall()]
-        out.append(ShadowComparison(code, current, candidate, int(n_cur), int(n_cand), added, removed))  # type: ignore[arg-type]
+        out.append(ShadowComparison(code, current, candidate, int(n_cur), int(n_cand), added, removed))
     return out
 
 

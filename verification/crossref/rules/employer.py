@@ -75,7 +75,7 @@ def employer_stats(ctx: PartitionContext) -> str:
         ctx.cursor.execute(f"""
             CREATE TEMP TABLE xr_emp ON COMMIT DROP AS
             SELECT c.employer_id, e.naics, e.state, count(*) AS n,
-                   count(*) FILTER (WHERE cc.wd - ch.wd > 3 AND c.late_reason = '') AS late,
+                   count(*) FILTER (WHERE cc.wd - ch.wd > 3) AS late,
                    count(*) FILTER (WHERE c.tnc_source <> '') AS tnc,
                    count(*) FILTER (WHERE c.citizenship_status IN ('permanent_resident', 'authorized_alien'))
                        AS noncitizen
@@ -121,8 +121,9 @@ def _rate(ctx: PartitionContext, r_: Rule, *, column: str, label: str, evidence:
 
 @rule(code="EMP-LATE", version=1, title="Late case creation rate", severity="medium", categories=CATS,
       family="employer",
-      description="Share of cases created after the 3rd federal working day from the first day of work, "
-                  "with no coded reason, far above peers of the same industry and state (z-test).")
+      description="Share of cases created after the 3rd federal working day from the first day of work "
+                  "(coded reason or not: the reason is recorded, the lateness is the pattern), far above peers "
+                  "of the same industry and state (z-test).")
 def employer_late(ctx: PartitionContext, r_: Rule) -> None:
     _rate(ctx, r_, column="late", label="Late cases", evidence="late")
 

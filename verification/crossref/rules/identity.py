@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from verification.crossref import names, sources
@@ -231,8 +232,10 @@ def ssa_locked(ctx: PartitionContext, r_: Rule) -> None:
 
 @rule(code="SSA-CITIZENSHIP", version=1, title="Citizenship disagrees with SSA", severity="medium",
       categories=SSA_DHS, family="identity_ssa",
-      description="Attested U.S. citizen, but SSA does not record citizenship. Downgraded to a low-severity "
-                  "review when DHS shows the person naturalized (SSA's record was never updated).")
+      description="Attested U.S. citizen, but SSA does not record citizenship and DHS shows no naturalization. "
+                  "When DHS shows the person naturalized (SSA's record was never updated) the mismatch is "
+                  "downgraded: to nothing by default, or to a low-severity review with "
+                  "CROSSREF_STALE_CITIZENSHIP_REVIEW.")
 def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
     rows = [r for r in ssa_rows(ctx) if r["n_id"] is not None and r["citizenship_status"] == "citizen"
             and r["n_cit"] != "citizen" and names.is_variant(r["name_score"]) and r["n_dob"] == r["date_of_birth"]]
@@ -255,6 +258,8 @@ def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
                                                     r["other_last_names"] or "") for c in cands])
         nat = next((c for c, s in zip(cands, scores, strict=True) if names.is_variant(float(s))), None)
         fields = [field("citizenship", "ssa", r["citizenship_status"], r["n_cit"], 0.0)]
+        if nat is not None and not settings.CROSSREF.get("STALE_CITIZENSHIP_REVIEW", False):
+            continue  # DHS confirms the naturalization: a stale SSA record, not a lead about the person
         if nat is not None:
             fields.append(field("naturalized_on", "dhs", None, nat["naturalized_on"], 1.0))
             out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields, "severity": "low", "is_clerical": True,
