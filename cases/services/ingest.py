@@ -182,6 +182,8 @@ def _create(key: str, findings: list[Any]) -> Case | None:
     facts = _subject_facts(findings)
     families = list(dict.fromkeys(f.family for f in findings))
     unit = route(families=families, state=facts["state"])
+    if unit is None:  # no rule matches: the default agency's default unit, so no case is left unseen
+        unit = Unit.objects.select_related("agency").filter(agency__code=settings.CASES_DEFAULT_AGENCY, code=settings.CASES_DEFAULT_UNIT).first()
     agency = unit.agency if unit else Agency.objects.filter(code=settings.CASES_DEFAULT_AGENCY).first()
     if agency is None:
         logger.warning("cases.ingest: no routing rule or default agency for %s; findings stay pending", key)

@@ -392,6 +392,7 @@ CASES_BULK_MAX = env_int("CROSSCHECK_BULK_MAX", 2000)  # cases one bulk action m
 CASES_EXPORT_MAX = env_int("CROSSCHECK_EXPORT_MAX", 50000)  # rows one CSV export may hold
 CASES_EVIDENCE_MAX_BYTES = env_int("CROSSCHECK_EVIDENCE_MAX_BYTES", 25 * 1024 * 1024)
 CASES_DEFAULT_AGENCY = env_str("CROSSCHECK_CASES_DEFAULT_AGENCY", "ice-hsi")  # owner when no routing rule matches
+CASES_DEFAULT_UNIT = env_str("CROSSCHECK_CASES_DEFAULT_UNIT", "worksite-a")  # its unit that receives them
 CELERY_BEAT_SCHEDULE["cases-ingest"] = {"task": "cases.tasks.findings_ingest", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["cases-reminders"] = {"task": "cases.tasks.reminders_send", "schedule": 3600.0}
 # --- end of cases ----------------------------------------------------------------------------------
