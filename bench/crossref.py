@@ -412,7 +412,9 @@ def _floor_seconds() -> float:
               FROM {sources.CASES} c
               LEFT JOIN {sources.NUMIDENT} n ON n.ssn_bidx = c.ssn_bidx AND n.load_id = (SELECT id FROM
                    verification_referenceload WHERE source = 'ssa' AND status = 'current')
-              LEFT JOIN {sources.DHS} d ON c.a_number_bidx <> '' AND d.a_number_bidx = c.a_number_bidx
+              LEFT JOIN {sources.DHS} d ON c.a_number_bidx <> '' AND d.a_number_bidx <> ''
+                   AND d.a_number_bidx = c.a_number_bidx AND d.load_id = (SELECT id FROM
+                   verification_referenceload WHERE source = 'dhs' AND status = 'current')
              WHERE n.id IS NULL OR n.date_of_birth <> c.date_of_birth OR lower(n.last_name) <> lower(c.last_name)
                 OR lower(n.first_name) <> lower(c.first_name) OR n.death_date IS NOT NULL OR n.locked
                 OR (c.a_number_bidx <> '' AND (d.id IS NULL OR d.date_of_birth <> c.date_of_birth))
@@ -568,7 +570,7 @@ FRAUD_RULES = {
     "fraud:identity_mismatch": {"SSA-IDENTITY"},
     "fraud:expired_authorization": {"DHS-AUTH"},
     "fraud:ssn_reuse": {"SSN-VELOCITY"},
-    "fraud:multi_identity": {"SSN-MULTI-IDENTITY", "SSA-IDENTITY"},
+    "fraud:multi_identity": {"SSN-MULTI-IDENTITY", "SSA-IDENTITY", "DHS-IDENTITY", "SSN-VELOCITY"},
     "fraud:enforcement_hit": {"ENF-LINK"},
     "employer:late_case": {"EMP-LATE"},
     "employer:prescreening": {"EMP-PRESCREEN"},
@@ -740,9 +742,8 @@ def splink_main(work: str, out: str) -> None:
 
         df["first_name"] = df["first_name"].map(norm)
         df["last_name"] = df["last_name"].map(norm)
-        df["last4"] = df["last_name"].str[:4]
-        df["first1"] = df["first_name"].str[:1]
-        df["last1"] = df["last_name"].str[:1]
+        df["first2"] = df["first_name"].str[:2]
+        df["last2"] = df["last_name"].str[:2]
         df["birth_year"] = df["dob"].str[:4]
         return df
 
@@ -752,8 +753,8 @@ def splink_main(work: str, out: str) -> None:
     subjects = subjects.drop(columns=["subject_ref"])
     settings = SettingsCreator(
         link_type="link_only", unique_id_column_name="unique_id",
-        # The engine's blocking keys: DOB + first letter of the family name; year + 4 letters + initial.
-        blocking_rules_to_generate_predictions=[block_on("dob", "last1"), block_on("birth_year", "last4", "first1")],
+        # The engine's blocking keys: DOB + two letters of the family name; DOB + two of the given name.
+        blocking_rules_to_generate_predictions=[block_on("dob", "last2"), block_on("dob", "first2")],
         comparisons=[
             cl.JaroWinklerAtThresholds("first_name", [0.92, 0.8]),
             cl.JaroWinklerAtThresholds("last_name", [0.92, 0.8]),
