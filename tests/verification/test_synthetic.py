@@ -92,3 +92,15 @@ def test_labels_agree_with_the_instant_result(world):
         if not ok:
             wrong.append((c, label, detail, result.status, [(x.source, x.result.field, x.result.outcome, x.result.hint) for x in result.comparisons if x.result.outcome != "match"]))
     assert wrong == []
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_into_empty_tables_rebuilds_indexes_and_foreign_keys(world):
+    from verification.synthetic.load import BULK_MODELS, _foreign_keys, _secondary_indexes
+
+    indexes, keys = sorted(_secondary_indexes(BULK_MODELS)), sorted(_foreign_keys(BULK_MODELS))
+    summary = load_world(world, workers=1, rebuild_indexes=True)
+    assert "indexes" in summary.build_seconds
+    assert sorted(_secondary_indexes(BULK_MODELS)) == indexes
+    assert sorted(_foreign_keys(BULK_MODELS)) == keys
+    assert VerificationCase.objects.count() == 1500
