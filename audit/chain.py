@@ -244,8 +244,8 @@ def checkpoint_sign() -> Checkpoint | None:
     return Checkpoint(seq=seq, hash=digest.hex(), event_id=event_id, signed_at=signed_at, key=fingerprint, sig=signature)
 
 
-def checkpoints() -> list[Checkpoint]:
-    """Every checkpoint in the file, each with its signature checked."""
+def checkpoints(*, min_seq: int = 0) -> list[Checkpoint]:
+    """The checkpoints in the file at or after `min_seq`, each with its signature checked."""
     path = checkpoint_path()
     if not path.exists():
         return []
@@ -254,16 +254,19 @@ def checkpoints() -> list[Checkpoint]:
     for raw in path.read_text().splitlines():
         if not raw.strip():
             continue
+        data: dict[str, Any] = {}
         try:
-            data = json.loads(raw)
-            signature = base64.b64decode(data.pop("sig"))
-            public.verify(signature, _signed_bytes(data))
+            parsed = json.loads(raw)
+            data = parsed if isinstance(parsed, dict) else {}
+            if int(data.get("seq", 0)) < min_seq:
+                continue
+            signed = {k: v for k, v in data.items() if k != "sig"}
+            public.verify(base64.b64decode(data["sig"]), _signed_bytes(signed))
             valid = True
         except (InvalidSignature, ValueError, KeyError, TypeError):
             valid = False
-            data = data if isinstance(data, dict) else {}
         found.append(Checkpoint(
-            seq=int(data.get("seq", 0)), hash=str(data.get("hash", "")), event_id=int(data.get("event_id", 0)),
+            seq=int(data.get("seq", 0) or 0), hash=str(data.get("hash", "")), event_id=int(data.get("event_id", 0) or 0),
             signed_at=str(data.get("signed_at", "")), key=str(data.get("key", "")), valid=valid,
         ))
     return found
@@ -512,7 +515,7 @@ def verify(
                 break
             prev_seq, prev = cmax, cmax_hash
     if use_checkpoints:
-        cp_problem = _check_checkpoints(result, first=first, last=last)
+        cp_problem = _check_checkpoints(result, first=first, last=last, min_seq=from_seq or 0)
         if cp_problem is not None:
             problems.append(cp_problem)
     if problems:
@@ -522,9 +525,11 @@ def verify(
     return result
 
 
-def _check_checkpoints(result: VerifyResult, *, first: int | None, last: int | None) -> Problem | None:
+def _check_checkpoints(
+    result: VerifyResult, *, first: int | None, last: int | None, min_seq: int = 0,
+) -> Problem | None:
     """Hold the chain to every signed checkpoint: a rewrite or a cut tail cannot match them."""
-    found = checkpoints()
+    found = checkpoints(min_seq=min_seq)
     if not found:
         return None
     matched = 0

@@ -25,9 +25,20 @@ def checkpoint() -> dict[str, Any] | None:
 
 
 @shared_task(name="audit.tasks.verify", ignore_result=True, acks_late=True)
-def verify(trigger: str = "schedule") -> dict[str, Any]:
-    """Verify the whole chain against itself and the signed checkpoints."""
-    run = services_admin.chain_verify(actor=None, trigger=trigger)
+def verify(trigger: str = "schedule", full: bool = False) -> dict[str, Any]:
+    """Verify the chain against itself and the signed checkpoints.
+
+    Hourly runs go on from the last intact run (its last link re-checked); the weekly run and a
+    supervisor's "Verify now" check everything.
+    """
+    from audit.models import VerificationRun
+
+    from_seq = None
+    if not full:
+        last = VerificationRun.objects.filter(ok=True, from_seq__isnull=False).order_by("-started_at").first()
+        if last is not None and last.to_seq:
+            from_seq = last.to_seq
+    run = services_admin.chain_verify(actor=None, trigger=trigger if not full else f"{trigger}:full", from_seq=from_seq)
     return {"ok": run.ok, "first_bad_seq": run.first_bad_seq}
 
 

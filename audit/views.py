@@ -215,7 +215,7 @@ def verify_now(request: HttpRequest) -> HttpResponse:
     """Queue a verification of the whole chain (the worker runs it and the panel shows it)."""
     from audit.tasks import verify
 
-    transaction.on_commit(lambda: verify.delay(trigger=f"user:{request.user.pk}"))
+    transaction.on_commit(lambda: verify.delay(trigger=f"user:{request.user.pk}", full=True))
     if _htmx(request):
         return HttpResponse('<p class="msg" role="status">Verification queued. Reload this panel in a moment.</p>')
     messages.info(request, "Verification queued.")

@@ -68,7 +68,6 @@ CREATE TABLE audit_seal (
     PRIMARY KEY (seq, occurred_at),
     UNIQUE (event_id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
-CREATE INDEX audit_seal_txid ON audit_seal (txid, event_id);
 
 CREATE TABLE audit_event_pdefault PARTITION OF audit_event DEFAULT;
 CREATE TABLE audit_seal_pdefault PARTITION OF audit_seal DEFAULT;
@@ -206,6 +205,7 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(7715501);  -- one sealer at a time
     PERFORM set_config('DateStyle', 'ISO, YMD', true);  -- the canonical text's time format
+    PERFORM set_config('work_mem', '256MB', true);  -- a batch's canonical texts sort in memory
     -- The horizon: the oldest transaction still running that could write to this database.
     -- One that has ended since the snapshot no longer counts (the SELECT below takes a newer
     -- snapshot, which sees its rows); one of another database (xids are cluster-wide) can never

@@ -7,7 +7,7 @@ from django.db import connection
 
 from audit import chain, context
 from audit.services import event_record
-from tests.audit.conftest import sql
+from tests.audit.conftest import seal_all, sql
 
 # Sealing needs committed transactions, so these tests commit (and the test flush empties the trail).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,7 +32,7 @@ def _tamper(statement: str, params: list | None = None) -> None:
 
 def test_an_intact_chain_verifies(alice):
     _events(5, actor=alice)
-    assert chain.seal_pending() == 5
+    assert seal_all() == 5
     result = chain.verify()
     assert result.ok, result.problem
     assert result.checked == 5
@@ -51,7 +51,7 @@ def test_python_and_sql_serializations_agree(alice):
                      subjects=["NULL", "null", "a b", "{x}", 'q"uote', "back\\slash", "", "comma,here"],
                      object_id="(paren)", detail={})
     event_record(action="access.denied", outcome="denied")  # no actor: NULL columns
-    chain.seal_pending()
+    seal_all()
     sql("SET DateStyle = 'ISO, YMD'")
     rows = sql(f"SELECT audit_canonical(e), {chain._EVENT_COLUMNS} FROM audit_event e")
     assert len(rows) == 3
@@ -61,7 +61,7 @@ def test_python_and_sql_serializations_agree(alice):
 
 def test_a_row_altered_with_the_triggers_disabled_is_found_exactly(alice):
     events = _events(6, actor=alice)
-    chain.seal_pending()
+    seal_all()
     victim = events[3]
     _tamper("UPDATE audit_event SET detail = '{\"n\": 99}' WHERE id = %s", [victim.pk])
     result = chain.verify()
@@ -75,14 +75,14 @@ def test_a_row_altered_with_the_triggers_disabled_is_found_exactly(alice):
 
 def test_an_edited_column_is_caught_even_when_the_hash_is_left_alone(alice):
     events = _events(3, actor=alice)
-    chain.seal_pending()
+    seal_all()
     _tamper("UPDATE audit_event SET actor_username = 'mallory' WHERE id = %s", [events[0].pk])
     assert chain.verify().problem.event_id == events[0].pk
 
 
 def test_a_removed_row_is_found_exactly(alice):
     events = _events(5, actor=alice)
-    chain.seal_pending()
+    seal_all()
     _tamper("DELETE FROM audit_event WHERE id = %s", [events[2].pk])
     result = chain.verify()
     assert (result.problem.kind, result.problem.event_id) == ("missing", events[2].pk)
@@ -90,7 +90,7 @@ def test_a_removed_row_is_found_exactly(alice):
 
 def test_a_removed_row_and_its_seal_are_found_exactly(alice):
     events = _events(5, actor=alice)
-    chain.seal_pending()
+    seal_all()
     seq = _seq_of(events[2])
     _tamper("DELETE FROM audit_seal WHERE event_id = %s", [events[2].pk])
     _tamper("DELETE FROM audit_event WHERE id = %s", [events[2].pk])
@@ -102,7 +102,7 @@ def test_a_removed_row_and_its_seal_are_found_exactly(alice):
 
 def test_two_swapped_rows_are_found_at_the_first(alice):
     events = _events(6, actor=alice)
-    chain.seal_pending()
+    seal_all()
     a, b = events[1], events[4]
     # Swap the two events' places in the chain.
     _tamper("UPDATE audit_seal SET seq = -seq WHERE event_id IN (%s, %s)", [a.pk, b.pk])
@@ -117,6 +117,7 @@ def test_two_swapped_rows_are_found_at_the_first(alice):
 
 def test_the_tail_truncated_is_caught_by_the_checkpoint(alice):
     events = _events(6, actor=alice)
+    seal_all()
     cp = chain.checkpoint_sign()
     assert cp.seq == 6
     for event in events[4:]:
@@ -130,6 +131,7 @@ def test_the_tail_truncated_is_caught_by_the_checkpoint(alice):
 
 def test_a_whole_chain_recomputed_is_caught_by_the_signed_checkpoint(alice):
     events = _events(5, actor=alice)
+    seal_all()
     chain.checkpoint_sign()
     _tamper("UPDATE audit_event SET detail = '{\"n\": 42}' WHERE id = %s", [events[1].pk])
     # The superuser recomputes every hash from the altered rows: the chain is consistent again.
@@ -148,6 +150,7 @@ def test_a_whole_chain_recomputed_is_caught_by_the_signed_checkpoint(alice):
 
 def test_a_forged_checkpoint_line_is_refused(alice):
     _events(2, actor=alice)
+    seal_all()
     chain.checkpoint_sign()
     path = chain.checkpoint_path()
     path.write_text(path.read_text().replace('"seq": 2', '"seq": 1'))
@@ -157,7 +160,7 @@ def test_a_forged_checkpoint_line_is_refused(alice):
 
 def test_a_range_verifies_on_its_own(alice):
     _events(10, actor=alice)
-    chain.seal_pending()
+    seal_all()
     result = chain.verify(from_seq=4, to_seq=7, use_checkpoints=False)
     assert result.ok
     assert result.checked == 4
@@ -165,7 +168,7 @@ def test_a_range_verifies_on_its_own(alice):
 
 def test_verification_runs_in_chunks(alice):
     events = _events(12, actor=alice)
-    chain.seal_pending()
+    seal_all()
     assert chain.verify(chunk=5).ok
     _tamper("UPDATE audit_seal SET prev_hash = %s WHERE event_id = %s", [b"\x01" * 32, events[10].pk])
     result = chain.verify(chunk=5)
@@ -181,5 +184,5 @@ def test_only_ended_transactions_are_sealed(alice):
         assert chain.seal_pending() == 0
         assert connection.in_atomic_block
         assert sql("SELECT count(*) FROM audit_seal")[0][0] == 0
-    assert chain.seal_pending() == 1
+    assert seal_all() == 1
     assert sql("SELECT event_id FROM audit_seal")[0][0] == event.pk

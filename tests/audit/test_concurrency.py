@@ -12,6 +12,7 @@ from django.db import connection
 
 from audit import chain
 from audit.models import AuditEvent, AuditSeal
+from tests.audit.conftest import seal_all
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -45,7 +46,7 @@ def test_concurrent_writers_and_a_sealer_leave_a_gap_free_valid_chain(tmp_path):
     finally:
         stop.touch()
         sealer.wait(timeout=90)
-    chain.seal_pending()
+    seal_all()
     assert AuditEvent.objects.filter(action="access.denied").count() == writers * per_writer
     assert AuditSeal.objects.count() == AuditEvent.objects.count()
     sealed = set(AuditSeal.objects.values_list("event_id", flat=True))

@@ -17,7 +17,7 @@ from audit.services_admin import (
     partitions_maintain,
     retention_cutoff,
 )
-from tests.audit.conftest import sql
+from tests.audit.conftest import seal_all, sql
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,7 @@ def test_apps_opt_in_by_label():
 @pytest.mark.django_db(transaction=True)
 def test_verification_is_recorded_once_per_run_with_its_outcome(alice):
     event_record(action="access.denied", actor=alice, outcome="denied")
+    seal_all()
     run = chain_verify(actor=None, trigger="test")
     assert run.ok
     recorded = AuditEvent.objects.filter(action="audit.verified")
@@ -81,6 +82,7 @@ def test_verification_is_recorded_once_per_run_with_its_outcome(alice):
 @pytest.mark.django_db(transaction=True)
 def test_the_command_reports_the_first_bad_event(alice, capsys):
     events = [event_record(action="access.denied", actor=alice, outcome="denied") for _ in range(3)]
+    seal_all()
     call_command("audit_verify")
     assert "intact" in capsys.readouterr().out
     sql("SET session_replication_role = replica")
@@ -98,6 +100,7 @@ def test_a_checkpoint_is_written_outside_the_database_and_recorded_once(alice, s
     from pathlib import Path
 
     event_record(action="access.denied", actor=alice, outcome="denied")
+    seal_all()
     cp = checkpoint_record()
     assert cp.seq == 1
     assert Path(settings.AUDIT_CHECKPOINT_PATH).read_text().count("\n") == 1
@@ -114,7 +117,8 @@ def test_retention_drops_whole_old_months_and_the_chain_still_verifies(alice, se
     old = AuditEvent.objects.create(occurred_at=datetime(2019, 3, 10, 12, tzinfo=UTC), action="access.denied", outcome="denied")
     for _ in range(3):
         event_record(action="access.denied", actor=alice, outcome="denied")
-    chain.seal_pending()
+    seal_all()
+    seal_all()
     result = partitions_maintain(actor=None, today=date(2026, 11, 28))
     assert result["dropped"] == ["2019-03"]
     assert not AuditEvent.objects.filter(pk=old.pk).exists()
@@ -125,3 +129,21 @@ def test_retention_drops_whole_old_months_and_the_chain_still_verifies(alice, se
     assert dropped.object_id == "2019-03"
     # The old event was sealed first (seq 1); what is kept still verifies from the anchor on.
     assert chain.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hourly_task_goes_on_from_the_last_intact_run(alice):
+    from audit import tasks
+
+    for _ in range(4):
+        event_record(action="access.denied", actor=alice, outcome="denied")
+    seal_all()
+    assert tasks.verify(full=True)["ok"]
+    first = VerificationRun.objects.latest("started_at")
+    for _ in range(3):
+        event_record(action="access.denied", actor=alice, outcome="denied")
+    seal_all()
+    assert tasks.verify()["ok"]
+    second = VerificationRun.objects.latest("started_at")
+    assert second.from_seq == first.to_seq
+    assert second.checked < second.to_seq

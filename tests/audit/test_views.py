@@ -11,6 +11,7 @@ from django.test import Client
 
 from audit.models import AuditEvent
 from audit.services import event_record
+from tests.audit.conftest import seal_all
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +138,7 @@ def test_an_export_carries_its_chain_proof_and_is_recorded(login, sam, alice):
 
     for i in range(3):
         event_record(action="access.denied", actor=alice, outcome="denied", subjects=[f"person:{i}"])
+    seal_all()
     client = login(sam)
     response = client.get("/audit/export/", {"format": "jsonl", "user": "alice"})
     assert response.status_code == 200
