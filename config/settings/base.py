@@ -287,6 +287,7 @@ AUDIT_REVEAL_ACTION_SUFFIXES = [".identifier_revealed", ".reveal", ".revealed"]
 CELERY_BEAT_SCHEDULE["audit-seal"] = {"task": "audit.tasks.seal", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {"task": "audit.tasks.checkpoint", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["audit-verify"] = {"task": "audit.tasks.verify", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["audit-verify-full"] = {"task": "audit.tasks.verify", "schedule": 7 * 86400.0, "kwargs": {"full": True}}
 CELERY_BEAT_SCHEDULE["audit-partitions"] = {"task": "audit.tasks.partitions", "schedule": 86400.0}
 CELERY_BEAT_SCHEDULE["audit-review-assign"] = {"task": "audit.tasks.review_assign", "schedule": 86400.0}
 # --- end of audit trail ----------------------------------------------------------------------------
