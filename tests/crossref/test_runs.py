@@ -12,6 +12,7 @@ from core.errors import Forbidden
 from verification.crossref import selectors, services
 from verification.crossref.models import (
     Finding,
+    Partition,
     PartitionStatus,
     Run,
     RunMode,
@@ -179,3 +180,35 @@ def test_the_command_runs_inline_and_reports(data, matcher, capsys):
     assert "SSA-NOTFOUND" in out
     call_command("crossref", "quality")
     assert "SSA-NOTFOUND" in capsys.readouterr().out
+
+
+def test_a_database_interruption_delays_the_partition_instead_of_failing_it(data, matcher, monkeypatch):
+    from django.db import OperationalError
+
+    from verification.crossref import engine, registry
+
+    run = services.run_start(actor=matcher, rules=["SSA-NOTFOUND"], enqueue=False, ssn_partitions=1)
+    part = run.partitions.get()
+    rule = registry.get("SSA-NOTFOUND", 1)
+
+    def broken(ctx, r):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setitem(registry.REGISTRY, ("SSA-NOTFOUND", 1), rule.__class__(**{**rule.__dict__, "implementation": broken}))
+    assert engine.partition_execute(part.pk) == "interrupted"
+    part.refresh_from_db()
+    assert part.status == PartitionStatus.RUNNING
+    assert not Finding.objects.exists()
+    monkeypatch.setitem(registry.REGISTRY, ("SSA-NOTFOUND", 1), rule)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    assert list(engine.expired_leases()) == []
+    assert engine.partition_execute(part.pk) == "skipped"  # still leased: nobody else may take it
+    Partition.objects.filter(pk=part.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert list(engine.expired_leases()) == [part.pk]
+    assert engine.partition_execute(part.pk) == "done"
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE
+    assert Finding.objects.filter(rule_code="SSA-NOTFOUND").count() == 1

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
@@ -219,11 +219,11 @@ def partition_claim(partition_id: int) -> tuple[Partition, str] | None:
         cur.execute(
             """
             UPDATE crossref_partition p
-               SET status = 'running', lease_token = %s, lease_expires_at = now() + make_interval(secs => %s),
-                   attempts = p.attempts + 1, started_at = coalesce(p.started_at, now()), error = ''
+               SET status = 'running', lease_token = %s, lease_expires_at = clock_timestamp() + make_interval(secs => %s),
+                   attempts = p.attempts + 1, started_at = coalesce(p.started_at, clock_timestamp()), error = ''
               FROM crossref_run r
              WHERE p.id = %s AND r.id = p.run_id AND r.status = 'running'
-               AND (p.status = 'pending' OR (p.status = 'running' AND p.lease_expires_at < now()))
+               AND (p.status = 'pending' OR (p.status = 'running' AND p.lease_expires_at < clock_timestamp()))
             RETURNING p.id
             """,
             [token, lease_seconds(), partition_id],
@@ -279,6 +279,13 @@ def partition_execute(partition_id: int) -> str:
         )
         log.warning("crossref partition not committed", extra={"partition": partition_id})
         return "lease_lost"
+    except (OperationalError, InterfaceError):
+        # PostgreSQL went away (restart, failover): nothing was committed. The lease runs out and
+        # the sweeper re-queues the partition; the run is delayed, not failed.
+        log.warning("crossref partition interrupted by the database", extra={"partition": partition_id})
+        if not connection.in_atomic_block:
+            connection.close()
+        return "interrupted"
     except Exception as exc:
         log.exception("crossref partition failed", extra={"partition": partition_id})
         Partition.objects.filter(pk=partition_id, lease_token=token).update(
