@@ -63,3 +63,10 @@ class CaseFilterForm(forms.Form):
     status = forms.MultipleChoiceField(choices=CaseStatus.choices, required=False)
     tnc_source = forms.ChoiceField(choices=[("", "Any source"), *[c for c in TncSource.choices if c[0]]], required=False)
     employer = forms.CharField(max_length=100, required=False)
+
+
+class RevealForm(forms.Form):
+    field = forms.ChoiceField(choices=[("ssn", "SSN"), ("a_number", "A-Number"), ("i94", "I-94"), ("passport", "Passport"),
+                                       ("document_number", "Document number")])
+    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Why you need the full number; recorded in the audit trail.")

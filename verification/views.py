@@ -24,6 +24,7 @@ from verification.forms import (
     ContactForm,
     EmployerForm,
     ResolveForm,
+    RevealForm,
     SiteForm,
 )
 from verification.lifecycle import ALLOWED
@@ -86,6 +87,7 @@ def _detail_context(case: Any, can_change: bool, resolve_form: Any = None, conta
         "can_contact": can_change and case.status in ALLOWED["record_contact"],
         "resolve_form": resolve_form or ResolveForm(status=case.status),
         "contact_form": contact_form or ContactForm(),
+        "reveal_form": RevealForm(),
     }
 
 
@@ -126,6 +128,29 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Contact recorded.")
         return redirect("verification:case-detail", pk=case.pk)
     return render(request, "verification/case_detail.html", _detail_context(case, True, contact_form=form), status=400)
+
+
+@login_required
+@personal_data
+@never_cache
+@require_POST
+def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show one full identifier of the case, once, for a written reason (audited)."""
+    case = _case_or_404(request.user, pk, action="change")
+    form = RevealForm(request.POST)
+    revealed = None
+    if form.is_valid():
+        try:
+            revealed = services.case_identifier_reveal(
+                actor=request.user, case=case, field=form.cleaned_data["field"], reason=form.cleaned_data["reason"]
+            )
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
+    context = _detail_context(case, True)
+    context.update({"reveal_form": form, "revealed": revealed, "revealed_field": form.cleaned_data.get("field") if revealed else ""})
+    response = render(request, "verification/case_detail.html", context, status=200 if revealed else 400)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- Employer onboarding (admins) ------------------------------------------------------------------

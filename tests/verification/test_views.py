@@ -127,3 +127,21 @@ def test_admin_issues_rotates_and_revokes_keys_shown_once(login, adam, employer)
     assert client.post(f"/verification/keys/{new.pk}/revoke/").status_code == 302
     new.refresh_from_db()
     assert new.revoked_at is not None
+
+
+def test_revealing_a_full_identifier_needs_a_reason_and_is_audited(login, vera, referred):
+    from audit.models import AuditEvent
+
+    client = login(vera)
+    assert client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "short"}).status_code == 400
+    response = client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Caller verification for referral contact"})
+    assert response.status_code == 200
+    assert "521874390" in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    event = AuditEvent.objects.filter(action="vcase.identifier_revealed").get()
+    assert event.justification == "Caller verification for referral contact"
+    assert "521874390" not in str(event.detail)
+
+
+def test_only_users_who_may_change_cases_can_reveal(login, alice, referred):
+    assert login(alice).post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Just curious about it"}).status_code == 404

@@ -555,3 +555,27 @@ def case_escalate_continuance(*, actor: Any, case: VerificationCase) -> Verifica
     case.save(update_fields=["continuance_escalated_at", "updated_at"])
     _transition_event("vcase.continuance_escalated", actor, case, case.status, since=case.continuance_since.isoformat())
     return case
+
+
+REVEALABLE = ("ssn", "a_number", "i94", "passport", "document_number")
+
+
+@transaction.atomic
+def case_identifier_reveal(*, actor: Any, case: VerificationCase, field: str, reason: str) -> str:
+    """The full identifier of a case for a person who needs it, with a written reason, audited."""
+    if field not in REVEALABLE:
+        raise ValidationFailed("Unknown identifier.", field_errors={"field": [f"One of: {', '.join(REVEALABLE)}."]})
+    try:
+        reason = validation.free_text(reason.strip())
+    except FieldInvalid as exc:
+        raise ValidationFailed("The reason holds PII.", field_errors={"reason": [str(exc)]}) from exc
+    if len(reason) < 10:
+        raise ValidationFailed("Say why you need the full number.", field_errors={"reason": ["At least 10 characters."]})
+    value = reveal(case, field)
+    if not value:
+        raise ValidationFailed("The case has no such identifier.", field_errors={"field": ["Empty on this case."]})
+    event_record(
+        action="vcase.identifier_revealed", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
+        subjects=_subjects(case), justification=reason, detail={"field": field},
+    )
+    return value
