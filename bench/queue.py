@@ -5,10 +5,10 @@
 
 gunicorn on loopback (gthread, 4 processes x 5 threads) serves three pages to 20 concurrent
 client connections holding one signed-in, 2FA-verified session, each page for a fixed time
-(CROSSCHECK_BENCH_QUEUE_SECONDS, default 15):
-  1. the triage queue, first page (default filters, priority order, one audit event per view);
-  2. the Django admin changelist of the same model (Case), for the same user;
-  3. a baseline: a signed-in page rendering only the base layout, behind the same middleware.
+(CROSSCHECK_BENCH_QUEUE_SECONDS, default 15, after 3 s of warm-up at the same load):
+  1. a baseline: a signed-in page rendering only the base layout, behind the same middleware;
+  2. the triage queue, first page (default filters, priority order, one audit event per view);
+  3. the Django admin changelist of the same model (Case), for the same user.
 For each it prints requests/s and p50/p95/p99, then the goals: queue >= 10x the admin's
 requests/s, and queue p95 <= 2x the baseline's p95.
 
@@ -35,6 +35,7 @@ BENCH_DB = "crosscheck_bench_queue"
 BENCH_REDIS = "redis://127.0.0.1:6379/9"
 CONNECTIONS = 20
 SECONDS = float(os.environ.get("CROSSCHECK_BENCH_QUEUE_SECONDS", "15"))
+WARMUP_SECONDS = 3.0
 CHUNK = 200_000
 
 SETTINGS_MODULE = '''from config.settings.test import *  # noqa: F403
@@ -276,17 +277,17 @@ def run(scale: int | None) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("queue bench: gunicorn did not start") from None
                 time.sleep(0.3)
-        targets = [("queue page", "/cases/"), ("admin changelist", "/admin/cases/case/"), ("baseline page", "/bench/baseline/")]
+        targets = [("baseline page", "/bench/baseline/"), ("queue page", "/cases/"), ("admin changelist", "/admin/cases/case/")]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for name, path in targets:
-            for _ in range(5):  # warm every worker's imports and caches
-                status = _get(conn, path, cookie)
+            status = _get(conn, path, cookie)
             if status != 200:
                 raise SystemExit(f"queue bench: {name} answered {status}")
         conn.close()
         results = {}
         print(f"  {n:,} flagged cases; {CONNECTIONS} connections; {SECONDS:.0f} s per page; gunicorn gthread 4x5")
         for name, path in targets:
+            _load_test(port, path, cookie, WARMUP_SECONDS)  # every worker process and thread warm, caches filled
             r = _load_test(port, path, cookie, SECONDS)
             results[name] = r
             print(f"  {name:<17} {path:<20} {r['rps']:8.1f} req/s   p50 {r['p50']:7.1f} ms   p95 {r['p95']:7.1f} ms   "

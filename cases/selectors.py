@@ -170,11 +170,45 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One row of the queue: plain values (no model instance, so no deferred-field machinery)."""
+
+    pk: int
+    number: str
+    status: str
+    priority: int
+    severity: str
+    score: float
+    subject_name: str
+    subject_last4: str
+    employer_name: str
+    state: str
+    rule_codes: list[str]
+    tags: list[str]
+    due_date: date
+    created_at: datetime
+    has_new_evidence: bool
+    snoozed_until: date | None
+    subject_key: str
+    owning_agency_id: int
+    assignee_id: int | None
+    assignee_username: str | None
+
+    @property
+    def subject_ref(self) -> str:
+        """The person or employer that audit events name (as `Case.subject_ref`)."""
+        return self.subject_key[:80]
+
+
+_ROW_FIELDS = [f for f in QueueRow.__slots__ if f not in ("pk", "assignee_username")]
+
+
 @dataclass
 class QueuePage:
     """One page of the queue and the cursor of the next one."""
 
-    cases: list[Case]
+    cases: list[QueueRow]
     next_cursor: str = ""
     filters: QueueFilters | None = None
 
@@ -187,15 +221,10 @@ def queue_page(*, user: Any, filters: QueueFilters, today: date, after: str = ""
     if cursor is not None:
         # A row comparison the ordered partial index answers directly.
         qs = qs.extra(where=[f'("cases_case"."{column}", "cases_case"."id") > (%s, %s)'], params=list(cursor))  # noqa: S610
-    rows = list(
-        qs.select_related("assignee").order_by(column, "id").only(
-            "id", "number", "status", "priority", "severity", "score", "subject_name", "subject_last4", "employer_name",
-            "state", "rule_codes", "tags", "due_date", "created_at", "has_new_evidence", "snoozed_until", "worker_ref",
-            "employer_ref", "subject_kind", "subject_key", "owning_agency_id", "routed_unit_id", "opened_at", "kind",
-            "finding_count", "assignee__username", "assignee__first_name",
-            "assignee__last_name",
-        )[: size + 1]
-    )
+    rows = [
+        QueueRow(*values)
+        for values in qs.order_by(column, "id").values_list("id", *_ROW_FIELDS, "assignee__username")[: size + 1]
+    ]
     next_cursor = ""
     if len(rows) > size:
         rows = rows[:size]

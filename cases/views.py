@@ -81,7 +81,7 @@ def _rows(user: Any, cases: list[Case]) -> list[dict[str, Any]]:
     return [{"case": c, "fields": visible[c.owning_agency_id]} for c in cases]
 
 
-def _queue_rows(user: Any, cases: list[Case], today) -> list[dict[str, Any]]:
+def _queue_rows(user: Any, cases: list[selectors.QueueRow], today) -> list[dict[str, Any]]:
     """The queue's rows as plain display values: the hot template does lookups, not filters or `{% url %}`."""
     visible = _visible_fields(user, (c.owning_agency_id for c in cases))
     detail = reverse("cases:detail", args=[0])[:-2]
@@ -97,7 +97,7 @@ def _queue_rows(user: Any, cases: list[Case], today) -> list[dict[str, Any]]:
             "last4": f"•••{c.subject_last4}" if "subject_last4" in fields and c.subject_last4 else "",
             "employer": c.employer_name if "employer_name" in fields else "", "state": c.state, "rules": c.rule_codes,
             "severity": c.severity, "score": f"{c.score * 100:.0f}%", "age": (today - timezone.localtime(c.created_at).date()).days,
-            "due": due.strftime("%b %-d"), "due_state": due_state, "assignee": c.assignee.username if c.assignee_id else "—",
+            "due": due.strftime("%b %-d"), "due_state": due_state, "assignee": c.assignee_username or "—",
             "tags": c.tags,
         })
     return rows
