@@ -16,6 +16,7 @@ urlpatterns = [
     path("crossref/", include("verification.crossref.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("verification.api_urls")),
+    path("api/privacy/", include("privacy.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -62,6 +62,8 @@ class PrivacyConfig(AppConfig):
     Signal receivers (STYLE.md rule 9, decoupling only): `receivers.py` turns django-axes'
     `user_locked_out` and Django's `user_logged_out` into audit events, because those actions
     happen inside third-party code that has no service to call.
+
+    Registry: privacy registers its own personal-data source (the Privacy Act requests).
     """
 
     name = "privacy"
@@ -69,6 +71,8 @@ class PrivacyConfig(AppConfig):
 
     def ready(self) -> None:
         from audit import catalogue
-        from privacy import receivers  # noqa: F401
+        from privacy import receivers, registry  # noqa: F401
+        from privacy.sources import SubjectRequestSource
 
         catalogue.register(AUDIT_EVENTS)
+        registry.register(SubjectRequestSource())

@@ -299,10 +299,15 @@ def agreement_owner_ids(user: Any, *, action: str, category: str, at: datetime |
 
 
 def allowed_owner_ids(user: Any, *, action: str, category: str, at: datetime | None = None) -> list[int]:
-    """Every agency (home first, then by agreement) whose `category` data `user` may `action`."""
+    """Every agency whose `category` data `user` may `action`: the category's configured owner, or
+    (for data owned per row) the home agency first, then those reached by agreement."""
     facts = user_facts(user)
     if not facts.active or facts.agency_id is None:
         return []
+    code = category_owner_code(category)
+    configured = _agency_id(code) if code else None
+    if configured is not None:  # one owner for the whole category
+        return [configured] if decide(user, action=action, category=category, owner_agency=configured, at=at).allowed else []
     home = decide(user, action=action, category=category, owner_agency=facts.agency_id, at=at).allowed
     return ([facts.agency_id] if home else []) + agreement_owner_ids(user, action=action, category=category, at=at)
 

@@ -193,3 +193,18 @@ def admin_rule(info: RouteInfo) -> Route | None:
 
 
 __all__ = ["EXPECTATIONS", "LOGIN", "build"]
+
+
+# --- The privacy API: people with a verified second factor; no session = 403 (DRF session auth) --
+def _privacy_api(allowed: dict[str, Any] | set[str] | frozenset[str], **options: Any) -> Route:
+    expect = dict.fromkeys(allowed, 200) if isinstance(allowed, set | frozenset) else dict(allowed)
+    return Route(expect={"anonymous": 403, "api_key": 403, **expect}, default=403, api=True, **options)
+
+
+EXPECTATIONS.update({
+    "privacy-api:agreement-list": _privacy_api(READERS),
+    "privacy-api:agreement-detail": _privacy_api(READERS, kwargs=_pk("agreement")),
+    "privacy-api:disclosure-report": _privacy_api(READERS, query="person=person:matrix"),
+    "privacy-api:my-access": _privacy_api(SIGNED_IN),
+    "privacy-api:break-glass": _privacy_api(dict.fromkeys(BREAK_GLASS, 405)),
+})

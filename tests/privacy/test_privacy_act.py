@@ -280,3 +280,14 @@ def test_verification_records_are_kept_ten_years_by_default(source):
 
     assert retention_years(source) == 10
     assert isinstance(datetime.now(), datetime)
+
+
+def test_earlier_requests_are_records_about_the_person_too(adam):
+    first = _access_request(adam)
+    second = _access_request(adam)
+    assert ("privacy.subject_request", str(first.pk)) in {(r["source"], r["record_id"]) for r in second.matched_records}
+    from privacy import registry as reg
+
+    exported = reg.source("privacy.subject_request").export(str(first.pk))
+    assert exported["ssn_last4"] == "6789"
+    assert "123456789" not in str(exported)

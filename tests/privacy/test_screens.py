@@ -86,3 +86,29 @@ def test_the_admin_gives_and_revokes_a_grant(login, adam, petra, partner_agreeme
     client.post(f"/privacy/grants/{grant.pk}/revoke/", {"reason": "No longer needed"})
     grant.refresh_from_db()
     assert grant.revoked_at is not None
+
+
+def test_the_api_lists_agreements_and_the_accounting_for_readers_only(login, adam, alice, petra, partner_agreements):
+    client = login(adam)
+    body = client.get("/api/privacy/agreements/").json()
+    assert {a["reference"] for a in body} >= {"uscis-twc-2026", "ice-twc-2026"}
+    assert client.get("/api/privacy/disclosures/?person=person:1&for_subject=1").status_code == 200
+    assert client.get("/api/privacy/disclosures/").status_code == 400
+    assert login(alice).get("/api/privacy/agreements/").status_code == 403
+
+
+def test_the_api_tells_a_partner_what_she_may_do_and_opens_break_glass(login, petra, directory):
+    client = login(petra)
+    access = client.get("/api/privacy/me/access/").json()
+    assert access["verification_cases"]["view"] == ["uscis"]
+    assert access["ssa_identity"]["view"] == []
+    response = client.post("/api/privacy/break-glass/", {"subject_ref": "case:9", "justification": "short"}, content_type="application/json")
+    assert response.status_code == 400
+    assert "justification" in response.json()["error"]["fields"]
+    response = client.post("/api/privacy/break-glass/", {"subject_ref": "case:9", "justification": "The case agent is on leave; a hearing is tomorrow."},
+                           content_type="application/json")
+    assert response.status_code == 201
+
+
+def test_an_unverified_session_cannot_use_the_privacy_api(login, adam):
+    assert login(adam, verify=False).get("/api/privacy/agreements/").status_code == 403
