@@ -39,8 +39,8 @@ Label vocabulary (column `label`), the finding a perfect cross-reference raises:
   employer_labels.csv):
   - late_case: created 8+ calendar days (4+ federal working days) after the hire, with a late reason;
   - prescreening: created before the offer was accepted (a third closed as not_hired);
-  - idle_tnc: a mismatch 25-120 days old with no notice and no decision (a deadline sweep, if
-    it ran, closes these with closure_code no_decision);
+  - idle_tnc: a mismatch 25-120 days old with no notice and no decision, still open (its
+    decision_due_on is left empty, so the deadline sweep leaves it for the cross-reference rule);
   - fnc_retained: final nonconfirmation closed as continues_after_fnc;
   - doc_type_share: an employer whose workers (about half of its cases) all present a
     Permanent Resident Card; the label marks those cases.

@@ -214,40 +214,58 @@ _CASE_TEXT = ("employer_case_id", "first_name", "last_name", "date_of_birth", "c
               "document_expires_on", "tnc_issued_on", "fan_issued_on", "referred_on", "closed_at")
 
 
-_EXTRA = {f: len(CASE_COLUMNS) + k for k, f in enumerate(f for f in cols.CASE_FIELDS[:-2] if f not in CASE_POS)}
-_CASE_POS = [CASE_POS.get(f, _EXTRA.get(f, -1)) for f in cols.CASE_FIELDS[:-2]]
-_NULLABLE = {CASE_POS[f.column] for f in VerificationCase._meta.concrete_fields if f.null}
-_CASE_IDS = [(cols.CASE_FIELDS.index(prefix), prefix) for prefix in ("a_number", "i94", "passport", "document_number")]
-_SSN = cols.CASE_FIELDS.index("ssn")
-_CREATED_AT = cols.CASE_FIELDS.index("created_at")
+_F = {name: i for i, name in enumerate(cols.CASE_FIELDS)}
+# Columns each case line sets, in this order; every other column takes its constant default.
+_VAR_COLUMNS = [
+    "id", "created_at", "updated_at", "status_changed_at", "submitted_at", "employer_id", "hiring_site_id", "worker_id",
+    "employer_case_id", "first_name", "last_name", "date_of_birth", "citizenship_status", "passport_country",
+    "work_authorization_expires_on", "document_type", "document_expires_on", "offer_accepted_on", "i9_completed_on",
+    "hire_date", "late_reason", "status", "result", "tnc_source", "tnc_issued_on", "fan_issued_on", "decision",
+    "referred_on", "closure_code", "closure_text", "closed_at",
+    "ssn_enc", "ssn_bidx", "ssn_last4", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc", "i94_bidx",
+    "i94_last4", "passport_enc", "passport_bidx", "passport_last4", "document_number_enc", "document_number_bidx",
+    "document_number_last4",
+]
+_CONST_COLUMNS = [c for c in CASE_COLUMNS if c not in _VAR_COLUMNS]
+CASE_COPY_COLUMNS = _VAR_COLUMNS + _CONST_COLUMNS
+_CONST_SUFFIX = "".join("\t" + CASE_DEFAULTS[CASE_POS[c]] for c in _CONST_COLUMNS) + "\n"
+_NULL = "\\N"
+_V = [_F[name] for name in (
+    "employer_case_id", "first_name", "last_name", "date_of_birth", "citizenship_status", "passport_country",
+    "work_authorization_expires_on", "document_type", "document_expires_on", "offer_accepted_on", "i9_completed_on",
+    "hire_date", "late_reason", "status", "result", "tnc_source", "tnc_issued_on", "fan_issued_on", "decision",
+    "referred_on", "closure_code", "closure_text", "closed_at",
+)]
+_NULLABLE_V = {_F[name] for name in ("work_authorization_expires_on", "document_expires_on", "tnc_issued_on", "fan_issued_on", "referred_on", "closed_at")}
+_SSN, _CREATED_AT = _F["ssn"], _F["created_at"]
+_IDS = [(_F[prefix], prefix) for prefix in ("a_number", "i94", "passport", "document_number")]
+
+
+def _sealed_triple(value: str, column: str, cid: int, kind: str, key: bytes, ring: crypto.Keyring) -> tuple[str, str, str]:
+    if not value:
+        return "", "", ""
+    return (
+        crypto.encrypt(value, table=CASE_TABLE, column=column, row_id=cid, ring=ring),
+        crypto.blind_index(value, kind=kind, key=key),
+        value[-4:],
+    )
 
 
 def _case_line(plan: _Plan, c: int, values: list[str], ssn_bidx: str, key: bytes, ring: crypto.Keyring) -> str:
     w = plan.world
     cid = plan.case_ids[c]
-    pos = CASE_POS
-    out = [*CASE_DEFAULTS, *([""] * len(_EXTRA))]
-    for p, v in zip(_CASE_POS, values, strict=False):
-        out[p] = v or ("" if p not in _NULLABLE else "\\N")
-    out[pos["id"]] = str(cid)
     created_at = values[_CREATED_AT]
-    out[pos["updated_at"]] = out[pos["status_changed_at"]] = out[pos["submitted_at"]] = created_at
-    out[pos["employer_id"]] = str(plan.employer_ids[w.cl["employer"][c]])
     site = w.cl["site"][c]
-    if site >= 0:
-        out[pos["hiring_site_id"]] = str(plan.site_ids[site])
-    out[pos["worker_id"]] = str(plan.worker_ids[plan.worker_of_case[c]])
     ssn = values[_SSN]
-    out[pos["ssn_enc"]] = crypto.encrypt(ssn, table=CASE_TABLE, column="ssn_enc", row_id=cid, ring=ring)
-    out[pos["ssn_bidx"]] = ssn_bidx
-    out[pos["ssn_last4"]] = ssn[-4:]
-    for i, prefix in _CASE_IDS:
-        value = values[i]
-        if value:
-            out[pos[f"{prefix}_enc"]] = crypto.encrypt(value, table=CASE_TABLE, column=f"{prefix}_enc", row_id=cid, ring=ring)
-            out[pos[f"{prefix}_bidx"]] = crypto.blind_index(value, kind=KINDS[prefix], key=key)
-            out[pos[f"{prefix}_last4"]] = value[-4:]
-    return "\t".join(out[: len(CASE_COLUMNS)]) + "\n"
+    out = [
+        str(cid), created_at, created_at, created_at, created_at, str(plan.employer_ids[w.cl["employer"][c]]),
+        str(plan.site_ids[site]) if site >= 0 else _NULL, str(plan.worker_ids[plan.worker_of_case[c]]),
+    ]
+    out.extend((values[i] or _NULL) if i in _NULLABLE_V else values[i] for i in _V)
+    out.extend((crypto.encrypt(ssn, table=CASE_TABLE, column="ssn_enc", row_id=cid, ring=ring), ssn_bidx, ssn[-4:]))
+    for i, prefix in _IDS:
+        out.extend(_sealed_triple(values[i], f"{prefix}_enc", cid, KINDS[prefix], key, ring))
+    return "\t".join(out) + _CONST_SUFFIX
 
 
 def _copy(table: str, columns: list[str], lines: list[str]) -> None:
@@ -308,7 +326,7 @@ def _run_chunk(task: tuple[int, int]) -> dict[str, tuple[int, float, float]]:
         t2 = time.perf_counter()
         _copy(Worker._meta.db_table, WORKER_COLUMNS, workers)
         t3 = time.perf_counter()
-        _copy(CASE_TABLE, CASE_COLUMNS, cases)
+        _copy(CASE_TABLE, CASE_COPY_COLUMNS, cases)
         t4 = time.perf_counter()
     return {
         "numident": (len(numident), t_numident - started, t1 - t_cases),
