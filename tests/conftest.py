@@ -3,8 +3,10 @@
 Personas: anonymous; analyst of the owning unit (alice) and of another unit (bob); supervisor
 (sam); admin (adam); auditor (audrey); status verifiers at SSA (sally) and USCIS (vera); partner
 user under an active agreement (petra) and one whose agreement expired (eddie); employer API key.
-The partner personas get their agreements from the privacy fixtures (tests/privacy), and the API
-key from the verification fixtures; here they are users of a partner agency.
+petra holds analyst grants under the active MOUs of `partner_agreements` (USCIS to TWC: verification
+cases and employer data; ICE-HSI to TWC: investigations and handoffs); eddie holds the same grants
+under `expired_agreements`, which ran until yesterday (status still "active": the date alone cuts
+access). The employer API key comes from the verification fixtures.
 """
 
 from __future__ import annotations
