@@ -228,12 +228,14 @@ BEGIN
             next_seq := 1; prev := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
         END IF;
     END IF;
-    -- The canonical texts are computed set-based; only the chaining itself is sequential.
+    -- The canonical texts are computed set-based; only the chaining itself is sequential. They
+    -- are computed outside the LIMITed subquery, so that only the batch's rows are serialized.
     SELECT array_agg(q.id ORDER BY q.txid, q.id), array_agg(q.occurred_at ORDER BY q.txid, q.id),
-           array_agg(q.txid ORDER BY q.txid, q.id), array_agg(q.body ORDER BY q.txid, q.id)
+           array_agg(q.txid ORDER BY q.txid, q.id),
+           array_agg(convert_to(audit_canonical(q.ev), 'UTF8') ORDER BY q.txid, q.id)
       INTO ids, times, txids, bodies
       FROM (
-        SELECT e.id, e.occurred_at, e.txid, convert_to(audit_canonical(e), 'UTF8') AS body
+        SELECT e AS ev, e.id, e.occurred_at, e.txid
         FROM audit_event e
         WHERE (e.txid, e.id) > (last_txid, last_id) AND e.txid < horizon
         ORDER BY e.txid, e.id LIMIT batch
