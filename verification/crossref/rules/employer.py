@@ -29,15 +29,23 @@ def _bucket(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any
     return f"{bucket_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {**bucket_params, **scope_params}
 
 
-def _examined(ctx: PartitionContext) -> None:
-    def count() -> int:
-        where, params = _bucket(ctx)
-        ctx.cursor.execute(f"SELECT count(*) FROM {ctx.cases} c WHERE {where}", params)  # noqa: S608
-        n = int(ctx.cursor.fetchone()[0])
-        ctx.rows_examined += n
-        return n
+def bucket_cases(ctx: PartitionContext) -> str:
+    """The cases of this partition's employers, copied once so the per-case rules scan them only once."""
 
-    ctx.once("examined", count)
+    def build() -> str:
+        where, params = _bucket(ctx)
+        ctx.cursor.execute("DROP TABLE IF EXISTS xr_bucket")
+        ctx.cursor.execute(f"CREATE TEMP TABLE xr_bucket ON COMMIT DROP AS SELECT c.* FROM {ctx.cases} c "  # noqa: S608
+                           f"WHERE {where}", params)
+        ctx.rows_examined += ctx.cursor.rowcount
+        ctx.cursor.execute("ANALYZE xr_bucket")
+        return "xr_bucket"
+
+    return ctx.once("bucket_cases", build)
+
+
+def _examined(ctx: PartitionContext) -> None:
+    bucket_cases(ctx)
 
 
 def _z_crit() -> float:
@@ -47,16 +55,15 @@ def _z_crit() -> float:
 def _per_case(ctx: PartitionContext, r_: Rule, *, condition: str, evidence: str, summary: str,
               fields_sql: str, extra_params: dict[str, Any] | None = None, joins: str = "") -> None:
     """One finding per offending case; the subject is the employer, the evidence the case."""
-    _examined(ctx)
-    where, params = _bucket(ctx)
-    params.update(extra_params or {})
+    table = bucket_cases(ctx)
+    params = dict(extra_params or {})
     ctx.insert_select(r_, f"""
         SELECT 'employer' AS subject_type, 'employer:' || c.employer_id AS subject_key,
                '{evidence}:' || c.id AS evidence_key, c.id AS case_id, c.employer_id, c.ssn_bidx AS ssn_index,
                {fields_sql} AS fields, jsonb_build_object('case_id', c.id) AS evidence, 1.0::float8 AS score,
                {summary} AS summary, %(sev)s AS severity, FALSE AS is_clerical
-          FROM {ctx.cases} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
-         WHERE {where} AND ({condition})
+          FROM {table} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
+         WHERE ({condition})
     """, {**params, "sev": r_.severity})  # noqa: S608
 
 
