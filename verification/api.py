@@ -68,7 +68,7 @@ class EmployerApi(APIView):
     permission_classes = [IsEmployerKey]
 
     def employer_id(self, request: Request) -> int:
-        return request.auth.employer_id
+        return int(request.auth.employer_id)  # type: ignore[union-attr]
 
     def case_for(self, request: Request, pk: str) -> VerificationCase:
         """Fetch and authorize in one step: another employer's case is the same 404 as a missing one."""
@@ -87,7 +87,7 @@ class EmployerApi(APIView):
 class MismatchOutput(serializers.Serializer):
     """Which source (ssa, dhs) and field disagreed; reference values are not shown to employers."""
 
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the JSON keys are "source" and "field"
     field = serializers.CharField()
 
 
@@ -187,7 +187,7 @@ class CaseSubmitApi(EmployerApi):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         submit = data.pop("submit", True)
-        employer = request.auth.employer
+        employer = request.auth.employer  # type: ignore[union-attr]
         with transaction.atomic():
             # One submit per key at a time: a concurrent twin waits here, then replays.
             with connection.cursor() as cursor:

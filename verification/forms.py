@@ -50,7 +50,7 @@ class ResolveForm(forms.Form):
     def __init__(self, *args: object, status: str = "", **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if status:
-            self.fields["resolution"].choices = [
+            self.fields["resolution"].choices = [  # type: ignore[attr-defined]
                 (k, RESOLUTION_LABELS[k]) for k, (allowed, _) in RESOLUTIONS.items() if status in allowed
             ]
 

@@ -60,8 +60,8 @@ COLUMNS: dict[str, list[str]] = {
         "subject_ref", "first_name", "last_name", "aliases", "date_of_birth", "nationality", "documents", "status",
     ],
 }
-DEFAULT_AGENCY = {ReferenceSource.SSA: "ssa", ReferenceSource.DHS: "uscis", ReferenceSource.ENFORCEMENT: "ice-hsi"}
-MODELS: dict[str, type] = {
+DEFAULT_AGENCY: dict[str, str] = {ReferenceSource.SSA: "ssa", ReferenceSource.DHS: "uscis", ReferenceSource.ENFORCEMENT: "ice-hsi"}
+MODELS: dict[str, Any] = {
     ReferenceSource.SSA: Numident,
     ReferenceSource.DHS: ImmigrationRecord,
     ReferenceSource.ENFORCEMENT: EnforcementSubject,
@@ -312,7 +312,7 @@ class _LineStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = 1 << 20
         while len(self._buffer) < size:

@@ -20,10 +20,10 @@ AMENDABLE = ("first_name", "middle_initial", "last_name", "other_last_names", "d
 class VerificationCaseSource:
     """E-Verify verification cases (with their comparisons); kept 10 years (DOMAIN.md §4)."""
 
-    name = "verification.case"
-    label = "E-Verify verification case"
-    category = DataCategory.VERIFICATION_CASES
-    default_retention_years = 10
+    name: str = "verification.case"
+    label: str = "E-Verify verification case"
+    category: str = DataCategory.VERIFICATION_CASES
+    default_retention_years: int = 10
 
     def find(self, query: PersonQuery) -> Iterable[RecordRef]:
         """Cases by SSN blind index, else by name and date of birth."""

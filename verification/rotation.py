@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from audit.services import event_record
@@ -19,7 +20,7 @@ from privacy import crypto
 from verification.models import EnforcementSubject, ImmigrationRecord, Numident, VerificationCase
 
 # model -> token columns (prefix + "_enc")
-SEALED: list[tuple[type[models.Model], tuple[str, ...]]] = [
+SEALED: list[tuple[Any, tuple[str, ...]]] = [
     (VerificationCase, ("ssn", "a_number", "i94", "passport", "document_number")),
     (Numident, ("ssn",)),
     (ImmigrationRecord, ("a_number", "i94", "passport")),

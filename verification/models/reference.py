@@ -67,7 +67,7 @@ class ReferenceLoad(BaseModel):
 class ReferenceQuerySetMixin:
     """Rows of the current vintage only."""
 
-    def current(self):  # type: ignore[no-untyped-def]
+    def current(self):  # type: ignore[no-untyped-def,unused-ignore]
         """Rows of the load that is current for this source."""
         return self.filter(load__status=LoadStatus.CURRENT)  # type: ignore[attr-defined]
 

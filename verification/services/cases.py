@@ -162,7 +162,8 @@ def _clean(data: dict[str, Any], *, employer: Employer, on: date) -> CleanCase:
     site_id = data.get("hiring_site")
     values["hiring_site"] = None
     if site_id not in (None, ""):
-        site = HiringSite.objects.filter(employer=employer, pk=site_id if str(site_id).isdigit() else -1).first()
+        site_pk = int(str(site_id)) if str(site_id).isdigit() and int(str(site_id)) < 2**63 else -1
+        site = HiringSite.objects.filter(employer=employer, pk=site_pk).first()
         if site is None:
             errors.setdefault("hiring_site", []).append("No hiring site of this employer has this id.")
         values["hiring_site"] = site
@@ -313,14 +314,14 @@ def _after_result(*, actor: Any, case: VerificationCase, result: InstantResult, 
         CaseComparison(
             case=case, source=c.source, field=c.result.field, outcome=c.result.outcome,
             submitted_value=c.result.submitted_value[:200], reference_value=c.result.reference_value[:200],
-            score=c.result.score, hint=c.result.hint, reference_id=c.reference_id, created_at=case.submitted_at,
+            score=c.result.score, hint=c.result.hint, reference_id=c.reference_id, created_at=case.submitted_at or timezone.now(),
         )
         for c in result.comparisons
     ]
     CaseComparison.objects.bulk_create(rows)
     # Readers of the returned case (the API's output) need no second query for these.
     cached = CaseComparison.objects.filter(case=case)
-    cached._result_cache = rows  # type: ignore[attr-defined]
+    cached._result_cache = rows
     cached._prefetch_done = True  # type: ignore[attr-defined]
     case._prefetched_objects_cache = {"comparisons": cached}  # type: ignore[attr-defined]
     _record_instant_findings(case=case, result=result, comparisons=rows)

@@ -143,7 +143,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _template(model: type) -> tuple[list[str], list[str], dict[str, int]]:
+def _template(model: Any) -> tuple[list[str], list[str], dict[str, int]]:
     """Columns of a model, the COPY default of each, and their positions."""
     columns, defaults = [], []
     for f in model._meta.concrete_fields:
@@ -350,7 +350,7 @@ def _copy_plain(table: str, columns: list[str], lines: Iterable[str]) -> None:
 BULK_MODELS = (Numident, ImmigrationRecord, Worker, VerificationCase)
 
 
-def _secondary_indexes(models_: Iterable[type]) -> list[tuple[str, str]]:
+def _secondary_indexes(models_: Iterable[Any]) -> list[tuple[str, str]]:
     """(name, definition) of the indexes of these tables that back no constraint."""
     tables = [m._meta.db_table for m in models_]
     with connection.cursor() as cursor:
@@ -365,7 +365,7 @@ def _secondary_indexes(models_: Iterable[type]) -> list[tuple[str, str]]:
         return list(cursor.fetchall())
 
 
-def _foreign_keys(models_: Iterable[type]) -> list[tuple[str, str, str]]:
+def _foreign_keys(models_: Iterable[Any]) -> list[tuple[str, str, str]]:
     """(table, name, definition) of the foreign keys of these tables."""
     tables = [m._meta.db_table for m in models_]
     with connection.cursor() as cursor:

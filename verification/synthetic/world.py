@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +82,10 @@ def valid_ssn(n: int) -> bool:
     return 0 < area < 900 and area != 666 and group != 0 and serial != 0
 
 
+def _empty() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
+
+
 @dataclass
 class World:
     """All of a synthetic data set, as arrays; see the package docstring for the labels."""
@@ -90,13 +95,13 @@ class World:
     n_employers: int
     n_cases: int
     # employers
-    e_ein: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
-    e_naics: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
-    e_state: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
-    e_mou: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
-    e_kind: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]  # label code of a misbehaving employer, else -1
-    e_sites: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]  # number of sites
-    e_site_base: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]  # index of the first site
+    e_ein: np.ndarray = field(repr=False, default_factory=_empty)
+    e_naics: np.ndarray = field(repr=False, default_factory=_empty)
+    e_state: np.ndarray = field(repr=False, default_factory=_empty)
+    e_mou: np.ndarray = field(repr=False, default_factory=_empty)
+    e_kind: np.ndarray = field(repr=False, default_factory=_empty)  # label code of a misbehaving employer, else -1
+    e_sites: np.ndarray = field(repr=False, default_factory=_empty)  # number of sites
+    e_site_base: np.ndarray = field(repr=False, default_factory=_empty)  # index of the first site
     # people
     p: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     # cases
@@ -385,7 +390,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     return w.freeze()
 
 
-def _unique_fill(values: np.ndarray, rng: np.random.Generator, draw) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _unique_fill(values: np.ndarray, rng: np.random.Generator, draw: Any) -> np.ndarray:
     """Replace duplicates until every value is unique."""
     values = values.copy()
     while True:

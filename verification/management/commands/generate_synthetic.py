@@ -58,12 +58,12 @@ class Command(BaseCommand):
                     writer.writeheader()
                     writer.writerows(label_row(world, c) for c in range(world.n_cases))
                 with (labels_dir / "employer_labels.csv").open("w", newline="") as fh:
-                    writer = csv.writer(fh)
-                    writer.writerow(["employer_ein", "label"])
+                    plain = csv.writer(fh)
+                    plain.writerow(["employer_ein", "label"])
                     for e in range(world.n_employers):
                         row = employer_row(world, e)
                         if row["kind"]:
-                            writer.writerow([row["ein"], row["kind"]])
+                            plain.writerow([row["ein"], row["kind"]])
                 self.stdout.write(f"Labels: {labels_dir / 'labels.csv'}")
             event_record(action="synthetic.generated", detail={"seed": options["seed"], "cases": world.n_cases, "employers": world.n_employers})
             elapsed = time.perf_counter() - started
