@@ -289,12 +289,18 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
                    d.id AS d_id, d.first_name AS d_first, d.last_name AS d_last, d.date_of_birth AS d_dob,
                    d.work_authorized_from, d.work_authorized_until, d.naturalized_on, m.matched_by
               FROM {ctx.cases} c
-              LEFT JOIN {sources.DHS} da ON c.a_number_bidx <> '' AND da.a_number_bidx <> ''
-                   AND da.a_number_bidx = c.a_number_bidx AND da.load_id = %(dhs)s
-              LEFT JOIN {sources.DHS} di ON da.id IS NULL AND c.i94_bidx <> '' AND di.i94_bidx <> ''
-                   AND di.i94_bidx = c.i94_bidx AND di.load_id = %(dhs)s
-              LEFT JOIN {sources.DHS} dp ON da.id IS NULL AND di.id IS NULL AND c.passport_bidx <> ''
-                   AND dp.passport_bidx <> '' AND dp.passport_bidx = c.passport_bidx AND dp.load_id = %(dhs)s
+              -- Several records may carry one identifier (a keying error at DHS): take the one that
+              -- agrees on the date of birth, if any.
+              LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE c.a_number_bidx <> ''
+                   AND x.a_number_bidx <> '' AND x.a_number_bidx = c.a_number_bidx AND x.load_id = %(dhs)s
+                   ORDER BY x.date_of_birth = c.date_of_birth DESC, x.id LIMIT 1) da ON TRUE
+              LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE da.id IS NULL AND c.i94_bidx <> ''
+                   AND x.i94_bidx <> '' AND x.i94_bidx = c.i94_bidx AND x.load_id = %(dhs)s
+                   ORDER BY x.date_of_birth = c.date_of_birth DESC, x.id LIMIT 1) di ON TRUE
+              LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE da.id IS NULL AND di.id IS NULL
+                   AND c.passport_bidx <> '' AND x.passport_bidx <> '' AND x.passport_bidx = c.passport_bidx
+                   AND x.load_id = %(dhs)s
+                   ORDER BY x.date_of_birth = c.date_of_birth DESC, x.id LIMIT 1) dp ON TRUE
               CROSS JOIN LATERAL (SELECT coalesce(da.id, di.id, dp.id) AS id,
                    CASE WHEN da.id IS NOT NULL THEN 'a_number' WHEN di.id IS NOT NULL THEN 'i94'
                         WHEN dp.id IS NOT NULL THEN 'passport' END AS matched_by) m
