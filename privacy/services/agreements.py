@@ -248,25 +248,32 @@ def agreements_expire_due(*, on: date | None = None) -> list[int]:
 
 @transaction.atomic
 def agreement_expiry_warnings_send(*, on: date | None = None) -> int:
-    """Warn admins 30, 7 and 1 days before an agreement expires (each warning once)."""
+    """Warn admins 30, 7 and 1 days before an agreement expires (each warning once).
+
+    A day the job missed is caught up: an agreement gets the warning of the nearest threshold it
+    has reached, and never two warnings on one day.
+    """
     on = on or timezone.localdate()
     sent = 0
-    for days in EXPIRY_WARNING_DAYS:
-        for agreement in Agreement.objects.filter(status=AgreementStatus.ACTIVE, expires_on=on + timedelta(days=days)):
-            _, created = AgreementExpiryWarning.objects.get_or_create(
-                agreement=agreement, days_before=days, expires_on=agreement.expires_on
-            )
-            if not created:
-                continue
-            notify_admins(
-                title=f"Agreement {agreement.reference} expires in {days} day{'s' if days != 1 else ''}",
-                body=f"{agreement.title} ends on {agreement.expires_on:%B %d, %Y}. Access under it stops that day "
-                     "unless it is renewed.",
-                link=f"/privacy/agreements/{agreement.pk}/",
-            )
-            event_record(action="agreement.expiry_warned", object_type="agreement", object_id=agreement.pk,
-                         agreement_id=agreement.pk, detail={"days_before": days})
-            sent += 1
+    horizon = on + timedelta(days=max(EXPIRY_WARNING_DAYS))
+    for agreement in Agreement.objects.filter(status=AgreementStatus.ACTIVE, expires_on__gte=on, expires_on__lte=horizon):
+        remaining = (agreement.expires_on - on).days
+        days = min(t for t in EXPIRY_WARNING_DAYS if remaining <= t)
+        _, created = AgreementExpiryWarning.objects.get_or_create(
+            agreement=agreement, days_before=days, expires_on=agreement.expires_on
+        )
+        if not created:
+            continue
+        left = f"{remaining} day{'s' if remaining != 1 else ''}" if remaining else "today"
+        notify_admins(
+            title=f"Agreement {agreement.reference} expires in {left}" if remaining else f"Agreement {agreement.reference} expires today",
+            body=f"{agreement.title} ends on {agreement.expires_on:%B %d, %Y}. Access under it stops after that day "
+                 "unless it is renewed.",
+            link=f"/privacy/agreements/{agreement.pk}/",
+        )
+        event_record(action="agreement.expiry_warned", object_type="agreement", object_id=agreement.pk,
+                     agreement_id=agreement.pk, detail={"days_before": days, "remaining": remaining})
+        sent += 1
     return sent
 
 

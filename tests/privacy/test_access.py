@@ -174,3 +174,12 @@ def test_suspension_cuts_a_partners_verification_screens_mid_session(login, petr
     assert client.get(url).status_code == 200
     services.agreement_suspend(actor=partner_agreements["admin"], agreement=partner_agreements["uscis"], reason="Breach review")
     assert client.get(url).status_code in (403, 404)
+
+
+def test_a_missed_day_is_caught_up_with_the_nearest_warning_only(adam, partner_agreements):
+    agreement = partner_agreements["uscis"]
+    on = agreement.expires_on - timedelta(days=5)  # the 30- and 7-day runs were missed
+    sent = services.agreement_expiry_warnings_send(on=on)
+    assert sent >= 1
+    titles = list(Notification.objects.filter(user=adam, title__startswith="Agreement uscis-twc-2026").values_list("title", flat=True))
+    assert titles == ["Agreement uscis-twc-2026 expires in 5 days"]
