@@ -40,15 +40,23 @@ def run(scale: int | None) -> None:
     try:
         employers = max(10, n // 50)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         world = build(n_employers=employers, n_cases=n, seed=int(os.environ.get("BENCH_SEED", "1")))
         built = time.perf_counter() - started
         summary = load_world(world, workers=workers, rebuild_indexes=os.environ.get("BENCH_REBUILD_INDEXES", "1") != "0")
         total = time.perf_counter() - started
+        import resource
+
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        python_cpu = time.process_time() - cpu_started + children.ru_utime + children.ru_stime
+        with open("/proc/loadavg") as fh:
+            load = fh.read().split()[0]
         rows = summary.total_rows
         print(f"data: {n:,} cases, {employers:,} employers, {summary.rows.get('numident', 0):,} Numident, "
               f"{summary.rows.get('dhs', 0):,} DHS, {summary.rows.get('enforcement', 0):,} enforcement, "
               f"{summary.rows.get('workers', 0):,} workers: {rows:,} rows")
-        print(f"data: world decided in {built:.1f}s; sealed + copied in {summary.seconds:.1f}s with {workers} processes")
+        print(f"data: world decided in {built:.1f}s; sealed + copied in {summary.seconds:.1f}s with {workers} processes; "
+              f"Python CPU {python_cpu:.1f}s over all processes; load average at the end {load} on {os.cpu_count()} cores")
         print(f"data: generate+load {total:.1f}s (goal <= {GOAL_SECONDS:.0f}s for 1M on 2 cores): "
               f"{rows / total:,.0f} rows/s overall | COPY alone {summary.copy_rows_per_second:,.0f} rows/s per stream "
               f"({rows / max(1e-9, sum(summary.copy_seconds.values()) / workers):,.0f} rows/s over {workers} streams)")
@@ -63,7 +71,11 @@ def run(scale: int | None) -> None:
 
             figures = measure(requests=int(os.environ.get("BENCH_LATENCY_REQUESTS", "300")))
             print(f"data: instant result over the API, one client, {figures['n']} submits against this data: "
-                  f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms")
+                  f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms; "
+                  f"CPU per submit: app {figures['app_cpu_ms']:.1f} ms + database {figures['db_cpu_ms']:.1f} ms (load average {figures['load']})")
     finally:
         connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if os.environ.get("BENCH_KEEP_DB") == "1":
+            print(f"data: kept database {connection.settings_dict['NAME']}")
+        else:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
