@@ -45,9 +45,9 @@ class Action(models.TextChoices):
     RECEIVE_HANDOFF = "receive_handoff", "Receive handoffs"
 
 
-_ALL = set(Action.values)
-_READ = {Action.VIEW, Action.SEARCH, Action.EXPORT}
-_WORK = _READ | {Action.CHANGE}
+_ALL: set[str] = set(Action.values)
+_READ: set[str] = {Action.VIEW, Action.SEARCH, Action.EXPORT}
+_WORK: set[str] = _READ | {Action.CHANGE}
 
 # What each role may do, in principle, with each category (at home, or under an agreement's scope).
 ROLE_ACTIONS: dict[str, dict[str, set[str]]] = {

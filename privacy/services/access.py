@@ -68,7 +68,7 @@ def sensitive_rate_check(user: Any, kind: str) -> None:
 def otp_verified_recently(request: HttpRequest) -> bool:
     """True when this session passed a second-factor check within the reveal window."""
     at = request.session.get(OTP_VERIFIED_AT)
-    return bool(at) and time.time() - float(at) <= settings.PRIVACY_REVEAL_REVERIFY_SECONDS
+    return at is not None and time.time() - float(at) <= settings.PRIVACY_REVEAL_REVERIFY_SECONDS
 
 
 def identifier_reveal(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
@@ -213,7 +213,7 @@ def agreement_renew(*, actor: User, agreement: Agreement, expires_on: date) -> A
 
 
 @transaction.atomic
-def agreement_document_upload(*, actor: User, agreement: Agreement, document: UploadedFile) -> Agreement:
+def agreement_document_upload(*, actor: User, agreement: Agreement, document: File) -> Agreement:
     """Attach the signed agreement (PDF)."""
     name = (document.name or "").lower()
     if not name.endswith(".pdf") or (document.size or 0) > 20 * 1024 * 1024:

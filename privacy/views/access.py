@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,10 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from privacy import services
 from privacy.forms import BreakGlassForm
 from privacy.models import BreakGlassGrant, Notification, Role
-from privacy.views.common import roles_required, run_service
+from privacy.views.common import AuthedRequest, roles_required, run_service
 
 
-def _safe(request: HttpRequest, target: str) -> str:
+def _safe(request: AuthedRequest, target: str) -> str:
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         return target
     return "/"
@@ -24,7 +24,7 @@ def _safe(request: HttpRequest, target: str) -> str:
 
 @roles_required(Role.ANALYST, Role.SUPERVISOR, Role.STATUS_VERIFIER)
 @require_http_methods(["GET", "POST"])
-def break_glass(request: HttpRequest) -> HttpResponse:
+def break_glass(request: AuthedRequest) -> HttpResponse:
     """Ask for time-boxed access to a record outside one's assignments, with a written justification."""
     form = BreakGlassForm(request.POST or None, initial={"subject_ref": request.GET.get("subject", "")})
     target = request.POST.get("next") or request.GET.get("next", "")
@@ -37,7 +37,7 @@ def break_glass(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
-def break_glass_list(request: HttpRequest) -> HttpResponse:
+def break_glass_list(request: AuthedRequest) -> HttpResponse:
     """Break-glass grants, unreviewed first."""
     grants = BreakGlassGrant.objects.visible_to(request.user).select_related("user", "reviewed_by").order_by("reviewed_at", "-started_at")
     page = Paginator(grants, 50).get_page(request.GET.get("page"))
@@ -46,7 +46,7 @@ def break_glass_list(request: HttpRequest) -> HttpResponse:
 
 @roles_required(Role.SUPERVISOR)
 @require_POST
-def break_glass_review(request: HttpRequest, pk: int) -> HttpResponse:
+def break_glass_review(request: AuthedRequest, pk: int) -> HttpResponse:
     """Mark a break-glass grant reviewed."""
     grant = get_object_or_404(BreakGlassGrant.objects.visible_to(request.user), pk=pk)
     ok, _ = run_service(request, None, lambda: services.break_glass_review(actor=request.user, grant=grant, note=request.POST.get("note", "")))
@@ -56,7 +56,7 @@ def break_glass_review(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthedRequest) -> HttpResponse:
     """The user's own messages, newest first."""
     page = Paginator(Notification.objects.filter(user=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "privacy/notification_list.html", {"page": page})
@@ -64,7 +64,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_read(request: AuthedRequest, pk: int) -> HttpResponse:
     """Mark one of one's own messages read (another user's answers 404)."""
     note = get_object_or_404(Notification, pk=pk, user=request.user)
     services.notification_mark_read(actor=request.user, notification=note)
@@ -72,7 +72,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def my_access(request: HttpRequest) -> HttpResponse:
+def my_access(request: AuthedRequest) -> HttpResponse:
     """What the signed-in user may do right now, per data category and action, and whose data."""
     from privacy import policy
     from privacy.models import Agency

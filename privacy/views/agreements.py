@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,12 +13,12 @@ from privacy import selectors, services
 from privacy.forms import AgreementForm, ApproveForm, DocumentForm, ReasonForm, RenewForm
 from privacy.models import Agreement, AgreementStatus, Role
 from privacy.policy import Action, DataCategory
-from privacy.views.common import roles_required, run_service
+from privacy.views.common import AuthedRequest, roles_required, run_service
 
 READERS = (Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR)
 
 
-def _get(request: HttpRequest, pk: int) -> Agreement:
+def _get(request: AuthedRequest, pk: int) -> Agreement:
     try:
         return selectors.get_agreement_for_user(user=request.user, pk=pk)
     except NotFound as exc:
@@ -25,7 +26,7 @@ def _get(request: HttpRequest, pk: int) -> Agreement:
 
 
 @roles_required(*READERS)
-def agreement_list(request: HttpRequest) -> HttpResponse:
+def agreement_list(request: AuthedRequest) -> HttpResponse:
     """Every agreement the user may see, filterable by status; those ending within 30 days stand out."""
     agreements = Agreement.objects.visible_to(request.user).select_related("source_agency", "recipient_agency")
     status = request.GET.get("status", "")
@@ -38,7 +39,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*READERS)
-def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def agreement_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """The terms, scope grid, grants under it and the lifecycle actions an admin may take."""
     agreement = _get(request, pk)
     scope_rows = [
@@ -55,7 +56,7 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def agreement_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def agreement_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     """Draft a new agreement or change a draft."""
     agreement = _get(request, pk) if pk else None
     form = AgreementForm(request.POST or None, instance=agreement)
@@ -86,7 +87,7 @@ _DONE = {"approve": "Board approval recorded.", "activate": "Agreement activated
 
 @roles_required(Role.ADMIN)
 @require_POST
-def agreement_transition(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+def agreement_transition(request: AuthedRequest, pk: int, step: str) -> HttpResponse:
     """Approve, activate, suspend, resume, terminate or renew."""
     agreement = _get(request, pk)
     if step not in _TRANSITIONS:
@@ -94,7 +95,7 @@ def agreement_transition(request: HttpRequest, pk: int, step: str) -> HttpRespon
     form_class, call = _TRANSITIONS[step]
     form = form_class(request.POST) if form_class else None
     if form is not None and not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("privacy:agreement-detail", pk=agreement.pk)
     data = form.cleaned_data if form is not None else {}
     ok, _ = run_service(request, None, lambda: call(request, agreement, data))
@@ -105,7 +106,7 @@ def agreement_transition(request: HttpRequest, pk: int, step: str) -> HttpRespon
 
 @roles_required(Role.ADMIN)
 @require_POST
-def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
+def agreement_document(request: AuthedRequest, pk: int) -> HttpResponse:
     """Upload the signed agreement."""
     agreement = _get(request, pk)
     form = DocumentForm(request.POST, request.FILES)
@@ -120,7 +121,7 @@ def agreement_document(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles_required(*READERS)
-def agreement_document_download(request: HttpRequest, pk: int) -> HttpResponse:
+def agreement_document_download(request: AuthedRequest, pk: int) -> HttpResponseBase:
     """The signed agreement, for those who may see the agreement."""
     agreement = _get(request, pk)
     if not agreement.signed_document:

@@ -13,15 +13,22 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from core.errors import DomainError, ValidationFailed
+from privacy.models import User
 
 
-def roles_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+class AuthedRequest(HttpRequest):
+    """A request behind `login_required`: its user is a signed-in person."""
+
+    user: User
+
+
+def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Signed-in users holding one of `roles` (home roles); others get 403."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not set(request.user.roles or []) & set(roles):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -31,7 +38,7 @@ def roles_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Calla
     return decorator
 
 
-def run_service(request: HttpRequest, form: forms.Form | None, call: Callable[[], Any]) -> tuple[bool, Any]:
+def run_service(request: HttpRequest, form: forms.BaseForm | None, call: Callable[[], Any]) -> tuple[bool, Any]:
     """Call a service; a validation error lands on the form, any other domain error in a message."""
     try:
         return True, call()

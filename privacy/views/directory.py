@@ -5,20 +5,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from privacy import selectors, services
 from privacy.forms import AgencyForm, GrantForm, InviteForm, ReasonForm, UnitForm, UserEditForm
 from privacy.models import Agency, Role, RoleGrant, Unit, User
-from privacy.views.common import roles_required, run_service
+from privacy.views.common import AuthedRequest, roles_required, run_service
 
 ADMIN = (Role.ADMIN,)
 
 
 @roles_required(*ADMIN)
-def agency_list(request: HttpRequest) -> HttpResponse:
+def agency_list(request: AuthedRequest) -> HttpResponse:
     """Agencies by department, with their units."""
     agencies = Agency.objects.select_related("department").prefetch_related("units").annotate(user_count=Count("users"))
     return render(request, "privacy/agency_list.html", {"agencies": agencies})
@@ -26,7 +26,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 @roles_required(*ADMIN)
 @require_http_methods(["GET", "POST"])
-def agency_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def agency_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     """Create or change an agency."""
     agency = get_object_or_404(Agency, pk=pk) if pk else None
     form = AgencyForm(request.POST or None, instance=agency)
@@ -40,7 +40,7 @@ def agency_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @roles_required(*ADMIN)
 @require_http_methods(["GET", "POST"])
-def unit_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def unit_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     """Create or change a unit."""
     unit = get_object_or_404(Unit, pk=pk) if pk else None
     form = UnitForm(request.POST or None, instance=unit)
@@ -53,7 +53,7 @@ def unit_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @roles_required(*ADMIN)
-def user_list(request: HttpRequest) -> HttpResponse:
+def user_list(request: AuthedRequest) -> HttpResponse:
     """Users with their agency, unit, roles and state; filter by text, agency and status."""
     users = User.objects.select_related("agency", "unit").annotate(
         grant_count=Count("grants", filter=Q(grants__revoked_at__isnull=True, grants__lapsed_at__isnull=True))
@@ -73,7 +73,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @roles_required(*ADMIN)
 @require_http_methods(["GET", "POST"])
-def user_invite(request: HttpRequest) -> HttpResponse:
+def user_invite(request: AuthedRequest) -> HttpResponse:
     """Provision a user by invitation (an e-mailed one-time link; 2FA enrolment at first sign-in)."""
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -88,7 +88,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(*ADMIN)
-def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """One user: directory data, grants, sessions."""
     user = get_object_or_404(User.objects.select_related("agency", "unit"), pk=pk)
     return render(request, "privacy/user_detail.html", {
@@ -100,7 +100,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*ADMIN)
 @require_http_methods(["GET", "POST"])
-def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def user_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Change a user's name, unit or home roles."""
     user = get_object_or_404(User, pk=pk)
     initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email, "unit": user.unit_id, "roles": user.roles}
@@ -115,7 +115,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*ADMIN)
 @require_POST
-def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_deactivate(request: AuthedRequest, pk: int) -> HttpResponse:
     """Deactivate a user and end all their sessions."""
     user = get_object_or_404(User, pk=pk)
     form = ReasonForm(request.POST)
@@ -130,7 +130,7 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*ADMIN)
 @require_POST
-def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def user_reactivate(request: AuthedRequest, pk: int) -> HttpResponse:
     """Let a deactivated user sign in again."""
     user = get_object_or_404(User, pk=pk)
     services.user_reactivate(actor=request.user, user=user)
@@ -140,7 +140,7 @@ def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*ADMIN)
 @require_POST
-def grant_create(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_create(request: AuthedRequest, pk: int) -> HttpResponse:
     """Give a user a role grant (home, or under an agreement of their agency)."""
     user = get_object_or_404(User, pk=pk)
     form = GrantForm(request.POST, user=user)
@@ -149,13 +149,13 @@ def grant_create(request: HttpRequest, pk: int) -> HttpResponse:
         if ok:
             messages.success(request, "Grant given.")
     else:
-        messages.error(request, "The grant has invalid fields: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(request, "The grant has invalid fields: " + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()))
     return redirect("privacy:user-detail", pk=user.pk)
 
 
 @roles_required(*ADMIN)
 @require_POST
-def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_revoke(request: AuthedRequest, pk: int) -> HttpResponse:
     """Revoke a grant now."""
     grant = get_object_or_404(RoleGrant, pk=pk)
     form = ReasonForm(request.POST)

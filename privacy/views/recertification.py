@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from privacy import selectors, services
 from privacy.forms import CampaignForm
 from privacy.models import RecertificationCampaign, RecertificationItem, Role
-from privacy.views.common import roles_required, run_service
+from privacy.views.common import AuthedRequest, roles_required, run_service
 
 
 @roles_required(Role.ADMIN, Role.SUPERVISOR)
 @require_http_methods(["GET", "POST"])
-def campaign_list(request: HttpRequest) -> HttpResponse:
+def campaign_list(request: AuthedRequest) -> HttpResponse:
     """Campaigns with their progress; admins open new ones here."""
     form = CampaignForm(request.POST or None)
     if request.method == "POST":
@@ -34,7 +34,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 
 @roles_required(Role.ADMIN, Role.SUPERVISOR)
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """Admins see every item; a supervisor sees and decides those of their unit."""
     campaign = get_object_or_404(RecertificationCampaign, pk=pk)
     if request.user.has_role(Role.ADMIN):
@@ -48,7 +48,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(Role.SUPERVISOR)
 @require_POST
-def recertification_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def recertification_decide(request: AuthedRequest, pk: int) -> HttpResponse:
     """Confirm or revoke one grant."""
     item = get_object_or_404(RecertificationItem, pk=pk)
     confirm = request.POST.get("decision") == "confirm"

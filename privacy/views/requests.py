@@ -7,7 +7,7 @@ import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,13 +18,13 @@ from privacy import selectors, services
 from privacy.decorators import personal_data
 from privacy.forms import DecisionForm, ReasonForm, StatementForm, SubjectRequestForm
 from privacy.models import Role, SubjectRequest, SubjectRequestStatus
-from privacy.views.common import roles_required, run_service
+from privacy.views.common import AuthedRequest, roles_required, run_service
 
 STAFF = (Role.ADMIN, Role.SUPERVISOR)
 READERS = (Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR)
 
 
-def _get(request: HttpRequest, pk: int, action: str = "view") -> SubjectRequest:
+def _get(request: AuthedRequest, pk: int, action: str = "view") -> SubjectRequest:
     try:
         return selectors.get_subject_request_for_user(user=request.user, pk=pk, action=action)
     except NotFound as exc:
@@ -33,7 +33,7 @@ def _get(request: HttpRequest, pk: int, action: str = "view") -> SubjectRequest:
 
 @roles_required(*STAFF)
 @personal_data
-def subject_request_list(request: HttpRequest) -> HttpResponse:
+def subject_request_list(request: AuthedRequest) -> HttpResponse:
     """Open requests first, with their deadlines in federal working days."""
     qs = SubjectRequest.objects.visible_to(request.user)
     if request.GET.get("status") != "all":
@@ -46,7 +46,7 @@ def subject_request_list(request: HttpRequest) -> HttpResponse:
 @roles_required(*STAFF)
 @personal_data
 @require_http_methods(["GET", "POST"])
-def subject_request_create(request: HttpRequest) -> HttpResponse:
+def subject_request_create(request: AuthedRequest) -> HttpResponse:
     """Intake: who asks, what for; records are matched across the registry at once."""
     form = SubjectRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -60,7 +60,7 @@ def subject_request_create(request: HttpRequest) -> HttpResponse:
 
 @roles_required(*STAFF)
 @personal_data
-def subject_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def subject_request_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """The request, its clock, matched records, and the next steps."""
     subject_request = _get(request, pk)
     return render(request, "privacy/subject_request_detail.html", {
@@ -86,7 +86,7 @@ _STEPS = {
 @roles_required(*STAFF)
 @personal_data
 @require_POST
-def subject_request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+def subject_request_step(request: AuthedRequest, pk: int, step: str) -> HttpResponse:
     """One step of the request's workflow."""
     subject_request = _get(request, pk, action="change")
     if step not in _STEPS:
@@ -100,7 +100,7 @@ def subject_request_step(request: HttpRequest, pk: int, step: str) -> HttpRespon
 @roles_required(*STAFF)
 @personal_data
 @require_POST
-def subject_request_respond(request: HttpRequest, pk: int) -> HttpResponse:
+def subject_request_respond(request: AuthedRequest, pk: int) -> HttpResponse:
     """Send the access package and download it (JSON: records and disclosure report)."""
     subject_request = _get(request, pk, action="change")
     ok, package = run_service(request, None, lambda: services.subject_request_respond(actor=request.user, request=subject_request))
@@ -113,7 +113,7 @@ def subject_request_respond(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(*READERS)
 @personal_data
-def disclosure_report(request: HttpRequest) -> HttpResponse:
+def disclosure_report(request: AuthedRequest) -> HttpResponse:
     """The accounting of disclosures about one person; `for_subject=1` leaves out (b)(7) entries."""
     person = request.GET.get("person", "").strip()
     for_subject = request.GET.get("for_subject") == "1"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -11,12 +11,12 @@ from privacy import registry, services
 from privacy.forms import HoldForm, ReasonForm, ScheduleForm
 from privacy.models import LegalHold, PurgeRun, RetentionSchedule, Role
 from privacy.services.retention import retention_years
-from privacy.views.common import roles_required, run_service
+from privacy.views.common import AuthedRequest, roles_required, run_service
 
 
 @roles_required(Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def retention_overview(request: HttpRequest) -> HttpResponse:
+def retention_overview(request: AuthedRequest) -> HttpResponse:
     """Schedules per source, open holds, and recent purge runs; set a schedule here."""
     form = ScheduleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -34,7 +34,7 @@ def retention_overview(request: HttpRequest) -> HttpResponse:
 
 @roles_required(Role.ADMIN)
 @require_POST
-def hold_place(request: HttpRequest) -> HttpResponse:
+def hold_place(request: AuthedRequest) -> HttpResponse:
     """Place a legal hold."""
     form = HoldForm(request.POST)
     if form.is_valid():
@@ -48,7 +48,7 @@ def hold_place(request: HttpRequest) -> HttpResponse:
 
 @roles_required(Role.ADMIN)
 @require_POST
-def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
+def hold_release(request: AuthedRequest, pk: int) -> HttpResponse:
     """Release a legal hold."""
     hold = get_object_or_404(LegalHold, pk=pk)
     ok, _ = run_service(request, None, lambda: services.legal_hold_release(actor=request.user, hold=hold, reason=request.POST.get("reason", "")))
@@ -59,14 +59,14 @@ def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(Role.ADMIN)
 @require_POST
-def purge_preview(request: HttpRequest) -> HttpResponse:
+def purge_preview(request: AuthedRequest) -> HttpResponse:
     """Compute what a purge would destroy now."""
     run = services.purge_preview(actor=request.user)
     return redirect("privacy:purge-detail", pk=run.pk)
 
 
 @roles_required(Role.ADMIN)
-def purge_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def purge_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A purge run: preview counts per source, then what was destroyed."""
     run = get_object_or_404(PurgeRun.objects.select_related("requested_by", "approved_by"), pk=pk)
     return render(request, "privacy/purge_detail.html", {"run": run, "tombstones": run.tombstones.count()})
@@ -74,7 +74,7 @@ def purge_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @roles_required(Role.ADMIN)
 @require_POST
-def purge_approve(request: HttpRequest, pk: int) -> HttpResponse:
+def purge_approve(request: AuthedRequest, pk: int) -> HttpResponse:
     """Approve a previewed purge; a worker destroys in chunks."""
     run = get_object_or_404(PurgeRun, pk=pk)
     ok, _ = run_service(request, None, lambda: services.purge_approve(actor=request.user, run=run))
