@@ -14,7 +14,7 @@ NAVIGATION: list[tuple[str, str, set[str]]] = [
     ("Investigations", "cases:investigations", {"analyst", "supervisor"}),
     ("Person search", "cases:search", {"analyst", "supervisor"}),
     ("Verification cases", "verification:case-list", {"status_verifier", "analyst", "supervisor"}),
-    ("Cross-reference runs", "verification:run-list", {"admin", "supervisor"}),
+    ("Cross-reference runs", "crossref:run-list", {"admin", "supervisor"}),
     ("Employers", "verification:employer-list", {"admin"}),
     ("Audit trail", "audit:browser", {"supervisor", "auditor"}),
     ("Audit review", "audit:review", {"supervisor"}),
