@@ -366,13 +366,14 @@ def _secondary_indexes(models_: Iterable[Any]) -> list[tuple[str, str]]:
 
 
 def _foreign_keys(models_: Iterable[Any]) -> list[tuple[str, str, str]]:
-    """(table, name, definition) of the foreign keys of these tables."""
+    """(table, name, definition) of the unique and foreign-key constraints of these tables (unique first)."""
     tables = [m._meta.db_table for m in models_]
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
-            WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)
+            WHERE c.contype IN ('f', 'u') AND c.conrelid::regclass::text = ANY(%s)
+            ORDER BY c.contype DESC, c.conname
             """,
             [tables],
         )
@@ -456,7 +457,7 @@ def load_world(
         foreign = _foreign_keys(BULK_MODELS)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for table, name, _definition in foreign:
+            for table, name, _definition in reversed(foreign):  # foreign keys first
                 cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
             for name, _definition in dropped:
                 cursor.execute(f'DROP INDEX "{name}"')
@@ -492,7 +493,7 @@ def load_world(
                 cursor.execute("SET maintenance_work_mem = '256MB'")
                 for _name, definition in dropped:
                     cursor.execute(definition)
-                for table, name, definition in foreign:  # validated here, in one pass each
+                for table, name, definition in foreign:  # unique first; each validated here in one pass
                     cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
             summary.build_seconds["indexes"] = time.perf_counter() - index_started
     with transaction.atomic():
