@@ -34,6 +34,9 @@ from audit.services import search_hmac
 from core.calendar import is_working_day
 
 AssignmentResolver = Callable[..., set[str]]
+# How events name a person: by SSN blind index (cases, crossref), by verification worker id, or
+# by a generic person reference. Employers are not people and are left out of this rule.
+PERSON_PREFIXES = ("person:", "ssn:", "worker:")
 _resolvers: list[AssignmentResolver] = []
 
 RULES: dict[str, str] = {
@@ -115,12 +118,12 @@ def outside_assignment(events: Any, start: datetime, end: datetime) -> list[Flag
         by_user[actor_id].append((event_id, subjects, username, agency))
     flags = []
     for actor_id, items in by_user.items():
-        everyone = {s for _, subjects, _, _ in items for s in subjects if s.startswith("person:")}
+        everyone = {s for _, subjects, _, _ in items for s in subjects if s.startswith(PERSON_PREFIXES)}
         if not everyone:
             continue
         assigned = resolver(user_id=actor_id, subjects=everyone)
         for event_id, subjects, username, agency in items:
-            outside = sorted(s for s in subjects if s.startswith("person:") and s not in assigned)
+            outside = sorted(s for s in subjects if s.startswith(PERSON_PREFIXES) and s not in assigned)
             if outside:
                 flags.append(Flag("outside_assignment", actor_id, username, agency, [event_id],
                                   f"Read {len(outside)} of {len(subjects)} people outside their assignments: {', '.join(outside[:5])}."))

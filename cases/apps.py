@@ -5,16 +5,21 @@ class CasesConfig(AppConfig):
     """Flagged cases, investigations, the triage queue and the due-process gate.
 
     No signal receivers. `ready` registers the audit actions of the case services and the legal
-    hold that open investigations put on the verification records they cite (privacy registry).
+    hold that open investigations put on the verification records they cite (privacy registry),
+    and tells the audit's anomaly rules which subjects each user is assigned to.
     """
 
     name = "cases"
     verbose_name = "Cases and triage"
 
     def ready(self) -> None:
+        from audit.anomalies import register_assignment_resolver
         from audit.catalogue import register
         from cases.audit_events import EVENTS
         from cases.holds import register_holds
+        from cases.selectors import audit_assigned_subjects
 
         register(EVENTS)
         register_holds()
+        # The audit's "access outside assignments" rule asks cases who is assigned to whom.
+        register_assignment_resolver(audit_assigned_subjects)

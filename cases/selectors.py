@@ -432,3 +432,29 @@ def export_rows(*, user: Any, filters: QueueFilters, today: date, limit: int):
     column = SORTS[filters.sort][0]
     qs = queue_queryset(user=user, filters=filters, today=today, action="export").select_related("assignee").order_by(column, "id")
     return qs[:limit]
+
+
+def audit_assigned_subjects(*, user_id: int, subjects: set[str]) -> set[str]:
+    """The subset of `subjects` this user is assigned to now: the audit's "outside assignments" rule.
+
+    Assigned means a member of the case (guardian permission), its assignee or agent, or an
+    analyst of the unit an untriaged flagged case is routed to.
+    """
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).only("id", "unit_id").first()
+    if user is None or not subjects:
+        return set()
+    from cases.models import _member_case_ids
+
+    mine = Q(pk__in=_member_case_ids(user, "view_case")) | Q(assignee_id=user_id) | Q(case_agent_id=user_id)
+    if user.unit_id:
+        mine |= Q(routed_unit_id=user.unit_id, opened_at__isnull=True)
+    # Verification pages name a person by worker id; a case names them by SSN blind index.
+    from verification.models import Worker
+
+    worker_ids = {int(s.split(":", 1)[1]) for s in subjects if s.startswith("worker:") and s.split(":", 1)[1].isdigit()}
+    worker_keys = {f"worker:{pk}": f"ssn:{bidx}" for pk, bidx in Worker.objects.filter(pk__in=worker_ids).values_list("pk", "ssn_bidx")}
+    keys = {worker_keys.get(s, s)[:80] for s in subjects}
+    found = set(Case.objects.filter(mine, subject_key__in=keys).values_list("subject_key", flat=True))
+    return {s for s in subjects if worker_keys.get(s, s)[:80] in found}

@@ -18,6 +18,7 @@ from privacy.models import Role
 from tests.cases.conftest import employer, finding, verification_case
 from tests.factories import UserFactory
 from verification.crossref.models import Finding
+from verification.models import VerificationCase
 
 pytestmark = pytest.mark.django_db
 
@@ -447,3 +448,20 @@ def test_handoff_under_an_agreement_moves_ownership_and_access(make_case, alice,
     assert Case.objects.visible_to(receiver).filter(pk=case.pk).exists()
     assert not Case.objects.visible_to(alice).filter(pk=case.pk).exists()
     assert Notification.objects.filter(user=receiver, kind="handoff").exists()
+
+
+def test_the_audit_outside_assignment_rule_knows_who_is_assigned_to_whom(make_case, alice, bob):
+    from audit.anomalies import flags_for
+    from audit.services import event_record
+
+    case = make_case()
+    worker = VerificationCase.objects.filter(ssn_bidx=case.subject_key.removeprefix("ssn:")).first().worker
+    stranger = "ssn:" + "f" * 64
+    start = timezone.now() - timedelta(minutes=1)
+    event_record(action="cases.case_viewed", actor=alice, subjects=[case.subject_ref, f"worker:{worker.pk}"])
+    event_record(action="cases.case_viewed", actor=alice, subjects=[stranger])
+    event_record(action="cases.case_viewed", actor=bob, subjects=[case.subject_ref])
+    flags = flags_for(start=start, end=timezone.now() + timedelta(minutes=1), rules=["outside_assignment"])
+    flagged = {(f.username, tuple(sorted(s for s in f.explanation.split(": ", 1)[1].rstrip(".").split(", ")))) for f in flags}
+    # Alice works the case through her unit's queue; the stranger and Bob's read (another unit) are outside.
+    assert flagged == {("alice", (stranger,)), ("bob", (case.subject_ref,))}
