@@ -313,3 +313,12 @@ def test_concurrent_twins_with_one_key_make_one_case(api_key, ssa):
     assert [r.status_code for r in results] == [201] * 4
     assert len({r.json()["id"] for r in results}) == 1
     assert VerificationCase.objects.filter(employer=api_key.employer).count() == 1
+
+
+def test_the_fast_output_equals_the_model_serializers(employer, ssa):
+    from rest_framework import serializers
+
+    from verification.api import CaseOutput
+
+    case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
+    assert dict(CaseOutput(case).data) == dict(serializers.ModelSerializer.to_representation(CaseOutput(case), case))
