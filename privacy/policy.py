@@ -54,7 +54,7 @@ ROLE_ACTIONS: dict[str, dict[str, set[str]]] = {
     "analyst": {c: _WORK | {Action.RECEIVE_HANDOFF} for c in DataCategory.values},
     "supervisor": dict.fromkeys(DataCategory.values, _ALL),
     "admin": {
-        DataCategory.EMPLOYER_DATA: _WORK,
+        DataCategory.EMPLOYER_DATA: _WORK | {Action.RUN_MATCHING},
         DataCategory.VERIFICATION_CASES: {Action.VIEW, Action.RUN_MATCHING},
         DataCategory.SSA_IDENTITY: {Action.RUN_MATCHING},
         DataCategory.DHS_IMMIGRATION: {Action.RUN_MATCHING},

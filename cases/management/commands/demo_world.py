@@ -1,0 +1,48 @@
+"""`manage.py demo_world`: synthetic employers, cases and leads for `make run` (development only).
+
+Runs once per database: when verification cases already exist it does nothing, so a second
+`make run` keeps the data. It loads a small synthetic world (with ground-truth labels under
+var/synthetic/), runs every cross-reference rule as the demo admin under the demo matching
+agreements, and ingests the findings into flagged cases for the analysts' queues.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from verification.models import VerificationCase
+
+
+class Command(BaseCommand):
+    help = "Load a small synthetic world, run the cross-reference and fill the triage queues (development only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--employers", type=int, default=40)
+        parser.add_argument("--cases", type=int, default=3000)
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--run-as", default="adam", help="the demo user who runs the matching")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "ALLOW_DEV_TOOLS", False):
+            raise CommandError("demo_world is for development only; production refuses it.")
+        if VerificationCase.objects.exists():
+            self.stdout.write("Demo world already loaded; keeping it.")
+            return
+        call_command("generate_synthetic", employers=options["employers"], cases=options["cases"], seed=options["seed"])
+        call_command("crossref", "run", user=options["run_as"], inline=True)
+        self._routing()
+        call_command("cases_ingest")
+
+    def _routing(self) -> None:
+        # Identity leads to Worksite A, employer-behaviour leads to Worksite B (an admin edits these).
+        from cases.models import RoutingRule
+        from privacy.models import Unit
+
+        units = {u.code: u for u in Unit.objects.filter(agency__code="ice-hsi")}
+        if "worksite-a" in units and "worksite-b" in units and not RoutingRule.objects.exists():
+            RoutingRule.objects.create(rule_family="", state="", unit=units["worksite-a"])
+            RoutingRule.objects.create(rule_family="employer", state="", unit=units["worksite-b"])
