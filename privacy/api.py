@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -89,6 +89,7 @@ class DisclosureReportApi(_Base):
         person = serializers.CharField(max_length=128)
         for_subject = serializers.BooleanField(default=False)
 
+    @extend_schema_serializer(component_name="DisclosureReportEntry")
     class Output(serializers.Serializer):
         occurred_at = serializers.DateTimeField()
         nature = serializers.CharField()
@@ -135,6 +136,7 @@ class BreakGlassApi(_Base):
         subject_ref = serializers.CharField(max_length=160)
         justification = serializers.CharField()
 
+    @extend_schema_serializer(component_name="BreakGlassGrant")
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
         subject_ref = serializers.CharField()

@@ -15,7 +15,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -168,6 +173,7 @@ def _audit_read(action: str, request: Request, cases: list[VerificationCase]) ->
 class CaseSubmitApi(EmployerApi):
     """Submit a case (or save a draft) with an Idempotency-Key; a retry returns the same case."""
 
+    @extend_schema_serializer(component_name="CaseSubmitInput")
     class Input(serializers.Serializer):
         first_name = Text(required=True, max_length=80)
         middle_initial = Text(max_length=1)
@@ -323,6 +329,7 @@ class CaseSubmitDraftApi(EmployerApi):
 class CaseNoticeApi(EmployerApi):
     """Record that the worker received the Further Action Notice of a mismatch."""
 
+    @extend_schema_serializer(component_name="CaseNoticeInput")
     class Input(serializers.Serializer):
         issued_on = serializers.DateField(required=False, allow_null=True)
 
@@ -337,6 +344,7 @@ class CaseNoticeApi(EmployerApi):
 class CaseDecisionApi(EmployerApi):
     """Record the worker's decision: take action (contest) or not."""
 
+    @extend_schema_serializer(component_name="CaseDecisionInput")
     class Input(serializers.Serializer):
         decision = serializers.ChoiceField(choices=[c for c in EmployeeDecision.choices if c[0]])
 
@@ -360,6 +368,7 @@ class CaseReferApi(EmployerApi):
 class CaseCloseApi(EmployerApi):
     """Close a case with a coded reason (free text must hold no SSN or A-Number)."""
 
+    @extend_schema_serializer(component_name="CaseCloseInput")
     class Input(serializers.Serializer):
         code = serializers.ChoiceField(
             choices=[c for c in ClosureCode.choices if c[0] not in ("ea_automatic", "draft_expired", "no_decision")]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
@@ -94,3 +95,17 @@ class IsEmployerKey(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return isinstance(request.auth, EmployerApiKey)
+
+
+class EmployerApiKeySchema(OpenApiAuthenticationExtension):
+    """Describes employer API keys in the OpenAPI schema (a bearer token)."""
+
+    target_class = EmployerApiKeyAuthentication
+    name = "EmployerApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An employer API key, issued by an admin and shown once: `Authorization: Bearer <key>`.",
+        }

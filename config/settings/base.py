@@ -58,8 +58,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "privacy.middleware.SessionLifetimeMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "privacy.middleware.TwoFactorRequiredMiddleware",
@@ -217,6 +217,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set, so generated clients get stable types.
+    "ENUM_NAME_OVERRIDES": {
+        "VerificationCaseStatusEnum": "verification.models.cases.CaseStatus",
+        "AgreementStatusEnum": "privacy.models.agreements.AgreementStatus",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------------------
