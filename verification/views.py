@@ -10,13 +10,15 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import event_record
-from core.errors import DomainError, NotFound, ValidationFailed
+from core.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from privacy.decorators import personal_data
 from privacy.policy import DataCategory, decide
+from privacy.services.access import ReverifyRequired
 from verification import selectors, services
 from verification.forms import (
     ApiKeyForm,
@@ -142,10 +144,18 @@ def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             revealed = services.case_identifier_reveal(
-                actor=request.user, case=case, field=form.cleaned_data["field"], reason=form.cleaned_data["reason"]
+                actor=request.user, case=case, field=form.cleaned_data["field"], reason=form.cleaned_data["reason"],
+                request=request,
             )
         except ValidationFailed as exc:
             _apply_errors(form, exc)
+        except ReverifyRequired:
+            return redirect(f"{reverse('otp-verify')}?next={reverse('verification:case-detail', args=[case.pk])}")
+        except RateLimited as exc:
+            form.add_error(None, exc.message or "Too many reveals in a minute; try again shortly.")
+            context = _detail_context(case, True)
+            context.update({"reveal_form": form})
+            return render(request, "verification/case_detail.html", context, status=429)
     context = _detail_context(case, True)
     context.update({"reveal_form": form, "revealed": revealed, "revealed_field": form.cleaned_data.get("field") if revealed else ""})
     response = render(request, "verification/case_detail.html", context, status=200 if revealed else 400)

@@ -145,3 +145,32 @@ def test_revealing_a_full_identifier_needs_a_reason_and_is_audited(login, vera, 
 
 def test_only_users_who_may_change_cases_can_reveal(login, alice, referred):
     assert login(alice).post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Just curious about it"}).status_code == 404
+
+
+def test_a_reveal_needs_a_recent_second_factor_check(login, vera, referred, settings):
+    import time_machine
+    from django.utils import timezone
+
+    from audit.models import AuditEvent
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        client = login(vera)
+        clock.shift(settings.PRIVACY_REVEAL_REVERIFY_SECONDS + 60)
+        response = client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Caller verification for referral contact"})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/verify/")
+    assert "521874390" not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="vcase.identifier_revealed").exists()
+
+
+def test_reveals_beyond_the_rate_limit_are_refused(login, vera, referred, settings):
+    from audit.models import AuditEvent
+
+    settings.PRIVACY_SENSITIVE_RATE_PER_MINUTE = 2
+    client = login(vera)
+    codes = [
+        client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Caller verification for referral contact"}).status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    assert AuditEvent.objects.filter(action="vcase.identifier_revealed").count() == 2

@@ -562,8 +562,18 @@ REVEALABLE = ("ssn", "a_number", "i94", "passport", "document_number")
 
 
 @transaction.atomic
-def case_identifier_reveal(*, actor: Any, case: VerificationCase, field: str, reason: str) -> str:
-    """The full identifier of a case for a person who needs it, with a written reason, audited."""
+def case_identifier_reveal(*, actor: Any, case: VerificationCase, field: str, reason: str, request: Any) -> str:
+    """The full identifier of a case for a person who needs it, with a written reason, audited.
+
+    The privacy rules for reveals apply: a second-factor check within the last few minutes and
+    the per-user rate limit (over it, 429 and an anomaly for supervisors).
+    """
+    from privacy.services.access import (
+        ReverifyRequired,
+        otp_verified_recently,
+        sensitive_rate_check,
+    )
+
     if field not in REVEALABLE:
         raise ValidationFailed("Unknown identifier.", field_errors={"field": [f"One of: {', '.join(REVEALABLE)}."]})
     try:
@@ -572,6 +582,9 @@ def case_identifier_reveal(*, actor: Any, case: VerificationCase, field: str, re
         raise ValidationFailed("The reason holds PII.", field_errors={"reason": [str(exc)]}) from exc
     if len(reason) < 10:
         raise ValidationFailed("Say why you need the full number.", field_errors={"reason": ["At least 10 characters."]})
+    if not otp_verified_recently(request):
+        raise ReverifyRequired("Confirm your second factor again to reveal identifiers.")
+    sensitive_rate_check(_actor_user(actor), "reveal")
     value = reveal(case, field)
     if not value:
         raise ValidationFailed("The case has no such identifier.", field_errors={"field": ["Empty on this case."]})
