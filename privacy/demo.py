@@ -84,6 +84,8 @@ AGREEMENTS = [
     DemoAgreement("ssa-uscis-cma-2026", "SSA-DHS computer matching agreement (E-Verify)", "matching", "ssa", "uscis",
                   {"ssa_identity": ["view", "search", "change", "run_matching"]},
                   (("vera", Role.STATUS_VERIFIER), ("adam", Role.ADMIN))),
+    DemoAgreement("uscis-ssa-2026", "USCIS to SSA: E-Verify cases referred to SSA field offices", "interconnection",
+                  "uscis", "ssa", {"verification_cases": ["view", "search", "change"]}, (("sally", Role.STATUS_VERIFIER),)),
     DemoAgreement("ice-uscis-cma-2026", "ICE-HSI to USCIS: matching E-Verify cases against enforcement subjects", "matching",
                   "ice-hsi", "uscis", {"enforcement": ["run_matching"]}, (("adam", Role.ADMIN),)),
     DemoAgreement("uscis-twc-2026", "USCIS to Texas Workforce Commission: employer compliance", "mou", "uscis", "twc",
