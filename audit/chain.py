@@ -142,15 +142,14 @@ def head() -> tuple[int, bytes, int] | None:
 
 
 def unsealed_count() -> int:
-    """Events not chained yet (the sealer's backlog)."""
+    """Events not chained yet (the sealer's backlog); an index range scan past the head."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT s.txid, s.event_id FROM audit_seal s ORDER BY s.seq DESC LIMIT 1")
+        row = cursor.fetchone()
+        last_txid, last_id = (str(row[0]), int(row[1])) if row else ("0", 0)
         cursor.execute(
-            """
-            SELECT count(*) FROM audit_event e
-            WHERE (e.txid, e.id) > coalesce(
-                (SELECT (s.txid, s.event_id) FROM audit_seal s ORDER BY s.seq DESC LIMIT 1),
-                ('0'::xid8, 0::bigint))
-            """
+            "SELECT count(*) FROM audit_event e WHERE (e.txid, e.id) > (%s::xid8, %s::bigint)",
+            [last_txid, last_id],
         )
         return int(cursor.fetchone()[0])
 
