@@ -23,3 +23,8 @@ class CasesConfig(AppConfig):
         register_holds()
         # The audit's "access outside assignments" rule asks cases who is assigned to whom.
         register_assignment_resolver(audit_assigned_subjects)
+        # Row history catches writes that bypass the services (admin, shell, bulk updates).
+        from audit.history import track
+
+        for label in ("cases.Case", "cases.RoutingRule", "cases.Suppression", "cases.CaseTask"):
+            track(label)

@@ -76,3 +76,9 @@ class PrivacyConfig(AppConfig):
 
         catalogue.register(AUDIT_EVENTS)
         registry.register(SubjectRequestSource())
+        # Agreements and grants decide who sees what: keep their row history too (the directory's
+        # tables are tracked by audit itself).
+        from audit.history import track
+
+        track("privacy.Agreement")
+        track("privacy.RoleGrant")

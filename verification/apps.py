@@ -5,7 +5,8 @@ class VerificationConfig(AppConfig):
     """Employers, workers, verification cases, reference sources and the employer API.
 
     No signal receivers: the lifecycle lives in services. Here the audit catalogue entries and
-    the personal-data source of the privacy registry (verification cases) are registered.
+    the personal-data source of the privacy registry (verification cases) are registered, and
+    the domain tables are given row history.
     """
 
     name = "verification"
@@ -21,3 +22,13 @@ class VerificationConfig(AppConfig):
         from verification.privacy_sources import VerificationCaseSource
 
         registry.register(VerificationCaseSource())
+
+        # Row history catches writes that bypass the services (admin, shell, bulk updates).
+        # Identifier columns (ciphertext, blind index) are left out by name; the reference
+        # tables are bulk loads, audited per load instead.
+        from audit.history import track
+
+        for label in ("verification.Employer", "verification.HiringSite", "verification.Worker",
+                      "verification.VerificationCase"):
+            track(label)
+        track("verification.EmployerApiKey", exclude=["key_hash"])

@@ -104,3 +104,22 @@ def test_a_bulk_load_into_empty_tables_rebuilds_indexes_and_foreign_keys(world):
     assert sorted(_secondary_indexes(BULK_MODELS)) == indexes
     assert sorted(_foreign_keys(BULK_MODELS)) == keys
     assert VerificationCase.objects.count() == 1500
+
+
+@pytest.mark.django_db
+def test_a_bulk_load_skips_row_history_and_turns_it_back_on(world):
+    from django.db import connection
+
+    from audit.models import RowChange
+
+    before = RowChange.objects.filter(table_name=VerificationCase._meta.db_table).count()
+    load_world(world, workers=1, rebuild_indexes=True)
+    assert RowChange.objects.filter(table_name=VerificationCase._meta.db_table).count() == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'audit_row_history' AND c.relname = %s", [VerificationCase._meta.db_table]
+        )
+        assert cursor.fetchone() == ("O",)  # enabled again
+    VerificationCase.objects.filter(pk=VerificationCase.objects.first().pk).update(last_name="Changed")
+    assert RowChange.objects.filter(table_name=VerificationCase._meta.db_table).count() == before + 1

@@ -380,6 +380,17 @@ def _foreign_keys(models_: Iterable[Any]) -> list[tuple[str, str, str]]:
         return list(cursor.fetchall())
 
 
+def _history_tables(models: Any) -> list[str]:
+    """The bulk tables that carry the audit's row-history trigger."""
+    tables = [m._meta.db_table for m in models]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = 'audit_row_history' AND c.relname = ANY(%s)", [tables]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def load_world(
     w: World,
     *,
@@ -461,6 +472,10 @@ def load_world(
                 cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
             for name, _definition in dropped:
                 cursor.execute(f'DROP INDEX "{name}"')
+            # A bulk load is audited per load, not row by row (row history is for writes that
+            # bypass services); the trigger comes back in the `finally` below.
+            for table in _history_tables(BULK_MODELS):
+                cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER audit_row_history')
     try:
         key, ring = crypto.blind_index_key(), crypto.keyring()
         enf_load = plan.load_ids[ReferenceSource.ENFORCEMENT]
@@ -495,6 +510,8 @@ def load_world(
                     cursor.execute(definition)
                 for table, name, definition in foreign:  # unique first; each validated here in one pass
                     cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+                for table in _history_tables(BULK_MODELS):
+                    cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER audit_row_history')
             summary.build_seconds["indexes"] = time.perf_counter() - index_started
     with transaction.atomic():
         for source, load in loads.items():
