@@ -22,3 +22,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# The checkpoint signing key comes from the secret store (CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE),
+# never made up by the application itself.
+AUDIT_CHECKPOINT_KEY_CREATE = False
