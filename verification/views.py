@@ -17,8 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.services import event_record
 from core.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from privacy.decorators import personal_data
+from privacy.models.disclosures import DisclosureNature
 from privacy.policy import DataCategory, decide
 from privacy.services.access import ReverifyRequired
+from privacy.services.disclosures import disclosures_record
 from verification import selectors, services
 from verification.forms import (
     ApiKeyForm,
@@ -40,6 +42,16 @@ def _apply_errors(form: Any, error: DomainError) -> None:
             form.add_error(field if field in form.fields else None, message)
     if not error.field_errors:
         form.add_error(None, error.message)
+
+
+def _account(request: HttpRequest, cases: list[Any], *, nature: str) -> None:
+    """The accounting of disclosures (552a(c)) when the cases left their owning agency."""
+    decision = decide(request.user, action="view", category=DataCategory.VERIFICATION_CASES)
+    disclosures_record(
+        actor=request.user, decision=decision, category=DataCategory.VERIFICATION_CASES,
+        record_type="verification_case", records=[(c.pk, f"worker:{c.worker_id}") for c in cases],
+        nature=nature, purpose="Verification case work under the agreement",
+    )
 
 
 def _case_or_404(user: Any, pk: int, action: str = "view") -> Any:
@@ -66,6 +78,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     cases = list(page.object_list)
     if cases:
         event_record(action="vcase.listed", object_type="verification_case", subjects=[c.subject for c in cases], detail={"count": len(cases)})
+        _account(request, cases, nature=DisclosureNature.VIEW)
     return render(request, "verification/case_list.html", {"page": page, "cases": cases, "form": form})
 
 
@@ -77,6 +90,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A case beside the reference data it was compared with, disagreeing fields marked."""
     case = _case_or_404(request.user, pk)
     event_record(action="vcase.viewed", object_type="verification_case", object_id=case.pk, subjects=[case.subject, f"worker:{case.worker_id}"])
+    _account(request, [case], nature=DisclosureNature.VIEW)
     can_change = decide(request.user, action="change", category=DataCategory.VERIFICATION_CASES).allowed
     return render(request, "verification/case_detail.html", _detail_context(case, can_change))
 

@@ -174,3 +174,17 @@ def test_reveals_beyond_the_rate_limit_are_refused(login, vera, referred, settin
     ]
     assert codes == [200, 200, 429]
     assert AuditEvent.objects.filter(action="vcase.identifier_revealed").count() == 2
+
+
+def test_a_partner_agencys_view_is_accounted_for_once_per_person(login, petra, vera, referred):
+    from privacy.models import Disclosure
+
+    client = login(petra)
+    client.get(f"/verification/cases/{referred.pk}/")
+    entry = Disclosure.objects.get(record_type="verification_case", record_id=str(referred.pk))
+    assert entry.recipient_username == "petra"
+    assert entry.accountable  # Texas is another department than DHS
+    assert entry.person_ref == f"worker:{referred.worker_id}"
+    # The home agency's own staff make no entry.
+    login(vera).get(f"/verification/cases/{referred.pk}/")
+    assert Disclosure.objects.count() == 1
