@@ -44,9 +44,21 @@ def case_list_for_user(*, user: Any, statuses: list[str] | None = None, tnc_sour
     return qs.order_by("status_changed_at", "id")
 
 
-def comparisons_for_case(*, case: VerificationCase) -> QuerySet[CaseComparison]:
-    """The instant-result comparisons of a case, SSA first."""
-    return CaseComparison.objects.filter(case=case).order_by("source", "id")
+# The reference data a comparison shows belongs to its source's data category.
+COMPARISON_CATEGORIES = {"ssa": DataCategory.SSA_IDENTITY, "dhs": DataCategory.DHS_IMMIGRATION}
+
+
+def comparisons_for_case(*, case: VerificationCase, user: Any = None) -> QuerySet[CaseComparison]:
+    """The instant-result comparisons of a case, SSA first.
+
+    With `user`, only the sources whose data category the user may view (field minimisation:
+    a partner agency without SSA identity data in its agreement sees no Numident values at all).
+    """
+    qs = CaseComparison.objects.filter(case=case).order_by("source", "id")
+    if user is None:
+        return qs
+    sources = [s for s, category in COMPARISON_CATEGORIES.items() if decide(user, action="view", category=category).allowed]
+    return qs.filter(source__in=sources)
 
 
 def can_manage_employers(user: Any) -> bool:

@@ -92,13 +92,15 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     event_record(action="vcase.viewed", object_type="verification_case", object_id=case.pk, subjects=[case.subject, f"worker:{case.worker_id}"])
     _account(request, [case], nature=DisclosureNature.VIEW)
     can_change = decide(request.user, action="change", category=DataCategory.VERIFICATION_CASES).allowed
-    return render(request, "verification/case_detail.html", _detail_context(case, can_change))
+    return render(request, "verification/case_detail.html", _detail_context(case, can_change, user=request.user))
 
 
-def _detail_context(case: Any, can_change: bool, resolve_form: Any = None, contact_form: Any = None) -> dict[str, Any]:
+def _detail_context(
+    case: Any, can_change: bool, resolve_form: Any = None, contact_form: Any = None, *, user: Any = None
+) -> dict[str, Any]:
     return {
         "case": case,
-        "comparisons": selectors.comparisons_for_case(case=case),
+        "comparisons": selectors.comparisons_for_case(case=case, user=user),
         "can_resolve": can_change and case.status in ALLOWED["resolve"],
         "can_contact": can_change and case.status in ALLOWED["record_contact"],
         "resolve_form": resolve_form or ResolveForm(status=case.status),
@@ -125,7 +127,7 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Case {case.pk} resolved.")
             return redirect("verification:case-list")
-    return render(request, "verification/case_detail.html", _detail_context(case, True, resolve_form=form), status=400)
+    return render(request, "verification/case_detail.html", _detail_context(case, True, resolve_form=form, user=request.user), status=400)
 
 
 @login_required
@@ -143,7 +145,7 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Contact recorded.")
         return redirect("verification:case-detail", pk=case.pk)
-    return render(request, "verification/case_detail.html", _detail_context(case, True, contact_form=form), status=400)
+    return render(request, "verification/case_detail.html", _detail_context(case, True, contact_form=form, user=request.user), status=400)
 
 
 @login_required
@@ -167,10 +169,10 @@ def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(f"{reverse('otp-verify')}?next={reverse('verification:case-detail', args=[case.pk])}")
         except RateLimited as exc:
             form.add_error(None, exc.message or "Too many reveals in a minute; try again shortly.")
-            context = _detail_context(case, True)
+            context = _detail_context(case, True, user=request.user)
             context.update({"reveal_form": form})
             return render(request, "verification/case_detail.html", context, status=429)
-    context = _detail_context(case, True)
+    context = _detail_context(case, True, user=request.user)
     context.update({"reveal_form": form, "revealed": revealed, "revealed_field": form.cleaned_data.get("field") if revealed else ""})
     response = render(request, "verification/case_detail.html", context, status=200 if revealed else 400)
     response["Cache-Control"] = "no-store"

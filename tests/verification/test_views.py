@@ -60,7 +60,30 @@ def test_case_screens_need_a_second_factor(login, vera, referred):
     assert "2fa" in response["Location"]
 
 
-def test_the_verifier_sees_the_comparison_with_the_mismatch_marked(login, vera, referred):
+@pytest.fixture
+def vera_reads_numident(directory, vera):
+    """USCIS's status verifier holds a grant under an SSA-to-USCIS agreement for SSA identity data."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from privacy.models import AgreementKind, Role
+    from privacy.services import agreement_activate, agreement_create, grant_create
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="ssa-uscis-admin", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True)
+    today = timezone.localdate()
+    agreement = agreement_activate(actor=admin, agreement=agreement_create(
+        actor=admin, reference="ssa-uscis-2026", title="SSA to USCIS status verification", kind=AgreementKind.MOU,
+        source_agency=directory["ssa"], recipient_agency=directory["uscis"], purpose="Resolve referred SSA mismatches.",
+        legal_authority="8 U.S.C. 1324a note", routine_use="SSA routine use", scope={"ssa_identity": ["view", "search"]},
+        effective_on=today - timedelta(days=30), expires_on=today + timedelta(days=300),
+    ))
+    grant_create(actor=admin, user=vera, role=Role.STATUS_VERIFIER, agreement=agreement)
+    return agreement
+
+
+def test_the_verifier_sees_the_comparison_with_the_mismatch_marked(login, vera, vera_reads_numident, referred):
     page = login(vera).get(f"/verification/cases/{referred.pk}/").content.decode()
     assert "Garcia Lopez" in page  # the reference value beside the submitted one
     assert 'class="mismatch"' in page
@@ -188,3 +211,21 @@ def test_a_partner_agencys_view_is_accounted_for_once_per_person(login, petra, v
     # The home agency's own staff make no entry.
     login(vera).get(f"/verification/cases/{referred.pk}/")
     assert Disclosure.objects.count() == 1
+
+
+def test_a_partner_without_ssa_identity_in_its_agreement_sees_no_numident_values(login, petra, sally, employer, ssa):
+    from verification import selectors
+    from verification.models import CaseComparison
+
+    case = services.case_create(actor=None, employer=employer, data=i9(first_name="Jon", last_name="Smithe"))
+    reference_values = {
+        c.reference_value for c in CaseComparison.objects.filter(case=case, source="ssa")
+        if c.reference_value and c.reference_value != c.submitted_value
+    }
+    assert reference_values, "the instant result compared the case with Numident"
+    # SSA's own staff see the Numident side; the state partner's agreement has no SSA identity data.
+    assert {c.source for c in selectors.comparisons_for_case(case=case, user=sally)} >= {"ssa"}
+    assert not selectors.comparisons_for_case(case=case, user=petra).filter(source="ssa").exists()
+    partner_page = login(petra).get(f"/verification/cases/{case.pk}/")
+    assert partner_page.status_code == 200
+    assert not any(value in partner_page.content.decode() for value in reference_values)
