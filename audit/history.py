@@ -127,3 +127,23 @@ def connection_prepare(sender: Any, connection: Any, **kwargs: Any) -> None:
     """Add the writer-context wrapper to every new connection."""
     if connection.vendor == "postgresql" and context_wrapper not in connection.execute_wrappers:
         connection.execute_wrappers.append(context_wrapper)
+
+
+def retention_purge(*, table: str, row_pks: list[str]) -> int:
+    """Inside a retention purge's transaction: delete the history of these rows, and let the
+    deletes that follow write none. The purge itself is audited per batch by its caller.
+
+    Must run inside `transaction.atomic()`: the permission lasts to the end of that transaction.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("retention_purge must run inside the purge's transaction")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('crosscheck.retention_purge', 'on', true)")
+        cursor.execute("DELETE FROM audit_row_change WHERE table_name = %s AND row_pk = ANY(%s)", [table, row_pks])
+        return cursor.rowcount
+
+
+def retention_purge_end() -> None:
+    """Close the permission `retention_purge` opened, before the caller's transaction goes on."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('crosscheck.retention_purge', '', true)")

@@ -89,11 +89,22 @@ class VerificationCaseSource:
 
     @transaction.atomic
     def purge(self, record_ids: Sequence[str]) -> int:
-        """Delete the cases (comparisons and idempotency rows go with them) and workers left without cases."""
+        """Delete the cases (comparisons and idempotency rows go with them) and workers left without cases.
+
+        Row history is a copy of the record, so it goes with it, and the deletes write none.
+        """
+        from audit.history import retention_purge, retention_purge_end
+
         ids = [int(r) for r in record_ids]
-        workers = set(VerificationCase.objects.filter(pk__in=ids).values_list("worker_id", flat=True))
-        VerificationCase.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
-        VerificationCase.objects.filter(resubmission_of_id__in=ids).update(resubmission_of=None)
-        _, per_model = VerificationCase.objects.filter(pk__in=ids).delete()
-        Worker.objects.filter(pk__in=workers, cases__isnull=True).delete()
+        try:
+            retention_purge(table=VerificationCase._meta.db_table, row_pks=[str(i) for i in ids])
+            workers = set(VerificationCase.objects.filter(pk__in=ids).values_list("worker_id", flat=True))
+            VerificationCase.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
+            VerificationCase.objects.filter(resubmission_of_id__in=ids).update(resubmission_of=None)
+            _, per_model = VerificationCase.objects.filter(pk__in=ids).delete()
+            orphans = list(Worker.objects.filter(pk__in=workers, cases__isnull=True).values_list("pk", flat=True))
+            retention_purge(table=Worker._meta.db_table, row_pks=[str(w) for w in orphans])
+            Worker.objects.filter(pk__in=orphans).delete()
+        finally:
+            retention_purge_end()
         return per_model.get(VerificationCase._meta.label, 0)

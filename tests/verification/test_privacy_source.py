@@ -38,3 +38,22 @@ def test_amend_and_purge(employer, ssa):
     assert source.purge([str(case.pk)]) == 1
     assert not VerificationCase.objects.exists()
     assert not Worker.objects.exists()
+
+
+def test_a_purge_takes_the_row_history_of_the_record_with_it(employer, ssa):
+    from django.db import DatabaseError, connection, transaction
+
+    from audit.models import RowChange
+
+    keep = services.case_create(actor=None, employer=employer, data=i9(ssn="234567890", first_name="José", last_name="Hernández-Díaz"))
+    gone = services.case_create(actor=None, employer=employer, data=i9())
+    VerificationCase.objects.filter(pk=gone.pk).update(last_name="Garcia-Lopez")
+    table = VerificationCase._meta.db_table
+    assert RowChange.objects.filter(table_name=table, row_pk=str(gone.pk)).exists()
+    registry.source("verification.case").purge([str(gone.pk)])
+    assert not RowChange.objects.filter(table_name=table, row_pk=str(gone.pk)).exists()
+    assert not RowChange.objects.filter(table_name=Worker._meta.db_table, row_pk=str(gone.worker_id)).exists()
+    assert RowChange.objects.filter(table_name=table, row_pk=str(keep.pk)).exists()
+    # Outside a purge the history stays append-only.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_row_change WHERE table_name = %s", [table])
