@@ -129,21 +129,34 @@ def connection_prepare(sender: Any, connection: Any, **kwargs: Any) -> None:
         connection.execute_wrappers.append(context_wrapper)
 
 
-def retention_purge(*, table: str, row_pks: list[str]) -> int:
-    """Inside a retention purge's transaction: delete the history of these rows, and let the
-    deletes that follow write none. The purge itself is audited per batch by its caller.
 
-    Must run inside `transaction.atomic()`: the permission lasts to the end of that transaction.
+class retention_purge:  # noqa: N801 - used as a function-like context manager
+    """Inside a retention purge's transaction: the history of the purged rows goes with them.
+
+        with retention_purge() as purge:
+            purge.history(table="verification_verificationcase", row_pks=[...])
+            VerificationCase.objects.filter(pk__in=ids).delete()   # writes no history
+
+    Opens a transaction-local permission that only this block holds: history rows of the named
+    records may be deleted, and deletes write none. It is closed again on exit, so the rest of
+    the caller's transaction is append-only as before. The purge is audited per batch by its caller.
     """
-    if not connection.in_atomic_block:
-        raise RuntimeError("retention_purge must run inside the purge's transaction")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('crosscheck.retention_purge', 'on', true)")
-        cursor.execute("DELETE FROM audit_row_change WHERE table_name = %s AND row_pk = ANY(%s)", [table, row_pks])
-        return cursor.rowcount
 
+    def __enter__(self) -> retention_purge:
+        if not connection.in_atomic_block:
+            raise RuntimeError("retention_purge must run inside the purge's transaction")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('crosscheck.retention_purge', 'on', true)")
+        return self
 
-def retention_purge_end() -> None:
-    """Close the permission `retention_purge` opened, before the caller's transaction goes on."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('crosscheck.retention_purge', '', true)")
+    def history(self, *, table: str, row_pks: list[str]) -> int:
+        """Delete the row history of these records of `table`."""
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM audit_row_change WHERE table_name = %s AND row_pk = ANY(%s)", [table, row_pks])
+            return cursor.rowcount
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            return  # the transaction rolls back, and the permission with it
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('crosscheck.retention_purge', '', true)")

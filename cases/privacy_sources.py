@@ -77,7 +77,7 @@ class CaseSource:
 
     def purge(self, record_ids: Sequence[str]) -> int:
         """Destroy the cases with their timeline, notes, tasks, links, permissions and evidence files."""
-        from audit.history import retention_purge, retention_purge_end
+        from audit.history import retention_purge
         from cases.models import Case, CaseTask, CustodyEvent, Evidence
 
         ids = [int(i) for i in record_ids]
@@ -88,11 +88,9 @@ class CaseSource:
             CustodyEvent.objects.filter(evidence__case_id__in=ids).delete()
             Evidence.objects.filter(case_id__in=ids).delete()
             # Row history is a copy of the record: it goes with it, and the deletes write none.
-            try:
+            with retention_purge() as purge:
                 tasks = [str(t) for t in CaseTask.objects.filter(case_id__in=ids).values_list("pk", flat=True)]
-                retention_purge(table=CaseTask._meta.db_table, row_pks=tasks)
-                retention_purge(table=Case._meta.db_table, row_pks=[str(i) for i in ids])
+                purge.history(table=CaseTask._meta.db_table, row_pks=tasks)
+                purge.history(table=Case._meta.db_table, row_pks=[str(i) for i in ids])
                 deleted, _ = Case.objects.filter(pk__in=ids).delete()
-            finally:
-                retention_purge_end()
         return len(ids) if deleted else 0

@@ -93,18 +93,16 @@ class VerificationCaseSource:
 
         Row history is a copy of the record, so it goes with it, and the deletes write none.
         """
-        from audit.history import retention_purge, retention_purge_end
+        from audit.history import retention_purge
 
         ids = [int(r) for r in record_ids]
-        try:
-            retention_purge(table=VerificationCase._meta.db_table, row_pks=[str(i) for i in ids])
+        with retention_purge() as purge:
+            purge.history(table=VerificationCase._meta.db_table, row_pks=[str(i) for i in ids])
             workers = set(VerificationCase.objects.filter(pk__in=ids).values_list("worker_id", flat=True))
             VerificationCase.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
             VerificationCase.objects.filter(resubmission_of_id__in=ids).update(resubmission_of=None)
             _, per_model = VerificationCase.objects.filter(pk__in=ids).delete()
             orphans = list(Worker.objects.filter(pk__in=workers, cases__isnull=True).values_list("pk", flat=True))
-            retention_purge(table=Worker._meta.db_table, row_pks=[str(w) for w in orphans])
+            purge.history(table=Worker._meta.db_table, row_pks=[str(w) for w in orphans])
             Worker.objects.filter(pk__in=orphans).delete()
-        finally:
-            retention_purge_end()
         return per_model.get(VerificationCase._meta.label, 0)
