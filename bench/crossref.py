@@ -15,6 +15,10 @@ P2 runs Splink 4 (DuckDB) in its own virtualenv (var/splink-venv, created on fir
 pip), on the same cases and subjects and the same blocking keys, training included. This file is
 also that venv's entry point: `python bench/crossref.py --splink IN_DIR OUT_FILE` imports
 nothing of Django.
+
+Development knobs: BENCH_CROSSREF_REUSE=1 keeps the loaded database of that size,
+BENCH_CROSSREF_SKIP_P2=1 skips P2, BENCH_CROSSREF_ONLY=p2 runs P2 alone, BENCH_CROSSREF_DB and
+BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "crosscheck_bench_crossref"
-BENCH_REDIS_DB = 7
+# Overridable so that two sessions on one machine can each keep their own bench data and queue.
+BENCH_DB = os.environ.get("BENCH_CROSSREF_DB", "crosscheck_bench_crossref")
+BENCH_REDIS_DB = int(os.environ.get("BENCH_CROSSREF_REDIS_DB", "7"))
 SPLINK_VENV = ROOT / "var" / "splink-venv"
 SPLINK_SPEC = "splink==4.0.17"
 
@@ -463,7 +468,8 @@ def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = 
 
 def _run_size(n: int) -> dict[str, float]:
     print(f"-- scale {n:,} cases")
-    saved = ROOT / "var" / f"bench-crossref-labels-{n}.json"
+    saved = ROOT / "var" / (f"bench-crossref-labels-{n}.json" if BENCH_DB == "crosscheck_bench_crossref"
+                            else f"bench-crossref-labels-{BENCH_DB}-{n}.json")
     if os.environ.get("BENCH_CROSSREF_REUSE") and saved.exists():
         # Development only: keep the generated database of this size, forget earlier runs.
         labels = _reuse(saved)
@@ -473,6 +479,9 @@ def _run_size(n: int) -> dict[str, float]:
         labels = _load_data(n)
         saved.write_text(json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)}))
         user = _bench_user()
+    if os.environ.get("BENCH_CROSSREF_ONLY") == "p2":  # development: the linkage benchmark alone
+        _p2(user, labels)
+        return {"total": 0.0, "floor": 0.0}
     floor = _floor_seconds()
     partitions = max(8, n // 62_500)
     workers = _workers(2)
