@@ -33,6 +33,15 @@ def test_labels_use_the_documented_vocabulary(world):
         assert labels[kind] > 0, kind
 
 
+def test_enforcement_subjects_are_one_in_twenty_cases_and_every_hit_is_one(world):
+    # Issue 4's P1 data: 50k enforcement subjects for 1M cases.
+    assert len(world.s["person"]) == 1500 // 20
+    hits = {c for c in range(world.n_cases) if LABELS[world.cl["label"][c]] == "fraud:enforcement_hit"}
+    planted = {c for c in world.sl["case"] if c >= 0}
+    assert hits
+    assert planted == hits
+
+
 def test_files_are_written_in_the_loader_format(world, tmp_path):
     from verification.loading import COLUMNS
 

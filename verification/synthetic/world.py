@@ -372,7 +372,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
 
     # --- Enforcement subjects: some are workers (hits), the rest are born before any worker -------------
     hits = singles["fraud:enforcement_hit"]
-    K = max(20, M // 500)  # noqa: N806
+    K = max(20, M // 20)  # noqa: N806 - 50k subjects for 1M cases (issue 4, P1)
     s_person = np.full(K, -1, dtype=np.int32)
     s_person[: min(K, len(hits))] = person[hits[:K]]
     w.s = {
