@@ -6,9 +6,13 @@
 1. Page throughput at 20 concurrent connections, auditing on versus off (goal: <= 10% overhead).
    A real gunicorn (gthread, 4 processes x 5 threads = 20 handlers) serves a personal-data page
    to 20 client connections on loopback, for a fixed time, alternating on, off, on, off. The
-   page is the audit event page by default; CROSSCHECK_BENCH_AUDIT_URL sets another (e.g. the
-   case detail, "/cases/{case_id}/" once a case exists in the bench database; "{event_id}" is
-   replaced by an event id). Auditing off is the test settings' switch (CROSSCHECK_AUDIT_ENABLED=0).
+   page is the case detail (the issue's page): the bench loads the demo directory and a small
+   demo world (`seed_demo`, `demo_world --cases 1500`: synthetic verification cases run through
+   every cross-reference rule and ingested into flagged cases), then serves, to the demo analyst
+   alice, the case of her unit with the most findings. Each view writes its audit event (the
+   person named, the case, the request) and the accounting of disclosures; auditing off is the
+   test settings' switch (CROSSCHECK_AUDIT_ENABLED=0), which skips the audit event only.
+   CROSSCHECK_BENCH_AUDIT_URL sets another page ("{case_id}" and "{event_id}" are replaced).
    The sealer runs beside it every second, as beat runs it in production.
 2. The chain design measured: 8 writers inserting one event per transaction, unchained (the
    sealer's way) versus chained at insert under a lock; and how long the others wait while one
@@ -125,23 +129,36 @@ def _drop_database() -> None:
 # --- 1. Pages at 20 connections ------------------------------------------------------------------
 
 
-def _session_cookie() -> tuple[str, int]:
-    """A verified supervisor session (password and TOTP passed), and an event to show."""
+def _demo_case() -> tuple[object, int]:
+    """Load the demo directory and a small demo world; alice and the visible case with the most findings."""
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from cases.models import Case
+    from privacy.models import User
+
+    started = time.perf_counter()
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", stdout=quiet)
+        call_command("demo_world", cases=1500, employers=30, stdout=quiet)
+    user = User.objects.get(username="alice")
+    case = (Case.objects.visible_to(user, "view").annotate(n=Count("case_findings"))
+            .filter(subject_kind="worker").order_by("-n", "pk").first())
+    if case is None:
+        raise SystemExit("bench audit: the demo world gave alice no case to open")
+    print(f"   demo world loaded in {time.perf_counter() - started:.0f}s; alice opens case {case.pk} "
+          f"({case.n} findings)")
+    return user, case.pk
+
+
+def _session_cookie(user) -> str:
+    """A verified session (password and TOTP passed) for `user`."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.utils.module_loading import import_string
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from audit.services import event_record
-    from privacy.models import Agency, Department, Role, Unit, User
-
-    dept, _ = Department.objects.get_or_create(code="dhs", defaults={"name": "Department of Homeland Security"})
-    agency, _ = Agency.objects.get_or_create(code="ice-hsi", defaults={"name": "ICE HSI", "department": dept})
-    unit, _ = Unit.objects.get_or_create(agency=agency, code="bench", defaults={"name": "Bench unit"})
-    user, _ = User.objects.get_or_create(username="bench-sam", defaults={"agency": agency, "unit": unit, "roles": [Role.SUPERVISOR], "last_name": "Bench"})
-    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
-    event = event_record(action="access.denied", actor=user, outcome="denied", subjects=[f"person:{i}" for i in range(20)],
-                         detail={"path": "/bench/"}, justification="Benchmark seed event")
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     store = import_string(settings.SESSION_ENGINE + ".SessionStore")()
     now = time.time()
     store[SESSION_KEY] = str(user.pk)
@@ -152,7 +169,7 @@ def _session_cookie() -> tuple[str, int]:
     store["_crosscheck_last_seen"] = now
     store.set_expiry(6 * 3600)
     store.save()
-    return store.session_key, event.pk
+    return store.session_key
 
 
 def _free_port() -> int:
@@ -218,9 +235,12 @@ def _load(port: int, path: str, cookie: str, seconds: float) -> tuple[int, int, 
 def _pages(url: str) -> None:
     from audit.chain import seal_pending
     from audit.models import AuditEvent
+    from audit.services import event_record
 
-    cookie, event_id = _session_cookie()
-    path = os.environ.get("CROSSCHECK_BENCH_AUDIT_URL", "/audit/events/{event_id}/").format(event_id=event_id)
+    user, case_id = _demo_case()
+    cookie = _session_cookie(user)
+    event = event_record(action="access.denied", actor=user, outcome="denied", detail={"path": "/bench/"})
+    path = os.environ.get("CROSSCHECK_BENCH_AUDIT_URL", "/cases/{case_id}/").format(case_id=case_id, event_id=event.pk)
     print(f"1. {path} at {CONNECTIONS} connections, {PHASE_SECONDS:.0f}s per phase (gunicorn 4x5 gthread)")
     sealing = threading.Event()
 
@@ -241,7 +261,9 @@ def _pages(url: str) -> None:
             port = _free_port()
             server = _serve(audit_on, port)
             try:
-                _load(port, path, cookie, 3)  # warm up
+                warm_ok, warm_failed, _ = _load(port, path, cookie, 3)  # warm up
+                if warm_failed or not warm_ok:
+                    raise SystemExit(f"bench audit: {path} did not answer 200 ({warm_failed} failed)")
                 before = AuditEvent.objects.count()
                 ok, failed, lat = _load(port, path, cookie, PHASE_SECONDS)
                 written = AuditEvent.objects.count() - before
