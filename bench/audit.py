@@ -21,6 +21,9 @@
 
 Runs in its own database (crosscheck_bench_audit, dropped at the end) and Redis database 8.
 CROSSCHECK_BENCH_AUDIT_PARTS=3 runs only part 3 (any subset of "123").
+CROSSCHECK_BENCH_AUDIT_KEEP=1 keeps its own database (crosscheck_bench_audit_kept) between runs,
+so that a second run reuses the events already generated and sealed (part 3 then only
+verifies); each size verifies seq 1..N.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "crosscheck_bench_audit"
+# A kept database has its own name, so that a plain run (which drops its database) never takes it.
+BENCH_DB = "crosscheck_bench_audit_kept" if os.environ.get("CROSSCHECK_BENCH_AUDIT_KEEP") == "1" else "crosscheck_bench_audit"
 BENCH_REDIS_DB = 8
 CONNECTIONS = 20
 PHASE_SECONDS = float(os.environ.get("CROSSCHECK_BENCH_AUDIT_SECONDS", "20"))
@@ -52,7 +56,8 @@ def run(scale: int | None) -> None:
     sizes = [max(scale // 10, 1000), scale] if scale else [1_000_000, 10_000_000]
     require_free_disk(str(ROOT), 4 + sizes[-1] / 1_000_000 * 1.5)
     parts = os.environ.get("CROSSCHECK_BENCH_AUDIT_PARTS", "123")
-    url = _setup_database()
+    keep = os.environ.get("CROSSCHECK_BENCH_AUDIT_KEEP") == "1"
+    url = _setup_database(keep=keep)
     try:
         if "1" in parts:
             _pages(url)
@@ -61,7 +66,8 @@ def run(scale: int | None) -> None:
         for n in sizes if "3" in parts else []:
             _verify_size(n)
     finally:
-        _drop_database()
+        if not keep:
+            _drop_database()
 
 
 # --- Environment ---------------------------------------------------------------------------------
@@ -74,16 +80,20 @@ def _admin_url() -> tuple[str, str]:
             urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, "")))
 
 
-def _setup_database() -> str:
+def _setup_database(*, keep: bool) -> str:
     import psycopg2
 
     admin_url, bench_url = _admin_url()
     admin = psycopg2.connect(admin_url)
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
-        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
+        exists = cur.fetchone() is not None
+        if exists and not keep:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
+            cur.execute(f'DROP DATABASE "{BENCH_DB}"')
+        if not (exists and keep):
+            cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
     admin.close()
     os.environ["DATABASE_URL"] = bench_url
     redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
@@ -103,7 +113,8 @@ def _setup_database() -> str:
     settings.DATABASES["default"]["NAME"] = BENCH_DB
     settings.AUDIT_CHECKPOINT_PATH = os.environ["CROSSCHECK_AUDIT_CHECKPOINT_PATH"]
     settings.AUDIT_CHECKPOINT_KEY_FILE = os.environ["CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE"]
-    Path(settings.AUDIT_CHECKPOINT_PATH).unlink(missing_ok=True)
+    if not keep:
+        Path(settings.AUDIT_CHECKPOINT_PATH).unlink(missing_ok=True)
     call_command("migrate", verbosity=0)
     import redis
 
@@ -392,7 +403,7 @@ def _verify_size(n: int) -> None:
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE audit_event")
         cur.execute("VACUUM ANALYZE audit_seal")
-    result = chain.verify(use_checkpoints=False)
+    result = chain.verify(to_seq=n, use_checkpoints=False)
     rate = result.checked / result.seconds if result.seconds else float("nan")
     print(f"   generated in {generated:.0f}s; sealed {sealed:,} in {seal_seconds:.0f}s ({sealed / max(seal_seconds, 1e-9):,.0f} events/s)")
     print(f"   verified {result.checked:,} events in {result.seconds:.1f}s: {rate:,.0f} events/s "
