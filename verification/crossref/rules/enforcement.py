@@ -1,15 +1,24 @@
 """Enforcement-subject linkage: blocking, then rapidfuzz scoring of candidate pairs only.
 
 Blocking keys (the same for subjects, their aliases and the cases):
-- date of birth + first two letters of a family-name part (subjects also under the day/month-swapped date);
 - date of birth + first two letters of the given name;
-- a document blind index (document number) shared with the subject.
+- date of birth + first two letters of a family-name part (subjects also under the day/month-swapped date);
+- a document blind index (A-Number, passport, I-94 or List A/B number) shared with the subject.
 
-A pair's name similarity is the weaker of the given-name and family-name similarities (rapidfuzz,
-vectorized over all candidate pairs), best over the subject's name and aliases. The score is that
-similarity when the dates of birth are equal, 0.9 of it when day and month are swapped, and 0
-otherwise; a shared document number sets it to at least 0.99. At or above the threshold it is a
-lead; within the review margin below it, a low-severity lead for review.
+Every name key holds the date of birth, so PostgreSQL hands over only the partition's cases born on
+a subject's date (a hashed `= ANY` over the load's distinct dates), and the document key is an
+equi-join of the cases' document indexes with the subjects' (`unnest`). Python then builds the
+name keys of those few cases (normalized names, cached) and looks them up in the subject index,
+built once per worker process and load. Nothing walks the whole partition in Python.
+
+Scoring, vectorized over all candidate pairs and each subject's names (primary and aliases) with
+`rapidfuzz.process.cpdist`: a name part scores 1 when equal, 0.9 when one side's words are a strict
+subset of the other's ("Garcia" for "Garcia Sanchez", a second given name: plausible but not
+conclusive), else its similarity (plain or word-order-free, the better). A pair's name score is
+the weaker of given and family name, best over the subject's names. The score is that when the
+dates of birth are equal, 0.9 of it when day and month are swapped, and 0 otherwise; a shared
+document number sets it to at least 0.99. At or above the threshold it is a lead; within the
+review margin below it, a low-severity lead for review.
 """
 
 from __future__ import annotations
@@ -26,10 +35,13 @@ from rapidfuzz import fuzz, process
 from verification.crossref import names, sources
 from verification.crossref.engine import PartitionContext
 from verification.crossref.registry import Rule, rule
-from verification.crossref.rules.common import dob_swapped, fetch_dicts, field, loads
+from verification.crossref.rules.common import field, loads
 from verification.crossref.rules.identity import _case_filter, _examined
 
 CATS = ("verification_cases", "enforcement")
+SUBSET_SCORE = 0.9  # one name's words a strict subset of the other's
+SWAPPED_DOB_FACTOR = 0.9
+DOCUMENT_SCORE = 0.99
 _lock = threading.Lock()
 _INDEX: dict[int, SubjectIndex] = {}
 
@@ -38,26 +50,28 @@ _INDEX: dict[int, SubjectIndex] = {}
 class SubjectIndex:
     """The subjects of one enforcement load, with their blocking keys."""
 
-    subjects: list[dict[str, Any]]
-    names: list[list[tuple[str, str]]]  # normalized (given, family) per subject: primary name and aliases
-    blocks: dict[str, list[int]]
+    subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status)
+    position: dict[int, int]  # subject id -> index
+    dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
+    var_subject: np.ndarray  # per name variant (primary name, then aliases): the subject's index
+    var_given: list[str]
+    var_family: list[str]
+    var_start: np.ndarray  # per subject: its first variant; variants of a subject are contiguous
+    var_count: np.ndarray
+    blocks: dict[tuple[int, str], list[int]]  # (date ordinal, "f"/"d" + two letters) -> subject indexes
+    dobs_sql: str  # the distinct blocking dates, as a PostgreSQL date[] literal
 
 
-def _split(first: str, last: str) -> tuple[str, str]:
-    return names.normalize(first), names.normalize(last)
-
-
-def block_keys(first: str, last: str, dob: date | None, docs: list[str]) -> set[str]:
-    """The blocking keys of one normalized name, a date of birth and document blind indexes."""
-    keys = {f"x:{d}" for d in docs if d}
-    if dob is None:
-        return keys
-    iso = dob.isoformat()
-    if first:
-        keys.add(f"f:{iso}:{first[:2]}")
-    for part in last.split():
-        keys.add(f"d:{iso}:{part[:2]}")
+def _name_keys(given: str, family: str) -> list[str]:
+    keys = [f"f{given[:2]}"] if given else []
+    keys.extend(f"d{part[:2]}" for part in family.split())
     return keys
+
+
+def _swapped(d: date) -> date | None:
+    if d.day <= 12 and d.day != d.month:
+        return d.replace(month=d.day, day=d.month)
+    return None
 
 
 def subject_index(load_id: int, cur: Any) -> SubjectIndex:
@@ -65,40 +79,113 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
     with _lock:
         if load_id in _INDEX:
             return _INDEX[load_id]
-        rows = fetch_dicts(cur, f"""SELECT id, subject_ref, first_name, last_name, aliases, date_of_birth,
-                                           documents_bidx, status FROM {sources.ENFORCEMENT}
-                                     WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
-        blocks: dict[str, list[int]] = {}
-        all_names: list[list[tuple[str, str]]] = []
-        for i, s in enumerate(rows):
-            variants = [_split(s["first_name"], s["last_name"])]
-            for alias in s["aliases"] or []:
-                parts = names.normalize(alias).split(" ", 1)
-                variants.append((parts[0], parts[1] if len(parts) > 1 else parts[0]))
-            dob = s["date_of_birth"]
-            dobs = [dob]
-            if dob is not None and dob.day <= 12 and dob.day != dob.month:
-                dobs.append(dob.replace(month=dob.day, day=dob.month))
-            keys: set[str] = set()
-            for first, last in variants:
-                for d in dobs:
-                    keys |= block_keys(first, last, d, list(s["documents_bidx"] or []))
-            all_names.append(variants)
-            for k in keys:
-                blocks.setdefault(k, []).append(i)
+        cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases
+                          FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
+        rows = cur.fetchall()
+        normalize = names.normalize
+        blocks: dict[tuple[int, str], list[int]] = {}
+        var_subject: list[int] = []
+        var_given: list[str] = []
+        var_family: list[str] = []
+        starts: list[int] = []
+        counts: list[int] = []
+        dob_ord = np.zeros(len(rows), dtype=np.int64)
+        all_dates: set[date] = set()
+        for i, (_id, _ref, first, last, dob, _status, aliases) in enumerate(rows):
+            variants = [(normalize(first), normalize(last))]
+            for alias in aliases or []:
+                given, _, family = normalize(alias).partition(" ")
+                variants.append((given, family or given))
+            starts.append(len(var_subject))
+            counts.append(len(variants))
+            for given, family in variants:
+                var_subject.append(i)
+                var_given.append(given)
+                var_family.append(family)
+            if dob is None:
+                continue
+            dob_ord[i] = dob.toordinal()
+            dates = [dob]
+            other = _swapped(dob)
+            if other is not None:
+                dates.append(other)
+            all_dates.update(dates)
+            keys = {k for given, family in variants for k in _name_keys(given, family)}
+            for d in dates:
+                o = d.toordinal()
+                for k in keys:
+                    bucket = blocks.setdefault((o, k), [])
+                    if not bucket or bucket[-1] != i:
+                        bucket.append(i)
         _INDEX.clear()
-        _INDEX[load_id] = SubjectIndex(subjects=rows, names=all_names, blocks=blocks)
+        _INDEX[load_id] = SubjectIndex(
+            subjects=[r[:6] for r in rows], position={r[0]: i for i, r in enumerate(rows)}, dob=dob_ord,
+            var_subject=np.asarray(var_subject, dtype=np.int64), var_given=var_given, var_family=var_family,
+            var_start=np.asarray(starts, dtype=np.int64), var_count=np.asarray(counts, dtype=np.int64),
+            blocks=blocks, dobs_sql="{" + ",".join(sorted(d.isoformat() for d in all_dates)) + "}",
+        )
         return _INDEX[load_id]
 
 
-def _dob_factor(a: date | None, b: date | None) -> float:
-    if a is None or b is None:
-        return 0.0
-    if a == b:
-        return 1.0
-    if dob_swapped(a, b):
-        return 0.9
-    return 0.0
+def part_scores(left: list[str], right: list[str]) -> np.ndarray:
+    """0-1 per pair of normalized name parts: 1 equal, SUBSET_SCORE for a strict word subset, else similarity."""
+    plain = process.cpdist(left, right, scorer=fuzz.ratio, workers=1)
+    unordered = process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1)
+    subset = process.cpdist(left, right, scorer=fuzz.token_set_ratio, workers=1)
+    best = np.maximum(plain, unordered) / 100.0
+    return np.where(best >= 1.0, 1.0, np.where(subset >= 100.0, np.maximum(best, SUBSET_SCORE), best))
+
+
+def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], list[int], list[int], set[tuple[int, int]]]:
+    """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs."""
+    where, params = _case_filter(ctx)
+    cols = "c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth"
+    # Name keys: cases born on a subject's date (exact or day/month swapped).
+    ctx.cursor.execute(
+        f"SELECT {cols} FROM {ctx.cases} c WHERE {where} AND c.date_of_birth = ANY(%(e_dobs)s::date[])",  # noqa: S608
+        {**params, "e_dobs": index.dobs_sql})
+    by_dob = ctx.cursor.fetchall()
+    # Document keys: an equi-join of the cases' document indexes with the subjects'.
+    ctx.cursor.execute(
+        f"""WITH d AS (SELECT s.id AS subject_id, unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s
+                        WHERE s.load_id = %(e_load)s AND s.documents_bidx <> '{{}}')
+            SELECT {cols}, d.subject_id
+              FROM {ctx.cases} c
+              CROSS JOIN LATERAL (VALUES (c.a_number_bidx), (c.passport_bidx), (c.i94_bidx),
+                                         (c.document_number_bidx)) AS v(bidx)
+              JOIN d ON d.bidx = v.bidx
+             WHERE {where} AND v.bidx <> ''""",  # noqa: S608
+        {**params, "e_load": load_id})
+    by_doc = ctx.cursor.fetchall()
+    cases: list[tuple[Any, ...]] = []
+    seen: dict[int, int] = {}
+    pair_case: list[int] = []
+    pair_subject: list[int] = []
+    pairs: set[tuple[int, int]] = set()
+    doc_pairs: set[tuple[int, int]] = set()
+    normalize = names.normalize
+    blocks = index.blocks
+    for row in by_dob:
+        ci = seen.setdefault(row[0], len(cases))
+        if ci == len(cases):
+            cases.append(row)
+        o = row[6].toordinal()
+        found: set[int] = set()
+        for k in _name_keys(normalize(row[3]), normalize(f"{row[4]} {row[5] or ''}")):
+            found.update(blocks.get((o, k), ()))
+        for si in found:
+            pairs.add((ci, si))
+    for row in by_doc:
+        ci = seen.setdefault(row[0], len(cases))
+        if ci == len(cases):
+            cases.append(row[:7])
+        si = index.position[row[7]]
+        pairs.add((ci, si))
+        doc_pairs.add((ci, si))
+    for ci, si in sorted(pairs):
+        pair_case.append(ci)
+        pair_subject.append(si)
+    return cases, pair_case, pair_subject, doc_pairs
 
 
 @rule(code="ENF-LINK", version=1, title="Matches an enforcement subject", severity="high", categories=CATS,
@@ -113,76 +200,52 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
         return
     index = subject_index(load_id, ctx.cursor)
     _examined(ctx)
-    where, params = _case_filter(ctx)
-    cases = fetch_dicts(ctx.cursor, f"""
-        SELECT c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth,
-               array_remove(ARRAY[nullif(c.a_number_bidx, ''), nullif(c.passport_bidx, ''), nullif(c.i94_bidx, ''),
-                                  nullif(c.document_number_bidx, '')], NULL) AS docs
-          FROM {ctx.cases} c WHERE {where}""", params)  # noqa: S608
-    pair_case: list[int] = []
-    pair_subject: list[int] = []
-    pair_doc: list[bool] = []
-    blocks = index.blocks
-    normalize = names.normalize
-    for ci, c in enumerate(cases):
-        first = normalize(c["first_name"])
-        last = normalize(f"{c['last_name']} {c['other_last_names'] or ''}")
-        c["_n"] = (first, last)
-        seen: set[int] = set()
-        for key in block_keys(first, last, c["date_of_birth"], c["docs"] or []):
-            for si in blocks.get(key, ()):
-                if si not in seen:
-                    seen.add(si)
-                    pair_case.append(ci)
-                    pair_subject.append(si)
-                    pair_doc.append(key.startswith("x:"))
+    cases, pair_case, pair_subject, doc_pairs = _candidates(ctx, index, load_id)
     if not pair_case:
         ctx.emit(r_, [])
         return
-    # Expand each pair to every name of the subject, score all at once, keep the best per pair.
-    lf: list[str] = []
-    rf: list[str] = []
-    ll: list[str] = []
-    rl: list[str] = []
-    owner: list[int] = []
-    for p, (ci, si) in enumerate(zip(pair_case, pair_subject, strict=True)):
-        first, last = cases[ci]["_n"]
-        for sfirst, slast in index.names[si]:
-            lf.append(first)
-            rf.append(sfirst)
-            ll.append(last)
-            rl.append(slast)
-            owner.append(p)
-    given = process.cpdist(lf, rf, scorer=fuzz.ratio, workers=1)
-    family = process.cpdist(ll, rl, scorer=fuzz.token_set_ratio, workers=1)
-    sims = np.minimum(given, family) / 100.0
-    best = np.zeros(len(pair_case))
-    np.maximum.at(best, np.asarray(owner), sims)
+    normalize = names.normalize
+    c_given = [normalize(c[3]) for c in cases]
+    c_family = [normalize(f"{c[4]} {c[5] or ''}") for c in cases]
+    c_dob = np.asarray([c[6].toordinal() if c[6] else -1 for c in cases], dtype=np.int64)
+    pc = np.asarray(pair_case, dtype=np.int64)
+    ps = np.asarray(pair_subject, dtype=np.int64)
+    # Expand each pair to every name of its subject, score all at once, keep the best per pair.
+    counts = index.var_count[ps]
+    owner = np.repeat(np.arange(len(pc)), counts)
+    offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    var = np.repeat(index.var_start[ps], counts) + offsets
+    case_of = pc[owner]
+    given = part_scores([c_given[i] for i in case_of], [index.var_given[v] for v in var])
+    family = part_scores([c_family[i] for i in case_of], [index.var_family[v] for v in var])
+    best = np.zeros(len(pc))
+    np.maximum.at(best, owner, np.minimum(given, family))
+    # Dates of birth: equal, or day and month swapped (a keying slip), else no name evidence.
+    cd, sd = c_dob[pc], index.dob[ps]
+    swapped = np.zeros(len(pc), dtype=bool)
+    for p in np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0)):
+        a, b = date.fromordinal(int(cd[p])), date.fromordinal(int(sd[p]))
+        swapped[p] = _swapped(a) == b
+    dob_factor = np.where(cd == sd, 1.0, np.where(swapped, SWAPPED_DOB_FACTOR, 0.0))
+    doc = np.asarray([(ci, si) in doc_pairs for ci, si in zip(pair_case, pair_subject, strict=True)], dtype=bool)
+    score = np.where(doc, np.maximum(best * dob_factor, DOCUMENT_SCORE), best * dob_factor)
     threshold = float(settings.CROSSREF["LINKAGE_THRESHOLD"])
     margin = float(settings.CROSSREF["LINKAGE_REVIEW_MARGIN"])
     out = []
-    for p, (ci, si) in enumerate(zip(pair_case, pair_subject, strict=True)):
-        c, s = cases[ci], index.subjects[si]
-        dob = _dob_factor(c["date_of_birth"], s["date_of_birth"])
-        score = float(best[p]) * dob
-        doc = pair_doc[p] or bool(set(c["docs"] or []) & set(s["documents_bidx"] or []))
-        if doc:
-            score = max(score, 0.99)
-        if score < threshold - margin:
-            continue
-        lead = score >= threshold
+    for p in np.flatnonzero(score >= threshold - margin - 1e-9):
+        c, s = cases[pair_case[p]], index.subjects[pair_subject[p]]
+        sc, lead, has_doc = float(score[p]), bool(score[p] >= threshold - 1e-9), bool(doc[p])
         out.append({
-            "subject_type": "worker", "subject_key": f"case:{c['id']}", "evidence_key": f"enforcement:{s['subject_ref']}",
-            "case_id": c["id"], "employer_id": c["employer_id"], "ssn_index": c["ssn_bidx"],
-            "severity": "high" if lead else "low", "score": round(score, 4),
-            "fields": [field("name", "enforcement", f"{c['first_name']} {c['last_name']}",
-                             f"{s['first_name']} {s['last_name']}", float(best[p])),
-                       field("date_of_birth", "enforcement", c["date_of_birth"], s["date_of_birth"], dob),
+            "subject_type": "worker", "subject_key": f"case:{c[0]}", "evidence_key": f"enforcement:{s[1]}",
+            "case_id": c[0], "employer_id": c[1], "ssn_index": c[2],
+            "severity": "high" if lead else "low", "score": round(sc, 4),
+            "fields": [field("name", "enforcement", f"{c[3]} {c[4]}", f"{s[2]} {s[3]}", float(best[p])),
+                       field("date_of_birth", "enforcement", c[6], s[4], float(dob_factor[p])),
                        *([field("document", "enforcement", "shared document number", "shared document number", 1.0)]
-                         if doc else [])],
-            "evidence": {"subject_id": s["id"], "subject_ref": s["subject_ref"], "subject_status": s["status"],
-                         "threshold": threshold, "document_match": doc},
+                         if has_doc else [])],
+            "evidence": {"subject_id": s[0], "subject_ref": s[1], "subject_status": s[5],
+                         "threshold": threshold, "document_match": has_doc},
             "summary": ("Links to enforcement subject " if lead else "Near-threshold link to enforcement subject ")
-            + f"{s['subject_ref']} (score {score:.2f}).",
+            + f"{s[1]} (score {sc:.2f}).",
         })
     ctx.emit(r_, out)
