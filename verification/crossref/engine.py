@@ -251,7 +251,7 @@ def partition_execute(partition_id: int) -> str:
     rules = [r for r in run_rules(run) if r.kind == partition.kind]
     started = time.monotonic()
     try:
-        stage = stage_ensure(run)
+        stage = stage_ensure(run) if any(r.staged for r in rules) else ""
         with transaction.atomic(), connection.cursor() as cur:
             # Partitions are the parallelism; one partition is one backend, without JIT start-up.
             cur.execute("SET LOCAL work_mem = '64MB'")

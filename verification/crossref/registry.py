@@ -40,6 +40,10 @@ class Rule:
     # Rules of one family that share a single pass over the data (one SQL statement or one
     # fuzzy pass) name the same `group`; the group runs once and emits for each of its codes.
     group: str = ""
+    # Whether the rule reads the run's staging copy of the cases (`PartitionContext.cases`). A run
+    # none of whose rules does (the enforcement linkage alone, which reads only the cases born on a
+    # subject's date) skips building it and reads the cases table through its SSN index.
+    staged: bool = True
 
     @property
     def kind(self) -> str:
@@ -66,6 +70,7 @@ def rule(
     categories: tuple[str, ...],
     family: str,
     current: bool = True,
+    staged: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as the implementation of one rule version."""
 
@@ -77,7 +82,7 @@ def rule(
             raise ValueError(f"Unknown rule family {family!r}.")
         REGISTRY[key] = Rule(
             code=code, version=version, title=title, description=description, severity=severity,
-            categories=tuple(categories), family=family, implementation=fn, current=current,
+            categories=tuple(categories), family=family, implementation=fn, current=current, staged=staged,
         )
         return fn
 

@@ -36,7 +36,7 @@ from verification.crossref import names, sources
 from verification.crossref.engine import PartitionContext
 from verification.crossref.registry import Rule, rule
 from verification.crossref.rules.common import field, loads
-from verification.crossref.rules.identity import _case_filter, _examined
+from verification.crossref.rules.identity import _case_filter
 
 CATS = ("verification_cases", "enforcement")
 SUBSET_SCORE = 0.9  # one name's words a strict subset of the other's
@@ -51,7 +51,6 @@ class SubjectIndex:
     """The subjects of one enforcement load, with their blocking keys."""
 
     subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status)
-    position: dict[int, int]  # subject id -> index
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
     var_subject: np.ndarray  # per name variant (primary name, then aliases): the subject's index
     var_given: list[str]
@@ -60,6 +59,7 @@ class SubjectIndex:
     var_count: np.ndarray
     blocks: dict[tuple[int, str], list[int]]  # (date ordinal, "f"/"d" + two letters) -> subject indexes
     dobs_sql: str  # the distinct blocking dates, as a PostgreSQL date[] literal
+    by_doc: dict[str, list[int]]  # document blind index -> subject indexes
 
 
 def _name_keys(given: str, family: str) -> list[str]:
@@ -79,7 +79,7 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
     with _lock:
         if load_id in _INDEX:
             return _INDEX[load_id]
-        cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases
+        cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases, documents_bidx
                           FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
         rows = cur.fetchall()
         normalize = names.normalize
@@ -91,7 +91,11 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         counts: list[int] = []
         dob_ord = np.zeros(len(rows), dtype=np.int64)
         all_dates: set[date] = set()
-        for i, (_id, _ref, first, last, dob, _status, aliases) in enumerate(rows):
+        by_doc: dict[str, list[int]] = {}
+        for i, (_id, _ref, first, last, dob, _status, aliases, docs) in enumerate(rows):
+            for bidx in docs or []:
+                if bidx:
+                    by_doc.setdefault(bidx, []).append(i)
             variants = [(normalize(first), normalize(last))]
             for alias in aliases or []:
                 given, _, family = normalize(alias).partition(" ")
@@ -119,7 +123,7 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
                         bucket.append(i)
         _INDEX.clear()
         _INDEX[load_id] = SubjectIndex(
-            subjects=[r[:6] for r in rows], position={r[0]: i for i, r in enumerate(rows)}, dob=dob_ord,
+            subjects=[r[:6] for r in rows], dob=dob_ord, by_doc=by_doc,
             var_subject=np.asarray(var_subject, dtype=np.int64), var_given=var_given, var_family=var_family,
             var_start=np.asarray(starts, dtype=np.int64), var_count=np.asarray(counts, dtype=np.int64),
             blocks=blocks, dobs_sql="{" + ",".join(sorted(d.isoformat() for d in all_dates)) + "}",
@@ -137,59 +141,58 @@ def part_scores(left: list[str], right: list[str]) -> np.ndarray:
 
 
 def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], list[int], list[int], set[tuple[int, int]]]:
-    """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs."""
+    """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
+
+    One statement: the cases born on a subject's date (every name key holds it) or holding one of
+    the subjects' document indexes (four hashed semi-joins).
+    """
     where, params = _case_filter(ctx)
-    cols = "c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth"
-    # Name keys: cases born on a subject's date (exact or day/month swapped).
-    ctx.cursor.execute(
-        f"SELECT {cols} FROM {ctx.cases} c WHERE {where} AND c.date_of_birth = ANY(%(e_dobs)s::date[])",  # noqa: S608
-        {**params, "e_dobs": index.dobs_sql})
-    by_dob = ctx.cursor.fetchall()
-    # Document keys: an equi-join of the cases' document indexes with the subjects'.
-    ctx.cursor.execute(
-        f"""WITH d AS (SELECT s.id AS subject_id, unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s
-                        WHERE s.load_id = %(e_load)s AND s.documents_bidx <> '{{}}')
-            SELECT {cols}, d.subject_id
-              FROM {ctx.cases} c
-              CROSS JOIN LATERAL (VALUES (c.a_number_bidx), (c.passport_bidx), (c.i94_bidx),
-                                         (c.document_number_bidx)) AS v(bidx)
-              JOIN d ON d.bidx = v.bidx
-             WHERE {where} AND v.bidx <> ''""",  # noqa: S608
-        {**params, "e_load": load_id})
-    by_doc = ctx.cursor.fetchall()
-    cases: list[tuple[Any, ...]] = []
-    seen: dict[int, int] = {}
-    pair_case: list[int] = []
-    pair_subject: list[int] = []
+    hit = ("(c.date_of_birth = ANY(%(e_dobs)s::date[]) OR c.a_number_bidx IN (SELECT bidx FROM d) "
+           "OR c.passport_bidx IN (SELECT bidx FROM d) OR c.i94_bidx IN (SELECT bidx FROM d) "
+           "OR c.document_number_bidx IN (SELECT bidx FROM d))")
+    cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
+            "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
+    docs = (f"WITH d AS (SELECT unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s "  # noqa: S608
+            "WHERE s.load_id = %(e_load)s AND s.documents_bidx <> '{}') ")
+    args = {**params, "e_load": load_id, "e_dobs": index.dobs_sql}
+    if "examined" in ctx.cache:
+        ctx.cursor.execute(f"{docs} SELECT {cols} FROM {ctx.cases} c WHERE {where} AND {hit}", args)  # noqa: S608
+        cases = ctx.cursor.fetchall()
+    else:
+        # Alone in its partition, the rule counts the rows it examines in the same scan: the
+        # matching rows, plus the first row (for the count) when none matches.
+        ctx.cursor.execute(
+            f"""{docs} SELECT * FROM (SELECT {cols}, {hit} AS hit, count(*) OVER () AS n, row_number() OVER () AS rn
+                                       FROM {ctx.cases} c WHERE {where}) x
+                 WHERE x.hit OR x.rn = 1""",  # noqa: S608
+            args)
+        rows = ctx.cursor.fetchall()
+        examined = int(rows[0][12]) if rows else 0
+        ctx.cache["examined"] = examined
+        ctx.rows_examined += examined
+        cases = [r[:11] for r in rows if r[11]]
     pairs: set[tuple[int, int]] = set()
     doc_pairs: set[tuple[int, int]] = set()
     normalize = names.normalize
-    blocks = index.blocks
-    for row in by_dob:
-        ci = seen.setdefault(row[0], len(cases))
-        if ci == len(cases):
-            cases.append(row)
-        o = row[6].toordinal()
-        found: set[int] = set()
-        for k in _name_keys(normalize(row[3]), normalize(f"{row[4]} {row[5] or ''}")):
-            found.update(blocks.get((o, k), ()))
-        for si in found:
-            pairs.add((ci, si))
-    for row in by_doc:
-        ci = seen.setdefault(row[0], len(cases))
-        if ci == len(cases):
-            cases.append(row[:7])
-        si = index.position[row[7]]
-        pairs.add((ci, si))
-        doc_pairs.add((ci, si))
-    for ci, si in sorted(pairs):
-        pair_case.append(ci)
-        pair_subject.append(si)
-    return cases, pair_case, pair_subject, doc_pairs
+    blocks, by_doc = index.blocks, index.by_doc
+    for ci, row in enumerate(cases):
+        dob = row[6]
+        if dob is not None:
+            o = dob.toordinal()
+            family = " ".join(x for x in (normalize(row[4]), normalize(row[5] or "")) if x)
+            for k in _name_keys(normalize(row[3]), family):
+                for si in blocks.get((o, k), ()):
+                    pairs.add((ci, si))
+        for bidx in row[7:11]:
+            for si in by_doc.get(bidx, ()) if bidx else ():
+                pairs.add((ci, si))
+                doc_pairs.add((ci, si))
+    ordered = sorted(pairs)
+    return cases, [ci for ci, _ in ordered], [si for _, si in ordered], doc_pairs
 
 
 @rule(code="ENF-LINK", version=1, title="Matches an enforcement subject", severity="high", categories=CATS,
-      family="enforcement",
+      family="enforcement", staged=False,
       description="The worker links to a subject of the enforcement database: fuzzy name (aliases included) and "
                   "date of birth after blocking, or a shared document number. Scored against a threshold; pairs "
                   "just below it are low-severity leads for review.")
@@ -199,15 +202,18 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
         ctx.emit(r_, [])
         return
     index = subject_index(load_id, ctx.cursor)
-    _examined(ctx)
     cases, pair_case, pair_subject, doc_pairs = _candidates(ctx, index, load_id)
     if not pair_case:
         ctx.emit(r_, [])
         return
     normalize = names.normalize
-    c_given = [normalize(c[3]) for c in cases]
-    c_family = [normalize(f"{c[4]} {c[5] or ''}") for c in cases]
-    c_dob = np.asarray([c[6].toordinal() if c[6] else -1 for c in cases], dtype=np.int64)
+    used = sorted(set(pair_case))
+    c_given = {ci: normalize(cases[ci][3]) for ci in used}
+    c_family = {ci: " ".join(x for x in (normalize(cases[ci][4]), normalize(cases[ci][5] or "")) if x) for ci in used}
+    c_dob = np.full(len(cases), -1, dtype=np.int64)
+    for ci in used:
+        if cases[ci][6] is not None:
+            c_dob[ci] = cases[ci][6].toordinal()
     pc = np.asarray(pair_case, dtype=np.int64)
     ps = np.asarray(pair_subject, dtype=np.int64)
     # Expand each pair to every name of its subject, score all at once, keep the best per pair.
