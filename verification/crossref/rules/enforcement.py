@@ -24,7 +24,7 @@ review margin below it, a low-severity lead for review.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -35,7 +35,8 @@ from rapidfuzz import fuzz, process
 from verification.crossref import names, sources
 from verification.crossref.engine import PartitionContext
 from verification.crossref.registry import Rule, rule
-from verification.crossref.rules.common import field, loads
+from verification.crossref.rules.common import field as field_result
+from verification.crossref.rules.common import loads
 from verification.crossref.rules.identity import _case_filter
 
 CATS = ("verification_cases", "enforcement")
@@ -48,18 +49,28 @@ _INDEX: dict[int, SubjectIndex] = {}
 
 @dataclass
 class SubjectIndex:
-    """The subjects of one enforcement load, with their blocking keys."""
+    """The subjects of one enforcement load: by date of birth and by document; names on demand."""
 
-    subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status)
+    subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
-    var_subject: np.ndarray  # per name variant (primary name, then aliases): the subject's index
-    var_given: list[str]
-    var_family: list[str]
-    var_start: np.ndarray  # per subject: its first variant; variants of a subject are contiguous
-    var_count: np.ndarray
-    blocks: dict[tuple[int, str], list[int]]  # (date ordinal, "f"/"d" + two letters) -> subject indexes
-    dobs_sql: str  # the distinct blocking dates, as a PostgreSQL date[] literal
+    by_date: dict[int, list[int]]  # date ordinal (the date of birth and its day/month swap) -> subject indexes
     by_doc: dict[str, list[int]]  # document blind index -> subject indexes
+    dobs_sql: str  # the distinct blocking dates, as a PostgreSQL date[] literal
+    _names: dict[int, tuple[list[tuple[str, str]], frozenset[str]]] = field(default_factory=dict)
+
+    def names_of(self, i: int) -> tuple[list[tuple[str, str]], frozenset[str]]:
+        """Subject i's normalized (given, family) names, primary then aliases, and their name keys."""
+        got = self._names.get(i)
+        if got is None:
+            _id, _ref, first, last, _dob, _status, aliases = self.subjects[i]
+            normalize = names.normalize
+            variants = [(normalize(first), normalize(last))]
+            for alias in aliases or []:
+                given, _, family = normalize(alias).partition(" ")
+                variants.append((given, family or given))
+            got = (variants, frozenset(k for given, family in variants for k in _name_keys(given, family)))
+            self._names[i] = got
+        return got
 
 
 def _name_keys(given: str, family: str) -> list[str]:
@@ -75,58 +86,32 @@ def _swapped(d: date) -> date | None:
 
 
 def subject_index(load_id: int, cur: Any) -> SubjectIndex:
-    """Subjects of a load with their blocking keys, built once per worker process and load."""
+    """Subjects of a load by date and document, built once per worker process and load."""
     with _lock:
         if load_id in _INDEX:
             return _INDEX[load_id]
         cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases, documents_bidx
                           FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
         rows = cur.fetchall()
-        normalize = names.normalize
-        blocks: dict[tuple[int, str], list[int]] = {}
-        var_subject: list[int] = []
-        var_given: list[str] = []
-        var_family: list[str] = []
-        starts: list[int] = []
-        counts: list[int] = []
-        dob_ord = np.zeros(len(rows), dtype=np.int64)
-        all_dates: set[date] = set()
+        by_date: dict[int, list[int]] = {}
         by_doc: dict[str, list[int]] = {}
-        for i, (_id, _ref, first, last, dob, _status, aliases, docs) in enumerate(rows):
-            for bidx in docs or []:
+        dob_ord = np.zeros(len(rows), dtype=np.int64)
+        for i, row in enumerate(rows):
+            for bidx in row[7] or ():
                 if bidx:
                     by_doc.setdefault(bidx, []).append(i)
-            variants = [(normalize(first), normalize(last))]
-            for alias in aliases or []:
-                given, _, family = normalize(alias).partition(" ")
-                variants.append((given, family or given))
-            starts.append(len(var_subject))
-            counts.append(len(variants))
-            for given, family in variants:
-                var_subject.append(i)
-                var_given.append(given)
-                var_family.append(family)
+            dob = row[4]
             if dob is None:
                 continue
-            dob_ord[i] = dob.toordinal()
-            dates = [dob]
-            other = _swapped(dob)
-            if other is not None:
-                dates.append(other)
-            all_dates.update(dates)
-            keys = {k for given, family in variants for k in _name_keys(given, family)}
-            for d in dates:
-                o = d.toordinal()
-                for k in keys:
-                    bucket = blocks.setdefault((o, k), [])
-                    if not bucket or bucket[-1] != i:
-                        bucket.append(i)
+            o = dob.toordinal()
+            dob_ord[i] = o
+            by_date.setdefault(o, []).append(i)
+            if dob.day <= 12 and dob.day != dob.month:
+                by_date.setdefault(dob.replace(month=dob.day, day=dob.month).toordinal(), []).append(i)
         _INDEX.clear()
         _INDEX[load_id] = SubjectIndex(
-            subjects=[r[:6] for r in rows], dob=dob_ord, by_doc=by_doc,
-            var_subject=np.asarray(var_subject, dtype=np.int64), var_given=var_given, var_family=var_family,
-            var_start=np.asarray(starts, dtype=np.int64), var_count=np.asarray(counts, dtype=np.int64),
-            blocks=blocks, dobs_sql="{" + ",".join(sorted(d.isoformat() for d in all_dates)) + "}",
+            subjects=[r[:7] for r in rows], dob=dob_ord, by_date=by_date, by_doc=by_doc,
+            dobs_sql="{" + ",".join(date.fromordinal(o).isoformat() for o in sorted(by_date)) + "}",
         )
         return _INDEX[load_id]
 
@@ -174,14 +159,16 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
     pairs: set[tuple[int, int]] = set()
     doc_pairs: set[tuple[int, int]] = set()
     normalize = names.normalize
-    blocks, by_doc = index.blocks, index.by_doc
+    by_date, by_doc, names_of = index.by_date, index.by_doc, index.names_of
     for ci, row in enumerate(cases):
         dob = row[6]
-        if dob is not None:
-            o = dob.toordinal()
+        near = by_date.get(dob.toordinal(), ()) if dob is not None else ()
+        if near:
             family = " ".join(x for x in (normalize(row[4]), normalize(row[5] or "")) if x)
-            for k in _name_keys(normalize(row[3]), family):
-                for si in blocks.get((o, k), ()):
+            keys = _name_keys(normalize(row[3]), family)
+            for si in near:
+                subject_keys = names_of(si)[1]
+                if any(k in subject_keys for k in keys):
                     pairs.add((ci, si))
         for bidx in row[7:11]:
             for si in by_doc.get(bidx, ()) if bidx else ():
@@ -217,15 +204,20 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     pc = np.asarray(pair_case, dtype=np.int64)
     ps = np.asarray(pair_subject, dtype=np.int64)
     # Expand each pair to every name of its subject, score all at once, keep the best per pair.
-    counts = index.var_count[ps]
-    owner = np.repeat(np.arange(len(pc)), counts)
-    offsets = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
-    var = np.repeat(index.var_start[ps], counts) + offsets
-    case_of = pc[owner]
-    given = part_scores([c_given[i] for i in case_of], [index.var_given[v] for v in var])
-    family = part_scores([c_family[i] for i in case_of], [index.var_family[v] for v in var])
+    owner: list[int] = []
+    lg: list[str] = []
+    rg: list[str] = []
+    lf: list[str] = []
+    rf: list[str] = []
+    for p, (ci, si) in enumerate(zip(pair_case, pair_subject, strict=True)):
+        for given, family in index.names_of(si)[0]:
+            owner.append(p)
+            lg.append(c_given[ci])
+            rg.append(given)
+            lf.append(c_family[ci])
+            rf.append(family)
     best = np.zeros(len(pc))
-    np.maximum.at(best, owner, np.minimum(given, family))
+    np.maximum.at(best, np.asarray(owner, dtype=np.int64), np.minimum(part_scores(lg, rg), part_scores(lf, rf)))
     # Dates of birth: equal, or day and month swapped (a keying slip), else no name evidence.
     cd, sd = c_dob[pc], index.dob[ps]
     swapped = np.zeros(len(pc), dtype=bool)
@@ -245,9 +237,9 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
             "subject_type": "worker", "subject_key": f"case:{c[0]}", "evidence_key": f"enforcement:{s[1]}",
             "case_id": c[0], "employer_id": c[1], "ssn_index": c[2],
             "severity": "high" if lead else "low", "score": round(sc, 4),
-            "fields": [field("name", "enforcement", f"{c[3]} {c[4]}", f"{s[2]} {s[3]}", float(best[p])),
-                       field("date_of_birth", "enforcement", c[6], s[4], float(dob_factor[p])),
-                       *([field("document", "enforcement", "shared document number", "shared document number", 1.0)]
+            "fields": [field_result("name", "enforcement", f"{c[3]} {c[4]}", f"{s[2]} {s[3]}", float(best[p])),
+                       field_result("date_of_birth", "enforcement", c[6], s[4], float(dob_factor[p])),
+                       *([field_result("document", "enforcement", "shared document number", "shared document number", 1.0)]
                          if has_doc else [])],
             "evidence": {"subject_id": s[0], "subject_ref": s[1], "subject_status": s[5],
                          "threshold": threshold, "document_match": has_doc},
