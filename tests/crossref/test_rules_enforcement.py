@@ -1,0 +1,77 @@
+"""The enforcement-subject linkage (ENF-LINK) on hand-built cases: what links, what goes to review, what raises nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from privacy import crypto
+from tests.crossref.test_rules_identity import findings, run_rules
+from verification.crossref import selectors
+from verification.crossref.models import Finding
+
+DOB = date(1984, 3, 9)
+
+
+def test_benign_spellings_of_the_subject_link_and_lookalikes_go_to_review(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "José", "García López", DOB, aliases=["Pepe Garcia"])
+    world.subject("S-2", "Ana", "Silva", date(1990, 11, 4))
+    linked = [
+        world.case(emp, "700000001", "JOSE", "GARCIA LOPEZ", DOB),      # case and diacritics
+        world.case(emp, "700000002", "José", "García-López", DOB),      # hyphen for the space
+        world.case(emp, "700000003", "José", "López García", DOB),      # compound reordered
+        world.case(emp, "700000004", "Pepe", "Garcia", DOB),            # the alias
+    ]
+    truncated = world.case(emp, "700000005", "Jose", "Garcia", date(1984, 3, 9))  # a word subset of the name
+    swapped = world.case(emp, "700000006", "Ana", "Silva", date(1990, 4, 11))  # day and month exchanged
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    for case in linked:
+        assert got[case.pk].severity == "high", case.last_name
+        assert got[case.pk].evidence["subject_ref"] == "S-1"
+    # Plausible, not conclusive: low-severity leads for review.
+    assert got[truncated.pk].severity == "low"
+    assert got[swapped.pk].severity == "low"
+    assert got[swapped.pk].fields[1]["score"] == 0.9
+
+
+def test_lawful_workers_who_only_share_a_date_or_a_name_raise_nothing(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Viktor", "Kovalenko", DOB, docs=[("a_number", "A123456789")])
+    quiet = [
+        world.case(emp, "710000001", "Maria", "Garcia", DOB),                  # same date, another person
+        world.case(emp, "710000002", "Victoria", "Kowalski", DOB),             # same date, same initials
+        world.case(emp, "710000003", "Viktor", "Kovalenko", date(1984, 3, 10)),  # same name, another date
+        world.case(emp, "710000004", "Maria", "Garcia Lopez", DOB),            # a lawful variant of her own name
+    ]
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    for case in quiet:
+        assert case.pk not in got, (case.first_name, case.last_name, case.date_of_birth)
+
+
+def test_a_shared_document_number_links_whatever_the_name(world, matcher):
+    emp = world.employer()
+    world.subject("S-9", "Radu", "Petrescu", date(1979, 1, 2), docs=[("a_number", "A987654321")])
+    case = world.case(emp, "720000001", "Ion", "Popescu", date(1981, 6, 7),
+                      a_number_bidx=crypto.blind_index("A987654321", kind="a_number"))
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert got[case.pk].severity == "high"
+    assert got[case.pk].evidence["document_match"] is True
+    assert got[case.pk].score >= 0.99
+
+
+def test_the_linkage_alone_counts_every_case_without_a_staging_copy(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Carlos", "Mendoza", DOB)
+    for i in range(12):
+        world.case(emp, f"73000{i:04d}", "Ana", "Silva", date(1970, 1, 1 + i))
+    hit = world.case(emp, "730009999", "Carlos", "Mendoza", DOB)
+    run = run_rules(matcher, "ENF-LINK")
+    assert run.staged_rows is None  # no rule of the run reads the staging copy
+    assert selectors.run_progress(run=run).rows_examined == 13
+    assert list(Finding.objects.filter(rule_code="ENF-LINK").values_list("case_id", flat=True)) == [hit.pk]
+    # Idempotent: a second run adds nothing.
+    run_rules(matcher, "ENF-LINK")
+    assert Finding.objects.filter(rule_code="ENF-LINK").count() == 1
