@@ -6,7 +6,9 @@ class CasesConfig(AppConfig):
 
     No signal receivers. `ready` registers the audit actions of the case services and the legal
     hold that open investigations put on the verification records they cite (privacy registry),
-    and tells the audit's anomaly rules which subjects each user is assigned to.
+    tells the privacy registry that case links (and flagged cases built only from them) are
+    copies of findings, destroyed with them under retention, and tells the audit's anomaly rules
+    which subjects each user is assigned to.
     """
 
     name = "cases"
@@ -21,6 +23,10 @@ class CasesConfig(AppConfig):
 
         register(EVENTS)
         register_holds()
+        from cases.privacy_sources import finding_links_purge
+        from privacy import registry
+
+        registry.register_derived_purger("crossref.finding", finding_links_purge)
         # The audit's "access outside assignments" rule asks cases who is assigned to whom.
         register_assignment_resolver(audit_assigned_subjects)
         # Row history catches writes that bypass the services (admin, shell, bulk updates).

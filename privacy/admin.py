@@ -44,7 +44,7 @@ class UnitAdmin(admin.ModelAdmin):
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "agency", "unit", "roles", "is_active"]
     list_select_related = ["agency", "unit"]
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Crosscheck", {"fields": ("agency", "unit", "roles")}))
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Crosscheck", {"fields": ("agency", "unit", "roles")}))
 
 
 # The privacy screens (/privacy/) are where agreements, grants and requests are managed through

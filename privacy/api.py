@@ -6,7 +6,7 @@ second factor, since these answers name people and agreements.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from audit.services import event_record
 from core.errors import NotFound
 from privacy import policy, selectors, services
-from privacy.models import Agreement, Role
+from privacy.models import Agreement, Role, User
 
 
 class IsVerifiedPerson(BasePermission):
@@ -45,8 +45,8 @@ class _Base(APIView):
 
 
 class AgreementOutput(serializers.ModelSerializer):
-    source_agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    recipient_agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    recipient_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     in_force = serializers.SerializerMethodField()
 
     class Meta:
@@ -147,5 +147,5 @@ class BreakGlassApi(_Base):
         """Open time-boxed access outside one's assignments; supervisors review it."""
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = services.break_glass_open(actor=request.user, **data.validated_data)
+        grant = services.break_glass_open(actor=cast(User, request.user), **data.validated_data)  # IsAuthenticated
         return Response(self.Output(grant).data, status=status.HTTP_201_CREATED)

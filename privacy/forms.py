@@ -43,8 +43,8 @@ class InvitationAcceptForm(forms.Form):
     password1 = forms.CharField(label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(label="Repeat it", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
@@ -150,7 +150,9 @@ class GrantForm(forms.Form):
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.fields["agreement"].queryset = Agreement.objects.filter(
+            field = self.fields["agreement"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = Agreement.objects.filter(
                 recipient_agency_id=user.agency_id, status__in=["draft", "approved", "active", "suspended"]
             )
 

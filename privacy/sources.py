@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from privacy.models import SubjectRequest
 from privacy.policy import DataCategory
@@ -54,9 +54,26 @@ class SubjectRequestSource:
 
     def retention_candidates(self, *, before: datetime, after_id: str = "", limit: int = 500) -> Sequence[RecordRef]:
         """Answered or closed requests whose response is older than the cut-off, without a statement of disagreement."""
-        qs = (SubjectRequest.objects.filter(responded_on__lt=before.date(), pk__gt=int(after_id or 0))
-              .exclude(status__in=["received", "acknowledged", "paused"]).filter(statements__isnull=True).order_by("pk"))
+        qs = self._due(before).filter(pk__gt=int(after_id or 0)).order_by("pk")
         return [self._ref(r) for r in qs[:limit]]
+
+    def retention_count(self, *, before: datetime, record_ids: Collection[str] | None = None,
+                        person_refs: Collection[str] | None = None) -> int:
+        """How many requests `retention_candidates` lists; with ids or persons, only those among them."""
+        qs = self._due(before)
+        if record_ids is None and person_refs is None:
+            return qs.count()
+        ids = [int(i) for i in record_ids or () if i.isdigit() and str(int(i)) == i]
+        refs = set(person_refs or ())
+        # The person is the SSN blind index, or `request:<reference>` for a request made without one.
+        references = [p[len("request:"):] for p in refs if p.startswith("request:")]
+        by_person = Q(ssn_index__in=refs - {""}) | Q(ssn_index="", reference__in=references)
+        return qs.filter(Q(pk__in=ids) | by_person).count()
+
+    @staticmethod
+    def _due(before: datetime) -> QuerySet[SubjectRequest]:
+        return (SubjectRequest.objects.filter(responded_on__lt=before.date())
+                .exclude(status__in=["received", "acknowledged", "paused"]).filter(statements__isnull=True))
 
     def purge(self, record_ids: Sequence[str]) -> int:
         """Delete the requests (their clock pauses go with them)."""

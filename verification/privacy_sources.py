@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from privacy.crypto import mask
 from privacy.policy import DataCategory
@@ -87,11 +88,23 @@ class VerificationCaseSource:
         qs = VerificationCase.objects.filter(created_at__lt=before, id__gt=int(after_id or 0)).order_by("id")[:limit]
         return [RecordRef(source=self.name, record_id=str(c.pk), person_ref=f"worker:{c.worker_id}") for c in qs.only("id", "worker_id")]
 
+    def retention_count(self, *, before: datetime, record_ids: Collection[str] | None = None,
+                        person_refs: Collection[str] | None = None) -> int:
+        """How many cases `retention_candidates` lists; with ids or persons (`worker:<id>`), only those among them."""
+        qs = VerificationCase.objects.filter(created_at__lt=before)
+        if record_ids is None and person_refs is None:
+            return qs.count()
+        ids = [int(i) for i in record_ids or () if i.isdigit() and str(int(i)) == i]
+        workers = [int(p[7:]) for p in person_refs or () if p.startswith("worker:") and p[7:].isdigit() and str(int(p[7:])) == p[7:]]
+        return qs.filter(Q(pk__in=ids) | Q(worker_id__in=workers)).count()
+
     @transaction.atomic
     def purge(self, record_ids: Sequence[str]) -> int:
         """Delete the cases (comparisons and idempotency rows go with them) and workers left without cases.
 
-        Row history is a copy of the record, so it goes with it, and the deletes write none.
+        Row history is a copy of the record, so it goes with it, and the deletes write none. What
+        other apps derived from the cases (findings, shadow hits, case links) is destroyed by the
+        derived purgers they registered for "verification.case", which retention runs first.
         """
         from audit.history import retention_purge
 

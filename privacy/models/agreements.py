@@ -202,7 +202,7 @@ class RoleGrant(BaseModel):
         ]
 
     def __str__(self) -> str:
-        where = self.agreement.reference if self.agreement_id else "home"
+        where = self.agreement.reference if self.agreement else "home"
         return f"{self.user} · {self.role} · {where}"
 
     def is_valid(self, on: date | None = None) -> bool:

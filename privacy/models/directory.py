@@ -74,7 +74,7 @@ class User(AbstractUser):
         help_text="Roles over the home agency's own data; roles over other agencies' data are grants.",
     )
 
-    objects = UserManager()
+    objects = UserManager()  # type: ignore[misc]  # django-stubs types AbstractUser.objects as a ClassVar
 
     class Meta:
         ordering = ["username"]

@@ -132,8 +132,8 @@ def user_update(*, actor: User, user: User, unit: Unit | None = None, roles: lis
             changes["roles"] = [list(user.roles or []), list(roles)]
             user.roles = list(roles)
     if unit is not None and unit.pk != user.unit_id:
-        changes["unit"] = [user.unit.code if user.unit_id else None, unit.code]
-        changes["agency"] = [user.agency.code if user.agency_id else None, unit.agency.code]
+        changes["unit"] = [user.unit.code if user.unit else None, unit.code]
+        changes["agency"] = [user.agency.code if user.agency else None, unit.agency.code]
         user.unit = unit
         user.agency = unit.agency
     for name, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):

@@ -1,15 +1,22 @@
 """Retention: preview what a purge would destroy, then destroy it in chunks, leaving tombstones.
 
 Each registered source says which of its records are past retention; legal holds (rows here,
-plus hold providers such as open investigations) keep records back. Destruction goes through
-the source's `purge`, which also removes history and derived copies. Every chunk leaves one
-tombstone per record and one audit event.
+plus hold providers such as open investigations) keep records back. The preview counts in SQL
+when the source can (`registry.CountingSource`) and every hold provider can list its holds;
+otherwise it walks the candidates chunk by chunk. The counts are the same either way.
+
+Destruction runs chunk by chunk, each in one transaction: first the derived purgers other apps
+registered for the source (findings, shadow hits, case links, flagged cases left empty), then the
+source's `purge` (the records, their dependent rows and their row history). Every chunk leaves
+one tombstone per record, also per record of a registered source that went as a derived copy,
+and one audit event with the counts per type.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.conf import settings
@@ -28,11 +35,6 @@ def retention_years(source: registry.PersonalDataSource) -> int:
     """The schedule's years for a source, or the source's default."""
     row = RetentionSchedule.objects.filter(source=source.name).first()
     return row.years if row else source.default_retention_years
-
-
-def _authority(source: registry.PersonalDataSource) -> str:
-    row = RetentionSchedule.objects.filter(source=source.name).first()
-    return row.authority if row else ""
 
 
 def _cutoff(source: registry.PersonalDataSource, at: datetime) -> datetime:
@@ -62,16 +64,56 @@ def _chunks(source: registry.PersonalDataSource, before: datetime, size: int) ->
         after = chunk[-1].record_id
 
 
+def _held_count(source: registry.PersonalDataSource, before: datetime) -> int | None:
+    """Held candidates counted in the database, or None when a hold provider can only be asked per chunk.
+
+    The same holds as `held_ids`: hold rows naming a record id or a person (for this source or for
+    all), and every id a hold provider lists for the source.
+    """
+    if not isinstance(source, registry.CountingSource):
+        return None
+    holds = LegalHold.objects.filter(released_at__isnull=True).filter(Q(source="") | Q(source=source.name))
+    record_ids = set(holds.exclude(record_id="").values_list("record_id", flat=True))
+    persons = set(holds.exclude(person_ref="").values_list("person_ref", flat=True))
+    for provider in registry.hold_providers():
+        listing = registry.hold_listing(provider)
+        if listing is None:
+            return None
+        record_ids |= {str(i) for i in listing(source.name)}
+    if not record_ids and not persons:
+        return 0
+    return source.retention_count(before=before, record_ids=record_ids, person_refs=persons)
+
+
+def _walk_counts(source: registry.PersonalDataSource, before: datetime) -> tuple[int, int]:
+    """(due, held) by reading the candidates chunk by chunk: for sources that cannot count."""
+    due = held = 0
+    for chunk in _chunks(source, before, settings.PRIVACY_PURGE_CHUNK):
+        due += len(chunk)
+        held += len(held_ids(source.name, chunk))
+    return due, held
+
+
+def retention_counts(source: registry.PersonalDataSource, before: datetime) -> tuple[int, int]:
+    """(past retention, held) for one source: SQL counts where the source and the holds allow it."""
+    held = _held_count(source, before)
+    if held is None:
+        return _walk_counts(source, before)
+    assert isinstance(source, registry.CountingSource)
+    return source.retention_count(before=before), held
+
+
 @transaction.atomic
 def purge_preview(*, actor: User, at: datetime | None = None) -> PurgeRun:
-    """Count, per source, the records past retention, those held, and those a purge would destroy."""
+    """Count, per source, the records past retention, those held, and those a purge would destroy.
+
+    Copies derived from the destroyed records (findings, links, flagged cases left empty) are
+    counted as they go, per batch, in the run's `destroyed["derived"]`.
+    """
     at = at or timezone.now()
     preview: dict[str, dict[str, int]] = {}
     for source in registry.sources():
-        due = held = 0
-        for chunk in _chunks(source, _cutoff(source, at), settings.PRIVACY_PURGE_CHUNK):
-            due += len(chunk)
-            held += len(held_ids(source.name, chunk))
+        due, held = retention_counts(source, _cutoff(source, at))
         preview[source.name] = {"years": retention_years(source), "due": due, "held": held, "to_destroy": due - held}
     run = PurgeRun.objects.create(cutoff_at=at, preview=preview, requested_by=actor)
     event_record(action="retention.previewed", actor=actor, object_type="purge_run", object_id=run.pk,
@@ -98,30 +140,52 @@ def purge_approve(*, actor: User, run: PurgeRun) -> PurgeRun:
 
 
 def purge_chunk(*, run: PurgeRun, source: registry.PersonalDataSource, after_id: str = "") -> tuple[int, str | None]:
-    """Destroy one chunk of one source; returns (destroyed, next after_id or None when done)."""
+    """Destroy one chunk of one source; returns (destroyed, next after_id or None when done).
+
+    In one transaction: the derived copies (registered derived purgers), then the records with
+    their history (the source's purge), one tombstone per record (and per record of a registered
+    source that went as a derived copy), the accounting entries past their own retention, and one
+    audit event. Anything failing rolls the whole chunk back.
+    """
     size = settings.PRIVACY_PURGE_CHUNK
     chunk = list(source.retention_candidates(before=_cutoff(source, run.cutoff_at), after_id=after_id, limit=size))
     if not chunk:
         return 0, None
     with transaction.atomic():
         held = held_ids(source.name, chunk)
-        doomed = [r for r in chunk if r.record_id not in held]
-        destroyed = source.purge([r.record_id for r in doomed]) if doomed else 0
+        doomed = [r.record_id for r in chunk if r.record_id not in held]
+        derived = registry.purge_derived(source.name, doomed) if doomed else {}
+        destroyed = source.purge(doomed) if doomed else 0
         now = timezone.now()
+        names = {s.name for s in registry.sources()}
+        gone: dict[str, list[str]] = {source.name: doomed}
+        gone.update({kind: ids for kind, ids in derived.items() if kind in names and kind != source.name})
+        authority = {name: _authority_of(name) for name in gone}
         Tombstone.objects.bulk_create(
-            [Tombstone(source=source.name, record_id=r.record_id, destroyed_at=now, purge_run=run, authority=_authority(source))
-             for r in doomed],
+            [Tombstone(source=name, record_id=rid, destroyed_at=now, purge_run=run, authority=authority[name])
+             for name, ids in gone.items() for rid in ids],
             ignore_conflicts=True,
         )
-        accounting = _disclosures_purge(source.name, [r.record_id for r in doomed], run.cutoff_at)
-        done = dict(run.destroyed)
+        accounting = sum(_disclosures_purge(name, ids, run.cutoff_at) for name, ids in gone.items())
+        derived_counts = {kind: len(ids) for kind, ids in sorted(derived.items())}
+        done: dict[str, Any] = dict(run.destroyed)
         done[source.name] = done.get(source.name, 0) + len(doomed)
+        if derived_counts:
+            copies = dict(done.get("derived") or {})
+            for kind, n in derived_counts.items():
+                copies[kind] = copies.get(kind, 0) + n
+            done["derived"] = copies
         PurgeRun.objects.filter(pk=run.pk).update(destroyed=done, updated_at=now)
         run.destroyed = done
         event_record(action="retention.batch_destroyed", object_type="purge_run", object_id=run.pk,
                      detail={"source": source.name, "destroyed": len(doomed), "held": len(held),
-                             "source_reported": destroyed, "disclosures_purged": accounting})
+                             "source_reported": destroyed, "derived": derived_counts, "disclosures_purged": accounting})
     return len(doomed), chunk[-1].record_id
+
+
+def _authority_of(name: str) -> str:
+    row = RetentionSchedule.objects.filter(source=name).first()
+    return row.authority if row else ""
 
 
 def _disclosures_purge(source_name: str, record_ids: list[str], at: datetime) -> int:

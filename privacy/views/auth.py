@@ -22,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from privacy import services
 from privacy.forms import LoginForm, TokenForm
 from privacy.selectors import user_has_confirmed_device
+from privacy.views.common import AuthedRequest
 
 _PENDING_DEVICE = "_crosscheck_pending_totp"
 
@@ -76,7 +77,7 @@ def _qr_svg(uri: str) -> str:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def otp_enrol(request: HttpRequest) -> HttpResponse:
+def otp_enrol(request: AuthedRequest) -> HttpResponse:
     """Enrol a TOTP authenticator: scan, then confirm with the first code."""
     user = request.user
     if user_has_confirmed_device(user=user):
@@ -106,7 +107,7 @@ def otp_enrol(request: HttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def otp_verify(request: HttpRequest) -> HttpResponse:
+def otp_verify(request: AuthedRequest) -> HttpResponse:
     """Second-factor check with an authenticator code or a recovery code."""
     if not user_has_confirmed_device(user=request.user):
         return redirect("otp-enrol")
@@ -120,16 +121,16 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def recovery_codes_regenerate(request: HttpRequest) -> HttpResponse:
+def recovery_codes_regenerate(request: AuthedRequest) -> HttpResponse:
     """Issue new recovery codes (needs a verified session: the middleware sees to that)."""
-    if not request.user.is_verified():
+    if not request.user.is_verified():  # type: ignore[attr-defined]  # django-otp's middleware adds it
         return redirect("otp-verify")
     codes = services.recovery_codes_issue(actor=request.user)
     return render(request, "registration/recovery_codes.html", {"codes": codes, "next": "/"})
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """The landing page of the signed-in user's roles."""
     return render(request, "home.html", {"roles": request.user.roles})
 

@@ -129,7 +129,7 @@ def disclosure_report(request: AuthedRequest) -> HttpResponse:
         for d in entries:
             writer.writerow([d.occurred_at.date().isoformat(), d.get_nature_display(), d.purpose, d.recipient_label,
                              d.recipient_agency_address, d.get_basis_display(), d.routine_use,
-                             d.agreement.reference if d.agreement_id else "", f"{d.record_type}:{d.record_id}"])
+                             d.agreement.reference if d.agreement else "", f"{d.record_type}:{d.record_id}"])
         return response
     if person and request.GET.get("format") == "json":
         return JsonResponse({"person": person, "for_subject": for_subject, "entries": [

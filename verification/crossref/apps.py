@@ -4,8 +4,10 @@ from django.apps import AppConfig
 class CrossrefConfig(AppConfig):
     """The cross-reference engine: rules, runs split into leased partitions, findings.
 
-    No signal receivers. `ready` registers the engine's audit actions and loads the rule
-    registry (rules register themselves when their modules are imported).
+    No signal receivers. `ready` registers the engine's audit actions, loads the rule
+    registry (rules register themselves when their modules are imported), and tells the privacy
+    registry that findings and shadow hits are derived copies of verification cases, destroyed
+    with them under retention (`verification.crossref.retention`).
     """
 
     name = "verification.crossref"
@@ -15,6 +17,9 @@ class CrossrefConfig(AppConfig):
     def ready(self) -> None:
         from audit.catalogue import register
         from verification.crossref import rules  # noqa: F401  (fills the registry)
+        from verification.crossref.retention import register as register_retention
+
+        register_retention()
 
         register(
             {

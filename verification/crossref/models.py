@@ -1,9 +1,9 @@
 """Runs, their leased partitions, findings, schedules and shadow hits.
 
 Subjects (verification cases, employers) are referred to by id columns rather than foreign
-keys: findings are written in bulk by set-based SQL (INSERT ... SELECT), they outlive the
-ten-year retention of the cases they cite (the evidence JSON keeps what was compared), and the
-engine's migrations stay independent of the verification app's.
+keys: findings are written in bulk by set-based SQL (INSERT ... SELECT), and the engine's
+migrations stay independent of the verification app's. Findings and shadow hits are derived copies
+of the cases they cite and are destroyed with them under retention (`crossref.retention`).
 """
 
 from __future__ import annotations
