@@ -6,19 +6,21 @@ Blocking keys (the same for subjects, their aliases and the cases):
 - a document blind index (A-Number, passport, I-94 or List A/B number) shared with the subject.
 
 Every name key holds the date of birth, so PostgreSQL hands over only the partition's cases born on
-a subject's date (a hashed `= ANY` over the load's distinct dates), and the document key is an
-equi-join of the cases' document indexes with the subjects' (`unnest`). Python then builds the
-name keys of those few cases (normalized names, cached) and looks them up in the subject index,
-built once per worker process and load. Nothing walks the whole partition in Python.
+a subject's date (a hashed `= ANY` over the load's distinct dates) or holding one of the subjects'
+document indexes (hashed semi-joins), in one scan that also counts the cases examined. Python
+then checks the name keys of those few cases against the subjects born that day (normalized names,
+cached) and looks the documents up; nothing walks the whole partition in Python. Run alone, the
+rule needs no staging copy of the cases (`staged=False`): its scan goes through the SSN index.
 
 Scoring, vectorized over all candidate pairs and each subject's names (primary and aliases) with
-`rapidfuzz.process.cpdist`: a name part scores 1 when equal, 0.9 when one side's words are a strict
-subset of the other's ("Garcia" for "Garcia Sanchez", a second given name: plausible but not
-conclusive), else its similarity (plain or word-order-free, the better). A pair's name score is
-the weaker of given and family name, best over the subject's names. The score is that when the
-dates of birth are equal, 0.9 of it when day and month are swapped, and 0 otherwise; a shared
-document number sets it to at least 0.99. At or above the threshold it is a lead; within the
-review margin below it, a low-severity lead for review.
+`rapidfuzz.process.cpdist`: a name part scores 1 when equal (word order aside); SUBSET_SCORE (0.9)
+when one side's words are a strict subset of the other's ("Garcia" for "Garcia Sanchez", a second
+given name) or only the transliteration differs ("Muhammad" for "Mohammed"): plausible, not
+conclusive; else its similarity. A pair's name score is the weaker of given and family name, best
+over the subject's names. The score is that when the dates of birth are equal, 0.9 of it when day
+and month are swapped, and 0 otherwise; a shared document number sets it to at least 0.99. At or
+above the threshold (CROSSREF_LINKAGE_THRESHOLD) it is a lead; within the review margin below it
+(CROSSREF_LINKAGE_REVIEW_MARGIN), a low-severity lead for review.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -116,13 +119,41 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         return _INDEX[load_id]
 
 
+_DIGRAPHS = (("ph", "f"), ("kh", "h"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("ck", "k"), ("q", "k"), ("c", "k"),
+             ("w", "v"), ("z", "s"), ("x", "ks"), ("j", "y"))
+
+
+@lru_cache(maxsize=65536)
+def skeleton(name: str) -> str:
+    """A transliteration-blind form of a normalized name: common digraphs folded, vowels and doubled letters dropped.
+
+    Mohammed, Muhammad and Mohamad share "mhmd"; Youssef, Yusuf and Jusuf share "ysf".
+    """
+    out = []
+    for word in name.split():
+        for a, b in _DIGRAPHS:
+            word = word.replace(a, b)
+        consonants = [ch for ch in word if ch not in "aeiouy" or ch == word[0] == "y"]
+        out.append("".join(ch for i, ch in enumerate(consonants) if i == 0 or ch != consonants[i - 1]))
+    return " ".join(out)
+
+
 def part_scores(left: list[str], right: list[str]) -> np.ndarray:
-    """0-1 per pair of normalized name parts: 1 equal, SUBSET_SCORE for a strict word subset, else similarity."""
+    """0-1 per pair of normalized name parts.
+
+    1 when equal (word order aside); SUBSET_SCORE when one side's words are a strict subset of the
+    other's, or when only the transliteration differs (same `skeleton`, of 3+ letters): plausible,
+    not conclusive; else the similarity.
+    """
     plain = process.cpdist(left, right, scorer=fuzz.ratio, workers=1)
     unordered = process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1)
     subset = process.cpdist(left, right, scorer=fuzz.token_set_ratio, workers=1)
     best = np.maximum(plain, unordered) / 100.0
-    return np.where(best >= 1.0, 1.0, np.where(subset >= 100.0, np.maximum(best, SUBSET_SCORE), best))
+    near = subset >= 100.0
+    for i in np.flatnonzero((best < SUBSET_SCORE) & ~near):
+        a, b = skeleton(left[i]), skeleton(right[i])
+        near[i] = a == b and len(a.replace(" ", "")) >= 3
+    return np.where(best >= 1.0, 1.0, np.where(near, np.maximum(best, SUBSET_SCORE), best))
 
 
 def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], list[int], list[int], set[tuple[int, int]]]:
