@@ -726,7 +726,7 @@ def _splink(labels: Labels) -> tuple[set, float] | None:
         print(f"P2: creating {SPLINK_VENV} with {SPLINK_SPEC} (once)")
         subprocess.run([sys.executable, "-m", "venv", str(SPLINK_VENV)], check=True)
         subprocess.run([str(SPLINK_VENV / "bin" / "pip"), "install", "-q", SPLINK_SPEC], check=True)
-    work = ROOT / "var" / "bench-splink"
+    work = ROOT / "var" / ("bench-splink" if BENCH_DB == "crosscheck_bench_crossref" else f"bench-splink-{BENCH_DB}")
     work.mkdir(parents=True, exist_ok=True)
     with connection.cursor() as cur, (work / "cases.csv").open("w") as fh:
         cur.copy_expert("COPY (SELECT id AS unique_id, first_name, last_name, date_of_birth::text AS dob "
