@@ -252,24 +252,24 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     # Dates of birth: equal, or day and month swapped (a keying slip), else no name evidence.
     cd, sd = c_dob[pc], index.dob[ps]
     swapped = np.zeros(len(pc), dtype=bool)
-    for p in np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0)):
-        a, b = date.fromordinal(int(cd[p])), date.fromordinal(int(sd[p]))
-        swapped[p] = _swapped(a) == b
+    for k in np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0)).tolist():
+        a, b = date.fromordinal(int(cd[k])), date.fromordinal(int(sd[k]))
+        swapped[k] = _swapped(a) == b
     dob_factor = np.where(cd == sd, 1.0, np.where(swapped, SWAPPED_DOB_FACTOR, 0.0))
     doc = np.asarray([(ci, si) in doc_pairs for ci, si in zip(pair_case, pair_subject, strict=True)], dtype=bool)
     score = np.where(doc, np.maximum(best * dob_factor, DOCUMENT_SCORE), best * dob_factor)
     threshold = float(settings.CROSSREF["LINKAGE_THRESHOLD"])
     margin = float(settings.CROSSREF["LINKAGE_REVIEW_MARGIN"])
     out = []
-    for p in np.flatnonzero(score >= threshold - margin - 1e-9):
-        c, s = cases[pair_case[p]], index.subjects[pair_subject[p]]
-        sc, lead, has_doc = float(score[p]), bool(score[p] >= threshold - 1e-9), bool(doc[p])
+    for k in np.flatnonzero(score >= threshold - margin - 1e-9).tolist():
+        c, s = cases[pair_case[k]], index.subjects[pair_subject[k]]
+        sc, lead, has_doc = float(score[k]), bool(score[k] >= threshold - 1e-9), bool(doc[k])
         out.append({
             "subject_type": "worker", "subject_key": f"case:{c[0]}", "evidence_key": f"enforcement:{s[1]}",
             "case_id": c[0], "employer_id": c[1], "ssn_index": c[2],
             "severity": "high" if lead else "low", "score": round(sc, 4),
-            "fields": [field_result("name", "enforcement", f"{c[3]} {c[4]}", f"{s[2]} {s[3]}", float(best[p])),
-                       field_result("date_of_birth", "enforcement", c[6], s[4], float(dob_factor[p])),
+            "fields": [field_result("name", "enforcement", f"{c[3]} {c[4]}", f"{s[2]} {s[3]}", float(best[k])),
+                       field_result("date_of_birth", "enforcement", c[6], s[4], float(dob_factor[k])),
                        *([field_result("document", "enforcement", "shared document number", "shared document number", 1.0)]
                          if has_doc else [])],
             "evidence": {"subject_id": s[0], "subject_ref": s[1], "subject_status": s[5],
