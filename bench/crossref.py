@@ -685,9 +685,11 @@ def _p2(user, labels: Labels) -> None:
         n_subjects = cur.fetchone()[0]
     ours = set(Finding.objects.filter(rule_code="ENF-LINK", severity="high").values_list("case_id", "evidence_key"))
     ours = {(c, e.split(":", 1)[1]) for c, e in ours}
+    review = Finding.objects.filter(rule_code="ENF-LINK", severity="low").count()
     p, r, f1 = _prf(ours, labels.enforcement_pairs)
     print(f"P2 ours: {seconds:.1f}s, {(n_cases + n_subjects) / seconds:,.0f} records/s; precision {p:.4f} recall {r:.4f} "
-          f"F1 {f1:.4f} ({len(ours):,} links, {len(labels.enforcement_pairs):,} true)")
+          f"F1 {f1:.4f} ({len(ours):,} links, {len(labels.enforcement_pairs):,} true; {review:,} low-severity "
+          f"review leads, not counted)")
     splink = _splink(labels)
     if splink is None:
         return
