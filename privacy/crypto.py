@@ -15,6 +15,7 @@ Nothing here logs, and no exception message carries a plaintext.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import re
@@ -81,11 +82,11 @@ def associated_data(table: str, column: str, row_id: int | str) -> bytes:
     return f"{table}|{column}|{row_id}".encode()
 
 
-_random_pool = bytearray()
+_nonce_pool: list[bytes] = []
 
 
 def _clear_random_pool() -> None:
-    _random_pool.clear()
+    _nonce_pool.clear()
 
 
 # A forked child must never reuse the parent's buffered nonces.
@@ -93,22 +94,30 @@ os.register_at_fork(after_in_child=_clear_random_pool)
 
 
 def _nonce() -> bytes:
-    """12 fresh random bytes, from a buffer of urandom (one system call per 4,096 nonces)."""
-    if len(_random_pool) < NONCE_BYTES:
-        _random_pool.extend(os.urandom(NONCE_BYTES * 4096))
-    nonce = bytes(_random_pool[-NONCE_BYTES:])
-    del _random_pool[-NONCE_BYTES:]
-    return nonce
+    """12 fresh random bytes, from a buffer of urandom (one system call per 4,096 nonces).
+
+    list.pop() is atomic, so two threads never take the same nonce.
+    """
+    try:
+        return _nonce_pool.pop()
+    except IndexError:
+        block = os.urandom(NONCE_BYTES * 4097)
+        _nonce_pool.extend(block[i : i + NONCE_BYTES] for i in range(NONCE_BYTES, len(block), NONCE_BYTES))
+        return block[:NONCE_BYTES]
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def encrypt(plaintext: str, *, table: str, column: str, row_id: int | str, ring: Keyring | None = None) -> str:
     """Encrypt one identifier for one table/column/row under the current key."""
     ring = ring or keyring()
     nonce = _nonce()
-    sealed = ring.ciphers[ring.current_kid].encrypt(
-        nonce, plaintext.encode(), associated_data(table, column, row_id)
-    )
-    return f"{ring.current_kid}{_SEPARATOR}{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+    # Bulk loads seal millions of identifiers: associated_data() and base64.urlsafe_b64encode()
+    # are inlined (the same bytes), which halves the Python around the AES-GCM call.
+    sealed = ring.ciphers[ring.current_kid].encrypt(nonce, plaintext.encode(), f"{table}|{column}|{row_id}".encode())
+    body = binascii.b2a_base64(nonce + sealed, newline=False).translate(_URLSAFE).decode()
+    return f"{ring.current_kid}{_SEPARATOR}{body}"
 
 
 def token_kid(token: str) -> str:
@@ -168,8 +177,10 @@ def _hmac_pads(key: bytes) -> tuple[Any, Any]:
 def blind_index(value: str, *, kind: str, key: bytes | None = None) -> str:
     """Keyed HMAC of the normalized identifier (hex): equal identifiers of a kind, equal indexes."""
     inner_base, outer_base = _hmac_pads(key or blind_index_key())
+    # Identifiers are mostly plain ASCII letters and digits already: skip the regular expression.
+    normalized = value.upper() if value.isascii() and value.isalnum() else normalize_identifier(value)
     inner = inner_base.copy()
-    inner.update(f"{kind}|{normalize_identifier(value)}".encode())
+    inner.update(f"{kind}|{normalized}".encode())
     outer = outer_base.copy()
     outer.update(inner.digest())
     return outer.hexdigest()

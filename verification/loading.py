@@ -448,8 +448,13 @@ def load_reference(
     return report
 
 
-def activate_load(*, load: ReferenceLoad, rows: int, rejected: int = 0, seconds: float | None = None) -> ReferenceLoad:
-    """Make `load` its source's current vintage and supersede the previous one (caller's transaction)."""
+def activate_load(
+    *, load: ReferenceLoad, rows: int, rejected: int = 0, seconds: float | None = None, analyze: bool = True
+) -> ReferenceLoad:
+    """Make `load` its source's current vintage and supersede the previous one (caller's transaction).
+
+    `analyze=False` when the caller has just analyzed the table itself.
+    """
     now = timezone.now()
     ReferenceLoad.objects.select_for_update().filter(source=load.source, status=LoadStatus.CURRENT).update(
         status=LoadStatus.SUPERSEDED, superseded_at=now
@@ -460,6 +465,7 @@ def activate_load(*, load: ReferenceLoad, rows: int, rejected: int = 0, seconds:
     load.became_current_at = now
     load.duration_seconds = seconds
     load.save(update_fields=["row_count", "rows_rejected", "status", "became_current_at", "duration_seconds", "updated_at"])
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {MODELS[load.source]._meta.db_table}")
+    if analyze:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {MODELS[load.source]._meta.db_table}")
     return load

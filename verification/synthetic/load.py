@@ -13,6 +13,8 @@ import getpass
 import io
 import math
 import multiprocessing
+import re
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from django.db import connection, connections, transaction
 from django.db.models import BooleanField, CharField, EmailField, TextField
 
 from privacy import crypto
-from verification.identifiers import KINDS, allocate_ids
+from verification.identifiers import KINDS
 from verification.loading import COLUMNS, COPY_COLUMNS, MODELS, activate_load, copy_line
 from verification.models import (
     Employer,
@@ -159,21 +161,44 @@ def _template(model: Any) -> tuple[list[str], list[str], dict[str, int]]:
     return columns, defaults, {c: i for i, c in enumerate(columns)}
 
 
+def allocate_block(model: Any, count: int) -> range:
+    """Take `count` consecutive ids from the model's id sequence in one step (a range).
+
+    `allocate_ids` fetches one `nextval` per row, which costs seconds at a million rows, in the
+    parent, before any worker starts. Here the sequence moves once by `count`, with the table
+    locked against inserts meanwhile (an insert draws its id from the sequence). Only a
+    concurrent explicit `allocate_ids` could still slip between the two calls of the one
+    statement below; the bulk load runs into a database being filled, where none does, and
+    such an id would collide on the primary key, loudly, never silently.
+    """
+    if count <= 0:
+        return range(0)
+    table = model._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
+        cursor.execute(
+            "SELECT setval(seq, nextval(seq) + %s - 1) FROM (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) s",
+            [count, table],
+        )
+        last = cursor.fetchone()[0]
+    return range(last - count + 1, last + 1)
+
+
 @dataclass
 class _Plan:
     """Ids and load rows decided by the parent, shared with the workers by fork."""
 
     world: World
-    employer_ids: list[int]
-    site_ids: list[int]
-    numident_ids: list[int]
+    employer_ids: range
+    site_ids: range
+    numident_ids: range
     dhs_people: np.ndarray
-    dhs_ids: list[int]
-    enforcement_ids: list[int]
+    dhs_ids: range
+    enforcement_ids: range
     worker_of_case: list[int]
     worker_first_case: list[int]
-    worker_ids: list[int]
-    case_ids: list[int]
+    worker_ids: range
+    case_ids: range
     cases_by_person: list[int]
     person_case_start: list[int]
     load_ids: dict[str, int]
@@ -391,6 +416,127 @@ def _history_tables(models: Any) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+_UNIQUE = re.compile(r"UNIQUE \(([^()]*)\)")
+_ANALYZED = (Numident, ImmigrationRecord, EnforcementSubject, Worker, VerificationCase, Employer, HiringSite)
+_ROWS_KEY = {
+    Numident._meta.db_table: "numident", ImmigrationRecord._meta.db_table: "dhs", EnforcementSubject._meta.db_table: "enforcement",
+    Worker._meta.db_table: "workers", VerificationCase._meta.db_table: "cases",
+}
+
+
+def _serial(statements: list[str]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # inside a transaction: fire pending checks first
+        cursor.execute("SET maintenance_work_mem = '256MB'")
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def _parallel(indexes: list[tuple[str, str]], chains: dict[str, list[str]], threads: int) -> None:
+    """Run the index builds and then each table's chain over `threads` connections.
+
+    Index builds of a table may run at once (CREATE INDEX takes a share lock), but its ANALYZE
+    and constraints must wait for them and for one another (they lock the table against each
+    other). So a table's chain starts as soon as its last index is built, and the tables with
+    the longest chains (listed first) have their indexes built first.
+    """
+    waiting = {table: sum(1 for t, _ in indexes if t == table) for table in chains}
+    todo = list(reversed(indexes))
+    ready: list[str] = [t for t in chains if not waiting[t]]
+    state = threading.Condition()
+    errors: list[BaseException] = []
+
+    def take() -> tuple[str, list[str]] | None:
+        with state:
+            while not errors:
+                if ready:
+                    table = ready.pop(0)
+                    return "", chains[table]
+                if todo:
+                    table, sql = todo.pop()
+                    return table, [sql]
+                if not any(waiting.values()):
+                    return None
+                state.wait()
+            return None
+
+    def drain() -> None:
+        try:
+            with connection.cursor() as cursor:
+                # One core per connection: PostgreSQL's own parallel build would only contend.
+                cursor.execute("SET maintenance_work_mem = '512MB'")
+                cursor.execute("SET max_parallel_maintenance_workers = 0")
+                while (job := take()) is not None:
+                    table, statements = job
+                    for sql in statements:
+                        cursor.execute(sql)
+                    if table:
+                        with state:
+                            waiting[table] -= 1
+                            if not waiting[table]:
+                                ready.append(table)
+                                ready.sort(key=order.index)
+                            state.notify_all()
+        except BaseException as exc:  # re-raised in the caller's thread
+            with state:
+                errors.append(exc)
+                state.notify_all()
+        finally:
+            connection.close()
+
+    order = list(chains)
+    pool = [threading.Thread(target=drain, name=f"synthetic-rebuild-{k}") for k in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _analyze_sql(model: Any) -> str:
+    """ANALYZE of the columns queries filter, sort or join on: not the sealed tokens, unique noise."""
+    columns = [f.column for f in model._meta.concrete_fields if not f.column.endswith("_enc")]
+    return f'ANALYZE "{model._meta.db_table}" ({", ".join(columns)})'
+
+
+def _rebuild(dropped: list[tuple[str, str]], foreign: list[tuple[str, str, str]], *, rows: dict[str, int], threads: int, analyze: bool) -> None:
+    """Build the dropped indexes, then (table by table) statistics, unique and foreign-key constraints.
+
+    In parallel (`threads` > 1) a unique constraint is built as its index first, then attached
+    to it, and each table's ANALYZE (with `analyze`) comes before its foreign keys, whose
+    validation is planned on it.
+    """
+    def table_of(definition: str) -> str:
+        return definition.split(" ON ", 1)[1].split(" USING ", 1)[0].rsplit(".", 1)[-1].strip('"')
+
+    if threads <= 1:
+        _serial([d for _, d in dropped] + [f'ALTER TABLE "{t}" ADD CONSTRAINT "{n}" {d}' for t, n, d in foreign])
+        return
+    indexes = [(table_of(definition), definition) for _name, definition in dropped]
+    chains: dict[str, list[str]] = {}
+    if analyze:
+        for model in _ANALYZED:
+            chains[model._meta.db_table] = [_analyze_sql(model)]
+    for table, name, definition in foreign:  # unique first
+        unique = _UNIQUE.fullmatch(definition)
+        if unique:
+            indexes.append((table, f'CREATE UNIQUE INDEX "{name}" ON "{table}" ({unique.group(1)})'))
+            chains.setdefault(table, []).append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"')
+        else:
+            chains.setdefault(table, []).append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+    for table, _ in indexes:
+        chains.setdefault(table, [])
+
+    def weight(table: str) -> tuple[int, int]:  # the longest chain first: rows times statements
+        return (-rows.get(_ROWS_KEY.get(table, ""), 0) * len(chains[table]), 0)
+
+    chains = {t: chains[t] for t in sorted(chains, key=weight)}
+    order = list(chains)
+    indexes.sort(key=lambda item: order.index(item[0]))  # stable: the catalogue's order within a table
+    _parallel(indexes, chains, threads)
+
+
 def load_world(
     w: World,
     *,
@@ -414,8 +560,8 @@ def load_world(
 
     now = timezone.now().isoformat()
     n_emp = w.n_employers
-    employer_ids = allocate_ids(Employer, n_emp)
-    site_ids = allocate_ids(HiringSite, w.n_sites)
+    employer_ids = allocate_block(Employer, n_emp)
+    site_ids = allocate_block(HiringSite, w.n_sites)
     emp_cols = ["id", "created_at", "updated_at", "ein", "name", "naics", "state", "address", "city", "postal_code",
                 "mou_signed_on", "is_federal_contractor", "status", "enrolled_by_id"]
     emp_lines = []
@@ -448,12 +594,12 @@ def load_world(
     by_person = np.argsort(w.c["person"], kind="stable")
     plan = _Plan(
         world=w, employer_ids=employer_ids, site_ids=site_ids,
-        numident_ids=allocate_ids(Numident, n_people),
-        dhs_people=dhs_people, dhs_ids=allocate_ids(ImmigrationRecord, len(dhs_people)),
-        enforcement_ids=allocate_ids(EnforcementSubject, len(w.s["person"])),
+        numident_ids=allocate_block(Numident, n_people),
+        dhs_people=dhs_people, dhs_ids=allocate_block(ImmigrationRecord, len(dhs_people)),
+        enforcement_ids=allocate_block(EnforcementSubject, len(w.s["person"])),
         worker_of_case=worker_of_case.tolist(), worker_first_case=first_case.tolist(),
-        worker_ids=allocate_ids(Worker, len(first_case)),
-        case_ids=allocate_ids(VerificationCase, w.n_cases),
+        worker_ids=allocate_block(Worker, len(first_case)),
+        case_ids=allocate_block(VerificationCase, w.n_cases),
         cases_by_person=by_person.tolist(), person_case_start=np.searchsorted(w.c["person"][by_person], np.arange(n_people + 1)).tolist(),
         load_ids={s: load.pk for s, load in loads.items()}, now=now,
     )
@@ -501,25 +647,26 @@ def load_world(
                 summary.copy_seconds[name] = summary.copy_seconds.get(name, 0.0) + copy
     finally:
         _PLAN = None
+        analyzed = False
         if dropped or foreign:
             index_started = time.perf_counter()
+            # Out of a transaction, the indexes, statistics and constraints are built over
+            # `workers` connections at once (one core each); inside one (tests), in this one.
+            threads = workers if workers > 1 and not connection.in_atomic_block else 1
+            analyzed = threads > 1
+            _rebuild(dropped, foreign, rows=sizes, threads=threads, analyze=analyzed)
             with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # inside a transaction: fire pending checks first
-                cursor.execute("SET maintenance_work_mem = '256MB'")
-                for _name, definition in dropped:
-                    cursor.execute(definition)
-                for table, name, definition in foreign:  # unique first; each validated here in one pass
-                    cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
                 for table in _history_tables(BULK_MODELS):
                     cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER audit_row_history')
             summary.build_seconds["indexes"] = time.perf_counter() - index_started
     with transaction.atomic():
         for source, load in loads.items():
             table = {ReferenceSource.SSA: "numident", ReferenceSource.DHS: "dhs", ReferenceSource.ENFORCEMENT: "enforcement"}[source]
-            activate_load(load=load, rows=sizes[table], seconds=time.perf_counter() - started)
-    with connection.cursor() as cursor:
-        for model in (Worker, VerificationCase, Employer, HiringSite):
-            cursor.execute(f"ANALYZE {model._meta.db_table}")
+            activate_load(load=load, rows=sizes[table], seconds=time.perf_counter() - started, analyze=not analyzed)
+    if not analyzed:
+        with connection.cursor() as cursor:
+            for model in (Worker, VerificationCase, Employer, HiringSite):
+                cursor.execute(f"ANALYZE {model._meta.db_table}")
     summary.loads = {s: load.pk for s, load in loads.items()}
     summary.seconds = time.perf_counter() - started
     return summary
