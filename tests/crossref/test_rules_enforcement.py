@@ -17,6 +17,7 @@ def test_benign_spellings_of_the_subject_link_and_lookalikes_go_to_review(world,
     world.subject("S-1", "José", "García López", DOB, aliases=["Pepe Garcia"])
     world.subject("S-2", "Ana", "Silva", date(1990, 11, 4))
     world.subject("S-3", "Mohammed", "Al-Rashid", date(1975, 2, 2))
+    world.subject("S-4", "Carlos", "Mendoza", date(1969, 8, 30))
     linked = [
         world.case(emp, "700000001", "JOSE", "GARCIA LOPEZ", DOB),      # case and diacritics
         world.case(emp, "700000002", "José", "García-López", DOB),      # hyphen for the space
@@ -26,6 +27,7 @@ def test_benign_spellings_of_the_subject_link_and_lookalikes_go_to_review(world,
     truncated = world.case(emp, "700000005", "Jose", "Garcia", date(1984, 3, 9))  # a word subset of the name
     swapped = world.case(emp, "700000006", "Ana", "Silva", date(1990, 4, 11))  # day and month exchanged
     transliterated = world.case(emp, "700000007", "Muhammad", "Al Rasheed", date(1975, 2, 2))
+    typo = world.case(emp, "700000008", "Carlos", "Mendosa", date(1969, 8, 30))
     run_rules(matcher, "ENF-LINK")
     got = findings("ENF-LINK")
     for case in linked:
@@ -35,6 +37,7 @@ def test_benign_spellings_of_the_subject_link_and_lookalikes_go_to_review(world,
     assert got[truncated.pk].severity == "low"
     assert got[swapped.pk].severity == "low"
     assert got[transliterated.pk].severity == "low"
+    assert got[typo.pk].severity == "low"
     assert got[swapped.pk].fields[1]["score"] == 0.9
 
 

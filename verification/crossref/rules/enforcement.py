@@ -15,8 +15,8 @@ rule needs no staging copy of the cases (`staged=False`): its scan goes through 
 Scoring, vectorized over all candidate pairs and each subject's names (primary and aliases) with
 `rapidfuzz.process.cpdist`: a name part scores 1 when equal (word order aside); SUBSET_SCORE (0.9)
 when one side's words are a strict subset of the other's ("Garcia" for "Garcia Sanchez", a second
-given name) or only the transliteration differs ("Muhammad" for "Mohammed"): plausible, not
-conclusive; else its similarity. A pair's name score is the weaker of given and family name, best
+given name), one letter differs in a name of 5+ letters ("Mendosa" for "Mendoza") or only the
+transliteration differs ("Muhammad" for "Mohammed"): plausible, not conclusive; else its similarity. A pair's name score is the weaker of given and family name, best
 over the subject's names. The score is that when the dates of birth are equal, 0.9 of it when day
 and month are swapped, and 0 otherwise; a shared document number sets it to at least 0.99. At or
 above the threshold (CROSSREF_LINKAGE_THRESHOLD) it is a lead; within the review margin below it
@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from verification.crossref import names, sources
 from verification.crossref.engine import PartitionContext
@@ -142,14 +143,18 @@ def part_scores(left: list[str], right: list[str]) -> np.ndarray:
     """0-1 per pair of normalized name parts.
 
     1 when equal (word order aside); SUBSET_SCORE when one side's words are a strict subset of the
-    other's, or when only the transliteration differs (same `skeleton`, of 3+ letters): plausible,
-    not conclusive; else the similarity.
+    other's, when one letter differs (one edit, names of 5+ letters: a typo) or when only the
+    transliteration differs (same `skeleton`, of 3+ letters): plausible, not conclusive; else the
+    similarity.
     """
     plain = process.cpdist(left, right, scorer=fuzz.ratio, workers=1)
     unordered = process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1)
     subset = process.cpdist(left, right, scorer=fuzz.token_set_ratio, workers=1)
     best = np.maximum(plain, unordered) / 100.0
-    near = subset >= 100.0
+    edits = process.cpdist(left, right, scorer=Levenshtein.distance, workers=1)
+    shorter = np.minimum(np.fromiter(map(len, left), dtype=np.int64, count=len(left)),
+                         np.fromiter(map(len, right), dtype=np.int64, count=len(right)))
+    near = (subset >= 100.0) | ((edits == 1) & (shorter >= 5))
     for i in np.flatnonzero((best < SUBSET_SCORE) & ~near):
         a, b = skeleton(left[i]), skeleton(right[i])
         near[i] = a == b and len(a.replace(" ", "")) >= 3
