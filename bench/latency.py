@@ -84,8 +84,13 @@ def measure(*, requests: int = 300, warmup: int = 20) -> dict[str, float]:
     bodies = _bodies(requests + warmup)
     if len(bodies) < requests + warmup:
         raise SystemExit("latency: not enough Numident rows; load data first")
-    employer = Employer.objects.filter(ein="990000001").first() or services.employer_enrol(
-        actor=None, ein="99-0000001", name="Latency Probe", naics="541511", state="TX", mou_signed_on=date(2024, 1, 1)
+    # A fresh probe employer per run: the same people again at one employer would be duplicates
+    # (400 without a coded reason), so a second run against the same database would fail.
+    probes = Employer.objects.filter(ein__startswith="99", name__startswith="Latency Probe").count()
+    ein = f"{990000001 + probes:09d}"
+    employer = services.employer_enrol(
+        actor=None, ein=f"{ein[:2]}-{ein[2:]}", name=f"Latency Probe {probes + 1}", naics="541511", state="TX",
+        mou_signed_on=date(2024, 1, 1),
     )
     _, raw = services.apikey_issue(actor=None, employer=employer, label="latency probe")
     port = _free_port()

@@ -21,6 +21,7 @@ EVENTS: dict[str, str] = {
     "vcase.auto_closed": "A deadline closed a case automatically (draft, no decision).",
     "vcase.no_show": "A referred case passed its contact deadline without contact.",
     "vcase.continuance_escalated": "A case stayed in continuance past the escalation threshold.",
+    "vcase.nmt_escalated": "A Needs More Time case passed its DHS manual-check deadline unresolved.",
     "vcase.identifier_revealed": "A full identifier of a case was revealed to a user, with a reason.",
     "reference.loaded": "A reference file was loaded; its vintage became current.",
     "reference.load_failed": "A reference file was refused; nothing was loaded.",

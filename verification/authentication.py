@@ -50,11 +50,12 @@ def key_for(raw: str) -> EmployerApiKey | None:
     """The usable key with this value, if any (active employer, not revoked, not expired)."""
     if not raw.startswith(API_KEY_PREFIX) or len(raw) > 100:
         return None
-    key = (
+    # key_hash is unique: no ORDER BY (first() would add one, and compiling it costs more than the query).
+    key = next(iter(
         EmployerApiKey.objects.select_related("employer")
         .filter(key_hash=hash_api_key(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
+        .order_by()[:1]
+    ), None)
     if key is None or key.employer.status != EmployerStatus.ACTIVE:
         return None
     return key

@@ -63,6 +63,7 @@ class CaseFilterForm(forms.Form):
     status = forms.MultipleChoiceField(choices=CaseStatus.choices, required=False)
     tnc_source = forms.ChoiceField(choices=[("", "Any source"), *[c for c in TncSource.choices if c[0]]], required=False)
     employer = forms.CharField(max_length=100, required=False)
+    escalated = forms.BooleanField(required=False, label="Escalated only")
 
 
 class RevealForm(forms.Form):

@@ -23,6 +23,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "auto_close_draft": frozenset({S.DRAFT}),
     "auto_close_no_decision": frozenset({S.TENTATIVE_NONCONFIRMATION}),
     "escalate_continuance": frozenset({S.CASE_IN_CONTINUANCE}),
+    "escalate_nmt": frozenset({S.NEEDS_MORE_TIME}),
     "close": frozenset(
         {
             S.DRAFT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from core.errors import NotFound
 from privacy.policy import DataCategory, decide
@@ -33,15 +33,28 @@ def get_case_for_user(*, user: Any, pk: int, action: str = "view") -> Verificati
     return case
 
 
-def case_list_for_user(*, user: Any, statuses: list[str] | None = None, tnc_source: str = "", employer_query: str = "") -> QuerySet[VerificationCase]:
-    """Cases the user may see, filtered; the verifier queue by default, oldest change first."""
+def case_list_for_user(
+    *, user: Any, statuses: list[str] | None = None, tnc_source: str = "", employer_query: str = "",
+    escalated: bool = False,
+) -> QuerySet[VerificationCase]:
+    """Cases the user may see, filtered; the verifier queue by default, escalated first, then oldest change.
+
+    `escalated` keeps only the cases whose current wait was escalated (Needs More Time past its
+    deadline, continuance past its threshold).
+    """
     qs = VerificationCase.objects.visible_to(user).select_related("employer")
     qs = qs.filter(status__in=statuses or VERIFIER_QUEUE)
     if tnc_source:
         qs = qs.filter(tnc_source=tnc_source)
     if employer_query:
         qs = qs.filter(employer__name__icontains=employer_query)
-    return qs.order_by("status_changed_at", "id")
+    is_escalated = Q(status=CaseStatus.NEEDS_MORE_TIME, nmt_escalated_at__isnull=False) | Q(
+        status=CaseStatus.CASE_IN_CONTINUANCE, continuance_escalated_at__isnull=False
+    )
+    if escalated:
+        qs = qs.filter(is_escalated)
+    flag = Case(When(is_escalated, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return qs.annotate(escalation_order=flag).order_by("escalation_order", "status_changed_at", "id")
 
 
 # The reference data a comparison shows belongs to its source's data category.

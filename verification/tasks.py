@@ -12,7 +12,8 @@ from verification.services.sweeps import deadlines_sweep as run_deadlines_sweep
 
 @shared_task(name="verification.tasks.deadlines_sweep", acks_late=True, ignore_result=True)
 def deadlines_sweep() -> dict[str, Any]:
-    """Beat: auto-close drafts and undecided mismatches, record no-shows, escalate continuances."""
+    """Beat: auto-close drafts and undecided mismatches, record no-shows, escalate overdue Needs More
+    Time and continuance cases (services/sweeps.py holds the rules)."""
     token = context.bind(task_name="verification.tasks.deadlines_sweep")
     try:
         return run_deadlines_sweep()

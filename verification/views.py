@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -72,14 +74,14 @@ def case_list(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.case_list_for_user(
         user=request.user, statuses=filters.get("status") or None, tnc_source=filters.get("tnc_source", ""),
-        employer_query=filters.get("employer", ""),
+        employer_query=filters.get("employer", ""), escalated=bool(filters.get("escalated")),
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     cases = list(page.object_list)
     if cases:
         event_record(action="vcase.listed", object_type="verification_case", subjects=[c.subject for c in cases], detail={"count": len(cases)})
         _account(request, cases, nature=DisclosureNature.VIEW)
-    return render(request, "verification/case_list.html", {"page": page, "cases": cases, "form": form})
+    return render(request, "verification/case_list.html", {"page": page, "cases": cases, "form": form, **_deadline_context()})
 
 
 @login_required
@@ -95,10 +97,20 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "verification/case_detail.html", _detail_context(case, can_change, user=request.user))
 
 
+def _deadline_context() -> dict[str, Any]:
+    """What the screens need to mark overdue deadlines and explain escalations."""
+    return {
+        "today": timezone.localdate(),
+        "nmt_days": settings.VERIFICATION_NMT_WORKING_DAYS,
+        "continuance_days": settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS,
+    }
+
+
 def _detail_context(
     case: Any, can_change: bool, resolve_form: Any = None, contact_form: Any = None, *, user: Any = None
 ) -> dict[str, Any]:
     return {
+        **_deadline_context(),
         "case": case,
         "comparisons": selectors.comparisons_for_case(case=case, user=user),
         "can_resolve": can_change and case.status in ALLOWED["resolve"],
@@ -140,11 +152,14 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.case_contact_record(actor=request.user, case=case, contacted_on=form.cleaned_data["contacted_on"])
+        except ValidationFailed as exc:
+            _apply_errors(form, exc)
         except DomainError as exc:
             messages.error(request, exc.message)
+            return redirect("verification:case-detail", pk=case.pk)
         else:
             messages.success(request, "Contact recorded.")
-        return redirect("verification:case-detail", pk=case.pk)
+            return redirect("verification:case-detail", pk=case.pk)
     return render(request, "verification/case_detail.html", _detail_context(case, True, contact_form=form, user=request.user), status=400)
 
 

@@ -127,6 +127,24 @@ def test_a_retried_submit_never_creates_a_second_case(client, ssa, api_key):
     assert VerificationCase.objects.filter(employer=api_key.employer).count() == 1
 
 
+def test_a_submit_costs_a_fixed_number_of_queries(client, ssa, django_assert_max_num_queries):
+    post_case(client, key="warm-up")
+    # The key look-up; claiming the Idempotency-Key (which also takes the case id); the worker
+    # upsert; case id and duplicate look-ups; Numident; the case; its comparisons; the identity
+    # findings (5); the audit event; and the savepoint pair of the test's own transaction.
+    with django_assert_max_num_queries(15):
+        response = post_case(client, key="counted", duplicate_reason="rehire")
+    assert response.status_code == 201, response.content
+
+
+def test_a_replay_does_not_validate_again(client, ssa):
+    first = post_case(client, key="replay-later")
+    # The body is the same; the case it created now makes it a duplicate, which a replay ignores.
+    second = post_case(client, key="replay-later")
+    assert second.status_code == 201
+    assert second.json()["id"] == first.json()["id"]
+
+
 def test_the_same_key_with_another_body_is_a_409(client, ssa):
     post_case(client, key="retry-2")
     assert_error(post_case(client, key="retry-2", first_name="Other"), 409, "conflict", ["Idempotency-Key"])

@@ -6,6 +6,8 @@ column and row), a keyed blind index (`*_bidx`) for equality and joins, and its 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
@@ -195,6 +197,9 @@ class VerificationCase(BaseModel):
     tnc_issued_on = models.DateField(null=True, blank=True)
     name_review_requested = models.BooleanField(default=False)
     nmt_due_on = models.DateField(null=True, blank=True)
+    nmt_escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the DHS manual check passed its deadline unresolved."
+    )
     fan_issued_on = models.DateField("Further Action Notice issued on", null=True, blank=True)
     decision = models.CharField(max_length=16, choices=EmployeeDecision.choices, blank=True)
     decision_due_on = models.DateField(null=True, blank=True)
@@ -247,6 +252,15 @@ class VerificationCase(BaseModel):
 
     def __str__(self) -> str:
         return f"Case {self.pk} ({self.get_status_display()})"
+
+    @property
+    def escalated_at(self) -> Any:
+        """When the wait the case is in now (Needs More Time, continuance) was escalated; None if not."""
+        if self.status == CaseStatus.NEEDS_MORE_TIME:
+            return self.nmt_escalated_at
+        if self.status == CaseStatus.CASE_IN_CONTINUANCE:
+            return self.continuance_escalated_at
+        return None
 
     @property
     def subject(self) -> str:

@@ -12,12 +12,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import event_record
-from core.calendar import add_working_days
-from core.errors import IllegalTransition, ValidationFailed
+from core.calendar import add_working_days, working_days_between
+from core.errors import Conflict, IllegalTransition, ValidationFailed
 from verification import lifecycle, validation
 from verification.identifiers import allocate_ids, bidx, reveal, seal
 from verification.instant import InstantResult, Submitted, instant_result
@@ -34,6 +34,7 @@ from verification.models import (
     EmployerApiKey,
     EmployerStatus,
     HiringSite,
+    IdempotencyRecord,
     LateReason,
     TncSource,
     VerificationCase,
@@ -187,8 +188,46 @@ def _clean(data: dict[str, Any], *, employer: Employer, on: date) -> CleanCase:
     return CleanCase(values=values, identifiers=ids)
 
 
-def _business_checks(clean: CleanCase, *, employer: Employer, on: date) -> VerificationCase | None:
-    """Late creation and duplicates (DOMAIN.md §1); returns the earlier case a duplicate continues."""
+@dataclass(frozen=True)
+class PriorCase:
+    """The latest earlier case of the same SSN at the same employer inside the duplicate window."""
+
+    pk: int
+    created_at: Any
+
+
+# One round trip for both look-ups that need the worker's lock first: is the employer's own case
+# id taken, and the latest earlier case of this SSN within the duplicate window. Each arm uses
+# its own index (the partial unique (employer, employer_case_id), and ssn_bidx).
+_PRIOR_SQL = """
+SELECT (SELECT true FROM verification_verificationcase
+         WHERE %(case_id)s <> '' AND employer_id = %(employer)s AND employer_case_id = %(case_id)s
+           AND employer_case_id <> '' LIMIT 1),
+       d.id, d.created_at
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+    SELECT id, created_at FROM verification_verificationcase
+    WHERE employer_id = %(employer)s AND ssn_bidx = %(ssn_bidx)s AND created_at >= %(since)s
+      AND closure_code <> %(duplicate)s
+    ORDER BY id DESC LIMIT 1
+) AS d ON true
+"""
+
+
+def _prior(*, employer: Employer, ssn_bidx: str, case_id: str) -> tuple[bool, PriorCase | None]:
+    """Whether the employer case id is taken, and the earlier case a new one would duplicate."""
+    since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute(_PRIOR_SQL, {
+            "case_id": case_id, "employer": employer.pk, "ssn_bidx": ssn_bidx, "since": since,
+            "duplicate": ClosureCode.DUPLICATE,
+        })
+        taken, pk, created_at = cursor.fetchone()
+    return bool(taken), (PriorCase(pk, created_at) if pk is not None else None)
+
+
+def _business_checks(clean: CleanCase, *, on: date, earlier: PriorCase | None) -> None:
+    """Late creation and duplicates (DOMAIN.md §1): each needs a coded reason to continue."""
     values, errors = clean.values, {}
     deadline = add_working_days(values["hire_date"], settings.VERIFICATION_LATE_AFTER_WORKING_DAYS)
     if on > deadline and not values["late_reason"]:
@@ -196,14 +235,6 @@ def _business_checks(clean: CleanCase, *, employer: Employer, on: date) -> Verif
             f"The case is created after the 3rd business day after the hire date ({deadline.isoformat()}); "
             f"give a late reason ({', '.join(LateReason.values)})."
         ]
-    since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
-    earlier = (
-        VerificationCase.objects.filter(employer=employer, ssn_bidx=bidx(clean.identifiers["ssn"], "ssn"), created_at__gte=since)
-        .exclude(closure_code=ClosureCode.DUPLICATE)
-        .order_by("-id")
-        .only("id", "created_at")
-        .first()
-    )
     if earlier is not None and not values["duplicate_reason"]:
         errors["duplicate_reason"] = [
             f"Case {earlier.pk} for this SSN was created on {timezone.localdate(earlier.created_at).isoformat()}, "
@@ -211,7 +242,6 @@ def _business_checks(clean: CleanCase, *, employer: Employer, on: date) -> Verif
         ]
     if errors:
         raise ValidationFailed("The case needs a coded reason.", field_errors=errors)
-    return earlier
 
 
 def _worker_locked(*, employer: Employer, ssn_bidx: str, ids: dict[str, str], values: dict[str, Any]) -> Worker:
@@ -231,27 +261,70 @@ def _worker_locked(*, employer: Employer, ssn_bidx: str, ids: dict[str, str], va
     return worker
 
 
+# Claims an Idempotency-Key and takes the new case's id from its sequence in one statement. A
+# concurrent twin with the same key waits on the unique index until this transaction ends, then
+# finds the record (replay) or, if this one rolled back, claims the key itself. The case id
+# refers to a case inserted later in the transaction (the foreign key is deferred).
+_CLAIM_SQL = """
+INSERT INTO verification_idempotencyrecord (employer_id, key, request_hash, case_id, created_at)
+VALUES (%s, %s, %s, nextval(pg_get_serial_sequence('verification_verificationcase', 'id')), %s)
+ON CONFLICT (employer_id, key) DO NOTHING
+RETURNING case_id
+"""
+
+
+def _claim(*, employer: Employer, key: str, request_hash: str) -> int | VerificationCase:
+    """The id the new case takes, or the case an earlier submit with this key created."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [employer.pk, key, request_hash, timezone.now()])
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    record = IdempotencyRecord.objects.filter(employer=employer, key=key).only("request_hash", "case_id").get()
+    if record.request_hash != request_hash:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request.",
+            field_errors={"Idempotency-Key": ["Already used with another body."]},
+        )
+    case = VerificationCase.objects.select_related("hiring_site").get(pk=record.case_id, employer=employer)
+    case.replayed = True
+    return case
+
+
 @transaction.atomic
-def case_create(*, actor: Any, employer: Employer, data: dict[str, Any], submit: bool = True) -> VerificationCase:
-    """Create a case from I-9 data (validated) and, unless a draft, give it its instant result at once."""
+def case_create(
+    *, actor: Any, employer: Employer, data: dict[str, Any], submit: bool = True,
+    idempotency_key: str = "", request_hash: str = "",
+) -> VerificationCase:
+    """Create a case from I-9 data (validated) and, unless a draft, give it its instant result at once.
+
+    With `idempotency_key`, a retry of the same request returns the case the first one created
+    (marked `replayed`), and the same key with another `request_hash` is a Conflict.
+    """
     if employer.status != EmployerStatus.ACTIVE:
         raise ValidationFailed("The employer's E-Verify enrollment is not active.")
+    if idempotency_key:  # a replay answers before anything is checked again, as the first time
+        claimed = _claim(employer=employer, key=idempotency_key, request_hash=request_hash)
+        if isinstance(claimed, VerificationCase):
+            return claimed
+        case_pk = claimed
+    else:
+        case_pk = allocate_ids(VerificationCase)[0]
     on = today()
     clean = _clean(data, employer=employer, on=on)
     values, ids = clean.values, clean.identifiers
     ssn_bidx = bidx(ids["ssn"], "ssn")
     worker = _worker_locked(employer=employer, ssn_bidx=ssn_bidx, ids=ids, values=values)
-    if values["employer_case_id"] and VerificationCase.objects.filter(
-        employer=employer, employer_case_id=values["employer_case_id"]
-    ).exists():
+    taken, earlier = _prior(employer=employer, ssn_bidx=ssn_bidx, case_id=values["employer_case_id"])
+    if taken:
         raise ValidationFailed(
             "The employer case id is already used.", field_errors={"employer_case_id": ["Already used by another case."]}
         )
-    earlier = _business_checks(clean, employer=employer, on=on)
+    _business_checks(clean, on=on, earlier=earlier)
     case = VerificationCase(
-        id=allocate_ids(VerificationCase)[0], employer=employer, worker=worker,
+        id=case_pk, employer=employer, worker=worker,
         submitted_by_key=actor if isinstance(actor, EmployerApiKey) else None,
-        duplicate_of=earlier if values["duplicate_reason"] else None, **values,
+        duplicate_of_id=earlier.pk if earlier is not None and values["duplicate_reason"] else None, **values,
     )
     for prefix in IDENTIFIER_FIELDS:
         seal(case, prefix, ids[prefix])
@@ -436,9 +509,25 @@ def case_contact_record(*, actor: Any, case: VerificationCase, contacted_on: dat
     """A status verifier records that the worker contacted SSA/DHS (no no-show then)."""
     case = _lock(case)
     require(case.status, "record_contact")
-    case.contacted_on = contacted_on or today()
+    on = contacted_on or today()
+    # The contact window is enforced here as well as by the sweep: a contact after the deadline
+    # is a no-show (DHS No Show, or final for SSA), whether or not the sweep has run yet.
+    problem = ""
+    if on > today():
+        problem = "The contact date is in the future."
+    elif case.referred_on and on < case.referred_on:
+        problem = f"The contact date is before the referral ({case.referred_on.isoformat()})."
+    elif case.contact_due_on and on > case.contact_due_on:
+        problem = (
+            f"The contact deadline was {case.contact_due_on.isoformat()} "
+            f"({settings.REFERRAL_CONTACT_WORKING_DAYS} federal working days after the referral); "
+            "a later contact is a no-show."
+        )
+    if problem:
+        raise ValidationFailed(problem, field_errors={"contacted_on": [problem]})
+    case.contacted_on = on
     case.save(update_fields=["contacted_on", "updated_at"])
-    _transition_event("vcase.contact_recorded", actor, case, case.status)
+    _transition_event("vcase.contact_recorded", actor, case, case.status, contacted_on=on.isoformat())
     return case
 
 
@@ -549,12 +638,34 @@ def case_escalate_continuance(*, actor: Any, case: VerificationCase) -> Verifica
     """Flag a case in continuance for 60 working days or more (once)."""
     case = _lock(case)
     require(case.status, "escalate_continuance")
-    cutoff = add_working_days(today(), -settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS)
+    on = today()
+    cutoff = add_working_days(on, -settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS)
     if case.continuance_escalated_at or not case.continuance_since or case.continuance_since > cutoff:
         return case
     case.continuance_escalated_at = timezone.now()
     case.save(update_fields=["continuance_escalated_at", "updated_at"])
-    _transition_event("vcase.continuance_escalated", actor, case, case.status, since=case.continuance_since.isoformat())
+    _transition_event(
+        "vcase.continuance_escalated", actor, case, case.status, since=case.continuance_since.isoformat(),
+        working_days=working_days_between(case.continuance_since, on),
+        threshold=settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS,
+    )
+    return case
+
+
+@transaction.atomic
+def case_escalate_nmt(*, actor: Any, case: VerificationCase) -> VerificationCase:
+    """Flag a Needs More Time case whose DHS manual check passed its deadline unresolved (once)."""
+    case = _lock(case)
+    require(case.status, "escalate_nmt")
+    on = today()
+    if case.nmt_escalated_at or not case.nmt_due_on or case.nmt_due_on >= on:
+        return case
+    case.nmt_escalated_at = timezone.now()
+    case.save(update_fields=["nmt_escalated_at", "updated_at"])
+    _transition_event(
+        "vcase.nmt_escalated", actor, case, case.status, due_on=case.nmt_due_on.isoformat(),
+        working_days_overdue=working_days_between(case.nmt_due_on, on),
+    )
     return case
 
 
