@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -27,7 +28,21 @@ KINDS: dict[str, str] = {
 }
 
 
-def routed_agencies(case: VerificationCase) -> set[str]:
+@dataclass(frozen=True)
+class Escalated:
+    """What a notice needs of an escalated case (a sweep may escalate many: no full rows kept)."""
+
+    pk: int
+    status: str
+    tnc_source: str
+
+    @classmethod
+    def of(cls, case: VerificationCase) -> Escalated:
+        """The notice facts of a case."""
+        return cls(case.pk, case.status, case.tnc_source)
+
+
+def routed_agencies(case: Escalated | VerificationCase) -> set[str]:
     """The codes of the agencies whose status verifiers work this escalated case."""
     ssa = category_owner_code(DataCategory.SSA_IDENTITY) or "ssa"
     dhs = category_owner_code(DataCategory.DHS_IMMIGRATION) or "uscis"
@@ -55,7 +70,7 @@ def status_verifiers() -> dict[str, list[Any]]:
     return dict(out)
 
 
-def escalations_notify(*, cases: Iterable[VerificationCase]) -> int:
+def escalations_notify(*, cases: Iterable[Escalated | VerificationCase]) -> int:
     """Send each status verifier concerned one message listing the newly escalated cases; count them."""
     from privacy.services.notifications import notify
 
@@ -64,7 +79,7 @@ def escalations_notify(*, cases: Iterable[VerificationCase]) -> int:
         return 0
     verifiers = status_verifiers()
     everyone = {u.pk: u for users in verifiers.values() for u in users}
-    per_user: dict[int, list[VerificationCase]] = defaultdict(list)
+    per_user: dict[int, list[Escalated | VerificationCase]] = defaultdict(list)
     for case in cases:
         users = [u for code in sorted(routed_agencies(case)) for u in verifiers.get(code, [])] or list(everyone.values())
         for user in {u.pk: u for u in users}.values():

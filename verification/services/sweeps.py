@@ -15,14 +15,14 @@ from core.errors import IllegalTransition
 from verification.models import CaseStatus, VerificationCase
 from verification.services import cases as case_services
 from verification.services.cases import today
-from verification.services.escalations import escalations_notify
+from verification.services.escalations import Escalated, escalations_notify
 
 CHUNK = 500
 
 
-def _each(qs: QuerySet[VerificationCase], service: Callable[..., VerificationCase], limit: int | None) -> list[VerificationCase]:
+def _each(qs: QuerySet[VerificationCase], service: Callable[..., VerificationCase], limit: int | None) -> list[Escalated]:
     """Apply `service` to each case id of `qs` in its own transaction; the cases it changed."""
-    done: list[VerificationCase] = []
+    done: list[Escalated] = []
     last_id = 0
     while True:
         ids = list(qs.filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[:CHUNK])
@@ -36,7 +36,7 @@ def _each(qs: QuerySet[VerificationCase], service: Callable[..., VerificationCas
             except (IllegalTransition, VerificationCase.DoesNotExist):
                 continue  # moved on since the query: another worker or the employer got there first
             if (after.status, after.updated_at) != before:
-                done.append(after)
+                done.append(Escalated.of(after))
             if limit is not None and len(done) >= limit:
                 return done
         last_id = ids[-1]
