@@ -10,7 +10,9 @@ client connections holding one signed-in, 2FA-verified session, each page for a 
   2. the triage queue, first page (default filters, priority order, one audit event per view);
   3. the Django admin changelist of the same model (Case), for the same user.
 For each it prints requests/s and p50/p95/p99, then the goals: queue >= 10x the admin's
-requests/s, and queue p95 <= 2x the baseline's p95.
+requests/s, and queue p95 <= 2x the baseline's p95. Before the load it measures the CPU time one
+request of the baseline and of the queue costs in-process (Django's test client, same session):
+a ratio that others' load on the machine does not move, unlike the p95s.
 
 Runs in its own database (crosscheck_bench_queue, kept between runs so a second run at the same
 scale skips the load; CROSSCHECK_BENCH_QUEUE_DROP=1 drops it at the end) and Redis database 9.
@@ -178,6 +180,25 @@ def _session(user, password: str) -> str:
     return "; ".join(f"{k}={v.value}" for k, v in client.cookies.items())
 
 
+def _cpu_per_request(cookie: str, paths: list[tuple[str, str]], n: int = 40) -> dict[str, float]:
+    """CPU ms of one request in this process (the server's work, without the HTTP and the queueing)."""
+    from django.test import Client
+
+    client = Client()
+    for part in cookie.split("; "):
+        key, value = part.split("=", 1)
+        client.cookies[key] = value
+    out = {}
+    for name, path in paths:
+        for _ in range(5):
+            client.get(path)
+        started = time.process_time()
+        for _ in range(n):
+            client.get(path)
+        out[name] = (time.process_time() - started) / n * 1000
+    return out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -260,6 +281,9 @@ def run(scale: int | None) -> None:
     unit, user, password = _directory()
     _load(n, unit)
     cookie = _session(user, password)
+    cpu = _cpu_per_request(cookie, [("baseline page", "/bench/baseline/"), ("queue page", "/cases/")])
+    print(f"  in-process CPU per request: baseline {cpu['baseline page']:.1f} ms, queue {cpu['queue page']:.1f} ms "
+          f"({cpu['queue page'] / cpu['baseline page']:.2f}x)", flush=True)
 
     port = _free_port()
     server = subprocess.Popen(

@@ -8,6 +8,7 @@ taken by `cases.services`). Findings join cases through `CaseFinding`; the inges
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -136,29 +137,51 @@ def _break_glass_case_ids(user: Any) -> set[int]:
     return {int(ref[5:]) for ref in break_glass_refs(user=user) if ref.startswith("case:") and ref[5:].isdigit()}
 
 
+@dataclass(frozen=True)
+class CaseScope:
+    """Which cases a user may act on: the policy's owner agencies, then the user's unit's cases
+    never opened as investigations, and the cases the user is a member of (or broke glass on)."""
+
+    agencies: list[int]
+    unit_id: int | None
+    member_ids: list[int]
+
+    def q(self) -> Q:
+        """The scope as a filter (what `CaseQuerySet.visible_to` applies)."""
+        # Never opened as an investigation (in triage, or dismissed/merged from triage): the routed unit.
+        scope = Q(routed_unit_id=self.unit_id, opened_at__isnull=True) if self.unit_id else Q(pk__in=[])
+        if self.member_ids:
+            scope |= Q(pk__in=self.member_ids)
+        return Q(owning_agency_id__in=self.agencies) & scope
+
+
+def case_scope(user: Any, action: str = "view") -> CaseScope | None:
+    """The scope of `user` for `action`, or None when the policy allows no case work at all.
+
+    Both parts need the policy to allow `action` on investigations data of the owning agency
+    (home roles, or agreements through privacy). The member case ids are read first (a short list
+    per user) so the planner keeps the queue's ordered index scan.
+    """
+    from cases.access import allowed_agency_ids
+
+    agencies = allowed_agency_ids(user, action)
+    if not agencies:
+        return None
+    member_ids = _member_case_ids(user, "change_case" if action == "change" else "view_case")
+    if action == "view":
+        member_ids = sorted(set(member_ids) | _break_glass_case_ids(user))
+    return CaseScope(agencies=list(agencies), unit_id=user.unit_id, member_ids=member_ids)
+
+
 class CaseQuerySet(ScopedQuerySet):
     """Reads of cases, always through `visible_to`."""
 
     def visible_to(self, user: Any, action: str = "view") -> CaseQuerySet:
-        """Flagged cases of the user's unit (until opened as investigations), and cases the user is a member of.
-
-        Both need the policy to allow `action` on investigations data of the owning agency
-        (home roles, or agreements through privacy). The member case ids are read first (a
-        short list per user) so the planner keeps the queue's ordered index scan.
-        """
-        from cases.access import allowed_agency_ids
-
-        agencies = allowed_agency_ids(user, action)
-        if not agencies:
+        """Flagged cases of the user's unit (until opened as investigations), and cases the user is a member of."""
+        scope = case_scope(user, action)
+        if scope is None:
             return self.none()
-        member_ids = _member_case_ids(user, "change_case" if action == "change" else "view_case")
-        # Never opened as an investigation (in triage, or dismissed/merged from triage): the routed unit.
-        scope = Q(routed_unit_id=user.unit_id, opened_at__isnull=True) if user.unit_id else Q(pk__in=[])
-        if action == "view":
-            member_ids = sorted(set(member_ids) | _break_glass_case_ids(user))
-        if member_ids:
-            scope |= Q(pk__in=member_ids)
-        return self.filter(Q(owning_agency_id__in=agencies) & scope)
+        return self.filter(scope.q())
 
     def flagged_stage(self) -> CaseQuerySet:
         """Cases still in triage."""

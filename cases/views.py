@@ -42,7 +42,7 @@ from cases.models import (
     SavedView,
     Severity,
 )
-from cases.render import queue_rows_html
+from cases.render import checks_html, options_html, queue_rows_html, queue_urls
 from core.errors import DomainError, NotFound
 from privacy.decorators import personal_data
 from privacy.models import Unit, User
@@ -81,35 +81,6 @@ def _rows(user: Any, cases: list[Case]) -> list[dict[str, Any]]:
     return [{"case": c, "fields": visible[c.owning_agency_id]} for c in cases]
 
 
-def _queue_rows(user: Any, cases: list[selectors.QueueRow], today) -> list[dict[str, Any]]:
-    """The queue's rows as plain display values: the hot template does lookups, not filters or `{% url %}`."""
-    visible = _visible_fields(user, (c.owning_agency_id for c in cases))
-    detail = reverse("cases:detail", args=[0])[:-2]
-    rows = []
-    for c in cases:
-        fields = visible[c.owning_agency_id]
-        due = c.due_date
-        due_state = "overdue" if due < today else "today" if due == today else "soon" if (due - today).days <= 3 else ""
-        rows.append({
-            "id": c.pk, "url": f"{detail}{c.pk}/", "number": c.number, "new": c.has_new_evidence,
-            "snoozed": c.snoozed_until.strftime("%b %-d") if c.snoozed_until and c.snoozed_until > today else "",
-            "priority": c.priority, "subject": c.subject_name if "subject_name" in fields else "",
-            "last4": f"•••{c.subject_last4}" if "subject_last4" in fields and c.subject_last4 else "",
-            "employer": c.employer_name if "employer_name" in fields else "", "state": c.state, "rules": c.rule_codes,
-            "severity": c.severity, "score": f"{c.score * 100:.0f}%", "age": (today - timezone.localtime(c.created_at).date()).days,
-            "due": due.strftime("%b %-d"), "due_state": due_state, "assignee": c.assignee_username or "—",
-            "tags": c.tags,
-        })
-    return rows
-
-
-def _assignee_options(users: list[User]):
-    """The assignee <option>s, rendered once and used by the three pickers of the queue."""
-    from django.utils.html import format_html_join
-
-    return format_html_join("", '<option value="{}">{}</option>', ((u.pk, u.get_full_name() or u.username) for u in users))
-
-
 def _account(request: HttpRequest, cases: Iterable[Case], *, nature: str, purpose: str = "") -> None:
     """Accounting of disclosures (552a(c)) for cases owned by another agency than the viewer's."""
     from privacy.policy import decide
@@ -134,13 +105,21 @@ def _account(request: HttpRequest, cases: Iterable[Case], *, nature: str, purpos
 def _shown(request: HttpRequest, action: str, cases: Iterable[Case], **detail: Any) -> None:
     """One audit event naming everyone on the page, plus the accounting of disclosures."""
     cases = list(cases)
-    with transaction.atomic():
+
+    def record() -> None:
         event_record(
             action=action, actor=request.user, object_type="case",
             object_id=cases[0].pk if action == "cases.case_viewed" and cases else "",
             subjects=[c.subject_ref for c in cases], case_id=cases[0].pk if action == "cases.case_viewed" and cases else None,
             detail={"cases": [c.pk for c in cases], **detail},
         )
+
+    if all(c.owning_agency_id == request.user.agency_id for c in cases):
+        # Nothing to account for: the lone INSERT commits by itself (no BEGIN/COMMIT round trips).
+        record()
+        return
+    with transaction.atomic():
+        record()
         _account(request, cases, nature="view")
 
 
@@ -167,23 +146,38 @@ def _queue_params(request: HttpRequest, views: list[SavedView]) -> QueryDict:
 
 
 def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
-    from verification.crossref import registry
-
+    """What the results part of the queue shows (the rows, the pager): all that an htmx update renders."""
+    today = _today()
     filters = selectors.QueueFilters.from_query(params)
-    page = selectors.queue_page(user=request.user, filters=filters, today=_today(), after=request.GET.get("after", ""))
+    page = selectors.queue_page(user=request.user, filters=filters, today=today, after=request.GET.get("after", ""))
     query = params.copy()
     query.pop("after", None)
     next_query = query.copy()
     if page.next_cursor:
         next_query["after"] = page.next_cursor
     _shown(request, "cases.queue_viewed", page.cases, filters=query.urlencode()[:500], after=request.GET.get("after", ""))
-    rows = _queue_rows(request.user, page.cases, _today())
+    fields = _visible_fields(request.user, (c.owning_agency_id for c in page.cases))
     return {
-        "page": page, "rows": rows, "rows_html": queue_rows_html(rows), "filters": filters, "query": query.urlencode(),
-        "next_query": next_query.urlencode() if page.next_cursor else "", "today": _today(),
-        "rules": [(r.code, r.title) for r in registry.current_rules()],
-        "statuses": CaseStatus.choices, "severities": Severity.choices, "sorts": [(k, v[1]) for k, v in selectors.SORTS.items()],
-        "dismiss_reasons": DismissReason.choices, "first_page": not request.GET.get("after"),
+        "page": page, "rows": page.cases, "rows_html": queue_rows_html(page.cases, fields=fields, today=today),
+        "filters": filters, "query": query.urlencode(), "next_query": next_query.urlencode() if page.next_cursor else "",
+        "today": today, "first_page": not request.GET.get("after"), "urls": queue_urls(),
+    }
+
+
+def _queue_controls(request: HttpRequest, filters: selectors.QueueFilters) -> dict[str, Any]:
+    """The full page's filter form and pickers, their option lists rendered once in Python."""
+    from verification.crossref import registry
+
+    assignees = selectors.assignable_choices(user=request.user)
+    return {
+        "status_checks": checks_html("status", CaseStatus.choices, filters.status),
+        "severity_checks": checks_html("severity", Severity.choices, filters.severity),
+        "rule_options": options_html(((r.code, f"{r.code} — {r.title}") for r in registry.current_rules()), (filters.rule,)),
+        "sort_options": options_html(((k, v[1]) for k, v in selectors.SORTS.items()), (filters.sort,)),
+        "assignee_filter_options": options_html(assignees, (filters.assignee,)),
+        "assignee_options": options_html(assignees),
+        "bulk_options": options_html(forms.BULK_CHOICES),
+        "dismiss_options": options_html(DismissReason.choices),
     }
 
 
@@ -198,13 +192,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = _queue_context(request, params)
     if request.htmx and not request.htmx.boosted:
         return render(request, "cases/_queue_results.html", context)
-    assignable = selectors.assignable_users(user=request.user)
-    context.update(
-        saved_views=views,
-        assignable=assignable, assignee_options=_assignee_options(assignable),
-        save_form=forms.SavedViewForm(initial={"query": context["query"]}),
-        bulk_choices=forms.BULK_CHOICES,
-    )
+    context.update(_queue_controls(request, context["filters"]), saved_views=views)
     return render(request, "cases/queue.html", context)
 
 
