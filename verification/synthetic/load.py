@@ -13,6 +13,7 @@ import getpass
 import io
 import math
 import multiprocessing
+import operator
 import re
 import threading
 import time
@@ -266,14 +267,9 @@ _SSN, _CREATED_AT = _F["ssn"], _F["created_at"]
 _IDS = [(_F[prefix], prefix) for prefix in ("a_number", "i94", "passport", "document_number")]
 
 
-def _sealed_triple(value: str, column: str, cid: int, kind: str, key: bytes, ring: crypto.Keyring) -> tuple[str, str, str]:
-    if not value:
-        return "", "", ""
-    return (
-        crypto.encrypt(value, table=CASE_TABLE, column=column, row_id=cid, ring=ring),
-        crypto.blind_index(value, kind=kind, key=key),
-        value[-4:],
-    )
+_TAKE_V = operator.itemgetter(*_V)
+_NULLABLE_AT = [k for k, i in enumerate(_V) if i in _NULLABLE_V]
+_ID_COLUMNS = [(i, f"{prefix}_enc", KINDS[prefix]) for i, prefix in _IDS]
 
 
 def _case_line(plan: _Plan, c: int, values: list[str], ssn_bidx: str, key: bytes, ring: crypto.Keyring) -> str:
@@ -282,14 +278,22 @@ def _case_line(plan: _Plan, c: int, values: list[str], ssn_bidx: str, key: bytes
     created_at = values[_CREATED_AT]
     site = w.cl["site"][c]
     ssn = values[_SSN]
+    taken = list(_TAKE_V(values))
+    for k in _NULLABLE_AT:
+        if not taken[k]:
+            taken[k] = _NULL
+    encrypt, blind_index = crypto.encrypt, crypto.blind_index
     out = [
         str(cid), created_at, created_at, created_at, created_at, str(plan.employer_ids[w.cl["employer"][c]]),
         str(plan.site_ids[site]) if site >= 0 else _NULL, str(plan.worker_ids[plan.worker_of_case[c]]),
+        *taken, encrypt(ssn, table=CASE_TABLE, column="ssn_enc", row_id=cid, ring=ring), ssn_bidx, ssn[-4:],
     ]
-    out.extend((values[i] or _NULL) if i in _NULLABLE_V else values[i] for i in _V)
-    out.extend((crypto.encrypt(ssn, table=CASE_TABLE, column="ssn_enc", row_id=cid, ring=ring), ssn_bidx, ssn[-4:]))
-    for i, prefix in _IDS:
-        out.extend(_sealed_triple(values[i], f"{prefix}_enc", cid, KINDS[prefix], key, ring))
+    for i, column, kind in _ID_COLUMNS:
+        value = values[i]
+        if value:
+            out += (encrypt(value, table=CASE_TABLE, column=column, row_id=cid, ring=ring), blind_index(value, kind=kind, key=key), value[-4:])
+        else:
+            out += ("", "", "")
     return "\t".join(out) + _CONST_SUFFIX
 
 
