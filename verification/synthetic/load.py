@@ -312,6 +312,8 @@ def _run_chunk(task: tuple[int, int]) -> dict[str, tuple[int, float, float]]:
     Returns table -> (rows, build seconds, copy seconds).
     """
     lo, hi = task
+    if lo < 0:
+        return _run_enforcement(hi)
     plan = _PLAN
     assert plan is not None
     w = plan.world
@@ -363,6 +365,25 @@ def _run_chunk(task: tuple[int, int]) -> dict[str, tuple[int, float, float]]:
         "workers": (len(workers), 0.0, t3 - t2),
         "cases": (len(cases), t_cases - t_dhs, t4 - t3),
     }
+
+
+def _run_enforcement(count: int) -> dict[str, tuple[int, float, float]]:
+    """The `count` enforcement subjects, copied in one transaction."""
+    plan = _PLAN
+    assert plan is not None
+    w = plan.world
+    key, ring = crypto.blind_index_key(), crypto.keyring()
+    started = time.perf_counter()
+    enf_load = plan.load_ids[ReferenceSource.ENFORCEMENT]
+    lines = [
+        copy_line(ReferenceSource.ENFORCEMENT, _clean_ref(srows.enforcement_row(w, k)), row_id=plan.enforcement_ids[k],
+                  load_id=enf_load, key=key, ring=ring)
+        for k in range(count)
+    ]
+    built = time.perf_counter()
+    with transaction.atomic():
+        _copy(EnforcementSubject._meta.db_table, COPY_COLUMNS[ReferenceSource.ENFORCEMENT], lines)
+    return {"enforcement": (len(lines), built - started, time.perf_counter() - built)}
 
 
 def _in_child(task: tuple[int, int]) -> dict[str, tuple[int, float, float]]:
@@ -627,16 +648,10 @@ def load_world(
             for table in _history_tables(BULK_MODELS):
                 cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER audit_row_history')
     try:
-        key, ring = crypto.blind_index_key(), crypto.keyring()
-        enf_load = plan.load_ids[ReferenceSource.ENFORCEMENT]
-        _copy(EnforcementSubject._meta.db_table, COPY_COLUMNS[ReferenceSource.ENFORCEMENT], [
-            copy_line(ReferenceSource.ENFORCEMENT, _clean_ref(srows.enforcement_row(w, k)), row_id=int(plan.enforcement_ids[k]),
-                      load_id=enf_load, key=key, ring=ring)
-            for k in range(sizes["enforcement"])
-        ])
-        summary.rows["enforcement"] = sizes["enforcement"]
+        crypto.blind_index_key(), crypto.keyring()  # read once here, inherited by the forked workers
         step = max(1, min(50_000, math.ceil(n_people / (workers * 4))))
-        tasks = [(lo, min(n_people, lo + step)) for lo in range(0, n_people, step)]
+        # The enforcement subjects are one task among the others (first: it starts at once).
+        tasks = [(-1, sizes["enforcement"])] + [(lo, min(n_people, lo + step)) for lo in range(0, n_people, step)]
         results: Iterable[dict[str, tuple[int, float, float]]]
         if workers > 1:
             connections.close_all()
@@ -679,7 +694,7 @@ def load_world(
 def _report(results: Iterable[dict[str, tuple[int, float, float]]], progress: Callable[[str, int], None] | None) -> Iterable[dict[str, tuple[int, float, float]]]:
     for result in results:
         if progress:
-            progress("cases", result["cases"][0])
+            progress("cases", result["cases"][0] if "cases" in result else 0)
         yield result
 
 
