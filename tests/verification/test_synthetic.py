@@ -42,6 +42,32 @@ def test_enforcement_subjects_are_one_in_twenty_cases_and_every_hit_is_one(world
     assert planted == hits
 
 
+def test_stranger_subjects_are_drawn_like_workers_but_are_no_worker(world):
+    # Hard negatives: the subjects who are no hit share the workers' birth years and name pools
+    # (common surnames included), never a worker's exact name and date of birth.
+    from verification.synthetic import rows
+
+    workers = [cols.case_values(world, c) for c in range(world.n_cases)]
+    worker_dobs = sorted(v[3] for v in workers)
+    strangers = [rows.enforcement_row(world, k) for k, p in enumerate(world.sl["person"]) if p < 0]
+    assert strangers
+    dobs = sorted(s["date_of_birth"] for s in strangers)
+    lo, hi = worker_dobs[len(worker_dobs) // 20], worker_dobs[-len(worker_dobs) // 20]
+    inside = sum(lo <= d <= hi for d in dobs)
+    assert inside >= 0.8 * len(dobs)
+    worker_surnames = {v[2].split()[0] for v in workers}
+    assert sum(s["last_name"].split()[0] in worker_surnames for s in strangers) >= 0.9 * len(strangers)
+    twins = {(v[1], v[2].split()[0], v[3]) for v in workers}
+    assert not [s for s in strangers if (s["first_name"], s["last_name"].split()[0], s["date_of_birth"]) in twins]
+    # Documents are plausible and never a worker's.
+    docs = {s["documents"] for s in strangers if s["documents"]}
+    assert docs and not docs & {v[6] for v in workers} and not docs & {v[12] for v in workers}
+    # The same seed, the same strangers.
+    again = build(n_employers=30, n_cases=1500, seed=11, as_of=AS_OF)
+    assert [rows.enforcement_row(again, k) for k in range(len(strangers))] == [
+        rows.enforcement_row(world, k) for k in range(len(strangers))]
+
+
 def test_files_are_written_in_the_loader_format(world, tmp_path):
     from verification.loading import COLUMNS
 

@@ -14,7 +14,7 @@ _DOCUMENT = cols.CASE_FIELDS.index("document_number")
 
 
 def enforcement_row(w: World, k: int) -> dict[str, Any]:
-    """Enforcement subject k: a worker (a planted hit) or a stranger born before any worker."""
+    """Enforcement subject k: a worker (a planted hit) or a stranger drawn from the workers' name pools and birth years."""
     person = w.sl["person"][k]
     status = ENF_STATUSES[k % len(ENF_STATUSES)]
     day = cols.days_for(w)
@@ -31,12 +31,21 @@ def enforcement_row(w: World, k: int) -> dict[str, Any]:
             "aliases": nm.strip_accents(f"{first} {parts[0]}"), "date_of_birth": day(w.pl["dob"][person]),
             "nationality": COUNTRIES[w.pl["country"][person]], "documents": "|".join(docs), "status": status,
         }
-    first = nm.ENFORCEMENT_FIRST[w.sl["first"][k] % len(nm.ENFORCEMENT_FIRST)]
-    last = nm.ENFORCEMENT_LAST[w.sl["last"][k] % len(nm.ENFORCEMENT_LAST)]
+    # A stranger: names from the workers' pools, an alias in plain ASCII, perhaps a document of their own.
+    origin = w.sl["origin"][k]
+    fpool, lpool = nm.ORIGINS[origin][0], nm.ORIGINS[origin][1]
+    first = fpool[w.sl["first"][k] % len(fpool)]
+    last = lpool[w.sl["last"][k] % len(lpool)]
+    second = w.sl["last2"][k]
+    if second >= 0 and lpool[second % len(lpool)] != last:
+        last = f"{last} {lpool[second % len(lpool)]}"
+    kind, number = w.sl["doc_kind"][k], w.sl["doc"][k]
     return {
         "subject_ref": f"ENF-{w.seed}-{k:06d}", "first_name": first, "last_name": last,
-        "aliases": f"{first[0]} {last}", "date_of_birth": day(w.sl["dob"][k]),
-        "nationality": COUNTRIES[w.sl["country"][k]], "documents": f"E{w.sl['doc'][k]:09d}", "status": status,
+        "aliases": nm.strip_accents(f"{first} {last.split()[0]}") if k % 3 else "",
+        "date_of_birth": day(w.sl["dob"][k]), "nationality": COUNTRIES[w.sl["country"][k]],
+        "documents": f"{number:09d}" if kind == 1 else (f"{'KLMNRT'[number % 6]}{number % 100_000_000:08d}" if kind == 2 else ""),
+        "status": status,
     }
 
 

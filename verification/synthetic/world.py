@@ -370,24 +370,94 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         "dob_override": dob_override, "ssn_override": ssn_override, "doc_type": doc_type, "doc_number": doc_number,
     }
 
-    # --- Enforcement subjects: some are workers (hits), the rest are born before any worker -------------
+    # --- Enforcement subjects: some are workers (hits); the rest are strangers drawn like workers ---------
+    # Strangers share the workers' name pools and birth years (hard negatives: common surnames and
+    # given names, dates of birth among the workers'), but never a worker's exact (given name,
+    # surname, date of birth) under either date order, which no rule could tell apart without a document.
     hits = singles["fraud:enforcement_hit"]
     K = max(20, M // 20)  # noqa: N806 - 50k subjects for 1M cases (issue 4, P1)
     s_person = np.full(K, -1, dtype=np.int32)
     s_person[: min(K, len(hits))] = person[hits[:K]]
+    s_origin = rng.choice(len(nm.ORIGINS), size=K, p=nm.ORIGIN_WEIGHTS).astype(np.int8)
+    s_compound = np.array([o[2] for o in nm.ORIGINS])[s_origin]
     w.s = {
         "person": s_person,
         "case": np.concatenate([hits[:K], np.full(max(0, K - len(hits)), -1)]).astype(np.int32),
+        "origin": s_origin,
         "first": rng.integers(0, 1 << 15, size=K).astype(np.int32),
         "last": rng.integers(0, 1 << 15, size=K).astype(np.int32),
-        "dob": (to_day(date(1940, 1, 1)) + rng.integers(0, 3000, size=K)).astype(np.int32),
-        "doc": rng.integers(10_000_000, 999_999_999, size=K).astype(np.int64),
+        "last2": np.where(rng.random(K) < s_compound, rng.integers(0, 1 << 15, size=K), -1).astype(np.int32),
+        "dob": (to_day(date(1956, 1, 1)) + rng.integers(0, 365 * 50, size=K)).astype(np.int32),
+        # Documents of strangers: a 9-digit A-Number above any worker's, or a letter-led passport number.
+        "doc_kind": rng.choice(3, size=K, p=[0.4, 0.35, 0.25]).astype(np.int8),  # 0 none, 1 A-Number, 2 passport
+        "doc": rng.integers(200_000_000, 999_999_999, size=K).astype(np.int64),
         "by_document": rng.random(K) < 0.3,
         "country": rng.integers(0, len(COUNTRIES), size=K).astype(np.int8),
     }
+    _no_worker_twins(w, p, name_person, K - int((s_person >= 0).sum()), rng)
     if len(hits) > K:  # more hits than subjects: the surplus are ordinary cases
         label[hits[K:]] = L["none"]
     return w.freeze()
+
+
+def _name_ids(origin: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Global ids of the given name and surname strings drawn from the pools (the same string, the same id)."""
+    firsts = sorted({n for o in nm.ORIGINS for n in o[0]})
+    lasts = sorted({n for o in nm.ORIGINS for n in o[1]})
+    width = max(max(len(o[0]), len(o[1])) for o in nm.ORIGINS)
+    f_table = np.zeros((len(nm.ORIGINS), width), dtype=np.int64)
+    l_table = np.zeros((len(nm.ORIGINS), width), dtype=np.int64)
+    f_len = np.array([len(o[0]) for o in nm.ORIGINS])
+    l_len = np.array([len(o[1]) for o in nm.ORIGINS])
+    for k, (fpool, lpool, _c) in enumerate(nm.ORIGINS):
+        f_table[k, : len(fpool)] = [firsts.index(n) for n in fpool]
+        l_table[k, : len(lpool)] = [lasts.index(n) for n in lpool]
+    o = origin.astype(np.int64)
+    return f_table[o, first % f_len[o]], l_table[o, last % l_len[o]]
+
+
+def _no_worker_twins(w: World, p: dict[str, np.ndarray], name_person: np.ndarray, n_strangers: int, rng: np.random.Generator) -> None:
+    """Redraw the birth date of any stranger subject whose given name, first surname and date (or its
+    day/month swap) equal a verified worker's: such a twin would be indistinguishable from a hit."""
+    if n_strangers <= 0:
+        return
+    s = w.s
+    strangers = np.flatnonzero(s["person"] < 0)
+    seen = np.zeros(len(p["dob"]), dtype=bool)
+    seen[name_person] = True
+    people = np.flatnonzero(seen)
+    pf, pl1 = _name_ids(p["origin"][people], p["first"][people], p["last1"][people])
+    has2 = p["last2"][people] >= 0
+    _pf2, pl2 = _name_ids(p["origin"][people], p["first"][people], np.maximum(p["last2"][people], 0))
+    dob = p["dob"][people].astype(np.int64)
+    keys = np.sort(np.concatenate([(dob * 4096 + pf) * 4096 + pl1, ((dob * 4096 + pf) * 4096 + pl2)[has2]]))
+
+    def known(values: np.ndarray) -> np.ndarray:  # sorted search: np.isin hashes, several times slower here
+        at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+        return keys[at] == values
+
+    for _ in range(20):
+        sf, sl = _name_ids(s["origin"][strangers], s["first"][strangers], s["last"][strangers])
+        d = s["dob"][strangers].astype(np.int64)
+        swapped = _swap_days(d)
+        twin = known((d * 4096 + sf) * 4096 + sl) | known((swapped * 4096 + sf) * 4096 + sl)
+        if not twin.any():
+            return
+        s["dob"][strangers[twin]] = s["dob"][strangers[twin]] + rng.integers(400, 4000, size=int(twin.sum()))
+
+
+def _swap_days(days: np.ndarray) -> np.ndarray:
+    """The day numbers with day and month exchanged where that is another valid date (else the same day)."""
+    as_dates = np.datetime64("1970-01-01") + days.astype("timedelta64[D]")
+    years = as_dates.astype("datetime64[Y]")
+    months = as_dates.astype("datetime64[M]")
+    month = (months - years).astype(np.int64) + 1
+    day = (as_dates - months).astype(np.int64) + 1
+    ok = (day <= 12) & (day != month)
+    swapped = years + (np.where(ok, day, month) - 1).astype("timedelta64[M]")
+    swapped = swapped.astype("datetime64[D]") + (np.where(ok, month, day) - 1).astype("timedelta64[D]")
+    out = (swapped - np.datetime64("1970-01-01")).astype(np.int64)
+    return np.where(ok, out, days)
 
 
 def _unique_fill(values: np.ndarray, rng: np.random.Generator, draw: Any) -> np.ndarray:
