@@ -1,16 +1,25 @@
-"""Enforcement-subject linkage: blocking, then rapidfuzz scoring of candidate pairs only.
+"""Enforcement-subject linkage: blocking in SQL, then rapidfuzz scoring of candidate pairs only.
 
-Blocking keys (the same for subjects, their aliases and the cases):
-- date of birth + first two letters of the given name;
-- date of birth + first two letters of a family-name part (subjects also under the day/month-swapped date);
+Blocking keys (the same for subjects, their aliases and the cases), each with the date of birth
+(subjects also under their day/month-swapped date):
+- the first two letters of the given name;
+- the first two letters of each family-name part (the case's other last names included);
 - a document blind index (A-Number, passport, I-94 or List A/B number) shared with the subject.
+Names are folded before the letters are taken: case and diacritics dropped (`fold`: "Álvarez" and
+"ALVAREZ" give "al"), apostrophes dropped, hyphens and punctuation as spaces, so that the benign
+variants (accents, upper case, hyphen for space, a reordered or truncated compound surname, a
+second given name, a typo after the second letter) keep a key in common with the name they vary.
+A transliteration changes the given name's letters ("Mohammed", "Muhammad") but rarely the family
+name's, and the other way round.
 
-Every name key holds the date of birth, so PostgreSQL hands over only the partition's cases born on
-a subject's date (a hashed `= ANY` over the load's distinct dates) or holding one of the subjects'
-document indexes (hashed semi-joins), in one scan that also counts the cases examined. Python
-then checks the name keys of those few cases against the subjects born that day (normalized names,
-cached) and looks the documents up; nothing walks the whole partition in Python. Run alone, the
-rule needs no staging copy of the cases (`staged=False`): its scan goes through the SSN index.
+A name key is a bigint (the date, a given/family bit, the two letters' code points). PostgreSQL
+computes the case's keys from its columns with the same folding (`translate`) and keeps only the
+partition's cases whose key is one of the subjects' (hashed `= ANY` over the load's keys, built once
+per worker) or that hold one of the subjects' documents (hashed semi-joins), in one scan that also
+counts the cases examined. A case sharing only a date of birth with a subject (as most do: subjects
+are born across the same years as workers) never leaves the database. Python pairs the few cases
+left with the subjects of their keys and looks the documents up. Run alone, the rule needs no
+staging copy of the cases (`staged=False`): its scan goes through the SSN index.
 
 Scoring, vectorized over all candidate pairs and each subject's names (primary and aliases) with
 `rapidfuzz.process.cpdist`: a name part scores 1 when equal (word order aside); SUBSET_SCORE (0.9)
@@ -53,34 +62,87 @@ _INDEX: dict[int, SubjectIndex] = {}
 
 @dataclass
 class SubjectIndex:
-    """The subjects of one enforcement load: by date of birth and by document; names on demand."""
+    """The subjects of one enforcement load: by name key and by document; names on demand."""
 
     subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
-    by_date: dict[int, list[int]]  # date ordinal (the date of birth and its day/month swap) -> subject indexes
+    by_key: dict[int, list[int]]  # name key (see `key_code`) -> subject indexes
     by_doc: dict[str, list[int]]  # document blind index -> subject indexes
-    dobs_sql: str  # the distinct blocking dates, as a PostgreSQL date[] literal
-    _names: dict[int, tuple[list[tuple[str, str]], frozenset[str]]] = field(default_factory=dict)
+    keys_sql: str  # the distinct name keys, as a PostgreSQL bigint[] literal
+    _names: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
 
-    def names_of(self, i: int) -> tuple[list[tuple[str, str]], frozenset[str]]:
-        """Subject i's normalized (given, family) names, primary then aliases, and their name keys."""
+    def names_of(self, i: int) -> list[tuple[str, str]]:
+        """Subject i's normalized (given, family) names, primary then aliases."""
         got = self._names.get(i)
         if got is None:
             _id, _ref, first, last, _dob, _status, aliases = self.subjects[i]
             normalize = names.normalize
-            variants = [(normalize(first), normalize(last))]
+            got = [(normalize(first), normalize(last))]
             for alias in aliases or []:
                 given, _, family = normalize(alias).partition(" ")
-                variants.append((given, family or given))
-            got = (variants, frozenset(k for given, family in variants for k in _name_keys(given, family)))
+                got.append((given, family or given))
             self._names[i] = got
         return got
 
 
-def _name_keys(given: str, family: str) -> list[str]:
-    keys = [f"f{given[:2]}"] if given else []
-    keys.extend(f"d{part[:2]}" for part in family.split())
-    return keys
+def _fold_table() -> tuple[dict[int, int | None], str, str]:
+    """The folding of blocking keys, as a str.translate table and PostgreSQL translate()'s two strings.
+
+    ASCII capitals and the Latin letters with diacritics (U+00C0-U+024F) to the ASCII small letter
+    `names.normalize` makes of them; hyphens and punctuation to a space; apostrophes dropped.
+    """
+    src, dst = [], []
+    for cp in [*range(ord("A"), ord("Z") + 1), *range(0xC0, 0x250)]:
+        ch, folded = chr(cp), names.normalize(chr(cp))
+        if len(folded) == 1 and folded.isascii() and folded.isalpha() and folded != ch:
+            src.append(ch)
+            dst.append(folded)
+    for ch in "-.,/()_":
+        src.append(ch)
+        dst.append(" ")
+    drop = ["'", "\u2019", "\u2018", "`", "\u02bc"]
+    table: dict[int, int | None] = {ord(a): ord(b) for a, b in zip(src, dst, strict=True)}
+    table.update({ord(ch): None for ch in drop})
+    return table, "".join(src + drop), "".join(dst)
+
+
+_FOLD, _FOLD_FROM, _FOLD_TO = _fold_table()
+_EPOCH = date(1900, 1, 1).toordinal()
+_FAMILY_BIT = 1 << 22
+
+
+def fold(value: str) -> str:
+    """A name as the blocking keys read it (the Python twin of the SQL in `_key_sql`)."""
+    return (value or "").translate(_FOLD).lstrip(" ")
+
+
+def key_code(dob_ordinal: int, family: bool, key: str) -> int:
+    """The bigint of a name key: the date, the given/family bit, the code points of its two letters."""
+    a = min(ord(key[0]), 2047) if key else 0
+    b = min(ord(key[1]), 2047) if len(key) > 1 else 0
+    return (dob_ordinal - _EPOCH) * (1 << 23) + (_FAMILY_BIT if family else 0) + a * 2048 + b
+
+
+def _key_sql(text: str, family: bool) -> str:
+    """SQL of `key_code` over a text expression (already folded) and the case's date of birth."""
+    bit = _FAMILY_BIT if family else 0
+    return (f"((c.date_of_birth - DATE '1900-01-01')::bigint * 8388608 + {bit} + "
+            f"least(ascii({text}), 2047) * 2048 + least(ascii(substr({text}, 2, 1)), 2047))")
+
+
+def _subject_keys(index: SubjectIndex, i: int, ordinals: list[int]) -> set[int]:
+    _id, _ref, first, last, _dob, _status, aliases = index.subjects[i]
+    out = set()
+    variants = [(fold(first), fold(last))]
+    for alias in aliases or []:
+        given, _, family = fold(alias).partition(" ")
+        variants.append((given, family or given))
+    for o in ordinals:
+        for given, family in variants:
+            if given:
+                out.add(key_code(o, False, given[:2]))
+            out.update(key_code(o, True, part[:2]) for part in family.split())
+    return out
 
 
 def _swapped(d: date) -> date | None:
@@ -90,34 +152,30 @@ def _swapped(d: date) -> date | None:
 
 
 def subject_index(load_id: int, cur: Any) -> SubjectIndex:
-    """Subjects of a load by date and document, built once per worker process and load."""
+    """Subjects of a load by name key and document, built once per worker process and load."""
     with _lock:
         if load_id in _INDEX:
             return _INDEX[load_id]
         cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases, documents_bidx
                           FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
         rows = cur.fetchall()
-        by_date: dict[int, list[int]] = {}
-        by_doc: dict[str, list[int]] = {}
-        dob_ord = np.zeros(len(rows), dtype=np.int64)
+        index = SubjectIndex(subjects=[r[:7] for r in rows], dob=np.zeros(len(rows), dtype=np.int64), by_key={},
+                             by_doc={}, keys_sql="{}")
         for i, row in enumerate(rows):
             for bidx in row[7] or ():
                 if bidx:
-                    by_doc.setdefault(bidx, []).append(i)
+                    index.by_doc.setdefault(bidx, []).append(i)
             dob = row[4]
             if dob is None:
                 continue
-            o = dob.toordinal()
-            dob_ord[i] = o
-            by_date.setdefault(o, []).append(i)
-            if dob.day <= 12 and dob.day != dob.month:
-                by_date.setdefault(dob.replace(month=dob.day, day=dob.month).toordinal(), []).append(i)
+            index.dob[i] = dob.toordinal()
+            swapped = _swapped(dob)
+            for k in _subject_keys(index, i, [dob.toordinal()] + ([swapped.toordinal()] if swapped else [])):
+                index.by_key.setdefault(k, []).append(i)
+        index.keys_sql = "{" + ",".join(map(str, sorted(index.by_key))) + "}"
         _INDEX.clear()
-        _INDEX[load_id] = SubjectIndex(
-            subjects=[r[:7] for r in rows], dob=dob_ord, by_date=by_date, by_doc=by_doc,
-            dobs_sql="{" + ",".join(date.fromordinal(o).isoformat() for o in sorted(by_date)) + "}",
-        )
-        return _INDEX[load_id]
+        _INDEX[load_id] = index
+        return index
 
 
 _DIGRAPHS = (("ph", "f"), ("kh", "h"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("ck", "k"), ("q", "k"), ("c", "k"),
@@ -164,48 +222,50 @@ def part_scores(left: list[str], right: list[str]) -> np.ndarray:
 def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], list[int], list[int], set[tuple[int, int]]]:
     """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
 
-    One statement: the cases born on a subject's date (every name key holds it) or holding one of
-    the subjects' document indexes (four hashed semi-joins).
+    One statement: the cases one of whose name keys (given name; family-name parts 1 to 3, other
+    last names included) is a subject's (hashed `= ANY`), or holding one of the subjects' document
+    indexes (four hashed semi-joins). It returns the case's keys as it computed them.
     """
     where, params = _case_filter(ctx)
-    hit = ("(c.date_of_birth = ANY(%(e_dobs)s::date[]) OR c.a_number_bidx IN (SELECT bidx FROM d) "
-           "OR c.passport_bidx IN (SELECT bidx FROM d) OR c.i94_bidx IN (SELECT bidx FROM d) "
-           "OR c.document_number_bidx IN (SELECT bidx FROM d))")
+    given = "ltrim(translate(c.first_name, %(e_from)s, %(e_to)s))"
+    family = "ltrim(translate(c.last_name || ' ' || coalesce(c.other_last_names, ''), %(e_from)s, %(e_to)s))"
+    key_cols = [_key_sql("c.g", False), *(_key_sql(f"split_part(c.f, ' ', {n})", True) for n in (1, 2, 3))]
+    keys = ", ".join(f"{k} AS k{n}" for n, k in enumerate(key_cols))
+    hit = ("(x.k0 = ANY(%(e_keys)s::bigint[]) OR x.k1 = ANY(%(e_keys)s::bigint[]) "
+           "OR x.k2 = ANY(%(e_keys)s::bigint[]) OR x.k3 = ANY(%(e_keys)s::bigint[]) "
+           "OR x.a_number_bidx IN (SELECT bidx FROM d) OR x.passport_bidx IN (SELECT bidx FROM d) "
+           "OR x.i94_bidx IN (SELECT bidx FROM d) OR x.document_number_bidx IN (SELECT bidx FROM d))")
     cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
             "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
     docs = (f"WITH d AS (SELECT unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s "  # noqa: S608
             "WHERE s.load_id = %(e_load)s AND s.documents_bidx <> '{}') ")
-    args = {**params, "e_load": load_id, "e_dobs": index.dobs_sql}
+    args = {**params, "e_load": load_id, "e_keys": index.keys_sql, "e_from": _FOLD_FROM, "e_to": _FOLD_TO}
+    # OFFSET 0: the folded names, then the keys, computed once per row (not once per use).
+    folded = f"SELECT {cols}, {given} AS g, {family} AS f FROM {ctx.cases} c WHERE {where} OFFSET 0"  # noqa: S608
+    inner = f"SELECT {cols}, {keys} FROM ({folded}) c OFFSET 0"  # noqa: S608
     if "examined" in ctx.cache:
-        ctx.cursor.execute(f"{docs} SELECT {cols} FROM {ctx.cases} c WHERE {where} AND {hit}", args)  # noqa: S608
+        ctx.cursor.execute(f"{docs} SELECT * FROM ({inner}) x WHERE {hit}", args)  # noqa: S608
         cases = ctx.cursor.fetchall()
     else:
         # Alone in its partition, the rule counts the rows it examines in the same scan: the
         # matching rows, plus the first row (for the count) when none matches.
         ctx.cursor.execute(
-            f"""{docs} SELECT * FROM (SELECT {cols}, {hit} AS hit, count(*) OVER () AS n, row_number() OVER () AS rn
-                                       FROM {ctx.cases} c WHERE {where}) x
-                 WHERE x.hit OR x.rn = 1""",  # noqa: S608
+            f"""{docs} SELECT * FROM (SELECT x.*, {hit} AS hit, count(*) OVER () AS n, row_number() OVER () AS rn
+                                       FROM ({inner}) x) y
+                 WHERE y.hit OR y.rn = 1""",  # noqa: S608
             args)
         rows = ctx.cursor.fetchall()
-        examined = int(rows[0][12]) if rows else 0
+        examined = int(rows[0][16]) if rows else 0
         ctx.cache["examined"] = examined
         ctx.rows_examined += examined
-        cases = [r[:11] for r in rows if r[11]]
+        cases = [r[:15] for r in rows if r[15]]
     pairs: set[tuple[int, int]] = set()
     doc_pairs: set[tuple[int, int]] = set()
-    normalize = names.normalize
-    by_date, by_doc, names_of = index.by_date, index.by_doc, index.names_of
+    by_key, by_doc = index.by_key, index.by_doc
     for ci, row in enumerate(cases):
-        dob = row[6]
-        near = by_date.get(dob.toordinal(), ()) if dob is not None else ()
-        if near:
-            family = " ".join(x for x in (normalize(row[4]), normalize(row[5] or "")) if x)
-            keys = _name_keys(normalize(row[3]), family)
-            for si in near:
-                subject_keys = names_of(si)[1]
-                if any(k in subject_keys for k in keys):
-                    pairs.add((ci, si))
+        for k in row[11:15]:
+            for si in by_key.get(k, ()) if k is not None else ():
+                pairs.add((ci, si))
         for bidx in row[7:11]:
             for si in by_doc.get(bidx, ()) if bidx else ():
                 pairs.add((ci, si))
@@ -246,7 +306,7 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     lf: list[str] = []
     rf: list[str] = []
     for p, (ci, si) in enumerate(zip(pair_case, pair_subject, strict=True)):
-        for given, family in index.names_of(si)[0]:
+        for given, family in index.names_of(si):
             owner.append(p)
             lg.append(c_given[ci])
             rg.append(given)
