@@ -216,6 +216,8 @@ class QueuePage:
 
 def _in(column: str, values: list[Any], params: list[Any]) -> str:
     """`column IN (%s, ...)` as the ORM writes it (the planner matches it to the partial indexes)."""
+    if not values:  # the ORM's empty IN matches nothing
+        return "FALSE"
     params += values
     return f"{column} IN ({', '.join(['%s'] * len(values))})"
 

@@ -97,6 +97,12 @@ def test_paging_by_keyset_walks_the_orm_order(mixed_cases, alice):
         assert seen
 
 
+def test_no_status_at_all_matches_nothing_as_in_the_orm(mixed_cases, alice):
+    filters = QueueFilters(status=[])
+    assert queue_page(user=alice, filters=filters, today=timezone.localdate()).cases == []
+    assert _orm_ids(alice, filters, timezone.localdate()) == []
+
+
 def test_an_assignee_by_id_and_the_rows_carry_the_assignee(mixed_cases, alice, sam):
     today = timezone.localdate()
     filters = QueueFilters(assignee=str(sam.pk), snoozed=True)
