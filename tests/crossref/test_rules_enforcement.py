@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+from django.db import connection
+
 from privacy import crypto
 from tests.crossref.test_rules_identity import findings, run_rules
 from verification.crossref import selectors
 from verification.crossref.models import Finding
+from verification.crossref.rules import enforcement
 
 DOB = date(1984, 3, 9)
 
@@ -81,3 +85,54 @@ def test_the_linkage_alone_counts_every_case_without_a_staging_copy(world, match
     # Idempotent: a second run adds nothing.
     run_rules(matcher, "ENF-LINK")
     assert Finding.objects.filter(rule_code="ENF-LINK").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_blocking_keys_fold_names_the_same_in_sql_and_python():
+    # The database computes the cases' keys, Python the subjects': they must agree on every benign variant.
+    spellings = ["Álvarez", "ALVAREZ", "alvarez", "O'Brien", "O\u2019Brien", "OBRIEN", "Jean-Luc", "García-López",
+                 "Öztürk", "Ozturk", "Nguyễn", "Ñúñez", "Søren", "Łukasz", "Élodie", "  Ana", "De la Cruz"]
+    dob = date(1984, 3, 9)
+    with connection.cursor() as cur:
+        for name in spellings:
+            sql_key = enforcement._key_sql("x.g", False).replace("c.date_of_birth", "%(d)s::date")
+            cur.execute(f"SELECT x.g, {sql_key} FROM (SELECT ltrim(translate(%(n)s, %(f)s, %(t)s)) AS g) x",
+                        {"n": name, "f": enforcement._FOLD_FROM, "t": enforcement._FOLD_TO, "d": dob})
+            folded, code = cur.fetchone()
+            assert folded == enforcement.fold(name), name
+            assert code == enforcement.key_code(dob.toordinal(), False, enforcement.fold(name)[:2]), name
+    assert {enforcement.fold(n)[:2] for n in ("Álvarez", "ALVAREZ", "alvarez")} == {"al"}
+    assert enforcement.fold("O'Brien")[:2] == enforcement.fold("OBRIEN")[:2] == "ob"
+    assert enforcement.fold("Öztürk")[:2] == "oz"
+
+
+def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(world, matcher, monkeypatch):
+    # Subjects share the workers' names and birth years: blocking hands Python only the cases with a
+    # key in common, and the scoring keeps the look-alikes below a lead.
+    fetched: list[int] = []
+    real = enforcement._candidates
+
+    def spy(ctx, index, load_id):
+        got = real(ctx, index, load_id)
+        fetched.extend(row[0] for row in got[0])
+        return got
+
+    monkeypatch.setattr(enforcement, "_candidates", spy)
+    emp = world.employer()
+    world.subject("S-1", "María", "García", DOB)
+    strangers = [world.case(emp, f"74000{i:04d}", first, last, DOB) for i, (first, last) in enumerate(
+        [("Wei", "Chen"), ("John", "Smith"), ("Olga", "Ivanova"), ("Priya", "Patel"), ("Kevin", "Young")])]
+    lookalikes = [
+        world.case(emp, "740100001", "Maria", "Gonzalez", DOB),       # the same common given name
+        world.case(emp, "740100002", "José", "García", DOB),          # the same common surname
+        world.case(emp, "740100003", "Mariana", "Gomez", DOB),        # the same first letters
+    ]
+    other_day = world.case(emp, "740100004", "Maria", "Garcia", date(1984, 3, 10))
+    review = world.case(emp, "740100005", "Maria", "Garcia Lopez", DOB)   # plausible, not conclusive
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert not {c.pk for c in [*strangers, other_day]} & set(fetched)  # they share no key with the subject
+    assert {c.pk for c in lookalikes} <= set(fetched)
+    for case in [*lookalikes, *strangers, other_day]:
+        assert case.pk not in got, (case.first_name, case.last_name)
+    assert got[review.pk].severity == "low"

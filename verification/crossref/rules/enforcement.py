@@ -88,11 +88,11 @@ class SubjectIndex:
 def _fold_table() -> tuple[dict[int, int | None], str, str]:
     """The folding of blocking keys, as a str.translate table and PostgreSQL translate()'s two strings.
 
-    ASCII capitals and the Latin letters with diacritics (U+00C0-U+024F) to the ASCII small letter
+    ASCII capitals and the Latin letters with diacritics (U+00C0-U+024F, U+1E00-U+1EFF) to the ASCII small letter
     `names.normalize` makes of them; hyphens and punctuation to a space; apostrophes dropped.
     """
     src, dst = [], []
-    for cp in [*range(ord("A"), ord("Z") + 1), *range(0xC0, 0x250)]:
+    for cp in [*range(ord("A"), ord("Z") + 1), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
         ch, folded = chr(cp), names.normalize(chr(cp))
         if len(folded) == 1 and folded.isascii() and folded.isalpha() and folded != ch:
             src.append(ch)
