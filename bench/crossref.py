@@ -486,7 +486,7 @@ def _run_size(n: int) -> dict[str, float]:
     partitions = max(8, n // 62_500)
     workers = _workers(2)
     try:
-        time.sleep(4)  # the workers start
+        _wait_for_workers()  # a long-running service: its start-up is not part of the run
         run, progress, seconds = _full_run(user, partitions=partitions)
     finally:
         _stop(workers)

@@ -323,7 +323,9 @@ CELERY_BEAT_SCHEDULE["verification-deadlines"] = {
 # Cross-reference engine (verification/crossref). Thresholds are settings, not constants.
 CROSSREF = {
     "SSN_PARTITIONS": env_int("CROSSREF_SSN_PARTITIONS", 16),
-    "EMPLOYER_PARTITIONS": env_int("CROSSREF_EMPLOYER_PARTITIONS", 2),
+    # Every employer bucket aggregates all the cases in scope (peer rates need every employer), so
+    # one bucket does that pass once; the SSN partitions run beside it.
+    "EMPLOYER_PARTITIONS": env_int("CROSSREF_EMPLOYER_PARTITIONS", 1),
     # A partition's lease; the sweeper hands an expired one to another worker.
     "LEASE_SECONDS": env_int("CROSSREF_LEASE_SECONDS", 900),
     "RESEND_PENDING_AFTER_SECONDS": env_int("CROSSREF_RESEND_PENDING_AFTER_SECONDS", 1800),

@@ -319,48 +319,98 @@ STAGE_COLUMNS = (
 
 
 def stage_name(run_id: int) -> str:
-    """The staging table of a run."""
+    """The staging table of a run's cases."""
     return f"crossref_stage_{int(run_id)}"
 
 
-def stage_ensure(run: Run) -> str:
-    """The run's cases in scope, copied once, narrow and sorted by SSN blind index; built by the first partition.
+def stage_ssa_name(run_id: int) -> str:
+    """The staging table of a run's Numident records (the current SSA load), sorted by SSN blind index."""
+    return f"crossref_stage_{int(run_id)}_ssa"
 
-    A partition of an SSN range then reads contiguous pages instead of scanning the wide cases
-    table; employer partitions scan a table a fraction of its size. The table is UNLOGGED (it is
-    derived data): after a PostgreSQL crash it comes back empty, which `staged_rows` detects, and
-    the next partition rebuilds it.
+
+def stage_ensure(run: Run) -> str:
+    """The run's cases in scope, copied once into one table per SSN partition; built by the first partition.
+
+    The copy is a table partitioned by range of the SSN blind index, on the run's own SSN
+    partition bounds, so that a partition of an SSN range reads exactly its own contiguous child
+    table instead of scanning the wide cases table, and no sort or index is needed to get there
+    (rows are routed as they are copied). The run's SSA load gets the same treatment
+    (`stage_ssa_name`): Numident is stored in load order, so an SSN range of it would otherwise
+    touch nearly every page of the table in every partition. The child tables are UNLOGGED
+    (derived data): after a PostgreSQL crash they come back empty, which `staged_rows` detects,
+    and the next partition rebuilds them.
     """
-    name = stage_name(run.pk)
+    name, ssa_name = stage_name(run.pk), stage_ssa_name(run.pk)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('crossref-stage'), %s)", [run.pk])
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL", [name, ssa_name])
         if cur.fetchone()[0]:
             staged = Run.objects.filter(pk=run.pk).values_list("staged_rows", flat=True).first()
             cur.execute(f"SELECT EXISTS (SELECT 1 FROM {name})")  # noqa: S608
             if cur.fetchone()[0] or not staged:
                 return name
-        cur.execute(f"DROP TABLE IF EXISTS {name}")
+        cur.execute(f"DROP TABLE IF EXISTS {name}, {ssa_name}")
         scope = PartitionContext(run=run, partition=Partition(kind="ssn", lo=""), cursor=cur, rules=[])
         where, params = scope.scope_sql("c")
         cur.execute("SET LOCAL jit = off")
         cur.execute("SET LOCAL work_mem = '256MB'")
+        bounds = list(run.partitions.filter(kind=Partition.Kind.SSN).order_by("lo").values_list("lo", "hi")) or [("", "")]
+        ssa_columns = ("id", "ssn_bidx", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship",
+                       "death_date", "locked")
+        _stage_create(cur, name, sources.CASES, STAGE_COLUMNS, bounds)
+        _stage_create(cur, ssa_name, sources.NUMIDENT, ssa_columns, bounds)
         cur.execute(
-            f"CREATE UNLOGGED TABLE {name} AS SELECT {', '.join('c.' + col for col in STAGE_COLUMNS)} "  # noqa: S608
-            f"FROM {sources.CASES} c WHERE {where} AND c.submitted_at IS NOT NULL ORDER BY c.ssn_bidx",
+            f"INSERT INTO {name} SELECT {', '.join('c.' + col for col in STAGE_COLUMNS)} "  # noqa: S608
+            f"FROM {sources.CASES} c WHERE {where} AND c.submitted_at IS NOT NULL",
             params,
         )
         rows = cur.rowcount
-        cur.execute(f"CREATE INDEX ON {name} (ssn_bidx)")
-        cur.execute(f"ANALYZE {name}")
+        ssa_load = sources.loads_by_source(run.reference_loads or []).get("ssa", 0)
+        cur.execute(
+            f"INSERT INTO {ssa_name} SELECT {', '.join('n.' + col for col in ssa_columns)} "  # noqa: S608
+            f"FROM {sources.NUMIDENT} n WHERE n.load_id = %s",
+            [ssa_load],
+        )
+        # Statistics of the columns the rules filter and join on only: the planner needs row
+        # counts and the SSN range's selectivity; histograms of names and dates would cost more
+        # than they save.
+        cur.execute("SET LOCAL default_statistics_target = 5")  # a sample of 1,500 rows per table
+        cur.execute(f"ANALYZE {name} (ssn_bidx, submitted_at, citizenship_status)")
+        cur.execute(f"ANALYZE {ssa_name} (ssn_bidx)")
         Run.objects.filter(pk=run.pk).update(staged_rows=rows)
     return name
 
 
+def _stage_create(cur: Any, name: str, source: str, columns: Sequence[str], bounds: list[tuple[str, str]]) -> None:
+    """A table of `columns` (typed as in `source`) partitioned by range of ssn_bidx: one UNLOGGED child per bound.
+
+    """
+    cur.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        [source],
+    )
+    types = dict(cur.fetchall())
+    cur.execute(
+        f"CREATE TABLE {name} ({', '.join(f'{col} {types[col]}' for col in columns)}) "
+        "PARTITION BY RANGE (ssn_bidx)"
+    )
+    for i, (lo, hi) in enumerate(bounds):
+        lo_sql = "%s" if lo else "MINVALUE"
+        hi_sql = "%s" if hi else "MAXVALUE"
+        values = [v for v in (lo, hi) if v]
+        # Bounds are literals (DDL takes no parameters); mogrify quotes them.
+        raw = cur.cursor if hasattr(cur, "cursor") else cur
+        ddl = raw.mogrify(
+            f"CREATE UNLOGGED TABLE {name}_p{i} PARTITION OF {name} FOR VALUES FROM ({lo_sql}) TO ({hi_sql})", values
+        ).decode()
+        cur.execute(ddl.replace("%", "%%"))
+
+
 def stage_drop(run_id: int) -> None:
-    """Drop a finished run's staging table."""
+    """Drop a finished run's staging tables."""
     with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {stage_name(run_id)}")
+        cur.execute(f"DROP TABLE IF EXISTS {stage_name(run_id)}, {stage_ssa_name(run_id)}")
 
 
 def run_finish_if_complete(run_id: int) -> bool:

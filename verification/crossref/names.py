@@ -41,9 +41,9 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
     """
     if not pairs:
         return np.zeros(0)
-    left = [normalize(f"{p.first} {p.last}") for p in pairs]
-    right = [normalize(f"{p.ref_first} {p.ref_middle} {p.ref_last}") for p in pairs]
-    right_short = [normalize(f"{p.ref_first} {p.ref_last}") for p in pairs]
+    left = [_joined(p.first, p.last) for p in pairs]
+    right = [_joined(p.ref_first, p.ref_middle, p.ref_last) for p in pairs]
+    right_short = [_joined(p.ref_first, p.ref_last) for p in pairs]
     quick = np.maximum(
         process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1),
         process.cpdist(left, right_short, scorer=fuzz.token_sort_ratio, workers=1),
@@ -60,6 +60,16 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
             continue
         out[i] = min((r.score or 0.0) for r in results if r.outcome not in (matching.MATCH, matching.VARIANT)) / 100.0
     return out
+
+
+def _joined(*parts: str) -> str:
+    """normalize(" ".join(parts)), from the (cached) normalized parts.
+
+    Normalization works character by character (no character composes across the space), so a
+    full name normalizes to its normalized parts joined by single spaces; given and family names
+    repeat far more than their combinations, so this keeps the cache effective.
+    """
+    return " ".join(n for n in (normalize(p) for p in parts if p) if n)
 
 
 def is_variant(score: float) -> bool:

@@ -116,7 +116,9 @@ def run_start(
                     "schedule": getattr(schedule, "pk", None)},
         )
         if enqueue:
-            ids = [p.pk for p in parts]
+            # Employer partitions first: they read the cases table itself, so one worker runs them
+            # while another builds the staging copy the SSN partitions wait for.
+            ids = [p.pk for p in sorted(parts, key=lambda p: (p.kind != Partition.Kind.EMPLOYER, p.number))]
             transaction.on_commit(lambda: partitions_enqueue(partition_ids=ids))
     if not parts:
         engine.run_finish_if_complete(run.pk)
@@ -187,11 +189,10 @@ def run_cancel(*, actor: Any, run: Run) -> Run:
 def stages_drop_finished() -> int:
     """Drop staging tables of runs that ended (a cancelled run's partitions may still hold theirs)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname ~ '^crossref_stage_[0-9]+$'")
-        names = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relname ~ '^crossref_stage_[0-9]+(_ssa)?$'")
+        run_ids = sorted({int(r[0].split("_")[2]) for r in cur.fetchall()})
     dropped = 0
-    for name in names:
-        run_id = int(name.rsplit("_", 1)[1])
+    for run_id in run_ids:
         if not Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists() and not Partition.objects.filter(
             run_id=run_id, status=PartitionStatus.RUNNING
         ).exists():

@@ -1,5 +1,9 @@
 """Employer-behaviour rules: set-based SQL over the cases of the employers in one bucket.
 
+They read the cases table itself (`staged=False`): two scans of it (the per-employer counts, and
+the few cases a per-case rule may flag) need no copy sorted by SSN, and the employer partition
+runs while another worker builds the run's staging copy for the SSN partitions.
+
 Rates are judged against peers (same NAICS industry and state, the employer itself excluded)
 with a one-sided z-test for a proportion: z = (x/n - p0) / sqrt(p0 (1 - p0) / n), where p0 is
 the peers' rate (smoothed by +0.5/+1 so that an empty peer group does not divide by zero). An
@@ -29,15 +33,31 @@ def _bucket(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any
     return f"{bucket_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {**bucket_params, **scope_params}
 
 
+# The per-case rules' conditions, on a case `c` and its employer `e`. `bucket_cases` copies the
+# cases meeting any of them in one scan; each rule then applies its own to that small table.
+TNC_IDLE = "c.status = 'tentative_nonconfirmation' AND c.decision = ''"
+NOT_CLOSED = ("c.status IN ('final_nonconfirmation', 'dhs_no_show', 'close_and_resubmit') "
+              "AND c.status_changed_at < now() - interval '30 days'")
+FNC_KEPT = "c.closure_code = 'continues_after_fnc'"
+PRESCREEN = "c.created_at::date < c.offer_accepted_on OR c.closure_code = 'not_hired'"
+EXISTING = "c.hire_date < e.mou_signed_on AND NOT e.is_federal_contractor AND c.late_reason <> 'federal_contractor'"
+PER_CASE = (TNC_IDLE, NOT_CLOSED, FNC_KEPT, PRESCREEN, EXISTING)
+
+
 def bucket_cases(ctx: PartitionContext) -> str:
-    """The cases of this partition's employers, copied once so the per-case rules scan them only once."""
+    """The cases of this partition's employers that any per-case rule may flag.
+
+    The per-employer pass (`employer_doc_stats`) collects their ids as it scans; they are
+    fetched here by primary key, a percent or two of the cases, without a second scan.
+    """
 
     def build() -> str:
-        where, params = _bucket(ctx)
+        doc = employer_doc_stats(ctx)
+        bucket_sql, params = ctx.employer_bucket_sql("employer_id")
         ctx.cursor.execute("DROP TABLE IF EXISTS xr_bucket")
-        ctx.cursor.execute(f"CREATE TEMP TABLE xr_bucket ON COMMIT DROP AS SELECT c.* FROM {ctx.cases} c "  # noqa: S608
-                           f"WHERE {where}", params)
-        ctx.rows_examined += ctx.cursor.rowcount
+        ctx.cursor.execute(
+            f"CREATE TEMP TABLE xr_bucket ON COMMIT DROP AS SELECT c.* FROM {ctx.cases} c "  # noqa: S608
+            f"JOIN (SELECT DISTINCT unnest(flagged) AS id FROM {doc} WHERE {bucket_sql}) f ON f.id = c.id", params)
         ctx.cursor.execute("ANALYZE xr_bucket")
         return "xr_bucket"
 
@@ -45,7 +65,17 @@ def bucket_cases(ctx: PartitionContext) -> str:
 
 
 def _examined(ctx: PartitionContext) -> None:
-    bucket_cases(ctx)
+    """Count the partition's cases once, from the per-employer aggregates."""
+
+    def count() -> int:
+        stats = employer_stats(ctx)
+        bucket_sql, params = ctx.employer_bucket_sql("employer_id")
+        ctx.cursor.execute(f"SELECT coalesce(sum(n), 0) FROM {stats} WHERE {bucket_sql}", params)  # noqa: S608
+        n = int(ctx.cursor.fetchone()[0])
+        ctx.rows_examined += n
+        return n
+
+    ctx.once("employer_examined", count)
 
 
 def _z_crit() -> float:
@@ -55,6 +85,7 @@ def _z_crit() -> float:
 def _per_case(ctx: PartitionContext, r_: Rule, *, condition: str, evidence: str, summary: str,
               fields_sql: str, extra_params: dict[str, Any] | None = None, joins: str = "") -> None:
     """One finding per offending case; the subject is the employer, the evidence the case."""
+    _examined(ctx)
     table = bucket_cases(ctx)
     params = dict(extra_params or {})
     ctx.insert_select(r_, f"""
@@ -72,25 +103,47 @@ def _jf(name: str, submitted: str, reference: str) -> str:
             f"'submitted', {submitted}, 'reference', {reference}, 'score', NULL))")
 
 
-def employer_stats(ctx: PartitionContext) -> str:
-    """One pass over the cases in scope: per employer, its cases and the counts every rate rule tests."""
+def employer_doc_stats(ctx: PartitionContext) -> str:
+    """One pass over the cases in scope: per employer and document type, the counts every rate rule tests,
+    and the ids of the cases a per-case rule may flag."""
 
     def build() -> str:
         cal = working_day_table(ctx)
         scope_sql, params = ctx.scope_sql("c")
-        ctx.cursor.execute("DROP TABLE IF EXISTS xr_emp")
+        flagged = " OR ".join(f"({cond})" for cond in PER_CASE)  # the cases a per-case rule may flag
+        ctx.cursor.execute("DROP TABLE IF EXISTS xr_emp_doc")
         ctx.cursor.execute(f"""
-            CREATE TEMP TABLE xr_emp ON COMMIT DROP AS
-            SELECT c.employer_id, e.naics, e.state, count(*) AS n,
+            CREATE TEMP TABLE xr_emp_doc ON COMMIT DROP AS
+            SELECT c.employer_id, e.naics, e.state, c.document_type AS grp, count(*) AS n,
                    count(*) FILTER (WHERE cc.wd - ch.wd > 3) AS late,
                    count(*) FILTER (WHERE c.tnc_source <> '') AS tnc,
                    count(*) FILTER (WHERE c.citizenship_status IN ('permanent_resident', 'authorized_alien'))
-                       AS noncitizen
+                       AS noncitizen,
+                   array_agg(c.id) FILTER (WHERE {flagged}) AS flagged
               FROM {ctx.cases} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
               LEFT JOIN {cal} ch ON ch.d = c.hire_date LEFT JOIN {cal} cc ON cc.d = (c.created_at)::date
              WHERE {scope_sql} AND c.submitted_at IS NOT NULL
-             GROUP BY 1, 2, 3
+             GROUP BY 1, 2, 3, 4
         """, params)  # noqa: S608
+        ctx.cursor.execute("ANALYZE xr_emp_doc")  # the doc-share query joins it to itself
+        return "xr_emp_doc"
+
+    return ctx.once("employer_doc_stats", build)
+
+
+def employer_stats(ctx: PartitionContext) -> str:
+    """Per employer: its cases and the counts every rate rule tests (the document-type pass, rolled up)."""
+
+    def build() -> str:
+        doc = employer_doc_stats(ctx)
+        ctx.cursor.execute("DROP TABLE IF EXISTS xr_emp")
+        ctx.cursor.execute(f"""
+            CREATE TEMP TABLE xr_emp ON COMMIT DROP AS
+            SELECT employer_id, naics, state, sum(n)::bigint AS n, sum(late)::bigint AS late,
+                   sum(tnc)::bigint AS tnc, sum(noncitizen)::bigint AS noncitizen
+              FROM {doc} GROUP BY 1, 2, 3
+        """)  # noqa: S608
+        ctx.cursor.execute("ANALYZE xr_emp")
         return "xr_emp"
 
     return ctx.once("employer_stats", build)
@@ -127,7 +180,7 @@ def _rate(ctx: PartitionContext, r_: Rule, *, column: str, label: str, evidence:
 
 
 @rule(code="EMP-LATE", version=1, title="Late case creation rate", severity="medium", categories=CATS,
-      family="employer",
+      family="employer", staged=False,
       description="Share of cases created after the 3rd federal working day from the first day of work "
                   "(coded reason or not: the reason is recorded, the lateness is the pattern), far above peers "
                   "of the same industry and state (z-test).")
@@ -136,7 +189,7 @@ def employer_late(ctx: PartitionContext, r_: Rule) -> None:
 
 
 @rule(code="EMP-TNC-RATE", version=1, title="Mismatch rate far above peers", severity="medium", categories=CATS,
-      family="employer",
+      family="employer", staged=False,
       description="Share of cases with a Tentative Nonconfirmation far above peers of the same NAICS industry "
                   "and state (one-sided z-test for a proportion at alpha = CROSSREF_EMPLOYER_ALPHA).")
 def employer_tnc_rate(ctx: PartitionContext, r_: Rule) -> None:
@@ -144,29 +197,29 @@ def employer_tnc_rate(ctx: PartitionContext, r_: Rule) -> None:
 
 
 @rule(code="EMP-DOC-SHARE", version=1, title="Unusual share of one document type", severity="low",
-      categories=CATS, family="employer",
+      categories=CATS, family="employer", staged=False,
       description="Share of one document type among the employer's cases far above that type's share among "
                   "peers of the same industry and state (z-test, per document type).")
 def employer_doc_share(ctx: PartitionContext, r_: Rule) -> None:
     # Per document type: x = the employer's cases with that type, n = all its cases.
     _examined(ctx)
-    scope_sql, scope_params = ctx.scope_sql("c")
-    bucket_sql, bucket_params = ctx.employer_bucket_sql("emp.employer_id")
-    params = {**scope_params, **bucket_params, "zc": _z_crit(), "min": int(settings.CROSSREF["EMPLOYER_MIN_CASES"]),
+    doc = employer_doc_stats(ctx)
+    bucket_sql, bucket_params = ctx.employer_bucket_sql("employer_id")
+    params = {**bucket_params, "zc": _z_crit(), "min": int(settings.CROSSREF["EMPLOYER_MIN_CASES"]),
               "sev": r_.severity}
     ctx.insert_select(r_, f"""
         WITH emp AS (
-            SELECT c.employer_id, e.naics, e.state, c.document_type AS grp, count(*) AS x
-              FROM {ctx.cases} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id
-             WHERE {scope_sql} AND c.submitted_at IS NOT NULL GROUP BY 1, 2, 3, 4),
-        tot AS (SELECT employer_id, naics, state, sum(x) AS n FROM emp GROUP BY 1, 2, 3),
-        peer AS (SELECT naics, state, grp, sum(x) AS px FROM emp GROUP BY 1, 2, 3),
-        peer_n AS (SELECT naics, state, sum(n) AS pn FROM tot GROUP BY 1, 2),
+            -- Window sums over the small per-(employer, type) table: the employer's total, and its
+            -- peers' (same industry and state) counts of the type and of all cases.
+            SELECT employer_id, naics, state, grp, n AS x,
+                   sum(n) OVER (PARTITION BY employer_id, naics, state) AS total,
+                   sum(n) OVER (PARTITION BY naics, state, grp) AS px,
+                   sum(n) OVER (PARTITION BY naics, state) AS pn
+              FROM {doc}),
         z AS (
-            SELECT emp.*, tot.n AS total, x::float8 / tot.n AS rate,
-                   (peer.px - emp.x + 0.5) / (peer_n.pn - tot.n + 1.0) AS p0
-              FROM emp JOIN tot USING (employer_id, naics, state) JOIN peer USING (naics, state, grp)
-              JOIN peer_n USING (naics, state) WHERE {bucket_sql} AND tot.n >= %(min)s),
+            SELECT employer_id, naics, state, grp, x, total, x::float8 / total AS rate,
+                   (px - x + 0.5) / (pn - total + 1.0) AS p0
+              FROM emp WHERE {bucket_sql} AND total >= %(min)s),
         zz AS (SELECT *, (rate - p0) / sqrt(p0 * (1 - p0) / total) AS z FROM z WHERE p0 < 1)
         SELECT 'employer' AS subject_type, 'employer:' || employer_id AS subject_key, 'doc_share:' || grp AS evidence_key,
                NULL::bigint AS case_id, employer_id, '' AS ssn_index,
@@ -184,7 +237,7 @@ def employer_doc_share(ctx: PartitionContext, r_: Rule) -> None:
 
 
 @rule(code="EMP-SELECTIVE", version=1, title="Selective verification", severity="medium", categories=CATS,
-      family="employer",
+      family="employer", staged=False,
       description="The employer runs E-Verify for some hires only: the share of its cases attested as noncitizens "
                   "is far above peers (z-test), the pattern left when citizens' hires are never run.")
 def employer_selective(ctx: PartitionContext, r_: Rule) -> None:
@@ -192,13 +245,12 @@ def employer_selective(ctx: PartitionContext, r_: Rule) -> None:
 
 
 @rule(code="EMP-TNC-IDLE", version=1, title="Mismatch left idle", severity="medium", categories=CATS,
-      family="employer",
+      family="employer", staged=False,
       description="A Tentative Nonconfirmation with no employee decision more than 10 federal working days "
                   "after it was issued (CROSSREF_TNC_IDLE_WORKING_DAYS).")
 def employer_tnc_idle(ctx: PartitionContext, r_: Rule) -> None:
     cal = working_day_table(ctx)
-    _per_case(ctx, r_, condition=f"c.status = 'tentative_nonconfirmation' AND c.decision = '' AND "  # noqa: S608
-                                 f"(SELECT wd FROM {cal} WHERE d = current_date) - t.wd > %(idle)s",
+    _per_case(ctx, r_, condition=f"{TNC_IDLE} AND (SELECT wd FROM {cal} WHERE d = current_date) - t.wd > %(idle)s",  # noqa: S608
               joins=f"JOIN {cal} t ON t.d = coalesce(c.tnc_issued_on, c.status_changed_at::date)",
               extra_params={"idle": int(settings.CROSSREF["TNC_IDLE_WORKING_DAYS"])}, evidence="tnc_idle",
               fields_sql=_jf("tnc_issued_on", "coalesce(c.tnc_issued_on, c.status_changed_at::date)", "'no decision'"),
@@ -206,42 +258,40 @@ def employer_tnc_idle(ctx: PartitionContext, r_: Rule) -> None:
 
 
 @rule(code="EMP-NOT-CLOSED", version=1, title="Case never closed", severity="low", categories=CATS,
-      family="employer",
+      family="employer", staged=False,
       description="A case with a final result (Final Nonconfirmation, DHS No Show, Close and Resubmit) that the "
                   "employer never closed, 30 or more days later.")
 def employer_not_closed(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition="c.status IN ('final_nonconfirmation', 'dhs_no_show', 'close_and_resubmit') "
-                                 "AND c.status_changed_at < now() - interval '30 days'",
+    _per_case(ctx, r_, condition=NOT_CLOSED,
               evidence="not_closed", fields_sql=_jf("status", "c.status", "'closed'"),
               summary="'Case left open after its final result (' || c.status || ').'")
 
 
 @rule(code="EMP-FNC-KEPT", version=1, title="Worker kept after Final Nonconfirmation", severity="high",
-      categories=CATS, family="employer",
+      categories=CATS, family="employer", staged=False,
       description="The employer closed a case as 'employee continues to work after Final Nonconfirmation'.")
 def employer_fnc_kept(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition="c.closure_code = 'continues_after_fnc'", evidence="fnc_kept",
+    _per_case(ctx, r_, condition=FNC_KEPT, evidence="fnc_kept",
               fields_sql=_jf("closure_code", "c.closure_code", "'terminated_after_fnc'"),
               summary="'Worker kept after a Final Nonconfirmation.'")
 
 
 @rule(code="EMP-PRESCREEN", version=1, title="Prescreening", severity="medium", categories=CATS,
-      family="employer",
+      family="employer", staged=False,
       description="A case created before the job offer was accepted, or for an applicant never hired "
                   "(closed as 'employee not hired').")
 def employer_prescreen(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition="c.created_at::date < c.offer_accepted_on OR c.closure_code = 'not_hired'",
+    _per_case(ctx, r_, condition=PRESCREEN,
               evidence="prescreen", fields_sql=_jf("offer_accepted_on", "c.created_at::date", "c.offer_accepted_on"),
               summary="CASE WHEN c.closure_code = 'not_hired' THEN 'Case run for an applicant never hired.' "
                       "ELSE 'Case created before the job offer was accepted.' END")
 
 
 @rule(code="EMP-EXISTING", version=1, title="Existing employee verified", severity="medium", categories=CATS,
-      family="employer",
+      family="employer", staged=False,
       description="A case for someone hired before the employer signed its E-Verify MOU (an existing employee), "
                   "by an employer that is not a federal contractor.")
 def employer_existing(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition="c.hire_date < e.mou_signed_on AND NOT e.is_federal_contractor "
-                                 "AND c.late_reason <> 'federal_contractor'",
+    _per_case(ctx, r_, condition=EXISTING,
               evidence="existing", fields_sql=_jf("hire_date", "c.hire_date", "e.mou_signed_on"),
               summary="'Existing employee verified (hired before the MOU).'")

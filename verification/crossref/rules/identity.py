@@ -52,9 +52,12 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         _examined(ctx)
         where, params = _case_filter(ctx)
         params["ssa"] = loads(ctx).get("ssa", 0)
-        # The same hash range on the reference side lets the join read only its slice of Numident.
+        # The same hash range on the reference side lets the join read only its slice of Numident:
+        # the run's sorted copy of its SSA load (engine.stage_ensure) when there is one.
         n_range, n_params = ("TRUE", {}) if ctx.only_case is not None else ctx.ssn_range_sql("n.ssn_bidx")
         params.update(n_params)
+        numident = f"{ctx.stage}_ssa" if ctx.stage else sources.NUMIDENT
+        n_load = "TRUE" if ctx.stage else "n.load_id = %(ssa)s"
         rows = fetch_dicts(
             ctx.cursor,
             f"""
@@ -63,10 +66,12 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
                    n.id AS n_id, n.first_name AS n_first, n.middle_name AS n_middle, n.last_name AS n_last,
                    n.date_of_birth AS n_dob, n.citizenship AS n_cit, n.death_date, n.locked
               FROM {ctx.cases} c
-              LEFT JOIN {sources.NUMIDENT} n ON n.ssn_bidx = c.ssn_bidx AND n.load_id = %(ssa)s AND {n_range}
+              LEFT JOIN {numident} n ON n.ssn_bidx = c.ssn_bidx AND {n_load} AND {n_range}
              WHERE {where}
                AND (n.id IS NULL OR n.death_date IS NOT NULL OR n.locked OR n.date_of_birth <> c.date_of_birth
-                    OR lower(n.last_name) <> lower(c.last_name) OR lower(n.first_name) <> lower(c.first_name)
+                    -- Equal names (most rows) skip lower(); only unequal ones are compared case-folded.
+                    OR (n.last_name <> c.last_name AND lower(n.last_name) <> lower(c.last_name))
+                    OR (n.first_name <> c.first_name AND lower(n.first_name) <> lower(c.first_name))
                     OR (c.citizenship_status = 'citizen' AND n.citizenship <> 'citizen'))
             """,  # noqa: S608
             params,
@@ -120,14 +125,14 @@ def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
         "WHERE ssn_bidx = ANY(%(b)s) AND load_id = %(ssa)s",
         {"b": list(variants), "ssa": loads(ctx).get("ssa", 0)},
     )
-    for h in hits:
-        for r in variants.get(h["ssn_bidx"], []):
-            score = names.compare_many(
-                [names.NamePair(r["first_name"], r["last_name"], h["first_name"], h["last_name"],
-                                r["other_last_names"] or "", h["middle_name"] or "")]
-            )[0]
-            if names.is_variant(float(score)) and h["date_of_birth"] == r["date_of_birth"]:
-                r["transposed_to"] = h["id"]
+    pairs = [(h, r) for h in hits for r in variants.get(h["ssn_bidx"], [])]
+    scores = names.compare_many(
+        [names.NamePair(r["first_name"], r["last_name"], h["first_name"], h["last_name"],
+                        r["other_last_names"] or "", h["middle_name"] or "") for h, r in pairs]
+    )
+    for (h, r), score in zip(pairs, scores, strict=True):
+        if names.is_variant(float(score)) and h["date_of_birth"] == r["date_of_birth"]:
+            r["transposed_to"] = h["id"]
 
 
 def _base(r: dict[str, Any], source_key: str) -> dict[str, Any]:
@@ -251,12 +256,17 @@ def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
     by_dob: dict[date, list[dict[str, Any]]] = {}
     for n in naturalized:
         by_dob.setdefault(n["date_of_birth"], []).append(n)
+    # Every (case, naturalized record of the same date of birth) pair, scored in one vectorized call.
+    pairs = [(i, c) for i, r in enumerate(rows) for c in by_dob.get(r["date_of_birth"], [])]
+    scores = names.compare_many([names.NamePair(rows[i]["first_name"], rows[i]["last_name"], c["first_name"],
+                                                c["last_name"], rows[i]["other_last_names"] or "") for i, c in pairs])
+    first_variant: dict[int, dict[str, Any]] = {}
+    for (i, c), score in zip(pairs, scores, strict=True):
+        if i not in first_variant and names.is_variant(float(score)):
+            first_variant[i] = c
     out = []
-    for r in rows:
-        cands = by_dob.get(r["date_of_birth"], [])
-        scores = names.compare_many([names.NamePair(r["first_name"], r["last_name"], c["first_name"], c["last_name"],
-                                                    r["other_last_names"] or "") for c in cands])
-        nat = next((c for c, s in zip(cands, scores, strict=True) if names.is_variant(float(s))), None)
+    for i, r in enumerate(rows):
+        nat = first_variant.get(i)
         fields = [field("citizenship", "ssa", r["citizenship_status"], r["n_cit"], 0.0)]
         if nat is not None and not settings.CROSSREF.get("STALE_CITIZENSHIP_REVIEW", False):
             continue  # DHS confirms the naturalization: a stale SSA record, not a lead about the person
@@ -304,10 +314,12 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
               CROSS JOIN LATERAL (SELECT coalesce(da.id, di.id, dp.id) AS id,
                    CASE WHEN da.id IS NOT NULL THEN 'a_number' WHEN di.id IS NOT NULL THEN 'i94'
                         WHEN dp.id IS NOT NULL THEN 'passport' END AS matched_by) m
-              LEFT JOIN {sources.DHS} d ON d.id = m.id
+              -- By primary key, for the few rows found (LIMIT 1 keeps the planner from hashing all of DHS).
+              LEFT JOIN LATERAL (SELECT * FROM {sources.DHS} x WHERE x.id = m.id LIMIT 1) d ON TRUE
              WHERE {where} AND c.citizenship_status IN ('permanent_resident', 'authorized_alien')
-               AND (d.id IS NULL OR d.date_of_birth <> c.date_of_birth OR lower(d.last_name) <> lower(c.last_name)
-                    OR lower(d.first_name) <> lower(c.first_name)
+               AND (d.id IS NULL OR d.date_of_birth <> c.date_of_birth
+                    OR (d.last_name <> c.last_name AND lower(d.last_name) <> lower(c.last_name))
+                    OR (d.first_name <> c.first_name AND lower(d.first_name) <> lower(c.first_name))
                     OR d.work_authorized_until < greatest(c.hire_date, current_date)
                     OR d.work_authorized_from > c.hire_date)
             """,  # noqa: S608

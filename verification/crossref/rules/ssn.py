@@ -15,18 +15,50 @@ from verification.crossref.rules.identity import _case_filter, _examined
 CATS = ("verification_cases",)
 
 
+def shared_ssn_cases(ctx: PartitionContext) -> str:
+    """The partition's cases whose SSN has more than one case: all that the rules of this family read.
+
+    Nearly every SSN has a single case; one hash aggregate over the partition finds the others,
+    so velocity and multi-identity each work on a small table instead of re-reading the slice.
+    """
+
+    def build() -> str:
+        where, params = _case_filter(ctx)
+        ctx.cursor.execute("DROP TABLE IF EXISTS xr_ssn_multi")
+        ctx.cursor.execute(f"""
+            CREATE TEMP TABLE xr_ssn_multi ON COMMIT DROP AS
+            WITH c AS MATERIALIZED (SELECT id, employer_id, ssn_bidx, hire_date, created_at, first_name, last_name,
+                                           other_last_names, date_of_birth FROM {ctx.cases} c WHERE {where})
+            SELECT c.* FROM c WHERE c.ssn_bidx IN (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(*) > 1)
+        """, params)  # noqa: S608
+        ctx.cursor.execute("ANALYZE xr_ssn_multi")
+        return "xr_ssn_multi"
+
+    return ctx.once("ssn_multi", build)
+
+
+def _ssn_source(ctx: PartitionContext, min_cases: int) -> tuple[str, str, dict]:
+    """(table, predicate, params) of the cases an SSN rule reads: the shared multi-case table when the
+    rule needs at least two cases of one SSN, else the partition itself."""
+    if min_cases >= 2:
+        return shared_ssn_cases(ctx), "TRUE", {}
+    where, params = _case_filter(ctx)
+    return ctx.cases, where, params
+
+
 @rule(code="SSN-VELOCITY", version=1, title="One SSN at many employers at once", severity="high", categories=CATS,
       family="ssn",
       description="One SSN has cases at K or more different employers whose hire dates fall inside one window "
                   "of W days (K and W are settings: CROSSREF_VELOCITY_K, CROSSREF_VELOCITY_WINDOW_DAYS).")
 def ssn_velocity(ctx: PartitionContext, r_: Rule) -> None:
     _examined(ctx)
-    where, params = _case_filter(ctx)
-    params.update(k=int(settings.CROSSREF["VELOCITY_K"]), w=int(settings.CROSSREF["VELOCITY_WINDOW_DAYS"]))
+    k = int(settings.CROSSREF["VELOCITY_K"])
+    table, where, params = _ssn_source(ctx, k)
+    params.update(k=k, w=int(settings.CROSSREF["VELOCITY_WINDOW_DAYS"]))
     # For each case, the distinct employers of the same SSN hired in the W days up to it; the first
     # window reaching K is the evidence (stable across re-runs over the same data).
     ctx.insert_select(r_, f"""
-        WITH c AS (SELECT id, employer_id, ssn_bidx, hire_date FROM {ctx.cases} c WHERE {where}),
+        WITH c AS (SELECT id, employer_id, ssn_bidx, hire_date FROM {table} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(DISTINCT employer_id) >= %(k)s),
         win AS (
             SELECT a.ssn_bidx, a.hire_date AS window_end, count(DISTINCT b.employer_id) AS employers,
@@ -57,10 +89,10 @@ def ssn_velocity(ctx: PartitionContext, r_: Rule) -> None:
                   "normalization (variants, two given names, compound surnames, day/month swaps are reconciled).")
 def ssn_multi_identity(ctx: PartitionContext, r_: Rule) -> None:
     _examined(ctx)
-    where, params = _case_filter(ctx)
+    table, where, params = _ssn_source(ctx, 2)
     rows = fetch_dicts(ctx.cursor, f"""
         WITH c AS (SELECT id, employer_id, ssn_bidx, first_name, last_name, other_last_names, date_of_birth
-                     FROM {ctx.cases} c WHERE {where}),
+                     FROM {table} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx
                   HAVING count(DISTINCT (lower(first_name), lower(last_name), date_of_birth)) > 1)
         SELECT c.* FROM c JOIN multi USING (ssn_bidx) ORDER BY c.ssn_bidx, c.id
@@ -105,10 +137,11 @@ def ssn_multi_identity(ctx: PartitionContext, r_: Rule) -> None:
                   "employers cannot back-date, instead of the hire dates they enter.")
 def ssn_velocity_v2(ctx: PartitionContext, r_: Rule) -> None:
     _examined(ctx)
-    where, params = _case_filter(ctx)
-    params.update(k=int(settings.CROSSREF["VELOCITY_K"]), w=int(settings.CROSSREF["VELOCITY_WINDOW_DAYS"]))
+    k = int(settings.CROSSREF["VELOCITY_K"])
+    table, where, params = _ssn_source(ctx, k)
+    params.update(k=k, w=int(settings.CROSSREF["VELOCITY_WINDOW_DAYS"]))
     ctx.insert_select(r_, f"""
-        WITH c AS (SELECT id, employer_id, ssn_bidx, created_at::date AS d FROM {ctx.cases} c WHERE {where}),
+        WITH c AS (SELECT id, employer_id, ssn_bidx, created_at::date AS d FROM {table} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(DISTINCT employer_id) >= %(k)s),
         win AS (
             SELECT a.ssn_bidx, a.d AS window_end, count(DISTINCT b.employer_id) AS employers
