@@ -463,9 +463,12 @@ def case_handoff(*, actor: User, case: Case, to_unit: Unit, agreement_id: int | 
     if agreement_id is None or not _agreement_allows_handoff(agreement_id, to_unit.agency_id, case.owning_agency_id):
         raise Forbidden("No active agreement lets that agency receive this case.")
     previous_agency = case.owning_agency_id
+    receivers = list(User.objects.filter(unit=to_unit, is_active=True, roles__contains=[Role.SUPERVISOR]))
+    if not receivers and case.opened_at is not None:
+        # An investigation is seen by its members only: with nobody to receive it, no one could.
+        raise ValidationFailed("That unit has no active supervisor to receive the investigation.")
     for member in access.members(case):
         access.revoke_membership(case, member)
-    receivers = list(User.objects.filter(unit=to_unit, is_active=True, roles__contains=[Role.SUPERVISOR]))
     case.owning_agency_id = to_unit.agency_id
     case.routed_unit = to_unit
     case.assignee = None

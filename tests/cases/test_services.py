@@ -450,6 +450,24 @@ def test_handoff_under_an_agreement_moves_ownership_and_access(make_case, alice,
     assert Notification.objects.filter(user=receiver, kind="handoff").exists()
 
 
+def test_an_investigation_is_not_handed_to_a_unit_with_nobody_to_receive_it(make_case, alice, directory):
+    from privacy.models import Agreement
+
+    today = timezone.localdate()
+    agreement = Agreement.objects.create(
+        reference="mou-ice-twc", title="ICE to TWC", kind="mou", source_agency=directory["ice"], recipient_agency=directory["twc"],
+        purpose="Labor law referrals", legal_authority="8 U.S.C. 1324a", scope={"investigations": ["receive_handoff", "view"]},
+        effective_on=today - timedelta(days=10), expires_on=today + timedelta(days=100), status="active",
+    )
+    UserFactory(username="tara", unit=directory["twc_unit"], roles=[Role.ANALYST])  # no supervisor there
+    case = services.case_open_investigation(actor=alice, case=make_case())
+    with pytest.raises(ValidationFailed):
+        services.case_handoff(actor=alice, case=case, to_unit=directory["twc_unit"], agreement_id=agreement.pk)
+    case.refresh_from_db()
+    assert case.owning_agency == directory["ice"]
+    assert Case.objects.visible_to(alice).filter(pk=case.pk).exists()
+
+
 def test_the_audit_outside_assignment_rule_knows_who_is_assigned_to_whom(make_case, alice, bob):
     from audit.anomalies import flags_for
     from audit.services import event_record
