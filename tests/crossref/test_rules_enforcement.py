@@ -95,15 +95,23 @@ def test_the_blocking_keys_fold_names_the_same_in_sql_and_python():
     dob = date(1984, 3, 9)
     with connection.cursor() as cur:
         for name in spellings:
-            sql_key = enforcement._key_sql("x.g", False).replace("c.date_of_birth", "%(d)s::date")
-            cur.execute(f"SELECT x.g, {sql_key} FROM (SELECT ltrim(translate(%(n)s, %(f)s, %(t)s)) AS g) x",
-                        {"n": name, "f": enforcement._FOLD_FROM, "t": enforcement._FOLD_TO, "d": dob})
-            folded, code = cur.fetchone()
+            letters = enforcement._letters_sql("x.g")
+            key = enforcement._key_sql("y.l", False).replace("c.date_of_birth", "%(d)s::date")
+            cur.execute(f"""SELECT y.g, y.l, {key} FROM (
+                                SELECT x.g, {letters} AS l FROM (SELECT ltrim(translate(lower(%(n)s), %(e_sfrom)s, %(e_sto)s)) AS g) x) y""",
+                        {"n": name, "e_sfrom": enforcement._SEP_FROM, "e_sto": enforcement._SEP_TO,
+                         "e_lfrom": enforcement._LETTERS_FROM, "e_lto": enforcement._LETTERS_TO, "d": dob})
+            folded, two, code = cur.fetchone()
             assert folded == enforcement.fold(name), name
-            assert code == enforcement.key_code(dob.toordinal(), False, enforcement.fold(name)[:2]), name
-    assert {enforcement.fold(n)[:2] for n in ("Álvarez", "ALVAREZ", "alvarez")} == {"al"}
-    assert enforcement.fold("O'Brien")[:2] == enforcement.fold("OBRIEN")[:2] == "ob"
-    assert enforcement.fold("Öztürk")[:2] == "oz"
+            assert two == enforcement.letters(folded), name
+            assert code == enforcement.key_code(dob.toordinal(), False, two), name
+    key_letters = {n: enforcement.letters(enforcement.fold(n)) for n in spellings}
+    assert key_letters["Álvarez"] == key_letters["ALVAREZ"] == key_letters["alvarez"] == "al"
+    assert key_letters["O'Brien"] == key_letters["O\u2019Brien"] == key_letters["OBRIEN"] == "ob"
+    assert key_letters["Öztürk"] == key_letters["Ozturk"] == "oz"
+    assert key_letters["Ñúñez"] == "nu"
+    assert key_letters["Nguyễn"] == "ng"
+    assert key_letters["  Ana"] == "an"
 
 
 def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(world, matcher, monkeypatch):

@@ -394,7 +394,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         "by_document": rng.random(K) < 0.3,
         "country": rng.integers(0, len(COUNTRIES), size=K).astype(np.int8),
     }
-    _no_worker_twins(w, p, name_person, K - int((s_person >= 0).sum()), rng)
+    _no_worker_twins(w, p, name_person, rng)
     if len(hits) > K:  # more hits than subjects: the surplus are ordinary cases
         label[hits[K:]] = L["none"]
     return w.freeze()
@@ -416,34 +416,45 @@ def _name_ids(origin: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[
     return f_table[o, first % f_len[o]], l_table[o, last % l_len[o]]
 
 
-def _no_worker_twins(w: World, p: dict[str, np.ndarray], name_person: np.ndarray, n_strangers: int, rng: np.random.Generator) -> None:
-    """Redraw the birth date of any stranger subject whose given name, first surname and date (or its
-    day/month swap) equal a verified worker's: such a twin would be indistinguishable from a hit."""
-    if n_strangers <= 0:
-        return
+def _no_worker_twins(w: World, p: dict[str, np.ndarray], name_person: np.ndarray, rng: np.random.Generator) -> None:
+    """No two identities that only a document could tell apart: redraw the birth date of any planted
+    hit whose given name, first surname and date (or its day/month swap) equal another worker's, then
+    of any stranger subject in the same case. Such a twin would be a lawful worker linked to a subject."""
     s = w.s
-    strangers = np.flatnonzero(s["person"] < 0)
     seen = np.zeros(len(p["dob"]), dtype=bool)
     seen[name_person] = True
     people = np.flatnonzero(seen)
     pf, pl1 = _name_ids(p["origin"][people], p["first"][people], p["last1"][people])
-    has2 = p["last2"][people] >= 0
     _pf2, pl2 = _name_ids(p["origin"][people], p["first"][people], np.maximum(p["last2"][people], 0))
-    dob = p["dob"][people].astype(np.int64)
-    keys = np.sort(np.concatenate([(dob * 4096 + pf) * 4096 + pl1, ((dob * 4096 + pf) * 4096 + pl2)[has2]]))
+    has2 = (p["last2"][people] >= 0) & (pl2 != pl1)
 
-    def known(values: np.ndarray) -> np.ndarray:  # sorted search: np.isin hashes, several times slower here
-        at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
-        return keys[at] == values
+    def worker_keys() -> np.ndarray:
+        dob = p["dob"][people].astype(np.int64)
+        return np.sort(np.concatenate([(dob * 4096 + pf) * 4096 + pl1, ((dob * 4096 + pf) * 4096 + pl2)[has2]]))
 
-    for _ in range(20):
-        sf, sl = _name_ids(s["origin"][strangers], s["first"][strangers], s["last"][strangers])
-        d = s["dob"][strangers].astype(np.int64)
+    def count(keys: np.ndarray, values: np.ndarray) -> np.ndarray:  # sorted search: np.isin hashes, slower here
+        return np.searchsorted(keys, values, side="right") - np.searchsorted(keys, values, side="left")
+
+    def twins(dob: np.ndarray, f: np.ndarray, last: np.ndarray, keys: np.ndarray, own: int) -> np.ndarray:
+        d = dob.astype(np.int64)
         swapped = _swap_days(d)
-        twin = known((d * 4096 + sf) * 4096 + sl) | known((swapped * 4096 + sf) * 4096 + sl)
+        return (count(keys, (d * 4096 + f) * 4096 + last) > own) | ((swapped != d) & (count(keys, (swapped * 4096 + f) * 4096 + last) > 0))
+
+    hit_people = s["person"][s["person"] >= 0].astype(np.int64)
+    hf, hl = _name_ids(p["origin"][hit_people], p["first"][hit_people], p["last1"][hit_people])
+    for _ in range(20):
+        twin = twins(p["dob"][hit_people], hf, hl, worker_keys(), 1)
+        if not twin.any():
+            break
+        p["dob"][hit_people[twin]] -= rng.integers(400, 4000, size=int(twin.sum())).astype(p["dob"].dtype)
+    strangers = np.flatnonzero(s["person"] < 0)
+    sf, sl = _name_ids(s["origin"][strangers], s["first"][strangers], s["last"][strangers])
+    keys = worker_keys()
+    for _ in range(20):
+        twin = twins(s["dob"][strangers], sf, sl, keys, 0)
         if not twin.any():
             return
-        s["dob"][strangers[twin]] = s["dob"][strangers[twin]] + rng.integers(400, 4000, size=int(twin.sum()))
+        s["dob"][strangers[twin]] += rng.integers(400, 4000, size=int(twin.sum())).astype(s["dob"].dtype)
 
 
 def _swap_days(days: np.ndarray) -> np.ndarray:

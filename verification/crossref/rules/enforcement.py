@@ -85,35 +85,40 @@ class SubjectIndex:
         return got
 
 
-def _fold_table() -> tuple[dict[int, int | None], str, str]:
-    """The folding of blocking keys, as a str.translate table and PostgreSQL translate()'s two strings.
+def _fold_tables() -> tuple[dict[int, int | None], str, str, dict[int, int], str, str]:
+    """The folding of blocking keys, as str.translate tables and PostgreSQL translate()'s strings.
 
-    ASCII capitals and the Latin letters with diacritics (U+00C0-U+024F, U+1E00-U+1EFF) to the ASCII small letter
-    `names.normalize` makes of them; hyphens and punctuation to a space; apostrophes dropped.
+    Two steps, so that the database runs its slow, long translate() on two letters only: over the
+    whole (lower-cased) name, hyphens and punctuation to a space and apostrophes dropped; then over
+    the two letters of a key, the Latin letters with diacritics (U+00C0-U+024F, U+1E00-U+1EFF) to the
+    ASCII letter `names.normalize` makes of them.
     """
+    separators, drop = "-.,/()_", "'\u2019\u2018`\u02bc"
+    small: dict[int, int | None] = {ord(ch): ord(" ") for ch in separators}
+    small.update({ord(ch): None for ch in drop})
     src, dst = [], []
-    for cp in [*range(ord("A"), ord("Z") + 1), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+    for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
         ch, folded = chr(cp), names.normalize(chr(cp))
-        if len(folded) == 1 and folded.isascii() and folded.isalpha() and folded != ch:
+        if len(folded) == 1 and folded.isascii() and folded.isalpha():
             src.append(ch)
             dst.append(folded)
-    for ch in "-.,/()_":
-        src.append(ch)
-        dst.append(" ")
-    drop = ["'", "\u2019", "\u2018", "`", "\u02bc"]
-    table: dict[int, int | None] = {ord(a): ord(b) for a, b in zip(src, dst, strict=True)}
-    table.update({ord(ch): None for ch in drop})
-    return table, "".join(src + drop), "".join(dst)
+    big = {ord(a): ord(b) for a, b in zip(src, dst, strict=True)}
+    return small, separators + drop, " " * len(separators), big, "".join(src), "".join(dst)
 
 
-_FOLD, _FOLD_FROM, _FOLD_TO = _fold_table()
+_SEP, _SEP_FROM, _SEP_TO, _LETTERS, _LETTERS_FROM, _LETTERS_TO = _fold_tables()
 _EPOCH = date(1900, 1, 1).toordinal()
 _FAMILY_BIT = 1 << 22
 
 
 def fold(value: str) -> str:
-    """A name as the blocking keys read it (the Python twin of the SQL in `_key_sql`)."""
-    return (value or "").translate(_FOLD).lstrip(" ")
+    """A name as the blocking keys split it: lower case, separators as spaces, apostrophes dropped (SQL: `_candidates`)."""
+    return (value or "").lower().translate(_SEP).lstrip(" ")
+
+
+def letters(part: str) -> str:
+    """The two letters of a key, diacritics folded (SQL: `_letters_sql`)."""
+    return part[:2].translate(_LETTERS)
 
 
 def key_code(dob_ordinal: int, family: bool, key: str) -> int:
@@ -123,8 +128,15 @@ def key_code(dob_ordinal: int, family: bool, key: str) -> int:
     return (dob_ordinal - _EPOCH) * (1 << 23) + (_FAMILY_BIT if family else 0) + a * 2048 + b
 
 
+def _letters_sql(text: str) -> str:
+    """SQL of `letters` over a folded text expression: the long translate() only for non-ASCII letters."""
+    two = f"left({text}, 2)"
+    return (f"CASE WHEN octet_length({two}) = char_length({two}) THEN {two} "
+            f"ELSE translate({two}, %(e_lfrom)s, %(e_lto)s) END")
+
+
 def _key_sql(text: str, family: bool) -> str:
-    """SQL of `key_code` over a text expression (already folded) and the case's date of birth."""
+    """SQL of `key_code` over the two letters of a key (a text expression) and the case's date of birth."""
     bit = _FAMILY_BIT if family else 0
     return (f"((c.date_of_birth - DATE '1900-01-01')::bigint * 8388608 + {bit} + "
             f"least(ascii({text}), 2047) * 2048 + least(ascii(substr({text}, 2, 1)), 2047))")
@@ -140,8 +152,8 @@ def _subject_keys(index: SubjectIndex, i: int, ordinals: list[int]) -> set[int]:
     for o in ordinals:
         for given, family in variants:
             if given:
-                out.add(key_code(o, False, given[:2]))
-            out.update(key_code(o, True, part[:2]) for part in family.split())
+                out.add(key_code(o, False, letters(given)))
+            out.update(key_code(o, True, letters(part)) for part in family.split())
     return out
 
 
@@ -227,10 +239,10 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
     indexes (four hashed semi-joins). It returns the case's keys as it computed them.
     """
     where, params = _case_filter(ctx)
-    given = "ltrim(translate(c.first_name, %(e_from)s, %(e_to)s))"
-    family = "ltrim(translate(c.last_name || ' ' || coalesce(c.other_last_names, ''), %(e_from)s, %(e_to)s))"
-    key_cols = [_key_sql("c.g", False), *(_key_sql(f"split_part(c.f, ' ', {n})", True) for n in (1, 2, 3))]
-    keys = ", ".join(f"{k} AS k{n}" for n, k in enumerate(key_cols))
+    given = "ltrim(translate(lower(c.first_name), %(e_sfrom)s, %(e_sto)s))"
+    family = "ltrim(translate(lower(c.last_name || ' ' || coalesce(c.other_last_names, '')), %(e_sfrom)s, %(e_sto)s))"
+    two = [_letters_sql("c.g"), *(_letters_sql(f"split_part(c.f, ' ', {n})") for n in (1, 2, 3))]
+    keys = ", ".join(f"{_key_sql(f'c.l{n}', n > 0)} AS k{n}" for n in range(4))
     hit = ("(x.k0 = ANY(%(e_keys)s::bigint[]) OR x.k1 = ANY(%(e_keys)s::bigint[]) "
            "OR x.k2 = ANY(%(e_keys)s::bigint[]) OR x.k3 = ANY(%(e_keys)s::bigint[]) "
            "OR x.a_number_bidx IN (SELECT bidx FROM d) OR x.passport_bidx IN (SELECT bidx FROM d) "
@@ -239,10 +251,13 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
             "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
     docs = (f"WITH d AS (SELECT unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s "  # noqa: S608
             "WHERE s.load_id = %(e_load)s AND s.documents_bidx <> '{}') ")
-    args = {**params, "e_load": load_id, "e_keys": index.keys_sql, "e_from": _FOLD_FROM, "e_to": _FOLD_TO}
+    args = {**params, "e_load": load_id, "e_keys": index.keys_sql,
+            "e_sfrom": _SEP_FROM, "e_sto": _SEP_TO, "e_lfrom": _LETTERS_FROM, "e_lto": _LETTERS_TO}
     # OFFSET 0: the folded names, then the keys, computed once per row (not once per use).
     folded = f"SELECT {cols}, {given} AS g, {family} AS f FROM {ctx.cases} c WHERE {where} OFFSET 0"  # noqa: S608
-    inner = f"SELECT {cols}, {keys} FROM ({folded}) c OFFSET 0"  # noqa: S608
+    two_cols = ", ".join(f"{t} AS l{n}" for n, t in enumerate(two))
+    lettered = f"SELECT {cols}, {two_cols} FROM ({folded}) c OFFSET 0"  # noqa: S608
+    inner = f"SELECT {cols}, {keys} FROM ({lettered}) c OFFSET 0"  # noqa: S608
     if "examined" in ctx.cache:
         ctx.cursor.execute(f"{docs} SELECT * FROM ({inner}) x WHERE {hit}", args)  # noqa: S608
         cases = ctx.cursor.fetchall()
