@@ -731,13 +731,18 @@ def _splink(labels: Labels) -> tuple[set, float] | None:
     work = ROOT / "var" / ("bench-splink" if BENCH_DB == "crosscheck_bench_crossref" else f"bench-splink-{BENCH_DB}")
     work.mkdir(parents=True, exist_ok=True)
     with connection.cursor() as cur, (work / "cases.csv").open("w") as fh:
-        cur.copy_expert("COPY (SELECT id AS unique_id, first_name, last_name, date_of_birth::text AS dob "
-                        "FROM verification_verificationcase) TO STDOUT WITH CSV HEADER", fh)
+        # The engine's blocking reads the other last names and the four document indexes too.
+        cur.copy_expert("""COPY (
+            SELECT id AS unique_id, first_name, last_name, coalesce(other_last_names, '') AS other_last_names,
+                   date_of_birth::text AS dob,
+                   concat_ws('|', a_number_bidx, passport_bidx, i94_bidx, document_number_bidx) AS docs
+              FROM verification_verificationcase) TO STDOUT WITH CSV HEADER""", fh)
     with connection.cursor() as cur, (work / "subjects.csv").open("w") as fh:
         # One row per name of a subject (primary and each alias), as Splink compares one name per record.
         cur.copy_expert("""COPY (
             SELECT row_number() OVER () + 1000000000 AS unique_id, subject_ref, split_part(name, ' ', 1) AS first_name,
-                   substr(name, length(split_part(name, ' ', 1)) + 2) AS last_name, date_of_birth::text AS dob
+                   substr(name, length(split_part(name, ' ', 1)) + 2) AS last_name, '' AS other_last_names,
+                   date_of_birth::text AS dob, array_to_string(s.documents_bidx, '|') AS docs
               FROM verification_enforcementsubject s,
                    unnest(array_prepend(s.first_name || ' ' || s.last_name, s.aliases)) AS name
         ) TO STDOUT WITH CSV HEADER""", fh)
@@ -751,38 +756,54 @@ def _splink(labels: Labels) -> tuple[set, float] | None:
 
 
 def splink_main(work: str, out: str) -> None:
-    """Runs in the Splink venv: link cases to subjects with the engine's blocking keys."""
+    """Runs in the Splink venv: link cases to subjects with the engine's blocking keys.
+
+    The keys of ENF-LINK: the date of birth (a subject's also day/month-swapped) with the first two
+    letters of the given name, or with the first two letters of a family-name part (the case's
+    other last names included); or a shared document index. Splink takes them as exploded arrays.
+    """
     import pandas as pd
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    def prep(df: pd.DataFrame) -> pd.DataFrame:
+    def prep(df: pd.DataFrame, *, subjects: bool) -> pd.DataFrame:
         import unicodedata
 
         def norm(s: object) -> str:
             text = unicodedata.normalize("NFKD", str(s or ""))
-            text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+            text = "".join(ch for ch in text if not unicodedata.combining(ch) and ch not in "'\u2019`").lower()
             return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
 
+        def swapped(d: str) -> list[str]:
+            year, month, day = d.split("-")
+            return [d, f"{year}-{day}-{month}"] if int(day) <= 12 and day != month else [d]
+
+        df = df.fillna("")
         df["first_name"] = df["first_name"].map(norm)
         df["last_name"] = df["last_name"].map(norm)
-        df["first2"] = df["first_name"].str[:2]
-        df["last2"] = df["last_name"].str[:2]
-        df["birth_year"] = df["dob"].str[:4]
-        return df
+        family = (df["last_name"] + " " + df["other_last_names"].map(norm)).str.split()
+        df["g"] = df["first_name"].str[:2]
+        df["fkeys"] = family.map(lambda parts: sorted({p[:2] for p in (parts if subjects else parts[:3])}))
+        df["dobs"] = df["dob"].map(swapped) if subjects else df["dob"].map(lambda d: [d] if d else [])
+        df["docs"] = df["docs"].map(lambda v: sorted({d for d in v.split("|") if d}))
+        return df.drop(columns=["other_last_names"])
 
-    cases = prep(pd.read_csv(Path(work) / "cases.csv", dtype=str))
-    subjects = prep(pd.read_csv(Path(work) / "subjects.csv", dtype=str))
+    cases = prep(pd.read_csv(Path(work) / "cases.csv", dtype=str), subjects=False)
+    subjects = prep(pd.read_csv(Path(work) / "subjects.csv", dtype=str), subjects=True)
     ref_of = dict(zip(subjects["unique_id"].astype(int), subjects["subject_ref"], strict=True))
     subjects = subjects.drop(columns=["subject_ref"])
     settings = SettingsCreator(
         link_type="link_only", unique_id_column_name="unique_id",
-        # The engine's blocking keys: DOB + two letters of the family name; DOB + two of the given name.
-        blocking_rules_to_generate_predictions=[block_on("dob", "last2"), block_on("dob", "first2")],
+        blocking_rules_to_generate_predictions=[
+            block_on("dobs", "g", arrays_to_explode=["dobs"]),
+            block_on("dobs", "fkeys", arrays_to_explode=["dobs", "fkeys"]),
+            block_on("docs", arrays_to_explode=["docs"]),
+        ],
         comparisons=[
             cl.JaroWinklerAtThresholds("first_name", [0.92, 0.8]),
             cl.JaroWinklerAtThresholds("last_name", [0.92, 0.8]),
             cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.ArrayIntersectAtSizes("docs", [1]),
         ],
     )
     linker = Linker([cases, subjects], settings, db_api=DuckDBAPI(), input_table_aliases=["cases", "subjects"])
