@@ -34,7 +34,9 @@ Label vocabulary (column `label`), the finding a perfect cross-reference raises:
   - locked: the SSN is locked in Numident;
   - expired_authorization: a noncitizen whose DHS work authorization ended before the hire;
   - enforcement_hit: the worker is an enforcement subject (name + DOB, an ASCII alias, and for
-    about 30% a document number: the A-Number or List A document number of the case).
+    about 30% a document number: the A-Number or List A document number of the case). The other
+    subjects (one per 20 cases in all) are strangers drawn like workers: the same name pools and
+    birth years, their own A-Numbers or passports; none is any worker's exact name and date of birth.
 - ``employer:<kind>`` (all cases of the kind sit at a few employers of that kind, listed in
   employer_labels.csv):
   - late_case: created 8+ calendar days (4+ federal working days) after the hire, with a late reason;
