@@ -13,7 +13,9 @@ A transliteration changes the given name's letters ("Mohammed", "Muhammad") but 
 name's, and the other way round.
 
 A name key is a bigint (the date, a given/family bit, the two letters' code points). PostgreSQL
-computes the case's keys from its columns with the same folding (`translate`) and keeps only the
+computes the case's keys from its columns with the same folding (`lower` and a short `translate`
+over the name; the long diacritics `translate` over a key's two letters only, when they are not
+ASCII: `fold`, `letters`) and keeps only the
 partition's cases whose key is one of the subjects' (hashed `= ANY` over the load's keys, built once
 per worker) or that hold one of the subjects' documents (hashed semi-joins), in one scan that also
 counts the cases examined. A case sharing only a date of birth with a subject (as most do: subjects
@@ -25,8 +27,10 @@ Scoring, vectorized over all candidate pairs and each subject's names (primary a
 `rapidfuzz.process.cpdist`: a name part scores 1 when equal (word order aside); SUBSET_SCORE (0.9)
 when one side's words are a strict subset of the other's ("Garcia" for "Garcia Sanchez", a second
 given name), one letter differs in a name of 5+ letters ("Mendosa" for "Mendoza") or only the
-transliteration differs ("Muhammad" for "Mohammed"): plausible, not conclusive; else its similarity. A pair's name score is the weaker of given and family name, best
-over the subject's names. The score is that when the dates of birth are equal, 0.9 of it when day
+transliteration differs ("Muhammad" for "Mohammed"): plausible, not conclusive; else its
+similarity. A pair's name score is the weaker of given and family name, best over the subject's
+names, so a worker who shares only a common surname or given name with a subject born the same
+day (a look-alike, not a lead) scores low. The score is that when the dates of birth are equal, 0.9 of it when day
 and month are swapped, and 0 otherwise; a shared document number sets it to at least 0.99. At or
 above the threshold (CROSSREF_LINKAGE_THRESHOLD) it is a lead; within the review margin below it
 (CROSSREF_LINKAGE_REVIEW_MARGIN), a low-severity lead for review.
