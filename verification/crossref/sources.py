@@ -23,6 +23,13 @@ def current_load_ids() -> list[int]:
         return [row[0] for row in cur.fetchall()]
 
 
+def current_loads() -> dict[str, int]:
+    """source -> id of its current load, in one query (the instant result needs both at once)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT source, id FROM {LOADS} WHERE status = 'current'")  # noqa: S608
+        return dict(cur.fetchall())
+
+
 def loads_by_source(load_ids: list[int]) -> dict[str, int]:
     """source -> load id, for the loads a run recorded at its start."""
     if not load_ids:
