@@ -146,19 +146,25 @@ def _key_sql(text: str, family: bool) -> str:
             f"least(ascii({text}), 2047) * 2048 + least(ascii(substr({text}, 2, 1)), 2047))")
 
 
-def _subject_keys(index: SubjectIndex, i: int, ordinals: list[int]) -> set[int]:
-    _id, _ref, first, last, _dob, _status, aliases = index.subjects[i]
-    out = set()
+@lru_cache(maxsize=65536)
+def _name_codes(first: str, last: str, aliases: tuple[str, ...]) -> tuple[int, ...]:
+    """The name part of a subject's keys (`key_code` without the date), over its names; cached, names repeat."""
     variants = [(fold(first), fold(last))]
-    for alias in aliases or []:
+    for alias in aliases:
         given, _, family = fold(alias).partition(" ")
         variants.append((given, family or given))
-    for o in ordinals:
-        for given, family in variants:
-            if given:
-                out.add(key_code(o, False, letters(given)))
-            out.update(key_code(o, True, letters(part)) for part in family.split())
-    return out
+    out = set()
+    for given, family in variants:
+        if given:
+            out.add(key_code(_EPOCH, False, letters(given)))
+        out.update(key_code(_EPOCH, True, letters(part)) for part in family.split())
+    return tuple(out)
+
+
+def _subject_keys(index: SubjectIndex, i: int, ordinals: list[int]) -> list[int]:
+    _id, _ref, first, last, _dob, _status, aliases = index.subjects[i]
+    codes = _name_codes(first or "", last or "", tuple(aliases or ()))
+    return [(o - _EPOCH) * (1 << 23) + code for o in ordinals for code in codes]
 
 
 def _swapped(d: date) -> date | None:
