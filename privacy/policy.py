@@ -14,6 +14,7 @@ which the property-based tests check against a reference model.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +23,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -207,31 +208,49 @@ def forget() -> None:
         cache.clear()
 
 
+# Tables: privacy_agency, privacy_rolegrant, privacy_agreement (held to the ORM by tests/privacy).
+_USER_FACTS_SQL = """
+    SELECT (SELECT a.department_id FROM privacy_agency a WHERE a.id = %s),
+           g.role, g.valid_from, g.valid_until, g.agreement_id, ag.status, ag.effective_on, ag.expires_on,
+           ag.source_agency_id, ag.recipient_agency_id, ag.scope, ag.disclosure_basis
+      FROM (SELECT 1) AS one
+      LEFT JOIN (privacy_rolegrant g LEFT JOIN privacy_agreement ag ON ag.id = g.agreement_id)
+        ON g.user_id = %s AND g.revoked_at IS NULL AND g.lapsed_at IS NULL
+     ORDER BY g.id
+"""
+
+
 def user_facts(user: Any) -> UserFacts:
     """The facts about a user that the policy reads, from the database."""
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return UserFacts(active=False, agency_id=None, department_id=None)
 
     def load() -> UserFacts:
-        from privacy.models import Agency, RoleGrant
-
-        department_id = (
-            Agency.objects.filter(pk=user.agency_id).values_list("department_id", flat=True).first()
-            if user.agency_id else None
-        )
+        # One fixed statement per request: the home agency's department and the user's open grants
+        # with their agreements (a row of NULLs when there is none). Validity is judged in
+        # `decide_from` against today, so nothing here outlives the request.
+        with connection.cursor() as cursor:
+            cursor.execute(_USER_FACTS_SQL, [user.agency_id, user.pk])
+            rows = cursor.fetchall()
+        department_id = rows[0][0] if user.agency_id else None
+        if user.agency_id:
+            cache = _request_cache.get()
+            if cache is not None:
+                cache.setdefault(("agency-dept", user.agency_id), department_id)
         grants = tuple(
             GrantFacts(
-                role=g.role, valid_from=g.valid_from, valid_until=g.valid_until,
-                ended=bool(g.revoked_at or g.lapsed_at), agreement_id=g.agreement_id,
-                agreement_active=bool(g.agreement_id and g.agreement.status == "active"),
-                agreement_effective_on=g.agreement.effective_on if g.agreement_id else None,
-                agreement_expires_on=g.agreement.expires_on if g.agreement_id else None,
-                source_agency_id=g.agreement.source_agency_id if g.agreement_id else None,
-                recipient_agency_id=g.agreement.recipient_agency_id if g.agreement_id else None,
-                scope=g.agreement.scope if g.agreement_id else {},
-                disclosure_basis=g.agreement.disclosure_basis if g.agreement_id else "b1",
+                role=role, valid_from=valid_from, valid_until=valid_until, ended=False, agreement_id=agreement_id,
+                agreement_active=bool(agreement_id and status == "active"),
+                agreement_effective_on=effective_on if agreement_id else None,
+                agreement_expires_on=expires_on if agreement_id else None,
+                source_agency_id=source_id if agreement_id else None,
+                recipient_agency_id=recipient_id if agreement_id else None,
+                scope=(json.loads(scope) if isinstance(scope, str | bytes) else scope) if agreement_id else {},
+                disclosure_basis=basis if agreement_id else "b1",
             )
-            for g in RoleGrant.objects.filter(user_id=user.pk, revoked_at__isnull=True, lapsed_at__isnull=True).select_related("agreement")
+            for (_dept, role, valid_from, valid_until, agreement_id, status, effective_on, expires_on, source_id,
+                 recipient_id, scope, basis) in rows
+            if role is not None
         )
         return UserFacts(
             active=True, agency_id=user.agency_id, department_id=department_id,
@@ -304,6 +323,12 @@ def allowed_owner_ids(user: Any, *, action: str, category: str, at: datetime | N
     facts = user_facts(user)
     if not facts.active or facts.agency_id is None:
         return []
+    on = timezone.localdate(at) if at is not None else timezone.localdate()
+    # Asked several times per page with the same facts: answered once per request (a copy each time).
+    return list(_cached(("owners", user.pk, action, category, on), lambda: _allowed_owner_ids(user, facts, action, category, at)))
+
+
+def _allowed_owner_ids(user: Any, facts: UserFacts, action: str, category: str, at: datetime | None) -> list[int]:
     code = category_owner_code(category)
     configured = _agency_id(code) if code else None
     if configured is not None:  # one owner for the whole category

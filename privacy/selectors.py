@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -39,7 +40,14 @@ def break_glass_refs(*, user: Any) -> set[str]:
     """Every subject `user` holds open break-glass access to."""
     if user is None or not getattr(user, "is_authenticated", False):
         return set()
-    return set(BreakGlassGrant.objects.active().filter(user_id=user.pk).values_list("subject_ref", flat=True))
+    # Fixed SQL for `BreakGlassGrant.objects.active().filter(user_id=...)`: read on every queue page.
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT subject_ref FROM privacy_breakglassgrant WHERE user_id = %s AND expires_at > %s AND started_at <= %s",
+            [user.pk, now, now],
+        )
+        return {ref for (ref,) in cursor.fetchall()}
 
 
 def disagreement_for(*, record_type: str, record_id: Any) -> DisagreementStatement | None:

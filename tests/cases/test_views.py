@@ -81,12 +81,13 @@ def test_the_queue_query_count_does_not_grow_with_rows(make_case, alice, django_
     from privacy.policy import request_scope
 
     make_case()
-    # policy facts (3), member cases (1), break-glass grants (1), the page with its assignees (1)
-    with request_scope(), django_assert_num_queries(6):
+    # policy facts (1: department and grants in one statement), member cases (1), break-glass grants (1),
+    # the page with its assignees (1)
+    with request_scope(), django_assert_num_queries(4):
         queue_page(user=alice, filters=QueueFilters(), today=timezone.localdate())
     for _ in range(12):
         make_case()
-    with request_scope(), django_assert_num_queries(6):
+    with request_scope(), django_assert_num_queries(4):
         page = queue_page(user=alice, filters=QueueFilters(), today=timezone.localdate())
         assert len(page.cases) == 13
         assert all(c.assignee_id is None or c.assignee_username for c in page.cases)
