@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.utils import timezone
 
 from audit import context
@@ -116,13 +116,14 @@ def _insert(event: AuditEvent) -> None:
             f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(AuditEvent._meta.pk.column)}"
         ))
     fields, sql = _INSERT
-    values = [list(event.subjects) if f.name == "subjects" else f.get_db_prep_save(f.pre_save(event, True), connection)
+    conn = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy, for the 28 fields
+    values = [list(event.subjects) if f.name == "subjects" else f.get_db_prep_save(f.pre_save(event, True), conn)
               for f in fields]
-    with connection.cursor() as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, values)
         event.pk = cursor.fetchone()[0]
     event._state.adding = False
-    event._state.db = connection.alias
+    event._state.db = conn.alias
 
 
 def event_record(
