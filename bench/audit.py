@@ -5,7 +5,8 @@
 
 1. Page throughput at 20 concurrent connections, auditing on versus off (goal: <= 10% overhead).
    A real gunicorn (gthread, 4 processes x 5 threads = 20 handlers) serves a personal-data page
-   to 20 client connections on loopback, for a fixed time, alternating on, off, on, off. The
+   to 20 client connections on loopback, for a fixed time, after an unmeasured warm-up phase,
+   in the order on, off, off, on, off, on, on, off (ABBA twice, which cancels a drift). The
    page is the case detail (the issue's page): the bench loads the demo directory and a small
    demo world (`seed_demo`, `demo_world --cases 1500`: synthetic verification cases run through
    every cross-reference rule and ingested into flagged cases), then serves, to the demo analyst
@@ -157,6 +158,10 @@ def _demo_case() -> tuple[object, int]:
             .filter(subject_kind="worker").order_by("-n", "pk").first())
     if case is None:
         raise SystemExit("bench audit: the demo world gave alice no case to open")
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")  # what autovacuum would do soon after a load, done before measuring
     print(f"   demo world loaded in {time.perf_counter() - started:.0f}s; alice opens case {case.pk} "
           f"({case.n} findings)")
     return user, case.pk
@@ -181,6 +186,42 @@ def _session_cookie(user) -> str:
     store.set_expiry(6 * 3600)
     store.save()
     return store.session_key
+
+
+def _cpu_in_process(cookie: str, path: str, *, rounds: int = 8, n: int = 25) -> None:
+    """CPU per request of the page in this process plus its PostgreSQL backend, audit on vs off.
+
+    The HTTP figures of a shared 2-core machine swing by a third between identical phases; CPU
+    time does not, so this is the overhead's stable measure. Blocks alternate on/off, then off/on.
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    client = Client()
+    client.cookies["sessionid"] = cookie
+    if client.get(path).status_code != 200:
+        raise SystemExit(f"bench audit: {path} did not answer 200 in-process")
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = Path(f"/proc/{cur.fetchone()[0]}/stat")
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def backend_cpu() -> float:
+        fields = backend.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime and stime
+
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(rounds):
+        for on in (True, False) if r % 2 == 0 else (False, True):
+            with override_settings(AUDIT_ENABLED=on):
+                cpu, db = time.process_time(), backend_cpu()
+                for _ in range(n):
+                    client.get(path)
+                samples[on].append((time.process_time() - cpu + backend_cpu() - db) / n * 1000)
+    on, off = statistics.median(samples[True]), statistics.median(samples[False])
+    print(f"   in-process CPU per request (Django and its PostgreSQL backend, median of {rounds} blocks of {n}): "
+          f"audit on {on:.1f} ms, off {off:.1f} ms: overhead {(on - off) / off * 100:.1f}% (goal <= 10%)")
 
 
 def _free_port() -> int:
@@ -263,15 +304,21 @@ def _pages(url: str) -> None:
             time.sleep(1)
         connection.close()
 
+    _cpu_in_process(cookie, path)
     sealer_thread = threading.Thread(target=sealer, daemon=True)
     sealer_thread.start()
     rates: dict[bool, list[float]] = {True: [], False: []}
     p95: dict[bool, list[float]] = {True: [], False: []}
     try:
-        for audit_on in (True, False, True, False):
+        # A first, unmeasured phase warms PostgreSQL's caches after the load; then on, off, off, on,
+        # off, on, on, off (ABBA twice), so that a drift of the machine over time weighs on both alike.
+        for audit_on, measured in ((True, False), *((on, True) for on in (True, False, False, True, False, True, True, False))):
             port = _free_port()
             server = _serve(audit_on, port)
             try:
+                if not measured:
+                    _load(port, path, cookie, PHASE_SECONDS / 2)
+                    continue
                 warm_ok, warm_failed, _ = _load(port, path, cookie, 3)  # warm up
                 if warm_failed or not warm_ok:
                     raise SystemExit(f"bench audit: {path} did not answer 200 ({warm_failed} failed)")
