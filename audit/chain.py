@@ -399,6 +399,9 @@ def _check_chunk(a: int, b: int) -> ChunkOutcome:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
         cursor.execute("SET LOCAL work_mem = '64MB'")
+        # JIT compiles each chunk's plan anew (30-40 ms) and then runs the row serialization no
+        # faster than the interpreter: measured 5-10% slower per chunk with it on.
+        cursor.execute("SET LOCAL jit = off")
         if _workers() > 1:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")  # we run our own
         cursor.execute(_CHUNK_BOUNDS_SQL, [a, b])
