@@ -11,46 +11,18 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import date
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from django.conf import settings as django_settings
-from django.db import connection
 
+from tests.workers import celery_worker, wait_until
 from verification.crossref import services
 from verification.crossref.models import Finding, Partition, PartitionStatus, Run, RunStatus
 
-ROOT = Path(__file__).resolve().parents[2]
 DOB = date(1979, 6, 30)
-
-
-def _worker(env_extra: dict[str, str]) -> subprocess.Popen:
-    url = urlsplit(django_settings.DATABASE_URL)
-    test_db_url = urlunsplit((url.scheme, url.netloc, "/" + connection.settings_dict["NAME"], url.query, ""))
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_db_url,
-        "REDIS_URL": django_settings.REDIS_URL, **env_extra,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "batch", "--concurrency", "1",
-         "--pool", "prefork", "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip",
-         "--without-mingle", "-n", f"xr-test-{time.monotonic_ns()}@%h"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.worker
@@ -71,11 +43,11 @@ def test_a_killed_worker_delays_a_run_but_loses_and_duplicates_nothing(world, ma
             world.case(emp, ssn, "Ana", last, DOB)
     settings.CROSSREF = {**settings.CROSSREF, "RESEND_PENDING_AFTER_SECONDS": 0}
 
-    first = _worker({"CROSSREF_TEST_PAUSE_BEFORE_COMMIT": "60", "CROSSREF_LEASE_SECONDS": "3"})
+    first = celery_worker("batch", "xr-test", {"CROSSREF_TEST_PAUSE_BEFORE_COMMIT": "60", "CROSSREF_LEASE_SECONDS": "3"})
     second = None
     try:
         run = services.run_start(actor=matcher, rules=["SSA-NOTFOUND"], ssn_partitions=4)
-        _wait(lambda: Partition.objects.filter(run=run, status=PartitionStatus.RUNNING).exists(), 60, "a claim")
+        wait_until(lambda: Partition.objects.filter(run=run, status=PartitionStatus.RUNNING).exists(), 60, "a claim")
         time.sleep(1.0)  # inside the transaction now: findings written, not committed
         victim = Partition.objects.get(run=run, status=PartitionStatus.RUNNING)
         os.killpg(first.pid, signal.SIGKILL)
@@ -85,8 +57,8 @@ def test_a_killed_worker_delays_a_run_but_loses_and_duplicates_nothing(world, ma
         time.sleep(3.5)  # the lease expires
         swept = services.partitions_sweep()
         assert swept["expired"] == 1
-        second = _worker({"CROSSREF_LEASE_SECONDS": "30"})
-        _wait(lambda: Run.objects.get(pk=run.pk).status != RunStatus.RUNNING, 90, "the run to finish")
+        second = celery_worker("batch", "xr-test", {"CROSSREF_LEASE_SECONDS": "30"})
+        wait_until(lambda: Run.objects.get(pk=run.pk).status != RunStatus.RUNNING, 90, "the run to finish")
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:

@@ -10,17 +10,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from datetime import date, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 import time_machine
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -28,36 +23,12 @@ from config.celery import app
 from core.calendar import add_working_days
 from privacy.models import Notification
 from tests.verification.conftest import i9
+from tests.workers import celery_worker, wait_until
 from verification import services
 from verification.models import CaseStatus, ClosureCode
 from verification.tasks import deadlines_sweep
 
-ROOT = Path(__file__).resolve().parents[2]
 S = CaseStatus
-
-
-def _worker() -> subprocess.Popen:
-    url = urlsplit(django_settings.DATABASE_URL)
-    test_db_url = urlunsplit((url.scheme, url.netloc, "/" + connection.settings_dict["NAME"], url.query, ""))
-    env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_db_url,
-        "REDIS_URL": django_settings.REDIS_URL,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "interactive", "--concurrency", "1",
-         "--pool", "prefork", "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip",
-         "--without-mingle", "-n", f"deadlines-test-{time.monotonic_ns()}@%h"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _at(working_days_ago: int) -> str:
@@ -121,7 +92,7 @@ def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_
     entry = django_settings.CELERY_BEAT_SCHEDULE["verification-deadlines"]
     assert entry["task"] == deadlines_sweep.name
 
-    worker = _worker()
+    worker = celery_worker("interactive", "deadlines-test")
     try:
         app.send_task(entry["task"])
 
@@ -130,7 +101,7 @@ def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_
                 AuditEvent.objects.filter(action="vcase.nmt_escalated").exists()
             ) and Notification.objects.filter(user=vera).exists()
 
-        _wait(swept, 120, "the worker to run the deadline sweep")
+        wait_until(swept, 120, "the worker to run the deadline sweep")
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)

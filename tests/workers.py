@@ -1,0 +1,42 @@
+"""A real Celery worker process for the tests that need one, on the test database and Redis db."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def celery_worker(queue: str, name: str, env_extra: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start one prefork worker (concurrency 1) on `queue`, in its own session so a test can kill it."""
+    url = urlsplit(settings.DATABASE_URL)
+    test_db_url = urlunsplit((url.scheme, url.netloc, "/" + connection.settings_dict["NAME"], url.query, ""))
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_db_url,
+        "REDIS_URL": settings.REDIS_URL, **(env_extra or {}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency", "1",
+         "--pool", "prefork", "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip",
+         "--without-mingle", "-n", f"{name}-{time.monotonic_ns()}@%h"],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `predicate` until it holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
