@@ -79,6 +79,25 @@ def i9(**overrides: Any) -> dict[str, Any]:
     return data
 
 
+def create(employer, submit=True, **overrides):
+    """A case through the submit service (a rehire, so repeated SSNs in one test are not refused)."""
+    overrides.setdefault("duplicate_reason", "rehire")
+    return services.case_create(actor=None, employer=employer, data=i9(**overrides), submit=submit)
+
+
+def tnc(employer):
+    """John Smith on Maria's SSN: a tentative nonconfirmation from SSA."""
+    return create(employer, first_name="John", last_name="Smith")
+
+
+def referred(employer):
+    """A TNC the employee chose to contest, referred to SSA."""
+    case = tnc(employer)
+    services.case_fan_issue(actor=None, case=case)
+    services.case_decide(actor=None, case=case, decision="take_action")
+    return services.case_refer(actor=None, case=case)
+
+
 @pytest.fixture
 def ssa(load_ref):
     """Numident with Maria Garcia Lopez (SSN 521-87-4390) and a few others."""

@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from core.errors import ValidationFailed
 from privacy.models import Notification, Role
 from privacy.services import agreement_activate, agreement_create, grant_create
-from tests.verification.conftest import i9
+from tests.verification.conftest import create, referred
 from verification import services
 from verification.models import CaseStatus, ClosureCode, TncSource
 from verification.services.sweeps import deadlines_sweep
@@ -20,23 +20,11 @@ pytestmark = pytest.mark.django_db
 S = CaseStatus
 
 
-def create(employer, submit=True, **overrides):
-    overrides.setdefault("duplicate_reason", "rehire")
-    return services.case_create(actor=None, employer=employer, data=i9(**overrides), submit=submit)
-
-
 def nmt(employer):
     """Nadia attests citizenship; SSA says noncitizen and DHS shows no naturalization: manual check."""
     case = create(employer, ssn="567-89-0123", first_name="Nadia", last_name="Haddad", date_of_birth=date(1992, 2, 20))
     assert case.status == S.NEEDS_MORE_TIME
     return case
-
-
-def referred(employer):
-    case = create(employer, first_name="John", last_name="Smith")
-    services.case_fan_issue(actor=None, case=case)
-    services.case_decide(actor=None, case=case, decision="take_action")
-    return services.case_refer(actor=None, case=case)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from audit.models import AuditEvent
 from config.celery import app
 from core.calendar import add_working_days
 from privacy.models import Notification
-from tests.verification.conftest import i9
+from tests.verification.conftest import create, referred, tnc
 from tests.workers import celery_worker, wait_until
 from verification import services
 from verification.models import CaseStatus, ClosureCode
@@ -35,22 +35,6 @@ def _at(working_days_ago: int) -> str:
     """Noon, `working_days_ago` federal working days before today (a date time_machine accepts)."""
     day = add_working_days(timezone.localdate(), -working_days_ago)
     return f"{day.isoformat()} 17:00Z"
-
-
-def create(employer, submit=True, **overrides):
-    overrides.setdefault("duplicate_reason", "rehire")
-    return services.case_create(actor=None, employer=employer, data=i9(**overrides), submit=submit)
-
-
-def tnc(employer):
-    return create(employer, first_name="John", last_name="Smith")
-
-
-def referred(employer):
-    case = tnc(employer)
-    services.case_fan_issue(actor=None, case=case)
-    services.case_decide(actor=None, case=case, decision="take_action")
-    return services.case_refer(actor=None, case=case)
 
 
 def nmt(employer):

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from core.errors import IllegalTransition, ValidationFailed
-from tests.verification.conftest import i9
+from tests.verification.conftest import create, i9, referred, tnc
 from verification import lifecycle, services
 from verification.models import CaseStatus, ClosureCode, TncSource
 from verification.services.sweeps import deadlines_sweep
@@ -21,22 +21,6 @@ def dhs_expired(load_ref):
         "a_number": "022222222", "first_name": "Li", "last_name": "Wei", "date_of_birth": "1988-07-01",
         "class_of_admission": "H1B", "work_authorized_from": "2019-01-01", "work_authorized_until": "2020-01-01",
     }])
-
-
-def create(employer, submit=True, **overrides):
-    overrides.setdefault("duplicate_reason", "rehire")
-    return services.case_create(actor=None, employer=employer, data=i9(**overrides), submit=submit)
-
-
-def tnc(employer):
-    return create(employer, first_name="John", last_name="Smith")
-
-
-def referred(employer):
-    case = tnc(employer)
-    services.case_fan_issue(actor=None, case=case)
-    services.case_decide(actor=None, case=case, decision="take_action")
-    return services.case_refer(actor=None, case=case)
 
 
 def make(status, employer, vera, dhs=False):
