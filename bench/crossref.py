@@ -17,7 +17,8 @@ also that venv's entry point: `python bench/crossref.py --splink IN_DIR OUT_FILE
 nothing of Django.
 
 Development knobs: BENCH_CROSSREF_REUSE=1 keeps the loaded database of that size,
-BENCH_CROSSREF_SKIP_P2=1 skips P2, BENCH_CROSSREF_ONLY=p2 runs P2 alone, BENCH_CROSSREF_DB and
+BENCH_CROSSREF_SKIP_P2=1 skips P2, BENCH_CROSSREF_ONLY=p2 runs P2 alone (=load only loads the
+data), BENCH_CROSSREF_DB and
 BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own.
 """
 
@@ -480,6 +481,8 @@ def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
         labels = _load_data(n)
         saved.write_text(json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)}))
         user = _bench_user()
+    if os.environ.get("BENCH_CROSSREF_ONLY") == "load":  # development: load (and keep) the data, nothing else
+        return {"total": 0.0, "floor": 0.0}
     if os.environ.get("BENCH_CROSSREF_ONLY") == "p2":  # development: the linkage benchmark alone
         _p2(user, labels)
         return {"total": 0.0, "floor": 0.0}
