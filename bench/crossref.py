@@ -479,6 +479,7 @@ def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
     else:
         _setup_django()
         labels = _load_data(n)
+        saved.parent.mkdir(parents=True, exist_ok=True)
         saved.write_text(json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)}))
         user = _bench_user()
     if os.environ.get("BENCH_CROSSREF_ONLY") == "load":  # development: load (and keep) the data, nothing else
