@@ -27,9 +27,24 @@ deterministic and gap-free, and `seq` numbers it. Only the chain's order differs
 order, and only among transactions that overlapped in time.
 
 Verification recomputes every event's canonical serialization from its columns, in SQL for speed
-(`audit_canonical`, one set-based pass per chunk) or in Python (`canonical`, the reference that
-does not trust any function stored in the database), and checks each link to the previous hash.
-The Python and SQL serializations are held to each other by the tests.
+(one set-based pass per chunk) or in Python (`canonical_bytes`, the reference that does not
+trust any function stored in the database), and checks each link to the previous hash. The
+Python and SQL serializations are held to each other by the tests.
+
+Two canonical formats; each seal says which one its hash covers (`audit_seal.format`):
+
+* format 1 (`audit_canonical`, migration 0001): the columns printed as PostgreSQL prints a row
+  value (record_out), as text;
+* format 2 (`audit_canonical_v2`, migration 0004), what the sealer writes now: the same columns
+  in PostgreSQL's binary row format (record_send). Verification is bounded by this serialization
+  (the join, the hash and the link check together cost less than it), and the binary send forms
+  skip the text output of times, arrays, addresses and integers. Measured on one 100,000-event
+  chunk of the audit bench (backend CPU, median of 7, machine shared with a data load): 950 ms
+  for format 1 with the window-sorted check, 710 ms for format 2 with the check below.
+
+A chunk is checked in two statements: one over the seals alone, in seq order from their index
+(count, bounds, gaps and links, by lag()), and one joining the seals to their events that finds
+the first missing and the first altered event (plain aggregates, no sort of the joined rows).
 
 Checkpoints: every few minutes the chain head (seq, hash) is signed with an Ed25519 key kept
 outside the database and appended to a file outside the database. A superuser who rewrites
@@ -41,11 +56,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +73,12 @@ from django.conf import settings
 from django.db import connection, transaction
 
 GENESIS = bytes(32)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the canonical format the sealer writes; format 1 seals verify as before
+CHECKPOINT_VERSION = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
-# The columns of the canonical serialization, in order (format 1); see audit_canonical in SQL.
+# The columns of the canonical serialization, in order (both formats); see audit_canonical in SQL.
 # Each arrives in Python as a plain value and is printed here; only the jsonb columns and the
 # transaction id arrive as their text form.
 _EVENT_COLUMNS = (
@@ -109,23 +128,92 @@ def _field(value: Any) -> str:
 
 def canonical(row: tuple[Any, ...]) -> str:
     """The canonical serialization of an event row selected with `_EVENT_COLUMNS` (format 1)."""
-    return "(" + ",".join(_field(v) for v in (FORMAT_VERSION, *row)) + ")"
+    return "(" + ",".join(_field(v) for v in (1, *row)) + ")"
 
 
-def link_hash(prev_hash: bytes, canonical_text: str) -> bytes:
+# Format 2: each column's PostgreSQL type OID and binary send form (int2/int4/int8 big-endian,
+# timestamptz as microseconds since 2000-01-01 UTC, xid8 unsigned, text as UTF-8 bytes, bool one
+# byte, varchar[] and inet in their array_send and inet_send layouts, jsonb as version 1 + text).
+_INT4, _INT8, _INT2, _TSTZ, _XID8, _VARCHAR, _TEXT, _BOOL, _VARCHAR_ARRAY, _INET, _JSONB = (
+    23, 20, 21, 1184, 5069, 1043, 25, 16, 1015, 869, 3802)
+_V2_TYPES = (
+    _INT4, _INT8, _TSTZ, _XID8, _INT2, _INT8, _VARCHAR, _VARCHAR, _VARCHAR, _INT8, _INT8,
+    _VARCHAR, _VARCHAR, _VARCHAR, _VARCHAR_ARRAY, _VARCHAR, _VARCHAR, _INET, _VARCHAR, _VARCHAR, _VARCHAR, _VARCHAR,
+    _INT8, _INT8, _TEXT, _BOOL, _VARCHAR, _JSONB, _JSONB,
+)
+
+
+def _send(oid: int, value: Any) -> bytes:
+    """One value's binary send form, as PostgreSQL's send function of that type writes it."""
+    if oid == _INT8:
+        return struct.pack(">q", value)
+    if oid == _INT4:
+        return struct.pack(">i", value)
+    if oid == _INT2:
+        return struct.pack(">h", value)
+    if oid == _TSTZ:  # selected AT TIME ZONE 'UTC': a naive UTC datetime
+        return struct.pack(">q", (value.replace(tzinfo=UTC) - _PG_EPOCH) // timedelta(microseconds=1))
+    if oid == _XID8:  # selected as text
+        return struct.pack(">Q", int(value))
+    if oid == _BOOL:
+        return b"\x01" if value else b"\x00"
+    if oid == _INET:
+        iface = ipaddress.ip_interface(str(value))
+        packed = iface.ip.packed
+        return bytes((2 if iface.version == 4 else 3, iface.network.prefixlen, 0, len(packed))) + packed
+    if oid == _VARCHAR_ARRAY:
+        items = list(value)
+        out = [struct.pack(">iiI", 1 if items else 0, 1 if any(v is None for v in items) else 0, _VARCHAR)]
+        if items:
+            out.append(struct.pack(">ii", len(items), 1))
+        for item in items:
+            data = None if item is None else str(item).encode("utf-8")
+            out.append(struct.pack(">i", -1) if data is None else struct.pack(">i", len(data)) + data)
+        return b"".join(out)
+    if oid == _JSONB:  # selected as text
+        return b"\x01" + str(value).encode("utf-8")
+    return str(value).encode("utf-8")
+
+
+def canonical_v2(row: tuple[Any, ...]) -> bytes:
+    """The canonical serialization of an event row selected with `_EVENT_COLUMNS` (format 2)."""
+    out = [struct.pack(">i", len(_V2_TYPES))]
+    for oid, value in zip(_V2_TYPES, (2, *row), strict=True):
+        if value is None:
+            out.append(struct.pack(">Ii", oid, -1))
+        else:
+            data = _send(oid, value)
+            out.append(struct.pack(">Ii", oid, len(data)) + data)
+    return b"".join(out)
+
+
+def canonical_bytes(row: tuple[Any, ...], fmt: int) -> bytes:
+    """The bytes an event's hash covers in canonical format `fmt` (1 or 2)."""
+    if fmt == 1:
+        return canonical(row).encode("utf-8")
+    if fmt == 2:
+        return canonical_v2(row)
+    raise ValueError(f"Unknown canonical format {fmt}")
+
+
+def link_hash(prev_hash: bytes, canonical_body: str | bytes) -> bytes:
     """An event's hash: SHA-256 over the previous hash and the event's canonical serialization."""
-    return hashlib.sha256(bytes(prev_hash) + canonical_text.encode("utf-8")).digest()
+    body = canonical_body.encode("utf-8") if isinstance(canonical_body, str) else canonical_body
+    return hashlib.sha256(bytes(prev_hash) + body).digest()
 
 
 # --- Sealing ---------------------------------------------------------------------------------------
 
 
-def seal_pending(*, batch: int = 20_000, limit: int | None = None) -> int:
-    """Chain every event whose transaction has ended; returns how many were sealed."""
+def seal_pending(*, batch: int = 20_000, limit: int | None = None, fmt: int = FORMAT_VERSION) -> int:
+    """Chain every event whose transaction has ended; returns how many were sealed.
+
+    `fmt` is the canonical format of the new seals; only tests ask for the old format 1.
+    """
     total = 0
     while limit is None or total < limit:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT audit_seal_pending(%s)", [batch])
+            cursor.execute("SELECT audit_seal_pending(%s, %s)", [batch, fmt])
             sealed = int(cursor.fetchone()[0])
         total += sealed
         if sealed < batch:
@@ -228,7 +316,7 @@ def checkpoint_sign() -> Checkpoint | None:
     signed_at = datetime.now(UTC).isoformat()
     fingerprint = _fingerprint(key.public_key())
     payload: dict[str, Any] = {
-        "v": FORMAT_VERSION, "seq": seq, "hash": digest.hex(), "event_id": event_id,
+        "v": CHECKPOINT_VERSION, "seq": seq, "hash": digest.hex(), "event_id": event_id,
         "signed_at": signed_at, "key": fingerprint,
     }
     signature = base64.b64encode(key.sign(_signed_bytes(payload))).decode()
@@ -304,38 +392,33 @@ class VerifyResult:
         return asdict(self)
 
 
-_CHUNK_BOUNDS_SQL = """
-    SELECT count(*), min(seq), max(seq), min(event_id), max(event_id)
-    FROM audit_seal WHERE seq >= %s AND seq < %s
+# The seals of a chunk alone, in seq order from their index: the count, the bounds (the event id
+# range bounds the join below), the first gap in seq and the first link that does not point at the
+# previous hash.
+_CHUNK_LINKS_SQL = """
+    SELECT count(*), min(seq), max(seq), min(event_id), max(event_id),
+        min(seq) FILTER (WHERE prev_seq IS NOT NULL AND seq <> prev_seq + 1),
+        min(seq) FILTER (WHERE prev_seq = seq - 1 AND prev_hash IS DISTINCT FROM prev_seq_hash)
+    FROM (
+        SELECT seq, event_id, prev_hash, lag(seq) OVER w AS prev_seq, lag(hash) OVER w AS prev_seq_hash
+        FROM audit_seal WHERE seq >= %s AND seq < %s
+        WINDOW w AS (ORDER BY seq)
+    ) x
 """
 
 _CHUNK_EDGE_SQL = "SELECT seq, prev_hash, hash, event_id FROM audit_seal WHERE seq = %s"
 
-# The first bad link of a chunk, all in one set-based pass: a missing event, an event whose
-# recomputed hash differs, a link that does not point at the previous hash, or a gap in seq.
-# The hashes are compared before the window sorts by seq (OFFSET 0 keeps the planner from
-# flattening), so the sort carries narrow rows rather than whole events.
-_CHUNK_PROBLEM_SQL = """
-    SELECT seq, event_id, kind FROM (
-        SELECT x.seq, x.event_id,
-            CASE
-                WHEN x.missing THEN 'missing'
-                WHEN x.altered THEN 'altered'
-                WHEN lag(x.seq) OVER w IS NOT NULL AND x.seq <> lag(x.seq) OVER w + 1 THEN 'gap'
-                WHEN lag(x.hash) OVER w IS NOT NULL AND x.prev_hash <> lag(x.hash) OVER w THEN 'link'
-            END AS kind
-        FROM (
-            SELECT s.seq, s.event_id, s.prev_hash, s.hash, e.id IS NULL AS missing,
-                sha256(s.prev_hash || convert_to(audit_canonical(e), 'UTF8')) <> s.hash AS altered
-            FROM audit_seal s
-            LEFT JOIN audit_event e
-                ON e.id = s.event_id AND e.occurred_at = s.occurred_at AND e.id BETWEEN %s AND %s
-            WHERE s.seq >= %s AND s.seq < %s
-            OFFSET 0
-        ) x
-        WINDOW w AS (ORDER BY x.seq)
-    ) checked
-    WHERE kind IS NOT NULL ORDER BY seq LIMIT 1
+# The first missing and the first altered event of a chunk: its seals joined to their events, each
+# event's hash recomputed in the format its seal names (an unknown format leaves a NULL, which
+# differs from every hash), in plain aggregates over the join (no sort).
+_CHUNK_EVENTS_SQL = """
+    SELECT min(s.seq) FILTER (WHERE e.id IS NULL),
+        min(s.seq) FILTER (WHERE e.id IS NOT NULL AND sha256(s.prev_hash || CASE s.format
+            WHEN 2 THEN audit_canonical_v2(e) WHEN 1 THEN convert_to(audit_canonical(e), 'UTF8') END)
+            IS DISTINCT FROM s.hash)
+    FROM audit_seal s
+    LEFT JOIN audit_event e ON e.id = s.event_id AND e.occurred_at = s.occurred_at AND e.id BETWEEN %s AND %s
+    WHERE s.seq >= %s AND s.seq < %s
 """
 
 _MESSAGES = {
@@ -358,11 +441,11 @@ def _retained_start() -> int | None:
 
 
 def _python_problem(lo: int, hi: int, prev: bytes | None, prev_seq: int | None) -> tuple[Problem | None, int]:
-    """Reference check of seq [lo, hi) in Python: recomputes each canonical text itself."""
+    """Reference check of seq [lo, hi) in Python: recomputes each canonical serialization itself."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT s.seq, s.event_id, s.prev_hash, s.hash, e.id IS NOT NULL, {_EVENT_COLUMNS}
+            SELECT s.seq, s.event_id, s.prev_hash, s.hash, e.id IS NOT NULL, s.format, {_EVENT_COLUMNS}
             FROM audit_seal s LEFT JOIN audit_event e ON e.id = s.event_id AND e.occurred_at = s.occurred_at
             WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq
             """,  # noqa: S608 - the interpolated text is a constant column list
@@ -370,11 +453,15 @@ def _python_problem(lo: int, hi: int, prev: bytes | None, prev_seq: int | None) 
         )
         count = 0
         for row in cursor.fetchall():
-            seq, event_id, prev_hash, digest, present = row[:5]
+            seq, event_id, prev_hash, digest, present, fmt = row[:6]
             count += 1
             if not present:
                 return _problem(seq, event_id, "missing"), count
-            if link_hash(bytes(prev_hash), canonical(row[5:])) != bytes(digest):
+            try:
+                body = canonical_bytes(row[6:], fmt)
+            except ValueError:
+                body = None
+            if body is None or link_hash(bytes(prev_hash), body) != bytes(digest):
                 return _problem(seq, event_id, "altered"), count
             if prev_seq is not None and seq != prev_seq + 1:
                 return _problem(seq, event_id, "gap"), count
@@ -395,26 +482,36 @@ ChunkOutcome = tuple[int, tuple[int, bytes, int], tuple[int, bytes], Problem | N
 
 
 def _check_chunk(a: int, b: int) -> ChunkOutcome:
-    """One set-based pass over seq [a, b): its count, first and last links, and first problem."""
+    """Check seq [a, b): its count, first and last links, and first problem."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")  # format 1's time format
+        cursor.execute("SET LOCAL client_encoding = 'UTF8'")  # format 2's text bytes
         cursor.execute("SET LOCAL work_mem = '64MB'")
         # JIT compiles each chunk's plan anew (30-40 ms) and then runs the row serialization no
         # faster than the interpreter: measured 5-10% slower per chunk with it on.
         cursor.execute("SET LOCAL jit = off")
         if _workers() > 1:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")  # we run our own
-        cursor.execute(_CHUNK_BOUNDS_SQL, [a, b])
-        count, cmin, cmax, min_id, max_id = cursor.fetchone()
+        cursor.execute(_CHUNK_LINKS_SQL, [a, b])
+        count, cmin, cmax, min_id, max_id, gap_seq, link_seq = cursor.fetchone()
         if not count:
             return None
-        cursor.execute(_CHUNK_PROBLEM_SQL, [min_id, max_id, a, b])
-        found_row = cursor.fetchone()
+        cursor.execute(_CHUNK_EVENTS_SQL, [min_id, max_id, a, b])
+        missing_seq, altered_seq = cursor.fetchone()
+        # The first bad seq; at one seq, the kinds in this order (a missing event is not also
+        # called altered, an altered one is reported before its link).
+        found_kind: tuple[int, str] | None = None
+        for seq, kind in ((missing_seq, "missing"), (altered_seq, "altered"), (gap_seq, "gap"), (link_seq, "link")):
+            if seq is not None and (found_kind is None or seq < found_kind[0]):
+                found_kind = (int(seq), kind)
         cursor.execute(_CHUNK_EDGE_SQL, [cmin])
         first_link = cursor.fetchone()
         cursor.execute(_CHUNK_EDGE_SQL, [cmax])
         last_link = cursor.fetchone()
-    found = _problem(found_row[0], found_row[1], found_row[2]) if found_row else None
+        found = None
+        if found_kind is not None:
+            cursor.execute(_CHUNK_EDGE_SQL, [found_kind[0]])
+            found = _problem(found_kind[0], int(cursor.fetchone()[3]), found_kind[1])
     return (int(count), (int(cmin), bytes(first_link[1]), int(first_link[3])), (int(cmax), bytes(last_link[2])), found)
 
 

@@ -2,8 +2,9 @@
 
 The proof lets the recipient check the file without the database:
 
-* every exported event carries its `canonical` serialization, `prev_hash` and `hash`:
-  sha256(prev_hash || canonical) must equal `hash`;
+* every exported event carries the exact bytes of its canonical serialization (`canonical_hex`,
+  in the `canonical_format` its seal names; see audit/chain.py), `prev_hash` and `hash`:
+  sha256(prev_hash || canonical bytes) must equal `hash`;
 * the `link` records give (seq, prev_hash, hash) of every event from the first exported one to
   a signed checkpoint, each link's prev_hash being the hash of the one before;
 * the `checkpoint` record is signed with the Ed25519 key whose public half is in the `key`
@@ -44,7 +45,7 @@ def _proof_rows(ids: list[int]) -> tuple[dict[int, dict[str, Any]], list[dict[st
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT s.event_id, s.seq, s.prev_hash, s.hash, {chain._EVENT_COLUMNS}
+            SELECT s.event_id, s.seq, s.prev_hash, s.hash, s.format, {chain._EVENT_COLUMNS}
             FROM audit_seal s JOIN audit_event e ON e.id = s.event_id AND e.occurred_at = s.occurred_at
             WHERE s.event_id = ANY(%s)
             """,  # noqa: S608 - constant column list
@@ -52,7 +53,7 @@ def _proof_rows(ids: list[int]) -> tuple[dict[int, dict[str, Any]], list[dict[st
         )
         for row in cursor.fetchall():
             per_event[row[0]] = {"seq": row[1], "prev_hash": bytes(row[2]).hex(), "hash": bytes(row[3]).hex(),
-                                 "canonical": chain.canonical(row[4:])}
+                                 "canonical_format": row[4], "canonical_hex": chain.canonical_bytes(row[5:], row[4]).hex()}
     if not per_event:
         return per_event, [], None
     checkpoint = chain.checkpoint_sign()
@@ -103,7 +104,7 @@ def export_events(*, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]) -> 
     name = f"audit-export-{stamp:%Y%m%dT%H%M%S}" if stamp else "audit-export"
     meta = {"record": "export", "exported_by": getattr(actor, "username", ""), "rows": len(events),
             "filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
-            "system": "Crosscheck audit trail", "hash": "sha256(prev_hash || utf8(canonical))",
+            "system": "Crosscheck audit trail", "hash": "sha256(prev_hash || canonical bytes (canonical_hex))",
             "audit_event_id": record.pk if record else None}
     key = {"record": "key", "algorithm": "Ed25519", "public_key_pem": _public_key_pem()}
     if fmt == "jsonl":
@@ -119,7 +120,7 @@ def export_events(*, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]) -> 
         return f"{name}.jsonl", "application/x-ndjson", jsonl()
 
     def csv_lines() -> Iterator[str]:
-        header = ["record", *FIELDS, "seq", "prev_hash", "hash", "canonical", "signature", "note"]
+        header = ["record", *FIELDS, "seq", "prev_hash", "hash", "canonical_format", "canonical_hex", "signature", "note"]
         buffer = io.StringIO()
         writer = csv.writer(buffer)
 
@@ -135,14 +136,15 @@ def export_events(*, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]) -> 
             data = _event_dict(event)
             proof = per_event.get(event.pk) or {}
             values = [json.dumps(data[f], ensure_ascii=False) if isinstance(data[f], dict | list) else data[f] for f in FIELDS]
-            yield line(["event", *values, proof.get("seq", ""), proof.get("prev_hash", ""), proof.get("hash", ""), proof.get("canonical", ""), "", ""])
+            yield line(["event", *values, proof.get("seq", ""), proof.get("prev_hash", ""), proof.get("hash", ""),
+                              proof.get("canonical_format", ""), proof.get("canonical_hex", ""), "", ""])
         for link in links:
-            yield line(["link", *blank, link["seq"], link["prev_hash"], link["hash"], "", "", ""])
+            yield line(["link", *blank, link["seq"], link["prev_hash"], link["hash"], "", "", "", ""])
         if checkpoint:
-            yield line(["checkpoint", *blank, checkpoint["seq"], "", checkpoint["hash"], "", checkpoint["sig"],
+            yield line(["checkpoint", *blank, checkpoint["seq"], "", checkpoint["hash"], "", "", checkpoint["sig"],
                         json.dumps({k: checkpoint[k] for k in ("event_id", "signed_at", "key")})])
-        yield line(["key", *blank, "", "", "", "", key["public_key_pem"], "Ed25519 public key (PEM)"])
-        yield line(["export", *blank, "", "", "", "", "", json.dumps(meta, default=str)])
+        yield line(["key", *blank, "", "", "", "", "", key["public_key_pem"], "Ed25519 public key (PEM)"])
+        yield line(["export", *blank, "", "", "", "", "", "", json.dumps(meta, default=str)])
 
     return f"{name}.csv", "text/csv; charset=utf-8", csv_lines()
 

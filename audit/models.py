@@ -100,6 +100,7 @@ class AuditSeal(models.Model):
     prev_hash = models.BinaryField()
     hash = models.BinaryField()
     sealed_at = models.DateTimeField()
+    format = models.PositiveSmallIntegerField(default=1, help_text="The canonical format the hash was computed over (1 or 2).")
 
     class Meta:
         managed = True

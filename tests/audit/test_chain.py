@@ -51,12 +51,59 @@ def test_python_and_sql_serializations_agree(alice):
                      subjects=["NULL", "null", "a b", "{x}", 'q"uote', "back\\slash", "", "comma,here"],
                      object_id="(paren)", detail={})
     event_record(action="access.denied", outcome="denied")  # no actor: NULL columns
+    with context.bound(ip="10.1.2.3/8"):  # an address with a netmask
+        event_record(action="access.denied", actor=alice, outcome="denied", subjects=[], case_id=7)
     seal_all()
     sql("SET DateStyle = 'ISO, YMD'")
-    rows = sql(f"SELECT audit_canonical(e), {chain._EVENT_COLUMNS} FROM audit_event e")
-    assert len(rows) == 3
+    sql("SET client_encoding = 'UTF8'")
+    rows = sql(f"SELECT audit_canonical(e), audit_canonical_v2(e), {chain._EVENT_COLUMNS} FROM audit_event e")
+    assert len(rows) == 4
     for row in rows:
-        assert chain.canonical(row[1:]) == row[0]
+        assert chain.canonical(row[2:]) == row[0]
+        assert chain.canonical_bytes(row[2:], 1) == row[0].encode()
+        assert chain.canonical_v2(row[2:]) == bytes(row[1])
+    # And each seal's hash is over the format-2 bytes the Python reference computes.
+    assert chain.verify(thorough=True).ok
+    assert {f for (f,) in sql("SELECT DISTINCT format FROM audit_seal")} == {2}
+
+
+def test_format_2_does_not_depend_on_the_session_time_zone_or_date_style(alice):
+    event_record(action="access.denied", actor=alice, outcome="denied")
+    sql("SET TimeZone = 'Pacific/Kiritimati'")
+    sql("SET DateStyle = 'SQL, DMY'")
+    (in_kiritimati,) = sql("SELECT audit_canonical_v2(e) FROM audit_event e")[0]
+    sql("SET TimeZone = 'UTC'")
+    sql("SET DateStyle = 'ISO, YMD'")
+    (in_utc,) = sql("SELECT audit_canonical_v2(e) FROM audit_event e")[0]
+    assert bytes(in_kiritimati) == bytes(in_utc)
+
+
+def test_a_chain_sealed_in_both_formats_verifies(alice):
+    events = _events(4, actor=alice)
+    assert chain.seal_pending(fmt=1) == 4  # sealed before format 2
+    events += _events(4, actor=alice)
+    assert chain.seal_pending() == 4
+    formats = sql("SELECT format FROM audit_seal ORDER BY seq")
+    assert [f for (f,) in formats] == [1] * 4 + [2] * 4
+    assert chain.verify().ok
+    assert chain.verify(thorough=True).ok
+    # An altered event is found whichever format its seal used.
+    _tamper("UPDATE audit_event SET actor_role = 'admin' WHERE id = %s", [events[5].pk])
+    _tamper("UPDATE audit_event SET actor_role = 'admin' WHERE id = %s", [events[2].pk])
+    result = chain.verify()
+    assert (result.problem.kind, result.problem.event_id) == ("altered", events[2].pk)
+    assert (chain.verify(thorough=True).problem.event_id) == events[2].pk
+
+
+def test_a_seal_whose_format_is_changed_fails_verification(alice):
+    events = _events(3, actor=alice)
+    seal_all()
+    for forged in (1, 3):
+        _tamper("UPDATE audit_seal SET format = %s WHERE event_id = %s", [forged, events[1].pk])
+        result = chain.verify()
+        assert (result.problem.kind, result.problem.event_id) == ("altered", events[1].pk), forged
+        thorough = chain.verify(thorough=True)
+        assert (thorough.problem.kind, thorough.problem.event_id) == ("altered", events[1].pk), forged
 
 
 def test_a_row_altered_with_the_triggers_disabled_is_found_exactly(alice):
@@ -138,7 +185,7 @@ def test_a_whole_chain_recomputed_is_caught_by_the_signed_checkpoint(alice):
     prev = chain.GENESIS
     rows = sql(f"SELECT s.seq, {chain._EVENT_COLUMNS} FROM audit_seal s JOIN audit_event e ON e.id = s.event_id ORDER BY s.seq")
     for row in rows:
-        digest = chain.link_hash(prev, chain.canonical(row[1:]))
+        digest = chain.link_hash(prev, chain.canonical_v2(row[1:]))
         _tamper("UPDATE audit_seal SET prev_hash = %s, hash = %s WHERE seq = %s", [prev, digest, row[0]])
         prev = digest
     assert chain.verify(use_checkpoints=False).ok  # without the checkpoint nothing shows

@@ -153,7 +153,8 @@ def test_an_export_carries_its_chain_proof_and_is_recorded(login, sam, alice):
     # The recipient's check, without the database:
     for e in events:
         proof = e["chain"]
-        assert hashlib.sha256(bytes.fromhex(proof["prev_hash"]) + proof["canonical"].encode()).hexdigest() == proof["hash"]
+        assert proof["canonical_format"] == chain.FORMAT_VERSION
+        assert hashlib.sha256(bytes.fromhex(proof["prev_hash"]) + bytes.fromhex(proof["canonical_hex"])).hexdigest() == proof["hash"]
         assert links[proof["seq"]]["hash"] == proof["hash"]
     ordered = [links[s] for s in sorted(links)]
     for before, after in itertools.pairwise(ordered):

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             statements.append(f"GRANT SELECT, INSERT ON {quote(table)} TO {quote(role)}")
         statements.append(f"REVOKE INSERT ON {quote('audit_seal')} FROM {quote(role)}")
         statements.append(f"GRANT USAGE ON SEQUENCE audit_event_id_seq TO {quote(role)}")
-        statements.append("ALTER FUNCTION audit_seal_pending(integer) SECURITY DEFINER")
+        statements.append("ALTER FUNCTION audit_seal_pending(integer, integer) SECURITY DEFINER")
         statements.append("ALTER FUNCTION audit_partition_drop(date) SECURITY DEFINER")
         statements.append(f"REVOKE EXECUTE ON FUNCTION audit_partition_drop(date) FROM PUBLIC, {quote(role)}")
         if dry_run:
