@@ -12,6 +12,7 @@ from tests.crossref.test_rules_identity import findings, run_rules
 from verification.crossref import selectors
 from verification.crossref.models import Finding
 from verification.crossref.rules import enforcement
+from verification.models import ReferenceLoad
 
 DOB = date(1984, 3, 9)
 
@@ -144,3 +145,25 @@ def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(world,
     for case in [*lookalikes, *strangers, other_day]:
         assert case.pk not in got, (case.first_name, case.last_name)
     assert got[review.pk].severity == "low"
+
+
+def test_a_new_enforcement_load_blocks_on_its_own_keys_in_the_same_session(world, matcher):
+    # The subjects' keys live in a temporary table of the connection, named by load and checksum:
+    # a later load in the same session must not be blocked on the earlier load's keys.
+    emp = world.employer()
+    world.subject("S-1", "Carlos", "Mendoza", DOB)
+    first = world.case(emp, "750000001", "Carlos", "Mendoza", DOB)
+    second = world.case(emp, "750000002", "Wei", "Chen", date(1991, 7, 5))
+    run_rules(matcher, "ENF-LINK")
+    assert set(findings("ENF-LINK")) == {first.pk}
+    old = world.loads["enforcement"]
+    ReferenceLoad.objects.filter(pk=old.pk).update(status="superseded")
+    world.loads["enforcement"] = ReferenceLoad.objects.create(
+        source="enforcement", source_agency="ice-hsi", file_name="enforcement-2.csv", vintage=date(2026, 2, 1),
+        checksum="1" * 64, status="current")
+    world.subject("S-2", "Wei", "Chen", date(1991, 7, 5))
+    Finding.objects.all().delete()
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert set(got) == {second.pk}
+    assert got[second.pk].evidence["subject_ref"] == "S-2"

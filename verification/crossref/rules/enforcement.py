@@ -16,15 +16,19 @@ A name key is a bigint (the date, a given/family bit, the two letters' code poin
 computes the case's keys from its columns with the same folding (`lower` and a short `translate`
 over the name; the long diacritics `translate` over a key's two letters only, when they are not
 ASCII: `fold`, `letters`) and keeps only the
-partition's cases whose key is one of the subjects' (hashed `= ANY` over the load's keys, built once
-per worker) or that hold one of the subjects' documents (hashed semi-joins), in one scan that also
-counts the cases examined. A case sharing only a date of birth with a subject (as most do: subjects
-are born across the same years as workers) never leaves the database. Python pairs the few cases
-left with the subjects of their keys and looks the documents up. Run alone, the rule needs no
-staging copy of the cases (`staged=False`): its scan goes through the SSN index.
+partition's cases whose key is one of the subjects' (hashed subplans over a temporary table of the
+load's distinct keys, filled once per worker connection: `_keys_table`; sent as an array literal
+with every statement, the keys cost more to parse and plan than the scan) or that hold one of the
+subjects' documents (hashed semi-joins), in one scan that also counts the cases examined. A case
+sharing only a date of birth with a subject (as most do: subjects are born across the same years
+as workers) never leaves the database. Python pairs the cases left with the subjects of their keys
+(binary search in the sorted array of the subjects' keys, in numpy) and looks the documents up.
+Run alone, the rule needs no staging copy of the cases (`staged=False`): its scan goes through
+the SSN index.
 
 Scoring, vectorized over all candidate pairs and each subject's names (primary and aliases) with
-`rapidfuzz.process.cpdist`: a name part scores 1 when equal (word order aside); SUBSET_SCORE (0.9)
+`rapidfuzz.process.cpdist`. Names are word ids (`word_id`) and each distinct pair of names is
+scored once per worker process, then cached: names repeat, pairs of them too. A name part scores 1 when equal (word order aside); SUBSET_SCORE (0.9)
 when one side's words are a strict subset of the other's ("Garcia" for "Garcia Sanchez", a second
 given name), one letter differs in a name of 5+ letters ("Mendosa" for "Mendoza") or only the
 transliteration differs ("Muhammad" for "Mohammed"): plausible, not conclusive; else its
@@ -39,7 +43,8 @@ above the threshold (CROSSREF_LINKAGE_THRESHOLD) it is a lead; within the review
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -66,27 +71,32 @@ _INDEX: dict[int, SubjectIndex] = {}
 
 @dataclass
 class SubjectIndex:
-    """The subjects of one enforcement load: by name key and by document; names on demand."""
+    """The subjects of one enforcement load: by name key and by document, with their normalized names."""
 
     subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
-    by_key: dict[int, list[int]]  # name key (see `key_code`) -> subject indexes
+    keys: np.ndarray  # every name key (see `key_code`) of every subject, sorted
+    key_subject: np.ndarray  # the subject index of each of `keys`
     by_doc: dict[str, list[int]]  # document blind index -> subject indexes
-    keys_sql: str  # the distinct name keys, as a PostgreSQL bigint[] literal
-    _names: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    name_start: np.ndarray  # subject i's names (primary, then aliases) are name_given/name_family[start:start + count]
+    name_count: np.ndarray
+    name_given: np.ndarray  # word ids (`word_id`) of the normalized given names
+    name_family: np.ndarray  # word ids of the normalized family names
+    token: str  # the load and a checksum of its keys: names the session's table of keys (`_keys_table`)
 
-    def names_of(self, i: int) -> list[tuple[str, str]]:
-        """Subject i's normalized (given, family) names, primary then aliases."""
-        got = self._names.get(i)
-        if got is None:
-            _id, _ref, first, last, _dob, _status, aliases = self.subjects[i]
-            normalize = names.normalize
-            got = [(normalize(first), normalize(last))]
-            for alias in aliases or []:
-                given, _, family = normalize(alias).partition(" ")
-                got.append((given, family or given))
-            self._names[i] = got
-        return got
+
+_WORDS: dict[str, int] = {}  # normalized name -> id, for the life of the worker process
+_WORD_LIST: list[str] = []
+_SCORES: dict[int, float] = {}  # (left word id << 32 | right word id) -> `part_scores`, cached: names repeat
+
+
+def word_id(name: str) -> int:
+    """A process-wide id of a normalized name (given or family), so pairs of names can be cached and deduplicated."""
+    got = _WORDS.get(name)
+    if got is None:
+        got = _WORDS[name] = len(_WORD_LIST)
+        _WORD_LIST.append(name)
+    return got
 
 
 def _fold_tables() -> tuple[dict[int, int | None], str, str, dict[int, int], str, str]:
@@ -147,30 +157,58 @@ def _key_sql(text: str, family: bool) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _name_codes(first: str, last: str, aliases: tuple[str, ...]) -> tuple[int, ...]:
-    """The name part of a subject's keys (`key_code` without the date), over its names; cached, names repeat."""
-    variants = [(fold(first), fold(last))]
+def _given_codes(given: str) -> tuple[int, ...]:
+    """The name code (`key_code` without the date) of a folded given name, if any."""
+    return (key_code(_EPOCH, False, letters(given)),) if given else ()
+
+
+@lru_cache(maxsize=65536)
+def _family_codes(family: str) -> tuple[int, ...]:
+    """The name codes of the parts of a folded family name."""
+    return tuple(key_code(_EPOCH, True, letters(part)) for part in family.split())
+
+
+@lru_cache(maxsize=65536)
+def _alias_codes(alias: str) -> tuple[int, ...]:
+    given, _, family = fold(alias).partition(" ")
+    return _given_codes(given) + _family_codes(family or given)
+
+
+def _name_codes(first: str, last: str, aliases: tuple[str, ...]) -> set[int]:
+    """The name part of a subject's keys, over its names; cached by name part, names repeat."""
+    out = set(_given_codes(fold(first)) + _family_codes(fold(last)))
     for alias in aliases:
-        given, _, family = fold(alias).partition(" ")
-        variants.append((given, family or given))
-    out = set()
-    for given, family in variants:
-        if given:
-            out.add(key_code(_EPOCH, False, letters(given)))
-        out.update(key_code(_EPOCH, True, letters(part)) for part in family.split())
-    return tuple(out)
+        out.update(_alias_codes(alias))
+    return out
 
 
-def _subject_keys(index: SubjectIndex, i: int, ordinals: list[int]) -> list[int]:
-    _id, _ref, first, last, _dob, _status, aliases = index.subjects[i]
-    codes = _name_codes(first or "", last or "", tuple(aliases or ()))
-    return [(o - _EPOCH) * (1 << 23) + code for o in ordinals for code in codes]
+@lru_cache(maxsize=65536)
+def _word(name: str) -> int:
+    return word_id(names.normalize(name))
+
+
+@lru_cache(maxsize=65536)
+def _alias_words(alias: str) -> tuple[int, int]:
+    given, _, family = names.normalize(alias).partition(" ")
+    return word_id(given), word_id(family or given)
+
+
+def _name_ids(first: str, last: str, aliases: tuple[str, ...]) -> list[tuple[int, int]]:
+    """A subject's normalized (given, family) names as word ids, primary name then aliases."""
+    return [(_word(first), _word(last)), *(_alias_words(alias) for alias in aliases)]
 
 
 def _swapped(d: date) -> date | None:
     if d.day <= 12 and d.day != d.month:
         return d.replace(month=d.day, day=d.month)
     return None
+
+
+@lru_cache(maxsize=65536)
+def _swapped_ordinal(ordinal: int) -> int:
+    """The ordinal of a date with day and month exchanged (0 when that is no other valid date)."""
+    swapped = _swapped(date.fromordinal(ordinal))
+    return swapped.toordinal() if swapped else 0
 
 
 def subject_index(load_id: int, cur: Any) -> SubjectIndex:
@@ -181,23 +219,64 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases, documents_bidx
                           FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
         rows = cur.fetchall()
-        index = SubjectIndex(subjects=[r[:7] for r in rows], dob=np.zeros(len(rows), dtype=np.int64), by_key={},
-                             by_doc={}, keys_sql="{}")
+        n = len(rows)
+        dob = np.zeros(n, dtype=np.int64)
+        swapped = np.zeros(n, dtype=np.int64)
+        name_start = np.zeros(n, dtype=np.int64)
+        name_count = np.zeros(n, dtype=np.int64)
+        by_doc: dict[str, list[int]] = {}
+        codes: list[int] = []
+        owners: list[int] = []
+        name_words: list[tuple[int, int]] = []
         for i, row in enumerate(rows):
             for bidx in row[7] or ():
                 if bidx:
-                    index.by_doc.setdefault(bidx, []).append(i)
-            dob = row[4]
-            if dob is None:
+                    by_doc.setdefault(bidx, []).append(i)
+            first, last, aliases = row[2] or "", row[3] or "", tuple(row[6] or ())
+            ids = _name_ids(first, last, aliases)
+            name_start[i], name_count[i] = len(name_words), len(ids)
+            name_words.extend(ids)
+            if row[4] is None:
                 continue
-            index.dob[i] = dob.toordinal()
-            swapped = _swapped(dob)
-            for k in _subject_keys(index, i, [dob.toordinal()] + ([swapped.toordinal()] if swapped else [])):
-                index.by_key.setdefault(k, []).append(i)
-        index.keys_sql = "{" + ",".join(map(str, sorted(index.by_key))) + "}"
+            dob[i] = row[4].toordinal()
+            swapped[i] = _swapped_ordinal(int(dob[i]))
+            got = _name_codes(first, last, aliases)
+            codes.extend(got)
+            owners.extend([i] * len(got))
+        # A key is the date's part (see `key_code`) plus a name code; under the subject's date, and
+        # under its day/month swap when that is another date.
+        owner = np.asarray(owners, dtype=np.int64)
+        code = np.asarray(codes, dtype=np.int64)
+        has_swap = swapped[owner] > 0
+        keys = np.concatenate([(dob[owner] - _EPOCH) * (1 << 23) + code,
+                               (swapped[owner][has_swap] - _EPOCH) * (1 << 23) + code[has_swap]])
+        key_subject = np.concatenate([owner, owner[has_swap]])
+        order = np.argsort(keys, kind="stable")
+        words = np.asarray(name_words, dtype=np.int64).reshape(-1, 2)
+        index = SubjectIndex(
+            subjects=[r[:7] for r in rows], dob=dob, keys=keys[order], key_subject=key_subject[order], by_doc=by_doc,
+            name_start=name_start, name_count=name_count, name_given=words[:, 0].copy(), name_family=words[:, 1].copy(),
+            token=f"{int(load_id)}_{zlib.crc32(keys[order].tobytes()):08x}")
         _INDEX.clear()
         _INDEX[load_id] = index
         return index
+
+
+def _keys_table(cur: Any, index: SubjectIndex) -> str:
+    """The session's temporary table of the subjects' distinct name keys, filled once per connection and load.
+
+    A table the partition's statement reads as hashed subplans: sending the keys as an array
+    literal with every partition's statement cost more to parse and plan than the scan itself.
+    Created inside the partition's transaction, it goes away if that rolls back, and is made again.
+    """
+    name = f"xr_enf_keys_{index.token}"
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"pg_temp.{name}"])
+    if not cur.fetchone()[0]:
+        cur.execute(f"CREATE TEMP TABLE {name} (k bigint NOT NULL)")
+        cur.execute(f"INSERT INTO {name} SELECT unnest(%s::bigint[])",
+                    ["{" + ",".join(map(str, np.unique(index.keys).tolist())) + "}"])
+        cur.execute(f"ANALYZE {name}")
+    return name
 
 
 _DIGRAPHS = (("ph", "f"), ("kh", "h"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("ck", "k"), ("q", "k"), ("c", "k"),
@@ -241,27 +320,30 @@ def part_scores(left: list[str], right: list[str]) -> np.ndarray:
     return np.where(best >= 1.0, 1.0, np.where(near, np.maximum(best, SUBSET_SCORE), best))
 
 
-def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], list[int], list[int], set[tuple[int, int]]]:
+def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray, np.ndarray]:
     """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
 
     One statement: the cases one of whose name keys (given name; family-name parts 1 to 3, other
-    last names included) is a subject's (hashed `= ANY`), or holding one of the subjects' document
-    indexes (four hashed semi-joins). It returns the case's keys as it computed them.
+    last names included) is a subject's (hashed subplans over the session's table of keys,
+    `_keys_table`), or holding one of the subjects' document indexes (four hashed semi-joins). It
+    returns the case's keys as it computed them. The pairs come back as arrays sorted by case,
+    then subject, with a flag for the pairs that share a document.
     """
     where, params = _case_filter(ctx)
+    table = _keys_table(ctx.cursor, index)
     given = "ltrim(translate(lower(c.first_name), %(e_sfrom)s, %(e_sto)s))"
     family = "ltrim(translate(lower(c.last_name || ' ' || coalesce(c.other_last_names, '')), %(e_sfrom)s, %(e_sto)s))"
     two = [_letters_sql("c.g"), *(_letters_sql(f"split_part(c.f, ' ', {n})") for n in (1, 2, 3))]
     keys = ", ".join(f"{_key_sql(f'c.l{n}', n > 0)} AS k{n}" for n in range(4))
-    hit = ("(x.k0 = ANY(%(e_keys)s::bigint[]) OR x.k1 = ANY(%(e_keys)s::bigint[]) "
-           "OR x.k2 = ANY(%(e_keys)s::bigint[]) OR x.k3 = ANY(%(e_keys)s::bigint[]) "
+    hit = (f"(x.k0 IN (SELECT k FROM {table}) OR x.k1 IN (SELECT k FROM {table}) "  # noqa: S608
+           f"OR x.k2 IN (SELECT k FROM {table}) OR x.k3 IN (SELECT k FROM {table}) "
            "OR x.a_number_bidx IN (SELECT bidx FROM d) OR x.passport_bidx IN (SELECT bidx FROM d) "
            "OR x.i94_bidx IN (SELECT bidx FROM d) OR x.document_number_bidx IN (SELECT bidx FROM d))")
     cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
             "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
     docs = (f"WITH d AS (SELECT unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s "  # noqa: S608
             "WHERE s.load_id = %(e_load)s AND s.documents_bidx <> '{}') ")
-    args = {**params, "e_load": load_id, "e_keys": index.keys_sql,
+    args = {**params, "e_load": load_id,
             "e_sfrom": _SEP_FROM, "e_sto": _SEP_TO, "e_lfrom": _LETTERS_FROM, "e_lto": _LETTERS_TO}
     # OFFSET 0: the folded names, then the keys, computed once per row (not once per use).
     folded = f"SELECT {cols}, {given} AS g, {family} AS f FROM {ctx.cases} c WHERE {where} OFFSET 0"  # noqa: S608
@@ -284,19 +366,38 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
         ctx.cache["examined"] = examined
         ctx.rows_examined += examined
         cases = [r[:15] for r in rows if r[15]]
-    pairs: set[tuple[int, int]] = set()
-    doc_pairs: set[tuple[int, int]] = set()
-    by_key, by_doc = index.by_key, index.by_doc
-    for ci, row in enumerate(cases):
-        for k in row[11:15]:
-            for si in by_key.get(k, ()) if k is not None else ():
-                pairs.add((ci, si))
-        for bidx in row[7:11]:
-            for si in by_doc.get(bidx, ()) if bidx else ():
-                pairs.add((ci, si))
-                doc_pairs.add((ci, si))
-    ordered = sorted(pairs)
-    return cases, [ci for ci, _ in ordered], [si for _, si in ordered], doc_pairs
+    n_subjects = max(1, len(index.subjects))
+    # Name keys: each case key's run of equal keys in the sorted subject keys, expanded to pairs.
+    case_keys = np.asarray([[k if k is not None else 0 for k in row[11:15]] for row in cases], dtype=np.int64).reshape(-1)
+    present = np.asarray([k is not None for row in cases for k in row[11:15]], dtype=bool)
+    lo = np.searchsorted(index.keys, case_keys, side="left")
+    count = np.where(present, np.searchsorted(index.keys, case_keys, side="right") - lo, 0)
+    first = np.repeat(lo, count)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(count) - count, count)
+    owner = np.repeat(np.arange(len(case_keys)) // 4, count)
+    by_name = owner * n_subjects + index.key_subject[first + offset]
+    by_doc = index.by_doc
+    by_document = np.asarray([ci * n_subjects + si for ci, row in enumerate(cases) for bidx in row[7:11] if bidx
+                              for si in by_doc.get(bidx, ())], dtype=np.int64)
+    pairs = np.unique(np.concatenate([by_name, by_document]))
+    return cases, pairs // n_subjects, pairs % n_subjects, np.isin(pairs, by_document)
+
+
+def _pair_scores(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """`part_scores` of pairs of word ids, each distinct pair scored once per process (names repeat)."""
+    codes = (left << 32) | right
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    cache = _SCORES
+    got = np.fromiter((cache.get(c, -1.0) for c in uniq.tolist()), dtype=np.float64, count=len(uniq))
+    missing = np.flatnonzero(got < 0)
+    if len(missing):
+        todo = uniq[missing].tolist()
+        scores = part_scores([_WORD_LIST[c >> 32] for c in todo], [_WORD_LIST[c & 0xFFFFFFFF] for c in todo])
+        got[missing] = scores
+        if len(cache) > 4_000_000:
+            cache.clear()
+        cache.update(zip(todo, scores.tolist(), strict=True))
+    return got[inverse]
 
 
 @rule(code="ENF-LINK", version=1, title="Matches an enforcement subject", severity="high", categories=CATS,
@@ -310,49 +411,35 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
         ctx.emit(r_, [])
         return
     index = subject_index(load_id, ctx.cursor)
-    cases, pair_case, pair_subject, doc_pairs = _candidates(ctx, index, load_id)
-    if not pair_case:
+    cases, pc, ps, doc = _candidates(ctx, index, load_id)
+    if not len(pc):
         ctx.emit(r_, [])
         return
     normalize = names.normalize
-    used = sorted(set(pair_case))
-    c_given = {ci: normalize(cases[ci][3]) for ci in used}
-    c_family = {ci: " ".join(x for x in (normalize(cases[ci][4]), normalize(cases[ci][5] or "")) if x) for ci in used}
-    c_dob = np.full(len(cases), -1, dtype=np.int64)
-    for ci in used:
-        if cases[ci][6] is not None:
-            c_dob[ci] = cases[ci][6].toordinal()
-    pc = np.asarray(pair_case, dtype=np.int64)
-    ps = np.asarray(pair_subject, dtype=np.int64)
+    c_given = np.asarray([word_id(normalize(c[3])) for c in cases], dtype=np.int64)
+    c_family = np.asarray([word_id(" ".join(x for x in (normalize(c[4]), normalize(c[5] or "")) if x)) for c in cases],
+                          dtype=np.int64)
+    c_dob = np.asarray([c[6].toordinal() if c[6] is not None else -1 for c in cases], dtype=np.int64)
     # Expand each pair to every name of its subject, score all at once, keep the best per pair.
-    owner: list[int] = []
-    lg: list[str] = []
-    rg: list[str] = []
-    lf: list[str] = []
-    rf: list[str] = []
-    for p, (ci, si) in enumerate(zip(pair_case, pair_subject, strict=True)):
-        for given, family in index.names_of(si):
-            owner.append(p)
-            lg.append(c_given[ci])
-            rg.append(given)
-            lf.append(c_family[ci])
-            rf.append(family)
+    count = index.name_count[ps]
+    owner = np.repeat(np.arange(len(pc)), count)
+    name = np.repeat(index.name_start[ps], count) + np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    case_of = pc[owner]
     best = np.zeros(len(pc))
-    np.maximum.at(best, np.asarray(owner, dtype=np.int64), np.minimum(part_scores(lg, rg), part_scores(lf, rf)))
+    np.maximum.at(best, owner, np.minimum(_pair_scores(c_given[case_of], index.name_given[name]),
+                                          _pair_scores(c_family[case_of], index.name_family[name])))
     # Dates of birth: equal, or day and month swapped (a keying slip), else no name evidence.
     cd, sd = c_dob[pc], index.dob[ps]
     swapped = np.zeros(len(pc), dtype=bool)
-    for k in np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0)).tolist():
-        a, b = date.fromordinal(int(cd[k])), date.fromordinal(int(sd[k]))
-        swapped[k] = _swapped(a) == b
+    other = np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0))
+    swapped[other] = [_swapped_ordinal(a) == b for a, b in zip(cd[other].tolist(), sd[other].tolist(), strict=True)]
     dob_factor = np.where(cd == sd, 1.0, np.where(swapped, SWAPPED_DOB_FACTOR, 0.0))
-    doc = np.asarray([(ci, si) in doc_pairs for ci, si in zip(pair_case, pair_subject, strict=True)], dtype=bool)
     score = np.where(doc, np.maximum(best * dob_factor, DOCUMENT_SCORE), best * dob_factor)
     threshold = float(settings.CROSSREF["LINKAGE_THRESHOLD"])
     margin = float(settings.CROSSREF["LINKAGE_REVIEW_MARGIN"])
     out = []
     for k in np.flatnonzero(score >= threshold - margin - 1e-9).tolist():
-        c, s = cases[pair_case[k]], index.subjects[pair_subject[k]]
+        c, s = cases[int(pc[k])], index.subjects[int(ps[k])]
         sc, lead, has_doc = float(score[k]), bool(score[k] >= threshold - 1e-9), bool(doc[k])
         out.append({
             "subject_type": "worker", "subject_key": f"case:{c[0]}", "evidence_key": f"enforcement:{s[1]}",
