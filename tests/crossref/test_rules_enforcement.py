@@ -61,16 +61,49 @@ def test_lawful_workers_who_only_share_a_date_or_a_name_raise_nothing(world, mat
         assert case.pk not in got, (case.first_name, case.last_name, case.date_of_birth)
 
 
-def test_a_shared_document_number_links_whatever_the_name(world, matcher):
+def test_a_shared_document_number_links_when_the_date_or_the_name_bears_it_out(world, matcher):
     emp = world.employer()
     world.subject("S-9", "Radu", "Petrescu", date(1979, 1, 2), docs=[("a_number", "A987654321")])
-    case = world.case(emp, "720000001", "Ion", "Popescu", date(1981, 6, 7),
-                      a_number_bidx=crypto.blind_index("A987654321", kind="a_number"))
+    bidx = crypto.blind_index("A987654321", kind="a_number")
+    alias = world.case(emp, "720000001", "Ion", "Popescu", date(1979, 1, 2), a_number_bidx=bidx)  # same date
+    other_day = world.case(emp, "720000002", "Radu", "Petrescu", date(1981, 6, 7), a_number_bidx=bidx)  # same name
     run_rules(matcher, "ENF-LINK")
     got = findings("ENF-LINK")
-    assert got[case.pk].severity == "high"
-    assert got[case.pk].evidence["document_match"] is True
-    assert got[case.pk].score >= 0.99
+    for case in (alias, other_day):
+        assert got[case.pk].severity == "high", case.first_name
+        assert got[case.pk].evidence["document_match"] is True
+        assert got[case.pk].evidence["document_only"] is False
+        assert got[case.pk].score >= 0.99
+
+
+# The four false links of the 1M bench (P2): a worker's document number equal to a stranger
+# subject's, with nothing else in common (case name and date, subject name, aliases and date).
+DOCUMENT_ONLY = [
+    (("Omar", "Youssef", date(1968, 12, 30)), ("Kwame", "Lefèvre", ["Kwame Lefevre"], date(1966, 10, 7))),
+    (("Raúl", "Muñoz", date(1956, 2, 28)), ("Kevin", "Thomas", [], date(1968, 1, 15))),
+    (("Sarah", "Pemberton", date(1977, 3, 8)), ("Luis", "Villanueva", ["Luis Villanueva"], date(1964, 3, 25))),
+    (("Andrés", "Castro Díaz", date(1978, 12, 28)), ("Michael", "Howard", ["Michael Howard"], date(1957, 7, 16))),
+]
+
+
+@pytest.mark.parametrize(("case_identity", "subject_identity"), DOCUMENT_ONLY)
+def test_a_document_shared_by_another_name_and_another_date_is_only_for_review(world, matcher, case_identity,
+                                                                               subject_identity):
+    emp = world.employer()
+    first, last, aliases, dob = subject_identity
+    world.subject("S-D", first, last, dob, aliases=aliases, docs=[("a_number", "A555000111")])
+    bidx = crypto.blind_index("A555000111", kind="a_number")
+    stranger = world.case(emp, "721000001", *case_identity, a_number_bidx=bidx)
+    # The subject's own identity with the same document still links, under its date or its swap.
+    same = world.case(emp, "721000002", first, last, dob, a_number_bidx=bidx)
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert got[stranger.pk].severity == "low"
+    assert got[stranger.pk].evidence["document_only"] is True
+    assert got[stranger.pk].evidence["document_match"] is True
+    assert "neither the name nor the date of birth" in got[stranger.pk].summary
+    assert got[same.pk].severity == "high"
+    assert got[same.pk].evidence["document_only"] is False
 
 
 def test_the_linkage_alone_counts_every_case_without_a_staging_copy(world, matcher):

@@ -35,7 +35,10 @@ transliteration differs ("Muhammad" for "Mohammed"): plausible, not conclusive; 
 similarity. A pair's name score is the weaker of given and family name, best over the subject's
 names, so a worker who shares only a common surname or given name with a subject born the same
 day (a look-alike, not a lead) scores low. The score is that when the dates of birth are equal, 0.9 of it when day
-and month are swapped, and 0 otherwise; a shared document number sets it to at least 0.99. At or
+and month are swapped, and 0 otherwise. A shared document number sets it to at least 0.99 when
+the date of birth (or its swap) agrees or the name scores at least DOCUMENT_NAME_FLOOR (0.5); a
+document shared by another name and another date (a coincidence of numbers as often as a borrowed
+document) is a review lead at the bottom of the review band, not a link. At or
 above the threshold (CROSSREF_LINKAGE_THRESHOLD) it is a lead; within the review margin below it
 (CROSSREF_LINKAGE_REVIEW_MARGIN), a low-severity lead for review.
 """
@@ -65,6 +68,7 @@ CATS = ("verification_cases", "enforcement")
 SUBSET_SCORE = 0.9  # one name's words a strict subset of the other's
 SWAPPED_DOB_FACTOR = 0.9
 DOCUMENT_SCORE = 0.99
+DOCUMENT_NAME_FLOOR = 0.5  # a shared document with another date of birth links only with a name at least this close
 _lock = threading.Lock()
 _INDEX: dict[int, SubjectIndex] = {}
 
@@ -434,9 +438,14 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     other = np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0))
     swapped[other] = [_swapped_ordinal(a) == b for a, b in zip(cd[other].tolist(), sd[other].tolist(), strict=True)]
     dob_factor = np.where(cd == sd, 1.0, np.where(swapped, SWAPPED_DOB_FACTOR, 0.0))
-    score = np.where(doc, np.maximum(best * dob_factor, DOCUMENT_SCORE), best * dob_factor)
     threshold = float(settings.CROSSREF["LINKAGE_THRESHOLD"])
     margin = float(settings.CROSSREF["LINKAGE_REVIEW_MARGIN"])
+    # A shared document links when the date of birth (or its day/month swap) or the name bears it
+    # out; alone, against another name and another date, it is a coincidence of numbers as often
+    # as a borrowed document: a review lead at the bottom of the review band.
+    doc_only = doc & (dob_factor == 0.0) & (best < DOCUMENT_NAME_FLOOR)
+    score = np.where(doc & ~doc_only, np.maximum(best * dob_factor, DOCUMENT_SCORE),
+                     np.where(doc_only, threshold - margin, best * dob_factor))
     out = []
     for k in np.flatnonzero(score >= threshold - margin - 1e-9).tolist():
         c, s = cases[int(pc[k])], index.subjects[int(ps[k])]
@@ -450,8 +459,10 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
                        *([field_result("document", "enforcement", "shared document number", "shared document number", 1.0)]
                          if has_doc else [])],
             "evidence": {"subject_id": s[0], "subject_ref": s[1], "subject_status": s[5],
-                         "threshold": threshold, "document_match": has_doc},
-            "summary": ("Links to enforcement subject " if lead else "Near-threshold link to enforcement subject ")
-            + f"{s[1]} (score {sc:.2f}).",
+                         "threshold": threshold, "document_match": has_doc, "document_only": bool(doc_only[k])},
+            "summary": (f"Shares a document number with enforcement subject {s[1]}, but neither the name nor the "
+                        "date of birth agrees: for review." if doc_only[k] else
+                        ("Links to enforcement subject " if lead else "Near-threshold link to enforcement subject ")
+                        + f"{s[1]} (score {sc:.2f})."),
         })
     ctx.emit(r_, out)
