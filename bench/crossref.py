@@ -3,8 +3,8 @@
     make bench AREA=crossref SCALE=1000000      # one size
     make bench AREA=crossref                    # 1M (P1, quality, P2), then 5M (P1, quality)
 
-Everything runs in its own database (crosscheck_bench_crossref, re-created for each size) and its
-own Redis database, with two real Celery worker processes on this machine's two cores.
+Everything runs in its own database (crosscheck_bench_crossref at 1M, crosscheck_bench_crossref_<n>
+at another size; re-created on each run unless BENCH_CROSSREF_REUSE) and its own Redis database, with two real Celery worker processes on this machine's two cores.
 
 Data: the verification app's `generate_synthetic` with its ground-truth labels when it is
 available; otherwise the compact generator below (`_generate`), which injects the same families
@@ -37,7 +37,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # Overridable so that two sessions on one machine can each keep their own bench data and queue.
-BENCH_DB = os.environ.get("BENCH_CROSSREF_DB", "crosscheck_bench_crossref")
+_BASE_DB = os.environ.get("BENCH_CROSSREF_DB", "crosscheck_bench_crossref")
+BENCH_DB = _BASE_DB  # the database of the size being run (`_use_size`)
 BENCH_REDIS_DB = int(os.environ.get("BENCH_CROSSREF_REDIS_DB", "7"))
 SPLINK_VENV = ROOT / "var" / "splink-venv"
 SPLINK_SPEC = "splink==4.0.17"
@@ -468,10 +469,17 @@ def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = 
     return run, selectors.run_progress(run=run), seconds
 
 
+def _use_size(n: int) -> None:
+    """Each size has its own database (1M the plain name), so that BENCH_CROSSREF_REUSE keeps both."""
+    global BENCH_DB
+    BENCH_DB = _BASE_DB if n == 1_000_000 else f"{_BASE_DB}_{n}"
+
+
 def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
     print(f"-- scale {n:,} cases")
-    saved = ROOT / "var" / (f"bench-crossref-labels-{n}.json" if BENCH_DB == "crosscheck_bench_crossref"
-                            else f"bench-crossref-labels-{BENCH_DB}-{n}.json")
+    _use_size(n)
+    saved = ROOT / "var" / (f"bench-crossref-labels-{n}.json" if _BASE_DB == "crosscheck_bench_crossref"
+                            else f"bench-crossref-labels-{_BASE_DB}-{n}.json")
     if os.environ.get("BENCH_CROSSREF_REUSE") and saved.exists():
         # Development only: keep the generated database of this size, forget earlier runs.
         labels = _reuse(saved)
@@ -520,8 +528,11 @@ def _reuse(saved: Path) -> Labels:
 
     django.setup()
     _setup_django.done = True  # type: ignore[attr-defined]
-    from django.db import connection
+    from django.conf import settings
+    from django.db import connection, connections
 
+    connections.close_all()  # an earlier size's database
+    settings.DATABASES["default"]["NAME"] = BENCH_DB
     with connection.cursor() as cur:
         cur.execute("TRUNCATE crossref_finding, crossref_shadowhit, crossref_partition, crossref_run CASCADE")
     import redis
