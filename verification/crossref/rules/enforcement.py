@@ -15,11 +15,11 @@ name's, and the other way round.
 A name key is a bigint (the date, a given/family bit, the two letters' code points). PostgreSQL
 computes the case's keys from its columns with the same folding (`lower` and a short `translate`
 over the name; the long diacritics `translate` over a key's two letters only, when they are not
-ASCII: `fold`, `letters`) and keeps only the
-partition's cases whose key is one of the subjects' (hashed subplans over a temporary table of the
-load's distinct keys, filled once per worker connection: `_keys_table`; sent as an array literal
-with every statement, the keys cost more to parse and plan than the scan) or that hold one of the
-subjects' documents (hashed semi-joins), in one scan that also counts the cases examined. A case
+ASCII: `fold`, `letters`) and keeps only the partition's cases whose key is one of the subjects'
+(hashed subplans over temporary tables of the load's distinct given-name and family-name keys,
+filled once per worker connection: `_keys_table`; sent as an array literal with every statement,
+the keys cost more to parse and plan than the scan) or that hold one of the subjects' documents
+(hashed semi-joins), in one scan that also counts the cases examined. A case
 sharing only a date of birth with a subject (as most do: subjects are born across the same years
 as workers) never leaves the database. Python pairs the cases left with the subjects of their keys
 (binary search in the sorted array of the subjects' keys, in numpy) and looks the documents up.
@@ -266,21 +266,26 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         return index
 
 
-def _keys_table(cur: Any, index: SubjectIndex) -> str:
-    """The session's temporary table of the subjects' distinct name keys, filled once per connection and load.
+def _keys_table(cur: Any, index: SubjectIndex) -> tuple[str, str]:
+    """The session's temporary tables of the subjects' distinct given-name and family-name keys.
 
-    A table the partition's statement reads as hashed subplans: sending the keys as an array
-    literal with every partition's statement cost more to parse and plan than the scan itself.
-    Created inside the partition's transaction, it goes away if that rolls back, and is made again.
+    Filled once per connection and load, read by the partition's statement as hashed subplans:
+    sent as an array literal with every statement, the keys cost more to parse and plan than the
+    scan. Given and family keys apart, each subplan hashes only the keys it can meet. Created inside
+    the partition's transaction, the tables go away if it rolls back, and are made again.
     """
-    name = f"xr_enf_keys_{index.token}"
-    cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"pg_temp.{name}"])
+    given, family = f"xr_enf_given_{index.token}", f"xr_enf_family_{index.token}"
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+                [f"pg_temp.{given}", f"pg_temp.{family}"])
     if not cur.fetchone()[0]:
-        cur.execute(f"CREATE TEMP TABLE {name} (k bigint NOT NULL)")
-        cur.execute(f"INSERT INTO {name} SELECT unnest(%s::bigint[])",
-                    ["{" + ",".join(map(str, np.unique(index.keys).tolist())) + "}"])
-        cur.execute(f"ANALYZE {name}")
-    return name
+        keys = np.unique(index.keys)
+        is_family = (keys & _FAMILY_BIT) != 0
+        for name, part in ((given, keys[~is_family]), (family, keys[is_family])):
+            cur.execute(f"DROP TABLE IF EXISTS {name}")
+            cur.execute(f"CREATE TEMP TABLE {name} (k bigint NOT NULL)")
+            cur.execute(f"INSERT INTO {name} SELECT unnest(%s::bigint[])", ["{" + ",".join(map(str, part.tolist())) + "}"])
+            cur.execute(f"ANALYZE {name}")
+    return given, family
 
 
 _DIGRAPHS = (("ph", "f"), ("kh", "h"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("ck", "k"), ("q", "k"), ("c", "k"),
@@ -334,13 +339,15 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
     then subject, with a flag for the pairs that share a document.
     """
     where, params = _case_filter(ctx)
-    table = _keys_table(ctx.cursor, index)
+    given_keys, family_keys = _keys_table(ctx.cursor, index)
     given = "ltrim(translate(lower(c.first_name), %(e_sfrom)s, %(e_sto)s))"
     family = "ltrim(translate(lower(c.last_name || ' ' || coalesce(c.other_last_names, '')), %(e_sfrom)s, %(e_sto)s))"
-    two = [_letters_sql("c.g"), *(_letters_sql(f"split_part(c.f, ' ', {n})") for n in (1, 2, 3))]
+    # A second or third family-name part that is not there has no key (NULL): no probe for it.
+    two = [_letters_sql("c.g"), _letters_sql("split_part(c.f, ' ', 1)"),
+           *(_letters_sql(f"nullif(split_part(c.f, ' ', {n}), '')") for n in (2, 3))]
     keys = ", ".join(f"{_key_sql(f'c.l{n}', n > 0)} AS k{n}" for n in range(4))
-    hit = (f"(x.k0 IN (SELECT k FROM {table}) OR x.k1 IN (SELECT k FROM {table}) "  # noqa: S608
-           f"OR x.k2 IN (SELECT k FROM {table}) OR x.k3 IN (SELECT k FROM {table}) "
+    hit = (f"(x.k0 IN (SELECT k FROM {given_keys}) OR x.k1 IN (SELECT k FROM {family_keys}) "  # noqa: S608
+           f"OR x.k2 IN (SELECT k FROM {family_keys}) OR x.k3 IN (SELECT k FROM {family_keys}) "
            "OR x.a_number_bidx IN (SELECT bidx FROM d) OR x.passport_bidx IN (SELECT bidx FROM d) "
            "OR x.i94_bidx IN (SELECT bidx FROM d) OR x.document_number_bidx IN (SELECT bidx FROM d))")
     cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
