@@ -347,9 +347,10 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
            *(_letters_sql(f"nullif(split_part(c.f, ' ', {n}), '')") for n in (2, 3))]
     keys = ", ".join(f"{_key_sql(f'c.l{n}', n > 0)} AS k{n}" for n in range(4))
     hit = (f"(x.k0 IN (SELECT k FROM {given_keys}) OR x.k1 IN (SELECT k FROM {family_keys}) "  # noqa: S608
-           f"OR x.k2 IN (SELECT k FROM {family_keys}) OR x.k3 IN (SELECT k FROM {family_keys}) "
-           "OR x.a_number_bidx IN (SELECT bidx FROM d) OR x.passport_bidx IN (SELECT bidx FROM d) "
-           "OR x.i94_bidx IN (SELECT bidx FROM d) OR x.document_number_bidx IN (SELECT bidx FROM d))")
+           f"OR x.k2 IN (SELECT k FROM {family_keys}) OR x.k3 IN (SELECT k FROM {family_keys}) OR "
+           # Most cases hold one or two of the four documents: an empty one is not looked up.
+           + " OR ".join(f"(x.{col} <> '' AND x.{col} IN (SELECT bidx FROM d))"  # noqa: S608
+                         for col in ("a_number_bidx", "passport_bidx", "i94_bidx", "document_number_bidx")) + ")")
     cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
             "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
     docs = (f"WITH d AS (SELECT unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s "  # noqa: S608
