@@ -91,6 +91,7 @@ class SubjectIndex:
 
 _WORDS: dict[str, int] = {}  # normalized name -> id, for the life of the worker process
 _WORD_LIST: list[str] = []
+_words_lock = threading.Lock()
 _SCORES: dict[int, float] = {}  # (left word id << 32 | right word id) -> `part_scores`, cached: names repeat
 
 
@@ -98,8 +99,11 @@ def word_id(name: str) -> int:
     """A process-wide id of a normalized name (given or family), so pairs of names can be cached and deduplicated."""
     got = _WORDS.get(name)
     if got is None:
-        got = _WORDS[name] = len(_WORD_LIST)
-        _WORD_LIST.append(name)
+        with _words_lock:  # the instant result may run in threads: an id is handed out once
+            got = _WORDS.get(name)
+            if got is None:
+                _WORD_LIST.append(name)
+                got = _WORDS[name] = len(_WORD_LIST) - 1
     return got
 
 
