@@ -25,6 +25,7 @@ BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -40,8 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 _BASE_DB = os.environ.get("BENCH_CROSSREF_DB", "crosscheck_bench_crossref")
 BENCH_DB = _BASE_DB  # the database of the size being run (`_use_size`)
 BENCH_REDIS_DB = int(os.environ.get("BENCH_CROSSREF_REDIS_DB", "7"))
-SPLINK_VENV = ROOT / "var" / "splink-venv"
-SPLINK_SPEC = "splink==4.0.17"
+# Splink and what it runs on, each pinned to a release of Splink 4.0's time, so that P2 compares
+# against the same Splink on every machine (left open, pip takes whatever pandas, DuckDB and
+# sqlglot are newest). The venv's name carries the pins, so a change of them makes a new one.
+SPLINK_SPEC = ("splink==4.0.17", "duckdb==1.3.2", "pandas==2.2.3", "numpy==2.2.6", "sqlglot==26.33.0",
+               "altair==5.5.0")
+SPLINK_VENV = ROOT / "var" / ("splink-venv-" + hashlib.sha1(" ".join(SPLINK_SPEC).encode()).hexdigest()[:8])
 
 FIRST = ["Maria", "Jose", "Juan", "Carlos", "Ana", "Luis", "Wei", "Li", "Mohammed", "Fatima", "Olga", "Ivan", "Sean", "Aoife", "Nguyen", "Minh", "Priya", "Raj", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Chen", "Hana", "Yusuf", "Amina", "Pedro", "Lucia", "Diego", "Sofia", "Andres", "Camila", "Mateo", "Valentina", "Omar", "Layla", "Dmitri", "Irina", "Kenji", "Yuki", "Arjun", "Ananya", "Kwame", "Ama", "Tunde", "Ngozi"]
 LAST = ["Garcia", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Perez", "Sanchez", "Ramirez", "Torres", "Flores", "Rivera", "Gomez", "Diaz", "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Campbell", "Mitchell", "Roberts", "Carter", "Phillips", "Evans", "Turner", "Nguyen", "Tran", "Pham", "Kim", "Park", "Chen", "Wang", "Li", "Zhang", "Liu", "Singh", "Patel", "Kumar", "Shah", "Khan", "Ali", "Hassan", "Ahmed", "Ibrahim", "Okafor", "Mensah", "Ivanov", "Petrov", "Novak", "Kowalski", "Murphy", "Kelly", "OBrien", "Sullivan", "Rossi", "Russo", "Ferrari", "Silva", "Santos", "Oliveira", "Souza", "Costa", "Pereira", "Almeida"]
@@ -743,7 +748,7 @@ def _splink(labels: Labels) -> tuple[set, float] | None:
     if not (SPLINK_VENV / "bin" / "python").exists():
         print(f"P2: creating {SPLINK_VENV} with {SPLINK_SPEC} (once)")
         subprocess.run([sys.executable, "-m", "venv", str(SPLINK_VENV)], check=True)
-        subprocess.run([str(SPLINK_VENV / "bin" / "pip"), "install", "-q", SPLINK_SPEC], check=True)
+        subprocess.run([str(SPLINK_VENV / "bin" / "pip"), "install", "-q", *SPLINK_SPEC], check=True)
     work = ROOT / "var" / ("bench-splink" if BENCH_DB == "crosscheck_bench_crossref" else f"bench-splink-{BENCH_DB}")
     work.mkdir(parents=True, exist_ok=True)
     with connection.cursor() as cur, (work / "cases.csv").open("w") as fh:
