@@ -46,6 +46,7 @@ BENCH_REDIS_DB = int(os.environ.get("BENCH_CROSSREF_REDIS_DB", "7"))
 # sqlglot are newest). The venv's name carries the pins, so a change of them makes a new one.
 SPLINK_SPEC = ("splink==4.0.17", "duckdb==1.3.2", "pandas==2.2.3", "numpy==2.2.6", "sqlglot==26.33.0",
                "altair==5.5.0")
+SPLINK_THRESHOLD = 0.9  # Splink's match probability for a link, as its examples use
 SPLINK_VENV = ROOT / "var" / ("splink-venv-" + hashlib.sha1(" ".join(SPLINK_SPEC).encode()).hexdigest()[:8])
 
 FIRST = ["Maria", "Jose", "Juan", "Carlos", "Ana", "Luis", "Wei", "Li", "Mohammed", "Fatima", "Olga", "Ivan", "Sean", "Aoife", "Nguyen", "Minh", "Priya", "Raj", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Chen", "Hana", "Yusuf", "Amina", "Pedro", "Lucia", "Diego", "Sofia", "Andres", "Camila", "Mateo", "Valentina", "Omar", "Layla", "Dmitri", "Irina", "Kenji", "Yuki", "Arjun", "Ananya", "Kwame", "Ama", "Tunde", "Ngozi"]
@@ -714,12 +715,21 @@ def _p2(user, labels: Labels) -> None:
     splink = _splink(labels)
     if splink is None:
         return
-    sp_pairs, sp_seconds = splink
-    p2, r2, f12 = _prf(sp_pairs, labels.enforcement_pairs)
+    sp_probs, sp_seconds = splink
+    p2, r2, f12 = _prf({k for k, v in sp_probs.items() if v >= SPLINK_THRESHOLD}, labels.enforcement_pairs)
     print(f"P2 Splink 4 (DuckDB, training included): {sp_seconds:.1f}s, {(n_cases + n_subjects) / sp_seconds:,.0f} "
-          f"records/s; precision {p2:.4f} recall {r2:.4f} F1 {f12:.4f}")
-    print(f"P2 speed ratio ours/Splink {sp_seconds / seconds:.2f}x (goal >= 5x), F1 {f1:.4f} vs {f12:.4f} "
-          f"(goal: ours >= Splink's)")
+          f"records/s; at match probability {SPLINK_THRESHOLD}: precision {p2:.4f} recall {r2:.4f} F1 {f12:.4f}")
+    # Splink's best: the threshold that gives it its highest F1, chosen with the labels (an oracle
+    # that ours does not get), so that F1 is compared with Splink at its best and not at a default.
+    best_f1, best_t, best_p, best_r = f12, SPLINK_THRESHOLD, p2, r2
+    for t in sorted(set(sp_probs.values())):
+        bp, br, bf = _prf({k for k, v in sp_probs.items() if v >= t}, labels.enforcement_pairs)
+        if bf > best_f1:
+            best_f1, best_t, best_p, best_r = bf, t, bp, br
+    print(f"P2 Splink at its best threshold (match probability {best_t:.3f}, chosen with the labels): "
+          f"precision {best_p:.4f} recall {best_r:.4f} F1 {best_f1:.4f}")
+    print(f"P2 speed ratio ours/Splink {sp_seconds / seconds:.2f}x (goal >= 5x), F1 {f1:.4f} vs Splink's best "
+          f"{best_f1:.4f} (goal: ours >= Splink's)")
 
 
 def _wait_for_workers(timeout: float = 120.0) -> None:
@@ -741,8 +751,8 @@ def _prf(pred: set, truth: set) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def _splink(labels: Labels) -> tuple[set, float] | None:
-    """Export the same cases and subjects, run Splink in its venv, read its links back."""
+def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None:
+    """Export the same cases and subjects, run Splink in its venv, read back each pair's match probability."""
     from django.db import connection
 
     if not (SPLINK_VENV / "bin" / "python").exists():
@@ -772,8 +782,11 @@ def _splink(labels: Labels) -> tuple[set, float] | None:
     # -P: the script's folder (bench/, which has a queue.py) must not shadow the standard library.
     subprocess.run([str(SPLINK_VENV / "bin" / "python"), "-P", __file__, "--splink", str(work), str(out)], check=True)
     seconds = time.perf_counter() - started
-    pairs = {(int(c), s) for c, s in json.loads(out.read_text())}
-    return pairs, seconds
+    probs: dict[tuple[int, str], float] = {}
+    for c, ref, prob in json.loads(out.read_text()):
+        key = (int(c), ref)
+        probs[key] = max(prob, probs.get(key, 0.0))  # a subject's best name (primary or alias)
+    return probs, seconds
 
 
 def splink_main(work: str, out: str) -> None:
@@ -835,12 +848,15 @@ def splink_main(work: str, out: str) -> None:
         block_on("dob"), fix_probability_two_random_records_match=True)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("first_name", "last_name"), fix_probability_two_random_records_match=True)
-    pred = linker.inference.predict(threshold_match_probability=0.9).as_pandas_dataframe()
-    pairs = set()
-    for left, right in zip(pred["unique_id_l"].astype(int), pred["unique_id_r"].astype(int), strict=True):
+    # Every pair above a low floor with its probability: the caller scores Splink at the usual 0.9
+    # and at the threshold that suits it best.
+    pred = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
+    pairs = []
+    for left, right, prob in zip(pred["unique_id_l"].astype(int), pred["unique_id_r"].astype(int),
+                                 pred["match_probability"].astype(float), strict=True):
         case_id, subject_row = (left, right) if right in ref_of else (right, left)
         if subject_row in ref_of:
-            pairs.add((case_id, ref_of[subject_row]))
+            pairs.append((case_id, ref_of[subject_row], prob))
     Path(out).write_text(json.dumps(sorted(pairs)))
 
 
