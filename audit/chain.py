@@ -524,23 +524,45 @@ def _workers() -> int:
 def _run_chunks(chunks: list[tuple[int, int]], *, workers: int) -> list[ChunkOutcome]:
     """Check chunks on `workers` connections at once (each thread has its own); results in order.
 
+    Each thread takes the next chunk from a shared queue on one connection, which it closes when
+    the queue is empty: a new backend per chunk would cost its start-up and cold caches each time.
     Inside a transaction (tests, or a caller's atomic block) other connections would not see
     its rows, so it checks them one by one on this connection.
     """
     if workers == 1 or len(chunks) == 1 or connection.in_atomic_block:
         return [_check_chunk(a, b) for a, b in chunks]
-    from concurrent.futures import ThreadPoolExecutor
+    import queue
+    import threading
 
     from django.db import connections
 
-    def task(bounds: tuple[int, int]) -> ChunkOutcome:
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(chunks)):
+        todo.put(index)
+    results: list[ChunkOutcome] = [None] * len(chunks)
+    errors: list[BaseException] = []
+
+    def work() -> None:
         try:
-            return _check_chunk(*bounds)
+            while not errors:
+                try:
+                    index = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[index] = _check_chunk(*chunks[index])
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
         finally:
             connections.close_all()
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(task, chunks))
+    threads = [threading.Thread(target=work, name=f"audit-verify-{n}") for n in range(min(workers, len(chunks)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def verify(

@@ -233,3 +233,30 @@ def test_only_ended_transactions_are_sealed(alice):
         assert sql("SELECT count(*) FROM audit_seal")[0][0] == 0
     assert seal_all() == 1
     assert sql("SELECT event_id FROM audit_seal")[0][0] == event.pk
+
+
+def test_chunks_run_on_parallel_connections_and_an_error_in_one_reaches_the_caller(alice, monkeypatch, settings):
+    settings.AUDIT_VERIFY_WORKERS = 2
+    _events(9, actor=alice)
+    seal_all()
+    seen: list[tuple[int, int]] = []
+    real = chain._check_chunk
+
+    def spy(a: int, b: int):
+        seen.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(chain, "_check_chunk", spy)
+    result = chain.verify(chunk=2, use_checkpoints=False)
+    assert result.ok
+    assert result.checked == 9
+    assert sorted(seen) == [(1, 3), (3, 5), (5, 7), (7, 9), (9, 10)]  # each chunk once
+
+    def broken(a: int, b: int):
+        if a == 5:
+            raise RuntimeError("chunk 5 failed")
+        return real(a, b)
+
+    monkeypatch.setattr(chain, "_check_chunk", broken)
+    with pytest.raises(RuntimeError, match="chunk 5 failed"):
+        chain.verify(chunk=2, use_checkpoints=False)
