@@ -42,7 +42,9 @@ Two canonical formats; each seal says which one its hash covers (`audit_seal.for
   chunk of the audit bench (backend CPU, median of 7, machine shared with a data load): 950 ms
   for format 1 with the window-sorted check, 710 ms for format 2 with the check below. The
   whole verification (`make bench AREA=audit`, two connections): 153,000 events/s at 1M and
-  161,000 at 10M before; 217,000 and 208,000 with format 2 and the two-statement check.
+  161,000 at 10M before; with format 2 and the two-statement check, five runs in one hour gave
+  133,000 to 217,000 at 1M and 165,000 to 208,000 at 10M. The host takes CPU away at times, and
+  verification is bound by CPU: about 9 us of machine CPU per event, both cores busy.
 
 A chunk is checked in two statements: one over the seals alone, in seq order from their index
 (count, bounds, gaps and links, by lag()), and one joining the seals to their events that finds
