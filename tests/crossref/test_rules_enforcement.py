@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.db import connection
 
 from privacy import crypto
 from tests.crossref.test_rules_identity import findings, run_rules
@@ -121,24 +120,20 @@ def test_the_linkage_alone_counts_every_case_without_a_staging_copy(world, match
     assert Finding.objects.filter(rule_code="ENF-LINK").count() == 1
 
 
-@pytest.mark.django_db
-def test_the_blocking_keys_fold_names_the_same_in_sql_and_python():
-    # The database computes the cases' keys, Python the subjects': they must agree on every benign variant.
+def test_a_case_and_a_subject_get_the_same_keys_for_every_benign_spelling():
+    # The worker computes the cases' keys (`_case_given_code`, `_case_family_codes`) and the subjects'
+    # (`_given_codes`, `_family_codes`) with the same folding.
     spellings = ["Álvarez", "ALVAREZ", "alvarez", "O'Brien", "O\u2019Brien", "OBRIEN", "Jean-Luc", "García-López",
                  "Öztürk", "Ozturk", "Nguyễn", "Ñúñez", "Søren", "Łukasz", "Élodie", "  Ana", "De la Cruz"]
-    dob = date(1984, 3, 9)
-    with connection.cursor() as cur:
-        for name in spellings:
-            letters = enforcement._letters_sql("x.g")
-            key = enforcement._key_sql("y.l", False).replace("c.date_of_birth", "%(d)s::date")
-            cur.execute(f"""SELECT y.g, y.l, {key} FROM (
-                                SELECT x.g, {letters} AS l FROM (SELECT ltrim(translate(lower(%(n)s), %(e_sfrom)s, %(e_sto)s)) AS g) x) y""",
-                        {"n": name, "e_sfrom": enforcement._SEP_FROM, "e_sto": enforcement._SEP_TO,
-                         "e_lfrom": enforcement._LETTERS_FROM, "e_lto": enforcement._LETTERS_TO, "d": dob})
-            folded, two, code = cur.fetchone()
-            assert folded == enforcement.fold(name), name
-            assert two == enforcement.letters(folded), name
-            assert code == enforcement.key_code(dob.toordinal(), False, two), name
+    for name in spellings:
+        assert (enforcement._case_given_code(name),) == enforcement._given_codes(enforcement.fold(name)), name
+        family = enforcement._family_codes(enforcement.fold(name))
+        case = enforcement._case_family_codes(name + " ")  # the case's last name, no other last names
+        assert case[: len(family)] == family, name
+        assert all(code == enforcement._NONE for code in case[len(family):]), name
+    # The other last names are family-name parts too.
+    assert enforcement._case_family_codes("García López") == enforcement._case_family_codes("García  López") == (
+        *enforcement._family_codes("garcia lopez"), enforcement._NONE)
     key_letters = {n: enforcement.letters(enforcement.fold(n)) for n in spellings}
     assert key_letters["Álvarez"] == key_letters["ALVAREZ"] == key_letters["alvarez"] == "al"
     assert key_letters["O'Brien"] == key_letters["O\u2019Brien"] == key_letters["OBRIEN"] == "ob"

@@ -8,6 +8,7 @@ a second time; and the unique key on findings makes any overlap harmless.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -250,6 +251,13 @@ def partition_execute(partition_id: int) -> str:
     run = partition.run
     rules = [r for r in run_rules(run) if r.kind == partition.kind]
     started = time.monotonic()
+    # No cyclic garbage collection while the partition runs: its rules fetch tens of thousands of
+    # rows into Python (tuples that live until the partition ends), and every full collection on
+    # the way walks the whole heap of the worker, reference indexes included, which grow with the
+    # data (at 1M cases, GC took about a third of the enforcement rule's blocking time). Reference
+    # counting frees the rows; the collector runs again once the partition is over.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         stage = stage_ensure(run) if any(r.staged for r in rules) else ""
         with transaction.atomic(), connection.cursor() as cur:
@@ -293,6 +301,9 @@ def partition_execute(partition_id: int) -> str:
         )
         run_finish_if_complete(run.pk)
         return "failed"
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     log.info(
         "crossref partition done",
         extra={"partition": partition_id, "seconds": round(time.monotonic() - started, 3)},

@@ -1,4 +1,4 @@
-"""Enforcement-subject linkage: blocking in SQL, then rapidfuzz scoring of candidate pairs only.
+"""Enforcement-subject linkage: blocking keys matched in the worker (numpy), then rapidfuzz scoring of candidate pairs.
 
 Blocking keys (the same for subjects, their aliases and the cases), each with the date of birth
 (subjects also under their day/month-swapped date):
@@ -12,19 +12,23 @@ second given name, a typo after the second letter) keep a key in common with the
 A transliteration changes the given name's letters ("Mohammed", "Muhammad") but rarely the family
 name's, and the other way round.
 
-A name key is a bigint (the date, a given/family bit, the two letters' code points). PostgreSQL
-computes the case's keys from its columns with the same folding (`lower` and a short `translate`
-over the name; the long diacritics `translate` over a key's two letters only, when they are not
-ASCII: `fold`, `letters`) and keeps only the partition's cases whose key is one of the subjects'
-(hashed subplans over temporary tables of the load's distinct given-name and family-name keys,
-filled once per worker connection: `_keys_table`; sent as an array literal with every statement,
-the keys cost more to parse and plan than the scan) or that hold one of the subjects' documents
-(hashed semi-joins), in one scan that also counts the cases examined. A case
-sharing only a date of birth with a subject (as most do: subjects are born across the same years
-as workers) never leaves the database. Python pairs the cases left with the subjects of their keys
-(binary search in the sorted array of the subjects' keys, in numpy) and looks the documents up.
+A name key is a bigint (the date, a given/family bit, the two letters' code points). The worker
+computes every key, the subjects' and the cases', with the same Python folding (`fold`, `letters`):
+the subjects' once per process and load, into a sorted numpy array (`subject_index`); the
+partition's cases' from one plain read of their names, date of birth and document indexes, cached
+by name (names repeat: a key costs a dict hit). numpy keeps the cases one of whose keys is a
+subject's (binary search), a set look-up those that hold one of the subjects' documents; a second
+statement fetches only those cases' columns (`_candidates`). A case sharing only a date of birth
+with a subject (as most do: subjects are born across the same years as workers) goes no further.
+Python pairs the cases left with the subjects of their keys and looks the documents up.
 Run alone, the rule needs no staging copy of the cases (`staged=False`): its scan goes through
 the SSN index.
+
+Why not in SQL (the design until the 5M benchmark): the subjects' keys and documents sat in
+temporary tables and a CTE, probed by hashed subplans that every partition statement built again,
+over all the subjects: O(partitions x subjects), 25 times the work at 5x the data (at 5M cases,
+80 partitions x 250k subjects). The case-side keys also cost more in SQL (translate, split_part,
+a CASE per letter pair: about 7 us a row) than in Python with the per-name cache.
 
 Scoring, vectorized over all candidate pairs and each subject's names (primary and aliases) with
 `rapidfuzz.process.cpdist`. Names are word ids (`word_id`) and each distinct pair of names is
@@ -45,8 +49,8 @@ above the threshold (CROSSREF_LINKAGE_THRESHOLD) it is a lead; within the review
 
 from __future__ import annotations
 
+import gc
 import threading
-import zlib
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -86,7 +90,6 @@ class SubjectIndex:
     name_count: np.ndarray
     name_given: np.ndarray  # word ids (`word_id`) of the normalized given names
     name_family: np.ndarray  # word ids of the normalized family names
-    token: str  # the load and a checksum of its keys: names the session's table of keys (`_keys_table`)
 
 
 _WORDS: dict[str, int] = {}  # normalized name -> id, for the life of the worker process
@@ -107,39 +110,37 @@ def word_id(name: str) -> int:
     return got
 
 
-def _fold_tables() -> tuple[dict[int, int | None], str, str, dict[int, int], str, str]:
-    """The folding of blocking keys, as str.translate tables and PostgreSQL translate()'s strings.
+def _fold_tables() -> tuple[dict[int, int | None], dict[int, int]]:
+    """The folding of blocking keys, as two str.translate tables.
 
-    Two steps, so that the database runs its slow, long translate() on two letters only: over the
-    whole (lower-cased) name, hyphens and punctuation to a space and apostrophes dropped; then over
-    the two letters of a key, the Latin letters with diacritics (U+00C0-U+024F, U+1E00-U+1EFF) to the
-    ASCII letter `names.normalize` makes of them.
+    Two steps, the second on two letters only: over the whole (lower-cased) name, hyphens and
+    punctuation to a space and apostrophes dropped; then over the two letters of a key, the Latin
+    letters with diacritics (U+00C0-U+024F, U+1E00-U+1EFF) to the ASCII letter `names.normalize`
+    makes of them.
     """
     separators, drop = "-.,/()_", "'\u2019\u2018`\u02bc"
     small: dict[int, int | None] = {ord(ch): ord(" ") for ch in separators}
     small.update({ord(ch): None for ch in drop})
-    src, dst = [], []
+    big: dict[int, int] = {}
     for cp in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
-        ch, folded = chr(cp), names.normalize(chr(cp))
+        folded = names.normalize(chr(cp))
         if len(folded) == 1 and folded.isascii() and folded.isalpha():
-            src.append(ch)
-            dst.append(folded)
-    big = {ord(a): ord(b) for a, b in zip(src, dst, strict=True)}
-    return small, separators + drop, " " * len(separators), big, "".join(src), "".join(dst)
+            big[cp] = ord(folded)
+    return small, big
 
 
-_SEP, _SEP_FROM, _SEP_TO, _LETTERS, _LETTERS_FROM, _LETTERS_TO = _fold_tables()
+_SEP, _LETTERS = _fold_tables()
 _EPOCH = date(1900, 1, 1).toordinal()
 _FAMILY_BIT = 1 << 22
 
 
 def fold(value: str) -> str:
-    """A name as the blocking keys split it: lower case, separators as spaces, apostrophes dropped (SQL: `_candidates`)."""
+    """A name as the blocking keys split it: lower case, separators as spaces, apostrophes dropped."""
     return (value or "").lower().translate(_SEP).lstrip(" ")
 
 
 def letters(part: str) -> str:
-    """The two letters of a key, diacritics folded (SQL: `_letters_sql`)."""
+    """The two letters of a key, diacritics folded."""
     return part[:2].translate(_LETTERS)
 
 
@@ -148,20 +149,6 @@ def key_code(dob_ordinal: int, family: bool, key: str) -> int:
     a = min(ord(key[0]), 2047) if key else 0
     b = min(ord(key[1]), 2047) if len(key) > 1 else 0
     return (dob_ordinal - _EPOCH) * (1 << 23) + (_FAMILY_BIT if family else 0) + a * 2048 + b
-
-
-def _letters_sql(text: str) -> str:
-    """SQL of `letters` over a folded text expression: the long translate() only for non-ASCII letters."""
-    two = f"left({text}, 2)"
-    return (f"CASE WHEN octet_length({two}) = char_length({two}) THEN {two} "
-            f"ELSE translate({two}, %(e_lfrom)s, %(e_lto)s) END")
-
-
-def _key_sql(text: str, family: bool) -> str:
-    """SQL of `key_code` over the two letters of a key (a text expression) and the case's date of birth."""
-    bit = _FAMILY_BIT if family else 0
-    return (f"((c.date_of_birth - DATE '1900-01-01')::bigint * 8388608 + {bit} + "
-            f"least(ascii({text}), 2047) * 2048 + least(ascii(substr({text}, 2, 1)), 2047))")
 
 
 @lru_cache(maxsize=65536)
@@ -263,33 +250,13 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         words = np.asarray(name_words, dtype=np.int64).reshape(-1, 2)
         index = SubjectIndex(
             subjects=[r[:7] for r in rows], dob=dob, keys=keys[order], key_subject=key_subject[order], by_doc=by_doc,
-            name_start=name_start, name_count=name_count, name_given=words[:, 0].copy(), name_family=words[:, 1].copy(),
-            token=f"{int(load_id)}_{zlib.crc32(keys[order].tobytes()):08x}")
+            name_start=name_start, name_count=name_count, name_given=words[:, 0].copy(), name_family=words[:, 1].copy())
         _INDEX.clear()
         _INDEX[load_id] = index
+        # The index lives as long as the worker process: out of the collector's sight, later
+        # collections do not walk its hundreds of thousands of objects again and again.
+        gc.freeze()
         return index
-
-
-def _keys_table(cur: Any, index: SubjectIndex) -> tuple[str, str]:
-    """The session's temporary tables of the subjects' distinct given-name and family-name keys.
-
-    Filled once per connection and load, read by the partition's statement as hashed subplans:
-    sent as an array literal with every statement, the keys cost more to parse and plan than the
-    scan. Given and family keys apart, each subplan hashes only the keys it can meet. Created inside
-    the partition's transaction, the tables go away if it rolls back, and are made again.
-    """
-    given, family = f"xr_enf_given_{index.token}", f"xr_enf_family_{index.token}"
-    cur.execute("SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-                [f"pg_temp.{given}", f"pg_temp.{family}"])
-    if not cur.fetchone()[0]:
-        keys = np.unique(index.keys)
-        is_family = (keys & _FAMILY_BIT) != 0
-        for name, part in ((given, keys[~is_family]), (family, keys[is_family])):
-            cur.execute(f"DROP TABLE IF EXISTS {name}")
-            cur.execute(f"CREATE TEMP TABLE {name} (k bigint NOT NULL)")
-            cur.execute(f"INSERT INTO {name} SELECT unnest(%s::bigint[])", ["{" + ",".join(map(str, part.tolist())) + "}"])
-            cur.execute(f"ANALYZE {name}")
-    return given, family
 
 
 _DIGRAPHS = (("ph", "f"), ("kh", "h"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("ck", "k"), ("q", "k"), ("c", "k"),
@@ -333,66 +300,114 @@ def part_scores(left: list[str], right: list[str]) -> np.ndarray:
     return np.where(best >= 1.0, 1.0, np.where(near, np.maximum(best, SUBSET_SCORE), best))
 
 
+_NONE = -(1 << 63) + 1  # a key the case does not have (no second family-name part, no date of birth): matches nothing
+_NO_DATE = -(1 << 30)
+
+
+def _case_given_code(first: str) -> int:
+    """The name code of a case's given name: the two letters of the folded name, as for a subject."""
+    return key_code(_EPOCH, False, letters(fold(first)))
+
+
+def _case_family_codes(family: str) -> tuple[int, int, int]:
+    """The name codes of a case's family-name parts 1 to 3 (other last names included); _NONE for a part not there."""
+    parts = fold(family).split()  # as `_family_codes` splits a subject's
+    return tuple(key_code(_EPOCH, True, letters(parts[n])) if len(parts) > n else _NONE for n in range(3))  # type: ignore[return-value]
+
+
+class _Codes(dict):
+    """A name -> row of `codes`, computed on first sight (names repeat: a look-up is a dict hit in C, `map(d.__getitem__)`)."""
+
+    def __init__(self, compute: Any, width: int) -> None:
+        super().__init__()
+        self.compute, self.width = compute, width
+        self.rows: list[Any] = []
+        self.codes = np.zeros((0, width), dtype=np.int64)
+
+    def __missing__(self, name: str) -> int:
+        got = self.compute(name)
+        self.rows.append(got if self.width > 1 else (got,))
+        self[name] = len(self.rows) - 1
+        return self[name]
+
+    def forget_if_over(self, size: int) -> None:
+        if len(self) > size:
+            self.clear()
+            self.rows, self.codes = [], np.zeros((0, self.width), dtype=np.int64)
+
+    def table(self) -> np.ndarray:
+        if len(self.codes) < len(self.rows):
+            self.codes = np.asarray(self.rows, dtype=np.int64).reshape(-1, self.width)
+        return self.codes
+
+
+_GIVEN_CODES = _Codes(_case_given_code, 1)  # for the life of the worker process, like `_WORDS`
+_FAMILY_CODES = _Codes(_case_family_codes, 3)
+
+
+def _hits(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which of `keys` are in `sorted_keys` (binary search)."""
+    if not len(sorted_keys):
+        return np.zeros(keys.shape, dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
 def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray, np.ndarray]:
     """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
 
-    One statement: the cases one of whose name keys (given name; family-name parts 1 to 3, other
-    last names included) is a subject's (hashed subplans over the session's table of keys,
-    `_keys_table`), or holding one of the subjects' document indexes (four hashed semi-joins). It
-    returns the case's keys as it computed them. The pairs come back as arrays sorted by case,
-    then subject, with a flag for the pairs that share a document.
+    Two statements. The first reads every case's names, date of birth and document indexes; Python
+    computes the name keys (given name; family-name parts 1 to 3, other last names included; cached
+    by name, names repeat) and keeps the cases one of whose keys is a subject's (binary search in
+    the sorted array the worker built once per load) or that hold one of the subjects' documents.
+    The second fetches the columns of those cases only. The pairs come back as arrays sorted by
+    case, then subject, with a flag for the pairs that share a document.
     """
     where, params = _case_filter(ctx)
-    given_keys, family_keys = _keys_table(ctx.cursor, index)
-    given = "ltrim(translate(lower(c.first_name), %(e_sfrom)s, %(e_sto)s))"
-    family = "ltrim(translate(lower(c.last_name || ' ' || coalesce(c.other_last_names, '')), %(e_sfrom)s, %(e_sto)s))"
-    # A second or third family-name part that is not there has no key (NULL): no probe for it.
-    two = [_letters_sql("c.g"), _letters_sql("split_part(c.f, ' ', 1)"),
-           *(_letters_sql(f"nullif(split_part(c.f, ' ', {n}), '')") for n in (2, 3))]
-    keys = ", ".join(f"{_key_sql(f'c.l{n}', n > 0)} AS k{n}" for n in range(4))
-    hit = (f"(x.k0 IN (SELECT k FROM {given_keys}) OR x.k1 IN (SELECT k FROM {family_keys}) "  # noqa: S608
-           f"OR x.k2 IN (SELECT k FROM {family_keys}) OR x.k3 IN (SELECT k FROM {family_keys}) OR "
-           # Most cases hold one or two of the four documents: an empty one is not looked up.
-           + " OR ".join(f"(x.{col} <> '' AND x.{col} IN (SELECT bidx FROM d))"  # noqa: S608
-                         for col in ("a_number_bidx", "passport_bidx", "i94_bidx", "document_number_bidx")) + ")")
-    cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
-            "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
-    docs = (f"WITH d AS (SELECT unnest(s.documents_bidx) AS bidx FROM {sources.ENFORCEMENT} s "  # noqa: S608
-            "WHERE s.load_id = %(e_load)s AND s.documents_bidx <> '{}') ")
-    args = {**params, "e_load": load_id,
-            "e_sfrom": _SEP_FROM, "e_sto": _SEP_TO, "e_lfrom": _LETTERS_FROM, "e_lto": _LETTERS_TO}
-    # OFFSET 0: the folded names, then the keys, computed once per row (not once per use).
-    folded = f"SELECT {cols}, {given} AS g, {family} AS f FROM {ctx.cases} c WHERE {where} OFFSET 0"  # noqa: S608
-    two_cols = ", ".join(f"{t} AS l{n}" for n, t in enumerate(two))
-    lettered = f"SELECT {cols}, {two_cols} FROM ({folded}) c OFFSET 0"  # noqa: S608
-    inner = f"SELECT {cols}, {keys} FROM ({lettered}) c OFFSET 0"  # noqa: S608
-    if "examined" in ctx.cache:
-        ctx.cursor.execute(f"{docs} SELECT * FROM ({inner}) x WHERE {hit}", args)  # noqa: S608
+    ctx.cursor.execute(
+        f"SELECT c.id, coalesce(c.date_of_birth - DATE '1900-01-01', {_NO_DATE}), c.first_name, "  # noqa: S608
+        "c.last_name || ' ' || coalesce(c.other_last_names, ''), "
+        f"c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx FROM {ctx.cases} c WHERE {where}",
+        params)
+    rows = ctx.cursor.fetchall()
+    if "examined" not in ctx.cache:
+        ctx.cache["examined"] = len(rows)
+        ctx.rows_examined += len(rows)
+    n = len(rows)
+    ids, days, firsts, families, *documents = zip(*rows, strict=True) if rows else ((),) * 8
+    day = np.fromiter(days, dtype=np.int64, count=n)
+    codes = np.empty((n, 4), dtype=np.int64)
+    with _words_lock:
+        _GIVEN_CODES.forget_if_over(1 << 20)
+        _FAMILY_CODES.forget_if_over(1 << 20)
+        given = np.fromiter(map(_GIVEN_CODES.__getitem__, firsts), dtype=np.int64, count=n)
+        family = np.fromiter(map(_FAMILY_CODES.__getitem__, families), dtype=np.int64, count=n)
+        codes[:, 0] = _GIVEN_CODES.table()[given, 0]
+        codes[:, 1:] = _FAMILY_CODES.table()[family]
+    keys = np.where((codes == _NONE) | (day == _NO_DATE)[:, None], _NONE, day[:, None] * (1 << 23) + codes)
+    hit = _hits(keys, index.keys).any(axis=1)
+    by_doc = index.by_doc
+    for column in documents:
+        hit[[i for i, bidx in enumerate(column) if bidx and bidx in by_doc]] = True
+    keys = keys[hit]
+    cases: list[tuple[Any, ...]] = []
+    if len(keys):
+        cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
+                "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
+        wanted = np.fromiter(ids, dtype=np.int64, count=n)[hit]
+        ctx.cursor.execute(f"SELECT {cols} FROM {ctx.cases} c WHERE {where} AND c.id = ANY(%(e_ids)s::bigint[]) "  # noqa: S608
+                           "ORDER BY c.id", {**params, "e_ids": "{" + ",".join(map(str, wanted.tolist())) + "}"})
         cases = ctx.cursor.fetchall()
-    else:
-        # Alone in its partition, the rule counts the rows it examines in the same scan: the
-        # matching rows, plus the first row (for the count) when none matches.
-        ctx.cursor.execute(
-            f"""{docs} SELECT * FROM (SELECT x.*, {hit} AS hit, count(*) OVER () AS n, row_number() OVER () AS rn
-                                       FROM ({inner}) x) y
-                 WHERE y.hit OR y.rn = 1""",  # noqa: S608
-            args)
-        rows = ctx.cursor.fetchall()
-        examined = int(rows[0][16]) if rows else 0
-        ctx.cache["examined"] = examined
-        ctx.rows_examined += examined
-        cases = [r[:15] for r in rows if r[15]]
+        keys = keys[np.argsort(wanted, kind="stable")]
     n_subjects = max(1, len(index.subjects))
     # Name keys: each case key's run of equal keys in the sorted subject keys, expanded to pairs.
-    case_keys = np.asarray([[k if k is not None else 0 for k in row[11:15]] for row in cases], dtype=np.int64).reshape(-1)
-    present = np.asarray([k is not None for row in cases for k in row[11:15]], dtype=bool)
+    case_keys = keys.reshape(-1)
     lo = np.searchsorted(index.keys, case_keys, side="left")
-    count = np.where(present, np.searchsorted(index.keys, case_keys, side="right") - lo, 0)
+    count = np.where(case_keys != _NONE, np.searchsorted(index.keys, case_keys, side="right") - lo, 0)
     first = np.repeat(lo, count)
     offset = np.arange(len(first)) - np.repeat(np.cumsum(count) - count, count)
     owner = np.repeat(np.arange(len(case_keys)) // 4, count)
     by_name = owner * n_subjects + index.key_subject[first + offset]
-    by_doc = index.by_doc
     by_document = np.asarray([ci * n_subjects + si for ci, row in enumerate(cases) for bidx in row[7:11] if bidx
                               for si in by_doc.get(bidx, ())], dtype=np.int64)
     pairs = np.unique(np.concatenate([by_name, by_document]))
