@@ -130,20 +130,36 @@ def outside_assignment(events: Any, start: datetime, end: datetime) -> list[Flag
     return flags
 
 
-def _after_hours(moment: datetime) -> bool:
-    local = timezone.localtime(moment)
-    return (not is_working_day(local.date())) or not (_cfg("WORKDAY_START_HOUR") <= local.hour < _cfg("WORKDAY_END_HOUR"))
+def _after_hours_test() -> Callable[[datetime], bool]:
+    """Whether a moment falls outside working hours (or on a non-working day), in the local time zone.
+
+    The time zone, the hours and each date's answer are looked up once per call of the rule, not
+    once per event: the rule reads every event of its window.
+    """
+    tz = timezone.get_current_timezone()
+    first, last = int(_cfg("WORKDAY_START_HOUR")), int(_cfg("WORKDAY_END_HOUR"))
+    working: dict[Any, bool] = {}
+
+    def after_hours(moment: datetime) -> bool:
+        local = moment.astimezone(tz)
+        day = local.date()
+        if day not in working:
+            working[day] = is_working_day(day)
+        return not working[day] or not (first <= local.hour < last)
+
+    return after_hours
 
 
 def after_hours_burst(events: Any, start: datetime, end: datetime) -> list[Flag]:
     """Bursts of events after hours: N or more within the burst window."""
     width = timedelta(minutes=int(_cfg("BURST_WINDOW_MINUTES")))
     threshold = int(_cfg("AFTER_HOURS_BURST"))
+    after_hours = _after_hours_test()
     per_user: dict[int, list[tuple[datetime, int, str, str]]] = defaultdict(list)
     for event_id, actor_id, when, username, agency in _window(events, start, end).exclude(actor_id=None).order_by("occurred_at").values_list(
         "id", "actor_id", "occurred_at", "actor_username", "actor_agency"
     ):
-        if _after_hours(when):
+        if after_hours(when):
             per_user[actor_id].append((when, event_id, username, agency))
     flags = []
     for actor_id, items in per_user.items():

@@ -77,7 +77,7 @@ def browser(request: HttpRequest) -> HttpResponse:
     """The audit browser: filters, newest first, keyset pages ("Older" loads the next by htmx)."""
     form, filters = _filters(request)
     qs = selectors.events_filtered(user=request.user, filters=filters)
-    page = selectors.events_page(qs, before=_before(request))
+    page = selectors.events_page(qs, before=_before(request), by_person=selectors.names_a_person(filters))
     event_record(action="audit.browsed", actor=request.user, object_type="audit.page", subjects=_page_subjects(page.events),
                  detail={"filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
                          "before": _before(request), "rows": len(page.events)})
@@ -107,6 +107,15 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+def _flag_groups(flags: list[Any], shown: int = 5) -> list[dict[str, Any]]:
+    """Flags by rule, each rule once with its count and its first `shown` flags (a busy week can raise thousands)."""
+    groups: dict[str, list[Any]] = {}
+    for flag in flags:
+        groups.setdefault(flag.rule, []).append(flag)
+    return [{"rule": rule, "rule_text": items[0].rule_text, "count": len(items), "flags": items[:shown],
+             "more": max(len(items) - shown, 0)} for rule, items in groups.items()]
+
+
 @login_required
 @personal_data
 @never_cache
@@ -125,7 +134,8 @@ def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
     days = selectors.timeline_days(qs=qs)
     peak = max((n for _, n in days), default=0) or 1
     now = timezone.now()
-    flags = [f for f in anomalies.flags_for(start=now - timedelta(days=7), end=now, events=qs) if f.user_id == user_id]
+    flags = _flag_groups([f for f in anomalies.flags_for(start=now - timedelta(days=7), end=now, events=qs)
+                          if f.user_id == user_id])
     event_record(action="audit.timeline_viewed", actor=request.user, object_type="user", object_id=user_id,
                  subjects=_page_subjects(page.events), detail={"rows": len(page.events)})
     context = {"subject_user_id": user_id, "username": page.events[0].actor_username if page.events else "",

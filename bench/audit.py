@@ -19,9 +19,12 @@
    sealer's way) versus chained at insert under a lock; and how long the others wait while one
    writer keeps its transaction open 200 ms after its audit insert.
 3. Sealing and verifying 1M and 10M events (goal: >= 200k events/s verified).
+4. The supervisors' audit browser over the largest chain of part 3: the latency of its pages
+   (the browser under each filter, newest page and a page deep in the trail, and a user's
+   timeline), requested in process as the demo supervisor sam, with the browser's indexes.
 
 Runs in its own database (crosscheck_bench_audit, dropped at the end) and Redis database 8.
-CROSSCHECK_BENCH_AUDIT_PARTS=3 runs only part 3 (any subset of "123").
+CROSSCHECK_BENCH_AUDIT_PARTS=3 runs only part 3 (any subset of "1234"; part 4 needs part 3).
 CROSSCHECK_BENCH_AUDIT_KEEP=1 keeps its own database (crosscheck_bench_audit_kept) between runs,
 so that a second run reuses the events already generated and sealed (part 3 then only
 verifies); each size verifies seq 1..N.
@@ -32,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import re
 import signal
 import socket
 import statistics
@@ -39,6 +43,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,7 +61,7 @@ def run(scale: int | None) -> None:
 
     sizes = [max(scale // 10, 1000), scale] if scale else [1_000_000, 10_000_000]
     require_free_disk(str(ROOT), 4 + sizes[-1] / 1_000_000 * 1.5)
-    parts = os.environ.get("CROSSCHECK_BENCH_AUDIT_PARTS", "123")
+    parts = os.environ.get("CROSSCHECK_BENCH_AUDIT_PARTS", "1234")
     keep = os.environ.get("CROSSCHECK_BENCH_AUDIT_KEEP") == "1"
     url = _setup_database(keep=keep)
     try:
@@ -66,6 +71,8 @@ def run(scale: int | None) -> None:
             _designs(url)
         for n in sizes if "3" in parts else []:
             _verify_size(n)
+        if "4" in parts and "3" in parts:
+            _browser()
     finally:
         if not keep:
             _drop_database()
@@ -353,10 +360,10 @@ def _designs(url: str) -> None:
             "CREATE TABLE IF NOT EXISTS bench_chained (seq bigint PRIMARY KEY, body text NOT NULL, "
             "prev_hash bytea NOT NULL, hash bytea NOT NULL)"
         )
-    body = '[1, 0, 0, "0", 2, 17, "alice", "ice-hsi", "analyst", null, null, "case.viewed", "case", "42", ["person:1"]]'
+    body = '[1, 0, 0, "0", 2, 17, "alice", "ice-hsi", "analyst", null, null, "cases.case_viewed", "case", "42", ["person:1"]]'
 
     def unchained(cur) -> None:
-        cur.execute("INSERT INTO audit_event (occurred_at, action, outcome, subjects) VALUES (now(), 'case.viewed', 'allowed', '{person:1}')")
+        cur.execute("INSERT INTO audit_event (occurred_at, action, outcome, subjects) VALUES (now(), 'cases.case_viewed', 'allowed', '{person:1}')")
 
     def chained(cur) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(4242)")
@@ -420,12 +427,12 @@ def _verify_size(n: int) -> None:
     started = time.perf_counter()
     # The browser's secondary indexes cost insert time, not verification time: the verifier
     # reads by the two primary keys and the sealer by (txid, id). Drop them in this throwaway
-    # database so that generating 10M events does not take an hour on two cores.
-    with connection.cursor() as cur:
-        for index in ("audit_event_time", "audit_event_actor", "audit_event_agency", "audit_event_action",
-                      "audit_event_denied", "audit_event_case", "audit_event_agreement", "audit_event_subjects",
-                      "audit_event_search", "audit_event_break_glass"):
-            cur.execute(f"DROP INDEX IF EXISTS {index}")
+    # database while generating, so that 10M events do not take an hour on two cores; part 4
+    # builds them again.
+    if need:
+        with connection.cursor() as cur:
+            for index in _browser_indexes():
+                cur.execute(f"DROP INDEX IF EXISTS {index}")
     batch = 500_000
     done = 0
     while done < need:
@@ -435,7 +442,7 @@ def _verify_size(n: int) -> None:
                 """
                 INSERT INTO audit_event (occurred_at, actor_id, actor_username, actor_agency, actor_role, action,
                     object_type, object_id, subjects, ip, user_agent, request_id, outcome, detail)
-                SELECT now() - (g * interval '40 ms'), g %% 500, 'user' || (g %% 500), 'ice-hsi', 'analyst', 'case.viewed',
+                SELECT now() - (g * interval '40 ms'), g %% 500, 'user' || (g %% 500), 'ice-hsi', 'analyst', 'cases.case_viewed',
                     'case', (g %% 100000)::text, ARRAY['person:' || (g %% 1000000), 'person:' || (g %% 777)],
                     '10.0.0.1', 'Mozilla/5.0 (bench)', md5(g::text), 'allowed', jsonb_build_object('page', g %% 7)
                 FROM generate_series(%s, %s) g
@@ -466,6 +473,84 @@ def _verify_size(n: int) -> None:
         print(f"   machine CPU {(busy_after - busy_before) / result.checked * 1e6:.2f} us per event over "
               f"{os.cpu_count()} cores ({(busy_after - busy_before) / result.seconds / (os.cpu_count() or 1):.0%} busy), "
               f"{stolen_after - stolen_before:.1f}s stolen by the host")
+
+
+def _browser_indexes() -> dict[str, str]:
+    """The browser's indexes on audit_event (name: CREATE statement), from migration 0001's own text."""
+    from importlib import import_module
+
+    sql = import_module("audit.migrations.0001_initial").TABLES
+    found = re.finditer(r"CREATE INDEX (audit_event_\w+) ON audit_event\b[^;]*;", sql)
+    return {m.group(1): m.group(0) for m in found if m.group(1) != "audit_event_txid"}
+
+
+# --- 4. The browser over the largest chain ---------------------------------------------------------
+
+
+def _browser(samples: int = 20) -> None:
+    """Latency of the supervisors' browser pages over every event of part 3, per kind of filter."""
+    import random
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from privacy.models import User
+
+    started = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        for statement in _browser_indexes().values():
+            cur.execute(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+        cur.execute("ANALYZE audit_event")
+        cur.execute("SELECT count(*), min(id), max(id), min(occurred_at), max(occurred_at) FROM audit_event")
+        total, lo, hi, first, last = cur.fetchone()
+        cur.execute("SELECT action FROM audit_event WHERE id = %s", [lo])
+        action = cur.fetchone()[0]
+    built = time.perf_counter() - started
+    if not User.objects.filter(username="sam").exists():
+        with open(os.devnull, "w") as quiet:
+            call_command("seed_demo", stdout=quiet)
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = _session_cookie(User.objects.get(username="sam"))
+    rng = random.Random(7)
+    span = (last - first).total_seconds()
+
+    def day() -> str:
+        d = (first + timedelta(seconds=rng.uniform(0, span))).date().isoformat()
+        return f"/audit/?start={d}&end={d}"
+
+    # The generator's actors are ids 0-499 (about total/500 events each) and its people
+    # person:0-999999 (a few events each) and person:0-776 (about total/777 each).
+    kinds = {
+        "newest page": lambda: "/audit/",
+        "a page deep in the trail": lambda: f"/audit/?before={rng.randint(lo, hi)}",
+        "one user": lambda: f"/audit/?user={rng.randrange(500)}",
+        "one user, deep page": lambda: f"/audit/?user={rng.randrange(500)}&before={rng.randint(lo, hi)}",
+        "one rarely seen person": lambda: f"/audit/?person={rng.randrange(777, 1_000_000)}",
+        "one often seen person": lambda: f"/audit/?person={rng.randrange(777)}",
+        "one action, one agency": lambda: f"/audit/?action={action}&agency=ice-hsi",
+        "one day": day,
+        "denied only": lambda: "/audit/?outcome=denied",
+        "one case": lambda: f"/audit/?case={rng.randrange(1, 100_000)}",
+        "a user's timeline": lambda: f"/audit/users/{rng.randrange(500)}/",
+    }
+    _settle()
+    print(f"4. Browser over {total:,} events (indexes built in {built:.0f}s), as supervisor sam, "
+          f"{samples} requests each, in process:")
+    for name, make in kinds.items():
+        times = []
+        for _ in range(samples):
+            path = make()
+            t0 = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - t0) * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"bench audit: {path} answered {response.status_code}")
+        times.sort()
+        print(f"   {name:28} p50 {statistics.median(times):7.1f} ms   p95 {times[int(0.95 * (len(times) - 1))]:7.1f} ms"
+              f"   max {times[-1]:7.1f} ms")
 
 
 def _machine_cpu() -> tuple[float, float]:

@@ -104,6 +104,38 @@ def test_keyset_pages_follow_each_other(login, sam, alice):
     assert "<html" not in second
 
 
+def test_a_persons_pages_follow_each_other_newest_first(login, sam, alice, bob):
+    """A person filter sorts the person's events itself (id + 0), and still pages newest first, without gaps."""
+    ids = [event_record(action="access.denied", actor=alice if i % 2 else bob, outcome="denied",
+                        subjects=["person:9"] if i % 3 else ["person:8"]).pk for i in range(90)]
+    mine = [pk for i, pk in enumerate(ids) if i % 3][::-1]  # 60, newest first
+    client = login(sam)
+    first = client.get("/audit/", {"person": "person:9"}).content.decode()
+    shown = [int(part.split("/")[0]) for part in first.split('href="/audit/events/')[1:]]
+    assert shown == mine[:50]
+    cursor = first.split("before=")[1].split('"')[0]
+    second = client.get("/audit/", {"person": "9", "before": cursor}, HTTP_HX_REQUEST="true").content.decode()
+    assert [int(part.split("/")[0]) for part in second.split('href="/audit/events/')[1:]] == mine[50:]
+    assert "before=" not in second  # the last page
+
+
+def test_the_timeline_counts_days_and_groups_a_rules_flags(login, sam, alice, monkeypatch):
+    from audit import anomalies
+
+    for i in range(8):
+        event_record(action="cases.case_viewed", actor=alice, subjects=[f"person:{i}"])
+    monkeypatch.setattr(anomalies, "_resolvers", [lambda *, user_id, subjects: set()])  # nobody assigned
+    page = login(sam).get(f"/audit/users/{alice.pk}/").content.decode()
+    assert 'title="' in page
+    today = page.split('<ol class="sparkline"')[1].split("</ol>")[0].split("<li ")[-1]
+    assert ">8</span>" in today  # today's bar: the 8 events, counted in SQL by local day
+    flags = page.split('id="h-flags"')[1].split("</section>")[0]
+    assert flags.count("outside_assignment") == 1
+    assert "8 flags." in flags
+    assert flags.count("<li>") == 5
+    assert "and 3 more" in flags
+
+
 def test_a_supervisor_of_another_agency_gets_404_for_an_event(login, directory, trail):
     from privacy.models import Role
     from tests.factories import UserFactory
