@@ -316,9 +316,9 @@ def _case_given_code(first: str) -> int:
     return key_code(_EPOCH, False, letters(fold(first)))
 
 
-def _case_family_codes(family: str) -> tuple[int, int, int]:
-    """The name codes of a case's family-name parts 1 to 3 (other last names included); _NONE for a part not there."""
-    parts = fold(family).split()  # as `_family_codes` splits a subject's
+def _case_family_codes(family: tuple[str, str]) -> tuple[int, int, int]:
+    """The name codes of a case's family-name parts 1 to 3 (last name, then other last names); _NONE for a part not there."""
+    parts = fold(" ".join(family)).split()  # as `_family_codes` splits a subject's
     return tuple(key_code(_EPOCH, True, letters(parts[n])) if len(parts) > n else _NONE for n in range(3))  # type: ignore[return-value]
 
 
@@ -363,32 +363,33 @@ def _hits(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray, np.ndarray]:
     """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
 
-    Two statements. The first reads every case's names, date of birth and document indexes; Python
-    computes the name keys (given name; family-name parts 1 to 3, other last names included; cached
-    by name, names repeat) and keeps the cases one of whose keys is a subject's (binary search in
-    the sorted array the worker built once per load) or that hold one of the subjects' documents.
-    The second fetches the columns of those cases only. The pairs come back as arrays sorted by
-    case, then subject, with a flag for the pairs that share a document.
+    One plain read of every case's names, date of birth (days since 1900-01-01) and document
+    indexes; Python computes the name keys (given name; family-name parts 1 to 3, other last names
+    included; cached by name, names repeat) and keeps the cases one of whose keys is a subject's
+    (binary search in the sorted array the worker built once per load) or that hold one of the
+    subjects' documents. The cases come back as those rows (id, days, first name, last name, other
+    last names, four document indexes), the pairs as arrays sorted by case, then subject, with a
+    flag for the pairs that share a document.
     """
     where, params = _case_filter(ctx)
     ctx.cursor.execute(
-        f"SELECT c.id, coalesce(c.date_of_birth - DATE '1900-01-01', {_NO_DATE}), c.first_name, "  # noqa: S608
-        "c.last_name || ' ' || coalesce(c.other_last_names, ''), "
-        f"c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx FROM {ctx.cases} c WHERE {where}",
+        f"SELECT c.id, coalesce(c.date_of_birth - DATE '1900-01-01', {_NO_DATE}), c.first_name, c.last_name, "  # noqa: S608
+        "coalesce(c.other_last_names, ''), c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx "
+        f"FROM {ctx.cases} c WHERE {where}",
         params)
     rows = ctx.cursor.fetchall()
     if "examined" not in ctx.cache:
         ctx.cache["examined"] = len(rows)
         ctx.rows_examined += len(rows)
     n = len(rows)
-    ids, days, firsts, families, *documents = zip(*rows, strict=True) if rows else ((),) * 8
+    _ids, days, firsts, lasts, others, *documents = zip(*rows, strict=True) if rows else ((),) * 9
     day = np.fromiter(days, dtype=np.int64, count=n)
     codes = np.empty((n, 4), dtype=np.int64)
     with _words_lock:
         _GIVEN_CODES.forget_if_over(1 << 20)
         _FAMILY_CODES.forget_if_over(1 << 20)
         given = np.fromiter(map(_GIVEN_CODES.__getitem__, firsts), dtype=np.int64, count=n)
-        family = np.fromiter(map(_FAMILY_CODES.__getitem__, families), dtype=np.int64, count=n)
+        family = np.fromiter(map(_FAMILY_CODES.__getitem__, zip(lasts, others, strict=True)), dtype=np.int64, count=n)
         codes[:, 0] = _GIVEN_CODES.table()[given, 0]
         codes[:, 1:] = _FAMILY_CODES.table()[family]
     keys = np.where((codes == _NONE) | (day == _NO_DATE)[:, None], _NONE, day[:, None] * (1 << 23) + codes)
@@ -397,15 +398,7 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
     for column in documents:
         hit[[i for i, bidx in enumerate(column) if bidx and bidx in by_doc]] = True
     keys = keys[hit]
-    cases: list[tuple[Any, ...]] = []
-    if len(keys):
-        cols = ("c.id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names, c.date_of_birth, "
-                "c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx")
-        wanted = np.fromiter(ids, dtype=np.int64, count=n)[hit]
-        ctx.cursor.execute(f"SELECT {cols} FROM {ctx.cases} c WHERE {where} AND c.id = ANY(%(e_ids)s::bigint[]) "  # noqa: S608
-                           "ORDER BY c.id", {**params, "e_ids": "{" + ",".join(map(str, wanted.tolist())) + "}"})
-        cases = ctx.cursor.fetchall()
-        keys = keys[np.argsort(wanted, kind="stable")]
+    cases = [rows[i] for i in np.flatnonzero(hit).tolist()]
     n_subjects = max(1, len(index.subjects))
     # Name keys: each case key's run of equal keys in the sorted subject keys, expanded to pairs.
     case_keys = keys.reshape(-1)
@@ -415,7 +408,7 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
     offset = np.arange(len(first)) - np.repeat(np.cumsum(count) - count, count)
     owner = np.repeat(np.arange(len(case_keys)) // 4, count)
     by_name = owner * n_subjects + index.key_subject[first + offset]
-    by_document = np.asarray([ci * n_subjects + si for ci, row in enumerate(cases) for bidx in row[7:11] if bidx
+    by_document = np.asarray([ci * n_subjects + si for ci, row in enumerate(cases) for bidx in row[5:9] if bidx
                               for si in by_doc.get(bidx, ())], dtype=np.int64)
     pairs = np.unique(np.concatenate([by_name, by_document]))
     return cases, pairs // n_subjects, pairs % n_subjects, np.isin(pairs, by_document)
@@ -453,9 +446,10 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     if not len(pc):
         ctx.emit(r_, [])
         return
-    c_given = np.fromiter((_word(c[3]) for c in cases), dtype=np.int64, count=len(cases))
-    c_family = np.fromiter((_family_word(c[4], c[5] or "") for c in cases), dtype=np.int64, count=len(cases))
-    c_dob = np.asarray([c[6].toordinal() if c[6] is not None else -1 for c in cases], dtype=np.int64)
+    c_given = np.fromiter((_word(c[2]) for c in cases), dtype=np.int64, count=len(cases))
+    c_family = np.fromiter((_family_word(c[3], c[4]) for c in cases), dtype=np.int64, count=len(cases))
+    days = np.fromiter((c[1] for c in cases), dtype=np.int64, count=len(cases))
+    c_dob = np.where(days == _NO_DATE, -1, days + _EPOCH)
     # Expand each pair to every name of its subject, score all at once, keep the best per pair.
     count = index.name_count[ps]
     owner = np.repeat(np.arange(len(pc)), count)
@@ -478,16 +472,24 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     doc_only = doc & (dob_factor == 0.0) & (best < DOCUMENT_NAME_FLOOR)
     score = np.where(doc & ~doc_only, np.maximum(best * dob_factor, DOCUMENT_SCORE),
                      np.where(doc_only, threshold - margin, best * dob_factor))
+    kept = np.flatnonzero(score >= threshold - margin - 1e-9).tolist()
+    # What a finding shows and blocking does not need, for the few cases that make one: by primary key.
+    shown: dict[int, tuple[Any, ...]] = {}
+    if kept:
+        ctx.cursor.execute(f"SELECT id, employer_id, ssn_bidx, date_of_birth FROM {sources.CASES} "  # noqa: S608
+                           "WHERE id = ANY(%s::bigint[])", ["{" + ",".join(str(cases[int(pc[k])][0]) for k in kept) + "}"])
+        shown = {row[0]: row for row in ctx.cursor.fetchall()}
     out = []
-    for k in np.flatnonzero(score >= threshold - margin - 1e-9).tolist():
+    for k in kept:
         c, s = cases[int(pc[k])], index.subjects[int(ps[k])]
+        _, employer_id, ssn_bidx, c_date = shown[c[0]]
         sc, lead, has_doc = float(score[k]), bool(score[k] >= threshold - 1e-9), bool(doc[k])
         out.append({
             "subject_type": "worker", "subject_key": f"case:{c[0]}", "evidence_key": f"enforcement:{s[1]}",
-            "case_id": c[0], "employer_id": c[1], "ssn_index": c[2],
+            "case_id": c[0], "employer_id": employer_id, "ssn_index": ssn_bidx,
             "severity": "high" if lead else "low", "score": round(sc, 4),
-            "fields": [field_result("name", "enforcement", f"{c[3]} {c[4]}", f"{s[2]} {s[3]}", float(best[k])),
-                       field_result("date_of_birth", "enforcement", c[6], s[4], float(dob_factor[k])),
+            "fields": [field_result("name", "enforcement", f"{c[2]} {c[3]}", f"{s[2]} {s[3]}", float(best[k])),
+                       field_result("date_of_birth", "enforcement", c_date, s[4], float(dob_factor[k])),
                        *([field_result("document", "enforcement", "shared document number", "shared document number", 1.0)]
                          if has_doc else [])],
             "evidence": {"subject_id": s[0], "subject_ref": s[1], "subject_status": s[5],
