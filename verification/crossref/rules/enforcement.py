@@ -50,6 +50,7 @@ above the threshold (CROSSREF_LINKAGE_THRESHOLD) it is a lead; within the review
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -151,30 +152,25 @@ def key_code(dob_ordinal: int, family: bool, key: str) -> int:
     return (dob_ordinal - _EPOCH) * (1 << 23) + (_FAMILY_BIT if family else 0) + a * 2048 + b
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _given_codes(given: str) -> tuple[int, ...]:
     """The name code (`key_code` without the date) of a folded given name, if any."""
     return (key_code(_EPOCH, False, letters(given)),) if given else ()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _family_codes(family: str) -> tuple[int, ...]:
     """The name codes of the parts of a folded family name."""
     return tuple(key_code(_EPOCH, True, letters(part)) for part in family.split())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _alias_codes(alias: str) -> tuple[int, ...]:
     given, _, family = fold(alias).partition(" ")
     return _given_codes(given) + _family_codes(family or given)
 
 
-def _name_codes(first: str, last: str, aliases: tuple[str, ...]) -> set[int]:
-    """The name part of a subject's keys, over its names; cached by name part, names repeat."""
-    out = set(_given_codes(fold(first)) + _family_codes(fold(last)))
-    for alias in aliases:
-        out.update(_alias_codes(alias))
-    return out
+_folded = lru_cache(maxsize=1 << 18)(fold)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -189,15 +185,10 @@ def _family_word(last: str, other: str) -> int:
     return word_id(" ".join(x for x in (names.normalize(last), names.normalize(other)) if x))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
 def _alias_words(alias: str) -> tuple[int, int]:
     given, _, family = names.normalize(alias).partition(" ")
     return word_id(given), word_id(family or given)
-
-
-def _name_ids(first: str, last: str, aliases: tuple[str, ...]) -> list[tuple[int, int]]:
-    """A subject's normalized (given, family) names as word ids, primary name then aliases."""
-    return [(_word(first), _word(last)), *(_alias_words(alias) for alias in aliases)]
 
 
 def _swapped(d: date) -> date | None:
@@ -221,30 +212,39 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases, documents_bidx
                           FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
         rows = cur.fetchall()
-        n = len(rows)
-        dob = np.zeros(n, dtype=np.int64)
-        swapped = np.zeros(n, dtype=np.int64)
-        name_start = np.zeros(n, dtype=np.int64)
-        name_count = np.zeros(n, dtype=np.int64)
+        dobs: list[int] = []  # proleptic ordinals (0: none), and of the day/month swap (0: no other date)
+        swaps: list[int] = []
+        starts: list[int] = []
+        counts: list[int] = []
         by_doc: dict[str, list[int]] = {}
         codes: list[int] = []
         owners: list[int] = []
         name_words: list[tuple[int, int]] = []
-        for i, row in enumerate(rows):
-            for bidx in row[7] or ():
+        # Plain lists, names cached by name part (they repeat): about 2 us a subject.
+        for i, (_, _, first, last, born, _, aliases, documents) in enumerate(rows):
+            for bidx in documents or ():
                 if bidx:
                     by_doc.setdefault(bidx, []).append(i)
-            first, last, aliases = row[2] or "", row[3] or "", tuple(row[6] or ())
-            ids = _name_ids(first, last, aliases)
-            name_start[i], name_count[i] = len(name_words), len(ids)
-            name_words.extend(ids)
-            if row[4] is None:
+            first, last = first or "", last or ""
+            words = [(_word(first), _word(last))]
+            got = set(_given_codes(_folded(first)) + _family_codes(_folded(last)))
+            for alias in aliases or ():
+                words.append(_alias_words(alias))
+                got.update(_alias_codes(alias))
+            starts.append(len(name_words))
+            counts.append(len(words))
+            name_words.extend(words)
+            if born is None:
+                dobs.append(0)
+                swaps.append(0)
                 continue
-            dob[i] = row[4].toordinal()
-            swapped[i] = _swapped_ordinal(int(dob[i]))
-            got = _name_codes(first, last, aliases)
+            ordinal = born.toordinal()
+            dobs.append(ordinal)
+            swaps.append(_swapped_ordinal(ordinal))
             codes.extend(got)
             owners.extend([i] * len(got))
+        dob, swapped = np.asarray(dobs, dtype=np.int64), np.asarray(swaps, dtype=np.int64)
+        name_start, name_count = np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
         # A key is the date's part (see `key_code`) plus a name code; under the subject's date, and
         # under its day/month swap when that is another date.
         owner = np.asarray(owners, dtype=np.int64)
@@ -311,29 +311,31 @@ _NONE = -(1 << 63) + 1  # a key the case does not have (no second family-name pa
 _NO_DATE = -(1 << 30)
 
 
-def _case_given_code(first: str) -> int:
-    """The name code of a case's given name: the two letters of the folded name, as for a subject."""
-    return key_code(_EPOCH, False, letters(fold(first)))
+def _case_given(first: str) -> tuple[int, int]:
+    """A case's given name: its key's name code (two letters of the folded name, as for a subject) and word id."""
+    return key_code(_EPOCH, False, letters(fold(first))), _word(first)
 
 
-def _case_family_codes(family: tuple[str, str]) -> tuple[int, int, int]:
-    """The name codes of a case's family-name parts 1 to 3 (last name, then other last names); _NONE for a part not there."""
+def _case_family(family: tuple[str, str]) -> tuple[int, int, int, int]:
+    """A case's family names (last name, other last names): the name codes of parts 1 to 3 (_NONE for a part
+    not there) and the word id of the normalized whole."""
     parts = fold(" ".join(family)).split()  # as `_family_codes` splits a subject's
-    return tuple(key_code(_EPOCH, True, letters(parts[n])) if len(parts) > n else _NONE for n in range(3))  # type: ignore[return-value]
+    codes = [key_code(_EPOCH, True, letters(parts[n])) if len(parts) > n else _NONE for n in range(3)]
+    return codes[0], codes[1], codes[2], _family_word(*family)
 
 
-class _Codes(dict):
-    """A name -> row of `codes`, computed on first sight (names repeat: a look-up is a dict hit in C, `map(d.__getitem__)`)."""
+class _Names(dict):
+    """A name -> its row of `table()`, computed on first sight: names repeat, and a look-up is then a dict hit
+    in C (`map(d.__getitem__, names)`)."""
 
     def __init__(self, compute: Any, width: int) -> None:
         super().__init__()
         self.compute, self.width = compute, width
-        self.rows: list[Any] = []
+        self.rows: list[tuple[int, ...]] = []
         self.codes = np.zeros((0, width), dtype=np.int64)
 
-    def __missing__(self, name: str) -> int:
-        got = self.compute(name)
-        self.rows.append(got if self.width > 1 else (got,))
+    def __missing__(self, name: Any) -> int:
+        self.rows.append(self.compute(name))
         self[name] = len(self.rows) - 1
         return self[name]
 
@@ -348,8 +350,10 @@ class _Codes(dict):
         return self.codes
 
 
-_GIVEN_CODES = _Codes(_case_given_code, 1)  # for the life of the worker process, like `_WORDS`
-_FAMILY_CODES = _Codes(_case_family_codes, 3)
+# For the life of the worker process, like `_WORDS`; the lock guards them (the instant result may run in threads).
+_GIVEN = _Names(_case_given, 2)  # first name -> (name code, word id)
+_FAMILY = _Names(_case_family, 4)  # (last name, other last names) -> (3 name codes, word id)
+_names_lock = threading.Lock()
 
 
 def _hits(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -360,16 +364,32 @@ def _hits(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[pos] == keys
 
 
-def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tuple[list[tuple[Any, ...]], np.ndarray, np.ndarray, np.ndarray]:
+@dataclass
+class Candidates:
+    """A partition's cases that share a blocking key or a document with a subject, and their (case, subject) pairs."""
+
+    rows: list[tuple[Any, ...]]  # every case read: id, days since 1900-01-01, first, last, other last names, 4 document indexes
+    row: np.ndarray  # the row of each candidate case
+    given: np.ndarray  # the word id of its normalized given name
+    family: np.ndarray  # the word id of its normalized family names
+    dob: np.ndarray  # the ordinal of its date of birth (-1: none)
+    pair_case: np.ndarray  # the candidate of each pair; pairs sorted by candidate, then subject
+    pair_subject: np.ndarray
+    pair_document: np.ndarray  # the pair shares a document
+
+    @property
+    def ids(self) -> list[int]:
+        """The ids of the candidate cases."""
+        return [self.rows[i][0] for i in self.row.tolist()]
+
+
+def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Candidates:
     """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
 
-    One plain read of every case's names, date of birth (days since 1900-01-01) and document
-    indexes; Python computes the name keys (given name; family-name parts 1 to 3, other last names
-    included; cached by name, names repeat) and keeps the cases one of whose keys is a subject's
-    (binary search in the sorted array the worker built once per load) or that hold one of the
-    subjects' documents. The cases come back as those rows (id, days, first name, last name, other
-    last names, four document indexes), the pairs as arrays sorted by case, then subject, with a
-    flag for the pairs that share a document.
+    One plain read of every case's names, date of birth and document indexes. Python gives each
+    name its key codes and word id (cached by name: names repeat, so a case costs two dict hits),
+    and keeps the cases one of whose keys is a subject's (binary search in the sorted array the
+    worker built once per load) or that hold one of the subjects' documents (a set look-up).
     """
     where, params = _case_filter(ctx)
     ctx.cursor.execute(
@@ -384,34 +404,41 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> tup
     n = len(rows)
     _ids, days, firsts, lasts, others, *documents = zip(*rows, strict=True) if rows else ((),) * 9
     day = np.fromiter(days, dtype=np.int64, count=n)
-    codes = np.empty((n, 4), dtype=np.int64)
-    with _words_lock:
-        _GIVEN_CODES.forget_if_over(1 << 20)
-        _FAMILY_CODES.forget_if_over(1 << 20)
-        given = np.fromiter(map(_GIVEN_CODES.__getitem__, firsts), dtype=np.int64, count=n)
-        family = np.fromiter(map(_FAMILY_CODES.__getitem__, zip(lasts, others, strict=True)), dtype=np.int64, count=n)
-        codes[:, 0] = _GIVEN_CODES.table()[given, 0]
-        codes[:, 1:] = _FAMILY_CODES.table()[family]
+    with _names_lock:
+        _GIVEN.forget_if_over(1 << 20)
+        _FAMILY.forget_if_over(1 << 20)
+        given_at = np.fromiter(map(_GIVEN.__getitem__, firsts), dtype=np.int64, count=n)
+        family_at = np.fromiter(map(_FAMILY.__getitem__, zip(lasts, others, strict=True)), dtype=np.int64, count=n)
+        given, family = _GIVEN.table()[given_at], _FAMILY.table()[family_at]
+    codes = np.concatenate([given[:, :1], family[:, :3]], axis=1)
     keys = np.where((codes == _NONE) | (day == _NO_DATE)[:, None], _NONE, day[:, None] * (1 << 23) + codes)
-    hit = _hits(keys, index.keys).any(axis=1)
+    n_keys = len(index.keys)
+    lo = np.searchsorted(index.keys, keys) if n_keys else np.zeros(keys.shape, dtype=np.int64)
+    hit = (index.keys[np.minimum(lo, n_keys - 1)] == keys) if n_keys else np.zeros(keys.shape, dtype=bool)
+    is_candidate = hit.any(axis=1)
     by_doc = index.by_doc
-    for column in documents:
-        hit[[i for i, bidx in enumerate(column) if bidx and bidx in by_doc]] = True
-    keys = keys[hit]
-    cases = [rows[i] for i in np.flatnonzero(hit).tolist()]
+    has_doc = np.zeros(n, dtype=bool)
+    for column in documents:  # a dict look-up per case and document, in C ('' is no subject's)
+        has_doc |= np.fromiter(map(by_doc.__contains__, column), dtype=bool, count=n)
+    with_doc = np.flatnonzero(has_doc).tolist()
+    is_candidate |= has_doc
+    row = np.flatnonzero(is_candidate)
+    # Name keys: each matching key's run of equal keys in the sorted subject keys, expanded to pairs.
+    candidate_of = np.cumsum(is_candidate) - 1
+    key_row, key_col = np.nonzero(hit)
+    key = keys[key_row, key_col]
+    first = lo[key_row, key_col]
+    count = np.searchsorted(index.keys, key, side="right") - first
+    offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     n_subjects = max(1, len(index.subjects))
-    # Name keys: each case key's run of equal keys in the sorted subject keys, expanded to pairs.
-    case_keys = keys.reshape(-1)
-    lo = np.searchsorted(index.keys, case_keys, side="left")
-    count = np.where(case_keys != _NONE, np.searchsorted(index.keys, case_keys, side="right") - lo, 0)
-    first = np.repeat(lo, count)
-    offset = np.arange(len(first)) - np.repeat(np.cumsum(count) - count, count)
-    owner = np.repeat(np.arange(len(case_keys)) // 4, count)
-    by_name = owner * n_subjects + index.key_subject[first + offset]
-    by_document = np.asarray([ci * n_subjects + si for ci, row in enumerate(cases) for bidx in row[5:9] if bidx
+    by_name = np.repeat(candidate_of[key_row], count) * n_subjects + index.key_subject[np.repeat(first, count) + offset]
+    by_document = np.asarray([candidate_of[i] * n_subjects + si for i in with_doc for bidx in rows[i][5:9] if bidx
                               for si in by_doc.get(bidx, ())], dtype=np.int64)
     pairs = np.unique(np.concatenate([by_name, by_document]))
-    return cases, pairs // n_subjects, pairs % n_subjects, np.isin(pairs, by_document)
+    days_of = day[row]
+    return Candidates(rows=rows, row=row, given=given[row, 1], family=family[row, 3],
+                      dob=np.where(days_of == _NO_DATE, -1, days_of + _EPOCH), pair_case=pairs // n_subjects,
+                      pair_subject=pairs % n_subjects, pair_document=np.isin(pairs, by_document))
 
 
 def _pair_scores(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -419,7 +446,7 @@ def _pair_scores(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     codes = (left << 32) | right
     uniq, inverse = np.unique(codes, return_inverse=True)
     cache = _SCORES
-    got = np.fromiter((cache.get(c, -1.0) for c in uniq.tolist()), dtype=np.float64, count=len(uniq))
+    got = np.fromiter(map(cache.get, uniq.tolist(), itertools.repeat(-1.0)), dtype=np.float64, count=len(uniq))
     missing = np.flatnonzero(got < 0)
     if len(missing):
         todo = uniq[missing].tolist()
@@ -442,14 +469,12 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
         ctx.emit(r_, [])
         return
     index = subject_index(load_id, ctx.cursor)
-    cases, pc, ps, doc = _candidates(ctx, index, load_id)
+    got = _candidates(ctx, index, load_id)
+    pc, ps, doc = got.pair_case, got.pair_subject, got.pair_document
     if not len(pc):
         ctx.emit(r_, [])
         return
-    c_given = np.fromiter((_word(c[2]) for c in cases), dtype=np.int64, count=len(cases))
-    c_family = np.fromiter((_family_word(c[3], c[4]) for c in cases), dtype=np.int64, count=len(cases))
-    days = np.fromiter((c[1] for c in cases), dtype=np.int64, count=len(cases))
-    c_dob = np.where(days == _NO_DATE, -1, days + _EPOCH)
+    c_given, c_family, c_dob = got.given, got.family, got.dob
     # Expand each pair to every name of its subject, score all at once, keep the best per pair.
     count = index.name_count[ps]
     owner = np.repeat(np.arange(len(pc)), count)
@@ -474,14 +499,17 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
                      np.where(doc_only, threshold - margin, best * dob_factor))
     kept = np.flatnonzero(score >= threshold - margin - 1e-9).tolist()
     # What a finding shows and blocking does not need, for the few cases that make one: by primary key.
+    def case_row(k: int) -> tuple[Any, ...]:
+        return got.rows[int(got.row[pc[k]])]
+
     shown: dict[int, tuple[Any, ...]] = {}
     if kept:
         ctx.cursor.execute(f"SELECT id, employer_id, ssn_bidx, date_of_birth FROM {sources.CASES} "  # noqa: S608
-                           "WHERE id = ANY(%s::bigint[])", ["{" + ",".join(str(cases[int(pc[k])][0]) for k in kept) + "}"])
+                           "WHERE id = ANY(%s::bigint[])", ["{" + ",".join(str(case_row(k)[0]) for k in kept) + "}"])
         shown = {row[0]: row for row in ctx.cursor.fetchall()}
     out = []
     for k in kept:
-        c, s = cases[int(pc[k])], index.subjects[int(ps[k])]
+        c, s = case_row(k), index.subjects[int(ps[k])]
         _, employer_id, ssn_bidx, c_date = shown[c[0]]
         sc, lead, has_doc = float(score[k]), bool(score[k] >= threshold - 1e-9), bool(doc[k])
         out.append({
