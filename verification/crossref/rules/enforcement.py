@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import operator
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -293,17 +294,29 @@ def part_scores(left: list[str], right: list[str]) -> np.ndarray:
     transliteration differs (same `skeleton`, of 3+ letters): plausible, not conclusive; else the
     similarity.
     """
+    n = len(left)
     plain = process.cpdist(left, right, scorer=fuzz.ratio, workers=1)
-    unordered = process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1)
-    subset = process.cpdist(left, right, scorer=fuzz.token_set_ratio, workers=1)
+    # Word order and subsets only matter when a side has two words or more: for single words
+    # token_sort_ratio is the plain ratio and token_set_ratio reaches 100 only when they are equal.
+    unordered, subset = plain.copy(), np.zeros(n)
+    space = itertools.repeat(" ")
+    several = np.flatnonzero(np.fromiter(map(operator.contains, left, space), dtype=bool, count=n)
+                             | np.fromiter(map(operator.contains, right, space), dtype=bool, count=n)).tolist()
+    if several:
+        some_left, some_right = [left[i] for i in several], [right[i] for i in several]
+        unordered[several] = process.cpdist(some_left, some_right, scorer=fuzz.token_sort_ratio, workers=1)
+        subset[several] = process.cpdist(some_left, some_right, scorer=fuzz.token_set_ratio, workers=1)
     best = np.maximum(plain, unordered) / 100.0
     edits = process.cpdist(left, right, scorer=Levenshtein.distance, workers=1)
-    shorter = np.minimum(np.fromiter(map(len, left), dtype=np.int64, count=len(left)),
-                         np.fromiter(map(len, right), dtype=np.int64, count=len(right)))
+    shorter = np.minimum(np.fromiter(map(len, left), dtype=np.int64, count=n),
+                         np.fromiter(map(len, right), dtype=np.int64, count=n))
     near = (subset >= 100.0) | ((edits == 1) & (shorter >= 5))
-    for i in np.flatnonzero((best < SUBSET_SCORE) & ~near):
-        a, b = skeleton(left[i]), skeleton(right[i])
-        near[i] = a == b and len(a.replace(" ", "")) >= 3
+    # Transliterations: the same skeleton (cached per name; compared with maps, not a Python loop).
+    rest = np.flatnonzero((best < SUBSET_SCORE) & ~near).tolist()
+    a = list(map(skeleton, map(left.__getitem__, rest)))
+    b = list(map(skeleton, map(right.__getitem__, rest)))
+    same = [i for i, x, y in zip(rest, a, b, strict=True) if x == y and len(x.replace(" ", "")) >= 3]
+    near[same] = True
     return np.where(best >= 1.0, 1.0, np.where(near, np.maximum(best, SUBSET_SCORE), best))
 
 
@@ -476,13 +489,14 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
         return
     c_given, c_family, c_dob = got.given, got.family, got.dob
     # Expand each pair to every name of its subject, score all at once, keep the best per pair.
-    count = index.name_count[ps]
+    count = index.name_count[ps]  # at least 1: the primary name
+    start = np.cumsum(count) - count
     owner = np.repeat(np.arange(len(pc)), count)
-    name = np.repeat(index.name_start[ps], count) + np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    name = np.repeat(index.name_start[ps] - start, count) + np.arange(len(owner))
     case_of = pc[owner]
-    best = np.zeros(len(pc))
-    np.maximum.at(best, owner, np.minimum(_pair_scores(c_given[case_of], index.name_given[name]),
-                                          _pair_scores(c_family[case_of], index.name_family[name])))
+    # A pair's names are contiguous: the best of them is a segment maximum (reduceat, not ufunc.at).
+    best = np.maximum.reduceat(np.minimum(_pair_scores(c_given[case_of], index.name_given[name]),
+                                          _pair_scores(c_family[case_of], index.name_family[name])), start)
     # Dates of birth: equal, or day and month swapped (a keying slip), else no name evidence.
     cd, sd = c_dob[pc], index.dob[ps]
     swapped = np.zeros(len(pc), dtype=bool)
