@@ -16,19 +16,24 @@ A name key is a bigint (the date, a given/family bit, the two letters' code poin
 computes every key, the subjects' and the cases', with the same Python folding (`fold`, `letters`):
 the subjects' once per process and load, into a sorted numpy array (`subject_index`); the
 partition's cases' from one plain read of their names, date of birth and document indexes, cached
-by name (names repeat: a key costs a dict hit). numpy keeps the cases one of whose keys is a
-subject's (binary search), a set look-up those that hold one of the subjects' documents; a second
-statement fetches only those cases' columns (`_candidates`). A case sharing only a date of birth
-with a subject (as most do: subjects are born across the same years as workers) goes no further.
-Python pairs the cases left with the subjects of their keys and looks the documents up.
-Run alone, the rule needs no staging copy of the cases (`staged=False`): its scan goes through
-the SSN index.
+by name (names repeat: a case costs two dict hits, which also give its names' word ids). numpy
+keeps the cases one of whose keys is a subject's (binary search), a dict look-up those that hold
+one of the subjects' documents (`_candidates`). A case sharing only a date of birth with a
+subject (as most do: subjects are born across the same years as workers) goes no further.
+Python pairs the cases left with the subjects of their keys and looks the documents up; the
+columns a finding shows but blocking does not need (employer, SSN index) are read by primary key
+for the few cases that make one. Run alone, the rule needs no staging copy of the cases
+(`staged=False`): its scan goes through the SSN index.
 
 Why not in SQL (the design until the 5M benchmark): the subjects' keys and documents sat in
 temporary tables and a CTE, probed by hashed subplans that every partition statement built again,
 over all the subjects: O(partitions x subjects), 25 times the work at 5x the data (at 5M cases,
-80 partitions x 250k subjects). The case-side keys also cost more in SQL (translate, split_part,
-a CASE per letter pair: about 7 us a row) than in Python with the per-name cache.
+80 partitions x 250k subjects; the family took 214 worker-seconds there, 16x its 1M time). The
+case-side keys also cost more in SQL (translate, split_part, a CASE per letter pair: about 7 us a
+row) than in Python with the per-name cache. What still grows faster than the data: a partition
+always holds ~62k cases, but 5x the subjects make ~5x the candidate pairs (at 5M, 54% of the cases
+share a key with a subject, ~57k pairs a partition against ~12k at 1M), and the subject index is
+built once per worker process (~1.6 s at 250k subjects).
 
 Scoring, vectorized over all candidate pairs and each subject's names (primary and aliases) with
 `rapidfuzz.process.cpdist`. Names are word ids (`word_id`) and each distinct pair of names is
