@@ -499,17 +499,26 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     owner = np.repeat(np.arange(len(pc)), count)
     name = np.repeat(index.name_start[ps] - start, count) + np.arange(len(owner))
     case_of = pc[owner]
+    threshold = float(settings.CROSSREF["LINKAGE_THRESHOLD"])
+    margin = float(settings.CROSSREF["LINKAGE_REVIEW_MARGIN"])
+    # A name's score is the weaker of given and family name: where the given name alone keeps it
+    # below the review band, the family name cannot change the outcome and is not scored (the
+    # given score stands in, as an upper bound), unless the pair shares a document (its name score
+    # is then reported, and compared with DOCUMENT_NAME_FLOOR). Most pairs met through a common
+    # surname stop here; distinct family-name pairs (compound surnames, other last names) are the
+    # ones that keep missing the score cache.
+    given = _pair_scores(c_given[case_of], index.name_given[name])
+    family = given.copy()
+    need = np.flatnonzero((given >= threshold - margin - 1e-9) | doc[owner])
+    family[need] = _pair_scores(c_family[case_of[need]], index.name_family[name[need]])
     # A pair's names are contiguous: the best of them is a segment maximum (reduceat, not ufunc.at).
-    best = np.maximum.reduceat(np.minimum(_pair_scores(c_given[case_of], index.name_given[name]),
-                                          _pair_scores(c_family[case_of], index.name_family[name])), start)
+    best = np.maximum.reduceat(np.minimum(given, family), start)
     # Dates of birth: equal, or day and month swapped (a keying slip), else no name evidence.
     cd, sd = c_dob[pc], index.dob[ps]
     swapped = np.zeros(len(pc), dtype=bool)
     other = np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0))
     swapped[other] = [_swapped_ordinal(a) == b for a, b in zip(cd[other].tolist(), sd[other].tolist(), strict=True)]
     dob_factor = np.where(cd == sd, 1.0, np.where(swapped, SWAPPED_DOB_FACTOR, 0.0))
-    threshold = float(settings.CROSSREF["LINKAGE_THRESHOLD"])
-    margin = float(settings.CROSSREF["LINKAGE_REVIEW_MARGIN"])
     # A shared document links when the date of birth (or its day/month swap) or the name bears it
     # out; alone, against another name and another date, it is a coincidence of numbers as often
     # as a borrowed document: a review lead at the bottom of the review band.
