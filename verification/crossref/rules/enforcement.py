@@ -176,7 +176,6 @@ def _alias_codes(alias: str) -> tuple[int, ...]:
     return _given_codes(given) + _family_codes(family or given)
 
 
-_folded = lru_cache(maxsize=1 << 18)(fold)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -210,60 +209,82 @@ def _swapped_ordinal(ordinal: int) -> int:
     return swapped.toordinal() if swapped else 0
 
 
+@lru_cache(maxsize=1 << 18)
+def _first_codes(first: str) -> tuple[int, ...]:
+    return _given_codes(fold(first))
+
+
+@lru_cache(maxsize=1 << 18)
+def _last_codes(last: str) -> tuple[int, ...]:
+    return _family_codes(fold(last))
+
+
+def _flat(codes: list[tuple[int, ...]], owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Variable-length tuples of codes, one per owner, as flat arrays of codes and owners."""
+    lengths = np.fromiter(map(len, codes), dtype=np.int64, count=len(codes))
+    flat = np.fromiter(itertools.chain.from_iterable(codes), dtype=np.int64, count=int(lengths.sum()))
+    return flat, np.repeat(owners, lengths)
+
+
+def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
+    """The index of the rows (id, ref, first, last, date of birth, status, aliases, documents) of a load.
+
+    Column-wise: each name goes through a per-name cache with `map` (names repeat), numpy does the
+    rest (250k subjects: ~0.9 s, the fetch aside, against ~1.1 s for a loop over the subjects).
+    """
+    n = len(rows)
+    _, _, firsts, lasts, borns, _, aliases, documents = zip(*rows, strict=True) if rows else ((),) * 8
+    everyone = np.arange(n, dtype=np.int64)
+    dob = np.fromiter((d.toordinal() if d is not None else 0 for d in borns), dtype=np.int64, count=n)
+    swapped = np.fromiter(map(_swapped_ordinal, dob.tolist()), dtype=np.int64, count=n)
+    swapped[dob == 0] = 0
+    # Names, primary then aliases, as word ids: subject i's are name_given/name_family[start:start + count].
+    alias_count = np.fromiter(map(len, aliases), dtype=np.int64, count=n)
+    flat_aliases = list(itertools.chain.from_iterable(aliases))
+    alias_owner = np.repeat(everyone, alias_count)
+    name_count = alias_count + 1
+    name_start = np.cumsum(name_count) - name_count
+    words = np.zeros((int(name_count.sum()), 2), dtype=np.int64)
+    words[name_start, 0] = np.fromiter(map(_word, firsts), dtype=np.int64, count=n)
+    words[name_start, 1] = np.fromiter(map(_word, lasts), dtype=np.int64, count=n)
+    alias_rank = np.arange(len(flat_aliases)) - np.repeat(np.cumsum(alias_count) - alias_count, alias_count)
+    words[name_start[alias_owner] + 1 + alias_rank] = np.asarray(list(map(_alias_words, flat_aliases)),
+                                                                  dtype=np.int64).reshape(-1, 2)
+    # Name codes of every name of every subject with a date of birth, each (subject, code) once.
+    parts = [_flat(list(map(_first_codes, firsts)), everyone), _flat(list(map(_last_codes, lasts)), everyone),
+             _flat(list(map(_alias_codes, flat_aliases)), alias_owner)]
+    code = np.concatenate([p[0] for p in parts])
+    owner = np.concatenate([p[1] for p in parts])
+    dated = dob[owner] > 0
+    both = np.sort(owner[dated] * (1 << 23) + code[dated])  # a code is below 2**23 (`key_code` at _EPOCH)
+    both = both[np.concatenate([[True], both[1:] != both[:-1]])]  # (np.unique hashes first: 5x slower here)
+    owner, code = both >> 23, both & ((1 << 23) - 1)
+    # A key is the date's part (see `key_code`) plus a name code; under the subject's date, and
+    # under its day/month swap when that is another date.
+    has_swap = swapped[owner] > 0
+    keys = np.concatenate([(dob[owner] - _EPOCH) * (1 << 23) + code,
+                           (swapped[owner][has_swap] - _EPOCH) * (1 << 23) + code[has_swap]])
+    key_subject = np.concatenate([owner, owner[has_swap]])
+    order = np.argsort(keys, kind="stable")
+    by_doc: dict[str, list[int]] = {}
+    for i, bidxs in enumerate(documents):
+        for bidx in bidxs or ():
+            if bidx:
+                by_doc.setdefault(bidx, []).append(i)
+    return SubjectIndex(
+        subjects=[r[:7] for r in rows], dob=dob, keys=keys[order], key_subject=key_subject[order], by_doc=by_doc,
+        name_start=name_start, name_count=name_count, name_given=words[:, 0].copy(), name_family=words[:, 1].copy())
+
+
 def subject_index(load_id: int, cur: Any) -> SubjectIndex:
     """Subjects of a load by name key and document, built once per worker process and load."""
     with _lock:
         if load_id in _INDEX:
             return _INDEX[load_id]
-        cur.execute(f"""SELECT id, subject_ref, first_name, last_name, date_of_birth, status, aliases, documents_bidx
+        cur.execute(f"""SELECT id, subject_ref, coalesce(first_name, ''), coalesce(last_name, ''), date_of_birth, status,
+                               coalesce(aliases, '{{}}'), documents_bidx
                           FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
-        rows = cur.fetchall()
-        dobs: list[int] = []  # proleptic ordinals (0: none), and of the day/month swap (0: no other date)
-        swaps: list[int] = []
-        starts: list[int] = []
-        counts: list[int] = []
-        by_doc: dict[str, list[int]] = {}
-        codes: list[int] = []
-        owners: list[int] = []
-        name_words: list[tuple[int, int]] = []
-        # Plain lists, names cached by name part (they repeat): about 2 us a subject.
-        for i, (_, _, first, last, born, _, aliases, documents) in enumerate(rows):
-            for bidx in documents or ():
-                if bidx:
-                    by_doc.setdefault(bidx, []).append(i)
-            first, last = first or "", last or ""
-            words = [(_word(first), _word(last))]
-            got = set(_given_codes(_folded(first)) + _family_codes(_folded(last)))
-            for alias in aliases or ():
-                words.append(_alias_words(alias))
-                got.update(_alias_codes(alias))
-            starts.append(len(name_words))
-            counts.append(len(words))
-            name_words.extend(words)
-            if born is None:
-                dobs.append(0)
-                swaps.append(0)
-                continue
-            ordinal = born.toordinal()
-            dobs.append(ordinal)
-            swaps.append(_swapped_ordinal(ordinal))
-            codes.extend(got)
-            owners.extend([i] * len(got))
-        dob, swapped = np.asarray(dobs, dtype=np.int64), np.asarray(swaps, dtype=np.int64)
-        name_start, name_count = np.asarray(starts, dtype=np.int64), np.asarray(counts, dtype=np.int64)
-        # A key is the date's part (see `key_code`) plus a name code; under the subject's date, and
-        # under its day/month swap when that is another date.
-        owner = np.asarray(owners, dtype=np.int64)
-        code = np.asarray(codes, dtype=np.int64)
-        has_swap = swapped[owner] > 0
-        keys = np.concatenate([(dob[owner] - _EPOCH) * (1 << 23) + code,
-                               (swapped[owner][has_swap] - _EPOCH) * (1 << 23) + code[has_swap]])
-        key_subject = np.concatenate([owner, owner[has_swap]])
-        order = np.argsort(keys, kind="stable")
-        words = np.asarray(name_words, dtype=np.int64).reshape(-1, 2)
-        index = SubjectIndex(
-            subjects=[r[:7] for r in rows], dob=dob, keys=keys[order], key_subject=key_subject[order], by_doc=by_doc,
-            name_start=name_start, name_count=name_count, name_given=words[:, 0].copy(), name_family=words[:, 1].copy())
+        index = _build_index(cur.fetchall())
         _INDEX.clear()
         _INDEX[load_id] = index
         # The index lives as long as the worker process: out of the collector's sight, later
