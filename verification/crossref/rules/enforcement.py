@@ -257,7 +257,7 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
     owner = np.concatenate([p[1] for p in parts])
     dated = dob[owner] > 0
     both = np.sort(owner[dated] * (1 << 23) + code[dated])  # a code is below 2**23 (`key_code` at _EPOCH)
-    both = both[np.concatenate([[True], both[1:] != both[:-1]])]  # (np.unique hashes first: 5x slower here)
+    both = both[np.concatenate([both[:1] == both[:1], both[1:] != both[:-1]])]  # (np.unique hashes first: 5x slower)
     owner, code = both >> 23, both & ((1 << 23) - 1)
     # A key is the date's part (see `key_code`) plus a name code; under the subject's date, and
     # under its day/month swap when that is another date.
