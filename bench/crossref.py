@@ -19,7 +19,8 @@ nothing of Django.
 Development knobs: BENCH_CROSSREF_REUSE=1 keeps the loaded database of that size,
 BENCH_CROSSREF_SKIP_P2=1 skips P2, BENCH_CROSSREF_ONLY=p2 runs P2 alone (=load only loads the
 data), BENCH_CROSSREF_DB and
-BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own.
+BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own, BENCH_CROSSREF_PARTITIONS sets
+the SSN partitions of P1 (default: one per 62,500 cases, at least 8).
 """
 
 from __future__ import annotations
@@ -502,7 +503,7 @@ def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
         _p2(user, labels)
         return {"total": 0.0, "floor": 0.0}
     floor = _floor_seconds()
-    partitions = max(8, n // 62_500)
+    partitions = int(os.environ.get("BENCH_CROSSREF_PARTITIONS", "0")) or max(8, n // 62_500)
     workers = _workers(2)
     try:
         _wait_for_workers()  # a long-running service: its start-up is not part of the run
