@@ -178,8 +178,6 @@ def _alias_codes(alias: str) -> tuple[int, ...]:
     return _given_codes(given) + _family_codes(family or given)
 
 
-
-
 @lru_cache(maxsize=1 << 18)
 def _word(name: str) -> int:
     """The word id of a normalized name; cached by name (normalizing costs about 20 us, names repeat)."""
@@ -353,15 +351,15 @@ _NO_DATE = -(1 << 30)
 
 
 def _case_given(first: str) -> tuple[int, int]:
-    """A case's given name: its key's name code (two letters of the folded name, as for a subject) and word id."""
-    return key_code(_EPOCH, False, letters(fold(first))), _word(first)
+    """A case's given name: its key's name code (as a subject's: `_given_codes`; _NONE for none) and word id."""
+    codes = _given_codes(fold(first))
+    return (codes[0] if codes else _NONE), _word(first)
 
 
 def _case_family(family: tuple[str, str]) -> tuple[int, int, int, int]:
-    """A case's family names (last name, other last names): the name codes of parts 1 to 3 (_NONE for a part
-    not there) and the word id of the normalized whole."""
-    parts = fold(" ".join(family)).split()  # as `_family_codes` splits a subject's
-    codes = [key_code(_EPOCH, True, letters(parts[n])) if len(parts) > n else _NONE for n in range(3)]
+    """A case's family names (last name, other last names): the name codes of parts 1 to 3 (as a subject's:
+    `_family_codes`; _NONE for a part not there) and the word id of the normalized whole."""
+    codes = (*_family_codes(fold(" ".join(family)))[:3], _NONE, _NONE, _NONE)
     return codes[0], codes[1], codes[2], _family_word(*family)
 
 
@@ -395,14 +393,6 @@ class _Names(dict):
 _GIVEN = _Names(_case_given, 2)  # first name -> (name code, word id)
 _FAMILY = _Names(_case_family, 4)  # (last name, other last names) -> (3 name codes, word id)
 _names_lock = threading.Lock()
-
-
-def _hits(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """Which of `keys` are in `sorted_keys` (binary search)."""
-    if not len(sorted_keys):
-        return np.zeros(keys.shape, dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
 
 
 @dataclass
