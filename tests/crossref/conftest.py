@@ -58,11 +58,12 @@ class World:
         return n
 
     def dhs(self, *, a_number: str = "", first: str, last: str, dob: date, start: date | None = None,
-            until: date | None = None, naturalized: date | None = None) -> ImmigrationRecord:
+            until: date | None = None, naturalized: date | None = None, i94: str = "",
+            passport: str = "") -> ImmigrationRecord:
         return ImmigrationRecord.objects.create(
-            load=self.loads["dhs"], a_number_bidx=crypto.blind_index(a_number, kind="a_number") if a_number else "",
-            a_number_last4=a_number[-4:], first_name=first, last_name=last, date_of_birth=dob,
+            load=self.loads["dhs"], first_name=first, last_name=last, date_of_birth=dob,
             work_authorized_from=start, work_authorized_until=until, naturalized_on=naturalized,
+            **documents(a_number=a_number, i94=i94, passport=passport),
         )
 
     def subject(self, ref: str, first: str, last: str, dob: date | None, *, aliases: list[str] | None = None,
@@ -75,7 +76,7 @@ class World:
     def case(self, employer: Employer, ssn: str, first: str, last: str, dob: date, **extra: Any) -> VerificationCase:
         hire = extra.pop("hire_date", date(2026, 3, 2))
         created = extra.pop("created_at", timezone.make_aware(timezone.datetime.combine(hire, timezone.datetime.min.time())))
-        a_number = extra.pop("a_number", "")
+        docs = documents(a_number=extra.pop("a_number", ""), i94=extra.pop("i94", ""), passport=extra.pop("passport", ""))
         bidx = crypto.blind_index(ssn, kind="ssn")
         worker, _ = Worker.objects.get_or_create(
             employer=employer, ssn_bidx=bidx,
@@ -87,13 +88,21 @@ class World:
             "i9_completed_on": hire, "hire_date": hire, "status": "employment_authorized",
             "submitted_at": created, "created_at": created, "employer_case_id": f"E{next(_case)}",
         }
-        if a_number:
-            fields.update(a_number_bidx=crypto.blind_index(a_number, kind="a_number"), a_number_last4=a_number[-4:])
+        fields.update(docs)
         fields.update(extra)
         c = VerificationCase.objects.create(**fields)
         VerificationCase.objects.filter(pk=c.pk).update(
             ssn_enc=crypto.encrypt(ssn, table=sources.CASES, column=sources.CASE_SSN_COLUMN, row_id=c.pk))
         return c
+
+
+def documents(**numbers: str) -> dict[str, str]:
+    """The blind index and last four of each document number given (a_number, i94, passport), as a record holds them."""
+    out = {}
+    for prefix, value in numbers.items():
+        if value:
+            out.update({f"{prefix}_bidx": crypto.blind_index(value, kind=prefix), f"{prefix}_last4": value[-4:]})
+    return out
 
 
 @pytest.fixture

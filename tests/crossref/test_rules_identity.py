@@ -146,3 +146,48 @@ def test_dhs_not_found_and_disagreeing(world, matcher):
     run_rules(matcher, "DHS-NOTFOUND", "DHS-IDENTITY")
     assert set(findings("DHS-NOTFOUND")) == {missing.pk}
     assert set(findings("DHS-IDENTITY")) == {other.pk}
+
+
+@pytest.mark.parametrize("path", ["batch", "instant"])
+def test_the_dhs_record_a_case_leads_to(world, matcher, path):
+    """A-Number first, then I-94, then passport; of several records with one number, the one born the same day.
+
+    The batch matches every case once for the run (the staging copy), the instant result looks its
+    one case up: both must lead to the same record.
+    """
+    from verification.crossref.instant import case_findings_record
+
+    emp, other_day = world.employer(), date(1960, 1, 1)
+    # One A-Number on three records (keying errors at DHS): the ones with the case's date of birth
+    # win over a lower id, and of those the lower id.
+    world.dhs(a_number="A011111111", first="Olga", last="Ivanova", dob=other_day)
+    world.dhs(a_number="A011111111", first="Wei", last="Zhang", dob=DOB)
+    world.dhs(a_number="A011111111", first="Mei", last="Lin", dob=DOB)
+    shared = world.case(emp, "153456789", "Wei", "Zhang", DOB, citizenship_status="authorized_alien",
+                        a_number="A011111111")
+    # An A-Number that leads somewhere outranks an I-94 that leads elsewhere, even to a better match.
+    a_number_record = world.dhs(a_number="A022222222", first="Ana", last="Silva", dob=other_day)
+    world.dhs(i94="94000000001", first="Ana", last="Silva", dob=DOB)
+    by_a_number = world.case(emp, "163456789", "Ana", "Silva", DOB, citizenship_status="authorized_alien",
+                             a_number="A022222222", i94="94000000001")
+    # An A-Number that leads nowhere falls through to the I-94, then to the passport.
+    world.dhs(i94="94000000002", first="Ivan", last="Petrov", dob=DOB)
+    by_i94 = world.case(emp, "173456789", "Ivan", "Petrov", DOB, citizenship_status="authorized_alien",
+                        a_number="A099999999", i94="94000000002", passport="P7000001")
+    passport_record = world.dhs(passport="P7000002", first="Kenji", last="Watanabe", dob=DOB)
+    by_passport = world.case(emp, "183456789", "Yuki", "Tanaka", DOB, citizenship_status="authorized_alien",
+                             a_number="A099999998", passport="P7000002")
+    nothing = world.case(emp, "193456789", "Lan", "Tran", DOB, citizenship_status="authorized_alien",
+                         a_number="A099999997", i94="94000000009")
+    world.case(emp, "113456789", "Mary", "Smith", DOB)  # a citizen: not looked up at DHS at all
+    if path == "batch":
+        run_rules(matcher, "DHS-NOTFOUND", "DHS-IDENTITY")
+    else:
+        for case in (shared, by_a_number, by_i94, by_passport, nothing):
+            case_findings_record(case_id=case.pk)
+    assert set(findings("DHS-NOTFOUND")) == {nothing.pk}
+    identity = findings("DHS-IDENTITY")
+    # The others' records agree with them: the right ones were found.
+    assert set(identity) == {by_a_number.pk, by_passport.pk}
+    assert identity[by_a_number.pk].evidence == {"dhs_id": a_number_record.pk, "matched_by": "a_number"}
+    assert identity[by_passport.pk].evidence == {"dhs_id": passport_record.pk, "matched_by": "passport"}

@@ -339,6 +339,16 @@ def stage_ssa_name(run_id: int) -> str:
     return f"crossref_stage_{int(run_id)}_ssa"
 
 
+def stage_dhs_name(run_id: int) -> str:
+    """The staging table of the DHS record each noncitizen case's documents lead to (see `_stage_dhs`)."""
+    return f"crossref_stage_{int(run_id)}_dhs"
+
+
+# The DHS record columns the identity rules compare, as the DHS staging table holds them.
+STAGE_DHS_COLUMNS = ("first_name", "last_name", "date_of_birth", "work_authorized_from", "work_authorized_until",
+                     "naturalized_on")
+
+
 def stage_ensure(run: Run) -> str:
     """The run's cases in scope, copied once into one table per SSN partition; built by the first partition.
 
@@ -347,20 +357,24 @@ def stage_ensure(run: Run) -> str:
     table instead of scanning the wide cases table, and no sort or index is needed to get there
     (rows are routed as they are copied). The run's SSA load gets the same treatment
     (`stage_ssa_name`): Numident is stored in load order, so an SSN range of it would otherwise
-    touch nearly every page of the table in every partition. The child tables are UNLOGGED
+    touch nearly every page of the table in every partition. When the run has DHS rules, the DHS
+    record each noncitizen case leads to is matched once for the whole run, too (`_stage_dhs`).
+    The child tables are UNLOGGED
     (derived data): after a PostgreSQL crash they come back empty, which `staged_rows` detects,
     and the next partition rebuilds them.
     """
-    name, ssa_name = stage_name(run.pk), stage_ssa_name(run.pk)
+    name, ssa_name, dhs_name = stage_name(run.pk), stage_ssa_name(run.pk), stage_dhs_name(run.pk)
+    with_dhs = any(r.family == "identity_dhs" for r in run_rules(run))
+    tables = [name, ssa_name, *([dhs_name] if with_dhs else [])]
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('crossref-stage'), %s)", [run.pk])
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL", [name, ssa_name])
+        cur.execute("SELECT bool_and(to_regclass(t) IS NOT NULL) FROM unnest(%s::text[]) t", [tables])
         if cur.fetchone()[0]:
             staged = Run.objects.filter(pk=run.pk).values_list("staged_rows", flat=True).first()
             cur.execute(f"SELECT EXISTS (SELECT 1 FROM {name})")  # noqa: S608
             if cur.fetchone()[0] or not staged:
                 return name
-        cur.execute(f"DROP TABLE IF EXISTS {name}, {ssa_name}")
+        cur.execute(f"DROP TABLE IF EXISTS {name}, {ssa_name}, {dhs_name}")
         scope = PartitionContext(run=run, partition=Partition(kind="ssn", lo=""), cursor=cur, rules=[])
         where, params = scope.scope_sql("c")
         cur.execute("SET LOCAL jit = off")
@@ -368,8 +382,8 @@ def stage_ensure(run: Run) -> str:
         bounds = list(run.partitions.filter(kind=Partition.Kind.SSN).order_by("lo").values_list("lo", "hi")) or [("", "")]
         ssa_columns = ("id", "ssn_bidx", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship",
                        "death_date", "locked")
-        _stage_create(cur, name, sources.CASES, STAGE_COLUMNS, bounds)
-        _stage_create(cur, ssa_name, sources.NUMIDENT, ssa_columns, bounds)
+        _stage_create(cur, name, _column_types(cur, sources.CASES, STAGE_COLUMNS), bounds)
+        _stage_create(cur, ssa_name, _column_types(cur, sources.NUMIDENT, ssa_columns), bounds)
         cur.execute(
             f"INSERT INTO {name} SELECT {', '.join('c.' + col for col in STAGE_COLUMNS)} "  # noqa: S608
             f"FROM {sources.CASES} c WHERE {where} AND c.submitted_at IS NOT NULL",
@@ -388,22 +402,27 @@ def stage_ensure(run: Run) -> str:
         cur.execute("SET LOCAL default_statistics_target = 5")  # a sample of 1,500 rows per table
         cur.execute(f"ANALYZE {name} (ssn_bidx, submitted_at, citizenship_status)")
         cur.execute(f"ANALYZE {ssa_name} (ssn_bidx)")
+        if with_dhs:
+            _stage_dhs(cur, dhs_name, name, sources.loads_by_source(run.reference_loads or []).get("dhs", 0), bounds)
         Run.objects.filter(pk=run.pk).update(staged_rows=rows)
     return name
 
 
-def _stage_create(cur: Any, name: str, source: str, columns: Sequence[str], bounds: list[tuple[str, str]]) -> None:
-    """A table of `columns` (typed as in `source`) partitioned by range of ssn_bidx: one UNLOGGED child per bound.
-
-    """
+def _column_types(cur: Any, source: str, columns: Sequence[str], prefix: str = "") -> list[tuple[str, str]]:
+    """(prefix + column, its SQL type in `source`) for each of `columns`, in their order."""
     cur.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
         "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
         [source],
     )
     types = dict(cur.fetchall())
+    return [(prefix + col, types[col]) for col in columns]
+
+
+def _stage_create(cur: Any, name: str, columns: Sequence[tuple[str, str]], bounds: list[tuple[str, str]]) -> None:
+    """A table of `columns` (name, SQL type) partitioned by range of ssn_bidx: one UNLOGGED child per bound."""
     cur.execute(
-        f"CREATE TABLE {name} ({', '.join(f'{col} {types[col]}' for col in columns)}) "
+        f"CREATE TABLE {name} ({', '.join(f'{col} {sql_type}' for col, sql_type in columns)}) "
         "PARTITION BY RANGE (ssn_bidx)"
     )
     for i, (lo, hi) in enumerate(bounds):
@@ -418,10 +437,53 @@ def _stage_create(cur: Any, name: str, source: str, columns: Sequence[str], boun
         cur.execute(ddl.replace("%", "%%"))
 
 
+def _stage_dhs(cur: Any, name: str, stage: str, dhs_load: int, bounds: list[tuple[str, str]]) -> None:
+    """The DHS record each staged noncitizen case's documents lead to, matched once for the whole run.
+
+    A case's A-Number leads first, then its I-94, then its passport number; where one number
+    leads to several records (a keying error at DHS), the one that agrees on the date of birth,
+    then the lowest id. Three hash joins over the load and one sort, linear in the data: looked
+    up case by case instead, every noncitizen case of every partition would probe the identifier
+    indexes and the heap of DHS at random, which stop fitting PostgreSQL's buffer cache as the
+    load grows (at 5M cases, 1M DHS records). Cases with no record have no row here. The rows
+    are routed by the case's SSN blind index, so a partition reads only its own slice.
+    """
+    columns = [("ssn_bidx", None), ("case_id", "bigint"), ("d_id", "bigint"), ("matched_by", "text")]
+    types = dict(_column_types(cur, sources.CASES, ["ssn_bidx"]))
+    _stage_create(cur, name, [(col, sql_type or types[col]) for col, sql_type in columns]
+                  + _column_types(cur, sources.DHS, STAGE_DHS_COLUMNS, prefix="d_"), bounds)
+    # The noncitizen cases are read from the staging copy once (a narrow materialized CTE), then
+    # hash-joined to the load on each identifier. The planner, left to itself, takes a nested loop
+    # of index probes (random reads of DHS, the very cost this table avoids) or a merge join
+    # (sorting both sides by a 64-character text key): hash joins only, for this statement.
+    by_document = " UNION ALL ".join(
+        f"SELECT c.id AS case_id, c.ssn_bidx, x.id AS d_id, {rank} AS rank, '{label}' AS matched_by, "  # noqa: S608
+        f"x.date_of_birth IS NOT DISTINCT FROM c.date_of_birth AS same_dob, "
+        + ", ".join(f"x.{col} AS d_{col}" for col in STAGE_DHS_COLUMNS)
+        + f" FROM noncitizen c JOIN {sources.DHS} x ON x.{column} = c.{column} AND x.load_id = %(dhs)s "
+        f"WHERE c.{column} <> '' AND x.{column} <> ''"
+        for rank, (label, column) in enumerate(
+            [("a_number", "a_number_bidx"), ("i94", "i94_bidx"), ("passport", "passport_bidx")], start=1)
+    )
+    kept = ", ".join(col for col, _ in columns) + ", " + ", ".join(f"d_{col}" for col in STAGE_DHS_COLUMNS)
+    cur.execute("SET LOCAL enable_mergejoin = off")
+    cur.execute("SET LOCAL enable_nestloop = off")
+    cur.execute(
+        f"WITH noncitizen AS MATERIALIZED (SELECT id, ssn_bidx, date_of_birth, a_number_bidx, i94_bidx, "  # noqa: S608
+        f"passport_bidx FROM {stage} WHERE citizenship_status IN ('permanent_resident', 'authorized_alien')) "
+        f"INSERT INTO {name} ({kept}) SELECT DISTINCT ON (case_id) {kept} FROM ({by_document}) m "
+        "ORDER BY case_id, rank, same_dob DESC, d_id",
+        {"dhs": dhs_load},
+    )
+    cur.execute("RESET enable_mergejoin")
+    cur.execute("RESET enable_nestloop")
+    cur.execute(f"ANALYZE {name} (ssn_bidx, case_id)")
+
+
 def stage_drop(run_id: int) -> None:
     """Drop a finished run's staging tables."""
     with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {stage_name(run_id)}, {stage_ssa_name(run_id)}")
+        cur.execute(f"DROP TABLE IF EXISTS {stage_name(run_id)}, {stage_ssa_name(run_id)}, {stage_dhs_name(run_id)}")
 
 
 def run_finish_if_complete(run_id: int) -> bool:

@@ -189,7 +189,7 @@ def run_cancel(*, actor: Any, run: Run) -> Run:
 def stages_drop_finished() -> int:
     """Drop staging tables of runs that ended (a cancelled run's partitions may still hold theirs)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relname ~ '^crossref_stage_[0-9]+(_ssa)?$'")
+        cur.execute("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relname ~ '^crossref_stage_[0-9]+(_ssa|_dhs)?$'")
         run_ids = sorted({int(r[0].split("_")[2]) for r in cur.fetchall()})
     dropped = 0
     for run_id in run_ids:

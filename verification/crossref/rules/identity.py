@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from verification.crossref import names, sources
-from verification.crossref.engine import PartitionContext
+from verification.crossref.engine import STAGE_DHS_COLUMNS, PartitionContext, stage_dhs_name
 from verification.crossref.registry import Rule, rule
 from verification.crossref.rules.common import dob_swapped, fetch_dicts, field, loads
 
@@ -290,38 +290,28 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         _examined(ctx)
         where, params = _case_filter(ctx)
         params["dhs"] = loads(ctx).get("dhs", 0)
+        # The run's staging copy holds each case's DHS record, matched once for the run
+        # (engine._stage_dhs); the instant result looks it up, for its one case, by the same order.
+        source, d_params = _dhs_match(ctx)
+        params.update(d_params)
         rows = fetch_dicts(
             ctx.cursor,
             f"""
             SELECT c.id AS case_id, c.employer_id, c.ssn_bidx, c.first_name, c.last_name, c.other_last_names,
                    c.date_of_birth, c.hire_date, c.citizenship_status, c.a_number_last4, c.i94_last4,
                    c.passport_last4, c.work_authorization_expires_on,
-                   d.id AS d_id, d.first_name AS d_first, d.last_name AS d_last, d.date_of_birth AS d_dob,
-                   d.work_authorized_from, d.work_authorized_until, d.naturalized_on, m.matched_by
+                   d.d_id, d.d_first_name AS d_first, d.d_last_name AS d_last, d.d_date_of_birth AS d_dob,
+                   d.d_work_authorized_from AS work_authorized_from,
+                   d.d_work_authorized_until AS work_authorized_until, d.d_naturalized_on AS naturalized_on,
+                   d.matched_by
               FROM {ctx.cases} c
-              -- Several records may carry one identifier (a keying error at DHS): take the one that
-              -- agrees on the date of birth, if any.
-              LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE c.a_number_bidx <> ''
-                   AND x.a_number_bidx <> '' AND x.a_number_bidx = c.a_number_bidx AND x.load_id = %(dhs)s
-                   ORDER BY x.date_of_birth = c.date_of_birth DESC, x.id LIMIT 1) da ON TRUE
-              LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE da.id IS NULL AND c.i94_bidx <> ''
-                   AND x.i94_bidx <> '' AND x.i94_bidx = c.i94_bidx AND x.load_id = %(dhs)s
-                   ORDER BY x.date_of_birth = c.date_of_birth DESC, x.id LIMIT 1) di ON TRUE
-              LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE da.id IS NULL AND di.id IS NULL
-                   AND c.passport_bidx <> '' AND x.passport_bidx <> '' AND x.passport_bidx = c.passport_bidx
-                   AND x.load_id = %(dhs)s
-                   ORDER BY x.date_of_birth = c.date_of_birth DESC, x.id LIMIT 1) dp ON TRUE
-              CROSS JOIN LATERAL (SELECT coalesce(da.id, di.id, dp.id) AS id,
-                   CASE WHEN da.id IS NOT NULL THEN 'a_number' WHEN di.id IS NOT NULL THEN 'i94'
-                        WHEN dp.id IS NOT NULL THEN 'passport' END AS matched_by) m
-              -- By primary key, for the few rows found (LIMIT 1 keeps the planner from hashing all of DHS).
-              LEFT JOIN LATERAL (SELECT * FROM {sources.DHS} x WHERE x.id = m.id LIMIT 1) d ON TRUE
+              {source}
              WHERE {where} AND c.citizenship_status IN ('permanent_resident', 'authorized_alien')
-               AND (d.id IS NULL OR d.date_of_birth <> c.date_of_birth
-                    OR (d.last_name <> c.last_name AND lower(d.last_name) <> lower(c.last_name))
-                    OR (d.first_name <> c.first_name AND lower(d.first_name) <> lower(c.first_name))
-                    OR d.work_authorized_until < greatest(c.hire_date, current_date)
-                    OR d.work_authorized_from > c.hire_date)
+               AND (d.d_id IS NULL OR d.d_date_of_birth <> c.date_of_birth
+                    OR (d.d_last_name <> c.last_name AND lower(d.d_last_name) <> lower(c.last_name))
+                    OR (d.d_first_name <> c.first_name AND lower(d.d_first_name) <> lower(c.first_name))
+                    OR d.d_work_authorized_until < greatest(c.hire_date, current_date)
+                    OR d.d_work_authorized_from > c.hire_date)
             """,  # noqa: S608
             params,
         )
@@ -333,6 +323,30 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         return rows
 
     return ctx.once("dhs_rows", build)
+
+
+def _dhs_match(ctx: PartitionContext) -> tuple[str, dict[str, Any]]:
+    """The join giving each case `d` (columns as engine.STAGE_DHS_COLUMNS with d_, d_id and matched_by), and its parameters."""
+    if ctx.stage:
+        d_range, d_params = ctx.ssn_range_sql("d.ssn_bidx")
+        return f"LEFT JOIN {stage_dhs_name(ctx.run.pk)} d ON d.case_id = c.id AND {d_range}", d_params
+    # Without a staging copy (the instant result, one case): the same order as engine._stage_dhs,
+    # an index look-up per identifier.
+    lookups = [
+        f"""LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE {' AND '.join(f'{k}.id IS NULL' for k in earlier) or 'TRUE'}
+               AND c.{column} <> '' AND x.{column} <> '' AND x.{column} = c.{column} AND x.load_id = %(dhs)s
+               ORDER BY (x.date_of_birth IS NOT DISTINCT FROM c.date_of_birth) DESC, x.id LIMIT 1) {alias} ON TRUE"""  # noqa: S608
+        for alias, column, earlier in (("da", "a_number_bidx", ()), ("di", "i94_bidx", ("da",)),
+                                       ("dp", "passport_bidx", ("da", "di")))
+    ]
+    columns = ", ".join(f"x.{col} AS d_{col}" for col in STAGE_DHS_COLUMNS)
+    return "\n".join(lookups) + f"""
+        CROSS JOIN LATERAL (SELECT coalesce(da.id, di.id, dp.id) AS id,
+             CASE WHEN da.id IS NOT NULL THEN 'a_number' WHEN di.id IS NOT NULL THEN 'i94'
+                  WHEN dp.id IS NOT NULL THEN 'passport' END AS matched_by) m
+        -- By primary key, for the few rows found (LIMIT 1 keeps the planner from hashing all of DHS).
+        LEFT JOIN LATERAL (SELECT x.id AS d_id, m.matched_by, {columns} FROM {sources.DHS} x WHERE x.id = m.id LIMIT 1) d
+          ON TRUE""", {}  # noqa: S608
 
 
 def _ident(r: dict[str, Any]) -> str:
