@@ -212,3 +212,56 @@ def test_a_database_interruption_delays_the_partition_instead_of_failing_it(data
     run.refresh_from_db()
     assert run.status == RunStatus.DONE
     assert Finding.objects.filter(rule_code="SSA-NOTFOUND").count() == 1
+
+
+def _stage_tables(run_id):
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT relname FROM pg_class WHERE relkind = 'p' AND relname LIKE %s", [f"crossref_stage_{run_id}%"])
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def _empty_stage_tables(run_id):
+    """What a PostgreSQL crash leaves of the run's UNLOGGED staging tables: the tables, empty."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {', '.join(_stage_tables(run_id))}")
+
+
+def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world, matcher):
+    from verification.crossref import engine
+
+    world.dhs(a_number="A012345678", first="Wei", last="Zhang", dob=DOB)
+    world.case(data, "300400500", "Wei", "Zhang", DOB, citizenship_status="authorized_alien", a_number="A012345678")
+    world.case(data, "300400501", "Olga", "Petrova", DOB, citizenship_status="authorized_alien", a_number="A099999999")
+    rules = ["SSA-NOTFOUND", "SSA-IDENTITY", "DHS-NOTFOUND", "DHS-IDENTITY", "EMP-LATE"]
+
+    def per_rule(run):
+        run.refresh_from_db()
+        return selectors.run_progress(run=run).hits
+
+    # The reference: every partition on a healthy database.
+    reference = services.run_execute_inline(run=services.run_start(actor=matcher, rules=rules, enqueue=False,
+                                                                   ssn_partitions=2))
+    expected = per_rule(reference)
+    assert expected["DHS-NOTFOUND"] == 1  # the DHS match was found
+    assert expected["SSA-NOTFOUND"] >= 3
+    assert not _stage_tables(reference.pk)  # dropped with the run
+
+    run = services.run_start(actor=matcher, rules=rules, enqueue=False, ssn_partitions=2)
+    parts = list(run.partitions.order_by("number"))
+    [employer] = [p for p in parts if p.kind == Partition.Kind.EMPLOYER]
+    ssn_parts = [p for p in parts if p.kind == Partition.Kind.SSN]
+    # The employer partition's worker builds the reference steps while the first SSN partition copies the cases.
+    engine.partition_execute(employer.pk)
+    assert _stage_tables(run.pk) == [f"crossref_stage_{run.pk}_dhs", f"crossref_stage_{run.pk}_ssa"]
+    engine.partition_execute(ssn_parts[0].pk)
+    assert len(_stage_tables(run.pk)) == 3
+    # A crash empties the UNLOGGED tables: the next partition rebuilds every one of them, rather than
+    # finding no case, no SSA record (every SSN "not found") or no DHS record (every A-Number "not found").
+    _empty_stage_tables(run.pk)
+    engine.partition_execute(ssn_parts[1].pk)
+    assert per_rule(run) == expected
+    assert Finding.objects.filter(run=run).count() == 0  # nothing new: the reference run found it all

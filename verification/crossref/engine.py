@@ -259,7 +259,11 @@ def partition_execute(partition_id: int) -> str:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        stage = stage_ensure(run) if any(r.staged for r in rules) else ""
+        stage = ""
+        if any(r.staged for r in rules):
+            stage = stage_ensure(run)
+        elif partition.kind == Partition.Kind.EMPLOYER:
+            stage_prepare(run)
         with transaction.atomic(), connection.cursor() as cur:
             # Partitions are the parallelism; one partition is one backend, without JIT start-up.
             cur.execute("SET LOCAL work_mem = '64MB'")
@@ -349,63 +353,88 @@ STAGE_DHS_COLUMNS = ("first_name", "last_name", "date_of_birth", "work_authorize
                      "naturalized_on")
 
 
-def stage_ensure(run: Run) -> str:
-    """The run's cases in scope, copied once into one table per SSN partition; built by the first partition.
+SSA_STAGE_COLUMNS = ("id", "ssn_bidx", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship",
+                     "death_date", "locked")
 
-    The copy is a table partitioned by range of the SSN blind index, on the run's own SSN
-    partition bounds, so that a partition of an SSN range reads exactly its own contiguous child
-    table instead of scanning the wide cases table, and no sort or index is needed to get there
-    (rows are routed as they are copied). The run's SSA load gets the same treatment
-    (`stage_ssa_name`): Numident is stored in load order, so an SSN range of it would otherwise
-    touch nearly every page of the table in every partition. When the run has DHS rules, the DHS
-    record each noncitizen case leads to is matched once for the whole run, too (`_stage_dhs`).
-    The child tables are UNLOGGED
-    (derived data): after a PostgreSQL crash they come back empty, which `staged_rows` detects,
-    and the next partition rebuilds them.
+
+def stage_ensure(run: Run) -> str:
+    """The run's staging tables, each built once by the first partition that needs it; the cases' name.
+
+    Three steps, each its own table partitioned by range of the SSN blind index on the run's own
+    SSN partition bounds (rows are routed as they are copied, so a partition reads exactly its
+    own contiguous child table, with no sort and no index), and each under its own lock:
+    - `cases`: the run's cases in scope, instead of scanning the wide cases table per partition;
+    - `ssa`: the run's SSA load (Numident is stored in load order, so an SSN range of it would
+      otherwise touch nearly every page of the table in every partition);
+    - `dhs`: the DHS record each noncitizen case leads to, matched once for the whole run
+      (`_stage_dhs`), when the run has DHS rules.
+    The last two read only the source tables, so another worker can build them while the first
+    copies the cases (`stage_prepare`). The child tables are UNLOGGED (derived data): after a
+    PostgreSQL crash they come back empty, which `staged_rows` detects for the cases (the others
+    are rebuilt whenever found empty), and the next partition rebuilds them.
     """
-    name, ssa_name, dhs_name = stage_name(run.pk), stage_ssa_name(run.pk), stage_dhs_name(run.pk)
-    with_dhs = any(r.family == "identity_dhs" for r in run_rules(run))
-    tables = [name, ssa_name, *([dhs_name] if with_dhs else [])]
+    for step in ("cases", *_reference_steps(run)):
+        _stage_step(run, step)
+    return stage_name(run.pk)
+
+
+def stage_prepare(run: Run) -> None:
+    """Build the staging steps that read only reference data, if the run's SSN partitions will need them.
+
+    The employer partition's worker calls this before its own rules: the first SSN partition
+    copies the cases meanwhile, so the two workers share the staging instead of one waiting.
+    """
+    if any(r.staged and r.kind == Partition.Kind.SSN for r in run_rules(run)):
+        for step in _reference_steps(run):
+            _stage_step(run, step)
+
+
+def _reference_steps(run: Run) -> list[str]:
+    return ["ssa", *(["dhs"] if any(r.family == "identity_dhs" for r in run_rules(run)) else [])]
+
+
+def _stage_step(run: Run, step: str) -> None:
+    table = {"cases": stage_name, "ssa": stage_ssa_name, "dhs": stage_dhs_name}[step](run.pk)
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext('crossref-stage'), %s)", [run.pk])
-        cur.execute("SELECT bool_and(to_regclass(t) IS NOT NULL) FROM unnest(%s::text[]) t", [tables])
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", [f"crossref-stage-{step}", run.pk])
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         if cur.fetchone()[0]:
-            staged = Run.objects.filter(pk=run.pk).values_list("staged_rows", flat=True).first()
-            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {name})")  # noqa: S608
-            if cur.fetchone()[0] or not staged:
-                return name
-        cur.execute(f"DROP TABLE IF EXISTS {name}, {ssa_name}, {dhs_name}")
-        scope = PartitionContext(run=run, partition=Partition(kind="ssn", lo=""), cursor=cur, rules=[])
-        where, params = scope.scope_sql("c")
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608
+            if cur.fetchone()[0]:
+                return
+            if step == "cases" and not Run.objects.filter(pk=run.pk).values_list("staged_rows", flat=True).first():
+                return  # no case in scope: empty by right, not emptied by a crash
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.execute("SET LOCAL jit = off")
         cur.execute("SET LOCAL work_mem = '256MB'")
-        bounds = list(run.partitions.filter(kind=Partition.Kind.SSN).order_by("lo").values_list("lo", "hi")) or [("", "")]
-        ssa_columns = ("id", "ssn_bidx", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship",
-                       "death_date", "locked")
-        _stage_create(cur, name, _column_types(cur, sources.CASES, STAGE_COLUMNS), bounds)
-        _stage_create(cur, ssa_name, _column_types(cur, sources.NUMIDENT, ssa_columns), bounds)
-        cur.execute(
-            f"INSERT INTO {name} SELECT {', '.join('c.' + col for col in STAGE_COLUMNS)} "  # noqa: S608
-            f"FROM {sources.CASES} c WHERE {where} AND c.submitted_at IS NOT NULL",
-            params,
-        )
-        rows = cur.rowcount
-        ssa_load = sources.loads_by_source(run.reference_loads or []).get("ssa", 0)
-        cur.execute(
-            f"INSERT INTO {ssa_name} SELECT {', '.join('n.' + col for col in ssa_columns)} "  # noqa: S608
-            f"FROM {sources.NUMIDENT} n WHERE n.load_id = %s",
-            [ssa_load],
-        )
         # Statistics of the columns the rules filter and join on only: the planner needs row
         # counts and the SSN range's selectivity; histograms of names and dates would cost more
         # than they save.
         cur.execute("SET LOCAL default_statistics_target = 5")  # a sample of 1,500 rows per table
-        cur.execute(f"ANALYZE {name} (ssn_bidx, submitted_at, citizenship_status)")
-        cur.execute(f"ANALYZE {ssa_name} (ssn_bidx)")
-        if with_dhs:
-            _stage_dhs(cur, dhs_name, name, sources.loads_by_source(run.reference_loads or []).get("dhs", 0), bounds)
-        Run.objects.filter(pk=run.pk).update(staged_rows=rows)
-    return name
+        bounds = list(run.partitions.filter(kind=Partition.Kind.SSN).order_by("lo").values_list("lo", "hi")) or [("", "")]
+        loads = sources.loads_by_source(run.reference_loads or [])
+        scope = PartitionContext(run=run, partition=Partition(kind="ssn", lo=""), cursor=cur, rules=[])
+        where, params = scope.scope_sql("c")
+        where += " AND c.submitted_at IS NOT NULL"
+        if step == "cases":
+            _stage_create(cur, table, _column_types(cur, sources.CASES, STAGE_COLUMNS), bounds)
+            cur.execute(
+                f"INSERT INTO {table} SELECT {', '.join('c.' + col for col in STAGE_COLUMNS)} "  # noqa: S608
+                f"FROM {sources.CASES} c WHERE {where}",
+                params,
+            )
+            Run.objects.filter(pk=run.pk).update(staged_rows=cur.rowcount)
+            cur.execute(f"ANALYZE {table} (ssn_bidx, submitted_at, citizenship_status)")
+        elif step == "ssa":
+            _stage_create(cur, table, _column_types(cur, sources.NUMIDENT, SSA_STAGE_COLUMNS), bounds)
+            cur.execute(
+                f"INSERT INTO {table} SELECT {', '.join('n.' + col for col in SSA_STAGE_COLUMNS)} "  # noqa: S608
+                f"FROM {sources.NUMIDENT} n WHERE n.load_id = %s",
+                [loads.get("ssa", 0)],
+            )
+            cur.execute(f"ANALYZE {table} (ssn_bidx)")
+        else:
+            _stage_dhs(cur, table, where, {**params, "dhs": loads.get("dhs", 0)}, bounds)
 
 
 def _column_types(cur: Any, source: str, columns: Sequence[str], prefix: str = "") -> list[tuple[str, str]]:
@@ -437,8 +466,8 @@ def _stage_create(cur: Any, name: str, columns: Sequence[tuple[str, str]], bound
         cur.execute(ddl.replace("%", "%%"))
 
 
-def _stage_dhs(cur: Any, name: str, stage: str, dhs_load: int, bounds: list[tuple[str, str]]) -> None:
-    """The DHS record each staged noncitizen case's documents lead to, matched once for the whole run.
+def _stage_dhs(cur: Any, name: str, where: str, params: dict[str, Any], bounds: list[tuple[str, str]]) -> None:
+    """The DHS record each noncitizen case's documents lead to, for the run's scope, matched once for the whole run.
 
     A case's A-Number leads first, then its I-94, then its passport number; where one number
     leads to several records (a keying error at DHS), the one that agrees on the date of birth,
@@ -452,7 +481,7 @@ def _stage_dhs(cur: Any, name: str, stage: str, dhs_load: int, bounds: list[tupl
     types = dict(_column_types(cur, sources.CASES, ["ssn_bidx"]))
     _stage_create(cur, name, [(col, sql_type or types[col]) for col, sql_type in columns]
                   + _column_types(cur, sources.DHS, STAGE_DHS_COLUMNS, prefix="d_"), bounds)
-    # The noncitizen cases are read from the staging copy once (a narrow materialized CTE), then
+    # The noncitizen cases are read once (a narrow materialized CTE), then
     # hash-joined to the load on each identifier. The planner, left to itself, takes a nested loop
     # of index probes (random reads of DHS, the very cost this table avoids) or a merge join
     # (sorting both sides by a 64-character text key): hash joins only, for this statement.
@@ -466,17 +495,16 @@ def _stage_dhs(cur: Any, name: str, stage: str, dhs_load: int, bounds: list[tupl
             [("a_number", "a_number_bidx"), ("i94", "i94_bidx"), ("passport", "passport_bidx")], start=1)
     )
     kept = ", ".join(col for col, _ in columns) + ", " + ", ".join(f"d_{col}" for col in STAGE_DHS_COLUMNS)
-    cur.execute("SET LOCAL enable_mergejoin = off")
+    cur.execute("SET LOCAL enable_mergejoin = off")  # the step's own transaction: until its commit
     cur.execute("SET LOCAL enable_nestloop = off")
     cur.execute(
-        f"WITH noncitizen AS MATERIALIZED (SELECT id, ssn_bidx, date_of_birth, a_number_bidx, i94_bidx, "  # noqa: S608
-        f"passport_bidx FROM {stage} WHERE citizenship_status IN ('permanent_resident', 'authorized_alien')) "
+        f"WITH noncitizen AS MATERIALIZED (SELECT c.id, c.ssn_bidx, c.date_of_birth, c.a_number_bidx, "  # noqa: S608
+        f"c.i94_bidx, c.passport_bidx FROM {sources.CASES} c WHERE {where} "
+        "AND c.citizenship_status IN ('permanent_resident', 'authorized_alien')) "
         f"INSERT INTO {name} ({kept}) SELECT DISTINCT ON (case_id) {kept} FROM ({by_document}) m "
         "ORDER BY case_id, rank, same_dob DESC, d_id",
-        {"dhs": dhs_load},
+        params,
     )
-    cur.execute("RESET enable_mergejoin")
-    cur.execute("RESET enable_nestloop")
     cur.execute(f"ANALYZE {name} (ssn_bidx, case_id)")
 
 
