@@ -254,9 +254,9 @@ def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world,
     parts = list(run.partitions.order_by("number"))
     [employer] = [p for p in parts if p.kind == Partition.Kind.EMPLOYER]
     ssn_parts = [p for p in parts if p.kind == Partition.Kind.SSN]
-    # The employer partition's worker builds the reference steps while the first SSN partition copies the cases.
+    # The employer partition's worker matches the DHS records while the first SSN partition copies the cases.
     engine.partition_execute(employer.pk)
-    assert _stage_tables(run.pk) == [f"crossref_stage_{run.pk}_dhs", f"crossref_stage_{run.pk}_ssa"]
+    assert _stage_tables(run.pk) == [f"crossref_stage_{run.pk}_dhs"]
     engine.partition_execute(ssn_parts[0].pk)
     assert len(_stage_tables(run.pk)) == 3
     # A crash empties the UNLOGGED tables: the next partition rebuilds every one of them, rather than
@@ -265,3 +265,25 @@ def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world,
     engine.partition_execute(ssn_parts[1].pk)
     assert per_rule(run) == expected
     assert Finding.objects.filter(run=run).count() == 0  # nothing new: the reference run found it all
+
+
+def test_the_employer_worker_leaves_the_dhs_step_to_a_worker_already_building_it(data, matcher):
+    import psycopg2
+    from django.db import connection
+
+    from verification.crossref import engine
+
+    run = services.run_start(actor=matcher, rules=["DHS-NOTFOUND", "EMP-LATE"], enqueue=False, ssn_partitions=2)
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(dbname=settings_dict["NAME"], host=settings_dict["HOST"], port=settings_dict["PORT"],
+                             user=settings_dict["USER"])
+    try:
+        with other.cursor() as cur:  # another worker, half-way through the step
+            cur.execute("BEGIN; SELECT pg_advisory_xact_lock(hashtext('crossref-stage-dhs'), %s)", [run.pk])
+            engine.stage_prepare(run)  # returns at once instead of waiting behind it, and builds nothing
+            assert not _stage_tables(run.pk)
+            cur.execute("ROLLBACK")
+        engine.stage_prepare(run)
+        assert _stage_tables(run.pk) == [f"crossref_stage_{run.pk}_dhs"]
+    finally:
+        other.close()

@@ -368,8 +368,8 @@ def stage_ensure(run: Run) -> str:
       otherwise touch nearly every page of the table in every partition);
     - `dhs`: the DHS record each noncitizen case leads to, matched once for the whole run
       (`_stage_dhs`), when the run has DHS rules.
-    The last two read only the source tables, so another worker can build them while the first
-    copies the cases (`stage_prepare`). The child tables are UNLOGGED (derived data): after a
+    The DHS step reads only the source tables, so another worker can build it while the first
+    copies the cases and the SSA load (`stage_prepare`). The child tables are UNLOGGED (derived data): after a
     PostgreSQL crash they come back empty, which `staged_rows` detects for the cases (the others
     are rebuilt whenever found empty), and the next partition rebuilds them.
     """
@@ -379,24 +379,30 @@ def stage_ensure(run: Run) -> str:
 
 
 def stage_prepare(run: Run) -> None:
-    """Build the staging steps that read only reference data, if the run's SSN partitions will need them.
+    """Build the run's DHS matches ahead of the SSN partitions that will need them, unless a worker already is.
 
-    The employer partition's worker calls this before its own rules: the first SSN partition
-    copies the cases meanwhile, so the two workers share the staging instead of one waiting.
+    The employer partition's worker calls this before its own rules, while the first SSN
+    partition copies the cases and then the SSA load: the two workers share the staging instead
+    of one of them waiting. Only this step: it reads the source tables alone, and it is the
+    shortest, so the SSN partitions never wait for it (measured at 5M cases: cases 18 s, SSA
+    12 s, DHS 9 s, one worker each).
     """
-    if any(r.staged and r.kind == Partition.Kind.SSN for r in run_rules(run)):
-        for step in _reference_steps(run):
-            _stage_step(run, step)
+    if any(r.staged and r.kind == Partition.Kind.SSN for r in run_rules(run)) and "dhs" in _reference_steps(run):
+        _stage_step(run, "dhs", wait=False)
 
 
 def _reference_steps(run: Run) -> list[str]:
     return ["ssa", *(["dhs"] if any(r.family == "identity_dhs" for r in run_rules(run)) else [])]
 
 
-def _stage_step(run: Run, step: str) -> None:
+def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
+    """Build one staging step unless it is there already (or, with wait=False, another worker is building it)."""
     table = {"cases": stage_name, "ssa": stage_ssa_name, "dhs": stage_dhs_name}[step](run.pk)
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", [f"crossref-stage-{step}", run.pk])
+        lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        cur.execute(f"SELECT {lock}(hashtext(%s), %s)", [f"crossref-stage-{step}", run.pk])
+        if cur.fetchone()[0] is False:
+            return
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         if cur.fetchone()[0]:
             cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608
