@@ -414,6 +414,27 @@ class Candidates:
         return [self.rows[i][0] for i in self.row.tolist()]
 
 
+def _search(keys: np.ndarray, needles: np.ndarray, side: str = "left") -> tuple[np.ndarray, np.ndarray]:
+    """`np.searchsorted(keys, needles, side)` and whether each needle is one of `keys`, the needles taken in order.
+
+    In their own (random) order every needle's binary search starts again from the top of the
+    array and misses the CPU caches once the array outgrows them; sorted, each search starts where
+    the previous one ended. At 1.25M subject keys (5M cases) that is 3.5x faster, the sort
+    included (measured: 217 against 62 ms for 250k needles), and the cost no longer grows with
+    the subjects.
+    """
+    flat = needles.ravel()
+    order = np.argsort(flat)
+    ordered = flat[order]
+    at = np.searchsorted(keys, ordered, side=side)
+    found = np.zeros(len(flat), dtype=bool)
+    if len(keys):
+        found[order] = keys[np.minimum(at, len(keys) - 1)] == ordered
+    position = np.empty_like(at)
+    position[order] = at
+    return position.reshape(needles.shape), found.reshape(needles.shape)
+
+
 def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Candidates:
     """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
 
@@ -443,9 +464,7 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
         given, family = _GIVEN.table()[given_at], _FAMILY.table()[family_at]
     codes = np.concatenate([given[:, :1], family[:, :3]], axis=1)
     keys = np.where((codes == _NONE) | (day == _NO_DATE)[:, None], _NONE, day[:, None] * (1 << 23) + codes)
-    n_keys = len(index.keys)
-    lo = np.searchsorted(index.keys, keys) if n_keys else np.zeros(keys.shape, dtype=np.int64)
-    hit = (index.keys[np.minimum(lo, n_keys - 1)] == keys) if n_keys else np.zeros(keys.shape, dtype=bool)
+    lo, hit = _search(index.keys, keys)
     is_candidate = hit.any(axis=1)
     by_doc = index.by_doc
     has_doc = np.zeros(n, dtype=bool)
@@ -459,7 +478,7 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
     key_row, key_col = np.nonzero(hit)
     key = keys[key_row, key_col]
     first = lo[key_row, key_col]
-    count = np.searchsorted(index.keys, key, side="right") - first
+    count = _search(index.keys, key, side="right")[0] - first
     offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     n_subjects = max(1, len(index.subjects))
     by_name = np.repeat(candidate_of[key_row], count) * n_subjects + index.key_subject[np.repeat(first, count) + offset]
