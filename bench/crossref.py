@@ -20,7 +20,8 @@ Development knobs: BENCH_CROSSREF_REUSE=1 keeps the loaded database of that size
 BENCH_CROSSREF_SKIP_P2=1 skips P2, BENCH_CROSSREF_ONLY=p2 runs P2 alone (=load only loads the
 data), BENCH_CROSSREF_DB and
 BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own, BENCH_CROSSREF_PARTITIONS sets
-the SSN partitions of P1 (default: one per 62,500 cases, at least 8).
+the SSN partitions of P1 (default: one per 62,500 cases, at least 8), BENCH_CROSSREF_SCALING_REPEATS
+the interleaved P1 repeats of the scaling figure (default 2, see `_scaling`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import io
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -66,10 +68,47 @@ def run(scale: int | None) -> None:
         # P2 (the linkage against Splink) at the first size only: the issue sets it on the 1M data.
         results[n] = _run_size(n, p2=n == sizes[0])
     if len(sizes) == 2:
-        a, b = results[sizes[0]]["total"], results[sizes[1]]["total"]
-        fa, fb = results[sizes[0]]["floor"], results[sizes[1]]["floor"]
-        print(f"P1 scaling: {sizes[1]:,} cases took {b:.1f}s = {b / a:.2f}x the {sizes[0]:,} time (goal <= 5.5x); "
-              f"the SQL floor alone grew {fb / fa:.2f}x ({fa:.2f}s to {fb:.2f}s) on the same machine in the same run")
+        _scaling(sizes, {n: [results[n]["total"]] for n in sizes}, {n: results[n]["floor"] for n in sizes})
+
+
+def _scaling(sizes: list[int], totals: dict[int, list[float]], floors: dict[int, float]) -> None:
+    """The P1 time of the larger size against the smaller one's, over interleaved repeats.
+
+    This machine is shared: its speed drifts by tens of percent within minutes, and one pair of
+    runs taken minutes apart measures the drift as much as the scaling. So P1 runs again at each
+    size, alternately (small, large, ..., small: every large run between two small ones), and the
+    ratio is that of the medians. BENCH_CROSSREF_SCALING_REPEATS (default 2) more runs of the
+    larger size; 0 keeps the single pair.
+    """
+    small, large = sizes
+    repeats = int(os.environ.get("BENCH_CROSSREF_SCALING_REPEATS", "2"))
+    for _ in range(repeats):
+        for n in sizes:
+            totals[n].append(_p1_again(n))
+    if repeats:
+        totals[small].append(_p1_again(small))
+    a, b = statistics.median(totals[small]), statistics.median(totals[large])
+    runs = lambda n: ", ".join(f"{t:.1f}" for t in totals[n])  # noqa: E731
+    print(f"P1 scaling: {large:,} cases took {b:.1f}s = {b / a:.2f}x the {small:,} time (goal <= 5.5x); "
+          f"medians of interleaved runs: {small:,} [{runs(small)}] s, {large:,} [{runs(large)}] s; "
+          f"the SQL floor alone grew {floors[large] / floors[small]:.2f}x ({floors[small]:.2f}s to "
+          f"{floors[large]:.2f}s, first runs)")
+
+
+def _p1_again(n: int) -> float:
+    """One more P1 full run at size n, on the data this benchmark loaded (quality and P2 are not repeated)."""
+    _use_size(n)
+    _switch_database()
+    user = _reuse_user()
+    partitions = int(os.environ.get("BENCH_CROSSREF_PARTITIONS", "0")) or max(8, n // 62_500)
+    workers = _workers(2)
+    try:
+        _wait_for_workers()
+        run, _progress, seconds = _full_run(user, partitions=partitions)
+    finally:
+        _stop(workers)
+    print(f"P1 again at {n:,} cases: {seconds:.1f}s, status {run.status}")
+    return seconds
 
 
 # --- Environment -------------------------------------------------------------------------------
@@ -526,17 +565,31 @@ def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
 
 
 def _reuse(saved: Path) -> Labels:
+    _switch_database()
+    data = json.loads(saved.read_text())
+    labels = Labels()
+    labels.case = {int(k): v for k, v in data["case"].items()}
+    labels.enforcement_pairs = {(int(c), s) for c, s in data["pairs"]}
+    print("data: reused the bench database (BENCH_CROSSREF_REUSE)")
+    return labels
+
+
+def _switch_database() -> None:
+    """Point Django and the workers at the loaded database of the current size (BENCH_DB); forget earlier runs."""
     from urllib.parse import urlsplit, urlunsplit
 
-    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
+    base = os.environ.get("BENCH_BASE_DATABASE_URL") or os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
+    os.environ["BENCH_BASE_DATABASE_URL"] = base
     url = urlsplit(base)
     os.environ["DATABASE_URL"] = urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, ""))
     redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
     os.environ["REDIS_URL"] = f"{redis_base}/{BENCH_REDIS_DB}"
     import django
 
-    django.setup()
-    _setup_django.done = True  # type: ignore[attr-defined]
+    if not getattr(_setup_django, "done", False):
+        django.setup()
+        _setup_django.done = True  # type: ignore[attr-defined]
     from django.conf import settings
     from django.db import connection, connections
 
@@ -547,12 +600,6 @@ def _reuse(saved: Path) -> Labels:
     import redis
 
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
-    data = json.loads(saved.read_text())
-    labels = Labels()
-    labels.case = {int(k): v for k, v in data["case"].items()}
-    labels.enforcement_pairs = {(int(c), s) for c, s in data["pairs"]}
-    print("data: reused the bench database (BENCH_CROSSREF_REUSE)")
-    return labels
 
 
 def _reuse_user():
