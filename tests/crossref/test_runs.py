@@ -287,3 +287,8 @@ def test_the_employer_worker_leaves_the_dhs_step_to_a_worker_already_building_it
         assert _stage_tables(run.pk) == [f"crossref_stage_{run.pk}_dhs"]
     finally:
         other.close()
+    # Once no SSN partition is left to need it, there is nothing to prepare.
+    later = services.run_start(actor=matcher, rules=["DHS-NOTFOUND", "EMP-LATE"], enqueue=False, ssn_partitions=2)
+    later.partitions.filter(kind=Partition.Kind.SSN).update(status=PartitionStatus.DONE)
+    engine.stage_prepare(later)
+    assert not _stage_tables(later.pk)
