@@ -50,35 +50,16 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
     )
     out = np.ones(len(pairs))
     threshold = max(matching.match_score(), 97.0)
-    # The per-pair rules' scores, per process and per pair of names: the same pairs of names come
-    # back partition after partition (the more partitions a worker runs, the more often), and the
-    # rules cost tens of microseconds a pair. Keyed by the thresholds too, which decide the outcomes.
-    known = _SCORES.setdefault((matching.match_score(), matching.review_score()), {})
-    if len(known) > _SCORES_MAX:
-        known.clear()
     for i in np.nonzero(quick < threshold)[0]:
         p = pairs[int(i)]
-        key = (p.first, p.last, p.other_last, p.ref_first, p.ref_last, p.ref_middle)
-        score = known.get(key)
-        if score is None:
-            score = known[key] = _rules_score(p)
-        out[i] = score
+        results = matching.compare_identity(
+            Identity(p.first, p.last, None, other_last_names=p.other_last),
+            Identity(p.ref_first, p.ref_last, None, middle_name=p.ref_middle),
+        )
+        if all(r.outcome in (matching.MATCH, matching.VARIANT) for r in results):
+            continue
+        out[i] = min((r.score or 0.0) for r in results if r.outcome not in (matching.MATCH, matching.VARIANT)) / 100.0
     return out
-
-
-_SCORES: dict[tuple[float, float], dict[tuple[str, ...], float]] = {}
-_SCORES_MAX = 500_000
-
-
-def _rules_score(p: NamePair) -> float:
-    """1.0 when `verification.matching` finds every name field a match or a lawful variant, else the weakest one's score."""
-    results = matching.compare_identity(
-        Identity(p.first, p.last, None, other_last_names=p.other_last),
-        Identity(p.ref_first, p.ref_last, None, middle_name=p.ref_middle),
-    )
-    if all(r.outcome in (matching.MATCH, matching.VARIANT) for r in results):
-        return 1.0
-    return min((r.score or 0.0) for r in results if r.outcome not in (matching.MATCH, matching.VARIANT)) / 100.0
 
 
 def _joined(*parts: str) -> str:
