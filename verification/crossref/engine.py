@@ -371,9 +371,9 @@ def stage_ensure(run: Run) -> str:
     - `dhs`: the DHS record each noncitizen case leads to, matched once for the whole run
       (`_stage_dhs`), when the run has DHS rules.
     The DHS step reads only the source tables, so another worker can build it while the first
-    copies the cases and the SSA load (`stage_prepare`). The child tables are UNLOGGED (derived data): after a
-    PostgreSQL crash they come back empty, which `staged_rows` detects for the cases (the others
-    are rebuilt whenever found empty), and the next partition rebuilds them.
+    copies the cases and the SSA load (`stage_prepare`). The child tables are UNLOGGED (derived
+    data): after a PostgreSQL crash they come back empty, and the next partition rebuilds each
+    step it finds empty (an empty cases step only if `staged_rows` says there were cases).
     """
     for step in ("cases", *_reference_steps(run)):
         _stage_step(run, step)
@@ -487,10 +487,9 @@ def _stage_dhs(cur: Any, name: str, where: str, params: dict[str, Any], bounds: 
     load grows (at 5M cases, 1M DHS records). Cases with no record have no row here. The rows
     are routed by the case's SSN blind index, so a partition reads only its own slice.
     """
-    columns = [("ssn_bidx", None), ("case_id", "bigint"), ("d_id", "bigint"), ("matched_by", "text")]
-    types = dict(_column_types(cur, sources.CASES, ["ssn_bidx"]))
-    _stage_create(cur, name, [(col, sql_type or types[col]) for col, sql_type in columns]
-                  + _column_types(cur, sources.DHS, STAGE_DHS_COLUMNS, prefix="d_"), bounds)
+    columns = [*_column_types(cur, sources.CASES, ["ssn_bidx"]), ("case_id", "bigint"), ("d_id", "bigint"),
+               ("matched_by", "text"), *_column_types(cur, sources.DHS, STAGE_DHS_COLUMNS, prefix="d_")]
+    _stage_create(cur, name, columns, bounds)
     # The noncitizen cases are read once (a narrow materialized CTE), then
     # hash-joined to the load on each identifier. The planner, left to itself, takes a nested loop
     # of index probes (random reads of DHS, the very cost this table avoids) or a merge join
@@ -504,7 +503,7 @@ def _stage_dhs(cur: Any, name: str, where: str, params: dict[str, Any], bounds: 
         for rank, (label, column) in enumerate(
             [("a_number", "a_number_bidx"), ("i94", "i94_bidx"), ("passport", "passport_bidx")], start=1)
     )
-    kept = ", ".join(col for col, _ in columns) + ", " + ", ".join(f"d_{col}" for col in STAGE_DHS_COLUMNS)
+    kept = ", ".join(col for col, _ in columns)
     cur.execute("SET LOCAL enable_mergejoin = off")  # the step's own transaction: until its commit
     cur.execute("SET LOCAL enable_nestloop = off")
     cur.execute(
