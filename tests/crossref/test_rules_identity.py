@@ -116,6 +116,34 @@ def test_a_stale_citizenship_can_be_downgraded_to_a_low_review_instead(world, ma
     assert (f.severity, f.is_clerical) == ("low", True)
 
 
+def test_naturalization_confirmed_by_a_name_variant_but_never_by_a_look_alike_born_the_same_day(world, matcher):
+    emp = world.employer()
+    world.dhs(first="Wei", last="Zhang", dob=DOB, naturalized=date(2015, 1, 1))  # born the same day, someone else
+    world.dhs(first="José", last="Núñez García", dob=DOB, naturalized=date(2018, 3, 1))
+    world.numident("723456789", "Jose", "Nunez", DOB, citizenship="alien_authorized")
+    variant = world.case(emp, "723456789", "Jose", "Nunez", DOB)  # diacritics, second surname left out
+    world.numident("823456789", "Ana", "Lopez", DOB, citizenship="alien_authorized")
+    look_alike = world.case(emp, "823456789", "Ana", "Lopez", DOB)
+    run_rules(matcher, "SSA-CITIZENSHIP")
+    got = findings("SSA-CITIZENSHIP")
+    assert variant.pk not in got
+    assert got[look_alike.pk].severity == "medium"
+    assert got[look_alike.pk].evidence == {"numident_id": got[look_alike.pk].evidence["numident_id"]}  # no DHS record
+
+
+def test_a_stale_citizenship_review_cites_the_record_of_the_same_name_over_an_earlier_variant(world, matcher, settings):
+    settings.CROSSREF = {**settings.CROSSREF, "STALE_CITIZENSHIP_REVIEW": True}
+    emp = world.employer()
+    world.dhs(first="Lan", last="Tran Nguyen", dob=DOB, naturalized=date(2012, 5, 1))  # a variant, lower id
+    same = world.dhs(first="LAN", last="Trần", dob=DOB, naturalized=date(2019, 5, 1))  # the same name, normalized
+    world.numident("723456789", "Lan", "Tran", DOB, citizenship="alien_authorized")
+    natural = world.case(emp, "723456789", "Lan", "Tran", DOB)
+    run_rules(matcher, "SSA-CITIZENSHIP")
+    f = findings("SSA-CITIZENSHIP")[natural.pk]
+    assert f.evidence["dhs_id"] == same.pk
+    assert (f.severity, f.is_clerical) == ("low", True)
+
+
 @pytest.mark.parametrize(
     ("start", "until", "expected"),
     [

@@ -247,26 +247,8 @@ def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
     if not rows:
         ctx.emit(r_, [])
         return
-    naturalized = fetch_dicts(
-        ctx.cursor,
-        f"SELECT id, first_name, last_name, date_of_birth, naturalized_on FROM {sources.DHS} "  # noqa: S608
-        "WHERE naturalized_on IS NOT NULL AND date_of_birth = ANY(%(d)s) AND load_id = %(dhs)s",
-        {"d": sorted({r["date_of_birth"] for r in rows}), "dhs": loads(ctx).get("dhs", 0)},
-    )
-    by_dob: dict[date, list[dict[str, Any]]] = {}
-    for n in naturalized:
-        by_dob.setdefault(n["date_of_birth"], []).append(n)
-    # Every (case, naturalized record of the same date of birth) pair, scored in one vectorized call.
-    pairs = [(i, c) for i, r in enumerate(rows) for c in by_dob.get(r["date_of_birth"], [])]
-    scores = names.compare_many([names.NamePair(rows[i]["first_name"], rows[i]["last_name"], c["first_name"],
-                                                c["last_name"], rows[i]["other_last_names"] or "") for i, c in pairs])
-    first_variant: dict[int, dict[str, Any]] = {}
-    for (i, c), score in zip(pairs, scores, strict=True):
-        if i not in first_variant and names.is_variant(float(score)):
-            first_variant[i] = c
     out = []
-    for i, r in enumerate(rows):
-        nat = first_variant.get(i)
+    for r, nat in zip(rows, _naturalized_records(ctx, rows), strict=True):
         fields = [field("citizenship", "ssa", r["citizenship_status"], r["n_cit"], 0.0)]
         if nat is not None and not settings.CROSSREF.get("STALE_CITIZENSHIP_REVIEW", False):
             continue  # DHS confirms the naturalization: a stale SSA record, not a lead about the person
@@ -280,6 +262,42 @@ def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
                         "evidence": {"numident_id": r["n_id"]},
                         "summary": "Attested citizen; SSA records a noncitizen and DHS shows no naturalization."})
     ctx.emit(r_, out)
+
+
+def _naturalized_records(ctx: PartitionContext, rows: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """For each row, the DHS naturalization record that confirms it, if any: one of its date of birth whose name is a variant.
+
+    Most attested citizens whom SSA still records as noncitizens were naturalized under the very
+    name they give: the record of the same date of birth and the same normalized given and family
+    names (the first by id) settles the row, and it is a variant by definition (`names.compare_many`
+    scores equal normalized names 1.0). Only the rows without one are compared with every record
+    of their date of birth (the first variant by id): the look-alikes born the same day, whose
+    number grows with the DHS load (at 5M cases, about 1,500 a partition), are not scored for the others.
+    """
+    naturalized = fetch_dicts(
+        ctx.cursor,
+        f"SELECT id, first_name, last_name, date_of_birth, naturalized_on FROM {sources.DHS} "  # noqa: S608
+        "WHERE naturalized_on IS NOT NULL AND date_of_birth = ANY(%(d)s) AND load_id = %(dhs)s ORDER BY id",
+        {"d": sorted({r["date_of_birth"] for r in rows}), "dhs": loads(ctx).get("dhs", 0)},
+    )
+    by_name: dict[tuple[date, str, str], dict[str, Any]] = {}
+    by_dob: dict[date, list[dict[str, Any]]] = {}
+    for n in naturalized:
+        by_name.setdefault((n["date_of_birth"], names.normalize(n["first_name"]), names.normalize(n["last_name"])), n)
+        by_dob.setdefault(n["date_of_birth"], []).append(n)
+    found: list[dict[str, Any] | None] = [None] * len(rows)
+    pairs: list[tuple[int, dict[str, Any]]] = []
+    for i, r in enumerate(rows):
+        first, last = names.normalize(r["first_name"]), names.normalize(r["last_name"])
+        found[i] = by_name.get((r["date_of_birth"], first, last)) if first and last else None
+        if found[i] is None:
+            pairs += [(i, c) for c in by_dob.get(r["date_of_birth"], [])]
+    scores = names.compare_many([names.NamePair(rows[i]["first_name"], rows[i]["last_name"], c["first_name"],
+                                                c["last_name"], rows[i]["other_last_names"] or "") for i, c in pairs])
+    for (i, c), score in zip(pairs, scores, strict=True):
+        if found[i] is None and names.is_variant(float(score)):
+            found[i] = c
+    return found
 
 
 # --- DHS ---------------------------------------------------------------------------------------
