@@ -92,6 +92,7 @@ class SubjectIndex:
 
     subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
+    swapped: np.ndarray  # the ordinal of that date with day and month exchanged (0: none, or no other date)
     keys: np.ndarray  # every name key (see `key_code`) of every subject, sorted
     key_subject: np.ndarray  # the subject index of each of `keys`
     by_doc: dict[str, list[int]]  # document blind index -> subject indexes
@@ -272,7 +273,7 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
             if bidx:
                 by_doc.setdefault(bidx, []).append(i)
     return SubjectIndex(
-        subjects=[r[:7] for r in rows], dob=dob, keys=keys[order], key_subject=key_subject[order], by_doc=by_doc,
+        subjects=[r[:7] for r in rows], dob=dob, swapped=swapped, keys=keys[order], key_subject=key_subject[order], by_doc=by_doc,
         name_start=name_start, name_count=name_count, name_given=words[:, 0].copy(), name_family=words[:, 1].copy())
 
 
@@ -547,9 +548,8 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     best = np.maximum.reduceat(np.minimum(given, family), start)
     # Dates of birth: equal, or day and month swapped (a keying slip), else no name evidence.
     cd, sd = c_dob[pc], index.dob[ps]
-    swapped = np.zeros(len(pc), dtype=bool)
-    other = np.flatnonzero((cd != sd) & (cd > 0) & (sd > 0))
-    swapped[other] = [_swapped_ordinal(a) == b for a, b in zip(cd[other].tolist(), sd[other].tolist(), strict=True)]
+    # The swap is its own inverse: the case's date swapped is the subject's exactly when the subject's swapped is the case's.
+    swapped = (index.swapped[ps] == cd) & (cd > 0)
     dob_factor = np.where(cd == sd, 1.0, np.where(swapped, SWAPPED_DOB_FACTOR, 0.0))
     # A shared document links when the date of birth (or its day/month swap) or the name bears it
     # out; alone, against another name and another date, it is a coincidence of numbers as often
