@@ -257,8 +257,7 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
     code = np.concatenate([p[0] for p in parts])
     owner = np.concatenate([p[1] for p in parts])
     dated = dob[owner] > 0
-    both = np.sort(owner[dated] * (1 << 23) + code[dated])  # a code is below 2**23 (`key_code` at _EPOCH)
-    both = both[np.concatenate([both[:1] == both[:1], both[1:] != both[:-1]])]  # (np.unique hashes first: 5x slower)
+    both = _sorted_unique(owner[dated] * (1 << 23) + code[dated])  # a code is below 2**23 (`key_code` at _EPOCH)
     owner, code = both >> 23, both & ((1 << 23) - 1)
     # A key is the date's part (see `key_code`) plus a name code; under the subject's date, and
     # under its day/month swap when that is another date.
@@ -385,8 +384,9 @@ class _Names(dict):
             self.rows, self.codes = [], np.zeros((0, self.width), dtype=np.int64)
 
     def table(self) -> np.ndarray:
-        if len(self.codes) < len(self.rows):
-            self.codes = np.asarray(self.rows, dtype=np.int64).reshape(-1, self.width)
+        if len(self.codes) < len(self.rows):  # only the names seen since: converting them all again grew with the names
+            new = np.asarray(self.rows[len(self.codes):], dtype=np.int64).reshape(-1, self.width)
+            self.codes = np.concatenate([self.codes, new])
         return self.codes
 
 
@@ -413,6 +413,15 @@ class Candidates:
     def ids(self) -> list[int]:
         """The ids of the candidate cases."""
         return [self.rows[i][0] for i in self.row.tolist()]
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)`, by sorting: numpy's own hashes first and is many times slower on these arrays
+    (pairs of one partition at 5M cases, 58k codes made of sorted runs: 7.9 ms against 0.4 ms)."""
+    ordered = np.sort(values, kind="stable")  # timsort: the codes come in ascending runs
+    keep = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _search(keys: np.ndarray, needles: np.ndarray, side: str = "left") -> tuple[np.ndarray, np.ndarray]:
@@ -485,7 +494,7 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
     by_name = np.repeat(candidate_of[key_row], count) * n_subjects + index.key_subject[np.repeat(first, count) + offset]
     by_document = np.asarray([candidate_of[i] * n_subjects + si for i in with_doc for bidx in rows[i][5:9] if bidx
                               for si in by_doc.get(bidx, ())], dtype=np.int64)
-    pairs = np.unique(np.concatenate([by_name, by_document]))
+    pairs = _sorted_unique(np.concatenate([by_name, by_document]))
     days_of = day[row]
     return Candidates(rows=rows, row=row, given=given[row, 1], family=family[row, 3],
                       dob=np.where(days_of == _NO_DATE, -1, days_of + _EPOCH), pair_case=pairs // n_subjects,
