@@ -227,8 +227,8 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
     """Fill the bench database: references, employers, cases, and their labels (the fallback generator)."""
     from django.db import connection
 
+    from crossref import sources
     from privacy import crypto
-    from verification.crossref import sources
 
     rng = random.Random(seed)
     labels = Labels()
@@ -457,7 +457,7 @@ def _floor_seconds() -> float:
     """The raw SQL floor: one CREATE TABLE AS SELECT of the exact identity mismatches (SSA and DHS)."""
     from django.db import connection
 
-    from verification.crossref import sources
+    from crossref import sources
 
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS bench_floor")
@@ -503,8 +503,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = None):
-    from verification.crossref import selectors, services
-    from verification.crossref.models import Run
+    from crossref import selectors, services
+    from crossref.models import Run
 
     started = time.perf_counter()
     run = services.run_start(actor=user, rules=rules, ssn_partitions=partitions)
@@ -614,11 +614,11 @@ def _load_data(n: int) -> Labels:
 
 
 def _load_with_generator(n: int) -> Labels | None:
-    """The verification app's generator (verification.synthetic) and its ground-truth labels."""
+    """The verification app's generator (synthetic) and its ground-truth labels."""
     from django.db import connection
 
     try:
-        from verification.synthetic import generate_and_load, labels_for
+        from synthetic.generate import generate_and_load, labels_for
     except ImportError:
         return None
     started = time.perf_counter()
@@ -639,7 +639,7 @@ def _load_with_generator(n: int) -> Labels | None:
             ecid = f"S{world.seed}-{int(c):08d}"
             if ecid in ids:
                 labels.enforcement_pairs.add((ids[ecid], f"ENF-{world.seed}-{k:06d}"))
-    print(f"data: verification.synthetic.generate_and_load, {len(labels.case):,} labelled cases, "
+    print(f"data: synthetic.generate_and_load, {len(labels.case):,} labelled cases, "
           f"{summary.total_rows:,} rows in {time.perf_counter() - started:.1f}s")
     return labels
 
@@ -664,7 +664,7 @@ FRAUD_RULES = {
 
 def _quality(labels: Labels) -> None:
     """Precision/recall per rule, the erroneous-mismatch rate and fraud recall, against the labels."""
-    from verification.crossref.models import Finding
+    from crossref.models import Finding
 
     by_case: dict[int, list[tuple[str, str, bool]]] = {}
     rows = Finding.objects.filter(subject_type="worker").values_list("case_id", "rule_code", "severity",
@@ -740,7 +740,7 @@ def _p2(user, labels: Labels) -> None:
     """Enforcement linkage: our engine vs Splink on the same cases, subjects and blocking keys."""
     from django.db import connection
 
-    from verification.crossref.models import Finding
+    from crossref.models import Finding
 
     # Ours: the linkage rule alone, as a run, end to end, on workers already up (as in service).
     workers = _workers(2)

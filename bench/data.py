@@ -29,7 +29,7 @@ def run(scale: int | None) -> None:
     from django.db import connection
 
     from bench.__main__ import require_free_disk
-    from verification.synthetic import build, load_world
+    from synthetic.generate import build, load_world
 
     n = scale or DEFAULT_SCALE
     require_free_disk(str(settings.BASE_DIR), max(2.0, n * _bytes_per_case() / 2**30))

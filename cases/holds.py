@@ -25,7 +25,7 @@ def _cited_by_open_investigations(ids: list[int] | None = None) -> set[int]:
     """Verification cases cited by the findings of open investigations (all, or among `ids`)."""
     from django.db.models import Q
 
-    from verification.crossref.retention import cited_case_ids
+    from crossref.retention import cited_case_ids
 
     links = _open_links()
     # `case_id` is indexed; the few findings whose evidence lists several cases are read whole.

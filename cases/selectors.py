@@ -430,7 +430,7 @@ def _field_rows(finding: Any) -> list[FieldRow]:
 
 def case_findings(*, case: Case) -> list[dict[str, Any]]:
     """The findings behind a case with their field rows and rule explanation."""
-    from verification.crossref import registry
+    from crossref import registry
 
     links = list(CaseFinding.objects.filter(case=case).select_related("finding").order_by("added_at", "id"))
     out = []

@@ -166,7 +166,7 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
 
 def _queue_controls(request: HttpRequest, filters: selectors.QueueFilters) -> dict[str, Any]:
     """The full page's filter form and pickers, their option lists rendered once in Python."""
-    from verification.crossref import registry
+    from crossref import registry
 
     assignees = selectors.assignable_choices(user=request.user)
     return {

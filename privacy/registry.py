@@ -20,7 +20,7 @@ verification case, the flagged cases built from those findings), because those a
 it. They say so here instead, by record type (a source name, or any other type name such as
 "crossref.finding"):
 
-    # verification/crossref/apps.py
+    # crossref/apps.py
     registry.register_derived_purger("verification.case", crossref_copies_purge)
     # cases/apps.py
     registry.register_derived_purger("crossref.finding", case_links_purge)

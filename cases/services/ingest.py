@@ -234,7 +234,7 @@ def _ingest_group(key: str, findings: list[Any], result: IngestResult) -> list[i
 
 def findings_ingest(*, limit: int = 500) -> IngestResult:
     """Claim up to `limit` new findings and turn them into flagged cases, in one transaction."""
-    from verification.crossref.services import finding_ingest_claim, findings_mark_ingested
+    from crossref.services import finding_ingest_claim, findings_mark_ingested
 
     result = IngestResult()
     with transaction.atomic():

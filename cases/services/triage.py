@@ -32,7 +32,7 @@ _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 def _feedback(actor: Any, case: Case, outcome: str, reason: str) -> None:
     """Tell the cross-reference engine how triage judged each finding of the case (rule quality)."""
-    from verification.crossref.services import finding_feedback_record
+    from crossref.services import finding_feedback_record
 
     for finding_id in CaseFinding.objects.filter(case=case).values_list("finding_id", flat=True):
         finding_feedback_record(actor=actor, finding_id=finding_id, outcome=outcome, reason=reason)

@@ -43,8 +43,10 @@ INSTALLED_APPS = [
     "audit",
     "privacy",
     "verification",
-    "verification.crossref",
+    "crossref",
     "cases",
+    # Tooling, not product (DESIGN.md): no app imports it; its commands refuse production.
+    "synthetic",
 ]
 
 MIDDLEWARE = [
@@ -234,13 +236,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
-CELERY_TASK_ROUTES = {"verification.crossref.*": {"queue": "batch"}}
+CELERY_TASK_ROUTES = {"crossref.*": {"queue": "batch"}}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "core-heartbeat": {"task": "core.tasks.heartbeat", "schedule": 30.0},
 }
-CELERY_BEAT_SCHEDULE["crossref-sweep"] = {"task": "verification.crossref.tasks.sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["crossref-sweep"] = {"task": "crossref.tasks.sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["crossref-scheduled-runs"] = {
-    "task": "verification.crossref.tasks.scheduled_runs",
+    "task": "crossref.tasks.scheduled_runs",
     "schedule": 60.0,
 }
 # The worker heartbeat that /healthz reads; older than this means no worker is alive.
@@ -320,7 +322,7 @@ CELERY_BEAT_SCHEDULE["verification-deadlines"] = {
 }
 # --- end Verification ----------------------------------------------------------------------------
 
-# Cross-reference engine (verification/crossref). Thresholds are settings, not constants.
+# Cross-reference engine (crossref). Thresholds are settings, not constants.
 CROSSREF = {
     "SSN_PARTITIONS": env_int("CROSSREF_SSN_PARTITIONS", 16),
     # Every employer bucket aggregates all the cases in scope (peer rates need every employer), so

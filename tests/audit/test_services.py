@@ -42,10 +42,10 @@ def test_an_event_holds_who_what_when_where_why_outcome_and_change(alice):
 
 
 def test_a_task_records_its_name_and_run(alice):
-    with context.bound(task_name="verification.crossref.tasks.sweep", run_id="abc-123"):
+    with context.bound(task_name="crossref.tasks.sweep", run_id="abc-123"):
         event = event_record(action="access.denied", outcome="denied")
     row = AuditEvent.objects.get(pk=event.pk)
-    assert (row.task_name, row.run_id, row.actor_id) == ("verification.crossref.tasks.sweep", "abc-123", None)
+    assert (row.task_name, row.run_id, row.actor_id) == ("crossref.tasks.sweep", "abc-123", None)
 
 
 def test_the_canary_ssn_never_reaches_any_audit_row(alice):

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from cases.models import Case, RoutingRule
 from cases.services import findings_ingest_all
+from crossref.models import Finding
 from privacy import crypto
-from verification.crossref.models import Finding
 from verification.models import Employer, VerificationCase, Worker
 
 _seq = itertools.count(1)

@@ -15,8 +15,8 @@ from django.db import connection, connections, transaction
 
 from cases.models import Case, CaseFinding
 from cases.services import findings_ingest, findings_ingest_all
+from crossref.models import Finding
 from tests.cases.conftest import finding, verification_case
-from verification.crossref.models import Finding
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -74,7 +74,7 @@ def test_rows_held_by_another_worker_are_skipped_and_come_back_if_it_dies(routin
     die = threading.Event()
 
     def dying_worker() -> None:
-        from verification.crossref.services import finding_ingest_claim
+        from crossref.services import finding_ingest_claim
 
         with transaction.atomic():
             claimed = finding_ingest_claim(limit=2)

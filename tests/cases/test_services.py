@@ -14,10 +14,10 @@ from cases import services
 from cases.models import Case, CaseStatus, Closure, Notification, RoutingRule, Suppression
 from cases.services import findings_ingest_all
 from core.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
+from crossref.models import Finding
 from privacy.models import Role
 from tests.cases.conftest import employer, finding, verification_case
 from tests.factories import UserFactory
-from verification.crossref.models import Finding
 from verification.models import VerificationCase
 
 pytestmark = pytest.mark.django_db

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from crossref import sources
 from privacy import crypto
 from privacy.models import Role
 from tests.factories import UnitFactory, UserFactory
-from verification.crossref import sources
 from verification.models import (
     Employer,
     EnforcementSubject,

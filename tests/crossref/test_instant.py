@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from crossref import services
+from crossref.models import Finding
 from verification import services as verification_services
-from verification.crossref import services
-from verification.crossref.models import Finding
 
 DOB = date(1990, 4, 12)
 

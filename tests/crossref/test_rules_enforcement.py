@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
+from crossref import selectors
+from crossref.models import Finding
+from crossref.rules import enforcement
 from privacy import crypto
 from tests.crossref.test_rules_identity import findings, run_rules
-from verification.crossref import selectors
-from verification.crossref.models import Finding
-from verification.crossref.rules import enforcement
 from verification.models import ReferenceLoad
 
 DOB = date(1984, 3, 9)

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from verification.crossref import services
-from verification.crossref.models import Finding
+from crossref import services
+from crossref.models import Finding
 
 DOB = date(1985, 4, 9)
 
@@ -183,7 +183,7 @@ def test_the_dhs_record_a_case_leads_to(world, matcher, path):
     The batch matches every case once for the run (the staging copy), the instant result looks its
     one case up: both must lead to the same record.
     """
-    from verification.crossref.instant import case_findings_record
+    from crossref.instant import case_findings_record
 
     emp, other_day = world.employer(), date(1960, 1, 1)
     # One A-Number on three records (keying errors at DHS): the ones with the case's date of birth

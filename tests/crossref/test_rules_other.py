@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
+from crossref.models import Finding
 from tests.crossref.test_rules_identity import findings, run_rules
-from verification.crossref.models import Finding
 
 DOB = date(1988, 7, 21)
 

@@ -9,8 +9,8 @@ from django.db import transaction
 
 from audit.models import AuditEvent
 from core.errors import Forbidden
-from verification.crossref import selectors, services
-from verification.crossref.models import (
+from crossref import selectors, services
+from crossref.models import (
     Finding,
     Partition,
     PartitionStatus,
@@ -96,7 +96,7 @@ def test_progress_figures(data, matcher):
 
 
 def test_cancel_stops_pending_partitions_and_running_ones_do_not_commit(data, matcher):
-    from verification.crossref import engine
+    from crossref import engine
 
     run = services.run_start(actor=matcher, enqueue=False, ssn_partitions=4)
     first = run.partitions.order_by("number").first()
@@ -185,7 +185,7 @@ def test_the_command_runs_inline_and_reports(data, matcher, capsys):
 def test_a_database_interruption_delays_the_partition_instead_of_failing_it(data, matcher, monkeypatch):
     from django.db import OperationalError
 
-    from verification.crossref import engine, registry
+    from crossref import engine, registry
 
     run = services.run_start(actor=matcher, rules=["SSA-NOTFOUND"], enqueue=False, ssn_partitions=1)
     part = run.partitions.get()
@@ -231,7 +231,7 @@ def _empty_stage_tables(run_id):
 
 
 def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world, matcher):
-    from verification.crossref import engine
+    from crossref import engine
 
     world.dhs(a_number="A012345678", first="Wei", last="Zhang", dob=DOB)
     world.case(data, "300400500", "Wei", "Zhang", DOB, citizenship_status="authorized_alien", a_number="A012345678")
@@ -271,7 +271,7 @@ def test_the_employer_worker_leaves_the_dhs_step_to_a_worker_already_building_it
     import psycopg2
     from django.db import connection
 
-    from verification.crossref import engine
+    from crossref import engine
 
     run = services.run_start(actor=matcher, rules=["DHS-NOTFOUND", "EMP-LATE"], enqueue=False, ssn_partitions=2)
     settings_dict = connection.settings_dict

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from verification.crossref import services
-from verification.crossref.models import Run
+from crossref import services
+from crossref.models import Run
 
 ROUTES = ["/crossref/runs/", "/crossref/quality/"]
 

@@ -18,9 +18,9 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
+from crossref import services
+from crossref.models import Finding, Partition, PartitionStatus, Run, RunStatus
 from tests.workers import celery_worker, wait_until
-from verification.crossref import services
-from verification.crossref.models import Finding, Partition, PartitionStatus, Run, RunStatus
 
 DOB = date(1979, 6, 30)
 

@@ -18,11 +18,11 @@ from django.utils import timezone
 from audit.models import AuditEvent, RowChange
 from cases.models import Case, CaseEvent, CaseFinding, RoutingRule
 from cases.services import case_dismiss, case_open_investigation, findings_ingest_all
+from crossref.models import Finding, Run, RunMode, ShadowHit
 from privacy import registry, services
 from privacy.models import PurgeRun, Tombstone
 from privacy.services.retention import _walk_counts, purge_chunk, retention_counts
 from tests.cases.conftest import employer, finding, verification_case
-from verification.crossref.models import Finding, Run, RunMode, ShadowHit
 from verification.models import VerificationCase
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +239,7 @@ def test_a_chunk_that_fails_leaves_everything_as_it_was(adam, routing, acme, fin
 
 
 def test_a_finding_cites_its_case_and_every_case_its_evidence_lists():
-    from verification.crossref.retention import cited_case_ids
+    from crossref.retention import cited_case_ids
 
     assert cited_case_ids(7, {"compared": "numident"}) == {7}
     assert cited_case_ids(9, {"case_ids": [3, 9], "window_days": 30}) == {3, 9}

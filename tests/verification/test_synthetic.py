@@ -5,10 +5,10 @@ from datetime import date
 
 import pytest
 
+from synthetic import columns as cols
+from synthetic.generate import LABELS, build, labels_for, load_world, write_files
 from verification.instant import Submitted, instant_result
 from verification.models import CaseStatus, Numident, VerificationCase, Worker
-from verification.synthetic import LABELS, build, labels_for, load_world, write_files
-from verification.synthetic import columns as cols
 
 AS_OF = date(2026, 11, 2)
 
@@ -45,7 +45,7 @@ def test_enforcement_subjects_are_one_in_twenty_cases_and_every_hit_is_one(world
 def test_stranger_subjects_are_drawn_like_workers_but_are_no_worker(world):
     # Hard negatives: the subjects who are no hit share the workers' birth years and name pools
     # (common surnames included), never a worker's exact name and date of birth.
-    from verification.synthetic import rows
+    from synthetic import rows
 
     workers = [cols.case_values(world, c) for c in range(world.n_cases)]
     worker_dobs = sorted(v[3] for v in workers)
@@ -133,7 +133,7 @@ def test_labels_agree_with_the_instant_result(world):
 
 @pytest.mark.django_db
 def test_a_bulk_load_into_empty_tables_rebuilds_indexes_and_foreign_keys(world):
-    from verification.synthetic.load import BULK_MODELS, _foreign_keys, _secondary_indexes
+    from synthetic.load import BULK_MODELS, _foreign_keys, _secondary_indexes
 
     indexes, keys = sorted(_secondary_indexes(BULK_MODELS)), sorted(_foreign_keys(BULK_MODELS))
     summary = load_world(world, workers=1, rebuild_indexes=True)

@@ -355,7 +355,7 @@ def _submitted(case: VerificationCase, ids: dict[str, str]) -> Submitted:
 
 def _record_instant_findings(*, case: VerificationCase, result: InstantResult, comparisons: list[CaseComparison]) -> None:
     """The one place where the instant result becomes findings (the cross-reference engine wires in here)."""
-    from verification.crossref.instant import case_findings_record
+    from crossref.instant import case_findings_record
 
     case_findings_record(case_id=case.pk)
 

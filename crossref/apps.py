@@ -1,0 +1,33 @@
+from django.apps import AppConfig
+
+
+class CrossrefConfig(AppConfig):
+    """The cross-reference engine: rules, runs split into leased partitions, findings.
+
+    No signal receivers. `ready` registers the engine's audit actions, loads the rule
+    registry (rules register themselves when their modules are imported), and tells the privacy
+    registry that findings and shadow hits are derived copies of verification cases, destroyed
+    with them under retention (`crossref.retention`).
+    """
+
+    name = "crossref"
+    label = "crossref"
+    verbose_name = "Cross-reference engine"
+
+    def ready(self) -> None:
+        from audit.catalogue import register
+        from crossref import rules  # noqa: F401  (fills the registry)
+        from crossref.retention import register as register_retention
+
+        register_retention()
+
+        register(
+            {
+                "crossref.run_started": "A matching run began, under an agreement (CMPPA).",
+                "crossref.run_refused": "A matching run was refused: no agreement covers its data.",
+                "crossref.run_cancelled": "A matching run was cancelled by a user.",
+                "crossref.run_finished": "A matching run ended; its findings are committed.",
+                "crossref.schedule_changed": "A scheduled matching run was created or changed.",
+                "crossref.finding_feedback": "Triage fed an outcome back to a rule's quality counts.",
+            }
+        )

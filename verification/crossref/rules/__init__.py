@@ -1,3 +1,0 @@
-"""Every rule of the engine. Importing this package fills the registry (apps.py does it)."""
-
-from verification.crossref.rules import employer, enforcement, identity, ssn  # noqa: F401
