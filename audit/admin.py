@@ -7,7 +7,16 @@ from audit.models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the trail is append-only."""
 
-    list_display = ["id", "occurred_at", "action", "actor_username", "actor_agency", "outcome", "object_type", "object_id"]
+    list_display = [
+        "id",
+        "occurred_at",
+        "action",
+        "actor_username",
+        "actor_agency",
+        "outcome",
+        "object_type",
+        "object_id",
+    ]
     list_filter = ["outcome"]
     show_full_result_count = False  # no count(*) over tens of millions of rows
 

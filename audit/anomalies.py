@@ -92,18 +92,39 @@ def volume(events: Any, start: datetime, end: datetime) -> list[Flag]:
     """Users whose count in the window is far above their own daily average."""
     days = int(_cfg("BASELINE_DAYS"))
     window_days = max((end - start) / timedelta(days=1), 1 / 24)
-    counts = _window(events, start, end).exclude(actor_id=None).values("actor_id", "actor_username", "actor_agency").annotate(n=Count("id"))
+    counts = (
+        _window(events, start, end)
+        .exclude(actor_id=None)
+        .values("actor_id", "actor_username", "actor_agency")
+        .annotate(n=Count("id"))
+    )
     flags = []
     for row in counts:
         if row["n"] < _cfg("VOLUME_MIN_EVENTS"):
             continue
-        history = _window(AuditEvent.objects.filter(actor_id=row["actor_id"]), start - timedelta(days=days), start).count()
+        history = _window(
+            AuditEvent.objects.filter(actor_id=row["actor_id"]), start - timedelta(days=days), start
+        ).count()
         baseline = history / days * window_days
         if row["n"] > _cfg("VOLUME_FACTOR") * baseline:
-            last = _window(events, start, end).filter(actor_id=row["actor_id"]).order_by("-id").values_list("id", flat=True).first()
-            flags.append(Flag("volume", row["actor_id"], row["actor_username"], row["actor_agency"], [last],
-                              f"{row['n']} events against a baseline of {baseline:.0f} for the same length of time "
-                              f"(factor {_cfg('VOLUME_FACTOR')}, floor {_cfg('VOLUME_MIN_EVENTS')})."))
+            last = (
+                _window(events, start, end)
+                .filter(actor_id=row["actor_id"])
+                .order_by("-id")
+                .values_list("id", flat=True)
+                .first()
+            )
+            flags.append(
+                Flag(
+                    "volume",
+                    row["actor_id"],
+                    row["actor_username"],
+                    row["actor_agency"],
+                    [last],
+                    f"{row['n']} events against a baseline of {baseline:.0f} for the same length of time "
+                    f"(factor {_cfg('VOLUME_FACTOR')}, floor {_cfg('VOLUME_MIN_EVENTS')}).",
+                )
+            )
     return flags
 
 
@@ -113,20 +134,39 @@ def outside_assignment(events: Any, start: datetime, end: datetime) -> list[Flag
     if resolver is None:
         return []
     by_user: dict[int, list[tuple[int, list[str], str, str]]] = defaultdict(list)
-    rows = _window(events, start, end).filter(outcome=Outcome.ALLOWED, break_glass=False).exclude(subjects=[]).exclude(actor_id=None)
-    for event_id, actor_id, subjects, username, agency in rows.values_list("id", "actor_id", "subjects", "actor_username", "actor_agency"):
+    rows = (
+        _window(events, start, end)
+        .filter(outcome=Outcome.ALLOWED, break_glass=False)
+        .exclude(subjects=[])
+        .exclude(actor_id=None)
+    )
+    for event_id, actor_id, subjects, username, agency in rows.values_list(
+        "id", "actor_id", "subjects", "actor_username", "actor_agency"
+    ):
         by_user[actor_id].append((event_id, subjects, username, agency))
     flags = []
     for actor_id, items in by_user.items():
-        everyone = {s for _, subjects, _, _ in items for s in subjects if s.startswith(PERSON_PREFIXES)}
+        everyone = {
+            s for _, subjects, _, _ in items for s in subjects if s.startswith(PERSON_PREFIXES)
+        }
         if not everyone:
             continue
         assigned = resolver(user_id=actor_id, subjects=everyone)
         for event_id, subjects, username, agency in items:
-            outside = sorted(s for s in subjects if s.startswith(PERSON_PREFIXES) and s not in assigned)
+            outside = sorted(
+                s for s in subjects if s.startswith(PERSON_PREFIXES) and s not in assigned
+            )
             if outside:
-                flags.append(Flag("outside_assignment", actor_id, username, agency, [event_id],
-                                  f"Read {len(outside)} of {len(subjects)} people outside their assignments: {', '.join(outside[:5])}."))
+                flags.append(
+                    Flag(
+                        "outside_assignment",
+                        actor_id,
+                        username,
+                        agency,
+                        [event_id],
+                        f"Read {len(outside)} of {len(subjects)} people outside their assignments: {', '.join(outside[:5])}.",
+                    )
+                )
     return flags
 
 
@@ -156,8 +196,11 @@ def after_hours_burst(events: Any, start: datetime, end: datetime) -> list[Flag]
     threshold = int(_cfg("AFTER_HOURS_BURST"))
     after_hours = _after_hours_test()
     per_user: dict[int, list[tuple[datetime, int, str, str]]] = defaultdict(list)
-    for event_id, actor_id, when, username, agency in _window(events, start, end).exclude(actor_id=None).order_by("occurred_at").values_list(
-        "id", "actor_id", "occurred_at", "actor_username", "actor_agency"
+    for event_id, actor_id, when, username, agency in (
+        _window(events, start, end)
+        .exclude(actor_id=None)
+        .order_by("occurred_at")
+        .values_list("id", "actor_id", "occurred_at", "actor_username", "actor_agency")
     ):
         if after_hours(when):
             per_user[actor_id].append((when, event_id, username, agency))
@@ -168,10 +211,18 @@ def after_hours_burst(events: Any, start: datetime, end: datetime) -> list[Flag]
             while items[hi][0] - items[lo][0] > width:
                 lo += 1
             if hi - lo + 1 >= threshold:
-                burst = items[lo:hi + 1]
+                burst = items[lo : hi + 1]
                 local = timezone.localtime(burst[0][0])
-                flags.append(Flag("after_hours_burst", actor_id, burst[0][2], burst[0][3], [burst[-1][1]],
-                                  f"{len(burst)} events within {width.seconds // 60} minutes from {local:%a %Y-%m-%d %H:%M}, outside working hours."))
+                flags.append(
+                    Flag(
+                        "after_hours_burst",
+                        actor_id,
+                        burst[0][2],
+                        burst[0][3],
+                        [burst[-1][1]],
+                        f"{len(burst)} events within {width.seconds // 60} minutes from {local:%a %Y-%m-%d %H:%M}, outside working hours.",
+                    )
+                )
                 break
     return flags
 
@@ -179,10 +230,17 @@ def after_hours_burst(events: Any, start: datetime, end: datetime) -> list[Flag]
 def break_glass(events: Any, start: datetime, end: datetime) -> list[Flag]:
     """Every break-glass use."""
     return [
-        Flag("break_glass", actor_id, username, agency, [event_id], f"Break-glass with justification: “{(justification or '')[:200]}”.")
-        for event_id, actor_id, username, agency, justification in _window(events, start, end).filter(break_glass=True).values_list(
-            "id", "actor_id", "actor_username", "actor_agency", "justification"
+        Flag(
+            "break_glass",
+            actor_id,
+            username,
+            agency,
+            [event_id],
+            f"Break-glass with justification: “{(justification or '')[:200]}”.",
         )
+        for event_id, actor_id, username, agency, justification in _window(events, start, end)
+        .filter(break_glass=True)
+        .values_list("id", "actor_id", "actor_username", "actor_agency", "justification")
     ]
 
 
@@ -190,8 +248,12 @@ def repeated_denials(events: Any, start: datetime, end: datetime) -> list[Flag]:
     """N or more denials within one hour, per user."""
     threshold = int(_cfg("DENIALS"))
     per_user: dict[int, list[tuple[datetime, int, str, str]]] = defaultdict(list)
-    for event_id, actor_id, when, username, agency in _window(events, start, end).filter(outcome=Outcome.DENIED).exclude(actor_id=None).order_by("occurred_at").values_list(
-        "id", "actor_id", "occurred_at", "actor_username", "actor_agency"
+    for event_id, actor_id, when, username, agency in (
+        _window(events, start, end)
+        .filter(outcome=Outcome.DENIED)
+        .exclude(actor_id=None)
+        .order_by("occurred_at")
+        .values_list("id", "actor_id", "occurred_at", "actor_username", "actor_agency")
     ):
         per_user[actor_id].append((when, event_id, username, agency))
     flags = []
@@ -201,8 +263,16 @@ def repeated_denials(events: Any, start: datetime, end: datetime) -> list[Flag]:
             while items[hi][0] - items[lo][0] > timedelta(hours=1):
                 lo += 1
             if hi - lo + 1 >= threshold:
-                flags.append(Flag("repeated_denials", actor_id, items[hi][2], items[hi][3], [items[hi][1]],
-                                  f"{hi - lo + 1} denied attempts within an hour (threshold {threshold})."))
+                flags.append(
+                    Flag(
+                        "repeated_denials",
+                        actor_id,
+                        items[hi][2],
+                        items[hi][3],
+                        [items[hi][1]],
+                        f"{hi - lo + 1} denied attempts within an hour (threshold {threshold}).",
+                    )
+                )
                 break
     return flags
 
@@ -217,8 +287,13 @@ def reveals_above_norm(events: Any, start: datetime, end: datetime) -> list[Flag
     reveal_q = Q()
     for suffix in suffixes:
         reveal_q |= Q(action__endswith=suffix)
-    rows = list(_window(events, start, end).filter(reveal_q, outcome=Outcome.ALLOWED).exclude(actor_id=None)
-                .values("actor_id", "actor_username", "actor_agency").annotate(n=Count("id")))
+    rows = list(
+        _window(events, start, end)
+        .filter(reveal_q, outcome=Outcome.ALLOWED)
+        .exclude(actor_id=None)
+        .values("actor_id", "actor_username", "actor_agency")
+        .annotate(n=Count("id"))
+    )
     per_agency: dict[str, list[int]] = defaultdict(list)
     for row in rows:
         per_agency[row["actor_agency"]].append(row["n"])
@@ -226,25 +301,55 @@ def reveals_above_norm(events: Any, start: datetime, end: datetime) -> list[Flag
     for row in rows:
         norm = statistics.median(per_agency[row["actor_agency"]])
         if row["n"] >= _cfg("REVEALS_MIN") and row["n"] > _cfg("REVEALS_FACTOR") * norm:
-            last = _window(events, start, end).filter(reveal_q, actor_id=row["actor_id"]).order_by("-id").values_list("id", flat=True).first()
-            flags.append(Flag("reveals_above_norm", row["actor_id"], row["actor_username"], row["actor_agency"], [last],
-                              f"{row['n']} reveals; the median of {len(per_agency[row['actor_agency']])} revealing users of {row['actor_agency'] or 'their agency'} is {norm:g}."))
+            last = (
+                _window(events, start, end)
+                .filter(reveal_q, actor_id=row["actor_id"])
+                .order_by("-id")
+                .values_list("id", flat=True)
+                .first()
+            )
+            flags.append(
+                Flag(
+                    "reveals_above_norm",
+                    row["actor_id"],
+                    row["actor_username"],
+                    row["actor_agency"],
+                    [last],
+                    f"{row['n']} reveals; the median of {len(per_agency[row['actor_agency']])} revealing users of {row['actor_agency'] or 'their agency'} is {norm:g}.",
+                )
+            )
     return flags
 
 
 def own_surname_search(events: Any, start: datetime, end: datetime) -> list[Flag]:
     """Searches whose surname HMAC equals the HMAC of the searcher's own surname."""
-    rows = list(_window(events, start, end).filter(search_kind__in=["surname", "last_name"]).exclude(actor_id=None)
-                .values_list("id", "actor_id", "actor_username", "actor_agency", "search_kind", "search_hmac"))
+    rows = list(
+        _window(events, start, end)
+        .filter(search_kind__in=["surname", "last_name"])
+        .exclude(actor_id=None)
+        .values_list(
+            "id", "actor_id", "actor_username", "actor_agency", "search_kind", "search_hmac"
+        )
+    )
     if not rows:
         return []
-    surnames = dict(get_user_model().objects.filter(pk__in={r[1] for r in rows}).values_list("pk", "last_name"))
+    surnames = dict(
+        get_user_model().objects.filter(pk__in={r[1] for r in rows}).values_list("pk", "last_name")
+    )
     flags = []
     for event_id, actor_id, username, agency, kind, digest in rows:
         surname = surnames.get(actor_id) or ""
         if surname and digest == search_hmac(kind=kind, value=surname):
-            flags.append(Flag("own_surname_search", actor_id, username, agency, [event_id],
-                              "The searched surname's keyed hash equals the hash of the user's own surname."))
+            flags.append(
+                Flag(
+                    "own_surname_search",
+                    actor_id,
+                    username,
+                    agency,
+                    [event_id],
+                    "The searched surname's keyed hash equals the hash of the user's own surname.",
+                )
+            )
     return flags
 
 
@@ -259,7 +364,9 @@ ALL_RULES: dict[str, Callable[[Any, datetime, datetime], list[Flag]]] = {
 }
 
 
-def flags_for(*, start: datetime, end: datetime, events: Any = None, rules: list[str] | None = None) -> list[Flag]:
+def flags_for(
+    *, start: datetime, end: datetime, events: Any = None, rules: list[str] | None = None
+) -> list[Flag]:
     """Every rule's flags over [start, end) (optionally over an already-scoped queryset)."""
     scoped = AuditEvent.objects.all() if events is None else events
     found: list[Flag] = []

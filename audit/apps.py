@@ -26,7 +26,11 @@ class AuditConfig(AppConfig):
 
         connection_created.connect(db.connection_prepare, dispatch_uid="audit.connection_prepare")
         connection_created.connect(history.connection_prepare, dispatch_uid="audit.history_context")
-        task_prerun.connect(tasks_context.task_started, dispatch_uid="audit.task_started", weak=False)
-        task_postrun.connect(tasks_context.task_finished, dispatch_uid="audit.task_finished", weak=False)
+        task_prerun.connect(
+            tasks_context.task_started, dispatch_uid="audit.task_started", weak=False
+        )
+        task_postrun.connect(
+            tasks_context.task_finished, dispatch_uid="audit.task_finished", weak=False
+        )
         post_migrate.connect(history.install, dispatch_uid="audit.history_install")
         history.track_defaults()

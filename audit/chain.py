@@ -105,7 +105,12 @@ def _array_text(items: list[str]) -> str:
     """A text[] as PostgreSQL's array_out prints it."""
     out = []
     for item in items:
-        if item == "" or item.upper() == "NULL" or any(c in item for c in '{},"\\') or any(c in _SPACE for c in item):
+        if (
+            item == ""
+            or item.upper() == "NULL"
+            or any(c in item for c in '{},"\\')
+            or any(c in _SPACE for c in item)
+        ):
             out.append('"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"')
         else:
             out.append(item)
@@ -142,11 +147,48 @@ def canonical(row: tuple[Any, ...]) -> str:
 # timestamptz as microseconds since 2000-01-01 UTC, xid8 unsigned, text as UTF-8 bytes, bool one
 # byte, varchar[] and inet in their array_send and inet_send layouts, jsonb as version 1 + text).
 _INT4, _INT8, _INT2, _TSTZ, _XID8, _VARCHAR, _TEXT, _BOOL, _VARCHAR_ARRAY, _INET, _JSONB = (
-    23, 20, 21, 1184, 5069, 1043, 25, 16, 1015, 869, 3802)
+    23,
+    20,
+    21,
+    1184,
+    5069,
+    1043,
+    25,
+    16,
+    1015,
+    869,
+    3802,
+)
 _V2_TYPES = (
-    _INT4, _INT8, _TSTZ, _XID8, _INT2, _INT8, _VARCHAR, _VARCHAR, _VARCHAR, _INT8, _INT8,
-    _VARCHAR, _VARCHAR, _VARCHAR, _VARCHAR_ARRAY, _VARCHAR, _VARCHAR, _INET, _VARCHAR, _VARCHAR, _VARCHAR, _VARCHAR,
-    _INT8, _INT8, _TEXT, _BOOL, _VARCHAR, _JSONB, _JSONB,
+    _INT4,
+    _INT8,
+    _TSTZ,
+    _XID8,
+    _INT2,
+    _INT8,
+    _VARCHAR,
+    _VARCHAR,
+    _VARCHAR,
+    _INT8,
+    _INT8,
+    _VARCHAR,
+    _VARCHAR,
+    _VARCHAR,
+    _VARCHAR_ARRAY,
+    _VARCHAR,
+    _VARCHAR,
+    _INET,
+    _VARCHAR,
+    _VARCHAR,
+    _VARCHAR,
+    _VARCHAR,
+    _INT8,
+    _INT8,
+    _TEXT,
+    _BOOL,
+    _VARCHAR,
+    _JSONB,
+    _JSONB,
 )
 
 
@@ -159,7 +201,9 @@ def _send(oid: int, value: Any) -> bytes:
     if oid == _INT2:
         return struct.pack(">h", value)
     if oid == _TSTZ:  # selected AT TIME ZONE 'UTC': a naive UTC datetime
-        return struct.pack(">q", (value.replace(tzinfo=UTC) - _PG_EPOCH) // timedelta(microseconds=1))
+        return struct.pack(
+            ">q", (value.replace(tzinfo=UTC) - _PG_EPOCH) // timedelta(microseconds=1)
+        )
     if oid == _XID8:  # selected as text
         return struct.pack(">Q", int(value))
     if oid == _BOOL:
@@ -167,15 +211,24 @@ def _send(oid: int, value: Any) -> bytes:
     if oid == _INET:
         iface = ipaddress.ip_interface(str(value))
         packed = iface.ip.packed
-        return bytes((2 if iface.version == 4 else 3, iface.network.prefixlen, 0, len(packed))) + packed
+        return (
+            bytes((2 if iface.version == 4 else 3, iface.network.prefixlen, 0, len(packed)))
+            + packed
+        )
     if oid == _VARCHAR_ARRAY:
         items = list(value)
-        out = [struct.pack(">iiI", 1 if items else 0, 1 if any(v is None for v in items) else 0, _VARCHAR)]
+        out = [
+            struct.pack(
+                ">iiI", 1 if items else 0, 1 if any(v is None for v in items) else 0, _VARCHAR
+            )
+        ]
         if items:
             out.append(struct.pack(">ii", len(items), 1))
         for item in items:
             data = None if item is None else str(item).encode("utf-8")
-            out.append(struct.pack(">i", -1) if data is None else struct.pack(">i", len(data)) + data)
+            out.append(
+                struct.pack(">i", -1) if data is None else struct.pack(">i", len(data)) + data
+            )
         return b"".join(out)
     if oid == _JSONB:  # selected as text
         return b"\x01" + str(value).encode("utf-8")
@@ -212,7 +265,9 @@ def link_hash(prev_hash: bytes, canonical_body: str | bytes) -> bytes:
 # --- Sealing ---------------------------------------------------------------------------------------
 
 
-def seal_pending(*, batch: int = 20_000, limit: int | None = None, fmt: int = FORMAT_VERSION) -> int:
+def seal_pending(
+    *, batch: int = 20_000, limit: int | None = None, fmt: int = FORMAT_VERSION
+) -> int:
     """Chain every event whose transaction has ended; returns how many were sealed.
 
     `fmt` is the canonical format of the new seals; only tests ask for the old format 1.
@@ -261,10 +316,16 @@ def signing_key() -> Ed25519PrivateKey:
     path = _key_path()
     if not path.exists():
         if not settings.AUDIT_CHECKPOINT_KEY_CREATE:
-            raise FileNotFoundError(f"The audit checkpoint key {path} is missing (AUDIT_CHECKPOINT_KEY_FILE).")
+            raise FileNotFoundError(
+                f"The audit checkpoint key {path} is missing (AUDIT_CHECKPOINT_KEY_FILE)."
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
@@ -323,8 +384,12 @@ def checkpoint_sign() -> Checkpoint | None:
     signed_at = datetime.now(UTC).isoformat()
     fingerprint = _fingerprint(key.public_key())
     payload: dict[str, Any] = {
-        "v": CHECKPOINT_VERSION, "seq": seq, "hash": digest.hex(), "event_id": event_id,
-        "signed_at": signed_at, "key": fingerprint,
+        "v": CHECKPOINT_VERSION,
+        "seq": seq,
+        "hash": digest.hex(),
+        "event_id": event_id,
+        "signed_at": signed_at,
+        "key": fingerprint,
     }
     signature = base64.b64encode(key.sign(_signed_bytes(payload))).decode()
     line = json.dumps({**payload, "sig": signature}, sort_keys=True) + "\n"
@@ -336,7 +401,14 @@ def checkpoint_sign() -> Checkpoint | None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return Checkpoint(seq=seq, hash=digest.hex(), event_id=event_id, signed_at=signed_at, key=fingerprint, sig=signature)
+    return Checkpoint(
+        seq=seq,
+        hash=digest.hex(),
+        event_id=event_id,
+        signed_at=signed_at,
+        key=fingerprint,
+        sig=signature,
+    )
 
 
 def checkpoints(*, min_seq: int = 0) -> list[Checkpoint]:
@@ -360,10 +432,16 @@ def checkpoints(*, min_seq: int = 0) -> list[Checkpoint]:
             valid = True
         except (InvalidSignature, ValueError, KeyError, TypeError):
             valid = False
-        found.append(Checkpoint(
-            seq=int(data.get("seq", 0) or 0), hash=str(data.get("hash", "")), event_id=int(data.get("event_id", 0) or 0),
-            signed_at=str(data.get("signed_at", "")), key=str(data.get("key", "")), valid=valid,
-        ))
+        found.append(
+            Checkpoint(
+                seq=int(data.get("seq", 0) or 0),
+                hash=str(data.get("hash", "")),
+                event_id=int(data.get("event_id", 0) or 0),
+                signed_at=str(data.get("signed_at", "")),
+                key=str(data.get("key", "")),
+                valid=valid,
+            )
+        )
     return found
 
 
@@ -437,17 +515,29 @@ _MESSAGES = {
 
 
 def _problem(seq: int, event_id: int | None, kind: str) -> Problem:
-    return Problem(seq=seq, event_id=event_id, kind=kind, message=_MESSAGES[kind].format(seq=seq, event=event_id))
+    return Problem(
+        seq=seq,
+        event_id=event_id,
+        kind=kind,
+        message=_MESSAGES[kind].format(seq=seq, event=event_id),
+    )
 
 
 def _retained_start() -> int | None:
     """The first seq the kept chain may begin after (retention dropped what came before)."""
     from audit.models import RetentionAnchor
 
-    return RetentionAnchor.objects.filter(max_seq__isnull=False).order_by("-max_seq").values_list("max_seq", flat=True).first()
+    return (
+        RetentionAnchor.objects.filter(max_seq__isnull=False)
+        .order_by("-max_seq")
+        .values_list("max_seq", flat=True)
+        .first()
+    )
 
 
-def _python_problem(lo: int, hi: int, prev: bytes | None, prev_seq: int | None) -> tuple[Problem | None, int]:
+def _python_problem(
+    lo: int, hi: int, prev: bytes | None, prev_seq: int | None
+) -> tuple[Problem | None, int]:
     """Reference check of seq [lo, hi) in Python: recomputes each canonical serialization itself."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -508,7 +598,12 @@ def _check_chunk(a: int, b: int) -> ChunkOutcome:
         # The first bad seq; at one seq, the kinds in this order (a missing event is not also
         # called altered, an altered one is reported before its link).
         found_kind: tuple[int, str] | None = None
-        for seq, kind in ((missing_seq, "missing"), (altered_seq, "altered"), (gap_seq, "gap"), (link_seq, "link")):
+        for seq, kind in (
+            (missing_seq, "missing"),
+            (altered_seq, "altered"),
+            (gap_seq, "gap"),
+            (link_seq, "link"),
+        ):
             if seq is not None and (found_kind is None or seq < found_kind[0]):
                 found_kind = (int(seq), kind)
         cursor.execute(_CHUNK_EDGE_SQL, [cmin])
@@ -519,7 +614,12 @@ def _check_chunk(a: int, b: int) -> ChunkOutcome:
         if found_kind is not None:
             cursor.execute(_CHUNK_EDGE_SQL, [found_kind[0]])
             found = _problem(found_kind[0], int(cursor.fetchone()[3]), found_kind[1])
-    return (int(count), (int(cmin), bytes(first_link[1]), int(first_link[3])), (int(cmax), bytes(last_link[2])), found)
+    return (
+        int(count),
+        (int(cmin), bytes(first_link[1]), int(first_link[3])),
+        (int(cmax), bytes(last_link[2])),
+        found,
+    )
 
 
 def _workers() -> int:
@@ -560,7 +660,10 @@ def _run_chunks(chunks: list[tuple[int, int]], *, workers: int) -> list[ChunkOut
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=work, name=f"audit-verify-{n}") for n in range(min(workers, len(chunks)))]
+    threads = [
+        threading.Thread(target=work, name=f"audit-verify-{n}")
+        for n in range(min(workers, len(chunks)))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -571,8 +674,12 @@ def _run_chunks(chunks: list[tuple[int, int]], *, workers: int) -> list[ChunkOut
 
 
 def verify(
-    *, from_seq: int | None = None, to_seq: int | None = None, thorough: bool = False,
-    chunk: int = 100_000, use_checkpoints: bool = True,
+    *,
+    from_seq: int | None = None,
+    to_seq: int | None = None,
+    thorough: bool = False,
+    chunk: int = 100_000,
+    use_checkpoints: bool = True,
 ) -> VerifyResult:
     """Check the chain (or the seq range [from_seq, to_seq]) and report the first bad event exactly."""
     import time
@@ -603,14 +710,20 @@ def verify(
     prev_seq: int | None = None
     if lo > first:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [lo])
+            cursor.execute(
+                "SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [lo]
+            )
             row = cursor.fetchone()
         if row:
             prev_seq, prev = int(row[0]), bytes(row[1])
     elif anchor is not None and first == expected_first:
         from audit.models import RetentionAnchor
 
-        kept = RetentionAnchor.objects.filter(max_seq=anchor).values_list("max_seq_hash", flat=True).first()
+        kept = (
+            RetentionAnchor.objects.filter(max_seq=anchor)
+            .values_list("max_seq_hash", flat=True)
+            .first()
+        )
         prev, prev_seq = (bytes(kept) if kept else None), anchor
     elif first == 1:
         prev, prev_seq = GENESIS, 0
@@ -622,7 +735,9 @@ def verify(
                 problems.append(found)
                 break
             with connection.cursor() as cursor:
-                cursor.execute("SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [b])
+                cursor.execute(
+                    "SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [b]
+                )
                 tail_row = cursor.fetchone()
             if tail_row:
                 prev_seq, prev = int(tail_row[0]), bytes(tail_row[1])
@@ -655,7 +770,11 @@ def verify(
 
 
 def _check_checkpoints(
-    result: VerifyResult, *, first: int | None, last: int | None, min_seq: int = 0,
+    result: VerifyResult,
+    *,
+    first: int | None,
+    last: int | None,
+    min_seq: int = 0,
 ) -> Problem | None:
     """Hold the chain to every signed checkpoint: a rewrite or a cut tail cannot match them."""
     found = checkpoints(min_seq=min_seq)
@@ -666,19 +785,31 @@ def _check_checkpoints(
         for cp in sorted(found, key=lambda c: c.seq):
             result.checkpoints_checked += 1
             if not cp.valid:
-                return Problem(seq=cp.seq, event_id=cp.event_id, kind="checkpoint_signature",
-                               message=f"The checkpoint for seq {cp.seq} signed at {cp.signed_at} has a bad signature: the checkpoint file was edited.")
+                return Problem(
+                    seq=cp.seq,
+                    event_id=cp.event_id,
+                    kind="checkpoint_signature",
+                    message=f"The checkpoint for seq {cp.seq} signed at {cp.signed_at} has a bad signature: the checkpoint file was edited.",
+                )
             if first is not None and cp.seq < first:
                 continue  # dropped by retention
             if last is None or cp.seq > last:
                 cut_from = (last or 0) + 1
-                return Problem(seq=cut_from, event_id=None, kind="truncated",
-                               message=f"The chain ends at seq {last or 0}, but a checkpoint signed at {cp.signed_at} covers seq {cp.seq}: events from seq {cut_from} to {cp.seq} were removed.")
+                return Problem(
+                    seq=cut_from,
+                    event_id=None,
+                    kind="truncated",
+                    message=f"The chain ends at seq {last or 0}, but a checkpoint signed at {cp.signed_at} covers seq {cp.seq}: events from seq {cut_from} to {cp.seq} were removed.",
+                )
             cursor.execute("SELECT hash, event_id FROM audit_seal WHERE seq = %s", [cp.seq])
             row = cursor.fetchone()
             if row is None or bytes(row[0]).hex() != cp.hash:
                 after = matched + 1
-                return Problem(seq=after, event_id=cp.event_id, kind="rewritten",
-                               message=f"The chain at seq {cp.seq} differs from the checkpoint signed at {cp.signed_at}: history between seq {after} and {cp.seq} was rewritten and its hashes recomputed.")
+                return Problem(
+                    seq=after,
+                    event_id=cp.event_id,
+                    kind="rewritten",
+                    message=f"The chain at seq {cp.seq} differs from the checkpoint signed at {cp.signed_at}: history between seq {after} and {cp.seq} was rewritten and its hashes recomputed.",
+                )
             matched = cp.seq
     return None

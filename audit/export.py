@@ -28,16 +28,41 @@ from audit.models import AuditEvent
 from audit.services import event_record
 
 FIELDS = [
-    "id", "occurred_at", "catalogue_version", "actor_id", "actor_username", "actor_agency", "actor_role",
-    "api_key_id", "employer_id", "action", "object_type", "object_id", "subjects", "search_kind", "search_hmac",
-    "ip", "user_agent", "request_id", "task_name", "run_id", "case_id", "agreement_id", "justification",
-    "break_glass", "outcome", "changes", "detail",
+    "id",
+    "occurred_at",
+    "catalogue_version",
+    "actor_id",
+    "actor_username",
+    "actor_agency",
+    "actor_role",
+    "api_key_id",
+    "employer_id",
+    "action",
+    "object_type",
+    "object_id",
+    "subjects",
+    "search_kind",
+    "search_hmac",
+    "ip",
+    "user_agent",
+    "request_id",
+    "task_name",
+    "run_id",
+    "case_id",
+    "agreement_id",
+    "justification",
+    "break_glass",
+    "outcome",
+    "changes",
+    "detail",
 ]
 MAX_ROWS = 100_000
 MAX_LINKS = 1_000_000
 
 
-def _proof_rows(ids: list[int]) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
+def _proof_rows(
+    ids: list[int],
+) -> tuple[dict[int, dict[str, Any]], list[dict[str, Any]], dict[str, Any] | None]:
     """Per-event chain data, the links up to a signed checkpoint, and that checkpoint."""
     if not ids:
         return {}, [], None
@@ -52,8 +77,13 @@ def _proof_rows(ids: list[int]) -> tuple[dict[int, dict[str, Any]], list[dict[st
             [ids],
         )
         for row in cursor.fetchall():
-            per_event[row[0]] = {"seq": row[1], "prev_hash": bytes(row[2]).hex(), "hash": bytes(row[3]).hex(),
-                                 "canonical_format": row[4], "canonical_hex": chain.canonical_bytes(row[5:], row[4]).hex()}
+            per_event[row[0]] = {
+                "seq": row[1],
+                "prev_hash": bytes(row[2]).hex(),
+                "hash": bytes(row[3]).hex(),
+                "canonical_format": row[4],
+                "canonical_hex": chain.canonical_bytes(row[5:], row[4]).hex(),
+            }
     if not per_event:
         return per_event, [], None
     checkpoint = chain.checkpoint_sign()
@@ -65,12 +95,21 @@ def _proof_rows(ids: list[int]) -> tuple[dict[int, dict[str, Any]], list[dict[st
             "SELECT seq, prev_hash, hash FROM audit_seal WHERE seq BETWEEN %s AND %s ORDER BY seq LIMIT %s",
             [first, last, MAX_LINKS],
         )
-        links = [{"seq": s, "prev_hash": bytes(p).hex(), "hash": bytes(h).hex()} for s, p, h in cursor.fetchall()]
+        links = [
+            {"seq": s, "prev_hash": bytes(p).hex(), "hash": bytes(h).hex()}
+            for s, p, h in cursor.fetchall()
+        ]
     signed = None
     if checkpoint is not None:
-        signed = {"seq": checkpoint.seq, "hash": checkpoint.hash, "event_id": checkpoint.event_id,
-                  "signed_at": checkpoint.signed_at, "key": checkpoint.key, "sig": checkpoint.sig,
-                  "signed_bytes": "JSON of v, seq, hash, event_id, signed_at, key; sorted keys, no spaces"}
+        signed = {
+            "seq": checkpoint.seq,
+            "hash": checkpoint.hash,
+            "event_id": checkpoint.event_id,
+            "signed_at": checkpoint.signed_at,
+            "key": checkpoint.key,
+            "sig": checkpoint.sig,
+            "signed_bytes": "JSON of v, seq, hash, event_id, signed_at, key; sorted keys, no spaces",
+        }
     return per_event, links, signed
 
 
@@ -81,10 +120,16 @@ def _event_dict(event: AuditEvent) -> dict[str, Any]:
 
 
 def _public_key_pem() -> str:
-    return chain.verify_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        chain.verify_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
-def export_events(*, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]) -> tuple[str, str, Iterator[str]]:
+def export_events(
+    *, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]
+) -> tuple[str, str, Iterator[str]]:
     """Record the export, then give (filename, content type, lines) of the file with its proof."""
     if fmt not in ("csv", "jsonl"):
         raise ValueError("Export format must be csv or jsonl.")
@@ -94,33 +139,65 @@ def export_events(*, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]) -> 
     per_event, links, checkpoint = _proof_rows(ids)
     with transaction.atomic():
         record = event_record(
-            action="audit.exported", actor=actor, object_type="audit.export",
+            action="audit.exported",
+            actor=actor,
+            object_type="audit.export",
             subjects=sorted({s for e in events for s in e.subjects})[:500],
-            detail={"format": fmt, "rows": len(events), "filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
-                    "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None,
-                    "checkpoint_seq": checkpoint["seq"] if checkpoint else None, "truncated": len(events) == max_rows()},
+            detail={
+                "format": fmt,
+                "rows": len(events),
+                "filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
+                "first_id": ids[0] if ids else None,
+                "last_id": ids[-1] if ids else None,
+                "checkpoint_seq": checkpoint["seq"] if checkpoint else None,
+                "truncated": len(events) == max_rows(),
+            },
         )
-    stamp = (record.occurred_at if record else None)
+    stamp = record.occurred_at if record else None
     name = f"audit-export-{stamp:%Y%m%dT%H%M%S}" if stamp else "audit-export"
-    meta = {"record": "export", "exported_by": getattr(actor, "username", ""), "rows": len(events),
-            "filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
-            "system": "Crosscheck audit trail", "hash": "sha256(prev_hash || canonical bytes (canonical_hex))",
-            "audit_event_id": record.pk if record else None}
+    meta = {
+        "record": "export",
+        "exported_by": getattr(actor, "username", ""),
+        "rows": len(events),
+        "filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
+        "system": "Crosscheck audit trail",
+        "hash": "sha256(prev_hash || canonical bytes (canonical_hex))",
+        "audit_event_id": record.pk if record else None,
+    }
     key = {"record": "key", "algorithm": "Ed25519", "public_key_pem": _public_key_pem()}
     if fmt == "jsonl":
+
         def jsonl() -> Iterator[str]:
             yield json.dumps(meta, default=str) + "\n"
             for event in events:
-                yield json.dumps({"record": "event", **_event_dict(event), "chain": per_event.get(event.pk)}, default=str, ensure_ascii=False) + "\n"
+                yield (
+                    json.dumps(
+                        {"record": "event", **_event_dict(event), "chain": per_event.get(event.pk)},
+                        default=str,
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
             for link in links:
                 yield json.dumps({"record": "link", **link}) + "\n"
             if checkpoint:
                 yield json.dumps({"record": "checkpoint", **checkpoint}) + "\n"
             yield json.dumps(key) + "\n"
+
         return f"{name}.jsonl", "application/x-ndjson", jsonl()
 
     def csv_lines() -> Iterator[str]:
-        header = ["record", *FIELDS, "seq", "prev_hash", "hash", "canonical_format", "canonical_hex", "signature", "note"]
+        header = [
+            "record",
+            *FIELDS,
+            "seq",
+            "prev_hash",
+            "hash",
+            "canonical_format",
+            "canonical_hex",
+            "signature",
+            "note",
+        ]
         buffer = io.StringIO()
         writer = csv.writer(buffer)
 
@@ -135,15 +212,46 @@ def export_events(*, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]) -> 
         for event in events:
             data = _event_dict(event)
             proof = per_event.get(event.pk) or {}
-            values = [json.dumps(data[f], ensure_ascii=False) if isinstance(data[f], dict | list) else data[f] for f in FIELDS]
-            yield line(["event", *values, proof.get("seq", ""), proof.get("prev_hash", ""), proof.get("hash", ""),
-                              proof.get("canonical_format", ""), proof.get("canonical_hex", ""), "", ""])
+            values = [
+                json.dumps(data[f], ensure_ascii=False)
+                if isinstance(data[f], dict | list)
+                else data[f]
+                for f in FIELDS
+            ]
+            yield line(
+                [
+                    "event",
+                    *values,
+                    proof.get("seq", ""),
+                    proof.get("prev_hash", ""),
+                    proof.get("hash", ""),
+                    proof.get("canonical_format", ""),
+                    proof.get("canonical_hex", ""),
+                    "",
+                    "",
+                ]
+            )
         for link in links:
-            yield line(["link", *blank, link["seq"], link["prev_hash"], link["hash"], "", "", "", ""])
+            yield line(
+                ["link", *blank, link["seq"], link["prev_hash"], link["hash"], "", "", "", ""]
+            )
         if checkpoint:
-            yield line(["checkpoint", *blank, checkpoint["seq"], "", checkpoint["hash"], "", "", checkpoint["sig"],
-                        json.dumps({k: checkpoint[k] for k in ("event_id", "signed_at", "key")})])
-        yield line(["key", *blank, "", "", "", "", "", key["public_key_pem"], "Ed25519 public key (PEM)"])
+            yield line(
+                [
+                    "checkpoint",
+                    *blank,
+                    checkpoint["seq"],
+                    "",
+                    checkpoint["hash"],
+                    "",
+                    "",
+                    checkpoint["sig"],
+                    json.dumps({k: checkpoint[k] for k in ("event_id", "signed_at", "key")}),
+                ]
+            )
+        yield line(
+            ["key", *blank, "", "", "", "", "", key["public_key_pem"], "Ed25519 public key (PEM)"]
+        )
         yield line(["export", *blank, "", "", "", "", "", "", json.dumps(meta, default=str)])
 
     return f"{name}.csv", "text/csv; charset=utf-8", csv_lines()

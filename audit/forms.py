@@ -12,14 +12,22 @@ class EventFilterForm(forms.Form):
 
     user = forms.CharField(required=False, max_length=150, help_text="Username or user id")
     agency = forms.CharField(required=False, max_length=32)
-    action = forms.CharField(required=False, max_length=64, help_text="Exact, or a prefix ending in * (e.g. auth.*)")
-    person = forms.CharField(required=False, max_length=80, help_text="Person reference, e.g. person:42")
+    action = forms.CharField(
+        required=False, max_length=64, help_text="Exact, or a prefix ending in * (e.g. auth.*)"
+    )
+    person = forms.CharField(
+        required=False, max_length=80, help_text="Person reference, e.g. person:42"
+    )
     case = forms.IntegerField(required=False, min_value=1)
     agreement = forms.IntegerField(required=False, min_value=1)
     outcome = forms.ChoiceField(required=False, choices=[("", "Any"), *Outcome.choices])
     break_glass = forms.BooleanField(required=False, label="Break-glass only")
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def clean(self) -> dict:
         data = super().clean() or {}

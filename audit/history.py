@@ -67,8 +67,14 @@ def _excluded_columns(model: Any, extra: set[str]) -> list[str]:
     names = set()
     for f in model._meta.concrete_fields:
         column = f.column
-        if (is_identifier_name(f.name) or is_identifier_name(column) or f.name in ALWAYS_EXCLUDED
-                or f.name in extra or column in extra or column.lower() in configured):
+        if (
+            is_identifier_name(f.name)
+            or is_identifier_name(column)
+            or f.name in ALWAYS_EXCLUDED
+            or f.name in extra
+            or column in extra
+            or column.lower() in configured
+        ):
             names.add(column)
     return sorted(names)
 
@@ -129,7 +135,6 @@ def connection_prepare(sender: Any, connection: Any, **kwargs: Any) -> None:
         connection.execute_wrappers.append(context_wrapper)
 
 
-
 class retention_purge:  # noqa: N801 - used as a function-like context manager
     """Inside a retention purge's transaction: the history of the purged rows goes with them.
 
@@ -152,7 +157,10 @@ class retention_purge:  # noqa: N801 - used as a function-like context manager
     def history(self, *, table: str, row_pks: list[str]) -> int:
         """Delete the row history of these records of `table`."""
         with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM audit_row_change WHERE table_name = %s AND row_pk = ANY(%s)", [table, row_pks])
+            cursor.execute(
+                "DELETE FROM audit_row_change WHERE table_name = %s AND row_pk = ANY(%s)",
+                [table, row_pks],
+            )
             return cursor.rowcount
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

@@ -50,7 +50,9 @@ class AuditEvent(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_username = models.CharField(max_length=150, blank=True)
     actor_agency = models.CharField(max_length=32, blank=True)
-    actor_role = models.CharField(max_length=128, blank=True, help_text="The actor's roles, comma-separated.")
+    actor_role = models.CharField(
+        max_length=128, blank=True, help_text="The actor's roles, comma-separated."
+    )
     api_key_id = models.BigIntegerField(null=True, blank=True)
     employer_id = models.BigIntegerField(null=True, blank=True)
     # what
@@ -59,7 +61,9 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     subjects = ArrayField(models.CharField(max_length=80), default=list, blank=True)
     search_kind = models.CharField(max_length=32, blank=True)
-    search_hmac = models.CharField(max_length=64, blank=True, help_text="HMAC of the normalized searched value.")
+    search_hmac = models.CharField(
+        max_length=64, blank=True, help_text="HMAC of the normalized searched value."
+    )
     # where
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
@@ -100,7 +104,9 @@ class AuditSeal(models.Model):
     prev_hash = models.BinaryField()
     hash = models.BinaryField()
     sealed_at = models.DateTimeField()
-    format = models.PositiveSmallIntegerField(default=1, help_text="The canonical format the hash was computed over (1 or 2).")
+    format = models.PositiveSmallIntegerField(
+        default=1, help_text="The canonical format the hash was computed over (1 or 2)."
+    )
 
     class Meta:
         managed = True
@@ -175,7 +181,9 @@ class ReviewAssignment(models.Model):
     event_id = models.BigIntegerField()
     event_occurred_at = models.DateTimeField()
     event_actor_id = models.BigIntegerField(null=True)
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_reviews"
+    )
     reason = models.CharField(max_length=8, choices=ReviewReason.choices)
     rule = models.CharField(max_length=48, blank=True)
     explanation = models.TextField(blank=True)
@@ -189,7 +197,9 @@ class ReviewAssignment(models.Model):
         db_table = "audit_review_assignment"
         ordering = ["reviewed_at", "-assigned_at"]
         constraints = [
-            models.UniqueConstraint(fields=["event_id", "reviewer", "rule"], name="audit_review_once_per_rule"),
+            models.UniqueConstraint(
+                fields=["event_id", "reviewer", "rule"], name="audit_review_once_per_rule"
+            ),
             models.CheckConstraint(
                 condition=models.Q(reviewed_at__isnull=True) | ~models.Q(note=""),
                 name="audit_review_needs_note",

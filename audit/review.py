@@ -20,7 +20,9 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 def _supervisors(agency_code: str) -> list[Any]:
     return list(
-        get_user_model().objects.filter(is_active=True, roles__contains=["supervisor"], agency__code=agency_code).order_by("pk")
+        get_user_model()
+        .objects.filter(is_active=True, roles__contains=["supervisor"], agency__code=agency_code)
+        .order_by("pk")
     )
 
 
@@ -31,7 +33,11 @@ def _previous_day() -> tuple[datetime, datetime]:
 
 @transaction.atomic
 def review_assign(
-    *, actor: Any, start: datetime | None = None, end: datetime | None = None, sample_size: int | None = None,
+    *,
+    actor: Any,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    sample_size: int | None = None,
     seed: int | None = None,
 ) -> list[ReviewAssignment]:
     """Assign the window's flagged events and a random sample to the supervisors of each actor's agency.
@@ -52,9 +58,15 @@ def review_assign(
             return
         reviewer = min(reviewers, key=lambda s: (load[s.pk], s.pk))
         assignment, created = ReviewAssignment.objects.get_or_create(
-            event_id=event.pk, reviewer=reviewer, rule=rule,
-            defaults={"event_occurred_at": event.occurred_at, "event_actor_id": event.actor_id, "reason": reason,
-                      "explanation": explanation},
+            event_id=event.pk,
+            reviewer=reviewer,
+            rule=rule,
+            defaults={
+                "event_occurred_at": event.occurred_at,
+                "event_actor_id": event.actor_id,
+                "reason": reason,
+                "explanation": explanation,
+            },
         )
         seen.add((event.pk, rule))
         if created:
@@ -66,22 +78,43 @@ def review_assign(
     for flag in flags:
         for event_id in flag.event_ids:
             if event_id in events:
-                give(events[event_id], ReviewReason.FLAG, flag.rule, f"{anomalies.RULES[flag.rule]} {flag.explanation}")
-    agencies = AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end).exclude(actor_agency="").order_by().values_list("actor_agency", flat=True).distinct()
+                give(
+                    events[event_id],
+                    ReviewReason.FLAG,
+                    flag.rule,
+                    f"{anomalies.RULES[flag.rule]} {flag.explanation}",
+                )
+    agencies = (
+        AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        .exclude(actor_agency="")
+        .order_by()
+        .values_list("actor_agency", flat=True)
+        .distinct()
+    )
     for agency in agencies:
         supervisors = _supervisors(agency)
         pool = list(
-            AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end, actor_agency=agency)
-            .exclude(action__startswith="audit.").values_list("id", flat=True)[:50_000]
+            AuditEvent.objects.filter(
+                occurred_at__gte=start, occurred_at__lt=end, actor_agency=agency
+            )
+            .exclude(action__startswith="audit.")
+            .values_list("id", flat=True)[:50_000]
         )
         chosen = rng.sample(pool, min(len(pool), per_reviewer * len(supervisors)))
         for event in AuditEvent.objects.filter(pk__in=chosen).order_by("id"):
             give(event, ReviewReason.SAMPLE, "", "Random sample for routine review (AU-6).")
     if made:
         event_record(
-            action="audit.review_assigned", actor=actor, object_type="audit.review",
-            detail={"start": start.isoformat(), "end": end.isoformat(), "assignments": len(made),
-                    "flags": len(flags), "by_rule": _count(flags)},
+            action="audit.review_assigned",
+            actor=actor,
+            object_type="audit.review",
+            detail={
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "assignments": len(made),
+                "flags": len(flags),
+                "by_rule": _count(flags),
+            },
         )
     return made
 
@@ -103,12 +136,20 @@ def review_complete(*, actor: Any, assignment_id: int, note: str) -> ReviewAssig
         raise NotFound("No such review assignment.")
     if assignment.event_actor_id == actor.pk:
         with transaction.atomic():
-            event_record(action="audit.reviewed", actor=actor, object_type="audit.event", object_id=assignment.event_id,
-                         outcome=Outcome.DENIED, detail={"assignment": assignment.pk, "reason": "own event"})
+            event_record(
+                action="audit.reviewed",
+                actor=actor,
+                object_type="audit.event",
+                object_id=assignment.event_id,
+                outcome=Outcome.DENIED,
+                detail={"assignment": assignment.pk, "reason": "own event"},
+            )
         raise Forbidden("You cannot review your own events.")
     note = (note or "").strip()
     if not note:
-        raise ValidationFailed("Write a note.", field_errors={"note": ["Write what you checked and concluded."]})
+        raise ValidationFailed(
+            "Write a note.", field_errors={"note": ["Write what you checked and concluded."]}
+        )
     with transaction.atomic():
         assignment = ReviewAssignment.objects.select_for_update().get(pk=assignment.pk)
         if assignment.reviewed_at is not None:
@@ -117,7 +158,15 @@ def review_complete(*, actor: Any, assignment_id: int, note: str) -> ReviewAssig
         assignment.note = note[:4000]
         assignment.save(update_fields=["reviewed_at", "note"])
         event_record(
-            action="audit.reviewed", actor=actor, object_type="audit.event", object_id=assignment.event_id,
-            detail={"assignment": assignment.pk, "reason": assignment.reason, "rule": assignment.rule, "note": assignment.note},
+            action="audit.reviewed",
+            actor=actor,
+            object_type="audit.event",
+            object_id=assignment.event_id,
+            detail={
+                "assignment": assignment.pk,
+                "reason": assignment.reason,
+                "rule": assignment.rule,
+                "note": assignment.note,
+            },
         )
     return assignment

@@ -38,13 +38,19 @@ def events_filtered(*, user: Any, filters: dict[str, Any]) -> Any:
         else:  # by id, which is indexed; the username only for accounts that no longer exist
             from django.contrib.auth import get_user_model
 
-            pk = get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()
+            pk = (
+                get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()
+            )
             qs = qs.filter(actor_id=pk) if pk is not None else qs.filter(actor_username=value)
     if filters.get("agency"):
         qs = qs.filter(actor_agency=filters["agency"])
     if filters.get("action"):
         action = str(filters["action"]).strip()
-        qs = qs.filter(action__startswith=action.rstrip("*")) if action.endswith(("*", ".")) else qs.filter(action=action)
+        qs = (
+            qs.filter(action__startswith=action.rstrip("*"))
+            if action.endswith(("*", "."))
+            else qs.filter(action=action)
+        )
     if filters.get("person"):
         person = str(filters["person"]).strip()
         reference = person if ":" in person else f"person:{person}"
@@ -69,7 +75,9 @@ def names_a_person(filters: dict[str, Any]) -> bool:
     return bool(str(filters.get("person") or "").strip())
 
 
-def events_page(qs: Any, *, before: int | None = None, size: int = PAGE_SIZE, by_person: bool = False) -> Page:
+def events_page(
+    qs: Any, *, before: int | None = None, size: int = PAGE_SIZE, by_person: bool = False
+) -> Page:
     """Newest first after the cursor `before` (an event id): constant cost on any page.
 
     `by_person`: the filters name a person. The planner cannot tell how many events a person has
@@ -103,10 +111,18 @@ def timeline_days(*, qs: Any, days: int = 30) -> list[tuple[Any, int]]:
     """Events per local day over the last `days` days, oldest first (the timeline's sparkline), counted in SQL."""
     today = timezone.localdate()
     since = _day_start(today - timedelta(days=days - 1))
-    counts = dict(qs.filter(occurred_at__gte=since).order_by()
-                  .annotate(day=TruncDate("occurred_at", tzinfo=timezone.get_current_timezone()))
-                  .values_list("day").annotate(n=Count("id")).values_list("day", "n"))
-    return [(today - timedelta(days=i), counts.get(today - timedelta(days=i), 0)) for i in range(days - 1, -1, -1)]
+    counts = dict(
+        qs.filter(occurred_at__gte=since)
+        .order_by()
+        .annotate(day=TruncDate("occurred_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    return [
+        (today - timedelta(days=i), counts.get(today - timedelta(days=i), 0))
+        for i in range(days - 1, -1, -1)
+    ]
 
 
 def review_queue(*, user: Any) -> Any:

@@ -23,10 +23,24 @@ from core.errors import DomainError
 _IDENTIFIER_RUN = re.compile(r"(?<!\d)(?:\d{3}[- ]\d{2}[- ]\d{4}|\d{9,})(?!\d)|\b[Aa]-?\d{7,9}\b")
 # Field names whose values are identifiers: a change records that they changed, and at most
 # their last four characters (DESIGN.md: identifiers shown masked, last 4).
-DEFAULT_IDENTIFIER_FIELDS = frozenset({
-    "ssn", "a_number", "anumber", "uscis_number", "i94", "i94_number", "passport", "passport_number",
-    "document_number", "doc_number", "ein", "identifier", "ssn_ciphertext", "ssn_blind_index",
-})
+DEFAULT_IDENTIFIER_FIELDS = frozenset(
+    {
+        "ssn",
+        "a_number",
+        "anumber",
+        "uscis_number",
+        "i94",
+        "i94_number",
+        "passport",
+        "passport_number",
+        "document_number",
+        "doc_number",
+        "ein",
+        "identifier",
+        "ssn_ciphertext",
+        "ssn_blind_index",
+    }
+)
 REDACTED = "[redacted]"
 
 
@@ -38,8 +52,19 @@ class AuditWriteFailed(DomainError):
 
 
 # Parts of a field or column name that mark it as an identifier (or its ciphertext or blind index).
-IDENTIFIER_NAME_PARTS = ("ssn", "a_number", "anumber", "uscis_number", "i94", "passport", "document_number",
-                         "doc_number", "blind_index", "bidx", "ciphertext")
+IDENTIFIER_NAME_PARTS = (
+    "ssn",
+    "a_number",
+    "anumber",
+    "uscis_number",
+    "i94",
+    "passport",
+    "document_number",
+    "doc_number",
+    "blind_index",
+    "bidx",
+    "ciphertext",
+)
 
 
 def _identifier_fields() -> frozenset[str]:
@@ -111,14 +136,21 @@ def _insert(event: AuditEvent) -> None:
         fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in fields)  # the model's own column names
-        _INSERT = (fields, (
-            f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(AuditEvent._meta.pk.column)}"
-        ))
+        _INSERT = (
+            fields,
+            (
+                f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(AuditEvent._meta.pk.column)}"
+            ),
+        )
     fields, sql = _INSERT
     conn = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy, for the 28 fields
-    values = [list(event.subjects) if f.name == "subjects" else f.get_db_prep_save(f.pre_save(event, True), conn)
-              for f in fields]
+    values = [
+        list(event.subjects)
+        if f.name == "subjects"
+        else f.get_db_prep_save(f.pre_save(event, True), conn)
+        for f in fields
+    ]
     with conn.cursor() as cursor:
         cursor.execute(sql, values)
         event.pk = cursor.fetchone()[0]
@@ -174,7 +206,9 @@ def event_record(
             object_id=str(object_id)[:64] if object_id not in (None, "") else "",
             subjects=sorted({str(s)[:80] for s in subjects}),
             search_kind=search_kind[:32] if search_value is not None else "",
-            search_hmac=search_hmac(kind=search_kind, value=search_value) if search_value is not None else "",
+            search_hmac=search_hmac(kind=search_kind, value=search_value)
+            if search_value is not None
+            else "",
             ip=ctx.ip or None,
             user_agent=_scrub(ctx.user_agent or "")[:400],
             request_id=ctx.request_id or "",
@@ -193,5 +227,7 @@ def event_record(
         # cost two more round trips on every page view.)
         _insert(event)
     except (DatabaseError, TypeError, ValueError) as exc:
-        raise AuditWriteFailed("The action could not be recorded, so it was not carried out.") from exc
+        raise AuditWriteFailed(
+            "The action could not be recorded, so it was not carried out."
+        ) from exc
     return event

@@ -15,7 +15,11 @@ from audit.services import event_record
 
 
 def chain_verify(
-    *, actor: Any, trigger: str = "manual", from_seq: int | None = None, to_seq: int | None = None,
+    *,
+    actor: Any,
+    trigger: str = "manual",
+    from_seq: int | None = None,
+    to_seq: int | None = None,
     thorough: bool = False,
 ) -> VerificationRun:
     """Seal what has committed, verify the chain (or a range), and record the run and its outcome."""
@@ -25,19 +29,36 @@ def chain_verify(
     problem = result.problem
     with transaction.atomic():
         run = VerificationRun.objects.create(
-            started_at=started, finished_at=timezone.now(), from_seq=result.from_seq, to_seq=result.to_seq,
-            checked=result.checked, ok=result.ok, first_bad_seq=problem.seq if problem else None,
-            first_bad_event_id=problem.event_id if problem else None, problem=problem.message if problem else "",
-            checkpoints_checked=result.checkpoints_checked, unsealed=result.unsealed, trigger=trigger[:32],
+            started_at=started,
+            finished_at=timezone.now(),
+            from_seq=result.from_seq,
+            to_seq=result.to_seq,
+            checked=result.checked,
+            ok=result.ok,
+            first_bad_seq=problem.seq if problem else None,
+            first_bad_event_id=problem.event_id if problem else None,
+            problem=problem.message if problem else "",
+            checkpoints_checked=result.checkpoints_checked,
+            unsealed=result.unsealed,
+            trigger=trigger[:32],
         )
         event_record(
-            action="audit.verified", actor=actor, object_type="audit.verification", object_id=run.pk,
+            action="audit.verified",
+            actor=actor,
+            object_type="audit.verification",
+            object_id=run.pk,
             outcome=Outcome.ALLOWED,
             detail={
-                "ok": result.ok, "checked": result.checked, "from_seq": result.from_seq, "to_seq": result.to_seq,
-                "first_bad_seq": run.first_bad_seq, "first_bad_event_id": run.first_bad_event_id,
-                "problem": problem.kind if problem else "", "checkpoints": result.checkpoints_checked,
-                "thorough": thorough, "trigger": trigger,
+                "ok": result.ok,
+                "checked": result.checked,
+                "from_seq": result.from_seq,
+                "to_seq": result.to_seq,
+                "first_bad_seq": run.first_bad_seq,
+                "first_bad_event_id": run.first_bad_event_id,
+                "problem": problem.kind if problem else "",
+                "checkpoints": result.checkpoints_checked,
+                "thorough": thorough,
+                "trigger": trigger,
             },
         )
     return run
@@ -49,8 +70,15 @@ def checkpoint_record() -> chain.Checkpoint | None:
     if cp is not None:
         with transaction.atomic():
             event_record(
-                action="audit.checkpoint_signed", object_type="audit.checkpoint", object_id=cp.seq,
-                detail={"seq": cp.seq, "hash": cp.hash, "key": cp.key, "path": str(chain.checkpoint_path())},
+                action="audit.checkpoint_signed",
+                object_type="audit.checkpoint",
+                object_id=cp.seq,
+                detail={
+                    "seq": cp.seq,
+                    "hash": cp.hash,
+                    "key": cp.key,
+                    "path": str(chain.checkpoint_path()),
+                },
             )
     return cp
 
@@ -87,9 +115,19 @@ def partitions_maintain(*, actor: Any, today: date | None = None) -> dict[str, A
             events = int(cursor.fetchone()[0])
             dropped.append(f"{month:%Y-%m}")
             event_record(
-                action="audit.partitions_dropped", actor=actor, object_type="audit.partition",
+                action="audit.partitions_dropped",
+                actor=actor,
+                object_type="audit.partition",
                 object_id=f"{month:%Y-%m}",
-                detail={"month": f"{month:%Y-%m}", "events": events, "retention_years": settings.AUDIT_RETENTION_YEARS},
+                detail={
+                    "month": f"{month:%Y-%m}",
+                    "events": events,
+                    "retention_years": settings.AUDIT_RETENTION_YEARS,
+                },
             )
-    return {"created": created, "dropped": dropped, "cutoff": cutoff.isoformat(),
-            "anchors": RetentionAnchor.objects.count()}
+    return {
+        "created": created,
+        "dropped": dropped,
+        "cutoff": cutoff.isoformat(),
+        "anchors": RetentionAnchor.objects.count(),
+    }

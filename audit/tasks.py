@@ -35,10 +35,16 @@ def verify(trigger: str = "schedule", full: bool = False) -> dict[str, Any]:
 
     from_seq = None
     if not full:
-        last = VerificationRun.objects.filter(ok=True, from_seq__isnull=False).order_by("-started_at").first()
+        last = (
+            VerificationRun.objects.filter(ok=True, from_seq__isnull=False)
+            .order_by("-started_at")
+            .first()
+        )
         if last is not None and last.to_seq:
             from_seq = last.to_seq
-    run = services_admin.chain_verify(actor=None, trigger=trigger if not full else f"{trigger}:full", from_seq=from_seq)
+    run = services_admin.chain_verify(
+        actor=None, trigger=trigger if not full else f"{trigger}:full", from_seq=from_seq
+    )
     return {"ok": run.ok, "first_bad_seq": run.first_bad_seq}
 
 

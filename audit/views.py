@@ -39,8 +39,13 @@ def _roles_required(roles: tuple[str, ...]) -> Callable[[Callable[..., Any]], Ca
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             user: Any = request.user
             if not any(user.has_role(r) for r in roles):
-                event_record(action="access.denied", actor=user, outcome=Outcome.DENIED, object_type="audit.page",
-                             detail={"path": request.path[:200], "needs": list(roles)})
+                event_record(
+                    action="access.denied",
+                    actor=user,
+                    outcome=Outcome.DENIED,
+                    object_type="audit.page",
+                    detail={"path": request.path[:200], "needs": list(roles)},
+                )
                 return render(request, "audit/forbidden.html", status=403)
             return view(request, *args, **kwargs)
 
@@ -77,10 +82,20 @@ def browser(request: HttpRequest) -> HttpResponse:
     """The audit browser: filters, newest first, keyset pages ("Older" loads the next by htmx)."""
     form, filters = _filters(request)
     qs = selectors.events_filtered(user=request.user, filters=filters)
-    page = selectors.events_page(qs, before=_before(request), by_person=selectors.names_a_person(filters))
-    event_record(action="audit.browsed", actor=request.user, object_type="audit.page", subjects=_page_subjects(page.events),
-                 detail={"filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
-                         "before": _before(request), "rows": len(page.events)})
+    page = selectors.events_page(
+        qs, before=_before(request), by_person=selectors.names_a_person(filters)
+    )
+    event_record(
+        action="audit.browsed",
+        actor=request.user,
+        object_type="audit.page",
+        subjects=_page_subjects(page.events),
+        detail={
+            "filters": {k: str(v) for k, v in filters.items() if v not in (None, "", False)},
+            "before": _before(request),
+            "rows": len(page.events),
+        },
+    )
     query = request.GET.copy()
     query.pop("before", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "catalogue": CATALOGUE}
@@ -99,12 +114,23 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     event = selectors.event_for_user(user=request.user, pk=pk)
     if event is None:
         raise Http404("No such audit event.")
-    event_record(action="audit.event_viewed", actor=request.user, object_type="audit.event", object_id=event.pk,
-                 subjects=event.subjects)
-    return render(request, "audit/event.html", {
-        "event": event, "seal": selectors.seal_of(event), "why": CATALOGUE.get(event.action, ""),
-        "since": SINCE.get(event.action),
-    })
+    event_record(
+        action="audit.event_viewed",
+        actor=request.user,
+        object_type="audit.event",
+        object_id=event.pk,
+        subjects=event.subjects,
+    )
+    return render(
+        request,
+        "audit/event.html",
+        {
+            "event": event,
+            "seal": selectors.seal_of(event),
+            "why": CATALOGUE.get(event.action, ""),
+            "since": SINCE.get(event.action),
+        },
+    )
 
 
 def _flag_groups(flags: list[Any], shown: int = 5) -> list[dict[str, Any]]:
@@ -112,8 +138,16 @@ def _flag_groups(flags: list[Any], shown: int = 5) -> list[dict[str, Any]]:
     groups: dict[str, list[Any]] = {}
     for flag in flags:
         groups.setdefault(flag.rule, []).append(flag)
-    return [{"rule": rule, "rule_text": items[0].rule_text, "count": len(items), "flags": items[:shown],
-             "more": max(len(items) - shown, 0)} for rule, items in groups.items()]
+    return [
+        {
+            "rule": rule,
+            "rule_text": items[0].rule_text,
+            "count": len(items),
+            "flags": items[:shown],
+            "more": max(len(items) - shown, 0),
+        }
+        for rule, items in groups.items()
+    ]
 
 
 @login_required
@@ -134,12 +168,29 @@ def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
     days = selectors.timeline_days(qs=qs)
     peak = max((n for _, n in days), default=0) or 1
     now = timezone.now()
-    flags = _flag_groups([f for f in anomalies.flags_for(start=now - timedelta(days=7), end=now, events=qs)
-                          if f.user_id == user_id])
-    event_record(action="audit.timeline_viewed", actor=request.user, object_type="user", object_id=user_id,
-                 subjects=_page_subjects(page.events), detail={"rows": len(page.events)})
-    context = {"subject_user_id": user_id, "username": page.events[0].actor_username if page.events else "",
-               "page": page, "days": [(d, n, round(100 * n / peak)) for d, n in days], "flags": flags, "query": ""}
+    flags = _flag_groups(
+        [
+            f
+            for f in anomalies.flags_for(start=now - timedelta(days=7), end=now, events=qs)
+            if f.user_id == user_id
+        ]
+    )
+    event_record(
+        action="audit.timeline_viewed",
+        actor=request.user,
+        object_type="user",
+        object_id=user_id,
+        subjects=_page_subjects(page.events),
+        detail={"rows": len(page.events)},
+    )
+    context = {
+        "subject_user_id": user_id,
+        "username": page.events[0].actor_username if page.events else "",
+        "page": page,
+        "days": [(d, n, round(100 * n / peak)) for d, n in days],
+        "flags": flags,
+        "query": "",
+    }
     if _htmx(request) and request.GET.get("before"):
         return render(request, "audit/_rows.html", context)
     return render(request, "audit/timeline.html", context)
@@ -157,7 +208,9 @@ def export_view(request: HttpRequest) -> HttpResponseBase:
     if fmt not in ("csv", "jsonl"):
         fmt = "csv"
     qs = selectors.events_filtered(user=request.user, filters=filters)
-    filename, content_type, lines = export.export_events(actor=request.user, qs=qs, fmt=fmt, filters=filters)
+    filename, content_type, lines = export.export_events(
+        actor=request.user, qs=qs, fmt=fmt, filters=filters
+    )
     response = StreamingHttpResponse(lines, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -176,7 +229,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         assignment_id = request.POST.get("assignment", "")
         if form.is_valid() and assignment_id.isdigit():
             try:
-                review.review_complete(actor=request.user, assignment_id=int(assignment_id), note=form.cleaned_data["note"])
+                review.review_complete(
+                    actor=request.user,
+                    assignment_id=int(assignment_id),
+                    note=form.cleaned_data["note"],
+                )
             except DomainError as exc:
                 if exc.status_code == 404:
                     raise Http404(exc.message) from exc
@@ -190,21 +247,44 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         else:
             error, code = "Write a note.", 400
         if _htmx(request):
-            assignment = selectors.review_queue(user=request.user).filter(pk=int(assignment_id or 0)).first()
-            return render(request, "audit/_review_item.html", {"a": assignment, "error": error, "form": ReviewForm()}, status=code)
+            assignment = (
+                selectors.review_queue(user=request.user).filter(pk=int(assignment_id or 0)).first()
+            )
+            return render(
+                request,
+                "audit/_review_item.html",
+                {"a": assignment, "error": error, "form": ReviewForm()},
+                status=code,
+            )
         messages.error(request, error)
         return redirect("audit:review")
     assignments = list(selectors.review_queue(user=request.user)[:200])
-    events = {e.pk: e for e in selectors.events_filtered(user=request.user, filters={}).filter(pk__in=[a.event_id for a in assignments])}
+    events = {
+        e.pk: e
+        for e in selectors.events_filtered(user=request.user, filters={}).filter(
+            pk__in=[a.event_id for a in assignments]
+        )
+    }
     for a in assignments:
         a.event = events.get(a.event_id)
-    event_record(action="audit.browsed", actor=request.user, object_type="audit.review_queue",
-                 subjects=_page_subjects(list(events.values())), detail={"assignments": len(assignments)})
-    return render(request, "audit/review.html", {
-        "assignments": assignments, "form": ReviewForm(), "rules": anomalies.RULES,
-        "assignment_rule_active": anomalies.assignment_rule_active(),
-        "open": sum(1 for a in assignments if a.reviewed_at is None),
-    })
+    event_record(
+        action="audit.browsed",
+        actor=request.user,
+        object_type="audit.review_queue",
+        subjects=_page_subjects(list(events.values())),
+        detail={"assignments": len(assignments)},
+    )
+    return render(
+        request,
+        "audit/review.html",
+        {
+            "assignments": assignments,
+            "form": ReviewForm(),
+            "rules": anomalies.RULES,
+            "assignment_rule_active": anomalies.assignment_rule_active(),
+            "open": sum(1 for a in assignments if a.reviewed_at is None),
+        },
+    )
 
 
 @login_required
@@ -227,7 +307,9 @@ def verify_now(request: HttpRequest) -> HttpResponse:
 
     transaction.on_commit(lambda: verify.delay(trigger=f"user:{request.user.pk}", full=True))
     if _htmx(request):
-        return HttpResponse('<p class="msg" role="status">Verification queued. Reload this panel in a moment.</p>')
+        return HttpResponse(
+            '<p class="msg" role="status">Verification queued. Reload this panel in a moment.</p>'
+        )
     messages.info(request, "Verification queued.")
     return redirect("audit:status")
 
@@ -236,5 +318,7 @@ def checkpoint_public_key(request: HttpRequest) -> HttpResponse:
     """The checkpoint verification key (public), so exports can be checked elsewhere."""
     from cryptography.hazmat.primitives import serialization
 
-    pem = chain.verify_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = chain.verify_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return HttpResponse(pem, content_type="application/x-pem-file")

@@ -22,7 +22,9 @@ def require_free_disk(path: str, gib: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Crosscheck benchmarks")
     parser.add_argument("--area", default="all", help=f"one of {AREAS} or all")
-    parser.add_argument("--scale", type=int, default=None, help="rows (cases) to generate for the area")
+    parser.add_argument(
+        "--scale", type=int, default=None, help="rows (cases) to generate for the area"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     areas = AREAS if args.area == "all" else [args.area]

@@ -51,7 +51,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # A kept database has its own name, so that a plain run (which drops its database) never takes it.
-BENCH_DB = "crosscheck_bench_audit_kept" if os.environ.get("CROSSCHECK_BENCH_AUDIT_KEEP") == "1" else "crosscheck_bench_audit"
+BENCH_DB = (
+    "crosscheck_bench_audit_kept"
+    if os.environ.get("CROSSCHECK_BENCH_AUDIT_KEEP") == "1"
+    else "crosscheck_bench_audit"
+)
 BENCH_REDIS_DB = 8
 CONNECTIONS = 20
 PHASE_SECONDS = float(os.environ.get("CROSSCHECK_BENCH_AUDIT_SECONDS", "12"))
@@ -87,8 +91,10 @@ def run(scale: int | None) -> None:
 def _admin_url() -> tuple[str, str]:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
     url = urlsplit(base)
-    return (urlunsplit((url.scheme, url.netloc, "/postgres", url.query, "")),
-            urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, "")))
+    return (
+        urlunsplit((url.scheme, url.netloc, "/postgres", url.query, "")),
+        urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, "")),
+    )
 
 
 def _setup_database(*, keep: bool) -> str:
@@ -101,7 +107,10 @@ def _setup_database(*, keep: bool) -> str:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
         exists = cur.fetchone() is not None
         if exists and not keep:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                [BENCH_DB],
+            )
             cur.execute(f'DROP DATABASE "{BENCH_DB}"')
         if not (exists and keep):
             cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
@@ -110,8 +119,12 @@ def _setup_database(*, keep: bool) -> str:
     redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
     os.environ["REDIS_URL"] = f"{redis_base}/{BENCH_REDIS_DB}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    os.environ["CROSSCHECK_AUDIT_CHECKPOINT_PATH"] = str(ROOT / "var" / "bench-audit" / "checkpoints.jsonl")
-    os.environ["CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE"] = str(ROOT / "var" / "bench-audit" / "key.pem")
+    os.environ["CROSSCHECK_AUDIT_CHECKPOINT_PATH"] = str(
+        ROOT / "var" / "bench-audit" / "checkpoints.jsonl"
+    )
+    os.environ["CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE"] = str(
+        ROOT / "var" / "bench-audit" / "key.pem"
+    )
     import django
 
     django.setup()
@@ -143,7 +156,9 @@ def _drop_database() -> None:
     admin = psycopg2.connect(admin_url)
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB]
+        )
         cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
     admin.close()
 
@@ -164,16 +179,25 @@ def _demo_case() -> tuple[object, int]:
         call_command("seed_demo", stdout=quiet)
         call_command("demo_world", cases=1500, employers=30, stdout=quiet)
     user = User.objects.get(username="alice")
-    case = (Case.objects.visible_to(user, "view").annotate(n=Count("case_findings"))
-            .filter(subject_kind="worker").order_by("-n", "pk").first())
+    case = (
+        Case.objects.visible_to(user, "view")
+        .annotate(n=Count("case_findings"))
+        .filter(subject_kind="worker")
+        .order_by("-n", "pk")
+        .first()
+    )
     if case is None:
         raise SystemExit("bench audit: the demo world gave alice no case to open")
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("VACUUM ANALYZE")  # what autovacuum would do soon after a load, done before measuring
-    print(f"   demo world loaded in {time.perf_counter() - started:.0f}s; alice opens case {case.pk} "
-          f"({case.n} findings)")
+        cur.execute(
+            "VACUUM ANALYZE"
+        )  # what autovacuum would do soon after a load, done before measuring
+    print(
+        f"   demo world loaded in {time.perf_counter() - started:.0f}s; alice opens case {case.pk} "
+        f"({case.n} findings)"
+    )
     return user, case.pk
 
 
@@ -230,8 +254,10 @@ def _cpu_in_process(cookie: str, path: str, *, rounds: int = 8, n: int = 25) -> 
                     client.get(path)
                 samples[on].append((time.process_time() - cpu + backend_cpu() - db) / n * 1000)
     on, off = statistics.median(samples[True]), statistics.median(samples[False])
-    print(f"   in-process CPU per request (Django and its PostgreSQL backend, median of {rounds} blocks of {n}): "
-          f"audit on {on:.1f} ms, off {off:.1f} ms: overhead {(on - off) / off * 100:.1f}% (goal <= 10%)")
+    print(
+        f"   in-process CPU per request (Django and its PostgreSQL backend, median of {rounds} blocks of {n}): "
+        f"audit on {on:.1f} ms, off {off:.1f} ms: overhead {(on - off) / off * 100:.1f}% (goal <= 10%)"
+    )
 
 
 def _free_port() -> int:
@@ -241,12 +267,32 @@ def _free_port() -> int:
 
 
 def _serve(audit_on: bool, port: int) -> subprocess.Popen:
-    env = {**os.environ, "CROSSCHECK_AUDIT_ENABLED": "1" if audit_on else "0",
-           "CROSSCHECK_SESSION_IDLE_MINUTES": "600", "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env = {
+        **os.environ,
+        "CROSSCHECK_AUDIT_ENABLED": "1" if audit_on else "0",
+        "CROSSCHECK_SESSION_IDLE_MINUTES": "600",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "4", "--threads", "5", "--worker-class", "gthread", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "4",
+            "--threads",
+            "5",
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -301,9 +347,15 @@ def _pages(url: str) -> None:
 
     user, case_id = _demo_case()
     cookie = _session_cookie(user)
-    event = event_record(action="access.denied", actor=user, outcome="denied", detail={"path": "/bench/"})
-    path = os.environ.get("CROSSCHECK_BENCH_AUDIT_URL", "/cases/{case_id}/").format(case_id=case_id, event_id=event.pk)
-    print(f"1. {path} at {CONNECTIONS} connections, {PHASE_SECONDS:.0f}s per phase (gunicorn 4x5 gthread)")
+    event = event_record(
+        action="access.denied", actor=user, outcome="denied", detail={"path": "/bench/"}
+    )
+    path = os.environ.get("CROSSCHECK_BENCH_AUDIT_URL", "/cases/{case_id}/").format(
+        case_id=case_id, event_id=event.pk
+    )
+    print(
+        f"1. {path} at {CONNECTIONS} connections, {PHASE_SECONDS:.0f}s per phase (gunicorn 4x5 gthread)"
+    )
     sealing = threading.Event()
 
     def sealer() -> None:
@@ -333,7 +385,9 @@ def _pages(url: str) -> None:
                     continue
                 warm_ok, warm_failed, _ = _load(port, path, cookie, 3)  # warm up
                 if warm_failed or not warm_ok:
-                    raise SystemExit(f"bench audit: {path} did not answer 200 ({warm_failed} failed)")
+                    raise SystemExit(
+                        f"bench audit: {path} did not answer 200 ({warm_failed} failed)"
+                    )
                 before = AuditEvent.objects.count()
                 ok, failed, lat = _load(port, path, cookie, PHASE_SECONDS)
                 written = AuditEvent.objects.count() - before
@@ -344,7 +398,9 @@ def _pages(url: str) -> None:
             rates[audit_on].append(rate)
             q = statistics.quantiles(lat, n=20)[18] * 1000 if len(lat) > 20 else float("nan")
             p95[audit_on].append(q)
-            print(f"   audit {'on ' if audit_on else 'off'}: {rate:7.1f} req/s, p95 {q:6.1f} ms, {failed} failed, {written} events written")
+            print(
+                f"   audit {'on ' if audit_on else 'off'}: {rate:7.1f} req/s, p95 {q:6.1f} ms, {failed} failed, {written} events written"
+            )
     finally:
         sealing.set()
         sealer_thread.join(timeout=30)
@@ -353,9 +409,11 @@ def _pages(url: str) -> None:
     # Each pair's two phases ran next to each other; the host's load changes in steps (another
     # job starting), which the means of all phases take in whole but only one pair's ratio does.
     paired = [(b - a) / b * 100 for a, b in zip(rates[True], rates[False], strict=True) if b]
-    print(f"   => auditing on {on:.1f} req/s vs off {off:.1f} req/s (means): {overhead:.1f}%; "
-          f"paired phases: median overhead {statistics.median(paired):.1f}% "
-          f"(pairs: {', '.join(f'{x:.1f}' for x in paired)}) (goal <= 10%)")
+    print(
+        f"   => auditing on {on:.1f} req/s vs off {off:.1f} req/s (means): {overhead:.1f}%; "
+        f"paired phases: median overhead {statistics.median(paired):.1f}% "
+        f"(pairs: {', '.join(f'{x:.1f}' for x in paired)}) (goal <= 10%)"
+    )
 
 
 # --- 2. The chain design, measured -----------------------------------------------------------------
@@ -373,7 +431,9 @@ def _designs(url: str) -> None:
     body = '[1, 0, 0, "0", 2, 17, "alice", "ice-hsi", "analyst", null, null, "cases.case_viewed", "case", "42", ["person:1"]]'
 
     def unchained(cur) -> None:
-        cur.execute("INSERT INTO audit_event (occurred_at, action, outcome, subjects) VALUES (now(), 'cases.case_viewed', 'allowed', '{person:1}')")
+        cur.execute(
+            "INSERT INTO audit_event (occurred_at, action, outcome, subjects) VALUES (now(), 'cases.case_viewed', 'allowed', '{person:1}')"
+        )
 
     def chained(cur) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(4242)")
@@ -383,15 +443,26 @@ def _designs(url: str) -> None:
         digest = hashlib.sha256(prev + body.encode()).digest()
         cur.execute("INSERT INTO bench_chained VALUES (%s, %s, %s, %s)", [seq, body, prev, digest])
 
-    for name, insert in (("unchained insert (sealer)", unchained), ("chained at insert under a lock", chained)):
+    for name, insert in (
+        ("unchained insert (sealer)", unchained),
+        ("chained at insert under a lock", chained),
+    ):
         counts, _waits = _writers(url, insert, seconds=10, writers=8, stall_ms=0)
         _, stalled_waits = _writers(url, insert, seconds=6, writers=8, stall_ms=200)
-        p99 = statistics.quantiles(stalled_waits, n=100)[98] * 1000 if len(stalled_waits) > 100 else float("nan")
-        print(f"   {name:32s}: {sum(counts) / 10:8.0f} events/s; with one writer holding its transaction 200 ms, "
-              f"the others' p99 commit time is {p99:.0f} ms")
+        p99 = (
+            statistics.quantiles(stalled_waits, n=100)[98] * 1000
+            if len(stalled_waits) > 100
+            else float("nan")
+        )
+        print(
+            f"   {name:32s}: {sum(counts) / 10:8.0f} events/s; with one writer holding its transaction 200 ms, "
+            f"the others' p99 commit time is {p99:.0f} ms"
+        )
 
 
-def _writers(url: str, insert, *, seconds: float, writers: int, stall_ms: int) -> tuple[list[int], list[float]]:
+def _writers(
+    url: str, insert, *, seconds: float, writers: int, stall_ms: int
+) -> tuple[list[int], list[float]]:
     import psycopg2
 
     stop = time.monotonic() + seconds
@@ -474,15 +545,21 @@ def _verify_size(n: int) -> None:
     result = chain.verify(to_seq=n, use_checkpoints=False)
     busy_after, stolen_after = _machine_cpu()
     rate = result.checked / result.seconds if result.seconds else float("nan")
-    print(f"   generated in {generated:.0f}s; sealed {sealed:,} in {seal_seconds:.0f}s ({sealed / max(seal_seconds, 1e-9):,.0f} events/s)")
-    print(f"   verified {result.checked:,} events in {result.seconds:.1f}s: {rate:,.0f} events/s "
-          f"(goal >= 200,000/s), intact={result.ok}; load average {load:.2f} at the start")
+    print(
+        f"   generated in {generated:.0f}s; sealed {sealed:,} in {seal_seconds:.0f}s ({sealed / max(seal_seconds, 1e-9):,.0f} events/s)"
+    )
+    print(
+        f"   verified {result.checked:,} events in {result.seconds:.1f}s: {rate:,.0f} events/s "
+        f"(goal >= 200,000/s), intact={result.ok}; load average {load:.2f} at the start"
+    )
     if result.checked and busy_after > busy_before:
         # The rate is bounded by CPU: both cores busy for the whole run. What the machine spent per
         # event, and what its host took away (steal), say how far another run may differ.
-        print(f"   machine CPU {(busy_after - busy_before) / result.checked * 1e6:.2f} us per event over "
-              f"{os.cpu_count()} cores ({(busy_after - busy_before) / result.seconds / (os.cpu_count() or 1):.0%} busy), "
-              f"{stolen_after - stolen_before:.1f}s stolen by the host")
+        print(
+            f"   machine CPU {(busy_after - busy_before) / result.checked * 1e6:.2f} us per event over "
+            f"{os.cpu_count()} cores ({(busy_after - busy_before) / result.seconds / (os.cpu_count() or 1):.0%} busy), "
+            f"{stolen_after - stolen_before:.1f}s stolen by the host"
+        )
 
 
 def _browser_indexes() -> dict[str, str]:
@@ -514,7 +591,9 @@ def _browser(samples: int = 20) -> None:
         for statement in _browser_indexes().values():
             cur.execute(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
         cur.execute("ANALYZE audit_event")
-        cur.execute("SELECT count(*), min(id), max(id), min(occurred_at), max(occurred_at) FROM audit_event")
+        cur.execute(
+            "SELECT count(*), min(id), max(id), min(occurred_at), max(occurred_at) FROM audit_event"
+        )
         total, lo, hi, first, last = cur.fetchone()
         cur.execute("SELECT action FROM audit_event WHERE id = %s", [lo])
         action = cur.fetchone()[0]
@@ -547,8 +626,10 @@ def _browser(samples: int = 20) -> None:
         "a user's timeline": lambda: f"/audit/users/{rng.randrange(500)}/",
     }
     _settle()
-    print(f"4. Browser over {total:,} events (indexes built in {built:.0f}s), as supervisor sam, "
-          f"{samples} requests each, in process:")
+    print(
+        f"4. Browser over {total:,} events (indexes built in {built:.0f}s), as supervisor sam, "
+        f"{samples} requests each, in process:"
+    )
     for name, make in kinds.items():
         times = []
         for _ in range(samples):
@@ -559,8 +640,10 @@ def _browser(samples: int = 20) -> None:
             if response.status_code != 200:
                 raise SystemExit(f"bench audit: {path} answered {response.status_code}")
         times.sort()
-        print(f"   {name:28} p50 {statistics.median(times):7.1f} ms   p95 {times[int(0.95 * (len(times) - 1))]:7.1f} ms"
-              f"   max {times[-1]:7.1f} ms")
+        print(
+            f"   {name:28} p50 {statistics.median(times):7.1f} ms   p95 {times[int(0.95 * (len(times) - 1))]:7.1f} ms"
+            f"   max {times[-1]:7.1f} ms"
+        )
 
 
 def _machine_cpu() -> tuple[float, float]:

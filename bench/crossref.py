@@ -47,14 +47,198 @@ BENCH_REDIS_DB = int(os.environ.get("BENCH_CROSSREF_REDIS_DB", "7"))
 # Splink and what it runs on, each pinned to a release of Splink 4.0's time, so that P2 compares
 # against the same Splink on every machine (left open, pip takes whatever pandas, DuckDB and
 # sqlglot are newest). The venv's name carries the pins, so a change of them makes a new one.
-SPLINK_SPEC = ("splink==4.0.17", "duckdb==1.3.2", "pandas==2.2.3", "numpy==2.2.6", "sqlglot==26.33.0",
-               "altair==5.5.0")
+SPLINK_SPEC = (
+    "splink==4.0.17",
+    "duckdb==1.3.2",
+    "pandas==2.2.3",
+    "numpy==2.2.6",
+    "sqlglot==26.33.0",
+    "altair==5.5.0",
+)
 SPLINK_THRESHOLD = 0.9  # Splink's match probability for a link, as its examples use
-SPLINK_VENV = ROOT / "var" / ("splink-venv-" + hashlib.sha1(" ".join(SPLINK_SPEC).encode()).hexdigest()[:8])
+SPLINK_VENV = (
+    ROOT / "var" / ("splink-venv-" + hashlib.sha1(" ".join(SPLINK_SPEC).encode()).hexdigest()[:8])
+)
 
-FIRST = ["Maria", "Jose", "Juan", "Carlos", "Ana", "Luis", "Wei", "Li", "Mohammed", "Fatima", "Olga", "Ivan", "Sean", "Aoife", "Nguyen", "Minh", "Priya", "Raj", "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Chen", "Hana", "Yusuf", "Amina", "Pedro", "Lucia", "Diego", "Sofia", "Andres", "Camila", "Mateo", "Valentina", "Omar", "Layla", "Dmitri", "Irina", "Kenji", "Yuki", "Arjun", "Ananya", "Kwame", "Ama", "Tunde", "Ngozi"]
-LAST = ["Garcia", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Perez", "Sanchez", "Ramirez", "Torres", "Flores", "Rivera", "Gomez", "Diaz", "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Anderson", "Taylor", "Thomas", "Moore", "Jackson", "Martin", "Lee", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Campbell", "Mitchell", "Roberts", "Carter", "Phillips", "Evans", "Turner", "Nguyen", "Tran", "Pham", "Kim", "Park", "Chen", "Wang", "Li", "Zhang", "Liu", "Singh", "Patel", "Kumar", "Shah", "Khan", "Ali", "Hassan", "Ahmed", "Ibrahim", "Okafor", "Mensah", "Ivanov", "Petrov", "Novak", "Kowalski", "Murphy", "Kelly", "OBrien", "Sullivan", "Rossi", "Russo", "Ferrari", "Silva", "Santos", "Oliveira", "Souza", "Costa", "Pereira", "Almeida"]
-COMPOUND_PARTS = ["Garcia", "Lopez", "Perez", "Sanchez", "Ramirez", "Torres", "Flores", "Rivera", "Diaz", "Cruz", "Morales", "Reyes", "Ortiz", "Castillo", "Vargas", "Romero", "Herrera", "Medina", "Aguilar"]
+FIRST = [
+    "Maria",
+    "Jose",
+    "Juan",
+    "Carlos",
+    "Ana",
+    "Luis",
+    "Wei",
+    "Li",
+    "Mohammed",
+    "Fatima",
+    "Olga",
+    "Ivan",
+    "Sean",
+    "Aoife",
+    "Nguyen",
+    "Minh",
+    "Priya",
+    "Raj",
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Chen",
+    "Hana",
+    "Yusuf",
+    "Amina",
+    "Pedro",
+    "Lucia",
+    "Diego",
+    "Sofia",
+    "Andres",
+    "Camila",
+    "Mateo",
+    "Valentina",
+    "Omar",
+    "Layla",
+    "Dmitri",
+    "Irina",
+    "Kenji",
+    "Yuki",
+    "Arjun",
+    "Ananya",
+    "Kwame",
+    "Ama",
+    "Tunde",
+    "Ngozi",
+]
+LAST = [
+    "Garcia",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Perez",
+    "Sanchez",
+    "Ramirez",
+    "Torres",
+    "Flores",
+    "Rivera",
+    "Gomez",
+    "Diaz",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+    "Campbell",
+    "Mitchell",
+    "Roberts",
+    "Carter",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Nguyen",
+    "Tran",
+    "Pham",
+    "Kim",
+    "Park",
+    "Chen",
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Singh",
+    "Patel",
+    "Kumar",
+    "Shah",
+    "Khan",
+    "Ali",
+    "Hassan",
+    "Ahmed",
+    "Ibrahim",
+    "Okafor",
+    "Mensah",
+    "Ivanov",
+    "Petrov",
+    "Novak",
+    "Kowalski",
+    "Murphy",
+    "Kelly",
+    "OBrien",
+    "Sullivan",
+    "Rossi",
+    "Russo",
+    "Ferrari",
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Costa",
+    "Pereira",
+    "Almeida",
+]
+COMPOUND_PARTS = [
+    "Garcia",
+    "Lopez",
+    "Perez",
+    "Sanchez",
+    "Ramirez",
+    "Torres",
+    "Flores",
+    "Rivera",
+    "Diaz",
+    "Cruz",
+    "Morales",
+    "Reyes",
+    "Ortiz",
+    "Castillo",
+    "Vargas",
+    "Romero",
+    "Herrera",
+    "Medina",
+    "Aguilar",
+]
 
 
 def run(scale: int | None) -> None:
@@ -68,7 +252,11 @@ def run(scale: int | None) -> None:
         # P2 (the linkage against Splink) at the first size only: the issue sets it on the 1M data.
         results[n] = _run_size(n, p2=n == sizes[0])
     if len(sizes) == 2:
-        _scaling(sizes, {n: [results[n]["total"]] for n in sizes}, {n: results[n]["floor"] for n in sizes})
+        _scaling(
+            sizes,
+            {n: [results[n]["total"]] for n in sizes},
+            {n: results[n]["floor"] for n in sizes},
+        )
 
 
 def _scaling(sizes: list[int], totals: dict[int, list[float]], floors: dict[int, float]) -> None:
@@ -89,10 +277,12 @@ def _scaling(sizes: list[int], totals: dict[int, list[float]], floors: dict[int,
         totals[small].append(_p1_again(small))
     a, b = statistics.median(totals[small]), statistics.median(totals[large])
     runs = lambda n: ", ".join(f"{t:.1f}" for t in totals[n])  # noqa: E731
-    print(f"P1 scaling: {large:,} cases took {b:.1f}s = {b / a:.2f}x the {small:,} time (goal <= 5.5x); "
-          f"medians of interleaved runs: {small:,} [{runs(small)}] s, {large:,} [{runs(large)}] s; "
-          f"the SQL floor alone grew {floors[large] / floors[small]:.2f}x ({floors[small]:.2f}s to "
-          f"{floors[large]:.2f}s, first runs)")
+    print(
+        f"P1 scaling: {large:,} cases took {b:.1f}s = {b / a:.2f}x the {small:,} time (goal <= 5.5x); "
+        f"medians of interleaved runs: {small:,} [{runs(small)}] s, {large:,} [{runs(large)}] s; "
+        f"the SQL floor alone grew {floors[large] / floors[small]:.2f}x ({floors[small]:.2f}s to "
+        f"{floors[large]:.2f}s, first runs)"
+    )
 
 
 def _p1_again(n: int) -> float:
@@ -122,13 +312,16 @@ def _setup_django() -> None:
 
         _conns.close_all()
     base = os.environ.get("BENCH_BASE_DATABASE_URL") or os.environ.get(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck"
+    )
     os.environ["BENCH_BASE_DATABASE_URL"] = base
     url = urlsplit(base)
     admin = psycopg2.connect(urlunsplit((url.scheme, url.netloc, "/postgres", url.query, "")))
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB])
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB]
+        )
         cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
         cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
     admin.close()
@@ -171,12 +364,24 @@ def _bench_user():
     today = timezone.localdate()
     for source in (ssa, ice):
         agreement = Agreement.objects.create(
-            reference=f"bench-{source.code}", title="Bench CMA", kind="matching", source_agency=source,
-            recipient_agency=uscis, purpose="Benchmark", legal_authority="Benchmark",
+            reference=f"bench-{source.code}",
+            title="Bench CMA",
+            kind="matching",
+            source_agency=source,
+            recipient_agency=uscis,
+            purpose="Benchmark",
+            legal_authority="Benchmark",
             scope={c: ["run_matching"] for c in ("ssa_identity", "enforcement")},
-            effective_on=today - timedelta(days=1), expires_on=today + timedelta(days=300), status="active",
+            effective_on=today - timedelta(days=1),
+            expires_on=today + timedelta(days=300),
+            status="active",
         )
-        RoleGrant.objects.create(user=user, role=Role.SUPERVISOR, agreement=agreement, valid_from=today - timedelta(days=1))
+        RoleGrant.objects.create(
+            user=user,
+            role=Role.SUPERVISOR,
+            agreement=agreement,
+            valid_from=today - timedelta(days=1),
+        )
     return user
 
 
@@ -195,7 +400,9 @@ def _copy(cur, table: str, columns: list[str], rows: list[tuple]) -> None:
     for r in rows:
         w.writerow(["\\N" if v is None else v for v in r])
     buf.seek(0)
-    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf)
+    cur.copy_expert(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf
+    )
 
 
 def _dob(rng: random.Random) -> date:
@@ -216,7 +423,11 @@ def _variant(rng: random.Random, first: str, last: str) -> tuple[str, str, str]:
         return first.upper(), last.upper(), "case"
     if kind == 4:
         accents = {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ú", "n": "ñ"}
-        return first, "".join(accents.get(ch, ch) if i == 1 else ch for i, ch in enumerate(last)), "diacritic"
+        return (
+            first,
+            "".join(accents.get(ch, ch) if i == 1 else ch for i, ch in enumerate(last)),
+            "diacritic",
+        )
     if kind == 5:
         return f"{first} {rng.choice(FIRST)}", last, "second_given"
     pos = rng.randrange(1, max(2, len(last) - 1))
@@ -245,17 +456,53 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
                 "INSERT INTO verification_referenceload (created_at, updated_at, source, source_agency, file_name, "
                 "vintage, row_count, rows_rejected, checksum, status, loaded_by_name) VALUES "
                 "(now(), now(), %s, %s, %s, '2026-01-01', 0, 0, %s, 'current', 'bench') RETURNING id",
-                [src, agency, f"{src}.csv", "0" * 64])
+                [src, agency, f"{src}.csv", "0" * 64],
+            )
             loads[src] = cur.fetchone()[0]
         naics = ["111998", "236220", "311611", "445110", "561720", "722511", "238990", "493110"]
         states = ["TX", "CA", "FL", "NY", "GA", "AZ", "IL", "NC"]
         now = "2026-01-01 00:00:00+00"
-        emp_rows = [(i + 1, now, now, f"{100000000 + i}", f"Employer {i}", rng.choice(naics), rng.choice(states), "", "",
-                     "", "2010-01-01", "f", "active") for i in range(n_emp)]
-        _copy(cur, "verification_employer", ["id", "created_at", "updated_at", "ein", "name", "naics", "state", "address",
-                                              "city", "postal_code", "mou_signed_on", "is_federal_contractor", "status"],
-              emp_rows)
-        cur.execute("SELECT setval(pg_get_serial_sequence('verification_employer', 'id'), %s)", [n_emp])
+        emp_rows = [
+            (
+                i + 1,
+                now,
+                now,
+                f"{100000000 + i}",
+                f"Employer {i}",
+                rng.choice(naics),
+                rng.choice(states),
+                "",
+                "",
+                "",
+                "2010-01-01",
+                "f",
+                "active",
+            )
+            for i in range(n_emp)
+        ]
+        _copy(
+            cur,
+            "verification_employer",
+            [
+                "id",
+                "created_at",
+                "updated_at",
+                "ein",
+                "name",
+                "naics",
+                "state",
+                "address",
+                "city",
+                "postal_code",
+                "mou_signed_on",
+                "is_federal_contractor",
+                "status",
+            ],
+            emp_rows,
+        )
+        cur.execute(
+            "SELECT setval(pg_get_serial_sequence('verification_employer', 'id'), %s)", [n_emp]
+        )
 
         people = []  # (ssn, first, last, dob, citizen)
         num_rows, ssn_seen = [], set()
@@ -266,7 +513,11 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
                     ssn_seen.add(ssn)
                     break
             compound = rng.random() < 0.15
-            last = f"{rng.choice(COMPOUND_PARTS)} {rng.choice(COMPOUND_PARTS)}" if compound else rng.choice(LAST)
+            last = (
+                f"{rng.choice(COMPOUND_PARTS)} {rng.choice(COMPOUND_PARTS)}"
+                if compound
+                else rng.choice(LAST)
+            )
             first, dob = rng.choice(FIRST), _dob(rng)
             citizen = rng.random() < 0.8
             people.append((ssn, first, last, dob, citizen))
@@ -286,13 +537,43 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
                 continue
             nid += 1
             cit = "citizen" if citizen and idx not in stale else "alien_authorized"
-            num_rows.append((nid, loads["ssa"], crypto.encrypt(ssn, table=sources.NUMIDENT, column="ssn_enc", row_id=nid,
-                                                               ring=ring),
-                             crypto.blind_index(ssn, kind="ssn", key=key), ssn[-4:], first, "", last, dob.isoformat(),
-                             cit, death.get(idx, date(1, 1, 1)).isoformat() if idx in death else None,
-                             "t" if idx in locked else "f"))
-        _copy(cur, sources.NUMIDENT, ["id", "load_id", "ssn_enc", "ssn_bidx", "ssn_last4", "first_name", "middle_name",
-                                      "last_name", "date_of_birth", "citizenship", "death_date", "locked"], num_rows)
+            num_rows.append(
+                (
+                    nid,
+                    loads["ssa"],
+                    crypto.encrypt(
+                        ssn, table=sources.NUMIDENT, column="ssn_enc", row_id=nid, ring=ring
+                    ),
+                    crypto.blind_index(ssn, kind="ssn", key=key),
+                    ssn[-4:],
+                    first,
+                    "",
+                    last,
+                    dob.isoformat(),
+                    cit,
+                    death.get(idx, date(1, 1, 1)).isoformat() if idx in death else None,
+                    "t" if idx in locked else "f",
+                )
+            )
+        _copy(
+            cur,
+            sources.NUMIDENT,
+            [
+                "id",
+                "load_id",
+                "ssn_enc",
+                "ssn_bidx",
+                "ssn_last4",
+                "first_name",
+                "middle_name",
+                "last_name",
+                "date_of_birth",
+                "citizenship",
+                "death_date",
+                "locked",
+            ],
+            num_rows,
+        )
         del num_rows
         cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [sources.NUMIDENT, nid])
 
@@ -310,18 +591,83 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
                 until = date(2024, 1, 1)
                 expired.add(idx)
             nat = date(2018, 6, 1) if idx in stale else None
-            dhs_rows.append((did, loads["dhs"], "", crypto.blind_index(a_num, kind="a_number", key=key), a_num[-4:],
-                             "", "", "", "", "", "", "", first, last, dob.isoformat(), "MEX", "LPR",
-                             "2015-01-01", None if nat else until.isoformat(), nat.isoformat() if nat else None))
+            dhs_rows.append(
+                (
+                    did,
+                    loads["dhs"],
+                    "",
+                    crypto.blind_index(a_num, kind="a_number", key=key),
+                    a_num[-4:],
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    first,
+                    last,
+                    dob.isoformat(),
+                    "MEX",
+                    "LPR",
+                    "2015-01-01",
+                    None if nat else until.isoformat(),
+                    nat.isoformat() if nat else None,
+                )
+            )
         while did < n_dhs:  # records of people who never appear in a case
             did += 1
-            dhs_rows.append((did, loads["dhs"], "", f"{rng.getrandbits(256):064x}", "0000", "", "", "", "", "", "", "",
-                             rng.choice(FIRST), rng.choice(LAST), _dob(rng).isoformat(), "MEX", "LPR", "2015-01-01",
-                             "2030-01-01", None))
-        _copy(cur, sources.DHS, ["id", "load_id", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc", "i94_bidx",
-                                 "i94_last4", "passport_enc", "passport_bidx", "passport_last4", "passport_country",
-                                 "first_name", "last_name", "date_of_birth", "country_of_birth", "class_of_admission",
-                                 "work_authorized_from", "work_authorized_until", "naturalized_on"], dhs_rows)
+            dhs_rows.append(
+                (
+                    did,
+                    loads["dhs"],
+                    "",
+                    f"{rng.getrandbits(256):064x}",
+                    "0000",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    rng.choice(FIRST),
+                    rng.choice(LAST),
+                    _dob(rng).isoformat(),
+                    "MEX",
+                    "LPR",
+                    "2015-01-01",
+                    "2030-01-01",
+                    None,
+                )
+            )
+        _copy(
+            cur,
+            sources.DHS,
+            [
+                "id",
+                "load_id",
+                "a_number_enc",
+                "a_number_bidx",
+                "a_number_last4",
+                "i94_enc",
+                "i94_bidx",
+                "i94_last4",
+                "passport_enc",
+                "passport_bidx",
+                "passport_last4",
+                "passport_country",
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "country_of_birth",
+                "class_of_admission",
+                "work_authorized_from",
+                "work_authorized_until",
+                "naturalized_on",
+            ],
+            dhs_rows,
+        )
         del dhs_rows
 
         # Cases.
@@ -334,8 +680,16 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
 
         used: set[tuple[int, str]] = set()
 
-        def add_case(idx: int, emp: int, first: str, last: str, dob: date, ssn: str, label: str,
-                     hire: date | None = None) -> int:
+        def add_case(
+            idx: int,
+            emp: int,
+            first: str,
+            last: str,
+            dob: date,
+            ssn: str,
+            label: str,
+            hire: date | None = None,
+        ) -> int:
             nonlocal cid
             while (emp, ssn) in used:  # one worker row per employer and SSN
                 emp = emp % n_emp + 1
@@ -347,17 +701,74 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
             a_num = a_numbers.get(idx, "") if not citizen else ""
             created = f"{hire.isoformat()} 12:00:00+00"
             wid = cid
-            worker_rows.append((wid, created, created, emp, crypto.blind_index(ssn, kind="ssn", key=key), ssn[-4:], first,
-                                last, dob.isoformat(), ""))
-            case_rows.append((
-                cid, created, created, emp, wid, f"B{cid}", first, "", last, "", dob.isoformat(),
-                crypto.encrypt(ssn, table=sources.CASES, column="ssn_enc", row_id=cid, ring=ring),
-                crypto.blind_index(ssn, kind="ssn", key=key), ssn[-4:], "", status,
-                "", crypto.blind_index(a_num, kind="a_number", key=key) if a_num else "", a_num[-4:], "", "", "", "", "",
-                "", "", "us_passport" if citizen else "permanent_resident_card", "", "", "",
-                (hire - timedelta(days=7)).isoformat(), hire.isoformat(), hire.isoformat(), "", "", "", "",
-                "closed", created, created, "", "f", "", "", "employment_authorized", "ea_automatic", "", created,
-            ))
+            worker_rows.append(
+                (
+                    wid,
+                    created,
+                    created,
+                    emp,
+                    crypto.blind_index(ssn, kind="ssn", key=key),
+                    ssn[-4:],
+                    first,
+                    last,
+                    dob.isoformat(),
+                    "",
+                )
+            )
+            case_rows.append(
+                (
+                    cid,
+                    created,
+                    created,
+                    emp,
+                    wid,
+                    f"B{cid}",
+                    first,
+                    "",
+                    last,
+                    "",
+                    dob.isoformat(),
+                    crypto.encrypt(
+                        ssn, table=sources.CASES, column="ssn_enc", row_id=cid, ring=ring
+                    ),
+                    crypto.blind_index(ssn, kind="ssn", key=key),
+                    ssn[-4:],
+                    "",
+                    status,
+                    "",
+                    crypto.blind_index(a_num, kind="a_number", key=key) if a_num else "",
+                    a_num[-4:],
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "us_passport" if citizen else "permanent_resident_card",
+                    "",
+                    "",
+                    "",
+                    (hire - timedelta(days=7)).isoformat(),
+                    hire.isoformat(),
+                    hire.isoformat(),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "closed",
+                    created,
+                    created,
+                    "",
+                    "f",
+                    "",
+                    "",
+                    "employment_authorized",
+                    "ea_automatic",
+                    "",
+                    created,
+                )
+            )
             labels.case[cid] = label
             return cid
 
@@ -396,26 +807,102 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
         for idx in reuse_people:  # one SSN at many employers within weeks
             ssn, first, last, dob, _c = people[idx]
             for k in range(5):
-                add_case(idx, rng.randrange(1, n_emp + 1), first, last, dob, ssn, "fraud:ssn_reuse",
-                         hire=hire0 + timedelta(days=100 + 7 * k))
+                add_case(
+                    idx,
+                    rng.randrange(1, n_emp + 1),
+                    first,
+                    last,
+                    dob,
+                    ssn,
+                    "fraud:ssn_reuse",
+                    hire=hire0 + timedelta(days=100 + 7 * k),
+                )
         for idx in multi_people:  # one SSN, another person
             ssn = people[idx][0]
             other = people[rng.randrange(n_cases)]
-            add_case(idx, rng.randrange(1, n_emp + 1), other[1], other[2], other[3], ssn, "fraud:multi_identity",
-                     hire=hire0 + timedelta(days=400))
-        _copy(cur, "verification_worker", ["id", "created_at", "updated_at", "employer_id", "ssn_bidx", "ssn_last4",
-                                           "first_name", "last_name", "date_of_birth", "email"], worker_rows)
+            add_case(
+                idx,
+                rng.randrange(1, n_emp + 1),
+                other[1],
+                other[2],
+                other[3],
+                ssn,
+                "fraud:multi_identity",
+                hire=hire0 + timedelta(days=400),
+            )
+        _copy(
+            cur,
+            "verification_worker",
+            [
+                "id",
+                "created_at",
+                "updated_at",
+                "employer_id",
+                "ssn_bidx",
+                "ssn_last4",
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "email",
+            ],
+            worker_rows,
+        )
         worker_rows.clear()
-        _copy(cur, sources.CASES, [
-            "id", "created_at", "updated_at", "employer_id", "worker_id", "employer_case_id", "first_name",
-            "middle_initial", "last_name", "other_last_names", "date_of_birth", "ssn_enc", "ssn_bidx", "ssn_last4",
-            "employee_email", "citizenship_status", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc",
-            "i94_bidx", "i94_last4", "passport_enc", "passport_bidx", "passport_last4", "passport_country",
-            "document_type", "document_number_enc", "document_number_bidx", "document_number_last4",
-            "offer_accepted_on", "i9_completed_on", "hire_date", "late_reason", "late_reason_text",
-            "duplicate_reason", "duplicate_reason_text", "status", "status_changed_at", "submitted_at", "tnc_source",
-            "name_review_requested", "decision", "resolution_note", "result", "closure_code", "closure_text",
-            "closed_at"], case_rows)
+        _copy(
+            cur,
+            sources.CASES,
+            [
+                "id",
+                "created_at",
+                "updated_at",
+                "employer_id",
+                "worker_id",
+                "employer_case_id",
+                "first_name",
+                "middle_initial",
+                "last_name",
+                "other_last_names",
+                "date_of_birth",
+                "ssn_enc",
+                "ssn_bidx",
+                "ssn_last4",
+                "employee_email",
+                "citizenship_status",
+                "a_number_enc",
+                "a_number_bidx",
+                "a_number_last4",
+                "i94_enc",
+                "i94_bidx",
+                "i94_last4",
+                "passport_enc",
+                "passport_bidx",
+                "passport_last4",
+                "passport_country",
+                "document_type",
+                "document_number_enc",
+                "document_number_bidx",
+                "document_number_last4",
+                "offer_accepted_on",
+                "i9_completed_on",
+                "hire_date",
+                "late_reason",
+                "late_reason_text",
+                "duplicate_reason",
+                "duplicate_reason_text",
+                "status",
+                "status_changed_at",
+                "submitted_at",
+                "tnc_source",
+                "name_review_requested",
+                "decision",
+                "resolution_note",
+                "result",
+                "closure_code",
+                "closure_text",
+                "closed_at",
+            ],
+            case_rows,
+        )
         n_case_rows = len(case_rows)
         case_rows.clear()
         for table in (sources.CASES, "verification_worker"):
@@ -432,23 +919,75 @@ def _generate(n_cases: int, seed: int = 42) -> Labels:
             ref = f"ENF{sid:07d}"
             f2, l2, _k = _variant(rng, first, last) if rng.random() < 0.5 else (first, last, "")
             aliases = f'{{"{rng.choice(FIRST)} {last}"}}'
-            enf_rows.append((sid, loads["enforcement"], ref, f2, l2, aliases, dob.isoformat(), "MEX", "{}", "{}", "wanted"))
+            enf_rows.append(
+                (
+                    sid,
+                    loads["enforcement"],
+                    ref,
+                    f2,
+                    l2,
+                    aliases,
+                    dob.isoformat(),
+                    "MEX",
+                    "{}",
+                    "{}",
+                    "wanted",
+                )
+            )
             case_id = idx + 1  # the person's own case (cases were numbered in people order first)
             labels.enforcement_pairs.add((case_id, ref))
             labels.case[case_id] = "fraud:enforcement_hit"
         while sid < n_enf:
             sid += 1
-            enf_rows.append((sid, loads["enforcement"], f"ENF{sid:07d}", rng.choice(FIRST), rng.choice(LAST), "{}",
-                             _dob(rng).isoformat(), "MEX", "{}", "{}", "wanted"))
-        _copy(cur, sources.ENFORCEMENT, ["id", "load_id", "subject_ref", "first_name", "last_name", "aliases",
-                                         "date_of_birth", "nationality", "documents_enc", "documents_bidx", "status"],
-              enf_rows)
-        cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [sources.ENFORCEMENT, sid])
+            enf_rows.append(
+                (
+                    sid,
+                    loads["enforcement"],
+                    f"ENF{sid:07d}",
+                    rng.choice(FIRST),
+                    rng.choice(LAST),
+                    "{}",
+                    _dob(rng).isoformat(),
+                    "MEX",
+                    "{}",
+                    "{}",
+                    "wanted",
+                )
+            )
+        _copy(
+            cur,
+            sources.ENFORCEMENT,
+            [
+                "id",
+                "load_id",
+                "subject_ref",
+                "first_name",
+                "last_name",
+                "aliases",
+                "date_of_birth",
+                "nationality",
+                "documents_enc",
+                "documents_bidx",
+                "status",
+            ],
+            enf_rows,
+        )
+        cur.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [sources.ENFORCEMENT, sid]
+        )
     with connection.cursor() as cur:
-        for table in (sources.CASES, sources.NUMIDENT, sources.DHS, sources.ENFORCEMENT, "verification_employer"):
+        for table in (
+            sources.CASES,
+            sources.NUMIDENT,
+            sources.DHS,
+            sources.ENFORCEMENT,
+            "verification_employer",
+        ):
             cur.execute(f"VACUUM ANALYZE {table}")
-    print(f"data: fallback generator, {n_case_rows:,} cases, {nid:,} SSA, {did:,} DHS, {sid:,} enforcement subjects, "
-          f"{n_emp:,} employers in {time.perf_counter() - started:.1f}s")
+    print(
+        f"data: fallback generator, {n_case_rows:,} cases, {nid:,} SSA, {did:,} DHS, {sid:,} enforcement subjects, "
+        f"{n_emp:,} employers in {time.perf_counter() - started:.1f}s"
+    )
     return labels
 
 
@@ -479,16 +1018,37 @@ def _floor_seconds() -> float:
         cur.execute("SELECT count(*) FROM bench_floor")
         rows = cur.fetchone()[0]
         cur.execute("DROP TABLE bench_floor")
-    print(f"P1 floor: CREATE TABLE AS SELECT of exact identity mismatches: {rows:,} rows in {seconds:.2f}s")
+    print(
+        f"P1 floor: CREATE TABLE AS SELECT of exact identity mismatches: {rows:,} rows in {seconds:.2f}s"
+    )
     return seconds
 
 
 def _workers(concurrency: int = 2) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "batch", "--concurrency", str(concurrency),
-         "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "-n", f"bench-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "batch",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"bench-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -526,8 +1086,15 @@ def _use_size(n: int) -> None:
 def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
     print(f"-- scale {n:,} cases")
     _use_size(n)
-    saved = ROOT / "var" / (f"bench-crossref-labels-{n}.json" if _BASE_DB == "crosscheck_bench_crossref"
-                            else f"bench-crossref-labels-{_BASE_DB}-{n}.json")
+    saved = (
+        ROOT
+        / "var"
+        / (
+            f"bench-crossref-labels-{n}.json"
+            if _BASE_DB == "crosscheck_bench_crossref"
+            else f"bench-crossref-labels-{_BASE_DB}-{n}.json"
+        )
+    )
     if os.environ.get("BENCH_CROSSREF_REUSE") and saved.exists():
         # Development only: keep the generated database of this size, forget earlier runs.
         labels = _reuse(saved)
@@ -536,9 +1103,13 @@ def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
         _setup_django()
         labels = _load_data(n)
         saved.parent.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)}))
+        saved.write_text(
+            json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)})
+        )
         user = _bench_user()
-    if os.environ.get("BENCH_CROSSREF_ONLY") == "load":  # development: load (and keep) the data, nothing else
+    if (
+        os.environ.get("BENCH_CROSSREF_ONLY") == "load"
+    ):  # development: load (and keep) the data, nothing else
         return {"total": 0.0, "floor": 0.0}
     if os.environ.get("BENCH_CROSSREF_ONLY") == "p2":  # development: the linkage benchmark alone
         _p2(user, labels)
@@ -551,9 +1122,11 @@ def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
         run, progress, seconds = _full_run(user, partitions=partitions)
     finally:
         _stop(workers)
-    print(f"P1 full run (every rule, {partitions} SSN partitions + employer buckets, 2 Celery workers): "
-          f"{seconds:.1f}s, status {run.status}, {progress.rows_examined:,} rows examined, "
-          f"{progress.total_hits:,} hits; floor {floor:.2f}s; ratio {seconds / floor:.2f}x (goal <= 4x)")
+    print(
+        f"P1 full run (every rule, {partitions} SSN partitions + employer buckets, 2 Celery workers): "
+        f"{seconds:.1f}s, status {run.status}, {progress.rows_examined:,} rows examined, "
+        f"{progress.total_hits:,} hits; floor {floor:.2f}s; ratio {seconds / floor:.2f}x (goal <= 4x)"
+    )
     for family, secs in sorted(progress.family_seconds.items()):
         print(f"    family {family:14} {secs:8.1f}s (worker time, summed over partitions)")
     for code, hits in sorted(progress.hits.items()):
@@ -579,7 +1152,8 @@ def _switch_database() -> None:
     from urllib.parse import urlsplit, urlunsplit
 
     base = os.environ.get("BENCH_BASE_DATABASE_URL") or os.environ.get(
-        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck"
+    )
     os.environ["BENCH_BASE_DATABASE_URL"] = base
     url = urlsplit(base)
     os.environ["DATABASE_URL"] = urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, ""))
@@ -596,7 +1170,9 @@ def _switch_database() -> None:
     connections.close_all()  # an earlier size's database
     settings.DATABASES["default"]["NAME"] = BENCH_DB
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE crossref_finding, crossref_shadowhit, crossref_partition, crossref_run CASCADE")
+        cur.execute(
+            "TRUNCATE crossref_finding, crossref_shadowhit, crossref_partition, crossref_run CASCADE"
+        )
     import redis
 
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
@@ -627,8 +1203,13 @@ def _load_with_generator(n: int) -> Labels | None:
     with connection.cursor() as cur:
         cur.execute("SELECT employer_case_id, id FROM verification_verificationcase")
         ids = dict(cur.fetchall())
-        for table in ("verification_verificationcase", "verification_numident", "verification_immigrationrecord",
-                      "verification_enforcementsubject", "verification_employer"):
+        for table in (
+            "verification_verificationcase",
+            "verification_numident",
+            "verification_immigrationrecord",
+            "verification_enforcementsubject",
+            "verification_employer",
+        ):
             cur.execute(f"VACUUM ANALYZE {table}")
     labels = Labels()
     for ecid, (label, _detail) in by_ecid.items():
@@ -639,8 +1220,10 @@ def _load_with_generator(n: int) -> Labels | None:
             ecid = f"S{world.seed}-{int(c):08d}"
             if ecid in ids:
                 labels.enforcement_pairs.add((ids[ecid], f"ENF-{world.seed}-{k:06d}"))
-    print(f"data: synthetic.generate_and_load, {len(labels.case):,} labelled cases, "
-          f"{summary.total_rows:,} rows in {time.perf_counter() - started:.1f}s")
+    print(
+        f"data: synthetic.generate_and_load, {len(labels.case):,} labelled cases, "
+        f"{summary.total_rows:,} rows in {time.perf_counter() - started:.1f}s"
+    )
     return labels
 
 
@@ -667,20 +1250,31 @@ def _quality(labels: Labels) -> None:
     from crossref.models import Finding
 
     by_case: dict[int, list[tuple[str, str, bool]]] = {}
-    rows = Finding.objects.filter(subject_type="worker").values_list("case_id", "rule_code", "severity",
-                                                                     "is_clerical", "evidence")
+    rows = Finding.objects.filter(subject_type="worker").values_list(
+        "case_id", "rule_code", "severity", "is_clerical", "evidence"
+    )
     # SSN-level findings count against the case they name (the latest case of the pattern).
     for case_id, code, severity, clerical, _evidence in rows.iterator(chunk_size=20000):
         by_case.setdefault(case_id, []).append((code, severity, clerical))
     lawful = [c for c, lab in labels.case.items() if lab in ("none", "clerical")]
     fraud_level = lambda fs: any(not clerical and sev != "low" for _c, sev, clerical in fs)  # noqa: E731
     wrong = sum(1 for c in lawful if fraud_level(by_case.get(c, [])))
-    wrong += sum(1 for c, lab in labels.case.items() if lab == "none" and by_case.get(c) and not fraud_level(by_case[c]))
+    wrong += sum(
+        1
+        for c, lab in labels.case.items()
+        if lab == "none" and by_case.get(c) and not fraud_level(by_case[c])
+    )
     rate = wrong / max(1, len(lawful))
-    print(f"Quality: erroneous-mismatch rate {100 * rate:.3f}% ({wrong:,} of {len(lawful):,} lawful cases; goal <= 0.1%)")
+    print(
+        f"Quality: erroneous-mismatch rate {100 * rate:.3f}% ({wrong:,} of {len(lawful):,} lawful cases; goal <= 0.1%)"
+    )
     clerical = [c for c, lab in labels.case.items() if lab == "clerical"]
-    cl_ok = sum(1 for c in clerical if any(k and sev == "low" for _code, sev, k in by_case.get(c, [])))
-    print(f"    clerical cases with only a low 'probable clerical error' finding: {cl_ok:,}/{len(clerical):,}")
+    cl_ok = sum(
+        1 for c in clerical if any(k and sev == "low" for _code, sev, k in by_case.get(c, []))
+    )
+    print(
+        f"    clerical cases with only a low 'probable clerical error' finding: {cl_ok:,}/{len(clerical):,}"
+    )
     # SSN-level rules (velocity, multi-identity) name the SSN: a fraud case is caught when a finding of
     # the intended rule names its case or its SSN.
     from django.db import connection
@@ -691,13 +1285,16 @@ def _quality(labels: Labels) -> None:
         cur.execute("SELECT id, employer_id FROM verification_verificationcase")
         employer_of = dict(cur.fetchall())
     by_ssn: dict[str, set[str]] = {}
-    for key, code in Finding.objects.filter(subject_key__startswith="ssn:").values_list("subject_key", "rule_code"):
+    for key, code in Finding.objects.filter(subject_key__startswith="ssn:").values_list(
+        "subject_key", "rule_code"
+    ):
         by_ssn.setdefault(key[4:], set()).add(code)
     # Employer findings: per-case ones name their case; rate findings name the employer only.
     emp_case: dict[int, set[str]] = {}
     by_employer: dict[int, set[str]] = {}
     for case_id, employer_id, code in Finding.objects.filter(subject_type="employer").values_list(
-            "case_id", "employer_id", "rule_code"):
+        "case_id", "employer_id", "rule_code"
+    ):
         if case_id:
             emp_case.setdefault(case_id, set()).add(code)
         else:
@@ -705,12 +1302,18 @@ def _quality(labels: Labels) -> None:
     fraud = [(c, lab) for c, lab in labels.case.items() if lab.startswith(("fraud:", "employer:"))]
 
     def codes(c: int) -> set[str]:
-        return ({code for code, _s, _k in by_case.get(c, [])} | by_ssn.get(ssn_of.get(c, ""), set())
-                | emp_case.get(c, set()) | by_employer.get(employer_of.get(c, 0), set()))
+        return (
+            {code for code, _s, _k in by_case.get(c, [])}
+            | by_ssn.get(ssn_of.get(c, ""), set())
+            | emp_case.get(c, set())
+            | by_employer.get(employer_of.get(c, 0), set())
+        )
 
     caught = sum(1 for c, lab in fraud if codes(c) & FRAUD_RULES.get(lab, set()))
-    print(f"    fraud and employer-misbehaviour recall {100 * caught / max(1, len(fraud)):.2f}% "
-          f"({caught:,}/{len(fraud):,}; goal >= 99.5%)")
+    print(
+        f"    fraud and employer-misbehaviour recall {100 * caught / max(1, len(fraud)):.2f}% "
+        f"({caught:,}/{len(fraud):,}; goal >= 99.5%)"
+    )
     missed: dict[str, int] = {}
     for c, lab in fraud:
         if not codes(c) & FRAUD_RULES.get(lab, set()):
@@ -728,8 +1331,10 @@ def _quality(labels: Labels) -> None:
         tp = sum(1 for c in hit_cases if labels.case.get(c) in meant)
         should = sum(1 for c, lab in labels.case.items() if lab in meant)
         caught_rule = sum(1 for c, lab in labels.case.items() if lab in meant and code in codes(c))
-        print(f"    {code:22} precision {100 * tp / max(1, len(hit_cases)):6.2f}%  recall "
-              f"{100 * caught_rule / max(1, should):6.2f}%  ({len(hit_cases):,} cases hit)")
+        print(
+            f"    {code:22} precision {100 * tp / max(1, len(hit_cases)):6.2f}%  recall "
+            f"{100 * caught_rule / max(1, should):6.2f}%  ({len(hit_cases):,} cases hit)"
+        )
     errs = [c for c in lawful if fraud_level(by_case.get(c, []))][:5]
     for c in errs:
         print(f"    e.g. lawful case {c} ({labels.case[c]}): {by_case[c]}")
@@ -755,20 +1360,30 @@ def _p2(user, labels: Labels) -> None:
         n_cases = cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM verification_enforcementsubject")
         n_subjects = cur.fetchone()[0]
-    ours = set(Finding.objects.filter(rule_code="ENF-LINK", severity="high").values_list("case_id", "evidence_key"))
+    ours = set(
+        Finding.objects.filter(rule_code="ENF-LINK", severity="high").values_list(
+            "case_id", "evidence_key"
+        )
+    )
     ours = {(c, e.split(":", 1)[1]) for c, e in ours}
     review = Finding.objects.filter(rule_code="ENF-LINK", severity="low").count()
     p, r, f1 = _prf(ours, labels.enforcement_pairs)
-    print(f"P2 ours: {seconds:.1f}s, {(n_cases + n_subjects) / seconds:,.0f} records/s; precision {p:.4f} recall {r:.4f} "
-          f"F1 {f1:.4f} ({len(ours):,} links, {len(labels.enforcement_pairs):,} true; {review:,} low-severity "
-          f"review leads, not counted)")
+    print(
+        f"P2 ours: {seconds:.1f}s, {(n_cases + n_subjects) / seconds:,.0f} records/s; precision {p:.4f} recall {r:.4f} "
+        f"F1 {f1:.4f} ({len(ours):,} links, {len(labels.enforcement_pairs):,} true; {review:,} low-severity "
+        f"review leads, not counted)"
+    )
     splink = _splink(labels)
     if splink is None:
         return
     sp_probs, sp_seconds = splink
-    p2, r2, f12 = _prf({k for k, v in sp_probs.items() if v >= SPLINK_THRESHOLD}, labels.enforcement_pairs)
-    print(f"P2 Splink 4 (DuckDB, training included): {sp_seconds:.1f}s, {(n_cases + n_subjects) / sp_seconds:,.0f} "
-          f"records/s; at match probability {SPLINK_THRESHOLD}: precision {p2:.4f} recall {r2:.4f} F1 {f12:.4f}")
+    p2, r2, f12 = _prf(
+        {k for k, v in sp_probs.items() if v >= SPLINK_THRESHOLD}, labels.enforcement_pairs
+    )
+    print(
+        f"P2 Splink 4 (DuckDB, training included): {sp_seconds:.1f}s, {(n_cases + n_subjects) / sp_seconds:,.0f} "
+        f"records/s; at match probability {SPLINK_THRESHOLD}: precision {p2:.4f} recall {r2:.4f} F1 {f12:.4f}"
+    )
     # Splink's best: the threshold that gives it its highest F1, chosen with the labels (an oracle
     # that ours does not get), so that F1 is compared with Splink at its best and not at a default.
     best_f1, best_t, best_p, best_r = f12, SPLINK_THRESHOLD, p2, r2
@@ -776,10 +1391,14 @@ def _p2(user, labels: Labels) -> None:
         bp, br, bf = _prf({k for k, v in sp_probs.items() if v >= t}, labels.enforcement_pairs)
         if bf > best_f1:
             best_f1, best_t, best_p, best_r = bf, t, bp, br
-    print(f"P2 Splink at its best threshold (match probability {best_t:.3f}, chosen with the labels): "
-          f"precision {best_p:.4f} recall {best_r:.4f} F1 {best_f1:.4f}")
-    print(f"P2 speed ratio ours/Splink {sp_seconds / seconds:.2f}x (goal >= 5x), F1 {f1:.4f} vs Splink's best "
-          f"{best_f1:.4f} (goal: ours >= Splink's)")
+    print(
+        f"P2 Splink at its best threshold (match probability {best_t:.3f}, chosen with the labels): "
+        f"precision {best_p:.4f} recall {best_r:.4f} F1 {best_f1:.4f}"
+    )
+    print(
+        f"P2 speed ratio ours/Splink {sp_seconds / seconds:.2f}x (goal >= 5x), F1 {f1:.4f} vs Splink's best "
+        f"{best_f1:.4f} (goal: ours >= Splink's)"
+    )
 
 
 def _wait_for_workers(timeout: float = 120.0) -> None:
@@ -808,29 +1427,48 @@ def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None
     if not (SPLINK_VENV / "bin" / "python").exists():
         print(f"P2: creating {SPLINK_VENV} with {SPLINK_SPEC} (once)")
         subprocess.run([sys.executable, "-m", "venv", str(SPLINK_VENV)], check=True)
-        subprocess.run([str(SPLINK_VENV / "bin" / "pip"), "install", "-q", *SPLINK_SPEC], check=True)
-    work = ROOT / "var" / ("bench-splink" if BENCH_DB == "crosscheck_bench_crossref" else f"bench-splink-{BENCH_DB}")
+        subprocess.run(
+            [str(SPLINK_VENV / "bin" / "pip"), "install", "-q", *SPLINK_SPEC], check=True
+        )
+    work = (
+        ROOT
+        / "var"
+        / (
+            "bench-splink"
+            if BENCH_DB == "crosscheck_bench_crossref"
+            else f"bench-splink-{BENCH_DB}"
+        )
+    )
     work.mkdir(parents=True, exist_ok=True)
     with connection.cursor() as cur, (work / "cases.csv").open("w") as fh:
         # The engine's blocking reads the other last names and the four document indexes too.
-        cur.copy_expert("""COPY (
+        cur.copy_expert(
+            """COPY (
             SELECT id AS unique_id, first_name, last_name, coalesce(other_last_names, '') AS other_last_names,
                    date_of_birth::text AS dob,
                    concat_ws('|', a_number_bidx, passport_bidx, i94_bidx, document_number_bidx) AS docs
-              FROM verification_verificationcase) TO STDOUT WITH CSV HEADER""", fh)
+              FROM verification_verificationcase) TO STDOUT WITH CSV HEADER""",
+            fh,
+        )
     with connection.cursor() as cur, (work / "subjects.csv").open("w") as fh:
         # One row per name of a subject (primary and each alias), as Splink compares one name per record.
-        cur.copy_expert("""COPY (
+        cur.copy_expert(
+            """COPY (
             SELECT row_number() OVER () + 1000000000 AS unique_id, subject_ref, split_part(name, ' ', 1) AS first_name,
                    substr(name, length(split_part(name, ' ', 1)) + 2) AS last_name, '' AS other_last_names,
                    date_of_birth::text AS dob, array_to_string(s.documents_bidx, '|') AS docs
               FROM verification_enforcementsubject s,
                    unnest(array_prepend(s.first_name || ' ' || s.last_name, s.aliases)) AS name
-        ) TO STDOUT WITH CSV HEADER""", fh)
+        ) TO STDOUT WITH CSV HEADER""",
+            fh,
+        )
     started = time.perf_counter()
     out = work / "links.json"
     # -P: the script's folder (bench/, which has a queue.py) must not shadow the standard library.
-    subprocess.run([str(SPLINK_VENV / "bin" / "python"), "-P", __file__, "--splink", str(work), str(out)], check=True)
+    subprocess.run(
+        [str(SPLINK_VENV / "bin" / "python"), "-P", __file__, "--splink", str(work), str(out)],
+        check=True,
+    )
     seconds = time.perf_counter() - started
     probs: dict[tuple[int, str], float] = {}
     for c, ref, prob in json.loads(out.read_text()):
@@ -855,7 +1493,9 @@ def splink_main(work: str, out: str) -> None:
 
         def norm(s: object) -> str:
             text = unicodedata.normalize("NFKD", str(s or ""))
-            text = "".join(ch for ch in text if not unicodedata.combining(ch) and ch not in "'\u2019`").lower()
+            text = "".join(
+                ch for ch in text if not unicodedata.combining(ch) and ch not in "'\u2019`"
+            ).lower()
             return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
 
         def swapped(d: str) -> list[str]:
@@ -867,8 +1507,12 @@ def splink_main(work: str, out: str) -> None:
         df["last_name"] = df["last_name"].map(norm)
         family = (df["last_name"] + " " + df["other_last_names"].map(norm)).str.split()
         df["g"] = df["first_name"].str[:2]
-        df["fkeys"] = family.map(lambda parts: sorted({p[:2] for p in (parts if subjects else parts[:3])}))
-        df["dobs"] = df["dob"].map(swapped) if subjects else df["dob"].map(lambda d: [d] if d else [])
+        df["fkeys"] = family.map(
+            lambda parts: sorted({p[:2] for p in (parts if subjects else parts[:3])})
+        )
+        df["dobs"] = (
+            df["dob"].map(swapped) if subjects else df["dob"].map(lambda d: [d] if d else [])
+        )
         df["docs"] = df["docs"].map(lambda v: sorted({d for d in v.split("|") if d}))
         return df.drop(columns=["other_last_names"])
 
@@ -877,7 +1521,8 @@ def splink_main(work: str, out: str) -> None:
     ref_of = dict(zip(subjects["unique_id"].astype(int), subjects["subject_ref"], strict=True))
     subjects = subjects.drop(columns=["subject_ref"])
     settings = SettingsCreator(
-        link_type="link_only", unique_id_column_name="unique_id",
+        link_type="link_only",
+        unique_id_column_name="unique_id",
         blocking_rules_to_generate_predictions=[
             block_on("dobs", "g", arrays_to_explode=["dobs"]),
             block_on("dobs", "fkeys", arrays_to_explode=["dobs", "fkeys"]),
@@ -890,20 +1535,29 @@ def splink_main(work: str, out: str) -> None:
             cl.ArrayIntersectAtSizes("docs", [1]),
         ],
     )
-    linker = Linker([cases, subjects], settings, db_api=DuckDBAPI(), input_table_aliases=["cases", "subjects"])
-    linker.training.estimate_probability_two_random_records_match([block_on("first_name", "last_name", "dob")],
-                                                                  recall=0.8)
+    linker = Linker(
+        [cases, subjects], settings, db_api=DuckDBAPI(), input_table_aliases=["cases", "subjects"]
+    )
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "last_name", "dob")], recall=0.8
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6)
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), fix_probability_two_random_records_match=True)
+        block_on("dob"), fix_probability_two_random_records_match=True
+    )
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "last_name"), fix_probability_two_random_records_match=True)
+        block_on("first_name", "last_name"), fix_probability_two_random_records_match=True
+    )
     # Every pair above a low floor with its probability: the caller scores Splink at the usual 0.9
     # and at the threshold that suits it best.
     pred = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
     pairs = []
-    for left, right, prob in zip(pred["unique_id_l"].astype(int), pred["unique_id_r"].astype(int),
-                                 pred["match_probability"].astype(float), strict=True):
+    for left, right, prob in zip(
+        pred["unique_id_l"].astype(int),
+        pred["unique_id_r"].astype(int),
+        pred["match_probability"].astype(float),
+        strict=True,
+    ):
         case_id, subject_row = (left, right) if right in ref_of else (right, left)
         if subject_row in ref_of:
             pairs.append((case_id, ref_of[subject_row], prob))

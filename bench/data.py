@@ -34,7 +34,9 @@ def run(scale: int | None) -> None:
     n = scale or DEFAULT_SCALE
     require_free_disk(str(settings.BASE_DIR), max(2.0, n * _bytes_per_case() / 2**30))
     workers = int(os.environ.get("BENCH_WORKERS", os.cpu_count() or 2))
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = os.environ.get("BENCH_DATA_DB", "bench_crosscheck_data")
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = os.environ.get(
+        "BENCH_DATA_DB", "bench_crosscheck_data"
+    )
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
@@ -43,7 +45,11 @@ def run(scale: int | None) -> None:
         cpu_started = time.process_time()
         world = build(n_employers=employers, n_cases=n, seed=int(os.environ.get("BENCH_SEED", "1")))
         built = time.perf_counter() - started
-        summary = load_world(world, workers=workers, rebuild_indexes=os.environ.get("BENCH_REBUILD_INDEXES", "1") != "0")
+        summary = load_world(
+            world,
+            workers=workers,
+            rebuild_indexes=os.environ.get("BENCH_REBUILD_INDEXES", "1") != "0",
+        )
         total = time.perf_counter() - started
         import resource
 
@@ -52,28 +58,40 @@ def run(scale: int | None) -> None:
         with open("/proc/loadavg") as fh:
             load = fh.read().split()[0]
         rows = summary.total_rows
-        print(f"data: {n:,} cases, {employers:,} employers, {summary.rows.get('numident', 0):,} Numident, "
-              f"{summary.rows.get('dhs', 0):,} DHS, {summary.rows.get('enforcement', 0):,} enforcement, "
-              f"{summary.rows.get('workers', 0):,} workers: {rows:,} rows")
-        print(f"data: world decided in {built:.1f}s; sealed + copied in {summary.seconds:.1f}s with {workers} processes; "
-              f"Python CPU {python_cpu:.1f}s over all processes; load average at the end {load} on {os.cpu_count()} cores")
-        print(f"data: generate+load {total:.1f}s (goal <= {GOAL_SECONDS:.0f}s for 1M on 2 cores): "
-              f"{rows / total:,.0f} rows/s overall | COPY alone {summary.copy_rows_per_second:,.0f} rows/s per stream "
-              f"({rows / max(1e-9, sum(summary.copy_seconds.values()) / workers):,.0f} rows/s over {workers} streams)")
+        print(
+            f"data: {n:,} cases, {employers:,} employers, {summary.rows.get('numident', 0):,} Numident, "
+            f"{summary.rows.get('dhs', 0):,} DHS, {summary.rows.get('enforcement', 0):,} enforcement, "
+            f"{summary.rows.get('workers', 0):,} workers: {rows:,} rows"
+        )
+        print(
+            f"data: world decided in {built:.1f}s; sealed + copied in {summary.seconds:.1f}s with {workers} processes; "
+            f"Python CPU {python_cpu:.1f}s over all processes; load average at the end {load} on {os.cpu_count()} cores"
+        )
+        print(
+            f"data: generate+load {total:.1f}s (goal <= {GOAL_SECONDS:.0f}s for 1M on 2 cores): "
+            f"{rows / total:,.0f} rows/s overall | COPY alone {summary.copy_rows_per_second:,.0f} rows/s per stream "
+            f"({rows / max(1e-9, sum(summary.copy_seconds.values()) / workers):,.0f} rows/s over {workers} streams)"
+        )
         if "indexes" in summary.build_seconds:
-            print(f"data:   secondary indexes, statistics (ANALYZE) and unique/foreign-key constraints built after the load "
-                  f"in {summary.build_seconds['indexes']:.1f}s over {workers} connections")
+            print(
+                f"data:   secondary indexes, statistics (ANALYZE) and unique/foreign-key constraints built after the load "
+                f"in {summary.build_seconds['indexes']:.1f}s over {workers} connections"
+            )
         for table in ("numident", "dhs", "enforcement", "workers", "cases"):
             if table in summary.build_seconds:
-                print(f"data:   {table:<12} {summary.rows[table]:>10,} rows  build {summary.build_seconds[table]:6.1f}s  "
-                      f"copy {summary.copy_seconds[table]:6.1f}s (summed over processes)")
+                print(
+                    f"data:   {table:<12} {summary.rows[table]:>10,} rows  build {summary.build_seconds[table]:6.1f}s  "
+                    f"copy {summary.copy_seconds[table]:6.1f}s (summed over processes)"
+                )
         if os.environ.get("BENCH_LATENCY", "1") != "0":
             from bench.latency import measure
 
             figures = measure(requests=int(os.environ.get("BENCH_LATENCY_REQUESTS", "300")))
-            print(f"data: instant result over the API, one client, {figures['n']} submits against this data: "
-                  f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms; "
-                  f"CPU per submit: app {figures['app_cpu_ms']:.1f} ms + database {figures['db_cpu_ms']:.1f} ms (load average {figures['load']})")
+            print(
+                f"data: instant result over the API, one client, {figures['n']} submits against this data: "
+                f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms; "
+                f"CPU per submit: app {figures['app_cpu_ms']:.1f} ms + database {figures['db_cpu_ms']:.1f} ms (load average {figures['load']})"
+            )
     finally:
         connection.close()
         if os.environ.get("BENCH_KEEP_DB") == "1":

@@ -62,15 +62,27 @@ def _bodies(n: int) -> list[dict[str, Any]]:
 
     today = date.today()
     out = []
-    rows = list(Numident.objects.current().filter(citizenship=NumidentCitizenship.CITIZEN, death_date__isnull=True, locked=False).order_by("id")[: n])
+    rows = list(
+        Numident.objects.current()
+        .filter(citizenship=NumidentCitizenship.CITIZEN, death_date__isnull=True, locked=False)
+        .order_by("id")[:n]
+    )
     for k, row in enumerate(rows):
         last = row.last_name.upper() if k % 4 == 1 else row.last_name
-        out.append({
-            "first_name": row.first_name, "last_name": last, "date_of_birth": row.date_of_birth.isoformat(),
-            "ssn": reveal(row, "ssn"), "citizenship_status": "citizen", "document_type": "list_b_and_c",
-            "offer_accepted_on": (today - timedelta(days=10)).isoformat(), "i9_completed_on": (today - timedelta(days=1)).isoformat(),
-            "hire_date": today.isoformat(), "employer_case_id": f"lat-{k}",
-        })
+        out.append(
+            {
+                "first_name": row.first_name,
+                "last_name": last,
+                "date_of_birth": row.date_of_birth.isoformat(),
+                "ssn": reveal(row, "ssn"),
+                "citizenship_status": "citizen",
+                "document_type": "list_b_and_c",
+                "offer_accepted_on": (today - timedelta(days=10)).isoformat(),
+                "i9_completed_on": (today - timedelta(days=1)).isoformat(),
+                "hire_date": today.isoformat(),
+                "employer_case_id": f"lat-{k}",
+            }
+        )
     return out
 
 
@@ -89,16 +101,37 @@ def measure(*, requests: int = 300, warmup: int = 20) -> dict[str, float]:
     probes = Employer.objects.filter(ein__startswith="99", name__startswith="Latency Probe").count()
     ein = f"{990000001 + probes:09d}"
     employer = services.employer_enrol(
-        actor=None, ein=f"{ein[:2]}-{ein[2:]}", name=f"Latency Probe {probes + 1}", naics="541511", state="TX",
+        actor=None,
+        ein=f"{ein[:2]}-{ein[2:]}",
+        name=f"Latency Probe {probes + 1}",
+        naics="541511",
+        state="TX",
         mou_signed_on=date(2024, 1, 1),
     )
     _, raw = services.apikey_issue(actor=None, employer=employer, label="latency probe")
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=_database_url(connection.settings_dict), DJANGO_SETTINGS_MODULE="config.settings.test",
-               CROSSCHECK_LOG_LEVEL="WARNING")
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url(connection.settings_dict),
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        CROSSCHECK_LOG_LEVEL="WARNING",
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 30
@@ -129,7 +162,12 @@ def measure(*, requests: int = 300, warmup: int = 20) -> dict[str, float]:
                 db_before = sum(_cpu_seconds(p) for p in db_pids)
                 cpu_before = 1.0
             started = time.perf_counter()
-            conn.request("POST", "/api/v1/cases/", json.dumps(body), {**headers, "Idempotency-Key": f"lat-{time.time_ns()}-{k}"})
+            conn.request(
+                "POST",
+                "/api/v1/cases/",
+                json.dumps(body),
+                {**headers, "Idempotency-Key": f"lat-{time.time_ns()}-{k}"},
+            )
             response = conn.getresponse()
             payload = json.loads(response.read())
             elapsed = (time.perf_counter() - started) * 1000
@@ -137,16 +175,31 @@ def measure(*, requests: int = 300, warmup: int = 20) -> dict[str, float]:
                 raise SystemExit(f"latency: submit failed with {response.status}: {payload}")
             if k >= warmup:
                 timings.append(elapsed)
-                statuses[payload["result"] or payload["status"]] = statuses.get(payload["result"] or payload["status"], 0) + 1
-        app_cpu = (sum(_cpu_seconds(p) for p in app_pids) - app_before) * 1000 / max(1, len(timings)) if cpu_before else float("nan")
-        db_cpu = (sum(_cpu_seconds(p) for p in db_pids) - db_before) * 1000 / max(1, len(timings)) if cpu_before else float("nan")
+                statuses[payload["result"] or payload["status"]] = (
+                    statuses.get(payload["result"] or payload["status"], 0) + 1
+                )
+        app_cpu = (
+            (sum(_cpu_seconds(p) for p in app_pids) - app_before) * 1000 / max(1, len(timings))
+            if cpu_before
+            else float("nan")
+        )
+        db_cpu = (
+            (sum(_cpu_seconds(p) for p in db_pids) - db_before) * 1000 / max(1, len(timings))
+            if cpu_before
+            else float("nan")
+        )
         with open("/proc/loadavg") as fh:
             load = fh.read().split()[0]
         timings.sort()
         return {
-            "app_cpu_ms": app_cpu, "db_cpu_ms": db_cpu, "load": float(load),
-            "n": len(timings), "p50": statistics.median(timings), "p95": timings[int(0.95 * (len(timings) - 1))],
-            "max": timings[-1], "results": statuses,  # type: ignore[dict-item]
+            "app_cpu_ms": app_cpu,
+            "db_cpu_ms": db_cpu,
+            "load": float(load),
+            "n": len(timings),
+            "p50": statistics.median(timings),
+            "p95": timings[int(0.95 * (len(timings) - 1))],
+            "max": timings[-1],
+            "results": statuses,  # type: ignore[dict-item]
         }
     finally:
         server.terminate()
@@ -164,9 +217,11 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     django.setup()
     figures = measure(requests=args.requests)
-    print(f"latency: instant result over the API, one client, {figures['n']} submits: "
-          f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms; {figures['results']}; "
-          f"CPU per submit: app {figures['app_cpu_ms']:.1f} ms + database {figures['db_cpu_ms']:.1f} ms; load average {figures['load']}")
+    print(
+        f"latency: instant result over the API, one client, {figures['n']} submits: "
+        f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms; {figures['results']}; "
+        f"CPU per submit: app {figures['app_cpu_ms']:.1f} ms + database {figures['db_cpu_ms']:.1f} ms; load average {figures['load']}"
+    )
 
 
 if __name__ == "__main__":

@@ -40,10 +40,10 @@ SECONDS = float(os.environ.get("CROSSCHECK_BENCH_QUEUE_SECONDS", "15"))
 WARMUP_SECONDS = 3.0
 CHUNK = 200_000
 
-SETTINGS_MODULE = '''from config.settings.test import *  # noqa: F403
+SETTINGS_MODULE = """from config.settings.test import *  # noqa: F403
 ROOT_URLCONF = "bench_queue_urls"
 DEBUG = False
-'''
+"""
 URLS_MODULE = '''from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import path
@@ -98,18 +98,33 @@ def _directory():
 
     from privacy.models import Agency, Department, Role, Unit, User
 
-    dept, _ = Department.objects.get_or_create(code="dhs", defaults={"name": "Department of Homeland Security"})
-    agency, _ = Agency.objects.get_or_create(code="ice-hsi", defaults={"name": "ICE HSI", "department": dept})
-    unit, _ = Unit.objects.get_or_create(agency=agency, code="bench", defaults={"name": "Bench Unit"})
+    dept, _ = Department.objects.get_or_create(
+        code="dhs", defaults={"name": "Department of Homeland Security"}
+    )
+    agency, _ = Agency.objects.get_or_create(
+        code="ice-hsi", defaults={"name": "ICE HSI", "department": dept}
+    )
+    unit, _ = Unit.objects.get_or_create(
+        agency=agency, code="bench", defaults={"name": "Bench Unit"}
+    )
     password = "bench-queue-password-2026"
     user, created = User.objects.get_or_create(
         username="bench-analyst",
-        defaults={"agency": agency, "unit": unit, "roles": [Role.ANALYST], "is_staff": True, "first_name": "Bench", "last_name": "Analyst"},
+        defaults={
+            "agency": agency,
+            "unit": unit,
+            "roles": [Role.ANALYST],
+            "is_staff": True,
+            "first_name": "Bench",
+            "last_name": "Analyst",
+        },
     )
     if created:
         user.set_password(password)
         user.save()
-        user.user_permissions.add(Permission.objects.get(content_type__app_label="cases", codename="view_case"))
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="cases", codename="view_case")
+        )
         TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
     return unit, user, password
 
@@ -154,7 +169,9 @@ def _load(n: int, unit) -> None:
                 """,
                 {"agency": unit.agency_id, "unit": unit.pk, "lo": lo, "hi": hi},
             )
-            print(f"  loaded {hi:,} / {n:,} cases ({time.perf_counter() - started:.0f} s)", flush=True)
+            print(
+                f"  loaded {hi:,} / {n:,} cases ({time.perf_counter() - started:.0f} s)", flush=True
+            )
         cur.execute("SELECT setval('cases_case_number_seq', %s)", [n])
         cur.execute("ANALYZE cases_case")
 
@@ -252,8 +269,14 @@ def _load_test(port: int, path: str, cookie: str, seconds: float) -> dict[str, f
     def pct(p: float) -> float:
         return timings[min(len(timings) - 1, int(p * len(timings)))] if timings else float("nan")
 
-    return {"n": len(timings), "rps": len(timings) / elapsed, "p50": statistics.median(timings) if timings else float("nan"),
-            "p95": pct(0.95), "p99": pct(0.99), "errors": errors[0]}
+    return {
+        "n": len(timings),
+        "rps": len(timings) / elapsed,
+        "p50": statistics.median(timings) if timings else float("nan"),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "errors": errors[0],
+    }
 
 
 def run(scale: int | None) -> None:
@@ -265,11 +288,26 @@ def run(scale: int | None) -> None:
     (tmp / "bench_queue_settings.py").write_text(SETTINGS_MODULE)
     (tmp / "bench_queue_urls.py").write_text(URLS_MODULE)
     env = dict(
-        os.environ, DATABASE_URL=bench_url, REDIS_URL=BENCH_REDIS, DJANGO_SETTINGS_MODULE="bench_queue_settings",
-        CROSSCHECK_CACHE_PREFIX="bench-queue", CROSSCHECK_LOG_LEVEL="WARNING",
+        os.environ,
+        DATABASE_URL=bench_url,
+        REDIS_URL=BENCH_REDIS,
+        DJANGO_SETTINGS_MODULE="bench_queue_settings",
+        CROSSCHECK_CACHE_PREFIX="bench-queue",
+        CROSSCHECK_LOG_LEVEL="WARNING",
         PYTHONPATH=os.pathsep.join([str(tmp), str(ROOT), os.environ.get("PYTHONPATH", "")]),
     )
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CROSSCHECK_CACHE_PREFIX", "CROSSCHECK_LOG_LEVEL")})
+    os.environ.update(
+        {
+            k: env[k]
+            for k in (
+                "DATABASE_URL",
+                "REDIS_URL",
+                "DJANGO_SETTINGS_MODULE",
+                "CROSSCHECK_CACHE_PREFIX",
+                "CROSSCHECK_LOG_LEVEL",
+            )
+        }
+    )
     sys.path[:0] = [str(tmp)]
 
     import django
@@ -281,15 +319,39 @@ def run(scale: int | None) -> None:
     unit, user, password = _directory()
     _load(n, unit)
     cookie = _session(user, password)
-    cpu = _cpu_per_request(cookie, [("baseline page", "/bench/baseline/"), ("queue page", "/cases/")])
-    print(f"  in-process CPU per request: baseline {cpu['baseline page']:.1f} ms, queue {cpu['queue page']:.1f} ms "
-          f"({cpu['queue page'] / cpu['baseline page']:.2f}x)", flush=True)
+    cpu = _cpu_per_request(
+        cookie, [("baseline page", "/bench/baseline/"), ("queue page", "/cases/")]
+    )
+    print(
+        f"  in-process CPU per request: baseline {cpu['baseline page']:.1f} ms, queue {cpu['queue page']:.1f} ms "
+        f"({cpu['queue page'] / cpu['baseline page']:.2f}x)",
+        flush=True,
+    )
 
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-k", "gthread", "-w", "4", "--threads", "5",
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30"],
-        env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-k",
+            "gthread",
+            "-w",
+            "4",
+            "--threads",
+            "5",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--keep-alive",
+            "30",
+        ],
+        env=env,
+        cwd=str(ROOT),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60
@@ -301,7 +363,11 @@ def run(scale: int | None) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("queue bench: gunicorn did not start") from None
                 time.sleep(0.3)
-        targets = [("baseline page", "/bench/baseline/"), ("queue page", "/cases/"), ("admin changelist", "/admin/cases/case/")]
+        targets = [
+            ("baseline page", "/bench/baseline/"),
+            ("queue page", "/cases/"),
+            ("admin changelist", "/admin/cases/case/"),
+        ]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for name, path in targets:
             status = _get(conn, path, cookie)
@@ -309,18 +375,29 @@ def run(scale: int | None) -> None:
                 raise SystemExit(f"queue bench: {name} answered {status}")
         conn.close()
         results = {}
-        print(f"  {n:,} flagged cases; {CONNECTIONS} connections; {SECONDS:.0f} s per page; gunicorn gthread 4x5")
+        print(
+            f"  {n:,} flagged cases; {CONNECTIONS} connections; {SECONDS:.0f} s per page; gunicorn gthread 4x5"
+        )
         for name, path in targets:
-            _load_test(port, path, cookie, WARMUP_SECONDS)  # every worker process and thread warm, caches filled
+            _load_test(
+                port, path, cookie, WARMUP_SECONDS
+            )  # every worker process and thread warm, caches filled
             r = _load_test(port, path, cookie, SECONDS)
             results[name] = r
-            print(f"  {name:<17} {path:<20} {r['rps']:8.1f} req/s   p50 {r['p50']:7.1f} ms   p95 {r['p95']:7.1f} ms   "
-                  f"p99 {r['p99']:7.1f} ms   ({r['n']} requests, {r['errors']} errors)", flush=True)
+            print(
+                f"  {name:<17} {path:<20} {r['rps']:8.1f} req/s   p50 {r['p50']:7.1f} ms   p95 {r['p95']:7.1f} ms   "
+                f"p99 {r['p99']:7.1f} ms   ({r['n']} requests, {r['errors']} errors)",
+                flush=True,
+            )
         q, a, b = results["queue page"], results["admin changelist"], results["baseline page"]
         ratio = q["rps"] / a["rps"] if a["rps"] else float("inf")
         p95 = q["p95"] / b["p95"] if b["p95"] else float("inf")
-        print(f"  queue vs admin changelist: {ratio:.1f}x requests/s (goal >= 10x) {'MET' if ratio >= 10 else 'NOT MET'}")
-        print(f"  queue p95 vs baseline p95: {p95:.2f}x (goal <= 2x) {'MET' if p95 <= 2 else 'NOT MET'}")
+        print(
+            f"  queue vs admin changelist: {ratio:.1f}x requests/s (goal >= 10x) {'MET' if ratio >= 10 else 'NOT MET'}"
+        )
+        print(
+            f"  queue p95 vs baseline p95: {p95:.2f}x (goal <= 2x) {'MET' if p95 <= 2 else 'NOT MET'}"
+        )
     finally:
         server.terminate()
         try:

@@ -23,7 +23,11 @@ def _action(action: str) -> str:
 
 def allowed_agency_ids(user: Any, action: str = "view") -> list[int]:
     """Owner agencies whose investigations data `user` may `action` (home, then agreements)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "agency_id", None):
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or not getattr(user, "agency_id", None)
+    ):
         return []
     act = _action(action)
     from privacy import policy
@@ -32,7 +36,13 @@ def allowed_agency_ids(user: Any, action: str = "view") -> list[int]:
     if combined is not None:
         ids = list(combined(user, action=act, category=DataCategory.INVESTIGATIONS))
     else:
-        ids = [user.agency_id] if decide(user, action=act, category=DataCategory.INVESTIGATIONS, owner_agency=user.agency_id).allowed else []
+        ids = (
+            [user.agency_id]
+            if decide(
+                user, action=act, category=DataCategory.INVESTIGATIONS, owner_agency=user.agency_id
+            ).allowed
+            else []
+        )
     return ids
 
 
@@ -62,5 +72,7 @@ def members(case: Any) -> list[Any]:
     """Users holding view permission on the case."""
     from cases.models import CaseUserObjectPermission
 
-    rows = CaseUserObjectPermission.objects.filter(content_object=case, permission__codename="view_case").select_related("user")
+    rows = CaseUserObjectPermission.objects.filter(
+        content_object=case, permission__codename="view_case"
+    ).select_related("user")
     return [r.user for r in rows]

@@ -16,7 +16,20 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 class CaseAdmin(admin.ModelAdmin):
     """Read-only: a case changes only through the services, which audit and re-check access."""
 
-    list_display = ["number", "status", "priority", "severity", "score", "subject_name", "employer_name", "state", "routed_unit", "assignee", "due_date", "created_at"]
+    list_display = [
+        "number",
+        "status",
+        "priority",
+        "severity",
+        "score",
+        "subject_name",
+        "employer_name",
+        "state",
+        "routed_unit",
+        "assignee",
+        "due_date",
+        "created_at",
+    ]
     list_filter = ["status", "severity", "kind", "routed_unit"]
     search_fields = ["number"]
     list_select_related = ["routed_unit__agency", "assignee"]

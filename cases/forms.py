@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from cases.models import Closure, ContestOutcome, DeliveryMethod, DismissReason
 
-BULK_CHOICES = [("assign", "Assign"), ("dismiss", "Dismiss as false positive"), ("tag", "Tag"), ("merge", "Merge into case"), ("snooze", "Snooze")]
+BULK_CHOICES = [
+    ("assign", "Assign"),
+    ("dismiss", "Dismiss as false positive"),
+    ("tag", "Tag"),
+    ("merge", "Merge into case"),
+    ("snooze", "Snooze"),
+]
 
 
 def _tomorrow_plus(days: int):
@@ -21,8 +27,13 @@ class BulkForm(forms.Form):
 
     action = forms.ChoiceField(choices=BULK_CHOICES)
     ids = forms.CharField(required=False, help_text="comma-separated case ids")
-    scope = forms.ChoiceField(choices=[("selection", "Selected rows"), ("filter", "All matching this filter")], initial="selection")
-    query = forms.CharField(required=False, max_length=2000, help_text="the queue's filter query string")
+    scope = forms.ChoiceField(
+        choices=[("selection", "Selected rows"), ("filter", "All matching this filter")],
+        initial="selection",
+    )
+    query = forms.CharField(
+        required=False, max_length=2000, help_text="the queue's filter query string"
+    )
     assignee = forms.IntegerField(required=False)
     reason = forms.ChoiceField(choices=[("", "—"), *DismissReason.choices], required=False)
     note = forms.CharField(required=False, max_length=500)
@@ -103,16 +114,22 @@ class EvidenceForm(forms.Form):
 class TaskForm(forms.Form):
     title = forms.CharField(max_length=200, label="Task")
     assignee = forms.IntegerField(required=False, label="Assignee")
-    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Due")
+    due_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Due"
+    )
 
 
 class VerifyForm(forms.Form):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="What you checked")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label="What you checked"
+    )
 
 
 class DeliveryForm(forms.Form):
     method = forms.ChoiceField(choices=DeliveryMethod.choices, label="Delivered by")
-    delivered_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Delivered on")
+    delivered_on = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), label="Delivered on"
+    )
 
 
 class ContestForm(forms.Form):
@@ -125,12 +142,20 @@ class ContestDecideForm(forms.Form):
 
 
 class ProposeForm(forms.Form):
-    closure = forms.ChoiceField(choices=[(Closure.ADMINISTRATIVE_ACTION, Closure.ADMINISTRATIVE_ACTION.label), (Closure.REFERRAL, Closure.REFERRAL.label)], label="Disposition")
+    closure = forms.ChoiceField(
+        choices=[
+            (Closure.ADMINISTRATIVE_ACTION, Closure.ADMINISTRATIVE_ACTION.label),
+            (Closure.REFERRAL, Closure.REFERRAL.label),
+        ],
+        label="Disposition",
+    )
     note = forms.CharField(required=False, max_length=2000, label="Note")
 
 
 class SignOffForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Sign off"), ("refuse", "Refuse")], label="Decision")
+    decision = forms.ChoiceField(
+        choices=[("approve", "Sign off"), ("refuse", "Refuse")], label="Decision"
+    )
     note = forms.CharField(required=False, max_length=2000, label="Note")
 
 
@@ -154,16 +179,27 @@ SEARCH_KINDS = [("name_dob", "Name and date of birth"), ("ssn", "SSN"), ("a_numb
 class PersonSearchForm(forms.Form):
     """A person search must say which case it serves (Privacy Act: purpose of each access)."""
 
-    purpose_case = forms.ChoiceField(label="Purpose: the case or lead this search serves", choices=[])
+    purpose_case = forms.ChoiceField(
+        label="Purpose: the case or lead this search serves", choices=[]
+    )
     kind = forms.ChoiceField(choices=SEARCH_KINDS, label="Search by")
     last_name = forms.CharField(required=False, max_length=80, label="Last name")
     first_name = forms.CharField(required=False, max_length=80, label="First name")
-    date_of_birth = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Date of birth")
-    identifier = forms.CharField(required=False, max_length=20, label="SSN or A-Number", widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    date_of_birth = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Date of birth"
+    )
+    identifier = forms.CharField(
+        required=False,
+        max_length=20,
+        label="SSN or A-Number",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def __init__(self, *args, cases=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["purpose_case"].choices = [("", "Choose a case…")] + [(str(c.pk), f"{c.number} — {c.get_status_display()}") for c in cases]
+        self.fields["purpose_case"].choices = [("", "Choose a case…")] + [
+            (str(c.pk), f"{c.number} — {c.get_status_display()}") for c in cases
+        ]
 
     def clean(self):
         data = super().clean()

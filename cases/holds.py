@@ -29,9 +29,15 @@ def _cited_by_open_investigations(ids: list[int] | None = None) -> set[int]:
 
     links = _open_links()
     # `case_id` is indexed; the few findings whose evidence lists several cases are read whole.
-    by_case = links.filter(finding__case_id__in=ids) if ids is not None else links.exclude(finding__case_id=None)
+    by_case = (
+        links.filter(finding__case_id__in=ids)
+        if ids is not None
+        else links.exclude(finding__case_id=None)
+    )
     cited = set(by_case.values_list("finding__case_id", flat=True))
-    listing = links.filter(Q(finding__evidence__has_key="case_ids") | Q(finding__evidence__has_key="identities"))
+    listing = links.filter(
+        Q(finding__evidence__has_key="case_ids") | Q(finding__evidence__has_key="identities")
+    )
     for case_id, evidence in listing.values_list("finding__case_id", "finding__evidence"):
         cited |= cited_case_ids(case_id, evidence)
     return cited if ids is None else cited & set(ids)
@@ -72,5 +78,7 @@ def register_holds() -> None:
     from cases.privacy_sources import CaseSource
     from privacy import registry
 
-    registry.register_hold_provider(open_investigation_holds, listing=open_investigation_holds_listing)
+    registry.register_hold_provider(
+        open_investigation_holds, listing=open_investigation_holds_listing
+    )
     registry.register(CaseSource())

@@ -134,7 +134,11 @@ def _break_glass_case_ids(user: Any) -> set[int]:
         from privacy.selectors import break_glass_refs
     except ImportError:  # privacy without break-glass
         return set()
-    return {int(ref[5:]) for ref in break_glass_refs(user=user) if ref.startswith("case:") and ref[5:].isdigit()}
+    return {
+        int(ref[5:])
+        for ref in break_glass_refs(user=user)
+        if ref.startswith("case:") and ref[5:].isdigit()
+    }
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,9 @@ class CaseScope:
     def q(self) -> Q:
         """The scope as a filter (what `CaseQuerySet.visible_to` applies)."""
         # Never opened as an investigation (in triage, or dismissed/merged from triage): the routed unit.
-        scope = Q(routed_unit_id=self.unit_id, opened_at__isnull=True) if self.unit_id else Q(pk__in=[])
+        scope = (
+            Q(routed_unit_id=self.unit_id, opened_at__isnull=True) if self.unit_id else Q(pk__in=[])
+        )
         if self.member_ids:
             scope |= Q(pk__in=self.member_ids)
         return Q(owning_agency_id__in=self.agencies) & scope
@@ -209,16 +215,32 @@ class Case(BaseModel):
     priority = models.PositiveSmallIntegerField(default=3, help_text="1 = most urgent, 4 = least")
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.LOW)
     score = models.FloatField(default=0.0)
-    owning_agency = models.ForeignKey("privacy.Agency", on_delete=models.PROTECT, related_name="cases")
-    routed_unit = models.ForeignKey("privacy.Unit", on_delete=models.PROTECT, related_name="cases", null=True, blank=True)
+    owning_agency = models.ForeignKey(
+        "privacy.Agency", on_delete=models.PROTECT, related_name="cases"
+    )
+    routed_unit = models.ForeignKey(
+        "privacy.Unit", on_delete=models.PROTECT, related_name="cases", null=True, blank=True
+    )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_cases"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
     )
     case_agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="agent_cases"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="agent_cases",
     )
     supervisor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="supervised_cases"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supervised_cases",
     )
     # The grouping key: one person (SSN blind index) or one employer makes one open case.
     subject_kind = models.CharField(max_length=10, choices=SubjectKind.choices)
@@ -227,7 +249,9 @@ class Case(BaseModel):
     subject_name = models.CharField(max_length=200, blank=True)
     subject_last4 = models.CharField(max_length=4, blank=True)
     employer_name = models.CharField(max_length=200, blank=True)
-    employer_ref = models.BigIntegerField(null=True, blank=True, db_index=True, help_text="verification employer id")
+    employer_ref = models.BigIntegerField(
+        null=True, blank=True, db_index=True, help_text="verification employer id"
+    )
     worker_ref = models.BigIntegerField(null=True, blank=True, help_text="verification worker id")
     state = models.CharField(max_length=2, blank=True, help_text="US state of the hiring site")
     rule_codes = ArrayField(models.CharField(max_length=64), default=list, blank=True)
@@ -238,7 +262,9 @@ class Case(BaseModel):
     due_date = models.DateField(help_text="SLA due date in federal working days by severity")
     snoozed_until = models.DateField(null=True, blank=True)
     triaged_at = models.DateTimeField(null=True, blank=True)
-    opened_at = models.DateTimeField(null=True, blank=True, help_text="when it became an investigation")
+    opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="when it became an investigation"
+    )
     escalation = models.CharField(max_length=16, choices=Escalation.choices, blank=True)
     # Due-process gate (Computer Matching Act (p)).
     verified_by = models.ForeignKey(
@@ -246,7 +272,9 @@ class Case(BaseModel):
     )
     verified_at = models.DateTimeField(null=True, blank=True)
     notice_issued_at = models.DateTimeField(null=True, blank=True)
-    notice_delivery_method = models.CharField(max_length=16, choices=DeliveryMethod.choices, blank=True)
+    notice_delivery_method = models.CharField(
+        max_length=16, choices=DeliveryMethod.choices, blank=True
+    )
     notice_delivered_on = models.DateField(null=True, blank=True)
     contest_deadline = models.DateField(null=True, blank=True)
     contest_received_at = models.DateTimeField(null=True, blank=True)
@@ -265,28 +293,50 @@ class Case(BaseModel):
     signed_off_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_cases")
-    handoff_agreement_id = models.BigIntegerField(null=True, blank=True, help_text="privacy agreement of the last handoff")
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_cases"
+    )
+    handoff_agreement_id = models.BigIntegerField(
+        null=True, blank=True, help_text="privacy agreement of the last handoff"
+    )
 
     objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["priority", "id"]
-        permissions = [("assign_case", "Can assign the case"), ("signoff_case", "Can sign off dispositions")]
+        permissions = [
+            ("assign_case", "Can assign the case"),
+            ("signoff_case", "Can sign off dispositions"),
+        ]
         indexes = [
             # The triage queue: one ordered range scan per sort, whatever the page (keyset).
-            models.Index(fields=["routed_unit", "priority", "id"], condition=Q(status__in=FLAGGED_STAGE), name="case_triage_priority"),
-            models.Index(fields=["routed_unit", "due_date", "id"], condition=Q(status__in=FLAGGED_STAGE), name="case_triage_due"),
-            models.Index(fields=["routed_unit", "created_at", "id"], condition=Q(status__in=FLAGGED_STAGE), name="case_triage_age"),
+            models.Index(
+                fields=["routed_unit", "priority", "id"],
+                condition=Q(status__in=FLAGGED_STAGE),
+                name="case_triage_priority",
+            ),
+            models.Index(
+                fields=["routed_unit", "due_date", "id"],
+                condition=Q(status__in=FLAGGED_STAGE),
+                name="case_triage_due",
+            ),
+            models.Index(
+                fields=["routed_unit", "created_at", "id"],
+                condition=Q(status__in=FLAGGED_STAGE),
+                name="case_triage_age",
+            ),
             models.Index(fields=["assignee", "status", "due_date"], name="case_assignee_due"),
             models.Index(fields=["subject_key", "status"], name="case_subject_status"),
             GinIndex(fields=["rule_codes"], name="case_rule_codes_gin"),
             GinIndex(fields=["tags"], name="case_tags_gin"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=4), name="case_priority_1_to_4"),
             models.CheckConstraint(
-                condition=Q(status=CaseStatus.CLOSED) | Q(closure=""), name="case_closure_only_when_closed"
+                condition=Q(priority__gte=1, priority__lte=4), name="case_priority_1_to_4"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=CaseStatus.CLOSED) | Q(closure=""),
+                name="case_closure_only_when_closed",
             ),
             models.CheckConstraint(
                 condition=~Q(closure=Closure.FALSE_POSITIVE) | ~Q(dismiss_reason=""),
@@ -294,7 +344,9 @@ class Case(BaseModel):
             ),
             # One open case per subject: the ingest groups on this.
             models.UniqueConstraint(
-                fields=["subject_key"], condition=~Q(status=CaseStatus.CLOSED), name="case_one_open_per_subject"
+                fields=["subject_key"],
+                condition=~Q(status=CaseStatus.CLOSED),
+                name="case_one_open_per_subject",
             ),
         ]
 
@@ -341,7 +393,9 @@ class RoutingRule(BaseModel):
         ordering = ["rule_family", "state"]
         constraints = [
             models.UniqueConstraint(
-                fields=["rule_family", "state"], condition=Q(is_active=True), name="routing_one_active_per_key"
+                fields=["rule_family", "state"],
+                condition=Q(is_active=True),
+                name="routing_one_active_per_key",
             )
         ]
 
@@ -356,7 +410,9 @@ class Suppression(BaseModel):
     rule_code = models.CharField(max_length=64, blank=True, help_text="blank = every rule")
     until = models.DateField()
     reason = models.CharField(max_length=500)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-until"]
@@ -369,16 +425,27 @@ class SavedView(BaseModel):
     """A named queue filter: personal, or shared with the unit; one may be the unit default."""
 
     name = models.CharField(max_length=80)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
-    unit = models.ForeignKey("privacy.Unit", on_delete=models.CASCADE, null=True, blank=True, related_name="saved_views")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    unit = models.ForeignKey(
+        "privacy.Unit", on_delete=models.CASCADE, null=True, blank=True, related_name="saved_views"
+    )
     query = models.CharField(max_length=1000, help_text="the queue's query string")
     is_unit_default = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["unit"], condition=Q(is_unit_default=True), name="savedview_one_default_per_unit"),
-            models.CheckConstraint(condition=Q(is_unit_default=False) | Q(unit__isnull=False), name="savedview_default_is_shared"),
+            models.UniqueConstraint(
+                fields=["unit"],
+                condition=Q(is_unit_default=True),
+                name="savedview_one_default_per_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_unit_default=False) | Q(unit__isnull=False),
+                name="savedview_default_is_shared",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -390,7 +457,9 @@ class CaseEvent(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     kind = models.CharField(max_length=32)
     summary = models.CharField(max_length=300)
     data = models.JSONField(default=dict, blank=True)
@@ -431,14 +500,20 @@ class Evidence(BaseModel):
     """A file kept as evidence, with its SHA-256 and its chain of custody."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence")
-    kind = models.CharField(max_length=10, choices=EvidenceKind.choices, default=EvidenceKind.UPLOAD)
+    kind = models.CharField(
+        max_length=10, choices=EvidenceKind.choices, default=EvidenceKind.UPLOAD
+    )
     file = models.FileField(upload_to=evidence_path, max_length=300)
     original_name = models.CharField(max_length=255)
-    declared_type = models.CharField(max_length=120, blank=True, help_text="as the uploader's browser said; never served")
+    declared_type = models.CharField(
+        max_length=120, blank=True, help_text="as the uploader's browser said; never served"
+    )
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
     description = models.CharField(max_length=300, blank=True)
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -468,10 +543,14 @@ class CaseTask(BaseModel):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=200)
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     due_date = models.DateField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["done_at", "due_date", "id"]
@@ -492,9 +571,13 @@ class NotificationKind(models.TextChoices):
 class Notification(models.Model):
     """An in-app notification (also sent by e-mail after commit)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(max_length=16, choices=NotificationKind.choices)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -519,9 +602,13 @@ class CaseFinding(models.Model):
     """A lead behind a case: one finding belongs to exactly one case."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_findings")
-    finding = models.OneToOneField("crossref.Finding", on_delete=models.PROTECT, related_name="case_link")
+    finding = models.OneToOneField(
+        "crossref.Finding", on_delete=models.PROTECT, related_name="case_link"
+    )
     added_at = models.DateTimeField(auto_now_add=True)
-    is_new = models.BooleanField(default=False, help_text="joined an existing case and not yet reviewed")
+    is_new = models.BooleanField(
+        default=False, help_text="joined an existing case and not yet reviewed"
+    )
 
     class Meta:
         ordering = ["added_at", "id"]

@@ -35,8 +35,13 @@ class CaseSource:
         else:
             return []
         return [
-            RecordRef(source=self.name, record_id=str(c.pk), person_ref=c.subject_ref, match=how,
-                      summary=f"Case {c.number} ({c.get_kind_display()}), {c.get_status_display()}, opened {c.created_at:%Y-%m-%d}")
+            RecordRef(
+                source=self.name,
+                record_id=str(c.pk),
+                person_ref=c.subject_ref,
+                match=how,
+                summary=f"Case {c.number} ({c.get_kind_display()}), {c.get_status_display()}, opened {c.created_at:%Y-%m-%d}",
+            )
             for c in qs.order_by("id")[:500]
         ]
 
@@ -46,13 +51,25 @@ class CaseSource:
 
         c = Case.objects.get(pk=int(record_id))
         return {
-            "case": c.number, "kind": c.kind, "status": c.status, "closure": c.closure, "subject": c.subject_name,
-            "ssn": mask(c.subject_last4), "employer": c.employer_name, "created_at": c.created_at.isoformat(),
+            "case": c.number,
+            "kind": c.kind,
+            "status": c.status,
+            "closure": c.closure,
+            "subject": c.subject_name,
+            "ssn": mask(c.subject_last4),
+            "employer": c.employer_name,
+            "created_at": c.created_at.isoformat(),
             "findings": [
-                {"rule": link.finding.rule_code, "summary": link.finding.summary, "fields": link.finding.fields}
+                {
+                    "rule": link.finding.rule_code,
+                    "summary": link.finding.summary,
+                    "fields": link.finding.fields,
+                }
                 for link in c.case_findings.select_related("finding")
             ],
-            "notice_delivered_on": c.notice_delivered_on.isoformat() if c.notice_delivered_on else None,
+            "notice_delivered_on": c.notice_delivered_on.isoformat()
+            if c.notice_delivered_on
+            else None,
             "contest_outcome": c.contest_outcome,
         }
 
@@ -68,15 +85,25 @@ class CaseSource:
             raise ValueError(f"{field} cannot be amended.")
         Case.objects.filter(pk=int(record_id)).update(subject_name=value[:200])
 
-    def retention_candidates(self, *, before: datetime, after_id: str = "", limit: int = 500) -> Sequence[RecordRef]:
+    def retention_candidates(
+        self, *, before: datetime, after_id: str = "", limit: int = 500
+    ) -> Sequence[RecordRef]:
         """Closed cases whose disposition is older than `before` (open ones are never candidates)."""
         qs = self._due(before)
         if after_id:
             qs = qs.filter(pk__gt=int(after_id))
-        return [RecordRef(source=self.name, record_id=str(c.pk), person_ref=c.subject_ref) for c in qs.order_by("pk")[:limit]]
+        return [
+            RecordRef(source=self.name, record_id=str(c.pk), person_ref=c.subject_ref)
+            for c in qs.order_by("pk")[:limit]
+        ]
 
-    def retention_count(self, *, before: datetime, record_ids: Collection[str] | None = None,
-                        person_refs: Collection[str] | None = None) -> int:
+    def retention_count(
+        self,
+        *,
+        before: datetime,
+        record_ids: Collection[str] | None = None,
+        person_refs: Collection[str] | None = None,
+    ) -> int:
         """How many cases `retention_candidates` lists; with ids or persons, only those among them."""
         from django.db.models.functions import Left
 
@@ -86,7 +113,9 @@ class CaseSource:
         ids = [int(i) for i in record_ids or () if str(i).isdigit() and str(int(i)) == str(i)]
         refs = list(person_refs or ())
         # The person a case names is `subject_ref`, the first 80 characters of its subject key.
-        return qs.annotate(ref=Left("subject_key", 80)).filter(Q(pk__in=ids) | Q(ref__in=refs)).count()
+        return (
+            qs.annotate(ref=Left("subject_key", 80)).filter(Q(pk__in=ids) | Q(ref__in=refs)).count()
+        )
 
     @staticmethod
     def _due(before: datetime) -> Any:
@@ -105,12 +134,19 @@ class CaseSource:
         ids = [int(i) for i in record_ids]
         with transaction.atomic():
             Case.objects.filter(merged_into_id__in=ids).update(merged_into=None)
-            files = [(e.file.storage, e.file.name) for e in Evidence.objects.filter(case_id__in=ids) if e.file]
+            files = [
+                (e.file.storage, e.file.name)
+                for e in Evidence.objects.filter(case_id__in=ids)
+                if e.file
+            ]
             CustodyEvent.objects.filter(evidence__case_id__in=ids).delete()
             Evidence.objects.filter(case_id__in=ids).delete()
             # Row history is a copy of the record: it goes with it, and the deletes write none.
             with retention_purge() as purge:
-                tasks = [str(t) for t in CaseTask.objects.filter(case_id__in=ids).values_list("pk", flat=True)]
+                tasks = [
+                    str(t)
+                    for t in CaseTask.objects.filter(case_id__in=ids).values_list("pk", flat=True)
+                ]
                 purge.history(table=CaseTask._meta.db_table, row_pks=tasks)
                 purge.history(table=Case._meta.db_table, row_pks=[str(i) for i in ids])
                 deleted, _ = Case.objects.filter(pk__in=ids).delete()
@@ -154,14 +190,26 @@ def finding_links_purge(finding_ids: Sequence[str]) -> dict[str, list[str]]:
     affected = {case_id for _, case_id in links}
     cases = {c.pk: c for c in Case.objects.filter(pk__in=affected).select_for_update()}
     if any(c.status not in (*FLAGGED_STAGE, CaseStatus.CLOSED) for c in cases.values()):
-        raise IllegalTransition("An open investigation relies on these findings; retention may not strip it.")
+        raise IllegalTransition(
+            "An open investigation relies on these findings; retention may not strip it."
+        )
     link_ids = [str(pk) for pk, _ in links]
     with retention_purge() as purge:
         purge.history(table=CaseFinding._meta.db_table, row_pks=link_ids)
         CaseFinding.objects.filter(pk__in=[int(i) for i in link_ids]).delete()
-    left = dict(CaseFinding.objects.filter(case_id__in=affected).values_list("case_id").annotate(n=Count("id")))
+    left = dict(
+        CaseFinding.objects.filter(case_id__in=affected)
+        .values_list("case_id")
+        .annotate(n=Count("id"))
+    )
     empty = [c for pk, c in cases.items() if not left.get(pk) and c.opened_at is None]
-    held = held_ids(CaseSource.name, [RecordRef(CaseSource.name, str(c.pk), c.subject_ref) for c in empty]) if empty else set()
+    held = (
+        held_ids(
+            CaseSource.name, [RecordRef(CaseSource.name, str(c.pk), c.subject_ref) for c in empty]
+        )
+        if empty
+        else set()
+    )
     doomed = sorted(str(c.pk) for c in empty if str(c.pk) not in held)
     gone: dict[str, list[str]] = {"cases.casefinding": link_ids}
     if doomed:
@@ -177,5 +225,10 @@ def finding_links_purge(finding_ids: Sequence[str]) -> dict[str, list[str]]:
             continue
         case.finding_count = left.get(pk, 0)
         case.save(update_fields=["finding_count", "updated_at"])
-        timeline(case, None, "retention", f"{removed[pk]} finding(s) destroyed under the retention schedule.")
+        timeline(
+            case,
+            None,
+            "retention",
+            f"{removed[pk]} finding(s) destroyed under the retention schedule.",
+        )
     return gone

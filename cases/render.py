@@ -47,20 +47,29 @@ def options_html(choices: Iterable[tuple[Any, Any]], selected: Collection[str] =
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 
-def checks_html(name: str, choices: Iterable[tuple[Any, Any]], checked: Collection[str] = ()) -> SafeString:
+def checks_html(
+    name: str, choices: Iterable[tuple[Any, Any]], checked: Collection[str] = ()
+) -> SafeString:
     """Labelled checkboxes named `name`, one per (value, label), checked where in `checked`."""
     out = []
     for value, label in choices:
         v = str(value)
         mark = " checked" if v in checked else ""
-        out.append(f'<label class="check"><input type="checkbox" name="{escape(name)}" value="{escape(v)}"{mark}> {escape(label)}</label>\n')
+        out.append(
+            f'<label class="check"><input type="checkbox" name="{escape(name)}" value="{escape(v)}"{mark}> {escape(label)}</label>\n'
+        )
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 
 _URL_NAMES = {
-    "queue": ("cases:queue", ()), "bulk": ("cases:bulk", ()), "next": ("cases:next", ()),
-    "dashboard": ("cases:dashboard", ()), "export": ("cases:export", ()), "view_save": ("cases:view-save", ()),
-    "view_delete": ("cases:view-delete", (0,)), "detail": ("cases:detail", (0,)),
+    "queue": ("cases:queue", ()),
+    "bulk": ("cases:bulk", ()),
+    "next": ("cases:next", ()),
+    "dashboard": ("cases:dashboard", ()),
+    "export": ("cases:export", ()),
+    "view_save": ("cases:view-save", ()),
+    "view_delete": ("cases:view-delete", (0,)),
+    "detail": ("cases:detail", (0,)),
 }
 
 
@@ -86,7 +95,9 @@ def _due_state(due: date, today: date) -> str:
     return "soon" if (due - today).days <= 3 else ""
 
 
-def queue_rows_html(cases: list[Any], *, fields: Mapping[int, Collection[str]], today: date) -> SafeString:
+def queue_rows_html(
+    cases: list[Any], *, fields: Mapping[int, Collection[str]], today: date
+) -> SafeString:
     """The <tr>s of the queue table, from `selectors.QueueRow`s.
 
     `fields` maps each owning agency to the fields its cases may show to this user (field
@@ -111,7 +122,9 @@ def queue_rows_html(cases: list[Any], *, fields: Mapping[int, Collection[str]], 
             c.subject_name if "subject_name" in shown else "",
             f"•••{c.subject_last4}" if "subject_last4" in shown and c.subject_last4 else "",
             c.employer_name if "employer_name" in shown else "",
-            c.state, c.severity, c.assignee_username or "—",
+            c.state,
+            c.severity,
+            c.assignee_username or "—",
         ]
         texts += c.rule_codes
         texts += c.tags
@@ -119,15 +132,17 @@ def queue_rows_html(cases: list[Any], *, fields: Mapping[int, Collection[str]], 
     out = []
     at = 0
     for c in cases:
-        number, snoozed, subject, last4, employer, state, severity, assignee = esc[at:at + 8]
+        number, snoozed, subject, last4, employer, state, severity, assignee = esc[at : at + 8]
         at += 8
-        rules = "".join(f"<code>{code}</code> " for code in esc[at:at + len(c.rule_codes)])
+        rules = "".join(f"<code>{code}</code> " for code in esc[at : at + len(c.rule_codes)])
         at += len(c.rule_codes)
-        tags = "".join(f'<span class="tag">{t}</span>' for t in esc[at:at + len(c.tags)])
+        tags = "".join(f'<span class="tag">{t}</span>' for t in esc[at : at + len(c.tags)])
         at += len(c.tags)
         rid = int(c.pk)
         url = f"{detail}{rid}/"
-        new = ' <span class="badge new" title="New evidence">new</span>' if c.has_new_evidence else ""
+        new = (
+            ' <span class="badge new" title="New evidence">new</span>' if c.has_new_evidence else ""
+        )
         snoozed = f' <span class="badge" title="Snoozed">zz {snoozed}</span>' if snoozed else ""
         last4 = f' <span class="mask">{last4}</span>' if last4 else ""
         due_state = _due_state(c.due_date, today)
@@ -139,10 +154,10 @@ def queue_rows_html(cases: list[Any], *, fields: Mapping[int, Collection[str]], 
             f'<td><input type="checkbox" class="row-select" value="{rid}" id="sel-{rid}" aria-label="Select case {number}"></td>'
             f'<td class="num"><a href="{url}" class="case-link">{number}</a>{new}{snoozed}</td>'
             f'<td><span class="prio prio-{priority}">P{priority}</span></td>'
-            f'<td>{subject}{last4}</td><td>{employer}</td><td>{state}</td>'
+            f"<td>{subject}{last4}</td><td>{employer}</td><td>{state}</td>"
             f'<td class="rules">{rules}</td><td><span class="badge sev-{severity}">{severity}</span></td>'
-            f'<td>{c.score * 100:.0f}%</td><td>{age} d</td>'
+            f"<td>{c.score * 100:.0f}%</td><td>{age} d</td>"
             f'<td class="due {due_state}">{day(c.due_date)}{overdue}</td>'
-            f'<td>{assignee}</td><td>{tags}</td></tr>\n'
+            f"<td>{assignee}</td><td>{tags}</td></tr>\n"
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped

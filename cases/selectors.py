@@ -39,15 +39,41 @@ SORTS = {
     "due": ("due_date", "Due date"),
 }
 # The columns the queue shows and exports: masked identifiers only.
-QUEUE_FIELDS = ["number", "status", "priority", "severity", "score", "subject_name", "subject_last4", "employer_name", "state", "rule_codes", "tags", "assignee", "due_date", "created_at"]
+QUEUE_FIELDS = [
+    "number",
+    "status",
+    "priority",
+    "severity",
+    "score",
+    "subject_name",
+    "subject_last4",
+    "employer_name",
+    "state",
+    "rule_codes",
+    "tags",
+    "assignee",
+    "due_date",
+    "created_at",
+]
 
 
 def get_case_for_user(*, user: Any, pk: int, action: str = "view") -> Case:
     """Fetch and authorize in one step: the same 404 for missing and forbidden (STYLE.md rule 5)."""
     case = (
         Case.objects.visible_to(user, action)
-        .select_related("routed_unit__agency", "owning_agency", "assignee", "case_agent", "supervisor", "verified_by", "proposed_by", "signed_off_by", "merged_into")
-        .filter(pk=pk).first()
+        .select_related(
+            "routed_unit__agency",
+            "owning_agency",
+            "assignee",
+            "case_agent",
+            "supervisor",
+            "verified_by",
+            "proposed_by",
+            "signed_off_by",
+            "merged_into",
+        )
+        .filter(pk=pk)
+        .first()
     )
     if case is None:
         raise NotFound("No such case.")
@@ -80,7 +106,11 @@ class QueueFilters:
     @classmethod
     def from_query(cls, data: QueryDict | dict[str, Any]) -> QueueFilters:
         """Parse the GET parameters of the queue."""
-        get = data.getlist if isinstance(data, QueryDict) else (lambda k: [data[k]] if isinstance(data.get(k), str) else list(data.get(k) or []))
+        get = (
+            data.getlist
+            if isinstance(data, QueryDict)
+            else (lambda k: [data[k]] if isinstance(data.get(k), str) else list(data.get(k) or []))
+        )
         one = lambda k: (get(k) or [""])[0].strip()  # noqa: E731
 
         def number(k: str, kind: type) -> Any:
@@ -113,7 +143,9 @@ class QueueFilters:
         return self == QueueFilters(sort=self.sort)
 
 
-def queue_queryset(*, user: Any, filters: QueueFilters, today: date, action: str = "view") -> QuerySet[Case]:
+def queue_queryset(
+    *, user: Any, filters: QueueFilters, today: date, action: str = "view"
+) -> QuerySet[Case]:
     """Every case matching the filters that the user may see (unordered, unpaged)."""
     qs = Case.objects.visible_to(user, action).filter(status__in=filters.status)
     if not filters.snoozed:
@@ -127,7 +159,11 @@ def queue_queryset(*, user: Any, filters: QueueFilters, today: date, action: str
     if filters.score_max is not None:
         qs = qs.filter(score__lte=filters.score_max)
     if filters.employer:
-        qs = qs.filter(employer_ref=int(filters.employer)) if filters.employer.isdigit() else qs.filter(employer_name__icontains=filters.employer)
+        qs = (
+            qs.filter(employer_ref=int(filters.employer))
+            if filters.employer.isdigit()
+            else qs.filter(employer_name__icontains=filters.employer)
+        )
     if filters.state:
         qs = qs.filter(state=filters.state)
     if filters.agency:
@@ -149,7 +185,11 @@ def queue_queryset(*, user: Any, filters: QueueFilters, today: date, action: str
     if filters.tag:
         qs = qs.filter(tags__contains=[filters.tag])
     if filters.q:
-        qs = qs.filter(number=filters.q.upper()) if filters.q.upper().startswith("CC-") else qs.filter(subject_name__icontains=filters.q)
+        qs = (
+            qs.filter(number=filters.q.upper())
+            if filters.q.upper().startswith("CC-")
+            else qs.filter(subject_name__icontains=filters.q)
+        )
     return qs
 
 
@@ -228,7 +268,9 @@ def _like(value: str) -> str:
     return f"%{connection.ops.prep_for_like_query(value)}%"
 
 
-def queue_page_sql(*, user: Any, filters: QueueFilters, today: date, cursor: tuple[Any, int] | None, limit: int) -> tuple[str, list[Any]] | None:
+def queue_page_sql(
+    *, user: Any, filters: QueueFilters, today: date, cursor: tuple[Any, int] | None, limit: int
+) -> tuple[str, list[Any]] | None:
     """The queue page as one SQL statement: `queue_queryset` (scope and filters), keyset, order, limit.
 
     The busiest read of the application, written out so that a page costs no ORM query build
@@ -274,7 +316,9 @@ def queue_page_sql(*, user: Any, filters: QueueFilters, today: date, cursor: tup
         where.append("c.state = %s")
         p.append(filters.state)
     if filters.agency:
-        where.append(f'c.owning_agency_id IN (SELECT a.id FROM "{Agency._meta.db_table}" a WHERE a.code = %s)')  # noqa: S608 - a model's table
+        where.append(
+            f'c.owning_agency_id IN (SELECT a.id FROM "{Agency._meta.db_table}" a WHERE a.code = %s)'  # noqa: S608 - table and column names are ours
+        )
         p.append(filters.agency)
     if filters.assignee == "me":
         where.append("c.assignee_id = %s")
@@ -319,13 +363,17 @@ def queue_page_sql(*, user: Any, filters: QueueFilters, today: date, cursor: tup
     return sql, p
 
 
-def queue_page(*, user: Any, filters: QueueFilters, today: date, after: str = "", size: int = PAGE_SIZE) -> QueuePage:
+def queue_page(
+    *, user: Any, filters: QueueFilters, today: date, after: str = "", size: int = PAGE_SIZE
+) -> QueuePage:
     """One page by keyset: (sort column, id) > cursor, so the 1,000th page costs what the first does."""
     from django.db import connection
 
     column = SORTS[filters.sort][0]
     cursor = _decode_cursor(after, filters.sort) if after else None
-    statement = queue_page_sql(user=user, filters=filters, today=today, cursor=cursor, limit=size + 1)
+    statement = queue_page_sql(
+        user=user, filters=filters, today=today, cursor=cursor, limit=size + 1
+    )
     if statement is None:
         return QueuePage(cases=[], filters=filters)
     with connection.cursor() as db:
@@ -341,7 +389,14 @@ def queue_page(*, user: Any, filters: QueueFilters, today: date, after: str = ""
 
 def next_case_for(*, user: Any) -> Case | None:
     """The open case assigned to me that is due first (oldest due date, then oldest)."""
-    return Case.objects.visible_to(user).open().filter(assignee_id=user.pk).order_by("due_date", "id").only("id").first()
+    return (
+        Case.objects.visible_to(user)
+        .open()
+        .filter(assignee_id=user.pk)
+        .order_by("due_date", "id")
+        .only("id")
+        .first()
+    )
 
 
 def saved_views_for(*, user: Any) -> list[SavedView]:
@@ -359,7 +414,14 @@ def saved_views_for(*, user: Any) -> list[SavedView]:
         cursor.execute(sql, [user.pk, user.unit_id, user.unit_id])
         rows = cursor.fetchall()
     return [
-        SavedView(id=pk, name=name, owner_id=owner_id, unit_id=unit_id, query=query, is_unit_default=is_default)
+        SavedView(
+            id=pk,
+            name=name,
+            owner_id=owner_id,
+            unit_id=unit_id,
+            query=query,
+            is_unit_default=is_default,
+        )
         for pk, name, owner_id, unit_id, query, is_default in rows
     ]
 
@@ -378,7 +440,8 @@ def assignable_users(*, user: Any) -> list[Any]:
     return list(
         User.objects.filter(agency_id=user.agency_id, is_active=True)
         .filter(Q(roles__contains=["analyst"]) | Q(roles__contains=["supervisor"]))
-        .only("id", "username", "first_name", "last_name", "unit_id").order_by("unit_id", "last_name", "username")
+        .only("id", "username", "first_name", "last_name", "unit_id")
+        .order_by("unit_id", "last_name", "username")
     )
 
 
@@ -420,11 +483,26 @@ def _field_rows(finding: Any) -> list[FieldRow]:
     rows = []
     for item in finding.fields or []:
         score = item.get("score")
-        submitted, reference = str(item.get("submitted", "") or ""), str(item.get("reference", "") or "")
-        mismatch = item.get("match") is False or item.get("outcome") in ("mismatch", "not_found") or (
-            score is not None and float(score) < settings.CASES_FIELD_MATCH_SCORE
-        ) or (score is None and submitted != reference)
-        rows.append(FieldRow(field=str(item.get("field", "")), source=str(item.get("source", "")), submitted=submitted, reference=reference, score=score, mismatch=bool(mismatch)))
+        submitted, reference = (
+            str(item.get("submitted", "") or ""),
+            str(item.get("reference", "") or ""),
+        )
+        mismatch = (
+            item.get("match") is False
+            or item.get("outcome") in ("mismatch", "not_found")
+            or (score is not None and float(score) < settings.CASES_FIELD_MATCH_SCORE)
+            or (score is None and submitted != reference)
+        )
+        rows.append(
+            FieldRow(
+                field=str(item.get("field", "")),
+                source=str(item.get("source", "")),
+                submitted=submitted,
+                reference=reference,
+                score=score,
+                mismatch=bool(mismatch),
+            )
+        )
     return rows
 
 
@@ -432,7 +510,9 @@ def case_findings(*, case: Case) -> list[dict[str, Any]]:
     """The findings behind a case with their field rows and rule explanation."""
     from crossref import registry
 
-    links = list(CaseFinding.objects.filter(case=case).select_related("finding").order_by("added_at", "id"))
+    links = list(
+        CaseFinding.objects.filter(case=case).select_related("finding").order_by("added_at", "id")
+    )
     out = []
     for link in links:
         f = link.finding
@@ -441,10 +521,15 @@ def case_findings(*, case: Case) -> list[dict[str, Any]]:
             title, description = rule.title, rule.description
         except KeyError:
             title, description = f.rule_code, ""
-        out.append({
-            "finding": f, "is_new": link.is_new, "rule_title": title, "rule_description": description,
-            "rows": _field_rows(f),
-        })
+        out.append(
+            {
+                "finding": f,
+                "is_new": link.is_new,
+                "rule_title": title,
+                "rule_description": description,
+                "rows": _field_rows(f),
+            }
+        )
     return out
 
 
@@ -454,8 +539,24 @@ def related_cases(*, user: Any, case: Case, limit: int = 20) -> list[Case]:
     if case.employer_ref:
         q |= Q(employer_ref=case.employer_ref)
     return list(
-        Case.objects.visible_to(user).filter(q).exclude(pk=case.pk)
-        .only("id", "number", "status", "closure", "subject_name", "subject_last4", "employer_name", "subject_kind", "worker_ref", "employer_ref", "subject_key", "owning_agency_id", "created_at")
+        Case.objects.visible_to(user)
+        .filter(q)
+        .exclude(pk=case.pk)
+        .only(
+            "id",
+            "number",
+            "status",
+            "closure",
+            "subject_name",
+            "subject_last4",
+            "employer_name",
+            "subject_kind",
+            "worker_ref",
+            "employer_ref",
+            "subject_key",
+            "owning_agency_id",
+            "created_at",
+        )
         .order_by("-created_at")[:limit]
     )
 
@@ -467,17 +568,33 @@ def case_timeline(*, case: Case) -> list[CaseEvent]:
 
 def case_evidence(*, case: Case) -> list[Evidence]:
     """The case's evidence with its custody chain."""
-    return list(Evidence.objects.filter(case=case).select_related("added_by").prefetch_related("custody__actor"))
+    return list(
+        Evidence.objects.filter(case=case)
+        .select_related("added_by")
+        .prefetch_related("custody__actor")
+    )
 
 
 def linked_verification_case_ids(*, case: Case) -> list[int]:
     """Verification cases behind the case's findings."""
-    return sorted({i for i in CaseFinding.objects.filter(case=case).values_list("finding__case_id", flat=True) if i})
+    return sorted(
+        {
+            i
+            for i in CaseFinding.objects.filter(case=case).values_list(
+                "finding__case_id", flat=True
+            )
+            if i
+        }
+    )
 
 
 def get_evidence_for_user(*, user: Any, pk: int) -> Evidence:
     """Evidence of a case the user may see; 404 otherwise."""
-    evidence = Evidence.objects.filter(pk=pk, case__in=Case.objects.visible_to(user)).select_related("case").first()
+    evidence = (
+        Evidence.objects.filter(pk=pk, case__in=Case.objects.visible_to(user))
+        .select_related("case")
+        .first()
+    )
     if evidence is None:
         raise NotFound("No such evidence.")
     return evidence
@@ -488,17 +605,27 @@ def investigations_for(*, user: Any, include_closed: bool = False) -> list[Case]
     qs = Case.objects.visible_to(user).exclude(status__in=FLAGGED_STAGE)
     if not include_closed:
         qs = qs.exclude(status=CaseStatus.CLOSED)
-    return list(qs.select_related("case_agent", "supervisor").order_by("priority", "due_date", "id")[:200])
+    return list(
+        qs.select_related("case_agent", "supervisor").order_by("priority", "due_date", "id")[:200]
+    )
 
 
 def unread_notifications(*, user: Any, limit: int = 20) -> list[Notification]:
     """My unread notifications, newest first."""
-    return list(Notification.objects.filter(user=user, read_at__isnull=True).select_related("case")[:limit])
+    return list(
+        Notification.objects.filter(user=user, read_at__isnull=True).select_related("case")[:limit]
+    )
 
 
 # --- Dashboards ----------------------------------------------------------------------------------
 
-AGE_BUCKETS = [(0, 2, "0-2 d"), (3, 7, "3-7 d"), (8, 14, "8-14 d"), (15, 30, "15-30 d"), (31, 10_000, "> 30 d")]
+AGE_BUCKETS = [
+    (0, 2, "0-2 d"),
+    (3, 7, "3-7 d"),
+    (8, 14, "8-14 d"),
+    (15, 30, "15-30 d"),
+    (31, 10_000, "> 30 d"),
+]
 
 
 def analyst_dashboard(*, user: Any, today: date) -> dict[str, Any]:
@@ -507,19 +634,31 @@ def analyst_dashboard(*, user: Any, today: date) -> dict[str, Any]:
     counts = mine.aggregate(
         open=Count("id"),
         overdue=Count("id", filter=Q(due_date__lt=today)),
-        due_soon=Count("id", filter=Q(due_date__gte=today, due_date__lte=today + timedelta(days=3))),
+        due_soon=Count(
+            "id", filter=Q(due_date__gte=today, due_date__lte=today + timedelta(days=3))
+        ),
     )
-    due_soon = list(mine.filter(due_date__lte=today + timedelta(days=3)).order_by("due_date", "id")[:20])
+    due_soon = list(
+        mine.filter(due_date__lte=today + timedelta(days=3)).order_by("due_date", "id")[:20]
+    )
     return {"counts": counts, "due_soon": due_soon, "aging": _aging(mine, today)}
 
 
 def _aging(qs: QuerySet[Case], today: date) -> list[dict[str, Any]]:
     aggregates = {
-        f"b{i}": Count("id", filter=Q(created_at__date__lte=today - timedelta(days=lo), created_at__date__gte=today - timedelta(days=hi)))
+        f"b{i}": Count(
+            "id",
+            filter=Q(
+                created_at__date__lte=today - timedelta(days=lo),
+                created_at__date__gte=today - timedelta(days=hi),
+            ),
+        )
         for i, (lo, hi, _) in enumerate(AGE_BUCKETS)
     }
     counts = qs.aggregate(**aggregates)
-    return [{"label": label, "count": counts[f"b{i}"]} for i, (_, _, label) in enumerate(AGE_BUCKETS)]
+    return [
+        {"label": label, "count": counts[f"b{i}"]} for i, (_, _, label) in enumerate(AGE_BUCKETS)
+    ]
 
 
 def supervisor_dashboard(*, user: Any, today: date, weeks: int = 12) -> dict[str, Any]:
@@ -530,7 +669,10 @@ def supervisor_dashboard(*, user: Any, today: date, weeks: int = 12) -> dict[str
     triaged = visible.filter(triaged_at__isnull=False, triaged_at__date__gte=since)
     ttt = triaged.aggregate(avg=Avg(F("triaged_at") - F("created_at")))["avg"]
     dispositions = list(
-        visible.filter(status=CaseStatus.CLOSED, closed_at__date__gte=since).values("closure").annotate(n=Count("id")).order_by("-n")
+        visible.filter(status=CaseStatus.CLOSED, closed_at__date__gte=since)
+        .values("closure")
+        .annotate(n=Count("id"))
+        .order_by("-n")
     )
     labels = dict(Closure.choices)
     for d in dispositions:
@@ -547,27 +689,41 @@ def supervisor_dashboard(*, user: Any, today: date, weeks: int = 12) -> dict[str
 def rule_precision(*, user: Any, since: date) -> dict[str, list[dict[str, Any]]]:
     """Per rule and week: findings decided and the share dismissed as false positive."""
     rows = (
-        CaseFinding.objects.filter(case__in=Case.objects.visible_to(user), case__status=CaseStatus.CLOSED, case__closed_at__date__gte=since)
+        CaseFinding.objects.filter(
+            case__in=Case.objects.visible_to(user),
+            case__status=CaseStatus.CLOSED,
+            case__closed_at__date__gte=since,
+        )
         .exclude(case__closure=Closure.MERGED)
         .annotate(week=TruncWeek("case__closed_at"))
         .values("finding__rule_code", "week")
-        .annotate(decided=Count("id"), dismissed=Count("id", filter=Q(case__closure=Closure.FALSE_POSITIVE)))
+        .annotate(
+            decided=Count("id"),
+            dismissed=Count("id", filter=Q(case__closure=Closure.FALSE_POSITIVE)),
+        )
         .order_by("finding__rule_code", "week")
     )
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
-        out.setdefault(r["finding__rule_code"], []).append({
-            "week": r["week"].date() if hasattr(r["week"], "date") else r["week"],
-            "decided": r["decided"], "dismissed": r["dismissed"],
-            "precision": round(1 - r["dismissed"] / r["decided"], 3) if r["decided"] else None,
-        })
+        out.setdefault(r["finding__rule_code"], []).append(
+            {
+                "week": r["week"].date() if hasattr(r["week"], "date") else r["week"],
+                "decided": r["decided"],
+                "dismissed": r["dismissed"],
+                "precision": round(1 - r["dismissed"] / r["decided"], 3) if r["decided"] else None,
+            }
+        )
     return out
 
 
 def export_rows(*, user: Any, filters: QueueFilters, today: date, limit: int):
     """Rows of the CSV export: the queue's visible fields only, in the queue's order."""
     column = SORTS[filters.sort][0]
-    qs = queue_queryset(user=user, filters=filters, today=today, action="export").select_related("assignee").order_by(column, "id")
+    qs = (
+        queue_queryset(user=user, filters=filters, today=today, action="export")
+        .select_related("assignee")
+        .order_by(column, "id")
+    )
     return qs[:limit]
 
 
@@ -584,14 +740,27 @@ def audit_assigned_subjects(*, user_id: int, subjects: set[str]) -> set[str]:
         return set()
     from cases.models import _member_case_ids
 
-    mine = Q(pk__in=_member_case_ids(user, "view_case")) | Q(assignee_id=user_id) | Q(case_agent_id=user_id)
+    mine = (
+        Q(pk__in=_member_case_ids(user, "view_case"))
+        | Q(assignee_id=user_id)
+        | Q(case_agent_id=user_id)
+    )
     if user.unit_id:
         mine |= Q(routed_unit_id=user.unit_id, opened_at__isnull=True)
     # Verification pages name a person by worker id; a case names them by SSN blind index.
     from verification.models import Worker
 
-    worker_ids = {int(s.split(":", 1)[1]) for s in subjects if s.startswith("worker:") and s.split(":", 1)[1].isdigit()}
-    worker_keys = {f"worker:{pk}": f"ssn:{bidx}" for pk, bidx in Worker.objects.filter(pk__in=worker_ids).values_list("pk", "ssn_bidx")}
+    worker_ids = {
+        int(s.split(":", 1)[1])
+        for s in subjects
+        if s.startswith("worker:") and s.split(":", 1)[1].isdigit()
+    }
+    worker_keys = {
+        f"worker:{pk}": f"ssn:{bidx}"
+        for pk, bidx in Worker.objects.filter(pk__in=worker_ids).values_list("pk", "ssn_bidx")
+    }
     keys = {worker_keys.get(s, s)[:80] for s in subjects}
-    found = set(Case.objects.filter(mine, subject_key__in=keys).values_list("subject_key", flat=True))
+    found = set(
+        Case.objects.filter(mine, subject_key__in=keys).values_list("subject_key", flat=True)
+    )
     return {s for s in subjects if worker_keys.get(s, s)[:80] in found}

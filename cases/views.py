@@ -81,7 +81,9 @@ def _rows(user: Any, cases: list[Case]) -> list[dict[str, Any]]:
     return [{"case": c, "fields": visible[c.owning_agency_id]} for c in cases]
 
 
-def _account(request: HttpRequest, cases: Iterable[Case], *, nature: str, purpose: str = "") -> None:
+def _account(
+    request: HttpRequest, cases: Iterable[Case], *, nature: str, purpose: str = ""
+) -> None:
     """Accounting of disclosures (552a(c)) for cases owned by another agency than the viewer's."""
     from privacy.policy import decide
 
@@ -95,10 +97,17 @@ def _account(request: HttpRequest, cases: Iterable[Case], *, nature: str, purpos
         if c.owning_agency_id != user.agency_id:
             by_owner.setdefault(c.owning_agency_id, []).append(c)
     for owner, group in by_owner.items():
-        decision = decide(user, action="view", category=DataCategory.INVESTIGATIONS, owner_agency=owner)
+        decision = decide(
+            user, action="view", category=DataCategory.INVESTIGATIONS, owner_agency=owner
+        )
         disclosures_record(
-            actor=user, decision=decision, category=DataCategory.INVESTIGATIONS, record_type="cases.case",
-            records=[(c.pk, c.subject_ref) for c in group], nature=nature, purpose=purpose,
+            actor=user,
+            decision=decision,
+            category=DataCategory.INVESTIGATIONS,
+            record_type="cases.case",
+            records=[(c.pk, c.subject_ref) for c in group],
+            nature=nature,
+            purpose=purpose,
         )
 
 
@@ -108,9 +117,12 @@ def _shown(request: HttpRequest, action: str, cases: Iterable[Case], **detail: A
 
     def record() -> None:
         event_record(
-            action=action, actor=request.user, object_type="case",
+            action=action,
+            actor=request.user,
+            object_type="case",
             object_id=cases[0].pk if action == "cases.case_viewed" and cases else "",
-            subjects=[c.subject_ref for c in cases], case_id=cases[0].pk if action == "cases.case_viewed" and cases else None,
+            subjects=[c.subject_ref for c in cases],
+            case_id=cases[0].pk if action == "cases.case_viewed" and cases else None,
             detail={"cases": [c.pk for c in cases], **detail},
         )
 
@@ -139,7 +151,9 @@ def _queue_params(request: HttpRequest, views: list[SavedView]) -> QueryDict:
     """The request's filters, or the unit's default view when none are given."""
     params = request.GET
     if not set(params) - {"after"}:
-        default = next((v for v in views if v.is_unit_default and v.unit_id == request.user.unit_id), None)
+        default = next(
+            (v for v in views if v.is_unit_default and v.unit_id == request.user.unit_id), None
+        )
         if default is not None:
             params = QueryDict(default.query)
     return params
@@ -149,18 +163,32 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
     """What the results part of the queue shows (the rows, the pager): all that an htmx update renders."""
     today = _today()
     filters = selectors.QueueFilters.from_query(params)
-    page = selectors.queue_page(user=request.user, filters=filters, today=today, after=request.GET.get("after", ""))
+    page = selectors.queue_page(
+        user=request.user, filters=filters, today=today, after=request.GET.get("after", "")
+    )
     query = params.copy()
     query.pop("after", None)
     next_query = query.copy()
     if page.next_cursor:
         next_query["after"] = page.next_cursor
-    _shown(request, "cases.queue_viewed", page.cases, filters=query.urlencode()[:500], after=request.GET.get("after", ""))
+    _shown(
+        request,
+        "cases.queue_viewed",
+        page.cases,
+        filters=query.urlencode()[:500],
+        after=request.GET.get("after", ""),
+    )
     fields = _visible_fields(request.user, (c.owning_agency_id for c in page.cases))
     return {
-        "page": page, "rows": page.cases, "rows_html": queue_rows_html(page.cases, fields=fields, today=today),
-        "filters": filters, "query": query.urlencode(), "next_query": next_query.urlencode() if page.next_cursor else "",
-        "today": today, "first_page": not request.GET.get("after"), "urls": queue_urls(),
+        "page": page,
+        "rows": page.cases,
+        "rows_html": queue_rows_html(page.cases, fields=fields, today=today),
+        "filters": filters,
+        "query": query.urlencode(),
+        "next_query": next_query.urlencode() if page.next_cursor else "",
+        "today": today,
+        "first_page": not request.GET.get("after"),
+        "urls": queue_urls(),
     }
 
 
@@ -172,8 +200,12 @@ def _queue_controls(request: HttpRequest, filters: selectors.QueueFilters) -> di
     return {
         "status_checks": checks_html("status", CaseStatus.choices, filters.status),
         "severity_checks": checks_html("severity", Severity.choices, filters.severity),
-        "rule_options": options_html(((r.code, f"{r.code} — {r.title}") for r in registry.current_rules()), (filters.rule,)),
-        "sort_options": options_html(((k, v[1]) for k, v in selectors.SORTS.items()), (filters.sort,)),
+        "rule_options": options_html(
+            ((r.code, f"{r.code} — {r.title}") for r in registry.current_rules()), (filters.rule,)
+        ),
+        "sort_options": options_html(
+            ((k, v[1]) for k, v in selectors.SORTS.items()), (filters.sort,)
+        ),
         "assignee_filter_options": options_html(assignees, (filters.assignee,)),
         "assignee_options": options_html(assignees),
         "bulk_options": options_html(forms.BULK_CHOICES),
@@ -201,8 +233,9 @@ def _bulk_ids(request: HttpRequest, form: forms.BulkForm) -> tuple[list[int], st
     if data["scope"] == "filter":
         filters = selectors.QueueFilters.from_query(QueryDict(data.get("query") or ""))
         ids = list(
-            selectors.queue_queryset(user=request.user, filters=filters, today=_today(), action="change")
-            .values_list("pk", flat=True)[: settings.CASES_BULK_MAX + 1]
+            selectors.queue_queryset(
+                user=request.user, filters=filters, today=_today(), action="change"
+            ).values_list("pk", flat=True)[: settings.CASES_BULK_MAX + 1]
         )
         return ids, "filter"
     return data["ids"], "selection"
@@ -221,7 +254,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
         params: dict[str, Any] = {"scope": scope}
         try:
             if data["action"] == "assign":
-                params["assignee"] = _agency_user(request, data.get("assignee")) if data.get("assignee") else request.user
+                params["assignee"] = (
+                    _agency_user(request, data.get("assignee"))
+                    if data.get("assignee")
+                    else request.user
+                )
             elif data["action"] == "dismiss":
                 params.update(reason=data["reason"], note=data.get("note", ""))
             elif data["action"] == "tag":
@@ -229,12 +266,21 @@ def bulk(request: HttpRequest) -> HttpResponse:
             elif data["action"] == "snooze":
                 params.update(until=data["until"], reason=data["snooze_reason"])
             elif data["action"] == "merge":
-                target = Case.objects.visible_to(request.user, "change").filter(number=data["into"].strip().upper()).only("pk").first()
+                target = (
+                    Case.objects.visible_to(request.user, "change")
+                    .filter(number=data["into"].strip().upper())
+                    .only("pk")
+                    .first()
+                )
                 if target is None:
                     raise NotFound("No such target case.")
                 params["into"] = target.pk
-            done = services.cases_bulk_apply(actor=request.user, action=data["action"], case_ids=ids, params=params)
-            messages.success(request, f"{dict(forms.BULK_CHOICES)[data['action']]}: {len(done)} case(s).")
+            done = services.cases_bulk_apply(
+                actor=request.user, action=data["action"], case_ids=ids, params=params
+            )
+            messages.success(
+                request, f"{dict(forms.BULK_CHOICES)[data['action']]}: {len(done)} case(s)."
+            )
         except NotFound as exc:
             messages.error(request, exc.message)
         except DomainError as exc:
@@ -251,7 +297,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
 
 
 def _agency_user(request: HttpRequest, pk: int | None) -> User:
-    user = User.objects.filter(pk=pk, agency_id=request.user.agency_id, is_active=True).first() if pk else None
+    user = (
+        User.objects.filter(pk=pk, agency_id=request.user.agency_id, is_active=True).first()
+        if pk
+        else None
+    )
     if user is None:
         raise NotFound("No such colleague.")
     return user
@@ -266,15 +316,37 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     if not allowed_agency_ids(request.user, "export"):
         raise PermissionDenied("No export for this role.")
     filters = selectors.QueueFilters.from_query(request.GET)
-    cases = list(selectors.export_rows(user=request.user, filters=filters, today=_today(), limit=settings.CASES_EXPORT_MAX))
+    cases = list(
+        selectors.export_rows(
+            user=request.user, filters=filters, today=_today(), limit=settings.CASES_EXPORT_MAX
+        )
+    )
     rows = _rows(request.user, cases)
     with transaction.atomic():
         event_record(
-            action="cases.exported", actor=request.user, object_type="case", subjects=[c.subject_ref for c in cases],
+            action="cases.exported",
+            actor=request.user,
+            object_type="case",
+            subjects=[c.subject_ref for c in cases],
             detail={"count": len(cases), "filters": request.GET.urlencode()[:500]},
         )
         _account(request, cases, nature="export")
-    columns = ["number", "status", "priority", "severity", "score", "subject_name", "subject_last4", "employer_name", "state", "rules", "tags", "assignee", "due_date", "created_at"]
+    columns = [
+        "number",
+        "status",
+        "priority",
+        "severity",
+        "score",
+        "subject_name",
+        "subject_last4",
+        "employer_name",
+        "state",
+        "rules",
+        "tags",
+        "assignee",
+        "due_date",
+        "created_at",
+    ]
 
     class Echo:
         def write(self, value: str) -> str:
@@ -283,15 +355,26 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(Echo())
 
     def stream():
-        visible_cols = [c for c in columns if c not in FIELD_CATEGORIES or all(c in r["fields"] for r in rows)]
+        visible_cols = [
+            c for c in columns if c not in FIELD_CATEGORIES or all(c in r["fields"] for r in rows)
+        ]
         yield writer.writerow(visible_cols)
         for r in rows:
             c = r["case"]
             values = {
-                "number": c.number, "status": c.get_status_display(), "priority": c.priority, "severity": c.severity,
-                "score": f"{c.score:.2f}", "subject_name": c.subject_name, "subject_last4": c.subject_last4,
-                "employer_name": c.employer_name, "state": c.state, "rules": " ".join(c.rule_codes), "tags": " ".join(c.tags),
-                "assignee": c.assignee.username if c.assignee else "", "due_date": c.due_date.isoformat(),
+                "number": c.number,
+                "status": c.get_status_display(),
+                "priority": c.priority,
+                "severity": c.severity,
+                "score": f"{c.score:.2f}",
+                "subject_name": c.subject_name,
+                "subject_last4": c.subject_last4,
+                "employer_name": c.employer_name,
+                "state": c.state,
+                "rules": " ".join(c.rule_codes),
+                "tags": " ".join(c.tags),
+                "assignee": c.assignee.username if c.assignee else "",
+                "due_date": c.due_date.isoformat(),
                 "created_at": c.created_at.isoformat(timespec="seconds"),
             }
             yield writer.writerow([_csv_safe(values[k]) for k in visible_cols])
@@ -316,7 +399,13 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
     form = forms.SavedViewForm(request.POST)
     if form.is_valid():
         try:
-            services.saved_view_save(actor=request.user, name=form.cleaned_data["name"], query=form.cleaned_data["query"], shared=form.cleaned_data["shared"], unit_default=form.cleaned_data["unit_default"])
+            services.saved_view_save(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                query=form.cleaned_data["query"],
+                shared=form.cleaned_data["shared"],
+                unit_default=form.cleaned_data["unit_default"],
+            )
             messages.success(request, "View saved.")
         except DomainError as exc:
             _error(request, exc)
@@ -367,18 +456,37 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     _break_glass_use(request, case)
     fields = _visible_fields(request.user, [case.owning_agency_id])[case.owning_agency_id]
     context = {
-        "case": case, "fields": fields, "findings": selectors.case_findings(case=case), "related": related,
-        "timeline": selectors.case_timeline(case=case), "notes": list(case.notes.select_related("author")),
-        "evidence": selectors.case_evidence(case=case), "tasks": list(case.tasks.select_related("assignee")),
+        "case": case,
+        "fields": fields,
+        "findings": selectors.case_findings(case=case),
+        "related": related,
+        "timeline": selectors.case_timeline(case=case),
+        "notes": list(case.notes.select_related("author")),
+        "evidence": selectors.case_evidence(case=case),
+        "tasks": list(case.tasks.select_related("assignee")),
         "linked_verification_cases": selectors.linked_verification_case_ids(case=case),
-        "gate": services.gate_violations(case, proposer=request.user) if case.status == CaseStatus.CONTEST_WINDOW else [],
-        "assignable": selectors.assignable_users(user=request.user), "today": _today(),
-        "dismiss_reasons": DismissReason.choices, "kinds": CaseKind.choices,
-        "delivery_form": forms.DeliveryForm(initial={"delivered_on": _today()}), "propose_form": forms.ProposeForm(),
-        "decide_form": forms.ContestDecideForm(), "signoff_form": forms.SignOffForm(), "evidence_form": forms.EvidenceForm(),
-        "note_form": forms.NoteForm(), "task_form": forms.TaskForm(), "verify_form": forms.VerifyForm(),
-        "is_supervisor": request.user.has_role("supervisor"), "steps": _steps(case),
-        "handoff_units": Unit.objects.exclude(agency_id=case.owning_agency_id).select_related("agency") if not case.is_closed else [],
+        "gate": services.gate_violations(case, proposer=request.user)
+        if case.status == CaseStatus.CONTEST_WINDOW
+        else [],
+        "assignable": selectors.assignable_users(user=request.user),
+        "today": _today(),
+        "dismiss_reasons": DismissReason.choices,
+        "kinds": CaseKind.choices,
+        "delivery_form": forms.DeliveryForm(initial={"delivered_on": _today()}),
+        "propose_form": forms.ProposeForm(),
+        "decide_form": forms.ContestDecideForm(),
+        "signoff_form": forms.SignOffForm(),
+        "evidence_form": forms.EvidenceForm(),
+        "note_form": forms.NoteForm(),
+        "task_form": forms.TaskForm(),
+        "verify_form": forms.VerifyForm(),
+        "is_supervisor": request.user.has_role("supervisor"),
+        "steps": _steps(case),
+        "handoff_units": Unit.objects.exclude(agency_id=case.owning_agency_id).select_related(
+            "agency"
+        )
+        if not case.is_closed
+        else [],
     }
     return render(request, "cases/detail.html", context)
 
@@ -386,7 +494,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _steps(case: Case) -> list[tuple[str, str, str]]:
     order = list(CaseStatus.values)
     here = order.index(case.status)
-    return [(v, label, "now" if i == here else ("done" if i < here else "")) for i, (v, label) in enumerate(CaseStatus.choices)]
+    return [
+        (v, label, "now" if i == here else ("done" if i < here else ""))
+        for i, (v, label) in enumerate(CaseStatus.choices)
+    ]
 
 
 def _break_glass_use(request: HttpRequest, case: Case) -> None:
@@ -400,7 +511,9 @@ def _break_glass_use(request: HttpRequest, case: Case) -> None:
         return
     from cases.models import _member_case_ids
 
-    if case.pk not in _member_case_ids(request.user, "view_case") and break_glass_active(user=request.user, subject_ref=f"case:{case.pk}"):
+    if case.pk not in _member_case_ids(request.user, "view_case") and break_glass_active(
+        user=request.user, subject_ref=f"case:{case.pk}"
+    ):
         break_glass_use(user=request.user, subject_ref=f"case:{case.pk}")
 
 
@@ -412,30 +525,150 @@ def _user_from(request: HttpRequest, value: Any) -> User | None:
 def _actions() -> dict[str, tuple[type, Callable[..., str]]]:
     u = lambda r: r.user  # noqa: E731
     return {
-        "assign": (forms.AssignForm, lambda r, c, d: (
-            services.case_assign_round_robin(actor=u(r), case=c) if d.get("round_robin")
-            else services.case_assign(actor=u(r), case=c, assignee=_user_from(r, d.get("assignee")) or u(r))
-        ) and "Assigned."),
-        "dismiss": (forms.DismissForm, lambda r, c, d: services.case_dismiss(actor=u(r), case=c, reason=d["reason"], note=d["note"]) and "Dismissed as a false positive."),
-        "snooze": (forms.SnoozeForm, lambda r, c, d: services.case_snooze(actor=u(r), case=c, until=d["until"], reason=d["reason"], rule_code=d["rule_code"]) and "Snoozed."),
-        "tag": (forms.TagForm, lambda r, c, d: services.case_tag(actor=u(r), case=c, add=_split(d["add"]), remove=_split(d["remove"])) and "Tags saved."),
-        "merge": (forms.MergeForm, lambda r, c, d: services.case_merge(actor=u(r), case=c, into=_case_by_number(r, d["into"])) and "Merged."),
-        "acknowledge": (forms.CloseForm, lambda r, c, d: services.case_evidence_acknowledge(actor=u(r), case=c) and "New findings marked as reviewed."),
-        "open": (forms.CloseForm, lambda r, c, d: services.case_open_investigation(actor=u(r), case=c, kind=r.POST.get("kind") or None) and "Investigation opened."),
-        "request_verification": (forms.CloseForm, lambda r, c, d: services.case_request_verification(actor=u(r), case=c) and "Verification requested."),
-        "verify": (forms.VerifyForm, lambda r, c, d: services.case_verify_match(actor=u(r), case=c, note=d["note"]) and "Match verified."),
-        "notice": (forms.CloseForm, lambda r, c, d: services.case_notice_issue(actor=u(r), case=c) and "Notice generated."),
-        "delivered": (forms.DeliveryForm, lambda r, c, d: services.case_notice_delivered(actor=u(r), case=c, method=d["method"], delivered_on=d["delivered_on"]) and "Delivery recorded; the contest window is open."),
-        "contest": (forms.ContestForm, lambda r, c, d: services.case_contest_receive(actor=u(r), case=c, note=d["note"]) and "Contest recorded."),
-        "contest_decide": (forms.ContestDecideForm, lambda r, c, d: services.case_contest_decide(actor=u(r), case=c, outcome=d["outcome"], note=d["note"]) and "Contest decided."),
-        "propose": (forms.ProposeForm, lambda r, c, d: services.case_disposition_propose(actor=u(r), case=c, closure=d["closure"], note=d["note"]) and "Disposition proposed for sign-off."),
-        "signoff": (forms.SignOffForm, lambda r, c, d: services.case_disposition_sign_off(actor=u(r), case=c, approve=d["decision"] == "approve", note=d["note"]) and "Sign-off recorded."),
-        "close": (forms.CloseForm, lambda r, c, d: services.case_close(actor=u(r), case=c, closure=Closure.NO_VIOLATION, note=d["note"]) and "Closed: no violation."),
-        "escalate": (forms.CloseForm, lambda r, c, d: services.case_escalate(actor=u(r), case=c, note=d["note"]) and "Escalated."),
-        "member": (forms.MemberForm, lambda r, c, d: services.case_member_add(actor=u(r), case=c, user=_agency_user(r, d["user"])) and "Member added."),
-        "handoff": (forms.HandoffForm, lambda r, c, d: services.case_handoff(actor=u(r), case=c, to_unit=_unit(d["to_unit"]), agreement_id=d["agreement"], note=d["note"]) and "Handed off."),
-        "note": (forms.NoteForm, lambda r, c, d: services.case_note_add(actor=u(r), case=c, body=d["body"]) and "Note added."),
-        "task": (forms.TaskForm, lambda r, c, d: services.case_task_add(actor=u(r), case=c, title=d["title"], assignee=_user_from(r, d.get("assignee")), due_date=d.get("due_date")) and "Task added."),
+        "assign": (
+            forms.AssignForm,
+            lambda r, c, d: (
+                services.case_assign_round_robin(actor=u(r), case=c)
+                if d.get("round_robin")
+                else services.case_assign(
+                    actor=u(r), case=c, assignee=_user_from(r, d.get("assignee")) or u(r)
+                )
+            )
+            and "Assigned.",
+        ),
+        "dismiss": (
+            forms.DismissForm,
+            lambda r, c, d: services.case_dismiss(
+                actor=u(r), case=c, reason=d["reason"], note=d["note"]
+            )
+            and "Dismissed as a false positive.",
+        ),
+        "snooze": (
+            forms.SnoozeForm,
+            lambda r, c, d: services.case_snooze(
+                actor=u(r), case=c, until=d["until"], reason=d["reason"], rule_code=d["rule_code"]
+            )
+            and "Snoozed.",
+        ),
+        "tag": (
+            forms.TagForm,
+            lambda r, c, d: services.case_tag(
+                actor=u(r), case=c, add=_split(d["add"]), remove=_split(d["remove"])
+            )
+            and "Tags saved.",
+        ),
+        "merge": (
+            forms.MergeForm,
+            lambda r, c, d: services.case_merge(
+                actor=u(r), case=c, into=_case_by_number(r, d["into"])
+            )
+            and "Merged.",
+        ),
+        "acknowledge": (
+            forms.CloseForm,
+            lambda r, c, d: services.case_evidence_acknowledge(actor=u(r), case=c)
+            and "New findings marked as reviewed.",
+        ),
+        "open": (
+            forms.CloseForm,
+            lambda r, c, d: services.case_open_investigation(
+                actor=u(r), case=c, kind=r.POST.get("kind") or None
+            )
+            and "Investigation opened.",
+        ),
+        "request_verification": (
+            forms.CloseForm,
+            lambda r, c, d: services.case_request_verification(actor=u(r), case=c)
+            and "Verification requested.",
+        ),
+        "verify": (
+            forms.VerifyForm,
+            lambda r, c, d: services.case_verify_match(actor=u(r), case=c, note=d["note"])
+            and "Match verified.",
+        ),
+        "notice": (
+            forms.CloseForm,
+            lambda r, c, d: services.case_notice_issue(actor=u(r), case=c) and "Notice generated.",
+        ),
+        "delivered": (
+            forms.DeliveryForm,
+            lambda r, c, d: services.case_notice_delivered(
+                actor=u(r), case=c, method=d["method"], delivered_on=d["delivered_on"]
+            )
+            and "Delivery recorded; the contest window is open.",
+        ),
+        "contest": (
+            forms.ContestForm,
+            lambda r, c, d: services.case_contest_receive(actor=u(r), case=c, note=d["note"])
+            and "Contest recorded.",
+        ),
+        "contest_decide": (
+            forms.ContestDecideForm,
+            lambda r, c, d: services.case_contest_decide(
+                actor=u(r), case=c, outcome=d["outcome"], note=d["note"]
+            )
+            and "Contest decided.",
+        ),
+        "propose": (
+            forms.ProposeForm,
+            lambda r, c, d: services.case_disposition_propose(
+                actor=u(r), case=c, closure=d["closure"], note=d["note"]
+            )
+            and "Disposition proposed for sign-off.",
+        ),
+        "signoff": (
+            forms.SignOffForm,
+            lambda r, c, d: services.case_disposition_sign_off(
+                actor=u(r), case=c, approve=d["decision"] == "approve", note=d["note"]
+            )
+            and "Sign-off recorded.",
+        ),
+        "close": (
+            forms.CloseForm,
+            lambda r, c, d: services.case_close(
+                actor=u(r), case=c, closure=Closure.NO_VIOLATION, note=d["note"]
+            )
+            and "Closed: no violation.",
+        ),
+        "escalate": (
+            forms.CloseForm,
+            lambda r, c, d: services.case_escalate(actor=u(r), case=c, note=d["note"])
+            and "Escalated.",
+        ),
+        "member": (
+            forms.MemberForm,
+            lambda r, c, d: services.case_member_add(
+                actor=u(r), case=c, user=_agency_user(r, d["user"])
+            )
+            and "Member added.",
+        ),
+        "handoff": (
+            forms.HandoffForm,
+            lambda r, c, d: services.case_handoff(
+                actor=u(r),
+                case=c,
+                to_unit=_unit(d["to_unit"]),
+                agreement_id=d["agreement"],
+                note=d["note"],
+            )
+            and "Handed off.",
+        ),
+        "note": (
+            forms.NoteForm,
+            lambda r, c, d: services.case_note_add(actor=u(r), case=c, body=d["body"])
+            and "Note added.",
+        ),
+        "task": (
+            forms.TaskForm,
+            lambda r, c, d: services.case_task_add(
+                actor=u(r),
+                case=c,
+                title=d["title"],
+                assignee=_user_from(r, d.get("assignee")),
+                due_date=d.get("due_date"),
+            )
+            and "Task added.",
+        ),
     }
 
 
@@ -451,7 +684,11 @@ def _unit(pk: int) -> Unit:
 
 
 def _case_by_number(request: HttpRequest, number: str) -> Case:
-    case = Case.objects.visible_to(request.user, "change").filter(number=number.strip().upper()).first()
+    case = (
+        Case.objects.visible_to(request.user, "change")
+        .filter(number=number.strip().upper())
+        .first()
+    )
     if case is None:
         raise NotFound("No such case.")
     return case
@@ -481,7 +718,11 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         for field_name, errs in form.errors.items():
             for e in errs:
                 messages.error(request, f"{field_name}: {e}")
-    if action == "merge" and case.pk and not Case.objects.visible_to(request.user).filter(pk=pk).exists():
+    if (
+        action == "merge"
+        and case.pk
+        and not Case.objects.visible_to(request.user).filter(pk=pk).exists()
+    ):
         return redirect("cases:queue")
     return redirect("cases:detail", pk=pk)
 
@@ -499,7 +740,12 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.EvidenceForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.evidence_add(actor=request.user, case=case, upload=form.cleaned_data["file"], description=form.cleaned_data["description"])
+            services.evidence_add(
+                actor=request.user,
+                case=case,
+                upload=form.cleaned_data["file"],
+                description=form.cleaned_data["description"],
+            )
             messages.success(request, "Evidence added.")
         except DomainError as exc:
             _error(request, exc)
@@ -518,7 +764,12 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404 from exc
     services.evidence_download_record(actor=request.user, evidence=evidence)
-    response = FileResponse(evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name, content_type="application/octet-stream")
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type="application/octet-stream",
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "no-store"
@@ -540,7 +791,9 @@ def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
     with notice.file.open("rb") as fh:
         html = fh.read().decode()
     _shown(request, "cases.case_viewed", [case], page="notice")
-    return render(request, "cases/notice_print.html", {"case": case, "notice": notice, "notice_html": html})
+    return render(
+        request, "cases/notice_print.html", {"case": case, "notice": notice, "notice_html": html}
+    )
 
 
 @login_required
@@ -548,7 +801,9 @@ def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def task_done(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark a task done."""
-    task = CaseTask.objects.filter(pk=pk, case__in=Case.objects.visible_to(request.user, "change")).first()
+    task = CaseTask.objects.filter(
+        pk=pk, case__in=Case.objects.visible_to(request.user, "change")
+    ).first()
     if task is None:
         raise Http404
     try:
@@ -570,7 +825,11 @@ def investigations(request: HttpRequest) -> HttpResponse:
     show_closed = request.GET.get("closed") == "1"
     cases = selectors.investigations_for(user=request.user, include_closed=show_closed)
     _shown(request, "cases.queue_viewed", cases, page="investigations")
-    return render(request, "cases/investigations.html", {"rows": _rows(request.user, cases), "show_closed": show_closed, "today": _today()})
+    return render(
+        request,
+        "cases/investigations.html",
+        {"rows": _rows(request.user, cases), "show_closed": show_closed, "today": _today()},
+    )
 
 
 @login_required
@@ -579,7 +838,12 @@ def investigations(request: HttpRequest) -> HttpResponse:
 def person_search(request: HttpRequest) -> HttpResponse:
     """Search verification records for a person: a purpose (case) is required; scoped; audited without the value."""
     _require_case_work(request.user)
-    purpose_cases = list(Case.objects.visible_to(request.user).open().order_by("-created_at").only("id", "number", "status")[:200])
+    purpose_cases = list(
+        Case.objects.visible_to(request.user)
+        .open()
+        .order_by("-created_at")
+        .only("id", "number", "status")[:200]
+    )
     form = forms.PersonSearchForm(request.POST or None, cases=purpose_cases)
     results = None
     if request.method == "POST" and form.is_valid():
@@ -596,14 +860,26 @@ def person_search(request: HttpRequest) -> HttpResponse:
                 sensitive_rate_check(request.user, "ssn_search")
             except DomainError as exc:
                 messages.error(request, exc.message)
-                return render(request, "cases/search.html", {"form": form, "results": None}, status=exc.status_code)
+                return render(
+                    request,
+                    "cases/search.html",
+                    {"form": form, "results": None},
+                    status=exc.status_code,
+                )
         results, key_kind, normalized = search(user=request.user, data=data)
         with transaction.atomic():
             # The value searched is never stored: the audit keeps its kind and a keyed hash.
             event_record(
-                action="cases.person_searched", actor=request.user, object_type="case", object_id=case.pk, case_id=case.pk,
-                subjects=[r["person_ref"] for r in results], justification=f"Search for case {case.number}",
-                search_kind=key_kind, search_value=normalized, detail={"results": len(results)},
+                action="cases.person_searched",
+                actor=request.user,
+                object_type="case",
+                object_id=case.pk,
+                case_id=case.pk,
+                subjects=[r["person_ref"] for r in results],
+                justification=f"Search for case {case.number}",
+                search_kind=key_kind,
+                search_value=normalized,
+                detail={"results": len(results)},
             )
     return render(request, "cases/search.html", {"form": form, "results": results})
 
@@ -614,14 +890,24 @@ def person_search(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The analyst's dashboard, and the supervisor's charts for supervisors."""
     _require_case_work(request.user)
-    context: dict[str, Any] = {"analyst": selectors.analyst_dashboard(user=request.user, today=_today())}
-    context["aging_chart"] = bar_chart([(b["label"], b["count"]) for b in context["analyst"]["aging"]], title="My open cases by age")
+    context: dict[str, Any] = {
+        "analyst": selectors.analyst_dashboard(user=request.user, today=_today())
+    }
+    context["aging_chart"] = bar_chart(
+        [(b["label"], b["count"]) for b in context["analyst"]["aging"]],
+        title="My open cases by age",
+    )
     if request.user.has_role("supervisor"):
         sup = selectors.supervisor_dashboard(user=request.user, today=_today())
         context["supervisor"] = sup
-        context["backlog_chart"] = bar_chart([(b["label"], b["count"]) for b in sup["backlog"]], title="Open backlog by age")
+        context["backlog_chart"] = bar_chart(
+            [(b["label"], b["count"]) for b in sup["backlog"]], title="Open backlog by age"
+        )
         context["precision_chart"] = line_chart(
-            {code: [(p["week"], p["precision"]) for p in points if p["precision"] is not None] for code, points in sup["precision"].items()},
+            {
+                code: [(p["week"], p["precision"]) for p in points if p["precision"] is not None]
+                for code, points in sup["precision"].items()
+            },
             title="Precision per rule by week (1 - dismissal rate)",
         )
     return render(request, "cases/dashboard.html", context)

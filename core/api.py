@@ -38,7 +38,9 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
     return {"non_field_errors": [str(detail)]}
 
 
-def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     """The one error format of the API."""
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
@@ -58,7 +60,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = error_body("invalid", "The request has invalid fields.", _flatten(exc.detail))
+        response.data = error_body(
+            "invalid", "The request has invalid fields.", _flatten(exc.detail)
+        )
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"

@@ -32,8 +32,18 @@ log = logging.getLogger(__name__)
 
 # Columns every hit carries, in this order, whether it comes from SQL or from Python.
 HIT_COLUMNS = (
-    "subject_type", "subject_key", "evidence_key", "case_id", "employer_id", "ssn_index",
-    "fields", "evidence", "score", "summary", "severity", "is_clerical",
+    "subject_type",
+    "subject_key",
+    "evidence_key",
+    "case_id",
+    "employer_id",
+    "ssn_index",
+    "fields",
+    "evidence",
+    "score",
+    "summary",
+    "severity",
+    "is_clerical",
 )
 
 
@@ -82,7 +92,10 @@ class PartitionContext:
     def employer_bucket_sql(self, column: str) -> tuple[str, dict[str, Any]]:
         """A predicate limiting `column` (an employer id) to this partition's bucket."""
         p = self.partition
-        return f"({column} %% %(p_mod)s) = %(p_bucket)s", {"p_mod": int(p.hi), "p_bucket": int(p.lo)}
+        return f"({column} %% %(p_mod)s) = %(p_bucket)s", {
+            "p_mod": int(p.hi),
+            "p_bucket": int(p.lo),
+        }
 
     def scope_sql(self, alias: str) -> tuple[str, dict[str, Any]]:
         """The run's scope (dates, employers) as a predicate on a verification-case alias."""
@@ -131,9 +144,17 @@ class PartitionContext:
         target, values = self._target(rule)
         tuples = [
             (
-                r["subject_type"], r["subject_key"], r["evidence_key"], r.get("case_id"), r.get("employer_id"),
-                r.get("ssn_index") or "", json.dumps(r.get("fields") or []), json.dumps(r.get("evidence") or {}),
-                float(r.get("score", 1.0)), r["summary"][:300], r.get("severity") or rule.severity,
+                r["subject_type"],
+                r["subject_key"],
+                r["evidence_key"],
+                r.get("case_id"),
+                r.get("employer_id"),
+                r.get("ssn_index") or "",
+                json.dumps(r.get("fields") or []),
+                json.dumps(r.get("evidence") or {}),
+                float(r.get("score", 1.0)),
+                r["summary"][:300],
+                r.get("severity") or rule.severity,
                 bool(r.get("is_clerical", False)),
             )
             for r in rows
@@ -147,7 +168,9 @@ class PartitionContext:
         )
         # execute_values takes one %s; bind the rule's own parameters first, then escape the rest.
         raw = self.cursor.cursor if hasattr(self.cursor, "cursor") else self.cursor
-        sql = raw.mogrify(sql.replace("VALUES %s", "VALUES __ROWS__"), self._rule_params(rule)).decode()
+        sql = raw.mogrify(
+            sql.replace("VALUES %s", "VALUES __ROWS__"), self._rule_params(rule)
+        ).decode()
         sql = sql.replace("%", "%%").replace("VALUES __ROWS__", "VALUES %s")
         new = 0
         for start in range(0, len(tuples), 5000):
@@ -159,8 +182,11 @@ class PartitionContext:
 
     def _rule_params(self, rule: Rule) -> dict[str, Any]:
         return {
-            "r_code": rule.code, "r_version": rule.version, "r_family": rule.family,
-            "r_run": self.run.pk, "r_loads": self.run.reference_loads or [],
+            "r_code": rule.code,
+            "r_version": rule.version,
+            "r_family": rule.family,
+            "r_run": self.run.pk,
+            "r_loads": self.run.reference_loads or [],
             "r_agreement": agreement_for(self.run, rule),
         }
 
@@ -269,7 +295,9 @@ def partition_execute(partition_id: int) -> str:
             cur.execute("SET LOCAL work_mem = '64MB'")
             cur.execute("SET LOCAL jit = off")
             cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            ctx = PartitionContext(run=run, partition=partition, cursor=cur, rules=rules, stage=stage)
+            ctx = PartitionContext(
+                run=run, partition=partition, cursor=cur, rules=rules, stage=stage
+            )
             _run_families(ctx)
             _test_pause()
             cur.execute(
@@ -279,29 +307,39 @@ def partition_execute(partition_id: int) -> str:
                  WHERE id = %s AND lease_token = %s AND status = 'running'
                    AND EXISTS (SELECT 1 FROM crossref_run r WHERE r.id = run_id AND r.status = 'running')
                 """,
-                [ctx.rows_examined, json.dumps(ctx.hits), json.dumps(ctx.new),
-                 json.dumps({k: round(v, 4) for k, v in ctx.timings.items()}), partition_id, token],
+                [
+                    ctx.rows_examined,
+                    json.dumps(ctx.hits),
+                    json.dumps(ctx.new),
+                    json.dumps({k: round(v, 4) for k, v in ctx.timings.items()}),
+                    partition_id,
+                    token,
+                ],
             )
             if cur.rowcount != 1:
                 raise LeaseLost(f"partition {partition_id} lease lost")
     except LeaseLost:
         # Either another worker took the lease over, or the run was cancelled meanwhile.
-        Partition.objects.filter(pk=partition_id, lease_token=token, run__status=RunStatus.CANCELLED).update(
-            status=PartitionStatus.CANCELLED, finished_at=timezone.now()
-        )
+        Partition.objects.filter(
+            pk=partition_id, lease_token=token, run__status=RunStatus.CANCELLED
+        ).update(status=PartitionStatus.CANCELLED, finished_at=timezone.now())
         log.warning("crossref partition not committed", extra={"partition": partition_id})
         return "lease_lost"
     except (OperationalError, InterfaceError):
         # PostgreSQL went away (restart, failover): nothing was committed. The lease runs out and
         # the sweeper re-queues the partition; the run is delayed, not failed.
-        log.warning("crossref partition interrupted by the database", extra={"partition": partition_id})
+        log.warning(
+            "crossref partition interrupted by the database", extra={"partition": partition_id}
+        )
         if not connection.in_atomic_block:
             connection.close()
         return "interrupted"
     except Exception as exc:
         log.exception("crossref partition failed", extra={"partition": partition_id})
         Partition.objects.filter(pk=partition_id, lease_token=token).update(
-            status=PartitionStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+            status=PartitionStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
         )
         run_finish_if_complete(run.pk)
         return "failed"
@@ -328,9 +366,25 @@ def _run_families(ctx: PartitionContext) -> None:
 # the case lifecycle (status, TNC, closure, dates of offer and decision), run on the cases table.
 # Every column left out is bytes not copied at staging and not scanned by every rule after.
 STAGE_COLUMNS = (
-    "id", "employer_id", "created_at", "submitted_at", "ssn_bidx", "ssn_last4", "first_name", "last_name",
-    "other_last_names", "date_of_birth", "citizenship_status", "a_number_bidx", "a_number_last4", "i94_bidx",
-    "i94_last4", "passport_bidx", "passport_last4", "document_number_bidx", "hire_date",
+    "id",
+    "employer_id",
+    "created_at",
+    "submitted_at",
+    "ssn_bidx",
+    "ssn_last4",
+    "first_name",
+    "last_name",
+    "other_last_names",
+    "date_of_birth",
+    "citizenship_status",
+    "a_number_bidx",
+    "a_number_last4",
+    "i94_bidx",
+    "i94_last4",
+    "passport_bidx",
+    "passport_last4",
+    "document_number_bidx",
+    "hire_date",
     "work_authorization_expires_on",
 )
 
@@ -351,12 +405,27 @@ def stage_dhs_name(run_id: int) -> str:
 
 
 # The DHS record columns the identity rules compare, as the DHS staging table holds them.
-STAGE_DHS_COLUMNS = ("first_name", "last_name", "date_of_birth", "work_authorized_from", "work_authorized_until",
-                     "naturalized_on")
+STAGE_DHS_COLUMNS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "work_authorized_from",
+    "work_authorized_until",
+    "naturalized_on",
+)
 
 
-SSA_STAGE_COLUMNS = ("id", "ssn_bidx", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship",
-                     "death_date", "locked")
+SSA_STAGE_COLUMNS = (
+    "id",
+    "ssn_bidx",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "date_of_birth",
+    "citizenship",
+    "death_date",
+    "locked",
+)
 
 
 def stage_ensure(run: Run) -> str:
@@ -389,9 +458,13 @@ def stage_prepare(run: Run) -> None:
     shortest, so the SSN partitions never wait for it (measured at 5M cases, one worker each:
     cases about 15 s, SSA 12 s, DHS 9 s).
     """
-    if "dhs" not in _reference_steps(run) or not any(r.staged and r.kind == Partition.Kind.SSN for r in run_rules(run)):
+    if "dhs" not in _reference_steps(run) or not any(
+        r.staged and r.kind == Partition.Kind.SSN for r in run_rules(run)
+    ):
         return
-    if run.partitions.filter(kind=Partition.Kind.SSN, status__in=[PartitionStatus.PENDING, PartitionStatus.RUNNING]).exists():
+    if run.partitions.filter(
+        kind=Partition.Kind.SSN, status__in=[PartitionStatus.PENDING, PartitionStatus.RUNNING]
+    ).exists():
         _stage_step(run, "dhs", wait=False)
 
 
@@ -412,7 +485,10 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
             cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608
             if cur.fetchone()[0]:
                 return
-            if step == "cases" and not Run.objects.filter(pk=run.pk).values_list("staged_rows", flat=True).first():
+            if (
+                step == "cases"
+                and not Run.objects.filter(pk=run.pk).values_list("staged_rows", flat=True).first()
+            ):
                 return  # no case in scope: empty by right, not emptied by a crash
         cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.execute("SET LOCAL jit = off")
@@ -421,9 +497,13 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
         # counts and the SSN range's selectivity; histograms of names and dates would cost more
         # than they save.
         cur.execute("SET LOCAL default_statistics_target = 5")  # a sample of 1,500 rows per table
-        bounds = list(run.partitions.filter(kind=Partition.Kind.SSN).order_by("lo").values_list("lo", "hi")) or [("", "")]
+        bounds = list(
+            run.partitions.filter(kind=Partition.Kind.SSN).order_by("lo").values_list("lo", "hi")
+        ) or [("", "")]
         loads = sources.loads_by_source(run.reference_loads or [])
-        scope = PartitionContext(run=run, partition=Partition(kind="ssn", lo=""), cursor=cur, rules=[])
+        scope = PartitionContext(
+            run=run, partition=Partition(kind="ssn", lo=""), cursor=cur, rules=[]
+        )
         where, params = scope.scope_sql("c")
         where += " AND c.submitted_at IS NOT NULL"
         if step == "cases":
@@ -436,7 +516,9 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
             Run.objects.filter(pk=run.pk).update(staged_rows=cur.rowcount)
             cur.execute(f"ANALYZE {table} (ssn_bidx, submitted_at, citizenship_status)")
         elif step == "ssa":
-            _stage_create(cur, table, _column_types(cur, sources.NUMIDENT, SSA_STAGE_COLUMNS), bounds)
+            _stage_create(
+                cur, table, _column_types(cur, sources.NUMIDENT, SSA_STAGE_COLUMNS), bounds
+            )
             cur.execute(
                 f"INSERT INTO {table} SELECT {', '.join('n.' + col for col in SSA_STAGE_COLUMNS)} "  # noqa: S608
                 f"FROM {sources.NUMIDENT} n WHERE n.load_id = %s",
@@ -447,7 +529,9 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
             _stage_dhs(cur, table, where, {**params, "dhs": loads.get("dhs", 0)}, bounds)
 
 
-def _column_types(cur: Any, source: str, columns: Sequence[str], prefix: str = "") -> list[tuple[str, str]]:
+def _column_types(
+    cur: Any, source: str, columns: Sequence[str], prefix: str = ""
+) -> list[tuple[str, str]]:
     """(prefix + column, its SQL type in `source`) for each of `columns`, in their order."""
     cur.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
@@ -458,7 +542,9 @@ def _column_types(cur: Any, source: str, columns: Sequence[str], prefix: str = "
     return [(prefix + col, types[col]) for col in columns]
 
 
-def _stage_create(cur: Any, name: str, columns: Sequence[tuple[str, str]], bounds: list[tuple[str, str]]) -> None:
+def _stage_create(
+    cur: Any, name: str, columns: Sequence[tuple[str, str]], bounds: list[tuple[str, str]]
+) -> None:
     """A table of `columns` (name, SQL type) partitioned by range of ssn_bidx: one UNLOGGED child per bound."""
     cur.execute(
         f"CREATE TABLE {name} ({', '.join(f'{col} {sql_type}' for col, sql_type in columns)}) "
@@ -471,12 +557,15 @@ def _stage_create(cur: Any, name: str, columns: Sequence[tuple[str, str]], bound
         # Bounds are literals (DDL takes no parameters); mogrify quotes them.
         raw = cur.cursor if hasattr(cur, "cursor") else cur
         ddl = raw.mogrify(
-            f"CREATE UNLOGGED TABLE {name}_p{i} PARTITION OF {name} FOR VALUES FROM ({lo_sql}) TO ({hi_sql})", values
+            f"CREATE UNLOGGED TABLE {name}_p{i} PARTITION OF {name} FOR VALUES FROM ({lo_sql}) TO ({hi_sql})",
+            values,
         ).decode()
         cur.execute(ddl.replace("%", "%%"))
 
 
-def _stage_dhs(cur: Any, name: str, where: str, params: dict[str, Any], bounds: list[tuple[str, str]]) -> None:
+def _stage_dhs(
+    cur: Any, name: str, where: str, params: dict[str, Any], bounds: list[tuple[str, str]]
+) -> None:
     """The DHS record each noncitizen case's documents lead to, for the run's scope, matched once for the whole run.
 
     A case's A-Number leads first, then its I-94, then its passport number; where one number
@@ -487,8 +576,13 @@ def _stage_dhs(cur: Any, name: str, where: str, params: dict[str, Any], bounds: 
     load grows (at 5M cases, 1M DHS records). Cases with no record have no row here. The rows
     are routed by the case's SSN blind index, so a partition reads only its own slice.
     """
-    columns = [*_column_types(cur, sources.CASES, ["ssn_bidx"]), ("case_id", "bigint"), ("d_id", "bigint"),
-               ("matched_by", "text"), *_column_types(cur, sources.DHS, STAGE_DHS_COLUMNS, prefix="d_")]
+    columns = [
+        *_column_types(cur, sources.CASES, ["ssn_bidx"]),
+        ("case_id", "bigint"),
+        ("d_id", "bigint"),
+        ("matched_by", "text"),
+        *_column_types(cur, sources.DHS, STAGE_DHS_COLUMNS, prefix="d_"),
+    ]
     _stage_create(cur, name, columns, bounds)
     # The noncitizen cases are read once (a narrow materialized CTE), then
     # hash-joined to the load on each identifier. The planner, left to itself, takes a nested loop
@@ -501,7 +595,9 @@ def _stage_dhs(cur: Any, name: str, where: str, params: dict[str, Any], bounds: 
         + f" FROM noncitizen c JOIN {sources.DHS} x ON x.{column} = c.{column} AND x.load_id = %(dhs)s "
         f"WHERE c.{column} <> '' AND x.{column} <> ''"
         for rank, (label, column) in enumerate(
-            [("a_number", "a_number_bidx"), ("i94", "i94_bidx"), ("passport", "passport_bidx")], start=1)
+            [("a_number", "a_number_bidx"), ("i94", "i94_bidx"), ("passport", "passport_bidx")],
+            start=1,
+        )
     )
     kept = ", ".join(col for col, _ in columns)
     cur.execute("SET LOCAL enable_mergejoin = off")  # the step's own transaction: until its commit
@@ -520,7 +616,9 @@ def _stage_dhs(cur: Any, name: str, where: str, params: dict[str, Any], bounds: 
 def stage_drop(run_id: int) -> None:
     """Drop a finished run's staging tables."""
     with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {stage_name(run_id)}, {stage_ssa_name(run_id)}, {stage_dhs_name(run_id)}")
+        cur.execute(
+            f"DROP TABLE IF EXISTS {stage_name(run_id)}, {stage_ssa_name(run_id)}, {stage_dhs_name(run_id)}"
+        )
 
 
 def run_finish_if_complete(run_id: int) -> bool:
@@ -531,7 +629,9 @@ def run_finish_if_complete(run_id: int) -> bool:
         run = Run.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING:
             return False
-        open_parts = run.partitions.filter(status__in=[PartitionStatus.PENDING, PartitionStatus.RUNNING]).exists()
+        open_parts = run.partitions.filter(
+            status__in=[PartitionStatus.PENDING, PartitionStatus.RUNNING]
+        ).exists()
         if open_parts:
             return False
         failed = run.partitions.filter(status=PartitionStatus.FAILED).count()
@@ -564,7 +664,15 @@ def plan_partitions(run: Run, *, ssn_partitions: int, employer_partitions: int) 
             n += 1
     if "employer" in kinds:
         for bucket in range(employer_partitions):
-            parts.append(Partition(run=run, number=n, kind=Partition.Kind.EMPLOYER, lo=str(bucket), hi=str(employer_partitions)))
+            parts.append(
+                Partition(
+                    run=run,
+                    number=n,
+                    kind=Partition.Kind.EMPLOYER,
+                    lo=str(bucket),
+                    hi=str(employer_partitions),
+                )
+            )
             n += 1
     return parts
 

@@ -14,12 +14,18 @@ def _rule_choices() -> list[tuple[str, str]]:
 class RunForm(forms.Form):
     """Scope of a run: rules, dates, employers; shadow runs compare candidate rule versions."""
 
-    rules = forms.MultipleChoiceField(choices=_rule_choices, required=False, widget=forms.CheckboxSelectMultiple,
-                                      help_text="None ticked: every current rule.")
+    rules = forms.MultipleChoiceField(
+        choices=_rule_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every current rule.",
+    )
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     employer_ids = forms.CharField(required=False, help_text="Employer ids, comma-separated.")
-    shadow = forms.BooleanField(required=False, label="Shadow run (compare candidate versions, no findings)")
+    shadow = forms.BooleanField(
+        required=False, label="Shadow run (compare candidate versions, no findings)"
+    )
 
     def clean_employer_ids(self) -> list[int]:
         """Comma-separated integers."""

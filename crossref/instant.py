@@ -21,10 +21,17 @@ def case_findings_record(*, case_id: int) -> dict[str, int]:
     """Write the identity findings of one submitted case in the caller's transaction; rule -> new findings."""
     rules = [r for r in registry.current_rules() if r.family in INSTANT_FAMILIES]
     current = sources.current_loads()
-    run = Run(mode=RunMode.NORMAL, scope={}, reference_loads=[current[s] for s in sorted(current)], authorization={})
+    run = Run(
+        mode=RunMode.NORMAL,
+        scope={},
+        reference_loads=[current[s] for s in sorted(current)],
+        authorization={},
+    )
     partition = Partition(kind=Partition.Kind.SSN, lo="", hi="")
     with connection.cursor() as cur:
-        ctx = PartitionContext(run=run, partition=partition, cursor=cur, rules=rules, only_case=case_id)
+        ctx = PartitionContext(
+            run=run, partition=partition, cursor=cur, rules=rules, only_case=case_id
+        )
         # What a batch partition looks up or counts, known here already: one submit saves two round trips.
         ctx.cache["loads"] = current
         ctx.cache["examined"] = 1

@@ -74,19 +74,33 @@ class RunQuerySet(ScopedQuerySet):
 class Run(BaseModel):
     """One matching run: a scope, an owner, the agreement that authorizes it, and its progress."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="crossref_runs")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="crossref_runs"
+    )
     mode = models.CharField(max_length=16, choices=RunMode.choices, default=RunMode.NORMAL)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
     # {"rules": [...codes], "date_from": "YYYY-MM-DD", "date_to": ..., "employer_ids": [...]}
     scope = models.JSONField(default=dict, blank=True)
-    rule_versions = models.JSONField(default=dict, help_text="code -> version run (shadow: code -> [current, candidate]).")
-    agreement_id = models.BigIntegerField(null=True, blank=True, help_text="The matching agreement the run is authorized under.")
-    authorization = models.JSONField(default=dict, help_text="category -> basis and agreement, as decided at start.")
-    reference_loads = models.JSONField(default=list, blank=True, help_text="Ids of the reference loads in force at start.")
-    schedule = models.ForeignKey("ScheduledRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    rule_versions = models.JSONField(
+        default=dict, help_text="code -> version run (shadow: code -> [current, candidate])."
+    )
+    agreement_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The matching agreement the run is authorized under."
+    )
+    authorization = models.JSONField(
+        default=dict, help_text="category -> basis and agreement, as decided at start."
+    )
+    reference_loads = models.JSONField(
+        default=list, blank=True, help_text="Ids of the reference loads in force at start."
+    )
+    schedule = models.ForeignKey(
+        "ScheduledRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
     partitions_total = models.PositiveIntegerField(default=0)
     rows_estimated = models.BigIntegerField(default=0)
-    staged_rows = models.BigIntegerField(null=True, blank=True, help_text="Cases copied to the run's staging table.")
+    staged_rows = models.BigIntegerField(
+        null=True, blank=True, help_text="Cases copied to the run's staging table."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
@@ -125,7 +139,9 @@ class Partition(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     lo = models.CharField(max_length=64, help_text="Inclusive lower bound (hex prefix or bucket).")
     hi = models.CharField(max_length=64, help_text="Exclusive upper bound; empty means unbounded.")
-    status = models.CharField(max_length=16, choices=PartitionStatus.choices, default=PartitionStatus.PENDING)
+    status = models.CharField(
+        max_length=16, choices=PartitionStatus.choices, default=PartitionStatus.PENDING
+    )
     lease_token = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
@@ -133,16 +149,26 @@ class Partition(models.Model):
     error = models.TextField(blank=True)
     rows_examined = models.BigIntegerField(default=0)
     hits = models.JSONField(default=dict, help_text="rule code -> hits in this partition.")
-    new_findings = models.JSONField(default=dict, help_text="rule code -> findings first written here.")
-    timings = models.JSONField(default=dict, help_text="rule family -> seconds spent in this partition.")
+    new_findings = models.JSONField(
+        default=dict, help_text="rule code -> findings first written here."
+    )
+    timings = models.JSONField(
+        default=dict, help_text="rule family -> seconds spent in this partition."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "number"]
-        constraints = [models.UniqueConstraint(fields=["run", "number"], name="crossref_partition_unique_number")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "number"], name="crossref_partition_unique_number"
+            )
+        ]
         indexes = [
-            models.Index(fields=["status", "lease_expires_at"], name="crossref_partition_lease_idx"),
+            models.Index(
+                fields=["status", "lease_expires_at"], name="crossref_partition_lease_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -182,28 +208,46 @@ class Finding(models.Model):
 
     rule_code = models.CharField(max_length=64)
     rule_version = models.PositiveIntegerField()
-    family = models.CharField(max_length=32, help_text="identity_ssa, identity_dhs, ssn, enforcement, employer")
+    family = models.CharField(
+        max_length=32, help_text="identity_ssa, identity_dhs, ssn, enforcement, employer"
+    )
     severity = models.CharField(max_length=16, choices=Severity.choices)
-    is_clerical = models.BooleanField(default=False, help_text="A probable keying error, not a fraud lead.")
+    is_clerical = models.BooleanField(
+        default=False, help_text="A probable keying error, not a fraud lead."
+    )
     subject_type = models.CharField(max_length=16, help_text="worker or employer")
-    subject_key = models.CharField(max_length=128, help_text="case:<id>, ssn:<blind index> or employer:<id>")
-    evidence_key = models.CharField(max_length=256, help_text="What was compared, e.g. numident:<id>.")
-    case_id = models.BigIntegerField(null=True, blank=True, help_text="The verification case concerned.")
+    subject_key = models.CharField(
+        max_length=128, help_text="case:<id>, ssn:<blind index> or employer:<id>"
+    )
+    evidence_key = models.CharField(
+        max_length=256, help_text="What was compared, e.g. numident:<id>."
+    )
+    case_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The verification case concerned."
+    )
     employer_id = models.BigIntegerField(null=True, blank=True)
-    ssn_index = models.CharField(max_length=128, blank=True, help_text="SSN blind index: groups findings by person.")
+    ssn_index = models.CharField(
+        max_length=128, blank=True, help_text="SSN blind index: groups findings by person."
+    )
     fields = models.JSONField(
         default=list,
         help_text="[{field, source, submitted, reference, score}]: per-field comparison; identifiers masked.",
     )
-    evidence = models.JSONField(default=dict, help_text="The records compared and the figures behind the hit.")
+    evidence = models.JSONField(
+        default=dict, help_text="The records compared and the figures behind the hit."
+    )
     score = models.FloatField(default=1.0)
     summary = models.CharField(max_length=300, help_text="Why this was flagged, in one sentence.")
-    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.PROTECT, related_name="findings")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.PROTECT, related_name="findings"
+    )
     reference_loads = ArrayField(models.BigIntegerField(), default=list, blank=True)
     agreement_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ingested_at = models.DateTimeField(null=True, blank=True)
-    disposition = models.CharField(max_length=16, choices=Disposition.choices, default=Disposition.OPEN, blank=True)
+    disposition = models.CharField(
+        max_length=16, choices=Disposition.choices, default=Disposition.OPEN, blank=True
+    )
     disposition_at = models.DateTimeField(null=True, blank=True)
 
     objects = FindingQuerySet.as_manager()
@@ -211,10 +255,17 @@ class Finding(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["rule_code", "subject_key", "evidence_key"], name="crossref_finding_unique_key"),
+            models.UniqueConstraint(
+                fields=["rule_code", "subject_key", "evidence_key"],
+                name="crossref_finding_unique_key",
+            ),
         ]
         indexes = [
-            models.Index(fields=["id"], condition=Q(ingested_at__isnull=True), name="crossref_finding_ingest_idx"),
+            models.Index(
+                fields=["id"],
+                condition=Q(ingested_at__isnull=True),
+                name="crossref_finding_ingest_idx",
+            ),
             models.Index(fields=["case_id"], name="crossref_finding_case_idx"),
             models.Index(fields=["employer_id"], name="crossref_finding_employer_idx"),
             models.Index(fields=["run"], name="crossref_finding_run_idx"),
@@ -254,8 +305,12 @@ class ScheduledRun(BaseModel):
     """A run that beat starts on a crontab schedule, as its owner, under its agreement."""
 
     name = models.CharField(max_length=120)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="crossref_schedules")
-    agreement_id = models.BigIntegerField(null=True, blank=True, help_text="The agreement each run must be authorized under.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="crossref_schedules"
+    )
+    agreement_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The agreement each run must be authorized under."
+    )
     scope = models.JSONField(default=dict, blank=True)
     minute = models.CharField(max_length=64, default="0")
     hour = models.CharField(max_length=64, default="2")

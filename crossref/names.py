@@ -58,7 +58,14 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
         )
         if all(r.outcome in (matching.MATCH, matching.VARIANT) for r in results):
             continue
-        out[i] = min((r.score or 0.0) for r in results if r.outcome not in (matching.MATCH, matching.VARIANT)) / 100.0
+        out[i] = (
+            min(
+                (r.score or 0.0)
+                for r in results
+                if r.outcome not in (matching.MATCH, matching.VARIANT)
+            )
+            / 100.0
+        )
     return out
 
 

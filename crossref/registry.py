@@ -81,8 +81,16 @@ def rule(
         if family not in FAMILIES:
             raise ValueError(f"Unknown rule family {family!r}.")
         REGISTRY[key] = Rule(
-            code=code, version=version, title=title, description=description, severity=severity,
-            categories=tuple(categories), family=family, implementation=fn, current=current, staged=staged,
+            code=code,
+            version=version,
+            title=title,
+            description=description,
+            severity=severity,
+            categories=tuple(categories),
+            family=family,
+            implementation=fn,
+            current=current,
+            staged=staged,
         )
         return fn
 

@@ -86,12 +86,17 @@ def _findings_to_purge(ids: set[int], bidx: set[str]) -> list[tuple[int, str]]:
     if ssn_keys:
         condition |= Q(rule_code__in=_rule_codes(), subject_key__in=ssn_keys)
     remaining = set(
-        VerificationCase.objects.filter(ssn_bidx__in=bidx).exclude(pk__in=ids).values_list("ssn_bidx", flat=True).distinct()
+        VerificationCase.objects.filter(ssn_bidx__in=bidx)
+        .exclude(pk__in=ids)
+        .values_list("ssn_bidx", flat=True)
+        .distinct()
     )
     orphaned = {f"ssn:{b}" for b in bidx - remaining if b}
     own = {f"case:{i}" for i in ids}
     doomed = []
-    for pk, case_id, key, evidence in Finding.objects.filter(condition).values_list("pk", "case_id", "subject_key", "evidence"):
+    for pk, case_id, key, evidence in Finding.objects.filter(condition).values_list(
+        "pk", "case_id", "subject_key", "evidence"
+    ):
         if key in own or key in orphaned or cited_case_ids(case_id, evidence) & ids:
             doomed.append((pk, key))
     return doomed
@@ -100,10 +105,14 @@ def _findings_to_purge(ids: set[int], bidx: set[str]) -> list[tuple[int, str]]:
 def _shadow_hits_to_purge(ids: set[int], bidx: set[str], employers: set[int]) -> list[int]:
     from crossref.models import ShadowHit
 
-    condition = Q(subject_key__in=[f"case:{i}" for i in ids]) | Q(subject_key__in=[f"ssn:{b}" for b in bidx if b])
+    condition = Q(subject_key__in=[f"case:{i}" for i in ids]) | Q(
+        subject_key__in=[f"ssn:{b}" for b in bidx if b]
+    )
     if employers:
         pattern = ":(" + "|".join(str(i) for i in sorted(ids)) + ")$"
-        condition |= Q(subject_key__in=[f"employer:{e}" for e in employers], evidence_key__regex=pattern)
+        condition |= Q(
+            subject_key__in=[f"employer:{e}" for e in employers], evidence_key__regex=pattern
+        )
     return list(ShadowHit.objects.filter(condition).values_list("pk", flat=True))
 
 
@@ -125,7 +134,11 @@ def verification_cases_purge_derived(record_ids: Sequence[str]) -> dict[str, lis
     bidx = {b for b, _ in facts if b}
     employers = {e for _, e in facts if e}
     candidates = _findings_to_purge(ids, bidx)
-    held = held_ids(FINDING, [RecordRef(FINDING, str(pk), key) for pk, key in candidates]) if candidates else set()
+    held = (
+        held_ids(FINDING, [RecordRef(FINDING, str(pk), key) for pk, key in candidates])
+        if candidates
+        else set()
+    )
     findings = [str(pk) for pk, _ in candidates if str(pk) not in held]
     hits = [str(pk) for pk in _shadow_hits_to_purge(ids, bidx, employers)]
 
@@ -152,4 +165,3 @@ def register() -> None:
     from privacy import registry
 
     registry.register_derived_purger("verification.case", verification_cases_purge_derived)
-

@@ -37,7 +37,11 @@ class Progress:
     @property
     def percent(self) -> int:
         """Share of partitions finished, 0-100."""
-        return int(100 * self.partitions_done / self.partitions_total) if self.partitions_total else 100
+        return (
+            int(100 * self.partitions_done / self.partitions_total)
+            if self.partitions_total
+            else 100
+        )
 
     @property
     def total_hits(self) -> int:
@@ -89,10 +93,21 @@ def run_progress(*, run: Run) -> Progress:
     if run.status == "running" and done:
         eta = elapsed / done * (run.partitions_total - done)
     return Progress(
-        run_id=run.pk, status=run.status, partitions_total=run.partitions_total, partitions_done=int(done),
-        partitions_running=int(running), partitions_failed=int(failed), rows_examined=int(rows),
-        rows_estimated=run.rows_estimated, hits=hits, new_findings=new, elapsed_seconds=elapsed, rate=rate,
-        eta_seconds=eta, errors=errors, family_seconds=family_seconds,
+        run_id=run.pk,
+        status=run.status,
+        partitions_total=run.partitions_total,
+        partitions_done=int(done),
+        partitions_running=int(running),
+        partitions_failed=int(failed),
+        rows_examined=int(rows),
+        rows_estimated=run.rows_estimated,
+        hits=hits,
+        new_findings=new,
+        elapsed_seconds=elapsed,
+        rate=rate,
+        eta_seconds=eta,
+        errors=errors,
+        family_seconds=family_seconds,
     )
 
 
@@ -141,11 +156,17 @@ def shadow_compare(*, run: Run, limit: int = 50) -> list[ShadowComparison]:
                                    AND b.subject_key = a.subject_key AND b.evidence_key = a.evidence_key)
                  ORDER BY 1, 2 LIMIT %(limit)s
             """
-            cur.execute(diff, {"run": run.pk, "code": code, "a": candidate, "b": current, "limit": limit})
+            cur.execute(
+                diff, {"run": run.pk, "code": code, "a": candidate, "b": current, "limit": limit}
+            )
             added = [tuple(r) for r in cur.fetchall()]
-            cur.execute(diff, {"run": run.pk, "code": code, "a": current, "b": candidate, "limit": limit})
+            cur.execute(
+                diff, {"run": run.pk, "code": code, "a": current, "b": candidate, "limit": limit}
+            )
             removed = [tuple(r) for r in cur.fetchall()]
-        out.append(ShadowComparison(code, current, candidate, int(n_cur), int(n_cand), added, removed))
+        out.append(
+            ShadowComparison(code, current, candidate, int(n_cur), int(n_cand), added, removed)
+        )
     return out
 
 
@@ -180,8 +201,18 @@ def rule_quality() -> list[RuleQuality]:
     out = []
     for r in registry.current_rules():
         c = counts.get(r.code, {})
-        out.append(RuleQuality(
-            r.code, r.version, r.title, r.severity, r.categories, hits=sum(c.values()), open=c.get("open", 0),
-            dismissed=c.get("dismissed", 0), verified=c.get("verified", 0), adverse=c.get("adverse", 0),
-        ))
+        out.append(
+            RuleQuality(
+                r.code,
+                r.version,
+                r.title,
+                r.severity,
+                r.categories,
+                hits=sum(c.values()),
+                open=c.get("open", 0),
+                dismissed=c.get("dismissed", 0),
+                verified=c.get("verified", 0),
+                adverse=c.get("adverse", 0),
+            )
+        )
     return out

@@ -36,13 +36,18 @@ def _select_rules(*, codes: Iterable[str] | None, mode: str) -> dict[str, Any]:
         if codes:
             cands = [r for r in cands if r.code in codes]
         if not cands:
-            raise ValidationFailed("A shadow run needs a candidate rule version.", field_errors={"rules": ["No candidate version."]})
+            raise ValidationFailed(
+                "A shadow run needs a candidate rule version.",
+                field_errors={"rules": ["No candidate version."]},
+            )
         return {r.code: [registry.get_current(r.code).version, r.version] for r in cands}
     chosen = registry.current_rules()
     if codes:
         unknown = set(codes) - {r.code for r in chosen}
         if unknown:
-            raise ValidationFailed("Unknown rules.", field_errors={"rules": [f"Unknown: {', '.join(sorted(unknown))}"]})
+            raise ValidationFailed(
+                "Unknown rules.", field_errors={"rules": [f"Unknown: {', '.join(sorted(unknown))}"]}
+            )
         chosen = [r for r in chosen if r.code in codes]
     return {r.code: r.version for r in chosen}
 
@@ -55,7 +60,12 @@ def run_authorize(*, actor: Any, rules: list[Rule]) -> dict[str, dict[str, Any]]
         d = decide(actor, action="run_matching", category=category)
         if not d.allowed:
             missing.append(category)
-        out[category] = {"allowed": d.allowed, "basis": d.basis, "agreement_id": d.agreement_id, "reason": d.reason}
+        out[category] = {
+            "allowed": d.allowed,
+            "basis": d.basis,
+            "agreement_id": d.agreement_id,
+            "reason": d.reason,
+        }
     if missing:
         raise Forbidden(
             "No active matching agreement covers: " + ", ".join(missing),
@@ -78,47 +88,92 @@ def run_start(
     """Start a run as `actor`, under the agreements covering its rules' categories; enqueue its partitions."""
     scope = _clean_scope(scope or {})
     versions = _select_rules(codes=rules or scope.get("rules"), mode=mode)
-    chosen = [registry.get(c, int(v)) for c, vs in versions.items() for v in (vs if isinstance(vs, list) else [vs])]
+    chosen = [
+        registry.get(c, int(v))
+        for c, vs in versions.items()
+        for v in (vs if isinstance(vs, list) else [vs])
+    ]
     try:
         authorization = run_authorize(actor=actor, rules=chosen)
-        order = ["ssa_identity", "dhs_immigration", "enforcement", "verification_cases", "employer_data"]
-        ranked = sorted(authorization.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
+        order = [
+            "ssa_identity",
+            "dhs_immigration",
+            "enforcement",
+            "verification_cases",
+            "employer_data",
+        ]
+        ranked = sorted(
+            authorization.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99
+        )
         agreements = [a["agreement_id"] for _, a in ranked if a["agreement_id"]]
-        if schedule is not None and schedule.agreement_id and schedule.agreement_id not in agreements:
+        if (
+            schedule is not None
+            and schedule.agreement_id
+            and schedule.agreement_id not in agreements
+        ):
             raise Forbidden("The schedule's agreement no longer authorizes this run.")
     except Forbidden as exc:
         with transaction.atomic():
             event_record(
-                action="crossref.run_refused", actor=actor, object_type="crossref.run", outcome=Outcome.DENIED,
-                detail={"rules": sorted(versions), "reason": exc.message, "schedule": getattr(schedule, "pk", None)},
+                action="crossref.run_refused",
+                actor=actor,
+                object_type="crossref.run",
+                outcome=Outcome.DENIED,
+                detail={
+                    "rules": sorted(versions),
+                    "reason": exc.message,
+                    "schedule": getattr(schedule, "pk", None),
+                },
             )
         raise
     with transaction.atomic():
         run = Run.objects.create(
-            owner=actor, mode=mode, status=RunStatus.RUNNING, scope=scope, rule_versions=versions,
-            agreement_id=(schedule.agreement_id if schedule and schedule.agreement_id else (agreements[0] if agreements else None)),
-            authorization=authorization, reference_loads=sources.current_load_ids(), schedule=schedule,
+            owner=actor,
+            mode=mode,
+            status=RunStatus.RUNNING,
+            scope=scope,
+            rule_versions=versions,
+            agreement_id=(
+                schedule.agreement_id
+                if schedule and schedule.agreement_id
+                else (agreements[0] if agreements else None)
+            ),
+            authorization=authorization,
+            reference_loads=sources.current_load_ids(),
+            schedule=schedule,
             started_at=timezone.now(),
         )
         parts = engine.plan_partitions(
             run,
             ssn_partitions=ssn_partitions or int(settings.CROSSREF["SSN_PARTITIONS"]),
-            employer_partitions=employer_partitions or int(settings.CROSSREF["EMPLOYER_PARTITIONS"]),
+            employer_partitions=employer_partitions
+            or int(settings.CROSSREF["EMPLOYER_PARTITIONS"]),
         )
         Partition.objects.bulk_create(parts)
         run.partitions_total = len(parts)
         run.rows_estimated = sources.cases_in_scope(scope)
         run.save(update_fields=["partitions_total", "rows_estimated"])
         event_record(
-            action="crossref.run_started", actor=actor, object_type="crossref.run", object_id=run.pk,
+            action="crossref.run_started",
+            actor=actor,
+            object_type="crossref.run",
+            object_id=run.pk,
             agreement_id=run.agreement_id,
-            detail={"mode": mode, "rules": versions, "scope": scope, "partitions": len(parts),
-                    "schedule": getattr(schedule, "pk", None)},
+            detail={
+                "mode": mode,
+                "rules": versions,
+                "scope": scope,
+                "partitions": len(parts),
+                "schedule": getattr(schedule, "pk", None),
+            },
         )
         if enqueue:
             # Employer partitions first: they read the cases table itself, so one worker runs them
             # while another builds the staging copy the SSN partitions wait for.
-            ids = [p.pk for p in sorted(parts, key=lambda p: (p.kind != Partition.Kind.EMPLOYER, p.number))]
+            ids = [
+                p.pk
+                for p in sorted(parts, key=lambda p: (p.kind != Partition.Kind.EMPLOYER, p.number))
+            ]
             transaction.on_commit(lambda: partitions_enqueue(partition_ids=ids))
     if not parts:
         engine.run_finish_if_complete(run.pk)
@@ -133,12 +188,16 @@ def _clean_scope(scope: dict[str, Any]) -> dict[str, Any]:
             try:
                 out[key] = datetime.fromisoformat(str(value)).date().isoformat()
             except ValueError as exc:
-                raise ValidationFailed("Bad date.", field_errors={key: ["Use YYYY-MM-DD."]}) from exc
+                raise ValidationFailed(
+                    "Bad date.", field_errors={key: ["Use YYYY-MM-DD."]}
+                ) from exc
     if scope.get("employer_ids"):
         try:
             out["employer_ids"] = sorted({int(e) for e in scope["employer_ids"]})
         except (TypeError, ValueError) as exc:
-            raise ValidationFailed("Bad employer ids.", field_errors={"employer_ids": ["Integers only."]}) from exc
+            raise ValidationFailed(
+                "Bad employer ids.", field_errors={"employer_ids": ["Integers only."]}
+            ) from exc
     if scope.get("rules"):
         out["rules"] = sorted({str(r) for r in scope["rules"]})
     return out
@@ -178,9 +237,14 @@ def run_cancel(*, actor: Any, run: Run) -> Run:
         run.cancelled_by = actor
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "cancelled_by", "finished_at", "updated_at"])
-        run.partitions.filter(status=PartitionStatus.PENDING).update(status=PartitionStatus.CANCELLED)
+        run.partitions.filter(status=PartitionStatus.PENDING).update(
+            status=PartitionStatus.CANCELLED
+        )
         event_record(
-            action="crossref.run_cancelled", actor=actor, object_type="crossref.run", object_id=run.pk,
+            action="crossref.run_cancelled",
+            actor=actor,
+            object_type="crossref.run",
+            object_id=run.pk,
             agreement_id=run.agreement_id,
         )
     return run
@@ -189,13 +253,16 @@ def run_cancel(*, actor: Any, run: Run) -> Run:
 def stages_drop_finished() -> int:
     """Drop staging tables of runs that ended (a cancelled run's partitions may still hold theirs)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relname ~ '^crossref_stage_[0-9]+(_ssa|_dhs)?$'")
+        cur.execute(
+            "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relname ~ '^crossref_stage_[0-9]+(_ssa|_dhs)?$'"
+        )
         run_ids = sorted({int(r[0].split("_")[2]) for r in cur.fetchall()})
     dropped = 0
     for run_id in run_ids:
-        if not Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists() and not Partition.objects.filter(
-            run_id=run_id, status=PartitionStatus.RUNNING
-        ).exists():
+        if (
+            not Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).exists()
+            and not Partition.objects.filter(run_id=run_id, status=PartitionStatus.RUNNING).exists()
+        ):
             engine.stage_drop(run_id)
             dropped += 1
     return dropped
@@ -210,9 +277,17 @@ def run_close(*, run: Run, failed_partitions: int) -> Run:
     run.save(update_fields=["status", "finished_at", "error", "updated_at"])
     totals = _totals(run)
     event_record(
-        action="crossref.run_finished", actor=run.owner, object_type="crossref.run", object_id=run.pk,
+        action="crossref.run_finished",
+        actor=run.owner,
+        object_type="crossref.run",
+        object_id=run.pk,
         agreement_id=run.agreement_id,
-        detail={"status": run.status, "rows_examined": totals[0], "hits": totals[1], "failed": failed_partitions},
+        detail={
+            "status": run.status,
+            "rows_examined": totals[0],
+            "hits": totals[1],
+            "failed": failed_partitions,
+        },
     )
     return run
 
@@ -234,22 +309,38 @@ def run_retry_failed(*, actor: Any, run: Run) -> Run:
         run = Run.objects.select_for_update().get(pk=run.pk)
         if run.status not in (RunStatus.FAILED, RunStatus.RUNNING):
             raise ValidationFailed("Only a failed run can be retried.")
-        ids = list(run.partitions.filter(status=PartitionStatus.FAILED).values_list("pk", flat=True))
+        ids = list(
+            run.partitions.filter(status=PartitionStatus.FAILED).values_list("pk", flat=True)
+        )
         run.partitions.filter(pk__in=ids).update(status=PartitionStatus.PENDING, error="")
         run.status = RunStatus.RUNNING
         run.finished_at = None
         run.error = ""
         run.save(update_fields=["status", "finished_at", "error", "updated_at"])
-        event_record(action="crossref.run_started", actor=actor, object_type="crossref.run", object_id=run.pk,
-                     agreement_id=run.agreement_id, detail={"retry_partitions": len(ids)})
+        event_record(
+            action="crossref.run_started",
+            actor=actor,
+            object_type="crossref.run",
+            object_id=run.pk,
+            agreement_id=run.agreement_id,
+            detail={"retry_partitions": len(ids)},
+        )
         transaction.on_commit(lambda: partitions_enqueue(partition_ids=ids))
     return run
 
 
 # --- Scheduled runs ----------------------------------------------------------------------------
 def schedule_save(
-    *, actor: Any, name: str, owner: Any, agreement_id: int | None, scope: dict[str, Any] | None = None,
-    minute: str = "0", hour: str = "2", day_of_week: str = "*", enabled: bool = True,
+    *,
+    actor: Any,
+    name: str,
+    owner: Any,
+    agreement_id: int | None,
+    scope: dict[str, Any] | None = None,
+    minute: str = "0",
+    hour: str = "2",
+    day_of_week: str = "*",
+    enabled: bool = True,
     schedule: ScheduledRun | None = None,
 ) -> ScheduledRun:
     """Create or change a scheduled run (admins only)."""
@@ -261,9 +352,14 @@ def schedule_save(
         obj.scope = _clean_scope(scope or {})
         obj.minute, obj.hour, obj.day_of_week, obj.enabled = minute, hour, day_of_week, enabled
         obj.save()
-        event_record(action="crossref.schedule_changed", actor=actor, object_type="crossref.schedule",
-                     object_id=obj.pk, agreement_id=agreement_id,
-                     detail={"name": name, "owner": owner.pk, "cron": f"{minute} {hour} * * {day_of_week}"})
+        event_record(
+            action="crossref.schedule_changed",
+            actor=actor,
+            object_type="crossref.schedule",
+            object_id=obj.pk,
+            agreement_id=agreement_id,
+            detail={"name": name, "owner": owner.pk, "cron": f"{minute} {hour} * * {day_of_week}"},
+        )
     return obj
 
 
@@ -274,15 +370,18 @@ def scheduled_runs_start_due(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     started = []
     for sched in ScheduledRun.objects.filter(enabled=True).select_related("owner"):
-        cron = crontab(minute=sched.minute, hour=sched.hour, day_of_week=sched.day_of_week,
-                       nowfun=lambda: now)
+        cron = crontab(
+            minute=sched.minute, hour=sched.hour, day_of_week=sched.day_of_week, nowfun=lambda: now
+        )
         if not cron.is_due(sched.last_started_at or sched.created_at).is_due:
             continue
         ScheduledRun.objects.filter(pk=sched.pk).update(last_started_at=now)
         try:
             run = run_start(actor=sched.owner, scope=sched.scope, schedule=sched)
         except (Forbidden, ValidationFailed) as exc:
-            ScheduledRun.objects.filter(pk=sched.pk).update(last_outcome=f"refused: {exc.message}"[:300])
+            ScheduledRun.objects.filter(pk=sched.pk).update(
+                last_outcome=f"refused: {exc.message}"[:300]
+            )
             continue
         ScheduledRun.objects.filter(pk=sched.pk).update(last_outcome=f"run {run.pk} started")
         started.append(run.pk)
@@ -297,18 +396,31 @@ def finding_ingest_claim(*, limit: int = 500) -> list[Finding]:
     """
     if not connection.in_atomic_block:
         raise RuntimeError("finding_ingest_claim must run inside transaction.atomic().")
-    return list(Finding.objects.pending_ingest().order_by("id").select_for_update(skip_locked=True)[:limit])
+    return list(
+        Finding.objects.pending_ingest().order_by("id").select_for_update(skip_locked=True)[:limit]
+    )
 
 
 def findings_mark_ingested(*, finding_ids: Iterable[int]) -> int:
     """Record that the cases app turned these findings into flagged cases."""
-    return Finding.objects.filter(pk__in=list(finding_ids), ingested_at__isnull=True).update(ingested_at=timezone.now())
+    return Finding.objects.filter(pk__in=list(finding_ids), ingested_at__isnull=True).update(
+        ingested_at=timezone.now()
+    )
 
 
-def finding_feedback_record(*, actor: Any, finding_id: int, outcome: str, reason: str = "") -> Finding:
+def finding_feedback_record(
+    *, actor: Any, finding_id: int, outcome: str, reason: str = ""
+) -> Finding:
     """Feed a triage outcome back to the rule's quality counts: dismissed, verified or adverse."""
-    if outcome not in (Disposition.DISMISSED, Disposition.VERIFIED, Disposition.ADVERSE, Disposition.OPEN):
-        raise ValidationFailed("Unknown outcome.", field_errors={"outcome": [f"Not one of {Disposition.values}."]})
+    if outcome not in (
+        Disposition.DISMISSED,
+        Disposition.VERIFIED,
+        Disposition.ADVERSE,
+        Disposition.OPEN,
+    ):
+        raise ValidationFailed(
+            "Unknown outcome.", field_errors={"outcome": [f"Not one of {Disposition.values}."]}
+        )
     with transaction.atomic():
         finding = Finding.objects.select_for_update().filter(pk=finding_id).first()
         if finding is None:
@@ -318,8 +430,13 @@ def finding_feedback_record(*, actor: Any, finding_id: int, outcome: str, reason
         finding.disposition_at = timezone.now()
         finding.save(update_fields=["disposition", "disposition_at"])
         event_record(
-            action="crossref.finding_feedback", actor=actor, object_type="crossref.finding", object_id=finding.pk,
-            changes={"disposition": [before, outcome]}, detail={"rule": finding.rule_code}, justification=reason,
+            action="crossref.finding_feedback",
+            actor=actor,
+            object_type="crossref.finding",
+            object_id=finding.pk,
+            changes={"disposition": [before, outcome]},
+            detail={"rule": finding.rule_code},
+            justification=reason,
         )
     return finding
 

@@ -39,8 +39,13 @@ def run_list(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             run = services.run_start(
-                actor=request.user, rules=data["rules"],
-                scope={"date_from": data["date_from"], "date_to": data["date_to"], "employer_ids": data["employer_ids"]},
+                actor=request.user,
+                rules=data["rules"],
+                scope={
+                    "date_from": data["date_from"],
+                    "date_to": data["date_to"],
+                    "employer_ids": data["employer_ids"],
+                },
                 mode=RunMode.SHADOW if data["shadow"] else RunMode.NORMAL,
             )
         except DomainError as exc:
@@ -57,8 +62,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One run: live progress, and for a shadow run the comparison of versions."""
     _require_role(request)
     run = _run_or_404(request, pk)
-    context = {"run": run, "progress": selectors.run_progress(run=run),
-               "comparison": selectors.shadow_compare(run=run) if run.mode == RunMode.SHADOW else []}
+    context = {
+        "run": run,
+        "progress": selectors.run_progress(run=run),
+        "comparison": selectors.shadow_compare(run=run) if run.mode == RunMode.SHADOW else [],
+    }
     return render(request, "crossref/run_detail.html", context)
 
 
@@ -68,7 +76,11 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress fragment htmx polls every two seconds while the run is running."""
     _require_role(request)
     run = _run_or_404(request, pk)
-    return render(request, "crossref/_progress.html", {"run": run, "progress": selectors.run_progress(run=run)})
+    return render(
+        request,
+        "crossref/_progress.html",
+        {"run": run, "progress": selectors.run_progress(run=run)},
+    )
 
 
 @login_required
@@ -92,4 +104,6 @@ def quality(request: HttpRequest) -> HttpResponse:
     """Per-rule quality counts for the Data Integrity Board: hits and triage outcomes."""
     _require_role(request)
     rules = sorted(registry.REGISTRY.values(), key=lambda r: (r.family, r.code, r.version))
-    return render(request, "crossref/quality.html", {"quality": selectors.rule_quality(), "rules": rules})
+    return render(
+        request, "crossref/quality.html", {"quality": selectors.rule_quality(), "rules": rules}
+    )

@@ -44,7 +44,10 @@ class UnitAdmin(admin.ModelAdmin):
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "agency", "unit", "roles", "is_active"]
     list_select_related = ["agency", "unit"]
-    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Crosscheck", {"fields": ("agency", "unit", "roles")}))
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("Crosscheck", {"fields": ("agency", "unit", "roles")}),
+    )
 
 
 # The privacy screens (/privacy/) are where agreements, grants and requests are managed through
@@ -62,20 +65,43 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(Agreement)
 class AgreementAdmin(_ReadOnly):
-    list_display = ["reference", "kind", "source_agency", "recipient_agency", "status", "effective_on", "expires_on"]
+    list_display = [
+        "reference",
+        "kind",
+        "source_agency",
+        "recipient_agency",
+        "status",
+        "effective_on",
+        "expires_on",
+    ]
     list_filter = ["status", "kind"]
     list_select_related = ["source_agency", "recipient_agency"]
 
 
 @admin.register(RoleGrant)
 class RoleGrantAdmin(_ReadOnly):
-    list_display = ["user", "role", "agreement", "valid_from", "valid_until", "revoked_at", "lapsed_at"]
+    list_display = [
+        "user",
+        "role",
+        "agreement",
+        "valid_from",
+        "valid_until",
+        "revoked_at",
+        "lapsed_at",
+    ]
     list_select_related = ["user", "agreement"]
 
 
 @admin.register(Disclosure)
 class DisclosureAdmin(_ReadOnly):
-    list_display = ["occurred_at", "record_type", "record_id", "recipient_agency_name", "basis", "accountable"]
+    list_display = [
+        "occurred_at",
+        "record_type",
+        "record_id",
+        "recipient_agency_name",
+        "basis",
+        "accountable",
+    ]
     list_filter = ["basis", "accountable"]
 
 

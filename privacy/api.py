@@ -29,7 +29,9 @@ class IsVerifiedPerson(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        return bool(user and getattr(user, "pk", None) and getattr(user, "is_verified", lambda: False)())
+        return bool(
+            user and getattr(user, "pk", None) and getattr(user, "is_verified", lambda: False)()
+        )
 
 
 class HasRole(BasePermission):
@@ -45,15 +47,35 @@ class _Base(APIView):
 
 
 class AgreementOutput(serializers.ModelSerializer):
-    source_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    recipient_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    recipient_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     in_force = serializers.SerializerMethodField()
 
     class Meta:
         model = Agreement
-        fields = ["id", "reference", "title", "kind", "status", "source_agency", "recipient_agency", "purpose",
-                  "legal_authority", "routine_use", "disclosure_basis", "scope", "effective_on", "expires_on",
-                  "renewed_on", "dib_approved_on", "in_force"]
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "kind",
+            "status",
+            "source_agency",
+            "recipient_agency",
+            "purpose",
+            "legal_authority",
+            "routine_use",
+            "disclosure_basis",
+            "scope",
+            "effective_on",
+            "expires_on",
+            "renewed_on",
+            "dib_approved_on",
+            "in_force",
+        ]
 
     def get_in_force(self, obj: Agreement) -> bool:
         return obj.in_force()
@@ -65,7 +87,9 @@ class AgreementListApi(_Base):
     @extend_schema(responses=AgreementOutput(many=True))
     def get(self, request: Request) -> Response:
         """Agreements the caller may see."""
-        qs = Agreement.objects.visible_to(request.user).select_related("source_agency", "recipient_agency")
+        qs = Agreement.objects.visible_to(request.user).select_related(
+            "source_agency", "recipient_agency"
+        )
         return Response(AgreementOutput(qs, many=True).data)
 
 
@@ -109,8 +133,12 @@ class DisclosureReportApi(_Base):
         data.is_valid(raise_exception=True)
         person, for_subject = data.validated_data["person"], data.validated_data["for_subject"]
         entries = services.disclosure_report(person_refs=[person], for_subject=for_subject)
-        event_record(action="disclosure.report_viewed", actor=request.user, subjects=[person],
-                     detail={"for_subject": for_subject, "format": "api"})
+        event_record(
+            action="disclosure.report_viewed",
+            actor=request.user,
+            subjects=[person],
+            detail={"for_subject": for_subject, "format": "api"},
+        )
         return Response(self.Output(entries, many=True).data)
 
 
@@ -123,10 +151,18 @@ class MyAccessApi(_Base):
         from privacy.models import Agency
 
         codes = dict(Agency.objects.values_list("pk", "code"))
-        return Response({
-            c: {a: [codes.get(o) for o in policy.allowed_owner_ids(request.user, action=a, category=c)] for a in policy.Action.values}
-            for c in policy.DataCategory.values
-        })
+        return Response(
+            {
+                c: {
+                    a: [
+                        codes.get(o)
+                        for o in policy.allowed_owner_ids(request.user, action=a, category=c)
+                    ]
+                    for a in policy.Action.values
+                }
+                for c in policy.DataCategory.values
+            }
+        )
 
 
 class BreakGlassApi(_Base):
@@ -147,5 +183,7 @@ class BreakGlassApi(_Base):
         """Open time-boxed access outside one's assignments; supervisors review it."""
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = services.break_glass_open(actor=cast(User, request.user), **data.validated_data)  # IsAuthenticated
+        grant = services.break_glass_open(
+            actor=cast(User, request.user), **data.validated_data
+        )  # IsAuthenticated
         return Response(self.Output(grant).data, status=status.HTTP_201_CREATED)

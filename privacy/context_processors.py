@@ -42,10 +42,21 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))})
+        items.append(
+            {
+                "label": label,
+                "url": url,
+                "active": request.path == url or (url != "/" and request.path.startswith(url)),
+            }
+        )
     from privacy.models import Notification
 
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
-    items.append({"label": f"Notifications ({unread})" if unread else "Notifications",
-                  "url": reverse("privacy:notification-list"), "active": request.path == reverse("privacy:notification-list")})
+    items.append(
+        {
+            "label": f"Notifications ({unread})" if unread else "Notifications",
+            "url": reverse("privacy:notification-list"),
+            "active": request.path == reverse("privacy:notification-list"),
+        }
+    )
     return {"nav_items": items}

@@ -102,20 +102,26 @@ def _nonce() -> bytes:
         return _nonce_pool.pop()
     except IndexError:
         block = os.urandom(NONCE_BYTES * 4097)
-        _nonce_pool.extend(block[i : i + NONCE_BYTES] for i in range(NONCE_BYTES, len(block), NONCE_BYTES))
+        _nonce_pool.extend(
+            block[i : i + NONCE_BYTES] for i in range(NONCE_BYTES, len(block), NONCE_BYTES)
+        )
         return block[:NONCE_BYTES]
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def encrypt(plaintext: str, *, table: str, column: str, row_id: int | str, ring: Keyring | None = None) -> str:
+def encrypt(
+    plaintext: str, *, table: str, column: str, row_id: int | str, ring: Keyring | None = None
+) -> str:
     """Encrypt one identifier for one table/column/row under the current key."""
     ring = ring or keyring()
     nonce = _nonce()
     # Bulk loads seal millions of identifiers: associated_data() and base64.urlsafe_b64encode()
     # are inlined (the same bytes), which halves the Python around the AES-GCM call.
-    sealed = ring.ciphers[ring.current_kid].encrypt(nonce, plaintext.encode(), f"{table}|{column}|{row_id}".encode())
+    sealed = ring.ciphers[ring.current_kid].encrypt(
+        nonce, plaintext.encode(), f"{table}|{column}|{row_id}".encode()
+    )
     body = binascii.b2a_base64(nonce + sealed, newline=False).translate(_URLSAFE).decode()
     return f"{ring.current_kid}{_SEPARATOR}{body}"
 
@@ -125,7 +131,9 @@ def token_kid(token: str) -> str:
     return token.partition(_SEPARATOR)[0]
 
 
-def decrypt(token: str, *, table: str, column: str, row_id: int | str, ring: Keyring | None = None) -> str:
+def decrypt(
+    token: str, *, table: str, column: str, row_id: int | str, ring: Keyring | None = None
+) -> str:
     """Open a token written for this table/column/row; DecryptionFailed otherwise."""
     ring = ring or keyring()
     kid, sep, body = token.partition(_SEPARATOR)
@@ -134,7 +142,9 @@ def decrypt(token: str, *, table: str, column: str, row_id: int | str, ring: Key
         raise DecryptionFailed("The token names no known key.")
     try:
         raw = base64.urlsafe_b64decode(body.encode())
-        plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated_data(table, column, row_id))
+        plain = cipher.decrypt(
+            raw[:NONCE_BYTES], raw[NONCE_BYTES:], associated_data(table, column, row_id)
+        )
     except (InvalidTag, ValueError) as exc:
         raise DecryptionFailed("The token does not open for this row.") from exc
     return plain.decode()
@@ -168,7 +178,9 @@ def _hmac_pads(key: bytes) -> tuple[Any, Any]:
     # HMAC-SHA256 (RFC 2104) with the keyed inner and outer states computed once: copying two
     # hash states is several times cheaper than a new HMAC per identifier, and bulk loads index
     # millions of them. Equal to hmac.new(key, msg, sha256) (tested).
-    block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
+    block = (
+        key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
+    )
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
     return inner, outer
@@ -178,7 +190,9 @@ def blind_index(value: str, *, kind: str, key: bytes | None = None) -> str:
     """Keyed HMAC of the normalized identifier (hex): equal identifiers of a kind, equal indexes."""
     inner_base, outer_base = _hmac_pads(key or blind_index_key())
     # Identifiers are mostly plain ASCII letters and digits already: skip the regular expression.
-    normalized = value.upper() if value.isascii() and value.isalnum() else normalize_identifier(value)
+    normalized = (
+        value.upper() if value.isascii() and value.isalnum() else normalize_identifier(value)
+    )
     inner = inner_base.copy()
     inner.update(f"{kind}|{normalized}".encode())
     outer = outer_base.copy()

@@ -22,8 +22,18 @@ DEPARTMENTS = [
     ("tx", "State of Texas"),
 ]
 AGENCIES = [
-    ("dhs", "uscis", "U.S. Citizenship and Immigration Services", "5900 Capital Gateway Dr, Camp Springs, MD 20746"),
-    ("dhs", "ice-hsi", "ICE Homeland Security Investigations", "500 12th St SW, Washington, DC 20536"),
+    (
+        "dhs",
+        "uscis",
+        "U.S. Citizenship and Immigration Services",
+        "5900 Capital Gateway Dr, Camp Springs, MD 20746",
+    ),
+    (
+        "dhs",
+        "ice-hsi",
+        "ICE Homeland Security Investigations",
+        "500 12th St SW, Washington, DC 20536",
+    ),
     ("ssa", "ssa", "Social Security Administration", "6401 Security Blvd, Baltimore, MD 21235"),
     ("tx", "twc", "Texas Workforce Commission", "101 E 15th St, Austin, TX 78778"),
 ]
@@ -75,25 +85,83 @@ class DemoAgreement:
 
 
 AGREEMENTS = [
-    DemoAgreement("uscis-ice-2026", "USCIS to ICE-HSI: E-Verify data for worksite enforcement", "mou", "uscis", "ice-hsi",
-                  {"verification_cases": _READ, "employer_data": _READ, "dhs_immigration": ["view", "search"]},
-                  (("alice", Role.ANALYST), ("bob", Role.ANALYST), ("sam", Role.SUPERVISOR))),
-    DemoAgreement("ssa-ice-2026", "SSA to ICE-HSI: Numident extracts for identity leads", "mou", "ssa", "ice-hsi",
-                  {"ssa_identity": ["view", "search"]},
-                  (("alice", Role.ANALYST), ("bob", Role.ANALYST), ("sam", Role.SUPERVISOR))),
-    DemoAgreement("ssa-uscis-cma-2026", "SSA-DHS computer matching agreement (E-Verify)", "matching", "ssa", "uscis",
-                  {"ssa_identity": ["view", "search", "change", "run_matching"]},
-                  (("vera", Role.STATUS_VERIFIER), ("adam", Role.ADMIN))),
-    DemoAgreement("uscis-ssa-2026", "USCIS to SSA: E-Verify cases referred to SSA field offices", "interconnection",
-                  "uscis", "ssa", {"verification_cases": ["view", "search", "change"]}, (("sally", Role.STATUS_VERIFIER),)),
-    DemoAgreement("ice-uscis-cma-2026", "ICE-HSI to USCIS: matching E-Verify cases against enforcement subjects", "matching",
-                  "ice-hsi", "uscis", {"enforcement": ["run_matching"]}, (("adam", Role.ADMIN),)),
-    DemoAgreement("uscis-twc-2026", "USCIS to Texas Workforce Commission: employer compliance", "mou", "uscis", "twc",
-                  {"verification_cases": _READ, "employer_data": ["view", "search"]}, (("petra", Role.ANALYST),)),
-    DemoAgreement("ice-twc-2026", "ICE-HSI to Texas Workforce Commission: case handoffs", "mou", "ice-hsi", "twc",
-                  {"investigations": ["view", "search", "receive_handoff"]}, (("petra", Role.ANALYST),)),
-    DemoAgreement("uscis-twc-2025", "USCIS to Texas Workforce Commission (previous edition)", "mou", "uscis", "twc",
-                  {"verification_cases": _READ, "employer_data": ["view", "search"]}, (("eddie", Role.ANALYST),), expired=True),
+    DemoAgreement(
+        "uscis-ice-2026",
+        "USCIS to ICE-HSI: E-Verify data for worksite enforcement",
+        "mou",
+        "uscis",
+        "ice-hsi",
+        {
+            "verification_cases": _READ,
+            "employer_data": _READ,
+            "dhs_immigration": ["view", "search"],
+        },
+        (("alice", Role.ANALYST), ("bob", Role.ANALYST), ("sam", Role.SUPERVISOR)),
+    ),
+    DemoAgreement(
+        "ssa-ice-2026",
+        "SSA to ICE-HSI: Numident extracts for identity leads",
+        "mou",
+        "ssa",
+        "ice-hsi",
+        {"ssa_identity": ["view", "search"]},
+        (("alice", Role.ANALYST), ("bob", Role.ANALYST), ("sam", Role.SUPERVISOR)),
+    ),
+    DemoAgreement(
+        "ssa-uscis-cma-2026",
+        "SSA-DHS computer matching agreement (E-Verify)",
+        "matching",
+        "ssa",
+        "uscis",
+        {"ssa_identity": ["view", "search", "change", "run_matching"]},
+        (("vera", Role.STATUS_VERIFIER), ("adam", Role.ADMIN)),
+    ),
+    DemoAgreement(
+        "uscis-ssa-2026",
+        "USCIS to SSA: E-Verify cases referred to SSA field offices",
+        "interconnection",
+        "uscis",
+        "ssa",
+        {"verification_cases": ["view", "search", "change"]},
+        (("sally", Role.STATUS_VERIFIER),),
+    ),
+    DemoAgreement(
+        "ice-uscis-cma-2026",
+        "ICE-HSI to USCIS: matching E-Verify cases against enforcement subjects",
+        "matching",
+        "ice-hsi",
+        "uscis",
+        {"enforcement": ["run_matching"]},
+        (("adam", Role.ADMIN),),
+    ),
+    DemoAgreement(
+        "uscis-twc-2026",
+        "USCIS to Texas Workforce Commission: employer compliance",
+        "mou",
+        "uscis",
+        "twc",
+        {"verification_cases": _READ, "employer_data": ["view", "search"]},
+        (("petra", Role.ANALYST),),
+    ),
+    DemoAgreement(
+        "ice-twc-2026",
+        "ICE-HSI to Texas Workforce Commission: case handoffs",
+        "mou",
+        "ice-hsi",
+        "twc",
+        {"investigations": ["view", "search", "receive_handoff"]},
+        (("petra", Role.ANALYST),),
+    ),
+    DemoAgreement(
+        "uscis-twc-2025",
+        "USCIS to Texas Workforce Commission (previous edition)",
+        "mou",
+        "uscis",
+        "twc",
+        {"verification_cases": _READ, "employer_data": ["view", "search"]},
+        (("eddie", Role.ANALYST),),
+        expired=True,
+    ),
 ]
 
 
@@ -111,7 +179,8 @@ def totp_secret_base32(hex_key: str) -> str:
 def demo_directory_load() -> list[tuple[Persona, str]]:
     """Create (or keep) the demo directory; returns each persona with its TOTP secret."""
     departments = {
-        code: Department.objects.get_or_create(code=code, defaults={"name": name})[0] for code, name in DEPARTMENTS
+        code: Department.objects.get_or_create(code=code, defaults={"name": name})[0]
+        for code, name in DEPARTMENTS
     }
     agencies = {
         code: Agency.objects.get_or_create(
@@ -120,7 +189,9 @@ def demo_directory_load() -> list[tuple[Persona, str]]:
         for dept, code, name, address in AGENCIES
     }
     units = {
-        code: Unit.objects.get_or_create(agency=agencies[agency], code=code, defaults={"name": name})[0]
+        code: Unit.objects.get_or_create(
+            agency=agencies[agency], code=code, defaults={"name": name}
+        )[0]
         for agency, code, name in UNITS
     }
     created = []
@@ -129,16 +200,24 @@ def demo_directory_load() -> list[tuple[Persona, str]]:
         user = User.objects.filter(username=persona.username).first()
         if user is None:
             user = services.user_create(
-                actor=None, username=persona.username, password=DEMO_PASSWORD,
-                agency=agencies[persona.agency], unit=units[persona.unit], roles=list(persona.roles),
-                first_name=persona.first, last_name=persona.last, email=f"{persona.username}@example.test",
+                actor=None,
+                username=persona.username,
+                password=DEMO_PASSWORD,
+                agency=agencies[persona.agency],
+                unit=units[persona.unit],
+                roles=list(persona.roles),
+                first_name=persona.first,
+                last_name=persona.last,
+                email=f"{persona.username}@example.test",
             )
             if Role.ADMIN in persona.roles:
                 user.is_staff = True
                 user.save(update_fields=["is_staff"])
             created.append(persona.username)
         key = demo_totp_key(persona.username)
-        TOTPDevice.objects.get_or_create(user=user, name="Demo authenticator", defaults={"key": key, "confirmed": True})
+        TOTPDevice.objects.get_or_create(
+            user=user, name="Demo authenticator", defaults={"key": key, "confirmed": True}
+        )
         out.append((persona, totp_secret_base32(key)))
     _demo_agreements_load(agencies)
     if created:
@@ -162,22 +241,35 @@ def _demo_agreements_load(agencies: dict[str, Agency]) -> None:
             continue
         effective = today - timedelta(days=400 if spec.expired else 30)
         agreement = services.agreement_create(
-            actor=admin, reference=spec.reference, title=spec.title, kind=spec.kind,
-            source_agency=agencies[spec.source], recipient_agency=agencies[spec.recipient],
-            purpose="Demo: " + spec.title, legal_authority="8 U.S.C. 1324a note (IIRIRA 403)",
-            routine_use="DHS/USCIS-011 E-Verify Program SORN, routine use H", scope=spec.scope,
+            actor=admin,
+            reference=spec.reference,
+            title=spec.title,
+            kind=spec.kind,
+            source_agency=agencies[spec.source],
+            recipient_agency=agencies[spec.recipient],
+            purpose="Demo: " + spec.title,
+            legal_authority="8 U.S.C. 1324a note (IIRIRA 403)",
+            routine_use="DHS/USCIS-011 E-Verify Program SORN, routine use H",
+            scope=spec.scope,
             justification="Demo data" if spec.kind == "matching" else "",
-            effective_on=effective, expires_on=today if spec.expired else effective + timedelta(days=500),
+            effective_on=effective,
+            expires_on=today if spec.expired else effective + timedelta(days=500),
         )
         if spec.kind == "matching":
-            services.agreement_approve(actor=admin, agreement=agreement, dib_reference="DIB-DEMO-2026-01")
+            services.agreement_approve(
+                actor=admin, agreement=agreement, dib_reference="DIB-DEMO-2026-01"
+            )
             services.agreement_document_upload(
-                actor=admin, agreement=agreement, document=ContentFile(b"%PDF-1.4\n% demo\n", name="signed.pdf")
+                actor=admin,
+                agreement=agreement,
+                document=ContentFile(b"%PDF-1.4\n% demo\n", name="signed.pdf"),
             )
         services.agreement_activate(actor=admin, agreement=agreement)
         for username, role in spec.grants:
             user = User.objects.get(username=username)
-            grant = services.grant_create(actor=admin, user=user, role=role, agreement=agreement, valid_from=effective)
+            grant = services.grant_create(
+                actor=admin, user=user, role=role, agreement=agreement, valid_from=effective
+            )
             if spec.expired:
                 RoleGrant.objects.filter(pk=grant.pk).update(valid_until=today - timedelta(days=1))
         if spec.expired:

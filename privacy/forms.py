@@ -19,8 +19,13 @@ class LoginForm(AuthenticationForm):
         "inactive": "Incorrect username or password.",
     }
 
-    username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
-    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 class TokenForm(forms.Form):
@@ -30,7 +35,9 @@ class TokenForm(forms.Form):
         label="Verification code",
         min_length=6,
         max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
     )
 
     def clean_token(self) -> str:
@@ -40,8 +47,16 @@ class TokenForm(forms.Form):
 class InvitationAcceptForm(forms.Form):
     """The invitee's new password, twice."""
 
-    password1 = forms.CharField(label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="Repeat it", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Repeat it",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -66,27 +81,53 @@ class UnitForm(forms.ModelForm):
 
 
 def _scope_choices() -> list[tuple[str, str]]:
-    return [(f"{c}:{a}", f"{cl} — {al}") for c, cl in DataCategory.choices for a, al in Action.choices]
+    return [
+        (f"{c}:{a}", f"{cl} — {al}") for c, cl in DataCategory.choices for a, al in Action.choices
+    ]
 
 
 class AgreementForm(forms.ModelForm):
     """The terms of an agreement; the scope is a grid of data categories x actions."""
 
-    scope_cells = forms.MultipleChoiceField(label="Scope (data categories x actions)", required=False,
-                                            widget=forms.CheckboxSelectMultiple, choices=_scope_choices)
+    scope_cells = forms.MultipleChoiceField(
+        label="Scope (data categories x actions)",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=_scope_choices,
+    )
 
     class Meta:
         model = Agreement
-        fields = ["reference", "title", "kind", "source_agency", "recipient_agency", "purpose", "legal_authority",
-                  "routine_use", "disclosure_basis", "justification", "data_elements", "effective_on", "expires_on"]
-        widgets = {"effective_on": forms.DateInput(attrs={"type": "date"}), "expires_on": forms.DateInput(attrs={"type": "date"}),
-                   "purpose": forms.Textarea(attrs={"rows": 3}), "legal_authority": forms.Textarea(attrs={"rows": 2}),
-                   "justification": forms.Textarea(attrs={"rows": 3}), "data_elements": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "reference",
+            "title",
+            "kind",
+            "source_agency",
+            "recipient_agency",
+            "purpose",
+            "legal_authority",
+            "routine_use",
+            "disclosure_basis",
+            "justification",
+            "data_elements",
+            "effective_on",
+            "expires_on",
+        ]
+        widgets = {
+            "effective_on": forms.DateInput(attrs={"type": "date"}),
+            "expires_on": forms.DateInput(attrs={"type": "date"}),
+            "purpose": forms.Textarea(attrs={"rows": 3}),
+            "legal_authority": forms.Textarea(attrs={"rows": 2}),
+            "justification": forms.Textarea(attrs={"rows": 3}),
+            "data_elements": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["scope_cells"].initial = [f"{c}:{a}" for c, actions in (self.instance.scope or {}).items() for a in actions]
+            self.fields["scope_cells"].initial = [
+                f"{c}:{a}" for c, actions in (self.instance.scope or {}).items() for a in actions
+            ]
 
     def scope(self) -> dict[str, list[str]]:
         """The checked cells as {category: [actions]}."""
@@ -115,7 +156,9 @@ class ApproveForm(forms.Form):
 
 
 class RenewForm(forms.Form):
-    expires_on = forms.DateField(label="New end date", widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(
+        label="New end date", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 class DocumentForm(forms.Form):
@@ -128,7 +171,9 @@ class InviteForm(forms.Form):
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField()
     unit = forms.ModelChoiceField(queryset=Unit.objects.select_related("agency"))
-    roles = forms.MultipleChoiceField(choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False)
+    roles = forms.MultipleChoiceField(
+        choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
 
 
 class UserEditForm(forms.Form):
@@ -136,13 +181,18 @@ class UserEditForm(forms.Form):
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField()
     unit = forms.ModelChoiceField(queryset=Unit.objects.select_related("agency"))
-    roles = forms.MultipleChoiceField(choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False)
+    roles = forms.MultipleChoiceField(
+        choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
 
 
 class GrantForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
-    agreement = forms.ModelChoiceField(queryset=Agreement.objects.none(), required=False,
-                                       help_text="Leave empty for a role over the home agency's own data.")
+    agreement = forms.ModelChoiceField(
+        queryset=Agreement.objects.none(),
+        required=False,
+        help_text="Leave empty for a role over the home agency's own data.",
+    )
     valid_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     valid_until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(max_length=300, required=False)
@@ -153,7 +203,8 @@ class GrantForm(forms.Form):
             field = self.fields["agreement"]
             assert isinstance(field, forms.ModelChoiceField)
             field.queryset = Agreement.objects.filter(
-                recipient_agency_id=user.agency_id, status__in=["draft", "approved", "active", "suspended"]
+                recipient_agency_id=user.agency_id,
+                status__in=["draft", "approved", "active", "suspended"],
             )
 
 
@@ -167,11 +218,17 @@ class SubjectRequestForm(forms.Form):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    ssn = forms.CharField(label="SSN (optional, used only to match records)", required=False, max_length=11,
-                          widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    ssn = forms.CharField(
+        label="SSN (optional, used only to match records)",
+        required=False,
+        max_length=11,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     contact_address = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     received_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    identity_evidence = forms.CharField(required=False, max_length=300, help_text="How identity was verified, if it was.")
+    identity_evidence = forms.CharField(
+        required=False, max_length=300, help_text="How identity was verified, if it was."
+    )
     amendment_record = forms.CharField(required=False, max_length=160, help_text="source:record id")
     amendment_field = forms.CharField(required=False, max_length=64)
     amendment_value = forms.CharField(required=False, max_length=300)
@@ -179,16 +236,23 @@ class SubjectRequestForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    grant = forms.TypedChoiceField(choices=[("1", "Grant and apply the correction"), ("0", "Refuse")], coerce=lambda v: v == "1")
+    grant = forms.TypedChoiceField(
+        choices=[("1", "Grant and apply the correction"), ("0", "Refuse")],
+        coerce=lambda v: v == "1",
+    )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class StatementForm(forms.Form):
-    text = forms.CharField(label="Statement of disagreement", widget=forms.Textarea(attrs={"rows": 5}))
+    text = forms.CharField(
+        label="Statement of disagreement", widget=forms.Textarea(attrs={"rows": 5})
+    )
 
 
 class HoldForm(forms.Form):
-    source = forms.CharField(required=False, max_length=64, help_text="Registry source; empty for every source.")
+    source = forms.CharField(
+        required=False, max_length=64, help_text="Registry source; empty for every source."
+    )
     record_id = forms.CharField(required=False, max_length=64)
     person_ref = forms.CharField(required=False, max_length=128)
     reason = forms.CharField(max_length=300)
@@ -202,5 +266,8 @@ class ScheduleForm(forms.Form):
 
 class BreakGlassForm(forms.Form):
     subject_ref = forms.CharField(max_length=160, widget=forms.HiddenInput)
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), min_length=30,
-                                    help_text="Why you need this record now, outside your assignments. Supervisors review it.")
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        min_length=30,
+        help_text="Why you need this record now, outside your assignments. Supervisors review it.",
+    )

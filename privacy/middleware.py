@@ -52,7 +52,16 @@ class SessionLifetimeMiddleware:
                 request.session_expired = True  # type: ignore[attr-defined]  # no second "logout" event
                 logout(request)
                 if request.path.startswith("/api/") or request.headers.get("HX-Request"):
-                    return JsonResponse({"error": {"code": "session_expired", "message": "Your session has ended.", "fields": {}}}, status=401)
+                    return JsonResponse(
+                        {
+                            "error": {
+                                "code": "session_expired",
+                                "message": "Your session has ended.",
+                                "fields": {},
+                            }
+                        },
+                        status=401,
+                    )
                 messages.info(request, "Your session ended. Please sign in again.")
                 return redirect(f"{reverse('login')}?next={request.path}")
             request.session[LOGIN_AT] = login_at

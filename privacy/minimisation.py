@@ -35,11 +35,23 @@ class MinimisedSerializerMixin:
         data = super().to_representation(instance)  # type: ignore[misc]
         request = getattr(self, "context", {}).get("request")
         user = getattr(request, "user", None)
-        return policy.minimise(user, data, self.privacy_fields, default_category=self.privacy_category,
-                               action=self.privacy_action, owners=self.privacy_owners(instance))
+        return policy.minimise(
+            user,
+            data,
+            self.privacy_fields,
+            default_category=self.privacy_category,
+            action=self.privacy_action,
+            owners=self.privacy_owners(instance),
+        )
 
 
-def minimised(user: Any, data: Mapping[str, Any], field_categories: Mapping[str, str], *, category: str,
-              owners: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def minimised(
+    user: Any,
+    data: Mapping[str, Any],
+    field_categories: Mapping[str, str],
+    *,
+    category: str,
+    owners: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """`data` (a row for a template or an export) without the fields `user` may not see."""
     return policy.minimise(user, data, field_categories, default_category=category, owners=owners)

@@ -85,7 +85,9 @@ class Decision:
     """The answer of the policy for one user, action and category (and owner agency)."""
 
     allowed: bool
-    basis: str = ""  # "home"; or the disclosure basis under an agreement: "b1", "b3", "b7", "b11", "consent"
+    basis: str = (
+        ""  # "home"; or the disclosure basis under an agreement: "b1", "b3", "b7", "b11", "consent"
+    )
     agreement_id: int | None = None
     owner_agency_id: int | None = None
     accountable: bool = False  # a disclosure across departments, for the accounting (552a(c))
@@ -117,7 +119,11 @@ class GrantFacts:
 
     def valid_on(self, on: date) -> bool:
         """Not ended, inside its own window and, under an agreement, inside the agreement's."""
-        if self.ended or self.valid_from > on or (self.valid_until is not None and self.valid_until < on):
+        if (
+            self.ended
+            or self.valid_from > on
+            or (self.valid_until is not None and self.valid_until < on)
+        ):
             return False
         if self.agreement_id is None:
             return True
@@ -141,8 +147,13 @@ class UserFacts:
 
 
 def decide_from(
-    facts: UserFacts, *, action: str, category: str, owner_agency_id: int | None,
-    owner_department_id: int | None, on: date,
+    facts: UserFacts,
+    *,
+    action: str,
+    category: str,
+    owner_agency_id: int | None,
+    owner_department_id: int | None,
+    on: date,
 ) -> Decision:
     """The policy as a pure function of the facts (no database)."""
     if not facts.active:
@@ -150,12 +161,15 @@ def decide_from(
     if owner_agency_id is None:
         return Decision(False, reason="no owner for this data")
     if owner_agency_id == facts.agency_id:
-        home_roles = set(facts.roles) | {g.role for g in facts.grants if g.agreement_id is None and g.valid_on(on)}
+        home_roles = set(facts.roles) | {
+            g.role for g in facts.grants if g.agreement_id is None and g.valid_on(on)
+        }
         if any(role_allows(r, category, action) for r in sorted(home_roles)):
             return Decision(True, basis="home", owner_agency_id=owner_agency_id)
         return Decision(False, owner_agency_id=owner_agency_id, reason="no home role allows this")
     candidates = [
-        g for g in facts.grants
+        g
+        for g in facts.grants
         if g.agreement_id is not None
         and g.source_agency_id == owner_agency_id
         and g.recipient_agency_id == facts.agency_id
@@ -164,7 +178,9 @@ def decide_from(
     ]
     in_force = sorted((g for g in candidates if g.valid_on(on)), key=lambda g: g.agreement_id or 0)
     if not in_force:
-        reason = "the agreement is not in force" if candidates else "no role or agreement covers this"
+        reason = (
+            "the agreement is not in force" if candidates else "no role or agreement covers this"
+        )
         return Decision(False, owner_agency_id=owner_agency_id, reason=reason)
     grant = in_force[0]
     same_department = owner_department_id is not None and owner_department_id == facts.department_id
@@ -222,7 +238,11 @@ _USER_FACTS_SQL = """
 
 def user_facts(user: Any) -> UserFacts:
     """The facts about a user that the policy reads, from the database."""
-    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or not getattr(user, "is_active", False)
+    ):
         return UserFacts(active=False, agency_id=None, department_id=None)
 
     def load() -> UserFacts:
@@ -239,22 +259,43 @@ def user_facts(user: Any) -> UserFacts:
                 cache.setdefault(("agency-dept", user.agency_id), department_id)
         grants = tuple(
             GrantFacts(
-                role=role, valid_from=valid_from, valid_until=valid_until, ended=False, agreement_id=agreement_id,
+                role=role,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                ended=False,
+                agreement_id=agreement_id,
                 agreement_active=bool(agreement_id and status == "active"),
                 agreement_effective_on=effective_on if agreement_id else None,
                 agreement_expires_on=expires_on if agreement_id else None,
                 source_agency_id=source_id if agreement_id else None,
                 recipient_agency_id=recipient_id if agreement_id else None,
-                scope=(json.loads(scope) if isinstance(scope, str | bytes) else scope) if agreement_id else {},
+                scope=(json.loads(scope) if isinstance(scope, str | bytes) else scope)
+                if agreement_id
+                else {},
                 disclosure_basis=basis if agreement_id else "b1",
             )
-            for (_dept, role, valid_from, valid_until, agreement_id, status, effective_on, expires_on, source_id,
-                 recipient_id, scope, basis) in rows
+            for (
+                _dept,
+                role,
+                valid_from,
+                valid_until,
+                agreement_id,
+                status,
+                effective_on,
+                expires_on,
+                source_id,
+                recipient_id,
+                scope,
+                basis,
+            ) in rows
             if role is not None
         )
         return UserFacts(
-            active=True, agency_id=user.agency_id, department_id=department_id,
-            roles=tuple(user.roles or ()), grants=grants,
+            active=True,
+            agency_id=user.agency_id,
+            department_id=department_id,
+            roles=tuple(user.roles or ()),
+            grants=grants,
         )
 
     return _cached(("user", user.pk), load)
@@ -263,7 +304,10 @@ def user_facts(user: Any) -> UserFacts:
 def _agency_id(code: str) -> int | None:
     from privacy.models import Agency
 
-    return _cached(("agency-code", code), lambda: Agency.objects.filter(code=code).values_list("pk", flat=True).first())
+    return _cached(
+        ("agency-code", code),
+        lambda: Agency.objects.filter(code=code).values_list("pk", flat=True).first(),
+    )
 
 
 def _department_of(agency_id: int) -> int | None:
@@ -295,29 +339,49 @@ def decide(
     owner_id = owner_agency_id_for(user, category, owner_agency)
     on = timezone.localdate(at) if at is not None else timezone.localdate()
     return decide_from(
-        facts, action=action, category=category, owner_agency_id=owner_id,
-        owner_department_id=_department_of(owner_id) if owner_id else None, on=on,
+        facts,
+        action=action,
+        category=category,
+        owner_agency_id=owner_id,
+        owner_department_id=_department_of(owner_id) if owner_id else None,
+        on=on,
     )
 
 
-def agreement_owner_ids(user: Any, *, action: str, category: str, at: datetime | None = None) -> list[int]:
+def agreement_owner_ids(
+    user: Any, *, action: str, category: str, at: datetime | None = None
+) -> list[int]:
     """Other agencies whose `category` data `user` may `action` today through an agreement."""
     facts = user_facts(user)
     if not facts.active:
         return []
     on = timezone.localdate(at) if at is not None else timezone.localdate()
-    owners = sorted({
-        g.source_agency_id for g in facts.grants
-        if g.agreement_id is not None and g.source_agency_id is not None and g.source_agency_id != facts.agency_id
-    })
+    owners = sorted(
+        {
+            g.source_agency_id
+            for g in facts.grants
+            if g.agreement_id is not None
+            and g.source_agency_id is not None
+            and g.source_agency_id != facts.agency_id
+        }
+    )
     return [
-        o for o in owners
-        if decide_from(facts, action=action, category=category, owner_agency_id=o,
-                       owner_department_id=_department_of(o), on=on).allowed
+        o
+        for o in owners
+        if decide_from(
+            facts,
+            action=action,
+            category=category,
+            owner_agency_id=o,
+            owner_department_id=_department_of(o),
+            on=on,
+        ).allowed
     ]
 
 
-def allowed_owner_ids(user: Any, *, action: str, category: str, at: datetime | None = None) -> list[int]:
+def allowed_owner_ids(
+    user: Any, *, action: str, category: str, at: datetime | None = None
+) -> list[int]:
     """Every agency whose `category` data `user` may `action`: the category's configured owner, or
     (for data owned per row) the home agency first, then those reached by agreement."""
     facts = user_facts(user)
@@ -325,56 +389,94 @@ def allowed_owner_ids(user: Any, *, action: str, category: str, at: datetime | N
         return []
     on = timezone.localdate(at) if at is not None else timezone.localdate()
     # Asked several times per page with the same facts: answered once per request (a copy each time).
-    return list(_cached(("owners", user.pk, action, category, on), lambda: _allowed_owner_ids(user, facts, action, category, at)))
+    return list(
+        _cached(
+            ("owners", user.pk, action, category, on),
+            lambda: _allowed_owner_ids(user, facts, action, category, at),
+        )
+    )
 
 
-def _allowed_owner_ids(user: Any, facts: UserFacts, action: str, category: str, at: datetime | None) -> list[int]:
+def _allowed_owner_ids(
+    user: Any, facts: UserFacts, action: str, category: str, at: datetime | None
+) -> list[int]:
     code = category_owner_code(category)
     configured = _agency_id(code) if code else None
     if configured is not None:  # one owner for the whole category
-        return [configured] if decide(user, action=action, category=category, owner_agency=configured, at=at).allowed else []
-    home = decide(user, action=action, category=category, owner_agency=facts.agency_id, at=at).allowed
-    return ([facts.agency_id] if home else []) + agreement_owner_ids(user, action=action, category=category, at=at)
+        return (
+            [configured]
+            if decide(
+                user, action=action, category=category, owner_agency=configured, at=at
+            ).allowed
+            else []
+        )
+    home = decide(
+        user, action=action, category=category, owner_agency=facts.agency_id, at=at
+    ).allowed
+    return ([facts.agency_id] if home else []) + agreement_owner_ids(
+        user, action=action, category=category, at=at
+    )
 
 
 # --- Field minimisation -----------------------------------------------------------------------
 
 
 def categories_allowed(
-    user: Any, categories: Iterable[str], *, action: str = "view",
-    owners: Mapping[str, Any] | None = None, at: datetime | None = None,
+    user: Any,
+    categories: Iterable[str],
+    *,
+    action: str = "view",
+    owners: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> frozenset[str]:
     """The categories among `categories` that `user` may do `action` on."""
     owners = owners or {}
     return frozenset(
-        c for c in set(categories)
+        c
+        for c in set(categories)
         if decide(user, action=action, category=c, owner_agency=owners.get(c), at=at).allowed
     )
 
 
-def fields_allowed(field_categories: Mapping[str, str], allowed_categories: Iterable[str]) -> frozenset[str]:
+def fields_allowed(
+    field_categories: Mapping[str, str], allowed_categories: Iterable[str]
+) -> frozenset[str]:
     """The fields whose category is among `allowed_categories` (the pure part of minimisation)."""
     allowed = set(allowed_categories)
     return frozenset(f for f, c in field_categories.items() if c in allowed)
 
 
 def visible_fields(
-    user: Any, field_categories: Mapping[str, str] | str, *, action: str = "view",
-    owners: Mapping[str, Any] | None = None, at: datetime | None = None,
+    user: Any,
+    field_categories: Mapping[str, str] | str,
+    *,
+    action: str = "view",
+    owners: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> frozenset[str] | bool:
     """The fields (of a {field: category} map) whose category `user` may see.
 
     Called with a single category instead of a map, answers whether its fields are visible.
     """
     if isinstance(field_categories, str):
-        return field_categories in categories_allowed(user, [field_categories], action=action, owners=owners, at=at)
-    allowed = categories_allowed(user, field_categories.values(), action=action, owners=owners, at=at)
+        return field_categories in categories_allowed(
+            user, [field_categories], action=action, owners=owners, at=at
+        )
+    allowed = categories_allowed(
+        user, field_categories.values(), action=action, owners=owners, at=at
+    )
     return fields_allowed(field_categories, allowed)
 
 
 def minimise(
-    user: Any, data: Mapping[str, Any], field_categories: Mapping[str, str], *, default_category: str,
-    action: str = "view", owners: Mapping[str, Any] | None = None, at: datetime | None = None,
+    user: Any,
+    data: Mapping[str, Any],
+    field_categories: Mapping[str, str],
+    *,
+    default_category: str,
+    action: str = "view",
+    owners: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """`data` without the fields of categories `user` may not see: absent, not blank.
 
@@ -389,8 +491,14 @@ def minimise(
 
 
 def scope_queryset(
-    queryset: Any, user: Any, *, action: str, category: str | None = None, category_field: str | None = None,
-    owner_field: str | None = None, at: datetime | None = None,
+    queryset: Any,
+    user: Any,
+    *,
+    action: str,
+    category: str | None = None,
+    category_field: str | None = None,
+    owner_field: str | None = None,
+    at: datetime | None = None,
 ) -> Any:
     """The rows of `queryset` that `user` may `action`: the building block of `visible_to`.
 

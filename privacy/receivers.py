@@ -12,7 +12,9 @@ from audit.services import event_record
 
 
 @receiver(user_locked_out, dispatch_uid="privacy.audit_lockout")
-def _audit_lockout(sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any) -> None:
+def _audit_lockout(
+    sender: Any, request: Any, username: str, ip_address: str, **kwargs: Any
+) -> None:
     # django-axes signals again for every attempt made while locked; the lockout itself is one
     # event, and the later attempts are refused sign-ins.
     from django.conf import settings
@@ -22,11 +24,15 @@ def _audit_lockout(sender: Any, request: Any, username: str, ip_address: str, **
 
     name = (username or "")[:150]
     already = AuditEvent.objects.filter(
-        action="auth.lockout", ip=ip_address, detail__username=name,
+        action="auth.lockout",
+        ip=ip_address,
+        detail__username=name,
         occurred_at__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
     ).exists()
     if already:
-        event_record(action="auth.login_failed", outcome="denied", detail={"username": name, "locked": True})
+        event_record(
+            action="auth.login_failed", outcome="denied", detail={"username": name, "locked": True}
+        )
     else:
         event_record(action="auth.lockout", outcome="denied", detail={"username": name})
 

@@ -66,8 +66,13 @@ class RecordRef:
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-safe form for storing on a subject request."""
-        return {"source": self.source, "record_id": self.record_id, "person_ref": self.person_ref,
-                "summary": self.summary, "match": self.match}
+        return {
+            "source": self.source,
+            "record_id": self.record_id,
+            "person_ref": self.person_ref,
+            "summary": self.summary,
+            "match": self.match,
+        }
 
 
 @runtime_checkable
@@ -111,7 +116,9 @@ class PersonalDataSource(Protocol):
         """Apply a granted correction (in the caller's transaction; audited by the caller)."""
         ...
 
-    def retention_candidates(self, *, before: datetime, after_id: str = "", limit: int = 500) -> Sequence[RecordRef]:
+    def retention_candidates(
+        self, *, before: datetime, after_id: str = "", limit: int = 500
+    ) -> Sequence[RecordRef]:
         """Records whose retention clock started before `before`, ordered by id, after `after_id`.
 
         Ids compare in the source's own order; `after_id` is the last id of the previous chunk.
@@ -135,8 +142,13 @@ class CountingSource(Protocol):
     walking `retention_candidates` chunk by chunk. The answers must agree with that walk.
     """
 
-    def retention_count(self, *, before: datetime, record_ids: Collection[str] | None = None,
-                        person_refs: Collection[str] | None = None) -> int:
+    def retention_count(
+        self,
+        *,
+        before: datetime,
+        record_ids: Collection[str] | None = None,
+        person_refs: Collection[str] | None = None,
+    ) -> int:
         """How many records `retention_candidates(before=before)` lists in all.
 
         With `record_ids` or `person_refs` (or both), only those whose id is among `record_ids` or
@@ -183,7 +195,9 @@ def source(name: str) -> PersonalDataSource:
     return _sources[name]
 
 
-def register_hold_provider(provider: HoldProvider, *, listing: HoldListing | None = None) -> HoldProvider:
+def register_hold_provider(
+    provider: HoldProvider, *, listing: HoldListing | None = None
+) -> HoldProvider:
     """Add a function (source name, record ids) -> ids under a legal hold (e.g. open investigations).
 
     `listing`, if given, answers the same question set-wise: source name -> every id the provider

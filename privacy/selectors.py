@@ -33,7 +33,9 @@ def break_glass_active(*, user: Any, subject_ref: str) -> bool:
     """True while `user` holds an open break-glass grant on `subject_ref` (no side effect)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    return BreakGlassGrant.objects.active().filter(user_id=user.pk, subject_ref=subject_ref).exists()
+    return (
+        BreakGlassGrant.objects.active().filter(user_id=user.pk, subject_ref=subject_ref).exists()
+    )
 
 
 def break_glass_refs(*, user: Any) -> set[str]:
@@ -52,12 +54,21 @@ def break_glass_refs(*, user: Any) -> set[str]:
 
 def disagreement_for(*, record_type: str, record_id: Any) -> DisagreementStatement | None:
     """The latest statement of disagreement on a record, which must travel with it when shown."""
-    return DisagreementStatement.objects.filter(source=record_type, record_id=str(record_id)).order_by("-filed_on").first()
+    return (
+        DisagreementStatement.objects.filter(source=record_type, record_id=str(record_id))
+        .order_by("-filed_on")
+        .first()
+    )
 
 
 def get_agreement_for_user(*, user: Any, pk: int, action: str = "view") -> Agreement:
     """An agreement the user may see; NotFound for missing and forbidden alike."""
-    agreement = Agreement.objects.visible_to(user, action).select_related("source_agency", "recipient_agency").filter(pk=pk).first()
+    agreement = (
+        Agreement.objects.visible_to(user, action)
+        .select_related("source_agency", "recipient_agency")
+        .filter(pk=pk)
+        .first()
+    )
     if agreement is None:
         raise NotFound("No such agreement.")
     return agreement
@@ -73,26 +84,42 @@ def get_subject_request_for_user(*, user: Any, pk: int, action: str = "view") ->
 
 def grants_of(*, user: User) -> QuerySet[RoleGrant]:
     """All grants of a user, newest first, with their agreements."""
-    return RoleGrant.objects.filter(user=user).select_related("agreement", "granted_by").order_by("-valid_from", "-id")
+    return (
+        RoleGrant.objects.filter(user=user)
+        .select_related("agreement", "granted_by")
+        .order_by("-valid_from", "-id")
+    )
 
 
-def recertification_items_for(*, supervisor: User, campaign_id: int) -> QuerySet[RecertificationItem]:
+def recertification_items_for(
+    *, supervisor: User, campaign_id: int
+) -> QuerySet[RecertificationItem]:
     """The items of a campaign that this supervisor decides (their unit, not their own grants)."""
     if not supervisor.has_role(Role.SUPERVISOR) or not supervisor.unit_id:
         return RecertificationItem.objects.none()
-    return (RecertificationItem.objects.filter(campaign_id=campaign_id, unit_id=supervisor.unit_id)
-            .exclude(grant__user=supervisor).select_related("grant__user", "grant__agreement"))
+    return (
+        RecertificationItem.objects.filter(campaign_id=campaign_id, unit_id=supervisor.unit_id)
+        .exclude(grant__user=supervisor)
+        .select_related("grant__user", "grant__agreement")
+    )
 
 
 def pending_recertifications(*, supervisor: User) -> int:
     """How many grants wait for this supervisor's decision."""
     if not supervisor.has_role(Role.SUPERVISOR) or not supervisor.unit_id:
         return 0
-    return (RecertificationItem.objects.filter(unit_id=supervisor.unit_id, decision=ItemDecision.PENDING, campaign__status="open")
-            .exclude(grant__user=supervisor).count())
+    return (
+        RecertificationItem.objects.filter(
+            unit_id=supervisor.unit_id, decision=ItemDecision.PENDING, campaign__status="open"
+        )
+        .exclude(grant__user=supervisor)
+        .count()
+    )
 
 
 def agreements_expiring(*, within_days: int = 30) -> QuerySet[Agreement]:
     """Active agreements that end within the next `within_days` days."""
     today = timezone.localdate()
-    return Agreement.objects.in_force(today).filter(expires_on__lte=today + timedelta(days=within_days))
+    return Agreement.objects.in_force(today).filter(
+        expires_on__lte=today + timedelta(days=within_days)
+    )

@@ -27,18 +27,36 @@ urlpatterns = [
     path("agreements/<int:pk>/", agreements.agreement_detail, name="agreement-detail"),
     path("agreements/<int:pk>/edit/", agreements.agreement_edit, name="agreement-edit"),
     path("agreements/<int:pk>/document/", agreements.agreement_document, name="agreement-document"),
-    path("agreements/<int:pk>/document/download/", agreements.agreement_document_download, name="agreement-document-download"),
-    path("agreements/<int:pk>/<slug:step>/", agreements.agreement_transition, name="agreement-transition"),
+    path(
+        "agreements/<int:pk>/document/download/",
+        agreements.agreement_document_download,
+        name="agreement-document-download",
+    ),
+    path(
+        "agreements/<int:pk>/<slug:step>/",
+        agreements.agreement_transition,
+        name="agreement-transition",
+    ),
     # recertification
     path("recertification/", recertification.campaign_list, name="campaign-list"),
     path("recertification/<int:pk>/", recertification.campaign_detail, name="campaign-detail"),
-    path("recertification/items/<int:pk>/decide/", recertification.recertification_decide, name="recertification-decide"),
+    path(
+        "recertification/items/<int:pk>/decide/",
+        recertification.recertification_decide,
+        name="recertification-decide",
+    ),
     # Privacy Act requests and the accounting of disclosures
     path("requests/", requests.subject_request_list, name="subject-request-list"),
     path("requests/new/", requests.subject_request_create, name="subject-request-create"),
     path("requests/<int:pk>/", requests.subject_request_detail, name="subject-request-detail"),
-    path("requests/<int:pk>/respond/", requests.subject_request_respond, name="subject-request-respond"),
-    path("requests/<int:pk>/<slug:step>/", requests.subject_request_step, name="subject-request-step"),
+    path(
+        "requests/<int:pk>/respond/",
+        requests.subject_request_respond,
+        name="subject-request-respond",
+    ),
+    path(
+        "requests/<int:pk>/<slug:step>/", requests.subject_request_step, name="subject-request-step"
+    ),
     path("disclosures/", requests.disclosure_report, name="disclosure-report"),
     # retention
     path("retention/", retention.retention_overview, name="retention"),

@@ -25,10 +25,19 @@ from synthetic.world import (
     from_day,
 )
 
-CITIZENSHIP = {STATUS_CITIZEN: "citizen", STATUS_LPR: "permanent_resident", STATUS_ALIEN: "authorized_alien"}
+CITIZENSHIP = {
+    STATUS_CITIZEN: "citizen",
+    STATUS_LPR: "permanent_resident",
+    STATUS_ALIEN: "authorized_alien",
+}
 DOC_TYPES = [
-    "us_passport", "us_passport_card", "permanent_resident_card", "foreign_passport_i551",
-    "employment_authorization", "foreign_passport_i94", "list_b_and_c",
+    "us_passport",
+    "us_passport_card",
+    "permanent_resident_card",
+    "foreign_passport_i551",
+    "employment_authorization",
+    "foreign_passport_i94",
+    "list_b_and_c",
 ]
 LATE_REASONS = ["awaiting_ssn", "technical_problems", "audit_revealed", "federal_contractor"]
 _FIRST_POOLS = [o[0] for o in nm.ORIGINS]
@@ -112,7 +121,12 @@ def people(w: World, lo: int, hi: int) -> People:
     names = [person_names(w, i) for i in rng]
     status, stale = pl["status"][lo:hi], pl["stale"][lo:hi]
     alien = [s == STATUS_ALIEN for s in status]
-    anum, i94, pp, country = pl["anum"][lo:hi], pl["i94"][lo:hi], pl["passport"][lo:hi], pl["country"][lo:hi]
+    anum, i94, pp, country = (
+        pl["anum"][lo:hi],
+        pl["i94"][lo:hi],
+        pl["passport"][lo:hi],
+        pl["country"][lo:hi],
+    )
     coa = pl["coa"][lo:hi]
     return People(
         lo=lo,
@@ -121,17 +135,30 @@ def people(w: World, lo: int, hi: int) -> People:
         middle=[n[1] for n in names],
         last=[" ".join(n[2]) for n in names],
         dob=[day(d) for d in pl["dob"][lo:hi]],
-        citizenship=["citizen" if s == STATUS_CITIZEN and not st else "alien_authorized" for s, st in zip(status, stale, strict=True)],
+        citizenship=[
+            "citizen" if s == STATUS_CITIZEN and not st else "alien_authorized"
+            for s, st in zip(status, stale, strict=True)
+        ],
         death=[day(d) for d in pl["death"][lo:hi]],
         locked=pl["locked"][lo:hi],
-        dhs=[j for j, (s, st) in enumerate(zip(status, stale, strict=True)) if s != STATUS_CITIZEN or st],
+        dhs=[
+            j
+            for j, (s, st) in enumerate(zip(status, stale, strict=True))
+            if s != STATUS_CITIZEN or st
+        ],
         a_number=[f"{a:09d}" if a else "" for a in anum],
         i94=[f"{x:011d}" if x and al else "" for x, al in zip(i94, alien, strict=True)],
         passport=[f"P{x:09d}" if x and al else "" for x, al in zip(pp, alien, strict=True)],
-        passport_country=[COUNTRIES[c] if x and al else "" for x, c, al in zip(pp, country, alien, strict=True)],
+        passport_country=[
+            COUNTRIES[c] if x and al else "" for x, c, al in zip(pp, country, alien, strict=True)
+        ],
         country=[COUNTRIES[c] for c in country],
         class_of_admission=[
-            (LPR_CLASSES[k % len(LPR_CLASSES)] if s == STATUS_LPR or st else ALIEN_CLASSES[k % len(ALIEN_CLASSES)])
+            (
+                LPR_CLASSES[k % len(LPR_CLASSES)]
+                if s == STATUS_LPR or st
+                else ALIEN_CLASSES[k % len(ALIEN_CLASSES)]
+            )
             for k, s, st in zip(coa, status, stale, strict=True)
         ],
         work_from=[day(d) for d in pl["wa_from"][lo:hi]],
@@ -143,14 +170,24 @@ def people(w: World, lo: int, hi: int) -> People:
 def dhs_dict(p: People, j: int) -> dict[str, Any]:
     """The DHS row of person p.lo + j, in load_reference's clean form."""
     return {
-        "a_number": p.a_number[j], "i94": p.i94[j], "passport": p.passport[j], "passport_country": p.passport_country[j],
-        "first_name": p.first[j], "last_name": p.last[j], "date_of_birth": p.dob[j], "country_of_birth": p.country[j],
-        "class_of_admission": p.class_of_admission[j], "work_authorized_from": p.work_from[j] or None,
-        "work_authorized_until": p.work_until[j] or None, "naturalized_on": p.naturalized[j] or None,
+        "a_number": p.a_number[j],
+        "i94": p.i94[j],
+        "passport": p.passport[j],
+        "passport_country": p.passport_country[j],
+        "first_name": p.first[j],
+        "last_name": p.last[j],
+        "date_of_birth": p.dob[j],
+        "country_of_birth": p.country[j],
+        "class_of_admission": p.class_of_admission[j],
+        "work_authorized_from": p.work_from[j] or None,
+        "work_authorized_until": p.work_until[j] or None,
+        "naturalized_on": p.naturalized[j] or None,
     }
 
 
-def _presented(w: World, c: int, first: str, second: str, parts: tuple[str, ...]) -> tuple[str, str]:
+def _presented(
+    w: World, c: int, first: str, second: str, parts: tuple[str, ...]
+) -> tuple[str, str]:
     """First and last name as typed, with the case's lawful variant."""
     variant = DETAILS[w.cl["detail"][c]]
     last = " ".join(parts)
@@ -176,23 +213,109 @@ def _presented(w: World, c: int, first: str, second: str, parts: tuple[str, ...]
 # Lifecycle values per label: status, result, closure_code, tnc_source, decision, closure_text,
 # and which dates are set (tnc, fan, referred, closed).
 _EA = ("closed", "employment_authorized", "ea_automatic", "", "", "", False, False, False, True)
-_FNC = ("closed", "final_nonconfirmation", "terminated_after_fnc", "ssa", "no_action", "", True, True, False, True)
+_FNC = (
+    "closed",
+    "final_nonconfirmation",
+    "terminated_after_fnc",
+    "ssa",
+    "no_action",
+    "",
+    True,
+    True,
+    False,
+    True,
+)
 LIFECYCLE: dict[str, tuple[Any, ...]] = {
-    "none": _EA, "fraud:ssn_reuse": _EA, "fraud:enforcement_hit": _EA, "employer:late_case": _EA,
-    "employer:prescreening": _EA, "employer:doc_type_share": _EA,
-    "clerical": ("closed", "employment_authorized", "ea_automatic", "ssa", "take_action", "", True, True, True, True),
-    "employer:idle_tnc": ("tentative_nonconfirmation", "", "", "ssa", "", "", True, False, False, False),
-    "fraud:deceased": _FNC, "fraud:locked": _FNC, "fraud:multi_identity": _FNC,
-    "fraud:expired_authorization": ("closed", "final_nonconfirmation", "terminated_after_fnc", "dhs", "no_action", "", True, True, False, True),
-    "employer:fnc_retained": ("closed", "final_nonconfirmation", "continues_after_fnc", "ssa", "no_action",
-                              "Kept on the payroll pending review", True, True, False, True),
+    "none": _EA,
+    "fraud:ssn_reuse": _EA,
+    "fraud:enforcement_hit": _EA,
+    "employer:late_case": _EA,
+    "employer:prescreening": _EA,
+    "employer:doc_type_share": _EA,
+    "clerical": (
+        "closed",
+        "employment_authorized",
+        "ea_automatic",
+        "ssa",
+        "take_action",
+        "",
+        True,
+        True,
+        True,
+        True,
+    ),
+    "employer:idle_tnc": (
+        "tentative_nonconfirmation",
+        "",
+        "",
+        "ssa",
+        "",
+        "",
+        True,
+        False,
+        False,
+        False,
+    ),
+    "fraud:deceased": _FNC,
+    "fraud:locked": _FNC,
+    "fraud:multi_identity": _FNC,
+    "fraud:expired_authorization": (
+        "closed",
+        "final_nonconfirmation",
+        "terminated_after_fnc",
+        "dhs",
+        "no_action",
+        "",
+        True,
+        True,
+        False,
+        True,
+    ),
+    "employer:fnc_retained": (
+        "closed",
+        "final_nonconfirmation",
+        "continues_after_fnc",
+        "ssa",
+        "no_action",
+        "Kept on the payroll pending review",
+        True,
+        True,
+        False,
+        True,
+    ),
 }
 CASE_FIELDS = [
-    "employer_case_id", "first_name", "last_name", "date_of_birth", "ssn", "citizenship_status", "a_number", "i94",
-    "passport", "passport_country", "work_authorization_expires_on", "document_type", "document_number",
-    "document_expires_on", "offer_accepted_on", "i9_completed_on", "hire_date", "created_at", "late_reason", "status",
-    "result", "tnc_source", "tnc_issued_on", "fan_issued_on", "decision", "referred_on", "closure_code",
-    "closure_text", "closed_at", "label", "detail",
+    "employer_case_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "ssn",
+    "citizenship_status",
+    "a_number",
+    "i94",
+    "passport",
+    "passport_country",
+    "work_authorization_expires_on",
+    "document_type",
+    "document_number",
+    "document_expires_on",
+    "offer_accepted_on",
+    "i9_completed_on",
+    "hire_date",
+    "created_at",
+    "late_reason",
+    "status",
+    "result",
+    "tnc_source",
+    "tnc_issued_on",
+    "fan_issued_on",
+    "decision",
+    "referred_on",
+    "closure_code",
+    "closure_text",
+    "closed_at",
+    "label",
+    "detail",
 ]
 
 
@@ -200,13 +323,17 @@ _CLOCK: list[str] = []
 
 
 def _clock() -> list[str]:
-    """" HH:MM:SS+00" of every second of a day (created_at's time of day), built once."""
+    """ " HH:MM:SS+00" of every second of a day (created_at's time of day), built once."""
     if not _CLOCK:
-        _CLOCK.extend(f" {s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}+00" for s in range(86_400))
+        _CLOCK.extend(
+            f" {s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}+00" for s in range(86_400)
+        )
     return _CLOCK
 
 
-def case_values(w: World, c: int, names_cache: dict[int, tuple[str, str, tuple[str, ...]]] | None = None) -> list[str]:
+def case_values(
+    w: World, c: int, names_cache: dict[int, tuple[str, str, tuple[str, ...]]] | None = None
+) -> list[str]:
     """The values of case c in CASE_FIELDS order ('' for none), identifiers in clear."""
     # Called a million times by a bulk load: day strings come straight from the day table
     # where the day always exists, and the time of day from a table too.
@@ -257,7 +384,9 @@ def case_values(w: World, c: int, names_cache: dict[int, tuple[str, str, tuple[s
     i94 = pl["i94"][person] if alien else 0
     next_day = table[created + 1 - lo]
     return [
-        f"S{w.seed}-{c:08d}", first, last,
+        f"S{w.seed}-{c:08d}",
+        first,
+        last,
         table[(dob_override if dob_override != NO_DAY else pl["dob"][name_person]) - lo],
         f"{override if override else pl['ssn'][person]:09d}",
         CITIZENSHIP[status],
@@ -266,12 +395,26 @@ def case_values(w: World, c: int, names_cache: dict[int, tuple[str, str, tuple[s
         f"P{pp:09d}" if pp else "",
         COUNTRIES[pl["country"][person]] if pp else "",
         "" if wa_until == NO_DAY else table[wa_until - lo],
-        doc_type, doc_number, doc_expires,
-        table[cl["offer"][c] - lo], table[cl["i9"][c] - lo], table[cl["hire"][c] - lo], created_at,
+        doc_type,
+        doc_number,
+        doc_expires,
+        table[cl["offer"][c] - lo],
+        table[cl["i9"][c] - lo],
+        table[cl["hire"][c] - lo],
+        created_at,
         LATE_REASONS[c % len(LATE_REASONS)] if label == "employer:late_case" else "",
-        life[0], life[1], life[3], created_day if life[6] else "", next_day if life[7] else "",
-        life[4], next_day if life[8] else "", life[2], life[5], created_at if life[9] else "",
-        label, DETAILS[detail],
+        life[0],
+        life[1],
+        life[3],
+        created_day if life[6] else "",
+        next_day if life[7] else "",
+        life[4],
+        next_day if life[8] else "",
+        life[2],
+        life[5],
+        created_at if life[9] else "",
+        label,
+        DETAILS[detail],
     ]
 
 

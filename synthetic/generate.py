@@ -20,11 +20,29 @@ def labels_for(world: World) -> dict[str, tuple[str, str]]:
 
 
 def generate_and_load(
-    *, cases: int, employers: int | None = None, seed: int = 1, as_of: date | None = None, workers: int = 2, actor: Any = None
+    *,
+    cases: int,
+    employers: int | None = None,
+    seed: int = 1,
+    as_of: date | None = None,
+    workers: int = 2,
+    actor: Any = None,
 ) -> tuple[World, LoadSummary]:
     """Generate a world of `cases` cases and load it into the current database."""
-    world = build(n_employers=employers or max(10, cases // 50), n_cases=cases, seed=seed, as_of=as_of)
+    world = build(
+        n_employers=employers or max(10, cases // 50), n_cases=cases, seed=seed, as_of=as_of
+    )
     return world, load_world(world, workers=workers, actor=actor)
 
 
-__all__ = ["DETAILS", "LABELS", "LoadSummary", "World", "build", "generate_and_load", "labels_for", "load_world", "write_files"]
+__all__ = [
+    "DETAILS",
+    "LABELS",
+    "LoadSummary",
+    "World",
+    "build",
+    "generate_and_load",
+    "labels_for",
+    "load_world",
+    "write_files",
+]

@@ -93,18 +93,36 @@ def write_files(w: World, out: Path) -> dict[str, Path]:
             writer.writerows(items)
         paths[name] = path
 
-    write("employers.csv", ["ein", "name", "naics", "state", "mou_signed_on", "is_federal_contractor"],
-          (srows.employer_row(w, e) for e in range(w.n_employers)))
-    write("sites.csv", ["employer_ein", "name", "city", "state"],
-          ({**srows.site_row(w, e, k), "employer_ein": f"{int(w.e_ein[e]):09d}"} for e in range(w.n_employers) for k in range(int(w.e_sites[e]))))
+    write(
+        "employers.csv",
+        ["ein", "name", "naics", "state", "mou_signed_on", "is_federal_contractor"],
+        (srows.employer_row(w, e) for e in range(w.n_employers)),
+    )
+    write(
+        "sites.csv",
+        ["employer_ein", "name", "city", "state"],
+        (
+            {**srows.site_row(w, e, k), "employer_ein": f"{int(w.e_ein[e]):09d}"}
+            for e in range(w.n_employers)
+            for k in range(int(w.e_sites[e]))
+        ),
+    )
     chunk = 50_000
 
     def numident_rows() -> Iterable[list[str]]:
         for lo in range(0, w.n_people, chunk):
             ppl = cols.people(w, lo, min(w.n_people, lo + chunk))
             for j in range(len(ppl.ssn)):
-                yield [ppl.ssn[j], ppl.first[j], ppl.middle[j], ppl.last[j], ppl.dob[j], ppl.citizenship[j], ppl.death[j],
-                       "true" if ppl.locked[j] else "false"]
+                yield [
+                    ppl.ssn[j],
+                    ppl.first[j],
+                    ppl.middle[j],
+                    ppl.last[j],
+                    ppl.dob[j],
+                    ppl.citizenship[j],
+                    ppl.death[j],
+                    "true" if ppl.locked[j] else "false",
+                ]
 
     def dhs_rows() -> Iterable[dict[str, Any]]:
         for lo in range(0, w.n_people, chunk):
@@ -114,7 +132,11 @@ def write_files(w: World, out: Path) -> dict[str, Path]:
 
     write_lists("ssa.csv", COLUMNS[ReferenceSource.SSA], numident_rows())
     write("dhs.csv", COLUMNS[ReferenceSource.DHS], dhs_rows())
-    write("enforcement.csv", COLUMNS[ReferenceSource.ENFORCEMENT], (srows.enforcement_row(w, k) for k in range(len(w.s["person"]))))
+    write(
+        "enforcement.csv",
+        COLUMNS[ReferenceSource.ENFORCEMENT],
+        (srows.enforcement_row(w, k) for k in range(len(w.s["person"]))),
+    )
 
     def cases() -> Iterable[list[str]]:
         cache: dict[int, Any] = {}
@@ -122,14 +144,29 @@ def write_files(w: World, out: Path) -> dict[str, Path]:
         for c in range(w.n_cases):
             values = cols.case_values(w, c, cache)
             e, site = w.cl["employer"][c], w.cl["site"][c]
-            yield [*values[: len(cols.CASE_FIELDS) - 2], f"{ein[e]:09d}", f"Site {site - base[e] + 1}" if site >= 0 else ""]
+            yield [
+                *values[: len(cols.CASE_FIELDS) - 2],
+                f"{ein[e]:09d}",
+                f"Site {site - base[e] + 1}" if site >= 0 else "",
+            ]
             if len(cache) > 100_000:
                 cache.clear()
 
     write_lists("cases.csv", [*cols.CASE_FIELDS[:-2], "employer_ein", "hiring_site"], cases())
-    write("labels.csv", ["employer_case_id", "employer_ein", "label", "detail"], (srows.label_row(w, c) for c in range(w.n_cases)))
-    write("employer_labels.csv", ["employer_ein", "label"],
-          ({"employer_ein": f"{int(w.e_ein[e]):09d}", "label": srows.employer_row(w, e)["kind"]} for e in range(w.n_employers) if w.e_kind[e] >= 0))
+    write(
+        "labels.csv",
+        ["employer_case_id", "employer_ein", "label", "detail"],
+        (srows.label_row(w, c) for c in range(w.n_cases)),
+    )
+    write(
+        "employer_labels.csv",
+        ["employer_ein", "label"],
+        (
+            {"employer_ein": f"{int(w.e_ein[e]):09d}", "label": srows.employer_row(w, e)["kind"]}
+            for e in range(w.n_employers)
+            if w.e_kind[e] >= 0
+        ),
+    )
     return paths
 
 
@@ -209,7 +246,9 @@ class _Plan:
 _PLAN: _Plan | None = None
 
 
-def _seal(value: str, table: str, column: str, row_id: int, kind: str, key: bytes, ring: crypto.Keyring) -> tuple[str, str, str]:
+def _seal(
+    value: str, table: str, column: str, row_id: int, kind: str, key: bytes, ring: crypto.Keyring
+) -> tuple[str, str, str]:
     if not value:
         return "", "", ""
     return (
@@ -222,7 +261,12 @@ def _seal(value: str, table: str, column: str, row_id: int, kind: str, key: byte
 def _clean_ref(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     for k, v in row.items():
-        if v == "" and k in ("death_date", "work_authorized_from", "work_authorized_until", "naturalized_on"):
+        if v == "" and k in (
+            "death_date",
+            "work_authorized_from",
+            "work_authorized_until",
+            "naturalized_on",
+        ):
             out[k] = None
     if "aliases" in out:
         out["aliases"] = [a for a in out["aliases"].split("|") if a]
@@ -230,39 +274,141 @@ def _clean_ref(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-WORKER_COLUMNS = ["id", "created_at", "updated_at", "employer_id", "ssn_bidx", "ssn_last4", "first_name", "last_name", "date_of_birth", "email"]
+WORKER_COLUMNS = [
+    "id",
+    "created_at",
+    "updated_at",
+    "employer_id",
+    "ssn_bidx",
+    "ssn_last4",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "email",
+]
 CASE_COLUMNS, CASE_DEFAULTS, CASE_POS = _template(VerificationCase)
 NUMIDENT_TABLE = Numident._meta.db_table
 CASE_TABLE = VerificationCase._meta.db_table
-_CASE_TEXT = ("employer_case_id", "first_name", "last_name", "date_of_birth", "citizenship_status", "passport_country",
-              "document_type", "offer_accepted_on", "i9_completed_on", "hire_date", "late_reason", "status", "result",
-              "tnc_source", "decision", "closure_code", "closure_text", "work_authorization_expires_on",
-              "document_expires_on", "tnc_issued_on", "fan_issued_on", "referred_on", "closed_at")
+_CASE_TEXT = (
+    "employer_case_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "citizenship_status",
+    "passport_country",
+    "document_type",
+    "offer_accepted_on",
+    "i9_completed_on",
+    "hire_date",
+    "late_reason",
+    "status",
+    "result",
+    "tnc_source",
+    "decision",
+    "closure_code",
+    "closure_text",
+    "work_authorization_expires_on",
+    "document_expires_on",
+    "tnc_issued_on",
+    "fan_issued_on",
+    "referred_on",
+    "closed_at",
+)
 
 
 _F = {name: i for i, name in enumerate(cols.CASE_FIELDS)}
 # Columns each case line sets, in this order; every other column takes its constant default.
 _VAR_COLUMNS = [
-    "id", "created_at", "updated_at", "status_changed_at", "submitted_at", "employer_id", "hiring_site_id", "worker_id",
-    "employer_case_id", "first_name", "last_name", "date_of_birth", "citizenship_status", "passport_country",
-    "work_authorization_expires_on", "document_type", "document_expires_on", "offer_accepted_on", "i9_completed_on",
-    "hire_date", "late_reason", "status", "result", "tnc_source", "tnc_issued_on", "fan_issued_on", "decision",
-    "referred_on", "closure_code", "closure_text", "closed_at",
-    "ssn_enc", "ssn_bidx", "ssn_last4", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc", "i94_bidx",
-    "i94_last4", "passport_enc", "passport_bidx", "passport_last4", "document_number_enc", "document_number_bidx",
+    "id",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "submitted_at",
+    "employer_id",
+    "hiring_site_id",
+    "worker_id",
+    "employer_case_id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "citizenship_status",
+    "passport_country",
+    "work_authorization_expires_on",
+    "document_type",
+    "document_expires_on",
+    "offer_accepted_on",
+    "i9_completed_on",
+    "hire_date",
+    "late_reason",
+    "status",
+    "result",
+    "tnc_source",
+    "tnc_issued_on",
+    "fan_issued_on",
+    "decision",
+    "referred_on",
+    "closure_code",
+    "closure_text",
+    "closed_at",
+    "ssn_enc",
+    "ssn_bidx",
+    "ssn_last4",
+    "a_number_enc",
+    "a_number_bidx",
+    "a_number_last4",
+    "i94_enc",
+    "i94_bidx",
+    "i94_last4",
+    "passport_enc",
+    "passport_bidx",
+    "passport_last4",
+    "document_number_enc",
+    "document_number_bidx",
     "document_number_last4",
 ]
 _CONST_COLUMNS = [c for c in CASE_COLUMNS if c not in _VAR_COLUMNS]
 CASE_COPY_COLUMNS = _VAR_COLUMNS + _CONST_COLUMNS
 _CONST_SUFFIX = "".join("\t" + CASE_DEFAULTS[CASE_POS[c]] for c in _CONST_COLUMNS) + "\n"
 _NULL = "\\N"
-_V = [_F[name] for name in (
-    "employer_case_id", "first_name", "last_name", "date_of_birth", "citizenship_status", "passport_country",
-    "work_authorization_expires_on", "document_type", "document_expires_on", "offer_accepted_on", "i9_completed_on",
-    "hire_date", "late_reason", "status", "result", "tnc_source", "tnc_issued_on", "fan_issued_on", "decision",
-    "referred_on", "closure_code", "closure_text", "closed_at",
-)]
-_NULLABLE_V = {_F[name] for name in ("work_authorization_expires_on", "document_expires_on", "tnc_issued_on", "fan_issued_on", "referred_on", "closed_at")}
+_V = [
+    _F[name]
+    for name in (
+        "employer_case_id",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "citizenship_status",
+        "passport_country",
+        "work_authorization_expires_on",
+        "document_type",
+        "document_expires_on",
+        "offer_accepted_on",
+        "i9_completed_on",
+        "hire_date",
+        "late_reason",
+        "status",
+        "result",
+        "tnc_source",
+        "tnc_issued_on",
+        "fan_issued_on",
+        "decision",
+        "referred_on",
+        "closure_code",
+        "closure_text",
+        "closed_at",
+    )
+]
+_NULLABLE_V = {
+    _F[name]
+    for name in (
+        "work_authorization_expires_on",
+        "document_expires_on",
+        "tnc_issued_on",
+        "fan_issued_on",
+        "referred_on",
+        "closed_at",
+    )
+}
 _SSN, _CREATED_AT = _F["ssn"], _F["created_at"]
 _IDS = [(_F[prefix], prefix) for prefix in ("a_number", "i94", "passport", "document_number")]
 
@@ -272,7 +418,9 @@ _NULLABLE_AT = [k for k, i in enumerate(_V) if i in _NULLABLE_V]
 _ID_COLUMNS = [(i, f"{prefix}_enc", KINDS[prefix]) for i, prefix in _IDS]
 
 
-def _case_line(plan: _Plan, c: int, values: list[str], ssn_bidx: str, key: bytes, ring: crypto.Keyring) -> str:
+def _case_line(
+    plan: _Plan, c: int, values: list[str], ssn_bidx: str, key: bytes, ring: crypto.Keyring
+) -> str:
     w = plan.world
     cid = plan.case_ids[c]
     created_at = values[_CREATED_AT]
@@ -284,14 +432,27 @@ def _case_line(plan: _Plan, c: int, values: list[str], ssn_bidx: str, key: bytes
             taken[k] = _NULL
     encrypt, blind_index = crypto.encrypt, crypto.blind_index
     out = [
-        str(cid), created_at, created_at, created_at, created_at, str(plan.employer_ids[w.cl["employer"][c]]),
-        str(plan.site_ids[site]) if site >= 0 else _NULL, str(plan.worker_ids[plan.worker_of_case[c]]),
-        *taken, encrypt(ssn, table=CASE_TABLE, column="ssn_enc", row_id=cid, ring=ring), ssn_bidx, ssn[-4:],
+        str(cid),
+        created_at,
+        created_at,
+        created_at,
+        created_at,
+        str(plan.employer_ids[w.cl["employer"][c]]),
+        str(plan.site_ids[site]) if site >= 0 else _NULL,
+        str(plan.worker_ids[plan.worker_of_case[c]]),
+        *taken,
+        encrypt(ssn, table=CASE_TABLE, column="ssn_enc", row_id=cid, ring=ring),
+        ssn_bidx,
+        ssn[-4:],
     ]
     for i, column, kind in _ID_COLUMNS:
         value = values[i]
         if value:
-            out += (encrypt(value, table=CASE_TABLE, column=column, row_id=cid, ring=ring), blind_index(value, kind=kind, key=key), value[-4:])
+            out += (
+                encrypt(value, table=CASE_TABLE, column=column, row_id=cid, ring=ring),
+                blind_index(value, kind=kind, key=key),
+                value[-4:],
+            )
         else:
             out += ("", "", "")
     return "\t".join(out) + _CONST_SUFFIX
@@ -302,7 +463,9 @@ def _copy(table: str, columns: list[str], lines: list[str]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT text)", io.BytesIO("".join(lines).encode()), size=1 << 20
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT text)",
+            io.BytesIO("".join(lines).encode()),
+            size=1 << 20,
         )
 
 
@@ -325,15 +488,40 @@ def _run_chunk(task: tuple[int, int]) -> dict[str, tuple[int, float, float]]:
     bidx = [crypto.blind_index(s, kind="ssn", key=key) for s in ppl.ssn]
     for j, ssn in enumerate(ppl.ssn):
         rid = plan.numident_ids[lo + j]
-        numident.append("\t".join((
-            str(rid), ssa_load, crypto.encrypt(ssn, table=NUMIDENT_TABLE, column="ssn_enc", row_id=rid, ring=ring),
-            bidx[j], ssn[-4:], ppl.first[j], ppl.middle[j], ppl.last[j], ppl.dob[j], ppl.citizenship[j],
-            ppl.death[j] or "\\N", "t" if ppl.locked[j] else "f",
-        )) + "\n")
+        numident.append(
+            "\t".join(
+                (
+                    str(rid),
+                    ssa_load,
+                    crypto.encrypt(
+                        ssn, table=NUMIDENT_TABLE, column="ssn_enc", row_id=rid, ring=ring
+                    ),
+                    bidx[j],
+                    ssn[-4:],
+                    ppl.first[j],
+                    ppl.middle[j],
+                    ppl.last[j],
+                    ppl.dob[j],
+                    ppl.citizenship[j],
+                    ppl.death[j] or "\\N",
+                    "t" if ppl.locked[j] else "f",
+                )
+            )
+            + "\n"
+        )
     t_numident = time.perf_counter()
     d_lo = int(np.searchsorted(plan.dhs_people, lo))
     for k, j in enumerate(ppl.dhs):
-        dhs.append(copy_line(ReferenceSource.DHS, cols.dhs_dict(ppl, j), row_id=plan.dhs_ids[d_lo + k], load_id=dhs_load, key=key, ring=ring))
+        dhs.append(
+            copy_line(
+                ReferenceSource.DHS,
+                cols.dhs_dict(ppl, j),
+                row_id=plan.dhs_ids[d_lo + k],
+                load_id=dhs_load,
+                key=key,
+                ring=ring,
+            )
+        )
     t_dhs = time.perf_counter()
     c_lo, c_hi = plan.person_case_start[lo], plan.person_case_start[hi]
     cache: dict[int, Any] = {}
@@ -341,13 +529,30 @@ def _run_chunk(task: tuple[int, int]) -> dict[str, tuple[int, float, float]]:
     for c in plan.cases_by_person[c_lo:c_hi]:
         values = cols.case_values(w, c, cache)
         person = w.cl["person"][c]
-        b = bidx[person - lo] if not w.cl["ssn_override"][c] else crypto.blind_index(values[_SSN], kind="ssn", key=key)
+        b = (
+            bidx[person - lo]
+            if not w.cl["ssn_override"][c]
+            else crypto.blind_index(values[_SSN], kind="ssn", key=key)
+        )
         worker = plan.worker_of_case[c]
         if plan.worker_first_case[worker] == c:
-            workers.append("\t".join((
-                str(plan.worker_ids[worker]), values[_CREATED_AT], plan.now, str(employer_ids[w.cl["employer"][c]]),
-                b, values[_SSN][-4:], values[1], values[2], values[3], "",
-            )) + "\n")
+            workers.append(
+                "\t".join(
+                    (
+                        str(plan.worker_ids[worker]),
+                        values[_CREATED_AT],
+                        plan.now,
+                        str(employer_ids[w.cl["employer"][c]]),
+                        b,
+                        values[_SSN][-4:],
+                        values[1],
+                        values[2],
+                        values[3],
+                        "",
+                    )
+                )
+                + "\n"
+            )
         cases.append(_case_line(plan, c, values, b, key, ring))
     t_cases = time.perf_counter()
     with transaction.atomic():
@@ -376,8 +581,14 @@ def _run_enforcement(count: int) -> dict[str, tuple[int, float, float]]:
     started = time.perf_counter()
     enf_load = plan.load_ids[ReferenceSource.ENFORCEMENT]
     lines = [
-        copy_line(ReferenceSource.ENFORCEMENT, _clean_ref(srows.enforcement_row(w, k)), row_id=plan.enforcement_ids[k],
-                  load_id=enf_load, key=key, ring=ring)
+        copy_line(
+            ReferenceSource.ENFORCEMENT,
+            _clean_ref(srows.enforcement_row(w, k)),
+            row_id=plan.enforcement_ids[k],
+            load_id=enf_load,
+            key=key,
+            ring=ring,
+        )
         for k in range(count)
     ]
     built = time.perf_counter()
@@ -436,22 +647,36 @@ def _history_tables(models: Any) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname = 'audit_row_history' AND c.relname = ANY(%s)", [tables]
+            "WHERE t.tgname = 'audit_row_history' AND c.relname = ANY(%s)",
+            [tables],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
 _UNIQUE = re.compile(r"UNIQUE \(([^()]*)\)")
-_ANALYZED = (Numident, ImmigrationRecord, EnforcementSubject, Worker, VerificationCase, Employer, HiringSite)
+_ANALYZED = (
+    Numident,
+    ImmigrationRecord,
+    EnforcementSubject,
+    Worker,
+    VerificationCase,
+    Employer,
+    HiringSite,
+)
 _ROWS_KEY = {
-    Numident._meta.db_table: "numident", ImmigrationRecord._meta.db_table: "dhs", EnforcementSubject._meta.db_table: "enforcement",
-    Worker._meta.db_table: "workers", VerificationCase._meta.db_table: "cases",
+    Numident._meta.db_table: "numident",
+    ImmigrationRecord._meta.db_table: "dhs",
+    EnforcementSubject._meta.db_table: "enforcement",
+    Worker._meta.db_table: "workers",
+    VerificationCase._meta.db_table: "cases",
 }
 
 
 def _serial(statements: list[str]) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # inside a transaction: fire pending checks first
+        cursor.execute(
+            "SET CONSTRAINTS ALL IMMEDIATE"
+        )  # inside a transaction: fire pending checks first
         cursor.execute("SET maintenance_work_mem = '256MB'")
         for sql in statements:
             cursor.execute(sql)
@@ -525,18 +750,29 @@ def _analyze_sql(model: Any) -> str:
     return f'ANALYZE "{model._meta.db_table}" ({", ".join(columns)})'
 
 
-def _rebuild(dropped: list[tuple[str, str]], foreign: list[tuple[str, str, str]], *, rows: dict[str, int], threads: int, analyze: bool) -> None:
+def _rebuild(
+    dropped: list[tuple[str, str]],
+    foreign: list[tuple[str, str, str]],
+    *,
+    rows: dict[str, int],
+    threads: int,
+    analyze: bool,
+) -> None:
     """Build the dropped indexes, then (table by table) statistics, unique and foreign-key constraints.
 
     In parallel (`threads` > 1) a unique constraint is built as its index first, then attached
     to it, and each table's ANALYZE (with `analyze`) comes before its foreign keys, whose
     validation is planned on it.
     """
+
     def table_of(definition: str) -> str:
         return definition.split(" ON ", 1)[1].split(" USING ", 1)[0].rsplit(".", 1)[-1].strip('"')
 
     if threads <= 1:
-        _serial([d for _, d in dropped] + [f'ALTER TABLE "{t}" ADD CONSTRAINT "{n}" {d}' for t, n, d in foreign])
+        _serial(
+            [d for _, d in dropped]
+            + [f'ALTER TABLE "{t}" ADD CONSTRAINT "{n}" {d}' for t, n, d in foreign]
+        )
         return
     indexes = [(table_of(definition), definition) for _name, definition in dropped]
     chains: dict[str, list[str]] = {}
@@ -546,10 +782,16 @@ def _rebuild(dropped: list[tuple[str, str]], foreign: list[tuple[str, str, str]]
     for table, name, definition in foreign:  # unique first
         unique = _UNIQUE.fullmatch(definition)
         if unique:
-            indexes.append((table, f'CREATE UNIQUE INDEX "{name}" ON "{table}" ({unique.group(1)})'))
-            chains.setdefault(table, []).append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"')
+            indexes.append(
+                (table, f'CREATE UNIQUE INDEX "{name}" ON "{table}" ({unique.group(1)})')
+            )
+            chains.setdefault(table, []).append(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" UNIQUE USING INDEX "{name}"'
+            )
         else:
-            chains.setdefault(table, []).append(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
+            chains.setdefault(table, []).append(
+                f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'
+            )
     for table, _ in indexes:
         chains.setdefault(table, [])
 
@@ -558,7 +800,9 @@ def _rebuild(dropped: list[tuple[str, str]], foreign: list[tuple[str, str, str]]
 
     chains = {t: chains[t] for t in sorted(chains, key=weight)}
     order = list(chains)
-    indexes.sort(key=lambda item: order.index(item[0]))  # stable: the catalogue's order within a table
+    indexes.sort(
+        key=lambda item: order.index(item[0])
+    )  # stable: the catalogue's order within a table
     _parallel(indexes, chains, threads)
 
 
@@ -587,27 +831,100 @@ def load_world(
     n_emp = w.n_employers
     employer_ids = allocate_block(Employer, n_emp)
     site_ids = allocate_block(HiringSite, w.n_sites)
-    emp_cols = ["id", "created_at", "updated_at", "ein", "name", "naics", "state", "address", "city", "postal_code",
-                "mou_signed_on", "is_federal_contractor", "status", "enrolled_by_id"]
+    emp_cols = [
+        "id",
+        "created_at",
+        "updated_at",
+        "ein",
+        "name",
+        "naics",
+        "state",
+        "address",
+        "city",
+        "postal_code",
+        "mou_signed_on",
+        "is_federal_contractor",
+        "status",
+        "enrolled_by_id",
+    ]
     emp_lines = []
     site_lines = []
     for e in range(n_emp):
         row = srows.employer_row(w, e)
-        emp_lines.append("\t".join((str(int(employer_ids[e])), now, now, row["ein"], row["name"], row["naics"], row["state"], "", "", "",
-                                    row["mou_signed_on"], "t" if row["is_federal_contractor"] == "true" else "f", "active", "\\N")) + "\n")
+        emp_lines.append(
+            "\t".join(
+                (
+                    str(int(employer_ids[e])),
+                    now,
+                    now,
+                    row["ein"],
+                    row["name"],
+                    row["naics"],
+                    row["state"],
+                    "",
+                    "",
+                    "",
+                    row["mou_signed_on"],
+                    "t" if row["is_federal_contractor"] == "true" else "f",
+                    "active",
+                    "\\N",
+                )
+            )
+            + "\n"
+        )
         for k in range(int(w.e_sites[e])):
             site = srows.site_row(w, e, k)
             sid = int(site_ids[int(w.e_site_base[e]) + k])
-            site_lines.append("\t".join((str(sid), now, now, str(int(employer_ids[e])), site["name"], "", site["city"], site["state"], "", "t")) + "\n")
+            site_lines.append(
+                "\t".join(
+                    (
+                        str(sid),
+                        now,
+                        now,
+                        str(int(employer_ids[e])),
+                        site["name"],
+                        "",
+                        site["city"],
+                        site["state"],
+                        "",
+                        "t",
+                    )
+                )
+                + "\n"
+            )
     _copy_plain(Employer._meta.db_table, emp_cols, emp_lines)
-    _copy_plain(HiringSite._meta.db_table, ["id", "created_at", "updated_at", "employer_id", "name", "address", "city", "state", "postal_code", "is_active"], site_lines)
+    _copy_plain(
+        HiringSite._meta.db_table,
+        [
+            "id",
+            "created_at",
+            "updated_at",
+            "employer_id",
+            "name",
+            "address",
+            "city",
+            "state",
+            "postal_code",
+            "is_active",
+        ],
+        site_lines,
+    )
     summary.rows["employers"], summary.rows["sites"] = n_emp, w.n_sites
 
     loads = {}
-    for source, agency in ((ReferenceSource.SSA, "ssa"), (ReferenceSource.DHS, "uscis"), (ReferenceSource.ENFORCEMENT, "ice-hsi")):
+    for source, agency in (
+        (ReferenceSource.SSA, "ssa"),
+        (ReferenceSource.DHS, "uscis"),
+        (ReferenceSource.ENFORCEMENT, "ice-hsi"),
+    ):
         loads[source] = ReferenceLoad.objects.create(
-            source=source, source_agency=agency, file_name=f"synthetic-seed-{w.seed}-{source}", vintage=w.as_of,
-            checksum=f"synthetic:{w.seed}:{w.n_cases}:{w.n_employers}", status=LoadStatus.LOADING, loaded_by=actor,
+            source=source,
+            source_agency=agency,
+            file_name=f"synthetic-seed-{w.seed}-{source}",
+            vintage=w.as_of,
+            checksum=f"synthetic:{w.seed}:{w.n_cases}:{w.n_employers}",
+            status=LoadStatus.LOADING,
+            loaded_by=actor,
             loaded_by_name="" if actor else getpass.getuser(),
         )
     n_people = w.n_people
@@ -618,17 +935,31 @@ def load_world(
     _, first_case, worker_of_case = np.unique(keys, return_index=True, return_inverse=True)
     by_person = np.argsort(w.c["person"], kind="stable")
     plan = _Plan(
-        world=w, employer_ids=employer_ids, site_ids=site_ids,
+        world=w,
+        employer_ids=employer_ids,
+        site_ids=site_ids,
         numident_ids=allocate_block(Numident, n_people),
-        dhs_people=dhs_people, dhs_ids=allocate_block(ImmigrationRecord, len(dhs_people)),
+        dhs_people=dhs_people,
+        dhs_ids=allocate_block(ImmigrationRecord, len(dhs_people)),
         enforcement_ids=allocate_block(EnforcementSubject, len(w.s["person"])),
-        worker_of_case=worker_of_case.tolist(), worker_first_case=first_case.tolist(),
+        worker_of_case=worker_of_case.tolist(),
+        worker_first_case=first_case.tolist(),
         worker_ids=allocate_block(Worker, len(first_case)),
         case_ids=allocate_block(VerificationCase, w.n_cases),
-        cases_by_person=by_person.tolist(), person_case_start=np.searchsorted(w.c["person"][by_person], np.arange(n_people + 1)).tolist(),
-        load_ids={s: load.pk for s, load in loads.items()}, now=now,
+        cases_by_person=by_person.tolist(),
+        person_case_start=np.searchsorted(
+            w.c["person"][by_person], np.arange(n_people + 1)
+        ).tolist(),
+        load_ids={s: load.pk for s, load in loads.items()},
+        now=now,
     )
-    sizes = {"numident": n_people, "dhs": len(dhs_people), "enforcement": len(w.s["person"]), "workers": len(first_case), "cases": w.n_cases}
+    sizes = {
+        "numident": n_people,
+        "dhs": len(dhs_people),
+        "enforcement": len(w.s["person"]),
+        "workers": len(first_case),
+        "cases": w.n_cases,
+    }
     _PLAN = plan
     dropped: list[tuple[str, str]] = []
     foreign: list[tuple[str, str, str]] = []
@@ -648,10 +979,15 @@ def load_world(
             for table in _history_tables(BULK_MODELS):
                 cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER audit_row_history')
     try:
-        crypto.blind_index_key(), crypto.keyring()  # read once here, inherited by the forked workers
+        (
+            crypto.blind_index_key(),
+            crypto.keyring(),
+        )  # read once here, inherited by the forked workers
         step = max(1, min(50_000, math.ceil(n_people / (workers * 4))))
         # The enforcement subjects are one task among the others (first: it starts at once).
-        tasks = [(-1, sizes["enforcement"])] + [(lo, min(n_people, lo + step)) for lo in range(0, n_people, step)]
+        tasks = [(-1, sizes["enforcement"])] + [
+            (lo, min(n_people, lo + step)) for lo in range(0, n_people, step)
+        ]
         results: Iterable[dict[str, tuple[int, float, float]]]
         if workers > 1:
             connections.close_all()
@@ -680,8 +1016,17 @@ def load_world(
             summary.build_seconds["indexes"] = time.perf_counter() - index_started
     with transaction.atomic():
         for source, load in loads.items():
-            table = {ReferenceSource.SSA: "numident", ReferenceSource.DHS: "dhs", ReferenceSource.ENFORCEMENT: "enforcement"}[source]
-            activate_load(load=load, rows=sizes[table], seconds=time.perf_counter() - started, analyze=not analyzed)
+            table = {
+                ReferenceSource.SSA: "numident",
+                ReferenceSource.DHS: "dhs",
+                ReferenceSource.ENFORCEMENT: "enforcement",
+            }[source]
+            activate_load(
+                load=load,
+                rows=sizes[table],
+                seconds=time.perf_counter() - started,
+                analyze=not analyzed,
+            )
     if not analyzed:
         with connection.cursor() as cursor:
             for model in (Worker, VerificationCase, Employer, HiringSite):
@@ -691,7 +1036,10 @@ def load_world(
     return summary
 
 
-def _report(results: Iterable[dict[str, tuple[int, float, float]]], progress: Callable[[str, int], None] | None) -> Iterable[dict[str, tuple[int, float, float]]]:
+def _report(
+    results: Iterable[dict[str, tuple[int, float, float]]],
+    progress: Callable[[str, int], None] | None,
+) -> Iterable[dict[str, tuple[int, float, float]]]:
     for result in results:
         if progress:
             progress("cases", result["cases"][0] if "cases" in result else 0)

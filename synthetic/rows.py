@@ -27,9 +27,14 @@ def enforcement_row(w: World, k: int) -> dict[str, Any]:
             if doc:
                 docs.append(doc)
         return {
-            "subject_ref": f"ENF-{w.seed}-{k:06d}", "first_name": first, "last_name": " ".join(parts),
-            "aliases": nm.strip_accents(f"{first} {parts[0]}"), "date_of_birth": day(w.pl["dob"][person]),
-            "nationality": COUNTRIES[w.pl["country"][person]], "documents": "|".join(docs), "status": status,
+            "subject_ref": f"ENF-{w.seed}-{k:06d}",
+            "first_name": first,
+            "last_name": " ".join(parts),
+            "aliases": nm.strip_accents(f"{first} {parts[0]}"),
+            "date_of_birth": day(w.pl["dob"][person]),
+            "nationality": COUNTRIES[w.pl["country"][person]],
+            "documents": "|".join(docs),
+            "status": status,
         }
     # A stranger: names from the workers' pools, an alias in plain ASCII, perhaps a document of their own.
     origin = w.sl["origin"][k]
@@ -41,10 +46,15 @@ def enforcement_row(w: World, k: int) -> dict[str, Any]:
         last = f"{last} {lpool[second % len(lpool)]}"
     kind, number = w.sl["doc_kind"][k], w.sl["doc"][k]
     return {
-        "subject_ref": f"ENF-{w.seed}-{k:06d}", "first_name": first, "last_name": last,
+        "subject_ref": f"ENF-{w.seed}-{k:06d}",
+        "first_name": first,
+        "last_name": last,
         "aliases": nm.strip_accents(f"{first} {last.split()[0]}") if k % 3 else "",
-        "date_of_birth": day(w.sl["dob"][k]), "nationality": COUNTRIES[w.sl["country"][k]],
-        "documents": f"{number:09d}" if kind == 1 else (f"{'KLMNRT'[number % 6]}{number % 100_000_000:08d}" if kind == 2 else ""),
+        "date_of_birth": day(w.sl["dob"][k]),
+        "nationality": COUNTRIES[w.sl["country"][k]],
+        "documents": f"{number:09d}"
+        if kind == 1
+        else (f"{'KLMNRT'[number % 6]}{number % 100_000_000:08d}" if kind == 2 else ""),
         "status": status,
     }
 
@@ -52,8 +62,34 @@ def enforcement_row(w: World, k: int) -> dict[str, Any]:
 def employer_row(w: World, e: int) -> dict[str, Any]:
     """Employer e."""
     ein = w.el["ein"][e]
-    words = ["Acme", "Summit", "Harbor", "Prairie", "Lone Star", "Pacific", "Evergreen", "Liberty", "Sunrise", "Keystone", "Granite", "Riverbend"]
-    kinds = ["Farms", "Builders", "Foods", "Logistics", "Staffing", "Dental", "Grill", "Electric", "Packing", "Auto Care", "Bakery", "Market"]
+    words = [
+        "Acme",
+        "Summit",
+        "Harbor",
+        "Prairie",
+        "Lone Star",
+        "Pacific",
+        "Evergreen",
+        "Liberty",
+        "Sunrise",
+        "Keystone",
+        "Granite",
+        "Riverbend",
+    ]
+    kinds = [
+        "Farms",
+        "Builders",
+        "Foods",
+        "Logistics",
+        "Staffing",
+        "Dental",
+        "Grill",
+        "Electric",
+        "Packing",
+        "Auto Care",
+        "Bakery",
+        "Market",
+    ]
     return {
         "ein": f"{ein:09d}",
         "name": f"{words[ein % len(words)]} {kinds[(ein // 7) % len(kinds)]} {e}",
@@ -67,8 +103,11 @@ def employer_row(w: World, e: int) -> dict[str, Any]:
 
 def site_row(w: World, e: int, k: int) -> dict[str, Any]:
     """Site k of employer e."""
-    return {"name": f"Site {k + 1}", "city": ["Houston", "Dallas", "Fresno", "Miami", "Phoenix", "Atlanta"][(e + k) % 6],
-            "state": STATES[w.el["state"][e]]}
+    return {
+        "name": f"Site {k + 1}",
+        "city": ["Houston", "Dallas", "Fresno", "Miami", "Phoenix", "Atlanta"][(e + k) % 6],
+        "state": STATES[w.el["state"][e]],
+    }
 
 
 def label_row(w: World, c: int) -> dict[str, str]:

@@ -21,40 +21,124 @@ NO_DAY = -999_999
 
 # Label codes (index into LABELS) and details (index into DETAILS).
 LABELS = [
-    "none", "clerical",
-    "fraud:ssn_reuse", "fraud:multi_identity", "fraud:deceased", "fraud:locked", "fraud:expired_authorization",
+    "none",
+    "clerical",
+    "fraud:ssn_reuse",
+    "fraud:multi_identity",
+    "fraud:deceased",
+    "fraud:locked",
+    "fraud:expired_authorization",
     "fraud:enforcement_hit",
-    "employer:late_case", "employer:prescreening", "employer:idle_tnc", "employer:fnc_retained",
+    "employer:late_case",
+    "employer:prescreening",
+    "employer:idle_tnc",
+    "employer:fnc_retained",
     "employer:doc_type_share",
 ]
 L = {name: i for i, name in enumerate(LABELS)}
 DETAILS = [
-    "", "compound_reordered", "compound_truncated", "hyphen_space", "diacritics", "upper_case", "second_given_name",
-    "name_typo", "stale_citizenship", "dob_day_month_swap", "ssn_transposition",
+    "",
+    "compound_reordered",
+    "compound_truncated",
+    "hyphen_space",
+    "diacritics",
+    "upper_case",
+    "second_given_name",
+    "name_typo",
+    "stale_citizenship",
+    "dob_day_month_swap",
+    "ssn_transposition",
 ]
 D = {name: i for i, name in enumerate(DETAILS)}
 
 # Shares of all cases (the rest is `none`); groups count every case of the group.
 SHARES = {
-    "fraud:ssn_reuse": 0.004, "fraud:multi_identity": 0.003, "fraud:deceased": 0.002, "fraud:locked": 0.002,
-    "fraud:expired_authorization": 0.003, "fraud:enforcement_hit": 0.003,
-    "clerical:dob_day_month_swap": 0.005, "clerical:ssn_transposition": 0.005,
-    "employer:late_case": 0.008, "employer:prescreening": 0.003, "employer:idle_tnc": 0.002,
+    "fraud:ssn_reuse": 0.004,
+    "fraud:multi_identity": 0.003,
+    "fraud:deceased": 0.002,
+    "fraud:locked": 0.002,
+    "fraud:expired_authorization": 0.003,
+    "fraud:enforcement_hit": 0.003,
+    "clerical:dob_day_month_swap": 0.005,
+    "clerical:ssn_transposition": 0.005,
+    "employer:late_case": 0.008,
+    "employer:prescreening": 0.003,
+    "employer:idle_tnc": 0.002,
     "employer:fnc_retained": 0.001,
 }
 # Shares of `none` cases carrying a lawful variant.
 VARIANT_SHARES = {
-    "compound_reordered": 0.02, "compound_truncated": 0.02, "hyphen_space": 0.015, "diacritics": 0.03,
-    "upper_case": 0.03, "second_given_name": 0.01, "name_typo": 0.005,
+    "compound_reordered": 0.02,
+    "compound_truncated": 0.02,
+    "hyphen_space": 0.015,
+    "diacritics": 0.03,
+    "upper_case": 0.03,
+    "second_given_name": 0.01,
+    "name_typo": 0.005,
 }
 STALE_CITIZENSHIP_SHARE = 0.01
 STATUS_CITIZEN, STATUS_LPR, STATUS_ALIEN = 0, 1, 2
 LPR_CLASSES = ["IR1", "CR1", "F21", "E21", "IR5", "DV1"]
 ALIEN_CLASSES = ["H1B", "L1A", "C09", "F1", "TN", "E2"]
-COUNTRIES = ["MEX", "IND", "CHN", "PHL", "VNM", "SLV", "GTM", "CUB", "DOM", "KOR", "NGA", "EGY", "SYR", "POL", "DEU", "FRA"]
-NAICS = ["111998", "236220", "238210", "311612", "311812", "445110", "484121", "541511", "561320", "621111", "722511", "722513", "811111"]
-STATES = ["TX", "CA", "FL", "NY", "IL", "AZ", "GA", "NC", "WA", "NJ", "CO", "NV", "TN", "OH", "PA", "MI", "VA", "OK"]
-VALID_EIN_PREFIXES = [p for p in range(10, 100) if f"{p:02d}" not in {"17", "18", "19", "28", "29", "49", "69", "70", "78", "79", "89", "96", "97"}]
+COUNTRIES = [
+    "MEX",
+    "IND",
+    "CHN",
+    "PHL",
+    "VNM",
+    "SLV",
+    "GTM",
+    "CUB",
+    "DOM",
+    "KOR",
+    "NGA",
+    "EGY",
+    "SYR",
+    "POL",
+    "DEU",
+    "FRA",
+]
+NAICS = [
+    "111998",
+    "236220",
+    "238210",
+    "311612",
+    "311812",
+    "445110",
+    "484121",
+    "541511",
+    "561320",
+    "621111",
+    "722511",
+    "722513",
+    "811111",
+]
+STATES = [
+    "TX",
+    "CA",
+    "FL",
+    "NY",
+    "IL",
+    "AZ",
+    "GA",
+    "NC",
+    "WA",
+    "NJ",
+    "CO",
+    "NV",
+    "TN",
+    "OH",
+    "PA",
+    "MI",
+    "VA",
+    "OK",
+]
+VALID_EIN_PREFIXES = [
+    p
+    for p in range(10, 100)
+    if f"{p:02d}"
+    not in {"17", "18", "19", "28", "29", "49", "69", "70", "78", "79", "89", "96", "97"}
+]
 
 
 def to_day(d: date) -> int:
@@ -99,7 +183,9 @@ class World:
     e_naics: np.ndarray = field(repr=False, default_factory=_empty)
     e_state: np.ndarray = field(repr=False, default_factory=_empty)
     e_mou: np.ndarray = field(repr=False, default_factory=_empty)
-    e_kind: np.ndarray = field(repr=False, default_factory=_empty)  # label code of a misbehaving employer, else -1
+    e_kind: np.ndarray = field(
+        repr=False, default_factory=_empty
+    )  # label code of a misbehaving employer, else -1
     e_sites: np.ndarray = field(repr=False, default_factory=_empty)  # number of sites
     e_site_base: np.ndarray = field(repr=False, default_factory=_empty)  # index of the first site
     # people
@@ -120,8 +206,12 @@ class World:
         self.cl = {k: v.tolist() for k, v in self.c.items()}
         self.sl = {k: v.tolist() for k, v in self.s.items()}
         self.el = {
-            "ein": self.e_ein.tolist(), "naics": self.e_naics.tolist(), "state": self.e_state.tolist(),
-            "mou": self.e_mou.tolist(), "kind": self.e_kind.tolist(), "sites": self.e_sites.tolist(),
+            "ein": self.e_ein.tolist(),
+            "naics": self.e_naics.tolist(),
+            "state": self.e_state.tolist(),
+            "mou": self.e_mou.tolist(),
+            "kind": self.e_kind.tolist(),
+            "sites": self.e_sites.tolist(),
             "site_base": self.e_site_base.tolist(),
         }
         return self
@@ -147,20 +237,35 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
 
     # --- Employers ------------------------------------------------------------------------------
     prefixes = rng.choice(VALID_EIN_PREFIXES, size=E)
-    rest = rng.choice(10_000_000, size=E, replace=False) if E <= 10_000_000 else rng.integers(0, 10_000_000, size=E)
+    rest = (
+        rng.choice(10_000_000, size=E, replace=False)
+        if E <= 10_000_000
+        else rng.integers(0, 10_000_000, size=E)
+    )
     w.e_ein = prefixes.astype(np.int64) * 10_000_000 + rest
-    w.e_ein = _unique_fill(w.e_ein, rng, lambda k: rng.choice(VALID_EIN_PREFIXES, size=k) * 10_000_000 + rng.integers(0, 10_000_000, size=k))
+    w.e_ein = _unique_fill(
+        w.e_ein,
+        rng,
+        lambda k: rng.choice(VALID_EIN_PREFIXES, size=k) * 10_000_000
+        + rng.integers(0, 10_000_000, size=k),
+    )
     w.e_naics = rng.integers(0, len(NAICS), size=E)
     w.e_state = rng.integers(0, len(STATES), size=E)
     w.e_mou = today - rng.integers(800, 5000, size=E)
     w.e_sites = rng.integers(1, 4, size=E)
     w.e_site_base = np.concatenate([[0], np.cumsum(w.e_sites)[:-1]])
     w.e_kind = np.full(E, -1, dtype=np.int16)
-    bad_kinds = ["employer:late_case", "employer:prescreening", "employer:idle_tnc", "employer:fnc_retained", "employer:doc_type_share"]
+    bad_kinds = [
+        "employer:late_case",
+        "employer:prescreening",
+        "employer:idle_tnc",
+        "employer:fnc_retained",
+        "employer:doc_type_share",
+    ]
     n_bad = max(1, E // 200)
     bad = rng.choice(E, size=min(E, n_bad * len(bad_kinds)), replace=False)
     for k, kind in enumerate(bad_kinds):
-        w.e_kind[bad[k::len(bad_kinds)]] = L[kind]
+        w.e_kind[bad[k :: len(bad_kinds)]] = L[kind]
     # Case volume per employer: heavy-tailed, misbehaving employers ordinary-sized.
     weights = 1.0 / np.power(rng.permutation(E) + 1.0, 0.8)
     weights /= weights.sum()
@@ -174,7 +279,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
 
     def take(n: int) -> np.ndarray:
         nonlocal cursor
-        out = order[cursor: cursor + n]
+        out = order[cursor : cursor + n]
         cursor += len(out)
         return out
 
@@ -211,14 +316,23 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     ordinary = np.flatnonzero(w.e_kind < 0)
     # Cases of good employers never land on a misbehaving one, and vice versa.
     on_bad = w.e_kind[employer] >= 0
-    employer[on_bad] = rng.choice(ordinary, size=int(on_bad.sum())) if len(ordinary) else employer[on_bad]
-    for kind in ("employer:late_case", "employer:prescreening", "employer:idle_tnc", "employer:fnc_retained"):
+    employer[on_bad] = (
+        rng.choice(ordinary, size=int(on_bad.sum())) if len(ordinary) else employer[on_bad]
+    )
+    for kind in (
+        "employer:late_case",
+        "employer:prescreening",
+        "employer:idle_tnc",
+        "employer:fnc_retained",
+    ):
         idx = singles[kind]
         owners = np.flatnonzero(w.e_kind == L[kind])
         employer[idx] = rng.choice(owners, size=len(idx))
     share_owners = np.flatnonzero(w.e_kind == L["employer:doc_type_share"])
     if len(share_owners):
-        share_cases = none_idx[rng.random(len(none_idx)) < min(0.5, 30 * len(share_owners) / max(1, len(none_idx)))]
+        share_cases = none_idx[
+            rng.random(len(none_idx)) < min(0.5, 30 * len(share_owners) / max(1, len(none_idx)))
+        ]
         employer[share_cases] = rng.choice(share_owners, size=len(share_cases))
         label[share_cases] = L["employer:doc_type_share"]
         detail[share_cases] = 0
@@ -238,11 +352,19 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     origin = rng.choice(len(nm.ORIGINS), size=P, p=nm.ORIGIN_WEIGHTS).astype(np.int8)
     p["origin"] = origin
     p["first"] = rng.integers(0, 1 << 15, size=P).astype(np.int32)
-    p["second_given"] = np.where(rng.random(P) < 0.15, rng.integers(0, 1 << 15, size=P), -1).astype(np.int32)
+    p["second_given"] = np.where(rng.random(P) < 0.15, rng.integers(0, 1 << 15, size=P), -1).astype(
+        np.int32
+    )
     p["last1"] = rng.integers(0, 1 << 15, size=P).astype(np.int32)
     compound_p = np.array([o[2] for o in nm.ORIGINS])[origin]
-    p["last2"] = np.where(rng.random(P) < compound_p, rng.integers(0, 1 << 15, size=P), -1).astype(np.int32)
-    p["particle"] = np.where((origin == 0) & (rng.random(P) < 0.03), rng.integers(0, len(nm.PARTICLE_SURNAMES), size=P), -1).astype(np.int8)
+    p["last2"] = np.where(rng.random(P) < compound_p, rng.integers(0, 1 << 15, size=P), -1).astype(
+        np.int32
+    )
+    p["particle"] = np.where(
+        (origin == 0) & (rng.random(P) < 0.03),
+        rng.integers(0, len(nm.PARTICLE_SURNAMES), size=P),
+        -1,
+    ).astype(np.int8)
     p["dob"] = (to_day(date(1956, 1, 1)) + rng.integers(0, 365 * 50, size=P)).astype(np.int32)
     status = rng.choice(3, size=P, p=[0.80, 0.11, 0.09]).astype(np.int8)
     p["status"] = status
@@ -251,12 +373,26 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     p["locked"] = np.zeros(P, dtype=bool)
     p["country"] = rng.integers(0, len(COUNTRIES), size=P).astype(np.int8)
     n = P
-    p["anum"] = np.where((status > 0) | p["stale"], 10_000_000 + rng.integers(0, 89_999_999, size=n), 0).astype(np.int64)
+    p["anum"] = np.where(
+        (status > 0) | p["stale"], 10_000_000 + rng.integers(0, 89_999_999, size=n), 0
+    ).astype(np.int64)
     alien_id = rng.choice(3, size=P, p=[0.6, 0.25, 0.15])
     p["anum"] = np.where((status == STATUS_ALIEN) & (alien_id != 0), 0, p["anum"])
-    p["i94"] = np.where((status == STATUS_ALIEN) & (alien_id == 1), 10_000_000_000 + rng.integers(0, 89_999_999_999, size=n), 0).astype(np.int64)
-    p["passport"] = np.where((status == STATUS_ALIEN) & (alien_id == 2), 100_000_000 + rng.integers(0, 899_999_999, size=n), 0).astype(np.int64)
-    p["coa"] = np.where(status == STATUS_LPR, rng.integers(0, len(LPR_CLASSES), size=n), rng.integers(0, len(ALIEN_CLASSES), size=n)).astype(np.int8)
+    p["i94"] = np.where(
+        (status == STATUS_ALIEN) & (alien_id == 1),
+        10_000_000_000 + rng.integers(0, 89_999_999_999, size=n),
+        0,
+    ).astype(np.int64)
+    p["passport"] = np.where(
+        (status == STATUS_ALIEN) & (alien_id == 2),
+        100_000_000 + rng.integers(0, 899_999_999, size=n),
+        0,
+    ).astype(np.int64)
+    p["coa"] = np.where(
+        status == STATUS_LPR,
+        rng.integers(0, len(LPR_CLASSES), size=n),
+        rng.integers(0, len(ALIEN_CLASSES), size=n),
+    ).astype(np.int8)
     p["natz"] = np.full(P, NO_DAY, dtype=np.int32)
     p["wa_from"] = np.full(P, NO_DAY, dtype=np.int32)
     p["wa_until"] = np.full(P, NO_DAY, dtype=np.int32)
@@ -303,7 +439,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         digits = f"{ssn[person[i]]:09d}"
         for j in range(8):
             if digits[j] != digits[j + 1]:
-                t = int(digits[:j] + digits[j + 1] + digits[j] + digits[j + 2:])
+                t = int(digits[:j] + digits[j + 1] + digits[j] + digits[j + 2 :])
                 if valid_ssn(t) and t not in existing:
                     ssn_override[i] = t
                     existing.add(t)
@@ -324,17 +460,27 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     p["stale"][person[expired]] = False
     for key in ("compound_reordered", "compound_truncated", "hyphen_space"):
         idx = np.flatnonzero(detail == D[key])
-        p["last2"][person[idx]] = np.where(p["last2"][person[idx]] < 0, rng.integers(0, 1 << 15, size=len(idx)), p["last2"][person[idx]])
+        p["last2"][person[idx]] = np.where(
+            p["last2"][person[idx]] < 0,
+            rng.integers(0, 1 << 15, size=len(idx)),
+            p["last2"][person[idx]],
+        )
         p["particle"][person[idx]] = -1
     stale_cases = np.flatnonzero((label == L["none"]) & (detail == 0) & p["stale"][person])
     detail[stale_cases] = D["stale_citizenship"]
     # Anyone stale but not on a `none` case is an ordinary citizen.
     not_none = np.flatnonzero(label != L["none"])
     p["stale"][person[not_none]] = False
-    p["anum"][person[not_none]] = np.where(p["status"][person[not_none]] == STATUS_CITIZEN, 0, p["anum"][person[not_none]])
+    p["anum"][person[not_none]] = np.where(
+        p["status"][person[not_none]] == STATUS_CITIZEN, 0, p["anum"][person[not_none]]
+    )
     share_cases = np.flatnonzero(label == L["employer:doc_type_share"])
     p["status"][person[share_cases]] = STATUS_LPR
-    p["anum"][person[share_cases]] = np.where(p["anum"][person[share_cases]] == 0, 10_000_000 + rng.integers(0, 89_999_999, size=len(share_cases)), p["anum"][person[share_cases]])
+    p["anum"][person[share_cases]] = np.where(
+        p["anum"][person[share_cases]] == 0,
+        10_000_000 + rng.integers(0, 89_999_999, size=len(share_cases)),
+        p["anum"][person[share_cases]],
+    )
     p["stale"][person[share_cases]] = False
     p["i94"][p["status"] != STATUS_ALIEN] = 0
     p["passport"][p["status"] != STATUS_ALIEN] = 0
@@ -344,30 +490,58 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     # Work authorization: open-ended for LPRs, a window around the hire for others.
     first_hire = np.full(P, today, dtype=np.int32)
     np.minimum.at(first_hire, person, hire)
-    p["wa_from"] = np.where(alien, first_hire - rng.integers(30, 900, size=P), NO_DAY).astype(np.int32)
+    p["wa_from"] = np.where(alien, first_hire - rng.integers(30, 900, size=P), NO_DAY).astype(
+        np.int32
+    )
     p["wa_until"] = np.where(alien, today + rng.integers(60, 1200, size=P), NO_DAY).astype(np.int32)
     p["wa_until"][person[expired]] = hire[expired] - rng.integers(1, 200, size=len(expired))
-    p["wa_from"][person[expired]] = np.minimum(p["wa_from"][person[expired]], p["wa_until"][person[expired]] - 365)
-    p["natz"] = np.where(p["stale"], first_hire - rng.integers(100, 4000, size=P), NO_DAY).astype(np.int32)
+    p["wa_from"][person[expired]] = np.minimum(
+        p["wa_from"][person[expired]], p["wa_until"][person[expired]] - 365
+    )
+    p["natz"] = np.where(p["stale"], first_hire - rng.integers(100, 4000, size=P), NO_DAY).astype(
+        np.int32
+    )
     p["coa"] = np.where(p["stale"], 0, p["coa"]).astype(np.int8)
 
     # Documents: List A where the status allows, else List B+C.
     doc_kind = rng.random(M)
     c_status = p["status"][person]
-    doc_type = np.where(c_status == STATUS_CITIZEN, np.where(doc_kind < 0.3, 0, 6),
-               np.where(c_status == STATUS_LPR, np.where(doc_kind < 0.6, 2, 6),
-               np.where(p["passport"][person] > 0, 5, np.where(doc_kind < 0.7, 4, 6)))).astype(np.int8)
+    doc_type = np.where(
+        c_status == STATUS_CITIZEN,
+        np.where(doc_kind < 0.3, 0, 6),
+        np.where(
+            c_status == STATUS_LPR,
+            np.where(doc_kind < 0.6, 2, 6),
+            np.where(p["passport"][person] > 0, 5, np.where(doc_kind < 0.7, 4, 6)),
+        ),
+    ).astype(np.int8)
     doc_type[share_cases] = 2
     doc_number = rng.integers(10_000_000, 999_999_999, size=M).astype(np.int64)
 
     # Site
-    site = np.where(rng.random(M) < 0.6, w.e_site_base[employer] + rng.integers(0, 1 << 10, size=M) % w.e_sites[employer], -1).astype(np.int32)
+    site = np.where(
+        rng.random(M) < 0.6,
+        w.e_site_base[employer] + rng.integers(0, 1 << 10, size=M) % w.e_sites[employer],
+        -1,
+    ).astype(np.int32)
 
     w.p = p
     w.c = {
-        "person": person, "name_person": name_person, "employer": employer, "site": site, "label": label,
-        "detail": detail, "hire": hire, "offer": offer, "i9": i9, "created": created, "created_secs": created_secs,
-        "dob_override": dob_override, "ssn_override": ssn_override, "doc_type": doc_type, "doc_number": doc_number,
+        "person": person,
+        "name_person": name_person,
+        "employer": employer,
+        "site": site,
+        "label": label,
+        "detail": detail,
+        "hire": hire,
+        "offer": offer,
+        "i9": i9,
+        "created": created,
+        "created_secs": created_secs,
+        "dob_override": dob_override,
+        "ssn_override": ssn_override,
+        "doc_type": doc_type,
+        "doc_number": doc_number,
     }
 
     # --- Enforcement subjects: some are workers (hits); the rest are strangers drawn like workers ---------
@@ -386,10 +560,14 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         "origin": s_origin,
         "first": rng.integers(0, 1 << 15, size=K).astype(np.int32),
         "last": rng.integers(0, 1 << 15, size=K).astype(np.int32),
-        "last2": np.where(rng.random(K) < s_compound, rng.integers(0, 1 << 15, size=K), -1).astype(np.int32),
+        "last2": np.where(rng.random(K) < s_compound, rng.integers(0, 1 << 15, size=K), -1).astype(
+            np.int32
+        ),
         "dob": (to_day(date(1956, 1, 1)) + rng.integers(0, 365 * 50, size=K)).astype(np.int32),
         # Documents of strangers: a 9-digit A-Number above any worker's, or a letter-led passport number.
-        "doc_kind": rng.choice(3, size=K, p=[0.4, 0.35, 0.25]).astype(np.int8),  # 0 none, 1 A-Number, 2 passport
+        "doc_kind": rng.choice(3, size=K, p=[0.4, 0.35, 0.25]).astype(
+            np.int8
+        ),  # 0 none, 1 A-Number, 2 passport
         "doc": rng.integers(200_000_000, 999_999_999, size=K).astype(np.int64),
         "by_document": rng.random(K) < 0.3,
         "country": rng.integers(0, len(COUNTRIES), size=K).astype(np.int8),
@@ -400,7 +578,9 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     return w.freeze()
 
 
-def _name_ids(origin: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _name_ids(
+    origin: np.ndarray, first: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Global ids of the given name and surname strings drawn from the pools (the same string, the same id)."""
     firsts = sorted({n for o in nm.ORIGINS for n in o[0]})
     lasts = sorted({n for o in nm.ORIGINS for n in o[1]})
@@ -416,7 +596,9 @@ def _name_ids(origin: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[
     return f_table[o, first % f_len[o]], l_table[o, last % l_len[o]]
 
 
-def _no_worker_twins(w: World, p: dict[str, np.ndarray], name_person: np.ndarray, rng: np.random.Generator) -> None:
+def _no_worker_twins(
+    w: World, p: dict[str, np.ndarray], name_person: np.ndarray, rng: np.random.Generator
+) -> None:
     """No two identities that only a document could tell apart: redraw the birth date of any planted
     hit whose given name, first surname and date (or its day/month swap) equal another worker's, then
     of any stranger subject in the same case. Such a twin would be a lawful worker linked to a subject."""
@@ -425,20 +607,32 @@ def _no_worker_twins(w: World, p: dict[str, np.ndarray], name_person: np.ndarray
     seen[name_person] = True
     people = np.flatnonzero(seen)
     pf, pl1 = _name_ids(p["origin"][people], p["first"][people], p["last1"][people])
-    _pf2, pl2 = _name_ids(p["origin"][people], p["first"][people], np.maximum(p["last2"][people], 0))
+    _pf2, pl2 = _name_ids(
+        p["origin"][people], p["first"][people], np.maximum(p["last2"][people], 0)
+    )
     has2 = (p["last2"][people] >= 0) & (pl2 != pl1)
 
     def worker_keys() -> np.ndarray:
         dob = p["dob"][people].astype(np.int64)
-        return np.sort(np.concatenate([(dob * 4096 + pf) * 4096 + pl1, ((dob * 4096 + pf) * 4096 + pl2)[has2]]))
+        return np.sort(
+            np.concatenate([(dob * 4096 + pf) * 4096 + pl1, ((dob * 4096 + pf) * 4096 + pl2)[has2]])
+        )
 
-    def count(keys: np.ndarray, values: np.ndarray) -> np.ndarray:  # sorted search: np.isin hashes, slower here
-        return np.searchsorted(keys, values, side="right") - np.searchsorted(keys, values, side="left")
+    def count(
+        keys: np.ndarray, values: np.ndarray
+    ) -> np.ndarray:  # sorted search: np.isin hashes, slower here
+        return np.searchsorted(keys, values, side="right") - np.searchsorted(
+            keys, values, side="left"
+        )
 
-    def twins(dob: np.ndarray, f: np.ndarray, last: np.ndarray, keys: np.ndarray, own: int) -> np.ndarray:
+    def twins(
+        dob: np.ndarray, f: np.ndarray, last: np.ndarray, keys: np.ndarray, own: int
+    ) -> np.ndarray:
         d = dob.astype(np.int64)
         swapped = _swap_days(d)
-        return (count(keys, (d * 4096 + f) * 4096 + last) > own) | ((swapped != d) & (count(keys, (swapped * 4096 + f) * 4096 + last) > 0))
+        return (count(keys, (d * 4096 + f) * 4096 + last) > own) | (
+            (swapped != d) & (count(keys, (swapped * 4096 + f) * 4096 + last) > 0)
+        )
 
     hit_people = s["person"][s["person"] >= 0].astype(np.int64)
     hf, hl = _name_ids(p["origin"][hit_people], p["first"][hit_people], p["last1"][hit_people])
@@ -446,7 +640,9 @@ def _no_worker_twins(w: World, p: dict[str, np.ndarray], name_person: np.ndarray
         twin = twins(p["dob"][hit_people], hf, hl, worker_keys(), 1)
         if not twin.any():
             break
-        p["dob"][hit_people[twin]] -= rng.integers(400, 4000, size=int(twin.sum())).astype(p["dob"].dtype)
+        p["dob"][hit_people[twin]] -= rng.integers(400, 4000, size=int(twin.sum())).astype(
+            p["dob"].dtype
+        )
     strangers = np.flatnonzero(s["person"] < 0)
     sf, sl = _name_ids(s["origin"][strangers], s["first"][strangers], s["last"][strangers])
     keys = worker_keys()
@@ -454,7 +650,9 @@ def _no_worker_twins(w: World, p: dict[str, np.ndarray], name_person: np.ndarray
         twin = twins(s["dob"][strangers], sf, sl, keys, 0)
         if not twin.any():
             return
-        s["dob"][strangers[twin]] += rng.integers(400, 4000, size=int(twin.sum())).astype(s["dob"].dtype)
+        s["dob"][strangers[twin]] += rng.integers(400, 4000, size=int(twin.sum())).astype(
+            s["dob"].dtype
+        )
 
 
 def _swap_days(days: np.ndarray) -> np.ndarray:
@@ -466,7 +664,9 @@ def _swap_days(days: np.ndarray) -> np.ndarray:
     day = (as_dates - months).astype(np.int64) + 1
     ok = (day <= 12) & (day != month)
     swapped = years + (np.where(ok, day, month) - 1).astype("timedelta64[M]")
-    swapped = swapped.astype("datetime64[D]") + (np.where(ok, month, day) - 1).astype("timedelta64[D]")
+    swapped = swapped.astype("datetime64[D]") + (np.where(ok, month, day) - 1).astype(
+        "timedelta64[D]"
+    )
     out = (swapped - np.datetime64("1970-01-01")).astype(np.int64)
     return np.where(ok, out, days)
 

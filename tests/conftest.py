@@ -42,8 +42,13 @@ def directory(db: Any) -> dict[str, Any]:
     ssa = AgencyFactory(code="ssa", name="SSA", department=ssa_dept)
     twc = AgencyFactory(code="twc", name="Texas Workforce Commission", department=state)
     return {
-        "dhs": dhs, "ssa_dept": ssa_dept, "state": state,
-        "ice": ice, "uscis": uscis, "ssa": ssa, "twc": twc,
+        "dhs": dhs,
+        "ssa_dept": ssa_dept,
+        "state": state,
+        "ice": ice,
+        "uscis": uscis,
+        "ssa": ssa,
+        "twc": twc,
         "unit_a": UnitFactory(agency=ice, code="worksite-a", name="Worksite A"),
         "unit_b": UnitFactory(agency=ice, code="worksite-b", name="Worksite B"),
         "uscis_monitoring": UnitFactory(agency=uscis, code="monitoring", name="Monitoring"),
@@ -74,7 +79,9 @@ def sam(directory: dict[str, Any]) -> User:
 @pytest.fixture
 def adam(directory: dict[str, Any]) -> User:
     """Admin (USCIS)."""
-    return UserFactory(username="adam", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True)
+    return UserFactory(
+        username="adam", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True
+    )
 
 
 @pytest.fixture
@@ -86,13 +93,17 @@ def audrey(directory: dict[str, Any]) -> User:
 @pytest.fixture
 def vera(directory: dict[str, Any]) -> User:
     """Status verifier at USCIS."""
-    return UserFactory(username="vera", unit=directory["uscis_status"], roles=[Role.STATUS_VERIFIER])
+    return UserFactory(
+        username="vera", unit=directory["uscis_status"], roles=[Role.STATUS_VERIFIER]
+    )
 
 
 @pytest.fixture
 def sally(directory: dict[str, Any]) -> User:
     """Status verifier at SSA."""
-    return UserFactory(username="sally", unit=directory["ssa_numident"], roles=[Role.STATUS_VERIFIER])
+    return UserFactory(
+        username="sally", unit=directory["ssa_numident"], roles=[Role.STATUS_VERIFIER]
+    )
 
 
 @pytest.fixture
@@ -101,7 +112,9 @@ def petra(directory: dict[str, Any], partner_agreements: dict[str, Any]) -> User
     user = UserFactory(username="petra", unit=directory["twc_unit"], roles=[Role.ANALYST])
     for key, agreement in partner_agreements.items():
         if key != "admin":
-            grant_create(actor=partner_agreements["admin"], user=user, role=Role.ANALYST, agreement=agreement)
+            grant_create(
+                actor=partner_agreements["admin"], user=user, role=Role.ANALYST, agreement=agreement
+            )
     return user
 
 
@@ -113,8 +126,13 @@ def eddie(directory: dict[str, Any], expired_agreements: dict[str, Any]) -> User
     for key, agreement in expired_agreements.items():
         if key == "admin":
             continue
-        grant = grant_create(actor=expired_agreements["admin"], user=user, role=Role.ANALYST, agreement=agreement,
-                             valid_from=agreement.effective_on)
+        grant = grant_create(
+            actor=expired_agreements["admin"],
+            user=user,
+            role=Role.ANALYST,
+            agreement=agreement,
+            valid_from=agreement.effective_on,
+        )
         RoleGrant.objects.filter(pk=grant.pk).update(valid_until=yesterday)
         # The agreement ran until yesterday; the nightly job has not marked it expired yet.
         Agreement.objects.filter(pk=agreement.pk).update(expires_on=yesterday)
@@ -129,19 +147,40 @@ PARTNER_SCOPE = {
 HANDOFF_SCOPE = {"investigations": ["view", "search", "receive_handoff"]}
 
 
-def _partner_agreement(directory: dict[str, Any], admin: User, *, reference: str, source: str, scope: dict[str, list[str]],
-                       effective_on: Any, expires_on: Any) -> Agreement:
+def _partner_agreement(
+    directory: dict[str, Any],
+    admin: User,
+    *,
+    reference: str,
+    source: str,
+    scope: dict[str, list[str]],
+    effective_on: Any,
+    expires_on: Any,
+) -> Agreement:
     agreement = agreement_create(
-        actor=admin, reference=reference, title=f"{directory[source].code.upper()} to TWC data sharing",
-        kind=AgreementKind.MOU, source_agency=directory[source], recipient_agency=directory["twc"],
-        purpose="State labor-law compliance checks of E-Verify employers.", legal_authority="8 U.S.C. 1324a note; Tex. Lab. Code 21",
-        routine_use="DHS/USCIS-011 routine use H", scope=scope, effective_on=effective_on, expires_on=expires_on,
+        actor=admin,
+        reference=reference,
+        title=f"{directory[source].code.upper()} to TWC data sharing",
+        kind=AgreementKind.MOU,
+        source_agency=directory[source],
+        recipient_agency=directory["twc"],
+        purpose="State labor-law compliance checks of E-Verify employers.",
+        legal_authority="8 U.S.C. 1324a note; Tex. Lab. Code 21",
+        routine_use="DHS/USCIS-011 routine use H",
+        scope=scope,
+        effective_on=effective_on,
+        expires_on=expires_on,
     )
     return agreement_activate(actor=admin, agreement=agreement)
 
 
 def _privacy_admin(directory: dict[str, Any]) -> User:
-    return UserFactory(username="privacy-admin", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True)
+    return UserFactory(
+        username="privacy-admin",
+        unit=directory["uscis_monitoring"],
+        roles=[Role.ADMIN],
+        is_staff=True,
+    )
 
 
 @pytest.fixture
@@ -151,10 +190,24 @@ def partner_agreements(directory: dict[str, Any]) -> dict[str, Any]:
     today = timezone.localdate()
     return {
         "admin": admin,
-        "uscis": _partner_agreement(directory, admin, reference="uscis-twc-2026", source="uscis", scope=PARTNER_SCOPE,
-                                    effective_on=today - timedelta(days=60), expires_on=today + timedelta(days=300)),
-        "ice": _partner_agreement(directory, admin, reference="ice-twc-2026", source="ice", scope=HANDOFF_SCOPE,
-                                  effective_on=today - timedelta(days=60), expires_on=today + timedelta(days=300)),
+        "uscis": _partner_agreement(
+            directory,
+            admin,
+            reference="uscis-twc-2026",
+            source="uscis",
+            scope=PARTNER_SCOPE,
+            effective_on=today - timedelta(days=60),
+            expires_on=today + timedelta(days=300),
+        ),
+        "ice": _partner_agreement(
+            directory,
+            admin,
+            reference="ice-twc-2026",
+            source="ice",
+            scope=HANDOFF_SCOPE,
+            effective_on=today - timedelta(days=60),
+            expires_on=today + timedelta(days=300),
+        ),
     }
 
 
@@ -165,10 +218,24 @@ def expired_agreements(directory: dict[str, Any]) -> dict[str, Any]:
     today = timezone.localdate()
     return {
         "admin": admin,
-        "uscis": _partner_agreement(directory, admin, reference="uscis-twc-2025", source="uscis", scope=PARTNER_SCOPE,
-                                    effective_on=today - timedelta(days=365), expires_on=today),
-        "ice": _partner_agreement(directory, admin, reference="ice-twc-2025", source="ice", scope=HANDOFF_SCOPE,
-                                  effective_on=today - timedelta(days=365), expires_on=today),
+        "uscis": _partner_agreement(
+            directory,
+            admin,
+            reference="uscis-twc-2025",
+            source="uscis",
+            scope=PARTNER_SCOPE,
+            effective_on=today - timedelta(days=365),
+            expires_on=today,
+        ),
+        "ice": _partner_agreement(
+            directory,
+            admin,
+            reference="ice-twc-2025",
+            source="ice",
+            scope=HANDOFF_SCOPE,
+            effective_on=today - timedelta(days=365),
+            expires_on=today,
+        ),
     }
 
 
@@ -180,7 +247,9 @@ def current_code(user: User) -> str:
 
 def sign_in(client: Client, user: User, *, verify: bool = True) -> Client:
     """Sign in through the real login form, and pass 2FA unless verify=False."""
-    response = client.post("/accounts/login/", {"username": user.username, "password": TEST_PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"username": user.username, "password": TEST_PASSWORD}
+    )
     assert response.status_code == 302, response.content[:500]
     if verify:
         response = client.post("/accounts/2fa/verify/", {"token": current_code(user)})
@@ -206,7 +275,12 @@ def api_key(adam: User) -> Any:
     from verification.services import apikey_issue, employer_enrol
 
     employer = employer_enrol(
-        actor=adam, ein="45-1234567", name="Keyholder Foods", naics="311812", state="TX", mou_signed_on=date(2024, 3, 1)
+        actor=adam,
+        ein="45-1234567",
+        name="Keyholder Foods",
+        naics="311812",
+        state="TX",
+        mou_signed_on=date(2024, 3, 1),
     )
     key, raw = apikey_issue(actor=adam, employer=employer, label="payroll")
     key.raw = raw

@@ -16,19 +16,48 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def celery_worker(queue: str, name: str, env_extra: dict[str, str] | None = None) -> subprocess.Popen:
+def celery_worker(
+    queue: str, name: str, env_extra: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start one prefork worker (concurrency 1) on `queue`, in its own session so a test can kill it."""
     url = urlsplit(settings.DATABASE_URL)
-    test_db_url = urlunsplit((url.scheme, url.netloc, "/" + connection.settings_dict["NAME"], url.query, ""))
+    test_db_url = urlunsplit(
+        (url.scheme, url.netloc, "/" + connection.settings_dict["NAME"], url.query, "")
+    )
     env = {
-        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": test_db_url,
-        "REDIS_URL": settings.REDIS_URL, **(env_extra or {}),
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": test_db_url,
+        "REDIS_URL": settings.REDIS_URL,
+        **(env_extra or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency", "1",
-         "--pool", "prefork", "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip",
-         "--without-mingle", "-n", f"{name}-{time.monotonic_ns()}@%h"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            queue,
+            "--concurrency",
+            "1",
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{name}-{time.monotonic_ns()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

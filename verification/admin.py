@@ -54,7 +54,16 @@ class EmployerApiKeyAdmin(ReadOnlyAdmin):
 
 @admin.register(ReferenceLoad)
 class ReferenceLoadAdmin(ReadOnlyAdmin):
-    list_display = ["source", "vintage", "file_name", "row_count", "rows_rejected", "status", "created_at", "loaded_by_name"]
+    list_display = [
+        "source",
+        "vintage",
+        "file_name",
+        "row_count",
+        "rows_rejected",
+        "status",
+        "created_at",
+        "loaded_by_name",
+    ]
     list_filter = ["source", "status"]
 
 
@@ -62,8 +71,31 @@ class ReferenceLoadAdmin(ReadOnlyAdmin):
 class VerificationCaseAdmin(ReadOnlyAdmin):
     list_display = ["id", "employer", "status", "result", "tnc_source", "ssn_last4", "created_at"]
     list_filter = ["status", "tnc_source"]
-    raw_id_fields = ["employer", "worker", "hiring_site", "duplicate_of", "resubmission_of", "submitted_by_key", "resolved_by"]
-    exclude = ["ssn_enc", "ssn_bidx", "a_number_enc", "a_number_bidx", "i94_enc", "i94_bidx", "passport_enc", "passport_bidx",
-               "document_number_enc", "document_number_bidx", "first_name", "last_name", "middle_initial", "other_last_names",
-               "date_of_birth", "employee_email"]
+    raw_id_fields = [
+        "employer",
+        "worker",
+        "hiring_site",
+        "duplicate_of",
+        "resubmission_of",
+        "submitted_by_key",
+        "resolved_by",
+    ]
+    exclude = [
+        "ssn_enc",
+        "ssn_bidx",
+        "a_number_enc",
+        "a_number_bidx",
+        "i94_enc",
+        "i94_bidx",
+        "passport_enc",
+        "passport_bidx",
+        "document_number_enc",
+        "document_number_bidx",
+        "first_name",
+        "last_name",
+        "middle_initial",
+        "other_last_names",
+        "date_of_birth",
+        "employee_email",
+    ]
     show_full_result_count = False

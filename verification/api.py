@@ -131,13 +131,44 @@ class CaseOutput(serializers.ModelSerializer):
     class Meta:
         model = VerificationCase
         fields = [
-            "id", "employer_case_id", "hiring_site", "status", "status_display", "result", "tnc_source",
-            "name_review_requested", "mismatches", "first_name", "middle_initial", "last_name", "other_last_names",
-            "date_of_birth", "ssn", "citizenship_status", "a_number", "document_type", "document_number",
-            "document_expires_on", "offer_accepted_on", "i9_completed_on", "hire_date", "late_reason",
-            "duplicate_of", "duplicate_reason", "tnc_issued_on", "fan_issued_on", "decision", "decision_due_on",
-            "referred_on", "contact_due_on", "nmt_due_on", "closure_code", "closure_text", "created_at",
-            "submitted_at", "closed_at",
+            "id",
+            "employer_case_id",
+            "hiring_site",
+            "status",
+            "status_display",
+            "result",
+            "tnc_source",
+            "name_review_requested",
+            "mismatches",
+            "first_name",
+            "middle_initial",
+            "last_name",
+            "other_last_names",
+            "date_of_birth",
+            "ssn",
+            "citizenship_status",
+            "a_number",
+            "document_type",
+            "document_number",
+            "document_expires_on",
+            "offer_accepted_on",
+            "i9_completed_on",
+            "hire_date",
+            "late_reason",
+            "duplicate_of",
+            "duplicate_reason",
+            "tnc_issued_on",
+            "fan_issued_on",
+            "decision",
+            "decision_due_on",
+            "referred_on",
+            "contact_due_on",
+            "nmt_due_on",
+            "closure_code",
+            "closure_text",
+            "created_at",
+            "submitted_at",
+            "closed_at",
         ]
         read_only_fields = fields
 
@@ -182,8 +213,11 @@ class CaseOutput(serializers.ModelSerializer):
 
 def _audit_read(action: str, request: Request, cases: list[VerificationCase]) -> None:
     event_record(
-        action=action, object_type="verification_case", object_id=cases[0].pk if len(cases) == 1 else "",
-        subjects=[f"vcase:{c.pk}" for c in cases], detail={"count": len(cases)},
+        action=action,
+        object_type="verification_case",
+        object_id=cases[0].pk if len(cases) == 1 else "",
+        subjects=[f"vcase:{c.pk}" for c in cases],
+        detail={"count": len(cases)},
     )
 
 
@@ -210,29 +244,49 @@ class CaseSubmitApi(EmployerApi):
         offer_accepted_on = serializers.DateField()
         i9_completed_on = serializers.DateField()
         hire_date = serializers.DateField()
-        hiring_site = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
+        hiring_site = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=MAX_ID
+        )
         employer_case_id = Text(max_length=64)
-        late_reason = serializers.ChoiceField(choices=LateReason.choices, required=False, allow_blank=True)
+        late_reason = serializers.ChoiceField(
+            choices=LateReason.choices, required=False, allow_blank=True
+        )
         late_reason_text = Text(max_length=500)
-        duplicate_reason = serializers.ChoiceField(choices=DuplicateReason.choices, required=False, allow_blank=True)
+        duplicate_reason = serializers.ChoiceField(
+            choices=DuplicateReason.choices, required=False, allow_blank=True
+        )
         duplicate_reason_text = Text(max_length=500)
         submit = serializers.BooleanField(default=True, help_text="false saves a draft")
 
     @extend_schema(
-        request=Input, responses={201: CaseOutput},
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-                                     description="A unique key per case; a retry with the same key never creates a second case.")],
+        request=Input,
+        responses={201: CaseOutput},
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="A unique key per case; a retry with the same key never creates a second case.",
+            )
+        ],
         summary="Submit a verification case",
     )
     def post(self, request: Request) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "")
         if not key or len(key) > 128 or not key.isprintable():
             raise ValidationFailed(
-                "Send an Idempotency-Key header.", field_errors={IDEMPOTENCY_HEADER: ["Required: 1 to 128 printable characters."]}
+                "Send an Idempotency-Key header.",
+                field_errors={IDEMPOTENCY_HEADER: ["Required: 1 to 128 printable characters."]},
             )
         if not isinstance(request.data, dict):
-            raise ValidationFailed("Send a JSON object.", field_errors={"non_field_errors": ["Expected a JSON object."]})
-        body_hash = hashlib.sha256(json.dumps(request.data, sort_keys=True, default=str).encode()).hexdigest()
+            raise ValidationFailed(
+                "Send a JSON object.",
+                field_errors={"non_field_errors": ["Expected a JSON object."]},
+            )
+        body_hash = hashlib.sha256(
+            json.dumps(request.data, sort_keys=True, default=str).encode()
+        ).hexdigest()
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -241,7 +295,12 @@ class CaseSubmitApi(EmployerApi):
         # The service claims the key in its own transaction: a retry (or a concurrent twin)
         # gets the case the first request created, never a second one.
         case = services.case_create(
-            actor=request.auth, employer=employer, data=data, submit=submit, idempotency_key=key, request_hash=body_hash
+            actor=request.auth,
+            employer=employer,
+            data=data,
+            submit=submit,
+            idempotency_key=key,
+            request_hash=body_hash,
         )
         response = Response(CaseOutput(case).data, status=status.HTTP_201_CREATED)
         if getattr(case, "replayed", False):
@@ -261,7 +320,9 @@ class CaseListApi(EmployerApi):
 
     class Filters(serializers.Serializer):
         status = serializers.MultipleChoiceField(choices=CaseStatus.choices, required=False)
-        tnc_source = serializers.ChoiceField(choices=[c for c in TncSource.choices if c[0]], required=False)
+        tnc_source = serializers.ChoiceField(
+            choices=[c for c in TncSource.choices if c[0]], required=False
+        )
         created_after = serializers.DateField(required=False)
         created_before = serializers.DateField(required=False)
         hire_date_after = serializers.DateField(required=False)
@@ -271,16 +332,22 @@ class CaseListApi(EmployerApi):
         cursor = Text(max_length=200)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
-    @extend_schema(parameters=[Filters], responses={200: CaseOutput(many=True)}, summary="List cases")
+    @extend_schema(
+        parameters=[Filters], responses={200: CaseOutput(many=True)}, summary="List cases"
+    )
     def get(self, request: Request) -> Response:
         params: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "status"}
-        statuses = [s for raw in request.query_params.getlist("status") for s in raw.split(",") if s]
+        statuses = [
+            s for raw in request.query_params.getlist("status") for s in raw.split(",") if s
+        ]
         if statuses:
             params["status"] = statuses
         filters = self.Filters(data=params)
         filters.is_valid(raise_exception=True)
         f = filters.validated_data
-        qs = VerificationCase.objects.filter(employer_id=self.employer_id(request)).select_related("hiring_site")
+        qs = VerificationCase.objects.filter(employer_id=self.employer_id(request)).select_related(
+            "hiring_site"
+        )
         if f.get("status"):
             qs = qs.filter(status__in=sorted(f["status"]))
         if f.get("tnc_source"):
@@ -299,12 +366,16 @@ class CaseListApi(EmployerApi):
             qs = qs.filter(employer_case_id=f["employer_case_id"])
         paginator = CaseListPagination()
         try:
-            page = paginator.paginate_queryset(qs.prefetch_related("comparisons"), request, view=self)
+            page = paginator.paginate_queryset(
+                qs.prefetch_related("comparisons"), request, view=self
+            )
         except Exception as exc:  # a forged cursor
             from rest_framework.exceptions import NotFound as DrfNotFound
 
             if isinstance(exc, DrfNotFound):
-                raise ValidationFailed("Invalid cursor.", field_errors={"cursor": ["Invalid cursor."]}) from exc
+                raise ValidationFailed(
+                    "Invalid cursor.", field_errors={"cursor": ["Invalid cursor."]}
+                ) from exc
             raise
         if page:
             _audit_read("vcase.listed", request, page)
@@ -341,11 +412,15 @@ class CaseNoticeApi(EmployerApi):
     class Input(serializers.Serializer):
         issued_on = serializers.DateField(required=False, allow_null=True)
 
-    @extend_schema(request=Input, responses={200: CaseOutput}, summary="Record the Further Action Notice")
+    @extend_schema(
+        request=Input, responses={200: CaseOutput}, summary="Record the Further Action Notice"
+    )
     def post(self, request: Request, pk: str) -> Response:
         case = self.case_for(request, pk)
         data = _input(self.Input, request)
-        case = services.case_fan_issue(actor=request.auth, case=case, issued_on=data.get("issued_on"))
+        case = services.case_fan_issue(
+            actor=request.auth, case=case, issued_on=data.get("issued_on")
+        )
         return Response(CaseOutput(case).data)
 
 
@@ -356,7 +431,9 @@ class CaseDecisionApi(EmployerApi):
     class Input(serializers.Serializer):
         decision = serializers.ChoiceField(choices=[c for c in EmployeeDecision.choices if c[0]])
 
-    @extend_schema(request=Input, responses={200: CaseOutput}, summary="Record the employee's decision")
+    @extend_schema(
+        request=Input, responses={200: CaseOutput}, summary="Record the employee's decision"
+    )
     def post(self, request: Request, pk: str) -> Response:
         case = self.case_for(request, pk)
         data = _input(self.Input, request)
@@ -379,7 +456,11 @@ class CaseCloseApi(EmployerApi):
     @extend_schema_serializer(component_name="CaseCloseInput")
     class Input(serializers.Serializer):
         code = serializers.ChoiceField(
-            choices=[c for c in ClosureCode.choices if c[0] not in ("ea_automatic", "draft_expired", "no_decision")]
+            choices=[
+                c
+                for c in ClosureCode.choices
+                if c[0] not in ("ea_automatic", "draft_expired", "no_decision")
+            ]
         )
         text = Text(max_length=500)
 
@@ -387,14 +468,18 @@ class CaseCloseApi(EmployerApi):
     def post(self, request: Request, pk: str) -> Response:
         case = self.case_for(request, pk)
         data = _input(self.Input, request)
-        case = services.case_close(actor=request.auth, case=case, code=data["code"], text=data.get("text", ""))
+        case = services.case_close(
+            actor=request.auth, case=case, code=data["code"], text=data.get("text", "")
+        )
         return Response(CaseOutput(case).data)
 
 
 def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     data = request.data if isinstance(request.data, dict) else None
     if data is None:
-        raise ValidationFailed("Send a JSON object.", field_errors={"non_field_errors": ["Expected a JSON object."]})
+        raise ValidationFailed(
+            "Send a JSON object.", field_errors={"non_field_errors": ["Expected a JSON object."]}
+        )
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -406,6 +491,14 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 
 
 __all__ = [
-    "CaseCloseApi", "CaseCollectionApi", "CaseDecisionApi", "CaseDetailApi", "CaseListApi", "CaseNoticeApi", "CaseReferApi",
-    "CaseSubmitApi", "CaseSubmitDraftApi", "api_not_found",
+    "CaseCloseApi",
+    "CaseCollectionApi",
+    "CaseDecisionApi",
+    "CaseDetailApi",
+    "CaseListApi",
+    "CaseNoticeApi",
+    "CaseReferApi",
+    "CaseSubmitApi",
+    "CaseSubmitDraftApi",
+    "api_not_found",
 ]

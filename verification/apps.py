@@ -28,7 +28,11 @@ class VerificationConfig(AppConfig):
         # tables are bulk loads, audited per load instead.
         from audit.history import track
 
-        for label in ("verification.Employer", "verification.HiringSite", "verification.Worker",
-                      "verification.VerificationCase"):
+        for label in (
+            "verification.Employer",
+            "verification.HiringSite",
+            "verification.Worker",
+            "verification.VerificationCase",
+        ):
             track(label)
         track("verification.EmployerApiKey", exclude=["key_hash"])

@@ -51,11 +51,16 @@ def key_for(raw: str) -> EmployerApiKey | None:
     if not raw.startswith(API_KEY_PREFIX) or len(raw) > 100:
         return None
     # key_hash is unique: no ORDER BY (first() would add one, and compiling it costs more than the query).
-    key = next(iter(
-        EmployerApiKey.objects.select_related("employer")
-        .filter(key_hash=hash_api_key(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .order_by()[:1]
-    ), None)
+    key = next(
+        iter(
+            EmployerApiKey.objects.select_related("employer")
+            .filter(
+                key_hash=hash_api_key(raw), revoked_at__isnull=True, expires_at__gt=timezone.now()
+            )
+            .order_by()[:1]
+        ),
+        None,
+    )
     if key is None or key.employer.status != EmployerStatus.ACTIVE:
         return None
     return key
@@ -77,8 +82,14 @@ class EmployerApiKeyAuthentication(BaseAuthentication):
         key = key_for(raw)
         if key is None:
             event_record(
-                action="apikey.rejected", outcome=Outcome.DENIED, object_type="employer_api_key",
-                detail={"prefix": raw[: len(API_KEY_PREFIX) + 6] if raw.startswith(API_KEY_PREFIX) else ""},
+                action="apikey.rejected",
+                outcome=Outcome.DENIED,
+                object_type="employer_api_key",
+                detail={
+                    "prefix": raw[: len(API_KEY_PREFIX) + 6]
+                    if raw.startswith(API_KEY_PREFIX)
+                    else ""
+                },
             )
             raise exceptions.AuthenticationFailed("The API key is unknown, expired or revoked.")
         now = timezone.now()

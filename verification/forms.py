@@ -25,7 +25,9 @@ class EmployerForm(forms.Form):
     address = forms.CharField(max_length=300, required=False)
     city = forms.CharField(max_length=100, required=False)
     postal_code = forms.CharField(max_length=10, required=False)
-    mou_signed_on = forms.DateField(label="E-Verify MOU signed on", widget=forms.DateInput(attrs={"type": "date"}))
+    mou_signed_on = forms.DateField(
+        label="E-Verify MOU signed on", widget=forms.DateInput(attrs={"type": "date"})
+    )
     is_federal_contractor = forms.BooleanField(required=False)
 
 
@@ -43,15 +45,23 @@ class ApiKeyForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
-    resolution = forms.ChoiceField(choices=[(k, RESOLUTION_LABELS[k]) for k in RESOLUTIONS], widget=forms.RadioSelect)
-    note = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text="What was checked or corrected. No SSN or A-Number.")
+    resolution = forms.ChoiceField(
+        choices=[(k, RESOLUTION_LABELS[k]) for k in RESOLUTIONS], widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What was checked or corrected. No SSN or A-Number.",
+    )
 
     def __init__(self, *args: object, status: str = "", **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if status:
             self.fields["resolution"].choices = [  # type: ignore[attr-defined]
-                (k, RESOLUTION_LABELS[k]) for k, (allowed, _) in RESOLUTIONS.items() if status in allowed
+                (k, RESOLUTION_LABELS[k])
+                for k, (allowed, _) in RESOLUTIONS.items()
+                if status in allowed
             ]
 
 
@@ -61,13 +71,25 @@ class ContactForm(forms.Form):
 
 class CaseFilterForm(forms.Form):
     status = forms.MultipleChoiceField(choices=CaseStatus.choices, required=False)
-    tnc_source = forms.ChoiceField(choices=[("", "Any source"), *[c for c in TncSource.choices if c[0]]], required=False)
+    tnc_source = forms.ChoiceField(
+        choices=[("", "Any source"), *[c for c in TncSource.choices if c[0]]], required=False
+    )
     employer = forms.CharField(max_length=100, required=False)
     escalated = forms.BooleanField(required=False, label="Escalated only")
 
 
 class RevealForm(forms.Form):
-    field = forms.ChoiceField(choices=[("ssn", "SSN"), ("a_number", "A-Number"), ("i94", "I-94"), ("passport", "Passport"),
-                                       ("document_number", "Document number")])
-    reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-                             help_text="Why you need the full number; recorded in the audit trail.")
+    field = forms.ChoiceField(
+        choices=[
+            ("ssn", "SSN"),
+            ("a_number", "A-Number"),
+            ("i94", "I-94"),
+            ("passport", "Passport"),
+            ("document_number", "Document number"),
+        ]
+    )
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why you need the full number; recorded in the audit trail.",
+    )

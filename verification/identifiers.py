@@ -43,7 +43,9 @@ def seal(instance: models.Model, prefix: str, value: str) -> None:
     setattr(
         instance,
         f"{prefix}_enc",
-        crypto.encrypt(value, table=instance._meta.db_table, column=f"{prefix}_enc", row_id=instance.pk),
+        crypto.encrypt(
+            value, table=instance._meta.db_table, column=f"{prefix}_enc", row_id=instance.pk
+        ),
     )
     setattr(instance, f"{prefix}_bidx", crypto.blind_index(value, kind=KINDS[prefix]))
     setattr(instance, f"{prefix}_last4", crypto.last4(value))
@@ -54,7 +56,9 @@ def reveal(instance: Any, prefix: str) -> str:
     token = getattr(instance, f"{prefix}_enc")
     if not token:
         return ""
-    return crypto.decrypt(token, table=instance._meta.db_table, column=f"{prefix}_enc", row_id=instance.pk)
+    return crypto.decrypt(
+        token, table=instance._meta.db_table, column=f"{prefix}_enc", row_id=instance.pk
+    )
 
 
 def bidx(value: str, prefix: str) -> str:

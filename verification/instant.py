@@ -26,7 +26,27 @@ from verification.models import (
 SSA = "ssa"
 DHS = "dhs"
 # Classes of admission of lawful permanent residents (a representative set).
-LPR_CLASSES = frozenset({"IR1", "IR2", "IR5", "CR1", "CR6", "F11", "F21", "F31", "F41", "E11", "E21", "E31", "DV1", "RE6", "AS6", "SB1", "LPR"})
+LPR_CLASSES = frozenset(
+    {
+        "IR1",
+        "IR2",
+        "IR5",
+        "CR1",
+        "CR6",
+        "F11",
+        "F21",
+        "F31",
+        "F41",
+        "E11",
+        "E21",
+        "E31",
+        "DV1",
+        "RE6",
+        "AS6",
+        "SB1",
+        "LPR",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,44 +95,95 @@ class Submitted:
     @property
     def identity(self) -> Identity:
         """Names and DOB for matching."""
-        return Identity(self.first_name, self.last_name, self.date_of_birth, other_last_names=self.other_last_names)
+        return Identity(
+            self.first_name,
+            self.last_name,
+            self.date_of_birth,
+            other_last_names=self.other_last_names,
+        )
 
 
-_NUMIDENT_FIELDS = ("id", "ssn_last4", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship", "death_date", "locked")
+_NUMIDENT_FIELDS = (
+    "id",
+    "ssn_last4",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "date_of_birth",
+    "citizenship",
+    "death_date",
+    "locked",
+)
 _DHS_FIELDS = (
-    "id", "first_name", "last_name", "date_of_birth", "class_of_admission", "work_authorized_from",
-    "work_authorized_until", "naturalized_on", "a_number_last4",
+    "id",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "class_of_admission",
+    "work_authorized_from",
+    "work_authorized_until",
+    "naturalized_on",
+    "a_number_last4",
 )
 
 
 def _ssa(sub: Submitted, res: InstantResult, today: date) -> bool:
     """Compare with Numident; True if SSA cannot confirm citizenship (DHS must look)."""
-    record = Numident.objects.current().filter(ssn_bidx=blind_index(sub.ssn, kind="ssn")).only(*_NUMIDENT_FIELDS).first()
+    record = (
+        Numident.objects.current()
+        .filter(ssn_bidx=blind_index(sub.ssn, kind="ssn"))
+        .only(*_NUMIDENT_FIELDS)
+        .first()
+    )
     if record is None:
         hint, ref_value, ref_id = "", "", None
         variants = [blind_index(v, kind="ssn") for v in matching.ssn_transpositions(sub.ssn)]
-        for candidate in Numident.objects.current().filter(ssn_bidx__in=variants).only(*_NUMIDENT_FIELDS):
-            ref = Identity(candidate.first_name, candidate.last_name, candidate.date_of_birth, candidate.middle_name)
+        for candidate in (
+            Numident.objects.current().filter(ssn_bidx__in=variants).only(*_NUMIDENT_FIELDS)
+        ):
+            ref = Identity(
+                candidate.first_name,
+                candidate.last_name,
+                candidate.date_of_birth,
+                candidate.middle_name,
+            )
             if not any(r.disagrees for r in matching.compare_identity(sub.identity, ref)):
-                hint, ref_value, ref_id = "ssn_transposition", mask(candidate.ssn_last4), candidate.pk
+                hint, ref_value, ref_id = (
+                    "ssn_transposition",
+                    mask(candidate.ssn_last4),
+                    candidate.pk,
+                )
                 break
-        res.add(SSA, FieldResult("ssn", NOT_FOUND, mask(sub.ssn[-4:]), ref_value, 0.0, hint), ref_id)
+        res.add(
+            SSA, FieldResult("ssn", NOT_FOUND, mask(sub.ssn[-4:]), ref_value, 0.0, hint), ref_id
+        )
         return False
     ref = Identity(record.first_name, record.last_name, record.date_of_birth, record.middle_name)
     for result in matching.compare_identity(sub.identity, ref):
         res.add(SSA, result, record.pk)
     if record.death_date is not None:
-        res.add(SSA, FieldResult("death", FLAG, "", record.death_date.isoformat(), None, "deceased"), record.pk)
+        res.add(
+            SSA,
+            FieldResult("death", FLAG, "", record.death_date.isoformat(), None, "deceased"),
+            record.pk,
+        )
     if record.locked:
         res.add(SSA, FieldResult("ssn_lock", FLAG, "", "locked", None, "locked"), record.pk)
-    attests_citizen = sub.citizenship_status in (CitizenshipStatus.CITIZEN, CitizenshipStatus.NONCITIZEN_NATIONAL)
+    attests_citizen = sub.citizenship_status in (
+        CitizenshipStatus.CITIZEN,
+        CitizenshipStatus.NONCITIZEN_NATIONAL,
+    )
     # Not yet a mismatch: DHS may show a naturalization SSA never heard of.
     return attests_citizen and record.citizenship != NumidentCitizenship.CITIZEN
 
 
 def _find_dhs(sub: Submitted) -> tuple[ImmigrationRecord | None, str]:
     current = ImmigrationRecord.objects.current().only(*_DHS_FIELDS)
-    for field_name, kind, value in (("a_number", "a_number", sub.a_number), ("i94", "i94", sub.i94), ("passport", "passport", sub.passport)):
+    for field_name, kind, value in (
+        ("a_number", "a_number", sub.a_number),
+        ("i94", "i94", sub.i94),
+        ("passport", "passport", sub.passport),
+    ):
         if value:
             found = current.filter(**{f"{field_name}_bidx": blind_index(value, kind=kind)}).first()
             if found is not None:
@@ -131,10 +202,33 @@ def _naturalization(sub: Submitted, res: InstantResult) -> bool:
         ref = Identity(record.first_name, record.last_name, record.date_of_birth)
         results = matching.compare_identity(sub.identity, ref)
         if not any(r.disagrees or r.outcome == NEAR for r in results):
-            res.add(SSA, FieldResult("citizenship", VARIANT, "citizen", "noncitizen", None, "stale_citizenship"), None)
-            res.add(DHS, FieldResult("naturalization", matching.MATCH, "", record.naturalized_on.isoformat(), 100.0, "naturalized"), record.pk)
+            res.add(
+                SSA,
+                FieldResult(
+                    "citizenship", VARIANT, "citizen", "noncitizen", None, "stale_citizenship"
+                ),
+                None,
+            )
+            res.add(
+                DHS,
+                FieldResult(
+                    "naturalization",
+                    matching.MATCH,
+                    "",
+                    record.naturalized_on.isoformat(),
+                    100.0,
+                    "naturalized",
+                ),
+                record.pk,
+            )
             return True
-    res.add(SSA, FieldResult("citizenship", MISMATCH, "citizen", "noncitizen", None, "citizenship_unconfirmed"), None)
+    res.add(
+        SSA,
+        FieldResult(
+            "citizenship", MISMATCH, "citizen", "noncitizen", None, "citizenship_unconfirmed"
+        ),
+        None,
+    )
     return False
 
 
@@ -149,15 +243,54 @@ def _dhs(sub: Submitted, res: InstantResult, today: date) -> bool:
     ref = Identity(record.first_name, record.last_name, record.date_of_birth)
     for result in matching.compare_identity(sub.identity, ref):
         res.add(DHS, result, record.pk)
-    if sub.citizenship_status == CitizenshipStatus.PERMANENT_RESIDENT and record.class_of_admission not in LPR_CLASSES:
-        res.add(DHS, FieldResult("status", MISMATCH, "permanent_resident", record.class_of_admission, None, "not_lpr"), record.pk)
+    if (
+        sub.citizenship_status == CitizenshipStatus.PERMANENT_RESIDENT
+        and record.class_of_admission not in LPR_CLASSES
+    ):
+        res.add(
+            DHS,
+            FieldResult(
+                "status", MISMATCH, "permanent_resident", record.class_of_admission, None, "not_lpr"
+            ),
+            record.pk,
+        )
     start, end = record.work_authorized_from, record.work_authorized_until
-    if sub.citizenship_status == CitizenshipStatus.AUTHORIZED_ALIEN and start is None and end is None:
-        res.add(DHS, FieldResult("work_authorization", FLAG, "", "none", None, "no_work_authorization"), record.pk)
+    if (
+        sub.citizenship_status == CitizenshipStatus.AUTHORIZED_ALIEN
+        and start is None
+        and end is None
+    ):
+        res.add(
+            DHS,
+            FieldResult("work_authorization", FLAG, "", "none", None, "no_work_authorization"),
+            record.pk,
+        )
     if start is not None and start > sub.hire_date:
-        res.add(DHS, FieldResult("work_authorization", FLAG, sub.hire_date.isoformat(), start.isoformat(), None, "not_started"), record.pk)
+        res.add(
+            DHS,
+            FieldResult(
+                "work_authorization",
+                FLAG,
+                sub.hire_date.isoformat(),
+                start.isoformat(),
+                None,
+                "not_started",
+            ),
+            record.pk,
+        )
     if end is not None and end < max(today, sub.hire_date):
-        res.add(DHS, FieldResult("work_authorization", FLAG, sub.hire_date.isoformat(), end.isoformat(), None, "expired"), record.pk)
+        res.add(
+            DHS,
+            FieldResult(
+                "work_authorization",
+                FLAG,
+                sub.hire_date.isoformat(),
+                end.isoformat(),
+                None,
+                "expired",
+            ),
+            record.pk,
+        )
     return True
 
 
@@ -168,14 +301,21 @@ def instant_result(sub: Submitted, *, today: date) -> InstantResult:
     nmt = False
     if needs_naturalization and not _naturalization(sub, res):
         nmt = True  # SSA cannot confirm citizenship and DHS shows no naturalization: manual check
-    noncitizen = sub.citizenship_status in (CitizenshipStatus.PERMANENT_RESIDENT, CitizenshipStatus.AUTHORIZED_ALIEN)
+    noncitizen = sub.citizenship_status in (
+        CitizenshipStatus.PERMANENT_RESIDENT,
+        CitizenshipStatus.AUTHORIZED_ALIEN,
+    )
     if noncitizen and not _dhs(sub, res, today):
         nmt = True
     ssa_bad = bool([c for c in res.disagreeing(SSA) if c.result.hint != "citizenship_unconfirmed"])
-    dhs_bad = bool(res.disagreeing(DHS)) and any(c.result.outcome != NOT_FOUND for c in res.disagreeing(DHS))
+    dhs_bad = bool(res.disagreeing(DHS)) and any(
+        c.result.outcome != NOT_FOUND for c in res.disagreeing(DHS)
+    )
     if ssa_bad or dhs_bad:
         res.status = CaseStatus.TENTATIVE_NONCONFIRMATION
-        res.tnc_source = TncSource.BOTH if ssa_bad and dhs_bad else (TncSource.SSA if ssa_bad else TncSource.DHS)
+        res.tnc_source = (
+            TncSource.BOTH if ssa_bad and dhs_bad else (TncSource.SSA if ssa_bad else TncSource.DHS)
+        )
     elif nmt:
         res.status = CaseStatus.NEEDS_MORE_TIME
     else:

@@ -41,12 +41,21 @@ ALLOWED: dict[str, frozenset[str]] = {
 
 # How a status verifier resolves a case, and from where.
 RESOLUTIONS: dict[str, tuple[frozenset[str], str]] = {
-    "confirmed": (frozenset({S.NEEDS_MORE_TIME, S.REFERRED, S.CASE_IN_CONTINUANCE}), S.EMPLOYMENT_AUTHORIZED),
-    "corrected_record": (frozenset({S.NEEDS_MORE_TIME, S.REFERRED, S.CASE_IN_CONTINUANCE}), S.EMPLOYMENT_AUTHORIZED),
+    "confirmed": (
+        frozenset({S.NEEDS_MORE_TIME, S.REFERRED, S.CASE_IN_CONTINUANCE}),
+        S.EMPLOYMENT_AUTHORIZED,
+    ),
+    "corrected_record": (
+        frozenset({S.NEEDS_MORE_TIME, S.REFERRED, S.CASE_IN_CONTINUANCE}),
+        S.EMPLOYMENT_AUTHORIZED,
+    ),
     "tentative_nonconfirmation": (frozenset({S.NEEDS_MORE_TIME}), S.TENTATIVE_NONCONFIRMATION),
     "continuance": (frozenset({S.REFERRED}), S.CASE_IN_CONTINUANCE),
     "close_and_resubmit": (frozenset({S.REFERRED, S.CASE_IN_CONTINUANCE}), S.CLOSE_AND_RESUBMIT),
-    "final_nonconfirmation": (frozenset({S.REFERRED, S.CASE_IN_CONTINUANCE}), S.FINAL_NONCONFIRMATION),
+    "final_nonconfirmation": (
+        frozenset({S.REFERRED, S.CASE_IN_CONTINUANCE}),
+        S.FINAL_NONCONFIRMATION,
+    ),
 }
 
 C = ClosureCode
@@ -56,7 +65,9 @@ CLOSURE_FROM: dict[str, frozenset[str]] = {
     C.TERMINATED_AFTER_FNC: frozenset({S.FINAL_NONCONFIRMATION, S.DHS_NO_SHOW}),
     C.CONTINUES_AFTER_FNC: frozenset({S.FINAL_NONCONFIRMATION, S.DHS_NO_SHOW}),
     C.INFO_NOT_CORRECT: frozenset({S.DRAFT, S.TENTATIVE_NONCONFIRMATION, S.CLOSE_AND_RESUBMIT}),
-    C.DUPLICATE: frozenset({S.DRAFT, S.EMPLOYMENT_AUTHORIZED, S.TENTATIVE_NONCONFIRMATION, S.NEEDS_MORE_TIME}),
+    C.DUPLICATE: frozenset(
+        {S.DRAFT, S.EMPLOYMENT_AUTHORIZED, S.TENTATIVE_NONCONFIRMATION, S.NEEDS_MORE_TIME}
+    ),
     C.VOLUNTARILY_QUIT: frozenset(
         {
             S.EMPLOYMENT_AUTHORIZED,
@@ -68,7 +79,9 @@ CLOSURE_FROM: dict[str, frozenset[str]] = {
             S.DHS_NO_SHOW,
         }
     ),
-    C.NOT_HIRED: frozenset({S.DRAFT, S.EMPLOYMENT_AUTHORIZED, S.TENTATIVE_NONCONFIRMATION, S.NEEDS_MORE_TIME}),
+    C.NOT_HIRED: frozenset(
+        {S.DRAFT, S.EMPLOYMENT_AUTHORIZED, S.TENTATIVE_NONCONFIRMATION, S.NEEDS_MORE_TIME}
+    ),
     C.OTHER: frozenset(
         {
             S.DRAFT,
@@ -93,4 +106,6 @@ def require(status: str, action: str) -> None:
     """Raise IllegalTransition unless `action` is allowed from `status`."""
     if status not in ALLOWED.get(action, frozenset()):
         label = S(status).label if status in S.values else status
-        raise IllegalTransition(f"A case in status {label!r} does not allow '{action.replace('_', ' ')}'.")
+        raise IllegalTransition(
+            f"A case in status {label!r} does not allow '{action.replace('_', ' ')}'."
+        )

@@ -51,16 +51,46 @@ from verification.models import (
 from verification.validation import FieldInvalid
 
 COLUMNS: dict[str, list[str]] = {
-    ReferenceSource.SSA: ["ssn", "first_name", "middle_name", "last_name", "date_of_birth", "citizenship", "death_date", "locked"],
+    ReferenceSource.SSA: [
+        "ssn",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "date_of_birth",
+        "citizenship",
+        "death_date",
+        "locked",
+    ],
     ReferenceSource.DHS: [
-        "a_number", "i94", "passport", "passport_country", "first_name", "last_name", "date_of_birth",
-        "country_of_birth", "class_of_admission", "work_authorized_from", "work_authorized_until", "naturalized_on",
+        "a_number",
+        "i94",
+        "passport",
+        "passport_country",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "country_of_birth",
+        "class_of_admission",
+        "work_authorized_from",
+        "work_authorized_until",
+        "naturalized_on",
     ],
     ReferenceSource.ENFORCEMENT: [
-        "subject_ref", "first_name", "last_name", "aliases", "date_of_birth", "nationality", "documents", "status",
+        "subject_ref",
+        "first_name",
+        "last_name",
+        "aliases",
+        "date_of_birth",
+        "nationality",
+        "documents",
+        "status",
     ],
 }
-DEFAULT_AGENCY: dict[str, str] = {ReferenceSource.SSA: "ssa", ReferenceSource.DHS: "uscis", ReferenceSource.ENFORCEMENT: "ice-hsi"}
+DEFAULT_AGENCY: dict[str, str] = {
+    ReferenceSource.SSA: "ssa",
+    ReferenceSource.DHS: "uscis",
+    ReferenceSource.ENFORCEMENT: "ice-hsi",
+}
 MODELS: dict[str, Any] = {
     ReferenceSource.SSA: Numident,
     ReferenceSource.DHS: ImmigrationRecord,
@@ -178,21 +208,33 @@ def clean_ssa(row: dict[str, str]) -> dict[str, Any]:
 def clean_dhs(row: dict[str, str]) -> dict[str, Any]:
     """An immigration record row: at least one identifier."""
     out = {
-        "a_number": _run("a_number", validation.a_number, row["a_number"]) if row["a_number"] else "",
+        "a_number": _run("a_number", validation.a_number, row["a_number"])
+        if row["a_number"]
+        else "",
         "i94": _run("i94", validation.i94, row["i94"]) if row["i94"] else "",
-        "passport": _run("passport", validation.passport, row["passport"]) if row["passport"] else "",
+        "passport": _run("passport", validation.passport, row["passport"])
+        if row["passport"]
+        else "",
         "passport_country": _run("passport_country", _country, row["passport_country"]),
         "first_name": _run("first_name", validation.name, row["first_name"]),
         "last_name": _run("last_name", validation.name, row["last_name"]),
         "date_of_birth": _run("date_of_birth", _date, row["date_of_birth"], required=True),
         "country_of_birth": _run("country_of_birth", _country, row["country_of_birth"]),
-        "class_of_admission": _run("class_of_admission", _plain, row["class_of_admission"].strip().upper(), 8),
-        "work_authorized_from": _run("work_authorized_from", _date, row["work_authorized_from"], required=False),
-        "work_authorized_until": _run("work_authorized_until", _date, row["work_authorized_until"], required=False),
+        "class_of_admission": _run(
+            "class_of_admission", _plain, row["class_of_admission"].strip().upper(), 8
+        ),
+        "work_authorized_from": _run(
+            "work_authorized_from", _date, row["work_authorized_from"], required=False
+        ),
+        "work_authorized_until": _run(
+            "work_authorized_until", _date, row["work_authorized_until"], required=False
+        ),
         "naturalized_on": _run("naturalized_on", _date, row["naturalized_on"], required=False),
     }
     if not (out["a_number"] or out["i94"] or out["passport"]):
-        raise ColumnInvalid("a_number", "A record needs an A-Number, an I-94 number or a passport number.")
+        raise ColumnInvalid(
+            "a_number", "A record needs an A-Number, an I-94 number or a passport number."
+        )
     start, end = out["work_authorized_from"], out["work_authorized_until"]
     if start and end and end < start:
         raise ColumnInvalid("work_authorized_until", "Ends before it starts.")
@@ -207,7 +249,11 @@ def clean_enforcement(row: dict[str, str]) -> dict[str, Any]:
     aliases = [a.strip() for a in row["aliases"].split("|") if a.strip()]
     for alias in aliases:
         _run("aliases", validation.name, alias, max_length=160)
-    documents = [_run("documents", validation.document_number, d) for d in row["documents"].split("|") if d.strip()]
+    documents = [
+        _run("documents", validation.document_number, d)
+        for d in row["documents"].split("|")
+        if d.strip()
+    ]
     status = row["status"].strip()
     if not status or len(status) > 24:
         raise ColumnInvalid("status", "Required, at most 24 characters.")
@@ -248,7 +294,9 @@ def _array(values: list[str]) -> str:
     return "{" + ",".join('"' + v.replace('"', "") + '"' for v in values) + "}"
 
 
-def _sealed(value: str, prefix: str, *, table: str, row_id: int, key: bytes, ring: crypto.Keyring) -> tuple[str, str, str]:
+def _sealed(
+    value: str, prefix: str, *, table: str, row_id: int, key: bytes, ring: crypto.Keyring
+) -> tuple[str, str, str]:
     if not value:
         return "", "", ""
     return (
@@ -260,42 +308,123 @@ def _sealed(value: str, prefix: str, *, table: str, row_id: int, key: bytes, rin
 
 COPY_COLUMNS: dict[str, list[str]] = {
     ReferenceSource.SSA: [
-        "id", "load_id", "ssn_enc", "ssn_bidx", "ssn_last4", "first_name", "middle_name", "last_name",
-        "date_of_birth", "citizenship", "death_date", "locked",
+        "id",
+        "load_id",
+        "ssn_enc",
+        "ssn_bidx",
+        "ssn_last4",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "date_of_birth",
+        "citizenship",
+        "death_date",
+        "locked",
     ],
     ReferenceSource.DHS: [
-        "id", "load_id", "a_number_enc", "a_number_bidx", "a_number_last4", "i94_enc", "i94_bidx", "i94_last4",
-        "passport_enc", "passport_bidx", "passport_last4", "passport_country", "first_name", "last_name",
-        "date_of_birth", "country_of_birth", "class_of_admission", "work_authorized_from", "work_authorized_until",
+        "id",
+        "load_id",
+        "a_number_enc",
+        "a_number_bidx",
+        "a_number_last4",
+        "i94_enc",
+        "i94_bidx",
+        "i94_last4",
+        "passport_enc",
+        "passport_bidx",
+        "passport_last4",
+        "passport_country",
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "country_of_birth",
+        "class_of_admission",
+        "work_authorized_from",
+        "work_authorized_until",
         "naturalized_on",
     ],
     ReferenceSource.ENFORCEMENT: [
-        "id", "load_id", "subject_ref", "first_name", "last_name", "aliases", "date_of_birth", "nationality",
-        "documents_enc", "documents_bidx", "status",
+        "id",
+        "load_id",
+        "subject_ref",
+        "first_name",
+        "last_name",
+        "aliases",
+        "date_of_birth",
+        "nationality",
+        "documents_enc",
+        "documents_bidx",
+        "status",
     ],
 }
 
 
-def copy_line(source: str, clean: dict[str, Any], *, row_id: int, load_id: int, key: bytes, ring: crypto.Keyring) -> str:
+def copy_line(
+    source: str,
+    clean: dict[str, Any],
+    *,
+    row_id: int,
+    load_id: int,
+    key: bytes,
+    ring: crypto.Keyring,
+) -> str:
     """One row of the COPY stream, identifiers sealed for its row id."""
     table = MODELS[source]._meta.db_table
     if source == ReferenceSource.SSA:
-        values: list[Any] = [row_id, load_id, *_sealed(clean["ssn"], "ssn", table=table, row_id=row_id, key=key, ring=ring)]
-        values += [clean[c] for c in ("first_name", "middle_name", "last_name", "date_of_birth", "citizenship", "death_date", "locked")]
+        values: list[Any] = [
+            row_id,
+            load_id,
+            *_sealed(clean["ssn"], "ssn", table=table, row_id=row_id, key=key, ring=ring),
+        ]
+        values += [
+            clean[c]
+            for c in (
+                "first_name",
+                "middle_name",
+                "last_name",
+                "date_of_birth",
+                "citizenship",
+                "death_date",
+                "locked",
+            )
+        ]
     elif source == ReferenceSource.DHS:
         values = [row_id, load_id]
         for prefix in ("a_number", "i94", "passport"):
             values += _sealed(clean[prefix], prefix, table=table, row_id=row_id, key=key, ring=ring)
-        values += [clean[c] for c in (
-            "passport_country", "first_name", "last_name", "date_of_birth", "country_of_birth", "class_of_admission",
-            "work_authorized_from", "work_authorized_until", "naturalized_on",
-        )]
+        values += [
+            clean[c]
+            for c in (
+                "passport_country",
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "country_of_birth",
+                "class_of_admission",
+                "work_authorized_from",
+                "work_authorized_until",
+                "naturalized_on",
+            )
+        ]
     else:
         docs = clean["documents"]
         values = [
-            row_id, load_id, clean["subject_ref"], clean["first_name"], clean["last_name"], _array(clean["aliases"]),
-            clean["date_of_birth"], clean["nationality"],
-            _array([crypto.encrypt(d, table=table, column=f"documents_enc[{i}]", row_id=row_id, ring=ring) for i, d in enumerate(docs)]),
+            row_id,
+            load_id,
+            clean["subject_ref"],
+            clean["first_name"],
+            clean["last_name"],
+            _array(clean["aliases"]),
+            clean["date_of_birth"],
+            clean["nationality"],
+            _array(
+                [
+                    crypto.encrypt(
+                        d, table=table, column=f"documents_enc[{i}]", row_id=row_id, ring=ring
+                    )
+                    for i, d in enumerate(docs)
+                ]
+            ),
             _array([crypto.blind_index(d, kind=KINDS["document_number"], key=key) for d in docs]),
             clean["status"],
         ]
@@ -353,7 +482,8 @@ def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
         missing = [c for c in COLUMNS[source] if c not in (reader.fieldnames or [])]
         if missing:
             raise ValidationFailed(
-                f"The header lacks column(s): {', '.join(missing)}.", field_errors={"file": [f"Missing: {', '.join(missing)}"]}
+                f"The header lacks column(s): {', '.join(missing)}.",
+                field_errors={"file": [f"Missing: {', '.join(missing)}"]},
             )
         for row in reader:
             if None in row or any(v is None for v in row.values()):
@@ -381,7 +511,10 @@ def _validated(path: Path, source: str, report: LoadReport) -> Iterator[dict[str
 
 def _allocate(table: str, count: int) -> list[int]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [table, count],
+        )
         return [r[0] for r in cursor.fetchall()]
 
 
@@ -398,7 +531,9 @@ def load_reference(
 ) -> LoadReport:
     """Validate a reference file, then COPY it as the source's new current vintage (or refuse it)."""
     if source not in COLUMNS:
-        raise ValidationFailed("Unknown source.", field_errors={"source": [f"One of: {', '.join(COLUMNS)}."]})
+        raise ValidationFailed(
+            "Unknown source.", field_errors={"source": [f"One of: {', '.join(COLUMNS)}."]}
+        )
     path = Path(path)
     started = time.perf_counter()
     report = LoadReport(source=source)
@@ -407,8 +542,15 @@ def load_reference(
     if report.error_count and not skip_invalid:
         report.seconds = time.perf_counter() - started
         event_record(
-            action="reference.load_failed", actor=actor, object_type="reference_load",
-            detail={"source": source, "file": path.name, "invalid_rows": report.error_count, "rows": report.rows_total},
+            action="reference.load_failed",
+            actor=actor,
+            object_type="reference_load",
+            detail={
+                "source": source,
+                "file": path.name,
+                "invalid_rows": report.error_count,
+                "rows": report.rows_total,
+            },
         )
         raise LoadRefused(report)
     if progress_total:
@@ -418,9 +560,14 @@ def load_reference(
     table = model._meta.db_table
     with transaction.atomic():
         load = ReferenceLoad.objects.create(
-            source=source, source_agency=agency or DEFAULT_AGENCY[source], file_name=path.name[:255],
-            vintage=vintage or timezone.localdate(), checksum=checksum, loaded_by=actor,
-            loaded_by_name="" if actor else getpass.getuser(), status=LoadStatus.LOADING,
+            source=source,
+            source_agency=agency or DEFAULT_AGENCY[source],
+            file_name=path.name[:255],
+            vintage=vintage or timezone.localdate(),
+            checksum=checksum,
+            loaded_by=actor,
+            loaded_by_name="" if actor else getpass.getuser(),
+            status=LoadStatus.LOADING,
         )
         ids = iter(_allocate(table, valid))
         key, ring = crypto.blind_index_key(), crypto.keyring()
@@ -428,7 +575,9 @@ def load_reference(
 
         def lines() -> Iterator[str]:
             for n, clean in enumerate(_validated(path, source, second), 1):
-                yield copy_line(source, clean, row_id=next(ids), load_id=load.pk, key=key, ring=ring)
+                yield copy_line(
+                    source, clean, row_id=next(ids), load_id=load.pk, key=key, ring=ring
+                )
                 if progress and n % 5000 == 0:
                     progress(5000)
             if progress:
@@ -438,10 +587,24 @@ def load_reference(
         copy_rows(table, COPY_COLUMNS[source], lines())
         report.copy_seconds = time.perf_counter() - copy_started
         report.rows_loaded = valid
-        activate_load(load=load, rows=valid, rejected=report.error_count, seconds=time.perf_counter() - started)
+        activate_load(
+            load=load,
+            rows=valid,
+            rejected=report.error_count,
+            seconds=time.perf_counter() - started,
+        )
         event_record(
-            action="reference.loaded", actor=actor, object_type="reference_load", object_id=load.pk,
-            detail={"source": source, "file": path.name, "rows": valid, "rejected": report.error_count, "checksum": checksum},
+            action="reference.loaded",
+            actor=actor,
+            object_type="reference_load",
+            object_id=load.pk,
+            detail={
+                "source": source,
+                "file": path.name,
+                "rows": valid,
+                "rejected": report.error_count,
+                "checksum": checksum,
+            },
         )
     report.load = load
     report.seconds = time.perf_counter() - started
@@ -449,22 +612,36 @@ def load_reference(
 
 
 def activate_load(
-    *, load: ReferenceLoad, rows: int, rejected: int = 0, seconds: float | None = None, analyze: bool = True
+    *,
+    load: ReferenceLoad,
+    rows: int,
+    rejected: int = 0,
+    seconds: float | None = None,
+    analyze: bool = True,
 ) -> ReferenceLoad:
     """Make `load` its source's current vintage and supersede the previous one (caller's transaction).
 
     `analyze=False` when the caller has just analyzed the table itself.
     """
     now = timezone.now()
-    ReferenceLoad.objects.select_for_update().filter(source=load.source, status=LoadStatus.CURRENT).update(
-        status=LoadStatus.SUPERSEDED, superseded_at=now
-    )
+    ReferenceLoad.objects.select_for_update().filter(
+        source=load.source, status=LoadStatus.CURRENT
+    ).update(status=LoadStatus.SUPERSEDED, superseded_at=now)
     load.row_count = rows
     load.rows_rejected = rejected
     load.status = LoadStatus.CURRENT
     load.became_current_at = now
     load.duration_seconds = seconds
-    load.save(update_fields=["row_count", "rows_rejected", "status", "became_current_at", "duration_seconds", "updated_at"])
+    load.save(
+        update_fields=[
+            "row_count",
+            "rows_rejected",
+            "status",
+            "became_current_at",
+            "duration_seconds",
+            "updated_at",
+        ]
+    )
     if analyze:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {MODELS[load.source]._meta.db_table}")

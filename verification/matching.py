@@ -37,12 +37,53 @@ FLAG = "flag"
 
 # Connecting particles of compound surnames (Spanish, Portuguese, Dutch, German, Arabic).
 PARTICLES = frozenset(
-    ["de", "del", "la", "las", "los", "y", "e", "da", "das", "do", "dos", "di", "du", "van", "der", "den", "ter", "von", "zu", "al", "el", "bin", "ibn", "ben", "bint", "abu"]
+    [
+        "de",
+        "del",
+        "la",
+        "las",
+        "los",
+        "y",
+        "e",
+        "da",
+        "das",
+        "do",
+        "dos",
+        "di",
+        "du",
+        "van",
+        "der",
+        "den",
+        "ter",
+        "von",
+        "zu",
+        "al",
+        "el",
+        "bin",
+        "ibn",
+        "ben",
+        "bint",
+        "abu",
+    ]
 )
 # Letters NFKD does not decompose into a base letter.
 _TRANSLATE = str.maketrans(
-    {"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d", "ł": "l",
-     "Ł": "l", "ß": "ss", "ð": "d", "þ": "th", "\u0131": "i"}
+    {
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "ß": "ss",
+        "ð": "d",
+        "þ": "th",
+        "\u0131": "i",
+    }
 )
 _APOSTROPHES = {"'", "\u2019", "\u2018", "`", "\u02bc"}
 
@@ -158,15 +199,21 @@ def name_similarity(a: str, b: str) -> float:
     return float(max(fuzz.ratio(na, nb), fuzz.token_sort_ratio(na, nb), joined))
 
 
-def _score_outcome(field: str, submitted: str, reference: str, score: float, hint: str) -> FieldResult:
+def _score_outcome(
+    field: str, submitted: str, reference: str, score: float, hint: str
+) -> FieldResult:
     if score >= match_score():
-        return FieldResult(field, VARIANT, submitted, reference, round(score, 1), hint or "spelling")
+        return FieldResult(
+            field, VARIANT, submitted, reference, round(score, 1), hint or "spelling"
+        )
     if score >= review_score():
         return FieldResult(field, NEAR, submitted, reference, round(score, 1), hint or "spelling")
     return FieldResult(field, MISMATCH, submitted, reference, round(score, 1), hint)
 
 
-def compare_surname(submitted: str, reference: str, *, submitted_other: str = "", reference_other: str = "") -> FieldResult:
+def compare_surname(
+    submitted: str, reference: str, *, submitted_other: str = "", reference_other: str = ""
+) -> FieldResult:
     """Compare last names: compound parts unordered, a missing part tolerated, other names used."""
     field = "last_name"
     ns, nr = normalize_name(submitted), normalize_name(reference)
@@ -178,11 +225,17 @@ def compare_surname(submitted: str, reference: str, *, submitted_other: str = ""
     sp, rp = set(name_parts(submitted)), set(name_parts(reference))
     if sp and rp:
         if sp == rp:
-            hint = "particle" if name_parts(submitted) == name_parts(reference) else "compound_reordered"
+            hint = (
+                "particle"
+                if name_parts(submitted) == name_parts(reference)
+                else "compound_reordered"
+            )
             return FieldResult(field, VARIANT, submitted, reference, 100.0, hint)
         if sp < rp or rp < sp:
             score = float(fuzz.token_set_ratio(ns, nr))
-            return FieldResult(field, VARIANT, submitted, reference, round(score, 1), "compound_part_missing")
+            return FieldResult(
+                field, VARIANT, submitted, reference, round(score, 1), "compound_part_missing"
+            )
     for other in filter(None, (o.strip() for o in submitted_other.split(","))):
         if name_parts(other) and set(name_parts(other)) <= rp:
             return FieldResult(field, VARIANT, submitted, reference, 100.0, "other_last_name")
@@ -202,7 +255,9 @@ def _given_equivalent(a: str, b: str) -> bool:
     return a == b or b in NICKNAMES.get(a, frozenset())
 
 
-def compare_given_name(submitted: str, reference: str, *, reference_middle: str = "") -> FieldResult:
+def compare_given_name(
+    submitted: str, reference: str, *, reference_middle: str = ""
+) -> FieldResult:
     """Compare first names: a second given name, a nickname or the middle name tolerated."""
     field = "first_name"
     ns, nr = normalize_name(submitted), normalize_name(reference)
@@ -229,7 +284,11 @@ def compare_dob(submitted: date, reference: date) -> FieldResult:
     sub, ref = submitted.isoformat(), reference.isoformat()
     if submitted == reference:
         return FieldResult("date_of_birth", MATCH, sub, ref, 100.0)
-    if submitted.year == reference.year and submitted.day == reference.month and submitted.month == reference.day:
+    if (
+        submitted.year == reference.year
+        and submitted.day == reference.month
+        and submitted.month == reference.day
+    ):
         return FieldResult("date_of_birth", MISMATCH, sub, ref, 0.0, "dob_day_month_swap")
     if submitted.month == reference.month and submitted.day == reference.day:
         return FieldResult("date_of_birth", MISMATCH, sub, ref, 0.0, "dob_year_differs")
@@ -243,16 +302,38 @@ def compare_identity(submitted: Identity, reference: Identity) -> list[FieldResu
     names) gets a lawful variant on both name fields.
     """
     last = compare_surname(
-        submitted.last_name, reference.last_name,
-        submitted_other=submitted.other_last_names, reference_other=reference.other_last_names,
+        submitted.last_name,
+        reference.last_name,
+        submitted_other=submitted.other_last_names,
+        reference_other=reference.other_last_names,
     )
-    first = compare_given_name(submitted.first_name, reference.first_name, reference_middle=reference.middle_name)
+    first = compare_given_name(
+        submitted.first_name, reference.first_name, reference_middle=reference.middle_name
+    )
     if last.disagrees and first.disagrees:
         swapped_last = compare_surname(submitted.first_name, reference.last_name)
         swapped_first = compare_given_name(submitted.last_name, reference.first_name)
-        if not swapped_last.disagrees and not swapped_first.disagrees and swapped_last.outcome != NEAR:
-            last = FieldResult("last_name", VARIANT, submitted.last_name, reference.last_name, swapped_last.score, "given_family_swapped")
-            first = FieldResult("first_name", VARIANT, submitted.first_name, reference.first_name, swapped_first.score, "given_family_swapped")
+        if (
+            not swapped_last.disagrees
+            and not swapped_first.disagrees
+            and swapped_last.outcome != NEAR
+        ):
+            last = FieldResult(
+                "last_name",
+                VARIANT,
+                submitted.last_name,
+                reference.last_name,
+                swapped_last.score,
+                "given_family_swapped",
+            )
+            first = FieldResult(
+                "first_name",
+                VARIANT,
+                submitted.first_name,
+                reference.first_name,
+                swapped_first.score,
+                "given_family_swapped",
+            )
     results = [last, first]
     if submitted.date_of_birth is not None and reference.date_of_birth is not None:
         results.append(compare_dob(submitted.date_of_birth, reference.date_of_birth))

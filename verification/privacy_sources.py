@@ -32,14 +32,19 @@ class VerificationCaseSource:
         if query.ssn_index:
             qs, how = qs.filter(ssn_bidx=query.ssn_index), "ssn"
         elif query.last_name and query.date_of_birth:
-            qs, how = qs.filter(last_name__iexact=query.last_name, date_of_birth=query.date_of_birth), "name+dob"
+            qs, how = (
+                qs.filter(last_name__iexact=query.last_name, date_of_birth=query.date_of_birth),
+                "name+dob",
+            )
             if query.first_name:
                 qs = qs.filter(first_name__iexact=query.first_name)
         else:
             return []
         return [
             RecordRef(
-                source=self.name, record_id=str(c.pk), person_ref=f"worker:{c.worker_id}",
+                source=self.name,
+                record_id=str(c.pk),
+                person_ref=f"worker:{c.worker_id}",
                 summary=f"E-Verify case {c.pk} at {c.employer.name}, {c.get_status_display()}, created {c.created_at:%Y-%m-%d}",
                 match=how,
             )
@@ -50,14 +55,31 @@ class VerificationCaseSource:
         """The case as the person may receive it: identifiers masked, comparisons included."""
         c = VerificationCase.objects.select_related("employer").get(pk=int(record_id))
         return {
-            "case": c.pk, "employer": c.employer.name, "first_name": c.first_name, "middle_initial": c.middle_initial,
-            "last_name": c.last_name, "other_last_names": c.other_last_names, "date_of_birth": c.date_of_birth.isoformat(),
-            "ssn": mask(c.ssn_last4), "a_number": mask(c.a_number_last4), "citizenship_status": c.citizenship_status,
-            "document_type": c.document_type, "hire_date": c.hire_date.isoformat(), "status": c.status, "result": c.result,
-            "closure_code": c.closure_code, "created_at": c.created_at.isoformat(),
+            "case": c.pk,
+            "employer": c.employer.name,
+            "first_name": c.first_name,
+            "middle_initial": c.middle_initial,
+            "last_name": c.last_name,
+            "other_last_names": c.other_last_names,
+            "date_of_birth": c.date_of_birth.isoformat(),
+            "ssn": mask(c.ssn_last4),
+            "a_number": mask(c.a_number_last4),
+            "citizenship_status": c.citizenship_status,
+            "document_type": c.document_type,
+            "hire_date": c.hire_date.isoformat(),
+            "status": c.status,
+            "result": c.result,
+            "closure_code": c.closure_code,
+            "created_at": c.created_at.isoformat(),
             "comparisons": [
-                {"source": x.source, "field": x.field, "outcome": x.outcome, "submitted": x.submitted_value,
-                 "reference": x.reference_value, "score": x.score}
+                {
+                    "source": x.source,
+                    "field": x.field,
+                    "outcome": x.outcome,
+                    "submitted": x.submitted_value,
+                    "reference": x.reference_value,
+                    "score": x.score,
+                }
                 for x in c.comparisons.all()
             ],
         }
@@ -83,19 +105,35 @@ class VerificationCaseSource:
         setattr(case, field, clean)
         case.save(update_fields=[field, "updated_at"])
 
-    def retention_candidates(self, *, before: datetime, after_id: str = "", limit: int = 500) -> Sequence[RecordRef]:
+    def retention_candidates(
+        self, *, before: datetime, after_id: str = "", limit: int = 500
+    ) -> Sequence[RecordRef]:
         """Cases created before `before`, by id."""
-        qs = VerificationCase.objects.filter(created_at__lt=before, id__gt=int(after_id or 0)).order_by("id")[:limit]
-        return [RecordRef(source=self.name, record_id=str(c.pk), person_ref=f"worker:{c.worker_id}") for c in qs.only("id", "worker_id")]
+        qs = VerificationCase.objects.filter(
+            created_at__lt=before, id__gt=int(after_id or 0)
+        ).order_by("id")[:limit]
+        return [
+            RecordRef(source=self.name, record_id=str(c.pk), person_ref=f"worker:{c.worker_id}")
+            for c in qs.only("id", "worker_id")
+        ]
 
-    def retention_count(self, *, before: datetime, record_ids: Collection[str] | None = None,
-                        person_refs: Collection[str] | None = None) -> int:
+    def retention_count(
+        self,
+        *,
+        before: datetime,
+        record_ids: Collection[str] | None = None,
+        person_refs: Collection[str] | None = None,
+    ) -> int:
         """How many cases `retention_candidates` lists; with ids or persons (`worker:<id>`), only those among them."""
         qs = VerificationCase.objects.filter(created_at__lt=before)
         if record_ids is None and person_refs is None:
             return qs.count()
         ids = [int(i) for i in record_ids or () if i.isdigit() and str(int(i)) == i]
-        workers = [int(p[7:]) for p in person_refs or () if p.startswith("worker:") and p[7:].isdigit() and str(int(p[7:])) == p[7:]]
+        workers = [
+            int(p[7:])
+            for p in person_refs or ()
+            if p.startswith("worker:") and p[7:].isdigit() and str(int(p[7:])) == p[7:]
+        ]
         return qs.filter(Q(pk__in=ids) | Q(worker_id__in=workers)).count()
 
     @transaction.atomic
@@ -111,11 +149,17 @@ class VerificationCaseSource:
         ids = [int(r) for r in record_ids]
         with retention_purge() as purge:
             purge.history(table=VerificationCase._meta.db_table, row_pks=[str(i) for i in ids])
-            workers = set(VerificationCase.objects.filter(pk__in=ids).values_list("worker_id", flat=True))
+            workers = set(
+                VerificationCase.objects.filter(pk__in=ids).values_list("worker_id", flat=True)
+            )
             VerificationCase.objects.filter(duplicate_of_id__in=ids).update(duplicate_of=None)
             VerificationCase.objects.filter(resubmission_of_id__in=ids).update(resubmission_of=None)
             _, per_model = VerificationCase.objects.filter(pk__in=ids).delete()
-            orphans = list(Worker.objects.filter(pk__in=workers, cases__isnull=True).values_list("pk", flat=True))
+            orphans = list(
+                Worker.objects.filter(pk__in=workers, cases__isnull=True).values_list(
+                    "pk", flat=True
+                )
+            )
             purge.history(table=Worker._meta.db_table, row_pks=[str(w) for w in orphans])
             Worker.objects.filter(pk__in=orphans).delete()
         return per_model.get(VerificationCase._meta.label, 0)

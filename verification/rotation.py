@@ -50,15 +50,23 @@ def _stale(prefixes: tuple[str, ...], kid: str) -> Q:
 def pending(ring: crypto.Keyring | None = None) -> dict[str, int]:
     """Rows per table that still hold a token under an old key."""
     ring = ring or crypto.keyring()
-    out = {model._meta.db_table: model.objects.filter(_stale(prefixes, ring.current_kid)).count() for model, prefixes in SEALED}
+    out = {
+        model._meta.db_table: model.objects.filter(_stale(prefixes, ring.current_kid)).count()
+        for model, prefixes in SEALED
+    }
     out[EnforcementSubject._meta.db_table] = sum(
-        1 for docs in EnforcementSubject.objects.exclude(documents_enc=[]).values_list("documents_enc", flat=True)
+        1
+        for docs in EnforcementSubject.objects.exclude(documents_enc=[]).values_list(
+            "documents_enc", flat=True
+        )
         if any(crypto.needs_rotation(t, ring) for t in docs)
     )
     return out
 
 
-def rotate(*, chunk: int = 2000, progress: Callable[[str, int], None] | None = None) -> RotationReport:
+def rotate(
+    *, chunk: int = 2000, progress: Callable[[str, int], None] | None = None
+) -> RotationReport:
     """Re-encrypt every token not under the current key; returns the rows changed per table."""
     ring = crypto.keyring()
     kid = ring.current_kid
@@ -72,7 +80,9 @@ def rotate(*, chunk: int = 2000, progress: Callable[[str, int], None] | None = N
             with transaction.atomic():
                 rows = list(
                     model.objects.select_for_update(skip_locked=True)
-                    .filter(_stale(prefixes, kid), pk__gt=last).order_by("pk").only("pk", *fields)[:chunk]
+                    .filter(_stale(prefixes, kid), pk__gt=last)
+                    .order_by("pk")
+                    .only("pk", *fields)[:chunk]
                 )
                 if not rows:
                     break
@@ -80,8 +90,16 @@ def rotate(*, chunk: int = 2000, progress: Callable[[str, int], None] | None = N
                     for field in fields:
                         token = getattr(row, field)
                         if token and crypto.needs_rotation(token, ring):
-                            clear = crypto.decrypt(token, table=table, column=field, row_id=row.pk, ring=ring)
-                            setattr(row, field, crypto.encrypt(clear, table=table, column=field, row_id=row.pk, ring=ring))
+                            clear = crypto.decrypt(
+                                token, table=table, column=field, row_id=row.pk, ring=ring
+                            )
+                            setattr(
+                                row,
+                                field,
+                                crypto.encrypt(
+                                    clear, table=table, column=field, row_id=row.pk, ring=ring
+                                ),
+                            )
                 model.objects.bulk_update(rows, fields)
                 last = rows[-1].pk
                 count += len(rows)
@@ -91,16 +109,33 @@ def rotate(*, chunk: int = 2000, progress: Callable[[str, int], None] | None = N
     table = EnforcementSubject._meta.db_table
     count = 0
     with transaction.atomic():
-        for subject in EnforcementSubject.objects.select_for_update().exclude(documents_enc=[]).only("pk", "documents_enc"):
+        for subject in (
+            EnforcementSubject.objects.select_for_update()
+            .exclude(documents_enc=[])
+            .only("pk", "documents_enc")
+        ):
             if any(crypto.needs_rotation(t, ring) for t in subject.documents_enc):
                 subject.documents_enc = [
-                    crypto.encrypt(crypto.decrypt(t, table=table, column=f"documents_enc[{i}]", row_id=subject.pk, ring=ring),
-                                   table=table, column=f"documents_enc[{i}]", row_id=subject.pk, ring=ring)
+                    crypto.encrypt(
+                        crypto.decrypt(
+                            t,
+                            table=table,
+                            column=f"documents_enc[{i}]",
+                            row_id=subject.pk,
+                            ring=ring,
+                        ),
+                        table=table,
+                        column=f"documents_enc[{i}]",
+                        row_id=subject.pk,
+                        ring=ring,
+                    )
                     for i, t in enumerate(subject.documents_enc)
                 ]
                 subject.save(update_fields=["documents_enc"])
                 count += 1
     done[table] = count
     report = RotationReport(rows=done)
-    event_record(action="keys.rotated", object_type="data_key", object_id=kid, detail={"rows": done})
+    event_record(
+        action="keys.rotated", object_type="data_key", object_id=kid, detail={"rows": done}
+    )
     return report

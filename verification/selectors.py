@@ -34,7 +34,11 @@ def get_case_for_user(*, user: Any, pk: int, action: str = "view") -> Verificati
 
 
 def case_list_for_user(
-    *, user: Any, statuses: list[str] | None = None, tnc_source: str = "", employer_query: str = "",
+    *,
+    user: Any,
+    statuses: list[str] | None = None,
+    tnc_source: str = "",
+    employer_query: str = "",
     escalated: bool = False,
 ) -> QuerySet[VerificationCase]:
     """Cases the user may see, filtered; the verifier queue by default, escalated first, then oldest change.
@@ -54,7 +58,9 @@ def case_list_for_user(
     if escalated:
         qs = qs.filter(is_escalated)
     flag = Case(When(is_escalated, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return qs.annotate(escalation_order=flag).order_by("escalation_order", "status_changed_at", "id")
+    return qs.annotate(escalation_order=flag).order_by(
+        "escalation_order", "status_changed_at", "id"
+    )
 
 
 # The reference data a comparison shows belongs to its source's data category.
@@ -70,7 +76,11 @@ def comparisons_for_case(*, case: VerificationCase, user: Any = None) -> QuerySe
     qs = CaseComparison.objects.filter(case=case).order_by("source", "id")
     if user is None:
         return qs
-    sources = [s for s, category in COMPARISON_CATEGORIES.items() if decide(user, action="view", category=category).allowed]
+    sources = [
+        s
+        for s, category in COMPARISON_CATEGORIES.items()
+        if decide(user, action="view", category=category).allowed
+    ]
     return qs.filter(source__in=sources)
 
 
@@ -89,7 +99,12 @@ def get_employer_for_user(*, user: Any, pk: int, action: str = "view") -> Employ
 
 def get_apikey_for_user(*, user: Any, pk: int) -> EmployerApiKey:
     """An API key whose employer the user may change; NotFound otherwise."""
-    key = EmployerApiKey.objects.visible_to(user, action="change").select_related("employer").filter(pk=pk).first()
+    key = (
+        EmployerApiKey.objects.visible_to(user, action="change")
+        .select_related("employer")
+        .filter(pk=pk)
+        .first()
+    )
     if key is None:
         raise NotFound("No such key.")
     return key

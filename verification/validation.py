@@ -30,16 +30,95 @@ _COUNTRY = re.compile(r"^[A-Z]{3}$")
 _EIN = re.compile(r"^(\d{2})-?(\d{7})$")
 _NAICS = re.compile(r"^\d{2,6}$")
 # EIN prefixes the IRS has never assigned (IRS "How EINs are assigned").
-_EIN_UNUSED_PREFIXES = {"00", "07", "08", "09", "17", "18", "19", "28", "29", "49", "69", "70", "78", "79", "89", "96", "97"}
+_EIN_UNUSED_PREFIXES = {
+    "00",
+    "07",
+    "08",
+    "09",
+    "17",
+    "18",
+    "19",
+    "28",
+    "29",
+    "49",
+    "69",
+    "70",
+    "78",
+    "79",
+    "89",
+    "96",
+    "97",
+}
 US_STATES = frozenset(
-    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI"]
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "AS",
+        "GU",
+        "MP",
+        "PR",
+        "VI",
+    ]
 )
 # IRCA: Form I-9 exists for hires after 6 November 1986.
 IRCA_START = date(1986, 11, 7)
 
 # Documents each attested status may present (List A, or List B+C for anyone).
 DOCUMENTS_FOR_STATUS: dict[str, set[str]] = {
-    CitizenshipStatus.CITIZEN: {DocumentType.US_PASSPORT, DocumentType.US_PASSPORT_CARD, DocumentType.LIST_B_AND_C},
+    CitizenshipStatus.CITIZEN: {
+        DocumentType.US_PASSPORT,
+        DocumentType.US_PASSPORT_CARD,
+        DocumentType.LIST_B_AND_C,
+    },
     CitizenshipStatus.NONCITIZEN_NATIONAL: {
         DocumentType.US_PASSPORT,
         DocumentType.US_PASSPORT_CARD,
@@ -117,7 +196,9 @@ def ssn(value: str) -> str:
         raise FieldInvalid("Enter 9 digits, as 123-45-6789 or 123456789.")
     area, group, serial = match.groups()
     if area in {"000", "666"} or area.startswith("9"):
-        raise FieldInvalid("This is not a valid SSN area number (000, 666 and 900-999 are never issued).")
+        raise FieldInvalid(
+            "This is not a valid SSN area number (000, 666 and 900-999 are never issued)."
+        )
     if group == "00" or serial == "0000":
         raise FieldInvalid("This is not a valid SSN: the group or serial number is zero.")
     return area + group + serial
@@ -200,9 +281,13 @@ def date_of_birth(value: date, *, hire_date: date | None, today: date) -> date:
     if value.year < 1900:
         raise FieldInvalid("The date of birth is before 1900.")
     reference = hire_date or today
-    age = reference.year - value.year - ((reference.month, reference.day) < (value.month, value.day))
+    age = (
+        reference.year - value.year - ((reference.month, reference.day) < (value.month, value.day))
+    )
     if age < settings.VERIFICATION_MIN_WORKER_AGE:
-        raise FieldInvalid(f"The worker is under {settings.VERIFICATION_MIN_WORKER_AGE} on the hire date.")
+        raise FieldInvalid(
+            f"The worker is under {settings.VERIFICATION_MIN_WORKER_AGE} on the hire date."
+        )
     return value
 
 
@@ -212,15 +297,23 @@ def i9_dates(
     """Field errors of the three I-9 dates (prescreening is a pattern, not refused here)."""
     errors: dict[str, list[str]] = {}
     if i9_completed_on > today:
-        errors.setdefault("i9_completed_on", []).append("The I-9 cannot be completed in the future.")
+        errors.setdefault("i9_completed_on", []).append(
+            "The I-9 cannot be completed in the future."
+        )
     if hire_date < IRCA_START:
-        errors.setdefault("hire_date", []).append("Form I-9 applies to hires after 6 November 1986.")
+        errors.setdefault("hire_date", []).append(
+            "Form I-9 applies to hires after 6 November 1986."
+        )
     if (hire_date - today).days > 366:
         errors.setdefault("hire_date", []).append("The hire date is more than a year away.")
     if offer_accepted_on > today:
-        errors.setdefault("offer_accepted_on", []).append("The offer cannot be accepted in the future.")
+        errors.setdefault("offer_accepted_on", []).append(
+            "The offer cannot be accepted in the future."
+        )
     if i9_completed_on < offer_accepted_on:
-        errors.setdefault("i9_completed_on", []).append("Section 1 is completed after the offer is accepted.")
+        errors.setdefault("i9_completed_on", []).append(
+            "Section 1 is completed after the offer is accepted."
+        )
     return errors
 
 
@@ -238,5 +331,7 @@ def free_text(value: str, *, max_length: int = 500) -> str:
     if len(value or "") > max_length:
         raise FieldInvalid(f"At most {max_length} characters.")
     if digits_look_like_identifier(value):
-        raise FieldInvalid("Remove the number that looks like an SSN or A-Number: free text must hold no PII.")
+        raise FieldInvalid(
+            "Remove the number that looks like an SSN or A-Number: free text must hold no PII."
+        )
     return value or ""

@@ -50,9 +50,13 @@ def _account(request: HttpRequest, cases: list[Any], *, nature: str) -> None:
     """The accounting of disclosures (552a(c)) when the cases left their owning agency."""
     decision = decide(request.user, action="view", category=DataCategory.VERIFICATION_CASES)
     disclosures_record(
-        actor=request.user, decision=decision, category=DataCategory.VERIFICATION_CASES,
-        record_type="verification_case", records=[(c.pk, f"worker:{c.worker_id}") for c in cases],
-        nature=nature, purpose="Verification case work under the agreement",
+        actor=request.user,
+        decision=decision,
+        category=DataCategory.VERIFICATION_CASES,
+        record_type="verification_case",
+        records=[(c.pk, f"worker:{c.worker_id}") for c in cases],
+        nature=nature,
+        purpose="Verification case work under the agreement",
     )
 
 
@@ -73,15 +77,27 @@ def case_list(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.case_list_for_user(
-        user=request.user, statuses=filters.get("status") or None, tnc_source=filters.get("tnc_source", ""),
-        employer_query=filters.get("employer", ""), escalated=bool(filters.get("escalated")),
+        user=request.user,
+        statuses=filters.get("status") or None,
+        tnc_source=filters.get("tnc_source", ""),
+        employer_query=filters.get("employer", ""),
+        escalated=bool(filters.get("escalated")),
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     cases = list(page.object_list)
     if cases:
-        event_record(action="vcase.listed", object_type="verification_case", subjects=[c.subject for c in cases], detail={"count": len(cases)})
+        event_record(
+            action="vcase.listed",
+            object_type="verification_case",
+            subjects=[c.subject for c in cases],
+            detail={"count": len(cases)},
+        )
         _account(request, cases, nature=DisclosureNature.VIEW)
-    return render(request, "verification/case_list.html", {"page": page, "cases": cases, "form": form, **_deadline_context()})
+    return render(
+        request,
+        "verification/case_list.html",
+        {"page": page, "cases": cases, "form": form, **_deadline_context()},
+    )
 
 
 @login_required
@@ -91,10 +107,21 @@ def case_list(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A case beside the reference data it was compared with, disagreeing fields marked."""
     case = _case_or_404(request.user, pk)
-    event_record(action="vcase.viewed", object_type="verification_case", object_id=case.pk, subjects=[case.subject, f"worker:{case.worker_id}"])
+    event_record(
+        action="vcase.viewed",
+        object_type="verification_case",
+        object_id=case.pk,
+        subjects=[case.subject, f"worker:{case.worker_id}"],
+    )
     _account(request, [case], nature=DisclosureNature.VIEW)
-    can_change = decide(request.user, action="change", category=DataCategory.VERIFICATION_CASES).allowed
-    return render(request, "verification/case_detail.html", _detail_context(case, can_change, user=request.user))
+    can_change = decide(
+        request.user, action="change", category=DataCategory.VERIFICATION_CASES
+    ).allowed
+    return render(
+        request,
+        "verification/case_detail.html",
+        _detail_context(case, can_change, user=request.user),
+    )
 
 
 def _deadline_context() -> dict[str, Any]:
@@ -107,7 +134,12 @@ def _deadline_context() -> dict[str, Any]:
 
 
 def _detail_context(
-    case: Any, can_change: bool, resolve_form: Any = None, contact_form: Any = None, *, user: Any = None
+    case: Any,
+    can_change: bool,
+    resolve_form: Any = None,
+    contact_form: Any = None,
+    *,
+    user: Any = None,
 ) -> dict[str, Any]:
     return {
         **_deadline_context(),
@@ -130,7 +162,12 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     form = ResolveForm(request.POST, status=case.status)
     if form.is_valid():
         try:
-            services.case_resolve(actor=request.user, case=case, resolution=form.cleaned_data["resolution"], note=form.cleaned_data["note"])
+            services.case_resolve(
+                actor=request.user,
+                case=case,
+                resolution=form.cleaned_data["resolution"],
+                note=form.cleaned_data["note"],
+            )
         except ValidationFailed as exc:
             _apply_errors(form, exc)
         except DomainError as exc:
@@ -139,7 +176,12 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Case {case.pk} resolved.")
             return redirect("verification:case-list")
-    return render(request, "verification/case_detail.html", _detail_context(case, True, resolve_form=form, user=request.user), status=400)
+    return render(
+        request,
+        "verification/case_detail.html",
+        _detail_context(case, True, resolve_form=form, user=request.user),
+        status=400,
+    )
 
 
 @login_required
@@ -151,7 +193,9 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContactForm(request.POST)
     if form.is_valid():
         try:
-            services.case_contact_record(actor=request.user, case=case, contacted_on=form.cleaned_data["contacted_on"])
+            services.case_contact_record(
+                actor=request.user, case=case, contacted_on=form.cleaned_data["contacted_on"]
+            )
         except ValidationFailed as exc:
             _apply_errors(form, exc)
         except DomainError as exc:
@@ -160,7 +204,12 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Contact recorded.")
             return redirect("verification:case-detail", pk=case.pk)
-    return render(request, "verification/case_detail.html", _detail_context(case, True, contact_form=form, user=request.user), status=400)
+    return render(
+        request,
+        "verification/case_detail.html",
+        _detail_context(case, True, contact_form=form, user=request.user),
+        status=400,
+    )
 
 
 @login_required
@@ -175,21 +224,34 @@ def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             revealed = services.case_identifier_reveal(
-                actor=request.user, case=case, field=form.cleaned_data["field"], reason=form.cleaned_data["reason"],
+                actor=request.user,
+                case=case,
+                field=form.cleaned_data["field"],
+                reason=form.cleaned_data["reason"],
                 request=request,
             )
         except ValidationFailed as exc:
             _apply_errors(form, exc)
         except ReverifyRequired:
-            return redirect(f"{reverse('otp-verify')}?next={reverse('verification:case-detail', args=[case.pk])}")
+            return redirect(
+                f"{reverse('otp-verify')}?next={reverse('verification:case-detail', args=[case.pk])}"
+            )
         except RateLimited as exc:
             form.add_error(None, exc.message or "Too many reveals in a minute; try again shortly.")
             context = _detail_context(case, True, user=request.user)
             context.update({"reveal_form": form})
             return render(request, "verification/case_detail.html", context, status=429)
     context = _detail_context(case, True, user=request.user)
-    context.update({"reveal_form": form, "revealed": revealed, "revealed_field": form.cleaned_data.get("field") if revealed else ""})
-    response = render(request, "verification/case_detail.html", context, status=200 if revealed else 400)
+    context.update(
+        {
+            "reveal_form": form,
+            "revealed": revealed,
+            "revealed_field": form.cleaned_data.get("field") if revealed else "",
+        }
+    )
+    response = render(
+        request, "verification/case_detail.html", context, status=200 if revealed else 400
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -230,7 +292,12 @@ def employer_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{employer.name} enrolled.")
             return redirect("verification:employer-detail", pk=employer.pk)
-    return render(request, "verification/employer_form.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "verification/employer_form.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
 
 
 def _employer_or_404(request: HttpRequest, pk: int) -> Employer:
@@ -247,10 +314,17 @@ def _employer_or_404(request: HttpRequest, pk: int) -> Employer:
 def employer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """An employer, its sites and its API keys."""
     employer = _employer_or_404(request, pk)
-    return render(request, "verification/employer_detail.html", {
-        "employer": employer, "sites": employer.sites.all(), "keys": employer.api_keys.all(),
-        "site_form": SiteForm(), "key_form": ApiKeyForm(),
-    })
+    return render(
+        request,
+        "verification/employer_detail.html",
+        {
+            "employer": employer,
+            "sites": employer.sites.all(),
+            "keys": employer.api_keys.all(),
+            "site_form": SiteForm(),
+            "key_form": ApiKeyForm(),
+        },
+    )
 
 
 @login_required
@@ -267,14 +341,24 @@ def site_new(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Site added.")
             return redirect("verification:employer-detail", pk=employer.pk)
-    return render(request, "verification/employer_detail.html", {
-        "employer": employer, "sites": employer.sites.all(), "keys": employer.api_keys.all(),
-        "site_form": form, "key_form": ApiKeyForm(),
-    }, status=400)
+    return render(
+        request,
+        "verification/employer_detail.html",
+        {
+            "employer": employer,
+            "sites": employer.sites.all(),
+            "keys": employer.api_keys.all(),
+            "site_form": form,
+            "key_form": ApiKeyForm(),
+        },
+        status=400,
+    )
 
 
 def _key_shown_once(request: HttpRequest, key: Any, raw: str, *, rotated: bool) -> HttpResponse:
-    response = render(request, "verification/apikey_issued.html", {"key": key, "raw": raw, "rotated": rotated})
+    response = render(
+        request, "verification/apikey_issued.html", {"key": key, "raw": raw, "rotated": rotated}
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -287,15 +371,28 @@ def apikey_new(request: HttpRequest, pk: int) -> HttpResponse:
     form = ApiKeyForm(request.POST)
     if form.is_valid():
         try:
-            key, raw = services.apikey_issue(actor=request.user, employer=employer, label=form.cleaned_data["label"], valid_days=form.cleaned_data["valid_days"])
+            key, raw = services.apikey_issue(
+                actor=request.user,
+                employer=employer,
+                label=form.cleaned_data["label"],
+                valid_days=form.cleaned_data["valid_days"],
+            )
         except DomainError as exc:
             _apply_errors(form, exc)
         else:
             return _key_shown_once(request, key, raw, rotated=False)
-    return render(request, "verification/employer_detail.html", {
-        "employer": employer, "sites": employer.sites.all(), "keys": employer.api_keys.all(),
-        "site_form": SiteForm(), "key_form": form,
-    }, status=400)
+    return render(
+        request,
+        "verification/employer_detail.html",
+        {
+            "employer": employer,
+            "sites": employer.sites.all(),
+            "keys": employer.api_keys.all(),
+            "site_form": SiteForm(),
+            "key_form": form,
+        },
+        status=400,
+    )
 
 
 @login_required

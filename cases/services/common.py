@@ -40,14 +40,35 @@ def lock_visible(*, actor: Any, case: Case | int, action: str = "change") -> Cas
 
 def timeline(case: Case, actor: Any, kind: str, summary: str, **data: Any) -> CaseEvent:
     """Add a line to the case's timeline."""
-    return CaseEvent.objects.create(case=case, actor=actor if getattr(actor, "pk", None) else None, kind=kind, summary=summary[:300], data=data)
+    return CaseEvent.objects.create(
+        case=case,
+        actor=actor if getattr(actor, "pk", None) else None,
+        kind=kind,
+        summary=summary[:300],
+        data=data,
+    )
 
 
-def audit(action: str, *, actor: Any, case: Case, changes: dict | None = None, detail: dict | None = None, justification: str = "") -> None:
+def audit(
+    action: str,
+    *,
+    actor: Any,
+    case: Case,
+    changes: dict | None = None,
+    detail: dict | None = None,
+    justification: str = "",
+) -> None:
     """One audit event about one case, naming its subject."""
     event_record(
-        action=action, actor=actor, object_type="case", object_id=case.pk, subjects=[case.subject_ref],
-        case_id=case.pk, changes=changes, detail=detail, justification=justification,
+        action=action,
+        actor=actor,
+        object_type="case",
+        object_id=case.pk,
+        subjects=[case.subject_ref],
+        case_id=case.pk,
+        changes=changes,
+        detail=detail,
+        justification=justification,
     )
 
 
@@ -73,6 +94,8 @@ def notify(*, user: Any, kind: str, case: Case | None, message: str) -> Notifica
         subject = f"[Crosscheck] {message[:120]}"
         body = f"{message}\n\nOpen Crosscheck to see it. This message holds no personal data."
         transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=True)
+            lambda: send_mail(
+                subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=True
+            )
         )
     return note

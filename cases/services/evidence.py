@@ -25,7 +25,9 @@ def _sha256(upload) -> str:
 
 
 @transaction.atomic
-def evidence_add(*, actor: User, case: Case, upload: UploadedFile, description: str = "") -> Evidence:
+def evidence_add(
+    *, actor: User, case: Case, upload: UploadedFile, description: str = ""
+) -> Evidence:
     """Keep an uploaded file as evidence: its hash, size and who added it, first link of its custody chain."""
     case = lock_visible(actor=actor, case=case)
     if upload.size is None or upload.size == 0:
@@ -35,14 +37,25 @@ def evidence_add(*, actor: User, case: Case, upload: UploadedFile, description: 
     sha = _sha256(upload)
     name = (upload.name or "evidence").replace("/", "_").replace("\\", "_")[-255:]
     evidence = Evidence(
-        case=case, kind=EvidenceKind.UPLOAD, original_name=name, declared_type=(upload.content_type or "")[:120],
-        size=upload.size, sha256=sha, description=description[:300], added_by=actor,
+        case=case,
+        kind=EvidenceKind.UPLOAD,
+        original_name=name,
+        declared_type=(upload.content_type or "")[:120],
+        size=upload.size,
+        sha256=sha,
+        description=description[:300],
+        added_by=actor,
     )
     evidence.file.save(sha, upload, save=False)
     evidence.save()
     CustodyEvent.objects.create(evidence=evidence, actor=actor, action="added", sha256=sha)
     timeline(case, actor, "evidence", f"Evidence added: {name}", evidence=evidence.pk, sha256=sha)
-    audit("cases.evidence_added", actor=actor, case=case, detail={"evidence": evidence.pk, "sha256": sha, "size": upload.size})
+    audit(
+        "cases.evidence_added",
+        actor=actor,
+        case=case,
+        detail={"evidence": evidence.pk, "sha256": sha, "size": upload.size},
+    )
     return evidence
 
 
@@ -55,8 +68,18 @@ def evidence_download_record(*, actor: User, evidence: Evidence) -> Evidence:
         for chunk in iter(lambda: fh.read(65536), b""):
             digest.update(chunk)
     sha = digest.hexdigest()
-    CustodyEvent.objects.create(evidence=evidence, actor=actor, action="downloaded" if sha == evidence.sha256 else "hash_mismatch", sha256=sha)
-    audit("cases.evidence_downloaded", actor=actor, case=case, detail={"evidence": evidence.pk, "intact": sha == evidence.sha256})
+    CustodyEvent.objects.create(
+        evidence=evidence,
+        actor=actor,
+        action="downloaded" if sha == evidence.sha256 else "hash_mismatch",
+        sha256=sha,
+    )
+    audit(
+        "cases.evidence_downloaded",
+        actor=actor,
+        case=case,
+        detail={"evidence": evidence.pk, "intact": sha == evidence.sha256},
+    )
     return evidence
 
 
@@ -67,13 +90,25 @@ def notice_document_store(*, actor: User, case: Case) -> Evidence:
     deadline_days = settings.CASES_CONTEST_WINDOW_DAYS
     html = render_to_string(
         "cases/notice_document.html",
-        {"case": case, "findings": case_findings(case=case), "issued_on": today(), "contest_days": deadline_days, "office": case.owning_agency},
+        {
+            "case": case,
+            "findings": case_findings(case=case),
+            "issued_on": today(),
+            "contest_days": deadline_days,
+            "office": case.owning_agency,
+        },
     )
     data = html.encode()
     sha = hashlib.sha256(data).hexdigest()
     evidence = Evidence(
-        case=case, kind=EvidenceKind.NOTICE, original_name=f"notice-{case.number}.html", declared_type="text/html",
-        size=len(data), sha256=sha, description="Notice of adverse findings and of the right to contest", added_by=actor,
+        case=case,
+        kind=EvidenceKind.NOTICE,
+        original_name=f"notice-{case.number}.html",
+        declared_type="text/html",
+        size=len(data),
+        sha256=sha,
+        description="Notice of adverse findings and of the right to contest",
+        added_by=actor,
     )
     evidence.file.save(sha, ContentFile(data), save=False)
     evidence.save()

@@ -110,17 +110,29 @@ def _subject_facts(findings: list[Any]) -> dict[str, Any]:
     """Masked display values for a subject, from the verification case or employer it cites."""
     from verification.models import Employer, VerificationCase
 
-    facts: dict[str, Any] = {"subject_name": "", "subject_last4": "", "employer_name": "", "employer_ref": None, "worker_ref": None, "state": ""}
+    facts: dict[str, Any] = {
+        "subject_name": "",
+        "subject_last4": "",
+        "employer_name": "",
+        "employer_ref": None,
+        "worker_ref": None,
+        "state": "",
+    }
     case_ids = [f.case_id for f in findings if f.case_id]
     if case_ids:
         vcase = (
             VerificationCase.objects.select_related("employer", "hiring_site")
-            .filter(pk__in=case_ids).order_by("-pk").first()
+            .filter(pk__in=case_ids)
+            .order_by("-pk")
+            .first()
         )
         if vcase is not None:
             facts.update(
-                subject_name=f"{vcase.first_name} {vcase.last_name}", subject_last4=vcase.ssn_last4,
-                employer_name=vcase.employer.name, employer_ref=vcase.employer_id, worker_ref=vcase.worker_id,
+                subject_name=f"{vcase.first_name} {vcase.last_name}",
+                subject_last4=vcase.ssn_last4,
+                employer_name=vcase.employer.name,
+                employer_ref=vcase.employer_id,
+                worker_ref=vcase.worker_id,
                 state=(vcase.hiring_site.state if vcase.hiring_site_id else vcase.employer.state),
             )
             return facts
@@ -128,7 +140,12 @@ def _subject_facts(findings: list[Any]) -> dict[str, Any]:
     if employer_ids:
         employer = Employer.objects.filter(pk=employer_ids[0]).first()
         if employer is not None:
-            facts.update(subject_name=employer.name, employer_name=employer.name, employer_ref=employer.pk, state=employer.state)
+            facts.update(
+                subject_name=employer.name,
+                employer_name=employer.name,
+                employer_ref=employer.pk,
+                state=employer.state,
+            )
     return facts
 
 
@@ -143,8 +160,14 @@ def _apply_findings(case: Case, findings: list[Any]) -> None:
         if f.family not in case.rule_families:
             case.rule_families = [*case.rule_families, f.family]
     clerical = all(f.is_clerical for f in findings) and case.finding_count == 0
-    case.priority = min(case.priority, priority_for(case.severity, case.score, clerical)) if case.pk else priority_for(case.severity, case.score, clerical)
-    due = sla_due_date(case.severity, (case.created_at.date() if case.pk and case.created_at else today()))
+    case.priority = (
+        min(case.priority, priority_for(case.severity, case.score, clerical))
+        if case.pk
+        else priority_for(case.severity, case.score, clerical)
+    )
+    due = sla_due_date(
+        case.severity, (case.created_at.date() if case.pk and case.created_at else today())
+    )
     case.due_date = min(case.due_date, due) if case.due_date else due
     case.finding_count += len(findings)
 
@@ -153,21 +176,25 @@ def _active_suppression(key: str, rule_codes: list[str]) -> Suppression | None:
     return (
         Suppression.objects.filter(subject_key=key, until__gte=today())
         .filter(Q(rule_code="") | Q(rule_code__in=rule_codes))
-        .order_by("-until").first()
+        .order_by("-until")
+        .first()
     )
 
 
 def _same_evidence_as_dismissed(key: str, findings: list[Any]) -> set[int]:
     """Findings whose rule and evidence already sit in a case of this subject closed as false positive."""
     dismissed = set(
-        CaseFinding.objects.filter(case__subject_key=key, case__closure=Closure.FALSE_POSITIVE)
-        .values_list("finding__rule_code", "finding__evidence_key")
+        CaseFinding.objects.filter(
+            case__subject_key=key, case__closure=Closure.FALSE_POSITIVE
+        ).values_list("finding__rule_code", "finding__evidence_key")
     )
     return {f.pk for f in findings if (f.rule_code, f.evidence_key) in dismissed}
 
 
 def _attach(case: Case, findings: list[Any], *, is_new: bool) -> None:
-    CaseFinding.objects.bulk_create([CaseFinding(case=case, finding=f, is_new=is_new) for f in findings])
+    CaseFinding.objects.bulk_create(
+        [CaseFinding(case=case, finding=f, is_new=is_new) for f in findings]
+    )
 
 
 def _extend(case: Case, findings: list[Any]) -> None:
@@ -175,25 +202,53 @@ def _extend(case: Case, findings: list[Any]) -> None:
     case.has_new_evidence = True
     case.save()
     _attach(case, findings, is_new=True)
-    timeline(case, None, "new_evidence", f"{len(findings)} new finding(s): {', '.join(sorted({f.rule_code for f in findings}))}", findings=[f.pk for f in findings])
+    timeline(
+        case,
+        None,
+        "new_evidence",
+        f"{len(findings)} new finding(s): {', '.join(sorted({f.rule_code for f in findings}))}",
+        findings=[f.pk for f in findings],
+    )
 
 
 def _create(key: str, findings: list[Any]) -> Case | None:
     facts = _subject_facts(findings)
     families = list(dict.fromkeys(f.family for f in findings))
     unit = route(families=families, state=facts["state"])
-    if unit is None:  # no rule matches: the default agency's default unit, so no case is left unseen
-        unit = Unit.objects.select_related("agency").filter(agency__code=settings.CASES_DEFAULT_AGENCY, code=settings.CASES_DEFAULT_UNIT).first()
-    agency = unit.agency if unit else Agency.objects.filter(code=settings.CASES_DEFAULT_AGENCY).first()
+    if (
+        unit is None
+    ):  # no rule matches: the default agency's default unit, so no case is left unseen
+        unit = (
+            Unit.objects.select_related("agency")
+            .filter(agency__code=settings.CASES_DEFAULT_AGENCY, code=settings.CASES_DEFAULT_UNIT)
+            .first()
+        )
+    agency = (
+        unit.agency if unit else Agency.objects.filter(code=settings.CASES_DEFAULT_AGENCY).first()
+    )
     if agency is None:
-        logger.warning("cases.ingest: no routing rule or default agency for %s; findings stay pending", key)
+        logger.warning(
+            "cases.ingest: no routing rule or default agency for %s; findings stay pending", key
+        )
         return None
     employer_subject = key.startswith("employer:")
-    kind = CaseKind.EMPLOYER_COMPLIANCE if employer_subject else FAMILY_KIND.get(families[0], CaseKind.IDENTITY_FRAUD)
+    kind = (
+        CaseKind.EMPLOYER_COMPLIANCE
+        if employer_subject
+        else FAMILY_KIND.get(families[0], CaseKind.IDENTITY_FRAUD)
+    )
     case = Case(
-        number=_next_number(), kind=kind, status=CaseStatus.FLAGGED, owning_agency=agency, routed_unit=unit,
-        subject_kind=SubjectKind.EMPLOYER if employer_subject else SubjectKind.WORKER, subject_key=key, score=0.0,
-        severity=Severity.LOW, priority=4, **facts,
+        number=_next_number(),
+        kind=kind,
+        status=CaseStatus.FLAGGED,
+        owning_agency=agency,
+        routed_unit=unit,
+        subject_kind=SubjectKind.EMPLOYER if employer_subject else SubjectKind.WORKER,
+        subject_key=key,
+        score=0.0,
+        severity=Severity.LOW,
+        priority=4,
+        **facts,
     )
     _apply_findings(case, findings)
     suppression = _active_suppression(key, case.rule_codes)
@@ -201,7 +256,13 @@ def _create(key: str, findings: list[Any]) -> Case | None:
         case.snoozed_until = suppression.until
     case.save()
     _attach(case, findings, is_new=False)
-    timeline(case, None, "flagged", f"Flagged by {', '.join(case.rule_codes)}; routed to {unit or 'no unit'}", findings=[f.pk for f in findings])
+    timeline(
+        case,
+        None,
+        "flagged",
+        f"Flagged by {', '.join(case.rule_codes)}; routed to {unit or 'no unit'}",
+        findings=[f.pk for f in findings],
+    )
     return case
 
 
@@ -212,7 +273,12 @@ def _ingest_group(key: str, findings: list[Any], result: IngestResult) -> list[i
     fresh = [f for f in findings if f.pk not in skip]
     if not fresh:
         return [f.pk for f in findings]
-    case = Case.objects.select_for_update().filter(subject_key=key).exclude(status=CaseStatus.CLOSED).first()
+    case = (
+        Case.objects.select_for_update()
+        .filter(subject_key=key)
+        .exclude(status=CaseStatus.CLOSED)
+        .first()
+    )
     if case is not None:
         _extend(case, fresh)
         result.cases_extended.append(case.pk)
@@ -222,7 +288,12 @@ def _ingest_group(key: str, findings: list[Any], result: IngestResult) -> list[i
             created = _create(key, fresh)
     except IntegrityError:
         # Another worker opened this subject's case a moment ago (one open case per subject).
-        case = Case.objects.select_for_update().filter(subject_key=key).exclude(status=CaseStatus.CLOSED).get()
+        case = (
+            Case.objects.select_for_update()
+            .filter(subject_key=key)
+            .exclude(status=CaseStatus.CLOSED)
+            .get()
+        )
         _extend(case, fresh)
         result.cases_extended.append(case.pk)
         return [f.pk for f in findings]
@@ -250,10 +321,14 @@ def findings_ingest(*, limit: int = 500) -> IngestResult:
             done.extend(_ingest_group(key, groups[key], result))
         findings_mark_ingested(finding_ids=done)
         event_record(
-            action="cases.findings_ingested", object_type="crossref.finding",
+            action="cases.findings_ingested",
+            object_type="crossref.finding",
             detail={
-                "claimed": result.claimed, "created": result.cases_created, "extended": sorted(set(result.cases_extended)),
-                "skipped_same_evidence": result.skipped_same_evidence, "at": now().isoformat(),
+                "claimed": result.claimed,
+                "created": result.cases_created,
+                "extended": sorted(set(result.cases_extended)),
+                "skipped_same_evidence": result.skipped_same_evidence,
+                "at": now().isoformat(),
             },
         )
     return result

@@ -18,10 +18,22 @@ def reminders_send() -> dict[str, int]:
     open_assigned = Case.objects.open().filter(assignee__isnull=False).select_related("assignee")
     with transaction.atomic():
         for case in open_assigned.filter(due_date__lt=day).iterator(chunk_size=500):
-            if notify(user=case.assignee, kind=NotificationKind.OVERDUE, case=case, message=f"Case {case.number} is overdue (due {case.due_date})."):
+            if notify(
+                user=case.assignee,
+                kind=NotificationKind.OVERDUE,
+                case=case,
+                message=f"Case {case.number} is overdue (due {case.due_date}).",
+            ):
                 sent["overdue"] += 1
-        for case in open_assigned.filter(due_date__gte=day, due_date__lte=soon).iterator(chunk_size=500):
-            if notify(user=case.assignee, kind=NotificationKind.DUE_SOON, case=case, message=f"Case {case.number} is due on {case.due_date}."):
+        for case in open_assigned.filter(due_date__gte=day, due_date__lte=soon).iterator(
+            chunk_size=500
+        ):
+            if notify(
+                user=case.assignee,
+                kind=NotificationKind.DUE_SOON,
+                case=case,
+                message=f"Case {case.number} is due on {case.due_date}.",
+            ):
                 sent["due_soon"] += 1
     return sent
 

@@ -43,11 +43,19 @@ def _feedback(actor: Any, case: Case, outcome: str, reason: str) -> None:
 
 def _dismiss(case: Case, *, actor: Any, reason: str, note: str) -> None:
     if reason not in DismissReason.values:
-        raise ValidationFailed("Choose a coded reason.", field_errors={"reason": ["Choose a coded reason."]})
+        raise ValidationFailed(
+            "Choose a coded reason.", field_errors={"reason": ["Choose a coded reason."]}
+        )
     if case.is_closed:
         raise IllegalTransition(f"Case {case.number} is already closed.")
     _close(case, actor=actor, closure=Closure.FALSE_POSITIVE, reason=reason)
-    timeline(case, actor, "dismissed", f"Dismissed as false positive: {case.get_dismiss_reason_display()}", note=note[:500])
+    timeline(
+        case,
+        actor,
+        "dismissed",
+        f"Dismissed as false positive: {case.get_dismiss_reason_display()}",
+        note=note[:500],
+    )
     _feedback(actor, case, "dismissed", reason)
 
 
@@ -55,25 +63,41 @@ def _tag(case: Case, *, actor: Any, add: Iterable[str], remove: Iterable[str]) -
     add, remove = list(add), list(remove)
     for tag in add:
         if not _TAG.match(tag):
-            raise ValidationFailed("Tags are lower-case letters, digits, - and _.", field_errors={"tags": [f"Bad tag: {tag[:40]}"]})
+            raise ValidationFailed(
+                "Tags are lower-case letters, digits, - and _.",
+                field_errors={"tags": [f"Bad tag: {tag[:40]}"]},
+            )
     tags = [t for t in case.tags if t not in remove]
     tags += [t for t in add if t not in tags]
     if tags != case.tags:
         case.tags = tags
         case.save(update_fields=["tags", "updated_at"])
-        timeline(case, actor, "tagged", f"Tags: {', '.join(tags) or 'none'}", added=add, removed=remove)
+        timeline(
+            case, actor, "tagged", f"Tags: {', '.join(tags) or 'none'}", added=add, removed=remove
+        )
 
 
 def _snooze(case: Case, *, actor: Any, until: date, reason: str, rule_code: str = "") -> None:
     if until <= today():
-        raise ValidationFailed("Snooze until a future date.", field_errors={"until": ["Must be in the future."]})
+        raise ValidationFailed(
+            "Snooze until a future date.", field_errors={"until": ["Must be in the future."]}
+        )
     if (until - today()).days > settings.CASES_MAX_SNOOZE_DAYS:
-        raise ValidationFailed(f"Snoozes last at most {settings.CASES_MAX_SNOOZE_DAYS} days.", field_errors={"until": ["Too far."]})
+        raise ValidationFailed(
+            f"Snoozes last at most {settings.CASES_MAX_SNOOZE_DAYS} days.",
+            field_errors={"until": ["Too far."]},
+        )
     if not reason.strip():
         raise ValidationFailed("Give a reason.", field_errors={"reason": ["Required."]})
     if case.is_closed:
         raise IllegalTransition(f"Case {case.number} is closed.")
-    Suppression.objects.create(subject_key=case.subject_key, rule_code=rule_code, until=until, reason=reason[:500], created_by=actor)
+    Suppression.objects.create(
+        subject_key=case.subject_key,
+        rule_code=rule_code,
+        until=until,
+        reason=reason[:500],
+        created_by=actor,
+    )
     case.snoozed_until = until
     case.save(update_fields=["snoozed_until", "updated_at"])
     timeline(case, actor, "snoozed", f"Snoozed until {until}: {reason[:200]}", rule=rule_code)
@@ -104,7 +128,13 @@ def _merge(source: Case, *, actor: Any, target: Case) -> None:
     source.save(update_fields=["merged_into", "finding_count", "updated_at"])
     _close(source, actor=actor, closure=Closure.MERGED)
     timeline(source, actor, "merged", f"Merged into {target.number}", target=target.pk)
-    timeline(target, actor, "merged_in", f"{source.number} merged in ({len(moved)} finding(s))", source=source.pk)
+    timeline(
+        target,
+        actor,
+        "merged_in",
+        f"{source.number} merged in ({len(moved)} finding(s))",
+        source=source.pk,
+    )
 
 
 # --- Single-case services ----------------------------------------------------------------------
@@ -116,12 +146,20 @@ def case_dismiss(*, actor: User, case: Case, reason: str, note: str = "") -> Cas
     case = lock_visible(actor=actor, case=case)
     before = case.status
     _dismiss(case, actor=actor, reason=reason, note=note)
-    audit("cases.dismissed", actor=actor, case=case, changes={"status": [before, "closed"], "closure": ["", "false_positive"]}, detail={"reason": reason})
+    audit(
+        "cases.dismissed",
+        actor=actor,
+        case=case,
+        changes={"status": [before, "closed"], "closure": ["", "false_positive"]},
+        detail={"reason": reason},
+    )
     return case
 
 
 @transaction.atomic
-def case_tag(*, actor: User, case: Case, add: Iterable[str] = (), remove: Iterable[str] = ()) -> Case:
+def case_tag(
+    *, actor: User, case: Case, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> Case:
     """Add or remove tags."""
     case = lock_visible(actor=actor, case=case)
     before = list(case.tags)
@@ -135,7 +173,14 @@ def case_snooze(*, actor: User, case: Case, until: date, reason: str, rule_code:
     """Snooze the case's subject (or one rule for it) until a date, with a reason; it ends by itself."""
     case = lock_visible(actor=actor, case=case)
     _snooze(case, actor=actor, until=until, reason=reason, rule_code=rule_code)
-    audit("cases.snoozed", actor=actor, case=case, changes={"snoozed_until": [None, str(until)]}, justification=reason, detail={"rule": rule_code})
+    audit(
+        "cases.snoozed",
+        actor=actor,
+        case=case,
+        changes={"snoozed_until": [None, str(until)]},
+        justification=reason,
+        detail={"rule": rule_code},
+    )
     return case
 
 
@@ -167,7 +212,9 @@ BULK_ACTIONS = ("assign", "dismiss", "tag", "merge", "snooze")
 
 
 @transaction.atomic
-def cases_bulk_apply(*, actor: User, action: str, case_ids: Iterable[int], params: dict[str, Any]) -> list[Case]:
+def cases_bulk_apply(
+    *, actor: User, action: str, case_ids: Iterable[int], params: dict[str, Any]
+) -> list[Case]:
     """Apply one triage action to many cases at once; all or nothing, one audit event naming every subject."""
     if action not in BULK_ACTIONS:
         raise ValidationFailed("Unknown bulk action.")
@@ -175,15 +222,27 @@ def cases_bulk_apply(*, actor: User, action: str, case_ids: Iterable[int], param
     if not ids:
         raise ValidationFailed("Select at least one case.")
     if len(ids) > settings.CASES_BULK_MAX:
-        raise ValidationFailed(f"At most {settings.CASES_BULK_MAX} cases at once; narrow the filter.")
+        raise ValidationFailed(
+            f"At most {settings.CASES_BULK_MAX} cases at once; narrow the filter."
+        )
     # Lock in id order (no deadlock between two bulk operations) and only what the actor may change.
-    cases = list(Case.objects.visible_to(actor, "change").filter(pk__in=ids).order_by("pk").select_for_update(of=("self",)))
+    cases = list(
+        Case.objects.visible_to(actor, "change")
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    )
     if len(cases) != len(ids):
         raise NotFound("Some selected cases are not available to you.")
     target = None
     if action == "merge":
         target_id = params.get("into")
-        target = Case.objects.visible_to(actor, "change").filter(pk=target_id).select_for_update(of=("self",)).first()
+        target = (
+            Case.objects.visible_to(actor, "change")
+            .filter(pk=target_id)
+            .select_for_update(of=("self",))
+            .first()
+        )
         if target is None:
             raise NotFound("No such target case.")
         cases = [c for c in cases if c.pk != target.pk]
@@ -192,11 +251,15 @@ def cases_bulk_apply(*, actor: User, action: str, case_ids: Iterable[int], param
         assignee = params.get("assignee") or actor
     for case in cases:
         if action in ("dismiss", "snooze") and case.status not in FLAGGED_STAGE:
-            raise IllegalTransition(f"Case {case.number} is an investigation; work it on its own page.")
+            raise IllegalTransition(
+                f"Case {case.number} is an investigation; work it on its own page."
+            )
         if action == "assign":
             assign(case, actor=actor, assignee=assignee)
         elif action == "dismiss":
-            _dismiss(case, actor=actor, reason=params.get("reason", ""), note=params.get("note", ""))
+            _dismiss(
+                case, actor=actor, reason=params.get("reason", ""), note=params.get("note", "")
+            )
         elif action == "tag":
             _tag(case, actor=actor, add=params.get("add", []), remove=params.get("remove", []))
         elif action == "snooze":
@@ -204,12 +267,19 @@ def cases_bulk_apply(*, actor: User, action: str, case_ids: Iterable[int], param
         elif action == "merge":
             _merge(case, actor=actor, target=target)
     event_record(
-        action=f"cases.bulk_{action}", actor=actor, object_type="case", object_id=getattr(target, "pk", ""),
+        action=f"cases.bulk_{action}",
+        actor=actor,
+        object_type="case",
+        object_id=getattr(target, "pk", ""),
         subjects=[c.subject_ref for c in cases] + ([target.subject_ref] if target else []),
         detail={
-            "cases": [c.pk for c in cases], "count": len(cases), "scope": params.get("scope", "selection"),
-            "assignee": getattr(assignee, "pk", None), "reason": params.get("reason", ""),
-            "tags": params.get("add", []), "until": str(params.get("until", "")),
+            "cases": [c.pk for c in cases],
+            "count": len(cases),
+            "scope": params.get("scope", "selection"),
+            "assignee": getattr(assignee, "pk", None),
+            "reason": params.get("reason", ""),
+            "tags": params.get("add", []),
+            "until": str(params.get("until", "")),
         },
         justification=params.get("reason", "") if action == "snooze" else "",
     )
@@ -233,14 +303,23 @@ def case_note_add(*, actor: User, case: Case, body: str) -> CaseNote:
 
 
 @transaction.atomic
-def case_task_add(*, actor: User, case: Case, title: str, assignee: User | None = None, due_date: date | None = None) -> CaseTask:
+def case_task_add(
+    *,
+    actor: User,
+    case: Case,
+    title: str,
+    assignee: User | None = None,
+    due_date: date | None = None,
+) -> CaseTask:
     """Add a task to a case."""
     case = lock_visible(actor=actor, case=case)
     if not title.strip():
         raise ValidationFailed("The task needs a title.", field_errors={"title": ["Required."]})
     if assignee is not None and assignee.agency_id != case.owning_agency_id:
         raise ValidationFailed("Tasks go to users of the owning agency.")
-    task = CaseTask.objects.create(case=case, title=title.strip()[:200], assignee=assignee, due_date=due_date, created_by=actor)
+    task = CaseTask.objects.create(
+        case=case, title=title.strip()[:200], assignee=assignee, due_date=due_date, created_by=actor
+    )
     timeline(case, actor, "task", f"Task added: {task.title}", task=task.pk)
     audit("cases.task_added", actor=actor, case=case, detail={"task": task.pk})
     return task
@@ -264,7 +343,9 @@ def case_task_complete(*, actor: User, task: CaseTask) -> CaseTask:
 
 
 @transaction.atomic
-def saved_view_save(*, actor: User, name: str, query: str, shared: bool = False, unit_default: bool = False) -> SavedView:
+def saved_view_save(
+    *, actor: User, name: str, query: str, shared: bool = False, unit_default: bool = False
+) -> SavedView:
     """Save the current queue filter, for oneself or shared with one's unit (optionally its default)."""
     name = name.strip()[:80]
     if not name:
@@ -274,16 +355,31 @@ def saved_view_save(*, actor: User, name: str, query: str, shared: bool = False,
     unit = actor.unit if (shared or unit_default) else None
     if unit_default:
         SavedView.objects.filter(unit=unit, is_unit_default=True).update(is_unit_default=False)
-    view = SavedView.objects.create(owner=actor, unit=unit, name=name, query=query.lstrip("?")[:1000], is_unit_default=unit_default)
-    event_record(action="cases.view_saved", actor=actor, object_type="saved_view", object_id=view.pk, detail={"shared": bool(unit), "default": unit_default})
+    view = SavedView.objects.create(
+        owner=actor,
+        unit=unit,
+        name=name,
+        query=query.lstrip("?")[:1000],
+        is_unit_default=unit_default,
+    )
+    event_record(
+        action="cases.view_saved",
+        actor=actor,
+        object_type="saved_view",
+        object_id=view.pk,
+        detail={"shared": bool(unit), "default": unit_default},
+    )
     return view
 
 
 @transaction.atomic
 def saved_view_delete(*, actor: User, view: SavedView) -> None:
     """Delete one's own saved view (a supervisor may delete the unit's shared ones)."""
-    if view.owner_id != actor.pk and not (actor.has_role("supervisor") and view.unit_id == actor.unit_id):
+    if view.owner_id != actor.pk and not (
+        actor.has_role("supervisor") and view.unit_id == actor.unit_id
+    ):
         raise NotFound("No such view.")
-    event_record(action="cases.view_deleted", actor=actor, object_type="saved_view", object_id=view.pk)
+    event_record(
+        action="cases.view_deleted", actor=actor, object_type="saved_view", object_id=view.pk
+    )
     view.delete()
-

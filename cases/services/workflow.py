@@ -43,12 +43,17 @@ INVESTIGATION_STATUSES = (
 
 def _require_status(case: Case, allowed: tuple[str, ...], what: str) -> None:
     if case.status not in allowed:
-        raise IllegalTransition(f"A case that is {case.get_status_display().lower()} cannot {what}.")
+        raise IllegalTransition(
+            f"A case that is {case.get_status_display().lower()} cannot {what}."
+        )
 
 
 def _user_in_agency(user: User | None, case: Case) -> User:
     if user is None or not user.is_active or user.agency_id != case.owning_agency_id:
-        raise ValidationFailed("Choose a user of the owning agency.", field_errors={"user": ["Not a user of the owning agency."]})
+        raise ValidationFailed(
+            "Choose a user of the owning agency.",
+            field_errors={"user": ["Not a user of the owning agency."]},
+        )
     return user
 
 
@@ -59,16 +64,31 @@ def assign(case: Case, *, actor: Any, assignee: User) -> None:
     """Assign without audit (the callers record one event, single or bulk)."""
     _user_in_agency(assignee, case)
     if not (assignee.has_role(Role.ANALYST) or assignee.has_role(Role.SUPERVISOR)):
-        raise ValidationFailed("Only analysts and supervisors take cases.", field_errors={"assignee": ["Not an analyst."]})
+        raise ValidationFailed(
+            "Only analysts and supervisors take cases.",
+            field_errors={"assignee": ["Not an analyst."]},
+        )
     previous = case.assignee
     case.assignee = assignee
     if case.status == CaseStatus.FLAGGED:
         case.status = CaseStatus.IN_TRIAGE
     case.save(update_fields=["assignee", "status", "updated_at"])
     access.grant_membership(case, assignee)
-    timeline(case, actor, "assigned", f"Assigned to {assignee}", assignee=assignee.pk, previous=getattr(previous, "pk", None))
+    timeline(
+        case,
+        actor,
+        "assigned",
+        f"Assigned to {assignee}",
+        assignee=assignee.pk,
+        previous=getattr(previous, "pk", None),
+    )
     if assignee.pk != getattr(actor, "pk", None):
-        notify(user=assignee, kind=NotificationKind.ASSIGNMENT, case=case, message=f"Case {case.number} was assigned to you.")
+        notify(
+            user=assignee,
+            kind=NotificationKind.ASSIGNMENT,
+            case=case,
+            message=f"Case {case.number} was assigned to you.",
+        )
 
 
 @transaction.atomic
@@ -105,10 +125,18 @@ def case_assign_round_robin(*, actor: User, case: Case) -> Case:
     Unit.objects.select_for_update().get(pk=case.routed_unit_id)
     assignee = round_robin_pick(unit=case.routed_unit)
     if assignee is None:
-        raise ValidationFailed(f"Every analyst of {case.routed_unit.name} is at the cap of {settings.CASES_ANALYST_CAP} open cases.")
+        raise ValidationFailed(
+            f"Every analyst of {case.routed_unit.name} is at the cap of {settings.CASES_ANALYST_CAP} open cases."
+        )
     before = case.assignee_id
     assign(case, actor=actor, assignee=assignee)
-    audit("cases.assigned", actor=actor, case=case, changes={"assignee": [before, assignee.pk]}, detail={"mode": "round_robin"})
+    audit(
+        "cases.assigned",
+        actor=actor,
+        case=case,
+        changes={"assignee": [before, assignee.pk]},
+        detail={"mode": "round_robin"},
+    )
     return case
 
 
@@ -139,13 +167,19 @@ def case_member_remove(*, actor: User, case: Case, user: User) -> Case:
 
 
 @transaction.atomic
-def case_open_investigation(*, actor: User, case: Case, supervisor: User | None = None, kind: str | None = None) -> Case:
+def case_open_investigation(
+    *, actor: User, case: Case, supervisor: User | None = None, kind: str | None = None
+) -> Case:
     """Open an investigation from a flagged case: the actor becomes case agent; members only from now."""
     case = lock_visible(actor=actor, case=case)
     _require_status(case, FLAGGED_STAGE, "be opened as an investigation")
     if supervisor is None:
         supervisor = (
-            User.objects.filter(unit_id=case.routed_unit_id, is_active=True, roles__contains=[Role.SUPERVISOR]).order_by("pk").first()
+            User.objects.filter(
+                unit_id=case.routed_unit_id, is_active=True, roles__contains=[Role.SUPERVISOR]
+            )
+            .order_by("pk")
+            .first()
         )
     if supervisor is not None:
         _user_in_agency(supervisor, case)
@@ -167,8 +201,20 @@ def case_open_investigation(*, actor: User, case: Case, supervisor: User | None 
     access.grant_membership(case, actor)
     if supervisor is not None:
         access.grant_membership(case, supervisor)
-    timeline(case, actor, "opened", "Investigation opened", agent=actor.pk, supervisor=getattr(supervisor, "pk", None))
-    audit("cases.investigation_opened", actor=actor, case=case, changes={"status": ["flagged", case.status]})
+    timeline(
+        case,
+        actor,
+        "opened",
+        "Investigation opened",
+        agent=actor.pk,
+        supervisor=getattr(supervisor, "pk", None),
+    )
+    audit(
+        "cases.investigation_opened",
+        actor=actor,
+        case=case,
+        changes={"status": ["flagged", case.status]},
+    )
     return case
 
 
@@ -180,7 +226,12 @@ def case_request_verification(*, actor: User, case: Case) -> Case:
     case.status = CaseStatus.PENDING_VERIFICATION
     case.save(update_fields=["status", "updated_at"])
     timeline(case, actor, "verification_requested", "Independent verification requested")
-    audit("cases.verification_requested", actor=actor, case=case, changes={"status": ["investigating", case.status]})
+    audit(
+        "cases.verification_requested",
+        actor=actor,
+        case=case,
+        changes={"status": ["investigating", case.status]},
+    )
     return case
 
 
@@ -190,7 +241,9 @@ def case_verify_match(*, actor: User, case: Case, note: str) -> Case:
     case = lock_visible(actor=actor, case=case)
     _require_status(case, (CaseStatus.PENDING_VERIFICATION,), "be verified")
     if actor.pk in (case.case_agent_id, case.assignee_id, case.proposed_by_id):
-        raise Forbidden("The match must be verified by a different user than the one who worked it.")
+        raise Forbidden(
+            "The match must be verified by a different user than the one who worked it."
+        )
     if not note.strip():
         raise ValidationFailed("Say what was checked.", field_errors={"note": ["Required."]})
     case.verified_by = actor
@@ -209,13 +262,20 @@ def case_notice_issue(*, actor: User, case: Case) -> Case:
     case = lock_visible(actor=actor, case=case)
     _require_status(case, (CaseStatus.PENDING_VERIFICATION,), "issue a notice")
     if case.verified_by_id is None:
-        raise IllegalTransition("A notice can only be issued after independent verification of the match.")
+        raise IllegalTransition(
+            "A notice can only be issued after independent verification of the match."
+        )
     case.status = CaseStatus.NOTICE_ISSUED
     case.notice_issued_at = now()
     case.save(update_fields=["status", "notice_issued_at", "updated_at"])
     evidence = notice_document_store(actor=actor, case=case)
     timeline(case, actor, "notice_issued", "Notice to the person generated", evidence=evidence.pk)
-    audit("cases.notice_issued", actor=actor, case=case, detail={"evidence": evidence.pk, "sha256": evidence.sha256})
+    audit(
+        "cases.notice_issued",
+        actor=actor,
+        case=case,
+        detail={"evidence": evidence.pk, "sha256": evidence.sha256},
+    )
     return case
 
 
@@ -227,14 +287,28 @@ def case_notice_delivered(*, actor: User, case: Case, method: str, delivered_on:
     if method not in DeliveryMethod.values:
         raise ValidationFailed("Unknown delivery method.", field_errors={"method": ["Unknown."]})
     if delivered_on > today() or delivered_on < case.notice_issued_at.date() - timedelta(days=1):
-        raise ValidationFailed("The delivery date must be between the notice date and today.", field_errors={"delivered_on": ["Out of range."]})
+        raise ValidationFailed(
+            "The delivery date must be between the notice date and today.",
+            field_errors={"delivered_on": ["Out of range."]},
+        )
     case.notice_delivery_method = method
     case.notice_delivered_on = delivered_on
     case.contest_deadline = delivered_on + timedelta(days=settings.CASES_CONTEST_WINDOW_DAYS)
     case.status = CaseStatus.CONTEST_WINDOW
     case.save()
-    timeline(case, actor, "notice_delivered", f"Notice delivered by {case.get_notice_delivery_method_display()} on {delivered_on}; contest by {case.contest_deadline}")
-    audit("cases.notice_delivered", actor=actor, case=case, changes={"status": ["notice_issued", case.status]}, detail={"method": method, "delivered_on": str(delivered_on)})
+    timeline(
+        case,
+        actor,
+        "notice_delivered",
+        f"Notice delivered by {case.get_notice_delivery_method_display()} on {delivered_on}; contest by {case.contest_deadline}",
+    )
+    audit(
+        "cases.notice_delivered",
+        actor=actor,
+        case=case,
+        changes={"status": ["notice_issued", case.status]},
+        detail={"method": method, "delivered_on": str(delivered_on)},
+    )
     return case
 
 
@@ -250,7 +324,12 @@ def case_contest_receive(*, actor: User, case: Case, note: str = "") -> Case:
     timeline(case, actor, "contest_received", "Contest received from the person", note=note[:500])
     audit("cases.contest_received", actor=actor, case=case)
     for user in {case.case_agent, case.supervisor} - {None}:
-        notify(user=user, kind=NotificationKind.CONTEST, case=case, message=f"A contest was received on case {case.number}.")
+        notify(
+            user=user,
+            kind=NotificationKind.CONTEST,
+            case=case,
+            message=f"A contest was received on case {case.number}.",
+        )
     return case
 
 
@@ -270,8 +349,16 @@ def case_contest_decide(*, actor: User, case: Case, outcome: str, note: str = ""
     case.contest_decided_at = now()
     case.contest_outcome = outcome
     case.save(update_fields=["contest_decided_at", "contest_outcome", "updated_at"])
-    timeline(case, actor, "contest_decided", f"Contest decided: {case.get_contest_outcome_display()}", note=note[:500])
-    audit("cases.contest_decided", actor=actor, case=case, changes={"contest_outcome": ["", outcome]})
+    timeline(
+        case,
+        actor,
+        "contest_decided",
+        f"Contest decided: {case.get_contest_outcome_display()}",
+        note=note[:500],
+    )
+    audit(
+        "cases.contest_decided", actor=actor, case=case, changes={"contest_outcome": ["", outcome]}
+    )
     return case
 
 
@@ -312,14 +399,21 @@ def case_close(*, actor: User, case: Case, closure: str, note: str = "") -> Case
     """Close without adverse action (no violation, false positive needs `case_dismiss`)."""
     case = lock_visible(actor=actor, case=case)
     if closure in ADVERSE_CLOSURES:
-        raise IllegalTransition("An adverse disposition is proposed and signed off, not closed directly.")
+        raise IllegalTransition(
+            "An adverse disposition is proposed and signed off, not closed directly."
+        )
     if closure != Closure.NO_VIOLATION:
         raise ValidationFailed("Use dismiss for false positives and merge for merges.")
     _require_status(case, INVESTIGATION_STATUSES, "be closed")
     before = case.status
     _close(case, actor=actor, closure=closure)
     timeline(case, actor, "closed", f"Closed: {case.get_closure_display()}", note=note[:500])
-    audit("cases.closed", actor=actor, case=case, changes={"status": [before, "closed"], "closure": ["", closure]})
+    audit(
+        "cases.closed",
+        actor=actor,
+        case=case,
+        changes={"status": [before, "closed"], "closure": ["", closure]},
+    )
     return case
 
 
@@ -335,8 +429,14 @@ class GateRefused(IllegalTransition):
 def _gate_refusal_record(actor: Any, exc: GateRefused, closure: str) -> None:
     with transaction.atomic():
         event_record(
-            action="cases.gate_refused", actor=actor, object_type="case", object_id=exc.case.pk, subjects=[exc.case.subject_ref],
-            case_id=exc.case.pk, outcome="denied", detail={"problems": exc.problems, "closure": closure},
+            action="cases.gate_refused",
+            actor=actor,
+            object_type="case",
+            object_id=exc.case.pk,
+            subjects=[exc.case.subject_ref],
+            case_id=exc.case.pk,
+            outcome="denied",
+            detail={"problems": exc.problems, "closure": closure},
         )
 
 
@@ -361,13 +461,31 @@ def _disposition_propose(*, actor: User, case: Case, closure: str, note: str) ->
     case.proposed_closure = closure
     case.proposed_by = actor
     case.save(update_fields=["proposed_closure", "proposed_by", "updated_at"])
-    timeline(case, actor, "disposition_proposed", f"Disposition proposed: {case.get_proposed_closure_display()}", note=note[:500])
-    audit("cases.disposition_proposed", actor=actor, case=case, changes={"proposed_closure": ["", closure]})
-    notify(user=case.supervisor, kind=NotificationKind.SIGNOFF, case=case, message=f"Case {case.number} awaits your sign-off.")
+    timeline(
+        case,
+        actor,
+        "disposition_proposed",
+        f"Disposition proposed: {case.get_proposed_closure_display()}",
+        note=note[:500],
+    )
+    audit(
+        "cases.disposition_proposed",
+        actor=actor,
+        case=case,
+        changes={"proposed_closure": ["", closure]},
+    )
+    notify(
+        user=case.supervisor,
+        kind=NotificationKind.SIGNOFF,
+        case=case,
+        message=f"Case {case.number} awaits your sign-off.",
+    )
     return case
 
 
-def case_disposition_sign_off(*, actor: User, case: Case, approve: bool = True, note: str = "") -> Case:
+def case_disposition_sign_off(
+    *, actor: User, case: Case, approve: bool = True, note: str = ""
+) -> Case:
     """The supervisor's 4-eyes sign-off (or refusal) of a proposed adverse disposition; the gate is checked again."""
     try:
         return _disposition_sign_off(actor=actor, case=case, approve=approve, note=note)
@@ -392,7 +510,12 @@ def _disposition_sign_off(*, actor: User, case: Case, approve: bool, note: str) 
         case.proposed_by = None
         case.save(update_fields=["proposed_closure", "proposed_by", "updated_at"])
         timeline(case, actor, "disposition_refused", "Sign-off refused", note=note[:500])
-        audit("cases.disposition_refused", actor=actor, case=case, changes={"proposed_closure": [proposed, ""]})
+        audit(
+            "cases.disposition_refused",
+            actor=actor,
+            case=case,
+            changes={"proposed_closure": [proposed, ""]},
+        )
         return case
     problems = gate_violations(case, proposer=case.proposed_by)
     if problems:
@@ -400,8 +523,19 @@ def _disposition_sign_off(*, actor: User, case: Case, approve: bool, note: str) 
     closure = case.proposed_closure
     case.signed_off_by = actor
     _close(case, actor=actor, closure=closure)
-    timeline(case, actor, "closed", f"Disposition signed off: {case.get_closure_display()}", note=note[:500])
-    audit("cases.disposition_signed_off", actor=actor, case=case, changes={"status": ["contest_window", "closed"], "closure": ["", closure]})
+    timeline(
+        case,
+        actor,
+        "closed",
+        f"Disposition signed off: {case.get_closure_display()}",
+        note=note[:500],
+    )
+    audit(
+        "cases.disposition_signed_off",
+        actor=actor,
+        case=case,
+        changes={"status": ["contest_window", "closed"], "closure": ["", closure]},
+    )
     return case
 
 
@@ -423,8 +557,15 @@ def case_escalate(*, actor: User, case: Case, note: str = "") -> Case:
         raise IllegalTransition("The case is already at referral.")
     case.escalation = LADDER[position + 1]
     case.save(update_fields=["escalation", "updated_at"])
-    timeline(case, actor, "escalated", f"Escalated to {case.get_escalation_display()}", note=note[:500])
-    audit("cases.escalated", actor=actor, case=case, changes={"escalation": [current, case.escalation]})
+    timeline(
+        case, actor, "escalated", f"Escalated to {case.get_escalation_display()}", note=note[:500]
+    )
+    audit(
+        "cases.escalated",
+        actor=actor,
+        case=case,
+        changes={"escalation": [current, case.escalation]},
+    )
     return case
 
 
@@ -435,8 +576,12 @@ def _agreement_allows_handoff(agreement_id: int, to_agency_id: int, from_agency_
     """An agreement in force, from the owning agency to the receiving one, covering handoffs of investigations."""
     from privacy.models import Agreement
 
-    agreement = Agreement.objects.filter(pk=agreement_id, source_agency_id=from_agency_id, recipient_agency_id=to_agency_id).first()
-    return bool(agreement and agreement.in_force() and agreement.covers("investigations", "receive_handoff"))
+    agreement = Agreement.objects.filter(
+        pk=agreement_id, source_agency_id=from_agency_id, recipient_agency_id=to_agency_id
+    ).first()
+    return bool(
+        agreement and agreement.in_force() and agreement.covers("investigations", "receive_handoff")
+    )
 
 
 def _account_handoff(case: Case, receivers: list[User], previous_agency_id: int) -> None:
@@ -445,25 +590,41 @@ def _account_handoff(case: Case, receivers: list[User], previous_agency_id: int)
     from privacy.services import disclosures_record
 
     for user in receivers:
-        decision = decide(user, action="receive_handoff", category="investigations", owner_agency=previous_agency_id)
+        decision = decide(
+            user,
+            action="receive_handoff",
+            category="investigations",
+            owner_agency=previous_agency_id,
+        )
         disclosures_record(
-            actor=user, decision=decision, category="investigations", record_type="cases.case",
-            records=[(case.pk, case.subject_ref)], nature="handoff", purpose=f"Handoff of case {case.number}",
+            actor=user,
+            decision=decision,
+            category="investigations",
+            record_type="cases.case",
+            records=[(case.pk, case.subject_ref)],
+            nature="handoff",
+            purpose=f"Handoff of case {case.number}",
         )
 
 
 @transaction.atomic
-def case_handoff(*, actor: User, case: Case, to_unit: Unit, agreement_id: int | None, note: str = "") -> Case:
+def case_handoff(
+    *, actor: User, case: Case, to_unit: Unit, agreement_id: int | None, note: str = ""
+) -> Case:
     """Hand the case to another agency's unit under an agreement: ownership and access move."""
     case = lock_visible(actor=actor, case=case)
     if case.is_closed:
         raise IllegalTransition("A closed case cannot be handed off.")
     if to_unit.agency_id == case.owning_agency_id:
         raise ValidationFailed("Hand-offs go to another agency; route within the agency instead.")
-    if agreement_id is None or not _agreement_allows_handoff(agreement_id, to_unit.agency_id, case.owning_agency_id):
+    if agreement_id is None or not _agreement_allows_handoff(
+        agreement_id, to_unit.agency_id, case.owning_agency_id
+    ):
         raise Forbidden("No active agreement lets that agency receive this case.")
     previous_agency = case.owning_agency_id
-    receivers = list(User.objects.filter(unit=to_unit, is_active=True, roles__contains=[Role.SUPERVISOR]))
+    receivers = list(
+        User.objects.filter(unit=to_unit, is_active=True, roles__contains=[Role.SUPERVISOR])
+    )
     if not receivers and case.opened_at is not None:
         # An investigation is seen by its members only: with nobody to receive it, no one could.
         raise ValidationFailed("That unit has no active supervisor to receive the investigation.")
@@ -478,8 +639,21 @@ def case_handoff(*, actor: User, case: Case, to_unit: Unit, agreement_id: int | 
     case.save()
     for user in receivers:
         access.grant_membership(case, user)
-        notify(user=user, kind=NotificationKind.HANDOFF, case=case, message=f"Case {case.number} was handed off to {to_unit.name}.")
+        notify(
+            user=user,
+            kind=NotificationKind.HANDOFF,
+            case=case,
+            message=f"Case {case.number} was handed off to {to_unit.name}.",
+        )
     _account_handoff(case, receivers, previous_agency)
-    timeline(case, actor, "handoff", f"Handed off to {to_unit}", agreement=agreement_id, note=note[:500])
-    audit("cases.handoff", actor=actor, case=case, changes={"owning_agency": [previous_agency, to_unit.agency_id], "unit": [None, to_unit.pk]}, detail={"agreement": agreement_id})
+    timeline(
+        case, actor, "handoff", f"Handed off to {to_unit}", agreement=agreement_id, note=note[:500]
+    )
+    audit(
+        "cases.handoff",
+        actor=actor,
+        case=case,
+        changes={"owning_agency": [previous_agency, to_unit.agency_id], "unit": [None, to_unit.pk]},
+        detail={"agreement": agreement_id},
+    )
     return case

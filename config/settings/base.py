@@ -94,7 +94,9 @@ TEMPLATES = [
 # DATABASE_URL and REDIS_URL are required here; `make run` (config/run.py) sets them to the
 # embedded PostgreSQL and Redis when the caller has not.
 DATABASE_URL = env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crosscheck")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 DATABASES["default"].setdefault("OPTIONS", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -120,7 +122,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -259,8 +264,12 @@ AUDIT_PARTITIONS_AHEAD = env_int("CROSSCHECK_AUDIT_PARTITIONS_AHEAD", 3)
 # Signed checkpoints of the chain head, written outside the database (AU-9, AU-10). The Ed25519
 # key file must live outside the database and away from its administrators; development creates
 # one under var/. Verifier-only hosts may hold just the public key.
-AUDIT_CHECKPOINT_PATH = env_str("CROSSCHECK_AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit" / "checkpoints.jsonl"))
-AUDIT_CHECKPOINT_KEY_FILE = env_str("CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE", str(VAR_DIR / "audit" / "checkpoint-key.pem"))
+AUDIT_CHECKPOINT_PATH = env_str(
+    "CROSSCHECK_AUDIT_CHECKPOINT_PATH", str(VAR_DIR / "audit" / "checkpoints.jsonl")
+)
+AUDIT_CHECKPOINT_KEY_FILE = env_str(
+    "CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE", str(VAR_DIR / "audit" / "checkpoint-key.pem")
+)
 AUDIT_CHECKPOINT_PUBLIC_KEY_FILE = env_str("CROSSCHECK_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE", "")
 AUDIT_CHECKPOINT_KEY_CREATE = env_bool("CROSSCHECK_AUDIT_CHECKPOINT_KEY_CREATE", True)
 # Connections the verifier checks chunks of the chain on at once.
@@ -294,20 +303,31 @@ AUDIT_REVEAL_ACTION_SUFFIXES = [".identifier_revealed", ".reveal", ".revealed"]
 CELERY_BEAT_SCHEDULE["audit-seal"] = {"task": "audit.tasks.seal", "schedule": 5.0}
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {"task": "audit.tasks.checkpoint", "schedule": 300.0}
 CELERY_BEAT_SCHEDULE["audit-verify"] = {"task": "audit.tasks.verify", "schedule": 3600.0}
-CELERY_BEAT_SCHEDULE["audit-verify-full"] = {"task": "audit.tasks.verify", "schedule": 7 * 86400.0, "kwargs": {"full": True}}
+CELERY_BEAT_SCHEDULE["audit-verify-full"] = {
+    "task": "audit.tasks.verify",
+    "schedule": 7 * 86400.0,
+    "kwargs": {"full": True},
+}
 CELERY_BEAT_SCHEDULE["audit-partitions"] = {"task": "audit.tasks.partitions", "schedule": 86400.0}
-CELERY_BEAT_SCHEDULE["audit-review-assign"] = {"task": "audit.tasks.review_assign", "schedule": 86400.0}
+CELERY_BEAT_SCHEDULE["audit-review-assign"] = {
+    "task": "audit.tasks.review_assign",
+    "schedule": 86400.0,
+}
 # --- end of audit trail ----------------------------------------------------------------------------
 REFERRAL_CONTACT_WORKING_DAYS = env_int("CROSSCHECK_REFERRAL_CONTACT_DAYS", 8)
 
 # --- Verification (issue 3): E-Verify deadlines, matching thresholds, employer API keys ----------
 # Federal working days unless the name says days (DOMAIN.md §1); uncertain figures are settings.
 VERIFICATION_LATE_AFTER_WORKING_DAYS = env_int("CROSSCHECK_LATE_AFTER_WORKING_DAYS", 3)
-VERIFICATION_DUPLICATE_WINDOW_DAYS = env_int("CROSSCHECK_DUPLICATE_WINDOW_DAYS", 365)  # calendar days
+VERIFICATION_DUPLICATE_WINDOW_DAYS = env_int(
+    "CROSSCHECK_DUPLICATE_WINDOW_DAYS", 365
+)  # calendar days
 VERIFICATION_DECISION_WORKING_DAYS = env_int("CROSSCHECK_DECISION_WORKING_DAYS", 10)
 VERIFICATION_NMT_WORKING_DAYS = env_int("CROSSCHECK_NMT_WORKING_DAYS", 3)
 VERIFICATION_DRAFT_EXPIRY_WORKING_DAYS = env_int("CROSSCHECK_DRAFT_EXPIRY_WORKING_DAYS", 180)
-VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS = env_int("CROSSCHECK_CONTINUANCE_ESCALATION_DAYS", 60)
+VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS = env_int(
+    "CROSSCHECK_CONTINUANCE_ESCALATION_DAYS", 60
+)
 VERIFICATION_MIN_WORKER_AGE = env_int("CROSSCHECK_MIN_WORKER_AGE", 14)
 # Name similarity (0-100, rapidfuzz): at or above MATCH a lawful variant, at or above REVIEW a
 # near match sent to name review, below it a mismatch.
@@ -357,7 +377,11 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
     },
     "root": {"handlers": ["console"], "level": env_str("CROSSCHECK_LOG_LEVEL", "INFO")},
     "loggers": {
@@ -401,8 +425,12 @@ CASES_MAX_SNOOZE_DAYS = env_int("CROSSCHECK_MAX_SNOOZE_DAYS", 90)
 CASES_BULK_MAX = env_int("CROSSCHECK_BULK_MAX", 2000)  # cases one bulk action may touch
 CASES_EXPORT_MAX = env_int("CROSSCHECK_EXPORT_MAX", 50000)  # rows one CSV export may hold
 CASES_EVIDENCE_MAX_BYTES = env_int("CROSSCHECK_EVIDENCE_MAX_BYTES", 25 * 1024 * 1024)
-CASES_DEFAULT_AGENCY = env_str("CROSSCHECK_CASES_DEFAULT_AGENCY", "ice-hsi")  # owner when no routing rule matches
-CASES_DEFAULT_UNIT = env_str("CROSSCHECK_CASES_DEFAULT_UNIT", "worksite-a")  # its unit that receives them
+CASES_DEFAULT_AGENCY = env_str(
+    "CROSSCHECK_CASES_DEFAULT_AGENCY", "ice-hsi"
+)  # owner when no routing rule matches
+CASES_DEFAULT_UNIT = env_str(
+    "CROSSCHECK_CASES_DEFAULT_UNIT", "worksite-a"
+)  # its unit that receives them
 CELERY_BEAT_SCHEDULE["cases-ingest"] = {"task": "cases.tasks.findings_ingest", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["cases-reminders"] = {"task": "cases.tasks.reminders_send", "schedule": 3600.0}
 # --- end of cases ----------------------------------------------------------------------------------
@@ -420,7 +448,16 @@ PRIVACY_ACK_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_ACK_DAYS", 10)
 PRIVACY_RESPONSE_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_RESPONSE_DAYS", 30)
 PRIVACY_DISCLOSURE_RETENTION_YEARS = 5  # 552a(c)(2): 5 years or the life of the record, the longer
 PRIVACY_PURGE_CHUNK = env_int("CROSSCHECK_PURGE_CHUNK", 500)
-CELERY_BEAT_SCHEDULE["privacy-grants-tidy"] = {"task": "privacy.tasks.grants_tidy", "schedule": 86400.0}
-CELERY_BEAT_SCHEDULE["privacy-expiry-warnings"] = {"task": "privacy.tasks.agreement_expiry_warnings", "schedule": 86400.0}
-CELERY_BEAT_SCHEDULE["privacy-recertification"] = {"task": "privacy.tasks.recertification_deadlines", "schedule": 86400.0}
+CELERY_BEAT_SCHEDULE["privacy-grants-tidy"] = {
+    "task": "privacy.tasks.grants_tidy",
+    "schedule": 86400.0,
+}
+CELERY_BEAT_SCHEDULE["privacy-expiry-warnings"] = {
+    "task": "privacy.tasks.agreement_expiry_warnings",
+    "schedule": 86400.0,
+}
+CELERY_BEAT_SCHEDULE["privacy-recertification"] = {
+    "task": "privacy.tasks.recertification_deadlines",
+    "schedule": 86400.0,
+}
 # --- end of privacy ------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a random value of 50+ characters.")
 for _name in ("CROSSCHECK_DATA_KEYS", "CROSSCHECK_BLIND_INDEX_KEY", "CROSSCHECK_AUDIT_HMAC_KEY"):
     if not env_str(_name, ""):
-        raise ImproperlyConfigured(f"Set {_name}: production refuses to start without its encryption keys.")
+        raise ImproperlyConfigured(
+            f"Set {_name}: production refuses to start without its encryption keys."
+        )
 
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

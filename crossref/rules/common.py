@@ -11,21 +11,30 @@ from django.utils import timezone
 from crossref import sources
 
 
-def fetch_dicts(cur: Any, sql: str, params: dict[str, Any] | list[Any] | None = None) -> list[dict[str, Any]]:
+def fetch_dicts(
+    cur: Any, sql: str, params: dict[str, Any] | list[Any] | None = None
+) -> list[dict[str, Any]]:
     """Run a query and return its rows as dicts."""
     cur.execute(sql, params or {})
     names = [c[0] for c in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def field(name: str, source: str, submitted: Any, reference: Any, score: float | None) -> dict[str, Any]:
+def field(
+    name: str, source: str, submitted: Any, reference: Any, score: float | None
+) -> dict[str, Any]:
     """One per-field comparison, as findings hold it (dates as ISO strings)."""
 
     def show(v: Any) -> Any:
         return v.isoformat() if isinstance(v, date) else v
 
-    return {"field": name, "source": source, "submitted": show(submitted), "reference": show(reference),
-            "score": None if score is None else round(float(score), 3)}
+    return {
+        "field": name,
+        "source": source,
+        "submitted": show(submitted),
+        "reference": show(reference),
+        "score": None if score is None else round(float(score), 3),
+    }
 
 
 def loads(ctx: Any) -> dict[str, int]:
@@ -65,7 +74,9 @@ def working_day_table(ctx: Any) -> str:
         today = timezone.localdate()
         rows = _calendar_rows(date(today.year - 12, 1, 1), date(today.year + 2, 12, 31))
         ctx.cursor.execute("DROP TABLE IF EXISTS xr_cal")
-        ctx.cursor.execute("CREATE TEMP TABLE xr_cal (d date PRIMARY KEY, wd int NOT NULL) ON COMMIT DROP")
+        ctx.cursor.execute(
+            "CREATE TEMP TABLE xr_cal (d date PRIMARY KEY, wd int NOT NULL) ON COMMIT DROP"
+        )
         execute_values(ctx.cursor, "INSERT INTO xr_cal (d, wd) VALUES %s", rows, page_size=10000)
         ctx.cursor.execute("ANALYZE xr_cal")
         return "xr_cal"

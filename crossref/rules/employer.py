@@ -30,14 +30,19 @@ CATS = ("verification_cases", "employer_data")
 def _bucket(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any]]:
     bucket_sql, bucket_params = ctx.employer_bucket_sql(f"{alias}.employer_id")
     scope_sql, scope_params = ctx.scope_sql(alias)
-    return f"{bucket_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {**bucket_params, **scope_params}
+    return f"{bucket_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {
+        **bucket_params,
+        **scope_params,
+    }
 
 
 # The per-case rules' conditions, on a case `c` and its employer `e`. `bucket_cases` copies the
 # cases meeting any of them in one scan; each rule then applies its own to that small table.
 TNC_IDLE = "c.status = 'tentative_nonconfirmation' AND c.decision = ''"
-NOT_CLOSED = ("c.status IN ('final_nonconfirmation', 'dhs_no_show', 'close_and_resubmit') "
-              "AND c.status_changed_at < now() - interval '30 days'")
+NOT_CLOSED = (
+    "c.status IN ('final_nonconfirmation', 'dhs_no_show', 'close_and_resubmit') "
+    "AND c.status_changed_at < now() - interval '30 days'"
+)
 FNC_KEPT = "c.closure_code = 'continues_after_fnc'"
 PRESCREEN = "c.created_at::date < c.offer_accepted_on OR c.closure_code = 'not_hired'"
 EXISTING = "c.hire_date < e.mou_signed_on AND NOT e.is_federal_contractor AND c.late_reason <> 'federal_contractor'"
@@ -57,7 +62,9 @@ def bucket_cases(ctx: PartitionContext) -> str:
         ctx.cursor.execute("DROP TABLE IF EXISTS xr_bucket")
         ctx.cursor.execute(
             f"CREATE TEMP TABLE xr_bucket ON COMMIT DROP AS SELECT c.* FROM {ctx.cases} c "  # noqa: S608
-            f"JOIN (SELECT DISTINCT unnest(flagged) AS id FROM {doc} WHERE {bucket_sql}) f ON f.id = c.id", params)
+            f"JOIN (SELECT DISTINCT unnest(flagged) AS id FROM {doc} WHERE {bucket_sql}) f ON f.id = c.id",
+            params,
+        )
         ctx.cursor.execute("ANALYZE xr_bucket")
         return "xr_bucket"
 
@@ -82,25 +89,40 @@ def _z_crit() -> float:
     return NormalDist().inv_cdf(1.0 - float(settings.CROSSREF["EMPLOYER_ALPHA"]))
 
 
-def _per_case(ctx: PartitionContext, r_: Rule, *, condition: str, evidence: str, summary: str,
-              fields_sql: str, extra_params: dict[str, Any] | None = None, joins: str = "") -> None:
+def _per_case(
+    ctx: PartitionContext,
+    r_: Rule,
+    *,
+    condition: str,
+    evidence: str,
+    summary: str,
+    fields_sql: str,
+    extra_params: dict[str, Any] | None = None,
+    joins: str = "",
+) -> None:
     """One finding per offending case; the subject is the employer, the evidence the case."""
     _examined(ctx)
     table = bucket_cases(ctx)
     params = dict(extra_params or {})
-    ctx.insert_select(r_, f"""
+    ctx.insert_select(
+        r_,
+        f"""
         SELECT 'employer' AS subject_type, 'employer:' || c.employer_id AS subject_key,
                '{evidence}:' || c.id AS evidence_key, c.id AS case_id, c.employer_id, c.ssn_bidx AS ssn_index,
                {fields_sql} AS fields, jsonb_build_object('case_id', c.id) AS evidence, 1.0::float8 AS score,
                {summary} AS summary, %(sev)s AS severity, FALSE AS is_clerical
           FROM {table} c JOIN {sources.EMPLOYERS} e ON e.id = c.employer_id {joins}
          WHERE ({condition})
-    """, {**params, "sev": r_.severity})  # noqa: S608
+    """,  # noqa: S608 - table and column names are ours
+        {**params, "sev": r_.severity},
+    )
 
 
 def _jf(name: str, submitted: str, reference: str) -> str:
-    return (f"jsonb_build_array(jsonb_build_object('field', '{name}', 'source', 'case', "
-            f"'submitted', {submitted}, 'reference', {reference}, 'score', NULL))")
+    return (
+        f"jsonb_build_array(jsonb_build_object('field', '{name}', 'source', 'case', "
+        f"'submitted', {submitted}, 'reference', {reference}, 'score', NULL))"
+    )
 
 
 def employer_doc_stats(ctx: PartitionContext) -> str:
@@ -110,13 +132,16 @@ def employer_doc_stats(ctx: PartitionContext) -> str:
     def build() -> str:
         cal = working_day_table(ctx)
         scope_sql, params = ctx.scope_sql("c")
-        flagged = " OR ".join(f"({cond})" for cond in PER_CASE)  # the cases a per-case rule may flag
+        flagged = " OR ".join(
+            f"({cond})" for cond in PER_CASE
+        )  # the cases a per-case rule may flag
         ctx.cursor.execute("DROP TABLE IF EXISTS xr_emp_doc")
         # Each case reduced to the few values the aggregates take, below an optimization fence
         # (OFFSET 0): the aggregate then sorts or hashes narrow rows, not every column its
         # conditions read (at 5M cases the wide sort spilled 640 MB and the pass took 16 s; 10 s now).
         # Industry and state are the employer's: joined to the aggregates, not grouped by.
-        ctx.cursor.execute(f"""
+        ctx.cursor.execute(
+            f"""
             CREATE TEMP TABLE xr_emp_doc ON COMMIT DROP AS
             SELECT a.employer_id, e.naics, e.state, a.grp, a.n, a.late, a.tnc, a.noncitizen, a.flagged
               FROM (SELECT employer_id, grp, count(*) AS n, count(*) FILTER (WHERE late) AS late,
@@ -131,7 +156,9 @@ def employer_doc_stats(ctx: PartitionContext) -> str:
                              WHERE {scope_sql} AND c.submitted_at IS NOT NULL OFFSET 0) x
                      GROUP BY 1, 2) a
               JOIN {sources.EMPLOYERS} e ON e.id = a.employer_id
-        """, params)  # noqa: S608
+        """,  # noqa: S608 - table and column names are ours
+            params,
+        )
         ctx.cursor.execute("ANALYZE xr_emp_doc")  # the doc-share query joins it to itself
         return "xr_emp_doc"
 
@@ -162,7 +189,9 @@ def _rate(ctx: PartitionContext, r_: Rule, *, column: str, label: str, evidence:
     stats = employer_stats(ctx)
     bucket_sql, params = ctx.employer_bucket_sql("employer_id")
     params.update(zc=_z_crit(), min=int(settings.CROSSREF["EMPLOYER_MIN_CASES"]), sev=r_.severity)
-    ctx.insert_select(r_, f"""
+    ctx.insert_select(
+        r_,
+        f"""
         WITH peers AS (
             SELECT employer_id, n AS total, {column} AS x,
                    (sum({column}) OVER w - {column} + 0.5) / (sum(n) OVER w - n + 1.0) AS p0
@@ -183,38 +212,67 @@ def _rate(ctx: PartitionContext, r_: Rule, *, column: str, label: str, evidence:
                    || '%% (z = ' || round(z::numeric, 1) || ').' AS summary,
                %(sev)s AS severity, FALSE AS is_clerical
           FROM z WHERE z > %(zc)s
-    """, params)  # noqa: S608
+    """,  # noqa: S608 - table and column names are ours
+        params,
+    )
 
 
-@rule(code="EMP-LATE", version=1, title="Late case creation rate", severity="medium", categories=CATS,
-      family="employer", staged=False,
-      description="Share of cases created after the 3rd federal working day from the first day of work "
-                  "(coded reason or not: the reason is recorded, the lateness is the pattern), far above peers "
-                  "of the same industry and state (z-test).")
+@rule(
+    code="EMP-LATE",
+    version=1,
+    title="Late case creation rate",
+    severity="medium",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="Share of cases created after the 3rd federal working day from the first day of work "
+    "(coded reason or not: the reason is recorded, the lateness is the pattern), far above peers "
+    "of the same industry and state (z-test).",
+)
 def employer_late(ctx: PartitionContext, r_: Rule) -> None:
     _rate(ctx, r_, column="late", label="Late cases", evidence="late")
 
 
-@rule(code="EMP-TNC-RATE", version=1, title="Mismatch rate far above peers", severity="medium", categories=CATS,
-      family="employer", staged=False,
-      description="Share of cases with a Tentative Nonconfirmation far above peers of the same NAICS industry "
-                  "and state (one-sided z-test for a proportion at alpha = CROSSREF_EMPLOYER_ALPHA).")
+@rule(
+    code="EMP-TNC-RATE",
+    version=1,
+    title="Mismatch rate far above peers",
+    severity="medium",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="Share of cases with a Tentative Nonconfirmation far above peers of the same NAICS industry "
+    "and state (one-sided z-test for a proportion at alpha = CROSSREF_EMPLOYER_ALPHA).",
+)
 def employer_tnc_rate(ctx: PartitionContext, r_: Rule) -> None:
     _rate(ctx, r_, column="tnc", label="TNC rate", evidence="tnc_rate")
 
 
-@rule(code="EMP-DOC-SHARE", version=1, title="Unusual share of one document type", severity="low",
-      categories=CATS, family="employer", staged=False,
-      description="Share of one document type among the employer's cases far above that type's share among "
-                  "peers of the same industry and state (z-test, per document type).")
+@rule(
+    code="EMP-DOC-SHARE",
+    version=1,
+    title="Unusual share of one document type",
+    severity="low",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="Share of one document type among the employer's cases far above that type's share among "
+    "peers of the same industry and state (z-test, per document type).",
+)
 def employer_doc_share(ctx: PartitionContext, r_: Rule) -> None:
     # Per document type: x = the employer's cases with that type, n = all its cases.
     _examined(ctx)
     doc = employer_doc_stats(ctx)
     bucket_sql, bucket_params = ctx.employer_bucket_sql("employer_id")
-    params = {**bucket_params, "zc": _z_crit(), "min": int(settings.CROSSREF["EMPLOYER_MIN_CASES"]),
-              "sev": r_.severity}
-    ctx.insert_select(r_, f"""
+    params = {
+        **bucket_params,
+        "zc": _z_crit(),
+        "min": int(settings.CROSSREF["EMPLOYER_MIN_CASES"]),
+        "sev": r_.severity,
+    }
+    ctx.insert_select(
+        r_,
+        f"""
         WITH emp AS (
             -- Window sums over the small per-(employer, type) table: the employer's total, and its
             -- peers' (same industry and state) counts of the type and of all cases.
@@ -240,65 +298,136 @@ def employer_doc_share(ctx: PartitionContext, r_: Rule) -> None:
                    || round(100 * p0::numeric, 1) || '%%.' AS summary,
                %(sev)s AS severity, FALSE AS is_clerical
           FROM zz WHERE z > %(zc)s
-    """, params)  # noqa: S608
+    """,  # noqa: S608 - table and column names are ours
+        params,
+    )
 
 
-@rule(code="EMP-SELECTIVE", version=1, title="Selective verification", severity="medium", categories=CATS,
-      family="employer", staged=False,
-      description="The employer runs E-Verify for some hires only: the share of its cases attested as noncitizens "
-                  "is far above peers (z-test), the pattern left when citizens' hires are never run.")
+@rule(
+    code="EMP-SELECTIVE",
+    version=1,
+    title="Selective verification",
+    severity="medium",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="The employer runs E-Verify for some hires only: the share of its cases attested as noncitizens "
+    "is far above peers (z-test), the pattern left when citizens' hires are never run.",
+)
 def employer_selective(ctx: PartitionContext, r_: Rule) -> None:
     _rate(ctx, r_, column="noncitizen", label="Noncitizen share", evidence="selective")
 
 
-@rule(code="EMP-TNC-IDLE", version=1, title="Mismatch left idle", severity="medium", categories=CATS,
-      family="employer", staged=False,
-      description="A Tentative Nonconfirmation with no employee decision more than 10 federal working days "
-                  "after it was issued (CROSSREF_TNC_IDLE_WORKING_DAYS).")
+@rule(
+    code="EMP-TNC-IDLE",
+    version=1,
+    title="Mismatch left idle",
+    severity="medium",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="A Tentative Nonconfirmation with no employee decision more than 10 federal working days "
+    "after it was issued (CROSSREF_TNC_IDLE_WORKING_DAYS).",
+)
 def employer_tnc_idle(ctx: PartitionContext, r_: Rule) -> None:
     cal = working_day_table(ctx)
-    _per_case(ctx, r_, condition=f"{TNC_IDLE} AND (SELECT wd FROM {cal} WHERE d = current_date) - t.wd > %(idle)s",  # noqa: S608
-              joins=f"JOIN {cal} t ON t.d = coalesce(c.tnc_issued_on, c.status_changed_at::date)",
-              extra_params={"idle": int(settings.CROSSREF["TNC_IDLE_WORKING_DAYS"])}, evidence="tnc_idle",
-              fields_sql=_jf("tnc_issued_on", "coalesce(c.tnc_issued_on, c.status_changed_at::date)", "'no decision'"),
-              summary="'TNC left without a decision for more than ' || %(idle)s || ' working days.'")
+    _per_case(
+        ctx,
+        r_,
+        condition=f"{TNC_IDLE} AND (SELECT wd FROM {cal} WHERE d = current_date) - t.wd > %(idle)s",  # noqa: S608
+        joins=f"JOIN {cal} t ON t.d = coalesce(c.tnc_issued_on, c.status_changed_at::date)",
+        extra_params={"idle": int(settings.CROSSREF["TNC_IDLE_WORKING_DAYS"])},
+        evidence="tnc_idle",
+        fields_sql=_jf(
+            "tnc_issued_on", "coalesce(c.tnc_issued_on, c.status_changed_at::date)", "'no decision'"
+        ),
+        summary="'TNC left without a decision for more than ' || %(idle)s || ' working days.'",
+    )
 
 
-@rule(code="EMP-NOT-CLOSED", version=1, title="Case never closed", severity="low", categories=CATS,
-      family="employer", staged=False,
-      description="A case with a final result (Final Nonconfirmation, DHS No Show, Close and Resubmit) that the "
-                  "employer never closed, 30 or more days later.")
+@rule(
+    code="EMP-NOT-CLOSED",
+    version=1,
+    title="Case never closed",
+    severity="low",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="A case with a final result (Final Nonconfirmation, DHS No Show, Close and Resubmit) that the "
+    "employer never closed, 30 or more days later.",
+)
 def employer_not_closed(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition=NOT_CLOSED,
-              evidence="not_closed", fields_sql=_jf("status", "c.status", "'closed'"),
-              summary="'Case left open after its final result (' || c.status || ').'")
+    _per_case(
+        ctx,
+        r_,
+        condition=NOT_CLOSED,
+        evidence="not_closed",
+        fields_sql=_jf("status", "c.status", "'closed'"),
+        summary="'Case left open after its final result (' || c.status || ').'",
+    )
 
 
-@rule(code="EMP-FNC-KEPT", version=1, title="Worker kept after Final Nonconfirmation", severity="high",
-      categories=CATS, family="employer", staged=False,
-      description="The employer closed a case as 'employee continues to work after Final Nonconfirmation'.")
+@rule(
+    code="EMP-FNC-KEPT",
+    version=1,
+    title="Worker kept after Final Nonconfirmation",
+    severity="high",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="The employer closed a case as 'employee continues to work after Final Nonconfirmation'.",
+)
 def employer_fnc_kept(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition=FNC_KEPT, evidence="fnc_kept",
-              fields_sql=_jf("closure_code", "c.closure_code", "'terminated_after_fnc'"),
-              summary="'Worker kept after a Final Nonconfirmation.'")
+    _per_case(
+        ctx,
+        r_,
+        condition=FNC_KEPT,
+        evidence="fnc_kept",
+        fields_sql=_jf("closure_code", "c.closure_code", "'terminated_after_fnc'"),
+        summary="'Worker kept after a Final Nonconfirmation.'",
+    )
 
 
-@rule(code="EMP-PRESCREEN", version=1, title="Prescreening", severity="medium", categories=CATS,
-      family="employer", staged=False,
-      description="A case created before the job offer was accepted, or for an applicant never hired "
-                  "(closed as 'employee not hired').")
+@rule(
+    code="EMP-PRESCREEN",
+    version=1,
+    title="Prescreening",
+    severity="medium",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="A case created before the job offer was accepted, or for an applicant never hired "
+    "(closed as 'employee not hired').",
+)
 def employer_prescreen(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition=PRESCREEN,
-              evidence="prescreen", fields_sql=_jf("offer_accepted_on", "c.created_at::date", "c.offer_accepted_on"),
-              summary="CASE WHEN c.closure_code = 'not_hired' THEN 'Case run for an applicant never hired.' "
-                      "ELSE 'Case created before the job offer was accepted.' END")
+    _per_case(
+        ctx,
+        r_,
+        condition=PRESCREEN,
+        evidence="prescreen",
+        fields_sql=_jf("offer_accepted_on", "c.created_at::date", "c.offer_accepted_on"),
+        summary="CASE WHEN c.closure_code = 'not_hired' THEN 'Case run for an applicant never hired.' "
+        "ELSE 'Case created before the job offer was accepted.' END",
+    )
 
 
-@rule(code="EMP-EXISTING", version=1, title="Existing employee verified", severity="medium", categories=CATS,
-      family="employer", staged=False,
-      description="A case for someone hired before the employer signed its E-Verify MOU (an existing employee), "
-                  "by an employer that is not a federal contractor.")
+@rule(
+    code="EMP-EXISTING",
+    version=1,
+    title="Existing employee verified",
+    severity="medium",
+    categories=CATS,
+    family="employer",
+    staged=False,
+    description="A case for someone hired before the employer signed its E-Verify MOU (an existing employee), "
+    "by an employer that is not a federal contractor.",
+)
 def employer_existing(ctx: PartitionContext, r_: Rule) -> None:
-    _per_case(ctx, r_, condition=EXISTING,
-              evidence="existing", fields_sql=_jf("hire_date", "c.hire_date", "e.mou_signed_on"),
-              summary="'Existing employee verified (hired before the MOU).'")
+    _per_case(
+        ctx,
+        r_,
+        condition=EXISTING,
+        evidence="existing",
+        fields_sql=_jf("hire_date", "c.hire_date", "e.mou_signed_on"),
+        summary="'Existing employee verified (hired before the MOU).'",
+    )

@@ -81,7 +81,9 @@ CATS = ("verification_cases", "enforcement")
 SUBSET_SCORE = 0.9  # one name's words a strict subset of the other's
 SWAPPED_DOB_FACTOR = 0.9
 DOCUMENT_SCORE = 0.99
-DOCUMENT_NAME_FLOOR = 0.5  # a shared document with another date of birth links only with a name at least this close
+DOCUMENT_NAME_FLOOR = (
+    0.5  # a shared document with another date of birth links only with a name at least this close
+)
 _lock = threading.Lock()
 _INDEX: dict[int, SubjectIndex] = {}
 
@@ -90,13 +92,19 @@ _INDEX: dict[int, SubjectIndex] = {}
 class SubjectIndex:
     """The subjects of one enforcement load: by name key and by document, with their normalized names."""
 
-    subjects: list[tuple[Any, ...]]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
+    subjects: list[
+        tuple[Any, ...]
+    ]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
-    swapped: np.ndarray  # the ordinal of that date with day and month exchanged (0: none, or no other date)
+    swapped: (
+        np.ndarray
+    )  # the ordinal of that date with day and month exchanged (0: none, or no other date)
     keys: np.ndarray  # every name key (see `key_code`) of every subject, sorted
     key_subject: np.ndarray  # the subject index of each of `keys`
     by_doc: dict[str, list[int]]  # document blind index -> subject indexes
-    name_start: np.ndarray  # subject i's names (primary, then aliases) are name_given/name_family[start:start + count]
+    name_start: (
+        np.ndarray
+    )  # subject i's names (primary, then aliases) are name_given/name_family[start:start + count]
     name_count: np.ndarray
     name_given: np.ndarray  # word ids (`word_id`) of the normalized given names
     name_family: np.ndarray  # word ids of the normalized family names
@@ -105,7 +113,9 @@ class SubjectIndex:
 _WORDS: dict[str, int] = {}  # normalized name -> id, for the life of the worker process
 _WORD_LIST: list[str] = []
 _words_lock = threading.Lock()
-_SCORES: dict[int, float] = {}  # (left word id << 32 | right word id) -> `part_scores`, cached: names repeat
+_SCORES: dict[
+    int, float
+] = {}  # (left word id << 32 | right word id) -> `part_scores`, cached: names repeat
 
 
 def word_id(name: str) -> int:
@@ -223,7 +233,9 @@ def _last_codes(last: str) -> tuple[int, ...]:
 def _flat(codes: list[tuple[int, ...]], owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Variable-length tuples of codes, one per owner, as flat arrays of codes and owners."""
     lengths = np.fromiter(map(len, codes), dtype=np.int64, count=len(codes))
-    flat = np.fromiter(itertools.chain.from_iterable(codes), dtype=np.int64, count=int(lengths.sum()))
+    flat = np.fromiter(
+        itertools.chain.from_iterable(codes), dtype=np.int64, count=int(lengths.sum())
+    )
     return flat, np.repeat(owners, lengths)
 
 
@@ -234,9 +246,13 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
     rest (250k subjects: ~0.9 s, the fetch aside, against ~1.1 s for a loop over the subjects).
     """
     n = len(rows)
-    _, _, firsts, lasts, borns, _, aliases, documents = zip(*rows, strict=True) if rows else ((),) * 8
+    _, _, firsts, lasts, borns, _, aliases, documents = (
+        zip(*rows, strict=True) if rows else ((),) * 8
+    )
     everyone = np.arange(n, dtype=np.int64)
-    dob = np.fromiter((d.toordinal() if d is not None else 0 for d in borns), dtype=np.int64, count=n)
+    dob = np.fromiter(
+        (d.toordinal() if d is not None else 0 for d in borns), dtype=np.int64, count=n
+    )
     swapped = np.fromiter(map(_swapped_ordinal, dob.tolist()), dtype=np.int64, count=n)
     swapped[dob == 0] = 0
     # Names, primary then aliases, as word ids: subject i's are name_given/name_family[start:start + count].
@@ -248,22 +264,34 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
     words = np.zeros((int(name_count.sum()), 2), dtype=np.int64)
     words[name_start, 0] = np.fromiter(map(_word, firsts), dtype=np.int64, count=n)
     words[name_start, 1] = np.fromiter(map(_word, lasts), dtype=np.int64, count=n)
-    alias_rank = np.arange(len(flat_aliases)) - np.repeat(np.cumsum(alias_count) - alias_count, alias_count)
-    words[name_start[alias_owner] + 1 + alias_rank] = np.asarray(list(map(_alias_words, flat_aliases)),
-                                                                  dtype=np.int64).reshape(-1, 2)
+    alias_rank = np.arange(len(flat_aliases)) - np.repeat(
+        np.cumsum(alias_count) - alias_count, alias_count
+    )
+    words[name_start[alias_owner] + 1 + alias_rank] = np.asarray(
+        list(map(_alias_words, flat_aliases)), dtype=np.int64
+    ).reshape(-1, 2)
     # Name codes of every name of every subject with a date of birth, each (subject, code) once.
-    parts = [_flat(list(map(_first_codes, firsts)), everyone), _flat(list(map(_last_codes, lasts)), everyone),
-             _flat(list(map(_alias_codes, flat_aliases)), alias_owner)]
+    parts = [
+        _flat(list(map(_first_codes, firsts)), everyone),
+        _flat(list(map(_last_codes, lasts)), everyone),
+        _flat(list(map(_alias_codes, flat_aliases)), alias_owner),
+    ]
     code = np.concatenate([p[0] for p in parts])
     owner = np.concatenate([p[1] for p in parts])
     dated = dob[owner] > 0
-    both = _sorted_unique(owner[dated] * (1 << 23) + code[dated])  # a code is below 2**23 (`key_code` at _EPOCH)
+    both = _sorted_unique(
+        owner[dated] * (1 << 23) + code[dated]
+    )  # a code is below 2**23 (`key_code` at _EPOCH)
     owner, code = both >> 23, both & ((1 << 23) - 1)
     # A key is the date's part (see `key_code`) plus a name code; under the subject's date, and
     # under its day/month swap when that is another date.
     has_swap = swapped[owner] > 0
-    keys = np.concatenate([(dob[owner] - _EPOCH) * (1 << 23) + code,
-                           (swapped[owner][has_swap] - _EPOCH) * (1 << 23) + code[has_swap]])
+    keys = np.concatenate(
+        [
+            (dob[owner] - _EPOCH) * (1 << 23) + code,
+            (swapped[owner][has_swap] - _EPOCH) * (1 << 23) + code[has_swap],
+        ]
+    )
     key_subject = np.concatenate([owner, owner[has_swap]])
     order = np.argsort(keys, kind="stable")
     by_doc: dict[str, list[int]] = {}
@@ -272,8 +300,17 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
             if bidx:
                 by_doc.setdefault(bidx, []).append(i)
     return SubjectIndex(
-        subjects=[r[:7] for r in rows], dob=dob, swapped=swapped, keys=keys[order], key_subject=key_subject[order], by_doc=by_doc,
-        name_start=name_start, name_count=name_count, name_given=words[:, 0].copy(), name_family=words[:, 1].copy())
+        subjects=[r[:7] for r in rows],
+        dob=dob,
+        swapped=swapped,
+        keys=keys[order],
+        key_subject=key_subject[order],
+        by_doc=by_doc,
+        name_start=name_start,
+        name_count=name_count,
+        name_given=words[:, 0].copy(),
+        name_family=words[:, 1].copy(),
+    )
 
 
 def subject_index(load_id: int, cur: Any) -> SubjectIndex:
@@ -281,9 +318,12 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
     with _lock:
         if load_id in _INDEX:
             return _INDEX[load_id]
-        cur.execute(f"""SELECT id, subject_ref, coalesce(first_name, ''), coalesce(last_name, ''), date_of_birth, status,
+        cur.execute(
+            f"""SELECT id, subject_ref, coalesce(first_name, ''), coalesce(last_name, ''), date_of_birth, status,
                                coalesce(aliases, '{{}}'), documents_bidx
-                          FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""", {"l": load_id})  # noqa: S608
+                          FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""",  # noqa: S608 - table and column names are ours
+            {"l": load_id},
+        )
         index = _build_index(cur.fetchall())
         _INDEX.clear()
         _INDEX[load_id] = index
@@ -293,8 +333,20 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         return index
 
 
-_DIGRAPHS = (("ph", "f"), ("kh", "h"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("ck", "k"), ("q", "k"), ("c", "k"),
-             ("w", "v"), ("z", "s"), ("x", "ks"), ("j", "y"))
+_DIGRAPHS = (
+    ("ph", "f"),
+    ("kh", "h"),
+    ("gh", "g"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("ck", "k"),
+    ("q", "k"),
+    ("c", "k"),
+    ("w", "v"),
+    ("z", "s"),
+    ("x", "ks"),
+    ("j", "y"),
+)
 
 
 @lru_cache(maxsize=65536)
@@ -308,7 +360,9 @@ def skeleton(name: str) -> str:
         for a, b in _DIGRAPHS:
             word = word.replace(a, b)
         consonants = [ch for ch in word if ch not in "aeiouy" or ch == word[0] == "y"]
-        out.append("".join(ch for i, ch in enumerate(consonants) if i == 0 or ch != consonants[i - 1]))
+        out.append(
+            "".join(ch for i, ch in enumerate(consonants) if i == 0 or ch != consonants[i - 1])
+        )
     return " ".join(out)
 
 
@@ -326,27 +380,39 @@ def part_scores(left: list[str], right: list[str]) -> np.ndarray:
     # token_sort_ratio is the plain ratio and token_set_ratio reaches 100 only when they are equal.
     unordered, subset = plain.copy(), np.zeros(n)
     space = itertools.repeat(" ")
-    several = np.flatnonzero(np.fromiter(map(operator.contains, left, space), dtype=bool, count=n)
-                             | np.fromiter(map(operator.contains, right, space), dtype=bool, count=n)).tolist()
+    several = np.flatnonzero(
+        np.fromiter(map(operator.contains, left, space), dtype=bool, count=n)
+        | np.fromiter(map(operator.contains, right, space), dtype=bool, count=n)
+    ).tolist()
     if several:
         some_left, some_right = [left[i] for i in several], [right[i] for i in several]
-        unordered[several] = process.cpdist(some_left, some_right, scorer=fuzz.token_sort_ratio, workers=1)
-        subset[several] = process.cpdist(some_left, some_right, scorer=fuzz.token_set_ratio, workers=1)
+        unordered[several] = process.cpdist(
+            some_left, some_right, scorer=fuzz.token_sort_ratio, workers=1
+        )
+        subset[several] = process.cpdist(
+            some_left, some_right, scorer=fuzz.token_set_ratio, workers=1
+        )
     best = np.maximum(plain, unordered) / 100.0
     edits = process.cpdist(left, right, scorer=Levenshtein.distance, workers=1)
-    shorter = np.minimum(np.fromiter(map(len, left), dtype=np.int64, count=n),
-                         np.fromiter(map(len, right), dtype=np.int64, count=n))
+    shorter = np.minimum(
+        np.fromiter(map(len, left), dtype=np.int64, count=n),
+        np.fromiter(map(len, right), dtype=np.int64, count=n),
+    )
     near = (subset >= 100.0) | ((edits == 1) & (shorter >= 5))
     # Transliterations: the same skeleton (cached per name; compared with maps, not a Python loop).
     rest = np.flatnonzero((best < SUBSET_SCORE) & ~near).tolist()
     a = list(map(skeleton, map(left.__getitem__, rest)))
     b = list(map(skeleton, map(right.__getitem__, rest)))
-    same = [i for i, x, y in zip(rest, a, b, strict=True) if x == y and len(x.replace(" ", "")) >= 3]
+    same = [
+        i for i, x, y in zip(rest, a, b, strict=True) if x == y and len(x.replace(" ", "")) >= 3
+    ]
     near[same] = True
     return np.where(best >= 1.0, 1.0, np.where(near, np.maximum(best, SUBSET_SCORE), best))
 
 
-_NONE = -(1 << 63) + 1  # a key the case does not have (no second family-name part, no date of birth): matches nothing
+_NONE = (
+    -(1 << 63) + 1
+)  # a key the case does not have (no second family-name part, no date of birth): matches nothing
 _NO_DATE = -(1 << 30)
 
 
@@ -384,8 +450,10 @@ class _Names(dict):
             self.rows, self.codes = [], np.zeros((0, self.width), dtype=np.int64)
 
     def table(self) -> np.ndarray:
-        if len(self.codes) < len(self.rows):  # only the names seen since: converting them all again grew with the names
-            new = np.asarray(self.rows[len(self.codes):], dtype=np.int64).reshape(-1, self.width)
+        if len(self.codes) < len(
+            self.rows
+        ):  # only the names seen since: converting them all again grew with the names
+            new = np.asarray(self.rows[len(self.codes) :], dtype=np.int64).reshape(-1, self.width)
             self.codes = np.concatenate([self.codes, new])
         return self.codes
 
@@ -400,7 +468,9 @@ _names_lock = threading.Lock()
 class Candidates:
     """A partition's cases that share a blocking key or a document with a subject, and their (case, subject) pairs."""
 
-    rows: list[tuple[Any, ...]]  # every case read: id, days since 1900-01-01, first, last, other last names, 4 document indexes
+    rows: list[
+        tuple[Any, ...]
+    ]  # every case read: id, days since 1900-01-01, first, last, other last names, 4 document indexes
     row: np.ndarray  # the row of each candidate case
     given: np.ndarray  # the word id of its normalized given name
     family: np.ndarray  # the word id of its normalized family names
@@ -424,7 +494,9 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
-def _search(keys: np.ndarray, needles: np.ndarray, side: str = "left") -> tuple[np.ndarray, np.ndarray]:
+def _search(
+    keys: np.ndarray, needles: np.ndarray, side: str = "left"
+) -> tuple[np.ndarray, np.ndarray]:
     """`np.searchsorted(keys, needles, side)` and whether each needle is one of `keys`, the needles taken in order.
 
     In their own (random) order every needle's binary search starts again from the top of the
@@ -458,7 +530,8 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
         f"SELECT c.id, coalesce(c.date_of_birth - DATE '1900-01-01', {_NO_DATE}), c.first_name, c.last_name, "  # noqa: S608
         "coalesce(c.other_last_names, ''), c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx "
         f"FROM {ctx.cases} c WHERE {where}",
-        params)
+        params,
+    )
     rows = ctx.cursor.fetchall()
     if "examined" not in ctx.cache:
         ctx.cache["examined"] = len(rows)
@@ -470,10 +543,14 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
         _GIVEN.forget_if_over(1 << 20)
         _FAMILY.forget_if_over(1 << 20)
         given_at = np.fromiter(map(_GIVEN.__getitem__, firsts), dtype=np.int64, count=n)
-        family_at = np.fromiter(map(_FAMILY.__getitem__, zip(lasts, others, strict=True)), dtype=np.int64, count=n)
+        family_at = np.fromiter(
+            map(_FAMILY.__getitem__, zip(lasts, others, strict=True)), dtype=np.int64, count=n
+        )
         given, family = _GIVEN.table()[given_at], _FAMILY.table()[family_at]
     codes = np.concatenate([given[:, :1], family[:, :3]], axis=1)
-    keys = np.where((codes == _NONE) | (day == _NO_DATE)[:, None], _NONE, day[:, None] * (1 << 23) + codes)
+    keys = np.where(
+        (codes == _NONE) | (day == _NO_DATE)[:, None], _NONE, day[:, None] * (1 << 23) + codes
+    )
     lo, hit = _search(index.keys, keys)
     is_candidate = hit.any(axis=1)
     by_doc = index.by_doc
@@ -491,14 +568,32 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
     count = _search(index.keys, key, side="right")[0] - first
     offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     n_subjects = max(1, len(index.subjects))
-    by_name = np.repeat(candidate_of[key_row], count) * n_subjects + index.key_subject[np.repeat(first, count) + offset]
-    by_document = np.asarray([candidate_of[i] * n_subjects + si for i in with_doc for bidx in rows[i][5:9] if bidx
-                              for si in by_doc.get(bidx, ())], dtype=np.int64)
+    by_name = (
+        np.repeat(candidate_of[key_row], count) * n_subjects
+        + index.key_subject[np.repeat(first, count) + offset]
+    )
+    by_document = np.asarray(
+        [
+            candidate_of[i] * n_subjects + si
+            for i in with_doc
+            for bidx in rows[i][5:9]
+            if bidx
+            for si in by_doc.get(bidx, ())
+        ],
+        dtype=np.int64,
+    )
     pairs = _sorted_unique(np.concatenate([by_name, by_document]))
     days_of = day[row]
-    return Candidates(rows=rows, row=row, given=given[row, 1], family=family[row, 3],
-                      dob=np.where(days_of == _NO_DATE, -1, days_of + _EPOCH), pair_case=pairs // n_subjects,
-                      pair_subject=pairs % n_subjects, pair_document=np.isin(pairs, by_document))
+    return Candidates(
+        rows=rows,
+        row=row,
+        given=given[row, 1],
+        family=family[row, 3],
+        dob=np.where(days_of == _NO_DATE, -1, days_of + _EPOCH),
+        pair_case=pairs // n_subjects,
+        pair_subject=pairs % n_subjects,
+        pair_document=np.isin(pairs, by_document),
+    )
 
 
 def _pair_scores(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -506,11 +601,15 @@ def _pair_scores(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     codes = (left << 32) | right
     uniq, inverse = np.unique(codes, return_inverse=True)
     cache = _SCORES
-    got = np.fromiter(map(cache.get, uniq.tolist(), itertools.repeat(-1.0)), dtype=np.float64, count=len(uniq))
+    got = np.fromiter(
+        map(cache.get, uniq.tolist(), itertools.repeat(-1.0)), dtype=np.float64, count=len(uniq)
+    )
     missing = np.flatnonzero(got < 0)
     if len(missing):
         todo = uniq[missing].tolist()
-        scores = part_scores([_WORD_LIST[c >> 32] for c in todo], [_WORD_LIST[c & 0xFFFFFFFF] for c in todo])
+        scores = part_scores(
+            [_WORD_LIST[c >> 32] for c in todo], [_WORD_LIST[c & 0xFFFFFFFF] for c in todo]
+        )
         got[missing] = scores
         if len(cache) > 4_000_000:
             cache.clear()
@@ -518,11 +617,18 @@ def _pair_scores(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return got[inverse]
 
 
-@rule(code="ENF-LINK", version=1, title="Matches an enforcement subject", severity="high", categories=CATS,
-      family="enforcement", staged=False,
-      description="The worker links to a subject of the enforcement database: fuzzy name (aliases included) and "
-                  "date of birth after blocking, or a shared document number. Scored against a threshold; pairs "
-                  "just below it are low-severity leads for review.")
+@rule(
+    code="ENF-LINK",
+    version=1,
+    title="Matches an enforcement subject",
+    severity="high",
+    categories=CATS,
+    family="enforcement",
+    staged=False,
+    description="The worker links to a subject of the enforcement database: fuzzy name (aliases included) and "
+    "date of birth after blocking, or a shared document number. Scored against a threshold; pairs "
+    "just below it are low-severity leads for review.",
+)
 def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     load_id = loads(ctx).get("enforcement")
     if not load_id:
@@ -564,36 +670,80 @@ def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
     # out; alone, against another name and another date, it is a coincidence of numbers as often
     # as a borrowed document: a review lead at the bottom of the review band.
     doc_only = doc & (dob_factor == 0.0) & (best < DOCUMENT_NAME_FLOOR)
-    score = np.where(doc & ~doc_only, np.maximum(best * dob_factor, DOCUMENT_SCORE),
-                     np.where(doc_only, threshold - margin, best * dob_factor))
+    score = np.where(
+        doc & ~doc_only,
+        np.maximum(best * dob_factor, DOCUMENT_SCORE),
+        np.where(doc_only, threshold - margin, best * dob_factor),
+    )
     kept = np.flatnonzero(score >= threshold - margin - 1e-9).tolist()
+
     # What a finding shows and blocking does not need, for the few cases that make one: by primary key.
     def case_row(k: int) -> tuple[Any, ...]:
         return got.rows[int(got.row[pc[k]])]
 
     shown: dict[int, tuple[Any, ...]] = {}
     if kept:
-        ctx.cursor.execute(f"SELECT id, employer_id, ssn_bidx, date_of_birth FROM {sources.CASES} "  # noqa: S608
-                           "WHERE id = ANY(%s::bigint[])", ["{" + ",".join(str(case_row(k)[0]) for k in kept) + "}"])
+        ctx.cursor.execute(
+            f"SELECT id, employer_id, ssn_bidx, date_of_birth FROM {sources.CASES} "  # noqa: S608
+            "WHERE id = ANY(%s::bigint[])",
+            ["{" + ",".join(str(case_row(k)[0]) for k in kept) + "}"],
+        )
         shown = {row[0]: row for row in ctx.cursor.fetchall()}
     out = []
     for k in kept:
         c, s = case_row(k), index.subjects[int(ps[k])]
         _, employer_id, ssn_bidx, c_date = shown[c[0]]
         sc, lead, has_doc = float(score[k]), bool(score[k] >= threshold - 1e-9), bool(doc[k])
-        out.append({
-            "subject_type": "worker", "subject_key": f"case:{c[0]}", "evidence_key": f"enforcement:{s[1]}",
-            "case_id": c[0], "employer_id": employer_id, "ssn_index": ssn_bidx,
-            "severity": "high" if lead else "low", "score": round(sc, 4),
-            "fields": [field_result("name", "enforcement", f"{c[2]} {c[3]}", f"{s[2]} {s[3]}", float(best[k])),
-                       field_result("date_of_birth", "enforcement", c_date, s[4], float(dob_factor[k])),
-                       *([field_result("document", "enforcement", "shared document number", "shared document number", 1.0)]
-                         if has_doc else [])],
-            "evidence": {"subject_id": s[0], "subject_ref": s[1], "subject_status": s[5],
-                         "threshold": threshold, "document_match": has_doc, "document_only": bool(doc_only[k])},
-            "summary": (f"Shares a document number with enforcement subject {s[1]}, but neither the name nor the "
-                        "date of birth agrees: for review." if doc_only[k] else
-                        ("Links to enforcement subject " if lead else "Near-threshold link to enforcement subject ")
-                        + f"{s[1]} (score {sc:.2f})."),
-        })
+        out.append(
+            {
+                "subject_type": "worker",
+                "subject_key": f"case:{c[0]}",
+                "evidence_key": f"enforcement:{s[1]}",
+                "case_id": c[0],
+                "employer_id": employer_id,
+                "ssn_index": ssn_bidx,
+                "severity": "high" if lead else "low",
+                "score": round(sc, 4),
+                "fields": [
+                    field_result(
+                        "name", "enforcement", f"{c[2]} {c[3]}", f"{s[2]} {s[3]}", float(best[k])
+                    ),
+                    field_result(
+                        "date_of_birth", "enforcement", c_date, s[4], float(dob_factor[k])
+                    ),
+                    *(
+                        [
+                            field_result(
+                                "document",
+                                "enforcement",
+                                "shared document number",
+                                "shared document number",
+                                1.0,
+                            )
+                        ]
+                        if has_doc
+                        else []
+                    ),
+                ],
+                "evidence": {
+                    "subject_id": s[0],
+                    "subject_ref": s[1],
+                    "subject_status": s[5],
+                    "threshold": threshold,
+                    "document_match": has_doc,
+                    "document_only": bool(doc_only[k]),
+                },
+                "summary": (
+                    f"Shares a document number with enforcement subject {s[1]}, but neither the name nor the "
+                    "date of birth agrees: for review."
+                    if doc_only[k]
+                    else (
+                        "Links to enforcement subject "
+                        if lead
+                        else "Near-threshold link to enforcement subject "
+                    )
+                    + f"{s[1]} (score {sc:.2f})."
+                ),
+            }
+        )
     ctx.emit(r_, out)

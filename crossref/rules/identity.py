@@ -27,10 +27,15 @@ NONCITIZEN = ("permanent_resident", "authorized_alien")
 
 def _case_filter(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any]]:
     if ctx.only_case is not None:  # the instant result: the same rules, for one case
-        return f"{alias}.id = %(only_case)s AND {alias}.submitted_at IS NOT NULL", {"only_case": ctx.only_case}
+        return f"{alias}.id = %(only_case)s AND {alias}.submitted_at IS NOT NULL", {
+            "only_case": ctx.only_case
+        }
     part_sql, part_params = ctx.ssn_range_sql(f"{alias}.ssn_bidx")
     scope_sql, scope_params = ctx.scope_sql(alias)
-    return f"{part_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {**part_params, **scope_params}
+    return f"{part_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {
+        **part_params,
+        **scope_params,
+    }
 
 
 def _examined(ctx: PartitionContext) -> None:
@@ -54,7 +59,9 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         params["ssa"] = loads(ctx).get("ssa", 0)
         # The same hash range on the reference side lets the join read only its slice of Numident:
         # the run's sorted copy of its SSA load (engine.stage_ensure) when there is one.
-        n_range, n_params = ("TRUE", {}) if ctx.only_case is not None else ctx.ssn_range_sql("n.ssn_bidx")
+        n_range, n_params = (
+            ("TRUE", {}) if ctx.only_case is not None else ctx.ssn_range_sql("n.ssn_bidx")
+        )
         params.update(n_params)
         numident = f"{ctx.stage}_ssa" if ctx.stage else sources.NUMIDENT
         n_load = "TRUE" if ctx.stage else "n.load_id = %(ssa)s"
@@ -78,8 +85,17 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         )
         found = [r for r in rows if r["n_id"] is not None]
         scores = names.compare_many(
-            [names.NamePair(r["first_name"], r["last_name"], r["n_first"], r["n_last"], r["other_last_names"] or "",
-                            r["n_middle"] or "") for r in found]
+            [
+                names.NamePair(
+                    r["first_name"],
+                    r["last_name"],
+                    r["n_first"],
+                    r["n_last"],
+                    r["other_last_names"] or "",
+                    r["n_middle"] or "",
+                )
+                for r in found
+            ]
         )
         for r, s in zip(found, scores, strict=True):
             r["name_score"] = float(s)
@@ -97,19 +113,28 @@ def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
     from privacy import crypto
 
     suspects = [
-        r for r in rows
-        if r["n_id"] is None or (not names.is_variant(r["name_score"]) and r["n_dob"] != r["date_of_birth"])
+        r
+        for r in rows
+        if r["n_id"] is None
+        or (not names.is_variant(r["name_score"]) and r["n_dob"] != r["date_of_birth"])
     ]
     if not suspects:
         return
     variants: dict[str, list[dict[str, Any]]] = {}
-    ctx.cursor.execute(f"SELECT id, ssn_enc FROM {sources.CASES} WHERE id = ANY(%s)",  # noqa: S608
-                       [[r["case_id"] for r in suspects]])
+    ctx.cursor.execute(
+        f"SELECT id, ssn_enc FROM {sources.CASES} WHERE id = ANY(%s)",  # noqa: S608
+        [[r["case_id"] for r in suspects]],
+    )
     tokens = dict(ctx.cursor.fetchall())
     for r in suspects:
         r["ssn_enc"] = tokens.get(r["case_id"], "")
         try:
-            ssn = crypto.decrypt(r["ssn_enc"], table=sources.CASES, column=sources.CASE_SSN_COLUMN, row_id=r["case_id"])
+            ssn = crypto.decrypt(
+                r["ssn_enc"],
+                table=sources.CASES,
+                column=sources.CASE_SSN_COLUMN,
+                row_id=r["case_id"],
+            )
         except crypto.DecryptionFailed:
             continue
         digits = crypto.normalize_identifier(ssn)
@@ -127,8 +152,17 @@ def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
     )
     pairs = [(h, r) for h in hits for r in variants.get(h["ssn_bidx"], [])]
     scores = names.compare_many(
-        [names.NamePair(r["first_name"], r["last_name"], h["first_name"], h["last_name"],
-                        r["other_last_names"] or "", h["middle_name"] or "") for h, r in pairs]
+        [
+            names.NamePair(
+                r["first_name"],
+                r["last_name"],
+                h["first_name"],
+                h["last_name"],
+                r["other_last_names"] or "",
+                h["middle_name"] or "",
+            )
+            for h, r in pairs
+        ]
     )
     for (h, r), score in zip(pairs, scores, strict=True):
         if names.is_variant(float(score)) and h["date_of_birth"] == r["date_of_birth"]:
@@ -137,58 +171,111 @@ def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
 
 def _base(r: dict[str, Any], source_key: str) -> dict[str, Any]:
     return {
-        "subject_type": "worker", "subject_key": f"case:{r['case_id']}", "evidence_key": source_key,
-        "case_id": r["case_id"], "employer_id": r["employer_id"], "ssn_index": r["ssn_bidx"],
+        "subject_type": "worker",
+        "subject_key": f"case:{r['case_id']}",
+        "evidence_key": source_key,
+        "case_id": r["case_id"],
+        "employer_id": r["employer_id"],
+        "ssn_index": r["ssn_bidx"],
     }
 
 
 def _name_fields(r: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        field("last_name", "ssa", f"{r['last_name']}" + (f" ({r['other_last_names']})" if r["other_last_names"] else ""),
-              r["n_last"], r["name_score"]),
+        field(
+            "last_name",
+            "ssa",
+            f"{r['last_name']}" + (f" ({r['other_last_names']})" if r["other_last_names"] else ""),
+            r["n_last"],
+            r["name_score"],
+        ),
         field("first_name", "ssa", r["first_name"], r["n_first"], r["name_score"]),
     ]
 
 
-@rule(code="SSA-NOTFOUND", version=1, title="SSN not in SSA records", severity="high", categories=SSA,
-      family="identity_ssa",
-      description="The SSN submitted has no Numident record, and no SSN with two adjacent digits swapped "
-                  "matches the person's name and date of birth.")
+@rule(
+    code="SSA-NOTFOUND",
+    version=1,
+    title="SSN not in SSA records",
+    severity="high",
+    categories=SSA,
+    family="identity_ssa",
+    description="The SSN submitted has no Numident record, and no SSN with two adjacent digits swapped "
+    "matches the person's name and date of birth.",
+)
 def ssa_not_found(ctx: PartitionContext, r_: Rule) -> None:
     rows = [r for r in ssa_rows(ctx) if r["n_id"] is None and "transposed_to" not in r]
-    ctx.emit(r_, [
-        {**_base(r, "ssa:none"), "fields": [field("ssn", "ssa", f"•••{r['ssn_last4']}", None, 0.0)],
-         "evidence": {"compared": ["case", "numident"], "numident_id": None}, "score": 1.0,
-         "summary": "No SSA record for the SSN submitted."}
-        for r in rows
-    ])
+    ctx.emit(
+        r_,
+        [
+            {
+                **_base(r, "ssa:none"),
+                "fields": [field("ssn", "ssa", f"•••{r['ssn_last4']}", None, 0.0)],
+                "evidence": {"compared": ["case", "numident"], "numident_id": None},
+                "score": 1.0,
+                "summary": "No SSA record for the SSN submitted.",
+            }
+            for r in rows
+        ],
+    )
 
 
-@rule(code="SSA-CLERICAL", version=1, title="Probable clerical error", severity="low", categories=SSA,
-      family="identity_ssa",
-      description="The identity matches SSA once a keying error is undone: day and month of birth swapped, "
-                  "or two adjacent SSN digits transposed. E-Verify would issue a TNC; this is not a fraud lead.")
+@rule(
+    code="SSA-CLERICAL",
+    version=1,
+    title="Probable clerical error",
+    severity="low",
+    categories=SSA,
+    family="identity_ssa",
+    description="The identity matches SSA once a keying error is undone: day and month of birth swapped, "
+    "or two adjacent SSN digits transposed. E-Verify would issue a TNC; this is not a fraud lead.",
+)
 def ssa_clerical(ctx: PartitionContext, r_: Rule) -> None:
     out = []
     for r in ssa_rows(ctx):
         if "transposed_to" in r:
-            out.append({**_base(r, f"numident:{r['transposed_to']}"), "is_clerical": True, "score": 0.5,
-                        "fields": [field("ssn", "ssa", f"•••{r['ssn_last4']}", "two digits transposed", 0.8)],
-                        "evidence": {"kind": "ssn_transposition", "numident_id": r["transposed_to"]},
-                        "summary": "SSN matches an SSA record once two adjacent digits are swapped."})
-        elif r["n_id"] is not None and r["dob_swap"] and names.is_variant(r["name_score"]) and not r["death_date"] \
-                and not r["locked"]:
-            out.append({**_base(r, f"numident:{r['n_id']}"), "is_clerical": True, "score": 0.5,
-                        "fields": [field("date_of_birth", "ssa", r["date_of_birth"], r["n_dob"], 0.8)],
-                        "evidence": {"kind": "dob_day_month_swap", "numident_id": r["n_id"]},
-                        "summary": "Date of birth matches SSA once day and month are swapped."})
+            out.append(
+                {
+                    **_base(r, f"numident:{r['transposed_to']}"),
+                    "is_clerical": True,
+                    "score": 0.5,
+                    "fields": [
+                        field("ssn", "ssa", f"•••{r['ssn_last4']}", "two digits transposed", 0.8)
+                    ],
+                    "evidence": {"kind": "ssn_transposition", "numident_id": r["transposed_to"]},
+                    "summary": "SSN matches an SSA record once two adjacent digits are swapped.",
+                }
+            )
+        elif (
+            r["n_id"] is not None
+            and r["dob_swap"]
+            and names.is_variant(r["name_score"])
+            and not r["death_date"]
+            and not r["locked"]
+        ):
+            out.append(
+                {
+                    **_base(r, f"numident:{r['n_id']}"),
+                    "is_clerical": True,
+                    "score": 0.5,
+                    "fields": [field("date_of_birth", "ssa", r["date_of_birth"], r["n_dob"], 0.8)],
+                    "evidence": {"kind": "dob_day_month_swap", "numident_id": r["n_id"]},
+                    "summary": "Date of birth matches SSA once day and month are swapped.",
+                }
+            )
     ctx.emit(r_, out)
 
 
-@rule(code="SSA-IDENTITY", version=1, title="Name or date of birth disagree with SSA", severity="medium",
-      categories=SSA, family="identity_ssa",
-      description="The SSN exists, but the name (after normalization: case, diacritics, punctuation, compound "
-                  "surnames as unordered parts) or the date of birth does not reconcile with its SSA record.")
+@rule(
+    code="SSA-IDENTITY",
+    version=1,
+    title="Name or date of birth disagree with SSA",
+    severity="medium",
+    categories=SSA,
+    family="identity_ssa",
+    description="The SSN exists, but the name (after normalization: case, diacritics, punctuation, compound "
+    "surnames as unordered parts) or the date of birth does not reconcile with its SSA record.",
+)
 def ssa_identity(ctx: PartitionContext, r_: Rule) -> None:
     out = []
     for r in ssa_rows(ctx):
@@ -205,45 +292,101 @@ def ssa_identity(ctx: PartitionContext, r_: Rule) -> None:
             fields.append(field("date_of_birth", "ssa", r["date_of_birth"], r["n_dob"], 0.0))
         both = not name_ok and not dob_ok
         near_only = dob_ok and names.is_near(r["name_score"])
-        out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields,
-                    "severity": "high" if both else ("low" if near_only else "medium"),
-                    "score": round(1.0 - (r["name_score"] if not name_ok else 0.5) * (0.5 if both else 1.0), 3),
-                    "evidence": {"numident_id": r["n_id"], "name_score": round(r["name_score"], 3)},
-                    "summary": "Name and date of birth disagree with SSA." if both else
-                    ("Name disagrees with SSA." if not name_ok else "Date of birth disagrees with SSA.")})
+        out.append(
+            {
+                **_base(r, f"numident:{r['n_id']}"),
+                "fields": fields,
+                "severity": "high" if both else ("low" if near_only else "medium"),
+                "score": round(
+                    1.0 - (r["name_score"] if not name_ok else 0.5) * (0.5 if both else 1.0), 3
+                ),
+                "evidence": {"numident_id": r["n_id"], "name_score": round(r["name_score"], 3)},
+                "summary": "Name and date of birth disagree with SSA."
+                if both
+                else (
+                    "Name disagrees with SSA."
+                    if not name_ok
+                    else "Date of birth disagrees with SSA."
+                ),
+            }
+        )
     ctx.emit(r_, out)
 
 
-@rule(code="SSA-DECEASED", version=1, title="SSN of a deceased person", severity="high", categories=SSA,
-      family="identity_ssa", description="SSA records a date of death for the SSN submitted.")
+@rule(
+    code="SSA-DECEASED",
+    version=1,
+    title="SSN of a deceased person",
+    severity="high",
+    categories=SSA,
+    family="identity_ssa",
+    description="SSA records a date of death for the SSN submitted.",
+)
 def ssa_deceased(ctx: PartitionContext, r_: Rule) -> None:
-    ctx.emit(r_, [
-        {**_base(r, f"numident:{r['n_id']}"), "score": 1.0,
-         "fields": [field("death_date", "ssa", None, r["death_date"], 0.0)],
-         "evidence": {"numident_id": r["n_id"]}, "summary": "SSA records this SSN's holder as deceased."}
-        for r in ssa_rows(ctx) if r["n_id"] is not None and r["death_date"] is not None
-    ])
+    ctx.emit(
+        r_,
+        [
+            {
+                **_base(r, f"numident:{r['n_id']}"),
+                "score": 1.0,
+                "fields": [field("death_date", "ssa", None, r["death_date"], 0.0)],
+                "evidence": {"numident_id": r["n_id"]},
+                "summary": "SSA records this SSN's holder as deceased.",
+            }
+            for r in ssa_rows(ctx)
+            if r["n_id"] is not None and r["death_date"] is not None
+        ],
+    )
 
 
-@rule(code="SSA-LOCKED", version=1, title="SSN locked", severity="high", categories=SSA, family="identity_ssa",
-      description="The SSN holder locked the SSN against use in E-Verify (self-lock).")
+@rule(
+    code="SSA-LOCKED",
+    version=1,
+    title="SSN locked",
+    severity="high",
+    categories=SSA,
+    family="identity_ssa",
+    description="The SSN holder locked the SSN against use in E-Verify (self-lock).",
+)
 def ssa_locked(ctx: PartitionContext, r_: Rule) -> None:
-    ctx.emit(r_, [
-        {**_base(r, f"numident:{r['n_id']}"), "score": 1.0, "fields": [field("locked", "ssa", None, True, 0.0)],
-         "evidence": {"numident_id": r["n_id"]}, "summary": "The SSN is locked by its holder."}
-        for r in ssa_rows(ctx) if r["n_id"] is not None and r["locked"]
-    ])
+    ctx.emit(
+        r_,
+        [
+            {
+                **_base(r, f"numident:{r['n_id']}"),
+                "score": 1.0,
+                "fields": [field("locked", "ssa", None, True, 0.0)],
+                "evidence": {"numident_id": r["n_id"]},
+                "summary": "The SSN is locked by its holder.",
+            }
+            for r in ssa_rows(ctx)
+            if r["n_id"] is not None and r["locked"]
+        ],
+    )
 
 
-@rule(code="SSA-CITIZENSHIP", version=1, title="Citizenship disagrees with SSA", severity="medium",
-      categories=SSA_DHS, family="identity_ssa",
-      description="Attested U.S. citizen, but SSA does not record citizenship and DHS shows no naturalization. "
-                  "When DHS shows the person naturalized (SSA's record was never updated) the mismatch is "
-                  "downgraded: to nothing by default, or to a low-severity review with "
-                  "CROSSREF_STALE_CITIZENSHIP_REVIEW.")
+@rule(
+    code="SSA-CITIZENSHIP",
+    version=1,
+    title="Citizenship disagrees with SSA",
+    severity="medium",
+    categories=SSA_DHS,
+    family="identity_ssa",
+    description="Attested U.S. citizen, but SSA does not record citizenship and DHS shows no naturalization. "
+    "When DHS shows the person naturalized (SSA's record was never updated) the mismatch is "
+    "downgraded: to nothing by default, or to a low-severity review with "
+    "CROSSREF_STALE_CITIZENSHIP_REVIEW.",
+)
 def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
-    rows = [r for r in ssa_rows(ctx) if r["n_id"] is not None and r["citizenship_status"] == "citizen"
-            and r["n_cit"] != "citizen" and names.is_variant(r["name_score"]) and r["n_dob"] == r["date_of_birth"]]
+    rows = [
+        r
+        for r in ssa_rows(ctx)
+        if r["n_id"] is not None
+        and r["citizenship_status"] == "citizen"
+        and r["n_cit"] != "citizen"
+        and names.is_variant(r["name_score"])
+        and r["n_dob"] == r["date_of_birth"]
+    ]
     if not rows:
         ctx.emit(r_, [])
         return
@@ -254,17 +397,33 @@ def ssa_citizenship(ctx: PartitionContext, r_: Rule) -> None:
             continue  # DHS confirms the naturalization: a stale SSA record, not a lead about the person
         if nat is not None:
             fields.append(field("naturalized_on", "dhs", None, nat["naturalized_on"], 1.0))
-            out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields, "severity": "low", "is_clerical": True,
-                        "score": 0.2, "evidence": {"numident_id": r["n_id"], "dhs_id": nat["id"]},
-                        "summary": "SSA citizenship is stale: DHS shows the person naturalized."})
+            out.append(
+                {
+                    **_base(r, f"numident:{r['n_id']}"),
+                    "fields": fields,
+                    "severity": "low",
+                    "is_clerical": True,
+                    "score": 0.2,
+                    "evidence": {"numident_id": r["n_id"], "dhs_id": nat["id"]},
+                    "summary": "SSA citizenship is stale: DHS shows the person naturalized.",
+                }
+            )
         else:
-            out.append({**_base(r, f"numident:{r['n_id']}"), "fields": fields, "score": 0.8,
-                        "evidence": {"numident_id": r["n_id"]},
-                        "summary": "Attested citizen; SSA records a noncitizen and DHS shows no naturalization."})
+            out.append(
+                {
+                    **_base(r, f"numident:{r['n_id']}"),
+                    "fields": fields,
+                    "score": 0.8,
+                    "evidence": {"numident_id": r["n_id"]},
+                    "summary": "Attested citizen; SSA records a noncitizen and DHS shows no naturalization.",
+                }
+            )
     ctx.emit(r_, out)
 
 
-def _naturalized_records(ctx: PartitionContext, rows: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+def _naturalized_records(
+    ctx: PartitionContext, rows: list[dict[str, Any]]
+) -> list[dict[str, Any] | None]:
     """For each row, the DHS naturalization record that confirms it, if any: one of its date of birth whose name is a variant.
 
     Most attested citizens whom SSA still records as noncitizens were naturalized under the very
@@ -283,7 +442,10 @@ def _naturalized_records(ctx: PartitionContext, rows: list[dict[str, Any]]) -> l
     by_name: dict[tuple[date, str, str], dict[str, Any]] = {}
     by_dob: dict[date, list[dict[str, Any]]] = {}
     for n in naturalized:
-        by_name.setdefault((n["date_of_birth"], names.normalize(n["first_name"]), names.normalize(n["last_name"])), n)
+        by_name.setdefault(
+            (n["date_of_birth"], names.normalize(n["first_name"]), names.normalize(n["last_name"])),
+            n,
+        )
         by_dob.setdefault(n["date_of_birth"], []).append(n)
     found: list[dict[str, Any] | None] = [None] * len(rows)
     pairs: list[tuple[int, dict[str, Any]]] = []
@@ -292,8 +454,18 @@ def _naturalized_records(ctx: PartitionContext, rows: list[dict[str, Any]]) -> l
         found[i] = by_name.get((r["date_of_birth"], first, last)) if first and last else None
         if found[i] is None:
             pairs += [(i, c) for c in by_dob.get(r["date_of_birth"], [])]
-    scores = names.compare_many([names.NamePair(rows[i]["first_name"], rows[i]["last_name"], c["first_name"],
-                                                c["last_name"], rows[i]["other_last_names"] or "") for i, c in pairs])
+    scores = names.compare_many(
+        [
+            names.NamePair(
+                rows[i]["first_name"],
+                rows[i]["last_name"],
+                c["first_name"],
+                c["last_name"],
+                rows[i]["other_last_names"] or "",
+            )
+            for i, c in pairs
+        ]
+    )
     for (i, c), score in zip(pairs, scores, strict=True):
         if found[i] is None and names.is_variant(float(score)):
             found[i] = c
@@ -334,8 +506,18 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
             params,
         )
         found = [r for r in rows if r["d_id"] is not None]
-        scores = names.compare_many([names.NamePair(r["first_name"], r["last_name"], r["d_first"], r["d_last"],
-                                                    r["other_last_names"] or "") for r in found])
+        scores = names.compare_many(
+            [
+                names.NamePair(
+                    r["first_name"],
+                    r["last_name"],
+                    r["d_first"],
+                    r["d_last"],
+                    r["other_last_names"] or "",
+                )
+                for r in found
+            ]
+        )
         for r, s in zip(found, scores, strict=True):
             r["name_score"] = float(s)
         return rows
@@ -347,24 +529,34 @@ def _dhs_match(ctx: PartitionContext) -> tuple[str, dict[str, Any]]:
     """The join giving each case `d` (columns as engine.STAGE_DHS_COLUMNS with d_, d_id and matched_by), and its parameters."""
     if ctx.stage:
         d_range, d_params = ctx.ssn_range_sql("d.ssn_bidx")
-        return f"LEFT JOIN {stage_dhs_name(ctx.run.pk)} d ON d.case_id = c.id AND {d_range}", d_params
+        return (
+            f"LEFT JOIN {stage_dhs_name(ctx.run.pk)} d ON d.case_id = c.id AND {d_range}",
+            d_params,
+        )
     # Without a staging copy (the instant result, one case): the same order as engine._stage_dhs,
     # an index look-up per identifier.
     lookups = [
-        f"""LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE {' AND '.join(f'{k}.id IS NULL' for k in earlier) or 'TRUE'}
+        f"""LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE {" AND ".join(f"{k}.id IS NULL" for k in earlier) or "TRUE"}
                AND c.{column} <> '' AND x.{column} <> '' AND x.{column} = c.{column} AND x.load_id = %(dhs)s
                ORDER BY (x.date_of_birth IS NOT DISTINCT FROM c.date_of_birth) DESC, x.id LIMIT 1) {alias} ON TRUE"""  # noqa: S608
-        for alias, column, earlier in (("da", "a_number_bidx", ()), ("di", "i94_bidx", ("da",)),
-                                       ("dp", "passport_bidx", ("da", "di")))
+        for alias, column, earlier in (
+            ("da", "a_number_bidx", ()),
+            ("di", "i94_bidx", ("da",)),
+            ("dp", "passport_bidx", ("da", "di")),
+        )
     ]
     columns = ", ".join(f"x.{col} AS d_{col}" for col in STAGE_DHS_COLUMNS)
-    return "\n".join(lookups) + f"""
+    return (
+        "\n".join(lookups)  # noqa: S608 - table and column names are ours
+        + f"""
         CROSS JOIN LATERAL (SELECT coalesce(da.id, di.id, dp.id) AS id,
              CASE WHEN da.id IS NOT NULL THEN 'a_number' WHEN di.id IS NOT NULL THEN 'i94'
                   WHEN dp.id IS NOT NULL THEN 'passport' END AS matched_by) m
         -- By primary key, for the few rows found (LIMIT 1 keeps the planner from hashing all of DHS).
         LEFT JOIN LATERAL (SELECT x.id AS d_id, m.matched_by, {columns} FROM {sources.DHS} x WHERE x.id = m.id LIMIT 1) d
-          ON TRUE""", {}  # noqa: S608
+          ON TRUE""",  # noqa: S608 - table and column names are ours
+        {},
+    )
 
 
 def _ident(r: dict[str, Any]) -> str:
@@ -374,21 +566,42 @@ def _ident(r: dict[str, Any]) -> str:
     return ""
 
 
-@rule(code="DHS-NOTFOUND", version=1, title="No DHS record for the documents", severity="high", categories=DHS,
-      family="identity_dhs",
-      description="A noncitizen's A-Number, I-94 and passport number lead to no DHS immigration record.")
+@rule(
+    code="DHS-NOTFOUND",
+    version=1,
+    title="No DHS record for the documents",
+    severity="high",
+    categories=DHS,
+    family="identity_dhs",
+    description="A noncitizen's A-Number, I-94 and passport number lead to no DHS immigration record.",
+)
 def dhs_not_found(ctx: PartitionContext, r_: Rule) -> None:
-    ctx.emit(r_, [
-        {**_base(r, "dhs:none"), "score": 1.0, "fields": [field("a_number", "dhs", _ident(r), None, 0.0)],
-         "evidence": {"compared": ["case", "immigration"]}, "summary": "No DHS record for the documents submitted."}
-        for r in dhs_rows(ctx) if r["d_id"] is None
-    ])
+    ctx.emit(
+        r_,
+        [
+            {
+                **_base(r, "dhs:none"),
+                "score": 1.0,
+                "fields": [field("a_number", "dhs", _ident(r), None, 0.0)],
+                "evidence": {"compared": ["case", "immigration"]},
+                "summary": "No DHS record for the documents submitted.",
+            }
+            for r in dhs_rows(ctx)
+            if r["d_id"] is None
+        ],
+    )
 
 
-@rule(code="DHS-IDENTITY", version=1, title="Name or date of birth disagree with DHS", severity="medium",
-      categories=DHS, family="identity_dhs",
-      description="The DHS record found by A-Number, I-94 or passport is of a person whose normalized name or "
-                  "date of birth does not reconcile with the case.")
+@rule(
+    code="DHS-IDENTITY",
+    version=1,
+    title="Name or date of birth disagree with DHS",
+    severity="medium",
+    categories=DHS,
+    family="identity_dhs",
+    description="The DHS record found by A-Number, I-94 or passport is of a person whose normalized name or "
+    "date of birth does not reconcile with the case.",
+)
 def dhs_identity(ctx: PartitionContext, r_: Rule) -> None:
     out = []
     for r in dhs_rows(ctx):
@@ -400,23 +613,39 @@ def dhs_identity(ctx: PartitionContext, r_: Rule) -> None:
             continue
         fields = []
         if not name_ok:
-            fields += [field("last_name", "dhs", r["last_name"], r["d_last"], r["name_score"]),
-                       field("first_name", "dhs", r["first_name"], r["d_first"], r["name_score"])]
+            fields += [
+                field("last_name", "dhs", r["last_name"], r["d_last"], r["name_score"]),
+                field("first_name", "dhs", r["first_name"], r["d_first"], r["name_score"]),
+            ]
         if not dob_ok:
             fields.append(field("date_of_birth", "dhs", r["date_of_birth"], r["d_dob"], 0.0))
-        out.append({**_base(r, f"dhs:{r['d_id']}"), "fields": fields,
-                    "severity": "high" if not name_ok and not dob_ok else "medium", "score": 0.8,
-                    "evidence": {"dhs_id": r["d_id"], "matched_by": r["matched_by"]},
-                    "summary": f"DHS record found by {r['matched_by']} disagrees on "
-                               + " and ".join(x for x, ok in (("name", name_ok), ("date of birth", dob_ok)) if not ok)
-                               + "."})
+        out.append(
+            {
+                **_base(r, f"dhs:{r['d_id']}"),
+                "fields": fields,
+                "severity": "high" if not name_ok and not dob_ok else "medium",
+                "score": 0.8,
+                "evidence": {"dhs_id": r["d_id"], "matched_by": r["matched_by"]},
+                "summary": f"DHS record found by {r['matched_by']} disagrees on "
+                + " and ".join(
+                    x for x, ok in (("name", name_ok), ("date of birth", dob_ok)) if not ok
+                )
+                + ".",
+            }
+        )
     ctx.emit(r_, out)
 
 
-@rule(code="DHS-AUTH", version=1, title="Work authorization expired or not yet valid", severity="high",
-      categories=DHS, family="identity_dhs",
-      description="DHS work authorization had ended at the hire date, has ended since, or had not yet begun "
-                  "at the hire date.")
+@rule(
+    code="DHS-AUTH",
+    version=1,
+    title="Work authorization expired or not yet valid",
+    severity="high",
+    categories=DHS,
+    family="identity_dhs",
+    description="DHS work authorization had ended at the hire date, has ended since, or had not yet begun "
+    "at the hire date.",
+)
 def dhs_authorization(ctx: PartitionContext, r_: Rule) -> None:
     today = timezone.localdate()
     out = []
@@ -431,12 +660,25 @@ def dhs_authorization(ctx: PartitionContext, r_: Rule) -> None:
         elif until and until < hire:
             kind, sev, text = "expired_at_hire", "high", "Work authorization had expired at hire."
         elif until and until < today:
-            kind, sev, text = "expired_since", "medium", "Work authorization has expired since hire."
+            kind, sev, text = (
+                "expired_since",
+                "medium",
+                "Work authorization has expired since hire.",
+            )
         else:
             continue
-        out.append({**_base(r, f"dhs:{r['d_id']}:{kind}"), "severity": sev, "score": 1.0,
-                    "fields": [field("hire_date", "case", hire, None, None),
-                               field("work_authorized_from", "dhs", None, start, None),
-                               field("work_authorized_until", "dhs", None, until, None)],
-                    "evidence": {"dhs_id": r["d_id"], "kind": kind}, "summary": text})
+        out.append(
+            {
+                **_base(r, f"dhs:{r['d_id']}:{kind}"),
+                "severity": sev,
+                "score": 1.0,
+                "fields": [
+                    field("hire_date", "case", hire, None, None),
+                    field("work_authorized_from", "dhs", None, start, None),
+                    field("work_authorized_until", "dhs", None, until, None),
+                ],
+                "evidence": {"dhs_id": r["d_id"], "kind": kind},
+                "summary": text,
+            }
+        )
     ctx.emit(r_, out)

@@ -25,12 +25,15 @@ def shared_ssn_cases(ctx: PartitionContext) -> str:
     def build() -> str:
         where, params = _case_filter(ctx)
         ctx.cursor.execute("DROP TABLE IF EXISTS xr_ssn_multi")
-        ctx.cursor.execute(f"""
+        ctx.cursor.execute(
+            f"""
             CREATE TEMP TABLE xr_ssn_multi ON COMMIT DROP AS
             WITH c AS MATERIALIZED (SELECT id, employer_id, ssn_bidx, hire_date, created_at, first_name, last_name,
                                            other_last_names, date_of_birth FROM {ctx.cases} c WHERE {where})
             SELECT c.* FROM c WHERE c.ssn_bidx IN (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(*) > 1)
-        """, params)  # noqa: S608
+        """,  # noqa: S608 - table and column names are ours
+            params,
+        )
         ctx.cursor.execute("ANALYZE xr_ssn_multi")
         return "xr_ssn_multi"
 
@@ -46,10 +49,16 @@ def _ssn_source(ctx: PartitionContext, min_cases: int) -> tuple[str, str, dict]:
     return ctx.cases, where, params
 
 
-@rule(code="SSN-VELOCITY", version=1, title="One SSN at many employers at once", severity="high", categories=CATS,
-      family="ssn",
-      description="One SSN has cases at K or more different employers whose hire dates fall inside one window "
-                  "of W days (K and W are settings: CROSSREF_VELOCITY_K, CROSSREF_VELOCITY_WINDOW_DAYS).")
+@rule(
+    code="SSN-VELOCITY",
+    version=1,
+    title="One SSN at many employers at once",
+    severity="high",
+    categories=CATS,
+    family="ssn",
+    description="One SSN has cases at K or more different employers whose hire dates fall inside one window "
+    "of W days (K and W are settings: CROSSREF_VELOCITY_K, CROSSREF_VELOCITY_WINDOW_DAYS).",
+)
 def ssn_velocity(ctx: PartitionContext, r_: Rule) -> None:
     _examined(ctx)
     k = int(settings.CROSSREF["VELOCITY_K"])
@@ -57,7 +66,9 @@ def ssn_velocity(ctx: PartitionContext, r_: Rule) -> None:
     params.update(k=k, w=int(settings.CROSSREF["VELOCITY_WINDOW_DAYS"]))
     # For each case, the distinct employers of the same SSN hired in the W days up to it; the first
     # window reaching K is the evidence (stable across re-runs over the same data).
-    ctx.insert_select(r_, f"""
+    ctx.insert_select(
+        r_,
+        f"""
         WITH c AS (SELECT id, employer_id, ssn_bidx, hire_date FROM {table} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(DISTINCT employer_id) >= %(k)s),
         win AS (
@@ -80,23 +91,35 @@ def ssn_velocity(ctx: PartitionContext, r_: Rule) -> None:
                'One SSN at ' || employers || ' employers within ' || %(w)s || ' days.' AS summary,
                'high' AS severity, FALSE AS is_clerical
           FROM first
-    """, params)  # noqa: S608
+    """,  # noqa: S608 - table and column names are ours
+        params,
+    )
 
 
-@rule(code="SSN-MULTI-IDENTITY", version=1, title="One SSN used by different people", severity="high",
-      categories=CATS, family="ssn",
-      description="Cases with the same SSN carry names or dates of birth that do not reconcile after "
-                  "normalization (variants, two given names, compound surnames, day/month swaps are reconciled).")
+@rule(
+    code="SSN-MULTI-IDENTITY",
+    version=1,
+    title="One SSN used by different people",
+    severity="high",
+    categories=CATS,
+    family="ssn",
+    description="Cases with the same SSN carry names or dates of birth that do not reconcile after "
+    "normalization (variants, two given names, compound surnames, day/month swaps are reconciled).",
+)
 def ssn_multi_identity(ctx: PartitionContext, r_: Rule) -> None:
     _examined(ctx)
     table, where, params = _ssn_source(ctx, 2)
-    rows = fetch_dicts(ctx.cursor, f"""
+    rows = fetch_dicts(
+        ctx.cursor,
+        f"""
         WITH c AS (SELECT id, employer_id, ssn_bidx, first_name, last_name, other_last_names, date_of_birth
                      FROM {table} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx
                   HAVING count(DISTINCT (lower(first_name), lower(last_name), date_of_birth)) > 1)
         SELECT c.* FROM c JOIN multi USING (ssn_bidx) ORDER BY c.ssn_bidx, c.id
-    """, params)  # noqa: S608
+    """,  # noqa: S608 - table and column names are ours
+        params,
+    )
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault(r["ssn_bidx"], []).append(r)
@@ -107,9 +130,20 @@ def ssn_multi_identity(ctx: PartitionContext, r_: Rule) -> None:
         for c in cases:
             for cl in clusters:
                 head = cl[0]
-                same_dob = c["date_of_birth"] == head["date_of_birth"] or dob_swapped(c["date_of_birth"], head["date_of_birth"])
-                score = names.compare_many([names.NamePair(c["first_name"], c["last_name"], head["first_name"],
-                                                           head["last_name"], c["other_last_names"] or "")])[0]
+                same_dob = c["date_of_birth"] == head["date_of_birth"] or dob_swapped(
+                    c["date_of_birth"], head["date_of_birth"]
+                )
+                score = names.compare_many(
+                    [
+                        names.NamePair(
+                            c["first_name"],
+                            c["last_name"],
+                            head["first_name"],
+                            head["last_name"],
+                            c["other_last_names"] or "",
+                        )
+                    ]
+                )[0]
                 if same_dob and names.is_variant(float(score)):
                     cl.append(c)
                     break
@@ -118,29 +152,51 @@ def ssn_multi_identity(ctx: PartitionContext, r_: Rule) -> None:
         if len(clusters) < 2:
             continue
         heads = [cl[0] for cl in clusters]
-        out.append({
-            "subject_type": "worker", "subject_key": f"ssn:{bidx}",
-            "evidence_key": "identities:" + ",".join(str(h["id"]) for h in heads),
-            "case_id": cases[-1]["id"], "employer_id": None, "ssn_index": bidx,
-            "fields": [field("identity", "cases", f"{h['first_name']} {h['last_name']}", h["date_of_birth"], None)
-                       for h in heads],
-            "evidence": {"identities": [[c["id"] for c in cl] for cl in clusters]},
-            "score": min(1.0, 0.5 + 0.25 * len(clusters)),
-            "summary": f"One SSN used with {len(clusters)} different identities.",
-        })
+        out.append(
+            {
+                "subject_type": "worker",
+                "subject_key": f"ssn:{bidx}",
+                "evidence_key": "identities:" + ",".join(str(h["id"]) for h in heads),
+                "case_id": cases[-1]["id"],
+                "employer_id": None,
+                "ssn_index": bidx,
+                "fields": [
+                    field(
+                        "identity",
+                        "cases",
+                        f"{h['first_name']} {h['last_name']}",
+                        h["date_of_birth"],
+                        None,
+                    )
+                    for h in heads
+                ],
+                "evidence": {"identities": [[c["id"] for c in cl] for cl in clusters]},
+                "score": min(1.0, 0.5 + 0.25 * len(clusters)),
+                "summary": f"One SSN used with {len(clusters)} different identities.",
+            }
+        )
     ctx.emit(r_, out)
 
 
-@rule(code="SSN-VELOCITY", version=2, title="One SSN at many employers at once (by case dates)", severity="high",
-      categories=CATS, family="ssn", current=False,
-      description="Candidate: as version 1, but the window runs over the dates the cases were created, which "
-                  "employers cannot back-date, instead of the hire dates they enter.")
+@rule(
+    code="SSN-VELOCITY",
+    version=2,
+    title="One SSN at many employers at once (by case dates)",
+    severity="high",
+    categories=CATS,
+    family="ssn",
+    current=False,
+    description="Candidate: as version 1, but the window runs over the dates the cases were created, which "
+    "employers cannot back-date, instead of the hire dates they enter.",
+)
 def ssn_velocity_v2(ctx: PartitionContext, r_: Rule) -> None:
     _examined(ctx)
     k = int(settings.CROSSREF["VELOCITY_K"])
     table, where, params = _ssn_source(ctx, k)
     params.update(k=k, w=int(settings.CROSSREF["VELOCITY_WINDOW_DAYS"]))
-    ctx.insert_select(r_, f"""
+    ctx.insert_select(
+        r_,
+        f"""
         WITH c AS (SELECT id, employer_id, ssn_bidx, created_at::date AS d FROM {table} c WHERE {where}),
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(DISTINCT employer_id) >= %(k)s),
         win AS (
@@ -155,4 +211,6 @@ def ssn_velocity_v2(ctx: PartitionContext, r_: Rule) -> None:
                1.0::float8 AS score, 'One SSN at ' || employers || ' employers (case dates).' AS summary,
                'high' AS severity, FALSE AS is_clerical
           FROM first
-    """, params)  # noqa: S608
+    """,  # noqa: S608 - table and column names are ours
+        params,
+    )

@@ -12,7 +12,9 @@ from core.models import BaseModel
 class UserSession(models.Model):
     """A session key held by a user, so that deactivation can end every session at once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_keys"
+    )
     session_key = models.CharField(max_length=40, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -23,11 +25,15 @@ class UserSession(models.Model):
 class Invitation(BaseModel):
     """An invitation to join: the account exists inactive until the invitee sets a password and enrols 2FA."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitation")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitation"
+    )
     token_hash = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"Invitation for {self.user}"
@@ -41,7 +47,9 @@ class Invitation(BaseModel):
 class BreakGlassGrantQuerySet(models.QuerySet):
     def active(self, at=None) -> BreakGlassGrantQuerySet:
         """Grants whose time box has not closed."""
-        return self.filter(expires_at__gt=at or timezone.now(), started_at__lte=at or timezone.now())
+        return self.filter(
+            expires_at__gt=at or timezone.now(), started_at__lte=at or timezone.now()
+        )
 
     def visible_to(self, user, action: str = "view") -> BreakGlassGrantQuerySet:
         """Supervisors and auditors see all break-glass use; users their own."""
@@ -56,20 +64,28 @@ class BreakGlassGrant(models.Model):
     """Time-boxed access to one subject outside one's assignments, on a written justification."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="break_glass")
-    subject_ref = models.CharField(max_length=160, help_text="What it opens, e.g. 'case:42' or a person reference.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="break_glass"
+    )
+    subject_ref = models.CharField(
+        max_length=160, help_text="What it opens, e.g. 'case:42' or a person reference."
+    )
     justification = models.TextField()
     started_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     uses = models.PositiveIntegerField(default=0)
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = BreakGlassGrantQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["user", "subject_ref", "expires_at"], name="break_glass_lookup")]
+        indexes = [
+            models.Index(fields=["user", "subject_ref", "expires_at"], name="break_glass_lookup")
+        ]
 
     def __str__(self) -> str:
         return f"Break-glass {self.user_id} → {self.subject_ref}"
@@ -79,7 +95,9 @@ class Notification(models.Model):
     """An in-app message (the e-mail twin goes out after commit)."""
 
     id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox"
+    )
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
     link = models.CharField(max_length=300, blank=True)

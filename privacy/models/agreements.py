@@ -55,7 +55,9 @@ class AgreementQuerySet(models.QuerySet):
             return self.none()
         if set(user.roles or []) & {Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR}:
             return self.all()
-        return self.filter(models.Q(source_agency_id=user.agency_id) | models.Q(recipient_agency_id=user.agency_id))
+        return self.filter(
+            models.Q(source_agency_id=user.agency_id) | models.Q(recipient_agency_id=user.agency_id)
+        )
 
 
 class Agreement(BaseModel):
@@ -68,14 +70,28 @@ class Agreement(BaseModel):
     reference = models.SlugField(max_length=64, unique=True)
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=AgreementKind.choices, default=AgreementKind.MOU)
-    source_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="agreements_as_source")
-    recipient_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="agreements_as_recipient")
+    source_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="agreements_as_source"
+    )
+    recipient_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="agreements_as_recipient"
+    )
     purpose = models.TextField()
     legal_authority = models.TextField()
-    routine_use = models.CharField(max_length=300, blank=True, help_text="The published routine use (SORN) it relies on.")
-    disclosure_basis = models.CharField(max_length=8, choices=DisclosureBasisChoice.choices, default=DisclosureBasisChoice.ROUTINE_USE)
-    justification = models.TextField(blank=True, help_text="Justification and expected results (matching agreements).")
-    data_elements = models.TextField(blank=True, help_text="The records and each data element involved.")
+    routine_use = models.CharField(
+        max_length=300, blank=True, help_text="The published routine use (SORN) it relies on."
+    )
+    disclosure_basis = models.CharField(
+        max_length=8,
+        choices=DisclosureBasisChoice.choices,
+        default=DisclosureBasisChoice.ROUTINE_USE,
+    )
+    justification = models.TextField(
+        blank=True, help_text="Justification and expected results (matching agreements)."
+    )
+    data_elements = models.TextField(
+        blank=True, help_text="The records and each data element involved."
+    )
     scope = models.JSONField(default=dict, blank=True, help_text="{data category: [actions]}")
     effective_on = models.DateField()
     expires_on = models.DateField()
@@ -84,7 +100,9 @@ class Agreement(BaseModel):
     dib_approved_on = models.DateField(null=True, blank=True)
     dib_reference = models.CharField(max_length=100, blank=True)
     signed_document = models.FileField(upload_to="agreements/", blank=True)
-    status = models.CharField(max_length=12, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
+    status = models.CharField(
+        max_length=12, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT
+    )
     status_reason = models.TextField(blank=True)
 
     objects = AgreementQuerySet.as_manager()
@@ -92,9 +110,13 @@ class Agreement(BaseModel):
     class Meta:
         ordering = ["-effective_on", "reference"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(expires_on__gte=models.F("effective_on")), name="agreement_dates_ordered"),
             models.CheckConstraint(
-                condition=~models.Q(source_agency=models.F("recipient_agency")), name="agreement_between_two_agencies"
+                condition=models.Q(expires_on__gte=models.F("effective_on")),
+                name="agreement_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source_agency=models.F("recipient_agency")),
+                name="agreement_between_two_agencies",
             ),
         ]
 
@@ -114,16 +136,26 @@ class Agreement(BaseModel):
                     errors.setdefault("scope", []).append(f"Unknown actions for {category!r}.")
         if self.effective_on and self.expires_on:
             if self.expires_on < self.effective_on:
-                errors.setdefault("expires_on", []).append("An agreement cannot expire before it takes effect.")
+                errors.setdefault("expires_on", []).append(
+                    "An agreement cannot expire before it takes effect."
+                )
             if self.kind == AgreementKind.MATCHING:
                 first_term_end = self.original_expires_on or self.expires_on
                 if first_term_end > self.effective_on + relativedelta(months=MATCHING_MAX_MONTHS):
-                    errors.setdefault("expires_on", []).append("A matching agreement lasts at most 18 months.")
-                renewal_end = self.original_expires_on + relativedelta(months=MATCHING_RENEWAL_MAX_MONTHS) if self.original_expires_on else None
+                    errors.setdefault("expires_on", []).append(
+                        "A matching agreement lasts at most 18 months."
+                    )
+                renewal_end = (
+                    self.original_expires_on + relativedelta(months=MATCHING_RENEWAL_MAX_MONTHS)
+                    if self.original_expires_on
+                    else None
+                )
                 if self.renewed_on and renewal_end and self.expires_on > renewal_end:
                     errors.setdefault("expires_on", []).append("A renewal lasts at most 12 months.")
         if self.source_agency_id and self.source_agency_id == self.recipient_agency_id:
-            errors.setdefault("recipient_agency", []).append("An agreement is between two different agencies.")
+            errors.setdefault("recipient_agency", []).append(
+                "An agreement is between two different agencies."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -159,7 +191,9 @@ class RoleGrantQuerySet(models.QuerySet):
         """Valid grants whose agreement (if any) is in force on `on`."""
         on = on or timezone.localdate()
         in_force = models.Q(
-            agreement__status=AgreementStatus.ACTIVE, agreement__effective_on__lte=on, agreement__expires_on__gte=on
+            agreement__status=AgreementStatus.ACTIVE,
+            agreement__effective_on__lte=on,
+            agreement__expires_on__gte=on,
         )
         return self.valid(on).filter(models.Q(agreement__isnull=True) | in_force)
 
@@ -178,15 +212,25 @@ class RoleGrantQuerySet(models.QuerySet):
 class RoleGrant(BaseModel):
     """A role held by a user for a time: over home data (no agreement) or under an agreement."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants"
+    )
     role = models.CharField(max_length=32, choices=Role.choices)
-    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, null=True, blank=True, related_name="grants")
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.PROTECT, null=True, blank=True, related_name="grants"
+    )
     valid_from = models.DateField()
     valid_until = models.DateField(null=True, blank=True)
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    lapsed_at = models.DateTimeField(null=True, blank=True, help_text="Set when a recertification deadline passed unconfirmed.")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lapsed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when a recertification deadline passed unconfirmed."
+    )
     last_certified_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=300, blank=True)
 
@@ -196,7 +240,8 @@ class RoleGrant(BaseModel):
         ordering = ["user__username", "role"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=models.F("valid_from")),
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
                 name="grant_dates_ordered",
             )
         ]
@@ -221,14 +266,18 @@ class RoleGrant(BaseModel):
 class AgreementExpiryWarning(models.Model):
     """One warning sent to admins N days before an agreement expires (30/7/1), sent once."""
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="expiry_warnings")
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, related_name="expiry_warnings"
+    )
     days_before = models.PositiveSmallIntegerField()
     expires_on = models.DateField()
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["agreement", "days_before", "expires_on"], name="expiry_warning_once")
+            models.UniqueConstraint(
+                fields=["agreement", "days_before", "expires_on"], name="expiry_warning_once"
+            )
         ]
 
     def __str__(self) -> str:
@@ -245,8 +294,12 @@ class RecertificationCampaign(BaseModel):
 
     name = models.CharField(max_length=200)
     deadline = models.DateField()
-    status = models.CharField(max_length=8, choices=CampaignStatus.choices, default=CampaignStatus.OPEN)
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=8, choices=CampaignStatus.choices, default=CampaignStatus.OPEN
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -266,16 +319,24 @@ class ItemDecision(models.TextChoices):
 class RecertificationItem(BaseModel):
     """One grant to confirm or revoke in a campaign."""
 
-    campaign = models.ForeignKey(RecertificationCampaign, on_delete=models.CASCADE, related_name="items")
+    campaign = models.ForeignKey(
+        RecertificationCampaign, on_delete=models.CASCADE, related_name="items"
+    )
     grant = models.ForeignKey(RoleGrant, on_delete=models.CASCADE, related_name="recertifications")
     unit = models.ForeignKey("privacy.Unit", on_delete=models.PROTECT, null=True, related_name="+")
-    decision = models.CharField(max_length=10, choices=ItemDecision.choices, default=ItemDecision.PENDING)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decision = models.CharField(
+        max_length=10, choices=ItemDecision.choices, default=ItemDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["grant__user__username"]
-        constraints = [models.UniqueConstraint(fields=["campaign", "grant"], name="recert_item_once_per_grant")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "grant"], name="recert_item_once_per_grant")
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign} · {self.grant}"

@@ -36,7 +36,9 @@ class Agency(BaseModel):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="agencies")
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
-    address = models.TextField(blank=True, help_text="Postal address, for the accounting of disclosures.")
+    address = models.TextField(
+        blank=True, help_text="Postal address, for the accounting of disclosures."
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -56,7 +58,9 @@ class Unit(BaseModel):
 
     class Meta:
         ordering = ["agency__name", "name"]
-        constraints = [models.UniqueConstraint(fields=["agency", "code"], name="unit_code_unique_per_agency")]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "code"], name="unit_code_unique_per_agency")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} — {self.agency.code.upper()}"
@@ -65,8 +69,12 @@ class Unit(BaseModel):
 class User(AbstractUser):
     """A person who signs in. Belongs to one agency and unit, and holds home-agency roles."""
 
-    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="users", null=True, blank=True)
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="users", null=True, blank=True)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="users", null=True, blank=True
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="users", null=True, blank=True
+    )
     roles = ArrayField(
         models.CharField(max_length=32, choices=Role.choices),
         default=list,

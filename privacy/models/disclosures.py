@@ -54,23 +54,35 @@ class Disclosure(models.Model):
     purpose = models.CharField(max_length=500)
     category = models.CharField(max_length=32)
     # recipient: agency (name and address as they were) and user
-    recipient_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="disclosures_received")
+    recipient_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="disclosures_received"
+    )
     recipient_agency_name = models.CharField(max_length=200)
     recipient_agency_address = models.TextField(blank=True)
     recipient_user_id = models.BigIntegerField(null=True, blank=True)
     recipient_username = models.CharField(max_length=150, blank=True)
     # owner and legal basis
-    owner_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="disclosures_made")
+    owner_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="disclosures_made"
+    )
     basis = models.CharField(max_length=8, choices=DisclosureBasis.choices)
     accountable = models.BooleanField()
     routine_use = models.CharField(max_length=300, blank=True)
-    agreement = models.ForeignKey("privacy.Agreement", on_delete=models.PROTECT, null=True, blank=True, related_name="disclosures")
+    agreement = models.ForeignKey(
+        "privacy.Agreement",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="disclosures",
+    )
     # the record and the person
     record_type = models.CharField(max_length=64)
     record_id = models.CharField(max_length=64)
     person_ref = models.CharField(max_length=128, db_index=True)
     request_id = models.CharField(max_length=64, blank=True)
-    with_disagreement = models.BooleanField(default=False, help_text="A statement of disagreement went with it ((d)(4)).")
+    with_disagreement = models.BooleanField(
+        default=False, help_text="A statement of disagreement went with it ((d)(4))."
+    )
 
     objects = DisclosureQuerySet.as_manager()
 
@@ -80,7 +92,14 @@ class Disclosure(models.Model):
         constraints = [
             # One entry per person per request (and record, nature): a retried write adds nothing.
             models.UniqueConstraint(
-                fields=["request_id", "person_ref", "record_type", "record_id", "nature", "recipient_user_id"],
+                fields=[
+                    "request_id",
+                    "person_ref",
+                    "record_type",
+                    "record_id",
+                    "nature",
+                    "recipient_user_id",
+                ],
                 condition=~models.Q(request_id=""),
                 name="disclosure_once_per_request",
             )
@@ -97,6 +116,8 @@ class Disclosure(models.Model):
     @property
     def recipient_label(self) -> str:
         """Recipient agency and user, as the report prints them."""
-        return f"{self.recipient_agency_name} ({self.recipient_username})" if self.recipient_username else self.recipient_agency_name
-
-
+        return (
+            f"{self.recipient_agency_name} ({self.recipient_username})"
+            if self.recipient_username
+            else self.recipient_agency_name
+        )

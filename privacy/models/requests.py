@@ -27,7 +27,13 @@ class SubjectRequestStatus(models.TextChoices):
 class SubjectRequestQuerySet(models.QuerySet):
     def open(self) -> SubjectRequestQuerySet:
         """Requests still being worked."""
-        return self.filter(status__in=[SubjectRequestStatus.RECEIVED, SubjectRequestStatus.ACKNOWLEDGED, SubjectRequestStatus.PAUSED])
+        return self.filter(
+            status__in=[
+                SubjectRequestStatus.RECEIVED,
+                SubjectRequestStatus.ACKNOWLEDGED,
+                SubjectRequestStatus.PAUSED,
+            ]
+        )
 
     def visible_to(self, user, action: str = "view") -> SubjectRequestQuerySet:
         """Privacy staff (admins and supervisors) work requests; auditors read them."""
@@ -46,12 +52,16 @@ class SubjectRequest(BaseModel):
 
     reference = models.CharField(max_length=32, unique=True)
     kind = models.CharField(max_length=10, choices=SubjectRequestKind.choices)
-    status = models.CharField(max_length=12, choices=SubjectRequestStatus.choices, default=SubjectRequestStatus.RECEIVED)
+    status = models.CharField(
+        max_length=12, choices=SubjectRequestStatus.choices, default=SubjectRequestStatus.RECEIVED
+    )
     # who asks: enough to match records, nothing more ((e)(1))
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     date_of_birth = models.DateField()
-    ssn_index = models.CharField(max_length=128, blank=True, help_text="Blind index of the SSN given; never the SSN.")
+    ssn_index = models.CharField(
+        max_length=128, blank=True, help_text="Blind index of the SSN given; never the SSN."
+    )
     ssn_last4 = models.CharField(max_length=4, blank=True)
     contact_address = models.TextField(help_text="Where the acknowledgement and the response go.")
     identity_verified = models.BooleanField(default=False)
@@ -70,7 +80,9 @@ class SubjectRequest(BaseModel):
     # work product
     matched_records = models.JSONField(default=list, blank=True)
     decision_reason = models.TextField(blank=True)
-    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = SubjectRequestQuerySet.as_manager()
 
@@ -129,11 +141,18 @@ class AmendmentNotice(BaseModel):
 
     request = models.ForeignKey(SubjectRequest, on_delete=models.PROTECT, related_name="notices")
     disclosure = models.ForeignKey("privacy.Disclosure", on_delete=models.PROTECT, related_name="+")
-    recipient_agency = models.ForeignKey("privacy.Agency", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=12, choices=[("corrected", "Corrected"), ("disputed", "Disputed")])
+    recipient_agency = models.ForeignKey(
+        "privacy.Agency", on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(
+        max_length=12, choices=[("corrected", "Corrected"), ("disputed", "Disputed")]
+    )
     sent_at = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["request", "recipient_agency", "kind"], name="amendment_notice_once_per_agency")
+            models.UniqueConstraint(
+                fields=["request", "recipient_agency", "kind"],
+                name="amendment_notice_once_per_agency",
+            )
         ]

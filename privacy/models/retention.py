@@ -13,7 +13,9 @@ class RetentionSchedule(BaseModel):
 
     source = models.CharField(max_length=64, unique=True, help_text="Registry source name.")
     years = models.PositiveSmallIntegerField()
-    authority = models.CharField(max_length=200, help_text="The records schedule (e.g. NARA DAA-0563-2013-0001).")
+    authority = models.CharField(
+        max_length=200, help_text="The records schedule (e.g. NARA DAA-0563-2013-0001)."
+    )
     note = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -26,18 +28,23 @@ class RetentionSchedule(BaseModel):
 class LegalHold(BaseModel):
     """A hold that stops destruction of one record or every record about one person."""
 
-    source = models.CharField(max_length=64, blank=True, help_text="Registry source; blank for all sources.")
+    source = models.CharField(
+        max_length=64, blank=True, help_text="Registry source; blank for all sources."
+    )
     record_id = models.CharField(max_length=64, blank=True)
     person_ref = models.CharField(max_length=128, blank=True)
     reason = models.CharField(max_length=300)
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=~models.Q(record_id="") | ~models.Q(person_ref=""), name="legal_hold_names_a_target"
+                condition=~models.Q(record_id="") | ~models.Q(person_ref=""),
+                name="legal_hold_names_a_target",
             )
         ]
 
@@ -56,11 +63,17 @@ class PurgeRun(BaseModel):
     """A retention purge: first a preview (counts per type), then approved destruction in chunks."""
 
     cutoff_at = models.DateTimeField(help_text="The moment retention is measured from.")
-    status = models.CharField(max_length=10, choices=PurgeStatus.choices, default=PurgeStatus.PREVIEWED)
+    status = models.CharField(
+        max_length=10, choices=PurgeStatus.choices, default=PurgeStatus.PREVIEWED
+    )
     preview = models.JSONField(default=dict, help_text="{source: {due, held, to_destroy}}")
     destroyed = models.JSONField(default=dict, help_text="{source: count destroyed}")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -82,7 +95,9 @@ class Tombstone(models.Model):
 
     class Meta:
         ordering = ["-destroyed_at"]
-        constraints = [models.UniqueConstraint(fields=["source", "record_id"], name="tombstone_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "record_id"], name="tombstone_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.source}:{self.record_id} destroyed {self.destroyed_at:%Y-%m-%d}"

@@ -33,7 +33,11 @@ class ReverifyRequired(DomainError):
 def _supervisors_of(user: Any) -> list[User]:
     if not getattr(user, "unit_id", None):
         return []
-    return list(User.objects.filter(is_active=True, unit_id=user.unit_id, roles__contains=[Role.SUPERVISOR]).exclude(pk=user.pk))
+    return list(
+        User.objects.filter(
+            is_active=True, unit_id=user.unit_id, roles__contains=[Role.SUPERVISOR]
+        ).exclude(pk=user.pk)
+    )
 
 
 def sensitive_rate_check(user: Any, kind: str) -> None:
@@ -56,12 +60,19 @@ def sensitive_rate_check(user: Any, kind: str) -> None:
         return
     if cache.add(f"privacy:anomaly:{kind}:{user.pk}:{window}", 1, timeout=120):
         with transaction.atomic():
-            event_record(action="access.anomaly", actor=user, outcome="denied",
-                         detail={"kind": kind, "limit_per_minute": limit, "count": count})
+            event_record(
+                action="access.anomaly",
+                actor=user,
+                outcome="denied",
+                detail={"kind": kind, "limit_per_minute": limit, "count": count},
+            )
             for supervisor in _supervisors_of(user):
-                notify(user=supervisor, title=f"Unusual activity: {user.username}",
-                       body=f"More than {limit} {kind.replace('_', ' ')} operations in one minute were refused.",
-                       link="/audit/review/")
+                notify(
+                    user=supervisor,
+                    title=f"Unusual activity: {user.username}",
+                    body=f"More than {limit} {kind.replace('_', ' ')} operations in one minute were refused.",
+                    link="/audit/review/",
+                )
     raise RateLimited(f"Too many {kind.replace('_', ' ')} operations; wait a minute.")
 
 
@@ -72,8 +83,16 @@ def otp_verified_recently(request: HttpRequest) -> bool:
 
 
 def identifier_reveal(
-    *, request: HttpRequest, actor: User, purpose: str, record_type: str, record_id: Any, field: str,
-    reveal: Callable[[], str], person_ref: str = "", case_id: int | None = None,
+    *,
+    request: HttpRequest,
+    actor: User,
+    purpose: str,
+    record_type: str,
+    record_id: Any,
+    field: str,
+    reveal: Callable[[], str],
+    person_ref: str = "",
+    case_id: int | None = None,
 ) -> str:
     """Show one identifier in full: a stated purpose, a recent 2FA check, rate-limited and audited.
 
@@ -82,14 +101,24 @@ def identifier_reveal(
     """
     purpose = (purpose or "").strip()
     if len(purpose) < MIN_PURPOSE:
-        raise ValidationFailed("State why you need the full number.", field_errors={"purpose": [f"At least {MIN_PURPOSE} characters."]})
+        raise ValidationFailed(
+            "State why you need the full number.",
+            field_errors={"purpose": [f"At least {MIN_PURPOSE} characters."]},
+        )
     if not otp_verified_recently(request):
         raise ReverifyRequired("Confirm your second factor again to reveal identifiers.")
     sensitive_rate_check(actor, "reveal")
     with transaction.atomic():
-        event_record(action="identifier.revealed", actor=actor, object_type=record_type, object_id=record_id,
-                     subjects=[person_ref] if person_ref else [], case_id=case_id, justification=purpose,
-                     detail={"field": field})
+        event_record(
+            action="identifier.revealed",
+            actor=actor,
+            object_type=record_type,
+            object_id=record_id,
+            subjects=[person_ref] if person_ref else [],
+            case_id=case_id,
+            justification=purpose,
+            detail={"field": field},
+        )
         return reveal()
 
 
@@ -98,36 +127,62 @@ def break_glass_open(*, actor: User, subject_ref: str, justification: str) -> Br
     """Open time-boxed access to a subject outside one's assignments; supervisors review each use."""
     justification = (justification or "").strip()
     if len(justification) < MIN_JUSTIFICATION:
-        raise ValidationFailed("Write why you need this record now.",
-                               field_errors={"justification": [f"At least {MIN_JUSTIFICATION} characters."]})
+        raise ValidationFailed(
+            "Write why you need this record now.",
+            field_errors={"justification": [f"At least {MIN_JUSTIFICATION} characters."]},
+        )
     if not subject_ref:
         raise ValidationFailed("Name what to open.", field_errors={"subject_ref": ["Required."]})
     now = timezone.now()
     grant = BreakGlassGrant.objects.create(
-        user=actor, subject_ref=subject_ref[:160], justification=justification, started_at=now,
+        user=actor,
+        subject_ref=subject_ref[:160],
+        justification=justification,
+        started_at=now,
         expires_at=now + timedelta(hours=settings.PRIVACY_BREAK_GLASS_HOURS),
     )
-    event_record(action="access.break_glass_opened", actor=actor, object_type="break_glass", object_id=grant.pk,
-                 subjects=[subject_ref], justification=justification,
-                 detail={"expires_at": grant.expires_at.isoformat(), "review": True})
+    event_record(
+        action="access.break_glass_opened",
+        actor=actor,
+        object_type="break_glass",
+        object_id=grant.pk,
+        subjects=[subject_ref],
+        justification=justification,
+        detail={"expires_at": grant.expires_at.isoformat(), "review": True},
+    )
     for supervisor in _supervisors_of(actor):
-        notify(user=supervisor, title=f"Break-glass access by {actor.username}",
-               body=f"{actor.get_full_name() or actor.username} opened {subject_ref} outside their assignments: {justification}",
-               link="/audit/review/")
+        notify(
+            user=supervisor,
+            title=f"Break-glass access by {actor.username}",
+            body=f"{actor.get_full_name() or actor.username} opened {subject_ref} outside their assignments: {justification}",
+            link="/audit/review/",
+        )
     return grant
 
 
 @transaction.atomic
 def break_glass_use(*, user: User, subject_ref: str) -> BreakGlassGrant | None:
     """Use an open break-glass grant (each use is an audit event for review); None if none is open."""
-    grant = (BreakGlassGrant.objects.active().select_for_update()
-             .filter(user=user, subject_ref=subject_ref).order_by("-expires_at").first())
+    grant = (
+        BreakGlassGrant.objects.active()
+        .select_for_update()
+        .filter(user=user, subject_ref=subject_ref)
+        .order_by("-expires_at")
+        .first()
+    )
     if grant is None:
         return None
     grant.uses += 1
     grant.save(update_fields=["uses"])
-    event_record(action="access.break_glass_used", actor=user, object_type="break_glass", object_id=grant.pk,
-                 subjects=[subject_ref], justification=grant.justification, detail={"use": grant.uses, "review": True})
+    event_record(
+        action="access.break_glass_used",
+        actor=user,
+        object_type="break_glass",
+        object_id=grant.pk,
+        subjects=[subject_ref],
+        justification=grant.justification,
+        detail={"use": grant.uses, "review": True},
+    )
     return grant
 
 
@@ -144,6 +199,12 @@ def break_glass_review(*, actor: User, grant: BreakGlassGrant, note: str = "") -
     grant.reviewed_at = timezone.now()
     grant.reviewed_by = actor
     grant.save(update_fields=["reviewed_at", "reviewed_by"])
-    event_record(action="access.break_glass_reviewed", actor=actor, object_type="break_glass", object_id=grant.pk,
-                 subjects=[grant.subject_ref], justification=note)
+    event_record(
+        action="access.break_glass_reviewed",
+        actor=actor,
+        object_type="break_glass",
+        object_id=grant.pk,
+        subjects=[grant.subject_ref],
+        justification=note,
+    )
     return grant

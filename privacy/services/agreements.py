@@ -31,17 +31,41 @@ EXPIRY_WARNING_DAYS = (30, 7, 1)
 
 # status -> statuses it may move to
 TRANSITIONS: dict[str, set[str]] = {
-    AgreementStatus.DRAFT: {AgreementStatus.APPROVED, AgreementStatus.ACTIVE, AgreementStatus.TERMINATED},
+    AgreementStatus.DRAFT: {
+        AgreementStatus.APPROVED,
+        AgreementStatus.ACTIVE,
+        AgreementStatus.TERMINATED,
+    },
     AgreementStatus.APPROVED: {AgreementStatus.ACTIVE, AgreementStatus.TERMINATED},
-    AgreementStatus.ACTIVE: {AgreementStatus.SUSPENDED, AgreementStatus.EXPIRED, AgreementStatus.TERMINATED},
-    AgreementStatus.SUSPENDED: {AgreementStatus.ACTIVE, AgreementStatus.EXPIRED, AgreementStatus.TERMINATED},
+    AgreementStatus.ACTIVE: {
+        AgreementStatus.SUSPENDED,
+        AgreementStatus.EXPIRED,
+        AgreementStatus.TERMINATED,
+    },
+    AgreementStatus.SUSPENDED: {
+        AgreementStatus.ACTIVE,
+        AgreementStatus.EXPIRED,
+        AgreementStatus.TERMINATED,
+    },
     AgreementStatus.EXPIRED: set(),
     AgreementStatus.TERMINATED: set(),
 }
 
 EDITABLE_FIELDS = (
-    "reference", "title", "kind", "source_agency", "recipient_agency", "purpose", "legal_authority",
-    "routine_use", "disclosure_basis", "justification", "data_elements", "scope", "effective_on", "expires_on",
+    "reference",
+    "title",
+    "kind",
+    "source_agency",
+    "recipient_agency",
+    "purpose",
+    "legal_authority",
+    "routine_use",
+    "disclosure_basis",
+    "justification",
+    "data_elements",
+    "scope",
+    "effective_on",
+    "expires_on",
     "dib_reference",
 )
 
@@ -50,13 +74,17 @@ def _validated(agreement: Agreement) -> None:
     try:
         agreement.full_clean(exclude=["signed_document"])
     except ValidationError as exc:
-        raise ValidationFailed("The agreement has invalid fields.", field_errors=exc.message_dict) from exc
+        raise ValidationFailed(
+            "The agreement has invalid fields.", field_errors=exc.message_dict
+        ) from exc
 
 
 def _snapshot(agreement: Agreement) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in EDITABLE_FIELDS:
-        value = getattr(agreement, f"{name}_id" if name in ("source_agency", "recipient_agency") else name)
+        value = getattr(
+            agreement, f"{name}_id" if name in ("source_agency", "recipient_agency") else name
+        )
         out[name] = value.isoformat() if isinstance(value, date) else value
     return out
 
@@ -70,8 +98,14 @@ def agreement_create(*, actor: User, **fields: Any) -> Agreement:
     agreement = Agreement(status=AgreementStatus.DRAFT, **fields)
     _validated(agreement)
     agreement.save()
-    event_record(action="agreement.created", actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk, changes={k: [None, v] for k, v in _snapshot(agreement).items()})
+    event_record(
+        action="agreement.created",
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        changes={k: [None, v] for k, v in _snapshot(agreement).items()},
+    )
     return agreement
 
 
@@ -80,7 +114,9 @@ def agreement_update(*, actor: User, agreement: Agreement, **fields: Any) -> Agr
     """Change a draft (or approved) agreement; an active one is changed by a new agreement."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.status not in (AgreementStatus.DRAFT, AgreementStatus.APPROVED):
-        raise IllegalTransition("Only draft or approved agreements can be edited; active terms are fixed.")
+        raise IllegalTransition(
+            "Only draft or approved agreements can be edited; active terms are fixed."
+        )
     before = _snapshot(agreement)
     for name, value in fields.items():
         if name not in EDITABLE_FIELDS:
@@ -93,34 +129,58 @@ def agreement_update(*, actor: User, agreement: Agreement, **fields: Any) -> Agr
     _validated(agreement)
     agreement.save()
     after = _snapshot(agreement)
-    event_record(action="agreement.changed", actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk,
-                 changes={k: [before[k], after[k]] for k in after if before[k] != after[k]})
+    event_record(
+        action="agreement.changed",
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        changes={k: [before[k], after[k]] for k in after if before[k] != after[k]},
+    )
     return agreement
 
 
 def _transition(agreement: Agreement, target: str) -> Agreement:
-    locked = Agreement.objects.select_for_update().select_related("source_agency", "recipient_agency").get(pk=agreement.pk)
+    locked = (
+        Agreement.objects.select_for_update()
+        .select_related("source_agency", "recipient_agency")
+        .get(pk=agreement.pk)
+    )
     if target not in TRANSITIONS[locked.status]:
-        raise IllegalTransition(f"An agreement cannot go from {locked.get_status_display().lower()} to {target}.")
+        raise IllegalTransition(
+            f"An agreement cannot go from {locked.get_status_display().lower()} to {target}."
+        )
     return locked
 
 
 @transaction.atomic
-def agreement_approve(*, actor: User, agreement: Agreement, dib_reference: str, approved_on: date | None = None) -> Agreement:
+def agreement_approve(
+    *, actor: User, agreement: Agreement, dib_reference: str, approved_on: date | None = None
+) -> Agreement:
     """Record the Data Integrity Board's approval of a matching agreement."""
     agreement = _transition(agreement, AgreementStatus.APPROVED)
     if not agreement.needs_dib_approval:
         raise IllegalTransition("Only computer matching agreements go to the Data Integrity Board.")
     if not dib_reference.strip():
-        raise ValidationFailed("Cite the Board's decision.", field_errors={"dib_reference": ["Required."]})
+        raise ValidationFailed(
+            "Cite the Board's decision.", field_errors={"dib_reference": ["Required."]}
+        )
     before = agreement.status
     agreement.status = AgreementStatus.APPROVED
     agreement.dib_reference = dib_reference.strip()
     agreement.dib_approved_on = approved_on or timezone.localdate()
     agreement.save()
-    event_record(action="agreement.approved", actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk, changes={"status": [before, agreement.status], "dib_reference": [None, agreement.dib_reference]})
+    event_record(
+        action="agreement.approved",
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        changes={
+            "status": [before, agreement.status],
+            "dib_reference": [None, agreement.dib_reference],
+        },
+    )
     return agreement
 
 
@@ -129,11 +189,16 @@ def agreement_activate(*, actor: User, agreement: Agreement) -> Agreement:
     """Put an agreement in force (a matching agreement needs the Board's approval and a signed copy)."""
     agreement = _transition(agreement, AgreementStatus.ACTIVE)
     if agreement.needs_dib_approval and agreement.dib_approved_on is None:
-        raise IllegalTransition("A computer matching agreement needs the Data Integrity Board's approval first.")
+        raise IllegalTransition(
+            "A computer matching agreement needs the Data Integrity Board's approval first."
+        )
     if agreement.needs_dib_approval and not agreement.signed_document:
         raise IllegalTransition("Upload the signed agreement before activating it.")
     if not agreement.scope:
-        raise ValidationFailed("An agreement with an empty scope grants nothing.", field_errors={"scope": ["Name at least one category."]})
+        raise ValidationFailed(
+            "An agreement with an empty scope grants nothing.",
+            field_errors={"scope": ["Name at least one category."]},
+        )
     if agreement.expires_on < timezone.localdate():
         raise IllegalTransition("This agreement's end date has passed.")
     before = agreement.status
@@ -141,12 +206,20 @@ def agreement_activate(*, actor: User, agreement: Agreement) -> Agreement:
     agreement.status_reason = ""
     agreement.save()
     policy.forget()
-    event_record(action="agreement.activated", actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk, changes={"status": [before, agreement.status]})
+    event_record(
+        action="agreement.activated",
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        changes={"status": [before, agreement.status]},
+    )
     return agreement
 
 
-def _end(actor: User | None, agreement: Agreement, target: str, reason: str, action: str) -> Agreement:
+def _end(
+    actor: User | None, agreement: Agreement, target: str, reason: str, action: str
+) -> Agreement:
     agreement = _transition(agreement, target)
     if actor is not None and not reason.strip():
         raise ValidationFailed("Say why.", field_errors={"reason": ["Required."]})
@@ -155,8 +228,15 @@ def _end(actor: User | None, agreement: Agreement, target: str, reason: str, act
     agreement.status_reason = reason.strip()
     agreement.save()
     policy.forget()
-    event_record(action=action, actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk, changes={"status": [before, target]}, justification=reason)
+    event_record(
+        action=action,
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        changes={"status": [before, target]},
+        justification=reason,
+    )
     return agreement
 
 
@@ -177,8 +257,14 @@ def agreement_resume(*, actor: User, agreement: Agreement) -> Agreement:
     agreement.status = AgreementStatus.ACTIVE
     agreement.status_reason = ""
     agreement.save()
-    event_record(action="agreement.resumed", actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk, changes={"status": [AgreementStatus.SUSPENDED, AgreementStatus.ACTIVE]})
+    event_record(
+        action="agreement.resumed",
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        changes={"status": [AgreementStatus.SUSPENDED, AgreementStatus.ACTIVE]},
+    )
     return agreement
 
 
@@ -195,20 +281,31 @@ def agreement_renew(*, actor: User, agreement: Agreement, expires_on: date) -> A
     if agreement.status not in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
         raise IllegalTransition("Only an agreement in force (or suspended) can be renewed.")
     if expires_on <= agreement.expires_on:
-        raise ValidationFailed("A renewal extends the end date.", field_errors={"expires_on": ["Pick a later date."]})
+        raise ValidationFailed(
+            "A renewal extends the end date.", field_errors={"expires_on": ["Pick a later date."]}
+        )
     if agreement.kind == AgreementKind.MATCHING:
         if agreement.renewed_on is not None:
             raise IllegalTransition("A computer matching agreement can be renewed only once.")
         if expires_on > agreement.expires_on + relativedelta(months=MATCHING_RENEWAL_MAX_MONTHS):
-            raise ValidationFailed("A renewal lasts at most 12 months.", field_errors={"expires_on": ["At most 12 months after the current end."]})
+            raise ValidationFailed(
+                "A renewal lasts at most 12 months.",
+                field_errors={"expires_on": ["At most 12 months after the current end."]},
+            )
     before = agreement.expires_on
     agreement.original_expires_on = agreement.original_expires_on or agreement.expires_on
     agreement.expires_on = expires_on
     agreement.renewed_on = timezone.localdate()
     _validated(agreement)
     agreement.save()
-    event_record(action="agreement.renewed", actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk, changes={"expires_on": [before.isoformat(), expires_on.isoformat()]})
+    event_record(
+        action="agreement.renewed",
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        changes={"expires_on": [before.isoformat(), expires_on.isoformat()]},
+    )
     return agreement
 
 
@@ -217,15 +314,24 @@ def agreement_document_upload(*, actor: User, agreement: Agreement, document: Fi
     """Attach the signed agreement (PDF)."""
     name = (document.name or "").lower()
     if not name.endswith(".pdf") or (document.size or 0) > 20 * 1024 * 1024:
-        raise ValidationFailed("Upload the signed agreement as a PDF of at most 20 MB.", field_errors={"document": ["PDF, 20 MB at most."]})
+        raise ValidationFailed(
+            "Upload the signed agreement as a PDF of at most 20 MB.",
+            field_errors={"document": ["PDF, 20 MB at most."]},
+        )
     head = document.read(5)
     document.seek(0)
     if head != b"%PDF-":
         raise ValidationFailed("That file is not a PDF.", field_errors={"document": ["Not a PDF."]})
     agreement.signed_document.save(f"{agreement.reference}.pdf", document, save=False)
     agreement.save(update_fields=["signed_document", "updated_at"])
-    event_record(action="agreement.document_uploaded", actor=actor, object_type="agreement", object_id=agreement.pk,
-                 agreement_id=agreement.pk, detail={"size": document.size})
+    event_record(
+        action="agreement.document_uploaded",
+        actor=actor,
+        object_type="agreement",
+        object_id=agreement.pk,
+        agreement_id=agreement.pk,
+        detail={"size": document.size},
+    )
     return agreement
 
 
@@ -240,8 +346,13 @@ def agreements_expire_due(*, on: date | None = None) -> list[int]:
         before = agreement.status
         agreement.status = AgreementStatus.EXPIRED
         agreement.save(update_fields=["status", "updated_at"])
-        event_record(action="agreement.expired", object_type="agreement", object_id=agreement.pk,
-                     agreement_id=agreement.pk, changes={"status": [before, AgreementStatus.EXPIRED]})
+        event_record(
+            action="agreement.expired",
+            object_type="agreement",
+            object_id=agreement.pk,
+            agreement_id=agreement.pk,
+            changes={"status": [before, AgreementStatus.EXPIRED]},
+        )
         ids.append(agreement.pk)
     return ids
 
@@ -256,7 +367,9 @@ def agreement_expiry_warnings_send(*, on: date | None = None) -> int:
     on = on or timezone.localdate()
     sent = 0
     horizon = on + timedelta(days=max(EXPIRY_WARNING_DAYS))
-    for agreement in Agreement.objects.filter(status=AgreementStatus.ACTIVE, expires_on__gte=on, expires_on__lte=horizon):
+    for agreement in Agreement.objects.filter(
+        status=AgreementStatus.ACTIVE, expires_on__gte=on, expires_on__lte=horizon
+    ):
         remaining = (agreement.expires_on - on).days
         days = min(t for t in EXPIRY_WARNING_DAYS if remaining <= t)
         _, created = AgreementExpiryWarning.objects.get_or_create(
@@ -266,13 +379,20 @@ def agreement_expiry_warnings_send(*, on: date | None = None) -> int:
             continue
         left = f"{remaining} day{'s' if remaining != 1 else ''}" if remaining else "today"
         notify_admins(
-            title=f"Agreement {agreement.reference} expires in {left}" if remaining else f"Agreement {agreement.reference} expires today",
+            title=f"Agreement {agreement.reference} expires in {left}"
+            if remaining
+            else f"Agreement {agreement.reference} expires today",
             body=f"{agreement.title} ends on {agreement.expires_on:%B %d, %Y}. Access under it stops after that day "
-                 "unless it is renewed.",
+            "unless it is renewed.",
             link=f"/privacy/agreements/{agreement.pk}/",
         )
-        event_record(action="agreement.expiry_warned", object_type="agreement", object_id=agreement.pk,
-                     agreement_id=agreement.pk, detail={"days_before": days, "remaining": remaining})
+        event_record(
+            action="agreement.expiry_warned",
+            object_type="agreement",
+            object_id=agreement.pk,
+            agreement_id=agreement.pk,
+            detail={"days_before": days, "remaining": remaining},
+        )
         sent += 1
     return sent
 
@@ -282,15 +402,24 @@ def agreement_expiry_warnings_send(*, on: date | None = None) -> int:
 
 @transaction.atomic
 def grant_create(
-    *, actor: User, user: User, role: str, agreement: Agreement | None = None,
-    valid_from: date | None = None, valid_until: date | None = None, note: str = "",
+    *,
+    actor: User,
+    user: User,
+    role: str,
+    agreement: Agreement | None = None,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    note: str = "",
 ) -> RoleGrant:
     """Give a user a role, over home data (no agreement) or under an agreement of their agency."""
     if role not in Role.values:
         raise ValidationFailed("Unknown role.", field_errors={"role": ["Unknown role."]})
     valid_from = valid_from or timezone.localdate()
     if valid_until is not None and valid_until < valid_from:
-        raise ValidationFailed("A grant cannot end before it starts.", field_errors={"valid_until": ["Before the start."]})
+        raise ValidationFailed(
+            "A grant cannot end before it starts.",
+            field_errors={"valid_until": ["Before the start."]},
+        )
     if agreement is not None:
         if agreement.recipient_agency_id != user.agency_id:
             raise ValidationFailed(
@@ -298,19 +427,35 @@ def grant_create(
                 field_errors={"agreement": ["Not an agreement of the user's agency."]},
             )
         if agreement.status in (AgreementStatus.EXPIRED, AgreementStatus.TERMINATED):
-            raise ValidationFailed("That agreement has ended.", field_errors={"agreement": ["Ended."]})
+            raise ValidationFailed(
+                "That agreement has ended.", field_errors={"agreement": ["Ended."]}
+            )
         if valid_until is None or valid_until > agreement.expires_on:
             valid_until = agreement.expires_on  # a grant never outlives its agreement
     grant = RoleGrant.objects.create(
-        user=user, role=role, agreement=agreement, valid_from=valid_from, valid_until=valid_until,
-        granted_by=actor, note=note, last_certified_at=timezone.now(),
+        user=user,
+        role=role,
+        agreement=agreement,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        granted_by=actor,
+        note=note,
+        last_certified_at=timezone.now(),
     )
     policy.forget()
     event_record(
-        action="grant.created", actor=actor, object_type="role_grant", object_id=grant.pk,
+        action="grant.created",
+        actor=actor,
+        object_type="role_grant",
+        object_id=grant.pk,
         agreement_id=agreement.pk if agreement else None,
-        changes={"user": [None, user.username], "role": [None, role], "agreement": [None, agreement.reference if agreement else None],
-                 "valid_from": [None, valid_from.isoformat()], "valid_until": [None, valid_until.isoformat() if valid_until else None]},
+        changes={
+            "user": [None, user.username],
+            "role": [None, role],
+            "agreement": [None, agreement.reference if agreement else None],
+            "valid_from": [None, valid_from.isoformat()],
+            "valid_until": [None, valid_until.isoformat() if valid_until else None],
+        },
     )
     return grant
 
@@ -325,9 +470,15 @@ def grant_revoke(*, actor: User | None, grant: RoleGrant, reason: str) -> RoleGr
     grant.revoked_by = actor
     grant.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
     policy.forget()
-    event_record(action="grant.revoked", actor=actor, object_type="role_grant", object_id=grant.pk,
-                 agreement_id=grant.agreement_id, changes={"revoked_at": [None, grant.revoked_at.isoformat()]},
-                 justification=reason)
+    event_record(
+        action="grant.revoked",
+        actor=actor,
+        object_type="role_grant",
+        object_id=grant.pk,
+        agreement_id=grant.agreement_id,
+        changes={"revoked_at": [None, grant.revoked_at.isoformat()]},
+        justification=reason,
+    )
     return grant
 
 
@@ -359,16 +510,27 @@ def object_permissions_tidy(*, on: date | None = None) -> int:
                 target = row.permission.content_type.model_class()
                 category = getattr(target, "privacy_category", policy.DataCategory.INVESTIGATIONS)
                 owner = _owner_of(row, target)
-                allowed = user.is_active and policy.decide(
-                    user, action=policy.Action.VIEW, category=category, owner_agency=owner, at=at
-                ).allowed
+                allowed = (
+                    user.is_active
+                    and policy.decide(
+                        user,
+                        action=policy.Action.VIEW,
+                        category=category,
+                        owner_agency=owner,
+                        at=at,
+                    ).allowed
+                )
                 if not allowed:
                     doomed.append(row.pk)
             if doomed:
                 model.objects.filter(pk__in=doomed).delete()
                 removed += len(doomed)
-                event_record(action="grant.object_permissions_removed", object_type="user", object_id=user.pk,
-                             detail={"model": model._meta.label, "count": len(doomed)})
+                event_record(
+                    action="grant.object_permissions_removed",
+                    object_type="user",
+                    object_id=user.pk,
+                    detail={"model": model._meta.label, "count": len(doomed)},
+                )
     return removed
 
 

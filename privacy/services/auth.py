@@ -29,7 +29,9 @@ def session_login(*, request: HttpRequest, actor: User) -> None:
     if request.session.session_key is None:
         request.session.save()
     # Remembered so that deactivating the user can end this session at once.
-    UserSession.objects.get_or_create(session_key=request.session.session_key, defaults={"user": actor})
+    UserSession.objects.get_or_create(
+        session_key=request.session.session_key, defaults={"user": actor}
+    )
     event_record(action="auth.login", actor=actor)
 
 
@@ -46,7 +48,9 @@ def totp_device_start(*, actor: User) -> TOTPDevice:
 
 
 @transaction.atomic
-def totp_device_confirm(*, request: HttpRequest, actor: User, device: TOTPDevice, token: str) -> list[str] | None:
+def totp_device_confirm(
+    *, request: HttpRequest, actor: User, device: TOTPDevice, token: str
+) -> list[str] | None:
     """Confirm the authenticator with its first code; returns fresh recovery codes, or None if wrong."""
     if not device.verify_token(token):
         event_record(action="otp.failed", actor=actor, outcome="denied", detail={"step": "enrol"})
@@ -63,11 +67,18 @@ def totp_device_confirm(*, request: HttpRequest, actor: User, device: TOTPDevice
 @transaction.atomic
 def recovery_codes_issue(*, actor: User) -> list[str]:
     """Replace the user's recovery codes with ten new single-use ones."""
-    device, _ = StaticDevice.objects.get_or_create(user=actor, name="Recovery codes", defaults={"confirmed": True})
+    device, _ = StaticDevice.objects.get_or_create(
+        user=actor, name="Recovery codes", defaults={"confirmed": True}
+    )
     device.token_set.all().delete()
     codes = [secrets.token_hex(4) for _ in range(RECOVERY_CODE_COUNT)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
-    event_record(action="otp.recovery_codes_issued", actor=actor, object_type="static_device", object_id=device.pk)
+    event_record(
+        action="otp.recovery_codes_issued",
+        actor=actor,
+        object_type="static_device",
+        object_id=device.pk,
+    )
     return codes
 
 
@@ -78,13 +89,20 @@ def second_factor_verify(*, request: HttpRequest, actor: User, token: str) -> bo
         if device.verify_token(token):
             otp_login(request, device)
             request.session[OTP_VERIFIED_AT] = time.time()
-            event_record(action="otp.verified", actor=actor, object_type="totp_device", object_id=device.pk)
+            event_record(
+                action="otp.verified", actor=actor, object_type="totp_device", object_id=device.pk
+            )
             return True
     for static in StaticDevice.objects.filter(user=actor, confirmed=True):
         if static.verify_token(token):
             otp_login(request, static)
             request.session[OTP_VERIFIED_AT] = time.time()
-            event_record(action="otp.recovery_code_used", actor=actor, object_type="static_device", object_id=static.pk)
+            event_record(
+                action="otp.recovery_code_used",
+                actor=actor,
+                object_type="static_device",
+                object_id=static.pk,
+            )
             return True
     event_record(action="otp.failed", actor=actor, outcome="denied", detail={"step": "verify"})
     return False

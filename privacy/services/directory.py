@@ -28,14 +28,27 @@ def _check_roles(roles: list[str]) -> None:
 
 @transaction.atomic
 def user_create(
-    *, actor: User | None, username: str, password: str | None, agency: Agency, unit: Unit,
-    roles: list[str], first_name: str = "", last_name: str = "", email: str = "",
+    *,
+    actor: User | None,
+    username: str,
+    password: str | None,
+    agency: Agency,
+    unit: Unit,
+    roles: list[str],
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
 ) -> User:
     """Provision a user in an agency and unit with home-agency roles."""
     _check_roles(roles)
     user = User(
-        username=username, agency=agency, unit=unit, roles=list(roles),
-        first_name=first_name, last_name=last_name, email=email,
+        username=username,
+        agency=agency,
+        unit=unit,
+        roles=list(roles),
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
     )
     if password:
         user.set_password(password)
@@ -44,8 +57,16 @@ def user_create(
     user.full_clean(exclude=["password"])
     user.save()
     event_record(
-        action="directory.user_created", actor=actor, object_type="user", object_id=user.pk,
-        changes={"username": [None, username], "agency": [None, agency.code], "unit": [None, unit.code], "roles": [None, list(roles)]},
+        action="directory.user_created",
+        actor=actor,
+        object_type="user",
+        object_id=user.pk,
+        changes={
+            "username": [None, username],
+            "agency": [None, agency.code],
+            "unit": [None, unit.code],
+            "roles": [None, list(roles)],
+        },
     )
     return user
 
@@ -56,8 +77,14 @@ def _token_hash(token: str) -> str:
 
 @transaction.atomic
 def user_invite(
-    *, actor: User, username: str, email: str, unit: Unit, roles: list[str],
-    first_name: str = "", last_name: str = "",
+    *,
+    actor: User,
+    username: str,
+    email: str,
+    unit: Unit,
+    roles: list[str],
+    first_name: str = "",
+    last_name: str = "",
 ) -> tuple[User, str]:
     """Provision a user by invitation; returns the user and the one-time link token (e-mailed after commit).
 
@@ -65,18 +92,34 @@ def user_invite(
     2FA enrolment (the 2FA middleware sends users without a device to enrolment).
     """
     if User.objects.filter(username=username).exists():
-        raise ValidationFailed("That username is taken.", field_errors={"username": ["That username is taken."]})
+        raise ValidationFailed(
+            "That username is taken.", field_errors={"username": ["That username is taken."]}
+        )
     user = user_create(
-        actor=actor, username=username, password=None, agency=unit.agency, unit=unit, roles=roles,
-        first_name=first_name, last_name=last_name, email=email,
+        actor=actor,
+        username=username,
+        password=None,
+        agency=unit.agency,
+        unit=unit,
+        roles=roles,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
     )
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        user=user, token_hash=_token_hash(token), invited_by=actor,
+        user=user,
+        token_hash=_token_hash(token),
+        invited_by=actor,
         expires_at=timezone.now() + timedelta(days=settings.PRIVACY_INVITATION_DAYS),
     )
-    event_record(action="directory.user_invited", actor=actor, object_type="user", object_id=user.pk,
-                 detail={"invitation": invitation.pk, "expires_at": invitation.expires_at.isoformat()})
+    event_record(
+        action="directory.user_invited",
+        actor=actor,
+        object_type="user",
+        object_id=user.pk,
+        detail={"invitation": invitation.pk, "expires_at": invitation.expires_at.isoformat()},
+    )
     link = f"{settings.PRIVACY_SITE_URL}/accounts/invitation/{token}/"
 
     def _send() -> None:
@@ -86,7 +129,8 @@ def user_invite(
             "Your Crosscheck account",
             f"An account was created for you. Set your password and enrol your authenticator: {link}\n"
             f"The link works once and expires in {settings.PRIVACY_INVITATION_DAYS} days.",
-            None, [email],
+            None,
+            [email],
         )
 
     transaction.on_commit(_send)
@@ -95,7 +139,9 @@ def user_invite(
 
 def invitation_for_token(*, token: str) -> Invitation:
     """The usable invitation behind a link token; NotFound otherwise (no detail either way)."""
-    invitation = Invitation.objects.select_related("user").filter(token_hash=_token_hash(token)).first()
+    invitation = (
+        Invitation.objects.select_related("user").filter(token_hash=_token_hash(token)).first()
+    )
     if invitation is None or not invitation.is_usable or not invitation.user.is_active:
         raise NotFound("This invitation link is not valid.")
     return invitation
@@ -112,18 +158,30 @@ def invitation_accept(*, token: str, password: str) -> User:
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise ValidationFailed("Choose a stronger password.", field_errors={"password": list(exc.messages)}) from exc
+        raise ValidationFailed(
+            "Choose a stronger password.", field_errors={"password": list(exc.messages)}
+        ) from exc
     user.set_password(password)
     user.save(update_fields=["password"])
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at", "updated_at"])
-    event_record(action="directory.invitation_accepted", actor=user, object_type="user", object_id=user.pk)
+    event_record(
+        action="directory.invitation_accepted", actor=user, object_type="user", object_id=user.pk
+    )
     return user
 
 
 @transaction.atomic
-def user_update(*, actor: User, user: User, unit: Unit | None = None, roles: list[str] | None = None,
-                first_name: str | None = None, last_name: str | None = None, email: str | None = None) -> User:
+def user_update(
+    *,
+    actor: User,
+    user: User,
+    unit: Unit | None = None,
+    roles: list[str] | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    email: str | None = None,
+) -> User:
     """Change a user's unit, home roles or name; audited with the before and after."""
     changes: dict[str, list[Any]] = {}
     if roles is not None:
@@ -144,7 +202,13 @@ def user_update(*, actor: User, user: User, unit: Unit | None = None, roles: lis
         user.full_clean(exclude=["password"])
         user.save()
         policy.forget()
-        event_record(action="directory.user_changed", actor=actor, object_type="user", object_id=user.pk, changes=changes)
+        event_record(
+            action="directory.user_changed",
+            actor=actor,
+            object_type="user",
+            object_id=user.pk,
+            changes=changes,
+        )
     return user
 
 
@@ -158,7 +222,9 @@ def user_deactivate(*, actor: User, user: User, reason: str) -> User:
     if user.pk == actor.pk:
         raise ValidationFailed("You cannot deactivate yourself.")
     if not reason.strip():
-        raise ValidationFailed("Say why.", field_errors={"reason": ["Say why the account is deactivated."]})
+        raise ValidationFailed(
+            "Say why.", field_errors={"reason": ["Say why the account is deactivated."]}
+        )
     user.is_active = False
     user.save(update_fields=["is_active"])
     store = _session_store()
@@ -167,8 +233,15 @@ def user_deactivate(*, actor: User, user: User, reason: str) -> User:
         store(session_key=key).delete()
     UserSession.objects.filter(user=user).delete()
     policy.forget()
-    event_record(action="directory.user_deactivated", actor=actor, object_type="user", object_id=user.pk,
-                 changes={"is_active": [True, False]}, detail={"sessions_ended": len(keys)}, justification=reason)
+    event_record(
+        action="directory.user_deactivated",
+        actor=actor,
+        object_type="user",
+        object_id=user.pk,
+        changes={"is_active": [True, False]},
+        detail={"sessions_ended": len(keys)},
+        justification=reason,
+    )
     return user
 
 
@@ -177,29 +250,64 @@ def user_reactivate(*, actor: User, user: User) -> User:
     """Let a deactivated user sign in again (their grants are not restored by this)."""
     user.is_active = True
     user.save(update_fields=["is_active"])
-    event_record(action="directory.user_changed", actor=actor, object_type="user", object_id=user.pk,
-                 changes={"is_active": [False, True]})
+    event_record(
+        action="directory.user_changed",
+        actor=actor,
+        object_type="user",
+        object_id=user.pk,
+        changes={"is_active": [False, True]},
+    )
     return user
 
 
 @transaction.atomic
-def agency_save(*, actor: User, agency: Agency | None = None, department: Department, code: str, name: str,
-                address: str, is_active: bool = True) -> Agency:
+def agency_save(
+    *,
+    actor: User,
+    agency: Agency | None = None,
+    department: Department,
+    code: str,
+    name: str,
+    address: str,
+    is_active: bool = True,
+) -> Agency:
     """Create or change an agency."""
     created = agency is None
     agency = agency or Agency()
-    before = {"code": agency.code, "name": agency.name, "department": agency.department_id, "is_active": agency.is_active}
-    agency.department, agency.code, agency.name, agency.address, agency.is_active = department, code, name, address, is_active
+    before = {
+        "code": agency.code,
+        "name": agency.name,
+        "department": agency.department_id,
+        "is_active": agency.is_active,
+    }
+    agency.department, agency.code, agency.name, agency.address, agency.is_active = (
+        department,
+        code,
+        name,
+        address,
+        is_active,
+    )
     agency.full_clean()
     agency.save()
     after = {"code": code, "name": name, "department": department.pk, "is_active": is_active}
-    event_record(action="directory.agency_saved", actor=actor, object_type="agency", object_id=agency.pk,
-                 changes={k: [None if created else before[k], v] for k, v in after.items() if created or before[k] != v})
+    event_record(
+        action="directory.agency_saved",
+        actor=actor,
+        object_type="agency",
+        object_id=agency.pk,
+        changes={
+            k: [None if created else before[k], v]
+            for k, v in after.items()
+            if created or before[k] != v
+        },
+    )
     return agency
 
 
 @transaction.atomic
-def unit_save(*, actor: User, unit: Unit | None = None, agency: Agency, code: str, name: str) -> Unit:
+def unit_save(
+    *, actor: User, unit: Unit | None = None, agency: Agency, code: str, name: str
+) -> Unit:
     """Create or change a unit."""
     created = unit is None
     unit = unit or Unit()
@@ -207,8 +315,15 @@ def unit_save(*, actor: User, unit: Unit | None = None, agency: Agency, code: st
     unit.agency, unit.code, unit.name = agency, code, name
     unit.full_clean()
     unit.save()
-    event_record(action="directory.unit_saved", actor=actor, object_type="unit", object_id=unit.pk,
-                 changes={k: [None if created else before[k], v] for k, v in {"code": code, "name": name}.items()})
+    event_record(
+        action="directory.unit_saved",
+        actor=actor,
+        object_type="unit",
+        object_id=unit.pk,
+        changes={
+            k: [None if created else before[k], v] for k, v in {"code": code, "name": name}.items()
+        },
+    )
     return unit
 
 

@@ -11,7 +11,9 @@ from django.utils import timezone
 from privacy.models import Notification
 
 
-def notify(*, user: Any, title: str, body: str = "", link: str = "", email: bool = True) -> Notification:
+def notify(
+    *, user: Any, title: str, body: str = "", link: str = "", email: bool = True
+) -> Notification:
     """Leave a message in the user's inbox and e-mail it after the transaction commits."""
     note = Notification.objects.create(user=user, title=title[:200], body=body, link=link)
     address = getattr(user, "email", "")

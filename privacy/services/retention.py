@@ -45,7 +45,9 @@ def held_ids(source_name: str, refs: Sequence[registry.RecordRef]) -> set[str]:
     """Ids among `refs` under a legal hold (hold rows, or any registered hold provider)."""
     ids = [r.record_id for r in refs]
     persons = {r.person_ref for r in refs if r.person_ref}
-    holds = LegalHold.objects.filter(released_at__isnull=True).filter(Q(source="") | Q(source=source_name))
+    holds = LegalHold.objects.filter(released_at__isnull=True).filter(
+        Q(source="") | Q(source=source_name)
+    )
     by_record = set(holds.filter(record_id__in=ids).values_list("record_id", flat=True))
     held_persons = set(holds.filter(person_ref__in=persons).values_list("person_ref", flat=True))
     held = by_record | {r.record_id for r in refs if r.person_ref in held_persons}
@@ -54,7 +56,9 @@ def held_ids(source_name: str, refs: Sequence[registry.RecordRef]) -> set[str]:
     return held
 
 
-def _chunks(source: registry.PersonalDataSource, before: datetime, size: int) -> Iterator[list[registry.RecordRef]]:
+def _chunks(
+    source: registry.PersonalDataSource, before: datetime, size: int
+) -> Iterator[list[registry.RecordRef]]:
     after = ""
     while True:
         chunk = list(source.retention_candidates(before=before, after_id=after, limit=size))
@@ -72,7 +76,9 @@ def _held_count(source: registry.PersonalDataSource, before: datetime) -> int | 
     """
     if not isinstance(source, registry.CountingSource):
         return None
-    holds = LegalHold.objects.filter(released_at__isnull=True).filter(Q(source="") | Q(source=source.name))
+    holds = LegalHold.objects.filter(released_at__isnull=True).filter(
+        Q(source="") | Q(source=source.name)
+    )
     record_ids = set(holds.exclude(record_id="").values_list("record_id", flat=True))
     persons = set(holds.exclude(person_ref="").values_list("person_ref", flat=True))
     for provider in registry.hold_providers():
@@ -114,10 +120,20 @@ def purge_preview(*, actor: User, at: datetime | None = None) -> PurgeRun:
     preview: dict[str, dict[str, int]] = {}
     for source in registry.sources():
         due, held = retention_counts(source, _cutoff(source, at))
-        preview[source.name] = {"years": retention_years(source), "due": due, "held": held, "to_destroy": due - held}
+        preview[source.name] = {
+            "years": retention_years(source),
+            "due": due,
+            "held": held,
+            "to_destroy": due - held,
+        }
     run = PurgeRun.objects.create(cutoff_at=at, preview=preview, requested_by=actor)
-    event_record(action="retention.previewed", actor=actor, object_type="purge_run", object_id=run.pk,
-                 detail={"preview": preview})
+    event_record(
+        action="retention.previewed",
+        actor=actor,
+        object_type="purge_run",
+        object_id=run.pk,
+        detail={"preview": preview},
+    )
     return run
 
 
@@ -132,14 +148,18 @@ def purge_approve(*, actor: User, run: PurgeRun) -> PurgeRun:
     run.status = PurgeStatus.APPROVED
     run.approved_by = actor
     run.save(update_fields=["status", "approved_by", "updated_at"])
-    event_record(action="retention.approved", actor=actor, object_type="purge_run", object_id=run.pk)
+    event_record(
+        action="retention.approved", actor=actor, object_type="purge_run", object_id=run.pk
+    )
     from privacy.tasks import purge_run_execute
 
     transaction.on_commit(lambda: purge_run_execute.delay(run.pk))
     return run
 
 
-def purge_chunk(*, run: PurgeRun, source: registry.PersonalDataSource, after_id: str = "") -> tuple[int, str | None]:
+def purge_chunk(
+    *, run: PurgeRun, source: registry.PersonalDataSource, after_id: str = ""
+) -> tuple[int, str | None]:
     """Destroy one chunk of one source; returns (destroyed, next after_id or None when done).
 
     In one transaction: the derived copies (registered derived purgers), then the records with
@@ -148,7 +168,11 @@ def purge_chunk(*, run: PurgeRun, source: registry.PersonalDataSource, after_id:
     audit event. Anything failing rolls the whole chunk back.
     """
     size = settings.PRIVACY_PURGE_CHUNK
-    chunk = list(source.retention_candidates(before=_cutoff(source, run.cutoff_at), after_id=after_id, limit=size))
+    chunk = list(
+        source.retention_candidates(
+            before=_cutoff(source, run.cutoff_at), after_id=after_id, limit=size
+        )
+    )
     if not chunk:
         return 0, None
     with transaction.atomic():
@@ -159,11 +183,22 @@ def purge_chunk(*, run: PurgeRun, source: registry.PersonalDataSource, after_id:
         now = timezone.now()
         names = {s.name for s in registry.sources()}
         gone: dict[str, list[str]] = {source.name: doomed}
-        gone.update({kind: ids for kind, ids in derived.items() if kind in names and kind != source.name})
+        gone.update(
+            {kind: ids for kind, ids in derived.items() if kind in names and kind != source.name}
+        )
         authority = {name: _authority_of(name) for name in gone}
         Tombstone.objects.bulk_create(
-            [Tombstone(source=name, record_id=rid, destroyed_at=now, purge_run=run, authority=authority[name])
-             for name, ids in gone.items() for rid in ids],
+            [
+                Tombstone(
+                    source=name,
+                    record_id=rid,
+                    destroyed_at=now,
+                    purge_run=run,
+                    authority=authority[name],
+                )
+                for name, ids in gone.items()
+                for rid in ids
+            ],
             ignore_conflicts=True,
         )
         accounting = sum(_disclosures_purge(name, ids, run.cutoff_at) for name, ids in gone.items())
@@ -177,9 +212,19 @@ def purge_chunk(*, run: PurgeRun, source: registry.PersonalDataSource, after_id:
             done["derived"] = copies
         PurgeRun.objects.filter(pk=run.pk).update(destroyed=done, updated_at=now)
         run.destroyed = done
-        event_record(action="retention.batch_destroyed", object_type="purge_run", object_id=run.pk,
-                     detail={"source": source.name, "destroyed": len(doomed), "held": len(held),
-                             "source_reported": destroyed, "derived": derived_counts, "disclosures_purged": accounting})
+        event_record(
+            action="retention.batch_destroyed",
+            object_type="purge_run",
+            object_id=run.pk,
+            detail={
+                "source": source.name,
+                "destroyed": len(doomed),
+                "held": len(held),
+                "source_reported": destroyed,
+                "derived": derived_counts,
+                "disclosures_purged": accounting,
+            },
+        )
     return len(doomed), chunk[-1].record_id
 
 
@@ -195,7 +240,9 @@ def _disclosures_purge(source_name: str, record_ids: list[str], at: datetime) ->
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL crosscheck.retention_purge = 'on'")
     old = at - relativedelta(years=settings.PRIVACY_DISCLOSURE_RETENTION_YEARS)
-    count, _ = Disclosure.objects.filter(record_type=source_name, record_id__in=record_ids, occurred_at__lt=old).delete()
+    count, _ = Disclosure.objects.filter(
+        record_type=source_name, record_id__in=record_ids, occurred_at__lt=old
+    ).delete()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL crosscheck.retention_purge = 'off'")
     return count
@@ -233,19 +280,34 @@ def purge_run_execute(*, run: PurgeRun) -> PurgeRun:
         run.status = PurgeStatus.DONE
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "finished_at", "updated_at"])
-        event_record(action="retention.finished", object_type="purge_run", object_id=run.pk, detail={"destroyed": run.destroyed})
+        event_record(
+            action="retention.finished",
+            object_type="purge_run",
+            object_id=run.pk,
+            detail={"destroyed": run.destroyed},
+        )
     return run
 
 
 @transaction.atomic
-def legal_hold_place(*, actor: User, reason: str, source: str = "", record_id: str = "", person_ref: str = "") -> LegalHold:
+def legal_hold_place(
+    *, actor: User, reason: str, source: str = "", record_id: str = "", person_ref: str = ""
+) -> LegalHold:
     """Hold a record, or every record about a person, back from destruction."""
-    hold = LegalHold(source=source, record_id=record_id, person_ref=person_ref, reason=reason, placed_by=actor)
+    hold = LegalHold(
+        source=source, record_id=record_id, person_ref=person_ref, reason=reason, placed_by=actor
+    )
     hold.full_clean()
     hold.save()
-    event_record(action="retention.hold_placed", actor=actor, object_type="legal_hold", object_id=hold.pk,
-                 subjects=[person_ref] if person_ref else [], justification=reason,
-                 detail={"source": source, "record_id": record_id})
+    event_record(
+        action="retention.hold_placed",
+        actor=actor,
+        object_type="legal_hold",
+        object_id=hold.pk,
+        subjects=[person_ref] if person_ref else [],
+        justification=reason,
+        detail={"source": source, "record_id": record_id},
+    )
     return hold
 
 
@@ -257,18 +319,34 @@ def legal_hold_release(*, actor: User, hold: LegalHold, reason: str) -> LegalHol
         raise IllegalTransition("Already released.")
     hold.released_at = timezone.now()
     hold.save(update_fields=["released_at", "updated_at"])
-    event_record(action="retention.hold_released", actor=actor, object_type="legal_hold", object_id=hold.pk, justification=reason)
+    event_record(
+        action="retention.hold_released",
+        actor=actor,
+        object_type="legal_hold",
+        object_id=hold.pk,
+        justification=reason,
+    )
     return hold
 
 
 @transaction.atomic
-def retention_schedule_save(*, actor: User, source: str, years: int, authority: str, note: str = "") -> RetentionSchedule:
+def retention_schedule_save(
+    *, actor: User, source: str, years: int, authority: str, note: str = ""
+) -> RetentionSchedule:
     """Set how long one source's records are kept."""
-    row, created = RetentionSchedule.objects.get_or_create(source=source, defaults={"years": years, "authority": authority, "note": note})
+    row, created = RetentionSchedule.objects.get_or_create(
+        source=source, defaults={"years": years, "authority": authority, "note": note}
+    )
     before = None if created else row.years
     if not created:
         row.years, row.authority, row.note = years, authority, note
         row.save()
-    event_record(action="retention.schedule_saved", actor=actor, object_type="retention_schedule", object_id=row.pk,
-                 changes={"years": [before, years]}, detail={"source": source})
+    event_record(
+        action="retention.schedule_saved",
+        actor=actor,
+        object_type="retention_schedule",
+        object_id=row.pk,
+        changes={"years": [before, years]},
+        detail={"source": source},
+    )
     return row

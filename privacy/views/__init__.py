@@ -10,4 +10,12 @@ from privacy.views.auth import (
     recovery_codes_regenerate,
 )
 
-__all__ = ["home", "invitation_accept", "login_view", "logout_view", "otp_enrol", "otp_verify", "recovery_codes_regenerate"]
+__all__ = [
+    "home",
+    "invitation_accept",
+    "login_view",
+    "logout_view",
+    "otp_enrol",
+    "otp_verify",
+    "recovery_codes_regenerate",
+]

@@ -17,7 +17,9 @@ from privacy.views.common import AuthedRequest, roles_required, run_service
 
 
 def _safe(request: AuthedRequest, target: str) -> str:
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return "/"
 
@@ -26,22 +28,43 @@ def _safe(request: AuthedRequest, target: str) -> str:
 @require_http_methods(["GET", "POST"])
 def break_glass(request: AuthedRequest) -> HttpResponse:
     """Ask for time-boxed access to a record outside one's assignments, with a written justification."""
-    form = BreakGlassForm(request.POST or None, initial={"subject_ref": request.GET.get("subject", "")})
+    form = BreakGlassForm(
+        request.POST or None, initial={"subject_ref": request.GET.get("subject", "")}
+    )
     target = request.POST.get("next") or request.GET.get("next", "")
     if request.method == "POST" and form.is_valid():
-        ok, grant = run_service(request, form, lambda: services.break_glass_open(actor=request.user, **form.cleaned_data))
+        ok, grant = run_service(
+            request,
+            form,
+            lambda: services.break_glass_open(actor=request.user, **form.cleaned_data),
+        )
         if ok:
-            messages.warning(request, f"Access open until {grant.expires_at:%H:%M}. Your supervisor will review it.")
+            messages.warning(
+                request,
+                f"Access open until {grant.expires_at:%H:%M}. Your supervisor will review it.",
+            )
             return redirect(_safe(request, target))
-    return render(request, "privacy/break_glass.html", {"form": form, "next": target, "subject": request.GET.get("subject", "")})
+    return render(
+        request,
+        "privacy/break_glass.html",
+        {"form": form, "next": target, "subject": request.GET.get("subject", "")},
+    )
 
 
 @roles_required(Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 def break_glass_list(request: AuthedRequest) -> HttpResponse:
     """Break-glass grants, unreviewed first."""
-    grants = BreakGlassGrant.objects.visible_to(request.user).select_related("user", "reviewed_by").order_by("reviewed_at", "-started_at")
+    grants = (
+        BreakGlassGrant.objects.visible_to(request.user)
+        .select_related("user", "reviewed_by")
+        .order_by("reviewed_at", "-started_at")
+    )
     page = Paginator(grants, 50).get_page(request.GET.get("page"))
-    return render(request, "privacy/break_glass_list.html", {"page": page, "can_review": request.user.has_role(Role.SUPERVISOR)})
+    return render(
+        request,
+        "privacy/break_glass_list.html",
+        {"page": page, "can_review": request.user.has_role(Role.SUPERVISOR)},
+    )
 
 
 @roles_required(Role.SUPERVISOR)
@@ -49,7 +72,13 @@ def break_glass_list(request: AuthedRequest) -> HttpResponse:
 def break_glass_review(request: AuthedRequest, pk: int) -> HttpResponse:
     """Mark a break-glass grant reviewed."""
     grant = get_object_or_404(BreakGlassGrant.objects.visible_to(request.user), pk=pk)
-    ok, _ = run_service(request, None, lambda: services.break_glass_review(actor=request.user, grant=grant, note=request.POST.get("note", "")))
+    ok, _ = run_service(
+        request,
+        None,
+        lambda: services.break_glass_review(
+            actor=request.user, grant=grant, note=request.POST.get("note", "")
+        ),
+    )
     if ok:
         messages.success(request, "Reviewed.")
     return redirect("privacy:break-glass-list")
@@ -58,7 +87,9 @@ def break_glass_review(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 def notification_list(request: AuthedRequest) -> HttpResponse:
     """The user's own messages, newest first."""
-    page = Paginator(Notification.objects.filter(user=request.user), 50).get_page(request.GET.get("page"))
+    page = Paginator(Notification.objects.filter(user=request.user), 50).get_page(
+        request.GET.get("page")
+    )
     return render(request, "privacy/notification_list.html", {"page": page})
 
 
@@ -86,6 +117,12 @@ def my_access(request: AuthedRequest) -> HttpResponse:
             owners = policy.allowed_owner_ids(request.user, action=action, category=category)
             cells.append([names.get(o, "?").upper() for o in owners])
         rows.append({"label": label, "cells": cells})
-    return render(request, "privacy/my_access.html", {
-        "rows": rows, "actions": policy.Action.choices, "grants": grants_of(user=request.user),
-    })
+    return render(
+        request,
+        "privacy/my_access.html",
+        {
+            "rows": rows,
+            "actions": policy.Action.choices,
+            "grants": grants_of(user=request.user),
+        },
+    )

@@ -28,14 +28,24 @@ def _get(request: AuthedRequest, pk: int) -> Agreement:
 @roles_required(*READERS)
 def agreement_list(request: AuthedRequest) -> HttpResponse:
     """Every agreement the user may see, filterable by status; those ending within 30 days stand out."""
-    agreements = Agreement.objects.visible_to(request.user).select_related("source_agency", "recipient_agency")
+    agreements = Agreement.objects.visible_to(request.user).select_related(
+        "source_agency", "recipient_agency"
+    )
     status = request.GET.get("status", "")
     if status in AgreementStatus.values:
         agreements = agreements.filter(status=status)
-    return render(request, "privacy/agreement_list.html", {
-        "agreements": agreements, "status": status, "statuses": AgreementStatus.choices,
-        "expiring": set(selectors.agreements_expiring(within_days=30).values_list("pk", flat=True)),
-    })
+    return render(
+        request,
+        "privacy/agreement_list.html",
+        {
+            "agreements": agreements,
+            "status": status,
+            "statuses": AgreementStatus.choices,
+            "expiring": set(
+                selectors.agreements_expiring(within_days=30).values_list("pk", flat=True)
+            ),
+        },
+    )
 
 
 @roles_required(*READERS)
@@ -43,15 +53,28 @@ def agreement_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """The terms, scope grid, grants under it and the lifecycle actions an admin may take."""
     agreement = _get(request, pk)
     scope_rows = [
-        {"category": label, "cells": [a in (agreement.scope or {}).get(c, []) for a in Action.values]}
+        {
+            "category": label,
+            "cells": [a in (agreement.scope or {}).get(c, []) for a in Action.values],
+        }
         for c, label in DataCategory.choices
     ]
-    return render(request, "privacy/agreement_detail.html", {
-        "agreement": agreement, "scope_rows": scope_rows, "actions": Action.choices,
-        "grants": agreement.grants.select_related("user").order_by("user__username"),
-        "is_admin": request.user.has_role(Role.ADMIN), "in_force": agreement.in_force(),
-        "reason_form": ReasonForm(), "approve_form": ApproveForm(), "renew_form": RenewForm(), "document_form": DocumentForm(),
-    })
+    return render(
+        request,
+        "privacy/agreement_detail.html",
+        {
+            "agreement": agreement,
+            "scope_rows": scope_rows,
+            "actions": Action.choices,
+            "grants": agreement.grants.select_related("user").order_by("user__username"),
+            "is_admin": request.user.has_role(Role.ADMIN),
+            "in_force": agreement.in_force(),
+            "reason_form": ReasonForm(),
+            "approve_form": ApproveForm(),
+            "renew_form": RenewForm(),
+            "document_form": DocumentForm(),
+        },
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -62,27 +85,61 @@ def agreement_edit(request: AuthedRequest, pk: int | None = None) -> HttpRespons
     form = AgreementForm(request.POST or None, instance=agreement)
     if request.method == "POST" and form.is_valid():
         if agreement is None:
-            ok, result = run_service(request, form, lambda: services.agreement_create(actor=request.user, **form.terms()))
+            ok, result = run_service(
+                request, form, lambda: services.agreement_create(actor=request.user, **form.terms())
+            )
         else:
-            ok, result = run_service(request, form, lambda: services.agreement_update(actor=request.user, agreement=agreement, **form.terms()))
+            ok, result = run_service(
+                request,
+                form,
+                lambda: services.agreement_update(
+                    actor=request.user, agreement=agreement, **form.terms()
+                ),
+            )
         if ok:
             messages.success(request, "Agreement saved.")
             return redirect("privacy:agreement-detail", pk=result.pk)
-    return render(request, "privacy/form.html", {"form": form, "title": "Agreement", "back": "privacy:agreement-list", "multipart": False})
+    return render(
+        request,
+        "privacy/form.html",
+        {"form": form, "title": "Agreement", "back": "privacy:agreement-list", "multipart": False},
+    )
 
 
 _TRANSITIONS = {
-    "approve": (ApproveForm, lambda r, a, d: services.agreement_approve(actor=r.user, agreement=a, dib_reference=d["dib_reference"])),
+    "approve": (
+        ApproveForm,
+        lambda r, a, d: services.agreement_approve(
+            actor=r.user, agreement=a, dib_reference=d["dib_reference"]
+        ),
+    ),
     "activate": (None, lambda r, a, d: services.agreement_activate(actor=r.user, agreement=a)),
-    "suspend": (ReasonForm, lambda r, a, d: services.agreement_suspend(actor=r.user, agreement=a, reason=d["reason"])),
+    "suspend": (
+        ReasonForm,
+        lambda r, a, d: services.agreement_suspend(actor=r.user, agreement=a, reason=d["reason"]),
+    ),
     "resume": (None, lambda r, a, d: services.agreement_resume(actor=r.user, agreement=a)),
-    "terminate": (ReasonForm, lambda r, a, d: services.agreement_terminate(actor=r.user, agreement=a, reason=d["reason"])),
-    "renew": (RenewForm, lambda r, a, d: services.agreement_renew(actor=r.user, agreement=a, expires_on=d["expires_on"])),
+    "terminate": (
+        ReasonForm,
+        lambda r, a, d: services.agreement_terminate(actor=r.user, agreement=a, reason=d["reason"]),
+    ),
+    "renew": (
+        RenewForm,
+        lambda r, a, d: services.agreement_renew(
+            actor=r.user, agreement=a, expires_on=d["expires_on"]
+        ),
+    ),
 }
 
 
-_DONE = {"approve": "Board approval recorded.", "activate": "Agreement activated.", "suspend": "Agreement suspended.",
-         "resume": "Suspension lifted.", "terminate": "Agreement terminated.", "renew": "Agreement renewed."}
+_DONE = {
+    "approve": "Board approval recorded.",
+    "activate": "Agreement activated.",
+    "suspend": "Agreement suspended.",
+    "resume": "Suspension lifted.",
+    "terminate": "Agreement terminated.",
+    "renew": "Agreement renewed.",
+}
 
 
 @roles_required(Role.ADMIN)
@@ -111,8 +168,13 @@ def agreement_document(request: AuthedRequest, pk: int) -> HttpResponse:
     agreement = _get(request, pk)
     form = DocumentForm(request.POST, request.FILES)
     if form.is_valid():
-        ok, _ = run_service(request, None, lambda: services.agreement_document_upload(
-            actor=request.user, agreement=agreement, document=form.cleaned_data["document"]))
+        ok, _ = run_service(
+            request,
+            None,
+            lambda: services.agreement_document_upload(
+                actor=request.user, agreement=agreement, document=form.cleaned_data["document"]
+            ),
+        )
         if ok:
             messages.success(request, "Signed agreement uploaded.")
     else:
@@ -126,4 +188,8 @@ def agreement_document_download(request: AuthedRequest, pk: int) -> HttpResponse
     agreement = _get(request, pk)
     if not agreement.signed_document:
         raise Http404
-    return FileResponse(agreement.signed_document.open("rb"), as_attachment=True, filename=f"{agreement.reference}.pdf")
+    return FileResponse(
+        agreement.signed_document.open("rb"),
+        as_attachment=True,
+        filename=f"{agreement.reference}.pdf",
+    )

@@ -29,7 +29,9 @@ _PENDING_DEVICE = "_crosscheck_pending_totp"
 
 def _safe_next(request: HttpRequest, default: str = "home") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     from django.urls import reverse
 
@@ -56,7 +58,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             return render(request, "registration/locked_out.html", status=429)
         services.login_failure_record(username=request.POST.get("username", ""))
-    return render(request, "registration/login.html", {"form": form, "next": request.GET.get("next", "")})
+    return render(
+        request, "registration/login.html", {"form": form, "next": request.GET.get("next", "")}
+    )
 
 
 @require_POST
@@ -91,16 +95,29 @@ def otp_enrol(request: AuthedRequest) -> HttpResponse:
         request.session[_PENDING_DEVICE] = device.pk
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        codes = services.totp_device_confirm(request=request, actor=user, device=device, token=form.cleaned_data["token"])
+        codes = services.totp_device_confirm(
+            request=request, actor=user, device=device, token=form.cleaned_data["token"]
+        )
         if codes is not None:
             request.session.pop(_PENDING_DEVICE, None)
-            return render(request, "registration/recovery_codes.html", {"codes": codes, "next": _safe_next(request)})
-        form.add_error("token", "That code is not right. Check the time on your device and try again.")
+            return render(
+                request,
+                "registration/recovery_codes.html",
+                {"codes": codes, "next": _safe_next(request)},
+            )
+        form.add_error(
+            "token", "That code is not right. Check the time on your device and try again."
+        )
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return render(
         request,
         "registration/otp_enrol.html",
-        {"form": form, "qr": _qr_svg(device.config_url), "secret": secret, "next": request.GET.get("next", "")},
+        {
+            "form": form,
+            "qr": _qr_svg(device.config_url),
+            "secret": secret,
+            "next": request.GET.get("next", ""),
+        },
     )
 
 
@@ -113,10 +130,14 @@ def otp_verify(request: AuthedRequest) -> HttpResponse:
         return redirect("otp-enrol")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.second_factor_verify(request=request, actor=request.user, token=form.cleaned_data["token"]):
+        if services.second_factor_verify(
+            request=request, actor=request.user, token=form.cleaned_data["token"]
+        ):
             return redirect(_safe_next(request))
         form.add_error("token", "That code is not right.")
-    return render(request, "registration/otp_verify.html", {"form": form, "next": request.GET.get("next", "")})
+    return render(
+        request, "registration/otp_verify.html", {"form": form, "next": request.GET.get("next", "")}
+    )
 
 
 @login_required
@@ -158,4 +179,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         else:
             messages.success(request, "Your password is set. Sign in to enrol your authenticator.")
             return redirect("login")
-    return render(request, "privacy/invitation_accept.html", {"form": form, "invitee": invitation.user})
+    return render(
+        request, "privacy/invitation_accept.html", {"form": form, "invitee": invitation.user}
+    )

@@ -38,7 +38,9 @@ def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorator
 
 
-def run_service(request: HttpRequest, form: forms.BaseForm | None, call: Callable[[], Any]) -> tuple[bool, Any]:
+def run_service(
+    request: HttpRequest, form: forms.BaseForm | None, call: Callable[[], Any]
+) -> tuple[bool, Any]:
     """Call a service; a validation error lands on the form, any other domain error in a message."""
     try:
         return True, call()

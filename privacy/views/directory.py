@@ -20,7 +20,11 @@ ADMIN = (Role.ADMIN,)
 @roles_required(*ADMIN)
 def agency_list(request: AuthedRequest) -> HttpResponse:
     """Agencies by department, with their units."""
-    agencies = Agency.objects.select_related("department").prefetch_related("units").annotate(user_count=Count("users"))
+    agencies = (
+        Agency.objects.select_related("department")
+        .prefetch_related("units")
+        .annotate(user_count=Count("users"))
+    )
     return render(request, "privacy/agency_list.html", {"agencies": agencies})
 
 
@@ -31,11 +35,19 @@ def agency_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     agency = get_object_or_404(Agency, pk=pk) if pk else None
     form = AgencyForm(request.POST or None, instance=agency)
     if request.method == "POST" and form.is_valid():
-        ok, _ = run_service(request, form, lambda: services.agency_save(actor=request.user, agency=agency, **form.cleaned_data))
+        ok, _ = run_service(
+            request,
+            form,
+            lambda: services.agency_save(actor=request.user, agency=agency, **form.cleaned_data),
+        )
         if ok:
             messages.success(request, "Agency saved.")
             return redirect("privacy:agency-list")
-    return render(request, "privacy/form.html", {"form": form, "title": "Agency", "back": "privacy:agency-list"})
+    return render(
+        request,
+        "privacy/form.html",
+        {"form": form, "title": "Agency", "back": "privacy:agency-list"},
+    )
 
 
 @roles_required(*ADMIN)
@@ -45,22 +57,32 @@ def unit_edit(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     unit = get_object_or_404(Unit, pk=pk) if pk else None
     form = UnitForm(request.POST or None, instance=unit)
     if request.method == "POST" and form.is_valid():
-        ok, _ = run_service(request, form, lambda: services.unit_save(actor=request.user, unit=unit, **form.cleaned_data))
+        ok, _ = run_service(
+            request,
+            form,
+            lambda: services.unit_save(actor=request.user, unit=unit, **form.cleaned_data),
+        )
         if ok:
             messages.success(request, "Unit saved.")
             return redirect("privacy:agency-list")
-    return render(request, "privacy/form.html", {"form": form, "title": "Unit", "back": "privacy:agency-list"})
+    return render(
+        request, "privacy/form.html", {"form": form, "title": "Unit", "back": "privacy:agency-list"}
+    )
 
 
 @roles_required(*ADMIN)
 def user_list(request: AuthedRequest) -> HttpResponse:
     """Users with their agency, unit, roles and state; filter by text, agency and status."""
     users = User.objects.select_related("agency", "unit").annotate(
-        grant_count=Count("grants", filter=Q(grants__revoked_at__isnull=True, grants__lapsed_at__isnull=True))
+        grant_count=Count(
+            "grants", filter=Q(grants__revoked_at__isnull=True, grants__lapsed_at__isnull=True)
+        )
     )
     q = request.GET.get("q", "").strip()
     if q:
-        users = users.filter(Q(username__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q))
+        users = users.filter(
+            Q(username__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
+        )
     if request.GET.get("agency"):
         users = users.filter(agency__code=request.GET["agency"])
     if request.GET.get("status") == "inactive":
@@ -68,7 +90,9 @@ def user_list(request: AuthedRequest) -> HttpResponse:
     elif request.GET.get("status") != "all":
         users = users.filter(is_active=True)
     page = Paginator(users.order_by("username"), 50).get_page(request.GET.get("page"))
-    return render(request, "privacy/user_list.html", {"page": page, "q": q, "agencies": Agency.objects.all()})
+    return render(
+        request, "privacy/user_list.html", {"page": page, "q": q, "agencies": Agency.objects.all()}
+    )
 
 
 @roles_required(*ADMIN)
@@ -78,24 +102,45 @@ def user_invite(request: AuthedRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ok, result = run_service(request, form, lambda: services.user_invite(
-            actor=request.user, username=data["username"], email=data["email"], unit=data["unit"], roles=data["roles"],
-            first_name=data["first_name"], last_name=data["last_name"]))
+        ok, result = run_service(
+            request,
+            form,
+            lambda: services.user_invite(
+                actor=request.user,
+                username=data["username"],
+                email=data["email"],
+                unit=data["unit"],
+                roles=data["roles"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+            ),
+        )
         if ok:
             messages.success(request, f"Invitation sent to {data['email']}.")
             return redirect("privacy:user-detail", pk=result[0].pk)
-    return render(request, "privacy/form.html", {"form": form, "title": "Invite a user", "back": "privacy:user-list"})
+    return render(
+        request,
+        "privacy/form.html",
+        {"form": form, "title": "Invite a user", "back": "privacy:user-list"},
+    )
 
 
 @roles_required(*ADMIN)
 def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """One user: directory data, grants, sessions."""
     user = get_object_or_404(User.objects.select_related("agency", "unit"), pk=pk)
-    return render(request, "privacy/user_detail.html", {
-        "subject": user, "grants": selectors.grants_of(user=user), "grant_form": GrantForm(user=user),
-        "reason_form": ReasonForm(), "sessions": user.session_keys.count(),
-        "invitation": getattr(user, "invitation", None),
-    })
+    return render(
+        request,
+        "privacy/user_detail.html",
+        {
+            "subject": user,
+            "grants": selectors.grants_of(user=user),
+            "grant_form": GrantForm(user=user),
+            "reason_form": ReasonForm(),
+            "sessions": user.session_keys.count(),
+            "invitation": getattr(user, "invitation", None),
+        },
+    )
 
 
 @roles_required(*ADMIN)
@@ -103,14 +148,28 @@ def user_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def user_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Change a user's name, unit or home roles."""
     user = get_object_or_404(User, pk=pk)
-    initial = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email, "unit": user.unit_id, "roles": user.roles}
+    initial = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "unit": user.unit_id,
+        "roles": user.roles,
+    }
     form = UserEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        ok, _ = run_service(request, form, lambda: services.user_update(actor=request.user, user=user, **form.cleaned_data))
+        ok, _ = run_service(
+            request,
+            form,
+            lambda: services.user_update(actor=request.user, user=user, **form.cleaned_data),
+        )
         if ok:
             messages.success(request, "User saved.")
             return redirect("privacy:user-detail", pk=user.pk)
-    return render(request, "privacy/form.html", {"form": form, "title": f"Edit {user.username}", "back": "privacy:user-list"})
+    return render(
+        request,
+        "privacy/form.html",
+        {"form": form, "title": f"Edit {user.username}", "back": "privacy:user-list"},
+    )
 
 
 @roles_required(*ADMIN)
@@ -120,7 +179,13 @@ def user_deactivate(request: AuthedRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = ReasonForm(request.POST)
     if form.is_valid():
-        ok, _ = run_service(request, None, lambda: services.user_deactivate(actor=request.user, user=user, reason=form.cleaned_data["reason"]))
+        ok, _ = run_service(
+            request,
+            None,
+            lambda: services.user_deactivate(
+                actor=request.user, user=user, reason=form.cleaned_data["reason"]
+            ),
+        )
         if ok:
             messages.success(request, f"{user.username} is deactivated; their sessions have ended.")
     else:
@@ -145,11 +210,19 @@ def grant_create(request: AuthedRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = GrantForm(request.POST, user=user)
     if form.is_valid():
-        ok, _ = run_service(request, None, lambda: services.grant_create(actor=request.user, user=user, **form.cleaned_data))
+        ok, _ = run_service(
+            request,
+            None,
+            lambda: services.grant_create(actor=request.user, user=user, **form.cleaned_data),
+        )
         if ok:
             messages.success(request, "Grant given.")
     else:
-        messages.error(request, "The grant has invalid fields: " + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()))
+        messages.error(
+            request,
+            "The grant has invalid fields: "
+            + "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
+        )
     return redirect("privacy:user-detail", pk=user.pk)
 
 

@@ -23,14 +23,24 @@ def campaign_list(request: AuthedRequest) -> HttpResponse:
         if not request.user.has_role(Role.ADMIN):
             return HttpResponse(status=403)
         if form.is_valid():
-            ok, campaign = run_service(request, form, lambda: services.campaign_open(actor=request.user, **form.cleaned_data))
+            ok, campaign = run_service(
+                request,
+                form,
+                lambda: services.campaign_open(actor=request.user, **form.cleaned_data),
+            )
             if ok:
-                messages.success(request, f"Campaign opened with {campaign.items.count()} grants to review.")
+                messages.success(
+                    request, f"Campaign opened with {campaign.items.count()} grants to review."
+                )
                 return redirect("privacy:campaign-detail", pk=campaign.pk)
     campaigns = RecertificationCampaign.objects.annotate(
         total=Count("items"), pending=Count("items", filter=Q(items__decision="pending"))
     )
-    return render(request, "privacy/campaign_list.html", {"campaigns": campaigns, "form": form, "is_admin": request.user.has_role(Role.ADMIN)})
+    return render(
+        request,
+        "privacy/campaign_list.html",
+        {"campaigns": campaigns, "form": form, "is_admin": request.user.has_role(Role.ADMIN)},
+    )
 
 
 @roles_required(Role.ADMIN, Role.SUPERVISOR)
@@ -38,12 +48,20 @@ def campaign_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """Admins see every item; a supervisor sees and decides those of their unit."""
     campaign = get_object_or_404(RecertificationCampaign, pk=pk)
     if request.user.has_role(Role.ADMIN):
-        items = campaign.items.select_related("grant__user", "grant__agreement", "unit", "decided_by")
+        items = campaign.items.select_related(
+            "grant__user", "grant__agreement", "unit", "decided_by"
+        )
         decidable = set()
     else:
-        items = selectors.recertification_items_for(supervisor=request.user, campaign_id=campaign.pk)
+        items = selectors.recertification_items_for(
+            supervisor=request.user, campaign_id=campaign.pk
+        )
         decidable = {i.pk for i in items if i.decision == "pending"}
-    return render(request, "privacy/campaign_detail.html", {"campaign": campaign, "items": items, "decidable": decidable})
+    return render(
+        request,
+        "privacy/campaign_detail.html",
+        {"campaign": campaign, "items": items, "decidable": decidable},
+    )
 
 
 @roles_required(Role.SUPERVISOR)
@@ -52,8 +70,13 @@ def recertification_decide(request: AuthedRequest, pk: int) -> HttpResponse:
     """Confirm or revoke one grant."""
     item = get_object_or_404(RecertificationItem, pk=pk)
     confirm = request.POST.get("decision") == "confirm"
-    ok, _ = run_service(request, None, lambda: services.recertification_decide(
-        actor=request.user, item=item, confirm=confirm, reason=request.POST.get("reason", "")))
+    ok, _ = run_service(
+        request,
+        None,
+        lambda: services.recertification_decide(
+            actor=request.user, item=item, confirm=confirm, reason=request.POST.get("reason", "")
+        ),
+    )
     if ok:
         messages.success(request, "Confirmed." if confirm else "Revoked.")
     return redirect("privacy:campaign-detail", pk=item.campaign_id)

@@ -20,16 +20,30 @@ def retention_overview(request: AuthedRequest) -> HttpResponse:
     """Schedules per source, open holds, and recent purge runs; set a schedule here."""
     form = ScheduleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ok, _ = run_service(request, form, lambda: services.retention_schedule_save(actor=request.user, **form.cleaned_data))
+        ok, _ = run_service(
+            request,
+            form,
+            lambda: services.retention_schedule_save(actor=request.user, **form.cleaned_data),
+        )
         if ok:
             messages.success(request, "Schedule saved.")
             return redirect("privacy:retention")
-    sources = [{"name": s.name, "label": s.label, "years": retention_years(s)} for s in registry.sources()]
-    return render(request, "privacy/retention.html", {
-        "sources": sources, "schedules": RetentionSchedule.objects.all(), "form": form, "hold_form": HoldForm(),
-        "holds": LegalHold.objects.filter(released_at__isnull=True).select_related("placed_by"),
-        "runs": PurgeRun.objects.select_related("requested_by", "approved_by")[:20], "reason_form": ReasonForm(),
-    })
+    sources = [
+        {"name": s.name, "label": s.label, "years": retention_years(s)} for s in registry.sources()
+    ]
+    return render(
+        request,
+        "privacy/retention.html",
+        {
+            "sources": sources,
+            "schedules": RetentionSchedule.objects.all(),
+            "form": form,
+            "hold_form": HoldForm(),
+            "holds": LegalHold.objects.filter(released_at__isnull=True).select_related("placed_by"),
+            "runs": PurgeRun.objects.select_related("requested_by", "approved_by")[:20],
+            "reason_form": ReasonForm(),
+        },
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -38,7 +52,11 @@ def hold_place(request: AuthedRequest) -> HttpResponse:
     """Place a legal hold."""
     form = HoldForm(request.POST)
     if form.is_valid():
-        ok, _ = run_service(request, None, lambda: services.legal_hold_place(actor=request.user, **form.cleaned_data))
+        ok, _ = run_service(
+            request,
+            None,
+            lambda: services.legal_hold_place(actor=request.user, **form.cleaned_data),
+        )
         if ok:
             messages.success(request, "Hold placed.")
     else:
@@ -51,7 +69,13 @@ def hold_place(request: AuthedRequest) -> HttpResponse:
 def hold_release(request: AuthedRequest, pk: int) -> HttpResponse:
     """Release a legal hold."""
     hold = get_object_or_404(LegalHold, pk=pk)
-    ok, _ = run_service(request, None, lambda: services.legal_hold_release(actor=request.user, hold=hold, reason=request.POST.get("reason", "")))
+    ok, _ = run_service(
+        request,
+        None,
+        lambda: services.legal_hold_release(
+            actor=request.user, hold=hold, reason=request.POST.get("reason", "")
+        ),
+    )
     if ok:
         messages.success(request, "Hold released.")
     return redirect("privacy:retention")
@@ -69,7 +93,9 @@ def purge_preview(request: AuthedRequest) -> HttpResponse:
 def purge_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A purge run: preview counts per source, then what was destroyed."""
     run = get_object_or_404(PurgeRun.objects.select_related("requested_by", "approved_by"), pk=pk)
-    return render(request, "privacy/purge_detail.html", {"run": run, "tombstones": run.tombstones.count()})
+    return render(
+        request, "privacy/purge_detail.html", {"run": run, "tombstones": run.tombstones.count()}
+    )
 
 
 @roles_required(Role.ADMIN)

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def event(alice):
-    return event_record(action="access.denied", actor=alice, outcome="denied", detail={"path": "/x"})
+    return event_record(
+        action="access.denied", actor=alice, outcome="denied", detail={"path": "/x"}
+    )
 
 
 def _refused(statement: str, params: list | None = None) -> str:
@@ -26,7 +28,9 @@ def _refused(statement: str, params: list | None = None) -> str:
 
 
 def test_update_is_refused(event):
-    assert "append-only" in _refused("UPDATE audit_event SET action = 'auth.login' WHERE id = %s", [event.pk])
+    assert "append-only" in _refused(
+        "UPDATE audit_event SET action = 'auth.login' WHERE id = %s", [event.pk]
+    )
     assert AuditEvent.objects.get(pk=event.pk).action == "access.denied"
 
 

@@ -14,7 +14,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _events(n: int, **kwargs) -> list:
-    return [event_record(action="access.denied", outcome="denied", detail={"n": i}, **kwargs) for i in range(n)]
+    return [
+        event_record(action="access.denied", outcome="denied", detail={"n": i}, **kwargs)
+        for i in range(n)
+    ]
 
 
 def _seq_of(event) -> int:
@@ -41,22 +44,34 @@ def test_an_intact_chain_verifies(alice):
 
 def test_python_and_sql_serializations_agree(alice):
     event_record(
-        action="access.denied", actor=alice, outcome="denied", subjects=["person:1", "person:2"],
+        action="access.denied",
+        actor=alice,
+        outcome="denied",
+        subjects=["person:1", "person:2"],
         justification='quote " backslash \\ tab \t newline \n é 漢字 😀 \u0001',
         detail={"b": [1, 2.5, None, True], "a": {"zz": "x", "y": 1e-7}, "longer_key": "v"},
-        changes={"status": ["open", "closed"]}, search_kind="surname", search_value="García",
+        changes={"status": ["open", "closed"]},
+        search_kind="surname",
+        search_value="García",
     )
     with context.bound(ip="2001:db8::1", user_agent=""):
-        event_record(action="access.denied", actor=alice, outcome="denied",
-                     subjects=["NULL", "null", "a b", "{x}", 'q"uote', "back\\slash", "", "comma,here"],
-                     object_id="(paren)", detail={})
+        event_record(
+            action="access.denied",
+            actor=alice,
+            outcome="denied",
+            subjects=["NULL", "null", "a b", "{x}", 'q"uote', "back\\slash", "", "comma,here"],
+            object_id="(paren)",
+            detail={},
+        )
     event_record(action="access.denied", outcome="denied")  # no actor: NULL columns
     with context.bound(ip="10.1.2.3/8"):  # an address with a netmask
         event_record(action="access.denied", actor=alice, outcome="denied", subjects=[], case_id=7)
     seal_all()
     sql("SET DateStyle = 'ISO, YMD'")
     sql("SET client_encoding = 'UTF8'")
-    rows = sql(f"SELECT audit_canonical(e), audit_canonical_v2(e), {chain._EVENT_COLUMNS} FROM audit_event e")
+    rows = sql(
+        f"SELECT audit_canonical(e), audit_canonical_v2(e), {chain._EVENT_COLUMNS} FROM audit_event e"
+    )
     assert len(rows) == 4
     for row in rows:
         assert chain.canonical(row[2:]) == row[0]
@@ -103,7 +118,9 @@ def test_a_seal_whose_format_is_changed_fails_verification(alice):
         result = chain.verify()
         assert (result.problem.kind, result.problem.event_id) == ("altered", events[1].pk), forged
         thorough = chain.verify(thorough=True)
-        assert (thorough.problem.kind, thorough.problem.event_id) == ("altered", events[1].pk), forged
+        assert (thorough.problem.kind, thorough.problem.event_id) == ("altered", events[1].pk), (
+            forged
+        )
 
 
 def test_a_row_altered_with_the_triggers_disabled_is_found_exactly(alice):
@@ -183,10 +200,14 @@ def test_a_whole_chain_recomputed_is_caught_by_the_signed_checkpoint(alice):
     _tamper("UPDATE audit_event SET detail = '{\"n\": 42}' WHERE id = %s", [events[1].pk])
     # The superuser recomputes every hash from the altered rows: the chain is consistent again.
     prev = chain.GENESIS
-    rows = sql(f"SELECT s.seq, {chain._EVENT_COLUMNS} FROM audit_seal s JOIN audit_event e ON e.id = s.event_id ORDER BY s.seq")
+    rows = sql(
+        f"SELECT s.seq, {chain._EVENT_COLUMNS} FROM audit_seal s JOIN audit_event e ON e.id = s.event_id ORDER BY s.seq"
+    )
     for row in rows:
         digest = chain.link_hash(prev, chain.canonical_v2(row[1:]))
-        _tamper("UPDATE audit_seal SET prev_hash = %s, hash = %s WHERE seq = %s", [prev, digest, row[0]])
+        _tamper(
+            "UPDATE audit_seal SET prev_hash = %s, hash = %s WHERE seq = %s", [prev, digest, row[0]]
+        )
         prev = digest
     assert chain.verify(use_checkpoints=False).ok  # without the checkpoint nothing shows
     result = chain.verify()
@@ -217,7 +238,9 @@ def test_verification_runs_in_chunks(alice):
     events = _events(12, actor=alice)
     seal_all()
     assert chain.verify(chunk=5).ok
-    _tamper("UPDATE audit_seal SET prev_hash = %s WHERE event_id = %s", [b"\x01" * 32, events[10].pk])
+    _tamper(
+        "UPDATE audit_seal SET prev_hash = %s WHERE event_id = %s", [b"\x01" * 32, events[10].pk]
+    )
     result = chain.verify(chunk=5)
     assert result.problem.event_id == events[10].pk
 
@@ -235,7 +258,9 @@ def test_only_ended_transactions_are_sealed(alice):
     assert sql("SELECT event_id FROM audit_seal")[0][0] == event.pk
 
 
-def test_chunks_run_on_parallel_connections_and_an_error_in_one_reaches_the_caller(alice, monkeypatch, settings):
+def test_chunks_run_on_parallel_connections_and_an_error_in_one_reaches_the_caller(
+    alice, monkeypatch, settings
+):
     settings.AUDIT_VERIFY_WORKERS = 2
     _events(9, actor=alice)
     seal_all()

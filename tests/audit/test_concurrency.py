@@ -30,13 +30,26 @@ def _database_url() -> str:
 
 
 def test_concurrent_writers_and_a_sealer_leave_a_gap_free_valid_chain(tmp_path):
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
     stop = tmp_path / "stop"
     writers, per_writer = 4, 60
-    sealer = subprocess.Popen([sys.executable, "-m", "tests.audit.writer_proc", "sealer", "0", str(stop)], cwd=BASE_DIR, env=env)
+    sealer = subprocess.Popen(
+        [sys.executable, "-m", "tests.audit.writer_proc", "sealer", "0", str(stop)],
+        cwd=BASE_DIR,
+        env=env,
+    )
     procs = [
-        subprocess.Popen([sys.executable, "-m", "tests.audit.writer_proc", "writer", str(per_writer)], cwd=BASE_DIR, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.audit.writer_proc", "writer", str(per_writer)],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for _ in range(writers)
     ]
     try:

@@ -29,7 +29,9 @@ def test_a_write_that_bypasses_services_is_in_row_history(alice, directory):
     agency = directory["ice"]
     with context.bound(user=alice, request_id="req-history-1"):
         Agency.objects.filter(pk=agency.pk).update(name="ICE Homeland Security Investigations")
-    change = RowChange.objects.filter(table_name=Agency._meta.db_table, row_pk=str(agency.pk), operation="UPDATE").latest("id")
+    change = RowChange.objects.filter(
+        table_name=Agency._meta.db_table, row_pk=str(agency.pk), operation="UPDATE"
+    ).latest("id")
     assert change.old["name"] == "ICE HSI"
     assert change.new["name"] == "ICE Homeland Security Investigations"
     assert change.app_user_id == alice.pk
@@ -114,7 +116,9 @@ def test_retention_keeps_six_years_by_default():
 @pytest.mark.django_db(transaction=True)
 def test_retention_drops_whole_old_months_and_the_chain_still_verifies(alice, settings):
     sql("SELECT audit_partition_create('2019-03-10')")
-    old = AuditEvent.objects.create(occurred_at=datetime(2019, 3, 10, 12, tzinfo=UTC), action="access.denied", outcome="denied")
+    old = AuditEvent.objects.create(
+        occurred_at=datetime(2019, 3, 10, 12, tzinfo=UTC), action="access.denied", outcome="denied"
+    )
     for _ in range(3):
         event_record(action="access.denied", actor=alice, outcome="denied")
     seal_all()

@@ -24,8 +24,13 @@ DAY = datetime(2026, 11, 4, tzinfo=EASTERN)
 def make(user, when, action="case.viewed", **fields):
     """An event as it would have been recorded at `when` (constructed data, straight INSERT)."""
     return AuditEvent.objects.create(
-        occurred_at=when, actor_id=user.pk, actor_username=user.username, actor_agency=user.agency.code,
-        actor_role=",".join(user.roles), action=action, **fields,
+        occurred_at=when,
+        actor_id=user.pk,
+        actor_username=user.username,
+        actor_agency=user.agency.code,
+        actor_role=",".join(user.roles),
+        action=action,
+        **fields,
     )
 
 
@@ -39,7 +44,12 @@ def rules_for(rule):
 
 
 def test_volume_far_above_the_users_own_baseline_is_flagged(settings, alice, bob):
-    settings.AUDIT_ANOMALY = {**settings.AUDIT_ANOMALY, "VOLUME_MIN_EVENTS": 20, "VOLUME_FACTOR": 3.0, "BASELINE_DAYS": 10}
+    settings.AUDIT_ANOMALY = {
+        **settings.AUDIT_ANOMALY,
+        "VOLUME_MIN_EVENTS": 20,
+        "VOLUME_FACTOR": 3.0,
+        "BASELINE_DAYS": 10,
+    }
     for d in range(1, 11):  # alice: 10 a day for ten days
         for i in range(10):
             make(alice, DAY - timedelta(days=d) + timedelta(hours=10, minutes=i))
@@ -55,7 +65,13 @@ def test_volume_far_above_the_users_own_baseline_is_flagged(settings, alice, bob
 def test_access_outside_assignments_is_flagged_through_the_hook(alice, monkeypatch):
     make(alice, DAY + timedelta(hours=10), subjects=["person:1", "person:2"])
     make(alice, DAY + timedelta(hours=11), subjects=["person:1"])
-    make(alice, DAY + timedelta(hours=12), subjects=["person:9"], break_glass=True, justification="urgent")
+    make(
+        alice,
+        DAY + timedelta(hours=12),
+        subjects=["person:9"],
+        break_glass=True,
+        justification="urgent",
+    )
     monkeypatch.setattr(anomalies, "_resolvers", [])  # as if no app (cases) had registered one
     assert rules_for("outside_assignment") == []  # no app has said who is assigned to whom
 
@@ -72,7 +88,11 @@ def test_access_outside_assignments_is_flagged_through_the_hook(alice, monkeypat
 
 
 def test_after_hours_bursts_are_flagged(settings, alice, bob):
-    settings.AUDIT_ANOMALY = {**settings.AUDIT_ANOMALY, "AFTER_HOURS_BURST": 10, "BURST_WINDOW_MINUTES": 10}
+    settings.AUDIT_ANOMALY = {
+        **settings.AUDIT_ANOMALY,
+        "AFTER_HOURS_BURST": 10,
+        "BURST_WINDOW_MINUTES": 10,
+    }
     for i in range(12):  # 23:00 local, 12 events in 6 minutes
         make(alice, DAY + timedelta(hours=23, seconds=30 * i))
     for i in range(12):  # bob does the same at 10:00: working hours
@@ -115,8 +135,18 @@ def test_reveals_above_the_agency_norm_are_flagged(settings, directory, alice, b
 def test_a_search_for_ones_own_surname_is_flagged(alice, bob):
     alice.last_name = "Núñez"
     alice.save()
-    make(alice, DAY + timedelta(hours=10), search_kind="surname", search_hmac=search_hmac(kind="surname", value="NUNEZ"))
-    make(bob, DAY + timedelta(hours=10), search_kind="surname", search_hmac=search_hmac(kind="surname", value="Nunez"))
+    make(
+        alice,
+        DAY + timedelta(hours=10),
+        search_kind="surname",
+        search_hmac=search_hmac(kind="surname", value="NUNEZ"),
+    )
+    make(
+        bob,
+        DAY + timedelta(hours=10),
+        search_kind="surname",
+        search_hmac=search_hmac(kind="surname", value="Nunez"),
+    )
     flags = rules_for("own_surname_search")
     assert [f.username for f in flags] == ["alice"]
 
@@ -151,26 +181,48 @@ def test_flagged_and_sampled_events_are_assigned_never_to_their_actor(alice, sup
     assert sum(1 for a in made if a.reason == "sample") == 4
     assert AuditEvent.objects.filter(action="audit.review_assigned").count() == 1
     # Running it again adds nothing twice.
-    assert all(a.reason == "sample" for a in review.review_assign(actor=None, start=start, end=end, sample_size=0, seed=1)) is True
+    assert (
+        all(
+            a.reason == "sample"
+            for a in review.review_assign(actor=None, start=start, end=end, sample_size=0, seed=1)
+        )
+        is True
+    )
     assert ReviewAssignment.objects.filter(rule="break_glass").count() == 2
 
 
 def test_a_review_needs_a_note_and_is_itself_audited(alice, supervisors):
     sam, _sue = supervisors
     event = make(alice, DAY + timedelta(hours=9))
-    assignment = ReviewAssignment.objects.create(event_id=event.pk, event_occurred_at=event.occurred_at,
-                                                 event_actor_id=alice.pk, reviewer=sam, reason="sample")
-    done = review.review_complete(actor=sam, assignment_id=assignment.pk, note="Checked: lead 12 assigned that day.")
+    assignment = ReviewAssignment.objects.create(
+        event_id=event.pk,
+        event_occurred_at=event.occurred_at,
+        event_actor_id=alice.pk,
+        reviewer=sam,
+        reason="sample",
+    )
+    done = review.review_complete(
+        actor=sam, assignment_id=assignment.pk, note="Checked: lead 12 assigned that day."
+    )
     assert done.reviewed_at is not None
     recorded = AuditEvent.objects.get(action="audit.reviewed")
-    assert (recorded.actor_id, recorded.object_id, recorded.outcome) == (sam.pk, str(event.pk), "allowed")
+    assert (recorded.actor_id, recorded.object_id, recorded.outcome) == (
+        sam.pk,
+        str(event.pk),
+        "allowed",
+    )
 
 
 def test_reviewing_ones_own_event_is_refused_and_recorded(supervisors):
     sam, _sue = supervisors
     event = make(sam, DAY + timedelta(hours=9))
-    assignment = ReviewAssignment.objects.create(event_id=event.pk, event_occurred_at=event.occurred_at,
-                                                 event_actor_id=sam.pk, reviewer=sam, reason="sample")
+    assignment = ReviewAssignment.objects.create(
+        event_id=event.pk,
+        event_occurred_at=event.occurred_at,
+        event_actor_id=sam.pk,
+        reviewer=sam,
+        reason="sample",
+    )
     with pytest.raises(Forbidden):
         review.review_complete(actor=sam, assignment_id=assignment.pk, note="Looks fine to me.")
     assignment.refresh_from_db()
@@ -182,8 +234,13 @@ def test_reviewing_ones_own_event_is_refused_and_recorded(supervisors):
 def test_someone_elses_assignment_is_not_found(alice, supervisors):
     sam, sue = supervisors
     event = make(alice, DAY)
-    assignment = ReviewAssignment.objects.create(event_id=event.pk, event_occurred_at=event.occurred_at,
-                                                 event_actor_id=alice.pk, reviewer=sam, reason="sample")
+    assignment = ReviewAssignment.objects.create(
+        event_id=event.pk,
+        event_occurred_at=event.occurred_at,
+        event_actor_id=alice.pk,
+        reviewer=sam,
+        reason="sample",
+    )
     with pytest.raises(NotFound):
         review.review_complete(actor=sue, assignment_id=assignment.pk, note="x")
 
@@ -191,9 +248,16 @@ def test_someone_elses_assignment_is_not_found(alice, supervisors):
 def test_a_failed_audit_write_rolls_the_review_back(alice, supervisors):
     sam, _sue = supervisors
     event = make(alice, DAY)
-    assignment = ReviewAssignment.objects.create(event_id=event.pk, event_occurred_at=event.occurred_at,
-                                                 event_actor_id=alice.pk, reviewer=sam, reason="sample")
-    sql("ALTER TABLE audit_event ADD CONSTRAINT audit_test_outage CHECK (action <> 'audit.reviewed')")
+    assignment = ReviewAssignment.objects.create(
+        event_id=event.pk,
+        event_occurred_at=event.occurred_at,
+        event_actor_id=alice.pk,
+        reviewer=sam,
+        reason="sample",
+    )
+    sql(
+        "ALTER TABLE audit_event ADD CONSTRAINT audit_test_outage CHECK (action <> 'audit.reviewed')"
+    )
     with pytest.raises(AuditWriteFailed):
         review.review_complete(actor=sam, assignment_id=assignment.pk, note="Checked.")
     assignment.refresh_from_db()
@@ -205,13 +269,23 @@ def test_a_failed_audit_write_rolls_the_review_back(alice, supervisors):
 def test_the_review_page_marks_an_event_reviewed_by_htmx(login, alice, supervisors):
     sam, _sue = supervisors
     event = make(alice, DAY)
-    assignment = ReviewAssignment.objects.create(event_id=event.pk, event_occurred_at=event.occurred_at,
-                                                 event_actor_id=alice.pk, reviewer=sam, reason="flag", rule="break_glass",
-                                                 explanation="Break-glass.")
+    assignment = ReviewAssignment.objects.create(
+        event_id=event.pk,
+        event_occurred_at=event.occurred_at,
+        event_actor_id=alice.pk,
+        reviewer=sam,
+        reason="flag",
+        rule="break_glass",
+        explanation="Break-glass.",
+    )
     client = login(sam)
     page = client.get("/audit/review/")
     assert f"review-{assignment.pk}" in page.content.decode()
-    response = client.post("/audit/review/", {"assignment": assignment.pk, "note": "Justified: court order."}, HTTP_HX_REQUEST="true")
+    response = client.post(
+        "/audit/review/",
+        {"assignment": assignment.pk, "note": "Justified: court order."},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 200
     assert b"reviewed" in response.content
     assignment.refresh_from_db()

@@ -25,17 +25,42 @@ def _every_audit_row_text() -> str:
 
 
 def test_an_event_holds_who_what_when_where_why_outcome_and_change(alice):
-    with context.bound(ip="10.1.2.3", user_agent="pytest-agent", request_id="req-12345678", purpose=""):
+    with context.bound(
+        ip="10.1.2.3", user_agent="pytest-agent", request_id="req-12345678", purpose=""
+    ):
         event = event_record(
-            action="access.denied", actor=alice, object_type="case", object_id=17, subjects=["person:9", "person:3"],
-            outcome="denied", case_id=17, agreement_id=4, justification="Working lead 17",
-            changes={"status": ["open", "closed"]}, detail={"path": "/cases/17/"},
+            action="access.denied",
+            actor=alice,
+            object_type="case",
+            object_id=17,
+            subjects=["person:9", "person:3"],
+            outcome="denied",
+            case_id=17,
+            agreement_id=4,
+            justification="Working lead 17",
+            changes={"status": ["open", "closed"]},
+            detail={"path": "/cases/17/"},
         )
     row = AuditEvent.objects.get(pk=event.pk)
-    assert (row.actor_id, row.actor_username, row.actor_agency, row.actor_role) == (alice.pk, "alice", "ice-hsi", "analyst")
-    assert (row.action, row.object_type, row.object_id, row.subjects) == ("access.denied", "case", "17", ["person:3", "person:9"])
+    assert (row.actor_id, row.actor_username, row.actor_agency, row.actor_role) == (
+        alice.pk,
+        "alice",
+        "ice-hsi",
+        "analyst",
+    )
+    assert (row.action, row.object_type, row.object_id, row.subjects) == (
+        "access.denied",
+        "case",
+        "17",
+        ["person:3", "person:9"],
+    )
     assert (row.ip, row.user_agent, row.request_id) == ("10.1.2.3", "pytest-agent", "req-12345678")
-    assert (row.case_id, row.agreement_id, row.justification, row.outcome) == (17, 4, "Working lead 17", "denied")
+    assert (row.case_id, row.agreement_id, row.justification, row.outcome) == (
+        17,
+        4,
+        "Working lead 17",
+        "denied",
+    )
     assert row.changes == {"status": ["open", "closed"]}
     assert row.catalogue_version == CATALOGUE_VERSION
     assert row.occurred_at.utcoffset().total_seconds() == 0
@@ -50,11 +75,22 @@ def test_a_task_records_its_name_and_run(alice):
 
 def test_the_canary_ssn_never_reaches_any_audit_row(alice):
     event_record(
-        action="access.denied", actor=alice, outcome="denied",
+        action="access.denied",
+        actor=alice,
+        outcome="denied",
         justification=f"Looked up {CANARY_SSN} and {CANARY_DIGITS} for {CANARY_ANUMBER}",
-        changes={"ssn": ["", CANARY_SSN], "a_number": [None, CANARY_ANUMBER], "note": f"ssn {CANARY_DIGITS}"},
-        detail={"query": CANARY_SSN, "nested": {"list": [CANARY_DIGITS, "078 05 1120"]}, "username": CANARY_DIGITS},
-        search_kind="ssn", search_value=CANARY_SSN,
+        changes={
+            "ssn": ["", CANARY_SSN],
+            "a_number": [None, CANARY_ANUMBER],
+            "note": f"ssn {CANARY_DIGITS}",
+        },
+        detail={
+            "query": CANARY_SSN,
+            "nested": {"list": [CANARY_DIGITS, "078 05 1120"]},
+            "username": CANARY_DIGITS,
+        },
+        search_kind="ssn",
+        search_value=CANARY_SSN,
     )
     with context.bound(user_agent=f"agent {CANARY_DIGITS}"):
         event_record(action="auth.login_failed", outcome="denied", detail={"username": CANARY_SSN})
@@ -67,11 +103,20 @@ def test_the_canary_ssn_never_reaches_any_audit_row(alice):
 
 
 def test_a_search_stores_the_kind_and_a_keyed_hash_never_the_value(alice):
-    event = event_record(action="access.denied", actor=alice, outcome="denied", search_kind="surname", search_value="  García-LÓPEZ ")
+    event = event_record(
+        action="access.denied",
+        actor=alice,
+        outcome="denied",
+        search_kind="surname",
+        search_value="  García-LÓPEZ ",
+    )
     row = AuditEvent.objects.get(pk=event.pk)
     assert row.search_kind == "surname"
     assert row.search_hmac == search_hmac(kind="surname", value="garcia lopez")
-    assert "garc" not in sql("SELECT e::text FROM audit_event e WHERE id = %s", [event.pk])[0][0].lower()
+    assert (
+        "garc"
+        not in sql("SELECT e::text FROM audit_event e WHERE id = %s", [event.pk])[0][0].lower()
+    )
     assert normalize_search_value("  O'Brien  Ñúñez ") == "o brien nunez"
 
 
@@ -90,7 +135,9 @@ def test_a_catalogue_entry_cannot_change_meaning():
 def test_a_failed_audit_write_fails_the_action_with_a_generic_error(alice):
     from privacy.models import Department
 
-    sql("ALTER TABLE audit_event ADD CONSTRAINT audit_test_outage CHECK (action <> 'access.denied')")
+    sql(
+        "ALTER TABLE audit_event ADD CONSTRAINT audit_test_outage CHECK (action <> 'access.denied')"
+    )
 
     def department_create() -> None:
         with transaction.atomic():
@@ -130,7 +177,15 @@ def test_a_celery_task_binds_its_name_and_run_id_for_its_events():
 def test_identifier_columns_are_recognised_by_name():
     from audit.services import is_identifier_name
 
-    for name in ("ssn", "ssn_ciphertext", "ssn_bidx", "a_number_enc", "passport_number", "i94_number", "document_number"):
+    for name in (
+        "ssn",
+        "ssn_ciphertext",
+        "ssn_bidx",
+        "a_number_enc",
+        "passport_number",
+        "i94_number",
+        "document_number",
+    ):
         assert is_identifier_name(name), name
     for name in ("name", "last_name", "status", "employer_id"):
         assert not is_identifier_name(name), name

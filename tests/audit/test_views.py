@@ -22,8 +22,12 @@ ROUTES = ["/audit/", "/audit/review/", "/audit/status/", "/audit/export/?format=
 def trail(alice, bob):
     """Events of two ICE-HSI analysts, one naming people."""
     events = [
-        event_record(action="access.denied", actor=alice, outcome="denied", subjects=["person:1", "person:2"]),
-        event_record(action="access.denied", actor=bob, outcome="denied", subjects=["person:3"], case_id=77),
+        event_record(
+            action="access.denied", actor=alice, outcome="denied", subjects=["person:1", "person:2"]
+        ),
+        event_record(
+            action="access.denied", actor=bob, outcome="denied", subjects=["person:3"], case_id=77
+        ),
     ]
     return events
 
@@ -93,29 +97,44 @@ def test_the_browser_filters(login, sam, trail, bob):
 
 
 def test_keyset_pages_follow_each_other(login, sam, alice):
-    ids = [event_record(action="access.denied", actor=alice, outcome="denied").pk for _ in range(60)]
+    ids = [
+        event_record(action="access.denied", actor=alice, outcome="denied").pk for _ in range(60)
+    ]
     client = login(sam)
     first = client.get("/audit/", {"user": "alice"}).content.decode()
     assert f"/audit/events/{ids[-1]}/" in first
     assert f"/audit/events/{ids[0]}/" not in first
     cursor = first.split("before=")[1].split('"')[0]
-    second = client.get("/audit/", {"user": "alice", "before": cursor}, HTTP_HX_REQUEST="true").content.decode()
+    second = client.get(
+        "/audit/", {"user": "alice", "before": cursor}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert f"/audit/events/{ids[0]}/" in second
     assert "<html" not in second
 
 
 def test_a_persons_pages_follow_each_other_newest_first(login, sam, alice, bob):
     """A person filter sorts the person's events itself (id + 0), and still pages newest first, without gaps."""
-    ids = [event_record(action="access.denied", actor=alice if i % 2 else bob, outcome="denied",
-                        subjects=["person:9"] if i % 3 else ["person:8"]).pk for i in range(90)]
+    ids = [
+        event_record(
+            action="access.denied",
+            actor=alice if i % 2 else bob,
+            outcome="denied",
+            subjects=["person:9"] if i % 3 else ["person:8"],
+        ).pk
+        for i in range(90)
+    ]
     mine = [pk for i, pk in enumerate(ids) if i % 3][::-1]  # 60, newest first
     client = login(sam)
     first = client.get("/audit/", {"person": "person:9"}).content.decode()
     shown = [int(part.split("/")[0]) for part in first.split('href="/audit/events/')[1:]]
     assert shown == mine[:50]
     cursor = first.split("before=")[1].split('"')[0]
-    second = client.get("/audit/", {"person": "9", "before": cursor}, HTTP_HX_REQUEST="true").content.decode()
-    assert [int(part.split("/")[0]) for part in second.split('href="/audit/events/')[1:]] == mine[50:]
+    second = client.get(
+        "/audit/", {"person": "9", "before": cursor}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert [int(part.split("/")[0]) for part in second.split('href="/audit/events/')[1:]] == mine[
+        50:
+    ]
     assert "before=" not in second  # the last page
 
 
@@ -124,7 +143,9 @@ def test_the_timeline_counts_days_and_groups_a_rules_flags(login, sam, alice, mo
 
     for i in range(8):
         event_record(action="cases.case_viewed", actor=alice, subjects=[f"person:{i}"])
-    monkeypatch.setattr(anomalies, "_resolvers", [lambda *, user_id, subjects: set()])  # nobody assigned
+    monkeypatch.setattr(
+        anomalies, "_resolvers", [lambda *, user_id, subjects: set()]
+    )  # nobody assigned
     page = login(sam).get(f"/audit/users/{alice.pk}/").content.decode()
     assert 'title="' in page
     today = page.split('<ol class="sparkline"')[1].split("</ol>")[0].split("<li ")[-1]
@@ -140,7 +161,9 @@ def test_a_supervisor_of_another_agency_gets_404_for_an_event(login, directory, 
     from privacy.models import Role
     from tests.factories import UserFactory
 
-    other = UserFactory(username="ursula", unit=directory["uscis_monitoring"], roles=[Role.SUPERVISOR])
+    other = UserFactory(
+        username="ursula", unit=directory["uscis_monitoring"], roles=[Role.SUPERVISOR]
+    )
     client = login(other)
     assert client.get(f"/audit/events/{trail[0].pk}/").status_code == 404
     assert client.get("/audit/events/999999999/").status_code == 404
@@ -169,24 +192,35 @@ def test_an_export_carries_its_chain_proof_and_is_recorded(login, sam, alice):
     from audit import chain
 
     for i in range(3):
-        event_record(action="access.denied", actor=alice, outcome="denied", subjects=[f"person:{i}"])
+        event_record(
+            action="access.denied", actor=alice, outcome="denied", subjects=[f"person:{i}"]
+        )
     seal_all()
     client = login(sam)
     response = client.get("/audit/export/", {"format": "jsonl", "user": "alice"})
     assert response.status_code == 200
-    records = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    records = [
+        json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()
+    ]
     kinds = [r["record"] for r in records]
     assert kinds[0] == "export"
     events = [r for r in records if r["record"] == "event"]
     assert len(events) == 3
     links = {r["seq"]: r for r in records if r["record"] == "link"}
     checkpoint = next(r for r in records if r["record"] == "checkpoint")
-    key = load_pem_public_key(next(r for r in records if r["record"] == "key")["public_key_pem"].encode())
+    key = load_pem_public_key(
+        next(r for r in records if r["record"] == "key")["public_key_pem"].encode()
+    )
     # The recipient's check, without the database:
     for e in events:
         proof = e["chain"]
         assert proof["canonical_format"] == chain.FORMAT_VERSION
-        assert hashlib.sha256(bytes.fromhex(proof["prev_hash"]) + bytes.fromhex(proof["canonical_hex"])).hexdigest() == proof["hash"]
+        assert (
+            hashlib.sha256(
+                bytes.fromhex(proof["prev_hash"]) + bytes.fromhex(proof["canonical_hex"])
+            ).hexdigest()
+            == proof["hash"]
+        )
         assert links[proof["seq"]]["hash"] == proof["hash"]
     ordered = [links[s] for s in sorted(links)]
     for before, after in itertools.pairwise(ordered):
@@ -194,6 +228,7 @@ def test_an_export_carries_its_chain_proof_and_is_recorded(login, sam, alice):
     assert ordered[-1]["hash"] == checkpoint["hash"]
     signed = {k: checkpoint[k] for k in ("seq", "hash", "event_id", "signed_at", "key")} | {"v": 1}
     import base64
+
     key.verify(base64.b64decode(checkpoint["sig"]), chain._signed_bytes(signed))
     exported = AuditEvent.objects.get(action="audit.exported")
     assert exported.detail["rows"] == 3
@@ -215,7 +250,13 @@ def test_the_status_panel_shows_a_broken_chain(login, sam):
     from audit.models import VerificationRun
 
     now = timezone.now()
-    VerificationRun.objects.create(started_at=now, finished_at=now, ok=False, first_bad_seq=12, first_bad_event_id=34,
-                                   problem="Event 34 (seq 12) was altered.")
+    VerificationRun.objects.create(
+        started_at=now,
+        finished_at=now,
+        ok=False,
+        first_bad_seq=12,
+        first_bad_event_id=34,
+        problem="Event 34 (seq 12) was altered.",
+    )
     response = login(sam).get("/audit/status/")
     assert b"Broken at seq 12" in response.content

@@ -33,7 +33,9 @@ def main() -> None:
         return
     for i in range(count):
         with transaction.atomic():
-            event_record(action="access.denied", outcome="denied", detail={"writer": os.getpid(), "i": i})
+            event_record(
+                action="access.denied", outcome="denied", detail={"writer": os.getpid(), "i": i}
+            )
             if rng.random() < 0.1:
                 time.sleep(rng.uniform(0.05, 0.3))  # committed late
 

@@ -25,47 +25,107 @@ _ein = itertools.count(700000001)
 
 def employer(*, name: str = "Acme Builders", state: str = "TX") -> Employer:
     """An enrolled employer."""
-    return Employer.objects.create(ein=str(next(_ein)), name=name, naics="236220", state=state, mou_signed_on=date(2015, 1, 1))
+    return Employer.objects.create(
+        ein=str(next(_ein)), name=name, naics="236220", state=state, mou_signed_on=date(2015, 1, 1)
+    )
 
 
-def verification_case(emp: Employer, *, ssn: str, first: str, last: str, dob: date = date(1990, 4, 3)) -> VerificationCase:
+def verification_case(
+    emp: Employer, *, ssn: str, first: str, last: str, dob: date = date(1990, 4, 3)
+) -> VerificationCase:
     """A verification case as the employer submitted it (identifiers blind-indexed, SSN kept masked)."""
     bidx = crypto.blind_index(ssn, kind="ssn")
     worker, _ = Worker.objects.get_or_create(
-        employer=emp, ssn_bidx=bidx, defaults={"ssn_last4": ssn[-4:], "first_name": first, "last_name": last, "date_of_birth": dob}
+        employer=emp,
+        ssn_bidx=bidx,
+        defaults={
+            "ssn_last4": ssn[-4:],
+            "first_name": first,
+            "last_name": last,
+            "date_of_birth": dob,
+        },
     )
     hire = date(2026, 3, 2)
     n = next(_seq)
     return VerificationCase.objects.create(
-        employer=emp, worker=worker, first_name=first, last_name=last, date_of_birth=dob, ssn_enc="x", ssn_bidx=bidx,
-        ssn_last4=ssn[-4:], citizenship_status="citizen", document_type="us_passport", offer_accepted_on=hire - timedelta(days=7),
-        i9_completed_on=hire, hire_date=hire, status="employment_authorized", submitted_at=timezone.now(), employer_case_id=f"T{n}",
+        employer=emp,
+        worker=worker,
+        first_name=first,
+        last_name=last,
+        date_of_birth=dob,
+        ssn_enc="x",
+        ssn_bidx=bidx,
+        ssn_last4=ssn[-4:],
+        citizenship_status="citizen",
+        document_type="us_passport",
+        offer_accepted_on=hire - timedelta(days=7),
+        i9_completed_on=hire,
+        hire_date=hire,
+        status="employment_authorized",
+        submitted_at=timezone.now(),
+        employer_case_id=f"T{n}",
     )
 
 
 NAME_FIELDS = [
-    {"field": "last_name", "source": "ssa", "submitted": "GARCIA", "reference": "MARTINEZ", "score": 0.31},
+    {
+        "field": "last_name",
+        "source": "ssa",
+        "submitted": "GARCIA",
+        "reference": "MARTINEZ",
+        "score": 0.31,
+    },
     {"field": "first_name", "source": "ssa", "submitted": "ANA", "reference": "ANA", "score": 1.0},
-    {"field": "date_of_birth", "source": "ssa", "submitted": "1990-04-03", "reference": "1990-04-03", "score": 1.0},
+    {
+        "field": "date_of_birth",
+        "source": "ssa",
+        "submitted": "1990-04-03",
+        "reference": "1990-04-03",
+        "score": 1.0,
+    },
 ]
 
 
 def finding(
-    *, rule: str = "ssa.name_mismatch", family: str = "identity_ssa", severity: str = "high", score: float = 0.9,
-    ssn_index: str = "", vcase: VerificationCase | None = None, employer_id: int | None = None, subject_type: str = "worker",
-    evidence: str | None = None, fields: list[dict[str, Any]] | None = None, clerical: bool = False,
+    *,
+    rule: str = "ssa.name_mismatch",
+    family: str = "identity_ssa",
+    severity: str = "high",
+    score: float = 0.9,
+    ssn_index: str = "",
+    vcase: VerificationCase | None = None,
+    employer_id: int | None = None,
+    subject_type: str = "worker",
+    evidence: str | None = None,
+    fields: list[dict[str, Any]] | None = None,
+    clerical: bool = False,
 ) -> Finding:
     """One finding, keyed like the engine's (rule, subject, evidence)."""
     n = next(_seq)
     if vcase is not None:
         ssn_index = ssn_index or vcase.ssn_bidx
         employer_id = employer_id or vcase.employer_id
-    subject_key = f"case:{vcase.pk}" if vcase is not None else (f"employer:{employer_id}" if subject_type == "employer" else f"ssn:{ssn_index}")
+    subject_key = (
+        f"case:{vcase.pk}"
+        if vcase is not None
+        else (f"employer:{employer_id}" if subject_type == "employer" else f"ssn:{ssn_index}")
+    )
     return Finding.objects.create(
-        rule_code=rule, rule_version=1, family=family, severity=severity, is_clerical=clerical, subject_type=subject_type,
-        subject_key=subject_key, evidence_key=evidence or f"numident:{n}", case_id=getattr(vcase, "pk", None),
-        employer_id=employer_id, ssn_index=ssn_index, fields=NAME_FIELDS if fields is None else fields,
-        evidence={"compared": "numident"}, score=score, summary=f"Submitted name disagrees with SSA ({rule}).",
+        rule_code=rule,
+        rule_version=1,
+        family=family,
+        severity=severity,
+        is_clerical=clerical,
+        subject_type=subject_type,
+        subject_key=subject_key,
+        evidence_key=evidence or f"numident:{n}",
+        case_id=getattr(vcase, "pk", None),
+        employer_id=employer_id,
+        ssn_index=ssn_index,
+        fields=NAME_FIELDS if fields is None else fields,
+        evidence={"compared": "numident"},
+        score=score,
+        summary=f"Submitted name disagrees with SSA ({rule}).",
     )
 
 
@@ -84,7 +144,9 @@ def acme(db: Any) -> Employer:
 def make_case(routing: RoutingRule, acme: Employer):
     """`make_case(ssn=..., **finding kwargs)` ingests one finding about a new person and returns its case."""
 
-    def _make(*, ssn: str | None = None, first: str = "Ana", last: str = "Garcia", **kw: Any) -> Case:
+    def _make(
+        *, ssn: str | None = None, first: str = "Ana", last: str = "Garcia", **kw: Any
+    ) -> Case:
         ssn = ssn or f"{600000000 + next(_seq)}"
         vc = verification_case(acme, ssn=ssn, first=first, last=last)
         f = finding(vcase=vc, **kw)

@@ -23,7 +23,15 @@ from tests.conftest import current_code
 from tests.factories import TEST_PASSWORD, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 pytestmark = [
@@ -60,7 +68,9 @@ def open_page(browser, live_server):
     contexts = []
 
     def _open(user) -> Any:
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=live_server.url)
+        context = browser.new_context(
+            viewport={"width": 1440, "height": 900}, base_url=live_server.url
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)
@@ -95,7 +105,15 @@ def _rows(page) -> int:
 
 
 def test_filter_then_triage_by_keyboard_alone(make_case, alice, open_page):
-    cases = [make_case(last=name, severity=sev) for name, sev in [("Okafor", "high"), ("Nguyen", "medium"), ("Haddad", "low"), ("Silva", "high")]]
+    cases = [
+        make_case(last=name, severity=sev)
+        for name, sev in [
+            ("Okafor", "high"),
+            ("Nguyen", "medium"),
+            ("Haddad", "low"),
+            ("Silva", "high"),
+        ]
+    ]
     page = open_page(alice)
     page.goto("/cases/")
     assert _rows(page) == 4
@@ -115,12 +133,17 @@ def test_filter_then_triage_by_keyboard_alone(make_case, alice, open_page):
     expect(page.locator("#queue-table tbody tr.case-row")).to_have_count(4)
     page.keyboard.press("j")
     page.keyboard.press("k")
-    assert page.locator("tr.current").get_attribute("data-id") == str(Case.objects.visible_to(alice).order_by("priority", "id").first().pk)
+    assert page.locator("tr.current").get_attribute("data-id") == str(
+        Case.objects.visible_to(alice).order_by("priority", "id").first().pk
+    )
     page.keyboard.press("x")
     page.keyboard.press("j")
     page.keyboard.press("x")
     assert page.locator("#selection-count").inner_text() == "2 selected"
-    selected = [int(x) for x in page.locator("tr.selected").evaluate_all("rows => rows.map(r => r.dataset.id)")]
+    selected = [
+        int(x)
+        for x in page.locator("tr.selected").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    ]
     page.keyboard.press("d")
     assert page.evaluate("document.activeElement.id") == "q-reason"
     page.keyboard.press("ArrowDown")
@@ -130,8 +153,12 @@ def test_filter_then_triage_by_keyboard_alone(make_case, alice, open_page):
     page.keyboard.press("Enter")
     expect(page.locator("#queue-table tbody tr.case-row")).to_have_count(2)
     assert "Dismiss as false positive: 2 case(s)." in page.locator("#queue-status").inner_text()
-    assert sorted(Case.objects.filter(closure=Closure.FALSE_POSITIVE).values_list("pk", flat=True)) == sorted(selected)
-    assert set(Case.objects.filter(pk__in=selected).values_list("dismiss_reason", flat=True)) == {"clerical"}
+    assert sorted(
+        Case.objects.filter(closure=Closure.FALSE_POSITIVE).values_list("pk", flat=True)
+    ) == sorted(selected)
+    assert set(Case.objects.filter(pk__in=selected).values_list("dismiss_reason", flat=True)) == {
+        "clerical"
+    }
 
     # a assigns the current case to me; o opens it.
     page.keyboard.press("a")
@@ -219,7 +246,12 @@ def test_a_case_through_the_due_process_gate(make_case, alice, sam, directory, o
     supervisor.get_by_label("Decision").select_option("approve")
     press(supervisor, "Record sign-off")
     case.refresh_from_db()
-    assert (case.status, case.closure, case.signed_off_by, case.verified_by) == (CaseStatus.CLOSED, Closure.ADMINISTRATIVE_ACTION, sam, vic)
+    assert (case.status, case.closure, case.signed_off_by, case.verified_by) == (
+        CaseStatus.CLOSED,
+        Closure.ADMINISTRATIVE_ACTION,
+        sam,
+        vic,
+    )
     _shot(supervisor, "case-closed.png")
 
 
@@ -240,7 +272,10 @@ def test_controls_are_labelled_and_focus_is_visible(make_case, alice, open_page)
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("", "none")
     page.keyboard.press("j")
-    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") not in ("", "none")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") not in (
+        "",
+        "none",
+    )
 
 
 def test_due_soon_is_highlighted(make_case, alice, open_page):

@@ -68,7 +68,9 @@ def test_a_finding_committed_late_with_a_lower_id_is_still_ingested(routing, acm
 
 
 def test_rows_held_by_another_worker_are_skipped_and_come_back_if_it_dies(routing, acme):
-    vcs = [verification_case(acme, ssn=f"70000000{i}", first="Held", last=f"Row{i}") for i in range(4)]
+    vcs = [
+        verification_case(acme, ssn=f"70000000{i}", first="Held", last=f"Row{i}") for i in range(4)
+    ]
     found = [finding(vcase=vc) for vc in vcs]
     held = threading.Event()
     die = threading.Event()
@@ -87,7 +89,10 @@ def test_rows_held_by_another_worker_are_skipped_and_come_back_if_it_dies(routin
     assert held.wait(10)
     result = findings_ingest(limit=10)
     assert result.claimed == 2  # the two rows the other worker holds are skipped, not waited for
-    assert set(CaseFinding.objects.values_list("finding_id", flat=True)) == {found[2].pk, found[3].pk}
+    assert set(CaseFinding.objects.values_list("finding_id", flat=True)) == {
+        found[2].pk,
+        found[3].pk,
+    }
     die.set()
     worker.join(10)
     assert findings_ingest(limit=10).claimed == 2  # the dead worker's rows are claimable again
@@ -95,7 +100,9 @@ def test_rows_held_by_another_worker_are_skipped_and_come_back_if_it_dies(routin
 
 
 def test_parallel_workers_ingest_every_finding_exactly_once(routing, acme):
-    people = [verification_case(acme, ssn=f"8{i:08d}", first="P", last=f"Person{i}") for i in range(30)]
+    people = [
+        verification_case(acme, ssn=f"8{i:08d}", first="P", last=f"Person{i}") for i in range(30)
+    ]
     for i, vc in enumerate(people):
         finding(vcase=vc, rule="ssa.name_mismatch")
         finding(vcase=vc, rule="ssn.velocity", family="ssn", evidence=f"velocity:{i}")
@@ -117,5 +124,7 @@ def test_parallel_workers_ingest_every_finding_exactly_once(routing, acme):
     assert Case.objects.count() == 30  # grouped by person even when two workers met the same person
     assert not Finding.objects.filter(ingested_at__isnull=True).exists()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT finding_id, count(*) FROM cases_casefinding GROUP BY finding_id HAVING count(*) > 1")
+        cursor.execute(
+            "SELECT finding_id, count(*) FROM cases_casefinding GROUP BY finding_id HAVING count(*) > 1"
+        )
         assert cursor.fetchall() == []

@@ -42,7 +42,11 @@ FILTERS = [
 
 def _orm_ids(user, filters: QueueFilters, today) -> list[int]:
     column = SORTS[filters.sort][0]
-    return list(queue_queryset(user=user, filters=filters, today=today).order_by(column, "id").values_list("pk", flat=True))
+    return list(
+        queue_queryset(user=user, filters=filters, today=today)
+        .order_by(column, "id")
+        .values_list("pk", flat=True)
+    )
 
 
 @pytest.fixture
@@ -56,17 +60,31 @@ def mixed_cases(make_case, alice, bob, sam):
         make_case(severity="high", score=0.7, last="50%_ Smith"),
         make_case(severity="low", score=0.4),
     ]
-    Case.objects.filter(pk=cases[0].pk).update(tags=["payroll"], assignee=alice, due_date=today, state="TX")
-    Case.objects.filter(pk=cases[1].pk).update(snoozed_until=today + timedelta(days=5), due_date=today - timedelta(days=2), priority=1)
-    Case.objects.filter(pk=cases[2].pk).update(created_at=timezone.now() - timedelta(days=30), employer_name="Zenith%_\\ Corp", tags=["payroll"])
-    Case.objects.filter(pk=cases[3].pk).update(snoozed_until=today - timedelta(days=1), due_date=today + timedelta(days=6), assignee=sam)
+    Case.objects.filter(pk=cases[0].pk).update(
+        tags=["payroll"], assignee=alice, due_date=today, state="TX"
+    )
+    Case.objects.filter(pk=cases[1].pk).update(
+        snoozed_until=today + timedelta(days=5), due_date=today - timedelta(days=2), priority=1
+    )
+    Case.objects.filter(pk=cases[2].pk).update(
+        created_at=timezone.now() - timedelta(days=30),
+        employer_name="Zenith%_\\ Corp",
+        tags=["payroll"],
+    )
+    Case.objects.filter(pk=cases[3].pk).update(
+        snoozed_until=today - timedelta(days=1), due_date=today + timedelta(days=6), assignee=sam
+    )
     investigation = case_open_investigation(actor=alice, case=Case.objects.get(pk=cases[4].pk))
     case_member_add(actor=alice, case=investigation, user=bob)
     return cases
 
 
-@pytest.mark.parametrize("params", FILTERS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
-def test_the_page_sql_answers_what_the_orm_queryset_does(mixed_cases, alice, bob, sam, audrey, params):
+@pytest.mark.parametrize(
+    "params", FILTERS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default"
+)
+def test_the_page_sql_answers_what_the_orm_queryset_does(
+    mixed_cases, alice, bob, sam, audrey, params
+):
     today = timezone.localdate()
     seen = {}
     for sort in SORTS:
@@ -74,11 +92,19 @@ def test_the_page_sql_answers_what_the_orm_queryset_does(mixed_cases, alice, bob
         for user in (alice, bob, sam, audrey):
             with request_scope():
                 page = queue_page(user=user, filters=filters, today=today, size=1000)
-                assert [c.pk for c in page.cases] == _orm_ids(user, filters, today), (user.username, params, sort)
+                assert [c.pk for c in page.cases] == _orm_ids(user, filters, today), (
+                    user.username,
+                    params,
+                    sort,
+                )
                 seen[user.username] = len(page.cases)
-    if not params:  # the comparison is not of empty pages: the unit sees its flagged cases, bob none
+    if (
+        not params
+    ):  # the comparison is not of empty pages: the unit sees its flagged cases, bob none
         assert (seen["alice"], seen["sam"], seen["bob"], seen["audrey"]) == (3, 3, 0, 0)
-    if params == {"status": [CaseStatus.INVESTIGATING]}:  # members only: the agent, bob added, the supervisor
+    if params == {
+        "status": [CaseStatus.INVESTIGATING]
+    }:  # members only: the agent, bob added, the supervisor
         assert (seen["alice"], seen["bob"], seen["sam"], seen["audrey"]) == (1, 1, 1, 0)
 
 

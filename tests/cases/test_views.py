@@ -28,7 +28,9 @@ def test_roles_without_case_work_are_refused(login, audrey):
     assert login(audrey).get(reverse("cases:queue")).status_code == 403
 
 
-def test_the_queue_shows_my_units_cases_and_records_one_event_naming_everyone(make_case, login, alice, bob):
+def test_the_queue_shows_my_units_cases_and_records_one_event_naming_everyone(
+    make_case, login, alice, bob
+):
     mine = [make_case(), make_case()]
     response = login(alice).get(reverse("cases:queue"))
     assert response.status_code == 200
@@ -60,12 +62,20 @@ def test_keyset_pages_cover_every_case_once(make_case, alice):
 
     from cases.selectors import QueueFilters, queue_page
 
-    made = {make_case(severity=s).pk for s in ["high", "medium", "low", "high", "medium", "low", "high"]}
+    made = {
+        make_case(severity=s).pk for s in ["high", "medium", "low", "high", "medium", "low", "high"]
+    }
     seen, after = [], ""
     for sort in ["priority", "age", "due"]:
         seen, after = [], ""
         while True:
-            page = queue_page(user=alice, filters=QueueFilters(sort=sort), today=timezone.localdate(), after=after, size=3)
+            page = queue_page(
+                user=alice,
+                filters=QueueFilters(sort=sort),
+                today=timezone.localdate(),
+                after=after,
+                size=3,
+            )
             seen += [c.pk for c in page.cases]
             if not page.next_cursor:
                 break
@@ -97,7 +107,13 @@ def test_bulk_dismiss_over_http_with_htmx(make_case, login, alice):
     cases = [make_case() for _ in range(2)]
     response = login(alice).post(
         reverse("cases:bulk"),
-        {"action": "dismiss", "ids": ",".join(str(c.pk) for c in cases), "scope": "selection", "reason": "clerical", "query": ""},
+        {
+            "action": "dismiss",
+            "ids": ",".join(str(c.pk) for c in cases),
+            "scope": "selection",
+            "reason": "clerical",
+            "query": "",
+        },
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
@@ -108,7 +124,15 @@ def test_bulk_dismiss_over_http_with_htmx(make_case, login, alice):
 def test_bulk_on_all_matching_the_filter(make_case, login, alice):
     keep = make_case(rule="ssa.name_mismatch")
     tagged = [make_case(rule="ssn.velocity", family="ssn") for _ in range(3)]
-    login(alice).post(reverse("cases:bulk"), {"action": "tag", "scope": "filter", "query": "rule=ssn.velocity", "tags": "velocity-sweep"})
+    login(alice).post(
+        reverse("cases:bulk"),
+        {
+            "action": "tag",
+            "scope": "filter",
+            "query": "rule=ssn.velocity",
+            "tags": "velocity-sweep",
+        },
+    )
     assert all(Case.objects.get(pk=c.pk).tags == ["velocity-sweep"] for c in tagged)
     assert Case.objects.get(pk=keep.pk).tags == []
     event = AuditEvent.objects.filter(action="cases.bulk_tag").latest("id")
@@ -147,14 +171,23 @@ def test_a_case_of_another_unit_is_404(make_case, login, bob):
     case = make_case()
     client = login(bob)
     assert client.get(reverse("cases:detail", args=[case.pk])).status_code == 404
-    assert client.post(reverse("cases:action", args=[case.pk, "dismiss"]), {"reason": "clerical"}).status_code == 404
+    assert (
+        client.post(
+            reverse("cases:action", args=[case.pk, "dismiss"]), {"reason": "clerical"}
+        ).status_code
+        == 404
+    )
 
 
 def test_evidence_is_never_served_inline(make_case, login, alice):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     case = make_case()
-    evidence = evidence_add(actor=alice, case=case, upload=SimpleUploadedFile("x.html", b"<script>alert(1)</script>", content_type="text/html"))
+    evidence = evidence_add(
+        actor=alice,
+        case=case,
+        upload=SimpleUploadedFile("x.html", b"<script>alert(1)</script>", content_type="text/html"),
+    )
     response = login(alice).get(reverse("cases:evidence-download", args=[evidence.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/octet-stream"
@@ -170,17 +203,25 @@ def test_workflow_actions_from_the_case_page(make_case, login, alice):
     assert Case.objects.get(pk=case.pk).status == CaseStatus.INVESTIGATING
     client.post(reverse("cases:action", args=[case.pk, "request_verification"]))
     assert Case.objects.get(pk=case.pk).status == CaseStatus.PENDING_VERIFICATION
-    response = client.post(reverse("cases:action", args=[case.pk, "verify"]), {"note": "self"}, follow=True)
+    response = client.post(
+        reverse("cases:action", args=[case.pk, "verify"]), {"note": "self"}, follow=True
+    )
     assert "different user" in response.content.decode()
 
 
 def test_saved_views_and_the_unit_default(make_case, login, alice, sam):
     make_case(rule="ssn.velocity", family="ssn")
     as_alice = login(alice)
-    as_alice.post(reverse("cases:view-save"), {"name": "Velocity", "query": "rule=ssn.velocity", "shared": "on"})
+    as_alice.post(
+        reverse("cases:view-save"),
+        {"name": "Velocity", "query": "rule=ssn.velocity", "shared": "on"},
+    )
     view = SavedView.objects.get()
     assert view.unit_id == alice.unit_id
-    login(sam).post(reverse("cases:view-save"), {"name": "Unit default", "query": "severity=high", "unit_default": "on"})
+    login(sam).post(
+        reverse("cases:view-save"),
+        {"name": "Unit default", "query": "severity=high", "unit_default": "on"},
+    )
     assert SavedView.objects.get(is_unit_default=True).owner == sam
     body = as_alice.get(reverse("cases:queue")).content.decode()
     assert "Velocity" in body
@@ -193,7 +234,10 @@ def test_person_search_needs_a_purpose_and_never_logs_the_value(make_case, login
     response = client.post(reverse("cases:search"), {"kind": "ssn", "identifier": "123-12-1234"})
     assert response.status_code == 200
     assert not AuditEvent.objects.filter(action="cases.person_searched").exists()
-    response = client.post(reverse("cases:search"), {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": case.pk})
+    response = client.post(
+        reverse("cases:search"),
+        {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": case.pk},
+    )
     assert case.number in response.content.decode()
     event = AuditEvent.objects.get(action="cases.person_searched")
     assert event.case_id == case.pk

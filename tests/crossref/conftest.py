@@ -37,62 +37,159 @@ class World:
     def __init__(self) -> None:
         self.loads = {
             src: ReferenceLoad.objects.create(
-                source=src, source_agency={"ssa": "ssa", "dhs": "uscis", "enforcement": "ice-hsi"}[src],
-                file_name=f"{src}.csv", vintage=date(2026, 1, 1), checksum="0" * 64, status="current",
+                source=src,
+                source_agency={"ssa": "ssa", "dhs": "uscis", "enforcement": "ice-hsi"}[src],
+                file_name=f"{src}.csv",
+                vintage=date(2026, 1, 1),
+                checksum="0" * 64,
+                status="current",
             )
             for src in ("ssa", "dhs", "enforcement")
         }
 
-    def employer(self, *, naics: str = "236220", state: str = "TX", mou: date = date(2015, 1, 1),
-                 federal: bool = False) -> Employer:
-        return Employer.objects.create(ein=str(next(_ein)), name=f"Employer {naics}", naics=naics, state=state,
-                                       mou_signed_on=mou, is_federal_contractor=federal)
+    def employer(
+        self,
+        *,
+        naics: str = "236220",
+        state: str = "TX",
+        mou: date = date(2015, 1, 1),
+        federal: bool = False,
+    ) -> Employer:
+        return Employer.objects.create(
+            ein=str(next(_ein)),
+            name=f"Employer {naics}",
+            naics=naics,
+            state=state,
+            mou_signed_on=mou,
+            is_federal_contractor=federal,
+        )
 
-    def numident(self, ssn: str, first: str, last: str, dob: date, *, citizenship: str = "citizen",
-                 death: date | None = None, locked: bool = False, middle: str = "") -> Numident:
-        n = Numident.objects.create(load=self.loads["ssa"], ssn_enc="x", ssn_bidx=crypto.blind_index(ssn, kind="ssn"),
-                                    ssn_last4=ssn[-4:], first_name=first, middle_name=middle, last_name=last,
-                                    date_of_birth=dob, citizenship=citizenship, death_date=death, locked=locked)
+    def numident(
+        self,
+        ssn: str,
+        first: str,
+        last: str,
+        dob: date,
+        *,
+        citizenship: str = "citizen",
+        death: date | None = None,
+        locked: bool = False,
+        middle: str = "",
+    ) -> Numident:
+        n = Numident.objects.create(
+            load=self.loads["ssa"],
+            ssn_enc="x",
+            ssn_bidx=crypto.blind_index(ssn, kind="ssn"),
+            ssn_last4=ssn[-4:],
+            first_name=first,
+            middle_name=middle,
+            last_name=last,
+            date_of_birth=dob,
+            citizenship=citizenship,
+            death_date=death,
+            locked=locked,
+        )
         Numident.objects.filter(pk=n.pk).update(
-            ssn_enc=crypto.encrypt(ssn, table=sources.NUMIDENT, column="ssn_enc", row_id=n.pk))
+            ssn_enc=crypto.encrypt(ssn, table=sources.NUMIDENT, column="ssn_enc", row_id=n.pk)
+        )
         return n
 
-    def dhs(self, *, a_number: str = "", first: str, last: str, dob: date, start: date | None = None,
-            until: date | None = None, naturalized: date | None = None, i94: str = "",
-            passport: str = "") -> ImmigrationRecord:
+    def dhs(
+        self,
+        *,
+        a_number: str = "",
+        first: str,
+        last: str,
+        dob: date,
+        start: date | None = None,
+        until: date | None = None,
+        naturalized: date | None = None,
+        i94: str = "",
+        passport: str = "",
+    ) -> ImmigrationRecord:
         return ImmigrationRecord.objects.create(
-            load=self.loads["dhs"], first_name=first, last_name=last, date_of_birth=dob,
-            work_authorized_from=start, work_authorized_until=until, naturalized_on=naturalized,
+            load=self.loads["dhs"],
+            first_name=first,
+            last_name=last,
+            date_of_birth=dob,
+            work_authorized_from=start,
+            work_authorized_until=until,
+            naturalized_on=naturalized,
             **documents(a_number=a_number, i94=i94, passport=passport),
         )
 
-    def subject(self, ref: str, first: str, last: str, dob: date | None, *, aliases: list[str] | None = None,
-                docs: list[tuple[str, str]] | None = None) -> EnforcementSubject:
+    def subject(
+        self,
+        ref: str,
+        first: str,
+        last: str,
+        dob: date | None,
+        *,
+        aliases: list[str] | None = None,
+        docs: list[tuple[str, str]] | None = None,
+    ) -> EnforcementSubject:
         return EnforcementSubject.objects.create(
-            load=self.loads["enforcement"], subject_ref=ref, first_name=first, last_name=last, aliases=aliases or [],
-            date_of_birth=dob, documents_bidx=[crypto.blind_index(v, kind=k) for k, v in (docs or [])], status="wanted",
+            load=self.loads["enforcement"],
+            subject_ref=ref,
+            first_name=first,
+            last_name=last,
+            aliases=aliases or [],
+            date_of_birth=dob,
+            documents_bidx=[crypto.blind_index(v, kind=k) for k, v in (docs or [])],
+            status="wanted",
         )
 
-    def case(self, employer: Employer, ssn: str, first: str, last: str, dob: date, **extra: Any) -> VerificationCase:
+    def case(
+        self, employer: Employer, ssn: str, first: str, last: str, dob: date, **extra: Any
+    ) -> VerificationCase:
         hire = extra.pop("hire_date", date(2026, 3, 2))
-        created = extra.pop("created_at", timezone.make_aware(timezone.datetime.combine(hire, timezone.datetime.min.time())))
-        docs = documents(a_number=extra.pop("a_number", ""), i94=extra.pop("i94", ""), passport=extra.pop("passport", ""))
+        created = extra.pop(
+            "created_at",
+            timezone.make_aware(timezone.datetime.combine(hire, timezone.datetime.min.time())),
+        )
+        docs = documents(
+            a_number=extra.pop("a_number", ""),
+            i94=extra.pop("i94", ""),
+            passport=extra.pop("passport", ""),
+        )
         bidx = crypto.blind_index(ssn, kind="ssn")
         worker, _ = Worker.objects.get_or_create(
-            employer=employer, ssn_bidx=bidx,
-            defaults={"ssn_last4": ssn[-4:], "first_name": first, "last_name": last, "date_of_birth": dob})
+            employer=employer,
+            ssn_bidx=bidx,
+            defaults={
+                "ssn_last4": ssn[-4:],
+                "first_name": first,
+                "last_name": last,
+                "date_of_birth": dob,
+            },
+        )
         fields: dict[str, Any] = {
-            "employer": employer, "worker": worker, "first_name": first, "last_name": last, "date_of_birth": dob,
-            "ssn_enc": "x", "ssn_bidx": bidx, "ssn_last4": ssn[-4:], "citizenship_status": "citizen",
-            "document_type": "us_passport", "offer_accepted_on": hire - timedelta(days=7),
-            "i9_completed_on": hire, "hire_date": hire, "status": "employment_authorized",
-            "submitted_at": created, "created_at": created, "employer_case_id": f"E{next(_case)}",
+            "employer": employer,
+            "worker": worker,
+            "first_name": first,
+            "last_name": last,
+            "date_of_birth": dob,
+            "ssn_enc": "x",
+            "ssn_bidx": bidx,
+            "ssn_last4": ssn[-4:],
+            "citizenship_status": "citizen",
+            "document_type": "us_passport",
+            "offer_accepted_on": hire - timedelta(days=7),
+            "i9_completed_on": hire,
+            "hire_date": hire,
+            "status": "employment_authorized",
+            "submitted_at": created,
+            "created_at": created,
+            "employer_case_id": f"E{next(_case)}",
         }
         fields.update(docs)
         fields.update(extra)
         c = VerificationCase.objects.create(**fields)
         VerificationCase.objects.filter(pk=c.pk).update(
-            ssn_enc=crypto.encrypt(ssn, table=sources.CASES, column=sources.CASE_SSN_COLUMN, row_id=c.pk))
+            ssn_enc=crypto.encrypt(
+                ssn, table=sources.CASES, column=sources.CASE_SSN_COLUMN, row_id=c.pk
+            )
+        )
         return c
 
 
@@ -101,7 +198,12 @@ def documents(**numbers: str) -> dict[str, str]:
     out = {}
     for prefix, value in numbers.items():
         if value:
-            out.update({f"{prefix}_bidx": crypto.blind_index(value, kind=prefix), f"{prefix}_last4": value[-4:]})
+            out.update(
+                {
+                    f"{prefix}_bidx": crypto.blind_index(value, kind=prefix),
+                    f"{prefix}_last4": value[-4:],
+                }
+            )
     return out
 
 
@@ -120,11 +222,31 @@ def matcher(directory: dict[str, Any]) -> Any:
     today = timezone.localdate()
     for source in ("ssa", "uscis"):
         agreement = Agreement.objects.create(
-            reference=f"cma-{source}", title=f"CMA {source}", kind="matching", source_agency=directory[source],
-            recipient_agency=directory["ice"], purpose="Matching", legal_authority="8 U.S.C. 1324a",
-            scope={c: ["run_matching", "view"] for c in ("ssa_identity", "dhs_immigration", "verification_cases",
-                                                         "employer_data", "enforcement")},
-            effective_on=today - timedelta(days=30), expires_on=today + timedelta(days=300), status="active",
+            reference=f"cma-{source}",
+            title=f"CMA {source}",
+            kind="matching",
+            source_agency=directory[source],
+            recipient_agency=directory["ice"],
+            purpose="Matching",
+            legal_authority="8 U.S.C. 1324a",
+            scope={
+                c: ["run_matching", "view"]
+                for c in (
+                    "ssa_identity",
+                    "dhs_immigration",
+                    "verification_cases",
+                    "employer_data",
+                    "enforcement",
+                )
+            },
+            effective_on=today - timedelta(days=30),
+            expires_on=today + timedelta(days=300),
+            status="active",
         )
-        RoleGrant.objects.create(user=user, role=Role.SUPERVISOR, agreement=agreement, valid_from=today - timedelta(days=30))
+        RoleGrant.objects.create(
+            user=user,
+            role=Role.SUPERVISOR,
+            agreement=agreement,
+            valid_from=today - timedelta(days=30),
+        )
     return user

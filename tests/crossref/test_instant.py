@@ -14,11 +14,21 @@ DOB = date(1990, 4, 12)
 def i9(**overrides):
     today = date.today()
     data = {
-        "first_name": "Maria", "last_name": "Garcia Lopez", "middle_initial": "", "other_last_names": "",
-        "date_of_birth": DOB, "ssn": "521-87-4390", "citizenship_status": "citizen",
-        "document_type": "us_passport", "document_number": "X1234567", "document_expires_on": today + timedelta(days=900),
-        "offer_accepted_on": today - timedelta(days=5), "i9_completed_on": today - timedelta(days=1), "hire_date": today,
-        "employee_email": "", "employer_case_id": "",
+        "first_name": "Maria",
+        "last_name": "Garcia Lopez",
+        "middle_initial": "",
+        "other_last_names": "",
+        "date_of_birth": DOB,
+        "ssn": "521-87-4390",
+        "citizenship_status": "citizen",
+        "document_type": "us_passport",
+        "document_number": "X1234567",
+        "document_expires_on": today + timedelta(days=900),
+        "offer_accepted_on": today - timedelta(days=5),
+        "i9_completed_on": today - timedelta(days=1),
+        "hire_date": today,
+        "employee_email": "",
+        "employer_case_id": "",
     }
     data.update(overrides)
     return data
@@ -26,7 +36,9 @@ def i9(**overrides):
 
 def test_a_lawful_variant_submits_without_findings(world):
     world.numident("521874390", "Maria", "Garcia Lopez", DOB)
-    case = verification_services.case_create(actor=None, employer=world.employer(), data=i9(last_name="García"))
+    case = verification_services.case_create(
+        actor=None, employer=world.employer(), data=i9(last_name="García")
+    )
     assert not Finding.objects.filter(case_id=case.pk).exists()
 
 
@@ -37,7 +49,9 @@ def test_a_mismatch_at_submit_is_a_finding_of_the_batch_rule(world, matcher):
     assert (finding.rule_code, finding.run_id, finding.severity) == ("SSA-IDENTITY", None, "high")
     assert finding.reference_loads
     # The batch run finds the same thing and adds nothing.
-    run = services.run_execute_inline(run=services.run_start(actor=matcher, rules=["SSA-IDENTITY"], enqueue=False))
+    run = services.run_execute_inline(
+        run=services.run_start(actor=matcher, rules=["SSA-IDENTITY"], enqueue=False)
+    )
     assert Finding.objects.filter(case_id=case.pk).count() == 1
     assert run.partitions.filter(status="done").count() == run.partitions_total
 
@@ -46,4 +60,8 @@ def test_a_dob_swap_at_submit_is_a_clerical_finding(world):
     world.numident("521874390", "Maria", "Garcia Lopez", date(1990, 12, 4))
     case = verification_services.case_create(actor=None, employer=world.employer(), data=i9())
     [finding] = Finding.objects.filter(case_id=case.pk)
-    assert (finding.rule_code, finding.is_clerical, finding.severity) == ("SSA-CLERICAL", True, "low")
+    assert (finding.rule_code, finding.is_clerical, finding.severity) == (
+        "SSA-CLERICAL",
+        True,
+        "low",
+    )

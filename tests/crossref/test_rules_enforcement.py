@@ -23,13 +23,17 @@ def test_benign_spellings_of_the_subject_link_and_lookalikes_go_to_review(world,
     world.subject("S-3", "Mohammed", "Al-Rashid", date(1975, 2, 2))
     world.subject("S-4", "Carlos", "Mendoza", date(1969, 8, 30))
     linked = [
-        world.case(emp, "700000001", "JOSE", "GARCIA LOPEZ", DOB),      # case and diacritics
-        world.case(emp, "700000002", "José", "García-López", DOB),      # hyphen for the space
-        world.case(emp, "700000003", "José", "López García", DOB),      # compound reordered
-        world.case(emp, "700000004", "Pepe", "Garcia", DOB),            # the alias
+        world.case(emp, "700000001", "JOSE", "GARCIA LOPEZ", DOB),  # case and diacritics
+        world.case(emp, "700000002", "José", "García-López", DOB),  # hyphen for the space
+        world.case(emp, "700000003", "José", "López García", DOB),  # compound reordered
+        world.case(emp, "700000004", "Pepe", "Garcia", DOB),  # the alias
     ]
-    truncated = world.case(emp, "700000005", "Jose", "Garcia", date(1984, 3, 9))  # a word subset of the name
-    swapped = world.case(emp, "700000006", "Ana", "Silva", date(1990, 4, 11))  # day and month exchanged
+    truncated = world.case(
+        emp, "700000005", "Jose", "Garcia", date(1984, 3, 9)
+    )  # a word subset of the name
+    swapped = world.case(
+        emp, "700000006", "Ana", "Silva", date(1990, 4, 11)
+    )  # day and month exchanged
     transliterated = world.case(emp, "700000007", "Muhammad", "Al Rasheed", date(1975, 2, 2))
     typo = world.case(emp, "700000008", "Carlos", "Mendosa", date(1969, 8, 30))
     run_rules(matcher, "ENF-LINK")
@@ -49,10 +53,14 @@ def test_lawful_workers_who_only_share_a_date_or_a_name_raise_nothing(world, mat
     emp = world.employer()
     world.subject("S-1", "Viktor", "Kovalenko", DOB, docs=[("a_number", "A123456789")])
     quiet = [
-        world.case(emp, "710000001", "Maria", "Garcia", DOB),                  # same date, another person
-        world.case(emp, "710000002", "Victoria", "Kowalski", DOB),             # same date, same initials
-        world.case(emp, "710000003", "Viktor", "Kovalenko", date(1984, 3, 10)),  # same name, another date
-        world.case(emp, "710000004", "Maria", "Garcia Lopez", DOB),            # a lawful variant of her own name
+        world.case(emp, "710000001", "Maria", "Garcia", DOB),  # same date, another person
+        world.case(emp, "710000002", "Victoria", "Kowalski", DOB),  # same date, same initials
+        world.case(
+            emp, "710000003", "Viktor", "Kovalenko", date(1984, 3, 10)
+        ),  # same name, another date
+        world.case(
+            emp, "710000004", "Maria", "Garcia Lopez", DOB
+        ),  # a lawful variant of her own name
     ]
     run_rules(matcher, "ENF-LINK")
     got = findings("ENF-LINK")
@@ -64,8 +72,12 @@ def test_a_shared_document_number_links_when_the_date_or_the_name_bears_it_out(w
     emp = world.employer()
     world.subject("S-9", "Radu", "Petrescu", date(1979, 1, 2), docs=[("a_number", "A987654321")])
     bidx = crypto.blind_index("A987654321", kind="a_number")
-    alias = world.case(emp, "720000001", "Ion", "Popescu", date(1979, 1, 2), a_number_bidx=bidx)  # same date
-    other_day = world.case(emp, "720000002", "Radu", "Petrescu", date(1981, 6, 7), a_number_bidx=bidx)  # same name
+    alias = world.case(
+        emp, "720000001", "Ion", "Popescu", date(1979, 1, 2), a_number_bidx=bidx
+    )  # same date
+    other_day = world.case(
+        emp, "720000002", "Radu", "Petrescu", date(1981, 6, 7), a_number_bidx=bidx
+    )  # same name
     run_rules(matcher, "ENF-LINK")
     got = findings("ENF-LINK")
     for case in (alias, other_day):
@@ -78,16 +90,26 @@ def test_a_shared_document_number_links_when_the_date_or_the_name_bears_it_out(w
 # The four false links of the 1M bench (P2): a worker's document number equal to a stranger
 # subject's, with nothing else in common (case name and date, subject name, aliases and date).
 DOCUMENT_ONLY = [
-    (("Omar", "Youssef", date(1968, 12, 30)), ("Kwame", "Lefèvre", ["Kwame Lefevre"], date(1966, 10, 7))),
+    (
+        ("Omar", "Youssef", date(1968, 12, 30)),
+        ("Kwame", "Lefèvre", ["Kwame Lefevre"], date(1966, 10, 7)),
+    ),
     (("Raúl", "Muñoz", date(1956, 2, 28)), ("Kevin", "Thomas", [], date(1968, 1, 15))),
-    (("Sarah", "Pemberton", date(1977, 3, 8)), ("Luis", "Villanueva", ["Luis Villanueva"], date(1964, 3, 25))),
-    (("Andrés", "Castro Díaz", date(1978, 12, 28)), ("Michael", "Howard", ["Michael Howard"], date(1957, 7, 16))),
+    (
+        ("Sarah", "Pemberton", date(1977, 3, 8)),
+        ("Luis", "Villanueva", ["Luis Villanueva"], date(1964, 3, 25)),
+    ),
+    (
+        ("Andrés", "Castro Díaz", date(1978, 12, 28)),
+        ("Michael", "Howard", ["Michael Howard"], date(1957, 7, 16)),
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case_identity", "subject_identity"), DOCUMENT_ONLY)
-def test_a_document_shared_by_another_name_and_another_date_is_only_for_review(world, matcher, case_identity,
-                                                                               subject_identity):
+def test_a_document_shared_by_another_name_and_another_date_is_only_for_review(
+    world, matcher, case_identity, subject_identity
+):
     emp = world.employer()
     first, last, aliases, dob = subject_identity
     world.subject("S-D", first, last, dob, aliases=aliases, docs=[("a_number", "A555000111")])
@@ -114,7 +136,9 @@ def test_the_linkage_alone_counts_every_case_without_a_staging_copy(world, match
     run = run_rules(matcher, "ENF-LINK")
     assert run.staged_rows is None  # no rule of the run reads the staging copy
     assert selectors.run_progress(run=run).rows_examined == 13
-    assert list(Finding.objects.filter(rule_code="ENF-LINK").values_list("case_id", flat=True)) == [hit.pk]
+    assert list(Finding.objects.filter(rule_code="ENF-LINK").values_list("case_id", flat=True)) == [
+        hit.pk
+    ]
     # Idempotent: a second run adds nothing.
     run_rules(matcher, "ENF-LINK")
     assert Finding.objects.filter(rule_code="ENF-LINK").count() == 1
@@ -123,17 +147,39 @@ def test_the_linkage_alone_counts_every_case_without_a_staging_copy(world, match
 def test_a_case_and_a_subject_get_the_same_keys_for_every_benign_spelling():
     # The worker computes the cases' keys (`_case_given`, `_case_family`) and the subjects'
     # (`_given_codes`, `_family_codes`) with the same folding.
-    spellings = ["Álvarez", "ALVAREZ", "alvarez", "O'Brien", "O\u2019Brien", "OBRIEN", "Jean-Luc", "García-López",
-                 "Öztürk", "Ozturk", "Nguyễn", "Ñúñez", "Søren", "Łukasz", "Élodie", "  Ana", "De la Cruz"]
+    spellings = [
+        "Álvarez",
+        "ALVAREZ",
+        "alvarez",
+        "O'Brien",
+        "O\u2019Brien",
+        "OBRIEN",
+        "Jean-Luc",
+        "García-López",
+        "Öztürk",
+        "Ozturk",
+        "Nguyễn",
+        "Ñúñez",
+        "Søren",
+        "Łukasz",
+        "Élodie",
+        "  Ana",
+        "De la Cruz",
+    ]
     for name in spellings:
-        assert enforcement._case_given(name)[:1] == enforcement._given_codes(enforcement.fold(name)), name
+        assert enforcement._case_given(name)[:1] == enforcement._given_codes(
+            enforcement.fold(name)
+        ), name
         family = enforcement._family_codes(enforcement.fold(name))
         case = enforcement._case_family((name, ""))[:3]  # the case's last name, no other last names
         assert case[: len(family)] == family, name
-        assert all(code == enforcement._NONE for code in case[len(family):]), name
+        assert all(code == enforcement._NONE for code in case[len(family) :]), name
     # The other last names are family-name parts too.
-    assert enforcement._case_family(("García López", ""))[:3] == enforcement._case_family(("García", "López"))[:3] == (
-        *enforcement._family_codes("garcia lopez"), enforcement._NONE)
+    assert (
+        enforcement._case_family(("García López", ""))[:3]
+        == enforcement._case_family(("García", "López"))[:3]
+        == (*enforcement._family_codes("garcia lopez"), enforcement._NONE)
+    )
     key_letters = {n: enforcement.letters(enforcement.fold(n)) for n in spellings}
     assert key_letters["Álvarez"] == key_letters["ALVAREZ"] == key_letters["alvarez"] == "al"
     assert key_letters["O'Brien"] == key_letters["O\u2019Brien"] == key_letters["OBRIEN"] == "ob"
@@ -143,7 +189,9 @@ def test_a_case_and_a_subject_get_the_same_keys_for_every_benign_spelling():
     assert key_letters["  Ana"] == "an"
 
 
-def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(world, matcher, monkeypatch):
+def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(
+    world, matcher, monkeypatch
+):
     # Subjects share the workers' names and birth years: blocking hands Python only the cases with a
     # key in common, and the scoring keeps the look-alikes below a lead.
     fetched: list[int] = []
@@ -157,18 +205,30 @@ def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(world,
     monkeypatch.setattr(enforcement, "_candidates", spy)
     emp = world.employer()
     world.subject("S-1", "María", "García", DOB)
-    strangers = [world.case(emp, f"74000{i:04d}", first, last, DOB) for i, (first, last) in enumerate(
-        [("Wei", "Chen"), ("John", "Smith"), ("Olga", "Ivanova"), ("Priya", "Patel"), ("Kevin", "Young")])]
+    strangers = [
+        world.case(emp, f"74000{i:04d}", first, last, DOB)
+        for i, (first, last) in enumerate(
+            [
+                ("Wei", "Chen"),
+                ("John", "Smith"),
+                ("Olga", "Ivanova"),
+                ("Priya", "Patel"),
+                ("Kevin", "Young"),
+            ]
+        )
+    ]
     lookalikes = [
-        world.case(emp, "740100001", "Maria", "Gonzalez", DOB),       # the same common given name
-        world.case(emp, "740100002", "José", "García", DOB),          # the same common surname
-        world.case(emp, "740100003", "Mariana", "Gomez", DOB),        # the same first letters
+        world.case(emp, "740100001", "Maria", "Gonzalez", DOB),  # the same common given name
+        world.case(emp, "740100002", "José", "García", DOB),  # the same common surname
+        world.case(emp, "740100003", "Mariana", "Gomez", DOB),  # the same first letters
     ]
     other_day = world.case(emp, "740100004", "Maria", "Garcia", date(1984, 3, 10))
-    review = world.case(emp, "740100005", "Maria", "Garcia Lopez", DOB)   # plausible, not conclusive
+    review = world.case(emp, "740100005", "Maria", "Garcia Lopez", DOB)  # plausible, not conclusive
     run_rules(matcher, "ENF-LINK")
     got = findings("ENF-LINK")
-    assert not {c.pk for c in [*strangers, other_day]} & set(fetched)  # they share no key with the subject
+    assert not {c.pk for c in [*strangers, other_day]} & set(
+        fetched
+    )  # they share no key with the subject
     assert {c.pk for c in lookalikes} <= set(fetched)
     for case in [*lookalikes, *strangers, other_day]:
         assert case.pk not in got, (case.first_name, case.last_name)
@@ -187,8 +247,13 @@ def test_a_new_enforcement_load_blocks_on_its_own_keys_in_the_same_session(world
     old = world.loads["enforcement"]
     ReferenceLoad.objects.filter(pk=old.pk).update(status="superseded")
     world.loads["enforcement"] = ReferenceLoad.objects.create(
-        source="enforcement", source_agency="ice-hsi", file_name="enforcement-2.csv", vintage=date(2026, 2, 1),
-        checksum="1" * 64, status="current")
+        source="enforcement",
+        source_agency="ice-hsi",
+        file_name="enforcement-2.csv",
+        vintage=date(2026, 2, 1),
+        checksum="1" * 64,
+        status="current",
+    )
     world.subject("S-2", "Wei", "Chen", date(1991, 7, 5))
     Finding.objects.all().delete()
     run_rules(matcher, "ENF-LINK")

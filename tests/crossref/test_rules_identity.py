@@ -23,16 +23,16 @@ def findings(code: str) -> dict[int, Finding]:
 
 # (submitted first, last, other last names) vs SSA (first, last): lawful variants from DOMAIN.md §2.
 VARIANT_FAMILIES = [
-    (("Maria", "Garcia Lopez", ""), ("Maria", "Garcia")),          # compound surname truncated
-    (("Maria", "Lopez Garcia", ""), ("Maria", "Garcia Lopez")),    # compound surname reordered
-    (("José", "Núñez", ""), ("Jose", "Nunez")),                     # diacritics
-    (("Ana", "Smith-Jones", ""), ("Ana", "Smith Jones")),          # hyphen vs space
-    (("Sean", "O'Brien", ""), ("Sean", "OBrien")),                  # apostrophe
-    (("Mohammed", "Al-Rashid", ""), ("Mohammed", "Alrashid")),     # article joined
-    (("Juan Carlos", "Perez", ""), ("Juan", "Perez")),              # two given names
-    (("Maria", "Smith", "Gonzalez"), ("Maria", "Gonzalez")),        # maiden name in other last names
-    (("MARIA", "DE LA CRUZ", ""), ("Maria", "de la Cruz")),         # case
-    (("Katherine", "Johnson", ""), ("Katharine", "Johnson")),      # one-letter typo
+    (("Maria", "Garcia Lopez", ""), ("Maria", "Garcia")),  # compound surname truncated
+    (("Maria", "Lopez Garcia", ""), ("Maria", "Garcia Lopez")),  # compound surname reordered
+    (("José", "Núñez", ""), ("Jose", "Nunez")),  # diacritics
+    (("Ana", "Smith-Jones", ""), ("Ana", "Smith Jones")),  # hyphen vs space
+    (("Sean", "O'Brien", ""), ("Sean", "OBrien")),  # apostrophe
+    (("Mohammed", "Al-Rashid", ""), ("Mohammed", "Alrashid")),  # article joined
+    (("Juan Carlos", "Perez", ""), ("Juan", "Perez")),  # two given names
+    (("Maria", "Smith", "Gonzalez"), ("Maria", "Gonzalez")),  # maiden name in other last names
+    (("MARIA", "DE LA CRUZ", ""), ("Maria", "de la Cruz")),  # case
+    (("Katherine", "Johnson", ""), ("Katharine", "Johnson")),  # one-letter typo
 ]
 
 
@@ -116,26 +116,40 @@ def test_a_stale_citizenship_can_be_downgraded_to_a_low_review_instead(world, ma
     assert (f.severity, f.is_clerical) == ("low", True)
 
 
-def test_naturalization_confirmed_by_a_name_variant_but_never_by_a_look_alike_born_the_same_day(world, matcher):
+def test_naturalization_confirmed_by_a_name_variant_but_never_by_a_look_alike_born_the_same_day(
+    world, matcher
+):
     emp = world.employer()
-    world.dhs(first="Wei", last="Zhang", dob=DOB, naturalized=date(2015, 1, 1))  # born the same day, someone else
+    world.dhs(
+        first="Wei", last="Zhang", dob=DOB, naturalized=date(2015, 1, 1)
+    )  # born the same day, someone else
     world.dhs(first="José", last="Núñez García", dob=DOB, naturalized=date(2018, 3, 1))
     world.numident("723456789", "Jose", "Nunez", DOB, citizenship="alien_authorized")
-    variant = world.case(emp, "723456789", "Jose", "Nunez", DOB)  # diacritics, second surname left out
+    variant = world.case(
+        emp, "723456789", "Jose", "Nunez", DOB
+    )  # diacritics, second surname left out
     world.numident("823456789", "Ana", "Lopez", DOB, citizenship="alien_authorized")
     look_alike = world.case(emp, "823456789", "Ana", "Lopez", DOB)
     run_rules(matcher, "SSA-CITIZENSHIP")
     got = findings("SSA-CITIZENSHIP")
     assert variant.pk not in got
     assert got[look_alike.pk].severity == "medium"
-    assert got[look_alike.pk].evidence == {"numident_id": got[look_alike.pk].evidence["numident_id"]}  # no DHS record
+    assert got[look_alike.pk].evidence == {
+        "numident_id": got[look_alike.pk].evidence["numident_id"]
+    }  # no DHS record
 
 
-def test_a_stale_citizenship_review_cites_the_record_of_the_same_name_over_an_earlier_variant(world, matcher, settings):
+def test_a_stale_citizenship_review_cites_the_record_of_the_same_name_over_an_earlier_variant(
+    world, matcher, settings
+):
     settings.CROSSREF = {**settings.CROSSREF, "STALE_CITIZENSHIP_REVIEW": True}
     emp = world.employer()
-    world.dhs(first="Lan", last="Tran Nguyen", dob=DOB, naturalized=date(2012, 5, 1))  # a variant, lower id
-    same = world.dhs(first="LAN", last="Trần", dob=DOB, naturalized=date(2019, 5, 1))  # the same name, normalized
+    world.dhs(
+        first="Lan", last="Tran Nguyen", dob=DOB, naturalized=date(2012, 5, 1)
+    )  # a variant, lower id
+    same = world.dhs(
+        first="LAN", last="Trần", dob=DOB, naturalized=date(2019, 5, 1)
+    )  # the same name, normalized
     world.numident("723456789", "Lan", "Tran", DOB, citizenship="alien_authorized")
     natural = world.case(emp, "723456789", "Lan", "Tran", DOB)
     run_rules(matcher, "SSA-CITIZENSHIP")
@@ -155,8 +169,16 @@ def test_a_stale_citizenship_review_cites_the_record_of_the_same_name_over_an_ea
 def test_dhs_work_authorization(world, matcher, start, until, expected):
     emp = world.employer()
     world.dhs(a_number="A012345678", first="Wei", last="Zhang", dob=DOB, start=start, until=until)
-    c = world.case(emp, "923456789", "Wei", "Zhang", DOB, citizenship_status="authorized_alien",
-                   a_number="A012345678", hire_date=date(2026, 3, 2))
+    c = world.case(
+        emp,
+        "923456789",
+        "Wei",
+        "Zhang",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A012345678",
+        hire_date=date(2026, 3, 2),
+    )
     run_rules(matcher, "DHS-AUTH", "DHS-NOTFOUND", "DHS-IDENTITY")
     got = findings("DHS-AUTH")
     assert (got[c.pk].evidence["kind"] if c.pk in got else None) == expected
@@ -166,11 +188,25 @@ def test_dhs_work_authorization(world, matcher, start, until, expected):
 
 def test_dhs_not_found_and_disagreeing(world, matcher):
     emp = world.employer()
-    missing = world.case(emp, "133456789", "Wei", "Zhang", DOB, citizenship_status="permanent_resident",
-                         a_number="A099999999")
+    missing = world.case(
+        emp,
+        "133456789",
+        "Wei",
+        "Zhang",
+        DOB,
+        citizenship_status="permanent_resident",
+        a_number="A099999999",
+    )
     world.dhs(a_number="A011111111", first="Olga", last="Ivanova", dob=date(1960, 1, 1))
-    other = world.case(emp, "143456789", "Wei", "Zhang", DOB, citizenship_status="permanent_resident",
-                       a_number="A011111111")
+    other = world.case(
+        emp,
+        "143456789",
+        "Wei",
+        "Zhang",
+        DOB,
+        citizenship_status="permanent_resident",
+        a_number="A011111111",
+    )
     run_rules(matcher, "DHS-NOTFOUND", "DHS-IDENTITY")
     assert set(findings("DHS-NOTFOUND")) == {missing.pk}
     assert set(findings("DHS-IDENTITY")) == {other.pk}
@@ -191,22 +227,62 @@ def test_the_dhs_record_a_case_leads_to(world, matcher, path):
     world.dhs(a_number="A011111111", first="Olga", last="Ivanova", dob=other_day)
     world.dhs(a_number="A011111111", first="Wei", last="Zhang", dob=DOB)
     world.dhs(a_number="A011111111", first="Mei", last="Lin", dob=DOB)
-    shared = world.case(emp, "153456789", "Wei", "Zhang", DOB, citizenship_status="authorized_alien",
-                        a_number="A011111111")
+    shared = world.case(
+        emp,
+        "153456789",
+        "Wei",
+        "Zhang",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A011111111",
+    )
     # An A-Number that leads somewhere outranks an I-94 that leads elsewhere, even to a better match.
     a_number_record = world.dhs(a_number="A022222222", first="Ana", last="Silva", dob=other_day)
     world.dhs(i94="94000000001", first="Ana", last="Silva", dob=DOB)
-    by_a_number = world.case(emp, "163456789", "Ana", "Silva", DOB, citizenship_status="authorized_alien",
-                             a_number="A022222222", i94="94000000001")
+    by_a_number = world.case(
+        emp,
+        "163456789",
+        "Ana",
+        "Silva",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A022222222",
+        i94="94000000001",
+    )
     # An A-Number that leads nowhere falls through to the I-94, then to the passport.
     world.dhs(i94="94000000002", first="Ivan", last="Petrov", dob=DOB)
-    by_i94 = world.case(emp, "173456789", "Ivan", "Petrov", DOB, citizenship_status="authorized_alien",
-                        a_number="A099999999", i94="94000000002", passport="P7000001")
+    by_i94 = world.case(
+        emp,
+        "173456789",
+        "Ivan",
+        "Petrov",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A099999999",
+        i94="94000000002",
+        passport="P7000001",
+    )
     passport_record = world.dhs(passport="P7000002", first="Kenji", last="Watanabe", dob=DOB)
-    by_passport = world.case(emp, "183456789", "Yuki", "Tanaka", DOB, citizenship_status="authorized_alien",
-                             a_number="A099999998", passport="P7000002")
-    nothing = world.case(emp, "193456789", "Lan", "Tran", DOB, citizenship_status="authorized_alien",
-                         a_number="A099999997", i94="94000000009")
+    by_passport = world.case(
+        emp,
+        "183456789",
+        "Yuki",
+        "Tanaka",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A099999998",
+        passport="P7000002",
+    )
+    nothing = world.case(
+        emp,
+        "193456789",
+        "Lan",
+        "Tran",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A099999997",
+        i94="94000000009",
+    )
     world.case(emp, "113456789", "Mary", "Smith", DOB)  # a citizen: not looked up at DHS at all
     if path == "batch":
         run_rules(matcher, "DHS-NOTFOUND", "DHS-IDENTITY")
@@ -217,5 +293,11 @@ def test_the_dhs_record_a_case_leads_to(world, matcher, path):
     identity = findings("DHS-IDENTITY")
     # The others' records agree with them: the right ones were found.
     assert set(identity) == {by_a_number.pk, by_passport.pk}
-    assert identity[by_a_number.pk].evidence == {"dhs_id": a_number_record.pk, "matched_by": "a_number"}
-    assert identity[by_passport.pk].evidence == {"dhs_id": passport_record.pk, "matched_by": "passport"}
+    assert identity[by_a_number.pk].evidence == {
+        "dhs_id": a_number_record.pk,
+        "matched_by": "a_number",
+    }
+    assert identity[by_passport.pk].evidence == {
+        "dhs_id": passport_record.pk,
+        "matched_by": "passport",
+    }

@@ -58,7 +58,9 @@ def test_it_refuses_when_the_agreement_expired(data, matcher):
 
 
 def test_a_run_records_owner_agreement_and_audit(data, matcher):
-    run = services.run_start(actor=matcher, rules=["SSA-IDENTITY", "SSA-NOTFOUND"], enqueue=False, ssn_partitions=3)
+    run = services.run_start(
+        actor=matcher, rules=["SSA-IDENTITY", "SSA-NOTFOUND"], enqueue=False, ssn_partitions=3
+    )
     assert run.owner == matcher
     assert run.agreement_id is not None
     assert run.authorization["ssa_identity"]["agreement_id"] == run.agreement_id
@@ -70,10 +72,14 @@ def test_a_run_records_owner_agreement_and_audit(data, matcher):
 
 
 def test_running_twice_gives_the_same_findings(data, matcher):
-    services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=3))
+    services.run_execute_inline(
+        run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=3)
+    )
     first = snapshot()
     assert first
-    second_run = services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=5))
+    second_run = services.run_execute_inline(
+        run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=5)
+    )
     assert snapshot() == first
     progress = selectors.run_progress(run=second_run)
     assert progress.total_hits == len(first)
@@ -81,7 +87,9 @@ def test_running_twice_gives_the_same_findings(data, matcher):
 
 
 def test_progress_figures(data, matcher):
-    run = services.run_start(actor=matcher, rules=["SSA-IDENTITY", "SSA-NOTFOUND"], enqueue=False, ssn_partitions=4)
+    run = services.run_start(
+        actor=matcher, rules=["SSA-IDENTITY", "SSA-NOTFOUND"], enqueue=False, ssn_partitions=4
+    )
     before = selectors.run_progress(run=run)
     assert (before.partitions_total, before.partitions_done, before.rows_examined) == (4, 0, 0)
     assert before.rows_estimated == 5
@@ -109,7 +117,9 @@ def test_cancel_stops_pending_partitions_and_running_ones_do_not_commit(data, ma
     assert set(statuses[1:]) <= {PartitionStatus.CANCELLED}
     # A late message for a cancelled partition does nothing.
     assert engine.partition_execute(run.partitions.order_by("number").last().pk) == "skipped"
-    assert AuditEvent.objects.filter(action="crossref.run_cancelled", object_id=str(run.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="crossref.run_cancelled", object_id=str(run.pk)
+    ).exists()
 
 
 def test_shadow_run_compares_versions_without_findings(world, matcher, settings):
@@ -118,10 +128,21 @@ def test_shadow_run_compares_versions_without_findings(world, matcher, settings)
 
     a, b = world.employer(), world.employer()
     # Hire dates close together, case dates far apart: v1 flags, v2 (case dates) does not.
-    world.case(a, "900800700", "Ana", "Silva", DOB, hire_date=date(2026, 3, 2),
-               created_at=timezone.now() - timedelta(days=200))
-    world.case(b, "900800700", "Ana", "Silva", DOB, hire_date=date(2026, 3, 9), created_at=timezone.now())
-    run = services.run_start(actor=matcher, mode=RunMode.SHADOW, rules=["SSN-VELOCITY"], enqueue=False)
+    world.case(
+        a,
+        "900800700",
+        "Ana",
+        "Silva",
+        DOB,
+        hire_date=date(2026, 3, 2),
+        created_at=timezone.now() - timedelta(days=200),
+    )
+    world.case(
+        b, "900800700", "Ana", "Silva", DOB, hire_date=date(2026, 3, 9), created_at=timezone.now()
+    )
+    run = services.run_start(
+        actor=matcher, mode=RunMode.SHADOW, rules=["SSN-VELOCITY"], enqueue=False
+    )
     services.run_execute_inline(run=run)
     assert not Finding.objects.exists()
     [cmp] = selectors.shadow_compare(run=run)
@@ -132,16 +153,26 @@ def test_shadow_run_compares_versions_without_findings(world, matcher, settings)
 
 
 def test_feedback_feeds_the_quality_counts(data, matcher, sam):
-    services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=2))
+    services.run_execute_inline(
+        run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=2)
+    )
     f = Finding.objects.get(rule_code="SSA-IDENTITY")
-    services.finding_feedback_record(actor=sam, finding_id=f.pk, outcome="dismissed", reason="same person")
+    services.finding_feedback_record(
+        actor=sam, finding_id=f.pk, outcome="dismissed", reason="same person"
+    )
     q = {r.code: r for r in selectors.rule_quality()}
-    assert (q["SSA-IDENTITY"].hits, q["SSA-IDENTITY"].dismissed, q["SSA-IDENTITY"].open) == (1, 1, 0)
+    assert (q["SSA-IDENTITY"].hits, q["SSA-IDENTITY"].dismissed, q["SSA-IDENTITY"].open) == (
+        1,
+        1,
+        0,
+    )
     assert q["SSA-IDENTITY"].false_positive_rate == 1.0
 
 
 def test_the_ledger_hands_each_finding_out_once(data, matcher):
-    services.run_execute_inline(run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=2))
+    services.run_execute_inline(
+        run=services.run_start(actor=matcher, enqueue=False, ssn_partitions=2)
+    )
     total = Finding.objects.count()
     with transaction.atomic():
         claimed = services.finding_ingest_claim(limit=1)
@@ -154,18 +185,31 @@ def test_the_ledger_hands_each_finding_out_once(data, matcher):
 
 
 def test_scheduled_runs_start_as_their_owner_under_their_agreement(data, matcher, adam):
-    run_agreement = services.run_start(actor=matcher, rules=["SSA-IDENTITY"], enqueue=False).agreement_id
+    run_agreement = services.run_start(
+        actor=matcher, rules=["SSA-IDENTITY"], enqueue=False
+    ).agreement_id
     Run.objects.all().delete()
-    sched = services.schedule_save(actor=adam, name="nightly", owner=matcher, agreement_id=run_agreement,
-                                   scope={"rules": ["SSA-IDENTITY"]}, minute="*", hour="*")
-    ScheduledRun.objects.filter(pk=sched.pk).update(created_at=sched.created_at - timedelta(minutes=2))
+    sched = services.schedule_save(
+        actor=adam,
+        name="nightly",
+        owner=matcher,
+        agreement_id=run_agreement,
+        scope={"rules": ["SSA-IDENTITY"]},
+        minute="*",
+        hour="*",
+    )
+    ScheduledRun.objects.filter(pk=sched.pk).update(
+        created_at=sched.created_at - timedelta(minutes=2)
+    )
     started = services.scheduled_runs_start_due()
     [run] = Run.objects.filter(pk__in=started)
     assert run.owner == matcher
     assert run.schedule == sched
     assert run.agreement_id == run_agreement
     assert services.scheduled_runs_start_due() == []  # not due again in the same minute
-    ScheduledRun.objects.filter(pk=sched.pk).update(agreement_id=run_agreement + 999, last_started_at=None)
+    ScheduledRun.objects.filter(pk=sched.pk).update(
+        agreement_id=run_agreement + 999, last_started_at=None
+    )
     Run.objects.all().delete()
     assert services.scheduled_runs_start_due() == []
     assert ScheduledRun.objects.get(pk=sched.pk).last_outcome.startswith("refused")
@@ -174,7 +218,17 @@ def test_scheduled_runs_start_as_their_owner_under_their_agreement(data, matcher
 def test_the_command_runs_inline_and_reports(data, matcher, capsys):
     from django.core.management import call_command
 
-    call_command("crossref", "run", "--user", matcher.username, "--rules", "SSA-NOTFOUND", "--inline", "--partitions", "3")
+    call_command(
+        "crossref",
+        "run",
+        "--user",
+        matcher.username,
+        "--rules",
+        "SSA-NOTFOUND",
+        "--inline",
+        "--partitions",
+        "3",
+    )
     out = capsys.readouterr().out
     assert "done: 3/3 partitions" in out
     assert "SSA-NOTFOUND" in out
@@ -182,7 +236,9 @@ def test_the_command_runs_inline_and_reports(data, matcher, capsys):
     assert "SSA-NOTFOUND" in capsys.readouterr().out
 
 
-def test_a_database_interruption_delays_the_partition_instead_of_failing_it(data, matcher, monkeypatch):
+def test_a_database_interruption_delays_the_partition_instead_of_failing_it(
+    data, matcher, monkeypatch
+):
     from django.db import OperationalError
 
     from crossref import engine, registry
@@ -194,7 +250,11 @@ def test_a_database_interruption_delays_the_partition_instead_of_failing_it(data
     def broken(ctx, r):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setitem(registry.REGISTRY, ("SSA-NOTFOUND", 1), rule.__class__(**{**rule.__dict__, "implementation": broken}))
+    monkeypatch.setitem(
+        registry.REGISTRY,
+        ("SSA-NOTFOUND", 1),
+        rule.__class__(**{**rule.__dict__, "implementation": broken}),
+    )
     assert engine.partition_execute(part.pk) == "interrupted"
     part.refresh_from_db()
     assert part.status == PartitionStatus.RUNNING
@@ -206,7 +266,9 @@ def test_a_database_interruption_delays_the_partition_instead_of_failing_it(data
 
     assert list(engine.expired_leases()) == []
     assert engine.partition_execute(part.pk) == "skipped"  # still leased: nobody else may take it
-    Partition.objects.filter(pk=part.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    Partition.objects.filter(pk=part.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert list(engine.expired_leases()) == [part.pk]
     assert engine.partition_execute(part.pk) == "done"
     run.refresh_from_db()
@@ -218,7 +280,10 @@ def _stage_tables(run_id):
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("SELECT relname FROM pg_class WHERE relkind = 'p' AND relname LIKE %s", [f"crossref_stage_{run_id}%"])
+        cur.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'p' AND relname LIKE %s",
+            [f"crossref_stage_{run_id}%"],
+        )
         return sorted(r[0] for r in cur.fetchall())
 
 
@@ -234,8 +299,24 @@ def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world,
     from crossref import engine
 
     world.dhs(a_number="A012345678", first="Wei", last="Zhang", dob=DOB)
-    world.case(data, "300400500", "Wei", "Zhang", DOB, citizenship_status="authorized_alien", a_number="A012345678")
-    world.case(data, "300400501", "Olga", "Petrova", DOB, citizenship_status="authorized_alien", a_number="A099999999")
+    world.case(
+        data,
+        "300400500",
+        "Wei",
+        "Zhang",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A012345678",
+    )
+    world.case(
+        data,
+        "300400501",
+        "Olga",
+        "Petrova",
+        DOB,
+        citizenship_status="authorized_alien",
+        a_number="A099999999",
+    )
     rules = ["SSA-NOTFOUND", "SSA-IDENTITY", "DHS-NOTFOUND", "DHS-IDENTITY", "EMP-LATE"]
 
     def per_rule(run):
@@ -243,8 +324,9 @@ def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world,
         return selectors.run_progress(run=run).hits
 
     # The reference: every partition on a healthy database.
-    reference = services.run_execute_inline(run=services.run_start(actor=matcher, rules=rules, enqueue=False,
-                                                                   ssn_partitions=2))
+    reference = services.run_execute_inline(
+        run=services.run_start(actor=matcher, rules=rules, enqueue=False, ssn_partitions=2)
+    )
     expected = per_rule(reference)
     assert expected["DHS-NOTFOUND"] == 1  # the DHS match was found
     assert expected["SSA-NOTFOUND"] >= 3
@@ -264,7 +346,9 @@ def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world,
     _empty_stage_tables(run.pk)
     engine.partition_execute(ssn_parts[1].pk)
     assert per_rule(run) == expected
-    assert Finding.objects.filter(run=run).count() == 0  # nothing new: the reference run found it all
+    assert (
+        Finding.objects.filter(run=run).count() == 0
+    )  # nothing new: the reference run found it all
 
 
 def test_the_employer_worker_leaves_the_dhs_step_to_a_worker_already_building_it(data, matcher):
@@ -273,14 +357,24 @@ def test_the_employer_worker_leaves_the_dhs_step_to_a_worker_already_building_it
 
     from crossref import engine
 
-    run = services.run_start(actor=matcher, rules=["DHS-NOTFOUND", "EMP-LATE"], enqueue=False, ssn_partitions=2)
+    run = services.run_start(
+        actor=matcher, rules=["DHS-NOTFOUND", "EMP-LATE"], enqueue=False, ssn_partitions=2
+    )
     settings_dict = connection.settings_dict
-    other = psycopg2.connect(dbname=settings_dict["NAME"], host=settings_dict["HOST"], port=settings_dict["PORT"],
-                             user=settings_dict["USER"])
+    other = psycopg2.connect(
+        dbname=settings_dict["NAME"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"],
+        user=settings_dict["USER"],
+    )
     try:
         with other.cursor() as cur:  # another worker, half-way through the step
-            cur.execute("BEGIN; SELECT pg_advisory_xact_lock(hashtext('crossref-stage-dhs'), %s)", [run.pk])
-            engine.stage_prepare(run)  # returns at once instead of waiting behind it, and builds nothing
+            cur.execute(
+                "BEGIN; SELECT pg_advisory_xact_lock(hashtext('crossref-stage-dhs'), %s)", [run.pk]
+            )
+            engine.stage_prepare(
+                run
+            )  # returns at once instead of waiting behind it, and builds nothing
             assert not _stage_tables(run.pk)
             cur.execute("ROLLBACK")
         engine.stage_prepare(run)
@@ -288,7 +382,9 @@ def test_the_employer_worker_leaves_the_dhs_step_to_a_worker_already_building_it
     finally:
         other.close()
     # Once no SSN partition is left to need it, there is nothing to prepare.
-    later = services.run_start(actor=matcher, rules=["DHS-NOTFOUND", "EMP-LATE"], enqueue=False, ssn_partitions=2)
+    later = services.run_start(
+        actor=matcher, rules=["DHS-NOTFOUND", "EMP-LATE"], enqueue=False, ssn_partitions=2
+    )
     later.partitions.filter(kind=Partition.Kind.SSN).update(status=PartitionStatus.DONE)
     engine.stage_prepare(later)
     assert not _stage_tables(later.pk)

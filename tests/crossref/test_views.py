@@ -19,7 +19,10 @@ def test_anonymous_is_sent_to_sign_in(db, route):
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize(("persona", "status"), [("alice", 403), ("audrey", 403), ("vera", 403), ("sam", 200), ("adam", 200)])
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("alice", 403), ("audrey", 403), ("vera", 403), ("sam", 200), ("adam", 200)],
+)
 def test_the_permission_matrix(request, login, route, persona, status):
     user = request.getfixturevalue(persona)
     assert login(user).get(route).status_code == status
@@ -49,7 +52,9 @@ def test_a_refused_run_shows_why(world, sam, login):
     assert b"No active matching agreement covers" in response.content
 
 
-def test_another_users_run_is_visible_to_supervisors_but_missing_runs_are_404(world, matcher, sam, login):
+def test_another_users_run_is_visible_to_supervisors_but_missing_runs_are_404(
+    world, matcher, sam, login
+):
     run = services.run_start(actor=matcher, rules=["EMP-FNC-KEPT"], enqueue=False)
     client = login(sam)
     assert client.get(f"/crossref/runs/{run.pk}/").status_code == 200

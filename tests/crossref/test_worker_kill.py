@@ -43,11 +43,19 @@ def test_a_killed_worker_delays_a_run_but_loses_and_duplicates_nothing(world, ma
             world.case(emp, ssn, "Ana", last, DOB)
     settings.CROSSREF = {**settings.CROSSREF, "RESEND_PENDING_AFTER_SECONDS": 0}
 
-    first = celery_worker("batch", "xr-test", {"CROSSREF_TEST_PAUSE_BEFORE_COMMIT": "60", "CROSSREF_LEASE_SECONDS": "3"})
+    first = celery_worker(
+        "batch",
+        "xr-test",
+        {"CROSSREF_TEST_PAUSE_BEFORE_COMMIT": "60", "CROSSREF_LEASE_SECONDS": "3"},
+    )
     second = None
     try:
         run = services.run_start(actor=matcher, rules=["SSA-NOTFOUND"], ssn_partitions=4)
-        wait_until(lambda: Partition.objects.filter(run=run, status=PartitionStatus.RUNNING).exists(), 60, "a claim")
+        wait_until(
+            lambda: Partition.objects.filter(run=run, status=PartitionStatus.RUNNING).exists(),
+            60,
+            "a claim",
+        )
         time.sleep(1.0)  # inside the transaction now: findings written, not committed
         victim = Partition.objects.get(run=run, status=PartitionStatus.RUNNING)
         os.killpg(first.pid, signal.SIGKILL)
@@ -58,7 +66,9 @@ def test_a_killed_worker_delays_a_run_but_loses_and_duplicates_nothing(world, ma
         swept = services.partitions_sweep()
         assert swept["expired"] == 1
         second = celery_worker("batch", "xr-test", {"CROSSREF_LEASE_SECONDS": "30"})
-        wait_until(lambda: Run.objects.get(pk=run.pk).status != RunStatus.RUNNING, 90, "the run to finish")
+        wait_until(
+            lambda: Run.objects.get(pk=run.pk).status != RunStatus.RUNNING, 90, "the run to finish"
+        )
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
@@ -76,4 +86,6 @@ def test_a_killed_worker_delays_a_run_but_loses_and_duplicates_nothing(world, ma
     victim.refresh_from_db()
     assert victim.status == PartitionStatus.DONE
     assert victim.attempts >= 2
-    assert set(Partition.objects.filter(run=run).values_list("status", flat=True)) == {PartitionStatus.DONE}
+    assert set(Partition.objects.filter(run=run).values_list("status", flat=True)) == {
+        PartitionStatus.DONE
+    }

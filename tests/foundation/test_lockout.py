@@ -9,7 +9,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _fail(client, username="alice", ip="10.0.0.1"):
-    return client.post("/accounts/login/", {"username": username, "password": "wrong-password"}, REMOTE_ADDR=ip)
+    return client.post(
+        "/accounts/login/", {"username": username, "password": "wrong-password"}, REMOTE_ADDR=ip
+    )
 
 
 def test_three_failures_lock_the_username_and_ip_pair(client, alice, caplog):
@@ -20,7 +22,9 @@ def test_three_failures_lock_the_username_and_ip_pair(client, alice, caplog):
     assert locked.status_code == 429
     assert "temporarily locked" in locked.content.decode()
     # Even the right password is refused while locked.
-    right = client.post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD}, REMOTE_ADDR="10.0.0.1")
+    right = client.post(
+        "/accounts/login/", {"username": "alice", "password": TEST_PASSWORD}, REMOTE_ADDR="10.0.0.1"
+    )
     assert right.status_code == 429
     assert "_auth_user_id" not in client.session
     # The lockout is logged and audited.
@@ -30,7 +34,9 @@ def test_three_failures_lock_the_username_and_ip_pair(client, alice, caplog):
 def test_the_lock_is_keyed_on_username_and_ip_together(client, alice):
     for _ in range(3):
         _fail(client, ip="10.0.0.2")
-    other_ip = client.post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD}, REMOTE_ADDR="10.0.0.3")
+    other_ip = client.post(
+        "/accounts/login/", {"username": "alice", "password": TEST_PASSWORD}, REMOTE_ADDR="10.0.0.3"
+    )
     assert other_ip.status_code == 302
 
 

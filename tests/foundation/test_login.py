@@ -26,11 +26,17 @@ def test_it_rotates_the_session_key_at_login(client, alice):
 
 def test_it_answers_the_same_for_unknown_users_and_wrong_passwords(client, alice):
     wrong = client.post("/accounts/login/", {"username": "alice", "password": "not-the-password"})
-    unknown = client.post("/accounts/login/", {"username": "nobody-here", "password": "not-the-password"})
+    unknown = client.post(
+        "/accounts/login/", {"username": "nobody-here", "password": "not-the-password"}
+    )
     assert wrong.status_code == unknown.status_code == 200
 
     def body(response):
-        return response.content.decode().replace("nobody-here", "USERNAME").replace('value="alice"', 'value="USERNAME"')
+        return (
+            response.content.decode()
+            .replace("nobody-here", "USERNAME")
+            .replace('value="alice"', 'value="USERNAME"')
+        )
 
     def strip(html):
         return "\n".join(line for line in html.splitlines() if "csrfmiddlewaretoken" not in line)
@@ -53,11 +59,16 @@ def test_logout_needs_post_and_ends_the_session(login, alice):
 def test_the_second_factor_is_verified_with_a_current_code(client, alice):
     with time_machine.travel(timezone.now(), tick=False) as clock:
         client.post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD})
-        bad = client.post("/accounts/2fa/verify/", {"token": "000000" if current_code(alice) != "000000" else "111111"})
+        bad = client.post(
+            "/accounts/2fa/verify/",
+            {"token": "000000" if current_code(alice) != "000000" else "111111"},
+        )
         assert bad.status_code == 200
         assert "That code is not right." in bad.content.decode()
         # django-otp throttles a device for a moment after a wrong code.
-        throttled = client.post("/accounts/2fa/verify/", {"token": current_code(alice), "next": "/"})
+        throttled = client.post(
+            "/accounts/2fa/verify/", {"token": current_code(alice), "next": "/"}
+        )
         assert throttled.status_code == 200
         clock.shift(3)
         good = client.post("/accounts/2fa/verify/", {"token": current_code(alice), "next": "/"})
@@ -68,6 +79,8 @@ def test_the_second_factor_is_verified_with_a_current_code(client, alice):
 
 def test_it_refuses_an_open_redirect_after_sign_in(client, alice):
     client.post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD})
-    response = client.post("/accounts/2fa/verify/", {"token": current_code(alice), "next": "https://evil.example/"})
+    response = client.post(
+        "/accounts/2fa/verify/", {"token": current_code(alice), "next": "https://evil.example/"}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/"

@@ -5,7 +5,14 @@ from django.conf import settings
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_PATHS = ["/accounts/login/", "/healthz", "/api/docs/", "/api/schema/", "/no-such-page/", "/accounts/password/reset/"]
+PUBLIC_PATHS = [
+    "/accounts/login/",
+    "/healthz",
+    "/api/docs/",
+    "/api/schema/",
+    "/no-such-page/",
+    "/accounts/password/reset/",
+]
 
 
 def _assert_baseline_headers(response):
@@ -46,7 +53,11 @@ def test_swagger_ui_loads_its_script_from_this_server(client):
     sources = re.findall(r'<script[^>]+src="([^"]+)"', html)
     assert sources, "Swagger UI needs its scripts"
     assert all(src.startswith("/") for src in sources)
-    script = client.get(next(s for s in sources if "script" in s or "api/docs" in s) if any("api/docs" in s for s in sources) else sources[0])
+    script = client.get(
+        next(s for s in sources if "script" in s or "api/docs" in s)
+        if any("api/docs" in s for s in sources)
+        else sources[0]
+    )
     assert script.status_code == 200
 
 

@@ -36,7 +36,9 @@ def test_an_active_session_still_ends_after_12_hours(client, alice):
         clock.shift(timedelta(minutes=10, seconds=1))
         response = client.get("/")
     assert response.status_code == 302
-    assert AuditEvent.objects.get(action="auth.session_expired", actor_id=alice.pk).detail == {"reason": "absolute"}
+    assert AuditEvent.objects.get(action="auth.session_expired", actor_id=alice.pk).detail == {
+        "reason": "absolute"
+    }
 
 
 def test_an_expired_api_session_gets_a_401_not_a_redirect(client, alice):

@@ -69,4 +69,6 @@ def test_a_recovery_code_works_once(client, alice):
     client.post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD})
     again = client.post("/accounts/2fa/verify/", {"token": codes[0]})
     assert again.status_code == 200
-    assert AuditEvent.objects.filter(action="otp.recovery_code_used", actor_id=alice.pk).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="otp.recovery_code_used", actor_id=alice.pk).count() == 1
+    )

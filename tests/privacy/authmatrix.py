@@ -52,8 +52,12 @@ class Route:
     expect: Mapping[str, Expected] = field(default_factory=dict)
     default: Expected = 403
     method: str = "GET"
-    kwargs: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]] = field(default_factory=dict)
-    data: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]] = field(default_factory=dict)
+    kwargs: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]] = field(
+        default_factory=dict
+    )
+    data: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]] = field(
+        default_factory=dict
+    )
     api: bool = False  # anonymous and bad keys get 401, not a redirect to sign in
     path: str = ""  # for unnamed patterns: the path to request
     query: str = ""
@@ -66,7 +70,12 @@ class Route:
         return self.default
 
 
-def page(allowed: Mapping[str, Expected] | set[str] | frozenset[str], *, others: Expected = 403, **options: Any) -> Route:
+def page(
+    allowed: Mapping[str, Expected] | set[str] | frozenset[str],
+    *,
+    others: Expected = 403,
+    **options: Any,
+) -> Route:
     """An HTML page: anonymous users are sent to sign in, listed personas get their answer, others `others`."""
     expect = dict.fromkeys(allowed, 200) if isinstance(allowed, set | frozenset) else dict(allowed)
     return Route(expect=expect, default=others, **options)
@@ -102,7 +111,9 @@ def _walk(patterns: list[Any], namespace: str = "", prefix: str = "") -> Iterato
             view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
             if view_class is not None:
                 module = view_class.__module__
-            yield RouteInfo(key=name or route, name=name, route=route, converters=converters, module=module)
+            yield RouteInfo(
+                key=name or route, name=name, route=route, converters=converters, module=module
+            )
 
 
 def all_routes() -> list[RouteInfo]:
@@ -113,7 +124,13 @@ def all_routes() -> list[RouteInfo]:
     for r in routes:
         seen[r.key] = seen.get(r.key, 0) + 1
         if seen[r.key] > 1:  # a second pattern with the same name is keyed by its route too
-            r = RouteInfo(key=f"{r.key} {r.route}", name=None, route=r.route, converters=r.converters, module=r.module)
+            r = RouteInfo(
+                key=f"{r.key} {r.route}",
+                name=None,
+                route=r.route,
+                converters=r.converters,
+                module=r.module,
+            )
         out.append(r)
     return out
 
@@ -136,7 +153,9 @@ def expectations() -> dict[str, Route]:
     for module in expectation_modules():
         for key, route in module.EXPECTATIONS.items():
             if key in merged:
-                raise AssertionError(f"Route {key!r} has expectations in two tables ({module.__name__}).")
+                raise AssertionError(
+                    f"Route {key!r} has expectations in two tables ({module.__name__})."
+                )
             merged[key] = route
     for key, route in FALLBACK.items():
         merged.setdefault(key, route)

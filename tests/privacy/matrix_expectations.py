@@ -25,7 +25,13 @@ from tests.privacy.authmatrix import (
 ADMIN = {"adam"}
 READERS = {"adam", "sam", "audrey"}  # agreements and the accounting: admins, supervisors, auditors
 STAFF = {"adam", "sam"}  # Privacy Act requests: admins and supervisors
-BREAK_GLASS = {"alice", "bob", "sam", "petra", "eddie"}  # home analysts, supervisors (and status verifiers)
+BREAK_GLASS = {
+    "alice",
+    "bob",
+    "sam",
+    "petra",
+    "eddie",
+}  # home analysts, supervisors (and status verifiers)
 SUBJECT_NAME = "Zebulon Quartermaine"
 
 
@@ -37,16 +43,28 @@ def build(world: dict[str, Any]) -> None:
     adam, sam, petra = world["adam"], world["sam"], world["petra"]
     world["agreement"] = world["partner_agreements"]["uscis"]
     world["grant"] = petra.grants.first()
-    world["campaign"] = services.campaign_open(actor=adam, name="Matrix campaign", deadline=timezone.localdate() + timedelta(days=10))
+    world["campaign"] = services.campaign_open(
+        actor=adam, name="Matrix campaign", deadline=timezone.localdate() + timedelta(days=10)
+    )
     world["recert_item"] = RecertificationItem.objects.filter(campaign=world["campaign"]).first()
     world["subject_request"] = services.subject_request_create(
-        actor=adam, kind="access", first_name="Zebulon", last_name="Quartermaine", date_of_birth=date(1971, 3, 9),
-        contact_address="9 Elm St, Dallas TX", ssn="",
+        actor=adam,
+        kind="access",
+        first_name="Zebulon",
+        last_name="Quartermaine",
+        date_of_birth=date(1971, 3, 9),
+        contact_address="9 Elm St, Dallas TX",
+        ssn="",
     )
-    world["hold"] = services.legal_hold_place(actor=adam, reason="Matrix hold", person_ref="person:matrix")
+    world["hold"] = services.legal_hold_place(
+        actor=adam, reason="Matrix hold", person_ref="person:matrix"
+    )
     world["purge"] = services.purge_preview(actor=adam)
     world["break_glass"] = services.break_glass_open(
-        actor=world["bob"], subject_ref="case:matrix", justification="Matrix test: the case agent is away this week.")
+        actor=world["bob"],
+        subject_ref="case:matrix",
+        justification="Matrix test: the case agent is away this week.",
+    )
     world["notification"] = services.notify(user=sam, title="Matrix note", email=False)
     # who may ever read the requester's name: privacy staff (and auditors, who read requests)
     world["secrets"][SUBJECT_NAME] = {"adam", "sam", "audrey"}
@@ -68,7 +86,9 @@ EXPECTATIONS: dict[str, Route] = {
     "login": Route(expect={"anonymous": 200, "api_key": 200}, default=REDIRECT),
     "logout": public(405),
     "invitation-accept": public(404, kwargs={"token": "not-a-real-invitation"}),
-    "otp-enrol": page(dict.fromkeys(SIGNED_IN, REDIRECT)),  # everyone here has an authenticator already
+    "otp-enrol": page(
+        dict.fromkeys(SIGNED_IN, REDIRECT)
+    ),  # everyone here has an authenticator already
     "otp-verify": page(SIGNED_IN),
     "otp-recovery-codes": page(dict.fromkeys(SIGNED_IN, 405)),
     "password_reset": public(200),
@@ -97,8 +117,12 @@ EXPECTATIONS: dict[str, Route] = {
     "privacy:agreement-detail": page(READERS, kwargs=_pk("agreement")),
     "privacy:agreement-edit": page(ADMIN, kwargs=_pk("agreement")),
     "privacy:agreement-document": _post_only(ADMIN, kwargs=_pk("agreement")),
-    "privacy:agreement-document-download": page(dict.fromkeys(READERS, 404), kwargs=_pk("agreement")),  # none uploaded
-    "privacy:agreement-transition": _post_only(ADMIN, kwargs=lambda w: {"pk": w["agreement"].pk, "step": "suspend"}),
+    "privacy:agreement-document-download": page(
+        dict.fromkeys(READERS, 404), kwargs=_pk("agreement")
+    ),  # none uploaded
+    "privacy:agreement-transition": _post_only(
+        ADMIN, kwargs=lambda w: {"pk": w["agreement"].pk, "step": "suspend"}
+    ),
     # --- recertification -----------------------------------------------------------------
     "privacy:campaign-list": page(STAFF),
     "privacy:campaign-detail": page(STAFF, kwargs=_pk("campaign")),
@@ -108,7 +132,9 @@ EXPECTATIONS: dict[str, Route] = {
     "privacy:subject-request-create": page(STAFF),
     "privacy:subject-request-detail": page(STAFF, kwargs=_pk("subject_request")),
     "privacy:subject-request-respond": _post_only(STAFF, kwargs=_pk("subject_request")),
-    "privacy:subject-request-step": _post_only(STAFF, kwargs=lambda w: {"pk": w["subject_request"].pk, "step": "acknowledge"}),
+    "privacy:subject-request-step": _post_only(
+        STAFF, kwargs=lambda w: {"pk": w["subject_request"].pk, "step": "acknowledge"}
+    ),
     "privacy:disclosure-report": page(READERS, query="person=person:matrix"),
     # --- retention -----------------------------------------------------------------------
     "privacy:retention": page(ADMIN),
@@ -134,7 +160,8 @@ EXPECTATIONS["privacy:grant-revoke POST"] = page(
     {"adam": REDIRECT}, method="POST", kwargs=_pk("grant"), data={"reason": "Matrix"}
 )
 EXPECTATIONS["privacy:subject-request-step POST"] = page(
-    {"adam": REDIRECT, "sam": REDIRECT}, method="POST",
+    {"adam": REDIRECT, "sam": REDIRECT},
+    method="POST",
     kwargs=lambda w: {"pk": w["subject_request"].pk, "step": "acknowledge"},
 )
 
@@ -151,7 +178,12 @@ _ADMIN_SPECIAL: dict[str, dict[str, Any]] = {
     "admin:password_change": {**_OUTSIDERS, "adam": 200},
     "admin:password_change_done": {**_OUTSIDERS, "adam": 200},
     "admin:jsi18n": {**_OUTSIDERS, "adam": 200},
-    "admin:login": {"anonymous": 200, "api_key": 200, "adam": REDIRECT, **dict.fromkeys(SIGNED_IN - {"adam"}, 200)},
+    "admin:login": {
+        "anonymous": 200,
+        "api_key": 200,
+        "adam": REDIRECT,
+        **dict.fromkeys(SIGNED_IN - {"adam"}, 200),
+    },
     "admin:logout": {**dict.fromkeys(PERSONAS, REDIRECT), "adam": 405},
     "admin:view_on_site": {**_OUTSIDERS, "adam": 404},
     "admin:autocomplete": {**_OUTSIDERS, "adam": 403},
@@ -170,7 +202,11 @@ def _admin_kwargs(info: RouteInfo) -> Any:
             elif info.name and info.name.startswith("admin:otp_totp_totpdevice_") and name == "pk":
                 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-                out[name] = TOTPDevice.objects.filter(user=world["adam"]).values_list("pk", flat=True).first()
+                out[name] = (
+                    TOTPDevice.objects.filter(user=world["adam"])
+                    .values_list("pk", flat=True)
+                    .first()
+                )
             else:
                 out[name] = "0"
         return out
@@ -184,10 +220,16 @@ def admin_rule(info: RouteInfo) -> Route | None:
         if "(?P<url>" in info.route:  # the admin's catch-all: unknown admin pages
             return Route(expect={**_OUTSIDERS, "adam": 404}, path="/admin/no-such-page/")
         # "<object_id>/" of a model: redirects staff to the object's change page
-        return Route(expect={**_OUTSIDERS, "adam": REDIRECT}, path="/" + info.route.replace("<path:object_id>", "0"))
+        return Route(
+            expect={**_OUTSIDERS, "adam": REDIRECT},
+            path="/" + info.route.replace("<path:object_id>", "0"),
+        )
     if not (info.name or "").startswith("admin:"):
         return None
-    default = {**_OUTSIDERS, "adam": REDIRECT if info.name.endswith("_history") else 403}  # a missing object's history
+    default = {
+        **_OUTSIDERS,
+        "adam": REDIRECT if info.name.endswith("_history") else 403,
+    }  # a missing object's history
     expect = _ADMIN_SPECIAL.get(info.name or "", default)
     return Route(expect=expect, default=ADMIN_LOGIN, kwargs=_admin_kwargs(info))
 
@@ -198,13 +240,17 @@ __all__ = ["EXPECTATIONS", "LOGIN", "build"]
 # --- The privacy API: people with a verified second factor; no session = 403 (DRF session auth) --
 def _privacy_api(allowed: dict[str, Any] | set[str] | frozenset[str], **options: Any) -> Route:
     expect = dict.fromkeys(allowed, 200) if isinstance(allowed, set | frozenset) else dict(allowed)
-    return Route(expect={"anonymous": 403, "api_key": 403, **expect}, default=403, api=True, **options)
+    return Route(
+        expect={"anonymous": 403, "api_key": 403, **expect}, default=403, api=True, **options
+    )
 
 
-EXPECTATIONS.update({
-    "privacy-api:agreement-list": _privacy_api(READERS),
-    "privacy-api:agreement-detail": _privacy_api(READERS, kwargs=_pk("agreement")),
-    "privacy-api:disclosure-report": _privacy_api(READERS, query="person=person:matrix"),
-    "privacy-api:my-access": _privacy_api(SIGNED_IN),
-    "privacy-api:break-glass": _privacy_api(dict.fromkeys(BREAK_GLASS, 405)),
-})
+EXPECTATIONS.update(
+    {
+        "privacy-api:agreement-list": _privacy_api(READERS),
+        "privacy-api:agreement-detail": _privacy_api(READERS, kwargs=_pk("agreement")),
+        "privacy-api:disclosure-report": _privacy_api(READERS, query="person=person:matrix"),
+        "privacy-api:my-access": _privacy_api(SIGNED_IN),
+        "privacy-api:break-glass": _privacy_api(dict.fromkeys(BREAK_GLASS, 405)),
+    }
+)

@@ -13,10 +13,19 @@ from typing import Any
 from tests.privacy.authmatrix import PERSONAS, REDIRECT, SIGNED_IN, Route, page, public
 
 MISSING = 999999
-CASE_WORKERS = {"alice", "bob", "sam", "petra", "eddie"}  # analysts and supervisors (partners on their home data)
+CASE_WORKERS = {
+    "alice",
+    "bob",
+    "sam",
+    "petra",
+    "eddie",
+}  # analysts and supervisors (partners on their home data)
 AUDIT_READERS = {"sam", "audrey"}
 MATCHING = {"sam", "adam"}  # cross-reference runs: supervisors and admins
-VERIFICATION_READERS = {"adam", "petra"}  # USCIS at home; TWC under its MOU (ICE has no agreement in the fixtures)
+VERIFICATION_READERS = {
+    "adam",
+    "petra",
+}  # USCIS at home; TWC under its MOU (ICE has no agreement in the fixtures)
 
 
 def _missing(*names: str) -> Any:
@@ -34,15 +43,23 @@ def api_key(world: dict[str, Any]) -> str:
 
     from verification import services
 
-    employer = services.employer_enrol(actor=world["adam"], ein="55-0000001", name="Matrix Farms", naics="111998",
-                                       state="TX", mou_signed_on=date(2024, 1, 5))
+    employer = services.employer_enrol(
+        actor=world["adam"],
+        ein="55-0000001",
+        name="Matrix Farms",
+        naics="111998",
+        state="TX",
+        mou_signed_on=date(2024, 1, 5),
+    )
     _, raw = services.apikey_issue(actor=world["adam"], employer=employer, label="matrix")
     return raw
 
 
 def _api(api_key_answer: Any, **options: Any) -> Route:
     """An employer-API route: people's sessions do not authenticate it (401); the key gets its answer."""
-    return Route(expect={**dict.fromkeys(PERSONAS, 401), "api_key": api_key_answer}, api=True, **options)
+    return Route(
+        expect={**dict.fromkeys(PERSONAS, 401), "api_key": api_key_answer}, api=True, **options
+    )
 
 
 FALLBACK: dict[str, Route] = {
@@ -78,8 +95,12 @@ FALLBACK: dict[str, Route] = {
     "verification:case-resolve": _get_refused(kwargs=_missing("pk")),
     "verification:case-contact": _get_refused(kwargs=_missing("pk")),
     "verification:case-reveal": _get_refused(kwargs=_missing("pk")),
-    "verification:case-reveal POST": page(dict.fromkeys(SIGNED_IN, 404), method="POST", kwargs=_missing("pk"),
-                                          data={"field": "ssn", "reason": "Matrix: confirming the number"}),
+    "verification:case-reveal POST": page(
+        dict.fromkeys(SIGNED_IN, 404),
+        method="POST",
+        kwargs=_missing("pk"),
+        data={"field": "ssn", "reason": "Matrix: confirming the number"},
+    ),
     "verification:employer-list": page({"adam"}),
     "verification:employer-new": page({"adam"}),
     "verification:employer-detail": page({"adam": 404}, kwargs=_missing("pk")),

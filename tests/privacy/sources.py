@@ -41,9 +41,16 @@ class MemorySource:
     def find(self, query: PersonQuery):
         for r in self.records.values():
             if query.ssn_index and r.ssn_index == query.ssn_index:
-                yield RecordRef(self.name, str(r.id), r.person_ref, summary=f"record {r.id}", match="ssn")
-            elif (r.last_name.lower(), r.date_of_birth) == (query.last_name.lower(), query.date_of_birth):
-                yield RecordRef(self.name, str(r.id), r.person_ref, summary=f"record {r.id}", match="name+dob")
+                yield RecordRef(
+                    self.name, str(r.id), r.person_ref, summary=f"record {r.id}", match="ssn"
+                )
+            elif (r.last_name.lower(), r.date_of_birth) == (
+                query.last_name.lower(),
+                query.date_of_birth,
+            ):
+                yield RecordRef(
+                    self.name, str(r.id), r.person_ref, summary=f"record {r.id}", match="name+dob"
+                )
 
     def export(self, record_id: str) -> dict[str, Any]:
         r = self.records[int(record_id)]
@@ -56,8 +63,14 @@ class MemorySource:
         setattr(self.records[int(record_id)], field, value)
         self.amended.append((record_id, field, value))
 
-    def retention_candidates(self, *, before: datetime, after_id: str = "", limit: int = 500) -> Sequence[RecordRef]:
-        ids = sorted(r.id for r in self.records.values() if r.created_at < before and r.id > int(after_id or 0))
+    def retention_candidates(
+        self, *, before: datetime, after_id: str = "", limit: int = 500
+    ) -> Sequence[RecordRef]:
+        ids = sorted(
+            r.id
+            for r in self.records.values()
+            if r.created_at < before and r.id > int(after_id or 0)
+        )
         return [RecordRef(self.name, str(i), self.records[i].person_ref) for i in ids[:limit]]
 
     def purge(self, record_ids: Sequence[str]) -> int:

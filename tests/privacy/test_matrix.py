@@ -70,9 +70,17 @@ def _matches(expected: Expected, response: Any) -> bool:
             return True
         if option == ADMIN_LOGIN and location.startswith("/admin/login/"):
             return True
-        if option == REDIRECT and location and not location.startswith(("/accounts/login/", "/admin/login/")):
+        if (
+            option == REDIRECT
+            and location
+            and not location.startswith(("/accounts/login/", "/admin/login/"))
+        ):
             return True
-        if isinstance(option, int) and response.status_code == option and not (option == 302 and not location):
+        if (
+            isinstance(option, int)
+            and response.status_code == option
+            and not (option == 302 and not location)
+        ):
             return True
     return False
 
@@ -95,10 +103,35 @@ class _Rollback(Exception):
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_the_authorization_matrix(alice, bob, sam, adam, audrey, petra, eddie, directory, partner_agreements, expired_agreements, django_capture_on_commit_callbacks):
-    users = {"alice": alice, "bob": bob, "sam": sam, "adam": adam, "audrey": audrey, "petra": petra, "eddie": eddie}
-    world: dict[str, Any] = {**users, "directory": directory, "partner_agreements": partner_agreements,
-                             "expired_agreements": expired_agreements, "secrets": {}}
+def test_the_authorization_matrix(
+    alice,
+    bob,
+    sam,
+    adam,
+    audrey,
+    petra,
+    eddie,
+    directory,
+    partner_agreements,
+    expired_agreements,
+    django_capture_on_commit_callbacks,
+):
+    users = {
+        "alice": alice,
+        "bob": bob,
+        "sam": sam,
+        "adam": adam,
+        "audrey": audrey,
+        "petra": petra,
+        "eddie": eddie,
+    }
+    world: dict[str, Any] = {
+        **users,
+        "directory": directory,
+        "partner_agreements": partner_agreements,
+        "expired_agreements": expired_agreements,
+        "secrets": {},
+    }
     for module in expectation_modules():
         if hasattr(module, "build"):
             module.build(world)
@@ -138,14 +171,23 @@ def test_the_authorization_matrix(alice, bob, sam, adam, audrey, petra, eddie, d
             except _Rollback as done:
                 response = done.response
             except Exception as exc:  # a crash is a failed cell, reported with the others
-                failures.append(f"{key} [{persona}] {route.method} {url}: expected {expected!r}, raised {exc!r}")
+                failures.append(
+                    f"{key} [{persona}] {route.method} {url}: expected {expected!r}, raised {exc!r}"
+                )
                 continue
             checked += 1
             if not _matches(expected, response):
-                failures.append(f"{key} [{persona}] {route.method} {url}: expected {expected!r}, got {_describe(response)}")
+                failures.append(
+                    f"{key} [{persona}] {route.method} {url}: expected {expected!r}, got {_describe(response)}"
+                )
             body = _body(response)
             for secret, audience in world["secrets"].items():
                 if persona not in audience and secret in body:
-                    failures.append(f"{key} [{persona}] {url}: leaks {secret!r} (status {response.status_code})")
+                    failures.append(
+                        f"{key} [{persona}] {url}: leaks {secret!r} (status {response.status_code})"
+                    )
     problems = failures + [f"no expectation: {m}" for m in missing]
-    assert not problems, f"{len(failures)} of {checked} cells differ, {len(missing)} routes lack an entry:\n" + "\n".join(problems)
+    assert not problems, (
+        f"{len(failures)} of {checked} cells differ, {len(missing)} routes lack an entry:\n"
+        + "\n".join(problems)
+    )

@@ -42,10 +42,17 @@ def test_a_partner_whose_agreement_expired_gets_nothing(eddie):
 
 
 def test_a_home_status_verifier_sees_the_fields_of_her_own_agency(vera, directory):
-    assert set(minimised(vera, ROW, FIELDS, category=DataCategory.VERIFICATION_CASES)) == {"id", "employer", "status", "a_number_last4"}
+    assert set(minimised(vera, ROW, FIELDS, category=DataCategory.VERIFICATION_CASES)) == {
+        "id",
+        "employer",
+        "status",
+        "a_number_last4",
+    }
 
 
 def test_visible_fields_answers_for_a_map_or_a_single_category(petra):
-    assert visible_fields(petra, {"x": DataCategory.VERIFICATION_CASES, "y": DataCategory.SSA_IDENTITY}) == {"x"}
+    assert visible_fields(
+        petra, {"x": DataCategory.VERIFICATION_CASES, "y": DataCategory.SSA_IDENTITY}
+    ) == {"x"}
     assert visible_fields(petra, DataCategory.EMPLOYER_DATA) is True
     assert visible_fields(petra, DataCategory.ENFORCEMENT) is False

@@ -32,7 +32,9 @@ def test_a_home_analyst_works_her_own_agencys_data(alice):
     assert not decision.accountable
 
 
-def test_a_partner_inside_an_active_mou_sees_the_covered_categories_as_an_accountable_disclosure(petra, partner_agreements):
+def test_a_partner_inside_an_active_mou_sees_the_covered_categories_as_an_accountable_disclosure(
+    petra, partner_agreements
+):
     decision = decide(petra, action=Action.VIEW, category=DataCategory.VERIFICATION_CASES)
     assert decision.allowed
     assert decision.basis == "b3"
@@ -53,7 +55,11 @@ def test_a_partner_whose_mou_expired_yesterday_is_refused(eddie):
 
 
 def test_suspending_an_agreement_cuts_access_at_once(petra, partner_agreements):
-    agreement_suspend(actor=partner_agreements["admin"], agreement=partner_agreements["uscis"], reason="Audit finding")
+    agreement_suspend(
+        actor=partner_agreements["admin"],
+        agreement=partner_agreements["uscis"],
+        reason="Audit finding",
+    )
     assert not decide(petra, action=Action.VIEW, category=DataCategory.VERIFICATION_CASES).allowed
 
 
@@ -63,12 +69,21 @@ def test_a_revoked_grant_stops_working(petra, partner_agreements):
     assert not decide(petra, action=Action.VIEW, category=DataCategory.VERIFICATION_CASES).allowed
 
 
-def test_within_one_department_access_under_an_agreement_is_b1_and_not_accountable(directory, alice, adam):
+def test_within_one_department_access_under_an_agreement_is_b1_and_not_accountable(
+    directory, alice, adam
+):
     mou = agreement_create(
-        actor=adam, reference="uscis-ice", title="USCIS to ICE", kind=AgreementKind.MOU,
-        source_agency=directory["uscis"], recipient_agency=directory["ice"], purpose="Worksite enforcement leads",
-        legal_authority="8 U.S.C. 1103", scope={"verification_cases": ["view"]},
-        effective_on=timezone.localdate(), expires_on=timezone.localdate() + timedelta(days=90),
+        actor=adam,
+        reference="uscis-ice",
+        title="USCIS to ICE",
+        kind=AgreementKind.MOU,
+        source_agency=directory["uscis"],
+        recipient_agency=directory["ice"],
+        purpose="Worksite enforcement leads",
+        legal_authority="8 U.S.C. 1103",
+        scope={"verification_cases": ["view"]},
+        effective_on=timezone.localdate(),
+        expires_on=timezone.localdate() + timedelta(days=90),
     )
     agreement_activate(actor=adam, agreement=mou)
     grant_create(actor=adam, user=alice, role=Role.ANALYST, agreement=mou)
@@ -83,32 +98,57 @@ def test_the_role_must_allow_the_action_even_when_the_scope_does(directory, adam
 
     auditor = UserFactory(username="twc-auditor", unit=directory["twc_unit"], roles=[])
     mou = agreement_create(
-        actor=adam, reference="x", title="x", source_agency=directory["uscis"], recipient_agency=directory["twc"],
-        purpose="p", legal_authority="a", scope={"verification_cases": ["view"]},
-        effective_on=timezone.localdate(), expires_on=timezone.localdate() + timedelta(days=9),
+        actor=adam,
+        reference="x",
+        title="x",
+        source_agency=directory["uscis"],
+        recipient_agency=directory["twc"],
+        purpose="p",
+        legal_authority="a",
+        scope={"verification_cases": ["view"]},
+        effective_on=timezone.localdate(),
+        expires_on=timezone.localdate() + timedelta(days=9),
     )
     agreement_activate(actor=adam, agreement=mou)
     grant_create(actor=adam, user=auditor, role=Role.AUDITOR, agreement=mou)
     assert not decide(auditor, action=Action.VIEW, category=DataCategory.VERIFICATION_CASES).allowed
 
 
-def test_a_grant_must_be_under_an_agreement_naming_the_users_agency(directory, alice, partner_agreements):
+def test_a_grant_must_be_under_an_agreement_naming_the_users_agency(
+    directory, alice, partner_agreements
+):
     with pytest.raises(ValidationFailed):
-        grant_create(actor=partner_agreements["admin"], user=alice, role=Role.ANALYST, agreement=partner_agreements["uscis"])
+        grant_create(
+            actor=partner_agreements["admin"],
+            user=alice,
+            role=Role.ANALYST,
+            agreement=partner_agreements["uscis"],
+        )
 
 
 def test_agreement_owner_ids_lists_the_agencies_reached_through_agreements(petra, directory):
-    assert policy.agreement_owner_ids(petra, action="view", category="investigations") == [directory["ice"].pk]
-    assert policy.allowed_owner_ids(petra, action="view", category="investigations") == [directory["twc"].pk, directory["ice"].pk]
+    assert policy.agreement_owner_ids(petra, action="view", category="investigations") == [
+        directory["ice"].pk
+    ]
+    assert policy.allowed_owner_ids(petra, action="view", category="investigations") == [
+        directory["twc"].pk,
+        directory["ice"].pk,
+    ]
 
 
 def _matching(directory, adam, **overrides):
     today = timezone.localdate()
     fields = {
-        "reference": "ssa-uscis-cma", "title": "SSA-USCIS CMA", "kind": AgreementKind.MATCHING,
-        "source_agency": directory["ssa"], "recipient_agency": directory["uscis"], "purpose": "Verify employment eligibility",
-        "legal_authority": "8 U.S.C. 1324a note", "scope": {"ssa_identity": ["view", "run_matching"]},
-        "effective_on": today, "expires_on": today + timedelta(days=540),
+        "reference": "ssa-uscis-cma",
+        "title": "SSA-USCIS CMA",
+        "kind": AgreementKind.MATCHING,
+        "source_agency": directory["ssa"],
+        "recipient_agency": directory["uscis"],
+        "purpose": "Verify employment eligibility",
+        "legal_authority": "8 U.S.C. 1324a note",
+        "scope": {"ssa_identity": ["view", "run_matching"]},
+        "effective_on": today,
+        "expires_on": today + timedelta(days=540),
     }
     fields.update(overrides)
     return agreement_create(actor=adam, **fields)
@@ -120,7 +160,9 @@ def test_a_matching_agreement_lasts_at_most_18_months(directory, adam):
     assert "18 months" in str(err.value.field_errors)
 
 
-def test_a_matching_agreement_needs_the_board_and_a_signed_copy_before_it_is_active(directory, adam):
+def test_a_matching_agreement_needs_the_board_and_a_signed_copy_before_it_is_active(
+    directory, adam
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from privacy.services import agreement_document_upload
@@ -131,11 +173,15 @@ def test_a_matching_agreement_needs_the_board_and_a_signed_copy_before_it_is_act
     agreement_approve(actor=adam, agreement=cma, dib_reference="DIB 2026-04")
     with pytest.raises(IllegalTransition):
         agreement_activate(actor=adam, agreement=cma)
-    agreement_document_upload(actor=adam, agreement=cma, document=SimpleUploadedFile("signed.pdf", b"%PDF-1.4 test"))
+    agreement_document_upload(
+        actor=adam, agreement=cma, document=SimpleUploadedFile("signed.pdf", b"%PDF-1.4 test")
+    )
     assert agreement_activate(actor=adam, agreement=cma).status == AgreementStatus.ACTIVE
 
 
-def test_a_matching_agreement_renews_once_by_at_most_twelve_months(directory, adam, settings, tmp_path):
+def test_a_matching_agreement_renews_once_by_at_most_twelve_months(
+    directory, adam, settings, tmp_path
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from privacy.services import agreement_document_upload
@@ -143,17 +189,29 @@ def test_a_matching_agreement_renews_once_by_at_most_twelve_months(directory, ad
     settings.MEDIA_ROOT = tmp_path
     cma = _matching(directory, adam)
     agreement_approve(actor=adam, agreement=cma, dib_reference="DIB 2026-04")
-    agreement_document_upload(actor=adam, agreement=cma, document=SimpleUploadedFile("signed.pdf", b"%PDF-1.4 test"))
+    agreement_document_upload(
+        actor=adam, agreement=cma, document=SimpleUploadedFile("signed.pdf", b"%PDF-1.4 test")
+    )
     agreement_activate(actor=adam, agreement=cma)
     with pytest.raises(ValidationFailed):
         agreement_renew(actor=adam, agreement=cma, expires_on=cma.expires_on + timedelta(days=400))
-    renewed = agreement_renew(actor=adam, agreement=cma, expires_on=cma.expires_on + timedelta(days=360))
+    renewed = agreement_renew(
+        actor=adam, agreement=cma, expires_on=cma.expires_on + timedelta(days=360)
+    )
     assert renewed.original_expires_on == cma.expires_on
     with pytest.raises(IllegalTransition):
-        agreement_renew(actor=adam, agreement=renewed, expires_on=renewed.expires_on + timedelta(days=30))
+        agreement_renew(
+            actor=adam, agreement=renewed, expires_on=renewed.expires_on + timedelta(days=30)
+        )
 
 
 def test_an_active_agreements_terms_cannot_be_edited(partner_agreements):
     with pytest.raises(IllegalTransition):
-        agreement_update(actor=partner_agreements["admin"], agreement=partner_agreements["uscis"], scope={"ssa_identity": ["view"]})
-    assert Agreement.objects.get(pk=partner_agreements["uscis"].pk).scope.get("ssa_identity") is None
+        agreement_update(
+            actor=partner_agreements["admin"],
+            agreement=partner_agreements["uscis"],
+            scope={"ssa_identity": ["view"]},
+        )
+    assert (
+        Agreement.objects.get(pk=partner_agreements["uscis"].pk).scope.get("ssa_identity") is None
+    )

@@ -37,19 +37,44 @@ def _request_id(value: str):
     return context.bind(request_id=value)
 
 
-def _record(source, rid: int, *, person: str = "person:1", years_old: float = 0, ssn: str = SSN) -> Record:
-    return source.add(Record(
-        id=rid, person_ref=person, first_name="Maria", last_name="Garcia Lopez", date_of_birth=date(1990, 4, 2),
-        ssn_index=ssn_blind_index(ssn.replace("-", "")), created_at=timezone.now() - timedelta(days=int(365.25 * years_old)),
-    ))
+def _record(
+    source, rid: int, *, person: str = "person:1", years_old: float = 0, ssn: str = SSN
+) -> Record:
+    return source.add(
+        Record(
+            id=rid,
+            person_ref=person,
+            first_name="Maria",
+            last_name="Garcia Lopez",
+            date_of_birth=date(1990, 4, 2),
+            ssn_index=ssn_blind_index(ssn.replace("-", "")),
+            created_at=timezone.now() - timedelta(days=int(365.25 * years_old)),
+        )
+    )
 
 
-def _disclose(user, *, record_id="1", person="person:1", category="verification_cases", nature="view", request_id="r1"):
+def _disclose(
+    user,
+    *,
+    record_id="1",
+    person="person:1",
+    category="verification_cases",
+    nature="view",
+    request_id="r1",
+):
     token = _request_id(request_id)
     try:
         decision = decide(user, action="view", category=category)
-        return services.disclosure_record(actor=user, decision=decision, category=category, record_type="test.records",
-                                          record_id=record_id, person_ref=person, nature=nature, purpose="Employer compliance check")
+        return services.disclosure_record(
+            actor=user,
+            decision=decision,
+            category=category,
+            record_type="test.records",
+            record_id=record_id,
+            person_ref=person,
+            nature=nature,
+            purpose="Employer compliance check",
+        )
     finally:
         context.reset(token)
 
@@ -81,9 +106,16 @@ def test_a_home_agency_read_is_no_disclosure(alice):
 
 def test_within_one_department_the_entry_is_kept_but_not_accountable(alice, directory, adam):
     mou = services.agreement_create(
-        actor=adam, reference="uscis-ice", title="t", source_agency=directory["uscis"], recipient_agency=directory["ice"],
-        purpose="p", legal_authority="l", scope={"verification_cases": ["view"]},
-        effective_on=timezone.localdate(), expires_on=timezone.localdate() + timedelta(days=30),
+        actor=adam,
+        reference="uscis-ice",
+        title="t",
+        source_agency=directory["uscis"],
+        recipient_agency=directory["ice"],
+        purpose="p",
+        legal_authority="l",
+        scope={"verification_cases": ["view"]},
+        effective_on=timezone.localdate(),
+        expires_on=timezone.localdate() + timedelta(days=30),
     )
     services.agreement_activate(actor=adam, agreement=mou)
     services.grant_create(actor=adam, user=alice, role="analyst", agreement=mou)
@@ -104,11 +136,21 @@ def test_the_accounting_is_append_only(petra):
 
 def test_the_report_to_the_person_leaves_out_law_enforcement_entries(petra, directory):
     _disclose(petra)
-    law_enforcement = Decision(True, basis="b7", agreement_id=None, owner_agency_id=directory["uscis"].pk, accountable=True)
+    law_enforcement = Decision(
+        True, basis="b7", agreement_id=None, owner_agency_id=directory["uscis"].pk, accountable=True
+    )
     with transaction.atomic():
         token = _request_id("r-le")
-        services.disclosure_record(actor=petra, decision=law_enforcement, category="verification_cases", record_type="test.records",
-                                   record_id="1", person_ref="person:1", nature="export", purpose="Investigation 26-001")
+        services.disclosure_record(
+            actor=petra,
+            decision=law_enforcement,
+            category="verification_cases",
+            record_type="test.records",
+            record_id="1",
+            person_ref="person:1",
+            nature="export",
+            purpose="Investigation 26-001",
+        )
         context.reset(token)
     staff = services.disclosure_report(person_refs=["person:1"], for_subject=False)
     to_person = services.disclosure_report(person_refs=["person:1"], for_subject=True)
@@ -116,14 +158,28 @@ def test_the_report_to_the_person_leaves_out_law_enforcement_entries(petra, dire
     assert [d.basis for d in to_person] == ["b3"]
 
 
-def test_the_report_page_prints_the_accounting_and_leaves_out_b7_for_the_person(login, adam, petra, directory):
+def test_the_report_page_prints_the_accounting_and_leaves_out_b7_for_the_person(
+    login, adam, petra, directory
+):
     _disclose(petra)
-    law_enforcement = Decision(True, basis="b7", owner_agency_id=directory["uscis"].pk, accountable=True)
-    services.disclosure_record(actor=petra, decision=law_enforcement, category="verification_cases", record_type="test.records",
-                               record_id="1", person_ref="person:1", nature="export", purpose="Investigation 26-001")
+    law_enforcement = Decision(
+        True, basis="b7", owner_agency_id=directory["uscis"].pk, accountable=True
+    )
+    services.disclosure_record(
+        actor=petra,
+        decision=law_enforcement,
+        category="verification_cases",
+        record_type="test.records",
+        record_id="1",
+        person_ref="person:1",
+        nature="export",
+        purpose="Investigation 26-001",
+    )
     client = login(adam)
     staff = client.get("/privacy/disclosures/?person=person:1").content.decode()
-    person = client.get("/privacy/disclosures/?person=person:1&for_subject=1&format=csv").content.decode()
+    person = client.get(
+        "/privacy/disclosures/?person=person:1&for_subject=1&format=csv"
+    ).content.decode()
     assert "Investigation 26-001" in staff
     assert "Investigation 26-001" not in person
     assert "Employer compliance check" in person
@@ -134,8 +190,15 @@ def test_the_report_page_prints_the_accounting_and_leaves_out_b7_for_the_person(
 
 
 def _access_request(adam, **extra):
-    fields = {"kind": "access", "first_name": "Maria", "last_name": "Garcia Lopez", "date_of_birth": date(1990, 4, 2),
-              "contact_address": "1 Main St, Austin TX", "ssn": SSN, "identity_evidence": "Notarized statement"}
+    fields = {
+        "kind": "access",
+        "first_name": "Maria",
+        "last_name": "Garcia Lopez",
+        "date_of_birth": date(1990, 4, 2),
+        "contact_address": "1 Main St, Austin TX",
+        "ssn": SSN,
+        "identity_evidence": "Notarized statement",
+    }
     fields.update(extra)
     return services.subject_request_create(actor=adam, **fields)
 
@@ -145,7 +208,10 @@ def test_intake_finds_the_persons_records_across_the_registry_and_keeps_no_ssn(s
     _record(source, 2, ssn="987-65-4321")  # another SSN, but the same name and date of birth
     _record(source, 3, ssn="111-22-3333", person="person:9").last_name = "Other"
     request = _access_request(adam)
-    assert sorted((r["record_id"], r["match"]) for r in request.matched_records) == [("1", "ssn"), ("2", "name+dob")]
+    assert sorted((r["record_id"], r["match"]) for r in request.matched_records) == [
+        ("1", "ssn"),
+        ("2", "name+dob"),
+    ]
     assert request.ssn_last4 == "6789"
     assert "123456789" not in str(request.__dict__)
 
@@ -154,18 +220,31 @@ def test_deadlines_count_federal_working_days_and_stop_with_the_clock(adam, sour
     received = date(2026, 11, 20)  # a Friday; Thanksgiving falls inside the window
     request = _access_request(adam, received_on=received)
     assert request.acknowledge_due_on == add_working_days(received, 10) == date(2026, 12, 7)
-    services.subject_request_pause(actor=adam, request=request, reason="Awaiting proof of identity", on=date(2026, 11, 30))
+    services.subject_request_pause(
+        actor=adam, request=request, reason="Awaiting proof of identity", on=date(2026, 11, 30)
+    )
     request = services.subject_request_resume(actor=adam, request=request, on=date(2026, 12, 3))
     assert request.acknowledge_due_on == add_working_days(received, 13)
     assert request.respond_due_on == add_working_days(received, 33)
 
 
-def test_the_response_package_holds_the_records_and_the_report_without_b7(adam, petra, source, directory):
+def test_the_response_package_holds_the_records_and_the_report_without_b7(
+    adam, petra, source, directory
+):
     _record(source, 1)
     _disclose(petra)
-    services.disclosure_record(actor=petra, decision=Decision(True, basis="b7", owner_agency_id=directory["uscis"].pk, accountable=True),
-                               category="verification_cases", record_type="test.records", record_id="1", person_ref="person:1",
-                               nature="export", purpose="Investigation 26-001")
+    services.disclosure_record(
+        actor=petra,
+        decision=Decision(
+            True, basis="b7", owner_agency_id=directory["uscis"].pk, accountable=True
+        ),
+        category="verification_cases",
+        record_type="test.records",
+        record_id="1",
+        person_ref="person:1",
+        nature="export",
+        purpose="Investigation 26-001",
+    )
     request = _access_request(adam)
     services.subject_request_acknowledge(actor=adam, request=request)
     package = services.subject_request_respond(actor=adam, request=request)
@@ -186,9 +265,17 @@ def test_records_are_not_released_before_identity_is_verified(adam, source):
 
 def _amendment(adam, value="Garcia-Lopez"):
     return services.subject_request_create(
-        actor=adam, kind="amendment", first_name="Maria", last_name="Garcia Lopez", date_of_birth=date(1990, 4, 2),
-        contact_address="1 Main St", ssn=SSN, amendment_record="test.records:1", amendment_field="last_name",
-        amendment_value=value, amendment_reason="Hyphenated on my passport",
+        actor=adam,
+        kind="amendment",
+        first_name="Maria",
+        last_name="Garcia Lopez",
+        date_of_birth=date(1990, 4, 2),
+        contact_address="1 Main St",
+        ssn=SSN,
+        amendment_record="test.records:1",
+        amendment_field="last_name",
+        amendment_value=value,
+        amendment_reason="Hyphenated on my passport",
     )
 
 
@@ -196,7 +283,9 @@ def test_a_granted_amendment_is_applied_and_every_earlier_recipient_is_told(adam
     _record(source, 1)
     _disclose(petra)
     _disclose(petra, request_id="r2")
-    request = services.amendment_decide(actor=adam, request=_amendment(adam), grant=True, reason="Passport shows the hyphen")
+    request = services.amendment_decide(
+        actor=adam, request=_amendment(adam), grant=True, reason="Passport shows the hyphen"
+    )
     assert source.records[1].last_name == "Garcia-Lopez"
     assert request.status == SubjectRequestStatus.AMENDED
     notices = AmendmentNotice.objects.filter(request=request)
@@ -204,12 +293,18 @@ def test_a_granted_amendment_is_applied_and_every_earlier_recipient_is_told(adam
     assert Notification.objects.filter(user=petra, title__contains="corrected").exists()
 
 
-def test_a_refused_amendment_allows_a_statement_of_disagreement_that_travels_with_later_disclosures(adam, petra, source):
+def test_a_refused_amendment_allows_a_statement_of_disagreement_that_travels_with_later_disclosures(
+    adam, petra, source
+):
     _record(source, 1)
     _disclose(petra)
-    request = services.amendment_decide(actor=adam, request=_amendment(adam), grant=False, reason="SSA record is authoritative")
+    request = services.amendment_decide(
+        actor=adam, request=_amendment(adam), grant=False, reason="SSA record is authoritative"
+    )
     assert source.records[1].last_name == "Garcia Lopez"
-    statement = services.disagreement_file(actor=adam, request=request, text="My name has a hyphen.")
+    statement = services.disagreement_file(
+        actor=adam, request=request, text="My name has a hyphen."
+    )
     assert statement.person_ref == "person:1"
     assert Notification.objects.filter(user=petra, title__contains="disputed").exists()
     later = _disclose(petra, request_id="r-later")
@@ -228,7 +323,9 @@ def test_a_statement_needs_a_refusal_first(adam, source):
 # --- Retention -----------------------------------------------------------------------------------
 
 
-def test_purge_preview_counts_then_purge_destroys_in_chunks_leaving_tombstones_and_honouring_holds(adam, petra, source, settings):
+def test_purge_preview_counts_then_purge_destroys_in_chunks_leaving_tombstones_and_honouring_holds(
+    adam, petra, source, settings
+):
     settings.PRIVACY_PURGE_CHUNK = 2
     for rid in (1, 2, 3, 4):
         _record(source, rid, person=f"person:{rid}", years_old=11)
@@ -243,9 +340,19 @@ def test_purge_preview_counts_then_purge_destroys_in_chunks_leaving_tombstones_a
         # an accounting entry about record 1, six years old, goes with it; a recent one about record 4 stays
         with transaction.atomic():
             old = Disclosure.objects.create(
-                occurred_at=timezone.now() - relativedelta(years=6), nature="view", purpose="p", category="verification_cases",
-                recipient_agency=petra.agency, recipient_agency_name="TWC", owner_agency=petra.agency, basis="b3",
-                accountable=True, record_type="test.records", record_id="1", person_ref="person:1")
+                occurred_at=timezone.now() - relativedelta(years=6),
+                nature="view",
+                purpose="p",
+                category="verification_cases",
+                recipient_agency=petra.agency,
+                recipient_agency_name="TWC",
+                owner_agency=petra.agency,
+                basis="b3",
+                accountable=True,
+                record_type="test.records",
+                record_id="1",
+                person_ref="person:1",
+            )
         _disclose(petra, record_id="4", person="person:4")
 
         run = services.purge_preview(actor=adam)
@@ -285,7 +392,9 @@ def test_verification_records_are_kept_ten_years_by_default(source):
 def test_earlier_requests_are_records_about_the_person_too(adam):
     first = _access_request(adam)
     second = _access_request(adam)
-    assert ("privacy.subject_request", str(first.pk)) in {(r["source"], r["record_id"]) for r in second.matched_records}
+    assert ("privacy.subject_request", str(first.pk)) in {
+        (r["source"], r["record_id"]) for r in second.matched_records
+    }
     from privacy import registry as reg
 
     exported = reg.source("privacy.subject_request").export(str(first.pk))

@@ -52,13 +52,19 @@ def findings_history() -> Iterator[None]:
 
 
 def _old(*vcases: VerificationCase, years: int = 11) -> None:
-    VerificationCase.objects.filter(pk__in=[v.pk for v in vcases]).update(created_at=timezone.now() - relativedelta(years=years))
+    VerificationCase.objects.filter(pk__in=[v.pk for v in vcases]).update(
+        created_at=timezone.now() - relativedelta(years=years)
+    )
 
 
 def _aggregate(vcases: list[VerificationCase], *, rule: str = "SSN-VELOCITY") -> Finding:
     """A finding about one SSN whose evidence lists several cases (as the SSN rules write it)."""
-    f = finding(rule=rule, family="ssn", ssn_index=vcases[0].ssn_bidx, evidence=f"window:{vcases[0].pk}")
-    Finding.objects.filter(pk=f.pk).update(case_id=vcases[-1].pk, evidence={"case_ids": [v.pk for v in vcases], "window_days": 30})
+    f = finding(
+        rule=rule, family="ssn", ssn_index=vcases[0].ssn_bidx, evidence=f"window:{vcases[0].pk}"
+    )
+    Finding.objects.filter(pk=f.pk).update(
+        case_id=vcases[-1].pk, evidence={"case_ids": [v.pk for v in vcases], "window_days": 30}
+    )
     return f
 
 
@@ -74,7 +80,9 @@ def _run(adam: Any) -> PurgeRun:
 
 
 def _history(model: Any, *pks: int) -> int:
-    return RowChange.objects.filter(table_name=model._meta.db_table, row_pk__in=[str(p) for p in pks]).count()
+    return RowChange.objects.filter(
+        table_name=model._meta.db_table, row_pk__in=[str(p) for p in pks]
+    ).count()
 
 
 def test_a_purged_verification_case_takes_its_findings_case_links_shadow_hits_and_their_history(
@@ -92,21 +100,46 @@ def test_a_purged_verification_case_takes_its_findings_case_links_shadow_hits_an
     f_a_old, f_a_new = finding(vcase=a_old), finding(vcase=a_new)
     f_ana_both = _aggregate([a_old, a_new])
     f_dan = finding(vcase=dan)
-    f_dan_ssn = finding(rule="SSN-VELOCITY-2", family="ssn", ssn_index=dan.ssn_bidx, evidence="window:x")
+    f_dan_ssn = finding(
+        rule="SSN-VELOCITY-2", family="ssn", ssn_index=dan.ssn_bidx, evidence="window:x"
+    )
     Finding.objects.filter(pk=f_dan_ssn.pk).update(evidence={})
     f_bea = finding(vcase=bea)
-    f_rate = finding(rule="EMP-LATE", family="employer", subject_type="employer", employer_id=acme.pk, evidence="late")
+    f_rate = finding(
+        rule="EMP-LATE",
+        family="employer",
+        subject_type="employer",
+        employer_id=acme.pk,
+        evidence="late",
+    )
     findings_ingest_all()
-    ana_case, dan_case, bea_case, acme_case = _case_of(f_a_new), _case_of(f_dan), _case_of(f_bea), _case_of(f_rate)
+    ana_case, dan_case, bea_case, acme_case = (
+        _case_of(f_a_new),
+        _case_of(f_dan),
+        _case_of(f_bea),
+        _case_of(f_rate),
+    )
     assert _case_of(f_a_old) == _case_of(f_ana_both) == ana_case
     assert ana_case.finding_count == 3
     shadow = Run.objects.create(owner=adam, mode=RunMode.SHADOW)
     hits = {
-        key: ShadowHit.objects.create(run=shadow, rule_code="X", rule_version=2, subject_key=key[0], evidence_key=key[1],
-                                      severity="high", summary="s")
-        for key in [(f"case:{a_old.pk}", "numident:1"), (f"case:{bea.pk}", "numident:2"), (f"ssn:{dan.ssn_bidx}", "window:1"),
-                    (f"employer:{acme.pk}", f"tnc_idle:{dan.pk}"), (f"employer:{acme.pk}", f"tnc_idle:{bea.pk}"),
-                    (f"employer:{acme.pk}", "late")]
+        key: ShadowHit.objects.create(
+            run=shadow,
+            rule_code="X",
+            rule_version=2,
+            subject_key=key[0],
+            evidence_key=key[1],
+            severity="high",
+            summary="s",
+        )
+        for key in [
+            (f"case:{a_old.pk}", "numident:1"),
+            (f"case:{bea.pk}", "numident:2"),
+            (f"ssn:{dan.ssn_bidx}", "window:1"),
+            (f"employer:{acme.pk}", f"tnc_idle:{dan.pk}"),
+            (f"employer:{acme.pk}", f"tnc_idle:{bea.pk}"),
+            (f"employer:{acme.pk}", "late"),
+        ]
     }
     assert all(_history(Finding, f.pk) for f in (f_a_old, f_dan, f_a_new))
     assert _history(Case, dan_case.pk)
@@ -120,18 +153,31 @@ def test_a_purged_verification_case_takes_its_findings_case_links_shadow_hits_an
     assert run.destroyed["verification.case"] == run.preview["verification.case"]["to_destroy"] == 2
     # Findings: about a purged case, citing one, or about a person with no case left, go.
     assert set(Finding.objects.values_list("pk", flat=True)) == {f_a_new.pk, f_bea.pk, f_rate.pk}
-    assert not CaseFinding.objects.filter(finding_id__in=[f_a_old.pk, f_ana_both.pk, f_dan.pk, f_dan_ssn.pk]).exists()
+    assert not CaseFinding.objects.filter(
+        finding_id__in=[f_a_old.pk, f_ana_both.pk, f_dan.pk, f_dan_ssn.pk]
+    ).exists()
     # Dan's flagged case is left with nothing: it goes, tombstoned; Ana's keeps her recent finding.
     assert not Case.objects.filter(pk=dan_case.pk).exists()
-    assert set(Case.objects.values_list("pk", flat=True)) == {ana_case.pk, bea_case.pk, acme_case.pk}
+    assert set(Case.objects.values_list("pk", flat=True)) == {
+        ana_case.pk,
+        bea_case.pk,
+        acme_case.pk,
+    }
     ana_case.refresh_from_db()
     assert ana_case.finding_count == 1
     assert CaseEvent.objects.filter(case=ana_case, kind="retention").exists()
     assert set(Tombstone.objects.values_list("source", "record_id")) == {
-        ("verification.case", str(a_old.pk)), ("verification.case", str(dan.pk)), ("cases.case", str(dan_case.pk))}
+        ("verification.case", str(a_old.pk)),
+        ("verification.case", str(dan.pk)),
+        ("cases.case", str(dan_case.pk)),
+    }
     # Shadow hits about the purged cases or their people go.
     left = set(ShadowHit.objects.values_list("subject_key", "evidence_key"))
-    assert left == {(f"case:{bea.pk}", "numident:2"), (f"employer:{acme.pk}", f"tnc_idle:{bea.pk}"), (f"employer:{acme.pk}", "late")}
+    assert left == {
+        (f"case:{bea.pk}", "numident:2"),
+        (f"employer:{acme.pk}", f"tnc_idle:{bea.pk}"),
+        (f"employer:{acme.pk}", "late"),
+    }
     assert len(hits) == 6
     # Row history of everything destroyed goes; the rest keeps its own.
     assert _history(Finding, f_a_old.pk, f_ana_both.pk, f_dan.pk, f_dan_ssn.pk) == 0
@@ -142,10 +188,19 @@ def test_a_purged_verification_case_takes_its_findings_case_links_shadow_hits_an
     assert _history(VerificationCase, a_old.pk, dan.pk) == 0
     assert _history(VerificationCase, a_new.pk)
     # One audit event per batch, with the copies counted per type.
-    batches = list(AuditEvent.objects.filter(action="retention.batch_destroyed", detail__source="verification.case"))
+    batches = list(
+        AuditEvent.objects.filter(
+            action="retention.batch_destroyed", detail__source="verification.case"
+        )
+    )
     assert len(batches) == 2
     derived = run.destroyed["derived"]
-    assert derived == {"crossref.finding": 4, "crossref.shadowhit": 3, "cases.casefinding": 4, "cases.case": 1}
+    assert derived == {
+        "crossref.finding": 4,
+        "crossref.shadowhit": 3,
+        "cases.casefinding": 4,
+        "cases.case": 1,
+    }
     assert sum(b.detail["derived"].get("crossref.finding", 0) for b in batches) == 4
 
 
@@ -171,7 +226,9 @@ def test_an_open_investigation_holds_its_cases_and_their_findings(adam, alice, r
     assert not Finding.objects.filter(pk=f_gus.pk).exists()
 
 
-def test_the_preview_counts_in_sql_what_the_walk_counts_and_what_the_purge_destroys(adam, alice, routing, acme, settings):
+def test_the_preview_counts_in_sql_what_the_walk_counts_and_what_the_purge_destroys(
+    adam, alice, routing, acme, settings
+):
     settings.PRIVACY_PURGE_CHUNK = 2
     old = [verification_case(acme, ssn=f"60000002{i}", first="Al", last=f"N{i}") for i in range(6)]
     young = verification_case(acme, ssn="600000029", first="Yo", last="Ung")
@@ -180,15 +237,23 @@ def test_the_preview_counts_in_sql_what_the_walk_counts_and_what_the_purge_destr
         finding(vcase=v)
     findings_ingest_all()
     # Holds of every kind: a record, a person, an open investigation; and two closed cases past retention.
-    services.legal_hold_place(actor=adam, reason="Litigation 1", source="verification.case", record_id=str(old[0].pk))
-    services.legal_hold_place(actor=adam, reason="Litigation 2", person_ref=f"worker:{old[1].worker_id}")
+    services.legal_hold_place(
+        actor=adam, reason="Litigation 1", source="verification.case", record_id=str(old[0].pk)
+    )
+    services.legal_hold_place(
+        actor=adam, reason="Litigation 2", person_ref=f"worker:{old[1].worker_id}"
+    )
     investigation = Case.objects.get(case_findings__finding__case_id=old[2].pk)
     case_open_investigation(actor=alice, case=investigation)
     dismissed = [Case.objects.get(case_findings__finding__case_id=v.pk) for v in (young, old[3])]
     for c in dismissed:
         case_dismiss(actor=alice, case=c, reason="clerical")
-    Case.objects.filter(pk__in=[c.pk for c in dismissed]).update(closed_at=timezone.now() - relativedelta(years=11))
-    services.legal_hold_place(actor=adam, reason="Litigation 3", person_ref=dismissed[0].subject_ref)
+    Case.objects.filter(pk__in=[c.pk for c in dismissed]).update(
+        closed_at=timezone.now() - relativedelta(years=11)
+    )
+    services.legal_hold_place(
+        actor=adam, reason="Litigation 3", person_ref=dismissed[0].subject_ref
+    )
 
     for src in registry.sources():
         before = timezone.now() - relativedelta(years=src.default_retention_years)
@@ -211,15 +276,28 @@ def test_a_chunk_that_fails_leaves_everything_as_it_was(adam, routing, acme, fin
     findings_ingest_all()
     case = _case_of(f)
     shadow = Run.objects.create(owner=adam, mode=RunMode.SHADOW)
-    ShadowHit.objects.create(run=shadow, rule_code="X", rule_version=2, subject_key=f"case:{gone.pk}", evidence_key="n:1",
-                             severity="high", summary="s")
+    ShadowHit.objects.create(
+        run=shadow,
+        rule_code="X",
+        rule_version=2,
+        subject_key=f"case:{gone.pk}",
+        evidence_key="n:1",
+        severity="high",
+        summary="s",
+    )
     run = _run(adam)
 
     def counts() -> dict[str, int]:
-        return {"vcases": VerificationCase.objects.count(), "findings": Finding.objects.count(), "cases": Case.objects.count(),
-                "links": CaseFinding.objects.count(), "hits": ShadowHit.objects.count(), "history": RowChange.objects.count(),
-                "tombstones": Tombstone.objects.count(),
-                "batches": AuditEvent.objects.filter(action="retention.batch_destroyed").count()}
+        return {
+            "vcases": VerificationCase.objects.count(),
+            "findings": Finding.objects.count(),
+            "cases": Case.objects.count(),
+            "links": CaseFinding.objects.count(),
+            "hits": ShadowHit.objects.count(),
+            "history": RowChange.objects.count(),
+            "tombstones": Tombstone.objects.count(),
+            "batches": AuditEvent.objects.filter(action="retention.batch_destroyed").count(),
+        }
 
     def refuse(ids: Any) -> dict[str, list[str]]:
         raise RuntimeError("the disk is full")
@@ -237,7 +315,6 @@ def test_a_chunk_that_fails_leaves_everything_as_it_was(adam, routing, acme, fin
     assert Case.objects.filter(pk=case.pk, finding_count=1).exists()
 
 
-
 def test_a_finding_cites_its_case_and_every_case_its_evidence_lists():
     from crossref.retention import cited_case_ids
 
@@ -245,4 +322,6 @@ def test_a_finding_cites_its_case_and_every_case_its_evidence_lists():
     assert cited_case_ids(9, {"case_ids": [3, 9], "window_days": 30}) == {3, 9}
     assert cited_case_ids(5, {"identities": [[1, 2], [5]]}) == {1, 2, 5}
     assert cited_case_ids(None, {"case_id": 4}) == {4}
-    assert cited_case_ids(None, {"cases": 120, "hits": 30, "z": 4.1}) == set()  # a rate: counts, no cases
+    assert (
+        cited_case_ids(None, {"cases": 120, "hits": 30, "z": 4.1}) == set()
+    )  # a rate: counts, no cases

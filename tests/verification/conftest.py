@@ -20,7 +20,12 @@ CANARY_SSN = "521874390"
 def employer(adam: Any) -> Employer:
     """Acme Farms, enrolled by adam."""
     return services.employer_enrol(
-        actor=adam, ein="12-3456789", name="Acme Farms", naics="111998", state="TX", mou_signed_on=date(2024, 1, 5)
+        actor=adam,
+        ein="12-3456789",
+        name="Acme Farms",
+        naics="111998",
+        state="TX",
+        mou_signed_on=date(2024, 1, 5),
     )
 
 
@@ -28,7 +33,12 @@ def employer(adam: Any) -> Employer:
 def other_employer(adam: Any) -> Employer:
     """Another employer, whose cases Acme's key must never see."""
     return services.employer_enrol(
-        actor=adam, ein="98-7654321", name="Other Co", naics="236220", state="CA", mou_signed_on=date(2023, 6, 1)
+        actor=adam,
+        ein="98-7654321",
+        name="Other Co",
+        naics="236220",
+        state="CA",
+        mou_signed_on=date(2023, 6, 1),
     )
 
 
@@ -58,8 +68,14 @@ def load_ref(tmp_path: Path):
 def person(ssn: str = CANARY_SSN, **overrides: Any) -> dict[str, Any]:
     """A Numident row of a lawful citizen."""
     row = {
-        "ssn": ssn, "first_name": "Maria", "middle_name": "", "last_name": "Garcia Lopez",
-        "date_of_birth": "1990-04-12", "citizenship": "citizen", "death_date": "", "locked": "false",
+        "ssn": ssn,
+        "first_name": "Maria",
+        "middle_name": "",
+        "last_name": "Garcia Lopez",
+        "date_of_birth": "1990-04-12",
+        "citizenship": "citizen",
+        "death_date": "",
+        "locked": "false",
     }
     row.update(overrides)
     return row
@@ -69,11 +85,21 @@ def i9(**overrides: Any) -> dict[str, Any]:
     """Valid I-9 data of a citizen hired today, matching `person()`."""
     today = date.today()
     data: dict[str, Any] = {
-        "first_name": "Maria", "last_name": "Garcia Lopez", "middle_initial": "", "other_last_names": "",
-        "date_of_birth": date(1990, 4, 12), "ssn": "521-87-4390", "citizenship_status": "citizen",
-        "document_type": "us_passport", "document_number": "X1234567", "document_expires_on": today + timedelta(days=900),
-        "offer_accepted_on": today - timedelta(days=5), "i9_completed_on": today - timedelta(days=1), "hire_date": today,
-        "employee_email": "", "employer_case_id": "",
+        "first_name": "Maria",
+        "last_name": "Garcia Lopez",
+        "middle_initial": "",
+        "other_last_names": "",
+        "date_of_birth": date(1990, 4, 12),
+        "ssn": "521-87-4390",
+        "citizenship_status": "citizen",
+        "document_type": "us_passport",
+        "document_number": "X1234567",
+        "document_expires_on": today + timedelta(days=900),
+        "offer_accepted_on": today - timedelta(days=5),
+        "i9_completed_on": today - timedelta(days=1),
+        "hire_date": today,
+        "employee_email": "",
+        "employer_case_id": "",
     }
     data.update(overrides)
     return data
@@ -101,14 +127,34 @@ def referred(employer):
 @pytest.fixture
 def ssa(load_ref):
     """Numident with Maria Garcia Lopez (SSN 521-87-4390) and a few others."""
-    return load_ref("ssa", [
-        person(),
-        person("234567890", first_name="José", last_name="Hernández-Díaz", date_of_birth="1985-11-03"),
-        person("345678901", first_name="Deceased", last_name="Person", death_date="2020-01-01"),
-        person("456789012", first_name="Locked", last_name="Person", locked="true"),
-        person("567890123", first_name="Nadia", last_name="Haddad", citizenship="alien_authorized", date_of_birth="1992-02-20"),
-        person("678901234", first_name="Li", last_name="Wei", citizenship="alien_authorized", date_of_birth="1988-07-01"),
-    ])
+    return load_ref(
+        "ssa",
+        [
+            person(),
+            person(
+                "234567890",
+                first_name="José",
+                last_name="Hernández-Díaz",
+                date_of_birth="1985-11-03",
+            ),
+            person("345678901", first_name="Deceased", last_name="Person", death_date="2020-01-01"),
+            person("456789012", first_name="Locked", last_name="Person", locked="true"),
+            person(
+                "567890123",
+                first_name="Nadia",
+                last_name="Haddad",
+                citizenship="alien_authorized",
+                date_of_birth="1992-02-20",
+            ),
+            person(
+                "678901234",
+                first_name="Li",
+                last_name="Wei",
+                citizenship="alien_authorized",
+                date_of_birth="1988-07-01",
+            ),
+        ],
+    )
 
 
 @pytest.fixture

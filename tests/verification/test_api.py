@@ -48,7 +48,10 @@ def test_anonymous_is_401_in_the_error_format():
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("header", ["Bearer ccv1_nope", "Bearer ", "Bearer a b", "Bearer \u00e9t\u00e9", "Bearer " + "x" * 500])
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer ccv1_nope", "Bearer ", "Bearer a b", "Bearer \u00e9t\u00e9", "Bearer " + "x" * 500],
+)
 def test_a_wrong_key_is_401_and_audited(header):
     response = APIClient().get("/api/v1/cases/", HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
@@ -67,18 +70,24 @@ def test_a_revoked_key_stops_at_once(client, api_key, adam):
 
 
 def test_an_expired_key_is_refused(client, api_key):
-    type(api_key).objects.filter(pk=api_key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    type(api_key).objects.filter(pk=api_key.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert client.get("/api/v1/cases/").status_code == 401
 
 
-def test_a_rotated_key_works_during_the_grace_period_and_the_new_one_at_once(client, api_key, adam, settings):
+def test_a_rotated_key_works_during_the_grace_period_and_the_new_one_at_once(
+    client, api_key, adam, settings
+):
     _, raw = services.apikey_rotate(actor=adam, key=api_key)
     assert client.get("/api/v1/cases/").status_code == 200
     fresh = APIClient()
     fresh.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert fresh.get("/api/v1/cases/").status_code == 200
     api_key.refresh_from_db()
-    assert api_key.expires_at <= timezone.now() + timedelta(hours=settings.VERIFICATION_API_KEY_ROTATION_GRACE_HOURS)
+    assert api_key.expires_at <= timezone.now() + timedelta(
+        hours=settings.VERIFICATION_API_KEY_ROTATION_GRACE_HOURS
+    )
 
 
 def test_the_key_is_stored_only_as_its_sha256(api_key):
@@ -148,7 +157,9 @@ def test_a_replay_does_not_validate_again(client, ssa):
 
 def test_the_same_key_with_another_body_is_a_409(client, ssa):
     post_case(client, key="retry-2")
-    assert_error(post_case(client, key="retry-2", first_name="Other"), 409, "conflict", ["Idempotency-Key"])
+    assert_error(
+        post_case(client, key="retry-2", first_name="Other"), 409, "conflict", ["Idempotency-Key"]
+    )
 
 
 def test_a_failed_submit_frees_its_idempotency_key(client, ssa):
@@ -191,7 +202,13 @@ def test_a_draft_is_saved_then_submitted(client, ssa):
         ({"date_of_birth": (date.today() + timedelta(days=1)).isoformat()}, "date_of_birth"),
         ({"citizenship_status": "martian"}, "citizenship_status"),
         ({"document_type": "library_card"}, "document_type"),
-        ({"citizenship_status": "permanent_resident", "document_type": "permanent_resident_card"}, "a_number"),
+        (
+            {
+                "citizenship_status": "permanent_resident",
+                "document_type": "permanent_resident_card",
+            },
+            "a_number",
+        ),
         ({"document_type": "employment_authorization"}, "document_type"),
         ({"a_number": "A12"}, "a_number"),
         ({"hiring_site": 999999}, "hiring_site"),
@@ -210,7 +227,13 @@ def test_bad_fields_are_400s_naming_the_field(client, ssa, overrides, field):
 
 
 def test_malformed_json_is_a_400(client):
-    response = client.generic("POST", "/api/v1/cases/", "{not json", content_type="application/json", HTTP_IDEMPOTENCY_KEY="x")
+    response = client.generic(
+        "POST",
+        "/api/v1/cases/",
+        "{not json",
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="x",
+    )
     assert_error(response, 400, "parse_error")
 
 
@@ -230,8 +253,18 @@ def test_a_duplicate_is_a_400_asking_for_a_reason(client, ssa):
 
 def test_another_employers_case_is_a_404_like_a_missing_one(client, ssa, employer):
     theirs = services.case_create(actor=None, employer=employer, data=i9())
-    for path in (f"/api/v1/cases/{theirs.pk}/", f"/api/v1/cases/{theirs.pk}/refer/", "/api/v1/cases/999999999/", "/api/v1/cases/abc/", f"/api/v1/cases/{10**30}/"):
-        method = client.get if path.endswith(f"{theirs.pk}/") or "999" in path or "abc" in path or "000000" in path else client.post
+    for path in (
+        f"/api/v1/cases/{theirs.pk}/",
+        f"/api/v1/cases/{theirs.pk}/refer/",
+        "/api/v1/cases/999999999/",
+        "/api/v1/cases/abc/",
+        f"/api/v1/cases/{10**30}/",
+    ):
+        method = (
+            client.get
+            if path.endswith(f"{theirs.pk}/") or "999" in path or "abc" in path or "000000" in path
+            else client.post
+        )
         assert_error(method(path, format="json"), 404, "not_found")
 
 
@@ -245,7 +278,14 @@ def test_the_list_shows_only_the_employers_cases(client, ssa, employer, api_key)
 def test_the_list_filters_by_status_dates_and_site(client, ssa, api_key, adam):
     site = services.site_add(actor=adam, employer=api_key.employer, name="Plant 2", state="TX")
     ea = post_case(client, key="a", hiring_site=site.pk).json()
-    tnc = post_case(client, key="b", ssn="234-56-7890", first_name="John", last_name="Smith", date_of_birth="1985-11-03").json()
+    tnc = post_case(
+        client,
+        key="b",
+        ssn="234-56-7890",
+        first_name="John",
+        last_name="Smith",
+        date_of_birth="1985-11-03",
+    ).json()
     ids = lambda q: [r["id"] for r in client.get(f"/api/v1/cases/{q}").json()["results"]]  # noqa: E731
     assert ids("?status=tentative_nonconfirmation") == [tnc["id"]]
     assert set(ids("?status=closed,tentative_nonconfirmation")) == {ea["id"], tnc["id"]}
@@ -255,7 +295,17 @@ def test_the_list_filters_by_status_dates_and_site(client, ssa, api_key, adam):
     assert ids("?created_after=2099-01-01") == []
 
 
-@pytest.mark.parametrize("query", ["?status=bogus", "?created_after=yesterday", "?site=abc", "?page_size=100000", "?cursor=forged", "?employer_case_id=a%00b"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?status=bogus",
+        "?created_after=yesterday",
+        "?site=abc",
+        "?page_size=100000",
+        "?cursor=forged",
+        "?employer_case_id=a%00b",
+    ],
+)
 def test_bad_filters_are_400s(client, query):
     assert client.get(f"/api/v1/cases/{query}").status_code == 400
 
@@ -274,9 +324,17 @@ def test_reads_are_audited(client, ssa):
 def test_the_mismatch_workflow_over_the_api(client, ssa):
     case = post_case(client, first_name="John", last_name="Smith").json()
     url = f"/api/v1/cases/{case['id']}"
-    assert_error(client.post(f"{url}/decision/", {"decision": "take_action"}, format="json"), 400, "invalid", ["decision"])
+    assert_error(
+        client.post(f"{url}/decision/", {"decision": "take_action"}, format="json"),
+        400,
+        "invalid",
+        ["decision"],
+    )
     assert client.post(f"{url}/notice/", {}, format="json").status_code == 200
-    assert client.post(f"{url}/decision/", {"decision": "take_action"}, format="json").status_code == 200
+    assert (
+        client.post(f"{url}/decision/", {"decision": "take_action"}, format="json").status_code
+        == 200
+    )
     referred = client.post(f"{url}/refer/", format="json").json()
     assert referred["status"] == "referred"
     assert referred["contact_due_on"]
@@ -284,16 +342,27 @@ def test_the_mismatch_workflow_over_the_api(client, ssa):
 
 def test_an_illegal_transition_is_a_409(client, ssa):
     case = post_case(client).json()
-    assert_error(client.post(f"/api/v1/cases/{case['id']}/refer/", format="json"), 409, "illegal_transition")
+    assert_error(
+        client.post(f"/api/v1/cases/{case['id']}/refer/", format="json"), 409, "illegal_transition"
+    )
 
 
 def test_close_with_a_code_and_its_errors(client, ssa):
     case = post_case(client, first_name="John", last_name="Smith").json()
     url = f"/api/v1/cases/{case['id']}/close/"
     assert_error(client.post(url, {"code": "nonsense"}, format="json"), 400, "invalid", ["code"])
-    assert_error(client.post(url, {"code": "ea_automatic"}, format="json"), 400, "invalid", ["code"])
-    assert_error(client.post(url, {"code": "other", "text": "SSN is 521-87-4390"}, format="json"), 400, "invalid", ["text"])
-    assert_error(client.post(url, {"code": "terminated_after_fnc"}, format="json"), 409, "illegal_transition")
+    assert_error(
+        client.post(url, {"code": "ea_automatic"}, format="json"), 400, "invalid", ["code"]
+    )
+    assert_error(
+        client.post(url, {"code": "other", "text": "SSN is 521-87-4390"}, format="json"),
+        400,
+        "invalid",
+        ["text"],
+    )
+    assert_error(
+        client.post(url, {"code": "terminated_after_fnc"}, format="json"), 409, "illegal_transition"
+    )
     closed = client.post(url, {"code": "voluntarily_quit"}, format="json").json()
     assert closed["closure_code"] == "voluntarily_quit"
 
@@ -339,5 +408,9 @@ def test_the_fast_output_equals_the_model_serializers(employer, ssa):
 
     from verification.api import CaseOutput
 
-    case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
-    assert dict(CaseOutput(case).data) == dict(serializers.ModelSerializer.to_representation(CaseOutput(case), case))
+    case = services.case_create(
+        actor=None, employer=employer, data=i9(first_name="John", last_name="Smith")
+    )
+    assert dict(CaseOutput(case).data) == dict(
+        serializers.ModelSerializer.to_representation(CaseOutput(case), case)
+    )

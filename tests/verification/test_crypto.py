@@ -41,7 +41,9 @@ def test_a_flipped_byte_fails(position):
         crypto.decrypt(tampered, table="t", column="c", row_id=1)
 
 
-@pytest.mark.parametrize(("table", "column", "row_id"), [("t", "c", 2), ("u", "c", 1), ("t", "d", 1)])
+@pytest.mark.parametrize(
+    ("table", "column", "row_id"), [("t", "c", 2), ("u", "c", 1), ("t", "d", 1)]
+)
 def test_a_ciphertext_moved_to_another_row_column_or_table_fails(table, column, row_id):
     token = crypto.encrypt("521874390", table="t", column="c", row_id=1)
     with pytest.raises(DecryptionFailed):
@@ -72,7 +74,16 @@ def test_last4_and_mask():
 @pytest.mark.django_db
 def test_a_token_moved_to_another_case_row_does_not_open(employer, ssa):
     a = services.case_create(actor=None, employer=employer, data=i9())
-    b = services.case_create(actor=None, employer=employer, data=i9(ssn="234-56-7890", first_name="José", last_name="Hernández-Díaz", date_of_birth=__import__("datetime").date(1985, 11, 3)))
+    b = services.case_create(
+        actor=None,
+        employer=employer,
+        data=i9(
+            ssn="234-56-7890",
+            first_name="José",
+            last_name="Hernández-Díaz",
+            date_of_birth=__import__("datetime").date(1985, 11, 3),
+        ),
+    )
     assert reveal(a, "ssn") == "521874390"
     b.ssn_enc = a.ssn_enc
     with pytest.raises(DecryptionFailed):
@@ -97,13 +108,26 @@ def test_no_plaintext_canary_ssn_in_any_table(employer, ssa, api_client_for):
     canary = "521874390"
     services.case_create(actor=None, employer=employer, data=i9(employer_case_id="canary-1"))
     client = api_client_for(employer)
-    response = client.post("/api/v1/cases/", i9(ssn="521-87-4390", duplicate_reason="other", duplicate_reason_text="Second job", employer_case_id="canary-2"), format="json", HTTP_IDEMPOTENCY_KEY="canary")
+    response = client.post(
+        "/api/v1/cases/",
+        i9(
+            ssn="521-87-4390",
+            duplicate_reason="other",
+            duplicate_reason_text="Second job",
+            employer_case_id="canary-2",
+        ),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="canary",
+    )
     assert response.status_code == 201, response.content
     hits = []
     with connection.cursor() as cursor:
         for table, column in _text_columns():
             for needle in (canary, "521-87-4390", "521 87 4390"):
-                cursor.execute(f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE %s', [f"%{needle}%"])
+                cursor.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE %s',
+                    [f"%{needle}%"],
+                )
                 if cursor.fetchone()[0]:
                     hits.append((table, column, needle))
     assert hits == []
@@ -143,7 +167,10 @@ def test_the_blind_index_equals_a_standard_hmac():
     import hmac
 
     key = crypto.blind_index_key()
-    assert crypto.blind_index("521-87-4390", kind="ssn") == hmac.new(key, b"ssn|521874390", hashlib.sha256).hexdigest()
+    assert (
+        crypto.blind_index("521-87-4390", kind="ssn")
+        == hmac.new(key, b"ssn|521874390", hashlib.sha256).hexdigest()
+    )
 
 
 @pytest.mark.django_db

@@ -22,7 +22,13 @@ S = CaseStatus
 
 def nmt(employer):
     """Nadia attests citizenship; SSA says noncitizen and DHS shows no naturalization: manual check."""
-    case = create(employer, ssn="567-89-0123", first_name="Nadia", last_name="Haddad", date_of_birth=date(1992, 2, 20))
+    case = create(
+        employer,
+        ssn="567-89-0123",
+        first_name="Nadia",
+        last_name="Haddad",
+        date_of_birth=date(1992, 2, 20),
+    )
     assert case.status == S.NEEDS_MORE_TIME
     return case
 
@@ -32,19 +38,32 @@ def ssa_interconnection(directory, sally):
     """USCIS lets SSA's status verifiers work the verification cases referred to SSA (sally)."""
     from tests.factories import UserFactory
 
-    admin = UserFactory(username="ic-admin", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True)
+    admin = UserFactory(
+        username="ic-admin", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True
+    )
     today = timezone.localdate()
     agreement = agreement_create(
-        actor=admin, reference="uscis-ssa-ic", title="USCIS to SSA status verification", kind="interconnection",
-        source_agency=directory["uscis"], recipient_agency=directory["ssa"],
-        purpose="SSA resolves E-Verify mismatches referred to it.", legal_authority="8 U.S.C. 1324a note",
+        actor=admin,
+        reference="uscis-ssa-ic",
+        title="USCIS to SSA status verification",
+        kind="interconnection",
+        source_agency=directory["uscis"],
+        recipient_agency=directory["ssa"],
+        purpose="SSA resolves E-Verify mismatches referred to it.",
+        legal_authority="8 U.S.C. 1324a note",
         routine_use="DHS/USCIS-011 routine use A",
         scope={"verification_cases": ["view", "search", "change"]},
-        effective_on=today - timedelta(days=30), expires_on=today + timedelta(days=400),
+        effective_on=today - timedelta(days=30),
+        expires_on=today + timedelta(days=400),
     )
     agreement = agreement_activate(actor=admin, agreement=agreement)
-    grant_create(actor=admin, user=sally, role=Role.STATUS_VERIFIER, agreement=agreement,
-                 valid_from=today - timedelta(days=30))
+    grant_create(
+        actor=admin,
+        user=sally,
+        role=Role.STATUS_VERIFIER,
+        agreement=agreement,
+        valid_from=today - timedelta(days=30),
+    )
     return agreement
 
 
@@ -89,10 +108,20 @@ def test_escalating_needs_more_time_before_its_deadline_changes_nothing(employer
     assert not AuditEvent.objects.filter(action="vcase.nmt_escalated").exists()
 
 
-def test_needs_more_time_escalation_tells_uscis_verifiers_once_per_sweep(employer, ssa, vera, sally, ssa_interconnection):
+def test_needs_more_time_escalation_tells_uscis_verifiers_once_per_sweep(
+    employer, ssa, vera, sally, ssa_interconnection
+):
     with time_machine.travel("2026-11-25 15:00Z"):
-        first, second = nmt(employer), create(employer, ssn="567-89-0123", first_name="Nadia", last_name="Haddad",
-                                              date_of_birth=date(1992, 2, 20))
+        first, second = (
+            nmt(employer),
+            create(
+                employer,
+                ssn="567-89-0123",
+                first_name="Nadia",
+                last_name="Haddad",
+                date_of_birth=date(1992, 2, 20),
+            ),
+        )
     with time_machine.travel("2026-12-02 15:00Z"):
         assert deadlines_sweep()["verifiers_notified"] == 1
         assert deadlines_sweep()["verifiers_notified"] == 0
@@ -167,13 +196,17 @@ def test_the_ten_day_window_setting_moves_the_no_show(employer, ssa, vera, setti
     assert case.contact_due_on == date(2026, 12, 10)
     with time_machine.travel("2026-12-10 15:00Z"):
         assert deadlines_sweep()["no_shows"] == 0
-        services.case_contact_record(actor=vera, case=case, contacted_on=date(2026, 12, 9))  # day 9: in time
+        services.case_contact_record(
+            actor=vera, case=case, contacted_on=date(2026, 12, 9)
+        )  # day 9: in time
     with time_machine.travel("2026-12-11 15:00Z"):
         assert deadlines_sweep()["no_shows"] == 0
 
 
 @pytest.mark.parametrize("contacted_on", [date(2026, 11, 24), date(2026, 11, 27)])
-def test_a_contact_before_the_referral_or_in_the_future_is_refused(employer, ssa, vera, contacted_on):
+def test_a_contact_before_the_referral_or_in_the_future_is_refused(
+    employer, ssa, vera, contacted_on
+):
     with time_machine.travel("2026-11-25 15:00Z"):
         case = referred(employer)
         with pytest.raises(ValidationFailed):
@@ -181,14 +214,33 @@ def test_a_contact_before_the_referral_or_in_the_future_is_refused(employer, ssa
 
 
 def test_a_dhs_no_show_after_the_window(employer, ssa, load_ref):
-    load_ref("dhs", [{
-        "a_number": "022222222", "first_name": "Li", "last_name": "Wei", "date_of_birth": "1988-07-01",
-        "class_of_admission": "H1B", "work_authorized_from": "2019-01-01", "work_authorized_until": "2020-01-01",
-    }])
+    load_ref(
+        "dhs",
+        [
+            {
+                "a_number": "022222222",
+                "first_name": "Li",
+                "last_name": "Wei",
+                "date_of_birth": "1988-07-01",
+                "class_of_admission": "H1B",
+                "work_authorized_from": "2019-01-01",
+                "work_authorized_until": "2020-01-01",
+            }
+        ],
+    )
     with time_machine.travel("2026-11-25 15:00Z"):
-        case = create(employer, ssn="678-90-1234", first_name="Li", last_name="Wei", date_of_birth=date(1988, 7, 1),
-                      citizenship_status="authorized_alien", a_number="22222222", document_type="employment_authorization",
-                      document_number="EAD77777", document_expires_on=date(2028, 1, 1))
+        case = create(
+            employer,
+            ssn="678-90-1234",
+            first_name="Li",
+            last_name="Wei",
+            date_of_birth=date(1988, 7, 1),
+            citizenship_status="authorized_alien",
+            a_number="22222222",
+            document_type="employment_authorization",
+            document_number="EAD77777",
+            document_expires_on=date(2028, 1, 1),
+        )
         services.case_fan_issue(actor=None, case=case)
         services.case_decide(actor=None, case=case, decision="take_action")
         services.case_refer(actor=None, case=case)
@@ -204,7 +256,9 @@ def test_a_dhs_no_show_after_the_window(employer, ssa, load_ref):
 def test_one_sweep_applies_every_rule_and_leaves_the_rest(employer, ssa, vera):
     with time_machine.travel("2026-01-05 15:00Z"):
         old_draft = create(employer, submit=False)
-        continuance = services.case_resolve(actor=vera, case=referred(employer), resolution="continuance")
+        continuance = services.case_resolve(
+            actor=vera, case=referred(employer), resolution="continuance"
+        )
     with time_machine.travel("2026-11-02 15:00Z"):
         undecided = create(employer, first_name="John", last_name="Smith")
         decided = create(employer, first_name="John", last_name="Smith")
@@ -218,14 +272,31 @@ def test_one_sweep_applies_every_rule_and_leaves_the_rest(employer, ssa, vera):
         fresh_draft = create(employer, submit=False)
         fresh_tnc = create(employer, first_name="John", last_name="Smith")
         fresh_nmt = nmt(employer)
-        fresh_continuance = services.case_resolve(actor=vera, case=referred(employer), resolution="continuance")
+        fresh_continuance = services.case_resolve(
+            actor=vera, case=referred(employer), resolution="continuance"
+        )
         counts = deadlines_sweep()
     assert counts == {
-        "drafts_closed": 1, "no_decision_closed": 1, "no_shows": 1, "nmt_escalated": 1,
-        "continuances_escalated": 1, "verifiers_notified": 1,
+        "drafts_closed": 1,
+        "no_decision_closed": 1,
+        "no_shows": 1,
+        "nmt_escalated": 1,
+        "continuances_escalated": 1,
+        "verifiers_notified": 1,
     }
-    for case in (old_draft, continuance, undecided, decided, no_show, contacted, late_nmt, fresh_draft, fresh_tnc,
-                 fresh_nmt, fresh_continuance):
+    for case in (
+        old_draft,
+        continuance,
+        undecided,
+        decided,
+        no_show,
+        contacted,
+        late_nmt,
+        fresh_draft,
+        fresh_tnc,
+        fresh_nmt,
+        fresh_continuance,
+    ):
         case.refresh_from_db()
     assert (old_draft.status, old_draft.closure_code) == (S.CLOSED, ClosureCode.DRAFT_EXPIRED)
     assert (undecided.status, undecided.closure_code) == (S.CLOSED, ClosureCode.NO_DECISION)
@@ -272,6 +343,8 @@ def test_a_late_contact_on_the_screen_is_a_field_error(login, employer, ssa, ver
     with time_machine.travel("2026-11-25 15:00Z"):
         case = referred(employer)
     with time_machine.travel("2026-12-10 15:00Z"):
-        response = login(vera).post(f"/verification/cases/{case.pk}/contact/", {"contacted_on": "2026-12-09"})
+        response = login(vera).post(
+            f"/verification/cases/{case.pk}/contact/", {"contacted_on": "2026-12-09"}
+        )
     assert response.status_code == 400
     assert "a later contact is a no-show" in response.content.decode()

@@ -38,20 +38,30 @@ def _at(working_days_ago: int) -> str:
 
 
 def nmt(employer):
-    return create(employer, ssn="567-89-0123", first_name="Nadia", last_name="Haddad", date_of_birth=date(1992, 2, 20))
+    return create(
+        employer,
+        ssn="567-89-0123",
+        first_name="Nadia",
+        last_name="Haddad",
+        date_of_birth=date(1992, 2, 20),
+    )
 
 
 @pytest.mark.worker
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_cases(employer, ssa, vera):
+def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_cases(
+    employer, ssa, vera
+):
     redis.Redis.from_url(django_settings.REDIS_URL).flushdb()  # this run's private Redis database
     due = {}
     keep = {}
     with time_machine.travel(_at(200)):
         due["draft"] = create(employer, submit=False)
     with time_machine.travel(_at(100)):
-        due["continuance"] = services.case_resolve(actor=vera, case=referred(employer), resolution="continuance")
+        due["continuance"] = services.case_resolve(
+            actor=vera, case=referred(employer), resolution="continuance"
+        )
     with time_machine.travel(_at(12)):
         due["undecided"] = tnc(employer)
         due["no_show"] = referred(employer)
@@ -62,15 +72,23 @@ def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_
         keep["contacted"] = referred(employer)
         services.case_contact_record(actor=vera, case=keep["contacted"])
     with time_machine.travel(_at(20)):
-        keep["continuance"] = services.case_resolve(actor=vera, case=referred(employer), resolution="continuance")
+        keep["continuance"] = services.case_resolve(
+            actor=vera, case=referred(employer), resolution="continuance"
+        )
     with time_machine.travel(_at(150)):
         keep["touched_draft"] = create(employer, submit=False)
-    keep["touched_draft"].save(update_fields=["updated_at"])  # touched today: not untouched for 180 days
+    keep["touched_draft"].save(
+        update_fields=["updated_at"]
+    )  # touched today: not untouched for 180 days
     keep["draft"] = create(employer, submit=False)
     keep["tnc"] = tnc(employer)
     keep["referred"] = referred(employer)
     keep["nmt"] = nmt(employer)
-    snapshot = {name: (c.status, c.closure_code) for name, c in keep.items() for c in [type(c).objects.get(pk=c.pk)]}
+    snapshot = {
+        name: (c.status, c.closure_code)
+        for name, c in keep.items()
+        for c in [type(c).objects.get(pk=c.pk)]
+    }
 
     # The beat schedule names this task; send it by name over the broker, exactly as beat does.
     entry = django_settings.CELERY_BEAT_SCHEDULE["verification-deadlines"]
@@ -81,9 +99,11 @@ def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_
         app.send_task(entry["task"])
 
         def swept() -> bool:
-            return AuditEvent.objects.filter(action="vcase.continuance_escalated").exists() and (
-                AuditEvent.objects.filter(action="vcase.nmt_escalated").exists()
-            ) and Notification.objects.filter(user=vera).exists()
+            return (
+                AuditEvent.objects.filter(action="vcase.continuance_escalated").exists()
+                and (AuditEvent.objects.filter(action="vcase.nmt_escalated").exists())
+                and Notification.objects.filter(user=vera).exists()
+            )
 
         wait_until(swept, 120, "the worker to run the deadline sweep")
     finally:
@@ -97,7 +117,10 @@ def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_
     for case in (*due.values(), *keep.values()):
         case.refresh_from_db()
     assert (due["draft"].status, due["draft"].closure_code) == (S.CLOSED, ClosureCode.DRAFT_EXPIRED)
-    assert (due["undecided"].status, due["undecided"].closure_code) == (S.CLOSED, ClosureCode.NO_DECISION)
+    assert (due["undecided"].status, due["undecided"].closure_code) == (
+        S.CLOSED,
+        ClosureCode.NO_DECISION,
+    )
     assert due["undecided"].result == S.FINAL_NONCONFIRMATION
     assert due["no_show"].status == S.FINAL_NONCONFIRMATION  # an SSA referral: a no-show is final
     assert due["nmt"].status == S.NEEDS_MORE_TIME
@@ -110,9 +133,15 @@ def test_the_beat_task_through_the_broker_closes_and_escalates_only_the_overdue_
 
     # Each change is audited as the worker's task, and the verifier got one message for both.
     events = AuditEvent.objects.filter(task_name="verification.tasks.deadlines_sweep")
-    assert sorted(events.values_list("action", flat=True)) == sorted([
-        "vcase.auto_closed", "vcase.auto_closed", "vcase.no_show", "vcase.nmt_escalated", "vcase.continuance_escalated",
-    ])
+    assert sorted(events.values_list("action", flat=True)) == sorted(
+        [
+            "vcase.auto_closed",
+            "vcase.auto_closed",
+            "vcase.no_show",
+            "vcase.nmt_escalated",
+            "vcase.continuance_escalated",
+        ]
+    )
     assert {e.object_id for e in events} == {str(c.pk) for c in due.values()}
     note = Notification.objects.get(user=vera)
     assert note.title == "2 verification cases escalated"

@@ -30,9 +30,20 @@ def rows(name):
 
 def test_every_family_is_present():
     labels = {r["label"] for r in rows("labels.csv")}
-    assert {"none", "clerical", "fraud:ssn_reuse", "fraud:multi_identity", "fraud:deceased", "fraud:locked",
-            "fraud:expired_authorization", "fraud:enforcement_hit", "employer:late_case", "employer:prescreening",
-            "employer:idle_tnc", "employer:fnc_retained"} <= labels
+    assert {
+        "none",
+        "clerical",
+        "fraud:ssn_reuse",
+        "fraud:multi_identity",
+        "fraud:deceased",
+        "fraud:locked",
+        "fraud:expired_authorization",
+        "fraud:enforcement_hit",
+        "employer:late_case",
+        "employer:prescreening",
+        "employer:idle_tnc",
+        "employer:fnc_retained",
+    } <= labels
 
 
 def test_the_instant_result_agrees_with_each_label(references):
@@ -40,21 +51,38 @@ def test_the_instant_result_agrees_with_each_label(references):
     seen_multi = set()
     for case in rows("cases.csv"):
         label, detail = labels[case["employer_case_id"]]
-        result = instant_result(Submitted(
-            first_name=case["first_name"], last_name=case["last_name"], other_last_names="",
-            date_of_birth=date.fromisoformat(case["date_of_birth"]), ssn=case["ssn"],
-            citizenship_status=case["citizenship_status"], hire_date=date.fromisoformat(case["hire_date"]),
-            a_number=case["a_number"],
-        ), today=AS_OF)
+        result = instant_result(
+            Submitted(
+                first_name=case["first_name"],
+                last_name=case["last_name"],
+                other_last_names="",
+                date_of_birth=date.fromisoformat(case["date_of_birth"]),
+                ssn=case["ssn"],
+                citizenship_status=case["citizenship_status"],
+                hire_date=date.fromisoformat(case["hire_date"]),
+                a_number=case["a_number"],
+            ),
+            today=AS_OF,
+        )
         hints = {c.result.hint for c in result.comparisons}
         where = (case["employer_case_id"], label, detail, result.status, sorted(hints))
-        if label in ("none", "fraud:ssn_reuse", "fraud:enforcement_hit", "employer:late_case", "employer:prescreening"):
+        if label in (
+            "none",
+            "fraud:ssn_reuse",
+            "fraud:enforcement_hit",
+            "employer:late_case",
+            "employer:prescreening",
+        ):
             assert result.status == CaseStatus.EMPLOYMENT_AUTHORIZED, where
         elif label == "clerical":
             assert result.status == CaseStatus.TENTATIVE_NONCONFIRMATION, where
             assert detail in hints, where
         elif label in ("fraud:deceased", "fraud:locked", "fraud:expired_authorization"):
-            assert {"fraud:deceased": "deceased", "fraud:locked": "locked", "fraud:expired_authorization": "expired"}[label] in hints, where
+            assert {
+                "fraud:deceased": "deceased",
+                "fraud:locked": "locked",
+                "fraud:expired_authorization": "expired",
+            }[label] in hints, where
         elif label == "fraud:multi_identity":
             first = case["ssn"] not in seen_multi
             seen_multi.add(case["ssn"])
@@ -67,6 +95,12 @@ def test_the_instant_result_agrees_with_each_label(references):
 
 def test_the_enforcement_hit_is_an_enforcement_subject(references):
     hit = next(c for c in rows("cases.csv") if c["employer_case_id"] == "FX-18")
-    assert EnforcementSubject.objects.current().filter(
-        first_name=hit["first_name"], last_name=hit["last_name"], date_of_birth=hit["date_of_birth"]
-    ).exists()
+    assert (
+        EnforcementSubject.objects.current()
+        .filter(
+            first_name=hit["first_name"],
+            last_name=hit["last_name"],
+            date_of_birth=hit["date_of_birth"],
+        )
+        .exists()
+    )

@@ -75,7 +75,10 @@ def test_an_unknown_ssn_is_an_ssa_mismatch(employer, ssa):
     assert case.comparisons.get(field="ssn").hint == ""
 
 
-@pytest.mark.parametrize(("ssn", "first", "field"), [("345-67-8901", "Deceased", "death"), ("456-78-9012", "Locked", "ssn_lock")])
+@pytest.mark.parametrize(
+    ("ssn", "first", "field"),
+    [("345-67-8901", "Deceased", "death"), ("456-78-9012", "Locked", "ssn_lock")],
+)
 def test_deceased_and_locked_ssns_are_mismatches(employer, ssa, ssn, first, field):
     case = submit(employer, ssn=ssn, first_name=first, last_name="Person")
     assert case.status == CaseStatus.TENTATIVE_NONCONFIRMATION
@@ -85,9 +88,15 @@ def test_deceased_and_locked_ssns_are_mismatches(employer, ssa, ssn, first, fiel
 def noncitizen(**overrides):
     today = date.today()
     data = {
-        "ssn": "567-89-0123", "first_name": "Nadia", "last_name": "Haddad", "date_of_birth": date(1992, 2, 20),
-        "citizenship_status": "authorized_alien", "a_number": "A012345678", "document_type": "employment_authorization",
-        "document_number": "EAD0001234", "document_expires_on": today + timedelta(days=300),
+        "ssn": "567-89-0123",
+        "first_name": "Nadia",
+        "last_name": "Haddad",
+        "date_of_birth": date(1992, 2, 20),
+        "citizenship_status": "authorized_alien",
+        "a_number": "A012345678",
+        "document_type": "employment_authorization",
+        "document_number": "EAD0001234",
+        "document_expires_on": today + timedelta(days=300),
     }
     data.update(overrides)
     return data
@@ -96,23 +105,57 @@ def noncitizen(**overrides):
 @pytest.fixture
 def dhs(load_ref):
     today = date.today()
-    return load_ref("dhs", [
-        {"a_number": "012345678", "first_name": "Nadia", "last_name": "Haddad", "date_of_birth": "1992-02-20",
-         "class_of_admission": "C09", "work_authorized_from": "2020-01-01", "work_authorized_until": (today + timedelta(days=300)).isoformat()},
-        {"a_number": "022222222", "first_name": "Li", "last_name": "Wei", "date_of_birth": "1988-07-01",
-         "class_of_admission": "H1B", "work_authorized_from": "2019-01-01", "work_authorized_until": (today - timedelta(days=3)).isoformat()},
-        {"a_number": "033333333", "first_name": "Maria", "last_name": "Garcia Lopez", "date_of_birth": "1990-04-12",
-         "class_of_admission": "IR1", "naturalized_on": "2015-06-01"},
-    ])
+    return load_ref(
+        "dhs",
+        [
+            {
+                "a_number": "012345678",
+                "first_name": "Nadia",
+                "last_name": "Haddad",
+                "date_of_birth": "1992-02-20",
+                "class_of_admission": "C09",
+                "work_authorized_from": "2020-01-01",
+                "work_authorized_until": (today + timedelta(days=300)).isoformat(),
+            },
+            {
+                "a_number": "022222222",
+                "first_name": "Li",
+                "last_name": "Wei",
+                "date_of_birth": "1988-07-01",
+                "class_of_admission": "H1B",
+                "work_authorized_from": "2019-01-01",
+                "work_authorized_until": (today - timedelta(days=3)).isoformat(),
+            },
+            {
+                "a_number": "033333333",
+                "first_name": "Maria",
+                "last_name": "Garcia Lopez",
+                "date_of_birth": "1990-04-12",
+                "class_of_admission": "IR1",
+                "naturalized_on": "2015-06-01",
+            },
+        ],
+    )
 
 
 def test_an_authorized_noncitizen_matching_dhs_is_authorized(employer, ssa, dhs):
     case = submit(employer, **noncitizen())
-    assert case.result == CaseStatus.EMPLOYMENT_AUTHORIZED, list(case.comparisons.values("source", "field", "outcome"))
+    assert case.result == CaseStatus.EMPLOYMENT_AUTHORIZED, list(
+        case.comparisons.values("source", "field", "outcome")
+    )
 
 
 def test_expired_work_authorization_is_a_dhs_mismatch(employer, ssa, dhs):
-    case = submit(employer, **noncitizen(ssn="678-90-1234", first_name="Li", last_name="Wei", date_of_birth=date(1988, 7, 1), a_number="22222222"))
+    case = submit(
+        employer,
+        **noncitizen(
+            ssn="678-90-1234",
+            first_name="Li",
+            last_name="Wei",
+            date_of_birth=date(1988, 7, 1),
+            a_number="22222222",
+        ),
+    )
     assert case.status == CaseStatus.TENTATIVE_NONCONFIRMATION
     assert case.tnc_source == TncSource.DHS
     assert case.comparisons.get(field="work_authorization").hint == "expired"
@@ -134,5 +177,11 @@ def test_a_naturalized_citizen_with_stale_ssa_citizenship_is_authorized(employer
 
 
 def test_a_citizen_ssa_cannot_confirm_and_dhs_does_not_know_needs_more_time(employer, ssa):
-    case = submit(employer, ssn="567-89-0123", first_name="Nadia", last_name="Haddad", date_of_birth=date(1992, 2, 20))
+    case = submit(
+        employer,
+        ssn="567-89-0123",
+        first_name="Nadia",
+        last_name="Haddad",
+        date_of_birth=date(1992, 2, 20),
+    )
     assert case.status == CaseStatus.NEEDS_MORE_TIME

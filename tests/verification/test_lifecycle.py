@@ -17,10 +17,20 @@ S = CaseStatus
 
 @pytest.fixture
 def dhs_expired(load_ref):
-    return load_ref("dhs", [{
-        "a_number": "022222222", "first_name": "Li", "last_name": "Wei", "date_of_birth": "1988-07-01",
-        "class_of_admission": "H1B", "work_authorized_from": "2019-01-01", "work_authorized_until": "2020-01-01",
-    }])
+    return load_ref(
+        "dhs",
+        [
+            {
+                "a_number": "022222222",
+                "first_name": "Li",
+                "last_name": "Wei",
+                "date_of_birth": "1988-07-01",
+                "class_of_admission": "H1B",
+                "work_authorized_from": "2019-01-01",
+                "work_authorized_until": "2020-01-01",
+            }
+        ],
+    )
 
 
 def make(status, employer, vera, dhs=False):
@@ -30,7 +40,13 @@ def make(status, employer, vera, dhs=False):
     if status == S.EMPLOYMENT_AUTHORIZED:
         return create(employer, last_name="Garsya Lopes")  # near match: name review keeps it open
     if status == S.NEEDS_MORE_TIME:
-        return create(employer, ssn="567-89-0123", first_name="Nadia", last_name="Haddad", date_of_birth=date(1992, 2, 20))
+        return create(
+            employer,
+            ssn="567-89-0123",
+            first_name="Nadia",
+            last_name="Haddad",
+            date_of_birth=date(1992, 2, 20),
+        )
     if status == S.TENTATIVE_NONCONFIRMATION:
         return tnc(employer)
     if status == S.REFERRED:
@@ -38,15 +54,26 @@ def make(status, employer, vera, dhs=False):
     if status == S.CASE_IN_CONTINUANCE:
         return services.case_resolve(actor=vera, case=referred(employer), resolution="continuance")
     if status == S.CLOSE_AND_RESUBMIT:
-        return services.case_resolve(actor=vera, case=referred(employer), resolution="close_and_resubmit")
+        return services.case_resolve(
+            actor=vera, case=referred(employer), resolution="close_and_resubmit"
+        )
     if status == S.FINAL_NONCONFIRMATION:
         case = tnc(employer)
         services.case_fan_issue(actor=None, case=case)
         return services.case_decide(actor=None, case=case, decision="no_action")
     if status == S.DHS_NO_SHOW:
-        case = create(employer, ssn="678-90-1234", first_name="Li", last_name="Wei", date_of_birth=date(1988, 7, 1),
-                      citizenship_status="authorized_alien", a_number="22222222", document_type="employment_authorization",
-                      document_number="EAD77777", document_expires_on=date.today() + timedelta(days=100))
+        case = create(
+            employer,
+            ssn="678-90-1234",
+            first_name="Li",
+            last_name="Wei",
+            date_of_birth=date(1988, 7, 1),
+            citizenship_status="authorized_alien",
+            a_number="22222222",
+            document_type="employment_authorization",
+            document_number="EAD77777",
+            document_expires_on=date.today() + timedelta(days=100),
+        )
         assert case.tnc_source == TncSource.DHS
         services.case_fan_issue(actor=None, case=case)
         services.case_decide(actor=None, case=case, decision="take_action")
@@ -66,15 +93,25 @@ def test_every_status_is_reachable(employer, ssa, dhs_expired, vera, status):
 ACTIONS = {
     "submit": lambda case, vera: services.case_submit(actor=None, case=case),
     "issue_fan": lambda case, vera: services.case_fan_issue(actor=None, case=case),
-    "decide": lambda case, vera: services.case_decide(actor=None, case=case, decision="take_action"),
+    "decide": lambda case, vera: services.case_decide(
+        actor=None, case=case, decision="take_action"
+    ),
     "refer": lambda case, vera: services.case_refer(actor=None, case=case),
     "record_contact": lambda case, vera: services.case_contact_record(actor=vera, case=case),
-    "resolve": lambda case, vera: services.case_resolve(actor=vera, case=case, resolution="confirmed"),
+    "resolve": lambda case, vera: services.case_resolve(
+        actor=vera, case=case, resolution="confirmed"
+    ),
     "no_show": lambda case, vera: services.case_no_show(actor=None, case=case),
     "auto_close_draft": lambda case, vera: services.case_auto_close_draft(actor=None, case=case),
-    "auto_close_no_decision": lambda case, vera: services.case_auto_close_no_decision(actor=None, case=case),
-    "escalate_continuance": lambda case, vera: services.case_escalate_continuance(actor=None, case=case),
-    "close": lambda case, vera: services.case_close(actor=None, case=case, code="other", text="Testing"),
+    "auto_close_no_decision": lambda case, vera: services.case_auto_close_no_decision(
+        actor=None, case=case
+    ),
+    "escalate_continuance": lambda case, vera: services.case_escalate_continuance(
+        actor=None, case=case
+    ),
+    "close": lambda case, vera: services.case_close(
+        actor=None, case=case, code="other", text="Testing"
+    ),
 }
 
 
@@ -82,7 +119,9 @@ ACTIONS = {
     ("action", "status"),
     [(a, s) for a in ACTIONS for s in S.values if s not in lifecycle.ALLOWED[a]],
 )
-def test_actions_are_refused_from_statuses_the_lifecycle_does_not_allow(employer, ssa, dhs_expired, vera, action, status):
+def test_actions_are_refused_from_statuses_the_lifecycle_does_not_allow(
+    employer, ssa, dhs_expired, vera, action, status
+):
     case = make(status, employer, vera)
     with pytest.raises(IllegalTransition):
         ACTIONS[action](case, vera)
@@ -114,9 +153,13 @@ def test_no_action_makes_the_mismatch_final(employer, ssa, vera):
     ("start", "resolution", "target"),
     [(s, r, t) for r, (starts, t) in lifecycle.RESOLUTIONS.items() for s in sorted(starts)],
 )
-def test_each_resolution_from_each_allowed_status(employer, ssa, dhs_expired, vera, start, resolution, target):
+def test_each_resolution_from_each_allowed_status(
+    employer, ssa, dhs_expired, vera, start, resolution, target
+):
     case = make(start, employer, vera)
-    case = services.case_resolve(actor=vera, case=case, resolution=resolution, note="Record checked and corrected")
+    case = services.case_resolve(
+        actor=vera, case=case, resolution=resolution, note="Record checked and corrected"
+    )
     if target == S.EMPLOYMENT_AUTHORIZED:
         assert case.status == S.CLOSED
         assert case.result == S.EMPLOYMENT_AUTHORIZED
@@ -127,11 +170,19 @@ def test_each_resolution_from_each_allowed_status(employer, ssa, dhs_expired, ve
 
 @pytest.mark.parametrize(
     ("start", "resolution"),
-    [(s, r) for r, (starts, _) in lifecycle.RESOLUTIONS.items() for s in sorted(lifecycle.ALLOWED["resolve"] - starts)],
+    [
+        (s, r)
+        for r, (starts, _) in lifecycle.RESOLUTIONS.items()
+        for s in sorted(lifecycle.ALLOWED["resolve"] - starts)
+    ],
 )
-def test_resolutions_refused_from_other_statuses(employer, ssa, dhs_expired, vera, start, resolution):
+def test_resolutions_refused_from_other_statuses(
+    employer, ssa, dhs_expired, vera, start, resolution
+):
     with pytest.raises(IllegalTransition):
-        services.case_resolve(actor=vera, case=make(start, employer, vera), resolution=resolution, note="x")
+        services.case_resolve(
+            actor=vera, case=make(start, employer, vera), resolution=resolution, note="x"
+        )
 
 
 @pytest.mark.parametrize(
@@ -139,7 +190,9 @@ def test_resolutions_refused_from_other_statuses(employer, ssa, dhs_expired, ver
     [(c, s) for c, froms in lifecycle.CLOSURE_FROM.items() for s in sorted(froms)],
 )
 def test_each_closure_code_from_each_allowed_status(employer, ssa, dhs_expired, vera, code, status):
-    case = services.case_close(actor=None, case=make(status, employer, vera), code=code, text="Explained without numbers")
+    case = services.case_close(
+        actor=None, case=make(status, employer, vera), code=code, text="Explained without numbers"
+    )
     assert case.status == S.CLOSED
     assert case.closure_code == code
     assert case.result == status
@@ -147,11 +200,17 @@ def test_each_closure_code_from_each_allowed_status(employer, ssa, dhs_expired, 
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [(c, s) for c, froms in lifecycle.CLOSURE_FROM.items() for s in sorted(lifecycle.ALLOWED["close"] - froms)],
+    [
+        (c, s)
+        for c, froms in lifecycle.CLOSURE_FROM.items()
+        for s in sorted(lifecycle.ALLOWED["close"] - froms)
+    ],
 )
 def test_closure_codes_refused_from_other_statuses(employer, ssa, dhs_expired, vera, code, status):
     with pytest.raises(IllegalTransition):
-        services.case_close(actor=None, case=make(status, employer, vera), code=code, text="Explained")
+        services.case_close(
+            actor=None, case=make(status, employer, vera), code=code, text="Explained"
+        )
 
 
 @pytest.mark.parametrize("code", sorted(lifecycle.SYSTEM_CLOSURE_CODES))
@@ -160,7 +219,15 @@ def test_system_closure_codes_cannot_be_chosen(employer, ssa, code):
         services.case_close(actor=None, case=tnc(employer), code=code)
 
 
-@pytest.mark.parametrize("text", ["SSN 521-87-4390 given by mistake", "A-Number A012345678", "521874390", "his number is 521 87 4390"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SSN 521-87-4390 given by mistake",
+        "A-Number A012345678",
+        "521874390",
+        "his number is 521 87 4390",
+    ],
+)
 def test_closure_text_with_an_identifier_is_refused(employer, ssa, text):
     with pytest.raises(ValidationFailed) as exc:
         services.case_close(actor=None, case=tnc(employer), code="other", text=text)
@@ -175,11 +242,15 @@ def test_other_needs_text(employer, ssa):
 # --- Deadlines ----------------------------------------------------------------------------------
 
 
-def test_referral_contact_deadline_counts_federal_working_days_over_thanksgiving(employer, ssa, settings):
+def test_referral_contact_deadline_counts_federal_working_days_over_thanksgiving(
+    employer, ssa, settings
+):
     with time_machine.travel("2026-11-25 15:00Z"):
         case = referred(employer)
     assert case.referred_on == date(2026, 11, 25)
-    assert case.contact_due_on == date(2026, 12, 8)  # 8 working days; Thanksgiving and weekends skipped
+    assert case.contact_due_on == date(
+        2026, 12, 8
+    )  # 8 working days; Thanksgiving and weekends skipped
 
 
 def test_the_referral_window_is_a_setting(employer, ssa, settings):
@@ -198,12 +269,28 @@ def test_decision_deadline_skips_new_year(employer, ssa):
 def test_late_creation_after_the_third_business_day_needs_a_reason(employer, ssa):
     hire = date(2026, 12, 18)  # a Friday; Christmas is on the following Friday
     with time_machine.travel("2026-12-23 15:00Z"):
-        create(employer, hire_date=hire, i9_completed_on=hire, offer_accepted_on=hire - timedelta(days=7))
+        create(
+            employer,
+            hire_date=hire,
+            i9_completed_on=hire,
+            offer_accepted_on=hire - timedelta(days=7),
+        )
     with time_machine.travel("2026-12-24 15:00Z"):
         with pytest.raises(ValidationFailed) as exc:
-            create(employer, hire_date=hire, i9_completed_on=hire, offer_accepted_on=hire - timedelta(days=7))
+            create(
+                employer,
+                hire_date=hire,
+                i9_completed_on=hire,
+                offer_accepted_on=hire - timedelta(days=7),
+            )
         assert "late_reason" in exc.value.field_errors
-        case = create(employer, hire_date=hire, i9_completed_on=hire, offer_accepted_on=hire - timedelta(days=7), late_reason="technical_problems")
+        case = create(
+            employer,
+            hire_date=hire,
+            i9_completed_on=hire,
+            offer_accepted_on=hire - timedelta(days=7),
+            late_reason="technical_problems",
+        )
     assert case.late_reason == "technical_problems"
 
 
@@ -217,7 +304,9 @@ def test_a_duplicate_within_365_days_needs_a_coded_reason(employer, ssa):
     with pytest.raises(ValidationFailed) as exc:
         services.case_create(actor=None, employer=employer, data=i9())
     assert str(first.pk) in exc.value.field_errors["duplicate_reason"][0]
-    second = services.case_create(actor=None, employer=employer, data=i9(duplicate_reason="incorrect_data"))
+    second = services.case_create(
+        actor=None, employer=employer, data=i9(duplicate_reason="incorrect_data")
+    )
     assert second.duplicate_of == first
 
 

@@ -45,7 +45,13 @@ def test_a_bad_file_loads_nothing_and_reports_line_numbers(tmp_path):
     with pytest.raises(LoadRefused) as exc:
         load_reference(source="ssa", path=path)
     errors = exc.value.report.errors
-    assert [(e.line, e.column) for e in errors] == [(4, "ssn"), (5, "first_name"), (6, "date_of_birth"), (7, "citizenship"), (8, "locked")]
+    assert [(e.line, e.column) for e in errors] == [
+        (4, "ssn"),
+        (5, "first_name"),
+        (6, "date_of_birth"),
+        (7, "citizenship"),
+        (8, "locked"),
+    ]
     assert Numident.objects.count() == 0
     assert ReferenceLoad.objects.count() == 0
     assert "000123456" not in str(errors)
@@ -76,18 +82,46 @@ def test_a_refused_vintage_leaves_the_current_one_in_place(tmp_path):
 
 
 def test_dhs_and_enforcement_files(tmp_path):
-    dhs = write_csv(tmp_path / "dhs.csv", "dhs", [
-        {"a_number": "A12345678", "first_name": "Nadia", "last_name": "Haddad", "date_of_birth": "1992-02-20", "class_of_admission": "c09",
-         "work_authorized_from": "2020-01-01", "work_authorized_until": "2027-01-01"},
-        {"i94": "12345678901", "first_name": "Li", "last_name": "Wei", "date_of_birth": "1988-07-01"},
-    ])
+    dhs = write_csv(
+        tmp_path / "dhs.csv",
+        "dhs",
+        [
+            {
+                "a_number": "A12345678",
+                "first_name": "Nadia",
+                "last_name": "Haddad",
+                "date_of_birth": "1992-02-20",
+                "class_of_admission": "c09",
+                "work_authorized_from": "2020-01-01",
+                "work_authorized_until": "2027-01-01",
+            },
+            {
+                "i94": "12345678901",
+                "first_name": "Li",
+                "last_name": "Wei",
+                "date_of_birth": "1988-07-01",
+            },
+        ],
+    )
     assert load_reference(source="dhs", path=dhs).rows_loaded == 2
     record = ImmigrationRecord.objects.get(a_number_last4="5678")
     assert record.class_of_admission == "C09"
-    enforcement = write_csv(tmp_path / "enf.csv", "enforcement", [
-        {"subject_ref": "E-1", "first_name": "Viktor", "last_name": "Volkov", "aliases": "V Volkov|Vic Volkov",
-         "date_of_birth": "1960-01-01", "nationality": "RUS", "documents": "X1234567|Y7654321", "status": "wanted"},
-    ])
+    enforcement = write_csv(
+        tmp_path / "enf.csv",
+        "enforcement",
+        [
+            {
+                "subject_ref": "E-1",
+                "first_name": "Viktor",
+                "last_name": "Volkov",
+                "aliases": "V Volkov|Vic Volkov",
+                "date_of_birth": "1960-01-01",
+                "nationality": "RUS",
+                "documents": "X1234567|Y7654321",
+                "status": "wanted",
+            },
+        ],
+    )
     assert load_reference(source="enforcement", path=enforcement).rows_loaded == 1
     subject = EnforcementSubject.objects.get()
     assert subject.aliases == ["V Volkov", "Vic Volkov"]
@@ -99,10 +133,31 @@ def test_dhs_and_enforcement_files(tmp_path):
     ("row", "column"),
     [
         ({"first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01"}, "a_number"),
-        ({"a_number": "12", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01"}, "a_number"),
-        ({"a_number": "123456789", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01",
-          "work_authorized_from": "2020-01-01", "work_authorized_until": "2019-01-01"}, "work_authorized_until"),
-        ({"a_number": "123456789", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01", "country_of_birth": "Mexico"}, "country_of_birth"),
+        (
+            {"a_number": "12", "first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01"},
+            "a_number",
+        ),
+        (
+            {
+                "a_number": "123456789",
+                "first_name": "A",
+                "last_name": "B",
+                "date_of_birth": "1990-01-01",
+                "work_authorized_from": "2020-01-01",
+                "work_authorized_until": "2019-01-01",
+            },
+            "work_authorized_until",
+        ),
+        (
+            {
+                "a_number": "123456789",
+                "first_name": "A",
+                "last_name": "B",
+                "date_of_birth": "1990-01-01",
+                "country_of_birth": "Mexico",
+            },
+            "country_of_birth",
+        ),
     ],
 )
 def test_dhs_rows_are_validated(tmp_path, row, column):
@@ -120,7 +175,16 @@ def test_a_file_without_the_columns_is_refused(tmp_path):
 
 def test_the_command_prints_rows_per_second(tmp_path):
     out = StringIO()
-    call_command("load_reference", str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD)), "--source", "ssa", "--no-progress", "--vintage", "2026-10-01", stdout=out)
+    call_command(
+        "load_reference",
+        str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD)),
+        "--source",
+        "ssa",
+        "--no-progress",
+        "--vintage",
+        "2026-10-01",
+        stdout=out,
+    )
     assert "rows/s" in out.getvalue()
     assert ReferenceLoad.objects.get().vintage.isoformat() == "2026-10-01"
 
@@ -128,19 +192,46 @@ def test_the_command_prints_rows_per_second(tmp_path):
 def test_the_command_reports_bad_lines_and_loads_nothing(tmp_path):
     err = StringIO()
     with pytest.raises(CommandError, match="nothing was loaded"):
-        call_command("load_reference", str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)), "--source", "ssa", "--no-progress", stderr=err)
+        call_command(
+            "load_reference",
+            str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)),
+            "--source",
+            "ssa",
+            "--no-progress",
+            stderr=err,
+        )
     assert "line 4: ssn" in err.getvalue()
     assert Numident.objects.count() == 0
 
 
 def test_the_command_skips_invalid_rows_when_asked(tmp_path):
-    call_command("load_reference", str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)), "--source", "ssa", "--no-progress", "--skip-invalid", stdout=StringIO(), stderr=StringIO())
+    call_command(
+        "load_reference",
+        str(write_csv(tmp_path / "ssa.csv", "ssa", GOOD + BAD_ROWS)),
+        "--source",
+        "ssa",
+        "--no-progress",
+        "--skip-invalid",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
     assert Numident.objects.current().count() == 2
 
 
 def test_generate_synthetic_writes_files_with_labels(tmp_path):
     out = StringIO()
-    call_command("generate_synthetic", "--employers", "5", "--cases", "60", "--seed", "3", "--out", str(tmp_path), stdout=out)
+    call_command(
+        "generate_synthetic",
+        "--employers",
+        "5",
+        "--cases",
+        "60",
+        "--seed",
+        "3",
+        "--out",
+        str(tmp_path),
+        stdout=out,
+    )
     assert (tmp_path / "labels.csv").exists()
     assert (tmp_path / "ssa.csv").exists()
     assert Numident.objects.count() == 0
@@ -148,7 +239,19 @@ def test_generate_synthetic_writes_files_with_labels(tmp_path):
 
 def test_generate_synthetic_loads_into_the_database(tmp_path, settings):
     settings.VAR_DIR = tmp_path
-    call_command("generate_synthetic", "--employers", "5", "--cases", "60", "--seed", "3", "--workers", "1", stdout=StringIO(), stderr=StringIO())
+    call_command(
+        "generate_synthetic",
+        "--employers",
+        "5",
+        "--cases",
+        "60",
+        "--seed",
+        "3",
+        "--workers",
+        "1",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
     from verification.models import VerificationCase
 
     assert VerificationCase.objects.count() == 60

@@ -70,7 +70,9 @@ def test_lawful_given_name_variants_are_not_mismatched(submitted, reference, mid
 
 
 def test_given_and_family_names_in_the_other_order_are_a_variant():
-    results = matching.compare_identity(Identity("Wei", "Li", date(1988, 7, 1)), Identity("Li", "Wei", date(1988, 7, 1)))
+    results = matching.compare_identity(
+        Identity("Wei", "Li", date(1988, 7, 1)), Identity("Li", "Wei", date(1988, 7, 1))
+    )
     assert [r.outcome for r in results] == [matching.VARIANT, matching.VARIANT, matching.MATCH]
     assert results[0].hint == "given_family_swapped"
 

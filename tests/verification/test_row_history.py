@@ -14,15 +14,23 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_bulk_update_of_cases_is_in_row_history_without_identifiers(employer, ssa, alice):
-    case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
+    case = services.case_create(
+        actor=None, employer=employer, data=i9(first_name="John", last_name="Smith")
+    )
     with context.bound(user=alice, request_id="req-bulk-1"):
         VerificationCase.objects.filter(pk=case.pk).update(last_name="Smyth")
-    change = RowChange.objects.filter(table_name=VerificationCase._meta.db_table, row_pk=str(case.pk), operation="UPDATE").latest("id")
+    change = RowChange.objects.filter(
+        table_name=VerificationCase._meta.db_table, row_pk=str(case.pk), operation="UPDATE"
+    ).latest("id")
     assert change.old["last_name"] == "Smith"
     assert change.new["last_name"] == "Smyth"
     assert change.app_user_id == alice.pk
     assert change.request_id == "req-bulk-1"
-    recorded = " ".join(str(v) for row in RowChange.objects.filter(table_name=VerificationCase._meta.db_table) for v in (row.old, row.new))
+    recorded = " ".join(
+        str(v)
+        for row in RowChange.objects.filter(table_name=VerificationCase._meta.db_table)
+        for v in (row.old, row.new)
+    )
     assert CANARY_SSN not in recorded
     assert not any(name.startswith("ssn") for name in change.new)
     assert case.ssn_bidx not in recorded
@@ -30,5 +38,7 @@ def test_a_bulk_update_of_cases_is_in_row_history_without_identifiers(employer, 
 
 def test_employer_changes_are_in_row_history(employer):
     Employer.objects.filter(pk=employer.pk).update(name="Renamed Holdings")
-    change = RowChange.objects.filter(table_name=Employer._meta.db_table, row_pk=str(employer.pk)).latest("id")
+    change = RowChange.objects.filter(
+        table_name=Employer._meta.db_table, row_pk=str(employer.pk)
+    ).latest("id")
     assert change.new["name"] == "Renamed Holdings"

@@ -20,7 +20,9 @@ def world():
 
 def test_the_same_seed_gives_the_same_world(world):
     again = build(n_employers=30, n_cases=1500, seed=11, as_of=AS_OF)
-    assert [cols.case_values(world, c) for c in range(0, 1500, 37)] == [cols.case_values(again, c) for c in range(0, 1500, 37)]
+    assert [cols.case_values(world, c) for c in range(0, 1500, 37)] == [
+        cols.case_values(again, c) for c in range(0, 1500, 37)
+    ]
     other = build(n_employers=30, n_cases=1500, seed=12, as_of=AS_OF)
     assert cols.case_values(world, 5) != cols.case_values(other, 5)
 
@@ -36,7 +38,9 @@ def test_labels_use_the_documented_vocabulary(world):
 def test_enforcement_subjects_are_one_in_twenty_cases_and_every_hit_is_one(world):
     # Issue 4's P1 data: 50k enforcement subjects for 1M cases.
     assert len(world.s["person"]) == 1500 // 20
-    hits = {c for c in range(world.n_cases) if LABELS[world.cl["label"][c]] == "fraud:enforcement_hit"}
+    hits = {
+        c for c in range(world.n_cases) if LABELS[world.cl["label"][c]] == "fraud:enforcement_hit"
+    }
     planted = {c for c in world.sl["case"] if c >= 0}
     assert hits
     assert planted == hits
@@ -56,9 +60,15 @@ def test_stranger_subjects_are_drawn_like_workers_but_are_no_worker(world):
     inside = sum(lo <= d <= hi for d in dobs)
     assert inside >= 0.8 * len(dobs)
     worker_surnames = {v[2].split()[0] for v in workers}
-    assert sum(s["last_name"].split()[0] in worker_surnames for s in strangers) >= 0.9 * len(strangers)
+    assert sum(s["last_name"].split()[0] in worker_surnames for s in strangers) >= 0.9 * len(
+        strangers
+    )
     twins = {(v[1], v[2].split()[0], v[3]) for v in workers}
-    assert not [s for s in strangers if (s["first_name"], s["last_name"].split()[0], s["date_of_birth"]) in twins]
+    assert not [
+        s
+        for s in strangers
+        if (s["first_name"], s["last_name"].split()[0], s["date_of_birth"]) in twins
+    ]
     # Documents are plausible and never a worker's.
     docs = {s["documents"] for s in strangers if s["documents"]}
     assert docs
@@ -67,7 +77,8 @@ def test_stranger_subjects_are_drawn_like_workers_but_are_no_worker(world):
     # The same seed, the same strangers.
     again = build(n_employers=30, n_cases=1500, seed=11, as_of=AS_OF)
     assert [rows.enforcement_row(again, k) for k in range(len(strangers))] == [
-        rows.enforcement_row(world, k) for k in range(len(strangers))]
+        rows.enforcement_row(world, k) for k in range(len(strangers))
+    ]
 
 
 def test_files_are_written_in_the_loader_format(world, tmp_path):
@@ -111,9 +122,16 @@ def test_labels_agree_with_the_instant_result(world):
         v = dict(zip(fields, cols.case_values(world, c), strict=True))
         label, detail = v["label"], v["detail"]
         sub = Submitted(
-            first_name=v["first_name"], last_name=v["last_name"], other_last_names="",
-            date_of_birth=date.fromisoformat(v["date_of_birth"]), ssn=v["ssn"], citizenship_status=v["citizenship_status"],
-            hire_date=date.fromisoformat(v["hire_date"]), a_number=v["a_number"], i94=v["i94"], passport=v["passport"],
+            first_name=v["first_name"],
+            last_name=v["last_name"],
+            other_last_names="",
+            date_of_birth=date.fromisoformat(v["date_of_birth"]),
+            ssn=v["ssn"],
+            citizenship_status=v["citizenship_status"],
+            hire_date=date.fromisoformat(v["hire_date"]),
+            a_number=v["a_number"],
+            i94=v["i94"],
+            passport=v["passport"],
             passport_country=v["passport_country"],
         )
         result = instant_result(sub, today=AS_OF)
@@ -123,11 +141,25 @@ def test_labels_agree_with_the_instant_result(world):
             and any(x.result.hint == detail for x in result.comparisons),
             "fraud:deceased": any(x.result.hint == "deceased" for x in result.comparisons),
             "fraud:locked": any(x.result.hint == "locked" for x in result.comparisons),
-            "fraud:expired_authorization": any(x.result.hint == "expired" for x in result.comparisons),
+            "fraud:expired_authorization": any(
+                x.result.hint == "expired" for x in result.comparisons
+            ),
             "fraud:ssn_reuse": result.status == CaseStatus.EMPLOYMENT_AUTHORIZED,
         }.get(label, True)
         if not ok:
-            wrong.append((c, label, detail, result.status, [(x.source, x.result.field, x.result.outcome, x.result.hint) for x in result.comparisons if x.result.outcome != "match"]))
+            wrong.append(
+                (
+                    c,
+                    label,
+                    detail,
+                    result.status,
+                    [
+                        (x.source, x.result.field, x.result.outcome, x.result.hint)
+                        for x in result.comparisons
+                        if x.result.outcome != "match"
+                    ],
+                )
+            )
     assert wrong == []
 
 
@@ -155,8 +187,13 @@ def test_a_bulk_load_skips_row_history_and_turns_it_back_on(world):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname = 'audit_row_history' AND c.relname = %s", [VerificationCase._meta.db_table]
+            "WHERE t.tgname = 'audit_row_history' AND c.relname = %s",
+            [VerificationCase._meta.db_table],
         )
         assert cursor.fetchone() == ("O",)  # enabled again
-    VerificationCase.objects.filter(pk=VerificationCase.objects.first().pk).update(last_name="Changed")
-    assert RowChange.objects.filter(table_name=VerificationCase._meta.db_table).count() == before + 1
+    VerificationCase.objects.filter(pk=VerificationCase.objects.first().pk).update(
+        last_name="Changed"
+    )
+    assert (
+        RowChange.objects.filter(table_name=VerificationCase._meta.db_table).count() == before + 1
+    )

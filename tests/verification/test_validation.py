@@ -14,7 +14,9 @@ digits = st.text(alphabet="0123456789", min_size=9, max_size=9)
 
 
 def ssn_is_valid(d: str) -> bool:
-    return d[:3] not in ("000", "666") and not d.startswith("9") and d[3:5] != "00" and d[5:] != "0000"
+    return (
+        d[:3] not in ("000", "666") and not d.startswith("9") and d[3:5] != "00" and d[5:] != "0000"
+    )
 
 
 @given(digits)
@@ -39,7 +41,9 @@ def test_ssn_never_fails_other_than_field_invalid_and_never_echoes_input(text):
         assert len(SSN_MESSAGES) <= 3  # fixed messages: the input is never echoed
 
 
-@given(st.text(alphabet="0123456789", min_size=7, max_size=9), st.sampled_from(["", "A", "a", "A-"]))
+@given(
+    st.text(alphabet="0123456789", min_size=7, max_size=9), st.sampled_from(["", "A", "a", "A-"])
+)
 def test_a_number_is_7_to_9_digits_stored_as_9(d, prefix):
     if int(d) == 0:
         with pytest.raises(FieldInvalid):
@@ -48,7 +52,13 @@ def test_a_number_is_7_to_9_digits_stored_as_9(d, prefix):
         assert validation.a_number(prefix + d) == d.zfill(9)
 
 
-@given(st.one_of(st.text(alphabet="0123456789", max_size=6), st.text(alphabet="0123456789", min_size=10, max_size=14), st.text(max_size=20)))
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789", max_size=6),
+        st.text(alphabet="0123456789", min_size=10, max_size=14),
+        st.text(max_size=20),
+    )
+)
 def test_a_number_refuses_other_shapes(text):
     cleaned = text.strip().replace(" ", "")
     body = cleaned[1:] if cleaned[:1] in "Aa" and cleaned[:1] else cleaned
@@ -60,12 +70,16 @@ def test_a_number_refuses_other_shapes(text):
 
 
 letters = st.characters(categories=["Lu", "Ll", "Lo", "Lt"])
-name_text = st.lists(st.one_of(letters, st.sampled_from([" ", "'", "-", "\u2019"])), min_size=1, max_size=40).map("".join)
+name_text = st.lists(
+    st.one_of(letters, st.sampled_from([" ", "'", "-", "\u2019"])), min_size=1, max_size=40
+).map("".join)
 
 
 @given(name_text)
 def test_names_of_any_script_are_stored_as_entered(value):
-    acceptable = any(unicodedata.category(c).startswith("L") for c in value) and value == value.strip()
+    acceptable = (
+        any(unicodedata.category(c).startswith("L") for c in value) and value == value.strip()
+    )
     if acceptable:
         assert validation.name(value) == value
     else:
@@ -73,13 +87,27 @@ def test_names_of_any_script_are_stored_as_entered(value):
             validation.name(value)
 
 
-@given(name_text, st.sampled_from(list("0123456789.,;:!?@#$%&*()_+=/\\<>[]{}|~^\"\t\n\x00")))
+@given(name_text, st.sampled_from(list('0123456789.,;:!?@#$%&*()_+=/\\<>[]{}|~^"\t\n\x00')))
 def test_names_with_digits_or_other_punctuation_are_refused(value, bad):
     with pytest.raises(FieldInvalid):
         validation.name(f"A{value}{bad}" if value.strip() == value else f"A{bad}")
 
 
-@pytest.mark.parametrize("value", ["José", "O'Brien", "Nguyễn", "Al-Hassan", "Søren", "محمد", "李", "Zoë-Ann Mary", "D\u2019Angelo", "Jose\u0301"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "José",
+        "O'Brien",
+        "Nguyễn",
+        "Al-Hassan",
+        "Søren",
+        "محمد",
+        "李",
+        "Zoë-Ann Mary",
+        "D\u2019Angelo",
+        "Jose\u0301",
+    ],
+)
 def test_real_names_are_accepted(value):
     assert validation.name(value) == value
 
@@ -96,10 +124,16 @@ def test_date_of_birth(dob):
 
 
 @settings(max_examples=200)
-@given(st.dates(min_value=date(1980, 1, 1), max_value=date(2028, 12, 31)), st.dates(min_value=date(1980, 1, 1), max_value=date(2028, 12, 31)), st.dates(min_value=date(1980, 1, 1), max_value=date(2028, 12, 31)))
+@given(
+    st.dates(min_value=date(1980, 1, 1), max_value=date(2028, 12, 31)),
+    st.dates(min_value=date(1980, 1, 1), max_value=date(2028, 12, 31)),
+    st.dates(min_value=date(1980, 1, 1), max_value=date(2028, 12, 31)),
+)
 def test_i9_dates(offer, i9, hire):
     today = date(2026, 11, 2)
-    errors = validation.i9_dates(offer_accepted_on=offer, i9_completed_on=i9, hire_date=hire, today=today)
+    errors = validation.i9_dates(
+        offer_accepted_on=offer, i9_completed_on=i9, hire_date=hire, today=today
+    )
     assert ("i9_completed_on" in errors) == (i9 > today or i9 < offer)
     assert ("offer_accepted_on" in errors) == (offer > today)
     assert ("hire_date" in errors) == (hire < validation.IRCA_START or (hire - today).days > 366)
@@ -116,7 +150,11 @@ def test_i9_dates(offer, i9, hire):
         (validation.naics, ["11", "111998"], ["1", "1119981", "abc"]),
         (validation.state, ["TX", "pr"], ["XX", "Texas", ""]),
         (validation.middle_initial, ["", "Q", "É"], ["QR", "1", "."]),
-        (validation.other_last_names, ["", "Smith", "Smith, Garcia Lopez"], ["Smith, 42", "Smith,,"]),
+        (
+            validation.other_last_names,
+            ["", "Smith", "Smith, Garcia Lopez"],
+            ["Smith, 42", "Smith,,"],
+        ),
     ],
 )
 def test_each_other_field(fn, good, bad):
@@ -127,18 +165,28 @@ def test_each_other_field(fn, good, bad):
             fn(value)
 
 
-@pytest.mark.parametrize("text", ["SSN 521-87-4390", "521874390", "521 87 4390", "A012345678", "a-12345678", "521.87.4390"])
+@pytest.mark.parametrize(
+    "text",
+    ["SSN 521-87-4390", "521874390", "521 87 4390", "A012345678", "a-12345678", "521.87.4390"],
+)
 def test_free_text_refuses_identifiers(text):
     with pytest.raises(FieldInvalid):
         validation.free_text(f"Employee said {text} yesterday")
 
 
-@pytest.mark.parametrize("text", ["Quit on 2026-11-02", "Call 555-1234", "Ticket 12345678", "Moved to plant 3"])
+@pytest.mark.parametrize(
+    "text", ["Quit on 2026-11-02", "Call 555-1234", "Ticket 12345678", "Moved to plant 3"]
+)
 def test_free_text_allows_other_numbers(text):
     assert validation.free_text(text) == text
 
 
 def test_hire_date_more_than_a_year_away_is_refused():
     today = date(2026, 11, 2)
-    errors = validation.i9_dates(offer_accepted_on=today, i9_completed_on=today, hire_date=today + timedelta(days=400), today=today)
+    errors = validation.i9_dates(
+        offer_accepted_on=today,
+        i9_completed_on=today,
+        hire_date=today + timedelta(days=400),
+        today=today,
+    )
     assert "hire_date" in errors

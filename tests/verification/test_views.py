@@ -15,7 +15,9 @@ PERSONAS = ["alice", "bob", "sam", "adam", "audrey", "vera", "sally", "petra", "
 
 @pytest.fixture
 def referred(employer, ssa):
-    case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
+    case = services.case_create(
+        actor=None, employer=employer, data=i9(first_name="John", last_name="Smith")
+    )
     services.case_fan_issue(actor=None, case=case)
     services.case_decide(actor=None, case=case, decision="take_action")
     return services.case_refer(actor=None, case=case)
@@ -32,8 +34,13 @@ def test_case_screens_follow_the_policy_for_every_persona(request, login, person
     can_view = allowed(user, "view", "verification_cases")
     can_change = allowed(user, "change", "verification_cases")
     assert client.get("/verification/cases/").status_code == (200 if can_view else 403)
-    assert client.get(f"/verification/cases/{referred.pk}/").status_code == (200 if can_view else 404)
-    response = client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "continuance", "note": "More time"})
+    assert client.get(f"/verification/cases/{referred.pk}/").status_code == (
+        200 if can_view else 404
+    )
+    response = client.post(
+        f"/verification/cases/{referred.pk}/resolve/",
+        {"resolution": "continuance", "note": "More time"},
+    )
     assert response.status_code == (302 if can_change else 404)
 
 
@@ -43,11 +50,23 @@ def test_employer_screens_follow_the_policy_for_every_persona(request, login, pe
     client = login(user)
     can = allowed(user, "change", "employer_data")
     assert client.get("/verification/employers/").status_code == (200 if can else 403)
-    assert client.get(f"/verification/employers/{employer.pk}/").status_code == (200 if can else 403)
-    assert client.post(f"/verification/employers/{employer.pk}/keys/", {"label": "x", "valid_days": 30}).status_code == (200 if can else 403)
+    assert client.get(f"/verification/employers/{employer.pk}/").status_code == (
+        200 if can else 403
+    )
+    assert client.post(
+        f"/verification/employers/{employer.pk}/keys/", {"label": "x", "valid_days": 30}
+    ).status_code == (200 if can else 403)
 
 
-@pytest.mark.parametrize("path", ["/verification/cases/", "/verification/cases/1/", "/verification/employers/", "/verification/employers/new/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/verification/cases/",
+        "/verification/cases/1/",
+        "/verification/employers/",
+        "/verification/employers/new/",
+    ],
+)
 def test_anonymous_and_api_keys_are_sent_to_sign_in(path, api_key):
     assert Client().get(path).status_code == 302
     assert Client().get(path, HTTP_AUTHORIZATION=f"Bearer {api_key.raw}").status_code == 302
@@ -71,19 +90,37 @@ def vera_reads_numident(directory, vera):
     from privacy.services import agreement_activate, agreement_create, grant_create
     from tests.factories import UserFactory
 
-    admin = UserFactory(username="ssa-uscis-admin", unit=directory["uscis_monitoring"], roles=[Role.ADMIN], is_staff=True)
+    admin = UserFactory(
+        username="ssa-uscis-admin",
+        unit=directory["uscis_monitoring"],
+        roles=[Role.ADMIN],
+        is_staff=True,
+    )
     today = timezone.localdate()
-    agreement = agreement_activate(actor=admin, agreement=agreement_create(
-        actor=admin, reference="ssa-uscis-2026", title="SSA to USCIS status verification", kind=AgreementKind.MOU,
-        source_agency=directory["ssa"], recipient_agency=directory["uscis"], purpose="Resolve referred SSA mismatches.",
-        legal_authority="8 U.S.C. 1324a note", routine_use="SSA routine use", scope={"ssa_identity": ["view", "search"]},
-        effective_on=today - timedelta(days=30), expires_on=today + timedelta(days=300),
-    ))
+    agreement = agreement_activate(
+        actor=admin,
+        agreement=agreement_create(
+            actor=admin,
+            reference="ssa-uscis-2026",
+            title="SSA to USCIS status verification",
+            kind=AgreementKind.MOU,
+            source_agency=directory["ssa"],
+            recipient_agency=directory["uscis"],
+            purpose="Resolve referred SSA mismatches.",
+            legal_authority="8 U.S.C. 1324a note",
+            routine_use="SSA routine use",
+            scope={"ssa_identity": ["view", "search"]},
+            effective_on=today - timedelta(days=30),
+            expires_on=today + timedelta(days=300),
+        ),
+    )
     grant_create(actor=admin, user=vera, role=Role.STATUS_VERIFIER, agreement=agreement)
     return agreement
 
 
-def test_the_verifier_sees_the_comparison_with_the_mismatch_marked(login, vera, vera_reads_numident, referred):
+def test_the_verifier_sees_the_comparison_with_the_mismatch_marked(
+    login, vera, vera_reads_numident, referred
+):
     page = login(vera).get(f"/verification/cases/{referred.pk}/").content.decode()
     assert "Garcia Lopez" in page  # the reference value beside the submitted one
     assert 'class="mismatch"' in page
@@ -92,7 +129,9 @@ def test_the_verifier_sees_the_comparison_with_the_mismatch_marked(login, vera, 
 
 
 def test_the_verifier_resolves_a_referred_case_as_confirmed(login, vera, referred):
-    response = login(vera).post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "confirmed", "note": ""})
+    response = login(vera).post(
+        f"/verification/cases/{referred.pk}/resolve/", {"resolution": "confirmed", "note": ""}
+    )
     assert response.status_code == 302
     referred.refresh_from_db()
     assert referred.result == CaseStatus.EMPLOYMENT_AUTHORIZED
@@ -101,21 +140,53 @@ def test_the_verifier_resolves_a_referred_case_as_confirmed(login, vera, referre
 
 def test_a_corrected_record_needs_a_note_without_pii(login, vera, referred):
     client = login(vera)
-    assert client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "corrected_record", "note": ""}).status_code == 400
-    assert client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "corrected_record", "note": "SSN 521874390"}).status_code == 400
-    assert client.post(f"/verification/cases/{referred.pk}/resolve/", {"resolution": "corrected_record", "note": "Name updated"}).status_code == 302
+    assert (
+        client.post(
+            f"/verification/cases/{referred.pk}/resolve/",
+            {"resolution": "corrected_record", "note": ""},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            f"/verification/cases/{referred.pk}/resolve/",
+            {"resolution": "corrected_record", "note": "SSN 521874390"},
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            f"/verification/cases/{referred.pk}/resolve/",
+            {"resolution": "corrected_record", "note": "Name updated"},
+        ).status_code
+        == 302
+    )
 
 
 def test_the_verifier_records_contact(login, vera, referred):
-    assert login(vera).post(f"/verification/cases/{referred.pk}/contact/", {"contacted_on": referred.referred_on.isoformat()}).status_code == 302
+    assert (
+        login(vera)
+        .post(
+            f"/verification/cases/{referred.pk}/contact/",
+            {"contacted_on": referred.referred_on.isoformat()},
+        )
+        .status_code
+        == 302
+    )
     referred.refresh_from_db()
     assert referred.contacted_on == referred.referred_on
 
 
-def test_the_queue_lists_without_n_plus_one(login, vera, employer, ssa, django_assert_max_num_queries):
+def test_the_queue_lists_without_n_plus_one(
+    login, vera, employer, ssa, django_assert_max_num_queries
+):
     client = login(vera)
     for n in range(5):
-        case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith", duplicate_reason="rehire" if n else ""))
+        case = services.case_create(
+            actor=None,
+            employer=employer,
+            data=i9(first_name="John", last_name="Smith", duplicate_reason="rehire" if n else ""),
+        )
         services.case_fan_issue(actor=None, case=case)
         services.case_decide(actor=None, case=case, decision="take_action")
         services.case_refer(actor=None, case=case)
@@ -126,17 +197,35 @@ def test_the_queue_lists_without_n_plus_one(login, vera, employer, ssa, django_a
 
 def test_admin_enrols_an_employer(login, adam):
     client = login(adam)
-    response = client.post("/verification/employers/new/", {
-        "ein": "23-4567890", "name": "New Co", "naics": "722511", "state": "TX", "mou_signed_on": "2026-01-15",
-    })
+    response = client.post(
+        "/verification/employers/new/",
+        {
+            "ein": "23-4567890",
+            "name": "New Co",
+            "naics": "722511",
+            "state": "TX",
+            "mou_signed_on": "2026-01-15",
+        },
+    )
     assert response.status_code == 302
-    bad = client.post("/verification/employers/new/", {"ein": "07-0000000", "name": "", "naics": "x", "state": "ZZ", "mou_signed_on": "2026-01-15"})
+    bad = client.post(
+        "/verification/employers/new/",
+        {
+            "ein": "07-0000000",
+            "name": "",
+            "naics": "x",
+            "state": "ZZ",
+            "mou_signed_on": "2026-01-15",
+        },
+    )
     assert bad.status_code == 400
 
 
 def test_admin_issues_rotates_and_revokes_keys_shown_once(login, adam, employer):
     client = login(adam)
-    issued = client.post(f"/verification/employers/{employer.pk}/keys/", {"label": "Payroll", "valid_days": 90})
+    issued = client.post(
+        f"/verification/employers/{employer.pk}/keys/", {"label": "Payroll", "valid_days": 90}
+    )
     assert issued.status_code == 200
     assert issued["Cache-Control"] == "no-store"
     key = EmployerApiKey.objects.get(employer=employer, label="Payroll")
@@ -156,8 +245,16 @@ def test_revealing_a_full_identifier_needs_a_reason_and_is_audited(login, vera, 
     from audit.models import AuditEvent
 
     client = login(vera)
-    assert client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "short"}).status_code == 400
-    response = client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Caller verification for referral contact"})
+    assert (
+        client.post(
+            f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "short"}
+        ).status_code
+        == 400
+    )
+    response = client.post(
+        f"/verification/cases/{referred.pk}/reveal/",
+        {"field": "ssn", "reason": "Caller verification for referral contact"},
+    )
     assert response.status_code == 200
     assert "521874390" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
@@ -167,7 +264,15 @@ def test_revealing_a_full_identifier_needs_a_reason_and_is_audited(login, vera, 
 
 
 def test_only_users_who_may_change_cases_can_reveal(login, alice, referred):
-    assert login(alice).post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Just curious about it"}).status_code == 404
+    assert (
+        login(alice)
+        .post(
+            f"/verification/cases/{referred.pk}/reveal/",
+            {"field": "ssn", "reason": "Just curious about it"},
+        )
+        .status_code
+        == 404
+    )
 
 
 def test_a_reveal_needs_a_recent_second_factor_check(login, vera, referred, settings):
@@ -179,7 +284,10 @@ def test_a_reveal_needs_a_recent_second_factor_check(login, vera, referred, sett
     with time_machine.travel(timezone.now(), tick=False) as clock:
         client = login(vera)
         clock.shift(settings.PRIVACY_REVEAL_REVERIFY_SECONDS + 60)
-        response = client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Caller verification for referral contact"})
+        response = client.post(
+            f"/verification/cases/{referred.pk}/reveal/",
+            {"field": "ssn", "reason": "Caller verification for referral contact"},
+        )
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/verify/")
     assert "521874390" not in response.content.decode()
@@ -197,7 +305,10 @@ def test_reveals_beyond_the_rate_limit_are_refused(login, vera, referred, settin
     with time_machine.travel(timezone.now(), tick=False):
         client = login(vera)
         codes = [
-            client.post(f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "Caller verification for referral contact"}).status_code
+            client.post(
+                f"/verification/cases/{referred.pk}/reveal/",
+                {"field": "ssn", "reason": "Caller verification for referral contact"},
+            ).status_code
             for _ in range(3)
         ]
     assert codes == [200, 200, 429]
@@ -218,13 +329,18 @@ def test_a_partner_agencys_view_is_accounted_for_once_per_person(login, petra, v
     assert Disclosure.objects.count() == 1
 
 
-def test_a_partner_without_ssa_identity_in_its_agreement_sees_no_numident_values(login, petra, sally, employer, ssa):
+def test_a_partner_without_ssa_identity_in_its_agreement_sees_no_numident_values(
+    login, petra, sally, employer, ssa
+):
     from verification import selectors
     from verification.models import CaseComparison
 
-    case = services.case_create(actor=None, employer=employer, data=i9(first_name="Jon", last_name="Smithe"))
+    case = services.case_create(
+        actor=None, employer=employer, data=i9(first_name="Jon", last_name="Smithe")
+    )
     reference_values = {
-        c.reference_value for c in CaseComparison.objects.filter(case=case, source="ssa")
+        c.reference_value
+        for c in CaseComparison.objects.filter(case=case, source="ssa")
         if c.reference_value and c.reference_value != c.submitted_value
     }
     assert reference_values, "the instant result compared the case with Numident"

@@ -30,7 +30,10 @@ class DocumentType(models.TextChoices):
     US_PASSPORT_CARD = "us_passport_card", "U.S. passport card (List A)"
     PERMANENT_RESIDENT_CARD = "permanent_resident_card", "Permanent Resident Card, I-551 (List A)"
     FOREIGN_PASSPORT_I551 = "foreign_passport_i551", "Foreign passport with I-551 stamp (List A)"
-    EMPLOYMENT_AUTHORIZATION = "employment_authorization", "Employment Authorization Document, I-766 (List A)"
+    EMPLOYMENT_AUTHORIZATION = (
+        "employment_authorization",
+        "Employment Authorization Document, I-766 (List A)",
+    )
     FOREIGN_PASSPORT_I94 = "foreign_passport_i94", "Foreign passport with Form I-94 (List A)"
     LIST_B_AND_C = "list_b_and_c", "List B identity document and List C employment document"
 
@@ -63,9 +66,15 @@ class EmployeeDecision(models.TextChoices):
 
 class ClosureCode(models.TextChoices):
     # Chosen by the employer
-    EMPLOYEE_CONTINUES_AFTER_EA = "continues_after_ea", "Employee continues to work after Employment Authorized"
+    EMPLOYEE_CONTINUES_AFTER_EA = (
+        "continues_after_ea",
+        "Employee continues to work after Employment Authorized",
+    )
     TERMINATED_AFTER_FNC = "terminated_after_fnc", "Employee terminated after Final Nonconfirmation"
-    CONTINUES_AFTER_FNC = "continues_after_fnc", "Employee continues to work after Final Nonconfirmation (reason given)"
+    CONTINUES_AFTER_FNC = (
+        "continues_after_fnc",
+        "Employee continues to work after Final Nonconfirmation (reason given)",
+    )
     INFO_NOT_CORRECT = "info_not_correct", "Information not correct; case resubmitted"
     DUPLICATE = "duplicate", "Duplicate case"
     VOLUNTARILY_QUIT = "voluntarily_quit", "Employee voluntarily quit"
@@ -81,7 +90,10 @@ class LateReason(models.TextChoices):
     AWAITING_SSN = "awaiting_ssn", "Awaiting Social Security number"
     TECHNICAL_PROBLEMS = "technical_problems", "Technical problems"
     AUDIT_REVEALED = "audit_revealed", "Audit revealed new hire was not run"
-    FEDERAL_CONTRACTOR = "federal_contractor", "Federal contractor with E-Verify clause verifying existing employee"
+    FEDERAL_CONTRACTOR = (
+        "federal_contractor",
+        "Federal contractor with E-Verify clause verifying existing employee",
+    )
     OTHER = "other", "Other (explained in free text)"
 
 
@@ -116,7 +128,11 @@ class Worker(BaseModel):
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["employer", "ssn_bidx"], name="worker_unique_per_employer")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employer", "ssn_bidx"], name="worker_unique_per_employer"
+            )
+        ]
         indexes = [models.Index(fields=["ssn_bidx"], name="worker_ssn_bidx")]
 
     def __str__(self) -> str:
@@ -142,14 +158,26 @@ class VerificationCase(BaseModel):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     # FK indexes only where reads need them: (employer, -id) in Meta serves the employer's lists.
-    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="cases", db_index=False)
+    employer = models.ForeignKey(
+        Employer, on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
     hiring_site = models.ForeignKey(
-        HiringSite, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", db_index=False
+        HiringSite,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
     )
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="cases")
     employer_case_id = models.CharField(max_length=64, blank=True)
     submitted_by_key = models.ForeignKey(
-        EmployerApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        EmployerApiKey,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     # Section 1 of Form I-9
     first_name = models.CharField(max_length=80)
@@ -198,7 +226,9 @@ class VerificationCase(BaseModel):
     name_review_requested = models.BooleanField(default=False)
     nmt_due_on = models.DateField(null=True, blank=True)
     nmt_escalated_at = models.DateTimeField(
-        null=True, blank=True, help_text="Set when the DHS manual check passed its deadline unresolved."
+        null=True,
+        blank=True,
+        help_text="Set when the DHS manual check passed its deadline unresolved.",
     )
     fan_issued_on = models.DateField("Further Action Notice issued on", null=True, blank=True)
     decision = models.CharField(max_length=16, choices=EmployeeDecision.choices, blank=True)
@@ -210,11 +240,19 @@ class VerificationCase(BaseModel):
     continuance_since = models.DateField(null=True, blank=True)
     continuance_escalated_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     resolution_note = models.CharField(max_length=500, blank=True)
     result = models.CharField(
-        max_length=32, choices=CaseStatus.choices, blank=True, help_text="The last result before closure."
+        max_length=32,
+        choices=CaseStatus.choices,
+        blank=True,
+        help_text="The last result before closure.",
     )
     closure_code = models.CharField(max_length=24, choices=ClosureCode.choices, blank=True)
     closure_text = models.CharField(max_length=500, blank=True)
@@ -282,7 +320,9 @@ class CaseComparison(models.Model):
     submitted_value = models.CharField(max_length=200, blank=True)
     reference_value = models.CharField(max_length=200, blank=True)
     score = models.FloatField(null=True, blank=True)
-    hint = models.CharField(max_length=48, blank=True, help_text="e.g. dob_day_month_swap, ssn_transposition")
+    hint = models.CharField(
+        max_length=48, blank=True, help_text="e.g. dob_day_month_swap, ssn_transposition"
+    )
     reference_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -301,11 +341,15 @@ class IdempotencyRecord(models.Model):
     employer = models.ForeignKey(Employer, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=128)
     request_hash = models.CharField(max_length=64)
-    case = models.ForeignKey(VerificationCase, null=True, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(
+        VerificationCase, null=True, on_delete=models.CASCADE, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["employer", "key"], name="idempotency_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["employer", "key"], name="idempotency_key_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.employer_id}:{self.key}"

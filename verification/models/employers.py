@@ -28,7 +28,9 @@ class Employer(BaseModel):
     postal_code = models.CharField(max_length=10, blank=True)
     mou_signed_on = models.DateField("E-Verify MOU signed on")
     is_federal_contractor = models.BooleanField(default=False)
-    status = models.CharField(max_length=16, choices=EmployerStatus.choices, default=EmployerStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=EmployerStatus.choices, default=EmployerStatus.ACTIVE
+    )
     enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -39,7 +41,9 @@ class Employer(BaseModel):
         ordering = ["name"]
         indexes = [models.Index(fields=["naics", "state"], name="employer_naics_state")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ein__regex=r"^[0-9]{9}$"), name="employer_ein_nine_digits"),
+            models.CheckConstraint(
+                condition=models.Q(ein__regex=r"^[0-9]{9}$"), name="employer_ein_nine_digits"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -66,7 +70,9 @@ class HiringSite(BaseModel):
 
     class Meta:
         ordering = ["employer_id", "name"]
-        constraints = [models.UniqueConstraint(fields=["employer", "name"], name="hiring_site_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["employer", "name"], name="hiring_site_name_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}, {self.city} {self.state}".strip()

@@ -37,7 +37,9 @@ class ReferenceLoad(BaseModel):
     """One file of one source, with provenance: agency, file, vintage, rows, checksum, who."""
 
     source = models.CharField(max_length=16, choices=ReferenceSource.choices)
-    source_agency = models.CharField(max_length=32, help_text="Code of the agency that sent the extract.")
+    source_agency = models.CharField(
+        max_length=32, help_text="Code of the agency that sent the extract."
+    )
     file_name = models.CharField(max_length=255)
     vintage = models.DateField(help_text="The date the extract describes.")
     row_count = models.PositiveBigIntegerField(default=0)
@@ -47,7 +49,9 @@ class ReferenceLoad(BaseModel):
     loaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    loaded_by_name = models.CharField(max_length=150, blank=True, help_text="OS user for command-line loads.")
+    loaded_by_name = models.CharField(
+        max_length=150, blank=True, help_text="OS user for command-line loads."
+    )
     became_current_at = models.DateTimeField(null=True, blank=True)
     superseded_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
@@ -56,7 +60,9 @@ class ReferenceLoad(BaseModel):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["source"], condition=models.Q(status="current"), name="reference_one_current_per_source"
+                fields=["source"],
+                condition=models.Q(status="current"),
+                name="reference_one_current_per_source",
             )
         ]
 
@@ -136,7 +142,9 @@ class ImmigrationRecord(models.Model):
     country_of_birth = models.CharField(max_length=3, blank=True)
     class_of_admission = models.CharField(max_length=8, blank=True)
     work_authorized_from = models.DateField(null=True, blank=True)
-    work_authorized_until = models.DateField(null=True, blank=True, help_text="Empty: no end (e.g. LPR).")
+    work_authorized_until = models.DateField(
+        null=True, blank=True, help_text="Empty: no end (e.g. LPR)."
+    )
     naturalized_on = models.DateField(null=True, blank=True)
 
     objects = ImmigrationQuerySet.as_manager()
@@ -144,11 +152,23 @@ class ImmigrationRecord(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(fields=["a_number_bidx"], name="immig_a_number_bidx", condition=~models.Q(a_number_bidx="")),
-            models.Index(fields=["i94_bidx"], name="immig_i94_bidx", condition=~models.Q(i94_bidx="")),
-            models.Index(fields=["passport_bidx"], name="immig_passport_bidx", condition=~models.Q(passport_bidx="")),
             models.Index(
-                fields=["date_of_birth"], name="immig_naturalized_dob", condition=models.Q(naturalized_on__isnull=False)
+                fields=["a_number_bidx"],
+                name="immig_a_number_bidx",
+                condition=~models.Q(a_number_bidx=""),
+            ),
+            models.Index(
+                fields=["i94_bidx"], name="immig_i94_bidx", condition=~models.Q(i94_bidx="")
+            ),
+            models.Index(
+                fields=["passport_bidx"],
+                name="immig_passport_bidx",
+                condition=~models.Q(passport_bidx=""),
+            ),
+            models.Index(
+                fields=["date_of_birth"],
+                name="immig_naturalized_dob",
+                condition=models.Q(naturalized_on__isnull=False),
             ),
         ]
 

@@ -45,13 +45,27 @@ from verification.validation import FieldInvalid
 S = CaseStatus
 
 CASE_TEXT_FIELDS = (
-    "first_name", "middle_initial", "last_name", "other_last_names", "employee_email", "citizenship_status",
-    "passport_country", "document_type", "employer_case_id", "late_reason", "late_reason_text",
-    "duplicate_reason", "duplicate_reason_text",
+    "first_name",
+    "middle_initial",
+    "last_name",
+    "other_last_names",
+    "employee_email",
+    "citizenship_status",
+    "passport_country",
+    "document_type",
+    "employer_case_id",
+    "late_reason",
+    "late_reason_text",
+    "duplicate_reason",
+    "duplicate_reason_text",
 )
 IDENTIFIER_FIELDS = ("ssn", "a_number", "i94", "passport", "document_number")
 DATE_FIELDS = (
-    "date_of_birth", "offer_accepted_on", "i9_completed_on", "hire_date", "document_expires_on",
+    "date_of_birth",
+    "offer_accepted_on",
+    "i9_completed_on",
+    "hire_date",
+    "document_expires_on",
     "work_authorization_expires_on",
 )
 
@@ -100,8 +114,12 @@ def _clean(data: dict[str, Any], *, employer: Employer, on: date) -> CleanCase:
 
     values["first_name"] = check("first_name", validation.name, text("first_name"))
     values["last_name"] = check("last_name", validation.name, text("last_name"))
-    values["middle_initial"] = check("middle_initial", validation.middle_initial, text("middle_initial"))
-    values["other_last_names"] = check("other_last_names", validation.other_last_names, text("other_last_names"))
+    values["middle_initial"] = check(
+        "middle_initial", validation.middle_initial, text("middle_initial")
+    )
+    values["other_last_names"] = check(
+        "other_last_names", validation.other_last_names, text("other_last_names")
+    )
     values["employee_email"] = text("employee_email")
     for field in DATE_FIELDS:
         value = data.get(field)
@@ -113,52 +131,102 @@ def _clean(data: dict[str, Any], *, employer: Employer, on: date) -> CleanCase:
         if values[field] is None and field not in errors:
             errors.setdefault(field, []).append("This date is required.")
     if values["date_of_birth"] and values["hire_date"]:
-        check("date_of_birth", validation.date_of_birth, values["date_of_birth"], hire_date=values["hire_date"], today=on)
+        check(
+            "date_of_birth",
+            validation.date_of_birth,
+            values["date_of_birth"],
+            hire_date=values["hire_date"],
+            today=on,
+        )
     if values["offer_accepted_on"] and values["i9_completed_on"] and values["hire_date"]:
         for field, messages in validation.i9_dates(
-            offer_accepted_on=values["offer_accepted_on"], i9_completed_on=values["i9_completed_on"],
-            hire_date=values["hire_date"], today=on,
+            offer_accepted_on=values["offer_accepted_on"],
+            i9_completed_on=values["i9_completed_on"],
+            hire_date=values["hire_date"],
+            today=on,
         ).items():
             errors.setdefault(field, []).extend(messages)
 
     status = text("citizenship_status")
     if status not in CitizenshipStatus.values:
-        errors.setdefault("citizenship_status", []).append(f"Choose one of: {', '.join(CitizenshipStatus.values)}.")
+        errors.setdefault("citizenship_status", []).append(
+            f"Choose one of: {', '.join(CitizenshipStatus.values)}."
+        )
     values["citizenship_status"] = status
     doc = text("document_type")
     if doc not in DocumentType.values:
-        errors.setdefault("document_type", []).append(f"Choose one of: {', '.join(DocumentType.values)}.")
+        errors.setdefault("document_type", []).append(
+            f"Choose one of: {', '.join(DocumentType.values)}."
+        )
     values["document_type"] = doc
 
     ids["ssn"] = check("ssn", validation.ssn, text("ssn")) or ""
-    for field, fn in (("a_number", validation.a_number), ("i94", validation.i94), ("passport", validation.passport),
-                      ("document_number", validation.document_number)):
+    for field, fn in (
+        ("a_number", validation.a_number),
+        ("i94", validation.i94),
+        ("passport", validation.passport),
+        ("document_number", validation.document_number),
+    ):
         raw = text(field)
         ids[field] = (check(field, fn, raw) or "") if raw else ""
     country = text("passport_country")
-    values["passport_country"] = (check("passport_country", validation.country, country) or "") if country else ""
+    values["passport_country"] = (
+        (check("passport_country", validation.country, country) or "") if country else ""
+    )
 
     # Which identifiers the attested status needs (Form I-9 Section 1).
-    if status == CitizenshipStatus.PERMANENT_RESIDENT and not ids["a_number"] and "a_number" not in errors:
-        errors.setdefault("a_number", []).append("A lawful permanent resident gives the A-Number/USCIS number.")
+    if (
+        status == CitizenshipStatus.PERMANENT_RESIDENT
+        and not ids["a_number"]
+        and "a_number" not in errors
+    ):
+        errors.setdefault("a_number", []).append(
+            "A lawful permanent resident gives the A-Number/USCIS number."
+        )
     if status == CitizenshipStatus.AUTHORIZED_ALIEN:
-        if not (ids["a_number"] or ids["i94"] or ids["passport"]) and not {"a_number", "i94", "passport"} & errors.keys():
+        if (
+            not (ids["a_number"] or ids["i94"] or ids["passport"])
+            and not {"a_number", "i94", "passport"} & errors.keys()
+        ):
             errors.setdefault("a_number", []).append(
                 "A noncitizen authorized to work gives an A-Number, an I-94 number, or a foreign passport and country."
             )
         if ids["passport"] and not values["passport_country"] and "passport_country" not in errors:
-            errors.setdefault("passport_country", []).append("Give the country that issued the passport.")
-    if status in (CitizenshipStatus.CITIZEN, CitizenshipStatus.NONCITIZEN_NATIONAL) and (ids["i94"] or ids["passport"]):
-        errors.setdefault("citizenship_status", []).append("A citizen or national gives no I-94 or foreign passport.")
-    if status in validation.DOCUMENTS_FOR_STATUS and doc in DocumentType.values and doc not in validation.DOCUMENTS_FOR_STATUS[status]:
-        errors.setdefault("document_type", []).append("This document does not fit the attested status.")
-    if doc != DocumentType.LIST_B_AND_C and doc in DocumentType.values and not ids["document_number"] and "document_number" not in errors:
+            errors.setdefault("passport_country", []).append(
+                "Give the country that issued the passport."
+            )
+    if status in (CitizenshipStatus.CITIZEN, CitizenshipStatus.NONCITIZEN_NATIONAL) and (
+        ids["i94"] or ids["passport"]
+    ):
+        errors.setdefault("citizenship_status", []).append(
+            "A citizen or national gives no I-94 or foreign passport."
+        )
+    if (
+        status in validation.DOCUMENTS_FOR_STATUS
+        and doc in DocumentType.values
+        and doc not in validation.DOCUMENTS_FOR_STATUS[status]
+    ):
+        errors.setdefault("document_type", []).append(
+            "This document does not fit the attested status."
+        )
+    if (
+        doc != DocumentType.LIST_B_AND_C
+        and doc in DocumentType.values
+        and not ids["document_number"]
+        and "document_number" not in errors
+    ):
         errors.setdefault("document_number", []).append("Give the number of the List A document.")
     expires = values["document_expires_on"]
-    if doc in validation.EXPIRING_DOCUMENTS and expires is None and "document_expires_on" not in errors:
+    if (
+        doc in validation.EXPIRING_DOCUMENTS
+        and expires is None
+        and "document_expires_on" not in errors
+    ):
         errors.setdefault("document_expires_on", []).append("This document has an expiry date.")
     if expires and values["i9_completed_on"] and expires < values["i9_completed_on"]:
-        errors.setdefault("document_expires_on", []).append("The document had expired when the I-9 was completed.")
+        errors.setdefault("document_expires_on", []).append(
+            "The document had expired when the I-9 was completed."
+        )
 
     site_id = data.get("hiring_site")
     values["hiring_site"] = None
@@ -166,7 +234,9 @@ def _clean(data: dict[str, Any], *, employer: Employer, on: date) -> CleanCase:
         site_pk = int(str(site_id)) if str(site_id).isdigit() and int(str(site_id)) < 2**63 else -1
         site = HiringSite.objects.filter(employer=employer, pk=site_pk).first()
         if site is None:
-            errors.setdefault("hiring_site", []).append("No hiring site of this employer has this id.")
+            errors.setdefault("hiring_site", []).append(
+                "No hiring site of this employer has this id."
+            )
         values["hiring_site"] = site
     case_id = text("employer_case_id")
     if len(case_id) > 64 or (case_id and not case_id.isprintable()):
@@ -218,10 +288,16 @@ def _prior(*, employer: Employer, ssn_bidx: str, case_id: str) -> tuple[bool, Pr
     """Whether the employer case id is taken, and the earlier case a new one would duplicate."""
     since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
     with connection.cursor() as cursor:
-        cursor.execute(_PRIOR_SQL, {
-            "case_id": case_id, "employer": employer.pk, "ssn_bidx": ssn_bidx, "since": since,
-            "duplicate": ClosureCode.DUPLICATE,
-        })
+        cursor.execute(
+            _PRIOR_SQL,
+            {
+                "case_id": case_id,
+                "employer": employer.pk,
+                "ssn_bidx": ssn_bidx,
+                "since": since,
+                "duplicate": ClosureCode.DUPLICATE,
+            },
+        )
         taken, pk, created_at = cursor.fetchone()
     return bool(taken), (PriorCase(pk, created_at) if pk is not None else None)
 
@@ -244,19 +320,29 @@ def _business_checks(clean: CleanCase, *, on: date, earlier: PriorCase | None) -
         raise ValidationFailed("The case needs a coded reason.", field_errors=errors)
 
 
-def _worker_locked(*, employer: Employer, ssn_bidx: str, ids: dict[str, str], values: dict[str, Any]) -> Worker:
+def _worker_locked(
+    *, employer: Employer, ssn_bidx: str, ids: dict[str, str], values: dict[str, Any]
+) -> Worker:
     """The employer's worker with this SSN, created if new, and row-locked in one statement.
 
     The lock serializes concurrent submits for one SSN at one employer, so the duplicate check
     that follows sees every earlier case.
     """
     worker = Worker(
-        employer=employer, ssn_bidx=ssn_bidx, ssn_last4=ids["ssn"][-4:], first_name=values["first_name"],
-        last_name=values["last_name"], date_of_birth=values["date_of_birth"], email=values["employee_email"],
+        employer=employer,
+        ssn_bidx=ssn_bidx,
+        ssn_last4=ids["ssn"][-4:],
+        first_name=values["first_name"],
+        last_name=values["last_name"],
+        date_of_birth=values["date_of_birth"],
+        email=values["employee_email"],
     )
     # ON CONFLICT DO UPDATE returns the id of the existing row and locks it.
     Worker.objects.bulk_create(
-        [worker], update_conflicts=True, unique_fields=["employer", "ssn_bidx"], update_fields=["updated_at"]
+        [worker],
+        update_conflicts=True,
+        unique_fields=["employer", "ssn_bidx"],
+        update_fields=["updated_at"],
     )
     return worker
 
@@ -280,21 +366,32 @@ def _claim(*, employer: Employer, key: str, request_hash: str) -> int | Verifica
         row = cursor.fetchone()
     if row is not None:
         return int(row[0])
-    record = IdempotencyRecord.objects.filter(employer=employer, key=key).only("request_hash", "case_id").get()
+    record = (
+        IdempotencyRecord.objects.filter(employer=employer, key=key)
+        .only("request_hash", "case_id")
+        .get()
+    )
     if record.request_hash != request_hash:
         raise Conflict(
             "This Idempotency-Key was used for a different request.",
             field_errors={"Idempotency-Key": ["Already used with another body."]},
         )
-    case = VerificationCase.objects.select_related("hiring_site").get(pk=record.case_id, employer=employer)
+    case = VerificationCase.objects.select_related("hiring_site").get(
+        pk=record.case_id, employer=employer
+    )
     case.replayed = True
     return case
 
 
 @transaction.atomic
 def case_create(
-    *, actor: Any, employer: Employer, data: dict[str, Any], submit: bool = True,
-    idempotency_key: str = "", request_hash: str = "",
+    *,
+    actor: Any,
+    employer: Employer,
+    data: dict[str, Any],
+    submit: bool = True,
+    idempotency_key: str = "",
+    request_hash: str = "",
 ) -> VerificationCase:
     """Create a case from I-9 data (validated) and, unless a draft, give it its instant result at once.
 
@@ -315,16 +412,22 @@ def case_create(
     values, ids = clean.values, clean.identifiers
     ssn_bidx = bidx(ids["ssn"], "ssn")
     worker = _worker_locked(employer=employer, ssn_bidx=ssn_bidx, ids=ids, values=values)
-    taken, earlier = _prior(employer=employer, ssn_bidx=ssn_bidx, case_id=values["employer_case_id"])
+    taken, earlier = _prior(
+        employer=employer, ssn_bidx=ssn_bidx, case_id=values["employer_case_id"]
+    )
     if taken:
         raise ValidationFailed(
-            "The employer case id is already used.", field_errors={"employer_case_id": ["Already used by another case."]}
+            "The employer case id is already used.",
+            field_errors={"employer_case_id": ["Already used by another case."]},
         )
     _business_checks(clean, on=on, earlier=earlier)
     case = VerificationCase(
-        id=case_pk, employer=employer, worker=worker,
+        id=case_pk,
+        employer=employer,
+        worker=worker,
         submitted_by_key=actor if isinstance(actor, EmployerApiKey) else None,
-        duplicate_of_id=earlier.pk if earlier is not None and values["duplicate_reason"] else None, **values,
+        duplicate_of_id=earlier.pk if earlier is not None and values["duplicate_reason"] else None,
+        **values,
     )
     for prefix in IDENTIFIER_FIELDS:
         seal(case, prefix, ids[prefix])
@@ -332,28 +435,43 @@ def case_create(
     if not submit:
         case.save(force_insert=True)
         event_record(
-            action="vcase.created", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
-            subjects=_subjects(case), detail=created,
+            action="vcase.created",
+            actor=_actor_user(actor),
+            object_type="verification_case",
+            object_id=case.pk,
+            subjects=_subjects(case),
+            detail=created,
         )
         return case
     # Matched before the insert, so the case is written once, with its result.
     result = instant_result(_submitted(case, ids), today=on)
     _apply_result(case, result)
     case.save(force_insert=True)
-    _after_result(actor=actor, case=case, result=result, before=S.DRAFT, detail={"created": created})
+    _after_result(
+        actor=actor, case=case, result=result, before=S.DRAFT, detail={"created": created}
+    )
     return case
 
 
 def _submitted(case: VerificationCase, ids: dict[str, str]) -> Submitted:
     return Submitted(
-        first_name=case.first_name, last_name=case.last_name, other_last_names=case.other_last_names,
-        date_of_birth=case.date_of_birth, ssn=ids["ssn"], citizenship_status=case.citizenship_status,
-        hire_date=case.hire_date, a_number=ids.get("a_number", ""), i94=ids.get("i94", ""),
-        passport=ids.get("passport", ""), passport_country=case.passport_country,
+        first_name=case.first_name,
+        last_name=case.last_name,
+        other_last_names=case.other_last_names,
+        date_of_birth=case.date_of_birth,
+        ssn=ids["ssn"],
+        citizenship_status=case.citizenship_status,
+        hire_date=case.hire_date,
+        a_number=ids.get("a_number", ""),
+        i94=ids.get("i94", ""),
+        passport=ids.get("passport", ""),
+        passport_country=case.passport_country,
     )
 
 
-def _record_instant_findings(*, case: VerificationCase, result: InstantResult, comparisons: list[CaseComparison]) -> None:
+def _record_instant_findings(
+    *, case: VerificationCase, result: InstantResult, comparisons: list[CaseComparison]
+) -> None:
     """The one place where the instant result becomes findings (the cross-reference engine wires in here)."""
     from crossref.instant import case_findings_record
 
@@ -381,13 +499,27 @@ def _apply_result(case: VerificationCase, result: InstantResult) -> None:
         _close(case, ClosureCode.EA_AUTOMATIC, now=now)
 
 
-def _after_result(*, actor: Any, case: VerificationCase, result: InstantResult, before: str, detail: dict[str, Any] | None = None) -> None:
+def _after_result(
+    *,
+    actor: Any,
+    case: VerificationCase,
+    result: InstantResult,
+    before: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Write the comparisons, the findings and the audit event of a saved instant result."""
     rows = [
         CaseComparison(
-            case=case, source=c.source, field=c.result.field, outcome=c.result.outcome,
-            submitted_value=c.result.submitted_value[:200], reference_value=c.result.reference_value[:200],
-            score=c.result.score, hint=c.result.hint, reference_id=c.reference_id, created_at=case.submitted_at or timezone.now(),
+            case=case,
+            source=c.source,
+            field=c.result.field,
+            outcome=c.result.outcome,
+            submitted_value=c.result.submitted_value[:200],
+            reference_value=c.result.reference_value[:200],
+            score=c.result.score,
+            hint=c.result.hint,
+            reference_id=c.reference_id,
+            created_at=case.submitted_at or timezone.now(),
         )
         for c in result.comparisons
     ]
@@ -400,11 +532,19 @@ def _after_result(*, actor: Any, case: VerificationCase, result: InstantResult, 
     _record_instant_findings(case=case, result=result, comparisons=rows)
     disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
     event_record(
-        action="vcase.submitted", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
+        action="vcase.submitted",
+        actor=_actor_user(actor),
+        object_type="verification_case",
+        object_id=case.pk,
         subjects=_subjects(case),
         changes={"status": [before, case.status]},
-        detail={"result": result.status, "tnc_source": result.tnc_source, "name_review": result.name_review,
-                "disagreeing": disagreeing, **(detail or {})},
+        detail={
+            "result": result.status,
+            "tnc_source": result.tnc_source,
+            "name_review": result.name_review,
+            "disagreeing": disagreeing,
+            **(detail or {}),
+        },
     )
 
 
@@ -438,23 +578,37 @@ def _close(case: VerificationCase, code: str, *, text: str = "", now: Any = None
     _set_status(case, S.CLOSED, now=case.closed_at)
 
 
-def _transition_event(action: str, actor: Any, case: VerificationCase, before: str, **detail: Any) -> None:
+def _transition_event(
+    action: str, actor: Any, case: VerificationCase, before: str, **detail: Any
+) -> None:
     event_record(
-        action=action, actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
-        subjects=_subjects(case), changes={"status": [before, case.status]}, detail=detail,
+        action=action,
+        actor=_actor_user(actor),
+        object_type="verification_case",
+        object_id=case.pk,
+        subjects=_subjects(case),
+        changes={"status": [before, case.status]},
+        detail=detail,
     )
 
 
 @transaction.atomic
-def case_fan_issue(*, actor: Any, case: VerificationCase, issued_on: date | None = None) -> VerificationCase:
+def case_fan_issue(
+    *, actor: Any, case: VerificationCase, issued_on: date | None = None
+) -> VerificationCase:
     """Record that the employer gave the worker the Further Action Notice of a mismatch."""
     case = _lock(case)
     require(case.status, "issue_fan")
     on = issued_on or today()
     if case.tnc_issued_on and on < case.tnc_issued_on:
-        raise ValidationFailed("The notice cannot precede the mismatch.", field_errors={"issued_on": ["Before the mismatch was issued."]})
+        raise ValidationFailed(
+            "The notice cannot precede the mismatch.",
+            field_errors={"issued_on": ["Before the mismatch was issued."]},
+        )
     if on > today():
-        raise ValidationFailed("The notice date is in the future.", field_errors={"issued_on": ["In the future."]})
+        raise ValidationFailed(
+            "The notice date is in the future.", field_errors={"issued_on": ["In the future."]}
+        )
     case.fan_issued_on = on
     case.save(update_fields=["fan_issued_on", "updated_at"])
     _transition_event("vcase.fan_issued", actor, case, case.status, issued_on=on.isoformat())
@@ -467,14 +621,18 @@ def case_decide(*, actor: Any, case: VerificationCase, decision: str) -> Verific
     case = _lock(case)
     require(case.status, "decide")
     if decision not in (EmployeeDecision.TAKE_ACTION, EmployeeDecision.NO_ACTION):
-        raise ValidationFailed("Unknown decision.", field_errors={"decision": ["Choose take_action or no_action."]})
+        raise ValidationFailed(
+            "Unknown decision.", field_errors={"decision": ["Choose take_action or no_action."]}
+        )
     if case.fan_issued_on is None:
         raise ValidationFailed(
             "Give the worker the Further Action Notice before recording a decision.",
             field_errors={"decision": ["The Further Action Notice has not been issued."]},
         )
     if case.decision:
-        raise ValidationFailed("The decision is already recorded.", field_errors={"decision": ["Already recorded."]})
+        raise ValidationFailed(
+            "The decision is already recorded.", field_errors={"decision": ["Already recorded."]}
+        )
     before = case.status
     case.decision = decision
     case.decided_at = timezone.now()
@@ -500,12 +658,16 @@ def case_refer(*, actor: Any, case: VerificationCase) -> VerificationCase:
     case.contact_due_on = add_working_days(on, settings.REFERRAL_CONTACT_WORKING_DAYS)
     _set_status(case, S.REFERRED)
     case.save()
-    _transition_event("vcase.referred", actor, case, before, contact_due_on=case.contact_due_on.isoformat())
+    _transition_event(
+        "vcase.referred", actor, case, before, contact_due_on=case.contact_due_on.isoformat()
+    )
     return case
 
 
 @transaction.atomic
-def case_contact_record(*, actor: Any, case: VerificationCase, contacted_on: date | None = None) -> VerificationCase:
+def case_contact_record(
+    *, actor: Any, case: VerificationCase, contacted_on: date | None = None
+) -> VerificationCase:
     """A status verifier records that the worker contacted SSA/DHS (no no-show then)."""
     case = _lock(case)
     require(case.status, "record_contact")
@@ -527,26 +689,37 @@ def case_contact_record(*, actor: Any, case: VerificationCase, contacted_on: dat
         raise ValidationFailed(problem, field_errors={"contacted_on": [problem]})
     case.contacted_on = on
     case.save(update_fields=["contacted_on", "updated_at"])
-    _transition_event("vcase.contact_recorded", actor, case, case.status, contacted_on=on.isoformat())
+    _transition_event(
+        "vcase.contact_recorded", actor, case, case.status, contacted_on=on.isoformat()
+    )
     return case
 
 
 @transaction.atomic
-def case_resolve(*, actor: Any, case: VerificationCase, resolution: str, note: str = "") -> VerificationCase:
+def case_resolve(
+    *, actor: Any, case: VerificationCase, resolution: str, note: str = ""
+) -> VerificationCase:
     """A status verifier resolves a Needs More Time or referred case (confirmed, corrected, FNC, ...)."""
     case = _lock(case)
     require(case.status, "resolve")
     if resolution not in lifecycle.RESOLUTIONS:
-        raise ValidationFailed("Unknown resolution.", field_errors={"resolution": [f"Choose one of: {', '.join(lifecycle.RESOLUTIONS)}."]})
+        raise ValidationFailed(
+            "Unknown resolution.",
+            field_errors={"resolution": [f"Choose one of: {', '.join(lifecycle.RESOLUTIONS)}."]},
+        )
     allowed_from, target = lifecycle.RESOLUTIONS[resolution]
     if case.status not in allowed_from:
-        raise IllegalTransition(f"A case in status {S(case.status).label!r} cannot be resolved as {resolution!r}.")
+        raise IllegalTransition(
+            f"A case in status {S(case.status).label!r} cannot be resolved as {resolution!r}."
+        )
     try:
         note = validation.free_text(note)
     except FieldInvalid as exc:
         raise ValidationFailed("The note holds PII.", field_errors={"note": [str(exc)]}) from exc
     if resolution == "corrected_record" and not note:
-        raise ValidationFailed("Say what was corrected.", field_errors={"note": ["Describe the correction."]})
+        raise ValidationFailed(
+            "Say what was corrected.", field_errors={"note": ["Describe the correction."]}
+        )
     before, on, now = case.status, today(), timezone.now()
     case.resolved_by = _actor_user(actor)
     case.resolution_note = note
@@ -565,20 +738,32 @@ def case_resolve(*, actor: Any, case: VerificationCase, resolution: str, note: s
 
 
 @transaction.atomic
-def case_close(*, actor: Any, case: VerificationCase, code: str, text: str = "") -> VerificationCase:
+def case_close(
+    *, actor: Any, case: VerificationCase, code: str, text: str = ""
+) -> VerificationCase:
     """Close a case with a coded reason; free text (for 'other') must hold no SSN/A-Number."""
     case = _lock(case)
     require(case.status, "close")
     if code in lifecycle.SYSTEM_CLOSURE_CODES or code not in lifecycle.CLOSURE_FROM:
-        raise ValidationFailed("Unknown closure code.", field_errors={"code": [f"Choose one of: {', '.join(lifecycle.CLOSURE_FROM)}."]})
+        raise ValidationFailed(
+            "Unknown closure code.",
+            field_errors={"code": [f"Choose one of: {', '.join(lifecycle.CLOSURE_FROM)}."]},
+        )
     try:
         text = validation.free_text(text)
     except FieldInvalid as exc:
-        raise ValidationFailed("The closure text holds PII.", field_errors={"text": [str(exc)]}) from exc
+        raise ValidationFailed(
+            "The closure text holds PII.", field_errors={"text": [str(exc)]}
+        ) from exc
     if code in lifecycle.CLOSURE_NEEDS_TEXT and not text.strip():
-        raise ValidationFailed("Explain this closure.", field_errors={"text": ["This closure code needs an explanation."]})
+        raise ValidationFailed(
+            "Explain this closure.",
+            field_errors={"text": ["This closure code needs an explanation."]},
+        )
     if case.status not in lifecycle.CLOSURE_FROM[code]:
-        raise IllegalTransition(f"A case in status {S(case.status).label!r} cannot be closed as {code!r}.")
+        raise IllegalTransition(
+            f"A case in status {S(case.status).label!r} cannot be closed as {code!r}."
+        )
     before = case.status
     _close(case, code, text=text)
     case.save()
@@ -597,9 +782,16 @@ def case_no_show(*, actor: Any, case: VerificationCase) -> VerificationCase:
     if case.contacted_on or not case.contact_due_on or case.contact_due_on >= today():
         return case
     before = case.status
-    _set_status(case, S.DHS_NO_SHOW if case.tnc_source in (TncSource.DHS, TncSource.BOTH) else S.FINAL_NONCONFIRMATION)
+    _set_status(
+        case,
+        S.DHS_NO_SHOW
+        if case.tnc_source in (TncSource.DHS, TncSource.BOTH)
+        else S.FINAL_NONCONFIRMATION,
+    )
     case.save()
-    _transition_event("vcase.no_show", actor, case, before, contact_due_on=case.contact_due_on.isoformat())
+    _transition_event(
+        "vcase.no_show", actor, case, before, contact_due_on=case.contact_due_on.isoformat()
+    )
     return case
 
 
@@ -640,12 +832,20 @@ def case_escalate_continuance(*, actor: Any, case: VerificationCase) -> Verifica
     require(case.status, "escalate_continuance")
     on = today()
     cutoff = add_working_days(on, -settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS)
-    if case.continuance_escalated_at or not case.continuance_since or case.continuance_since > cutoff:
+    if (
+        case.continuance_escalated_at
+        or not case.continuance_since
+        or case.continuance_since > cutoff
+    ):
         return case
     case.continuance_escalated_at = timezone.now()
     case.save(update_fields=["continuance_escalated_at", "updated_at"])
     _transition_event(
-        "vcase.continuance_escalated", actor, case, case.status, since=case.continuance_since.isoformat(),
+        "vcase.continuance_escalated",
+        actor,
+        case,
+        case.status,
+        since=case.continuance_since.isoformat(),
         working_days=working_days_between(case.continuance_since, on),
         threshold=settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS,
     )
@@ -663,7 +863,11 @@ def case_escalate_nmt(*, actor: Any, case: VerificationCase) -> VerificationCase
     case.nmt_escalated_at = timezone.now()
     case.save(update_fields=["nmt_escalated_at", "updated_at"])
     _transition_event(
-        "vcase.nmt_escalated", actor, case, case.status, due_on=case.nmt_due_on.isoformat(),
+        "vcase.nmt_escalated",
+        actor,
+        case,
+        case.status,
+        due_on=case.nmt_due_on.isoformat(),
         working_days_overdue=working_days_between(case.nmt_due_on, on),
     )
     return case
@@ -673,7 +877,9 @@ REVEALABLE = ("ssn", "a_number", "i94", "passport", "document_number")
 
 
 @transaction.atomic
-def case_identifier_reveal(*, actor: Any, case: VerificationCase, field: str, reason: str, request: Any) -> str:
+def case_identifier_reveal(
+    *, actor: Any, case: VerificationCase, field: str, reason: str, request: Any
+) -> str:
     """The full identifier of a case for a person who needs it, with a written reason, audited.
 
     The privacy rules for reveals apply: a second-factor check within the last few minutes and
@@ -686,21 +892,35 @@ def case_identifier_reveal(*, actor: Any, case: VerificationCase, field: str, re
     )
 
     if field not in REVEALABLE:
-        raise ValidationFailed("Unknown identifier.", field_errors={"field": [f"One of: {', '.join(REVEALABLE)}."]})
+        raise ValidationFailed(
+            "Unknown identifier.", field_errors={"field": [f"One of: {', '.join(REVEALABLE)}."]}
+        )
     try:
         reason = validation.free_text(reason.strip())
     except FieldInvalid as exc:
-        raise ValidationFailed("The reason holds PII.", field_errors={"reason": [str(exc)]}) from exc
+        raise ValidationFailed(
+            "The reason holds PII.", field_errors={"reason": [str(exc)]}
+        ) from exc
     if len(reason) < 10:
-        raise ValidationFailed("Say why you need the full number.", field_errors={"reason": ["At least 10 characters."]})
+        raise ValidationFailed(
+            "Say why you need the full number.",
+            field_errors={"reason": ["At least 10 characters."]},
+        )
     if not otp_verified_recently(request):
         raise ReverifyRequired("Confirm your second factor again to reveal identifiers.")
     sensitive_rate_check(_actor_user(actor), "reveal")
     value = reveal(case, field)
     if not value:
-        raise ValidationFailed("The case has no such identifier.", field_errors={"field": ["Empty on this case."]})
+        raise ValidationFailed(
+            "The case has no such identifier.", field_errors={"field": ["Empty on this case."]}
+        )
     event_record(
-        action="vcase.identifier_revealed", actor=_actor_user(actor), object_type="verification_case", object_id=case.pk,
-        subjects=_subjects(case), justification=reason, detail={"field": field},
+        action="vcase.identifier_revealed",
+        actor=_actor_user(actor),
+        object_type="verification_case",
+        object_id=case.pk,
+        subjects=_subjects(case),
+        justification=reason,
+        detail={"field": field},
     )
     return value

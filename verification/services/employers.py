@@ -65,15 +65,29 @@ def employer_enrol(
     try:
         with transaction.atomic():
             employer = Employer.objects.create(
-                ein=clean_ein, name=name.strip(), naics=clean_naics, state=clean_state, address=address,
-                city=city, postal_code=postal_code, mou_signed_on=mou_signed_on,
-                is_federal_contractor=is_federal_contractor, enrolled_by=actor,
+                ein=clean_ein,
+                name=name.strip(),
+                naics=clean_naics,
+                state=clean_state,
+                address=address,
+                city=city,
+                postal_code=postal_code,
+                mou_signed_on=mou_signed_on,
+                is_federal_contractor=is_federal_contractor,
+                enrolled_by=actor,
             )
     except IntegrityError as exc:
-        raise Conflict("An employer with this EIN is already enrolled.", field_errors={"ein": ["Already enrolled."]}) from exc
+        raise Conflict(
+            "An employer with this EIN is already enrolled.",
+            field_errors={"ein": ["Already enrolled."]},
+        ) from exc
     event_record(
-        action="employer.enrolled", actor=actor, object_type="employer", object_id=employer.pk,
-        subjects=[f"employer:{employer.pk}"], detail={"ein_last4": clean_ein[-4:], "mou_signed_on": mou_signed_on.isoformat()},
+        action="employer.enrolled",
+        actor=actor,
+        object_type="employer",
+        object_id=employer.pk,
+        subjects=[f"employer:{employer.pk}"],
+        detail={"ein_last4": clean_ein[-4:], "mou_signed_on": mou_signed_on.isoformat()},
     )
     return employer
 
@@ -87,14 +101,27 @@ def employer_status_set(*, actor: Any, employer: Employer, status: str) -> Emplo
     employer.status = status
     employer.save(update_fields=["status", "updated_at"])
     event_record(
-        action="employer.changed", actor=actor, object_type="employer", object_id=employer.pk,
-        subjects=[f"employer:{employer.pk}"], changes={"status": [before, status]},
+        action="employer.changed",
+        actor=actor,
+        object_type="employer",
+        object_id=employer.pk,
+        subjects=[f"employer:{employer.pk}"],
+        changes={"status": [before, status]},
     )
     return employer
 
 
 @transaction.atomic
-def site_add(*, actor: Any, employer: Employer, name: str, state: str, address: str = "", city: str = "", postal_code: str = "") -> HiringSite:
+def site_add(
+    *,
+    actor: Any,
+    employer: Employer,
+    name: str,
+    state: str,
+    address: str = "",
+    city: str = "",
+    postal_code: str = "",
+) -> HiringSite:
     """Add a hiring site to an employer."""
     errors: dict[str, list[str]] = {}
     clean_state = _check(errors, "state", validation.state, state)
@@ -105,38 +132,77 @@ def site_add(*, actor: Any, employer: Employer, name: str, state: str, address: 
     if errors:
         raise ValidationFailed("The site has invalid fields.", field_errors=errors)
     site = HiringSite.objects.create(
-        employer=employer, name=name.strip(), state=clean_state, address=address, city=city, postal_code=postal_code
+        employer=employer,
+        name=name.strip(),
+        state=clean_state,
+        address=address,
+        city=city,
+        postal_code=postal_code,
     )
     event_record(
-        action="employer.site_added", actor=actor, object_type="hiring_site", object_id=site.pk,
+        action="employer.site_added",
+        actor=actor,
+        object_type="hiring_site",
+        object_id=site.pk,
         subjects=[f"employer:{employer.pk}"],
     )
     return site
 
 
-def _new_key(*, actor: Any, employer: Employer, label: str, expires_at: Any, replaces: EmployerApiKey | None = None) -> tuple[EmployerApiKey, str]:
+def _new_key(
+    *,
+    actor: Any,
+    employer: Employer,
+    label: str,
+    expires_at: Any,
+    replaces: EmployerApiKey | None = None,
+) -> tuple[EmployerApiKey, str]:
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     key = EmployerApiKey.objects.create(
-        employer=employer, label=label, prefix=raw[: len(API_KEY_PREFIX) + 6], key_hash=hash_api_key(raw),
-        expires_at=expires_at, created_by=actor, replaces=replaces,
+        employer=employer,
+        label=label,
+        prefix=raw[: len(API_KEY_PREFIX) + 6],
+        key_hash=hash_api_key(raw),
+        expires_at=expires_at,
+        created_by=actor,
+        replaces=replaces,
     )
     return key, raw
 
 
 @transaction.atomic
-def apikey_issue(*, actor: Any, employer: Employer, label: str, valid_days: int | None = None) -> tuple[EmployerApiKey, str]:
+def apikey_issue(
+    *, actor: Any, employer: Employer, label: str, valid_days: int | None = None
+) -> tuple[EmployerApiKey, str]:
     """Issue an API key to an employer; the clear key is returned once and never stored."""
     days = valid_days or settings.VERIFICATION_API_KEY_VALID_DAYS
     if not (label or "").strip():
-        raise ValidationFailed("Name the key.", field_errors={"label": ["Give the key a label, e.g. the payroll system."]})
+        raise ValidationFailed(
+            "Name the key.",
+            field_errors={"label": ["Give the key a label, e.g. the payroll system."]},
+        )
     if not 1 <= days <= settings.VERIFICATION_API_KEY_MAX_DAYS:
-        raise ValidationFailed("Invalid validity.", field_errors={"valid_days": [f"Between 1 and {settings.VERIFICATION_API_KEY_MAX_DAYS} days."]})
+        raise ValidationFailed(
+            "Invalid validity.",
+            field_errors={
+                "valid_days": [f"Between 1 and {settings.VERIFICATION_API_KEY_MAX_DAYS} days."]
+            },
+        )
     if employer.status != EmployerStatus.ACTIVE:
         raise ValidationFailed("The employer's enrollment is not active.")
-    key, raw = _new_key(actor=actor, employer=employer, label=label.strip(), expires_at=timezone.now() + timedelta(days=days))
+    key, raw = _new_key(
+        actor=actor,
+        employer=employer,
+        label=label.strip(),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
     event_record(
-        action="apikey.issued", actor=actor, object_type="employer_api_key", object_id=key.pk,
-        subjects=[f"employer:{employer.pk}"], detail={"prefix": key.prefix, "expires_at": key.expires_at.isoformat()},
+        action="apikey.issued",
+        actor=actor,
+        object_type="employer_api_key",
+        object_id=key.pk,
+        subjects=[f"employer:{employer.pk}"],
+        detail={"prefix": key.prefix, "expires_at": key.expires_at.isoformat()},
     )
     return key, raw
 
@@ -150,14 +216,24 @@ def apikey_rotate(*, actor: Any, key: EmployerApiKey) -> tuple[EmployerApiKey, s
     if EmployerApiKey.objects.filter(replaces=key).exists():
         raise Conflict("This key was already rotated.")
     lifetime = key.expires_at - key.created_at
-    new, raw = _new_key(actor=actor, employer=key.employer, label=key.label, expires_at=timezone.now() + lifetime, replaces=key)
+    new, raw = _new_key(
+        actor=actor,
+        employer=key.employer,
+        label=key.label,
+        expires_at=timezone.now() + lifetime,
+        replaces=key,
+    )
     grace = timezone.now() + timedelta(hours=settings.VERIFICATION_API_KEY_ROTATION_GRACE_HOURS)
     if key.expires_at > grace:
         key.expires_at = grace
         key.save(update_fields=["expires_at", "updated_at"])
     event_record(
-        action="apikey.rotated", actor=actor, object_type="employer_api_key", object_id=new.pk,
-        subjects=[f"employer:{key.employer_id}"], detail={"old": key.pk, "old_expires_at": key.expires_at.isoformat()},
+        action="apikey.rotated",
+        actor=actor,
+        object_type="employer_api_key",
+        object_id=new.pk,
+        subjects=[f"employer:{key.employer_id}"],
+        detail={"old": key.pk, "old_expires_at": key.expires_at.isoformat()},
     )
     return new, raw
 
@@ -172,7 +248,11 @@ def apikey_revoke(*, actor: Any, key: EmployerApiKey) -> EmployerApiKey:
     key.revoked_by = actor
     key.save(update_fields=["revoked_at", "revoked_by", "updated_at"])
     event_record(
-        action="apikey.revoked", actor=actor, object_type="employer_api_key", object_id=key.pk,
-        subjects=[f"employer:{key.employer_id}"], detail={"prefix": key.prefix},
+        action="apikey.revoked",
+        actor=actor,
+        object_type="employer_api_key",
+        object_id=key.pk,
+        subjects=[f"employer:{key.employer_id}"],
+        detail={"prefix": key.prefix},
     )
     return key

@@ -48,7 +48,11 @@ def routed_agencies(case: Escalated | VerificationCase) -> set[str]:
     dhs = category_owner_code(DataCategory.DHS_IMMIGRATION) or "uscis"
     if case.status == CaseStatus.NEEDS_MORE_TIME:
         return {dhs}
-    by_source: dict[str, set[str]] = {TncSource.SSA: {ssa}, TncSource.DHS: {dhs}, TncSource.BOTH: {ssa, dhs}}
+    by_source: dict[str, set[str]] = {
+        TncSource.SSA: {ssa},
+        TncSource.DHS: {dhs},
+        TncSource.BOTH: {ssa, dhs},
+    }
     return by_source.get(case.tnc_source, {ssa, dhs})
 
 
@@ -81,7 +85,9 @@ def escalations_notify(*, cases: Iterable[Escalated | VerificationCase]) -> int:
     everyone = {u.pk: u for users in verifiers.values() for u in users}
     per_user: dict[int, list[Escalated | VerificationCase]] = defaultdict(list)
     for case in cases:
-        users = [u for code in sorted(routed_agencies(case)) for u in verifiers.get(code, [])] or list(everyone.values())
+        users = [
+            u for code in sorted(routed_agencies(case)) for u in verifiers.get(code, [])
+        ] or list(everyone.values())
         for user in {u.pk: u for u in users}.values():
             per_user[user.pk].append(case)
     link = reverse("verification:case-list") + "?escalated=1"
@@ -89,10 +95,17 @@ def escalations_notify(*, cases: Iterable[Escalated | VerificationCase]) -> int:
         counts: dict[str, int] = defaultdict(int)
         for case in mine:
             counts[case.status] += 1
-        lines = [f"{n} case{'s' if n != 1 else ''} {KINDS[status]}" for status, n in sorted(counts.items())]
-        ids = ", ".join(str(c.pk) for c in mine[:20]) + (f" and {len(mine) - 20} more" if len(mine) > 20 else "")
+        lines = [
+            f"{n} case{'s' if n != 1 else ''} {KINDS[status]}"
+            for status, n in sorted(counts.items())
+        ]
+        ids = ", ".join(str(c.pk) for c in mine[:20]) + (
+            f" and {len(mine) - 20} more" if len(mine) > 20 else ""
+        )
         notify(
-            user=everyone[pk], title=f"{len(mine)} verification case{'s' if len(mine) != 1 else ''} escalated",
-            body="; ".join(lines) + f". Cases: {ids}.", link=link,
+            user=everyone[pk],
+            title=f"{len(mine)} verification case{'s' if len(mine) != 1 else ''} escalated",
+            body="; ".join(lines) + f". Cases: {ids}.",
+            link=link,
         )
     return len(per_user)

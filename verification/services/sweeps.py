@@ -20,7 +20,9 @@ from verification.services.escalations import Escalated, escalations_notify
 CHUNK = 500
 
 
-def _each(qs: QuerySet[VerificationCase], service: Callable[..., VerificationCase], limit: int | None) -> list[Escalated]:
+def _each(
+    qs: QuerySet[VerificationCase], service: Callable[..., VerificationCase], limit: int | None
+) -> list[Escalated]:
     """Apply `service` to each case id of `qs` in its own transaction; the cases it changed."""
     done: list[Escalated] = []
     last_id = 0
@@ -56,31 +58,45 @@ def deadlines_sweep(*, limit: int | None = None) -> dict[str, Any]:
     """
     on = today()
     draft_cutoff = add_working_days(on, -settings.VERIFICATION_DRAFT_EXPIRY_WORKING_DAYS)
-    continuance_cutoff = add_working_days(on, -settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS)
+    continuance_cutoff = add_working_days(
+        on, -settings.VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS
+    )
     cases = VerificationCase.objects
     drafts = _each(
         # A day of margin for the time zone of __date; the service decides on the local date.
-        cases.filter(status=CaseStatus.DRAFT, updated_at__date__lte=draft_cutoff + timedelta(days=1)),
-        case_services.case_auto_close_draft, limit,
+        cases.filter(
+            status=CaseStatus.DRAFT, updated_at__date__lte=draft_cutoff + timedelta(days=1)
+        ),
+        case_services.case_auto_close_draft,
+        limit,
     )
     no_decision = _each(
-        cases.filter(status=CaseStatus.TENTATIVE_NONCONFIRMATION, decision="", decision_due_on__lt=on),
-        case_services.case_auto_close_no_decision, limit,
+        cases.filter(
+            status=CaseStatus.TENTATIVE_NONCONFIRMATION, decision="", decision_due_on__lt=on
+        ),
+        case_services.case_auto_close_no_decision,
+        limit,
     )
     no_shows = _each(
         cases.filter(status=CaseStatus.REFERRED, contacted_on__isnull=True, contact_due_on__lt=on),
-        case_services.case_no_show, limit,
+        case_services.case_no_show,
+        limit,
     )
     nmt = _each(
-        cases.filter(status=CaseStatus.NEEDS_MORE_TIME, nmt_escalated_at__isnull=True, nmt_due_on__lt=on),
-        case_services.case_escalate_nmt, limit,
+        cases.filter(
+            status=CaseStatus.NEEDS_MORE_TIME, nmt_escalated_at__isnull=True, nmt_due_on__lt=on
+        ),
+        case_services.case_escalate_nmt,
+        limit,
     )
     continuances = _each(
         cases.filter(
-            status=CaseStatus.CASE_IN_CONTINUANCE, continuance_escalated_at__isnull=True,
+            status=CaseStatus.CASE_IN_CONTINUANCE,
+            continuance_escalated_at__isnull=True,
             continuance_since__lte=continuance_cutoff,
         ),
-        case_services.case_escalate_continuance, limit,
+        case_services.case_escalate_continuance,
+        limit,
     )
     with transaction.atomic():
         notified = escalations_notify(cases=[*nmt, *continuances])

@@ -17,4 +17,6 @@ class Command(BaseCommand):
         if cp is None:
             self.stdout.write("The chain is empty; nothing to sign.")
         else:
-            self.stdout.write(self.style.SUCCESS(f"Signed seq {cp.seq} hash {cp.hash[:16]}… at {cp.signed_at}"))
+            self.stdout.write(
+                self.style.SUCCESS(f"Signed seq {cp.seq} hash {cp.hash[:16]}… at {cp.signed_at}")
+            )

@@ -17,7 +17,9 @@ TABLES = ["audit_event", "audit_seal", "audit_row_change", "audit_retention_anch
 
 
 class Command(BaseCommand):
-    help = "Restrict a PostgreSQL role to INSERT and SELECT on the audit tables (run as their owner)."
+    help = (
+        "Restrict a PostgreSQL role to INSERT and SELECT on the audit tables (run as their owner)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("role", help="the application's PostgreSQL role")
@@ -33,7 +35,9 @@ class Command(BaseCommand):
         statements.append(f"GRANT USAGE ON SEQUENCE audit_event_id_seq TO {quote(role)}")
         statements.append("ALTER FUNCTION audit_seal_pending(integer, integer) SECURITY DEFINER")
         statements.append("ALTER FUNCTION audit_partition_drop(date) SECURITY DEFINER")
-        statements.append(f"REVOKE EXECUTE ON FUNCTION audit_partition_drop(date) FROM PUBLIC, {quote(role)}")
+        statements.append(
+            f"REVOKE EXECUTE ON FUNCTION audit_partition_drop(date) FROM PUBLIC, {quote(role)}"
+        )
         if dry_run:
             self.stdout.write(";\n".join(statements) + ";")
             return
@@ -43,4 +47,6 @@ class Command(BaseCommand):
                     cursor.execute(statement)
         except Exception as exc:
             raise CommandError(f"Could not restrict {role}: {exc}") from exc
-        self.stdout.write(self.style.SUCCESS(f"{role} may now only INSERT and SELECT the audit trail."))
+        self.stdout.write(
+            self.style.SUCCESS(f"{role} may now only INSERT and SELECT the audit trail.")
+        )

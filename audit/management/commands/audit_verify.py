@@ -16,27 +16,45 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--from-seq", type=int, default=None, help="first seq to check")
         parser.add_argument("--to-seq", type=int, default=None, help="last seq to check")
-        parser.add_argument("--thorough", action="store_true",
-                            help="recompute every serialization in Python too, trusting no database function")
+        parser.add_argument(
+            "--thorough",
+            action="store_true",
+            help="recompute every serialization in Python too, trusting no database function",
+        )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        run = chain_verify(actor=None, trigger="command", from_seq=options["from_seq"],
-                           to_seq=options["to_seq"], thorough=options["thorough"])
+        run = chain_verify(
+            actor=None,
+            trigger="command",
+            from_seq=options["from_seq"],
+            to_seq=options["to_seq"],
+            thorough=options["thorough"],
+        )
         elapsed = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
         summary = {
-            "ok": run.ok, "checked": run.checked, "from_seq": run.from_seq, "to_seq": run.to_seq,
-            "first_bad_seq": run.first_bad_seq, "first_bad_event_id": run.first_bad_event_id,
-            "problem": run.problem, "checkpoints_checked": run.checkpoints_checked,
-            "unsealed": run.unsealed, "seconds": round(elapsed, 3),
+            "ok": run.ok,
+            "checked": run.checked,
+            "from_seq": run.from_seq,
+            "to_seq": run.to_seq,
+            "first_bad_seq": run.first_bad_seq,
+            "first_bad_event_id": run.first_bad_event_id,
+            "problem": run.problem,
+            "checkpoints_checked": run.checkpoints_checked,
+            "unsealed": run.unsealed,
+            "seconds": round(elapsed, 3),
         }
         if options["json"]:
             self.stdout.write(json.dumps(summary))
         elif run.ok:
-            self.stdout.write(self.style.SUCCESS(
-                f"Audit chain intact: {run.checked} events (seq {run.from_seq}..{run.to_seq}), "
-                f"{run.checkpoints_checked} signed checkpoints matched, {run.unsealed} not sealed yet, "
-                f"{elapsed:.2f}s."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Audit chain intact: {run.checked} events (seq {run.from_seq}..{run.to_seq}), "
+                    f"{run.checkpoints_checked} signed checkpoints matched, {run.unsealed} not sealed yet, "
+                    f"{elapsed:.2f}s."
+                )
+            )
         if not run.ok:
-            raise CommandError(f"Audit chain broken at seq {run.first_bad_seq} (event {run.first_bad_event_id}): {run.problem}")
+            raise CommandError(
+                f"Audit chain broken at seq {run.first_bad_seq} (event {run.first_bad_event_id}): {run.problem}"
+            )

@@ -1,13 +1,13 @@
 """`manage.py crossref`: start, follow, cancel and compare cross-reference runs.
 
-    manage.py crossref rules
-    manage.py crossref run --user mona [--rules SSA-IDENTITY,SSN-VELOCITY] [--date-from 2026-01-01]
-                           [--date-to ...] [--employers 3,4] [--shadow] [--partitions 16] [--inline] [--wait]
-    manage.py crossref status RUN_ID
-    manage.py crossref cancel RUN_ID --user mona
-    manage.py crossref compare RUN_ID
-    manage.py crossref quality
-    manage.py crossref sweep
+manage.py crossref rules
+manage.py crossref run --user mona [--rules SSA-IDENTITY,SSN-VELOCITY] [--date-from 2026-01-01]
+                       [--date-to ...] [--employers 3,4] [--shadow] [--partitions 16] [--inline] [--wait]
+manage.py crossref status RUN_ID
+manage.py crossref cancel RUN_ID --user mona
+manage.py crossref compare RUN_ID
+manage.py crossref quality
+manage.py crossref sweep
 """
 
 from __future__ import annotations
@@ -32,13 +32,19 @@ class Command(BaseCommand):
         sub.add_parser("rules", help="list the rule registry")
         run = sub.add_parser("run", help="start a run as a user, under their agreements")
         run.add_argument("--user", required=True, help="username of the run's owner")
-        run.add_argument("--rules", default="", help="comma-separated rule codes (default: all current rules)")
+        run.add_argument(
+            "--rules", default="", help="comma-separated rule codes (default: all current rules)"
+        )
         run.add_argument("--date-from", default="")
         run.add_argument("--date-to", default="")
         run.add_argument("--employers", default="", help="comma-separated employer ids")
-        run.add_argument("--shadow", action="store_true", help="compare candidate rule versions; no findings")
+        run.add_argument(
+            "--shadow", action="store_true", help="compare candidate rule versions; no findings"
+        )
         run.add_argument("--partitions", type=int, default=None, help="SSN hash-range partitions")
-        run.add_argument("--inline", action="store_true", help="execute the partitions in this process")
+        run.add_argument(
+            "--inline", action="store_true", help="execute the partitions in this process"
+        )
         run.add_argument("--wait", action="store_true", help="follow the run with a progress bar")
         for name in ("status", "compare"):
             p = sub.add_parser(name)
@@ -64,19 +70,31 @@ class Command(BaseCommand):
     def do_rules(self, opts: dict[str, Any]) -> None:
         for r in sorted(registry.REGISTRY.values(), key=lambda r: (r.family, r.code, r.version)):
             state = "current" if r.current else "candidate"
-            self.stdout.write(f"{r.code:20} v{r.version} {state:9} {r.severity:6} {r.family:12} "
-                              f"[{', '.join(r.categories)}] {r.title}")
+            self.stdout.write(
+                f"{r.code:20} v{r.version} {state:9} {r.severity:6} {r.family:12} "
+                f"[{', '.join(r.categories)}] {r.title}"
+            )
 
     def do_run(self, opts: dict[str, Any]) -> None:
         user = self._user(opts["user"])
-        scope = {"date_from": opts["date_from"], "date_to": opts["date_to"],
-                 "employer_ids": [e for e in opts["employers"].split(",") if e]}
+        scope = {
+            "date_from": opts["date_from"],
+            "date_to": opts["date_to"],
+            "employer_ids": [e for e in opts["employers"].split(",") if e],
+        }
         rules = [r for r in opts["rules"].split(",") if r]
-        run = services.run_start(actor=user, rules=rules, scope=scope,
-                                 mode=RunMode.SHADOW if opts["shadow"] else RunMode.NORMAL,
-                                 ssn_partitions=opts["partitions"], enqueue=not opts["inline"])
-        self.stdout.write(f"Run {run.pk} started: {run.partitions_total} partitions, ~{run.rows_estimated} cases, "
-                          f"agreement {run.agreement_id}.")
+        run = services.run_start(
+            actor=user,
+            rules=rules,
+            scope=scope,
+            mode=RunMode.SHADOW if opts["shadow"] else RunMode.NORMAL,
+            ssn_partitions=opts["partitions"],
+            enqueue=not opts["inline"],
+        )
+        self.stdout.write(
+            f"Run {run.pk} started: {run.partitions_total} partitions, ~{run.rows_estimated} cases, "
+            f"agreement {run.agreement_id}."
+        )
         if opts["inline"]:
             self._follow_inline(run)
         elif opts["wait"]:
@@ -84,7 +102,12 @@ class Command(BaseCommand):
         self.do_status({"run_id": run.pk})
 
     def _bar(self, run: Run) -> tqdm:
-        return tqdm(total=run.partitions_total, unit="partition", desc=f"run {run.pk}", file=self.stderr._out)
+        return tqdm(
+            total=run.partitions_total,
+            unit="partition",
+            desc=f"run {run.pk}",
+            file=self.stderr._out,
+        )
 
     def _follow_inline(self, run: Run) -> None:
         from crossref import engine
@@ -106,8 +129,12 @@ class Command(BaseCommand):
             p = selectors.run_progress(run=run)
             bar.update(p.partitions_done - done)
             done = p.partitions_done
-            bar.set_postfix(rows=p.rows_examined, hits=p.total_hits, rate=f"{p.rate:,.0f}/s",
-                            eta=f"{p.eta_seconds:.0f}s" if p.eta_seconds is not None else "-")
+            bar.set_postfix(
+                rows=p.rows_examined,
+                hits=p.total_hits,
+                rate=f"{p.rate:,.0f}/s",
+                eta=f"{p.eta_seconds:.0f}s" if p.eta_seconds is not None else "-",
+            )
             if run.status != "running":
                 break
             time.sleep(1.0)
@@ -139,9 +166,11 @@ class Command(BaseCommand):
         if run is None:
             raise CommandError("No such run.")
         for c in selectors.shadow_compare(run=run):
-            self.stdout.write(f"{c.rule_code}: v{c.current_version} {c.current_hits} hits, "
-                              f"v{c.candidate_version} {c.candidate_hits} hits; "
-                              f"+{len(c.added)} added, -{len(c.removed)} removed (first 50 each)")
+            self.stdout.write(
+                f"{c.rule_code}: v{c.current_version} {c.current_hits} hits, "
+                f"v{c.candidate_version} {c.candidate_hits} hits; "
+                f"+{len(c.added)} added, -{len(c.removed)} removed (first 50 each)"
+            )
             for s, e in c.added:
                 self.stdout.write(f"  + {s} {e}")
             for s, e in c.removed:
@@ -150,8 +179,10 @@ class Command(BaseCommand):
     def do_quality(self, opts: dict[str, Any]) -> None:
         for q in selectors.rule_quality():
             fp = "-" if q.false_positive_rate is None else f"{100 * q.false_positive_rate:.1f}%"
-            self.stdout.write(f"{q.code:20} v{q.version} hits {q.hits:>8} open {q.open:>8} dismissed {q.dismissed:>6} "
-                              f"verified {q.verified:>6} adverse {q.adverse:>6} FP {fp}")
+            self.stdout.write(
+                f"{q.code:20} v{q.version} hits {q.hits:>8} open {q.open:>8} dismissed {q.dismissed:>6} "
+                f"verified {q.verified:>6} adverse {q.adverse:>6} FP {fp}"
+            )
 
     def do_sweep(self, opts: dict[str, Any]) -> None:
         self.stdout.write(str(services.partitions_sweep()))

@@ -13,10 +13,16 @@ class Command(BaseCommand):
         parser.add_argument("username")
 
     def handle(self, *args, **options):
-        if not getattr(settings, "ALLOW_DEV_TOOLS", False) or (not settings.DEBUG and "test" not in settings.SETTINGS_MODULE):
+        if not getattr(settings, "ALLOW_DEV_TOOLS", False) or (
+            not settings.DEBUG and "test" not in settings.SETTINGS_MODULE
+        ):
             raise CommandError("otp_code is a development tool; it is refused outside development.")
-        device = TOTPDevice.objects.filter(user__username=options["username"], confirmed=True).first()
+        device = TOTPDevice.objects.filter(
+            user__username=options["username"], confirmed=True
+        ).first()
         if device is None:
             raise CommandError(f"No confirmed authenticator for {options['username']!r}.")
-        code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+        code = totp(
+            device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift
+        )
         self.stdout.write(f"{code:0{device.digits}d}")

@@ -16,5 +16,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo users (password for all: {DEMO_PASSWORD})"))
         self.stdout.write(f"  {'username':<8} {'agency':<9} {'roles':<18} TOTP secret (base32)")
         for persona, secret in personas:
-            self.stdout.write(f"  {persona.username:<8} {persona.agency:<9} {','.join(persona.roles):<18} {secret}")
+            self.stdout.write(
+                f"  {persona.username:<8} {persona.agency:<9} {','.join(persona.roles):<18} {secret}"
+            )
         self.stdout.write("Current code for a user: python manage.py otp_code USERNAME")

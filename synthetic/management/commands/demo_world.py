@@ -32,7 +32,12 @@ class Command(BaseCommand):
         if VerificationCase.objects.exists():
             self.stdout.write("Demo world already loaded; keeping it.")
             return
-        call_command("generate_synthetic", employers=options["employers"], cases=options["cases"], seed=options["seed"])
+        call_command(
+            "generate_synthetic",
+            employers=options["employers"],
+            cases=options["cases"],
+            seed=options["seed"],
+        )
         call_command("crossref", "run", user=options["run_as"], inline=True)
         self._routing()
         call_command("cases_ingest")

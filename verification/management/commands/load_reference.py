@@ -19,29 +19,48 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--source", required=True, choices=list(COLUMNS))
-        parser.add_argument("--vintage", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default today)")
-        parser.add_argument("--agency", default="", help="code of the sending agency (default per source)")
-        parser.add_argument("--skip-invalid", action="store_true", help="load the good rows, report the rest")
+        parser.add_argument(
+            "--vintage", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default today)"
+        )
+        parser.add_argument(
+            "--agency", default="", help="code of the sending agency (default per source)"
+        )
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="load the good rows, report the rest"
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
-        bar = tqdm(total=0, unit="rows", desc=f"{options['source']} copy", disable=options["no_progress"], mininterval=0.5)
+        bar = tqdm(
+            total=0,
+            unit="rows",
+            desc=f"{options['source']} copy",
+            disable=options["no_progress"],
+            mininterval=0.5,
+        )
 
         def total(n: int) -> None:
             bar.reset(total=n)
 
         try:
             report = load_reference(
-                source=options["source"], path=path, vintage=options["vintage"], agency=options["agency"],
-                skip_invalid=options["skip_invalid"], progress=bar.update, progress_total=total,
+                source=options["source"],
+                path=path,
+                vintage=options["vintage"],
+                agency=options["agency"],
+                skip_invalid=options["skip_invalid"],
+                progress=bar.update,
+                progress_total=total,
             )
         except LoadRefused as refused:
             bar.close()
             self._errors(refused.report)
-            raise CommandError(f"{refused.report.error_count} invalid row(s) of {refused.report.rows_total}; nothing was loaded.") from None
+            raise CommandError(
+                f"{refused.report.error_count} invalid row(s) of {refused.report.rows_total}; nothing was loaded."
+            ) from None
         except ValidationFailed as exc:
             bar.close()
             raise CommandError(f"{exc.message} {exc.field_errors or ''}") from None

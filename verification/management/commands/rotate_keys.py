@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--chunk", type=int, default=2000, help="rows per transaction")
-        parser.add_argument("--dry-run", action="store_true", help="only count the rows under old keys")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="only count the rows under old keys"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         kid = crypto.keyring().current_kid
@@ -23,7 +25,9 @@ class Command(BaseCommand):
             for table, n in pending().items():
                 self.stdout.write(f"{table}: {n} row(s) under an old key")
             return
-        report = rotate(chunk=options["chunk"], progress=lambda table, n: self.stderr.write(f"{table}: +{n}"))
+        report = rotate(
+            chunk=options["chunk"], progress=lambda table, n: self.stderr.write(f"{table}: +{n}")
+        )
         for table, n in report.rows.items():
             self.stdout.write(f"{table}: {n} row(s) re-encrypted under {kid}")
         self.stdout.write(f"Done: {report.total} row(s).")
