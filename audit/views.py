@@ -25,7 +25,7 @@ from audit.forms import EventFilterForm, ReviewForm
 from audit.models import Outcome
 from audit.services import event_record
 from core.errors import DomainError
-from privacy.decorators import personal_data
+from core.markers import personal_data
 
 READERS = ("supervisor", "auditor")
 REVIEWERS = ("supervisor",)

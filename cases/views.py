@@ -47,6 +47,7 @@ from core.errors import DomainError, NotFound
 from privacy.decorators import personal_data
 from privacy.models import Unit, User
 from privacy.policy import DataCategory
+from privacy.reads import ReadKind, Shown, personal_data_shown
 
 # Fields of the queue and case page by data category (field minimisation for partner agencies).
 FIELD_CATEGORIES = {
@@ -81,58 +82,28 @@ def _rows(user: Any, cases: list[Case]) -> list[dict[str, Any]]:
     return [{"case": c, "fields": visible[c.owning_agency_id]} for c in cases]
 
 
-def _account(
-    request: HttpRequest, cases: Iterable[Case], *, nature: str, purpose: str = ""
-) -> None:
-    """Accounting of disclosures (552a(c)) for cases owned by another agency than the viewer's."""
-    from privacy.policy import decide
-
-    try:
-        from privacy.services import disclosures_record
-    except ImportError:  # pragma: no cover - privacy without the accounting
-        return
-    user = request.user
-    by_owner: dict[int, list[Case]] = {}
-    for c in cases:
-        if c.owning_agency_id != user.agency_id:
-            by_owner.setdefault(c.owning_agency_id, []).append(c)
-    for owner, group in by_owner.items():
-        decision = decide(
-            user, action="view", category=DataCategory.INVESTIGATIONS, owner_agency=owner
-        )
-        disclosures_record(
-            actor=user,
-            decision=decision,
-            category=DataCategory.INVESTIGATIONS,
-            record_type="cases.case",
-            records=[(c.pk, c.subject_ref) for c in group],
-            nature=nature,
-            purpose=purpose,
-        )
+def _read_kind(action: str, **extra: Any) -> ReadKind:
+    return ReadKind(
+        action=action,
+        object_type="case",
+        record_type="cases.case",
+        category=DataCategory.INVESTIGATIONS,
+        extra=extra,
+    )
 
 
 def _shown(request: HttpRequest, action: str, cases: Iterable[Case], **detail: Any) -> None:
     """One audit event naming everyone on the page, plus the accounting of disclosures."""
     cases = list(cases)
-
-    def record() -> None:
-        event_record(
-            action=action,
-            actor=request.user,
-            object_type="case",
-            object_id=cases[0].pk if action == "cases.case_viewed" and cases else "",
-            subjects=[c.subject_ref for c in cases],
-            case_id=cases[0].pk if action == "cases.case_viewed" and cases else None,
-            detail={"cases": [c.pk for c in cases], **detail},
-        )
-
-    if all(c.owning_agency_id == request.user.agency_id for c in cases):
-        # Nothing to account for: the lone INSERT commits by itself (no BEGIN/COMMIT round trips).
-        record()
-        return
-    with transaction.atomic():
-        record()
-        _account(request, cases, nature="view")
+    single = action == "cases.case_viewed" and cases
+    personal_data_shown(
+        reader=request.user,
+        kind=_read_kind(action),
+        records=[Shown(c.pk, c.subject_ref, c.owning_agency_id) for c in cases],
+        case_id=cases[0].pk if single else None,
+        object_id=cases[0].pk if single else "",
+        detail={"cases": [c.pk for c in cases], **detail},
+    )
 
 
 def _error(request: HttpRequest, exc: DomainError) -> None:
@@ -322,15 +293,13 @@ def export_csv(request: HttpRequest) -> HttpResponse:
         )
     )
     rows = _rows(request.user, cases)
-    with transaction.atomic():
-        event_record(
-            action="cases.exported",
-            actor=request.user,
-            object_type="case",
-            subjects=[c.subject_ref for c in cases],
-            detail={"count": len(cases), "filters": request.GET.urlencode()[:500]},
-        )
-        _account(request, cases, nature="export")
+    personal_data_shown(
+        reader=request.user,
+        kind=_read_kind("cases.exported"),
+        records=[Shown(c.pk, c.subject_ref, c.owning_agency_id) for c in cases],
+        nature="export",
+        detail={"filters": request.GET.urlencode()[:500]},
+    )
     columns = [
         "number",
         "status",

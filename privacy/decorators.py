@@ -1,14 +1,5 @@
-"""View markers read by the access middleware."""
+"""View markers read by the access middleware (defined in `core.markers`, re-exported here)."""
 
-from __future__ import annotations
+from core.markers import personal_data
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def personal_data(view: F) -> F:
-    """Mark a view that shows personal data: it needs a verified second factor."""
-    view.personal_data = True  # type: ignore[attr-defined]
-    return view
+__all__ = ["personal_data"]

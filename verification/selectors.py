@@ -66,6 +66,20 @@ def case_list_for_user(
 # The reference data a comparison shows belongs to its source's data category.
 COMPARISON_CATEGORIES = {"ssa": DataCategory.SSA_IDENTITY, "dhs": DataCategory.DHS_IMMIGRATION}
 
+# Fields of a verification case by data category (field minimisation, privacy.reads); a field not
+# listed is verification-case data. The date of birth and the SSN are what SSA confirms; the
+# immigration documents are what DHS holds.
+CASE_FIELD_CATEGORIES = {
+    "date_of_birth": DataCategory.SSA_IDENTITY,
+    "ssn_last4": DataCategory.SSA_IDENTITY,
+    "a_number_last4": DataCategory.DHS_IMMIGRATION,
+    "i94_last4": DataCategory.DHS_IMMIGRATION,
+    "passport_last4": DataCategory.DHS_IMMIGRATION,
+    "passport_country": DataCategory.DHS_IMMIGRATION,
+    "document_number_last4": DataCategory.VERIFICATION_CASES,
+    "employer": DataCategory.EMPLOYER_DATA,
+}
+
 
 def comparisons_for_case(*, case: VerificationCase, user: Any = None) -> QuerySet[CaseComparison]:
     """The instant-result comparisons of a case, SSA first.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.conf import settings
@@ -16,13 +17,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.services import event_record
 from core.errors import DomainError, NotFound, RateLimited, ValidationFailed
 from privacy.decorators import personal_data
-from privacy.models.disclosures import DisclosureNature
 from privacy.policy import DataCategory, decide
+from privacy.reads import Minimised, ReadKind, Shown, minimised_records, show
 from privacy.services.access import ReverifyRequired
-from privacy.services.disclosures import disclosures_record
 from verification import selectors, services
 from verification.forms import (
     ApiKeyForm,
@@ -46,18 +45,22 @@ def _apply_errors(form: Any, error: DomainError) -> None:
         form.add_error(None, error.message)
 
 
-def _account(request: HttpRequest, cases: list[Any], *, nature: str) -> None:
-    """The accounting of disclosures (552a(c)) when the cases left their owning agency."""
-    decision = decide(request.user, action="view", category=DataCategory.VERIFICATION_CASES)
-    disclosures_record(
-        actor=request.user,
-        decision=decision,
-        category=DataCategory.VERIFICATION_CASES,
-        record_type="verification_case",
-        records=[(c.pk, f"worker:{c.worker_id}") for c in cases],
-        nature=nature,
-        purpose="Verification case work under the agreement",
-    )
+CASES_SHOWN = ReadKind(
+    action="vcase.viewed",
+    object_type="verification_case",
+    record_type="verification_case",
+    category=DataCategory.VERIFICATION_CASES,
+    purpose="Verification case work under the agreement",
+)
+CASES_LISTED = dataclasses.replace(CASES_SHOWN, action="vcase.listed")
+
+
+def _shown(cases: list[Any]) -> list[Shown]:
+    return [Shown(c.pk, f"worker:{c.worker_id}") for c in cases]
+
+
+def _minimised(user: Any, cases: list[Any]) -> list[Minimised]:
+    return minimised_records(user, cases, selectors.CASE_FIELD_CATEGORIES)
 
 
 def _case_or_404(user: Any, pk: int, action: str = "view") -> Any:
@@ -85,18 +88,17 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     cases = list(page.object_list)
-    if cases:
-        event_record(
-            action="vcase.listed",
-            object_type="verification_case",
-            subjects=[c.subject for c in cases],
-            detail={"count": len(cases)},
-        )
-        _account(request, cases, nature=DisclosureNature.VIEW)
-    return render(
+    return show(
         request,
         "verification/case_list.html",
-        {"page": page, "cases": cases, "form": form, **_deadline_context()},
+        {
+            "page": page,
+            "cases": _minimised(request.user, cases),
+            "form": form,
+            **_deadline_context(),
+        },
+        kind=CASES_LISTED,
+        records=_shown(cases),
     )
 
 
@@ -107,20 +109,32 @@ def case_list(request: HttpRequest) -> HttpResponse:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A case beside the reference data it was compared with, disagreeing fields marked."""
     case = _case_or_404(request.user, pk)
-    event_record(
-        action="vcase.viewed",
-        object_type="verification_case",
-        object_id=case.pk,
-        subjects=[case.subject, f"worker:{case.worker_id}"],
-    )
-    _account(request, [case], nature=DisclosureNature.VIEW)
     can_change = decide(
         request.user, action="change", category=DataCategory.VERIFICATION_CASES
     ).allowed
-    return render(
+    return _detail_page(request, case, can_change=can_change)
+
+
+def _detail_page(
+    request: HttpRequest,
+    case: Any,
+    *,
+    can_change: bool = True,
+    status: int = 200,
+    resolve_form: Any = None,
+    contact_form: Any = None,
+    **extra: Any,
+) -> HttpResponse:
+    """The case page, through the read path: minimised for the reader, its showing recorded."""
+    context = _detail_context(case, can_change, resolve_form, contact_form, user=request.user)
+    context.update(extra)
+    return show(
         request,
         "verification/case_detail.html",
-        _detail_context(case, can_change, user=request.user),
+        context,
+        kind=CASES_SHOWN,
+        records=_shown([case]),
+        status=status,
     )
 
 
@@ -143,7 +157,7 @@ def _detail_context(
 ) -> dict[str, Any]:
     return {
         **_deadline_context(),
-        "case": case,
+        "case": _minimised(user, [case])[0],
         "comparisons": selectors.comparisons_for_case(case=case, user=user),
         "can_resolve": can_change and case.status in ALLOWED["resolve"],
         "can_contact": can_change and case.status in ALLOWED["record_contact"],
@@ -176,12 +190,7 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Case {case.pk} resolved.")
             return redirect("verification:case-list")
-    return render(
-        request,
-        "verification/case_detail.html",
-        _detail_context(case, True, resolve_form=form, user=request.user),
-        status=400,
-    )
+    return _detail_page(request, case, resolve_form=form, status=400)
 
 
 @login_required
@@ -204,12 +213,7 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Contact recorded.")
             return redirect("verification:case-detail", pk=case.pk)
-    return render(
-        request,
-        "verification/case_detail.html",
-        _detail_context(case, True, contact_form=form, user=request.user),
-        status=400,
-    )
+    return _detail_page(request, case, contact_form=form, status=400)
 
 
 @login_required
@@ -238,19 +242,14 @@ def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except RateLimited as exc:
             form.add_error(None, exc.message or "Too many reveals in a minute; try again shortly.")
-            context = _detail_context(case, True, user=request.user)
-            context.update({"reveal_form": form})
-            return render(request, "verification/case_detail.html", context, status=429)
-    context = _detail_context(case, True, user=request.user)
-    context.update(
-        {
-            "reveal_form": form,
-            "revealed": revealed,
-            "revealed_field": form.cleaned_data.get("field") if revealed else "",
-        }
-    )
-    response = render(
-        request, "verification/case_detail.html", context, status=200 if revealed else 400
+            return _detail_page(request, case, status=429, reveal_form=form)
+    response = _detail_page(
+        request,
+        case,
+        status=200 if revealed else 400,
+        reveal_form=form,
+        revealed=revealed,
+        revealed_field=form.cleaned_data.get("field") if revealed else "",
     )
     response["Cache-Control"] = "no-store"
     return response
