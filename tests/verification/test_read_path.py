@@ -55,7 +55,9 @@ def _leaks(body: str) -> list[str]:
     return [name for name, value in probes.items() if value in body]
 
 
-def test_the_partner_analyst_sees_no_dob_nor_last_fours_on_the_case_page(login, petra, noncitizen_case):
+def test_the_partner_analyst_sees_no_dob_nor_last_fours_on_the_case_page(
+    login, petra, noncitizen_case
+):
     body = login(petra).get(f"/verification/cases/{noncitizen_case.pk}/").content.decode()
     assert "Garcia Lopez" in body  # verification-case data her agreement covers
     assert _leaks(body) == []
@@ -90,7 +92,9 @@ def test_a_home_read_is_audited_but_not_a_disclosure(login, vera, noncitizen_cas
     assert not Disclosure.objects.filter(recipient_user_id=vera.pk).exists()
 
 
-def test_a_failed_form_post_renders_the_page_through_the_same_path(login, vera, petra, noncitizen_case):
+def test_a_failed_form_post_renders_the_page_through_the_same_path(
+    login, vera, petra, noncitizen_case
+):
     # vera may change; a bad contact date re-renders the page (400), still accounted.
     response = login(vera).post(
         f"/verification/cases/{noncitizen_case.pk}/contact/", {"contacted_on": "not a date"}
