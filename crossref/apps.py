@@ -17,9 +17,13 @@ class CrossrefConfig(AppConfig):
     def ready(self) -> None:
         from audit.catalogue import register
         from crossref import rules  # noqa: F401  (fills the registry)
+        from crossref.instant import case_submitted
         from crossref.retention import register as register_retention
+        from verification import submitted
 
         register_retention()
+        # verification announces each submitted case; the identity rules answer (DESIGN.md).
+        submitted.register(case_submitted)
 
         register(
             {

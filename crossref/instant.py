@@ -8,11 +8,15 @@ verification itself, not a matching program), and the reference loads in force.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
 
 from crossref import registry, sources
 from crossref.engine import PartitionContext
 from crossref.models import Partition, Run, RunMode
+from verification.instant import InstantResult
+from verification.matching import MATCH
 
 INSTANT_FAMILIES = ("identity_ssa", "identity_dhs")
 
@@ -39,3 +43,15 @@ def case_findings_record(*, case_id: int) -> dict[str, int]:
         for rule in rules:
             rule.implementation(ctx, rule)
     return {k: v for k, v in ctx.new.items() if v}
+
+
+def case_submitted(*, case: Any, result: InstantResult) -> None:
+    """The listener of `verification.submitted`: the identity findings of a case just submitted.
+
+    The instant result already compared the case with SSA and DHS. When every comparison is an
+    exact match (most submits) no identity rule can raise anything, so the rules are not run
+    again; otherwise they run over the one case, as the batch would.
+    """
+    if result.comparisons and all(c.result.outcome == MATCH for c in result.comparisons):
+        return
+    case_findings_record(case_id=case.pk)

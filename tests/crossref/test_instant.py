@@ -65,3 +65,39 @@ def test_a_dob_swap_at_submit_is_a_clerical_finding(world):
         True,
         "low",
     )
+
+
+def _numident_reads(queries):
+    return [q["sql"] for q in queries if "numident" in q["sql"].lower()]
+
+
+def test_a_clean_submit_reads_numident_once(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world.numident("521874390", "Maria", "Garcia Lopez", DOB)
+    with CaptureQueriesContext(connection) as ctx:
+        case = verification_services.case_create(actor=None, employer=world.employer(), data=i9())
+    assert case.result == "employment_authorized"
+    assert len(_numident_reads(ctx.captured_queries)) == 1
+
+
+def test_verification_submits_with_no_listener_registered(world, monkeypatch):
+    from verification import submitted
+
+    monkeypatch.setattr(submitted, "_listeners", [])
+    world.numident("521874390", "Robert", "Chen", date(1960, 1, 1))
+    case = verification_services.case_create(actor=None, employer=world.employer(), data=i9())
+    assert case.status == "tentative_nonconfirmation"
+    assert not Finding.objects.filter(case_id=case.pk).exists()
+
+
+def test_every_listener_hears_the_result_the_status_came_from(world, monkeypatch):
+    from verification import submitted
+
+    heard = []
+    monkeypatch.setattr(submitted, "_listeners", [])
+    submitted.register(lambda *, case, result: heard.append((case.pk, result.status)))
+    world.numident("521874390", "Robert", "Chen", date(1960, 1, 1))
+    case = verification_services.case_create(actor=None, employer=world.employer(), data=i9())
+    assert heard == [(case.pk, case.status)]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.services import event_record
 from core.calendar import add_working_days, working_days_between
 from core.errors import Conflict, IllegalTransition, ValidationFailed
-from verification import lifecycle, validation
+from verification import lifecycle, submitted, validation
 from verification.identifiers import allocate_ids, bidx, reveal, seal
 from verification.instant import InstantResult, Submitted, instant_result
 from verification.lifecycle import require
@@ -469,15 +469,6 @@ def _submitted(case: VerificationCase, ids: dict[str, str]) -> Submitted:
     )
 
 
-def _record_instant_findings(
-    *, case: VerificationCase, result: InstantResult, comparisons: list[CaseComparison]
-) -> None:
-    """The one place where the instant result becomes findings (the cross-reference engine wires in here)."""
-    from crossref.instant import case_findings_record
-
-    case_findings_record(case_id=case.pk)
-
-
 def _set_status(case: VerificationCase, status: str, *, now: Any = None) -> None:
     case.status = status
     case.status_changed_at = now or timezone.now()
@@ -529,7 +520,7 @@ def _after_result(
     cached._result_cache = rows
     cached._prefetch_done = True  # type: ignore[attr-defined]
     case._prefetched_objects_cache = {"comparisons": cached}  # type: ignore[attr-defined]
-    _record_instant_findings(case=case, result=result, comparisons=rows)
+    submitted.announce(case=case, result=result)
     disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
     event_record(
         action="vcase.submitted",
