@@ -1,8 +1,8 @@
 """Which owning agencies' cases the policy lets a user act on, and the guardian grants of a case.
 
-`privacy.policy.decide` answers per owner agency. The home agency is asked directly; agencies a
-user reaches through agreements come from privacy when it offers them
-(`privacy.policy.allowed_owner_ids`), so this module never re-implements the policy.
+The owner agencies come from `privacy.policy.allowed_owner_ids` (home roles, then agreements),
+so this module never re-implements the policy. It imports nothing of the cases models: the
+models' `visible_to` is built on it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from guardian.shortcuts import assign_perm, remove_perm
 
 from privacy.models import Role
-from privacy.policy import Action, DataCategory, decide
+from privacy.policy import Action, DataCategory, allowed_owner_ids
 
 CASE_PERMS = ("view_case", "change_case")
 
@@ -29,21 +29,9 @@ def allowed_agency_ids(user: Any, action: str = "view") -> list[int]:
         or not getattr(user, "agency_id", None)
     ):
         return []
-    act = _action(action)
-    from privacy import policy
-
-    combined = getattr(policy, "allowed_owner_ids", None)
-    if combined is not None:
-        ids = list(combined(user, action=act, category=DataCategory.INVESTIGATIONS))
-    else:
-        ids = (
-            [user.agency_id]
-            if decide(
-                user, action=act, category=DataCategory.INVESTIGATIONS, owner_agency=user.agency_id
-            ).allowed
-            else []
-        )
-    return ids
+    return list(
+        allowed_owner_ids(user, action=_action(action), category=DataCategory.INVESTIGATIONS)
+    )
 
 
 def may(user: Any, action: str, case: Any) -> bool:
@@ -66,13 +54,3 @@ def revoke_membership(case: Any, user: Any) -> None:
     """Take a member off the case. Only services call this."""
     for perm in CASE_PERMS:
         remove_perm(f"cases.{perm}", user, case)
-
-
-def members(case: Any) -> list[Any]:
-    """Users holding view permission on the case."""
-    from cases.models import CaseUserObjectPermission
-
-    rows = CaseUserObjectPermission.objects.filter(
-        content_object=case, permission__codename="view_case"
-    ).select_related("user")
-    return [r.user for r in rows]

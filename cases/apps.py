@@ -8,7 +8,8 @@ class CasesConfig(AppConfig):
     hold that open investigations put on the verification records they cite (privacy registry),
     tells the privacy registry that case links (and flagged cases built only from them) are
     copies of findings, destroyed with them under retention, and tells the audit's anomaly rules
-    which subjects each user is assigned to.
+    which subjects each user is assigned to. It also listens for crossref's "a run finished"
+    (`crossref.finished`), queueing the finding ingest as soon as a run's last partition commits.
     """
 
     name = "cases"
@@ -23,6 +24,10 @@ class CasesConfig(AppConfig):
 
         register(EVENTS)
         register_holds()
+        from cases.tasks import run_finished
+        from crossref import finished
+
+        finished.register(run_finished)
         from cases.privacy_sources import finding_links_purge
         from privacy import registry
 

@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from cases.access import allowed_agency_ids
 from core.models import BaseModel, ScopedQuerySet
 
 
@@ -168,8 +169,6 @@ def case_scope(user: Any, action: str = "view") -> CaseScope | None:
     (home roles, or agreements through privacy). The member case ids are read first (a short list
     per user) so the planner keeps the queue's ordered index scan.
     """
-    from cases.access import allowed_agency_ids
-
     agencies = allowed_agency_ids(user, action)
     if not agencies:
         return None

@@ -22,6 +22,7 @@ from cases.models import (
     CaseEvent,
     CaseFinding,
     CaseStatus,
+    CaseUserObjectPermission,
     Closure,
     Evidence,
     Notification,
@@ -764,3 +765,11 @@ def audit_assigned_subjects(*, user_id: int, subjects: set[str]) -> set[str]:
         Case.objects.filter(mine, subject_key__in=keys).values_list("subject_key", flat=True)
     )
     return {s for s in subjects if worker_keys.get(s, s)[:80] in found}
+
+
+def case_members(case: Case) -> list[Any]:
+    """Users holding view permission on the case (its need-to-know members)."""
+    rows = CaseUserObjectPermission.objects.filter(
+        content_object=case, permission__codename="view_case"
+    ).select_related("user")
+    return [r.user for r in rows]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from celery import shared_task
 
 from audit import context
+from cases.services import findings_ingest_all
+from cases.services import reminders_send as send
 
 
 @shared_task(name="cases.tasks.findings_ingest", ignore_result=True, acks_late=True)
 def findings_ingest(batch: int = 500) -> int:
     """Pull new findings into flagged cases until none are pending (the ledger makes re-runs harmless)."""
-    from cases.services import findings_ingest_all
-
     token = context.bind(task_name="cases.tasks.findings_ingest")
     try:
         return findings_ingest_all(batch=batch)
@@ -22,10 +22,17 @@ def findings_ingest(batch: int = 500) -> int:
 @shared_task(name="cases.tasks.reminders_send", ignore_result=True, acks_late=True)
 def reminders_send() -> dict[str, int]:
     """Due-soon and overdue reminders (each goes out once per case and user)."""
-    from cases.services import reminders_send as send
-
     token = context.bind(task_name="cases.tasks.reminders_send")
     try:
         return send()
     finally:
         context.reset(token)
+
+
+def run_finished(run_id: int) -> None:
+    """crossref's "a run finished" listener (registered in `CasesConfig.ready`): ingest now.
+
+    The engine calls it after the run's closing transaction committed, so every finding of the
+    run is visible to the ingest; the 30-second beat stays as the safety net.
+    """
+    findings_ingest.delay()

@@ -24,7 +24,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
-from crossref import registry, sources
+from audit.services import event_record
+from crossref import finished, registry, sources
 from crossref.models import Partition, PartitionStatus, Run, RunMode, RunStatus
 from crossref.registry import Rule
 
@@ -623,8 +624,6 @@ def stage_drop(run_id: int) -> None:
 
 def run_finish_if_complete(run_id: int) -> bool:
     """Close a running run once no partition is left pending or running; True if it closed now."""
-    from crossref import services
-
     with transaction.atomic():
         run = Run.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING:
@@ -635,9 +634,45 @@ def run_finish_if_complete(run_id: int) -> bool:
         if open_parts:
             return False
         failed = run.partitions.filter(status=PartitionStatus.FAILED).count()
-        services.run_close(run=run, failed_partitions=failed)
+        run_close(run=run, failed_partitions=failed)
+        transaction.on_commit(lambda: finished.announce(run_id))
     stage_drop(run_id)
     return True
+
+
+def run_close(*, run: Run, failed_partitions: int) -> Run:
+    """Mark a run done (or failed) once every partition ended; called inside the caller's lock."""
+    run.status = RunStatus.FAILED if failed_partitions else RunStatus.DONE
+    run.finished_at = timezone.now()
+    if failed_partitions:
+        run.error = f"{failed_partitions} partition(s) failed"
+    run.save(update_fields=["status", "finished_at", "error", "updated_at"])
+    totals = _totals(run)
+    event_record(
+        action="crossref.run_finished",
+        actor=run.owner,
+        object_type="crossref.run",
+        object_id=run.pk,
+        agreement_id=run.agreement_id,
+        detail={
+            "status": run.status,
+            "rows_examined": totals[0],
+            "hits": totals[1],
+            "failed": failed_partitions,
+        },
+    )
+    return run
+
+
+def _totals(run: Run) -> tuple[int, int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT coalesce(sum(rows_examined), 0), coalesce(sum((SELECT coalesce(sum(v::bigint), 0) "
+            "FROM jsonb_each_text(hits) AS e(k, v))), 0) FROM crossref_partition WHERE run_id = %s",
+            [run.pk],
+        )
+        rows, hits = cur.fetchone()
+    return int(rows), int(hits)
 
 
 # --- Planning -----------------------------------------------------------------------------------

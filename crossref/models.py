@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import BaseModel, ScopedQuerySet
+from verification.models import VerificationCase
 
 
 class Severity(models.TextChoices):
@@ -222,8 +223,16 @@ class Finding(models.Model):
     evidence_key = models.CharField(
         max_length=256, help_text="What was compared, e.g. numident:<id>."
     )
-    case_id = models.BigIntegerField(
-        null=True, blank=True, help_text="The verification case concerned."
+    # A real foreign key: a case cannot be destroyed while a finding cites it (retention destroys
+    # the findings first, crossref.retention). The engine writes the column directly, in bulk.
+    case = models.ForeignKey(
+        VerificationCase,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+        db_index=False,  # crossref_finding_case_idx below
+        help_text="The verification case concerned.",
     )
     employer_id = models.BigIntegerField(null=True, blank=True)
     ssn_index = models.CharField(

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -26,6 +27,8 @@ from crossref.models import (
 )
 from crossref.registry import Rule
 from privacy.policy import decide
+
+PARTITION_TASK = "crossref.tasks.partition_run"  # crossref.tasks, sent by name
 
 
 def _select_rules(*, codes: Iterable[str] | None, mode: str) -> dict[str, Any]:
@@ -205,12 +208,11 @@ def _clean_scope(scope: dict[str, Any]) -> dict[str, Any]:
 
 def partitions_enqueue(*, partition_ids: Iterable[int]) -> int:
     """Send one task per partition (ids only) and note when, for the sweeper."""
-    from crossref.tasks import partition_run
-
     ids = list(partition_ids)
     Partition.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
+    # By name: the task module calls these services, so the services never import it.
     for pk in ids:
-        partition_run.delay(pk)
+        current_app.send_task(PARTITION_TASK, args=[pk])
     return len(ids)
 
 
@@ -266,41 +268,6 @@ def stages_drop_finished() -> int:
             engine.stage_drop(run_id)
             dropped += 1
     return dropped
-
-
-def run_close(*, run: Run, failed_partitions: int) -> Run:
-    """Mark a run done (or failed) once every partition ended; called inside the caller's lock."""
-    run.status = RunStatus.FAILED if failed_partitions else RunStatus.DONE
-    run.finished_at = timezone.now()
-    if failed_partitions:
-        run.error = f"{failed_partitions} partition(s) failed"
-    run.save(update_fields=["status", "finished_at", "error", "updated_at"])
-    totals = _totals(run)
-    event_record(
-        action="crossref.run_finished",
-        actor=run.owner,
-        object_type="crossref.run",
-        object_id=run.pk,
-        agreement_id=run.agreement_id,
-        detail={
-            "status": run.status,
-            "rows_examined": totals[0],
-            "hits": totals[1],
-            "failed": failed_partitions,
-        },
-    )
-    return run
-
-
-def _totals(run: Run) -> tuple[int, int]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT coalesce(sum(rows_examined), 0), coalesce(sum((SELECT coalesce(sum(v::bigint), 0) "
-            "FROM jsonb_each_text(hits) AS e(k, v))), 0) FROM crossref_partition WHERE run_id = %s",
-            [run.pk],
-        )
-        rows, hits = cur.fetchone()
-    return int(rows), int(hits)
 
 
 def run_retry_failed(*, actor: Any, run: Run) -> Run:

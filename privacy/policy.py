@@ -23,28 +23,12 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-
-class DataCategory(models.TextChoices):
-    SSA_IDENTITY = "ssa_identity", "SSA identity (Numident)"
-    DHS_IMMIGRATION = "dhs_immigration", "DHS immigration status"
-    ENFORCEMENT = "enforcement", "Enforcement subjects"
-    VERIFICATION_CASES = "verification_cases", "Verification cases"
-    EMPLOYER_DATA = "employer_data", "Employer data"
-    INVESTIGATIONS = "investigations", "Flagged cases and investigations"
-
-
-class Action(models.TextChoices):
-    VIEW = "view", "View"
-    SEARCH = "search", "Search"
-    EXPORT = "export", "Export"
-    CHANGE = "change", "Change"
-    RUN_MATCHING = "run_matching", "Run matching"
-    RECEIVE_HANDOFF = "receive_handoff", "Receive handoffs"
-
+from privacy.categories import Action, DataCategory
+from privacy.models import Agency
 
 _ALL: set[str] = set(Action.values)
 _READ: set[str] = {Action.VIEW, Action.SEARCH, Action.EXPORT}
@@ -302,8 +286,6 @@ def user_facts(user: Any) -> UserFacts:
 
 
 def _agency_id(code: str) -> int | None:
-    from privacy.models import Agency
-
     return _cached(
         ("agency-code", code),
         lambda: Agency.objects.filter(code=code).values_list("pk", flat=True).first(),
@@ -311,8 +293,6 @@ def _agency_id(code: str) -> int | None:
 
 
 def _department_of(agency_id: int) -> int | None:
-    from privacy.models import Agency
-
     return _cached(
         ("agency-dept", agency_id),
         lambda: Agency.objects.filter(pk=agency_id).values_list("department_id", flat=True).first(),

@@ -5,6 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from privacy import services
+from privacy.models import PurgeRun
+from privacy.models.retention import PurgeStatus
+from privacy.services.retention import PURGE_TASK
 
 
 @shared_task(name="privacy.tasks.grants_tidy", acks_late=True, ignore_result=True)
@@ -25,12 +28,9 @@ def recertification_deadlines() -> int:
     return services.campaigns_close_due()
 
 
-@shared_task(name="privacy.tasks.purge_run_execute", acks_late=True, ignore_result=True)
+@shared_task(name=PURGE_TASK, acks_late=True, ignore_result=True)
 def purge_run_execute(run_id: int) -> None:
     """Destroy what an approved purge run covers, in chunks (re-running resumes)."""
-    from privacy.models import PurgeRun
-    from privacy.models.retention import PurgeStatus
-
     run = PurgeRun.objects.filter(pk=run_id, status=PurgeStatus.APPROVED).first()
     if run is not None:
         services.purge_run_execute(run=run)

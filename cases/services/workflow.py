@@ -29,6 +29,7 @@ from cases.models import (
     Escalation,
     NotificationKind,
 )
+from cases.selectors import case_members
 from cases.services.common import audit, lock_visible, notify, now, timeline, today
 from core.errors import Forbidden, IllegalTransition, ValidationFailed
 from privacy.models import Role, Unit, User
@@ -628,7 +629,7 @@ def case_handoff(
     if not receivers and case.opened_at is not None:
         # An investigation is seen by its members only: with nobody to receive it, no one could.
         raise ValidationFailed("That unit has no active supervisor to receive the investigation.")
-    for member in access.members(case):
+    for member in case_members(case):
         access.revoke_membership(case, member)
     case.owning_agency_id = to_unit.agency_id
     case.routed_unit = to_unit

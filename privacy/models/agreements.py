@@ -11,8 +11,8 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import BaseModel
+from privacy.categories import Action, DataCategory
 from privacy.models.directory import Agency, Role
-from privacy.policy import Action, DataCategory
 
 # CMPPA, 5 U.S.C. 552a(o)(2)(C)/(D): 18 months at most, one renewal of at most 12 months.
 MATCHING_MAX_MONTHS = 18

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,6 +30,8 @@ from core.errors import IllegalTransition
 from privacy import registry
 from privacy.models import Disclosure, LegalHold, PurgeRun, RetentionSchedule, Tombstone, User
 from privacy.models.retention import PurgeStatus
+
+PURGE_TASK = "privacy.tasks.purge_run_execute"
 
 
 def retention_years(source: registry.PersonalDataSource) -> int:
@@ -151,9 +154,8 @@ def purge_approve(*, actor: User, run: PurgeRun) -> PurgeRun:
     event_record(
         action="retention.approved", actor=actor, object_type="purge_run", object_id=run.pk
     )
-    from privacy.tasks import purge_run_execute
-
-    transaction.on_commit(lambda: purge_run_execute.delay(run.pk))
+    # By name: the task module calls these services, so the services never import it.
+    transaction.on_commit(lambda: current_app.send_task(PURGE_TASK, args=[run.pk]))
     return run
 
 
