@@ -51,6 +51,7 @@ class Disposition(models.TextChoices):
     DISMISSED = "dismissed", "Dismissed as false positive"
     VERIFIED = "verified", "Independently verified"
     ADVERSE = "adverse", "Adverse disposition"
+    NO_ACTION = "no_action", "Closed with no violation found"
 
 
 def _can_see_runs(user: Any) -> bool:

@@ -184,11 +184,12 @@ class RuleQuality:
     dismissed: int = 0
     verified: int = 0
     adverse: int = 0
+    no_action: int = 0
 
     @property
     def false_positive_rate(self) -> float | None:
         """Dismissed as false positive among the findings triaged so far."""
-        decided = self.dismissed + self.verified + self.adverse
+        decided = self.dismissed + self.verified + self.adverse + self.no_action
         return self.dismissed / decided if decided else None
 
 
@@ -213,6 +214,7 @@ def rule_quality() -> list[RuleQuality]:
                 dismissed=c.get("dismissed", 0),
                 verified=c.get("verified", 0),
                 adverse=c.get("adverse", 0),
+                no_action=c.get("no_action", 0),
             )
         )
     return out

@@ -378,13 +378,12 @@ def findings_mark_ingested(*, finding_ids: Iterable[int]) -> int:
 def finding_feedback_record(
     *, actor: Any, finding_id: int, outcome: str, reason: str = ""
 ) -> Finding:
-    """Feed a triage outcome back to the rule's quality counts: dismissed, verified or adverse."""
-    if outcome not in (
-        Disposition.DISMISSED,
-        Disposition.VERIFIED,
-        Disposition.ADVERSE,
-        Disposition.OPEN,
-    ):
+    """Feed a triage outcome back to the rule's quality counts (M8).
+
+    One disposition per finding, the latest: a case reopened and decided again moves its findings
+    from one count to another, never into two.
+    """
+    if outcome not in Disposition.values:
         raise ValidationFailed(
             "Unknown outcome.", field_errors={"outcome": [f"Not one of {Disposition.values}."]}
         )

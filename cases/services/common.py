@@ -10,8 +10,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import event_record
-from cases.models import Case, CaseEvent, Notification
+from cases.models import ADVERSE_CLOSURES, Case, CaseEvent, CaseFinding, Closure, Notification
 from core.errors import NotFound
+from crossref.models import Disposition
+from crossref.services import finding_feedback_record
 
 
 def now():
@@ -99,3 +101,22 @@ def notify(*, user: Any, kind: str, case: Case | None, message: str) -> Notifica
             )
         )
     return note
+
+
+def closure_outcome(closure: str) -> str | None:
+    """The rule-quality outcome a case's closure gives its findings (None: a merge moves them)."""
+    if closure == Closure.FALSE_POSITIVE:
+        return Disposition.DISMISSED
+    if closure in ADVERSE_CLOSURES:
+        return Disposition.ADVERSE
+    if closure == Closure.NO_VIOLATION:
+        return Disposition.NO_ACTION
+    return None
+
+
+def findings_feedback(actor: Any, case: Case, outcome: str | None, reason: str = "") -> None:
+    """Tell the cross-reference engine how triage judged each finding of the case (rule quality)."""
+    if outcome is None:
+        return
+    for finding_id in CaseFinding.objects.filter(case=case).values_list("finding_id", flat=True):
+        finding_feedback_record(actor=actor, finding_id=finding_id, outcome=outcome, reason=reason)

@@ -30,14 +30,6 @@ from privacy.models import User
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
-def _feedback(actor: Any, case: Case, outcome: str, reason: str) -> None:
-    """Tell the cross-reference engine how triage judged each finding of the case (rule quality)."""
-    from crossref.services import finding_feedback_record
-
-    for finding_id in CaseFinding.objects.filter(case=case).values_list("finding_id", flat=True):
-        finding_feedback_record(actor=actor, finding_id=finding_id, outcome=outcome, reason=reason)
-
-
 # --- Single-case steps without their own audit event (callers record one) --------------------
 
 
@@ -56,7 +48,6 @@ def _dismiss(case: Case, *, actor: Any, reason: str, note: str) -> None:
         f"Dismissed as false positive: {case.get_dismiss_reason_display()}",
         note=note[:500],
     )
-    _feedback(actor, case, "dismissed", reason)
 
 
 def _tag(case: Case, *, actor: Any, add: Iterable[str], remove: Iterable[str]) -> None:

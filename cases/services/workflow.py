@@ -30,8 +30,18 @@ from cases.models import (
     NotificationKind,
 )
 from cases.selectors import case_members
-from cases.services.common import audit, lock_visible, notify, now, timeline, today
+from cases.services.common import (
+    audit,
+    closure_outcome,
+    findings_feedback,
+    lock_visible,
+    notify,
+    now,
+    timeline,
+    today,
+)
 from core.errors import Forbidden, IllegalTransition, ValidationFailed
+from crossref.models import Disposition
 from privacy.models import Role, Unit, User
 
 INVESTIGATION_STATUSES = (
@@ -251,6 +261,7 @@ def case_verify_match(*, actor: User, case: Case, note: str) -> Case:
     case.verified_at = now()
     case.save(update_fields=["verified_by", "verified_at", "updated_at"])
     timeline(case, actor, "verified", "Match independently verified", note=note[:500])
+    findings_feedback(actor, case, Disposition.VERIFIED)
     audit("cases.match_verified", actor=actor, case=case, detail={"note_length": len(note)})
     return case
 
@@ -393,6 +404,7 @@ def _close(case: Case, *, actor: Any, closure: str, reason: str = "") -> None:
     case.triaged_at = case.triaged_at or case.closed_at
     case.has_new_evidence = False
     case.save()
+    findings_feedback(actor, case, closure_outcome(closure), reason)
 
 
 @transaction.atomic
