@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 AREA ?= all
 SCALE ?=
 
-.PHONY: install run run-check test lint bench clean-var
+.PHONY: install run run-check test lint typecheck bench clean-var
 
 install: $(STAMP)
 
@@ -28,10 +28,17 @@ run-check: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Every check here can fail the build: lint, format, the import contracts of DESIGN.md.
 lint: install
 	$(PY) -m ruff check .
-	$(PY) -m ruff format --check . || true
-	$(PY) -m mypy config core privacy audit verification cases
+	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+
+# Types: the whole code with django-stubs, and strict mode where MYPY_STRICT says.
+MYPY_STRICT ?= core audit
+typecheck: install
+	$(PY) -m mypy config core privacy audit verification crossref cases synthetic
+	$(PY) -m mypy --strict $(MYPY_STRICT)
 
 bench: install
 	$(PY) -m bench --area $(AREA) $(if $(SCALE),--scale $(SCALE),)

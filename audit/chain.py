@@ -66,7 +66,10 @@ import hashlib
 import ipaddress
 import json
 import os
+import queue
 import struct
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,7 +80,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+
+from audit.models import RetentionAnchor
 
 GENESIS = bytes(32)
 FORMAT_VERSION = 2  # the canonical format the sealer writes; format 1 seals verify as before
@@ -525,7 +530,6 @@ def _problem(seq: int, event_id: int | None, kind: str) -> Problem:
 
 def _retained_start() -> int | None:
     """The first seq the kept chain may begin after (retention dropped what came before)."""
-    from audit.models import RetentionAnchor
 
     return (
         RetentionAnchor.objects.filter(max_seq__isnull=False)
@@ -636,10 +640,6 @@ def _run_chunks(chunks: list[tuple[int, int]], *, workers: int) -> list[ChunkOut
     """
     if workers == 1 or len(chunks) == 1 or connection.in_atomic_block:
         return [_check_chunk(a, b) for a, b in chunks]
-    import queue
-    import threading
-
-    from django.db import connections
 
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in range(len(chunks)):
@@ -682,7 +682,6 @@ def verify(
     use_checkpoints: bool = True,
 ) -> VerifyResult:
     """Check the chain (or the seq range [from_seq, to_seq]) and report the first bad event exactly."""
-    import time
 
     started = time.perf_counter()
     result = VerifyResult()
@@ -717,8 +716,6 @@ def verify(
         if row:
             prev_seq, prev = int(row[0]), bytes(row[1])
     elif anchor is not None and first == expected_first:
-        from audit.models import RetentionAnchor
-
         kept = (
             RetentionAnchor.objects.filter(max_seq=anchor)
             .values_list("max_seq_hash", flat=True)

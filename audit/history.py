@@ -36,6 +36,7 @@ from django.conf import settings
 from django.db import connection
 
 from audit import context
+from audit.services import is_identifier_name
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ def track_defaults() -> None:
 
 
 def _excluded_columns(model: Any, extra: set[str]) -> list[str]:
-    from audit.services import is_identifier_name
-
     configured = {c.lower() for c in getattr(settings, "AUDIT_ROW_HISTORY_EXCLUDE", [])}
     names = set()
     for f in model._meta.concrete_fields:

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, F
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from audit import chain, db
 from audit.models import AuditEvent, AuditSeal, ReviewAssignment, VerificationRun
 
 PAGE_SIZE = 50
@@ -36,8 +38,6 @@ def events_filtered(*, user: Any, filters: dict[str, Any]) -> Any:
         if value.isdigit():
             qs = qs.filter(actor_id=int(value))
         else:  # by id, which is indexed; the username only for accounts that no longer exist
-            from django.contrib.auth import get_user_model
-
             pk = (
                 get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()
             )
@@ -132,7 +132,6 @@ def review_queue(*, user: Any) -> Any:
 
 def chain_status() -> dict[str, Any]:
     """What the status panel shows: the last verification, the head, the backlog, the partitions."""
-    from audit import chain, db
 
     last_run = VerificationRun.objects.order_by("-started_at").first()
     last_failure = VerificationRun.objects.filter(ok=False).order_by("-started_at").first()

@@ -6,13 +6,14 @@ from typing import Any
 
 from celery import shared_task
 
-from audit import services_admin
+from audit import review, services_admin
+from audit.chain import seal_pending
+from audit.models import VerificationRun
 
 
 @shared_task(name="audit.tasks.seal", ignore_result=True, acks_late=True)
 def seal() -> int:
     """Chain the events that have committed since the last run (every few seconds)."""
-    from audit.chain import seal_pending
 
     return seal_pending()
 
@@ -31,7 +32,6 @@ def verify(trigger: str = "schedule", full: bool = False) -> dict[str, Any]:
     Hourly runs go on from the last intact run (its last link re-checked); the weekly run and a
     supervisor's "Verify now" check everything.
     """
-    from audit.models import VerificationRun
 
     from_seq = None
     if not full:
@@ -57,6 +57,5 @@ def partitions() -> dict[str, Any]:
 @shared_task(name="audit.tasks.review_assign", ignore_result=True, acks_late=True)
 def review_assign() -> int:
     """Assign yesterday's sampled and flagged events to supervisors."""
-    from audit import review
 
     return len(review.review_assign(actor=None))

@@ -8,14 +8,17 @@ or outside the reader's scope is 404 alike. Every page shows personal data, so 2
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -24,6 +27,7 @@ from audit.catalogue import CATALOGUE, SINCE
 from audit.forms import EventFilterForm, ReviewForm
 from audit.models import Outcome
 from audit.services import event_record
+from audit.tasks import verify
 from core.errors import DomainError
 from core.markers import personal_data
 
@@ -157,9 +161,6 @@ def _flag_groups(flags: list[Any], shown: int = 5) -> list[dict[str, Any]]:
 @_roles_required(READERS)
 def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
     """One user's activity: events per day over 30 days, their flags this week, and their events."""
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     qs = selectors.events_filtered(user=request.user, filters={"user": str(user_id)})
     page = selectors.events_page(qs, before=_before(request))
@@ -303,7 +304,6 @@ def status(request: HttpRequest) -> HttpResponse:
 @_roles_required(READERS)
 def verify_now(request: HttpRequest) -> HttpResponse:
     """Queue a verification of the whole chain (the worker runs it and the panel shows it)."""
-    from audit.tasks import verify
 
     transaction.on_commit(lambda: verify.delay(trigger=f"user:{request.user.pk}", full=True))
     if _htmx(request):
@@ -316,7 +316,6 @@ def verify_now(request: HttpRequest) -> HttpResponse:
 
 def checkpoint_public_key(request: HttpRequest) -> HttpResponse:
     """The checkpoint verification key (public), so exports can be checked elsewhere."""
-    from cryptography.hazmat.primitives import serialization
 
     pem = chain.verify_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.models import Q
+
+from cases.models import FLAGGED_STAGE, CaseFinding, CaseStatus
+from cases.privacy_sources import CaseSource
+from crossref.retention import cited_case_ids
+from privacy import registry
+
 
 def _open_links() -> Any:
-    from cases.models import FLAGGED_STAGE, CaseFinding, CaseStatus
-
     return CaseFinding.objects.exclude(case__status__in=[*FLAGGED_STAGE, CaseStatus.CLOSED])
 
 
@@ -23,9 +28,6 @@ def _digits(record_ids: Sequence[str]) -> list[int]:
 
 def _cited_by_open_investigations(ids: list[int] | None = None) -> set[int]:
     """Verification cases cited by the findings of open investigations (all, or among `ids`)."""
-    from django.db.models import Q
-
-    from crossref.retention import cited_case_ids
 
     links = _open_links()
     # `case_id` is indexed; the few findings whose evidence lists several cases are read whole.
@@ -75,8 +77,6 @@ def open_investigation_holds_listing(source: str) -> set[str]:
 
 def register_holds() -> None:
     """Register the hold provider and the cases source with the privacy registry."""
-    from cases.privacy_sources import CaseSource
-    from privacy import registry
 
     registry.register_hold_provider(
         open_investigation_holds, listing=open_investigation_holds_listing

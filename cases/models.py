@@ -13,14 +13,16 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from cases.access import allowed_agency_ids
 from core.models import BaseModel, ScopedQuerySet
+from privacy.selectors import break_glass_refs
 
 
 class CaseKind(models.TextChoices):
@@ -108,8 +110,6 @@ def _member_case_ids(user: Any, codename: str) -> list[int]:
 
     Every `visible_to` runs this, so it is one fixed SQL statement rather than an ORM union.
     """
-    from django.contrib.auth import get_user_model
-    from django.db import connection
 
     groups = get_user_model().groups.through._meta.db_table
     sql = f"""
@@ -131,10 +131,6 @@ def _member_case_ids(user: Any, codename: str) -> list[int]:
 
 def _break_glass_case_ids(user: Any) -> set[int]:
     """Cases opened outside one's assignments under an open break-glass grant (`case:<id>`)."""
-    try:
-        from privacy.selectors import break_glass_refs
-    except ImportError:  # privacy without break-glass
-        return set()
     return {
         int(ref[5:])
         for ref in break_glass_refs(user=user)

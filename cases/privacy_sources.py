@@ -8,11 +8,26 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.functions import Left
 
+from audit.history import retention_purge
+from cases.models import (
+    FLAGGED_STAGE,
+    Case,
+    CaseFinding,
+    CaseStatus,
+    CaseTask,
+    CustodyEvent,
+    Evidence,
+)
+from cases.services.common import timeline
+from core.errors import IllegalTransition
+from privacy import registry
 from privacy.crypto import mask
 from privacy.policy import DataCategory
 from privacy.registry import PersonQuery, RecordRef
+from privacy.services.retention import held_ids
 
 
 class CaseSource:
@@ -25,7 +40,6 @@ class CaseSource:
 
     def find(self, query: PersonQuery) -> Iterable[RecordRef]:
         """Cases by SSN blind index, else by name (cases keep no date of birth of their own)."""
-        from cases.models import Case
 
         if query.ssn_index:
             qs, how = Case.objects.filter(subject_key=f"ssn:{query.ssn_index}"), "ssn"
@@ -47,7 +61,6 @@ class CaseSource:
 
     def export(self, record_id: str) -> dict[str, Any]:
         """The case as the person may receive it: findings' compared fields, identifiers masked, no notes."""
-        from cases.models import Case
 
         c = Case.objects.get(pk=int(record_id))
         return {
@@ -79,7 +92,6 @@ class CaseSource:
 
     def amend(self, record_id: str, *, field: str, value: str, actor: Any) -> None:
         """Apply a granted correction to the displayed name."""
-        from cases.models import Case
 
         if field != "subject_name":
             raise ValueError(f"{field} cannot be amended.")
@@ -105,7 +117,6 @@ class CaseSource:
         person_refs: Collection[str] | None = None,
     ) -> int:
         """How many cases `retention_candidates` lists; with ids or persons, only those among them."""
-        from django.db.models.functions import Left
 
         qs = self._due(before)
         if record_ids is None and person_refs is None:
@@ -119,8 +130,6 @@ class CaseSource:
 
     @staticmethod
     def _due(before: datetime) -> Any:
-        from cases.models import Case, CaseStatus
-
         return Case.objects.filter(status=CaseStatus.CLOSED, closed_at__lt=before)
 
     def purge(self, record_ids: Sequence[str]) -> int:
@@ -128,8 +137,6 @@ class CaseSource:
 
         The files go once the transaction commits, so a chunk that fails leaves them in place.
         """
-        from audit.history import retention_purge
-        from cases.models import Case, CaseTask, CustodyEvent, Evidence
 
         ids = [int(i) for i in record_ids]
         with transaction.atomic():
@@ -174,14 +181,6 @@ def finding_links_purge(finding_ids: Sequence[str]) -> dict[str, list[str]]:
 
     Returns {"cases.casefinding": link ids, "cases.case": case ids destroyed}.
     """
-    from django.db.models import Count
-
-    from audit.history import retention_purge
-    from cases.models import FLAGGED_STAGE, Case, CaseFinding, CaseStatus
-    from cases.services.common import timeline
-    from core.errors import IllegalTransition
-    from privacy import registry
-    from privacy.services.retention import held_ids
 
     ids = [int(i) for i in finding_ids]
     links = list(CaseFinding.objects.filter(finding_id__in=ids).values_list("pk", "case_id"))

@@ -6,6 +6,7 @@ from typing import Any
 
 from cases.models import Case
 from privacy.crypto import blind_index, mask, normalize_identifier
+from verification.models import VerificationCase
 
 
 def person_search(
@@ -16,7 +17,6 @@ def person_search(
     Returns the results, the kind of search key and its normalized value (the caller audits only
     a keyed hash of it).
     """
-    from verification.models import VerificationCase
 
     kind = data["kind"]
     vcases = VerificationCase.objects.visible_to(user, "search").select_related("employer")

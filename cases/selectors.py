@@ -11,9 +11,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.http import QueryDict
+from django.utils import timezone
 
 from cases.models import (
     FLAGGED_STAGE,
@@ -28,9 +31,13 @@ from cases.models import (
     Notification,
     SavedView,
     Severity,
+    _member_case_ids,
     case_scope,
 )
 from core.errors import NotFound
+from crossref import registry
+from privacy.models import Agency, User
+from verification.models import Worker
 
 PAGE_SIZE = 50
 SORTS = {
@@ -264,8 +271,6 @@ def _in(column: str, values: list[Any], params: list[Any]) -> str:
 
 
 def _like(value: str) -> str:
-    from django.db import connection
-
     return f"%{connection.ops.prep_for_like_query(value)}%"
 
 
@@ -278,9 +283,6 @@ def queue_page_sql(
     (~3 ms of CPU a request). The scope comes from `case_scope`, the same as `visible_to`'s; tests
     hold the two to the same rows for every filter (tests/cases/test_views.py).
     """
-    from django.utils import timezone
-
-    from privacy.models import Agency, User
 
     scope = case_scope(user, "view")
     if scope is None:
@@ -368,7 +370,6 @@ def queue_page(
     *, user: Any, filters: QueueFilters, today: date, after: str = "", size: int = PAGE_SIZE
 ) -> QueuePage:
     """One page by keyset: (sort column, id) > cursor, so the 1,000th page costs what the first does."""
-    from django.db import connection
 
     column = SORTS[filters.sort][0]
     cursor = _decode_cursor(after, filters.sort) if after else None
@@ -405,7 +406,6 @@ def saved_views_for(*, user: Any) -> list[SavedView]:
 
     The queue reads this on every page, so it is one fixed SQL statement, not an ORM build.
     """
-    from django.db import connection
 
     sql = f"""
         SELECT id, name, owner_id, unit_id, query, is_unit_default FROM "{SavedView._meta.db_table}"
@@ -436,7 +436,6 @@ def unit_default_view(*, user: Any) -> SavedView | None:
 
 def assignable_users(*, user: Any) -> list[Any]:
     """Analysts and supervisors of my agency (assignment targets)."""
-    from privacy.models import User
 
     return list(
         User.objects.filter(agency_id=user.agency_id, is_active=True)
@@ -451,9 +450,6 @@ def assignable_choices(*, user: Any) -> list[tuple[int, str]]:
 
     Every full queue page reads this for its three assignee pickers: one fixed SQL statement.
     """
-    from django.db import connection
-
-    from privacy.models import User
 
     sql = f"""
         SELECT id, first_name, last_name, username FROM "{User._meta.db_table}"
@@ -509,7 +505,6 @@ def _field_rows(finding: Any) -> list[FieldRow]:
 
 def case_findings(*, case: Case) -> list[dict[str, Any]]:
     """The findings behind a case with their field rows and rule explanation."""
-    from crossref import registry
 
     links = list(
         CaseFinding.objects.filter(case=case).select_related("finding").order_by("added_at", "id")
@@ -734,12 +729,10 @@ def audit_assigned_subjects(*, user_id: int, subjects: set[str]) -> set[str]:
     Assigned means a member of the case (guardian permission), its assignee or agent, or an
     analyst of the unit an untriaged flagged case is routed to.
     """
-    from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.filter(pk=user_id).only("id", "unit_id").first()
     if user is None or not subjects:
         return set()
-    from cases.models import _member_case_ids
 
     mine = (
         Q(pk__in=_member_case_ids(user, "view_case"))
@@ -749,7 +742,6 @@ def audit_assigned_subjects(*, user_id: int, subjects: set[str]) -> set[str]:
     if user.unit_id:
         mine |= Q(routed_unit_id=user.unit_id, opened_at__isnull=True)
     # Verification pages name a person by worker id; a case names them by SSN blind index.
-    from verification.models import Worker
 
     worker_ids = {
         int(s.split(":", 1)[1])

@@ -41,13 +41,19 @@ from cases.models import (
     DismissReason,
     SavedView,
     Severity,
+    _member_case_ids,
 )
 from cases.render import checks_html, options_html, queue_rows_html, queue_urls
+from cases.search import person_search as search
 from core.errors import DomainError, NotFound
+from crossref import registry
 from privacy.decorators import personal_data
 from privacy.models import Unit, User
-from privacy.policy import DataCategory
+from privacy.policy import DataCategory, visible_fields
 from privacy.reads import ReadKind, Shown, personal_data_shown
+from privacy.selectors import break_glass_active
+from privacy.services import break_glass_use
+from privacy.services.access import sensitive_rate_check
 
 # Fields of the queue and case page by data category (field minimisation for partner agencies).
 FIELD_CATEGORIES = {
@@ -68,8 +74,6 @@ def _require_case_work(user: Any) -> None:
 
 
 def _visible_fields(user: Any, agency_ids: Iterable[int]) -> dict[int, frozenset[str]]:
-    from privacy.policy import visible_fields
-
     out = {}
     for agency_id in set(agency_ids):
         owners = dict.fromkeys(set(FIELD_CATEGORIES.values()), agency_id)
@@ -165,7 +169,6 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
 
 def _queue_controls(request: HttpRequest, filters: selectors.QueueFilters) -> dict[str, Any]:
     """The full page's filter form and pickers, their option lists rendered once in Python."""
-    from crossref import registry
 
     assignees = selectors.assignable_choices(user=request.user)
     return {
@@ -473,13 +476,6 @@ def _break_glass_use(request: HttpRequest, case: Case) -> None:
     """A case seen only through break-glass lands in the supervisors' review (privacy)."""
     if case.opened_at is None and case.routed_unit_id == request.user.unit_id:
         return
-    try:
-        from privacy.selectors import break_glass_active
-        from privacy.services import break_glass_use
-    except ImportError:  # pragma: no cover
-        return
-    from cases.models import _member_case_ids
-
     if case.pk not in _member_case_ids(request.user, "view_case") and break_glass_active(
         user=request.user, subject_ref=f"case:{case.pk}"
     ):
@@ -816,15 +812,11 @@ def person_search(request: HttpRequest) -> HttpResponse:
     form = forms.PersonSearchForm(request.POST or None, cases=purpose_cases)
     results = None
     if request.method == "POST" and form.is_valid():
-        from cases.search import person_search as search
-
         data = form.cleaned_data
         case = next((c for c in purpose_cases if str(c.pk) == data["purpose_case"]), None)
         if case is None:
             raise Http404
         if data["kind"] in ("ssn", "a_number"):
-            from privacy.services.access import sensitive_rate_check
-
             try:
                 sensitive_rate_check(request.user, "ssn_search")
             except DomainError as exc:

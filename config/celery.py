@@ -13,6 +13,8 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _announce_readiness(sender: Celery, **kwargs: object) -> None:
+    # Inside the function: this module is imported with the settings, before Django's apps load,
+    # and core.tasks needs them loaded.
     from celery.signals import worker_ready
 
     @worker_ready.connect(weak=False)

@@ -39,6 +39,13 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q
 
+from audit.history import retention_purge
+from crossref.models import Finding, ShadowHit
+from privacy import registry
+from privacy.registry import RecordRef
+from privacy.services.retention import held_ids
+from verification.models import VerificationCase
+
 FINDING = "crossref.finding"
 SHADOW_HIT = "crossref.shadowhit"
 
@@ -77,8 +84,6 @@ def _rule_codes() -> list[str]:
 
 def _findings_to_purge(ids: set[int], bidx: set[str]) -> list[tuple[int, str]]:
     """(id, subject key) of the findings that go with the cases `ids` (of SSN indexes `bidx`)."""
-    from crossref.models import Finding
-    from verification.models import VerificationCase
 
     ssn_keys = [f"ssn:{b}" for b in bidx if b]
     # `case_id` has its index; the SSN subjects go through the unique (rule_code, subject_key, ...) index.
@@ -103,8 +108,6 @@ def _findings_to_purge(ids: set[int], bidx: set[str]) -> list[tuple[int, str]]:
 
 
 def _shadow_hits_to_purge(ids: set[int], bidx: set[str], employers: set[int]) -> list[int]:
-    from crossref.models import ShadowHit
-
     condition = Q(subject_key__in=[f"case:{i}" for i in ids]) | Q(
         subject_key__in=[f"ssn:{b}" for b in bidx if b]
     )
@@ -122,12 +125,6 @@ def verification_cases_purge_derived(record_ids: Sequence[str]) -> dict[str, lis
     Runs in the retention purge's transaction, before the cases go; returns {type: ids destroyed},
     including what the apps that copied the findings destroyed in turn.
     """
-    from audit.history import retention_purge
-    from crossref.models import Finding, ShadowHit
-    from privacy import registry
-    from privacy.registry import RecordRef
-    from privacy.services.retention import held_ids
-    from verification.models import VerificationCase
 
     ids = {int(i) for i in record_ids}
     facts = list(VerificationCase.objects.filter(pk__in=ids).values_list("ssn_bidx", "employer_id"))
@@ -162,6 +159,5 @@ def _merge(*parts: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def register() -> None:
     """Register the derived purger with the privacy registry (from `CrossrefConfig.ready`)."""
-    from privacy import registry
 
     registry.register_derived_purger("verification.case", verification_cases_purge_derived)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from celery import current_app
+from celery.schedules import crontab
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -332,7 +333,6 @@ def schedule_save(
 
 def scheduled_runs_start_due(*, now: datetime | None = None) -> list[int]:
     """Start every enabled schedule that is due, each as its owner under its agreement."""
-    from celery.schedules import crontab
 
     now = now or timezone.now()
     started = []

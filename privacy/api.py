@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from audit.services import event_record
 from core.errors import NotFound
 from privacy import policy, selectors, services
-from privacy.models import Agreement, Role, User
+from privacy.models import Agency, Agreement, Role, User
 
 
 class IsVerifiedPerson(BasePermission):
@@ -148,7 +148,6 @@ class MyAccessApi(_Base):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         """Per data category and action, the agencies whose data the caller may use today."""
-        from privacy.models import Agency
 
         codes = dict(Agency.objects.values_list("pk", "code"))
         return Response(

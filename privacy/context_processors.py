@@ -7,6 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from privacy.models import Notification
+
 # (label, url name, roles that see it); entries whose url is not built yet are left out.
 NAVIGATION: list[tuple[str, str, set[str]]] = [
     ("Home", "home", set()),
@@ -49,7 +51,6 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 "active": request.path == url or (url != "/" and request.path.startswith(url)),
             }
         )
-    from privacy.models import Notification
 
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     items.append(

@@ -6,13 +6,16 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import event_record
 from privacy import services
-from privacy.models import Agency, Department, Role, Unit, User
+from privacy.models import Agency, Agreement, Department, Role, RoleGrant, Unit, User
 
 DEMO_PASSWORD = "crosscheck-demo-2026"
 
@@ -227,12 +230,6 @@ def demo_directory_load() -> list[tuple[Persona, str]]:
 
 def _demo_agreements_load(agencies: dict[str, Agency]) -> None:
     """The demo agreements and the grants under them; the expired one ran until yesterday."""
-    from datetime import timedelta
-
-    from django.core.files.base import ContentFile
-    from django.utils import timezone
-
-    from privacy.models import Agreement, RoleGrant
 
     admin = User.objects.get(username="adam")
     today = timezone.localdate()

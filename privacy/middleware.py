@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from audit.services import event_record
 from privacy import policy
+from privacy.selectors import user_has_confirmed_device
 
 LOGIN_AT = "_crosscheck_login_at"
 LAST_SEEN = "_crosscheck_last_seen"
@@ -91,7 +92,6 @@ class TwoFactorRequiredMiddleware:
             return None
         if not (user.needs_two_factor or getattr(view_func, "personal_data", False)):
             return None
-        from privacy.selectors import user_has_confirmed_device
 
         target = "otp-verify" if user_has_confirmed_device(user=user) else "otp-enrol"
         return redirect(f"{reverse(target)}?next={request.get_full_path()}")

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
+from django.utils import timezone
 
+from audit.models import AuditEvent
 from audit.services import event_record
 
 
@@ -17,10 +20,6 @@ def _audit_lockout(
 ) -> None:
     # django-axes signals again for every attempt made while locked; the lockout itself is one
     # event, and the later attempts are refused sign-ins.
-    from django.conf import settings
-    from django.utils import timezone
-
-    from audit.models import AuditEvent
 
     name = (username or "")[:150]
     already = AuditEvent.objects.filter(

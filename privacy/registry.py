@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from django.db import connection
+
 
 @dataclass(frozen=True)
 class PersonQuery:
@@ -246,7 +248,6 @@ def purge_derived(record_type: str, record_ids: Sequence[str]) -> dict[str, list
 
     Must run inside the purge's transaction: a purger that fails rolls the whole chunk back.
     """
-    from django.db import connection
 
     if not record_ids:
         return {}

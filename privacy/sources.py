@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from privacy.models import SubjectRequest
+from privacy.models import AmendmentNotice, SubjectRequest
 from privacy.policy import DataCategory
 from privacy.registry import PersonQuery, RecordRef
 
@@ -102,7 +102,6 @@ class SubjectRequestSource:
 
     def purge(self, record_ids: Sequence[str]) -> int:
         """Delete the requests (their clock pauses go with them)."""
-        from privacy.models import AmendmentNotice
 
         ids = [int(i) for i in record_ids]
         AmendmentNotice.objects.filter(request_id__in=ids).delete()

@@ -21,6 +21,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound as DrfNotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -370,8 +371,6 @@ class CaseListApi(EmployerApi):
                 qs.prefetch_related("comparisons"), request, view=self
             )
         except Exception as exc:  # a forged cursor
-            from rest_framework.exceptions import NotFound as DrfNotFound
-
             if isinstance(exc, DrfNotFound):
                 raise ValidationFailed(
                     "Invalid cursor.", field_errors={"cursor": ["Invalid cursor."]}

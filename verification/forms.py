@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
+from verification import validation
 from verification.lifecycle import RESOLUTIONS
 from verification.models import CaseStatus, TncSource
 
@@ -29,6 +32,24 @@ class EmployerForm(forms.Form):
         label="E-Verify MOU signed on", widget=forms.DateInput(attrs={"type": "date"})
     )
     is_federal_contractor = forms.BooleanField(required=False)
+
+    # The service's own field rules (verification.validation), so every error shows at once,
+    # not only those of the first pass.
+    def clean_ein(self) -> str:
+        return _by_rule(validation.ein, self.cleaned_data["ein"])
+
+    def clean_naics(self) -> str:
+        return _by_rule(validation.naics, self.cleaned_data["naics"])
+
+    def clean_state(self) -> str:
+        return _by_rule(validation.state, self.cleaned_data["state"])
+
+
+def _by_rule(rule: Any, value: str) -> str:
+    try:
+        return str(rule(value))
+    except validation.FieldInvalid as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 class SiteForm(forms.Form):

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from audit.history import retention_purge
 from privacy.crypto import mask
 from privacy.policy import DataCategory
 from privacy.registry import PersonQuery, RecordRef
@@ -144,7 +145,6 @@ class VerificationCaseSource:
         other apps derived from the cases (findings, shadow hits, case links) is destroyed by the
         derived purgers they registered for "verification.case", which retention runs first.
         """
-        from audit.history import retention_purge
 
         ids = [int(r) for r in record_ids]
         with retention_purge() as purge:

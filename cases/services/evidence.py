@@ -11,6 +11,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 
 from cases.models import Case, CustodyEvent, Evidence, EvidenceKind
+from cases.selectors import case_findings
 from cases.services.common import audit, lock_visible, timeline, today
 from core.errors import ValidationFailed
 from privacy.models import User
@@ -85,7 +86,6 @@ def evidence_download_record(*, actor: User, evidence: Evidence) -> Evidence:
 
 def notice_document_store(*, actor: User, case: Case) -> Evidence:
     """Render the printable notice (findings, how to contest, deadline) and keep it as evidence."""
-    from cases.selectors import case_findings
 
     deadline_days = settings.CASES_CONTEST_WINDOW_DAYS
     html = render_to_string(

@@ -34,7 +34,9 @@ from cases.models import (
 )
 from cases.services.common import now, timeline, today
 from core.calendar import add_working_days
+from crossref.services import finding_ingest_claim, findings_mark_ingested
 from privacy.models import Agency, Unit
+from verification.models import Employer, VerificationCase
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +110,6 @@ def _next_number() -> str:
 
 def _subject_facts(findings: list[Any]) -> dict[str, Any]:
     """Masked display values for a subject, from the verification case or employer it cites."""
-    from verification.models import Employer, VerificationCase
 
     facts: dict[str, Any] = {
         "subject_name": "",
@@ -305,7 +306,6 @@ def _ingest_group(key: str, findings: list[Any], result: IngestResult) -> list[i
 
 def findings_ingest(*, limit: int = 500) -> IngestResult:
     """Claim up to `limit` new findings and turn them into flagged cases, in one transaction."""
-    from crossref.services import finding_ingest_claim, findings_mark_ingested
 
     result = IngestResult()
     with transaction.atomic():

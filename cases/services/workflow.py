@@ -40,9 +40,12 @@ from cases.services.common import (
     timeline,
     today,
 )
+from cases.services.evidence import notice_document_store
 from core.errors import Forbidden, IllegalTransition, ValidationFailed
 from crossref.models import Disposition
-from privacy.models import Role, Unit, User
+from privacy.models import Agreement, Role, Unit, User
+from privacy.policy import decide
+from privacy.services import disclosures_record
 
 INVESTIGATION_STATUSES = (
     CaseStatus.INVESTIGATING,
@@ -269,7 +272,6 @@ def case_verify_match(*, actor: User, case: Case, note: str) -> Case:
 @transaction.atomic
 def case_notice_issue(*, actor: User, case: Case) -> Case:
     """Generate the printable notice to the person (findings, how to contest, deadline) as evidence."""
-    from cases.services.evidence import notice_document_store
 
     case = lock_visible(actor=actor, case=case)
     _require_status(case, (CaseStatus.PENDING_VERIFICATION,), "issue a notice")
@@ -587,7 +589,6 @@ def case_escalate(*, actor: User, case: Case, note: str = "") -> Case:
 
 def _agreement_allows_handoff(agreement_id: int, to_agency_id: int, from_agency_id: int) -> bool:
     """An agreement in force, from the owning agency to the receiving one, covering handoffs of investigations."""
-    from privacy.models import Agreement
 
     agreement = Agreement.objects.filter(
         pk=agreement_id, source_agency_id=from_agency_id, recipient_agency_id=to_agency_id
@@ -599,8 +600,6 @@ def _agreement_allows_handoff(agreement_id: int, to_agency_id: int, from_agency_
 
 def _account_handoff(case: Case, receivers: list[User], previous_agency_id: int) -> None:
     """The accounting of disclosures (552a(c)) for the people of a handed-off case."""
-    from privacy.policy import decide
-    from privacy.services import disclosures_record
 
     for user in receivers:
         decision = decide(

@@ -7,7 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
+from psycopg2.extras import execute_values
 
+from core import calendar
 from crossref import sources
 
 
@@ -54,8 +56,6 @@ def dob_swapped(a: date | None, b: date | None) -> bool:
 
 @lru_cache(maxsize=4)
 def _calendar_rows(start: date, end: date) -> list[tuple[date, int]]:
-    from core import calendar
-
     rows, n, d = [], 0, start
     while d <= end:
         if calendar.is_working_day(d):
@@ -69,8 +69,6 @@ def working_day_table(ctx: Any) -> str:
     """A temporary table (d, wd) numbering federal working days, for set-based deadline SQL."""
 
     def build() -> str:
-        from psycopg2.extras import execute_values
-
         today = timezone.localdate()
         rows = _calendar_rows(date(today.year - 12, 1, 1), date(today.year + 2, 12, 31))
         ctx.cursor.execute("DROP TABLE IF EXISTS xr_cal")

@@ -215,7 +215,12 @@ def _swapped(d: date) -> date | None:
 
 @lru_cache(maxsize=65536)
 def _swapped_ordinal(ordinal: int) -> int:
-    """The ordinal of a date with day and month exchanged (0 when that is no other valid date)."""
+    """The ordinal of a date with day and month exchanged (0 when that is no other valid date).
+
+    0 in, 0 out: a subject without a date of birth has no swapped date (it used to crash the run).
+    """
+    if ordinal < 1:
+        return 0
     swapped = _swapped(date.fromordinal(ordinal))
     return swapped.toordinal() if swapped else 0
 

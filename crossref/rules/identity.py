@@ -18,6 +18,7 @@ from crossref import names, sources
 from crossref.engine import STAGE_DHS_COLUMNS, PartitionContext, stage_dhs_name
 from crossref.registry import Rule, rule
 from crossref.rules.common import dob_swapped, fetch_dicts, field, loads
+from privacy import crypto
 
 SSA = ("verification_cases", "ssa_identity")
 SSA_DHS = ("verification_cases", "ssa_identity", "dhs_immigration")
@@ -110,7 +111,6 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
 
 def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
     """For an SSN with no record, or a record of someone else, try the SSN with two digits swapped."""
-    from privacy import crypto
 
     suspects = [
         r

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -103,6 +104,5 @@ class User(AbstractUser):
     @property
     def needs_two_factor(self) -> bool:
         """Supervisors and admins must pass 2FA for every page, not only personal data."""
-        from django.conf import settings
 
         return any(self.has_role(r) for r in settings.TWO_FACTOR_REQUIRED_ROLES)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from guardian.models import UserObjectPermissionBase
 
 from audit.services import event_record
 from core.errors import IllegalTransition, ValidationFailed
@@ -483,8 +484,6 @@ def grant_revoke(*, actor: User | None, grant: RoleGrant, reason: str) -> RoleGr
 
 
 def _object_permission_models() -> list[Any]:
-    from guardian.models import UserObjectPermissionBase
-
     return [m for m in apps.get_models() if issubclass(m, UserObjectPermissionBase)]
 
 

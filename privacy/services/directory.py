@@ -8,7 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -123,8 +126,6 @@ def user_invite(
     link = f"{settings.PRIVACY_SITE_URL}/accounts/invitation/{token}/"
 
     def _send() -> None:
-        from django.core.mail import send_mail
-
         send_mail(
             "Your Crosscheck account",
             f"An account was created for you. Set your password and enrol your authenticator: {link}\n"
@@ -150,8 +151,6 @@ def invitation_for_token(*, token: str) -> Invitation:
 @transaction.atomic
 def invitation_accept(*, token: str, password: str) -> User:
     """Set the invitee's password and close the invitation; 2FA enrolment follows at sign-in."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
 
     invitation = invitation_for_token(token=token)
     user = invitation.user

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,8 +21,6 @@ def notify(
     if email and address:
 
         def _send() -> None:
-            from django.core.mail import send_mail
-
             text = body + (f"\n\n{settings.PRIVACY_SITE_URL}{link}" if link else "")
             send_mail(f"[Crosscheck] {title}", text, None, [address], fail_silently=True)
 

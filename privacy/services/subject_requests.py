@@ -14,6 +14,7 @@ from audit.services import event_record
 from core.calendar import add_working_days, working_days_between
 from core.errors import IllegalTransition, ValidationFailed
 from privacy import registry
+from privacy.crypto import blind_index
 from privacy.models import (
     AmendmentNotice,
     ClockPause,
@@ -37,7 +38,6 @@ _OPEN = (
 
 def ssn_blind_index(ssn: str) -> str:
     """The blind index of an SSN (the SSN itself is never stored with the request)."""
-    from privacy.crypto import blind_index
 
     return blind_index(ssn, kind="ssn")
 

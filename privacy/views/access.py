@@ -10,9 +10,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from privacy import services
+from privacy import policy, services
 from privacy.forms import BreakGlassForm
-from privacy.models import BreakGlassGrant, Notification, Role
+from privacy.models import Agency, BreakGlassGrant, Notification, Role
+from privacy.selectors import grants_of
 from privacy.views.common import AuthedRequest, roles_required, run_service
 
 
@@ -105,9 +106,6 @@ def notification_read(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 def my_access(request: AuthedRequest) -> HttpResponse:
     """What the signed-in user may do right now, per data category and action, and whose data."""
-    from privacy import policy
-    from privacy.models import Agency
-    from privacy.selectors import grants_of
 
     names = dict(Agency.objects.values_list("pk", "code"))
     rows = []

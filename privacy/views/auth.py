@@ -12,6 +12,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -19,8 +20,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from core.errors import DomainError, NotFound
 from privacy import services
-from privacy.forms import LoginForm, TokenForm
+from privacy.forms import InvitationAcceptForm, LoginForm, TokenForm
 from privacy.selectors import user_has_confirmed_device
 from privacy.views.common import AuthedRequest
 
@@ -33,7 +35,6 @@ def _safe_next(request: HttpRequest, default: str = "home") -> str:
         target, {request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    from django.urls import reverse
 
     return reverse(default)
 
@@ -52,7 +53,6 @@ def login_view(request: HttpRequest) -> HttpResponse:
             user = form.get_user()
             services.session_login(request=request, actor=user)
             target = "otp-verify" if user_has_confirmed_device(user=user) else "otp-enrol"
-            from django.urls import reverse
 
             return redirect(f"{reverse(target)}?next={_safe_next(request)}")
         if getattr(request, "axes_locked_out", False):
@@ -161,8 +161,6 @@ def home(request: AuthedRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """An invitee sets a password; signing in then asks for 2FA enrolment."""
-    from core.errors import DomainError, NotFound
-    from privacy.forms import InvitationAcceptForm
 
     try:
         invitation = services.invitation_for_token(token=token)

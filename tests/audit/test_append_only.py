@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 
 from audit import chain, db
-from audit.models import AuditEvent
+from audit.models import AuditEvent, AuditSeal
 from audit.services import event_record
 from tests.audit.conftest import sql
 
@@ -114,5 +117,45 @@ def test_partitions_are_monthly_with_a_default(event):
     assert "audit_event_p203101" in [name for name, _ in db.partitions()]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_sealer_cannot_be_run_twice_at_once():
-    assert chain.seal_pending() >= 0
+    """Two real sealers, each on its own connection: the second waits for the first, none seals twice."""
+    for i in range(120):
+        event_record(action="access.denied", outcome="denied", detail={"i": i})
+    first_holds = threading.Event()
+    release = threading.Event()
+    timings: dict[str, float] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT audit_seal_pending(%s, %s)", [50, chain.FORMAT_VERSION])
+                first_holds.set()  # the sealer's lock is held until this transaction ends
+                release.wait(10)
+                timings["first_commit"] = time.monotonic()
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_holds.wait(10)
+            started = time.monotonic()
+            timings["second_sealed"] = chain.seal_pending(batch=50)
+            timings["second_started"], timings["second_done"] = started, time.monotonic()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    first_holds.wait(10)
+    time.sleep(0.5)
+    assert "second_done" not in timings  # still waiting behind the first sealer
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert timings["second_done"] >= timings["first_commit"]
+    assert timings["second_sealed"] == 120 - 50
+    sealed = list(AuditSeal.objects.values_list("event_id", flat=True))
+    assert len(sealed) == len(set(sealed)) == AuditEvent.objects.count()
+    assert chain.verify().ok

@@ -260,3 +260,21 @@ def test_a_new_enforcement_load_blocks_on_its_own_keys_in_the_same_session(world
     got = findings("ENF-LINK")
     assert set(got) == {second.pk}
     assert got[second.pk].evidence["subject_ref"] == "S-2"
+
+
+def test_a_subject_without_a_date_of_birth_does_not_stop_the_run(world, matcher):
+    """Enforcement records are often partial: an undated subject used to crash every partition."""
+    emp = world.employer()
+    world.subject("S-U", "Radu", "Petrescu", None, docs=[("a_number", "A987650000")])
+    world.subject("S-D", "Ana", "Silva", DOB)
+    bidx = crypto.blind_index("A987650000", kind="a_number")
+    by_document = world.case(
+        emp, "730000001", "Radu", "Petrescu", date(1979, 1, 2), a_number_bidx=bidx
+    )
+    by_name = world.case(emp, "730000002", "Ana", "Silva", DOB)
+    run = run_rules(matcher, "ENF-LINK")
+    assert run.status == "done", run.error
+    got = findings("ENF-LINK")
+    assert got[by_document.pk].evidence["subject_ref"] == "S-U"
+    assert got[by_name.pk].evidence["subject_ref"] == "S-D"
+    assert enforcement._swapped_ordinal(0) == 0

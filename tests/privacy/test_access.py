@@ -11,6 +11,7 @@ import time_machine
 from django.contrib.sessions.backends.cache import SessionStore
 from django.core import mail
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, get_perms
 
@@ -214,12 +215,7 @@ def test_an_agreement_expiring_cuts_access_at_the_next_request_of_the_same_sessi
 def test_suspension_cuts_a_partners_verification_screens_mid_session(
     login, petra, partner_agreements
 ):
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        url = reverse("verification:case-list")
-    except NoReverseMatch:
-        pytest.skip("verification screens are not routed")
+    url = reverse("verification:case-list")  # a renamed route fails here, it is never a skip
     client = login(petra)
     assert client.get(url).status_code == 200
     services.agreement_suspend(
@@ -227,7 +223,7 @@ def test_suspension_cuts_a_partners_verification_screens_mid_session(
         agreement=partner_agreements["uscis"],
         reason="Breach review",
     )
-    assert client.get(url).status_code in (403, 404)
+    assert client.get(url).status_code == 403
 
 
 def test_a_missed_day_is_caught_up_with_the_nearest_warning_only(adam, partner_agreements):

@@ -317,8 +317,14 @@ def test_a_case_after_365_days_is_no_duplicate(employer, ssa):
 
 
 def test_the_same_ssn_at_another_employer_is_no_duplicate(employer, other_employer, ssa):
-    services.case_create(actor=None, employer=employer, data=i9())
-    services.case_create(actor=None, employer=other_employer, data=i9())
+    first = services.case_create(actor=None, employer=employer, data=i9())
+    second = services.case_create(actor=None, employer=other_employer, data=i9())
+    assert second.pk != first.pk
+    assert (second.duplicate_of_id, second.duplicate_reason) == (None, "")
+    assert second.status == first.status  # matched like any first case, not held as a duplicate
+    # At the same employer, the same SSN without a reason is refused as a duplicate.
+    with pytest.raises(ValidationFailed):
+        services.case_create(actor=None, employer=employer, data=i9())
 
 
 def test_the_sweep_closes_undecided_mismatches_after_ten_working_days(employer, ssa):

@@ -3,10 +3,11 @@
 import pytest
 from django.test import Client
 
+from audit.models import AuditEvent
 from privacy.policy import decide
 from tests.verification.conftest import i9
 from verification import services
-from verification.models import CaseStatus, EmployerApiKey
+from verification.models import CaseStatus, Employer, EmployerApiKey
 
 pytestmark = pytest.mark.django_db
 
@@ -208,6 +209,14 @@ def test_admin_enrols_an_employer(login, adam):
         },
     )
     assert response.status_code == 302
+    employer = Employer.objects.get(ein="234567890")
+    assert (employer.name, employer.naics, employer.state) == ("New Co", "722511", "TX")
+    assert employer.mou_signed_on.isoformat() == "2026-01-15"
+    assert employer.enrolled_by == adam
+    assert response["Location"].endswith(f"/verification/employers/{employer.pk}/")
+    assert AuditEvent.objects.filter(
+        action="employer.enrolled", actor_id=adam.pk, object_id=str(employer.pk)
+    ).exists()
     bad = client.post(
         "/verification/employers/new/",
         {
@@ -219,6 +228,9 @@ def test_admin_enrols_an_employer(login, adam):
         },
     )
     assert bad.status_code == 400
+    assert not Employer.objects.filter(ein="070000000").exists()
+    errors = bad.context["form"].errors
+    assert {"name", "naics", "state"} <= set(errors)
 
 
 def test_admin_issues_rotates_and_revokes_keys_shown_once(login, adam, employer):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.services import event_record
 from core.calendar import add_working_days, working_days_between
 from core.errors import Conflict, IllegalTransition, ValidationFailed
+from privacy.services.access import ReverifyRequired, otp_verified_recently, sensitive_rate_check
 from verification import lifecycle, submitted, validation
 from verification.identifiers import allocate_ids, bidx, reveal, seal
 from verification.instant import InstantResult, Submitted, instant_result
@@ -876,11 +877,6 @@ def case_identifier_reveal(
     The privacy rules for reveals apply: a second-factor check within the last few minutes and
     the per-user rate limit (over it, 429 and an anomaly for supervisors).
     """
-    from privacy.services.access import (
-        ReverifyRequired,
-        otp_verified_recently,
-        sensitive_rate_check,
-    )
 
     if field not in REVEALABLE:
         raise ValidationFailed(

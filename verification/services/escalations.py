@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from privacy.models.directory import Role
 from privacy.policy import DataCategory, category_owner_code, decide, request_scope
+from privacy.services.notifications import notify
 from verification.models import CaseStatus, TncSource, VerificationCase
 
 KINDS: dict[str, str] = {
@@ -76,7 +77,6 @@ def status_verifiers() -> dict[str, list[Any]]:
 
 def escalations_notify(*, cases: Iterable[Escalated | VerificationCase]) -> int:
     """Send each status verifier concerned one message listing the newly escalated cases; count them."""
-    from privacy.services.notifications import notify
 
     cases = list(cases)
     if not cases:

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from core.errors import DomainError
-from crossref import registry, selectors, services
+from crossref import engine, registry, selectors, services
 from crossref.models import Run, RunMode
 
 
@@ -110,8 +110,6 @@ class Command(BaseCommand):
         )
 
     def _follow_inline(self, run: Run) -> None:
-        from crossref import engine
-
         bar = self._bar(run)
         for pk in run.partitions.order_by("number").values_list("pk", flat=True):
             engine.partition_execute(pk)
