@@ -5,7 +5,6 @@ from verification.services.cases import (
     case_auto_close_no_decision,
     case_close,
     case_contact_record,
-    case_create,
     case_decide,
     case_escalate_continuance,
     case_escalate_nmt,
@@ -14,7 +13,6 @@ from verification.services.cases import (
     case_no_show,
     case_refer,
     case_resolve,
-    case_submit,
 )
 from verification.services.employers import (
     apikey_issue,
@@ -25,6 +23,7 @@ from verification.services.employers import (
     hash_api_key,
     site_add,
 )
+from verification.services.submit import case_create, case_submit
 
 __all__ = [
     "apikey_issue",

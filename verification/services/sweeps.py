@@ -14,7 +14,7 @@ from core.calendar import add_working_days
 from core.errors import IllegalTransition
 from verification.models import CaseStatus, VerificationCase
 from verification.services import cases as case_services
-from verification.services.cases import today
+from verification.services.case_common import today
 from verification.services.escalations import Escalated, escalations_notify
 
 CHUNK = 500
