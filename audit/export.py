@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import connection, transaction
 
-from audit import chain
+from audit import canonical, chain
 from audit.models import AuditEvent
 from audit.services import event_record
 
@@ -70,7 +70,7 @@ def _proof_rows(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT s.event_id, s.seq, s.prev_hash, s.hash, s.format, {chain._EVENT_COLUMNS}
+            SELECT s.event_id, s.seq, s.prev_hash, s.hash, s.format, {canonical._EVENT_COLUMNS}
             FROM audit_seal s JOIN audit_event e ON e.id = s.event_id AND e.occurred_at = s.occurred_at
             WHERE s.event_id = ANY(%s)
             """,  # noqa: S608 - constant column list

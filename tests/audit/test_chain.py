@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from audit import chain, context
+from audit import canonical, chain, context
+from audit import verify as verify_module
 from audit.services import event_record
 from tests.audit.conftest import seal_all, sql
 
@@ -70,7 +71,7 @@ def test_python_and_sql_serializations_agree(alice):
     sql("SET DateStyle = 'ISO, YMD'")
     sql("SET client_encoding = 'UTF8'")
     rows = sql(
-        f"SELECT audit_canonical(e), audit_canonical_v2(e), {chain._EVENT_COLUMNS} FROM audit_event e"
+        f"SELECT audit_canonical(e), audit_canonical_v2(e), {canonical._EVENT_COLUMNS} FROM audit_event e"
     )
     assert len(rows) == 4
     for row in rows:
@@ -201,7 +202,7 @@ def test_a_whole_chain_recomputed_is_caught_by_the_signed_checkpoint(alice):
     # The superuser recomputes every hash from the altered rows: the chain is consistent again.
     prev = chain.GENESIS
     rows = sql(
-        f"SELECT s.seq, {chain._EVENT_COLUMNS} FROM audit_seal s JOIN audit_event e ON e.id = s.event_id ORDER BY s.seq"
+        f"SELECT s.seq, {canonical._EVENT_COLUMNS} FROM audit_seal s JOIN audit_event e ON e.id = s.event_id ORDER BY s.seq"
     )
     for row in rows:
         digest = chain.link_hash(prev, chain.canonical_v2(row[1:]))
@@ -265,13 +266,13 @@ def test_chunks_run_on_parallel_connections_and_an_error_in_one_reaches_the_call
     _events(9, actor=alice)
     seal_all()
     seen: list[tuple[int, int]] = []
-    real = chain._check_chunk
+    real = verify_module._check_chunk
 
     def spy(a: int, b: int):
         seen.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(chain, "_check_chunk", spy)
+    monkeypatch.setattr(verify_module, "_check_chunk", spy)
     result = chain.verify(chunk=2, use_checkpoints=False)
     assert result.ok
     assert result.checked == 9
@@ -282,6 +283,6 @@ def test_chunks_run_on_parallel_connections_and_an_error_in_one_reaches_the_call
             raise RuntimeError("chunk 5 failed")
         return real(a, b)
 
-    monkeypatch.setattr(chain, "_check_chunk", broken)
+    monkeypatch.setattr(verify_module, "_check_chunk", broken)
     with pytest.raises(RuntimeError, match="chunk 5 failed"):
         chain.verify(chunk=2, use_checkpoints=False)

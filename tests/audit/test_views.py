@@ -189,7 +189,7 @@ def test_the_timeline_shows_one_users_activity(login, sam, alice, trail):
 def test_an_export_carries_its_chain_proof_and_is_recorded(login, sam, alice):
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from audit import chain
+    from audit import chain, checkpoints
 
     for i in range(3):
         event_record(
@@ -229,7 +229,7 @@ def test_an_export_carries_its_chain_proof_and_is_recorded(login, sam, alice):
     signed = {k: checkpoint[k] for k in ("seq", "hash", "event_id", "signed_at", "key")} | {"v": 1}
     import base64
 
-    key.verify(base64.b64decode(checkpoint["sig"]), chain._signed_bytes(signed))
+    key.verify(base64.b64decode(checkpoint["sig"]), checkpoints._signed_bytes(signed))
     exported = AuditEvent.objects.get(action="audit.exported")
     assert exported.detail["rows"] == 3
     assert exported.actor_id == sam.pk
