@@ -1,0 +1,360 @@
+"""The triage queue's read model: filters, sorts, keyset cursors and the one SQL statement of a page."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from cases.models import (
+    FLAGGED_STAGE,
+    Case,
+    CaseStatus,
+    Severity,
+    case_scope,
+)
+from privacy.models import Agency, User
+
+PAGE_SIZE = 50
+
+
+SORTS = {
+    # name -> (column, label)
+    "priority": ("priority", "Priority"),
+    "age": ("created_at", "Oldest first"),
+    "due": ("due_date", "Due date"),
+}
+
+
+# The columns the queue shows and exports: masked identifiers only.
+QUEUE_FIELDS = [
+    "number",
+    "status",
+    "priority",
+    "severity",
+    "score",
+    "subject_name",
+    "subject_last4",
+    "employer_name",
+    "state",
+    "rule_codes",
+    "tags",
+    "assignee",
+    "due_date",
+    "created_at",
+]
+
+
+@dataclass
+class QueueFilters:
+    """The queue's filters, parsed from a query string (unknown or malformed values are ignored)."""
+
+    status: list[str] = field(default_factory=lambda: list(FLAGGED_STAGE))
+    rule: str = ""
+    severity: list[str] = field(default_factory=list)
+    score_min: float | None = None
+    score_max: float | None = None
+    employer: str = ""
+    state: str = ""
+    agency: str = ""
+    assignee: str = ""
+    age_min: int | None = None
+    due: str = ""
+    tag: str = ""
+    q: str = ""
+    snoozed: bool = False
+    sort: str = "priority"
+
+    @classmethod
+    def from_query(cls, data: QueryDict | dict[str, Any]) -> QueueFilters:
+        """Parse the GET parameters of the queue."""
+        get = (
+            data.getlist
+            if isinstance(data, QueryDict)
+            else (lambda k: [data[k]] if isinstance(data.get(k), str) else list(data.get(k) or []))
+        )
+        one = lambda k: (get(k) or [""])[0].strip()  # noqa: E731
+
+        def number(k: str, kind: type) -> Any:
+            try:
+                return kind(one(k)) if one(k) else None
+            except ValueError:
+                return None
+
+        f = cls()
+        statuses = [s for s in get("status") if s in CaseStatus.values]
+        if statuses:
+            f.status = statuses
+        f.rule = one("rule")[:64]
+        f.severity = [s for s in get("severity") if s in Severity.values]
+        f.score_min, f.score_max = number("score_min", float), number("score_max", float)
+        f.employer = one("employer")[:100]
+        f.state = one("state")[:2].upper()
+        f.agency = one("agency")[:32]
+        f.assignee = one("assignee")[:20]
+        f.age_min = number("age_min", int)
+        f.due = one("due") if one("due") in ("overdue", "today", "week") else ""
+        f.tag = one("tag")[:40]
+        f.q = one("q")[:100]
+        f.snoozed = one("snoozed") == "1"
+        f.sort = one("sort") if one("sort") in SORTS else "priority"
+        return f
+
+    def is_default(self) -> bool:
+        """True when no filter narrows the default queue."""
+        return self == QueueFilters(sort=self.sort)
+
+
+def queue_queryset(
+    *, user: Any, filters: QueueFilters, today: date, action: str = "view"
+) -> QuerySet[Case]:
+    """Every case matching the filters that the user may see (unordered, unpaged)."""
+    qs = Case.objects.visible_to(user, action).filter(status__in=filters.status)
+    if not filters.snoozed:
+        qs = qs.not_snoozed(today)
+    if filters.rule:
+        qs = qs.filter(rule_codes__contains=[filters.rule])
+    if filters.severity:
+        qs = qs.filter(severity__in=filters.severity)
+    if filters.score_min is not None:
+        qs = qs.filter(score__gte=filters.score_min)
+    if filters.score_max is not None:
+        qs = qs.filter(score__lte=filters.score_max)
+    if filters.employer:
+        qs = (
+            qs.filter(employer_ref=int(filters.employer))
+            if filters.employer.isdigit()
+            else qs.filter(employer_name__icontains=filters.employer)
+        )
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.agency:
+        qs = qs.filter(owning_agency__code=filters.agency)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee_id=user.pk)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.age_min is not None:
+        qs = qs.filter(created_at__date__lte=today - timedelta(days=filters.age_min))
+    if filters.due == "overdue":
+        qs = qs.filter(due_date__lt=today)
+    elif filters.due == "today":
+        qs = qs.filter(due_date=today)
+    elif filters.due == "week":
+        qs = qs.filter(due_date__lte=today + timedelta(days=7))
+    if filters.tag:
+        qs = qs.filter(tags__contains=[filters.tag])
+    if filters.q:
+        qs = (
+            qs.filter(number=filters.q.upper())
+            if filters.q.upper().startswith("CC-")
+            else qs.filter(subject_name__icontains=filters.q)
+        )
+    return qs
+
+
+def _encode_cursor(value: Any, pk: int) -> str:
+    raw = f"{value.isoformat() if hasattr(value, 'isoformat') else value}|{pk}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        value, pk = raw.rsplit("|", 1)
+        if sort == "priority":
+            return int(value), int(pk)
+        if sort == "due":
+            return date.fromisoformat(value), int(pk)
+        return datetime.fromisoformat(value), int(pk)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One row of the queue: plain values (no model instance, so no deferred-field machinery)."""
+
+    pk: int
+    number: str
+    status: str
+    priority: int
+    severity: str
+    score: float
+    subject_name: str
+    subject_last4: str
+    employer_name: str
+    state: str
+    rule_codes: list[str]
+    tags: list[str]
+    due_date: date
+    created_at: datetime
+    has_new_evidence: bool
+    snoozed_until: date | None
+    subject_key: str
+    owning_agency_id: int
+    assignee_id: int | None
+    assignee_username: str | None
+
+    @property
+    def subject_ref(self) -> str:
+        """The person or employer that audit events name (as `Case.subject_ref`)."""
+        return self.subject_key[:80]
+
+
+_ROW_FIELDS = [f for f in QueueRow.__slots__ if f not in ("pk", "assignee_username")]
+
+
+@dataclass
+class QueuePage:
+    """One page of the queue and the cursor of the next one."""
+
+    cases: list[QueueRow]
+    next_cursor: str = ""
+    filters: QueueFilters | None = None
+
+
+def _in(column: str, values: list[Any], params: list[Any]) -> str:
+    """`column IN (%s, ...)` as the ORM writes it (the planner matches it to the partial indexes)."""
+    if not values:  # the ORM's empty IN matches nothing
+        return "FALSE"
+    params += values
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _like(value: str) -> str:
+    return f"%{connection.ops.prep_for_like_query(value)}%"
+
+
+def queue_page_sql(
+    *, user: Any, filters: QueueFilters, today: date, cursor: tuple[Any, int] | None, limit: int
+) -> tuple[str, list[Any]] | None:
+    """The queue page as one SQL statement: `queue_queryset` (scope and filters), keyset, order, limit.
+
+    The busiest read of the application, written out so that a page costs no ORM query build
+    (~3 ms of CPU a request). The scope comes from `case_scope`, the same as `visible_to`'s; tests
+    hold the two to the same rows for every filter (tests/cases/test_views.py).
+    """
+
+    scope = case_scope(user, "view")
+    if scope is None:
+        return None
+    p: list[Any] = []
+    where = [_in("c.owning_agency_id", scope.agencies, p)]
+    unit = "(c.opened_at IS NULL AND c.routed_unit_id = %s)" if scope.unit_id else "FALSE"
+    if scope.unit_id:
+        p.append(scope.unit_id)
+    where.append(f"({unit} OR {_in('c.id', scope.member_ids, p)})" if scope.member_ids else unit)
+    where.append(_in("c.status", list(filters.status), p))
+    if not filters.snoozed:
+        where.append("(c.snoozed_until IS NULL OR c.snoozed_until < %s)")
+        p.append(today)
+    if filters.rule:
+        where.append("c.rule_codes @> ARRAY[%s]::varchar(64)[]")
+        p.append(filters.rule)
+    if filters.severity:
+        where.append(_in("c.severity", list(filters.severity), p))
+    if filters.score_min is not None:
+        where.append("c.score >= %s")
+        p.append(filters.score_min)
+    if filters.score_max is not None:
+        where.append("c.score <= %s")
+        p.append(filters.score_max)
+    if filters.employer:
+        if filters.employer.isdigit():
+            where.append("c.employer_ref = %s")
+            p.append(int(filters.employer))
+        else:
+            where.append("UPPER(c.employer_name::text) LIKE UPPER(%s)")
+            p.append(_like(filters.employer))
+    if filters.state:
+        where.append("c.state = %s")
+        p.append(filters.state)
+    if filters.agency:
+        where.append(
+            f'c.owning_agency_id IN (SELECT a.id FROM "{Agency._meta.db_table}" a WHERE a.code = %s)'  # noqa: S608 - table and column names are ours
+        )
+        p.append(filters.agency)
+    if filters.assignee == "me":
+        where.append("c.assignee_id = %s")
+        p.append(user.pk)
+    elif filters.assignee == "none":
+        where.append("c.assignee_id IS NULL")
+    elif filters.assignee.isdigit():
+        where.append("c.assignee_id = %s")
+        p.append(int(filters.assignee))
+    if filters.age_min is not None:
+        where.append("(c.created_at AT TIME ZONE %s)::date <= %s")
+        p += [timezone.get_current_timezone_name(), today - timedelta(days=filters.age_min)]
+    if filters.due == "overdue":
+        where.append("c.due_date < %s")
+        p.append(today)
+    elif filters.due == "today":
+        where.append("c.due_date = %s")
+        p.append(today)
+    elif filters.due == "week":
+        where.append("c.due_date <= %s")
+        p.append(today + timedelta(days=7))
+    if filters.tag:
+        where.append("c.tags @> ARRAY[%s]::varchar(40)[]")
+        p.append(filters.tag)
+    if filters.q:
+        if filters.q.upper().startswith("CC-"):
+            where.append("c.number = %s")
+            p.append(filters.q.upper())
+        else:
+            where.append("UPPER(c.subject_name::text) LIKE UPPER(%s)")
+            p.append(_like(filters.q))
+    column = SORTS[filters.sort][0]
+    if cursor is not None:
+        # A row comparison the ordered partial index answers directly.
+        where.append(f"(c.{column}, c.id) > (%s, %s)")
+        p += list(cursor)
+    columns = ", ".join(f"c.{f}" for f in ("id", *_ROW_FIELDS))
+    # Interpolated: model tables, fixed column names and the placeholders above; values are params.
+    tables = f'"{Case._meta.db_table}" c LEFT OUTER JOIN "{User._meta.db_table}" u ON c.assignee_id = u.id'
+    sql = f"SELECT {columns}, u.username FROM {tables} WHERE {' AND '.join(where)} ORDER BY c.{column} ASC, c.id ASC LIMIT %s"  # noqa: S608
+    p.append(limit)
+    return sql, p
+
+
+def queue_page(
+    *, user: Any, filters: QueueFilters, today: date, after: str = "", size: int = PAGE_SIZE
+) -> QueuePage:
+    """One page by keyset: (sort column, id) > cursor, so the 1,000th page costs what the first does."""
+
+    column = SORTS[filters.sort][0]
+    cursor = _decode_cursor(after, filters.sort) if after else None
+    statement = queue_page_sql(
+        user=user, filters=filters, today=today, cursor=cursor, limit=size + 1
+    )
+    if statement is None:
+        return QueuePage(cases=[], filters=filters)
+    with connection.cursor() as db:
+        db.execute(*statement)
+        rows = [QueueRow(*values) for values in db.fetchall()]
+    next_cursor = ""
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = _encode_cursor(getattr(last, column), last.pk)
+    return QueuePage(cases=rows, next_cursor=next_cursor, filters=filters)
+
+
+def export_rows(*, user: Any, filters: QueueFilters, today: date, limit: int):
+    """Rows of the CSV export: the queue's visible fields only, in the queue's order."""
+    column = SORTS[filters.sort][0]
+    qs = (
+        queue_queryset(user=user, filters=filters, today=today, action="export")
+        .select_related("assignee")
+        .order_by(column, "id")
+    )
+    return qs[:limit]
