@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from crossref.engine import PartitionContext
+    from crossref.context import PartitionContext
 
 # Families, in the order a partition runs them; each family reads a kind of partition.
 FAMILIES = {

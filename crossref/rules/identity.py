@@ -481,7 +481,7 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         where, params = _case_filter(ctx)
         params["dhs"] = loads(ctx).get("dhs", 0)
         # The run's staging copy holds each case's DHS record, matched once for the run
-        # (engine._stage_dhs); the instant result looks it up, for its one case, by the same order.
+        # (staging._stage_dhs); the instant result looks it up, for its one case, by the same order.
         source, d_params = _dhs_match(ctx)
         params.update(d_params)
         rows = fetch_dicts(
@@ -533,7 +533,7 @@ def _dhs_match(ctx: PartitionContext) -> tuple[str, dict[str, Any]]:
             f"LEFT JOIN {stage_dhs_name(ctx.run.pk)} d ON d.case_id = c.id AND {d_range}",
             d_params,
         )
-    # Without a staging copy (the instant result, one case): the same order as engine._stage_dhs,
+    # Without a staging copy (the instant result, one case): the same order as staging._stage_dhs,
     # an index look-up per identifier.
     lookups = [
         f"""LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE {" AND ".join(f"{k}.id IS NULL" for k in earlier) or "TRUE"}
