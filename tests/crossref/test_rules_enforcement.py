@@ -8,7 +8,7 @@ import pytest
 
 from crossref import selectors
 from crossref.models import Finding
-from crossref.rules import enforcement
+from crossref.rules import enforcement, subjects
 from privacy import crypto
 from tests.crossref.test_rules_identity import findings, run_rules
 from verification.models import ReferenceLoad
@@ -167,10 +167,8 @@ def test_a_case_and_a_subject_get_the_same_keys_for_every_benign_spelling():
         "De la Cruz",
     ]
     for name in spellings:
-        assert enforcement._case_given(name)[:1] == enforcement._given_codes(
-            enforcement.fold(name)
-        ), name
-        family = enforcement._family_codes(enforcement.fold(name))
+        assert enforcement._case_given(name)[:1] == subjects._given_codes(subjects.fold(name)), name
+        family = subjects._family_codes(subjects.fold(name))
         case = enforcement._case_family((name, ""))[:3]  # the case's last name, no other last names
         assert case[: len(family)] == family, name
         assert all(code == enforcement._NONE for code in case[len(family) :]), name
@@ -178,9 +176,9 @@ def test_a_case_and_a_subject_get_the_same_keys_for_every_benign_spelling():
     assert (
         enforcement._case_family(("García López", ""))[:3]
         == enforcement._case_family(("García", "López"))[:3]
-        == (*enforcement._family_codes("garcia lopez"), enforcement._NONE)
+        == (*subjects._family_codes("garcia lopez"), enforcement._NONE)
     )
-    key_letters = {n: enforcement.letters(enforcement.fold(n)) for n in spellings}
+    key_letters = {n: enforcement.letters(subjects.fold(n)) for n in spellings}
     assert key_letters["Álvarez"] == key_letters["ALVAREZ"] == key_letters["alvarez"] == "al"
     assert key_letters["O'Brien"] == key_letters["O\u2019Brien"] == key_letters["OBRIEN"] == "ob"
     assert key_letters["Öztürk"] == key_letters["Ozturk"] == "oz"
@@ -277,4 +275,4 @@ def test_a_subject_without_a_date_of_birth_does_not_stop_the_run(world, matcher)
     got = findings("ENF-LINK")
     assert got[by_document.pk].evidence["subject_ref"] == "S-U"
     assert got[by_name.pk].evidence["subject_ref"] == "S-D"
-    assert enforcement._swapped_ordinal(0) == 0
+    assert subjects._swapped_ordinal(0) == 0
