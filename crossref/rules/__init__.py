@@ -1,3 +1,3 @@
 """Every rule of the engine. Importing this package fills the registry (apps.py does it)."""
 
-from crossref.rules import employer, enforcement, identity, ssn  # noqa: F401
+from crossref.rules import employer, enforcement, identity, identity_dhs, ssn  # noqa: F401
