@@ -3,7 +3,13 @@
 The package is split by concern; import from here.
 """
 
+from cases.services.dispositions import (
+    case_disposition_propose,
+    case_disposition_sign_off,
+    gate_violations,
+)
 from cases.services.evidence import evidence_add, evidence_download_record
+from cases.services.handoff import case_escalate, case_handoff
 from cases.services.ingest import findings_ingest, findings_ingest_all
 from cases.services.notify import notifications_mark_read, reminders_send
 from cases.services.triage import (
@@ -25,10 +31,6 @@ from cases.services.workflow import (
     case_close,
     case_contest_decide,
     case_contest_receive,
-    case_disposition_propose,
-    case_disposition_sign_off,
-    case_escalate,
-    case_handoff,
     case_member_add,
     case_member_remove,
     case_notice_delivered,
@@ -36,7 +38,6 @@ from cases.services.workflow import (
     case_open_investigation,
     case_request_verification,
     case_verify_match,
-    gate_violations,
 )
 
 __all__ = [

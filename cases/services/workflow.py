@@ -14,7 +14,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 
-from audit.services import event_record
 from cases import access
 from cases.models import (
     ADVERSE_CLOSURES,
@@ -29,7 +28,6 @@ from cases.models import (
     Escalation,
     NotificationKind,
 )
-from cases.selectors import case_members
 from cases.services.common import (
     audit,
     closure_outcome,
@@ -43,9 +41,7 @@ from cases.services.common import (
 from cases.services.evidence import notice_document_store
 from core.errors import Forbidden, IllegalTransition, ValidationFailed
 from crossref.models import Disposition
-from privacy.models import Agreement, Role, Unit, User
-from privacy.policy import decide
-from privacy.services import disclosures_record
+from privacy.models import Role, Unit, User
 
 INVESTIGATION_STATUSES = (
     CaseStatus.INVESTIGATING,
@@ -69,9 +65,6 @@ def _user_in_agency(user: User | None, case: Case) -> User:
             field_errors={"user": ["Not a user of the owning agency."]},
         )
     return user
-
-
-# --- Assignment -------------------------------------------------------------------------------
 
 
 def assign(case: Case, *, actor: Any, assignee: User) -> None:
@@ -175,9 +168,6 @@ def case_member_remove(*, actor: User, case: Case, user: User) -> Case:
     timeline(case, actor, "member_removed", f"{user} removed from the case", user=user.pk)
     audit("cases.member_removed", actor=actor, case=case, changes={"member": [user.pk, None]})
     return case
-
-
-# --- From triage to investigation --------------------------------------------------------------
 
 
 @transaction.atomic
@@ -376,27 +366,6 @@ def case_contest_decide(*, actor: User, case: Case, outcome: str, note: str = ""
     return case
 
 
-def gate_violations(case: Case, *, proposer: Any, on: date | None = None) -> list[str]:
-    """Why an adverse disposition is not yet allowed (empty when the gate is passed)."""
-    on = on or today()
-    problems = []
-    if case.verified_by_id is None:
-        problems.append("The match has not been independently verified.")
-    elif case.verified_by_id == getattr(proposer, "pk", None):
-        problems.append("The verifier cannot also propose the disposition.")
-    if case.notice_issued_at is None or case.notice_delivered_on is None:
-        problems.append("No notice has been issued and delivered to the person.")
-    else:
-        window_over = case.contest_deadline is not None and on >= case.contest_deadline
-        if case.contest_received_at and not case.contest_decided_at:
-            problems.append("The person's contest has not been decided.")
-        elif case.contest_outcome == ContestOutcome.OVERTURNED:
-            problems.append("The contest overturned the match.")
-        elif not window_over and case.contest_outcome != ContestOutcome.UPHELD:
-            problems.append(f"The contest window runs until {case.contest_deadline}.")
-    return problems
-
-
 def _close(case: Case, *, actor: Any, closure: str, reason: str = "") -> None:
     case.status = CaseStatus.CLOSED
     case.closure = closure
@@ -428,244 +397,5 @@ def case_close(*, actor: User, case: Case, closure: str, note: str = "") -> Case
         actor=actor,
         case=case,
         changes={"status": [before, "closed"], "closure": ["", closure]},
-    )
-    return case
-
-
-class GateRefused(IllegalTransition):
-    """The due-process gate is not passed; the refusal is audited outside the rolled-back work."""
-
-    def __init__(self, case: Case, problems: list[str]):
-        super().__init__(" ".join(problems))
-        self.case = case
-        self.problems = problems
-
-
-def _gate_refusal_record(actor: Any, exc: GateRefused, closure: str) -> None:
-    with transaction.atomic():
-        event_record(
-            action="cases.gate_refused",
-            actor=actor,
-            object_type="case",
-            object_id=exc.case.pk,
-            subjects=[exc.case.subject_ref],
-            case_id=exc.case.pk,
-            outcome="denied",
-            detail={"problems": exc.problems, "closure": closure},
-        )
-
-
-def case_disposition_propose(*, actor: User, case: Case, closure: str, note: str = "") -> Case:
-    """Propose an adverse disposition; refused (and the refusal audited) until the due-process gate is passed."""
-    try:
-        return _disposition_propose(actor=actor, case=case, closure=closure, note=note)
-    except GateRefused as exc:
-        _gate_refusal_record(actor, exc, closure)
-        raise
-
-
-@transaction.atomic
-def _disposition_propose(*, actor: User, case: Case, closure: str, note: str) -> Case:
-    case = lock_visible(actor=actor, case=case)
-    if closure not in ADVERSE_CLOSURES:
-        raise ValidationFailed("Only adverse dispositions are proposed for sign-off.")
-    _require_status(case, (CaseStatus.CONTEST_WINDOW,), "take an adverse disposition")
-    problems = gate_violations(case, proposer=actor)
-    if problems:
-        raise GateRefused(case, problems)
-    case.proposed_closure = closure
-    case.proposed_by = actor
-    case.save(update_fields=["proposed_closure", "proposed_by", "updated_at"])
-    timeline(
-        case,
-        actor,
-        "disposition_proposed",
-        f"Disposition proposed: {case.get_proposed_closure_display()}",
-        note=note[:500],
-    )
-    audit(
-        "cases.disposition_proposed",
-        actor=actor,
-        case=case,
-        changes={"proposed_closure": ["", closure]},
-    )
-    notify(
-        user=case.supervisor,
-        kind=NotificationKind.SIGNOFF,
-        case=case,
-        message=f"Case {case.number} awaits your sign-off.",
-    )
-    return case
-
-
-def case_disposition_sign_off(
-    *, actor: User, case: Case, approve: bool = True, note: str = ""
-) -> Case:
-    """The supervisor's 4-eyes sign-off (or refusal) of a proposed adverse disposition; the gate is checked again."""
-    try:
-        return _disposition_sign_off(actor=actor, case=case, approve=approve, note=note)
-    except GateRefused as exc:
-        _gate_refusal_record(actor, exc, exc.case.proposed_closure)
-        raise
-
-
-@transaction.atomic
-def _disposition_sign_off(*, actor: User, case: Case, approve: bool, note: str) -> Case:
-    case = lock_visible(actor=actor, case=case)
-    _require_status(case, (CaseStatus.CONTEST_WINDOW,), "be signed off")
-    if not case.proposed_closure:
-        raise IllegalTransition("No disposition has been proposed.")
-    if not access.is_supervisor(actor):
-        raise Forbidden("Only a supervisor signs off adverse dispositions.")
-    if actor.pk in (case.proposed_by_id, case.verified_by_id):
-        raise Forbidden("Sign-off needs a second pair of eyes: not the proposer or the verifier.")
-    if not approve:
-        proposed = case.proposed_closure
-        case.proposed_closure = ""
-        case.proposed_by = None
-        case.save(update_fields=["proposed_closure", "proposed_by", "updated_at"])
-        timeline(case, actor, "disposition_refused", "Sign-off refused", note=note[:500])
-        audit(
-            "cases.disposition_refused",
-            actor=actor,
-            case=case,
-            changes={"proposed_closure": [proposed, ""]},
-        )
-        return case
-    problems = gate_violations(case, proposer=case.proposed_by)
-    if problems:
-        raise GateRefused(case, problems)
-    closure = case.proposed_closure
-    case.signed_off_by = actor
-    _close(case, actor=actor, closure=closure)
-    timeline(
-        case,
-        actor,
-        "closed",
-        f"Disposition signed off: {case.get_closure_display()}",
-        note=note[:500],
-    )
-    audit(
-        "cases.disposition_signed_off",
-        actor=actor,
-        case=case,
-        changes={"status": ["contest_window", "closed"], "closure": ["", closure]},
-    )
-    return case
-
-
-# --- Employer compliance ladder ------------------------------------------------------------------
-
-LADDER = list(Escalation.values)
-
-
-@transaction.atomic
-def case_escalate(*, actor: User, case: Case, note: str = "") -> Case:
-    """Climb the employer compliance ladder one rung: contact → monitoring → desk review → site visit → referral."""
-    case = lock_visible(actor=actor, case=case)
-    if case.kind != CaseKind.EMPLOYER_COMPLIANCE:
-        raise IllegalTransition("Only employer compliance cases follow the escalation ladder.")
-    _require_status(case, INVESTIGATION_STATUSES, "escalate")
-    current = case.escalation or Escalation.CONTACT
-    position = LADDER.index(current)
-    if position == len(LADDER) - 1:
-        raise IllegalTransition("The case is already at referral.")
-    case.escalation = LADDER[position + 1]
-    case.save(update_fields=["escalation", "updated_at"])
-    timeline(
-        case, actor, "escalated", f"Escalated to {case.get_escalation_display()}", note=note[:500]
-    )
-    audit(
-        "cases.escalated",
-        actor=actor,
-        case=case,
-        changes={"escalation": [current, case.escalation]},
-    )
-    return case
-
-
-# --- Handoff to another agency -------------------------------------------------------------------
-
-
-def _agreement_allows_handoff(agreement_id: int, to_agency_id: int, from_agency_id: int) -> bool:
-    """An agreement in force, from the owning agency to the receiving one, covering handoffs of investigations."""
-
-    agreement = Agreement.objects.filter(
-        pk=agreement_id, source_agency_id=from_agency_id, recipient_agency_id=to_agency_id
-    ).first()
-    return bool(
-        agreement and agreement.in_force() and agreement.covers("investigations", "receive_handoff")
-    )
-
-
-def _account_handoff(case: Case, receivers: list[User], previous_agency_id: int) -> None:
-    """The accounting of disclosures (552a(c)) for the people of a handed-off case."""
-
-    for user in receivers:
-        decision = decide(
-            user,
-            action="receive_handoff",
-            category="investigations",
-            owner_agency=previous_agency_id,
-        )
-        disclosures_record(
-            actor=user,
-            decision=decision,
-            category="investigations",
-            record_type="cases.case",
-            records=[(case.pk, case.subject_ref)],
-            nature="handoff",
-            purpose=f"Handoff of case {case.number}",
-        )
-
-
-@transaction.atomic
-def case_handoff(
-    *, actor: User, case: Case, to_unit: Unit, agreement_id: int | None, note: str = ""
-) -> Case:
-    """Hand the case to another agency's unit under an agreement: ownership and access move."""
-    case = lock_visible(actor=actor, case=case)
-    if case.is_closed:
-        raise IllegalTransition("A closed case cannot be handed off.")
-    if to_unit.agency_id == case.owning_agency_id:
-        raise ValidationFailed("Hand-offs go to another agency; route within the agency instead.")
-    if agreement_id is None or not _agreement_allows_handoff(
-        agreement_id, to_unit.agency_id, case.owning_agency_id
-    ):
-        raise Forbidden("No active agreement lets that agency receive this case.")
-    previous_agency = case.owning_agency_id
-    receivers = list(
-        User.objects.filter(unit=to_unit, is_active=True, roles__contains=[Role.SUPERVISOR])
-    )
-    if not receivers and case.opened_at is not None:
-        # An investigation is seen by its members only: with nobody to receive it, no one could.
-        raise ValidationFailed("That unit has no active supervisor to receive the investigation.")
-    for member in case_members(case):
-        access.revoke_membership(case, member)
-    case.owning_agency_id = to_unit.agency_id
-    case.routed_unit = to_unit
-    case.assignee = None
-    case.case_agent = None
-    case.supervisor = receivers[0] if receivers else None
-    case.handoff_agreement_id = agreement_id
-    case.save()
-    for user in receivers:
-        access.grant_membership(case, user)
-        notify(
-            user=user,
-            kind=NotificationKind.HANDOFF,
-            case=case,
-            message=f"Case {case.number} was handed off to {to_unit.name}.",
-        )
-    _account_handoff(case, receivers, previous_agency)
-    timeline(
-        case, actor, "handoff", f"Handed off to {to_unit}", agreement=agreement_id, note=note[:500]
-    )
-    audit(
-        "cases.handoff",
-        actor=actor,
-        case=case,
-        changes={"owning_agency": [previous_agency, to_unit.agency_id], "unit": [None, to_unit.pk]},
-        detail={"agreement": agreement_id},
     )
     return case
