@@ -30,8 +30,9 @@ from privacy import crypto
 from synthetic import columns as cols
 from synthetic import rows as srows
 from synthetic.world import World
+from verification.copying import MODELS, copy_line
 from verification.identifiers import KINDS
-from verification.loading import COLUMNS, COPY_COLUMNS, MODELS, activate_load, copy_line
+from verification.loading import COLUMNS, COPY_COLUMNS, activate_load
 from verification.models import (
     Employer,
     EnforcementSubject,

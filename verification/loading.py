@@ -23,9 +23,8 @@ from __future__ import annotations
 import csv
 import getpass
 import hashlib
-import io
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,12 +37,9 @@ from audit.services import event_record
 from core.errors import ValidationFailed
 from privacy import crypto
 from verification import validation
-from verification.identifiers import KINDS
+from verification.copying import MODELS, copy_line, copy_rows
 from verification.models import (
-    EnforcementSubject,
-    ImmigrationRecord,
     LoadStatus,
-    Numident,
     NumidentCitizenship,
     ReferenceLoad,
     ReferenceSource,
@@ -86,16 +82,15 @@ COLUMNS: dict[str, list[str]] = {
         "status",
     ],
 }
+
+
 DEFAULT_AGENCY: dict[str, str] = {
     ReferenceSource.SSA: "ssa",
     ReferenceSource.DHS: "uscis",
     ReferenceSource.ENFORCEMENT: "ice-hsi",
 }
-MODELS: dict[str, Any] = {
-    ReferenceSource.SSA: Numident,
-    ReferenceSource.DHS: ImmigrationRecord,
-    ReferenceSource.ENFORCEMENT: EnforcementSubject,
-}
+
+
 MAX_REPORTED_ERRORS = 1000
 
 
@@ -275,36 +270,6 @@ CLEANERS: dict[str, Cleaner] = {
     ReferenceSource.ENFORCEMENT: clean_enforcement,
 }
 
-# --- COPY rows -----------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    """A value in COPY text format (no tabs, newlines or backslashes reach here)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-def _array(values: list[str]) -> str:
-    """A text[] literal for COPY: {"a","b"} (values are validated: no quotes or backslashes)."""
-    return "{" + ",".join('"' + v.replace('"', "") + '"' for v in values) + "}"
-
-
-def _sealed(
-    value: str, prefix: str, *, table: str, row_id: int, key: bytes, ring: crypto.Keyring
-) -> tuple[str, str, str]:
-    if not value:
-        return "", "", ""
-    return (
-        crypto.encrypt(value, table=table, column=f"{prefix}_enc", row_id=row_id, ring=ring),
-        crypto.blind_index(value, kind=KINDS[prefix], key=key),
-        value[-4:],
-    )
-
 
 COPY_COLUMNS: dict[str, list[str]] = {
     ReferenceSource.SSA: [
@@ -357,114 +322,6 @@ COPY_COLUMNS: dict[str, list[str]] = {
         "status",
     ],
 }
-
-
-def copy_line(
-    source: str,
-    clean: dict[str, Any],
-    *,
-    row_id: int,
-    load_id: int,
-    key: bytes,
-    ring: crypto.Keyring,
-) -> str:
-    """One row of the COPY stream, identifiers sealed for its row id."""
-    table = MODELS[source]._meta.db_table
-    if source == ReferenceSource.SSA:
-        values: list[Any] = [
-            row_id,
-            load_id,
-            *_sealed(clean["ssn"], "ssn", table=table, row_id=row_id, key=key, ring=ring),
-        ]
-        values += [
-            clean[c]
-            for c in (
-                "first_name",
-                "middle_name",
-                "last_name",
-                "date_of_birth",
-                "citizenship",
-                "death_date",
-                "locked",
-            )
-        ]
-    elif source == ReferenceSource.DHS:
-        values = [row_id, load_id]
-        for prefix in ("a_number", "i94", "passport"):
-            values += _sealed(clean[prefix], prefix, table=table, row_id=row_id, key=key, ring=ring)
-        values += [
-            clean[c]
-            for c in (
-                "passport_country",
-                "first_name",
-                "last_name",
-                "date_of_birth",
-                "country_of_birth",
-                "class_of_admission",
-                "work_authorized_from",
-                "work_authorized_until",
-                "naturalized_on",
-            )
-        ]
-    else:
-        docs = clean["documents"]
-        values = [
-            row_id,
-            load_id,
-            clean["subject_ref"],
-            clean["first_name"],
-            clean["last_name"],
-            _array(clean["aliases"]),
-            clean["date_of_birth"],
-            clean["nationality"],
-            _array(
-                [
-                    crypto.encrypt(
-                        d, table=table, column=f"documents_enc[{i}]", row_id=row_id, ring=ring
-                    )
-                    for i, d in enumerate(docs)
-                ]
-            ),
-            _array([crypto.blind_index(d, kind=KINDS["document_number"], key=key) for d in docs]),
-            clean["status"],
-        ]
-    return "\t".join(_text(v) for v in values) + "\n"
-
-
-class _LineStream(io.RawIOBase):
-    """A file-like object over an iterator of text lines, for psycopg2's copy_expert."""
-
-    def __init__(self, lines: Iterator[str]):
-        self._lines = lines
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = 1 << 20
-        while len(self._buffer) < size:
-            chunk = []
-            for line in self._lines:
-                chunk.append(line)
-                if len(chunk) >= 2000:
-                    break
-            if not chunk:
-                break
-            self._buffer += "".join(chunk).encode()
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
-
-
-def copy_rows(table: str, columns: list[str], lines: Iterable[str]) -> None:
-    """COPY text lines into a table, in the caller's transaction."""
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT text)"
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, _LineStream(iter(lines)), size=1 << 20)
-
-
-# --- The load -------------------------------------------------------------------------------
 
 
 def _checksum(path: Path) -> str:
