@@ -8,21 +8,18 @@ taken by `cases.services`). Findings join cases through `CaseFinding`; the inges
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.db import connection, models
+from django.db import models
 from django.db.models import Q
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from cases.access import allowed_agency_ids
+from cases.access import case_scope
 from core.models import BaseModel, ScopedQuerySet
-from privacy.selectors import break_glass_refs
 
 
 class CaseKind(models.TextChoices):
@@ -103,75 +100,6 @@ class DeliveryMethod(models.TextChoices):
 class ContestOutcome(models.TextChoices):
     UPHELD = "upheld", "Match upheld"
     OVERTURNED = "overturned", "Match overturned"
-
-
-def _member_case_ids(user: Any, codename: str) -> list[int]:
-    """Cases the user holds `codename` on, directly or through a group.
-
-    Every `visible_to` runs this, so it is one fixed SQL statement rather than an ORM union.
-    """
-
-    groups = get_user_model().groups.through._meta.db_table
-    sql = f"""
-        SELECT p.content_object_id FROM cases_caseuserobjectpermission p
-          JOIN auth_permission ap ON ap.id = p.permission_id
-          JOIN django_content_type ct ON ct.id = ap.content_type_id
-         WHERE p.user_id = %s AND ap.codename = %s AND ct.app_label = 'cases'
-        UNION
-        SELECT g.content_object_id FROM cases_casegroupobjectpermission g
-          JOIN "{groups}" ug ON ug.group_id = g.group_id
-          JOIN auth_permission ap ON ap.id = g.permission_id
-          JOIN django_content_type ct ON ct.id = ap.content_type_id
-         WHERE ug.user_id = %s AND ap.codename = %s AND ct.app_label = 'cases'
-        ORDER BY 1"""  # noqa: S608 - the only interpolation is a table name from the model
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, codename, user.pk, codename])
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _break_glass_case_ids(user: Any) -> set[int]:
-    """Cases opened outside one's assignments under an open break-glass grant (`case:<id>`)."""
-    return {
-        int(ref[5:])
-        for ref in break_glass_refs(user=user)
-        if ref.startswith("case:") and ref[5:].isdigit()
-    }
-
-
-@dataclass(frozen=True)
-class CaseScope:
-    """Which cases a user may act on: the policy's owner agencies, then the user's unit's cases
-    never opened as investigations, and the cases the user is a member of (or broke glass on)."""
-
-    agencies: list[int]
-    unit_id: int | None
-    member_ids: list[int]
-
-    def q(self) -> Q:
-        """The scope as a filter (what `CaseQuerySet.visible_to` applies)."""
-        # Never opened as an investigation (in triage, or dismissed/merged from triage): the routed unit.
-        scope = (
-            Q(routed_unit_id=self.unit_id, opened_at__isnull=True) if self.unit_id else Q(pk__in=[])
-        )
-        if self.member_ids:
-            scope |= Q(pk__in=self.member_ids)
-        return Q(owning_agency_id__in=self.agencies) & scope
-
-
-def case_scope(user: Any, action: str = "view") -> CaseScope | None:
-    """The scope of `user` for `action`, or None when the policy allows no case work at all.
-
-    Both parts need the policy to allow `action` on investigations data of the owning agency
-    (home roles, or agreements through privacy). The member case ids are read first (a short list
-    per user) so the planner keeps the queue's ordered index scan.
-    """
-    agencies = allowed_agency_ids(user, action)
-    if not agencies:
-        return None
-    member_ids = _member_case_ids(user, "change_case" if action == "change" else "view_case")
-    if action == "view":
-        member_ids = sorted(set(member_ids) | _break_glass_case_ids(user))
-    return CaseScope(agencies=list(agencies), unit_id=user.unit_id, member_ids=member_ids)
 
 
 class CaseQuerySet(ScopedQuerySet):

@@ -12,12 +12,12 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
+from cases.access import case_scope
 from cases.models import (
     FLAGGED_STAGE,
     Case,
     CaseStatus,
     Severity,
-    case_scope,
 )
 from privacy.models import Agency, User
 

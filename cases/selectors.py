@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q
 
+from cases.access import _member_case_ids
 from cases.dashboards import AGE_BUCKETS, analyst_dashboard, rule_precision, supervisor_dashboard
 from cases.models import (
     FLAGGED_STAGE,
@@ -25,7 +26,6 @@ from cases.models import (
     Evidence,
     Notification,
     SavedView,
-    _member_case_ids,
 )
 from cases.queue import (
     PAGE_SIZE,

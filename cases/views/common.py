@@ -13,10 +13,9 @@ from django.http import (
 )
 from django.utils import timezone
 
-from cases.access import allowed_agency_ids
+from cases.access import _member_case_ids, allowed_agency_ids
 from cases.models import (
     Case,
-    _member_case_ids,
 )
 from core.errors import DomainError, NotFound
 from privacy.models import Unit, User
