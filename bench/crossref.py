@@ -6,10 +6,9 @@
 Everything runs in its own database (crosscheck_bench_crossref at 1M, crosscheck_bench_crossref_<n>
 at another size; re-created on each run unless BENCH_CROSSREF_REUSE) and its own Redis database, with two real Celery worker processes on this machine's two cores.
 
-Data: the verification app's `generate_synthetic` with its ground-truth labels when it is
-available; otherwise the compact generator below (`_generate`), which injects the same families
-(lawful name variants, clerical DOB swaps and SSN transpositions, SSN reuse, multi-identity,
-deceased, locked, expired authorization, enforcement hits) and says so in the output.
+Data: the synthetic world generator (`synthetic.generate`) with its ground-truth labels (lawful
+name variants, clerical DOB swaps and SSN transpositions, SSN reuse, multi-identity, deceased,
+locked, expired authorization, enforcement hits).
 
 P2 runs Splink 4 (DuckDB) in its own virtualenv (var/splink-venv, created on first use with
 pip), on the same cases and subjects and the same blocking keys, training included. This file is
@@ -28,15 +27,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,186 +56,6 @@ SPLINK_THRESHOLD = 0.9  # Splink's match probability for a link, as its examples
 SPLINK_VENV = (
     ROOT / "var" / ("splink-venv-" + hashlib.sha1(" ".join(SPLINK_SPEC).encode()).hexdigest()[:8])
 )
-
-FIRST = [
-    "Maria",
-    "Jose",
-    "Juan",
-    "Carlos",
-    "Ana",
-    "Luis",
-    "Wei",
-    "Li",
-    "Mohammed",
-    "Fatima",
-    "Olga",
-    "Ivan",
-    "Sean",
-    "Aoife",
-    "Nguyen",
-    "Minh",
-    "Priya",
-    "Raj",
-    "James",
-    "Mary",
-    "Robert",
-    "Patricia",
-    "John",
-    "Jennifer",
-    "Michael",
-    "Linda",
-    "David",
-    "Elizabeth",
-    "William",
-    "Barbara",
-    "Richard",
-    "Susan",
-    "Joseph",
-    "Jessica",
-    "Thomas",
-    "Sarah",
-    "Charles",
-    "Karen",
-    "Chen",
-    "Hana",
-    "Yusuf",
-    "Amina",
-    "Pedro",
-    "Lucia",
-    "Diego",
-    "Sofia",
-    "Andres",
-    "Camila",
-    "Mateo",
-    "Valentina",
-    "Omar",
-    "Layla",
-    "Dmitri",
-    "Irina",
-    "Kenji",
-    "Yuki",
-    "Arjun",
-    "Ananya",
-    "Kwame",
-    "Ama",
-    "Tunde",
-    "Ngozi",
-]
-LAST = [
-    "Garcia",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Perez",
-    "Sanchez",
-    "Ramirez",
-    "Torres",
-    "Flores",
-    "Rivera",
-    "Gomez",
-    "Diaz",
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Miller",
-    "Davis",
-    "Wilson",
-    "Anderson",
-    "Taylor",
-    "Thomas",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Thompson",
-    "White",
-    "Harris",
-    "Clark",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Green",
-    "Baker",
-    "Adams",
-    "Nelson",
-    "Hill",
-    "Campbell",
-    "Mitchell",
-    "Roberts",
-    "Carter",
-    "Phillips",
-    "Evans",
-    "Turner",
-    "Nguyen",
-    "Tran",
-    "Pham",
-    "Kim",
-    "Park",
-    "Chen",
-    "Wang",
-    "Li",
-    "Zhang",
-    "Liu",
-    "Singh",
-    "Patel",
-    "Kumar",
-    "Shah",
-    "Khan",
-    "Ali",
-    "Hassan",
-    "Ahmed",
-    "Ibrahim",
-    "Okafor",
-    "Mensah",
-    "Ivanov",
-    "Petrov",
-    "Novak",
-    "Kowalski",
-    "Murphy",
-    "Kelly",
-    "OBrien",
-    "Sullivan",
-    "Rossi",
-    "Russo",
-    "Ferrari",
-    "Silva",
-    "Santos",
-    "Oliveira",
-    "Souza",
-    "Costa",
-    "Pereira",
-    "Almeida",
-]
-COMPOUND_PARTS = [
-    "Garcia",
-    "Lopez",
-    "Perez",
-    "Sanchez",
-    "Ramirez",
-    "Torres",
-    "Flores",
-    "Rivera",
-    "Diaz",
-    "Cruz",
-    "Morales",
-    "Reyes",
-    "Ortiz",
-    "Castillo",
-    "Vargas",
-    "Romero",
-    "Herrera",
-    "Medina",
-    "Aguilar",
-]
 
 
 def run(scale: int | None) -> None:
@@ -392,603 +209,6 @@ class Labels:
     def __init__(self) -> None:
         self.case: dict[int, str] = {}
         self.enforcement_pairs: set[tuple[int, str]] = set()
-
-
-def _copy(cur, table: str, columns: list[str], rows: list[tuple]) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    for r in rows:
-        w.writerow(["\\N" if v is None else v for v in r])
-    buf.seek(0)
-    cur.copy_expert(
-        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buf
-    )
-
-
-def _dob(rng: random.Random) -> date:
-    return date(1950, 1, 1) + timedelta(days=rng.randrange(0, 365 * 50))
-
-
-def _variant(rng: random.Random, first: str, last: str) -> tuple[str, str, str]:
-    """A lawful variant of a name (DOMAIN.md §2): the same person, written differently."""
-    kind = rng.randrange(7)
-    if kind == 0 and " " in last:
-        a, b = last.split(" ", 1)
-        return first, f"{b} {a}", "reordered"
-    if kind == 1 and " " in last:
-        return first, last.split(" ")[0], "truncated"
-    if kind == 2 and " " in last:
-        return first, last.replace(" ", "-"), "hyphen"
-    if kind == 3:
-        return first.upper(), last.upper(), "case"
-    if kind == 4:
-        accents = {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ú", "n": "ñ"}
-        return (
-            first,
-            "".join(accents.get(ch, ch) if i == 1 else ch for i, ch in enumerate(last)),
-            "diacritic",
-        )
-    if kind == 5:
-        return f"{first} {rng.choice(FIRST)}", last, "second_given"
-    pos = rng.randrange(1, max(2, len(last) - 1))
-    return first, last[:pos] + last[pos + 1 :] if len(last) > 5 else last, "typo"
-
-
-def _generate(n_cases: int, seed: int = 42) -> Labels:
-    """Fill the bench database: references, employers, cases, and their labels (the fallback generator)."""
-    from django.db import connection
-
-    from crossref import sources
-    from privacy import crypto
-
-    rng = random.Random(seed)
-    labels = Labels()
-    key, ring = crypto.blind_index_key(), crypto.keyring()
-    n_emp = max(50, n_cases // 50)
-    n_dhs = n_cases // 5
-    n_enf = n_cases // 20
-    started = time.perf_counter()
-    with connection.cursor() as cur:
-        cur.execute("SET synchronous_commit = off")
-        loads = {}
-        for src, agency in (("ssa", "ssa"), ("dhs", "uscis"), ("enforcement", "ice-hsi")):
-            cur.execute(
-                "INSERT INTO verification_referenceload (created_at, updated_at, source, source_agency, file_name, "
-                "vintage, row_count, rows_rejected, checksum, status, loaded_by_name) VALUES "
-                "(now(), now(), %s, %s, %s, '2026-01-01', 0, 0, %s, 'current', 'bench') RETURNING id",
-                [src, agency, f"{src}.csv", "0" * 64],
-            )
-            loads[src] = cur.fetchone()[0]
-        naics = ["111998", "236220", "311611", "445110", "561720", "722511", "238990", "493110"]
-        states = ["TX", "CA", "FL", "NY", "GA", "AZ", "IL", "NC"]
-        now = "2026-01-01 00:00:00+00"
-        emp_rows = [
-            (
-                i + 1,
-                now,
-                now,
-                f"{100000000 + i}",
-                f"Employer {i}",
-                rng.choice(naics),
-                rng.choice(states),
-                "",
-                "",
-                "",
-                "2010-01-01",
-                "f",
-                "active",
-            )
-            for i in range(n_emp)
-        ]
-        _copy(
-            cur,
-            "verification_employer",
-            [
-                "id",
-                "created_at",
-                "updated_at",
-                "ein",
-                "name",
-                "naics",
-                "state",
-                "address",
-                "city",
-                "postal_code",
-                "mou_signed_on",
-                "is_federal_contractor",
-                "status",
-            ],
-            emp_rows,
-        )
-        cur.execute(
-            "SELECT setval(pg_get_serial_sequence('verification_employer', 'id'), %s)", [n_emp]
-        )
-
-        people = []  # (ssn, first, last, dob, citizen)
-        num_rows, ssn_seen = [], set()
-        for _i in range(n_cases):
-            while True:
-                ssn = f"{rng.randrange(1, 899):03d}{rng.randrange(1, 99):02d}{rng.randrange(1, 9999):04d}"
-                if ssn not in ssn_seen:
-                    ssn_seen.add(ssn)
-                    break
-            compound = rng.random() < 0.15
-            last = (
-                f"{rng.choice(COMPOUND_PARTS)} {rng.choice(COMPOUND_PARTS)}"
-                if compound
-                else rng.choice(LAST)
-            )
-            first, dob = rng.choice(FIRST), _dob(rng)
-            citizen = rng.random() < 0.8
-            people.append((ssn, first, last, dob, citizen))
-        # A few Numident flags and stale citizenships.
-        death, locked, stale = {}, set(), set()
-        for idx in rng.sample(range(n_cases), max(1, n_cases // 2000)):
-            death[idx] = date(2015, 1, 1)
-        for idx in rng.sample(range(n_cases), max(1, n_cases // 2000)):
-            locked.add(idx)
-        for idx in rng.sample(range(n_cases), max(1, n_cases // 1000)):
-            if people[idx][4]:
-                stale.add(idx)
-        num_missing = set(rng.sample(range(n_cases), max(1, n_cases // 2000)))
-        nid = 0
-        for idx, (ssn, first, last, dob, citizen) in enumerate(people):
-            if idx in num_missing:
-                continue
-            nid += 1
-            cit = "citizen" if citizen and idx not in stale else "alien_authorized"
-            num_rows.append(
-                (
-                    nid,
-                    loads["ssa"],
-                    crypto.encrypt(
-                        ssn, table=sources.NUMIDENT, column="ssn_enc", row_id=nid, ring=ring
-                    ),
-                    crypto.blind_index(ssn, kind="ssn", key=key),
-                    ssn[-4:],
-                    first,
-                    "",
-                    last,
-                    dob.isoformat(),
-                    cit,
-                    death.get(idx, date(1, 1, 1)).isoformat() if idx in death else None,
-                    "t" if idx in locked else "f",
-                )
-            )
-        _copy(
-            cur,
-            sources.NUMIDENT,
-            [
-                "id",
-                "load_id",
-                "ssn_enc",
-                "ssn_bidx",
-                "ssn_last4",
-                "first_name",
-                "middle_name",
-                "last_name",
-                "date_of_birth",
-                "citizenship",
-                "death_date",
-                "locked",
-            ],
-            num_rows,
-        )
-        del num_rows
-        cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [sources.NUMIDENT, nid])
-
-        # DHS: every noncitizen has a record; some expired; naturalized records for the stale citizens.
-        dhs_rows, a_numbers, expired = [], {}, set()
-        did = 0
-        for idx, (_ssn, first, last, dob, citizen) in enumerate(people):
-            if citizen and idx not in stale:
-                continue
-            did += 1
-            a_num = f"A{rng.randrange(10**8, 10**9)}"
-            a_numbers[idx] = a_num
-            until = date(2030, 1, 1)
-            if not citizen and rng.random() < 0.003:
-                until = date(2024, 1, 1)
-                expired.add(idx)
-            nat = date(2018, 6, 1) if idx in stale else None
-            dhs_rows.append(
-                (
-                    did,
-                    loads["dhs"],
-                    "",
-                    crypto.blind_index(a_num, kind="a_number", key=key),
-                    a_num[-4:],
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    first,
-                    last,
-                    dob.isoformat(),
-                    "MEX",
-                    "LPR",
-                    "2015-01-01",
-                    None if nat else until.isoformat(),
-                    nat.isoformat() if nat else None,
-                )
-            )
-        while did < n_dhs:  # records of people who never appear in a case
-            did += 1
-            dhs_rows.append(
-                (
-                    did,
-                    loads["dhs"],
-                    "",
-                    f"{rng.getrandbits(256):064x}",
-                    "0000",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    rng.choice(FIRST),
-                    rng.choice(LAST),
-                    _dob(rng).isoformat(),
-                    "MEX",
-                    "LPR",
-                    "2015-01-01",
-                    "2030-01-01",
-                    None,
-                )
-            )
-        _copy(
-            cur,
-            sources.DHS,
-            [
-                "id",
-                "load_id",
-                "a_number_enc",
-                "a_number_bidx",
-                "a_number_last4",
-                "i94_enc",
-                "i94_bidx",
-                "i94_last4",
-                "passport_enc",
-                "passport_bidx",
-                "passport_last4",
-                "passport_country",
-                "first_name",
-                "last_name",
-                "date_of_birth",
-                "country_of_birth",
-                "class_of_admission",
-                "work_authorized_from",
-                "work_authorized_until",
-                "naturalized_on",
-            ],
-            dhs_rows,
-        )
-        del dhs_rows
-
-        # Cases.
-        case_rows, worker_rows = [], []
-        reuse_people = rng.sample(range(n_cases), max(1, n_cases // 5000))
-        multi_people = rng.sample(range(n_cases), max(1, n_cases // 5000))
-        cid = 0
-        hire0 = date(2025, 6, 2)
-        emp_of: list[int] = []
-
-        used: set[tuple[int, str]] = set()
-
-        def add_case(
-            idx: int,
-            emp: int,
-            first: str,
-            last: str,
-            dob: date,
-            ssn: str,
-            label: str,
-            hire: date | None = None,
-        ) -> int:
-            nonlocal cid
-            while (emp, ssn) in used:  # one worker row per employer and SSN
-                emp = emp % n_emp + 1
-            used.add((emp, ssn))
-            cid += 1
-            hire = hire or hire0 + timedelta(days=rng.randrange(0, 300))
-            citizen = people[idx][4]
-            status = "citizen" if citizen else "permanent_resident"
-            a_num = a_numbers.get(idx, "") if not citizen else ""
-            created = f"{hire.isoformat()} 12:00:00+00"
-            wid = cid
-            worker_rows.append(
-                (
-                    wid,
-                    created,
-                    created,
-                    emp,
-                    crypto.blind_index(ssn, kind="ssn", key=key),
-                    ssn[-4:],
-                    first,
-                    last,
-                    dob.isoformat(),
-                    "",
-                )
-            )
-            case_rows.append(
-                (
-                    cid,
-                    created,
-                    created,
-                    emp,
-                    wid,
-                    f"B{cid}",
-                    first,
-                    "",
-                    last,
-                    "",
-                    dob.isoformat(),
-                    crypto.encrypt(
-                        ssn, table=sources.CASES, column="ssn_enc", row_id=cid, ring=ring
-                    ),
-                    crypto.blind_index(ssn, kind="ssn", key=key),
-                    ssn[-4:],
-                    "",
-                    status,
-                    "",
-                    crypto.blind_index(a_num, kind="a_number", key=key) if a_num else "",
-                    a_num[-4:],
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "us_passport" if citizen else "permanent_resident_card",
-                    "",
-                    "",
-                    "",
-                    (hire - timedelta(days=7)).isoformat(),
-                    hire.isoformat(),
-                    hire.isoformat(),
-                    "",
-                    "",
-                    "",
-                    "",
-                    "closed",
-                    created,
-                    created,
-                    "",
-                    "f",
-                    "",
-                    "",
-                    "employment_authorized",
-                    "ea_automatic",
-                    "",
-                    created,
-                )
-            )
-            labels.case[cid] = label
-            return cid
-
-        for idx, (ssn, first, last, dob, _citizen) in enumerate(people):
-            emp = rng.randrange(1, n_emp + 1)
-            emp_of.append(emp)
-            label, f, ln, d, s = "none", first, last, dob, ssn
-            r = rng.random()
-            if idx in stale:
-                label = "clerical"  # a naturalized citizen whose SSA citizenship was never updated
-            if idx in death:
-                label = "fraud:deceased"
-            elif idx in locked:
-                label = "fraud:locked"
-            elif idx in num_missing:
-                label = "fraud:ssn_not_found"
-            elif idx in expired:
-                label = "fraud:expired_authorization"
-            elif r < 0.06:
-                f, ln, _kind = _variant(rng, first, last)
-            elif r < 0.063 and dob.day <= 12 and dob.day != dob.month:
-                d, label = dob.replace(month=dob.day, day=dob.month), "clerical"
-            elif r < 0.066:
-                digits = list(ssn)
-                j = rng.randrange(0, 8)
-                if digits[j] != digits[j + 1]:
-                    digits[j], digits[j + 1] = digits[j + 1], digits[j]
-                    cand = "".join(digits)
-                    if cand not in ssn_seen:
-                        s, label = cand, "clerical"
-            elif r < 0.0665:
-                # Someone else's SSN with another identity: an identity mismatch.
-                other = people[rng.randrange(n_cases)]
-                f, ln, d, label = other[1], other[2], other[3], "fraud:identity_mismatch"
-            add_case(idx, emp, f, ln, d, s, label)
-        for idx in reuse_people:  # one SSN at many employers within weeks
-            ssn, first, last, dob, _c = people[idx]
-            for k in range(5):
-                add_case(
-                    idx,
-                    rng.randrange(1, n_emp + 1),
-                    first,
-                    last,
-                    dob,
-                    ssn,
-                    "fraud:ssn_reuse",
-                    hire=hire0 + timedelta(days=100 + 7 * k),
-                )
-        for idx in multi_people:  # one SSN, another person
-            ssn = people[idx][0]
-            other = people[rng.randrange(n_cases)]
-            add_case(
-                idx,
-                rng.randrange(1, n_emp + 1),
-                other[1],
-                other[2],
-                other[3],
-                ssn,
-                "fraud:multi_identity",
-                hire=hire0 + timedelta(days=400),
-            )
-        _copy(
-            cur,
-            "verification_worker",
-            [
-                "id",
-                "created_at",
-                "updated_at",
-                "employer_id",
-                "ssn_bidx",
-                "ssn_last4",
-                "first_name",
-                "last_name",
-                "date_of_birth",
-                "email",
-            ],
-            worker_rows,
-        )
-        worker_rows.clear()
-        _copy(
-            cur,
-            sources.CASES,
-            [
-                "id",
-                "created_at",
-                "updated_at",
-                "employer_id",
-                "worker_id",
-                "employer_case_id",
-                "first_name",
-                "middle_initial",
-                "last_name",
-                "other_last_names",
-                "date_of_birth",
-                "ssn_enc",
-                "ssn_bidx",
-                "ssn_last4",
-                "employee_email",
-                "citizenship_status",
-                "a_number_enc",
-                "a_number_bidx",
-                "a_number_last4",
-                "i94_enc",
-                "i94_bidx",
-                "i94_last4",
-                "passport_enc",
-                "passport_bidx",
-                "passport_last4",
-                "passport_country",
-                "document_type",
-                "document_number_enc",
-                "document_number_bidx",
-                "document_number_last4",
-                "offer_accepted_on",
-                "i9_completed_on",
-                "hire_date",
-                "late_reason",
-                "late_reason_text",
-                "duplicate_reason",
-                "duplicate_reason_text",
-                "status",
-                "status_changed_at",
-                "submitted_at",
-                "tnc_source",
-                "name_review_requested",
-                "decision",
-                "resolution_note",
-                "result",
-                "closure_code",
-                "closure_text",
-                "closed_at",
-            ],
-            case_rows,
-        )
-        n_case_rows = len(case_rows)
-        case_rows.clear()
-        for table in (sources.CASES, "verification_worker"):
-            cur.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, cid])
-
-        # Enforcement subjects: some are people who have a case (truth pairs), written with variants.
-        lawful_ids = [i for i in range(n_cases) if labels.case.get(i + 1) == "none"]
-        enforce_targets = rng.sample(lawful_ids, max(1, n_cases // 2000))
-        enf_rows = []
-        sid = 0
-        for idx in enforce_targets:
-            ssn, first, last, dob, _c = people[idx]
-            sid += 1
-            ref = f"ENF{sid:07d}"
-            f2, l2, _k = _variant(rng, first, last) if rng.random() < 0.5 else (first, last, "")
-            aliases = f'{{"{rng.choice(FIRST)} {last}"}}'
-            enf_rows.append(
-                (
-                    sid,
-                    loads["enforcement"],
-                    ref,
-                    f2,
-                    l2,
-                    aliases,
-                    dob.isoformat(),
-                    "MEX",
-                    "{}",
-                    "{}",
-                    "wanted",
-                )
-            )
-            case_id = idx + 1  # the person's own case (cases were numbered in people order first)
-            labels.enforcement_pairs.add((case_id, ref))
-            labels.case[case_id] = "fraud:enforcement_hit"
-        while sid < n_enf:
-            sid += 1
-            enf_rows.append(
-                (
-                    sid,
-                    loads["enforcement"],
-                    f"ENF{sid:07d}",
-                    rng.choice(FIRST),
-                    rng.choice(LAST),
-                    "{}",
-                    _dob(rng).isoformat(),
-                    "MEX",
-                    "{}",
-                    "{}",
-                    "wanted",
-                )
-            )
-        _copy(
-            cur,
-            sources.ENFORCEMENT,
-            [
-                "id",
-                "load_id",
-                "subject_ref",
-                "first_name",
-                "last_name",
-                "aliases",
-                "date_of_birth",
-                "nationality",
-                "documents_enc",
-                "documents_bidx",
-                "status",
-            ],
-            enf_rows,
-        )
-        cur.execute(
-            "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [sources.ENFORCEMENT, sid]
-        )
-    with connection.cursor() as cur:
-        for table in (
-            sources.CASES,
-            sources.NUMIDENT,
-            sources.DHS,
-            sources.ENFORCEMENT,
-            "verification_employer",
-        ):
-            cur.execute(f"VACUUM ANALYZE {table}")
-    print(
-        f"data: fallback generator, {n_case_rows:,} cases, {nid:,} SSA, {did:,} DHS, {sid:,} enforcement subjects, "
-        f"{n_emp:,} employers in {time.perf_counter() - started:.1f}s"
-    )
-    return labels
 
 
 # --- P1 ----------------------------------------------------------------------------------------
@@ -1185,18 +405,11 @@ def _reuse_user():
 
 
 def _load_data(n: int) -> Labels:
-    labels = _load_with_generator(n)
-    return labels if labels is not None else _generate(n)
-
-
-def _load_with_generator(n: int) -> Labels | None:
-    """The verification app's generator (synthetic) and its ground-truth labels."""
+    """The synthetic world generator (synthetic.generate) and its ground-truth labels."""
     from django.db import connection
 
-    try:
-        from synthetic.generate import generate_and_load, labels_for
-    except ImportError:
-        return None
+    from synthetic.generate import generate_and_load, labels_for
+
     started = time.perf_counter()
     world, summary = generate_and_load(cases=n, employers=max(10, n // 50), seed=42, workers=2)
     by_ecid = labels_for(world)
@@ -1422,7 +635,6 @@ def _prf(pred: set, truth: set) -> tuple[float, float, float]:
 
 def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None:
     """Export the same cases and subjects, run Splink in its venv, read back each pair's match probability."""
-    from django.db import connection
 
     if not (SPLINK_VENV / "bin" / "python").exists():
         print(f"P2: creating {SPLINK_VENV} with {SPLINK_SPEC} (once)")
@@ -1440,28 +652,24 @@ def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None
         )
     )
     work.mkdir(parents=True, exist_ok=True)
-    with connection.cursor() as cur, (work / "cases.csv").open("w") as fh:
-        # The engine's blocking reads the other last names and the four document indexes too.
-        cur.copy_expert(
-            """COPY (
-            SELECT id AS unique_id, first_name, last_name, coalesce(other_last_names, '') AS other_last_names,
-                   date_of_birth::text AS dob,
-                   concat_ws('|', a_number_bidx, passport_bidx, i94_bidx, document_number_bidx) AS docs
-              FROM verification_verificationcase) TO STDOUT WITH CSV HEADER""",
-            fh,
-        )
-    with connection.cursor() as cur, (work / "subjects.csv").open("w") as fh:
-        # One row per name of a subject (primary and each alias), as Splink compares one name per record.
-        cur.copy_expert(
-            """COPY (
-            SELECT row_number() OVER () + 1000000000 AS unique_id, subject_ref, split_part(name, ' ', 1) AS first_name,
-                   substr(name, length(split_part(name, ' ', 1)) + 2) AS last_name, '' AS other_last_names,
-                   date_of_birth::text AS dob, array_to_string(s.documents_bidx, '|') AS docs
-              FROM verification_enforcementsubject s,
-                   unnest(array_prepend(s.first_name || ' ' || s.last_name, s.aliases)) AS name
-        ) TO STDOUT WITH CSV HEADER""",
-            fh,
-        )
+    # Names leave here normalized by the product's own normalizer (verification.matching), so
+    # both sides compare the same strings and Splink's time holds no per-row Python of ours.
+    _export_names(
+        work / "cases.csv",
+        """SELECT id AS unique_id, first_name, last_name, coalesce(other_last_names, '') AS other_last_names,
+                  date_of_birth::text AS dob,
+                  concat_ws('|', a_number_bidx, passport_bidx, i94_bidx, document_number_bidx) AS docs
+             FROM verification_verificationcase""",
+    )
+    # One row per name of a subject (primary and each alias), as Splink compares one name per record.
+    _export_names(
+        work / "subjects.csv",
+        """SELECT row_number() OVER () + 1000000000 AS unique_id, subject_ref, split_part(name, ' ', 1) AS first_name,
+                  substr(name, length(split_part(name, ' ', 1)) + 2) AS last_name, '' AS other_last_names,
+                  date_of_birth::text AS dob, array_to_string(s.documents_bidx, '|') AS docs
+             FROM verification_enforcementsubject s,
+                  unnest(array_prepend(s.first_name || ' ' || s.last_name, s.aliases)) AS name""",
+    )
     started = time.perf_counter()
     out = work / "links.json"
     # -P: the script's folder (bench/, which has a queue.py) must not shadow the standard library.
@@ -1477,6 +685,27 @@ def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None
     return probs, seconds
 
 
+def _export_names(path: Path, sql: str) -> None:
+    """Write the rows of `sql` as CSV, the name columns normalized as the engine normalizes them."""
+    from django.db import connection
+
+    from verification.matching import normalize_name
+
+    with connection.cursor() as cur, path.open("w", newline="") as fh:
+        cur.execute(sql)
+        columns = [c.name for c in cur.description]
+        named = [
+            i for i, c in enumerate(columns) if c in ("first_name", "last_name", "other_last_names")
+        ]
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in cur:
+            row = list(row)
+            for i in named:
+                row[i] = normalize_name(row[i] or "")
+            writer.writerow(row)
+
+
 def splink_main(work: str, out: str) -> None:
     """Runs in the Splink venv: link cases to subjects with the engine's blocking keys.
 
@@ -1489,23 +718,12 @@ def splink_main(work: str, out: str) -> None:
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     def prep(df: pd.DataFrame, *, subjects: bool) -> pd.DataFrame:
-        import unicodedata
-
-        def norm(s: object) -> str:
-            text = unicodedata.normalize("NFKD", str(s or ""))
-            text = "".join(
-                ch for ch in text if not unicodedata.combining(ch) and ch not in "'\u2019`"
-            ).lower()
-            return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
-
         def swapped(d: str) -> list[str]:
             year, month, day = d.split("-")
             return [d, f"{year}-{day}-{month}"] if int(day) <= 12 and day != month else [d]
 
         df = df.fillna("")
-        df["first_name"] = df["first_name"].map(norm)
-        df["last_name"] = df["last_name"].map(norm)
-        family = (df["last_name"] + " " + df["other_last_names"].map(norm)).str.split()
+        family = (df["last_name"] + " " + df["other_last_names"]).str.split()
         df["g"] = df["first_name"].str[:2]
         df["fkeys"] = family.map(
             lambda parts: sorted({p[:2] for p in (parts if subjects else parts[:3])})
