@@ -76,7 +76,8 @@ def register_assignment_resolver(resolver: AssignmentResolver) -> None:
 def _resolver() -> AssignmentResolver | None:
     path = getattr(settings, "AUDIT_ASSIGNMENT_RESOLVER", "")
     if path:
-        return import_string(path)
+        resolver: Callable[..., set[str]] = import_string(path)
+        return resolver
     return _resolvers[-1] if _resolvers else None
 
 

@@ -5,7 +5,7 @@ Middleware only sets this context; services read it when they record an event.
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,12 +37,12 @@ def current() -> AuditContext:
     return _current.get()
 
 
-def bind(**values: Any):
+def bind(**values: Any) -> Token[AuditContext]:
     """Replace fields of the current context; returns a token for `reset`."""
     return _current.set(replace(_current.get(), **values))
 
 
-def reset(token) -> None:
+def reset(token: Token[AuditContext]) -> None:
     """Restore the context that `bind` replaced."""
     _current.reset(token)
 

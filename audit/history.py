@@ -54,9 +54,7 @@ def track(label: str, *, exclude: list[str] | tuple[str, ...] = ()) -> None:
 
 
 def track_defaults() -> None:
-    """The directory's tables, and whatever settings.AUDIT_ROW_HISTORY names."""
-    for label in ("privacy.User", "privacy.Agency", "privacy.Unit", "privacy.Department"):
-        track(label, exclude=["last_login"] if label == "privacy.User" else [])
+    """Whatever settings.AUDIT_ROW_HISTORY names (each app opts its own models in with `track`)."""
     for label in getattr(settings, "AUDIT_ROW_HISTORY", []):
         track(label)
 
@@ -160,7 +158,7 @@ class retention_purge:  # noqa: N801 - used as a function-like context manager
                 "DELETE FROM audit_row_change WHERE table_name = %s AND row_pk = ANY(%s)",
                 [table, row_pks],
             )
-            return cursor.rowcount
+            return int(cursor.rowcount)
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         if exc_type is not None:

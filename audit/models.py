@@ -21,7 +21,7 @@ class Outcome(models.TextChoices):
     DENIED = "denied", "Denied"
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     """Reads of the trail, scoped to who may review it."""
 
     def visible_to(self, user: Any, action: str = "view") -> AuditEventQuerySet:
@@ -163,7 +163,7 @@ class ReviewReason(models.TextChoices):
     FLAG = "flag", "Anomaly flag"
 
 
-class ReviewAssignmentQuerySet(models.QuerySet):
+class ReviewAssignmentQuerySet(models.QuerySet["ReviewAssignment"]):
     """Review work, scoped to its reviewer."""
 
     def open(self) -> ReviewAssignmentQuerySet:

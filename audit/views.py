@@ -7,9 +7,7 @@ or outside the reader's scope is 404 alike. Every page shows personal data, so 2
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -25,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit import anomalies, chain, export, review, selectors
 from audit.catalogue import CATALOGUE, SINCE
 from audit.forms import EventFilterForm, ReviewForm
-from audit.models import Outcome
+from audit.guards import roles_required
 from audit.services import event_record
 from audit.tasks import verify
 from core.errors import DomainError
@@ -33,29 +31,6 @@ from core.markers import personal_data
 
 READERS = ("supervisor", "auditor")
 REVIEWERS = ("supervisor",)
-
-
-def _roles_required(roles: tuple[str, ...]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """403 (recorded as a denial) unless the user holds one of `roles`."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            user: Any = request.user
-            if not any(user.has_role(r) for r in roles):
-                event_record(
-                    action="access.denied",
-                    actor=user,
-                    outcome=Outcome.DENIED,
-                    object_type="audit.page",
-                    detail={"path": request.path[:200], "needs": list(roles)},
-                )
-                return render(request, "audit/forbidden.html", status=403)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def _htmx(request: HttpRequest) -> bool:
@@ -81,7 +56,7 @@ def _page_subjects(events: list[Any]) -> list[str]:
 @personal_data
 @never_cache
 @require_GET
-@_roles_required(READERS)
+@roles_required(*READERS, template="audit/forbidden.html")
 def browser(request: HttpRequest) -> HttpResponse:
     """The audit browser: filters, newest first, keyset pages ("Older" loads the next by htmx)."""
     form, filters = _filters(request)
@@ -112,7 +87,7 @@ def browser(request: HttpRequest) -> HttpResponse:
 @personal_data
 @never_cache
 @require_GET
-@_roles_required(READERS)
+@roles_required(*READERS, template="audit/forbidden.html")
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One event in full, with its place in the chain and why its action is recorded."""
     event = selectors.event_for_user(user=request.user, pk=pk)
@@ -158,7 +133,7 @@ def _flag_groups(flags: list[Any], shown: int = 5) -> list[dict[str, Any]]:
 @personal_data
 @never_cache
 @require_GET
-@_roles_required(READERS)
+@roles_required(*READERS, template="audit/forbidden.html")
 def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
     """One user's activity: events per day over 30 days, their flags this week, and their events."""
 
@@ -201,7 +176,7 @@ def timeline(request: HttpRequest, user_id: int) -> HttpResponse:
 @personal_data
 @never_cache
 @require_GET
-@_roles_required(READERS)
+@roles_required(*READERS, template="audit/forbidden.html")
 def export_view(request: HttpRequest) -> HttpResponseBase:
     """Download the filtered range as CSV or JSONL, with its chain proof; the export is recorded."""
     _form, filters = _filters(request)
@@ -221,7 +196,7 @@ def export_view(request: HttpRequest) -> HttpResponseBase:
 @personal_data
 @never_cache
 @require_http_methods(["GET", "POST"])
-@_roles_required(REVIEWERS)
+@roles_required(*REVIEWERS, template="audit/forbidden.html")
 def review_queue(request: HttpRequest) -> HttpResponse:
     """The supervisor's review queue: sampled and flagged events, each marked reviewed with a note."""
     error = ""
@@ -292,7 +267,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 @personal_data
 @never_cache
 @require_GET
-@_roles_required(READERS)
+@roles_required(*READERS, template="audit/forbidden.html")
 def status(request: HttpRequest) -> HttpResponse:
     """The chain's health: last verification, head, checkpoints, backlog and partitions."""
     return render(request, "audit/status.html", {"status": selectors.chain_status()})
@@ -301,7 +276,7 @@ def status(request: HttpRequest) -> HttpResponse:
 @login_required
 @personal_data
 @require_POST
-@_roles_required(READERS)
+@roles_required(*READERS, template="audit/forbidden.html")
 def verify_now(request: HttpRequest) -> HttpResponse:
     """Queue a verification of the whole chain (the worker runs it and the panel shows it)."""
 

@@ -45,7 +45,7 @@ class CaseAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user, "view")
+        return Case.objects.visible_to(request.user, "view")
 
 
 @admin.register(Suppression)

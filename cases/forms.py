@@ -50,7 +50,7 @@ class BulkForm(forms.Form):
             raise forms.ValidationError("Bad selection.") from exc
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         action = data.get("action")
         if action == "dismiss" and not data.get("reason"):
             self.add_error("reason", "Choose a coded reason.")
@@ -197,12 +197,14 @@ class PersonSearchForm(forms.Form):
 
     def __init__(self, *args, cases=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["purpose_case"].choices = [("", "Choose a case…")] + [
+        field = self.fields["purpose_case"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Choose a case…")] + [
             (str(c.pk), f"{c.number} — {c.get_status_display()}") for c in cases
         ]
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         kind = data.get("kind")
         if kind == "name_dob" and not (data.get("last_name") and data.get("date_of_birth")):
             raise forms.ValidationError("Give at least the last name and the date of birth.")

@@ -72,7 +72,7 @@ class Severity(models.TextChoices):
     HIGH = "high", "High"
 
 
-SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
+SEVERITY_RANK: dict[str, int] = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
 
 
 class SubjectKind(models.TextChoices):

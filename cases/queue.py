@@ -74,12 +74,15 @@ class QueueFilters:
     @classmethod
     def from_query(cls, data: QueryDict | dict[str, Any]) -> QueueFilters:
         """Parse the GET parameters of the queue."""
-        get = (
-            data.getlist
-            if isinstance(data, QueryDict)
-            else (lambda k: [data[k]] if isinstance(data.get(k), str) else list(data.get(k) or []))
-        )
-        one = lambda k: (get(k) or [""])[0].strip()  # noqa: E731
+
+        def get(k: str) -> list[str]:
+            if isinstance(data, QueryDict):
+                return [str(v) for v in data.getlist(k)]
+            value = data.get(k)
+            return [value] if isinstance(value, str) else [str(v) for v in value or []]
+
+        def one(k: str) -> str:
+            return (get(k) or [""])[0].strip()
 
         def number(k: str, kind: type) -> Any:
             try:

@@ -6,6 +6,7 @@ Every read starts from `Case.objects.visible_to(user, action)`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,7 @@ from cases.queue import (
 from core.errors import NotFound
 from crossref import registry
 from privacy.models import User
+from privacy.policy import DataCategory, decide
 from verification.models import Worker
 
 
@@ -179,8 +181,45 @@ def _field_rows(finding: Any) -> list[FieldRow]:
     return rows
 
 
-def case_findings(*, case: Case) -> list[dict[str, Any]]:
-    """The findings behind a case with their field rows and rule explanation."""
+# A compared field's data category: by the source it was compared with, else by the field itself
+# (field minimisation, privacy.reads). A row outside the reader's categories shows no values.
+SOURCE_CATEGORIES = {"ssa": DataCategory.SSA_IDENTITY, "dhs": DataCategory.DHS_IMMIGRATION}
+FIELD_ROW_CATEGORIES = {
+    "date_of_birth": DataCategory.SSA_IDENTITY,
+    "ssn": DataCategory.SSA_IDENTITY,
+    "death_date": DataCategory.SSA_IDENTITY,
+    "a_number": DataCategory.DHS_IMMIGRATION,
+    "i94": DataCategory.DHS_IMMIGRATION,
+    "passport": DataCategory.DHS_IMMIGRATION,
+}
+WITHHELD = "withheld (outside your agreement)"
+
+
+def _minimised_rows(rows: list[FieldRow], allowed: Mapping[str, bool]) -> list[FieldRow]:
+    """The reference side needs its source's category; an identifier or a date of birth needs
+    its own category on both sides (the submitted value is the same person's)."""
+    out = []
+    for r in rows:
+        source = SOURCE_CATEGORIES.get(r.source)
+        own = FIELD_ROW_CATEGORIES.get(r.field)
+        submitted, reference, score = r.submitted, r.reference, r.score
+        if source is not None and not allowed[source]:
+            reference, score = WITHHELD, None
+        if own is not None and not allowed[own]:
+            submitted, reference, score = WITHHELD, WITHHELD, None
+        out.append(FieldRow(r.field, r.source, submitted, reference, score, r.mismatch))
+    return out
+
+
+def case_findings(*, case: Case, user: Any = None) -> list[dict[str, Any]]:
+    """The findings behind a case with their field rows and rule explanation.
+
+    With `user`, the rows of data categories the user may not view show no values.
+    """
+    allowed: dict[str, bool] = {
+        str(c): user is None or decide(user, action="view", category=c).allowed
+        for c in (DataCategory.SSA_IDENTITY, DataCategory.DHS_IMMIGRATION)
+    }
 
     links = list(
         CaseFinding.objects.filter(case=case).select_related("finding").order_by("added_at", "id")
@@ -199,7 +238,7 @@ def case_findings(*, case: Case) -> list[dict[str, Any]]:
                 "is_new": link.is_new,
                 "rule_title": title,
                 "rule_description": description,
-                "rows": _field_rows(f),
+                "rows": _minimised_rows(_field_rows(f), allowed),
             }
         )
     return out

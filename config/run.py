@@ -166,7 +166,11 @@ def main() -> None:
                 cleanup()
         print("Crosscheck stopped.")
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    def _terminate(*_: object) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         health = _wait_healthy(f"http://{bind}/healthz", timeout=120)
         print(f"Crosscheck is at http://{bind}  (/healthz: {health})")

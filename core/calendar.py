@@ -11,7 +11,7 @@ import holidays
 @lru_cache(maxsize=64)
 def _federal_holidays(year: int) -> frozenset[date]:
     # The eleven US federal holidays, with the observed Friday/Monday when one falls on a weekend.
-    return frozenset(holidays.US(years=year, observed=True).keys())
+    return frozenset(holidays.country_holidays("US", years=year, observed=True).keys())
 
 
 def is_working_day(day: date) -> bool:

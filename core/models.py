@@ -7,7 +7,7 @@ from typing import Any
 from django.db import models
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet[Any]):
     """A queryset whose reads go through `visible_to`.
 
     Every model that holds personal data gives its manager a subclass of this and overrides

@@ -11,7 +11,7 @@ from crossref.models import Finding, Run, ScheduledRun
 
 
 @admin.register(ScheduledRun)
-class ScheduledRunAdmin(admin.ModelAdmin):
+class ScheduledRunAdmin(admin.ModelAdmin[Any]):
     list_display = [
         "name",
         "owner",
@@ -41,7 +41,7 @@ class ScheduledRunAdmin(admin.ModelAdmin):
         )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
     def has_add_permission(self, request: Any) -> bool:
         return False
 

@@ -2,9 +2,11 @@ from django.apps import AppConfig
 
 
 class CrossrefConfig(AppConfig):
-    """The cross-reference engine: rules, runs split into leased partitions, findings.
+    """The cross-reference engine: rules and their versions, runs split into leased partitions,
+    findings, shadow runs and rule quality (the Data Integrity Board figures).
 
-    No signal receivers. `ready` registers the engine's audit actions, loads the rule
+    No signal receivers. `ready` registers the identity rules as the listener of
+    `verification.submitted` (the instant result's findings), the engine's audit actions, loads the rule
     registry (rules register themselves when their modules are imported), and tells the privacy
     registry that findings and shadow hits are derived copies of verification cases, destroyed
     with them under retention (`crossref.retention`).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from psycopg2.extras import execute_values
 
@@ -30,6 +30,8 @@ HIT_COLUMNS = (
     "severity",
     "is_clerical",
 )
+
+T = TypeVar("T")
 
 
 class LeaseLost(Exception):
@@ -97,11 +99,11 @@ class PartitionContext:
             params["s_emp"] = [int(e) for e in scope["employer_ids"]]
         return " AND ".join(parts), params
 
-    def once(self, key: str, build: Callable[[], Any]) -> Any:
+    def once(self, key: str, build: Callable[[], T]) -> T:
         """Compute something shared by several rules of the partition only once."""
         if key not in self.cache:
             self.cache[key] = build()
-        return self.cache[key]
+        return cast(T, self.cache[key])
 
     def wants(self, code: str) -> list[Rule]:
         """The versions of `code` this partition runs (two in a shadow comparison)."""
@@ -119,7 +121,7 @@ class PartitionContext:
         self.cursor.execute(sql, {**params, **self._rule_params(rule)})
         hits, new = self.cursor.fetchone()
         self._count(rule, hits, new)
-        return hits
+        return int(hits)
 
     def emit(self, rule: Rule, rows: Sequence[dict[str, Any]]) -> int:
         """Write hits computed in Python with multi-row INSERT ... ON CONFLICT DO NOTHING."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from crossref import registry
@@ -35,7 +37,7 @@ class RunForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError("Use employer ids separated by commas.") from exc
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         """Dates as ISO strings for the run's scope."""
         data = super().clean() or {}
         for key in ("date_from", "date_to"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Count
@@ -116,7 +116,7 @@ def get_run_for_user(*, user: Any, pk: int, action: str = "view") -> Run:
     run = Run.objects.visible_to(user, action).select_related("owner").filter(pk=pk).first()
     if run is None:
         raise NotFound("No such run.")
-    return run
+    return cast(Run, run)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from celery import current_app
 from celery.schedules import crontab
@@ -404,7 +404,7 @@ def finding_feedback_record(
             detail={"rule": finding.rule_code},
             justification=reason,
         )
-    return finding
+    return cast(Finding, finding)
 
 
 def run_execute_inline(*, run: Run) -> Run:

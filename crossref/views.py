@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.guards import roles_required
 from core.errors import DomainError, NotFound
 from crossref import registry, selectors, services
 from crossref.forms import RunForm
 from crossref.models import Run, RunMode
 
-RUN_ROLES = {"admin", "supervisor"}
-
-
-def _require_role(request: HttpRequest) -> None:
-    if not set(request.user.roles or []) & RUN_ROLES:  # type: ignore[union-attr]
-        raise PermissionDenied
+RUN_ROLES = ("admin", "supervisor")
 
 
 def _run_or_404(request: HttpRequest, pk: int, action: str = "view") -> Run:
@@ -31,9 +26,9 @@ def _run_or_404(request: HttpRequest, pk: int, action: str = "view") -> Run:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@roles_required(*RUN_ROLES)
 def run_list(request: HttpRequest) -> HttpResponse:
     """Recent runs, and the form to start one under the user's agreements."""
-    _require_role(request)
     form = RunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -58,9 +53,9 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@roles_required(*RUN_ROLES)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One run: live progress, and for a shadow run the comparison of versions."""
-    _require_role(request)
     run = _run_or_404(request, pk)
     context = {
         "run": run,
@@ -72,9 +67,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@roles_required(*RUN_ROLES)
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress fragment htmx polls every two seconds while the run is running."""
-    _require_role(request)
     run = _run_or_404(request, pk)
     return render(
         request,
@@ -85,9 +80,9 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@roles_required(*RUN_ROLES)
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel a run (its owner or an admin)."""
-    _require_role(request)
     run = _run_or_404(request, pk)
     try:
         services.run_cancel(actor=request.user, run=run)
@@ -100,9 +95,9 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@roles_required(*RUN_ROLES)
 def quality(request: HttpRequest) -> HttpResponse:
     """Per-rule quality counts for the Data Integrity Board: hits and triage outcomes."""
-    _require_role(request)
     rules = sorted(registry.REGISTRY.values(), key=lambda r: (r.family, r.code, r.version))
     return render(
         request, "crossref/quality.html", {"quality": selectors.rule_quality(), "rules": rules}

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django_otp.admin import OTPAdminSite
@@ -24,24 +26,24 @@ admin.site.__class__ = OTPAdminSite
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(admin.ModelAdmin[Any]):
     list_display = ["code", "name"]
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(admin.ModelAdmin[Any]):
     list_display = ["code", "name", "department", "is_active"]
     list_select_related = ["department"]
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(admin.ModelAdmin[Any]):
     list_display = ["code", "name", "agency"]
     list_select_related = ["agency"]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin[Any]):
     list_display = ["username", "first_name", "last_name", "agency", "unit", "roles", "is_active"]
     list_select_related = ["agency", "unit"]
     fieldsets = (
@@ -52,14 +54,14 @@ class UserAdmin(DjangoUserAdmin):
 
 # The privacy screens (/privacy/) are where agreements, grants and requests are managed through
 # the services; the Django admin shows these tables read-only, for superusers' inspection.
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
+class _ReadOnly(admin.ModelAdmin[Any]):
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
 

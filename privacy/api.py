@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.guards import HasRole
 from audit.services import event_record
 from core.errors import NotFound
 from privacy import policy, selectors, services
@@ -34,19 +35,12 @@ class IsVerifiedPerson(BasePermission):
         )
 
 
-class HasRole(BasePermission):
-    """The view's `roles`: at least one home role among them."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(set(getattr(request.user, "roles", None) or []) & set(view.roles))
-
-
 class _Base(APIView):
     permission_classes = [IsAuthenticated, IsVerifiedPerson, HasRole]
     roles: tuple[str, ...] = ()
 
 
-class AgreementOutput(serializers.ModelSerializer):
+class AgreementOutput(serializers.ModelSerializer[Any]):
     source_agency: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )
@@ -109,12 +103,12 @@ class AgreementDetailApi(_Base):
 class DisclosureReportApi(_Base):
     roles = (Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR)
 
-    class Input(serializers.Serializer):
+    class Input(serializers.Serializer[Any]):
         person = serializers.CharField(max_length=128)
         for_subject = serializers.BooleanField(default=False)
 
     @extend_schema_serializer(component_name="DisclosureReportEntry")
-    class Output(serializers.Serializer):
+    class Output(serializers.Serializer[Any]):
         occurred_at = serializers.DateTimeField()
         nature = serializers.CharField()
         purpose = serializers.CharField()
@@ -167,12 +161,12 @@ class MyAccessApi(_Base):
 class BreakGlassApi(_Base):
     roles = (Role.ANALYST, Role.SUPERVISOR, Role.STATUS_VERIFIER)
 
-    class Input(serializers.Serializer):
+    class Input(serializers.Serializer[Any]):
         subject_ref = serializers.CharField(max_length=160)
         justification = serializers.CharField()
 
     @extend_schema_serializer(component_name="BreakGlassGrant")
-    class Output(serializers.Serializer):
+    class Output(serializers.Serializer[Any]):
         id = serializers.IntegerField()
         subject_ref = serializers.CharField()
         expires_at = serializers.DateTimeField()

@@ -76,9 +76,12 @@ class PrivacyConfig(AppConfig):
 
         catalogue.register(AUDIT_EVENTS)
         registry.register(SubjectRequestSource())
-        # Agreements and grants decide who sees what: keep their row history too (the directory's
-        # tables are tracked by audit itself).
+        # The directory, agreements and grants decide who sees what: keep their row history
+        # (audit never names a higher app's models; each app opts its own in).
         from audit.history import track
 
+        for label in ("privacy.Agency", "privacy.Unit", "privacy.Department"):
+            track(label)
+        track("privacy.User", exclude=["last_login"])
         track("privacy.Agreement")
         track("privacy.RoleGrant")

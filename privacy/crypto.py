@@ -197,7 +197,7 @@ def blind_index(value: str, *, kind: str, key: bytes | None = None) -> str:
     inner.update(f"{kind}|{normalized}".encode())
     outer = outer_base.copy()
     outer.update(inner.digest())
-    return outer.hexdigest()
+    return str(outer.hexdigest())
 
 
 def last4(value: str) -> str:

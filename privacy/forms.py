@@ -41,7 +41,7 @@ class TokenForm(forms.Form):
     )
 
     def clean_token(self) -> str:
-        return self.cleaned_data["token"].replace(" ", "").strip()
+        return str(self.cleaned_data["token"]).replace(" ", "").strip()
 
 
 class InvitationAcceptForm(forms.Form):
@@ -68,13 +68,13 @@ class InvitationAcceptForm(forms.Form):
 # --- Administration forms -------------------------------------------------------------------------
 
 
-class AgencyForm(forms.ModelForm):
+class AgencyForm(forms.ModelForm[Any]):
     class Meta:
         model = Agency
         fields = ["department", "code", "name", "address", "is_active"]
 
 
-class UnitForm(forms.ModelForm):
+class UnitForm(forms.ModelForm[Any]):
     class Meta:
         model = Unit
         fields = ["agency", "code", "name"]
@@ -86,7 +86,7 @@ def _scope_choices() -> list[tuple[str, str]]:
     ]
 
 
-class AgreementForm(forms.ModelForm):
+class AgreementForm(forms.ModelForm[Any]):
     """The terms of an agreement; the scope is a grid of data categories x actions."""
 
     scope_cells = forms.MultipleChoiceField(

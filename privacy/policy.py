@@ -15,19 +15,20 @@ which the property-based tests check against a reference model.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from privacy.categories import Action, DataCategory
+from privacy.categories import Action as Action
+from privacy.categories import DataCategory as DataCategory
 from privacy.models import Agency
 
 _ALL: set[str] = set(Action.values)
@@ -52,6 +53,8 @@ ROLE_ACTIONS: dict[str, dict[str, set[str]]] = {
         DataCategory.DHS_IMMIGRATION: _WORK,
     },
 }
+
+T = TypeVar("T")
 
 
 def role_allows(role: str, category: str, action: str) -> bool:
@@ -192,13 +195,13 @@ def request_scope() -> Iterator[None]:
         _request_cache.reset(token)
 
 
-def _cached(key: Any, load: Any) -> Any:
+def _cached(key: Any, load: Callable[[], T]) -> T:
     cache = _request_cache.get()
     if cache is None:
         return load()
     if key not in cache:
         cache[key] = load()
-    return cache[key]
+    return cast(T, cache[key])
 
 
 def forget() -> None:
@@ -302,7 +305,8 @@ def _department_of(agency_id: int) -> int | None:
 def owner_agency_id_for(user: Any, category: str, owner_agency: Any = None) -> int | None:
     """The owner of the data: the given agency, the category's configured owner, or the user's own."""
     if owner_agency is not None:
-        return getattr(owner_agency, "pk", owner_agency)
+        owner_id = getattr(owner_agency, "pk", owner_agency)
+        return int(owner_id) if owner_id is not None else None
     code = category_owner_code(category)
     if code:
         return _agency_id(code)
@@ -393,9 +397,8 @@ def _allowed_owner_ids(
     home = decide(
         user, action=action, category=category, owner_agency=facts.agency_id, at=at
     ).allowed
-    return ([facts.agency_id] if home else []) + agreement_owner_ids(
-        user, action=action, category=category, at=at
-    )
+    own = [facts.agency_id] if home and facts.agency_id is not None else []
+    return own + agreement_owner_ids(user, action=action, category=category, at=at)
 
 
 # --- Field minimisation -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -75,7 +75,7 @@ class Minimised:
     @property
     def hidden_fields(self) -> frozenset[str]:
         """The fields this reader may not see."""
-        return self._hidden
+        return cast(frozenset[str], self._hidden)
 
     @property
     def record(self) -> Any:
@@ -93,7 +93,8 @@ def hidden_fields(
     owners = (
         dict.fromkeys(set(field_categories.values()), owner_agency_id) if owner_agency_id else None
     )
-    visible = visible_fields(user, field_categories, owners=owners)
+    visible = visible_fields(user, dict(field_categories), owners=owners)
+    assert not isinstance(visible, bool)  # a map of fields in, a set of fields out
     return frozenset(f for f in field_categories if f not in visible)
 
 

@@ -26,7 +26,7 @@ from privacy.models.agreements import ItemDecision
 
 def user_has_confirmed_device(*, user: User) -> bool:
     """True if the user has a confirmed TOTP authenticator."""
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def break_glass_active(*, user: Any, subject_ref: str) -> bool:

@@ -2,11 +2,14 @@ from django.apps import AppConfig
 
 
 class VerificationConfig(AppConfig):
-    """Employers, workers, verification cases, reference sources and the employer API.
+    """Employers, workers, verification cases and their E-Verify lifecycle, reference sources (SSA-,
+    DHS-like, enforcement subjects) with load provenance, and the employer API.
 
-    No signal receivers: the lifecycle lives in services. Here the audit catalogue entries and
-    the personal-data source of the privacy registry (verification cases) are registered, and
-    the domain tables are given row history.
+    No signal receivers: the lifecycle lives in services. verification knows nothing of the
+    cross-reference engine: it announces each submitted case and its instant result through
+    `verification.submitted`, which crossref fills. Here the audit catalogue entries and the
+    personal-data source of the privacy registry (verification cases) are registered, and the
+    domain tables are given row history.
     """
 
     name = "verification"

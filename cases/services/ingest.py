@@ -76,7 +76,8 @@ def sla_due_date(severity: str, start=None):
 
 def priority_for(severity: str, score: float, clerical: bool) -> int:
     """1 (most urgent) to 4: severity first, a high score moves a case up one step."""
-    base = {Severity.HIGH: 2, Severity.MEDIUM: 3, Severity.LOW: 4}.get(severity, 4)
+    bases: dict[str, int] = {Severity.HIGH: 2, Severity.MEDIUM: 3, Severity.LOW: 4}
+    base = bases.get(severity, 4)
     if clerical:
         return 4
     if score >= settings.CASES_PRIORITY_BOOST_SCORE and base > 1:

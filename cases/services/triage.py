@@ -245,7 +245,7 @@ def cases_bulk_apply(
             raise IllegalTransition(
                 f"Case {case.number} is an investigation; work it on its own page."
             )
-        if action == "assign":
+        if action == "assign" and assignee is not None:
             assign(case, actor=actor, assignee=assignee)
         elif action == "dismiss":
             _dismiss(
@@ -255,7 +255,7 @@ def cases_bulk_apply(
             _tag(case, actor=actor, add=params.get("add", []), remove=params.get("remove", []))
         elif action == "snooze":
             _snooze(case, actor=actor, until=params["until"], reason=params.get("reason", ""))
-        elif action == "merge":
+        elif action == "merge" and target is not None:
             _merge(case, actor=actor, target=target)
     event_record(
         action=f"cases.bulk_{action}",

@@ -126,14 +126,15 @@ def round_robin_pick(*, unit: Unit) -> User | None:
 def case_assign_round_robin(*, actor: User, case: Case) -> Case:
     """Assign to the least-loaded analyst of the routed unit below the cap; refuse if all are full."""
     case = lock_visible(actor=actor, case=case)
-    if case.routed_unit is None:
+    unit_id = case.routed_unit_id
+    if unit_id is None:
         raise ValidationFailed("The case is not routed to a unit.")
     # Serialise round-robin per unit so two concurrent picks do not both pass the cap.
-    Unit.objects.select_for_update().get(pk=case.routed_unit_id)
-    assignee = round_robin_pick(unit=case.routed_unit)
+    unit = Unit.objects.select_for_update().get(pk=unit_id)
+    assignee = round_robin_pick(unit=unit)
     if assignee is None:
         raise ValidationFailed(
-            f"Every analyst of {case.routed_unit.name} is at the cap of {settings.CASES_ANALYST_CAP} open cases."
+            f"Every analyst of {unit.name} is at the cap of {settings.CASES_ANALYST_CAP} open cases."
         )
     before = case.assignee_id
     assign(case, actor=actor, assignee=assignee)
@@ -177,7 +178,7 @@ def case_open_investigation(
     """Open an investigation from a flagged case: the actor becomes case agent; members only from now."""
     case = lock_visible(actor=actor, case=case)
     _require_status(case, FLAGGED_STAGE, "be opened as an investigation")
-    if supervisor is None:
+    if supervisor is None and case.routed_unit_id is not None:
         supervisor = (
             User.objects.filter(
                 unit_id=case.routed_unit_id, is_active=True, roles__contains=[Role.SUPERVISOR]
@@ -290,7 +291,8 @@ def case_notice_delivered(*, actor: User, case: Case, method: str, delivered_on:
     _require_status(case, (CaseStatus.NOTICE_ISSUED,), "record a delivery")
     if method not in DeliveryMethod.values:
         raise ValidationFailed("Unknown delivery method.", field_errors={"method": ["Unknown."]})
-    if delivered_on > today() or delivered_on < case.notice_issued_at.date() - timedelta(days=1):
+    issued = case.notice_issued_at.date() if case.notice_issued_at else today()
+    if delivered_on > today() or delivered_on < issued - timedelta(days=1):
         raise ValidationFailed(
             "The delivery date must be between the notice date and today.",
             field_errors={"delivered_on": ["Out of range."]},

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import (
     FileResponse,
     Http404,
-    HttpRequest,
     HttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -39,13 +40,14 @@ from cases.views.common import (
 )
 from core.errors import DomainError, NotFound
 from privacy.decorators import personal_data
+from privacy.http import AuthedRequest
 from privacy.models import Unit
 
 
 @login_required
 @personal_data
 @require_GET
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """A case: subjects (masked), findings side by side, related cases, timeline, notes, evidence, tasks, gate."""
     _require_case_work(request.user)
     try:
@@ -59,7 +61,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "case": case,
         "fields": fields,
-        "findings": selectors.case_findings(case=case),
+        "findings": selectors.case_findings(case=case, user=request.user),
         "related": related,
         "timeline": selectors.case_timeline(case=case),
         "notes": list(case.notes.select_related("author")),
@@ -102,7 +104,7 @@ def _steps(case: Case) -> list[tuple[str, str, str]]:
 
 
 # action name -> (form, handler(request, case, cleaned) -> message)
-def _actions() -> dict[str, tuple[type, Callable[..., str]]]:
+def _actions() -> dict[str, tuple[type, Callable[..., Any]]]:
     u = lambda r: r.user  # noqa: E731
     return {
         "assign": (
@@ -255,7 +257,7 @@ def _actions() -> dict[str, tuple[type, Callable[..., str]]]:
 @login_required
 @personal_data
 @require_POST
-def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def case_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     """Run one workflow action on a case from its page."""
     _require_case_work(request.user)
     table = _actions()
@@ -269,7 +271,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     form = form_class(request.POST)
     if form.is_valid():
         try:
-            messages.success(request, handler(request, case, form.cleaned_data))
+            messages.success(request, str(handler(request, case, form.cleaned_data)))
         except DomainError as exc:
             _error(request, exc)
     else:
@@ -288,7 +290,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 @personal_data
 @require_POST
-def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
+def evidence_upload(request: AuthedRequest, pk: int) -> HttpResponse:
     """Add evidence to a case (hash recorded, custody started)."""
     _require_case_work(request.user)
     try:
@@ -315,7 +317,7 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @personal_data
 @require_GET
-def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
+def evidence_download(request: AuthedRequest, pk: int) -> HttpResponseBase:
     """Evidence as a download only: never inline, never with the uploader's content type."""
     try:
         evidence = selectors.get_evidence_for_user(user=request.user, pk=pk)
@@ -337,7 +339,7 @@ def evidence_download(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @personal_data
 @require_GET
-def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
+def notice_print(request: AuthedRequest, pk: int) -> HttpResponse:
     """The notice kept as evidence, shown for printing exactly as it was generated (with its hash)."""
     try:
         case = selectors.get_case_for_user(user=request.user, pk=pk)
@@ -357,7 +359,7 @@ def notice_print(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @personal_data
 @require_POST
-def task_done(request: HttpRequest, pk: int) -> HttpResponse:
+def task_done(request: AuthedRequest, pk: int) -> HttpResponse:
     """Mark a task done."""
     task = CaseTask.objects.filter(
         pk=pk, case__in=Case.objects.visible_to(request.user, "change")

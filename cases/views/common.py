@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
-    HttpRequest,
 )
 from django.utils import timezone
 
@@ -18,6 +17,7 @@ from cases.models import (
     Case,
 )
 from core.errors import DomainError, NotFound
+from privacy.http import AuthedRequest
 from privacy.models import Unit, User
 from privacy.policy import DataCategory, visible_fields
 from privacy.reads import ReadKind, Shown, personal_data_shown
@@ -25,9 +25,10 @@ from privacy.selectors import break_glass_active
 from privacy.services import break_glass_use
 
 # Fields of the queue and case page by data category (field minimisation for partner agencies).
+REFERENCE_CATEGORIES = (DataCategory.SSA_IDENTITY, DataCategory.DHS_IMMIGRATION)
 FIELD_CATEGORIES = {
     "subject_name": DataCategory.VERIFICATION_CASES,
-    "subject_last4": DataCategory.VERIFICATION_CASES,
+    "subject_last4": DataCategory.SSA_IDENTITY,  # the last four of the SSN
     "employer_name": DataCategory.EMPLOYER_DATA,
 }
 
@@ -45,8 +46,13 @@ def _require_case_work(user: Any) -> None:
 def _visible_fields(user: Any, agency_ids: Iterable[int]) -> dict[int, frozenset[str]]:
     out = {}
     for agency_id in set(agency_ids):
-        owners = dict.fromkeys(set(FIELD_CATEGORIES.values()), agency_id)
-        out[agency_id] = frozenset(visible_fields(user, FIELD_CATEGORIES, owners=owners))
+        # The case's own data belongs to its owning agency; SSA and DHS data to SSA and DHS.
+        owners: dict[str, int] = {
+            str(c): agency_id for c in FIELD_CATEGORIES.values() if c not in REFERENCE_CATEGORIES
+        }
+        visible = visible_fields(user, dict(FIELD_CATEGORIES), owners=owners)
+        assert not isinstance(visible, bool)  # a map of fields in, a set of fields out
+        out[agency_id] = frozenset(visible)
     return out
 
 
@@ -65,7 +71,7 @@ def _read_kind(action: str, **extra: Any) -> ReadKind:
     )
 
 
-def _shown(request: HttpRequest, action: str, cases: Iterable[Case], **detail: Any) -> None:
+def _shown(request: AuthedRequest, action: str, cases: Iterable[Any], **detail: Any) -> None:
     """One audit event naming everyone on the page, plus the accounting of disclosures."""
     cases = list(cases)
     single = action == "cases.case_viewed" and cases
@@ -79,7 +85,7 @@ def _shown(request: HttpRequest, action: str, cases: Iterable[Case], **detail: A
     )
 
 
-def _error(request: HttpRequest, exc: DomainError) -> None:
+def _error(request: AuthedRequest, exc: DomainError) -> None:
     if isinstance(exc, NotFound):
         raise Http404(exc.message)
     messages.error(request, exc.message or "That could not be done.")
@@ -88,10 +94,10 @@ def _error(request: HttpRequest, exc: DomainError) -> None:
             messages.error(request, f"{field_name}: {e}")
 
 
-def _agency_user(request: HttpRequest, pk: int | None) -> User:
+def _agency_user(request: AuthedRequest, pk: int | None) -> User:
     user = (
         User.objects.filter(pk=pk, agency_id=request.user.agency_id, is_active=True).first()
-        if pk
+        if pk and request.user.agency_id
         else None
     )
     if user is None:
@@ -99,7 +105,7 @@ def _agency_user(request: HttpRequest, pk: int | None) -> User:
     return user
 
 
-def _break_glass_use(request: HttpRequest, case: Case) -> None:
+def _break_glass_use(request: AuthedRequest, case: Case) -> None:
     """A case seen only through break-glass lands in the supervisors' review (privacy)."""
     if case.opened_at is None and case.routed_unit_id == request.user.unit_id:
         return
@@ -109,7 +115,7 @@ def _break_glass_use(request: HttpRequest, case: Case) -> None:
         break_glass_use(user=request.user, subject_ref=f"case:{case.pk}")
 
 
-def _user_from(request: HttpRequest, value: Any) -> User | None:
+def _user_from(request: AuthedRequest, value: Any) -> User | None:
     return _agency_user(request, int(value)) if value else None
 
 
@@ -124,7 +130,7 @@ def _unit(pk: int) -> Unit:
     return unit
 
 
-def _case_by_number(request: HttpRequest, number: str) -> Case:
+def _case_by_number(request: AuthedRequest, number: str) -> Case:
     case = (
         Case.objects.visible_to(request.user, "change")
         .filter(number=number.strip().upper())

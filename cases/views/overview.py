@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
 )
 from django.shortcuts import redirect, render
@@ -25,13 +24,14 @@ from cases.search import person_search as search
 from cases.views.common import _require_case_work, _rows, _shown, _today
 from core.errors import DomainError
 from privacy.decorators import personal_data
+from privacy.http import AuthedRequest
 from privacy.services.access import sensitive_rate_check
 
 
 @login_required
 @personal_data
 @require_GET
-def investigations(request: HttpRequest) -> HttpResponse:
+def investigations(request: AuthedRequest) -> HttpResponse:
     """Investigations I am a member of."""
     _require_case_work(request.user)
     show_closed = request.GET.get("closed") == "1"
@@ -47,7 +47,7 @@ def investigations(request: HttpRequest) -> HttpResponse:
 @login_required
 @personal_data
 @require_http_methods(["GET", "POST"])
-def person_search(request: HttpRequest) -> HttpResponse:
+def person_search(request: AuthedRequest) -> HttpResponse:
     """Search verification records for a person: a purpose (case) is required; scoped; audited without the value."""
     _require_case_work(request.user)
     purpose_cases = list(
@@ -95,7 +95,7 @@ def person_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @personal_data
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     """The analyst's dashboard, and the supervisor's charts for supervisors."""
     _require_case_work(request.user)
     context: dict[str, Any] = {
@@ -123,7 +123,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthedRequest) -> HttpResponse:
     """My notifications; POST marks them read."""
     if request.method == "POST":
         services.notifications_mark_read(actor=request.user)

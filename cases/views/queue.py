@@ -11,11 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
     QueryDict,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -44,10 +44,11 @@ from cases.views.common import (
 from core.errors import DomainError, NotFound
 from crossref import registry
 from privacy.decorators import personal_data
+from privacy.http import AuthedRequest
 from privacy.reads import Shown, personal_data_shown
 
 
-def _queue_params(request: HttpRequest, views: list[SavedView]) -> QueryDict:
+def _queue_params(request: AuthedRequest, views: list[SavedView]) -> QueryDict:
     """The request's filters, or the unit's default view when none are given."""
     params = request.GET
     if not set(params) - {"after"}:
@@ -59,7 +60,7 @@ def _queue_params(request: HttpRequest, views: list[SavedView]) -> QueryDict:
     return params
 
 
-def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
+def _queue_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
     """What the results part of the queue shows (the rows, the pager): all that an htmx update renders."""
     today = _today()
     filters = selectors.QueueFilters.from_query(params)
@@ -92,7 +93,7 @@ def _queue_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
     }
 
 
-def _queue_controls(request: HttpRequest, filters: selectors.QueueFilters) -> dict[str, Any]:
+def _queue_controls(request: AuthedRequest, filters: selectors.QueueFilters) -> dict[str, Any]:
     """The full page's filter form and pickers, their option lists rendered once in Python."""
 
     assignees = selectors.assignable_choices(user=request.user)
@@ -115,7 +116,7 @@ def _queue_controls(request: HttpRequest, filters: selectors.QueueFilters) -> di
 @login_required
 @personal_data
 @require_GET
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthedRequest) -> HttpResponse:
     """The triage queue: filters, sort, keyset pages, bulk actions and the keyboard."""
     _require_case_work(request.user)
     views = selectors.saved_views_for(user=request.user)
@@ -127,7 +128,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/queue.html", context)
 
 
-def _bulk_ids(request: HttpRequest, form: forms.BulkForm) -> tuple[list[int], str]:
+def _bulk_ids(request: AuthedRequest, form: forms.BulkForm) -> tuple[list[int], str]:
     data = form.cleaned_data
     if data["scope"] == "filter":
         filters = selectors.QueueFilters.from_query(QueryDict(data.get("query") or ""))
@@ -143,7 +144,7 @@ def _bulk_ids(request: HttpRequest, form: forms.BulkForm) -> tuple[list[int], st
 @login_required
 @personal_data
 @require_POST
-def bulk(request: HttpRequest) -> HttpResponse:
+def bulk(request: AuthedRequest) -> HttpResponse:
     """One bulk action (assign, dismiss, tag, merge, snooze) as one audited operation."""
     _require_case_work(request.user)
     form = forms.BulkForm(request.POST)
@@ -187,7 +188,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     else:
         for field_name, errs in form.errors.items():
             for e in errs:
-                messages.error(request, f"{field_name}: {e}" if field_name != "__all__" else e)
+                messages.error(request, f"{field_name}: {e}" if field_name != "__all__" else str(e))
     query = request.POST.get("query", "")
     if request.htmx:
         context = _queue_context(request, QueryDict(query))
@@ -198,7 +199,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 @login_required
 @personal_data
 @require_GET
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: AuthedRequest) -> HttpResponseBase:
     """The queue as CSV: the visible fields only, capped, and one audit event naming everyone in it."""
     _require_case_work(request.user)
     if not allowed_agency_ids(request.user, "export"):
@@ -279,7 +280,7 @@ def _csv_safe(value: Any) -> Any:
 
 @login_required
 @require_POST
-def saved_view_save(request: HttpRequest) -> HttpResponse:
+def saved_view_save(request: AuthedRequest) -> HttpResponse:
     """Save the current filter as a view."""
     _require_case_work(request.user)
     form = forms.SavedViewForm(request.POST)
@@ -300,7 +301,7 @@ def saved_view_save(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def saved_view_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     """Delete a saved view."""
     view = SavedView.objects.filter(pk=pk).first()
     if view is None:
@@ -314,7 +315,7 @@ def saved_view_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def next_case(request: HttpRequest) -> HttpResponse:
+def next_case(request: AuthedRequest) -> HttpResponse:
     """Open the case assigned to me that is due first."""
     _require_case_work(request.user)
     case = selectors.next_case_for(user=request.user)

@@ -6,8 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 
 from config.env import env_bool, env_int, env_list, env_str
+
+# Generic Django classes (ModelAdmin[Any], QuerySet[Any], ...) subscriptable at run time, as the
+# strict type checking of core, audit, privacy and crossref writes them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("CROSSCHECK_VAR_DIR", str(BASE_DIR / "var")))

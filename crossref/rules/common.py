@@ -41,7 +41,10 @@ def field(
 
 def loads(ctx: Any) -> dict[str, int]:
     """source -> current load id recorded on the run."""
-    return ctx.once("loads", lambda: sources.loads_by_source(ctx.run.reference_loads or []))
+    by_source: dict[str, int] = ctx.once(
+        "loads", lambda: sources.loads_by_source(ctx.run.reference_loads or [])
+    )
+    return by_source
 
 
 def dob_swapped(a: date | None, b: date | None) -> bool:
@@ -79,4 +82,5 @@ def working_day_table(ctx: Any) -> str:
         ctx.cursor.execute("ANALYZE xr_cal")
         return "xr_cal"
 
-    return ctx.once("calendar", build)
+    table: str = ctx.once("calendar", build)
+    return table

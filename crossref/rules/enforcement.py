@@ -61,7 +61,7 @@ import operator
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 from django.conf import settings
@@ -210,7 +210,7 @@ def _case_family(family: tuple[str, str]) -> tuple[int, int, int, int]:
     return codes[0], codes[1], codes[2], _family_word(*family)
 
 
-class _Names(dict):
+class _Names(dict[Any, Any]):
     """A name -> its row of `table()`, computed on first sight: names repeat, and a look-up is then a dict hit
     in C (`map(d.__getitem__, names)`)."""
 
@@ -223,7 +223,7 @@ class _Names(dict):
     def __missing__(self, name: Any) -> int:
         self.rows.append(self.compute(name))
         self[name] = len(self.rows) - 1
-        return self[name]
+        return cast(int, self[name])
 
     def forget_if_over(self, size: int) -> None:
         if len(self) > size:
@@ -271,7 +271,7 @@ class Candidates:
 
 
 def _search(
-    keys: np.ndarray, needles: np.ndarray, side: str = "left"
+    keys: np.ndarray, needles: np.ndarray, side: Literal["left", "right"] = "left"
 ) -> tuple[np.ndarray, np.ndarray]:
     """`np.searchsorted(keys, needles, side)` and whether each needle is one of `keys`, the needles taken in order.
 

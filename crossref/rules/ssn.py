@@ -40,7 +40,7 @@ def shared_ssn_cases(ctx: PartitionContext) -> str:
     return ctx.once("ssn_multi", build)
 
 
-def _ssn_source(ctx: PartitionContext, min_cases: int) -> tuple[str, str, dict]:
+def _ssn_source(ctx: PartitionContext, min_cases: int) -> tuple[str, str, dict[str, Any]]:
     """(table, predicate, params) of the cases an SSN rule reads: the shared multi-case table when the
     rule needs at least two cases of one SSN, else the partition itself."""
     if min_cases >= 2:

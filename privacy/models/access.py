@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -44,14 +46,14 @@ class Invitation(BaseModel):
         return self.accepted_at is None and self.expires_at > timezone.now()
 
 
-class BreakGlassGrantQuerySet(models.QuerySet):
-    def active(self, at=None) -> BreakGlassGrantQuerySet:
+class BreakGlassGrantQuerySet(models.QuerySet["BreakGlassGrant"]):
+    def active(self, at: Any = None) -> BreakGlassGrantQuerySet:
         """Grants whose time box has not closed."""
         return self.filter(
             expires_at__gt=at or timezone.now(), started_at__lte=at or timezone.now()
         )
 
-    def visible_to(self, user, action: str = "view") -> BreakGlassGrantQuerySet:
+    def visible_to(self, user: Any, action: str = "view") -> BreakGlassGrantQuerySet:
         """Supervisors and auditors see all break-glass use; users their own."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()

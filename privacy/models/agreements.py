@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.conf import settings
@@ -43,13 +44,13 @@ class DisclosureBasisChoice(models.TextChoices):
     CONSENT = "consent", "Consent of the individual"
 
 
-class AgreementQuerySet(models.QuerySet):
+class AgreementQuerySet(models.QuerySet["Agreement"]):
     def in_force(self, on: date | None = None) -> AgreementQuerySet:
         """Active agreements whose validity window covers `on` (today by default)."""
         on = on or timezone.localdate()
         return self.filter(status=AgreementStatus.ACTIVE, effective_on__lte=on, expires_on__gte=on)
 
-    def visible_to(self, user, action: str = "view") -> AgreementQuerySet:
+    def visible_to(self, user: Any, action: str = "view") -> AgreementQuerySet:
         """Admins, supervisors and auditors see every agreement; others the ones of their agency."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
@@ -179,7 +180,7 @@ class Agreement(BaseModel):
         return self.source_agency.department_id != self.recipient_agency.department_id
 
 
-class RoleGrantQuerySet(models.QuerySet):
+class RoleGrantQuerySet(models.QuerySet["RoleGrant"]):
     def valid(self, on: date | None = None) -> RoleGrantQuerySet:
         """Grants not revoked or lapsed whose window covers `on`."""
         on = on or timezone.localdate()
@@ -197,7 +198,7 @@ class RoleGrantQuerySet(models.QuerySet):
         )
         return self.valid(on).filter(models.Q(agreement__isnull=True) | in_force)
 
-    def visible_to(self, user, action: str = "view") -> RoleGrantQuerySet:
+    def visible_to(self, user: Any, action: str = "view") -> RoleGrantQuerySet:
         """Admins and auditors see all grants; supervisors those of their unit; users their own."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from privacy.models.directory import Agency, Role
@@ -23,7 +25,7 @@ class DisclosureNature(models.TextChoices):
     SEARCH = "search", "Returned by a search"
 
 
-class DisclosureQuerySet(models.QuerySet):
+class DisclosureQuerySet(models.QuerySet["Disclosure"]):
     def accountable(self) -> DisclosureQuerySet:
         """Entries that cross departments (the (b)(1) ones are kept but not accountable)."""
         return self.filter(accountable=True)
@@ -32,7 +34,7 @@ class DisclosureQuerySet(models.QuerySet):
         """Entries about one person."""
         return self.filter(person_ref=person_ref)
 
-    def visible_to(self, user, action: str = "view") -> DisclosureQuerySet:
+    def visible_to(self, user: Any, action: str = "view") -> DisclosureQuerySet:
         """Admins, supervisors and auditors read the accounting; nobody else does."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -24,7 +26,7 @@ class SubjectRequestStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-class SubjectRequestQuerySet(models.QuerySet):
+class SubjectRequestQuerySet(models.QuerySet["SubjectRequest"]):
     def open(self) -> SubjectRequestQuerySet:
         """Requests still being worked."""
         return self.filter(
@@ -35,7 +37,7 @@ class SubjectRequestQuerySet(models.QuerySet):
             ]
         )
 
-    def visible_to(self, user, action: str = "view") -> SubjectRequestQuerySet:
+    def visible_to(self, user: Any, action: str = "view") -> SubjectRequestQuerySet:
         """Privacy staff (admins and supervisors) work requests; auditors read them."""
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()

@@ -311,7 +311,9 @@ def agreement_renew(*, actor: User, agreement: Agreement, expires_on: date) -> A
 
 
 @transaction.atomic
-def agreement_document_upload(*, actor: User, agreement: Agreement, document: File) -> Agreement:
+def agreement_document_upload(
+    *, actor: User, agreement: Agreement, document: File[Any]
+) -> Agreement:
     """Attach the signed agreement (PDF)."""
     name = (document.name or "").lower()
     if not name.endswith(".pdf") or (document.size or 0) > 20 * 1024 * 1024:

@@ -212,7 +212,8 @@ def user_update(
 
 
 def _session_store() -> type[SessionBase]:
-    return import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    store: type[SessionBase] = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
+    return store
 
 
 @transaction.atomic

@@ -41,7 +41,8 @@ def retention_years(source: registry.PersonalDataSource) -> int:
 
 
 def _cutoff(source: registry.PersonalDataSource, at: datetime) -> datetime:
-    return at - relativedelta(years=retention_years(source))
+    cutoff: datetime = at - relativedelta(years=retention_years(source))
+    return cutoff
 
 
 def held_ids(source_name: str, refs: Sequence[registry.RecordRef]) -> set[str]:
@@ -247,7 +248,7 @@ def _disclosures_purge(source_name: str, record_ids: list[str], at: datetime) ->
     ).delete()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL crosscheck.retention_purge = 'off'")
-    return count
+    return int(count)
 
 
 @transaction.atomic
@@ -266,7 +267,7 @@ def disclosures_of_destroyed_purge(*, at: datetime | None = None) -> int:
         cursor.execute("SET LOCAL crosscheck.retention_purge = 'off'")
     if count:
         event_record(action="retention.disclosures_purged", detail={"count": count})
-    return count
+    return int(count)
 
 
 def purge_run_execute(*, run: PurgeRun) -> PurgeRun:

@@ -356,7 +356,7 @@ def _notify_earlier_recipients(
         sent += 1
         what = "was corrected" if kind == "corrected" else "is disputed by the person it is about"
         recipients = User.objects.filter(is_active=True, agency_id=disclosure.recipient_agency_id)
-        targeted = recipients.filter(pk=disclosure.recipient_user_id) | recipients.filter(
+        targeted = recipients.filter(pk=disclosure.recipient_user_id or 0) | recipients.filter(
             roles__contains=[Role.ADMIN]
         )
         for user in targeted.distinct():

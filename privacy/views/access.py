@@ -10,11 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.guards import roles_required
 from privacy import policy, services
 from privacy.forms import BreakGlassForm
+from privacy.http import AuthedRequest
 from privacy.models import Agency, BreakGlassGrant, Notification, Role
 from privacy.selectors import grants_of
-from privacy.views.common import AuthedRequest, roles_required, run_service
+from privacy.views.common import run_service
 
 
 def _safe(request: AuthedRequest, target: str) -> str:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.guards import roles_required
 from core.errors import NotFound
 from privacy import selectors, services
 from privacy.forms import AgreementForm, ApproveForm, DocumentForm, ReasonForm, RenewForm
+from privacy.http import AuthedRequest
 from privacy.models import Agreement, AgreementStatus, Role
 from privacy.policy import Action, DataCategory
-from privacy.views.common import AuthedRequest, roles_required, run_service
+from privacy.views.common import run_service
 
 READERS = (Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR)
 
@@ -106,7 +111,7 @@ def agreement_edit(request: AuthedRequest, pk: int | None = None) -> HttpRespons
     )
 
 
-_TRANSITIONS = {
+_TRANSITIONS: dict[str, tuple[Any, Callable[..., Any]]] = {
     "approve": (
         ApproveForm,
         lambda r, a, d: services.agreement_approve(

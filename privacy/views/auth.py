@@ -23,8 +23,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from core.errors import DomainError, NotFound
 from privacy import services
 from privacy.forms import InvitationAcceptForm, LoginForm, TokenForm
+from privacy.http import AuthedRequest
 from privacy.selectors import user_has_confirmed_device
-from privacy.views.common import AuthedRequest
 
 _PENDING_DEVICE = "_crosscheck_pending_totp"
 

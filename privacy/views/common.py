@@ -1,41 +1,15 @@
-"""What every privacy screen shares: role checks and turning domain errors into form errors."""
+"""What every privacy screen shares: turning domain errors into form errors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 from core.errors import DomainError, ValidationFailed
-from privacy.models import User
-
-
-class AuthedRequest(HttpRequest):
-    """A request behind `login_required`: its user is a signed-in person."""
-
-    user: User
-
-
-def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Signed-in users holding one of `roles` (home roles); others get 403."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @login_required
-        @wraps(view)
-        def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not set(request.user.roles or []) & set(roles):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def run_service(

@@ -9,10 +9,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.guards import roles_required
 from privacy import selectors, services
 from privacy.forms import AgencyForm, GrantForm, InviteForm, ReasonForm, UnitForm, UserEditForm
+from privacy.http import AuthedRequest
 from privacy.models import Agency, Role, RoleGrant, Unit, User
-from privacy.views.common import AuthedRequest, roles_required, run_service
+from privacy.views.common import run_service
 
 ADMIN = (Role.ADMIN,)
 

@@ -8,10 +8,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.guards import roles_required
 from privacy import selectors, services
 from privacy.forms import CampaignForm
+from privacy.http import AuthedRequest
 from privacy.models import RecertificationCampaign, RecertificationItem, Role
-from privacy.views.common import AuthedRequest, roles_required, run_service
+from privacy.views.common import run_service
 
 
 @roles_required(Role.ADMIN, Role.SUPERVISOR)

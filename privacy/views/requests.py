@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -12,13 +14,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.guards import roles_required
 from audit.services import event_record
 from core.errors import NotFound
 from privacy import selectors, services
 from privacy.decorators import personal_data
 from privacy.forms import DecisionForm, ReasonForm, StatementForm, SubjectRequestForm
+from privacy.http import AuthedRequest
 from privacy.models import Role, SubjectRequest, SubjectRequestStatus
-from privacy.views.common import AuthedRequest, roles_required, run_service
+from privacy.views.common import run_service
 
 STAFF = (Role.ADMIN, Role.SUPERVISOR)
 READERS = (Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR)
@@ -92,7 +96,7 @@ def subject_request_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     )
 
 
-_STEPS = {
+_STEPS: dict[str, Callable[..., Any]] = {
     "acknowledge": lambda r, s, p: services.subject_request_acknowledge(actor=r.user, request=s),
     "pause": lambda r, s, p: services.subject_request_pause(
         actor=r.user, request=s, reason=p.get("reason", "")

@@ -7,11 +7,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.guards import roles_required
 from privacy import registry, services
 from privacy.forms import HoldForm, ReasonForm, ScheduleForm
+from privacy.http import AuthedRequest
 from privacy.models import LegalHold, PurgeRun, RetentionSchedule, Role
 from privacy.services.retention import retention_years
-from privacy.views.common import AuthedRequest, roles_required, run_service
+from privacy.views.common import run_service
 
 
 @roles_required(Role.ADMIN)

@@ -1,7 +1,9 @@
 """Show a user's current TOTP code (development only; production refuses it)."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -9,10 +11,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 class Command(BaseCommand):
     help = "Print the current TOTP code of a demo user's authenticator (development only)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not getattr(settings, "ALLOW_DEV_TOOLS", False) or (
             not settings.DEBUG and "test" not in settings.SETTINGS_MODULE
         ):

@@ -1,5 +1,7 @@
 """Load the demo directory and print each persona's credentials (development only)."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,7 +11,7 @@ from privacy.demo import DEMO_PASSWORD, demo_directory_load
 class Command(BaseCommand):
     help = "Load demo agencies, units and one user per persona, and print their credentials."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not getattr(settings, "ALLOW_DEV_TOOLS", False):
             raise CommandError("seed_demo is for development only; production refuses it.")
         personas = demo_directory_load()
