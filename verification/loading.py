@@ -237,7 +237,13 @@ def clean_dhs(row: dict[str, str]) -> dict[str, Any]:
 
 
 def clean_enforcement(row: dict[str, str]) -> dict[str, Any]:
-    """An enforcement subject row."""
+    """An enforcement subject row: often partial, so only something that identifies someone is required.
+
+    Enforcement records are a surname and a document, an alias, a year of birth: a subject needs a
+    surname, or a document, or an alias; the given name, the date of birth and the rest may be
+    empty (matching treats a missing value as no evidence). A row with none of the three
+    identifies no one and is refused.
+    """
     ref = row["subject_ref"].strip()
     if not ref or len(ref) > 32:
         raise ColumnInvalid("subject_ref", "Required, at most 32 characters.")
@@ -249,13 +255,18 @@ def clean_enforcement(row: dict[str, str]) -> dict[str, Any]:
         for d in row["documents"].split("|")
         if d.strip()
     ]
+    last_name = _run("last_name", validation.name, row["last_name"], required=False)
+    if not (last_name or documents or aliases):
+        raise ColumnInvalid(
+            "last_name", "Nothing identifies this subject: give a surname, a document or an alias."
+        )
     status = row["status"].strip()
     if not status or len(status) > 24:
         raise ColumnInvalid("status", "Required, at most 24 characters.")
     return {
         "subject_ref": _run("subject_ref", _plain, ref, 32),
-        "first_name": _run("first_name", validation.name, row["first_name"]),
-        "last_name": _run("last_name", validation.name, row["last_name"]),
+        "first_name": _run("first_name", validation.name, row["first_name"], required=False),
+        "last_name": last_name,
         "aliases": aliases,
         "date_of_birth": _run("date_of_birth", _date, row["date_of_birth"], required=False),
         "nationality": _run("nationality", _country, row["nationality"]),

@@ -276,3 +276,18 @@ def test_a_subject_without_a_date_of_birth_does_not_stop_the_run(world, matcher)
     assert got[by_document.pk].evidence["subject_ref"] == "S-U"
     assert got[by_name.pk].evidence["subject_ref"] == "S-D"
     assert subjects._swapped_ordinal(0) == 0
+
+
+def test_partial_subjects_run_and_link_on_what_they_have(world, matcher):
+    """A surname and a document, or an alias alone: no crash, and a shared document still links."""
+    emp = world.employer()
+    world.subject("S-P", "", "Volkov", None, docs=[("a_number", "A555000222")])
+    world.subject("S-A", "", "", None, aliases=["Vic Volkov"])
+    bidx = crypto.blind_index("A555000222", kind="a_number")
+    holder = world.case(emp, "740000001", "Viktor", "Volkov", date(1961, 5, 5), a_number_bidx=bidx)
+    stranger = world.case(emp, "740000002", "Maria", "Lopez", date(1990, 1, 1))
+    run = run_rules(matcher, "ENF-LINK")
+    assert run.status == "done", run.error
+    got = findings("ENF-LINK")
+    assert got[holder.pk].evidence["subject_ref"] == "S-P"
+    assert stranger.pk not in got  # two empty names are no evidence of anything

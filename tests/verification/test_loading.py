@@ -256,3 +256,55 @@ def test_generate_synthetic_loads_into_the_database(tmp_path, settings):
 
     assert VerificationCase.objects.count() == 60
     assert (tmp_path / "synthetic" / "seed-3" / "labels.csv").exists()
+
+
+def _subject(**overrides):
+    row = {
+        "subject_ref": "E-9",
+        "first_name": "",
+        "last_name": "",
+        "aliases": "",
+        "date_of_birth": "",
+        "nationality": "",
+        "documents": "",
+        "status": "wanted",
+    }
+    row.update(overrides)
+    return row
+
+
+def test_partial_enforcement_subjects_load(tmp_path):
+    """Enforcement records are often partial: a surname and a document, an alias, no date."""
+    path = write_csv(
+        tmp_path / "enf.csv",
+        "enforcement",
+        [
+            _subject(subject_ref="E-1", last_name="Volkov", documents="512345678"),
+            _subject(subject_ref="E-2", aliases="Vic Volkov"),
+            _subject(subject_ref="E-3", documents="X1234567"),
+            _subject(subject_ref="E-4", first_name="Ivan", last_name="Petrov"),  # no date
+        ],
+    )
+    assert load_reference(source="enforcement", path=path).rows_loaded == 4
+    only_surname = EnforcementSubject.objects.get(subject_ref="E-1")
+    assert (only_surname.first_name, only_surname.date_of_birth) == ("", None)
+    assert len(only_surname.documents_bidx) == 1
+    assert EnforcementSubject.objects.get(subject_ref="E-2").aliases == ["Vic Volkov"]
+    assert EnforcementSubject.objects.get(subject_ref="E-4").date_of_birth is None
+
+
+def test_a_subject_with_nothing_identifying_is_refused_and_nothing_loads(tmp_path):
+    path = write_csv(
+        tmp_path / "enf.csv",
+        "enforcement",
+        [
+            _subject(subject_ref="E-1", last_name="Volkov"),
+            _subject(subject_ref="E-2", first_name="Ivan", date_of_birth="1970-01-01"),
+        ],
+    )
+    with pytest.raises(LoadRefused) as exc:
+        load_reference(source="enforcement", path=path)
+    [error] = exc.value.report.errors
+    assert (error.line, error.column) == (3, "last_name")
+    assert "Nothing identifies" in error.message
+    assert not EnforcementSubject.objects.exists()
