@@ -103,155 +103,158 @@ def _steps(case: Case) -> list[tuple[str, str, str]]:
     ]
 
 
-# action name -> (form, handler(request, case, cleaned) -> message)
-def _actions() -> dict[str, tuple[type, Callable[..., Any]]]:
-    u = lambda r: r.user  # noqa: E731
-    return {
-        "assign": (
-            forms.AssignForm,
-            lambda r, c, d: (
-                services.case_assign_round_robin(actor=u(r), case=c)
-                if d.get("round_robin")
-                else services.case_assign(
-                    actor=u(r), case=c, assignee=_user_from(r, d.get("assignee")) or u(r)
-                )
+def _actor(request: AuthedRequest) -> Any:
+    """The acting user of a workflow step."""
+    return request.user
+
+
+# action name -> (form, handler(request, case, cleaned) -> message): the workflow steps a case page posts.
+ACTIONS: dict[str, tuple[type, Callable[..., Any]]] = {
+    "assign": (
+        forms.AssignForm,
+        lambda r, c, d: (
+            services.case_assign_round_robin(actor=_actor(r), case=c)
+            if d.get("round_robin")
+            else services.case_assign(
+                actor=_actor(r), case=c, assignee=_user_from(r, d.get("assignee")) or _actor(r)
             )
-            and "Assigned.",
-        ),
-        "dismiss": (
-            forms.DismissForm,
-            lambda r, c, d: services.case_dismiss(
-                actor=u(r), case=c, reason=d["reason"], note=d["note"]
-            )
-            and "Dismissed as a false positive.",
-        ),
-        "snooze": (
-            forms.SnoozeForm,
-            lambda r, c, d: services.case_snooze(
-                actor=u(r), case=c, until=d["until"], reason=d["reason"], rule_code=d["rule_code"]
-            )
-            and "Snoozed.",
-        ),
-        "tag": (
-            forms.TagForm,
-            lambda r, c, d: services.case_tag(
-                actor=u(r), case=c, add=_split(d["add"]), remove=_split(d["remove"])
-            )
-            and "Tags saved.",
-        ),
-        "merge": (
-            forms.MergeForm,
-            lambda r, c, d: services.case_merge(
-                actor=u(r), case=c, into=_case_by_number(r, d["into"])
-            )
-            and "Merged.",
-        ),
-        "acknowledge": (
-            forms.CloseForm,
-            lambda r, c, d: services.case_evidence_acknowledge(actor=u(r), case=c)
-            and "New findings marked as reviewed.",
-        ),
-        "open": (
-            forms.CloseForm,
-            lambda r, c, d: services.case_open_investigation(
-                actor=u(r), case=c, kind=r.POST.get("kind") or None
-            )
-            and "Investigation opened.",
-        ),
-        "request_verification": (
-            forms.CloseForm,
-            lambda r, c, d: services.case_request_verification(actor=u(r), case=c)
-            and "Verification requested.",
-        ),
-        "verify": (
-            forms.VerifyForm,
-            lambda r, c, d: services.case_verify_match(actor=u(r), case=c, note=d["note"])
-            and "Match verified.",
-        ),
-        "notice": (
-            forms.CloseForm,
-            lambda r, c, d: services.case_notice_issue(actor=u(r), case=c) and "Notice generated.",
-        ),
-        "delivered": (
-            forms.DeliveryForm,
-            lambda r, c, d: services.case_notice_delivered(
-                actor=u(r), case=c, method=d["method"], delivered_on=d["delivered_on"]
-            )
-            and "Delivery recorded; the contest window is open.",
-        ),
-        "contest": (
-            forms.ContestForm,
-            lambda r, c, d: services.case_contest_receive(actor=u(r), case=c, note=d["note"])
-            and "Contest recorded.",
-        ),
-        "contest_decide": (
-            forms.ContestDecideForm,
-            lambda r, c, d: services.case_contest_decide(
-                actor=u(r), case=c, outcome=d["outcome"], note=d["note"]
-            )
-            and "Contest decided.",
-        ),
-        "propose": (
-            forms.ProposeForm,
-            lambda r, c, d: services.case_disposition_propose(
-                actor=u(r), case=c, closure=d["closure"], note=d["note"]
-            )
-            and "Disposition proposed for sign-off.",
-        ),
-        "signoff": (
-            forms.SignOffForm,
-            lambda r, c, d: services.case_disposition_sign_off(
-                actor=u(r), case=c, approve=d["decision"] == "approve", note=d["note"]
-            )
-            and "Sign-off recorded.",
-        ),
-        "close": (
-            forms.CloseForm,
-            lambda r, c, d: services.case_close(
-                actor=u(r), case=c, closure=Closure.NO_VIOLATION, note=d["note"]
-            )
-            and "Closed: no violation.",
-        ),
-        "escalate": (
-            forms.CloseForm,
-            lambda r, c, d: services.case_escalate(actor=u(r), case=c, note=d["note"])
-            and "Escalated.",
-        ),
-        "member": (
-            forms.MemberForm,
-            lambda r, c, d: services.case_member_add(
-                actor=u(r), case=c, user=_agency_user(r, d["user"])
-            )
-            and "Member added.",
-        ),
-        "handoff": (
-            forms.HandoffForm,
-            lambda r, c, d: services.case_handoff(
-                actor=u(r),
-                case=c,
-                to_unit=_unit(d["to_unit"]),
-                agreement_id=d["agreement"],
-                note=d["note"],
-            )
-            and "Handed off.",
-        ),
-        "note": (
-            forms.NoteForm,
-            lambda r, c, d: services.case_note_add(actor=u(r), case=c, body=d["body"])
-            and "Note added.",
-        ),
-        "task": (
-            forms.TaskForm,
-            lambda r, c, d: services.case_task_add(
-                actor=u(r),
-                case=c,
-                title=d["title"],
-                assignee=_user_from(r, d.get("assignee")),
-                due_date=d.get("due_date"),
-            )
-            and "Task added.",
-        ),
-    }
+        )
+        and "Assigned.",
+    ),
+    "dismiss": (
+        forms.DismissForm,
+        lambda r, c, d: services.case_dismiss(
+            actor=_actor(r), case=c, reason=d["reason"], note=d["note"]
+        )
+        and "Dismissed as a false positive.",
+    ),
+    "snooze": (
+        forms.SnoozeForm,
+        lambda r, c, d: services.case_snooze(
+            actor=_actor(r), case=c, until=d["until"], reason=d["reason"], rule_code=d["rule_code"]
+        )
+        and "Snoozed.",
+    ),
+    "tag": (
+        forms.TagForm,
+        lambda r, c, d: services.case_tag(
+            actor=_actor(r), case=c, add=_split(d["add"]), remove=_split(d["remove"])
+        )
+        and "Tags saved.",
+    ),
+    "merge": (
+        forms.MergeForm,
+        lambda r, c, d: services.case_merge(
+            actor=_actor(r), case=c, into=_case_by_number(r, d["into"])
+        )
+        and "Merged.",
+    ),
+    "acknowledge": (
+        forms.CloseForm,
+        lambda r, c, d: services.case_evidence_acknowledge(actor=_actor(r), case=c)
+        and "New findings marked as reviewed.",
+    ),
+    "open": (
+        forms.CloseForm,
+        lambda r, c, d: services.case_open_investigation(
+            actor=_actor(r), case=c, kind=r.POST.get("kind") or None
+        )
+        and "Investigation opened.",
+    ),
+    "request_verification": (
+        forms.CloseForm,
+        lambda r, c, d: services.case_request_verification(actor=_actor(r), case=c)
+        and "Verification requested.",
+    ),
+    "verify": (
+        forms.VerifyForm,
+        lambda r, c, d: services.case_verify_match(actor=_actor(r), case=c, note=d["note"])
+        and "Match verified.",
+    ),
+    "notice": (
+        forms.CloseForm,
+        lambda r, c, d: services.case_notice_issue(actor=_actor(r), case=c) and "Notice generated.",
+    ),
+    "delivered": (
+        forms.DeliveryForm,
+        lambda r, c, d: services.case_notice_delivered(
+            actor=_actor(r), case=c, method=d["method"], delivered_on=d["delivered_on"]
+        )
+        and "Delivery recorded; the contest window is open.",
+    ),
+    "contest": (
+        forms.ContestForm,
+        lambda r, c, d: services.case_contest_receive(actor=_actor(r), case=c, note=d["note"])
+        and "Contest recorded.",
+    ),
+    "contest_decide": (
+        forms.ContestDecideForm,
+        lambda r, c, d: services.case_contest_decide(
+            actor=_actor(r), case=c, outcome=d["outcome"], note=d["note"]
+        )
+        and "Contest decided.",
+    ),
+    "propose": (
+        forms.ProposeForm,
+        lambda r, c, d: services.case_disposition_propose(
+            actor=_actor(r), case=c, closure=d["closure"], note=d["note"]
+        )
+        and "Disposition proposed for sign-off.",
+    ),
+    "signoff": (
+        forms.SignOffForm,
+        lambda r, c, d: services.case_disposition_sign_off(
+            actor=_actor(r), case=c, approve=d["decision"] == "approve", note=d["note"]
+        )
+        and "Sign-off recorded.",
+    ),
+    "close": (
+        forms.CloseForm,
+        lambda r, c, d: services.case_close(
+            actor=_actor(r), case=c, closure=Closure.NO_VIOLATION, note=d["note"]
+        )
+        and "Closed: no violation.",
+    ),
+    "escalate": (
+        forms.CloseForm,
+        lambda r, c, d: services.case_escalate(actor=_actor(r), case=c, note=d["note"])
+        and "Escalated.",
+    ),
+    "member": (
+        forms.MemberForm,
+        lambda r, c, d: services.case_member_add(
+            actor=_actor(r), case=c, user=_agency_user(r, d["user"])
+        )
+        and "Member added.",
+    ),
+    "handoff": (
+        forms.HandoffForm,
+        lambda r, c, d: services.case_handoff(
+            actor=_actor(r),
+            case=c,
+            to_unit=_unit(d["to_unit"]),
+            agreement_id=d["agreement"],
+            note=d["note"],
+        )
+        and "Handed off.",
+    ),
+    "note": (
+        forms.NoteForm,
+        lambda r, c, d: services.case_note_add(actor=_actor(r), case=c, body=d["body"])
+        and "Note added.",
+    ),
+    "task": (
+        forms.TaskForm,
+        lambda r, c, d: services.case_task_add(
+            actor=_actor(r),
+            case=c,
+            title=d["title"],
+            assignee=_user_from(r, d.get("assignee")),
+            due_date=d.get("due_date"),
+        )
+        and "Task added.",
+    ),
+}
 
 
 @login_required
@@ -260,7 +263,7 @@ def _actions() -> dict[str, tuple[type, Callable[..., Any]]]:
 def case_action(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     """Run one workflow action on a case from its page."""
     _require_case_work(request.user)
-    table = _actions()
+    table = ACTIONS
     if action not in table:
         raise Http404
     try:
