@@ -78,36 +78,25 @@ def run_authorize(*, actor: Any, rules: list[Rule]) -> dict[str, dict[str, Any]]
     return out
 
 
-def run_start(
-    *,
-    actor: Any,
-    rules: Iterable[str] | None = None,
-    scope: dict[str, Any] | None = None,
-    mode: str = RunMode.NORMAL,
-    schedule: ScheduledRun | None = None,
-    ssn_partitions: int | None = None,
-    employer_partitions: int | None = None,
-    enqueue: bool = True,
-) -> Run:
-    """Start a run as `actor`, under the agreements covering its rules' categories; enqueue its partitions."""
-    scope = _clean_scope(scope or {})
-    versions = _select_rules(codes=rules or scope.get("rules"), mode=mode)
-    chosen = [
-        registry.get(c, int(v))
-        for c, vs in versions.items()
-        for v in (vs if isinstance(vs, list) else [vs])
-    ]
+# The agreement a run is recorded under: the first of its categories in this order.
+_AGREEMENT_ORDER = [
+    "ssa_identity",
+    "dhs_immigration",
+    "enforcement",
+    "verification_cases",
+    "employer_data",
+]
+
+
+def _run_agreements(
+    *, actor: Any, chosen: list[Rule], versions: dict[str, Any], schedule: ScheduledRun | None
+) -> tuple[dict[str, Any], list[int]]:
+    """The authorization of a run and its agreements in order; a refusal is audited, then raised."""
     try:
         authorization = run_authorize(actor=actor, rules=chosen)
-        order = [
-            "ssa_identity",
-            "dhs_immigration",
-            "enforcement",
-            "verification_cases",
-            "employer_data",
-        ]
         ranked = sorted(
-            authorization.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99
+            authorization.items(),
+            key=lambda kv: _AGREEMENT_ORDER.index(kv[0]) if kv[0] in _AGREEMENT_ORDER else 99,
         )
         agreements = [a["agreement_id"] for _, a in ranked if a["agreement_id"]]
         if (
@@ -130,6 +119,31 @@ def run_start(
                 },
             )
         raise
+    return authorization, agreements
+
+
+def run_start(
+    *,
+    actor: Any,
+    rules: Iterable[str] | None = None,
+    scope: dict[str, Any] | None = None,
+    mode: str = RunMode.NORMAL,
+    schedule: ScheduledRun | None = None,
+    ssn_partitions: int | None = None,
+    employer_partitions: int | None = None,
+    enqueue: bool = True,
+) -> Run:
+    """Start a run as `actor`, under the agreements covering its rules' categories; enqueue its partitions."""
+    scope = _clean_scope(scope or {})
+    versions = _select_rules(codes=rules or scope.get("rules"), mode=mode)
+    chosen = [
+        registry.get(c, int(v))
+        for c, vs in versions.items()
+        for v in (vs if isinstance(vs, list) else [vs])
+    ]
+    authorization, agreements = _run_agreements(
+        actor=actor, chosen=chosen, versions=versions, schedule=schedule
+    )
     with transaction.atomic():
         run = Run.objects.create(
             owner=actor,
@@ -147,16 +161,7 @@ def run_start(
             schedule=schedule,
             started_at=timezone.now(),
         )
-        parts = engine.plan_partitions(
-            run,
-            ssn_partitions=ssn_partitions or int(settings.CROSSREF["SSN_PARTITIONS"]),
-            employer_partitions=employer_partitions
-            or int(settings.CROSSREF["EMPLOYER_PARTITIONS"]),
-        )
-        Partition.objects.bulk_create(parts)
-        run.partitions_total = len(parts)
-        run.rows_estimated = sources.cases_in_scope(scope)
-        run.save(update_fields=["partitions_total", "rows_estimated"])
+        parts = _run_plan(run, ssn_partitions, employer_partitions)
         event_record(
             action="crossref.run_started",
             actor=actor,
@@ -182,6 +187,22 @@ def run_start(
     if not parts:
         engine.run_finish_if_complete(run.pk)
     return run
+
+
+def _run_plan(
+    run: Run, ssn_partitions: int | None, employer_partitions: int | None
+) -> list[Partition]:
+    """Create the partitions of a new run and record how many there are and the rows in scope."""
+    parts = engine.plan_partitions(
+        run,
+        ssn_partitions=ssn_partitions or int(settings.CROSSREF["SSN_PARTITIONS"]),
+        employer_partitions=employer_partitions or int(settings.CROSSREF["EMPLOYER_PARTITIONS"]),
+    )
+    Partition.objects.bulk_create(parts)
+    run.partitions_total = len(parts)
+    run.rows_estimated = sources.cases_in_scope(run.scope)
+    run.save(update_fields=["partitions_total", "rows_estimated"])
+    return parts
 
 
 def _clean_scope(scope: dict[str, Any]) -> dict[str, Any]:
