@@ -17,6 +17,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -127,6 +128,18 @@ def _public_key_pem() -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Export:
+    """What an export file holds: its description, the events with their proof, the key."""
+
+    meta: dict[str, Any]
+    events: list[Any]
+    per_event: dict[int, Any]
+    links: list[dict[str, Any]]
+    checkpoint: dict[str, Any] | None
+    key: dict[str, str]
+
+
 def export_events(
     *, actor: Any, qs: Any, fmt: str, filters: dict[str, Any]
 ) -> tuple[str, str, Iterator[str]]:
@@ -165,96 +178,95 @@ def export_events(
         "audit_event_id": record.pk if record else None,
     }
     key = {"record": "key", "algorithm": "Ed25519", "public_key_pem": _public_key_pem()}
+    x = _Export(meta, events, per_event, links, checkpoint, key)
     if fmt == "jsonl":
+        return f"{name}.jsonl", "application/x-ndjson", _jsonl_lines(x)
+    return f"{name}.csv", "text/csv; charset=utf-8", _csv_lines(x)
 
-        def jsonl() -> Iterator[str]:
-            yield json.dumps(meta, default=str) + "\n"
-            for event in events:
-                yield (
-                    json.dumps(
-                        {"record": "event", **_event_dict(event), "chain": per_event.get(event.pk)},
-                        default=str,
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
-            for link in links:
-                yield json.dumps({"record": "link", **link}) + "\n"
-            if checkpoint:
-                yield json.dumps({"record": "checkpoint", **checkpoint}) + "\n"
-            yield json.dumps(key) + "\n"
 
-        return f"{name}.jsonl", "application/x-ndjson", jsonl()
-
-    def csv_lines() -> Iterator[str]:
-        header = [
-            "record",
-            *FIELDS,
-            "seq",
-            "prev_hash",
-            "hash",
-            "canonical_format",
-            "canonical_hex",
-            "signature",
-            "note",
-        ]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-
-        def line(values: list[Any]) -> str:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(values)
-            return buffer.getvalue()
-
-        blank = [""] * len(FIELDS)
-        yield line(header)
-        for event in events:
-            data = _event_dict(event)
-            proof = per_event.get(event.pk) or {}
-            values = [
-                json.dumps(data[f], ensure_ascii=False)
-                if isinstance(data[f], dict | list)
-                else data[f]
-                for f in FIELDS
-            ]
-            yield line(
-                [
-                    "event",
-                    *values,
-                    proof.get("seq", ""),
-                    proof.get("prev_hash", ""),
-                    proof.get("hash", ""),
-                    proof.get("canonical_format", ""),
-                    proof.get("canonical_hex", ""),
-                    "",
-                    "",
-                ]
+def _jsonl_lines(x: _Export) -> Iterator[str]:
+    """The export as JSON lines: its description, the events, the links, the checkpoint, the key."""
+    yield json.dumps(x.meta, default=str) + "\n"
+    for event in x.events:
+        yield (
+            json.dumps(
+                {"record": "event", **_event_dict(event), "chain": x.per_event.get(event.pk)},
+                default=str,
+                ensure_ascii=False,
             )
-        for link in links:
-            yield line(
-                ["link", *blank, link["seq"], link["prev_hash"], link["hash"], "", "", "", ""]
-            )
-        if checkpoint:
-            yield line(
-                [
-                    "checkpoint",
-                    *blank,
-                    checkpoint["seq"],
-                    "",
-                    checkpoint["hash"],
-                    "",
-                    "",
-                    checkpoint["sig"],
-                    json.dumps({k: checkpoint[k] for k in ("event_id", "signed_at", "key")}),
-                ]
-            )
-        yield line(
-            ["key", *blank, "", "", "", "", "", key["public_key_pem"], "Ed25519 public key (PEM)"]
+            + "\n"
         )
-        yield line(["export", *blank, "", "", "", "", "", "", json.dumps(meta, default=str)])
+    for link in x.links:
+        yield json.dumps({"record": "link", **link}) + "\n"
+    if x.checkpoint:
+        yield json.dumps({"record": "checkpoint", **x.checkpoint}) + "\n"
+    yield json.dumps(x.key) + "\n"
 
-    return f"{name}.csv", "text/csv; charset=utf-8", csv_lines()
+
+def _csv_lines(x: _Export) -> Iterator[str]:
+    """The export as CSV: one row per event, link, checkpoint and key, then its description."""
+    header = [
+        "record",
+        *FIELDS,
+        "seq",
+        "prev_hash",
+        "hash",
+        "canonical_format",
+        "canonical_hex",
+        "signature",
+        "note",
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: list[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    blank = [""] * len(FIELDS)
+    yield line(header)
+    for event in x.events:
+        data = _event_dict(event)
+        proof = x.per_event.get(event.pk) or {}
+        values = [
+            json.dumps(data[f], ensure_ascii=False) if isinstance(data[f], dict | list) else data[f]
+            for f in FIELDS
+        ]
+        yield line(
+            [
+                "event",
+                *values,
+                proof.get("seq", ""),
+                proof.get("prev_hash", ""),
+                proof.get("hash", ""),
+                proof.get("canonical_format", ""),
+                proof.get("canonical_hex", ""),
+                "",
+                "",
+            ]
+        )
+    for link in x.links:
+        yield line(["link", *blank, link["seq"], link["prev_hash"], link["hash"], "", "", "", ""])
+    if x.checkpoint:
+        yield line(
+            [
+                "checkpoint",
+                *blank,
+                x.checkpoint["seq"],
+                "",
+                x.checkpoint["hash"],
+                "",
+                "",
+                x.checkpoint["sig"],
+                json.dumps({k: x.checkpoint[k] for k in ("event_id", "signed_at", "key")}),
+            ]
+        )
+    yield line(
+        ["key", *blank, "", "", "", "", "", x.key["public_key_pem"], "Ed25519 public key (PEM)"]
+    )
+    yield line(["export", *blank, "", "", "", "", "", "", json.dumps(x.meta, default=str)])
 
 
 def max_rows() -> int:
