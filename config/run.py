@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("CROSSCHECK_VAR_DIR", BASE_DIR / "var"))
@@ -70,6 +71,57 @@ def _wait_healthy(url: str, timeout: float) -> dict[str, object]:
     raise SystemExit(f"Crosscheck did not become healthy in {timeout:.0f}s: {last}")
 
 
+def _start(env: dict[str, str], bind: str) -> list[subprocess.Popen[bytes]]:
+    """The web server, a worker on both queues and beat, as child processes."""
+    python = [sys.executable, "-m"]
+    web = [
+        "gunicorn",
+        "config.wsgi:application",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+    ]
+    worker = [
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "-Q",
+        "interactive,batch",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "2",
+    ]
+    beat = ["celery", "-A", "config", "beat", "--loglevel", "INFO"]
+    commands = [
+        [*web, "--bind", bind],
+        worker,
+        [*beat, "--schedule", str(VAR / "celerybeat-schedule")],
+    ]
+    return [subprocess.Popen([*python, *cmd], cwd=BASE_DIR, env=env) for cmd in commands]
+
+
+def _stop(children: list[subprocess.Popen[bytes]], keep_alive: list[Any]) -> None:
+    """Stop the children (SIGTERM, then kill after 20 s) and the embedded servers."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    for server in keep_alive:
+        cleanup = getattr(server, "cleanup", None) or getattr(server, "shutdown", None)
+        if cleanup:
+            cleanup()
+    print("Crosscheck stopped.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="start, wait for /healthz, then stop")
@@ -96,75 +148,10 @@ def main() -> None:
     _manage(env, "collectstatic", "--noinput", "--verbosity", "0")
 
     bind = f"127.0.0.1:{args.port}"
-    children = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "config.wsgi:application",
-                "--bind",
-                bind,
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-        ),
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-Q",
-                "interactive,batch",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-        ),
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(VAR / "celerybeat-schedule"),
-            ],
-            cwd=BASE_DIR,
-            env=env,
-        ),
-    ]
+    children = _start(env, bind)
 
     def stop(*_: object) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        for server in keep_alive:
-            cleanup = getattr(server, "cleanup", None) or getattr(server, "shutdown", None)
-            if cleanup:
-                cleanup()
-        print("Crosscheck stopped.")
+        _stop(children, keep_alive)
 
     def _terminate(*_: object) -> None:
         stop()
