@@ -32,7 +32,7 @@ from synthetic import rows as srows
 from synthetic.world import World
 from verification.copying import MODELS, copy_line
 from verification.identifiers import KINDS
-from verification.loading import COLUMNS, COPY_COLUMNS, activate_load
+from verification.loading import COLUMNS, COPY_COLUMNS, activate_load, document_of
 from verification.models import (
     Employer,
     EnforcementSubject,
@@ -271,7 +271,7 @@ def _clean_ref(row: dict[str, Any]) -> dict[str, Any]:
             out[k] = None
     if "aliases" in out:
         out["aliases"] = [a for a in out["aliases"].split("|") if a]
-        out["documents"] = [d for d in out["documents"].split("|") if d]
+        out["documents"] = [document_of(d) for d in out["documents"].split("|") if d]
     return out
 
 

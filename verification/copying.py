@@ -119,10 +119,11 @@ def copy_line(
                     crypto.encrypt(
                         d, table=table, column=f"documents_enc[{i}]", row_id=row_id, ring=ring
                     )
-                    for i, d in enumerate(docs)
+                    for i, (_kind, d) in enumerate(docs)
                 ]
             ),
-            _array([crypto.blind_index(d, kind=KINDS["document_number"], key=key) for d in docs]),
+            # Indexed under its own kind: a subject's SSN meets a case's SSN, an A-Number an A-Number.
+            _array([crypto.blind_index(d, kind=KINDS[kind], key=key) for kind, d in docs]),
             clean["status"],
         ]
     return "\t".join(_text(v) for v in values) + "\n"

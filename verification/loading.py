@@ -236,6 +236,25 @@ def clean_dhs(row: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+# A subject's documents, typed by a prefix ("ssn:521-87-4390|a_number:A123456789|X1234567"); an
+# untyped number is a document number, as in files written before the prefixes.
+DOCUMENT_KINDS: dict[str, Callable[[str], str]] = {
+    "ssn": validation.ssn,
+    "a_number": validation.a_number,
+    "passport": validation.passport,
+    "i94": validation.i94,
+    "document_number": validation.document_number,
+}
+
+
+def document_of(value: str) -> tuple[str, str]:
+    """(kind, number) of one subject document, validated by its kind's rule."""
+    kind, sep, number = value.partition(":")
+    if not sep or kind not in DOCUMENT_KINDS:
+        kind, number = "document_number", value
+    return kind, _run("documents", DOCUMENT_KINDS[kind], number.strip())
+
+
 def clean_enforcement(row: dict[str, str]) -> dict[str, Any]:
     """An enforcement subject row: often partial, so only something that identifies someone is required.
 
@@ -250,11 +269,7 @@ def clean_enforcement(row: dict[str, str]) -> dict[str, Any]:
     aliases = [a.strip() for a in row["aliases"].split("|") if a.strip()]
     for alias in aliases:
         _run("aliases", validation.name, alias, max_length=160)
-    documents = [
-        _run("documents", validation.document_number, d)
-        for d in row["documents"].split("|")
-        if d.strip()
-    ]
+    documents = [document_of(d.strip()) for d in row["documents"].split("|") if d.strip()]
     last_name = _run("last_name", validation.name, row["last_name"], required=False)
     if not (last_name or documents or aliases):
         raise ColumnInvalid(

@@ -296,7 +296,9 @@ def _search(
 def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Candidates:
     """The partition's cases that share a blocking key with a subject, and the (case, subject) pairs.
 
-    One plain read of every case's names, date of birth and document indexes. Python gives each
+    One plain read of every case's names, date of birth and identifier indexes (A-Number,
+    passport, I-94, List A document and SSN: a blind index is keyed by its kind, so a case's SSN
+    meets only a subject's SSN). Python gives each
     name its key codes and word id (cached by name: names repeat, so a case costs two dict hits),
     and keeps the cases one of whose keys is a subject's (binary search in the sorted array the
     worker built once per load) or that hold one of the subjects' documents (a set look-up).
@@ -304,7 +306,8 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
     where, params = _case_filter(ctx)
     ctx.cursor.execute(
         f"SELECT c.id, coalesce(c.date_of_birth - DATE '1900-01-01', {_NO_DATE}), c.first_name, c.last_name, "  # noqa: S608
-        "coalesce(c.other_last_names, ''), c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx "
+        "coalesce(c.other_last_names, ''), c.a_number_bidx, c.passport_bidx, c.i94_bidx, c.document_number_bidx, "
+        "c.ssn_bidx "
         f"FROM {ctx.cases} c WHERE {where}",
         params,
     )
@@ -313,7 +316,7 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
         ctx.cache["examined"] = len(rows)
         ctx.rows_examined += len(rows)
     n = len(rows)
-    _ids, days, firsts, lasts, others, *documents = zip(*rows, strict=True) if rows else ((),) * 9
+    _ids, days, firsts, lasts, others, *documents = zip(*rows, strict=True) if rows else ((),) * 10
     day = np.fromiter(days, dtype=np.int64, count=n)
     with _names_lock:
         _GIVEN.forget_if_over(1 << 20)
@@ -352,7 +355,7 @@ def _candidates(ctx: PartitionContext, index: SubjectIndex, load_id: int) -> Can
         [
             candidate_of[i] * n_subjects + si
             for i in with_doc
-            for bidx in rows[i][5:9]
+            for bidx in rows[i][5:10]
             if bidx
             for si in by_doc.get(bidx, ())
         ],

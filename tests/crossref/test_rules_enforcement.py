@@ -291,3 +291,14 @@ def test_partial_subjects_run_and_link_on_what_they_have(world, matcher):
     got = findings("ENF-LINK")
     assert got[holder.pk].evidence["subject_ref"] == "S-P"
     assert stranger.pk not in got  # two empty names are no evidence of anything
+
+
+def test_a_case_links_to_a_subject_through_the_ssn(world, matcher):
+    """A subject's SSN (a typed document) meets the case's SSN: the name bears it out, the date does not."""
+    emp = world.employer()
+    world.subject("S-S", "Ivan", "Petrov", date(1950, 2, 2), docs=[("ssn", "750000001")])
+    case = world.case(emp, "750000001", "Ivan", "Petrov", date(1971, 8, 8))
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert got[case.pk].evidence["subject_ref"] == "S-S"
+    assert got[case.pk].evidence["document_match"] is True

@@ -308,3 +308,36 @@ def test_a_subject_with_nothing_identifying_is_refused_and_nothing_loads(tmp_pat
     assert (error.line, error.column) == (3, "last_name")
     assert "Nothing identifies" in error.message
     assert not EnforcementSubject.objects.exists()
+
+
+def test_subject_documents_are_typed_and_indexed_by_their_kind(tmp_path):
+    from privacy import crypto
+    from verification import validation
+
+    path = write_csv(
+        tmp_path / "enf.csv",
+        "enforcement",
+        [
+            _subject(
+                subject_ref="E-1",
+                last_name="Volkov",
+                documents="ssn:521-87-4390|a_number:A123456789|X1234567",
+            )
+        ],
+    )
+    load_reference(source="enforcement", path=path)
+    bidx = set(EnforcementSubject.objects.get().documents_bidx)
+    assert crypto.blind_index("521874390", kind="ssn") in bidx  # meets a case's SSN
+    # indexed as the case side indexes it: the number as the A-Number rule normalizes it
+    assert crypto.blind_index(validation.a_number("A123456789"), kind="a_number") in bidx
+    assert crypto.blind_index("X1234567", kind="document") in bidx  # untyped: a document number
+    assert crypto.blind_index("521874390", kind="document") not in bidx
+
+
+def test_a_badly_typed_document_is_refused_by_its_kinds_rule(tmp_path):
+    path = write_csv(
+        tmp_path / "enf.csv", "enforcement", [_subject(last_name="Volkov", documents="ssn:12")]
+    )
+    with pytest.raises(LoadRefused) as exc:
+        load_reference(source="enforcement", path=path)
+    assert [(e.line, e.column) for e in exc.value.report.errors] == [(2, "documents")]
