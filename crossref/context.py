@@ -50,7 +50,6 @@ class PartitionContext:
     new: dict[str, int] = field(default_factory=dict)
     rows_examined: int = 0
     cache: dict[str, Any] = field(default_factory=dict)
-    only_case: int | None = None  # set by the instant result: the partition is this one case
     timings: dict[str, float] = field(default_factory=dict)
 
     stage: str = ""  # the run's staging table of cases; empty: read the cases table itself

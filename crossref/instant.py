@@ -1,9 +1,14 @@
-"""The instant result's findings: the engine's identity rules, run for one case at submit time.
+"""The instant result's findings: the engine's identity rules, for one case, at submit time.
 
-`case_findings_record` runs inside the submit service's transaction, so the case, its
-comparisons and its findings commit together. The same rule code as the batch runs, over a
-"partition" that is the one case; findings carry no run and no agreement (the submit is the
-verification itself, not a matching program), and the reference loads in force.
+`case_submitted` listens to `verification.submitted` (registered in `CrossrefConfig.ready`). It runs
+inside the submit service's transaction, so the case, its comparisons and its findings commit
+together. verification has already matched the case with SSA and DHS; the rows it read travel on
+the result (`References`), and the rule modules turn them into the rows their batch statements
+would give for this case (`instant_ssa_rows`, `instant_dhs_rows`, `instant_naturalized`). The same
+rule code then decides the findings, so the reference data is read once per submit and a later
+batch run finds the same (rule, subject, evidence) and adds nothing (ON CONFLICT DO NOTHING).
+Findings carry no run and no agreement (the submit is the verification itself, not a matching
+program), and the reference loads in force.
 """
 
 from __future__ import annotations
@@ -15,13 +20,31 @@ from django.db import connection
 from crossref import registry, sources
 from crossref.engine import PartitionContext
 from crossref.models import Partition, Run, RunMode
+from crossref.rules.identity import instant_naturalized, instant_ssa_rows
+from crossref.rules.identity_dhs import instant_dhs_rows
 from verification.instant import InstantResult
 from verification.matching import MATCH
 
 INSTANT_FAMILIES = ("identity_ssa", "identity_dhs")
+# The case's columns, as the identity rules' batch statements name them.
+CASE_COLUMNS = (
+    "employer_id",
+    "ssn_bidx",
+    "ssn_last4",
+    "first_name",
+    "last_name",
+    "other_last_names",
+    "date_of_birth",
+    "citizenship_status",
+    "hire_date",
+    "a_number_last4",
+    "i94_last4",
+    "passport_last4",
+    "work_authorization_expires_on",
+)
 
 
-def case_findings_record(*, case_id: int) -> dict[str, int]:
+def case_findings_record(*, case: Any, result: InstantResult) -> dict[str, int]:
     """Write the identity findings of one submitted case in the caller's transaction; rule -> new findings."""
     rules = [r for r in registry.current_rules() if r.family in INSTANT_FAMILIES]
     current = sources.current_loads()
@@ -32,13 +55,19 @@ def case_findings_record(*, case_id: int) -> dict[str, int]:
         authorization={},
     )
     partition = Partition(kind=Partition.Kind.SSN, lo="", hi="")
+    row = {"case_id": case.pk, **{c: getattr(case, c) for c in CASE_COLUMNS}}
     with connection.cursor() as cur:
-        ctx = PartitionContext(
-            run=run, partition=partition, cursor=cur, rules=rules, only_case=case_id
+        ctx = PartitionContext(run=run, partition=partition, cursor=cur, rules=rules)
+        # What a batch partition reads or counts, known here already: the rules read nothing.
+        ctx.cache.update(
+            {
+                "loads": current,
+                "examined": 1,
+                "ssa_rows": instant_ssa_rows(row, result.references),
+                "dhs_rows": instant_dhs_rows(row, result.references),
+                "naturalized": instant_naturalized(row, result.references),
+            }
         )
-        # What a batch partition looks up or counts, known here already: one submit saves two round trips.
-        ctx.cache["loads"] = current
-        ctx.cache["examined"] = 1
         ctx.rows_examined = 1
         for rule in rules:
             rule.implementation(ctx, rule)
@@ -48,10 +77,9 @@ def case_findings_record(*, case_id: int) -> dict[str, int]:
 def case_submitted(*, case: Any, result: InstantResult) -> None:
     """The listener of `verification.submitted`: the identity findings of a case just submitted.
 
-    The instant result already compared the case with SSA and DHS. When every comparison is an
-    exact match (most submits) no identity rule can raise anything, so the rules are not run
-    again; otherwise they run over the one case, as the batch would.
+    When every comparison is an exact match (most submits) no identity rule can raise anything,
+    so the rules are not run; otherwise they run over the one case, as the batch would.
     """
     if result.comparisons and all(c.result.outcome == MATCH for c in result.comparisons):
         return
-    case_findings_record(case_id=case.pk)
+    case_findings_record(case=case, result=result)

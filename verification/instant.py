@@ -4,12 +4,18 @@ SSA (Numident, by SSN blind index) confirms SSN, names, date of birth and citize
 death and locks. DHS (immigration records, by A-Number, I-94 or passport) confirms noncitizens'
 identity and work authorization, and naturalization when SSA's citizenship is stale. Every
 field compared is reported with its source, outcome, values and score (matching.py).
+
+The reference rows read on the way are kept on the result (`References`): whoever listens to
+"a case was submitted" (`verification.submitted`) derives what it needs from them without
+reading SSA or DHS again, so the match runs once per submit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+
+from django.db.models import Case, IntegerField, Q, When
 
 from privacy.crypto import blind_index, mask
 from verification import matching
@@ -59,13 +65,31 @@ class Comparison:
 
 
 @dataclass
+class References:
+    """The reference rows the instant match read (current loads only), in id order.
+
+    `transposed` and `naturalized` are None when the match had no reason to look: the SSN's record
+    was found with the submitted date of birth, or citizenship was not in question.
+    """
+
+    numident: Numident | None = None
+    # Numident records of the SSN with two adjacent digits swapped (a keying error).
+    transposed: list[Numident] | None = None
+    # Naturalized DHS records born the day the case says (or of its A-Number).
+    naturalized: list[ImmigrationRecord] | None = None
+    immigration: ImmigrationRecord | None = None
+    immigration_via: str = ""  # the identifier that led to `immigration`: a_number, i94 or passport
+
+
+@dataclass
 class InstantResult:
-    """The outcome of matching one case, and every comparison behind it."""
+    """The outcome of matching one case, every comparison behind it, and the rows it read."""
 
     status: str = CaseStatus.EMPLOYMENT_AUTHORIZED
     tnc_source: str = TncSource.NONE
     name_review: bool = False
     comparisons: list[Comparison] = field(default_factory=list)
+    references: References = field(default_factory=References)
 
     def add(self, source: str, result: FieldResult, reference_id: int | None = None) -> None:
         """Record one comparison."""
@@ -105,6 +129,7 @@ class Submitted:
 
 _NUMIDENT_FIELDS = (
     "id",
+    "ssn_bidx",
     "ssn_last4",
     "first_name",
     "middle_name",
@@ -116,6 +141,7 @@ _NUMIDENT_FIELDS = (
 )
 _DHS_FIELDS = (
     "id",
+    "a_number_bidx",
     "first_name",
     "last_name",
     "date_of_birth",
@@ -135,12 +161,16 @@ def _ssa(sub: Submitted, res: InstantResult, today: date) -> bool:
         .only(*_NUMIDENT_FIELDS)
         .first()
     )
+    res.references.numident = record
+    if record is None or record.date_of_birth != sub.date_of_birth:
+        # A keying error is possible: the records of the SSN with two digits swapped, read once.
+        variants = [blind_index(v, kind="ssn") for v in matching.ssn_transpositions(sub.ssn)]
+        res.references.transposed = list(
+            Numident.objects.current().filter(ssn_bidx__in=variants).only(*_NUMIDENT_FIELDS)
+        )
     if record is None:
         hint, ref_value, ref_id = "", "", None
-        variants = [blind_index(v, kind="ssn") for v in matching.ssn_transpositions(sub.ssn)]
-        for candidate in (
-            Numident.objects.current().filter(ssn_bidx__in=variants).only(*_NUMIDENT_FIELDS)
-        ):
+        for candidate in res.references.transposed or []:
             ref = Identity(
                 candidate.first_name,
                 candidate.last_name,
@@ -178,6 +208,12 @@ def _ssa(sub: Submitted, res: InstantResult, today: date) -> bool:
 
 
 def _find_dhs(sub: Submitted) -> tuple[ImmigrationRecord | None, str]:
+    """The record the case's identifiers lead to: A-Number, then I-94, then passport; of several
+    records with one number, the one born the day the case says, then the lowest id (as the
+    cross-reference engine's staging matches them)."""
+    born_that_day = Case(
+        When(date_of_birth=sub.date_of_birth, then=0), default=1, output_field=IntegerField()
+    )
     current = ImmigrationRecord.objects.current().only(*_DHS_FIELDS)
     for field_name, kind, value in (
         ("a_number", "a_number", sub.a_number),
@@ -185,7 +221,11 @@ def _find_dhs(sub: Submitted) -> tuple[ImmigrationRecord | None, str]:
         ("passport", "passport", sub.passport),
     ):
         if value:
-            found = current.filter(**{f"{field_name}_bidx": blind_index(value, kind=kind)}).first()
+            found = (
+                current.filter(**{f"{field_name}_bidx": blind_index(value, kind=kind)})
+                .order_by(born_that_day, "id")
+                .first()
+            )
             if found is not None:
                 return found, field_name
     return None, ""
@@ -193,12 +233,21 @@ def _find_dhs(sub: Submitted) -> tuple[ImmigrationRecord | None, str]:
 
 def _naturalization(sub: Submitted, res: InstantResult) -> bool:
     """Look for the naturalization that explains SSA's stale citizenship; True if found."""
-    candidates = ImmigrationRecord.objects.current().filter(naturalized_on__isnull=False)
-    if sub.a_number:
-        candidates = candidates.filter(a_number_bidx=blind_index(sub.a_number, kind="a_number"))
-    else:
-        candidates = candidates.filter(date_of_birth=sub.date_of_birth)
-    for record in candidates.only(*_DHS_FIELDS)[:50]:
+    a_number = blind_index(sub.a_number, kind="a_number") if sub.a_number else ""
+    # One read serves both: the records of the A-Number (what this match looks at when there is
+    # one) and those born that day (what the cross-reference engine's citizenship rule weighs).
+    wanted = Q(date_of_birth=sub.date_of_birth) | (Q(a_number_bidx=a_number) if a_number else Q())
+    res.references.naturalized = list(
+        ImmigrationRecord.objects.current()
+        .filter(wanted, naturalized_on__isnull=False)
+        .only(*_DHS_FIELDS)
+    )
+    candidates = [
+        r
+        for r in res.references.naturalized
+        if (r.a_number_bidx == a_number if a_number else r.date_of_birth == sub.date_of_birth)
+    ]
+    for record in candidates[:50]:
         ref = Identity(record.first_name, record.last_name, record.date_of_birth)
         results = matching.compare_identity(sub.identity, ref)
         if not any(r.disagrees or r.outcome == NEAR for r in results):
@@ -215,7 +264,7 @@ def _naturalization(sub: Submitted, res: InstantResult) -> bool:
                     "naturalization",
                     matching.MATCH,
                     "",
-                    record.naturalized_on.isoformat(),
+                    str(record.naturalized_on),  # ISO: the query kept dated records only
                     100.0,
                     "naturalized",
                 ),
@@ -235,6 +284,7 @@ def _naturalization(sub: Submitted, res: InstantResult) -> bool:
 def _dhs(sub: Submitted, res: InstantResult, today: date) -> bool:
     """Compare a noncitizen with DHS records; False if no record was found (manual check)."""
     record, via = _find_dhs(sub)
+    res.references.immigration, res.references.immigration_via = record, via
     if record is None:
         id_field = "a_number" if sub.a_number else ("i94" if sub.i94 else "passport")
         res.add(DHS, FieldResult(id_field, NOT_FOUND, "", "", 0.0, ""), None)

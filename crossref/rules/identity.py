@@ -4,10 +4,15 @@ One set-based statement per source joins the partition's cases to the reference 
 the rows that disagree somewhere (about 2% of them) in a temporary table; each rule then reads
 that small table. Names are compared in Python, in bulk, for the few rows whose names are not
 equal once case is folded.
+
+At submit time the instant result has already read the case's reference rows; `instant_ssa_rows`
+turns them into the rows the batch statement would give for that case, so the same rules decide
+its findings without reading SSA again (crossref.instant).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -18,6 +23,7 @@ from crossref.engine import PartitionContext
 from crossref.registry import Rule, rule
 from crossref.rules.common import dob_swapped, fetch_dicts, field, loads
 from privacy import crypto
+from verification.instant import References
 
 SSA = ("verification_cases", "ssa_identity")
 
@@ -32,10 +38,6 @@ NONCITIZEN = ("permanent_resident", "authorized_alien")
 
 
 def _case_filter(ctx: PartitionContext, alias: str = "c") -> tuple[str, dict[str, Any]]:
-    if ctx.only_case is not None:  # the instant result: the same rules, for one case
-        return f"{alias}.id = %(only_case)s AND {alias}.submitted_at IS NOT NULL", {
-            "only_case": ctx.only_case
-        }
     part_sql, part_params = ctx.ssn_range_sql(f"{alias}.ssn_bidx")
     scope_sql, scope_params = ctx.scope_sql(alias)
     return f"{part_sql} AND {scope_sql} AND {alias}.submitted_at IS NOT NULL", {
@@ -65,9 +67,7 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         params["ssa"] = loads(ctx).get("ssa", 0)
         # The same hash range on the reference side lets the join read only its slice of Numident:
         # the run's sorted copy of its SSA load (engine.stage_ensure) when there is one.
-        n_range, n_params = (
-            ("TRUE", {}) if ctx.only_case is not None else ctx.ssn_range_sql("n.ssn_bidx")
-        )
+        n_range, n_params = ctx.ssn_range_sql("n.ssn_bidx")
         params.update(n_params)
         numident = f"{ctx.stage}_ssa" if ctx.stage else sources.NUMIDENT
         n_load = "TRUE" if ctx.stage else "n.load_id = %(ssa)s"
@@ -89,42 +89,104 @@ def ssa_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
             """,  # noqa: S608
             params,
         )
-        found = [r for r in rows if r["n_id"] is not None]
-        scores = names.compare_many(
-            [
-                names.NamePair(
-                    r["first_name"],
-                    r["last_name"],
-                    r["n_first"],
-                    r["n_last"],
-                    r["other_last_names"] or "",
-                    r["n_middle"] or "",
-                )
-                for r in found
-            ]
-        )
-        for r, s in zip(found, scores, strict=True):
-            r["name_score"] = float(s)
-        for r in rows:
-            r.setdefault("name_score", 0.0)
-            r["dob_swap"] = dob_swapped(r["date_of_birth"], r["n_dob"])
-        _transpositions(ctx, rows)
-        return rows
+        return score_ssa_rows(rows, lambda suspects: _transposition_hits(ctx, suspects))
 
     return ctx.once("ssa_rows", build)
 
 
-def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
-    """For an SSN with no record, or a record of someone else, try the SSN with two digits swapped."""
+TranspositionHits = Callable[[list[dict[str, Any]]], list[tuple[dict[str, Any], dict[str, Any]]]]
 
+
+def score_ssa_rows(
+    rows: list[dict[str, Any]], transposition_hits: TranspositionHits
+) -> list[dict[str, Any]]:
+    """Give the rows their name score and date-of-birth swap, and mark SSN transpositions.
+
+    `transposition_hits` answers, for the suspect rows (no record, or a record of someone else),
+    the pairs (Numident record at a transposed SSN, row): read by the batch, known at submit.
+    """
+    found = [r for r in rows if r["n_id"] is not None]
+    scores = names.compare_many(
+        [
+            names.NamePair(
+                r["first_name"],
+                r["last_name"],
+                r["n_first"],
+                r["n_last"],
+                r["other_last_names"] or "",
+                r["n_middle"] or "",
+            )
+            for r in found
+        ]
+    )
+    for r, s in zip(found, scores, strict=True):
+        r["name_score"] = float(s)
+    for r in rows:
+        r.setdefault("name_score", 0.0)
+        r["dob_swap"] = dob_swapped(r["date_of_birth"], r["n_dob"])
     suspects = [
         r
         for r in rows
         if r["n_id"] is None
         or (not names.is_variant(r["name_score"]) and r["n_dob"] != r["date_of_birth"])
     ]
-    if not suspects:
-        return
+    if suspects:
+        _mark_transposed(transposition_hits(suspects))
+    return rows
+
+
+def instant_ssa_rows(case: dict[str, Any], refs: References) -> list[dict[str, Any]]:
+    """The row `ssa_rows` gives for one case, from the reference rows its instant result read.
+
+    `case` holds the case's columns as the batch statement names them. The instant result reads
+    the transposed SSNs whenever the record is missing or born another day, which every suspect
+    row is, so nothing is read here.
+    """
+    n = refs.numident
+    row = {
+        **case,
+        "n_id": n.pk if n else None,
+        "n_first": n.first_name if n else None,
+        "n_middle": n.middle_name if n else None,
+        "n_last": n.last_name if n else None,
+        "n_dob": n.date_of_birth if n else None,
+        "n_cit": n.citizenship if n else None,
+        "death_date": n.death_date if n else None,
+        "locked": n.locked if n else None,
+    }
+    hits = [
+        {
+            "id": h.pk,
+            "ssn_bidx": h.ssn_bidx,
+            "first_name": h.first_name,
+            "middle_name": h.middle_name,
+            "last_name": h.last_name,
+            "date_of_birth": h.date_of_birth,
+        }
+        for h in sorted(refs.transposed or [], key=lambda h: h.pk)
+    ]
+    return score_ssa_rows([row], lambda suspects: [(h, r) for h in hits for r in suspects])
+
+
+def instant_naturalized(case: dict[str, Any], refs: References) -> list[dict[str, Any]]:
+    """The naturalized DHS records born the case's day, as `_naturalized_records` reads them."""
+    return [
+        {
+            "id": d.pk,
+            "first_name": d.first_name,
+            "last_name": d.last_name,
+            "date_of_birth": d.date_of_birth,
+            "naturalized_on": d.naturalized_on,
+        }
+        for d in sorted(refs.naturalized or [], key=lambda d: d.pk)
+        if d.date_of_birth == case["date_of_birth"]
+    ]
+
+
+def _transposition_hits(
+    ctx: PartitionContext, suspects: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """For each suspect row, the Numident records of its SSN with two adjacent digits swapped."""
     variants: dict[str, list[dict[str, Any]]] = {}
     ctx.cursor.execute(
         f"SELECT id, ssn_enc FROM {sources.CASES} WHERE id = ANY(%s)",  # noqa: S608
@@ -148,14 +210,18 @@ def _transpositions(ctx: PartitionContext, rows: list[dict[str, Any]]) -> None:
                 swapped = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
                 variants.setdefault(crypto.blind_index(swapped, kind="ssn"), []).append(r)
     if not variants:
-        return
+        return []
     hits = fetch_dicts(
         ctx.cursor,
         f"SELECT id, ssn_bidx, first_name, middle_name, last_name, date_of_birth FROM {sources.NUMIDENT} "  # noqa: S608
-        "WHERE ssn_bidx = ANY(%(b)s) AND load_id = %(ssa)s",
+        "WHERE ssn_bidx = ANY(%(b)s) AND load_id = %(ssa)s ORDER BY id",
         {"b": list(variants), "ssa": loads(ctx).get("ssa", 0)},
     )
-    pairs = [(h, r) for h in hits for r in variants.get(h["ssn_bidx"], [])]
+    return [(h, r) for h in hits for r in variants.get(h["ssn_bidx"], [])]
+
+
+def _mark_transposed(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """A row whose transposed SSN is the record of the same person (name and birth day) is a keying error."""
     scores = names.compare_many(
         [
             names.NamePair(
@@ -438,11 +504,14 @@ def _naturalized_records(
     of their date of birth (the first variant by id): the look-alikes born the same day, whose
     number grows with the DHS load (at 5M cases, about 1,500 a partition), are not scored for the others.
     """
-    naturalized = fetch_dicts(
-        ctx.cursor,
-        f"SELECT id, first_name, last_name, date_of_birth, naturalized_on FROM {sources.DHS} "  # noqa: S608
-        "WHERE naturalized_on IS NOT NULL AND date_of_birth = ANY(%(d)s) AND load_id = %(dhs)s ORDER BY id",
-        {"d": sorted({r["date_of_birth"] for r in rows}), "dhs": loads(ctx).get("dhs", 0)},
+    naturalized = ctx.once(
+        "naturalized",  # given by the instant result at submit (instant_naturalized)
+        lambda: fetch_dicts(
+            ctx.cursor,
+            f"SELECT id, first_name, last_name, date_of_birth, naturalized_on FROM {sources.DHS} "  # noqa: S608
+            "WHERE naturalized_on IS NOT NULL AND date_of_birth = ANY(%(d)s) AND load_id = %(dhs)s ORDER BY id",
+            {"d": sorted({r["date_of_birth"] for r in rows}), "dhs": loads(ctx).get("dhs", 0)},
+        ),
     )
     by_name: dict[tuple[date, str, str], dict[str, Any]] = {}
     by_dob: dict[date, list[dict[str, Any]]] = {}

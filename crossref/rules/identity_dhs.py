@@ -1,7 +1,8 @@
 """DHS identity rules: a noncitizen's I-9 identity and work authorization against DHS immigration records.
 
-Each noncitizen case's DHS record is matched once per run at staging (`crossref.staging`); the
-instant result looks it up for its one case in the same order (A-Number, I-94, passport).
+Each noncitizen case's DHS record is matched once per run at staging (`crossref.staging`). At
+submit, verification's instant result has looked the case's record up in the same order (A-Number,
+I-94, passport; of several, the one born that day) and `instant_dhs_rows` takes it from there.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from crossref import names, sources
 from crossref.engine import STAGE_DHS_COLUMNS, PartitionContext, stage_dhs_name
 from crossref.registry import Rule, rule
 from crossref.rules.common import dob_swapped, fetch_dicts, field, loads
-from crossref.rules.identity import DHS, _base, _case_filter, _examined
+from crossref.rules.identity import DHS, NONCITIZEN, _base, _case_filter, _examined
+from verification.instant import References
 
 
 # --- DHS ---------------------------------------------------------------------------------------
@@ -26,7 +28,7 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
         where, params = _case_filter(ctx)
         params["dhs"] = loads(ctx).get("dhs", 0)
         # The run's staging copy holds each case's DHS record, matched once for the run
-        # (staging._stage_dhs); the instant result looks it up, for its one case, by the same order.
+        # (staging._stage_dhs); without one, `_dhs_match` looks each case's up in the same order.
         source, d_params = _dhs_match(ctx)
         params.update(d_params)
         rows = fetch_dicts(
@@ -50,24 +52,48 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
             """,  # noqa: S608
             params,
         )
-        found = [r for r in rows if r["d_id"] is not None]
-        scores = names.compare_many(
-            [
-                names.NamePair(
-                    r["first_name"],
-                    r["last_name"],
-                    r["d_first"],
-                    r["d_last"],
-                    r["other_last_names"] or "",
-                )
-                for r in found
-            ]
-        )
-        for r, s in zip(found, scores, strict=True):
-            r["name_score"] = float(s)
-        return rows
+        return score_dhs_rows(rows)
 
     return ctx.once("dhs_rows", build)
+
+
+def score_dhs_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give the rows whose case has a DHS record their name score."""
+    found = [r for r in rows if r["d_id"] is not None]
+    scores = names.compare_many(
+        [
+            names.NamePair(
+                r["first_name"],
+                r["last_name"],
+                r["d_first"],
+                r["d_last"],
+                r["other_last_names"] or "",
+            )
+            for r in found
+        ]
+    )
+    for r, s in zip(found, scores, strict=True):
+        r["name_score"] = float(s)
+    return rows
+
+
+def instant_dhs_rows(case: dict[str, Any], refs: References) -> list[dict[str, Any]]:
+    """The row `dhs_rows` gives for one case, from the record its instant result found (none for a citizen)."""
+    if case["citizenship_status"] not in NONCITIZEN:
+        return []
+    d = refs.immigration
+    row = {
+        **case,
+        "d_id": d.pk if d else None,
+        "d_first": d.first_name if d else None,
+        "d_last": d.last_name if d else None,
+        "d_dob": d.date_of_birth if d else None,
+        "work_authorized_from": d.work_authorized_from if d else None,
+        "work_authorized_until": d.work_authorized_until if d else None,
+        "naturalized_on": d.naturalized_on if d else None,
+        "matched_by": refs.immigration_via or None,
+    }
+    return score_dhs_rows([row])
 
 
 def _dhs_match(ctx: PartitionContext) -> tuple[str, dict[str, Any]]:
@@ -78,8 +104,7 @@ def _dhs_match(ctx: PartitionContext) -> tuple[str, dict[str, Any]]:
             f"LEFT JOIN {stage_dhs_name(ctx.run.pk)} d ON d.case_id = c.id AND {d_range}",
             d_params,
         )
-    # Without a staging copy (the instant result, one case): the same order as staging._stage_dhs,
-    # an index look-up per identifier.
+    # Without a staging copy: the same order as staging._stage_dhs, an index look-up per identifier.
     lookups = [
         f"""LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE {" AND ".join(f"{k}.id IS NULL" for k in earlier) or "TRUE"}
                AND c.{column} <> '' AND x.{column} <> '' AND x.{column} = c.{column} AND x.load_id = %(dhs)s

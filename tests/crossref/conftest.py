@@ -14,9 +14,11 @@ import pytest
 from django.utils import timezone
 
 from crossref import sources
+from crossref.instant import case_findings_record
 from privacy import crypto
 from privacy.models import Role
 from tests.factories import UnitFactory, UserFactory
+from verification.instant import Submitted, instant_result
 from verification.models import (
     Employer,
     EnforcementSubject,
@@ -191,6 +193,26 @@ class World:
             )
         )
         return c
+
+
+def submit_instant(case: VerificationCase, ssn: str, **ids: str) -> dict[str, int]:
+    """The submit's path for a hand-built case: verification's instant result, then crossref's
+    listener over the rows it read (rule -> new findings). `ids` are the clear document numbers
+    the case was built with (a_number, i94, passport)."""
+    result = instant_result(
+        Submitted(
+            first_name=case.first_name,
+            last_name=case.last_name,
+            other_last_names=case.other_last_names,
+            date_of_birth=case.date_of_birth,
+            ssn=ssn,
+            citizenship_status=case.citizenship_status,
+            hire_date=case.hire_date,
+            **ids,
+        ),
+        today=timezone.localdate(),
+    )
+    return case_findings_record(case=case, result=result)
 
 
 def documents(**numbers: str) -> dict[str, str]:

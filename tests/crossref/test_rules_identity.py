@@ -8,6 +8,7 @@ import pytest
 
 from crossref import services
 from crossref.models import Finding
+from tests.crossref.conftest import submit_instant
 
 DOB = date(1985, 4, 9)
 
@@ -217,10 +218,8 @@ def test_the_dhs_record_a_case_leads_to(world, matcher, path):
     """A-Number first, then I-94, then passport; of several records with one number, the one born the same day.
 
     The batch matches every case once for the run (the staging copy), the instant result looks its
-    one case up: both must lead to the same record.
+    one case up (verification.instant): both must lead to the same record.
     """
-    from crossref.instant import case_findings_record
-
     emp, other_day = world.employer(), date(1960, 1, 1)
     # One A-Number on three records (keying errors at DHS): the ones with the case's date of birth
     # win over a lower id, and of those the lower id.
@@ -287,8 +286,13 @@ def test_the_dhs_record_a_case_leads_to(world, matcher, path):
     if path == "batch":
         run_rules(matcher, "DHS-NOTFOUND", "DHS-IDENTITY")
     else:
-        for case in (shared, by_a_number, by_i94, by_passport, nothing):
-            case_findings_record(case_id=case.pk)
+        submit_instant(shared, "153456789", a_number="A011111111")
+        submit_instant(by_a_number, "163456789", a_number="A022222222", i94="94000000001")
+        submit_instant(
+            by_i94, "173456789", a_number="A099999999", i94="94000000002", passport="P7000001"
+        )
+        submit_instant(by_passport, "183456789", a_number="A099999998", passport="P7000002")
+        submit_instant(nothing, "193456789", a_number="A099999997", i94="94000000009")
     assert set(findings("DHS-NOTFOUND")) == {nothing.pk}
     identity = findings("DHS-IDENTITY")
     # The others' records agree with them: the right ones were found.
