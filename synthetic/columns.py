@@ -23,6 +23,7 @@ from synthetic.world import (
     STATUS_LPR,
     World,
     from_day,
+    to_day,
 )
 
 CITIZENSHIP = {
@@ -59,8 +60,6 @@ def days_for(w: World) -> Days:
     """The day table of a world (cached on it)."""
     cached = getattr(w, "_days", None)
     if cached is None:
-        from synthetic.world import to_day
-
         cached = Days(to_day(from_day(0).replace(year=1935)), to_day(w.as_of) + 4000)
         w._days = cached  # type: ignore[attr-defined]
     return cached

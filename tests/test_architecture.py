@@ -3,7 +3,8 @@
 - Apps import down the order `cases → crossref → verification → privacy → audit → core`; no app
   imports the tooling (`synthetic`, `bench`).
 - No import loop among the modules of one app (imports only for type checking aside).
-- No import inside a function body, except the documented inversions listed in `ALLOWED_LOCAL`.
+- No import inside a function body, except the documented inversions listed in `ALLOWED_LOCAL`
+  (and, for now, the tooling other engineers are reworking, marked "to clean after merge").
 
 The import graph comes from grimp (the library behind import-linter, whose contracts in
 pyproject.toml say the same for `lint-imports`). Each check is a pure function, tested below on a
@@ -34,6 +35,7 @@ ALLOWED_LOCAL = {
             "ready",
         ): "AppConfig.ready: models and registries load after the app registry"
         for app in ORDER
+        if app != "core"  # core registers nothing
     },
     (
         "config.celery",
@@ -41,6 +43,63 @@ ALLOWED_LOCAL = {
     ): "imported with the settings, before Django's apps load",
     ("config.run", "_embedded_postgres"): "make run's embedded PostgreSQL, loaded only when used",
     ("config.run", "_embedded_redis"): "make run's embedded Redis, loaded only when used",
+}
+# Being reworked by other engineers at the time of writing (synthetic/load.py, bench/): to clean
+# after merge. Most of these import Django models after the bench has configured Django itself.
+TO_CLEAN_AFTER_MERGE = "to clean after merge"
+ALLOWED_LOCAL |= {
+    ("synthetic.load", "load_world"): TO_CLEAN_AFTER_MERGE,
+    **{
+        (module, function): TO_CLEAN_AFTER_MERGE
+        for module, functions in {
+            "bench.audit": (
+                "run",
+                "_setup_database",
+                "_drop_database",
+                "_demo_case",
+                "_session_cookie",
+                "_cpu_in_process",
+                "_pages",
+                "_designs",
+                "_writers",
+                "_verify_size",
+                "_browser_indexes",
+                "_browser",
+            ),
+            "bench.crossref": (
+                "run",
+                "_setup_django",
+                "_bench_user",
+                "_floor_seconds",
+                "_stop",
+                "_full_run",
+                "_switch_database",
+                "_reuse_user",
+                "_load_data",
+                "_quality",
+                "_p2",
+                "_wait_for_workers",
+                "_export_names",
+                "splink_main",
+            ),
+            "bench.data": ("run",),
+            "bench.latency": (
+                "_bodies",
+                "measure",
+                "main",
+            ),
+            "bench.queue": (
+                "_ensure_database",
+                "_drop_database",
+                "_directory",
+                "_load",
+                "_session",
+                "_cpu_per_request",
+                "run",
+            ),
+        }.items()
+        for function in functions
+    },
 }
 
 Graph = Mapping[str, set[str]]
@@ -157,21 +216,32 @@ def test_no_import_loop_inside_an_app(project_graph):
     assert loops(project_graph) == []
 
 
-def test_imports_sit_at_the_top_of_modules_but_for_documented_inversions():
+def _project_local_imports() -> list[tuple[str, str, int]]:
     found = []
-    for app in [*ORDER, "config"]:
-        for path in sorted((ROOT / app).rglob("*.py")):
+    for package in [*ORDER, "config", *TOOLING]:
+        for path in sorted((ROOT / package).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
             module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(
                 ".__init__"
             )
-            found += [
-                f"{m}:{fn} line {line}"
-                for m, fn, line in local_imports(path.read_text(), module)
-                if (m, fn) not in ALLOWED_LOCAL
-            ]
+            found += local_imports(path.read_text(), module)
+    return found
+
+
+def test_imports_sit_at_the_top_of_modules_but_for_documented_inversions():
+    found = [
+        f"{m}:{fn} line {line}"
+        for m, fn, line in _project_local_imports()
+        if (m, fn) not in ALLOWED_LOCAL
+    ]
     assert found == []
+
+
+def test_the_allow_list_only_names_functions_that_still_import():
+    """An entry whose imports have gone must go too: the list can only shrink."""
+    used = {(m, fn) for m, fn, _ in _project_local_imports()}
+    assert sorted(set(ALLOWED_LOCAL) - used) == []
 
 
 def test_the_import_linter_contracts_hold():

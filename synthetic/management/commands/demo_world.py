@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cases.models import RoutingRule
+from privacy.models import Unit
 from verification.models import VerificationCase
 
 
@@ -44,9 +46,6 @@ class Command(BaseCommand):
 
     def _routing(self) -> None:
         # Identity leads to Worksite A, employer-behaviour leads to Worksite B (an admin edits these).
-        from cases.models import RoutingRule
-        from privacy.models import Unit
-
         units = {u.code: u for u in Unit.objects.filter(agency__code="ice-hsi")}
         if "worksite-a" in units and "worksite-b" in units and not RoutingRule.objects.exists():
             RoutingRule.objects.create(rule_family="", state="", unit=units["worksite-a"])
