@@ -279,3 +279,21 @@ def test_the_reference_data_is_read_once_per_submit(world, monkeypatch, index):
     assert case.status == first.status
     if heard[0].status != "employment_authorized" or heard[0].name_review:
         assert Finding.objects.filter(case_id=case.pk).exists()
+
+
+def test_the_findings_commit_or_roll_back_with_the_case(world, monkeypatch):
+    """A listener after crossref's failing rolls the submit back: no case, no finding."""
+
+    def fails(*, case, result):
+        raise RuntimeError("a later listener failed")
+
+    world.numident("521874390", "Robert", "Chen", date(1960, 1, 1))
+    monkeypatch.setattr(submitted, "_listeners", [case_submitted, fails])
+    employer = world.employer()
+    with pytest.raises(RuntimeError):
+        verification_services.case_create(actor=None, employer=employer, data=i9())
+    assert not employer.cases.exists()
+    assert not Finding.objects.exists()
+    monkeypatch.setattr(submitted, "_listeners", [case_submitted])
+    case = verification_services.case_create(actor=None, employer=employer, data=i9())
+    assert list(Finding.objects.values_list("case_id", "rule_code")) == [(case.pk, "SSA-IDENTITY")]
