@@ -18,6 +18,8 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
+        # Imports inside: the models and the registries of lower apps load only once the app
+        # registry is ready; this is where an app registers with the apps below it (DESIGN.md).
         from celery.signals import task_postrun, task_prerun
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate

@@ -16,6 +16,8 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases and triage"
 
     def ready(self) -> None:
+        # Imports inside: the models and the registries of lower apps load only once the app
+        # registry is ready; this is where an app registers with the apps below it (DESIGN.md).
         from audit.anomalies import register_assignment_resolver
         from audit.catalogue import register
         from cases.audit_events import EVENTS

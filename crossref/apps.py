@@ -17,6 +17,8 @@ class CrossrefConfig(AppConfig):
     verbose_name = "Cross-reference engine"
 
     def ready(self) -> None:
+        # Imports inside: the models and the registries of lower apps load only once the app
+        # registry is ready; this is where an app registers with the apps below it (DESIGN.md).
         from audit.catalogue import register
         from crossref import rules  # noqa: F401  (fills the registry)
         from crossref.instant import case_submitted

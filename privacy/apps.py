@@ -70,6 +70,8 @@ class PrivacyConfig(AppConfig):
     verbose_name = "Privacy and access"
 
     def ready(self) -> None:
+        # Imports inside: the models and the registries of lower apps load only once the app
+        # registry is ready; this is where an app registers with the apps below it (DESIGN.md).
         from audit import catalogue
         from privacy import receivers, registry  # noqa: F401
         from privacy.sources import SubjectRequestSource

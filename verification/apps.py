@@ -16,6 +16,8 @@ class VerificationConfig(AppConfig):
     verbose_name = "Verification"
 
     def ready(self) -> None:
+        # Imports inside: the models and the registries of lower apps load only once the app
+        # registry is ready; this is where an app registers with the apps below it (DESIGN.md).
         from audit.catalogue import register
         from verification.audit_events import EVENTS
 
