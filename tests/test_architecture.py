@@ -133,8 +133,9 @@ def tooling_imports(
 def loops(graph: Graph) -> list[list[str]]:
     """Strongly connected components of more than one module inside one app (Tarjan).
 
-    A package's `__init__` re-exporting its submodules, which import each other, is no loop:
-    the package is already in `sys.modules` while its submodules load.
+    A package's `__init__` re-exporting its submodules is no loop as long as no submodule imports
+    the package back (`from verification.services.case_common import x`, not `from
+    verification.services import x`): grimp records the module named.
     """
     index: dict[str, int] = {}
     low: dict[str, int] = {}
