@@ -31,6 +31,63 @@ def _previous_day() -> tuple[datetime, datetime]:
     return today - timedelta(days=1), today
 
 
+class _Assigner:
+    """Hands events to reviewers: never an actor's own, each (event, rule) once, least-loaded first."""
+
+    def __init__(self) -> None:
+        self.load: dict[int, int] = defaultdict(int)
+        self.made: list[ReviewAssignment] = []
+        self.seen: set[tuple[int, str]] = set()
+
+    def give(self, event: AuditEvent, reason: str, rule: str, explanation: str) -> None:
+        """Assign `event` to the least-loaded supervisor of its actor's agency who is not its actor."""
+        reviewers = [s for s in _supervisors(event.actor_agency) if s.pk != event.actor_id]
+        if not reviewers or (event.pk, rule) in self.seen:
+            return
+        reviewer = min(reviewers, key=lambda s: (self.load[s.pk], s.pk))
+        assignment, created = ReviewAssignment.objects.get_or_create(
+            event_id=event.pk,
+            reviewer=reviewer,
+            rule=rule,
+            defaults={
+                "event_occurred_at": event.occurred_at,
+                "event_actor_id": event.actor_id,
+                "reason": reason,
+                "explanation": explanation,
+            },
+        )
+        self.seen.add((event.pk, rule))
+        if created:
+            self.load[reviewer.pk] += 1
+            self.made.append(assignment)
+
+
+def _sample(
+    *, start: datetime, end: datetime, per_reviewer: int, rng: random.Random
+) -> list[AuditEvent]:
+    """A random sample of each agency's events of the window, `per_reviewer` per supervisor."""
+    agencies = (
+        AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        .exclude(actor_agency="")
+        .order_by()
+        .values_list("actor_agency", flat=True)
+        .distinct()
+    )
+    sampled: list[AuditEvent] = []
+    for agency in agencies:
+        supervisors = _supervisors(agency)
+        pool = list(
+            AuditEvent.objects.filter(
+                occurred_at__gte=start, occurred_at__lt=end, actor_agency=agency
+            )
+            .exclude(action__startswith="audit.")
+            .values_list("id", flat=True)[:50_000]
+        )
+        chosen = rng.sample(pool, min(len(pool), per_reviewer * len(supervisors)))
+        sampled += AuditEvent.objects.filter(pk__in=chosen).order_by("id")
+    return sampled
+
+
 @transaction.atomic
 def review_assign(
     *,
@@ -48,62 +105,21 @@ def review_assign(
         start, end = _previous_day()
     per_reviewer = settings.AUDIT_REVIEW_SAMPLE_PER_REVIEWER if sample_size is None else sample_size
     rng = random.Random(seed)  # not for security: which events are sampled is itself recorded
-    load: dict[int, int] = defaultdict(int)
-    made: list[ReviewAssignment] = []
-    seen: set[tuple[int, str]] = set()
-
-    def give(event: AuditEvent, reason: str, rule: str, explanation: str) -> None:
-        reviewers = [s for s in _supervisors(event.actor_agency) if s.pk != event.actor_id]
-        if not reviewers or (event.pk, rule) in seen:
-            return
-        reviewer = min(reviewers, key=lambda s: (load[s.pk], s.pk))
-        assignment, created = ReviewAssignment.objects.get_or_create(
-            event_id=event.pk,
-            reviewer=reviewer,
-            rule=rule,
-            defaults={
-                "event_occurred_at": event.occurred_at,
-                "event_actor_id": event.actor_id,
-                "reason": reason,
-                "explanation": explanation,
-            },
-        )
-        seen.add((event.pk, rule))
-        if created:
-            load[reviewer.pk] += 1
-            made.append(assignment)
-
+    assigner = _Assigner()
     flags = anomalies.flags_for(start=start, end=end)
     events = AuditEvent.objects.in_bulk([i for f in flags for i in f.event_ids if i])
     for flag in flags:
         for event_id in flag.event_ids:
             if event_id in events:
-                give(
+                assigner.give(
                     events[event_id],
                     ReviewReason.FLAG,
                     flag.rule,
                     f"{anomalies.RULES[flag.rule]} {flag.explanation}",
                 )
-    agencies = (
-        AuditEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-        .exclude(actor_agency="")
-        .order_by()
-        .values_list("actor_agency", flat=True)
-        .distinct()
-    )
-    for agency in agencies:
-        supervisors = _supervisors(agency)
-        pool = list(
-            AuditEvent.objects.filter(
-                occurred_at__gte=start, occurred_at__lt=end, actor_agency=agency
-            )
-            .exclude(action__startswith="audit.")
-            .values_list("id", flat=True)[:50_000]
-        )
-        chosen = rng.sample(pool, min(len(pool), per_reviewer * len(supervisors)))
-        for event in AuditEvent.objects.filter(pk__in=chosen).order_by("id"):
-            give(event, ReviewReason.SAMPLE, "", "Random sample for routine review (AU-6).")
-    if made:
+    for event in _sample(start=start, end=end, per_reviewer=per_reviewer, rng=rng):
+        assigner.give(event, ReviewReason.SAMPLE, "", "Random sample for routine review (AU-6).")
+    if assigner.made:
         event_record(
             action="audit.review_assigned",
             actor=actor,
@@ -111,12 +127,12 @@ def review_assign(
             detail={
                 "start": start.isoformat(),
                 "end": end.isoformat(),
-                "assignments": len(made),
+                "assignments": len(assigner.made),
                 "flags": len(flags),
                 "by_rule": _count(flags),
             },
         )
-    return made
+    return assigner.made
 
 
 def _count(flags: list[anomalies.Flag]) -> dict[str, int]:
