@@ -51,6 +51,7 @@ class PartitionContext:
     rows_examined: int = 0
     cache: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    candidates: dict[str, int] = field(default_factory=dict)  # blocking rule -> candidate pairs
 
     stage: str = ""  # the run's staging table of cases; empty: read the cases table itself
 

@@ -111,7 +111,8 @@ def partition_execute(partition_id: int) -> str:
             cur.execute(
                 """
                 UPDATE crossref_partition SET status = 'done', finished_at = now(), lease_expires_at = NULL,
-                       rows_examined = %s, hits = %s, new_findings = %s, timings = %s
+                       rows_examined = %s, hits = %s, new_findings = %s, timings = %s,
+                       candidates = %s
                  WHERE id = %s AND lease_token = %s AND status = 'running'
                    AND EXISTS (SELECT 1 FROM crossref_run r WHERE r.id = run_id AND r.status = 'running')
                 """,
@@ -120,6 +121,7 @@ def partition_execute(partition_id: int) -> str:
                     json.dumps(ctx.hits),
                     json.dumps(ctx.new),
                     json.dumps({k: round(v, 4) for k, v in ctx.timings.items()}),
+                    json.dumps(ctx.candidates),
                     partition_id,
                     token,
                 ],

@@ -59,6 +59,44 @@ def _can_see_runs(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and roles & {"admin", "supervisor"})
 
 
+class LinkageModelQuerySet(ScopedQuerySet):
+    def visible_to(self, user: Any, action: str = "view") -> LinkageModelQuerySet:
+        """Model parameters hold no personal data; admins and supervisors see them, as they see runs."""
+        return self.all() if _can_see_runs(user) else self.none()
+
+    def current(self) -> LinkageModel | None:
+        """The newest active model: what a new run scores ENF-LINK with (None: the stated defaults)."""
+        return self.filter(active=True).order_by("-version").first()
+
+
+class LinkageModel(models.Model):
+    """One trained set of ENF-LINK's Fellegi-Sunter parameters (`crossref.linkage`), versioned.
+
+    Rows are never edited: retraining adds a version, and findings name the version and digest
+    that scored them (M8). `active` lets an admin stand a version down without deleting it.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    parameters = models.JSONField(help_text="{m: {field: [...]}, u: {...}, prior}")
+    digest = models.CharField(max_length=12, help_text="Hash of the parameters.")
+    training = models.JSONField(
+        default=dict, help_text="What it was trained on: loads, sample sizes, EM rounds."
+    )
+    trained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trained_at = models.DateTimeField(auto_now_add=True)
+    active = models.BooleanField(default=True)
+
+    objects = LinkageModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"Linkage model v{self.version} ({self.digest})"
+
+
 class RunQuerySet(ScopedQuerySet):
     def visible_to(self, user: Any, action: str = "view") -> RunQuerySet:
         """Admins and supervisors see runs; a user outside those roles sees none."""
@@ -94,6 +132,14 @@ class Run(BaseModel):
     )
     reference_loads = models.JSONField(
         default=list, blank=True, help_text="Ids of the reference loads in force at start."
+    )
+    linkage_model = models.ForeignKey(
+        LinkageModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        help_text="ENF-LINK's parameters, fixed at start (none: the stated defaults).",
     )
     schedule = models.ForeignKey(
         "ScheduledRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
@@ -156,6 +202,9 @@ class Partition(models.Model):
     )
     timings = models.JSONField(
         default=dict, help_text="rule family -> seconds spent in this partition."
+    )
+    candidates = models.JSONField(
+        default=dict, help_text="blocking rule -> candidate pairs it made in this partition."
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

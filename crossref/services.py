@@ -19,6 +19,7 @@ from crossref import engine, registry, sources
 from crossref.models import (
     Disposition,
     Finding,
+    LinkageModel,
     Partition,
     PartitionStatus,
     Run,
@@ -158,6 +159,7 @@ def run_start(
             ),
             authorization=authorization,
             reference_loads=sources.current_load_ids(),
+            linkage_model=LinkageModel.objects.current(),
             schedule=schedule,
             started_at=timezone.now(),
         )

@@ -124,6 +124,7 @@ def copy_line(
             ),
             # Indexed under its own kind: a subject's SSN meets a case's SSN, an A-Number an A-Number.
             _array([crypto.blind_index(d, kind=KINDS[kind], key=key) for kind, d in docs]),
+            _array([kind for kind, _d in docs]),
             clean["status"],
         ]
     return "\t".join(_text(v) for v in values) + "\n"

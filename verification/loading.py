@@ -345,6 +345,7 @@ COPY_COLUMNS: dict[str, list[str]] = {
         "nationality",
         "documents_enc",
         "documents_bidx",
+        "documents_kind",
         "status",
     ],
 }

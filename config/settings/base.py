@@ -360,8 +360,10 @@ CROSSREF = {
     "VELOCITY_K": env_int("CROSSREF_VELOCITY_K", 3),
     "VELOCITY_WINDOW_DAYS": env_int("CROSSREF_VELOCITY_WINDOW_DAYS", 90),
     # Enforcement linkage: a score >= THRESHOLD is a lead; within MARGIN below it, a low-severity review.
-    "LINKAGE_THRESHOLD": float(env_str("CROSSREF_LINKAGE_THRESHOLD", "0.92")),
-    "LINKAGE_REVIEW_MARGIN": float(env_str("CROSSREF_LINKAGE_REVIEW_MARGIN", "0.06")),
+    # ENF-LINK's match probabilities (crossref.linkage): at or above the first a lead, at or above
+    # the second a low-severity lead for review.
+    "LINKAGE_LEAD_PROBABILITY": float(env_str("CROSSREF_LINKAGE_LEAD_PROBABILITY", "0.9")),
+    "LINKAGE_REVIEW_PROBABILITY": float(env_str("CROSSREF_LINKAGE_REVIEW_PROBABILITY", "0.5")),
     # Employer behaviour: one-sided z-test significance, and the minimum cases to judge an employer.
     "EMPLOYER_ALPHA": float(env_str("CROSSREF_EMPLOYER_ALPHA", "0.001")),
     "EMPLOYER_MIN_CASES": env_int("CROSSREF_EMPLOYER_MIN_CASES", 10),

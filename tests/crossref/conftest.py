@@ -130,7 +130,7 @@ class World:
         aliases: list[str] | None = None,
         docs: list[tuple[str, str]] | None = None,
     ) -> EnforcementSubject:
-        return EnforcementSubject.objects.create(
+        subject = EnforcementSubject.objects.create(
             load=self.loads["enforcement"],
             subject_ref=ref,
             first_name=first,
@@ -138,8 +138,18 @@ class World:
             aliases=aliases or [],
             date_of_birth=dob,
             documents_bidx=[crypto.blind_index(v, kind=k) for k, v in (docs or [])],
+            documents_kind=[k for k, _ in (docs or [])],
             status="wanted",
         )
+        # Sealed as the loader seals them (verification.copying): per row and array position.
+        subject.documents_enc = [
+            crypto.encrypt(
+                v, table=sources.ENFORCEMENT, column=f"documents_enc[{i}]", row_id=subject.pk
+            )
+            for i, (_, v) in enumerate(docs or [])
+        ]
+        subject.save(update_fields=["documents_enc"])
+        return subject
 
     def case(
         self, employer: Employer, ssn: str, first: str, last: str, dob: date, **extra: Any

@@ -188,6 +188,10 @@ class EnforcementSubject(models.Model):
     nationality = models.CharField(max_length=3, blank=True)
     documents_enc = ArrayField(models.TextField(), default=list, blank=True)
     documents_bidx = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    # The kind of each document ("ssn", "a_number", "passport", "i94", "document_number"), in the
+    # order of documents_bidx: the linkage model tells a subject without an SSN (no evidence) from
+    # one with another SSN (evidence against). Empty on rows loaded before kinds were kept.
+    documents_kind = ArrayField(models.CharField(max_length=16), default=list, blank=True)
     status = models.CharField(max_length=24)
 
     objects = EnforcementQuerySet.as_manager()

@@ -8,6 +8,7 @@ manage.py crossref cancel RUN_ID --user mona
 manage.py crossref compare RUN_ID
 manage.py crossref quality
 manage.py crossref sweep
+manage.py crossref train-linkage --user ada [--cases 200000] [--random-pairs 400000] [--seed 0]
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from audit.guards import holds_role
 from core.errors import DomainError
 from crossref import engine, registry, selectors, services
+from crossref.linkage import training
 from crossref.models import Run, RunMode
 
 
@@ -54,10 +57,18 @@ class Command(BaseCommand):
         cancel.add_argument("--user", required=True)
         sub.add_parser("quality", help="per-rule quality counts (Data Integrity Board)")
         sub.add_parser("sweep", help="re-queue partitions whose lease expired")
+        train = sub.add_parser(
+            "train-linkage",
+            help="estimate ENF-LINK's match model from the loaded data; prints the m/u table",
+        )
+        train.add_argument("--user", required=True, help="an admin or supervisor: who trained it")
+        train.add_argument("--cases", type=int, default=200_000, help="cases sampled at most")
+        train.add_argument("--random-pairs", type=int, default=400_000, help="pairs for u")
+        train.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            getattr(self, f"do_{opts['action']}")(opts)
+            getattr(self, f"do_{opts['action'].replace('-', '_')}")(opts)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
 
@@ -184,3 +195,36 @@ class Command(BaseCommand):
 
     def do_sweep(self, opts: dict[str, Any]) -> None:
         self.stdout.write(str(services.partitions_sweep()))
+
+    def do_train_linkage(self, opts: dict[str, Any]) -> None:
+        user = self._user(opts["user"])
+        if not holds_role(user, ("admin", "supervisor")):
+            raise CommandError(
+                f"{user.username} may not train the linkage model (admin or supervisor)."
+            )
+        for name in ("cases", "random_pairs"):
+            if opts[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
+        started = time.perf_counter()
+        try:
+            row, report = training.train(
+                actor=user,
+                cases=opts["cases"],
+                random_pairs=opts["random_pairs"],
+                seed=opts["seed"],
+            )
+        except training.NothingToTrainOn as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Linkage model v{row.version} ({row.digest}) trained on {report.cases} cases and "
+            f"{report.subjects} subjects in {time.perf_counter() - started:.1f} s; "
+            f"prior {report.params.prior:.3g} per pair."
+        )
+        for r in report.rounds:
+            self.stdout.write(
+                f"  EM round {r['round']}: {r['pairs']} pairs, {r.get('iterations', 0)} iterations"
+                f"{'' if r.get('converged', True) else ' (not converged)'}, estimated {', '.join(r['estimated']) or 'nothing'}"
+            )
+        self.stdout.write(f"{'field':10} {'level':22} {'m':>10} {'u':>12} {'weight':>8}")
+        for field, level, m, u, weight in training.table(report.params):
+            self.stdout.write(f"{field:10} {level:22} {m:10.4g} {u:12.4g} {weight:8.2f}")

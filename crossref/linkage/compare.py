@@ -1,0 +1,223 @@
+"""Comparison vectors of (case, subject) pairs: the level each field reaches (`model.FIELDS`).
+
+Vectorized over pairs. Names are word ids; each distinct pair of names gets its level once per
+worker process (`_LEVELS`), since names repeat. A subject's names are its primary name and its
+aliases: the pair takes the name whose levels weigh most under the model. Given name and surname
+entered the wrong way round (each close to the other side's other name, while the straight
+comparison is not) is the given-name field's `swapped` level, and the surname is then not counted
+again.
+
+Identifiers are compared by blind index (exact) and, for SSN and A-Number pairs that the scale
+would otherwise call different, in clear inside the worker for the few pairs where one digit off
+could change the outcome (`refine_identifiers`): never stored, never logged.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from crossref import sources
+from crossref.linkage.model import FIELD_INDEX, FIELDS, SWAPPED, Parameters
+from crossref.linkage.subjects import SubjectIndex, word
+from privacy import crypto
+from verification.comparison import MISSING, dob_levels, identifier_level, name_levels
+
+_LEVELS: dict[int, int] = {}  # (left word id << 32 | right word id) -> name level
+_levels_lock = threading.Lock()
+OTHER_DOCUMENTS = ("passport", "i94", "document_number")
+
+
+@dataclass
+class CaseColumns:
+    """The compared fields of some cases (row-aligned)."""
+
+    ids: np.ndarray  # case ids
+    given: np.ndarray  # word ids of the normalized given names
+    family: np.ndarray  # word ids of the normalized family names (other last names included)
+    dob: np.ndarray  # date ordinals, 0 for none
+    ssn: list[str]  # blind indexes, '' for none
+    a_number: list[str]
+    others: list[tuple[str, ...]]  # passport, I-94 and document-number blind indexes
+
+
+@dataclass
+class Compared:
+    """The levels of pairs, the subject name each pair was judged on and the term-frequency shares."""
+
+    levels: np.ndarray  # (pairs, fields) int8, -1 missing
+    name: np.ndarray  # the subject name row (into the index's name arrays) of each pair
+    tf: dict[
+        str, np.ndarray
+    ]  # field -> subjects' names bearing the pair's exact name (NaN: not exact)
+    tf_total: dict[str, int]  # field -> the subjects' names with a value
+
+
+def pair_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """`name_levels` of pairs of word ids, each distinct pair judged once per process."""
+    if not len(left):
+        return np.zeros(0, dtype=np.int8)
+    codes = (np.asarray(left, dtype=np.int64) << 32) | np.asarray(right, dtype=np.int64)
+    uniq, inverse = np.unique(codes, return_inverse=True)
+    got = np.fromiter(
+        map(_LEVELS.get, uniq.tolist(), itertools.repeat(-9)), dtype=np.int64, count=len(uniq)
+    )
+    missing = np.flatnonzero(got == -9)
+    if len(missing):
+        todo = uniq[missing].tolist()
+        levels = name_levels([word(c >> 32) for c in todo], [word(c & 0xFFFFFFFF) for c in todo])
+        got[missing] = levels
+        with _levels_lock:
+            if len(_LEVELS) > 4_000_000:
+                _LEVELS.clear()
+            _LEVELS.update(zip(todo, levels.tolist(), strict=True))
+    return got[inverse].astype(np.int8)
+
+
+def _names(
+    cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, ps: np.ndarray, params: Parameters
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Given and family levels of each pair on its best subject name, and that name's row."""
+    count = index.name_count[ps]
+    start = np.cumsum(count) - count
+    owner = np.repeat(np.arange(len(pc)), count)
+    name = np.repeat(index.name_start[ps] - start, count) + np.arange(len(owner))
+    cg, cf = cases.given[pc][owner], cases.family[pc][owner]
+    sg, sf = index.name_given[name], index.name_family[name]
+    given, family = pair_levels(cg, sg), pair_levels(cf, sf)
+    # Names the wrong way round: only where the straight comparison is not already close.
+    loose = np.flatnonzero(~((given >= 0) & (given <= 1) & (family >= 0) & (family <= 1)))
+    if len(loose):
+        cross_a = pair_levels(cg[loose], sf[loose])
+        cross_b = pair_levels(cf[loose], sg[loose])
+        swapped = loose[(cross_a >= 0) & (cross_a <= 1) & (cross_b >= 0) & (cross_b <= 1)]
+        given[swapped], family[swapped] = SWAPPED, MISSING
+    table = params.weight_table()
+    wg, wf = table[FIELD_INDEX["given"]], table[FIELD_INDEX["family"]]
+    weight = np.where(given >= 0, wg[np.maximum(given, 0)], 0.0) + np.where(
+        family >= 0, wf[np.maximum(family, 0)], 0.0
+    )
+    best = np.maximum.reduceat(weight, start) if len(weight) else weight
+    is_best = np.flatnonzero(weight >= np.repeat(best, count) - 1e-12)
+    chosen = is_best[np.searchsorted(owner[is_best], np.arange(len(pc)))]
+    return given[chosen], family[chosen], name[chosen]
+
+
+def _document_levels(
+    cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, ps: np.ndarray
+) -> np.ndarray:
+    """SSN, A-Number and other-document levels of each pair (exact, different, or missing)."""
+    out = np.full((len(pc), 3), MISSING, dtype=np.int8)
+    ssn, a_number, others, documents = cases.ssn, cases.a_number, cases.others, index.documents
+    for k, (c, s) in enumerate(zip(pc.tolist(), ps.tolist(), strict=True)):
+        docs = documents[s]
+        if not docs:
+            continue
+        held = {b for _, b in docs}
+        kinds = {kind for kind, _ in docs}
+        for j, (value, own) in enumerate(((ssn[c], ("ssn",)), (a_number[c], ("a_number",)))):
+            if value:
+                if value in held:
+                    out[k, j] = 0
+                elif kinds.intersection(own):
+                    out[k, j] = 2
+        theirs = [b for b in others[c] if b]
+        if theirs:
+            if any(b in held for b in theirs):
+                out[k, 2] = 0
+            elif kinds.intersection(OTHER_DOCUMENTS):
+                out[k, 2] = 1
+    return out
+
+
+def compare(
+    cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, ps: np.ndarray, params: Parameters
+) -> Compared:
+    """The comparison vectors of pairs (case row `pc`, subject `ps`)."""
+    levels = np.full((len(pc), len(FIELDS)), MISSING, dtype=np.int8)
+    if not len(pc):
+        empty = np.zeros(0, dtype=np.float64)
+        return Compared(
+            levels,
+            np.zeros(0, dtype=np.int64),
+            {"given": empty, "family": empty},
+            {"given": index.given_total, "family": index.family_total},
+        )
+    given, family, name = _names(cases, index, pc, ps, params)
+    levels[:, FIELD_INDEX["given"]] = given
+    levels[:, FIELD_INDEX["family"]] = family
+    levels[:, FIELD_INDEX["dob"]] = dob_levels(cases.dob[pc], index.dob[ps])
+    levels[:, FIELD_INDEX["ssn"] :] = _document_levels(cases, index, pc, ps)
+    tf = {}
+    for field, words_, counts, got in (
+        ("given", index.name_given, index.given_count, given),
+        ("family", index.name_family, index.family_count, family),
+    ):
+        ids = words_[name]
+        count = np.fromiter(
+            (counts.get(w, np.nan) for w in ids.tolist()), dtype=np.float64, count=len(ids)
+        )
+        tf[field] = np.where(got == 0, count, np.nan)
+    return Compared(levels, name, tf, {"given": index.given_total, "family": index.family_total})
+
+
+def _clear(token: str, table: str, column: str, row_id: int) -> str:
+    try:
+        return crypto.normalize_identifier(
+            crypto.decrypt(token, table=table, column=column, row_id=row_id)
+        )
+    except crypto.DecryptionFailed:
+        return ""
+
+
+def refine_identifiers(
+    cursor: Any,
+    cases: CaseColumns,
+    index: SubjectIndex,
+    pc: np.ndarray,
+    ps: np.ndarray,
+    levels: np.ndarray,
+) -> None:
+    """Upgrade SSN / A-Number levels from different to one-off where the clear values are one digit apart.
+
+    Only for the pairs given (the caller passes the few whose outcome it could change); the clear
+    values are opened in the worker's memory, compared and dropped.
+    """
+    fields = [("ssn", sources.CASE_SSN_COLUMN), ("a_number", "a_number_enc")]
+    todo = [
+        (k, j)
+        for j, (f, _) in enumerate(fields)
+        for k in np.flatnonzero(levels[:, FIELD_INDEX[f]] == 2).tolist()
+    ]
+    if not todo:
+        return
+    case_ids = sorted({int(cases.ids[pc[k]]) for k, _ in todo})
+    cursor.execute(
+        f"SELECT id, ssn_enc, a_number_enc FROM {sources.CASES} WHERE id = ANY(%s::bigint[])",  # noqa: S608
+        ["{" + ",".join(map(str, case_ids)) + "}"],
+    )
+    tokens = {row[0]: row[1:] for row in cursor.fetchall()}
+    subject_ids = sorted({int(index.subjects[int(ps[k])][0]) for k, _ in todo})
+    cursor.execute(
+        f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608
+        "WHERE id = ANY(%s::bigint[])",
+        ["{" + ",".join(map(str, subject_ids)) + "}"],
+    )
+    subject_docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
+    for k, j in todo:
+        field, column = fields[j]
+        case_id, subject_id = int(cases.ids[pc[k]]), int(index.subjects[int(ps[k])][0])
+        mine = _clear((tokens.get(case_id) or ("", ""))[j] or "", sources.CASES, column, case_id)
+        sealed, kinds = subject_docs.get(subject_id, ([], []))
+        theirs = [
+            _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
+            for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
+            if kind == field
+        ]
+        best = min((identifier_level(mine, t) for t in theirs if t), default=2)
+        if best == 1:
+            levels[k, FIELD_INDEX[field]] = 1

@@ -1,0 +1,208 @@
+"""Comparison levels: how close two names, two dates of birth or two identifiers are, as a small ordered scale.
+
+One scale, shared by the identity rules (SSA-IDENTITY, DHS-IDENTITY: `verification.matching`) and
+the enforcement linkage model (`crossref.linkage`), so a lawful worker's typo is judged the same
+way wherever it is met. The levels run from the strongest agreement (0) to disagreement; -1 is a
+missing value on either side, which is no evidence at all (weight 0 in the linkage model), never a
+match: two empty names are two missing values.
+
+Names (both sides normalized with `matching.normalize_name`; `NAME_LEVELS`):
+- 0 exact: equal, word order aside, or equal once hyphens and spaces are dropped;
+- 1 close: Jaro-Winkler >= 0.94, or one side's parts a strict subset of the other's (a compound
+  surname given in part, a second given name);
+- 2 similar: Jaro-Winkler >= 0.88, or one edit apart (names of 4+ letters: a typo);
+- 3 alternate: the same sound (metaphone), the same transliteration skeleton ("Mohammed",
+  "Muhammad") or a known nickname ("Bill", "William");
+- 4 initial: one side is an initial, the other's first letter;
+- 5 different.
+
+Dates of birth (as proleptic ordinals, 0 for none; `DOB_LEVELS`): 0 exact; 1 day and month
+swapped; 2 one digit of YYYYMMDD differs; 3 the year one or ten off, day and month equal;
+4 one component differs, the other two equal; 5 different.
+
+Identifiers of one kind (SSN, A-Number, passport; `IDENTIFIER_LEVELS`): 0 exact; 1 one digit off
+or two adjacent digits exchanged (a keying slip); 2 different.
+
+The functions are pure and vectorized over pairs (numpy, rapidfuzz's `cpdist`); callers cache by
+distinct pair, as names repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+
+import jellyfish
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from verification.matching import NICKNAMES
+
+MISSING = -1
+
+NAME_LEVELS = ("exact", "close", "similar", "alternate", "initial", "different")
+DOB_LEVELS = (
+    "exact",
+    "day_month_swapped",
+    "one_digit",
+    "year_off",
+    "one_component",
+    "different",
+)
+IDENTIFIER_LEVELS = ("exact", "one_off", "different")
+
+CLOSE_JW = 0.94
+SIMILAR_JW = 0.88
+
+_DIGRAPHS = (
+    ("ph", "f"),
+    ("kh", "h"),
+    ("gh", "g"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("ck", "k"),
+    ("q", "k"),
+    ("c", "k"),
+    ("w", "v"),
+    ("z", "s"),
+    ("x", "ks"),
+    ("j", "y"),
+)
+
+
+@lru_cache(maxsize=1 << 17)
+def skeleton(name: str) -> str:
+    """A transliteration-blind form of a normalized name: common digraphs folded, vowels and doubled letters dropped.
+
+    Mohammed, Muhammad and Mohamad share "mhmd"; Youssef, Yusuf and Jusuf share "ysf".
+    """
+    out = []
+    for word in name.split():
+        for a, b in _DIGRAPHS:
+            word = word.replace(a, b)
+        consonants = [ch for ch in word if ch not in "aeiouy" or ch == word[0] == "y"]
+        out.append(
+            "".join(ch for i, ch in enumerate(consonants) if i == 0 or ch != consonants[i - 1])
+        )
+    return " ".join(out)
+
+
+@lru_cache(maxsize=1 << 17)
+def phonetic(name: str) -> str:
+    """The metaphone code of a normalized name, word by word ("" for none): the blocking and "alternate" key."""
+    return " ".join(jellyfish.metaphone(word) for word in name.split() if word.isascii())
+
+
+@lru_cache(maxsize=1 << 17)
+def _parts(name: str) -> frozenset[str]:
+    return frozenset(name.split())
+
+
+def _alternate(a: str, b: str) -> bool:
+    if NICKNAMES.get(a.split()[0], frozenset()) & {b.split()[0]}:
+        return True
+    sa, sb = skeleton(a), skeleton(b)
+    if sa == sb and len(sa.replace(" ", "")) >= 3:
+        return True
+    pa, pb = phonetic(a), phonetic(b)
+    return bool(pa) and pa == pb and len(pa.replace(" ", "")) >= 2
+
+
+def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+    """The `NAME_LEVELS` index (int8, -1 for a missing side) of each pair of normalized names."""
+    n = len(left)
+    out = np.full(n, 5, dtype=np.int8)
+    if not n:
+        return out
+    jw = process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1)
+    edits = process.cpdist(left, right, scorer=Levenshtein.distance, workers=1)
+    shortest = np.minimum(
+        np.fromiter(map(len, left), dtype=np.int64, count=n),
+        np.fromiter(map(len, right), dtype=np.int64, count=n),
+    )
+    out[(jw >= SIMILAR_JW) | ((edits == 1) & (shortest >= 4))] = 2
+    out[jw >= CLOSE_JW] = 1
+    # The rest, pair by pair but only where it can change the level: exact up to order or
+    # spacing, subsets, alternates and initials.
+    for i in np.flatnonzero(out > 1).tolist() + np.flatnonzero(out <= 1).tolist():
+        a, b = left[i], right[i]
+        if not a or not b:
+            out[i] = MISSING
+            continue
+        if a == b or a.replace(" ", "") == b.replace(" ", "") or _parts(a) == _parts(b):
+            out[i] = 0
+        elif out[i] <= 1:
+            continue
+        elif _parts(a) < _parts(b) or _parts(b) < _parts(a):
+            out[i] = 1
+        elif out[i] == 2:
+            continue
+        elif _alternate(a, b):
+            out[i] = 3
+        elif (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
+            out[i] = 4
+    return out
+
+
+def name_level(a: str, b: str) -> int:
+    """`name_levels` of one pair."""
+    return int(name_levels([a], [b])[0])
+
+
+@lru_cache(maxsize=1 << 16)
+def _ymd(ordinal: int) -> tuple[int, int, int]:
+    d = date.fromordinal(ordinal)
+    return d.year, d.month, d.day
+
+
+def _split(ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    uniq, inverse = np.unique(np.maximum(ordinals, 1), return_inverse=True)
+    ymd = np.asarray([_ymd(int(o)) for o in uniq], dtype=np.int64).reshape(-1, 3)[inverse]
+    return ymd[:, 0], ymd[:, 1], ymd[:, 2]
+
+
+def _digits(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    number = year * 10_000 + month * 100 + day
+    return np.stack([(number // 10**k) % 10 for k in range(8)], axis=1)
+
+
+def dob_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The `DOB_LEVELS` index (int8, -1 where either date is missing) of each pair of date ordinals (0: none)."""
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    out = np.full(len(left), 5, dtype=np.int8)
+    if not len(left):
+        return out
+    ly, lm, ld = _split(left)
+    ry, rm, rd = _split(right)
+    same = (ly == ry).astype(int) + (lm == rm) + (ld == rd)
+    out[same == 2] = 4
+    year_gap = np.abs(ly - ry)
+    out[(lm == rm) & (ld == rd) & ((year_gap == 1) | (year_gap == 10))] = 3
+    digits = (_digits(ly, lm, ld) != _digits(ry, rm, rd)).sum(axis=1)
+    out[digits == 1] = 2
+    out[(ly == ry) & (lm == rd) & (ld == rm) & (lm != ld)] = 1
+    out[left == right] = 0
+    out[(left <= 0) | (right <= 0)] = MISSING
+    return out
+
+
+def identifier_level(a: str, b: str) -> int:
+    """The `IDENTIFIER_LEVELS` index of two identifiers of one kind (normalized), -1 if either is missing."""
+    if not a or not b:
+        return MISSING
+    if a == b:
+        return 0
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return 1
+        if (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        ):
+            return 1
+    return 2
