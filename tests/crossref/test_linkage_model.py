@@ -1,0 +1,355 @@
+"""ENF-LINK's match model: comparison levels, blocking that survives one bad field, EM that recovers
+known parameters, the regression cases of the linkage issue, and training as an audited operation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from audit.models import AuditEvent
+from crossref.linkage import blocking, em, model
+from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, Parameters
+from crossref.linkage.subjects import forget
+from crossref.models import Finding, LinkageModel, Partition
+from crossref.rules import enforcement
+from privacy import crypto
+from tests.crossref.test_rules_identity import findings, run_rules
+from verification.comparison import (
+    dob_levels,
+    identifier_level,
+    name_level,
+)
+from verification.matching import normalize_name
+
+DOB = date(1979, 4, 23)
+
+
+def levels_of(finding: Finding) -> dict[str, str]:
+    return {f["field"]: f["level"] for f in finding.fields}
+
+
+def weights_of(finding: Finding) -> dict[str, float]:
+    return {f["field"]: f["weight"] for f in finding.fields}
+
+
+# --- Comparison levels ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("Garcia Lopez", "Lopez Garcia", "exact"),  # word order aside
+        ("Garcia-Lopez", "Garcia Lopez", "exact"),  # hyphen for a space
+        ("Katherine", "Katharine", "close"),  # one letter (Jaro-Winkler >= 0.94)
+        ("Garcia", "Garcia Lopez", "close"),  # a compound surname in part
+        ("Jon", "John", "similar"),  # one edit
+        ("Mendoza", "Mendosa", "close"),
+        ("Wojciechowski", "Wojciehowsky", "close"),
+        ("Catherine", "Katherine", "similar"),
+        ("Mohammed", "Muhammad", "alternate"),  # a transliteration
+        ("Bill", "William", "alternate"),  # a nickname
+        ("J", "John", "initial"),
+        ("Maria", "Olga", "different"),
+        ("", "Olga", "missing"),
+        ("", "", "missing"),  # two empty names are two missing values, never a match
+    ],
+)
+def test_name_levels(a, b, level):
+    got = name_level(normalize_name(a), normalize_name(b))
+    assert (model.FIELDS[0].levels[got] if got >= 0 else "missing") == level
+
+
+def test_dob_levels():
+    o = date.toordinal
+    pairs = [
+        (date(1979, 4, 23), date(1979, 4, 23), "exact"),
+        (date(1979, 4, 11), date(1979, 11, 4), "day_month_swapped"),
+        (date(1979, 4, 23), date(1979, 4, 28), "one_digit"),
+        (date(1979, 4, 23), date(1978, 4, 23), "one_digit"),  # the year one off is one digit here
+        (date(1979, 4, 23), date(1980, 4, 23), "year_off"),  # ...and not here
+        (date(1979, 4, 23), date(1979, 9, 23), "one_digit"),
+        (date(1979, 4, 23), date(1979, 12, 23), "one_component"),
+        (date(1979, 4, 23), date(1960, 1, 2), "different"),
+    ]
+    got = dob_levels(np.array([o(a) for a, _, _ in pairs]), np.array([o(b) for _, b, _ in pairs]))
+    assert [model.FIELDS[2].levels[g] for g in got] == [level for _, _, level in pairs]
+    assert dob_levels(np.array([0, o(DOB)]), np.array([o(DOB), 0])).tolist() == [-1, -1]
+
+
+def test_identifier_levels():
+    assert identifier_level("123456789", "123456789") == 0
+    assert identifier_level("123456789", "123456780") == 1  # one digit
+    assert identifier_level("123456789", "123465789") == 1  # two adjacent digits exchanged
+    assert identifier_level("123456789", "987654321") == 2
+    assert identifier_level("", "123456789") == -1
+
+
+def test_a_missing_value_adds_no_weight():
+    levels = np.full((1, len(FIELDS)), -1, dtype=np.int8)
+    got = model.score(DEFAULT, levels)
+    assert got.weights.tolist() == [[0.0] * len(FIELDS)]
+    assert got.log_odds[0] == pytest.approx(DEFAULT.prior_weight)
+
+
+def test_a_common_name_agreeing_says_less_than_a_rare_one():
+    levels = np.full((2, len(FIELDS)), -1, dtype=np.int8)
+    levels[:, FIELD_INDEX["family"]] = 0
+    tf = {"family": np.array([2_500.0, 1.0]), "given": np.array([np.nan, np.nan])}
+    got = model.score(DEFAULT, levels, tf, {"family": 250_000, "given": 250_000})
+    common, rare = got.weights[:, FIELD_INDEX["family"]]
+    assert rare > common + 5  # 1 name in 250k against 1 in 100
+
+
+# --- Blocking -----------------------------------------------------------------------------------
+CORRUPTIONS = {
+    "surname typo": ("Carlos", "Mendosa", date(1969, 8, 30)),
+    "surname replaced": ("Carlos", "Whitfield", date(1969, 8, 30)),
+    "given replaced": ("Charles", "Mendoza", date(1969, 8, 30)),
+    "names swapped": ("Mendoza", "Carlos", date(1969, 8, 30)),
+    "day wrong": ("Carlos", "Mendoza", date(1969, 8, 3)),
+    "month wrong": ("Carlos", "Mendoza", date(1969, 3, 30)),
+    "year wrong": ("Carlos", "Mendoza", date(1996, 8, 30)),
+}
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_no_single_bad_field_loses_the_pair_in_blocking(corruption):
+    first, last, born = CORRUPTIONS[corruption]
+    subject = blocking.name_keys(
+        ["carlos"], ["mendoza"], np.array([date(1969, 8, 30).toordinal()]), undated_only=True
+    )
+    case = blocking.name_keys(
+        [normalize_name(first)],
+        [normalize_name(last)],
+        np.array([born.toordinal()]),
+        undated_only=False,
+    )
+    shared = set(case.ravel().tolist()) & set(subject.ravel().tolist()) - {int(blocking.NONE)}
+    assert shared, corruption
+
+
+def test_an_undated_subject_still_has_a_name_key():
+    subject = blocking.name_keys(["carlos"], ["mendoza"], np.array([0]), undated_only=True)
+    case = blocking.name_keys(
+        ["carlos"], ["mendoza"], np.array([DOB.toordinal()]), undated_only=False
+    )
+    assert set(case.ravel().tolist()) & set(subject.ravel().tolist()) - {int(blocking.NONE)}
+
+
+# --- EM -----------------------------------------------------------------------------------------
+def _simulate(params: Parameters, n_pairs: int, match_share: float, seed: int) -> np.ndarray:
+    """Comparison vectors drawn from known m (matches) and u (non-matches), some values missing."""
+    rng = np.random.default_rng(seed)
+    is_match = rng.random(n_pairs) < match_share
+    out = np.empty((n_pairs, len(FIELDS)), dtype=np.int8)
+    for j, f in enumerate(FIELDS):
+        m, u = np.asarray(params.m[f.name]), np.asarray(params.u[f.name])
+        out[:, j] = np.where(
+            is_match,
+            rng.choice(len(m), size=n_pairs, p=m / m.sum()),
+            rng.choice(len(u), size=n_pairs, p=u / u.sum()),
+        )
+    out[rng.random(out.shape) < 0.05] = -1  # missing values
+    return out
+
+
+def test_em_recovers_known_m_and_u_within_tolerance():
+    truth = Parameters(
+        m={
+            "given": (0.70, 0.10, 0.06, 0.05, 0.02, 0.05, 0.02),
+            "family": (0.75, 0.08, 0.07, 0.04, 0.01, 0.05),
+            "dob": (0.80, 0.04, 0.06, 0.03, 0.04, 0.03),
+            "ssn": (0.85, 0.08, 0.07),
+            "a_number": (0.85, 0.08, 0.07),
+            "document": (0.9, 0.1),
+        },
+        u={
+            "given": (0.02, 0.01, 0.02, 0.03, 0.01, 0.9099, 0.0001),
+            "family": (0.01, 0.01, 0.02, 0.02, 0.005, 0.935),
+            "dob": (0.01, 0.002, 0.02, 0.003, 0.05, 0.915),
+            "ssn": (0.001, 0.004, 0.995),
+            "a_number": (0.001, 0.004, 0.995),
+            "document": (0.001, 0.999),
+        },
+        prior=1e-4,
+    )
+    u_hat = em.estimate_u(_simulate(truth, 400_000, 0.0, seed=1))
+    for f in FIELDS:
+        assert np.allclose(u_hat[f.name], truth.u[f.name], atol=0.004), f.name
+    pairs = _simulate(truth, 60_000, 0.2, seed=2)
+    got = em.estimate_m(pairs, u_hat, DEFAULT.m, [f.name for f in FIELDS], share_start=0.5)
+    assert got.converged
+    assert got.match_share == pytest.approx(0.2, abs=0.01)
+    for f in FIELDS:
+        assert np.allclose(got.m[f.name], truth.m[f.name], atol=0.02), (f.name, got.m[f.name])
+
+
+# --- The regressions of the linkage issue (on the stated defaults) ---------------------------------
+def test_a_subject_with_only_a_surname_and_an_ssn_links_through_the_ssn(world, matcher):
+    emp = world.employer()
+    world.subject("S-P", "", "Volkov", None, docs=[("ssn", "521874390")])
+    case = world.case(emp, "521874390", "Viktor", "Volkov", date(1961, 5, 5))
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")[case.pk]
+    assert got.severity == "high"
+    assert levels_of(got) == {
+        "given": "missing",
+        "family": "exact",
+        "dob": "missing",
+        "ssn": "exact",
+        "a_number": "missing",
+        "document": "missing",
+    }
+    assert weights_of(got)["given"] == 0 and weights_of(got)["dob"] == 0
+
+
+def test_given_name_and_surname_the_wrong_way_round(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Wei", "Zhang", DOB)
+    case = world.case(emp, "600000001", "Zhang", "Wei", DOB)
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")[case.pk]
+    assert got.severity == "high"
+    assert levels_of(got)["given"] == "swapped_with_surname"
+    assert levels_of(got)["family"] == "missing"  # not counted twice
+
+
+def test_an_ssn_typo_is_evidence_for_not_against(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Radu", "Petrescu", DOB, docs=[("ssn", "521874390")])
+    typo = world.case(emp, "521874391", "Radu", "Petrescu", DOB)
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")[typo.pk]
+    assert levels_of(got)["ssn"] == "one_off"
+    assert weights_of(got)["ssn"] > 0
+    assert got.severity == "high"
+
+
+def test_a_date_of_birth_one_digit_off_is_still_found(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Radu", "Petrescu", DOB)
+    case = world.case(emp, "600000002", "Radu", "Petrescu", date(1979, 4, 28))
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")[case.pk]
+    assert levels_of(got)["dob"] == "one_digit"
+    assert weights_of(got)["dob"] > 0
+    assert got.score >= 0.5
+
+
+def test_a_case_whose_only_agreement_is_the_ssn_is_for_review(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Radu", "Petrescu", DOB, docs=[("ssn", "521874390")])
+    case = world.case(emp, "521874390", "Maria", "Lopez", date(1990, 1, 1))
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")[case.pk]
+    assert got.severity == "low"
+    assert got.evidence["document_only"] is True
+    assert levels_of(got)["ssn"] == "exact"
+    assert weights_of(got)["given"] < 0 and weights_of(got)["dob"] < 0
+
+
+def test_candidate_pairs_are_counted_per_blocking_rule(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Radu", "Petrescu", DOB, docs=[("ssn", "521874390")])
+    world.case(emp, "521874390", "Radu", "Petrescu", DOB)
+    run = run_rules(matcher, "ENF-LINK")
+    totals: dict[str, int] = {}
+    for part in Partition.objects.filter(run=run):
+        for rule_name, n in part.candidates.items():
+            totals[rule_name] = totals.get(rule_name, 0) + n
+    assert set(totals) == set(blocking.RULES)
+    assert totals["ssn"] == 1 and totals["given_dob"] == 1 and totals["surname_yob"] == 1
+
+
+# --- Training -----------------------------------------------------------------------------------
+def _population(world, n: int = 60) -> None:
+    """Subjects and workers: a third of the subjects work here under a variant of their identity."""
+    emp = world.employer()
+    rng = np.random.default_rng(7)
+    given = ["Ana", "Radu", "Wei", "Olga", "Kwame", "Sofia", "Ivan", "Lucia", "Omar", "Priya"]
+    family = ["Silva", "Petrescu", "Zhang", "Ivanova", "Mensah", "Rossi", "Petrov", "Lopez"]
+    for i in range(n):
+        born = date(
+            1950 + int(rng.integers(40)), 1 + int(rng.integers(12)), 1 + int(rng.integers(28))
+        )
+        first, last = given[i % len(given)], f"{family[i % len(family)]}{i}"
+        ssn = f"5{i:08d}"
+        world.subject(f"S-{i}", first, last, born, docs=[("ssn", ssn)])
+        if i % 3 == 0:
+            world.case(emp, ssn, first, last if i % 2 else last + "x", born)
+        world.case(emp, f"6{i:08d}", given[(i + 3) % len(given)], f"Other{i}", born)
+
+
+def test_train_linkage_stores_an_audited_version_and_prints_the_table(world, matcher, capsys):
+    _population(world)
+    forget()
+    call_command("crossref", "train-linkage", "--user", matcher.username, "--random-pairs", "5000")
+    out = capsys.readouterr().out
+    row = LinkageModel.objects.get()
+    assert row.version == 1 and row.trained_by == matcher and row.active
+    assert row.digest == Parameters.from_json(row.parameters, "v1").digest
+    assert "field" in out and "swapped_with_surname" in out and f"v1 ({row.digest})" in out
+    event = AuditEvent.objects.get(action="crossref.linkage_trained")
+    assert event.actor_id == matcher.pk and event.object_id == str(row.pk)
+    # A run takes the current model, and every finding names it.
+    run = run_rules(matcher, "ENF-LINK")
+    assert run.linkage_model_id == row.pk
+    got = Finding.objects.filter(rule_code="ENF-LINK")
+    assert got.exists()
+    assert {f.evidence["model"]["digest"] for f in got} == {row.digest}
+    # Training again makes version 2, never an edit of version 1.
+    call_command("crossref", "train-linkage", "--user", matcher.username, "--random-pairs", "5000")
+    assert list(LinkageModel.objects.values_list("version", flat=True)) == [2, 1]
+
+
+def test_training_is_refused_without_data_or_by_an_analyst(world, matcher, directory):
+    from tests.factories import UserFactory
+
+    analyst = UserFactory(username="ana", roles=["analyst"])
+    with pytest.raises(CommandError, match="may not train"):
+        call_command("crossref", "train-linkage", "--user", analyst.username)
+    world.loads["enforcement"].delete()
+    with pytest.raises(CommandError, match="enforcement load"):
+        call_command("crossref", "train-linkage", "--user", matcher.username)
+    assert not LinkageModel.objects.exists()
+
+
+def test_findings_are_identical_when_a_run_is_repeated_and_a_partition_retried(world, matcher):
+    _population(world, n=30)
+    forget()
+
+    def snapshot():
+        return sorted(
+            (f.case_id, f.evidence_key, f.severity, f.score, f.fields, f.summary)
+            for f in Finding.objects.filter(rule_code="ENF-LINK")
+        )
+
+    run_rules(matcher, "ENF-LINK")
+    first = snapshot()
+    assert first
+    Finding.objects.all().delete()
+    forget()  # a fresh worker process: the subject index is built again
+    run = run_rules(matcher, "ENF-LINK")
+    assert snapshot() == first
+    # A retried partition writes nothing new and changes nothing.
+    part = Partition.objects.filter(run=run).order_by("-id").first()
+    Partition.objects.filter(pk=part.pk).update(status="pending", lease_token="")
+    from crossref import engine
+
+    engine.partition_execute(part.pk)
+    assert snapshot() == first
+
+
+def test_probabilities_are_what_the_evidence_adds_up_to(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Radu", "Petrescu", DOB)
+    case = world.case(emp, "600000009", "Radu", "Petrescu", DOB)
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")[case.pk]
+    total = got.evidence["prior_weight"] + sum(weights_of(got).values())
+    assert got.evidence["log_odds"] == pytest.approx(total, abs=0.05)
+    assert got.score == pytest.approx(1 / (1 + 2 ** -got.evidence["log_odds"]), abs=1e-3)
+    assert got.evidence["model"] == {"version": "default", "digest": DEFAULT.digest}
+    assert enforcement.thresholds() == (0.9, 0.5)
+    assert crypto.last4("521874390") not in got.summary
