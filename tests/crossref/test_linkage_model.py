@@ -201,7 +201,8 @@ def test_a_subject_with_only_a_surname_and_an_ssn_links_through_the_ssn(world, m
         "a_number": "missing",
         "document": "missing",
     }
-    assert weights_of(got)["given"] == 0 and weights_of(got)["dob"] == 0
+    assert weights_of(got)["given"] == 0
+    assert weights_of(got)["dob"] == 0
 
 
 def test_given_name_and_surname_the_wrong_way_round(world, matcher):
@@ -246,7 +247,8 @@ def test_a_case_whose_only_agreement_is_the_ssn_is_for_review(world, matcher):
     assert got.severity == "low"
     assert got.evidence["document_only"] is True
     assert levels_of(got)["ssn"] == "exact"
-    assert weights_of(got)["given"] < 0 and weights_of(got)["dob"] < 0
+    assert weights_of(got)["given"] < 0
+    assert weights_of(got)["dob"] < 0
 
 
 def test_candidate_pairs_are_counted_per_blocking_rule(world, matcher):
@@ -259,7 +261,9 @@ def test_candidate_pairs_are_counted_per_blocking_rule(world, matcher):
         for rule_name, n in part.candidates.items():
             totals[rule_name] = totals.get(rule_name, 0) + n
     assert set(totals) == set(blocking.RULES)
-    assert totals["ssn"] == 1 and totals["given_dob"] == 1 and totals["surname_yob"] == 1
+    assert totals["ssn"] == 1
+    assert totals["given_dob"] == 1
+    assert totals["surname_yob"] == 1
 
 
 # --- Training -----------------------------------------------------------------------------------
@@ -287,11 +291,16 @@ def test_train_linkage_stores_an_audited_version_and_prints_the_table(world, mat
     call_command("crossref", "train-linkage", "--user", matcher.username, "--random-pairs", "5000")
     out = capsys.readouterr().out
     row = LinkageModel.objects.get()
-    assert row.version == 1 and row.trained_by == matcher and row.active
+    assert row.version == 1
+    assert row.trained_by == matcher
+    assert row.active
     assert row.digest == Parameters.from_json(row.parameters, "v1").digest
-    assert "field" in out and "swapped_with_surname" in out and f"v1 ({row.digest})" in out
+    assert "field" in out
+    assert "swapped_with_surname" in out
+    assert f"v1 ({row.digest})" in out
     event = AuditEvent.objects.get(action="crossref.linkage_trained")
-    assert event.actor_id == matcher.pk and event.object_id == str(row.pk)
+    assert event.actor_id == matcher.pk
+    assert event.object_id == str(row.pk)
     # A run takes the current model, and every finding names it.
     run = run_rules(matcher, "ENF-LINK")
     assert run.linkage_model_id == row.pk
