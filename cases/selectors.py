@@ -183,7 +183,11 @@ def _field_rows(finding: Any) -> list[FieldRow]:
 
 # A compared field's data category: by the source it was compared with, else by the field itself
 # (field minimisation, privacy.reads). A row outside the reader's categories shows no values.
-SOURCE_CATEGORIES = {"ssa": DataCategory.SSA_IDENTITY, "dhs": DataCategory.DHS_IMMIGRATION}
+SOURCE_CATEGORIES = {
+    "ssa": DataCategory.SSA_IDENTITY,
+    "dhs": DataCategory.DHS_IMMIGRATION,
+    "enforcement": DataCategory.ENFORCEMENT,
+}
 FIELD_ROW_CATEGORIES = {
     "date_of_birth": DataCategory.SSA_IDENTITY,
     "ssn": DataCategory.SSA_IDENTITY,
@@ -211,6 +215,64 @@ def _minimised_rows(rows: list[FieldRow], allowed: Mapping[str, bool]) -> list[F
     return out
 
 
+@dataclass
+class Step:
+    """One bar of a match model's waterfall: a field's level and the evidence it added."""
+
+    label: str
+    level: str
+    weight: float
+    left: float  # where the bar starts and how wide it is, in % of the chart
+    width: float
+
+    @property
+    def direction(self) -> str:
+        return "for" if self.weight > 0 else ("against" if self.weight < 0 else "none")
+
+
+def waterfall(finding: Any) -> dict[str, Any] | None:
+    """A match-model finding's evidence as a waterfall: from the prior, each field's weight in turn,
+    to the log-odds and the match probability (None for findings of other rules)."""
+    evidence = finding.evidence or {}
+    items = [i for i in finding.fields or [] if "weight" in i]
+    if not items or "prior_weight" not in evidence:
+        return None
+    position = float(evidence["prior_weight"])
+    marks = [position]
+    raw = []
+    for item in items:
+        weight = float(item["weight"])
+        raw.append((str(item.get("label") or item["field"]), str(item["level"]), weight, position))
+        position += weight
+        marks.append(position)
+    low, high = min([*marks, 0.0]), max([*marks, 0.0])
+    span = max(high - low, 1e-9)
+
+    def pct(x: float) -> float:
+        return round(100.0 * (x - low) / span, 2)
+
+    steps = [
+        Step(
+            label,
+            level,
+            weight,
+            pct(min(start, start + weight)),
+            round(100 * abs(weight) / span, 2),
+        )
+        for label, level, weight, start in raw
+    ]
+    return {
+        "prior": round(float(evidence["prior_weight"]), 2),
+        "prior_at": pct(float(evidence["prior_weight"])),
+        "steps": steps,
+        "log_odds": round(position, 2),
+        "zero_at": pct(0.0),
+        "probability": float(evidence.get("match_probability", finding.score)),
+        "model": evidence.get("model") or {},
+        "thresholds": evidence.get("thresholds") or {},
+    }
+
+
 def case_findings(*, case: Case, user: Any = None) -> list[dict[str, Any]]:
     """The findings behind a case with their field rows and rule explanation.
 
@@ -218,7 +280,7 @@ def case_findings(*, case: Case, user: Any = None) -> list[dict[str, Any]]:
     """
     allowed: dict[str, bool] = {
         str(c): user is None or decide(user, action="view", category=c).allowed
-        for c in (DataCategory.SSA_IDENTITY, DataCategory.DHS_IMMIGRATION)
+        for c in (DataCategory.SSA_IDENTITY, DataCategory.DHS_IMMIGRATION, DataCategory.ENFORCEMENT)
     }
 
     links = list(
@@ -239,6 +301,7 @@ def case_findings(*, case: Case, user: Any = None) -> list[dict[str, Any]]:
                 "rule_title": title,
                 "rule_description": description,
                 "rows": _minimised_rows(_field_rows(f), allowed),
+                "waterfall": waterfall(f) if allowed[DataCategory.ENFORCEMENT] else None,
             }
         )
     return out

@@ -282,3 +282,86 @@ def test_routing_to_another_unit_by_state(routing, directory, login, bob, acme):
     finding(vcase=vc)
     findings_ingest_all()
     assert Case.objects.get().number in login(bob).get(reverse("cases:queue")).content.decode()
+
+
+ENF_FIELDS = [
+    {
+        "field": "given",
+        "label": "Given name",
+        "source": "enforcement",
+        "submitted": "Ana",
+        "reference": "ana",
+        "level": "exact",
+        "weight": 7.1,
+        "score": None,
+    },
+    {
+        "field": "family",
+        "label": "Surname",
+        "source": "enforcement",
+        "submitted": "Garcia",
+        "reference": "garcia",
+        "level": "exact",
+        "weight": 8.6,
+        "score": None,
+    },
+    {
+        "field": "dob",
+        "label": "Date of birth",
+        "source": "enforcement",
+        "submitted": "1990-04-03",
+        "reference": "1990-04-30",
+        "level": "one_component",
+        "weight": 1.9,
+        "score": None,
+    },
+    {
+        "field": "ssn",
+        "label": "SSN",
+        "source": "enforcement",
+        "submitted": "",
+        "reference": "",
+        "level": "different",
+        "weight": -4.3,
+        "score": None,
+    },
+    {
+        "field": "a_number",
+        "label": "A-Number",
+        "source": "enforcement",
+        "submitted": "",
+        "reference": "",
+        "level": "missing",
+        "weight": 0.0,
+        "score": None,
+    },
+]
+
+
+def test_a_match_model_finding_shows_its_evidence_as_a_waterfall(make_case, login, alice):
+    from cases.selectors import waterfall
+
+    case = make_case(rule="ENF-LINK", family="enforcement", fields=ENF_FIELDS, score=0.82)
+    f = case.case_findings.get().finding
+    f.evidence = {
+        "prior_weight": -19.9,
+        "log_odds": -6.6,
+        "match_probability": 0.0104,
+        "model": {"version": "v3", "digest": "abc123def456"},
+        "thresholds": {"lead": 0.9, "review": 0.5},
+    }
+    f.save(update_fields=["evidence"])
+    got = waterfall(f)
+    assert [s.direction for s in got["steps"]] == ["for", "for", "for", "against", "none"]
+    assert got["log_odds"] == pytest.approx(-19.9 + 7.1 + 8.6 + 1.9 - 4.3)
+    # Each bar starts where the previous one ended, on one axis.
+    given, family = got["steps"][:2]
+    assert family.left == pytest.approx(given.left + given.width, abs=0.05)
+    body = login(alice).get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert 'class="waterfall"' in body
+    assert "model v3 · abc123def456" in body
+    assert 'class="wf-against"' in body
+    assert "-4.3" in body
+    assert 'style="' not in body.split('class="waterfall"', 1)[1]  # CSP: no inline styles
+    # Findings of other rules have no waterfall.
+    assert waterfall(finding(vcase=None, ssn_index="x")) is None
