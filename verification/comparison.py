@@ -38,7 +38,40 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from verification.matching import NICKNAMES
+# Common English given-name nicknames (symmetric groups).
+_NICKNAME_GROUPS = [
+    {"william", "bill", "billy", "will", "willie", "liam"},
+    {"robert", "bob", "bobby", "rob", "robbie", "bert"},
+    {"richard", "rick", "ricky", "dick", "rich"},
+    {"james", "jim", "jimmy", "jamie"},
+    {"john", "jack", "johnny", "jon"},
+    {"michael", "mike", "mikey", "mick"},
+    {"elizabeth", "liz", "lizzie", "beth", "betty", "eliza", "libby"},
+    {"katherine", "catherine", "kathryn", "kate", "katie", "kathy", "cathy", "kat"},
+    {"margaret", "maggie", "meg", "peggy", "marge"},
+    {"joseph", "joe", "joey", "jose", "pepe"},
+    {"francisco", "paco", "pancho", "frank"},
+    {"guadalupe", "lupe", "lupita"},
+    {"jesus", "chuy"},
+    {"alejandro", "alex", "alejo"},
+    {"alexander", "alex", "sasha", "xander"},
+    {"anthony", "tony", "antonio", "toni"},
+    {"thomas", "tom", "tommy"},
+    {"daniel", "dan", "danny"},
+    {"david", "dave", "davey"},
+    {"christopher", "chris", "kit"},
+    {"jennifer", "jen", "jenny"},
+    {"patricia", "pat", "patty", "tricia"},
+    {"susan", "sue", "susie"},
+    {"edward", "ed", "eddie", "ted", "ned"},
+    {"charles", "charlie", "chuck"},
+    {"mohammed", "muhammad", "mohamed", "mohammad", "muhammed"},
+    {"nguyen", "nguyễn"},
+]
+NICKNAMES: dict[str, frozenset[str]] = {}
+for _group in _NICKNAME_GROUPS:
+    for _name in _group:
+        NICKNAMES[_name] = NICKNAMES.get(_name, frozenset()) | frozenset(_group)
 
 MISSING = -1
 

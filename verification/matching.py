@@ -28,6 +28,8 @@ from functools import lru_cache
 from django.conf import settings
 from rapidfuzz import fuzz
 
+from verification.comparison import NICKNAMES, name_level
+
 MATCH = "match"
 VARIANT = "variant"
 NEAR = "near"
@@ -86,41 +88,6 @@ _TRANSLATE = str.maketrans(
     }
 )
 _APOSTROPHES = {"'", "\u2019", "\u2018", "`", "\u02bc"}
-
-# Common English given-name nicknames (symmetric groups).
-_NICKNAME_GROUPS = [
-    {"william", "bill", "billy", "will", "willie", "liam"},
-    {"robert", "bob", "bobby", "rob", "robbie", "bert"},
-    {"richard", "rick", "ricky", "dick", "rich"},
-    {"james", "jim", "jimmy", "jamie"},
-    {"john", "jack", "johnny", "jon"},
-    {"michael", "mike", "mikey", "mick"},
-    {"elizabeth", "liz", "lizzie", "beth", "betty", "eliza", "libby"},
-    {"katherine", "catherine", "kathryn", "kate", "katie", "kathy", "cathy", "kat"},
-    {"margaret", "maggie", "meg", "peggy", "marge"},
-    {"joseph", "joe", "joey", "jose", "pepe"},
-    {"francisco", "paco", "pancho", "frank"},
-    {"guadalupe", "lupe", "lupita"},
-    {"jesus", "chuy"},
-    {"alejandro", "alex", "alejo"},
-    {"alexander", "alex", "sasha", "xander"},
-    {"anthony", "tony", "antonio", "toni"},
-    {"thomas", "tom", "tommy"},
-    {"daniel", "dan", "danny"},
-    {"david", "dave", "davey"},
-    {"christopher", "chris", "kit"},
-    {"jennifer", "jen", "jenny"},
-    {"patricia", "pat", "patty", "tricia"},
-    {"susan", "sue", "susie"},
-    {"edward", "ed", "eddie", "ted", "ned"},
-    {"charles", "charlie", "chuck"},
-    {"mohammed", "muhammad", "mohamed", "mohammad", "muhammed"},
-    {"nguyen", "nguyễn"},
-]
-NICKNAMES: dict[str, frozenset[str]] = {}
-for _group in _NICKNAME_GROUPS:
-    for _name in _group:
-        NICKNAMES[_name] = NICKNAMES.get(_name, frozenset()) | frozenset(_group)
 
 
 @dataclass(frozen=True)
@@ -202,6 +169,18 @@ def name_similarity(a: str, b: str) -> float:
 def _score_outcome(
     field: str, submitted: str, reference: str, score: float, hint: str
 ) -> FieldResult:
+    """The outcome of a name the rules above did not settle, on the shared comparison scale
+    (`verification.comparison`, the linkage model's too) and the similarity score, whichever is kinder:
+    a close spelling is a variant; a looser one, another spelling of the same sound, a
+    transliteration, a nickname or an initial goes to review; only a different name is a mismatch."""
+    level = name_level(normalize_name(submitted), normalize_name(reference))
+    if 0 <= level <= 1 or score >= match_score():
+        return FieldResult(
+            field, VARIANT, submitted, reference, round(score, 1), hint or "spelling"
+        )
+    if level in (2, 3, 4):
+        hint = hint or {2: "spelling", 3: "alternate_form", 4: "initial"}[level]
+        return FieldResult(field, NEAR, submitted, reference, round(score, 1), hint)
     if score >= match_score():
         return FieldResult(
             field, VARIANT, submitted, reference, round(score, 1), hint or "spelling"

@@ -93,3 +93,33 @@ def test_ssn_transpositions_swap_adjacent_digits_once():
 
 def test_name_key_ignores_order_and_particles():
     assert matching.name_key("de la Cruz Ramos") == matching.name_key("Ramos-Cruz")
+
+
+@pytest.mark.parametrize(
+    ("field", "submitted", "reference"),
+    [
+        ("last", "Youssef", "Yusuf"),  # a transliteration the nickname list does not know
+        ("last", "Chaudhry", "Choudhury"),
+        ("last", "Tchaikovsky", "Chaykovskiy"),
+        ("first", "Aleksandr", "Alexander"),
+        ("first", "Sergey", "Sergei"),
+        ("first", "J", "Jorge"),  # an initial
+        ("last", "Wojciechowski", "Wojciehowsky"),  # two slips in a long name
+    ],
+)
+def test_other_spellings_of_the_same_name_go_to_review_not_to_a_mismatch(
+    field, submitted, reference
+):
+    """The identity rules judge names on the linkage model's scale (verification.comparison):
+    a lawful worker's transliteration or initial is a variant or a review, never a TNC."""
+    compare = matching.compare_surname if field == "last" else matching.compare_given_name
+    result = compare(submitted, reference)
+    assert result.outcome in (matching.VARIANT, matching.NEAR), (submitted, reference)
+    assert not result.disagrees
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference"), [("Smith", "Garcia"), ("Nguyen", "Okafor"), ("Olga", "Maria")]
+)
+def test_a_different_name_is_still_a_mismatch(submitted, reference):
+    assert matching.compare_surname(submitted, reference).outcome == matching.MISMATCH
