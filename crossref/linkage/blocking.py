@@ -1,20 +1,27 @@
 """Blocking: which (case, subject) pairs are compared at all, as the union of several rules.
 
 No single corrupted or missing field loses a true pair, because each rule leans on different
-fields (a pair is compared when any rule puts it in a block):
+fields (a pair is compared when any rule puts it in a block). With "sound" the metaphone code of
+a name and "initial" the given name's first letter:
 
 - `ssn`: the same SSN (blind index, so an SSN meets only an SSN);
 - `document`: the same A-Number, passport, I-94 or document number, each within its kind;
-- `surname_yob`: a surname part's sound (metaphone) and the year of birth: survives a typo in the
-  given name, the day or the month;
 - `given_dob`: the given name's sound and the full date of birth: survives a replaced or
   misspelt surname;
+- `surname_dob`: a surname part's sound and the full date of birth: survives a replaced given
+  name (a nickname, a second given name used instead);
+- `surname_year_month`, `surname_month_day`, `surname_year_day`: a surname part's sound, the
+  initial and two of the three parts of the date: survive one wrong day, year or month;
 - `dob_initials`: the date of birth and both initials, in either order: survives names entered
   the wrong way round and most typos after the first letter;
-- `surname_initial_day`: a surname part's sound, the given initial and the day and month of
-  birth: survives a wrong year;
+- the subjects' `given_dob` and `surname_dob` keys are also made under their date of birth with
+  day and month exchanged (a keying slip on either side);
 - `undated_names`: both names' sounds, for subjects without a date of birth (enforcement
   records are often partial): every case carries the key, only undated subjects do.
+
+Each key holds a date or two of its parts beside the names, so a common surname makes blocks of
+people born close together, not of everyone of that name: the pairs stay few at millions of
+cases (a surname and a year of birth alone made forty times as many).
 
 A key is an int64: the rule's number in the top byte, a hash of its parts below. Codes of names
 come from a per-process cache by name (names repeat). Keys are compared within one process (the
@@ -24,6 +31,7 @@ a collision can only add a pair to compare, never lose one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -35,10 +43,12 @@ from verification.comparison import phonetic
 RULES = (
     "ssn",
     "document",
-    "surname_yob",
     "given_dob",
+    "surname_dob",
+    "surname_year_month",
+    "surname_month_day",
+    "surname_year_day",
     "dob_initials",
-    "surname_initial_day",
     "undated_names",
 )
 RULE_NUMBER = {name: i for i, name in enumerate(RULES)}
@@ -74,19 +84,36 @@ def family_codes(family: str) -> tuple[NameCodes, ...]:
 
 
 @lru_cache(maxsize=1 << 16)
-def _date_parts(ordinal: int) -> tuple[int, int]:
+def _date_parts(ordinal: int) -> tuple[int, int, int]:
     d = date.fromordinal(ordinal)
-    return d.year, d.month * 32 + d.day
+    return d.year, d.month, d.day
 
 
-def date_columns(dob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ordinal, year, month-day) of each date ordinal; 0 where there is no date."""
+def date_columns(dob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(ordinal, year, month, day) of each date ordinal; 0 where there is no date."""
     dob = np.asarray(dob, dtype=np.int64)
     uniq, inverse = np.unique(dob, return_inverse=True)
     parts = np.asarray(
-        [_date_parts(int(o)) if o > 0 else (0, 0) for o in uniq], dtype=np.int64
-    ).reshape(-1, 2)[inverse]
-    return dob, parts[:, 0], parts[:, 1]
+        [_date_parts(int(o)) if o > 0 else (0, 0, 0) for o in uniq], dtype=np.int64
+    ).reshape(-1, 3)[inverse]
+    return dob, parts[:, 0], parts[:, 1], parts[:, 2]
+
+
+@lru_cache(maxsize=1 << 16)
+def _swapped(ordinal: int) -> int:
+    d = date.fromordinal(ordinal)
+    if d.day > 12 or d.day == d.month:
+        return 0
+    return d.replace(month=d.day, day=d.month).toordinal()
+
+
+def swapped_dates(ordinal: np.ndarray) -> np.ndarray:
+    """Each date with day and month exchanged (0 where that is no other valid date, or no date)."""
+    uniq, inverse = np.unique(ordinal, return_inverse=True)
+    out = np.fromiter(
+        (_swapped(int(o)) if o > 0 else 0 for o in uniq), dtype=np.int64, count=len(uniq)
+    )
+    return out[inverse]
 
 
 def _key(rule: str, *parts: np.ndarray) -> np.ndarray:
@@ -108,6 +135,27 @@ def rule_of(keys: np.ndarray) -> np.ndarray:
     return np.asarray(keys, dtype=np.int64) >> 56
 
 
+def _given_row(name: str) -> tuple[int, ...]:
+    c = name_codes(name)
+    return c.sound, c.initial
+
+
+def _family_row(name: str) -> tuple[int, ...]:
+    parts = family_codes(name)
+    sounds = [c.sound for c in parts] + [0] * (MAX_FAMILY_PARTS - len(parts))
+    return (*sounds, parts[0].initial if parts else 0)
+
+
+def _per_name(names: list[str], row: Callable[[str], tuple[int, ...]], width: int) -> np.ndarray:
+    """`row(name)` for each name, computed once per distinct name (names repeat)."""
+    seen: dict[str, int] = {}
+    at = np.fromiter(
+        (seen.setdefault(x, len(seen)) for x in names), dtype=np.int64, count=len(names)
+    )
+    table = np.asarray([row(x) for x in seen], dtype=np.int64).reshape(-1, width)
+    return table[at] if len(names) else np.zeros((0, width), dtype=np.int64)
+
+
 def name_keys(
     given: list[str], family: list[str], dob: np.ndarray, *, undated_only: bool
 ) -> np.ndarray:
@@ -116,29 +164,54 @@ def name_keys(
     One row per record, NONE where a key cannot be made. `undated_only`: the `undated_names` key
     only for records without a date (the subjects' side); cases always carry it.
     """
-    n = len(given)
-    g = [name_codes(x) for x in given]
-    f = [family_codes(x) for x in family]
-    g_sound = np.fromiter((c.sound for c in g), dtype=np.int64, count=n)
-    g_initial = np.fromiter((c.initial for c in g), dtype=np.int64, count=n)
-    f_sound = np.zeros((n, MAX_FAMILY_PARTS), dtype=np.int64)
-    f_initial = np.zeros((n, MAX_FAMILY_PARTS), dtype=np.int64)
-    for i, parts in enumerate(f):
-        for j, c in enumerate(parts):
-            f_sound[i, j], f_initial[i, j] = c.sound, c.initial
-    ordinal, year, month_day = date_columns(dob)
-    low = np.minimum(g_initial, f_initial[:, 0])
-    high = np.maximum(g_initial, f_initial[:, 0])
-    low = np.where((g_initial == 0) | (f_initial[:, 0] == 0), 0, low)
+    g = _per_name(given, _given_row, 2)
+    f = _per_name(family, _family_row, MAX_FAMILY_PARTS + 1)
+    return _keys(g, f, dob, undated_only=undated_only)
+
+
+def word_keys(
+    given: np.ndarray,
+    family: np.ndarray,
+    dob: np.ndarray,
+    text: Callable[[int], str],
+    *,
+    undated_only: bool,
+) -> np.ndarray:
+    """`name_keys` of records whose names are word ids (`text(id)` the normalized name)."""
+    tables = []
+    for ids, row, width in ((given, _given_row, 2), (family, _family_row, MAX_FAMILY_PARTS + 1)):
+        uniq, at = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
+        table = np.asarray([row(text(int(w))) for w in uniq], dtype=np.int64).reshape(-1, width)
+        tables.append(table[at])
+    return _keys(tables[0], tables[1], dob, undated_only=undated_only)
+
+
+def _keys(g: np.ndarray, f: np.ndarray, dob: np.ndarray, *, undated_only: bool) -> np.ndarray:
+    n = len(g)
+    g_sound, g_initial = g[:, 0], g[:, 1]
+    f_sound, f_initial = f[:, :MAX_FAMILY_PARTS], f[:, MAX_FAMILY_PARTS]
+    ordinal, year, month, day = date_columns(dob)
+    low = np.minimum(g_initial, f_initial)
+    high = np.maximum(g_initial, f_initial)
+    low = np.where((g_initial == 0) | (f_initial == 0), 0, low)
     columns = [
         _key("given_dob", g_sound, ordinal),
         _key("dob_initials", ordinal, low, high),
     ]
+    if undated_only:  # the subjects' side: also under the date with day and month exchanged
+        swapped = swapped_dates(ordinal)
+        columns += [
+            _key("given_dob", g_sound, swapped),
+            _key("surname_dob", f_sound[:, 0], swapped),
+        ]
     undated = np.where(ordinal == 0, 1, 0) if undated_only else np.ones(n, dtype=np.int64)
     for j in range(MAX_FAMILY_PARTS):
+        sound = f_sound[:, j]
         columns += [
-            _key("surname_yob", f_sound[:, j], year),
-            _key("surname_initial_day", f_sound[:, j], g_initial, month_day),
-            _key("undated_names", f_sound[:, j], g_sound, undated),
+            _key("surname_dob", sound, ordinal),
+            _key("surname_year_month", sound, g_initial, year, month),
+            _key("surname_month_day", sound, g_initial, month, day),
+            _key("surname_year_day", sound, g_initial, year, day),
+            _key("undated_names", sound, g_sound, undated),
         ]
     return np.stack(columns, axis=1) if n else np.zeros((0, len(columns)), dtype=np.int64)

@@ -29,7 +29,6 @@ from verification.comparison import MISSING, dob_levels, identifier_level, name_
 
 _LEVELS: dict[int, int] = {}  # (left word id << 32 | right word id) -> name level
 _levels_lock = threading.Lock()
-OTHER_DOCUMENTS = ("passport", "i94", "document_number")
 
 
 @dataclass
@@ -110,27 +109,33 @@ def _names(
 def _document_levels(
     cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, ps: np.ndarray
 ) -> np.ndarray:
-    """SSN, A-Number and other-document levels of each pair (exact, different, or missing)."""
+    """SSN, A-Number and other-document levels of each pair: exact, different, or missing.
+
+    Exact where the case's blind index is one of the subject's (an index is keyed by its kind, so
+    it also holds for documents loaded without a kind); different where both hold a document of
+    the kind and no index is shared; else missing.
+    """
     out = np.full((len(pc), 3), MISSING, dtype=np.int8)
-    ssn, a_number, others, documents = cases.ssn, cases.a_number, cases.others, index.documents
-    for k, (c, s) in enumerate(zip(pc.tolist(), ps.tolist(), strict=True)):
-        docs = documents[s]
-        if not docs:
-            continue
-        held = {b for _, b in docs}
-        kinds = {kind for kind, _ in docs}
-        for j, (value, own) in enumerate(((ssn[c], ("ssn",)), (a_number[c], ("a_number",)))):
-            if value:
-                if value in held:
-                    out[k, j] = 0
-                elif kinds.intersection(own):
-                    out[k, j] = 2
-        theirs = [b for b in others[c] if b]
-        if theirs:
-            if any(b in held for b in theirs):
-                out[k, 2] = 0
-            elif kinds.intersection(OTHER_DOCUMENTS):
-                out[k, 2] = 1
+    if not len(pc):
+        return out
+    n_subjects = max(len(index), 1)
+    lookup = index.by_doc
+    exact: list[list[int]] = [[], [], []]
+    for i in np.unique(pc).tolist():
+        for j, values in enumerate(((cases.ssn[i],), (cases.a_number[i],), cases.others[i])):
+            for bidx in values:
+                for s in lookup.get(bidx, ()) if bidx else ():
+                    exact[j].append(i * n_subjects + s)
+    codes = pc * n_subjects + ps
+    held = [
+        np.fromiter(map(bool, cases.ssn), dtype=bool, count=len(cases.ssn)),
+        np.fromiter(map(bool, cases.a_number), dtype=bool, count=len(cases.a_number)),
+        np.fromiter(map(any, cases.others), dtype=bool, count=len(cases.others)),
+    ]
+    for j, (group, different) in enumerate((("ssn", 2), ("a_number", 2), ("other", 1))):
+        out[held[j][pc] & index.holds[group][ps], j] = different
+        if exact[j]:
+            out[np.isin(codes, np.asarray(exact[j], dtype=np.int64)), j] = 0
     return out
 
 

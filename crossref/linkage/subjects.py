@@ -22,6 +22,13 @@ from crossref.linkage import blocking
 
 _lock = threading.Lock()
 
+# The linkage model's document fields and the document kinds each compares.
+DOCUMENT_GROUPS = {
+    "ssn": ("ssn",),
+    "a_number": ("a_number",),
+    "other": ("passport", "i94", "document_number"),
+}
+
 
 _INDEX: dict[int, SubjectIndex] = {}
 
@@ -36,10 +43,14 @@ class SubjectIndex:
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
     keys: np.ndarray  # every blocking key (`blocking.name_keys`) of every subject, sorted
     key_subject: np.ndarray  # the subject index of each of `keys`
+    rules: np.ndarray  # the blocking rules (numbers) some subject has a key of
     by_doc: dict[str, list[int]]  # document blind index -> subject indexes
     documents: list[
         tuple[tuple[str, str], ...]
     ]  # per subject: (kind, blind index); kind '' unknown
+    holds: dict[
+        str, np.ndarray
+    ]  # "ssn", "a_number", "other" -> which subjects hold such a document
     name_start: (
         np.ndarray
     )  # subject i's names (primary, then aliases) are name_given/name_family[start:start + count]
@@ -134,9 +145,9 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
     ).reshape(-1, 2)
     owner = np.concatenate([everyone, alias_owner]) if n else everyone
     rows_of_names = np.concatenate([name_start, name_start[alias_owner] + 1 + alias_rank])
-    given = [_WORD_LIST[w] for w in words[rows_of_names, 0].tolist()]
-    family = [_WORD_LIST[w] for w in words[rows_of_names, 1].tolist()]
-    keys = blocking.name_keys(given, family, dob[owner], undated_only=True)
+    keys = blocking.word_keys(
+        words[rows_of_names, 0], words[rows_of_names, 1], dob[owner], word, undated_only=True
+    )
     key_owner = np.repeat(owner, keys.shape[1])
     flat = keys.ravel()
     keep = flat != blocking.NONE
@@ -154,6 +165,12 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
         for bidx in bidxs:
             if bidx:
                 by_doc.setdefault(bidx, []).append(i)
+    holds = {
+        group: np.fromiter(
+            (any(kind in members for kind, _ in docs) for docs in typed), dtype=bool, count=n
+        )
+        for group, members in DOCUMENT_GROUPS.items()
+    }
     given_count, given_total = _counts(words[:, 0])
     family_count, family_total = _counts(words[:, 1])
     return SubjectIndex(
@@ -161,8 +178,10 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
         dob=dob,
         keys=flat[first],
         key_subject=key_owner[first],
+        rules=np.unique(blocking.rule_of(flat[first])),
         by_doc=by_doc,
         documents=typed,
+        holds=holds,
         name_start=name_start,
         name_count=name_count,
         name_given=words[:, 0].copy(),

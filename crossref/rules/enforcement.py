@@ -87,16 +87,14 @@ def candidates(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """The (case row, subject) pairs the blocking rules make, each once, and the pairs per rule."""
     n_subjects = max(1, len(index))
-    keys = blocking.name_keys(
-        [word(w) for w in cases.given.tolist()],
-        [word(w) for w in cases.family.tolist()],
-        cases.dob,
-        undated_only=False,
-    )
-    lo, hit = _search(index.keys, keys)
-    key_row, key_col = np.nonzero(hit)
-    key = keys[key_row, key_col]
-    first = lo[key_row, key_col]
+    keys = blocking.word_keys(cases.given, cases.family, cases.dob, word, undated_only=False)
+    # Only the keys of rules some subject has a key of are searched (no undated subject: no
+    # `undated_names` look-ups; a missing part makes no key at all).
+    wanted = (keys != blocking.NONE) & np.isin(blocking.rule_of(keys), index.rules)
+    rows = np.nonzero(wanted)[0]
+    needles = keys[wanted]
+    lo, hit = _search(index.keys, needles)
+    key_row, key, first = rows[hit], needles[hit], lo[hit]
     count = _search(index.keys, key, side="right")[0] - first
     offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     by_name = (
@@ -107,14 +105,16 @@ def candidates(
     ).tolist()
     by_doc, per_rule_doc = [], {"ssn": 0, "document": 0}
     lookup = index.by_doc
-    for i, (ssn, a_number, others) in enumerate(
-        zip(cases.ssn, cases.a_number, cases.others, strict=True)
-    ):
-        for rule_name, values in (("ssn", (ssn,)), ("document", (a_number, *others))):
-            for bidx in values:
-                for s in lookup.get(bidx, ()) if bidx else ():
-                    by_doc.append(i * n_subjects + s)
-                    per_rule_doc[rule_name] += 1
+    columns = [cases.ssn, cases.a_number, *map(list, zip(*cases.others, strict=True))]
+    holders = np.zeros(len(cases.ids), dtype=bool)
+    for column in columns if len(cases.ids) else []:  # a dict look-up per case, in C
+        holders |= np.fromiter(map(lookup.__contains__, column), dtype=bool, count=len(column))
+    for i in np.flatnonzero(holders).tolist():
+        for j, column in enumerate(columns):
+            bidx = column[i]
+            for s in lookup.get(bidx, ()) if bidx else ():
+                by_doc.append(i * n_subjects + s)
+                per_rule_doc["ssn" if j == 0 else "document"] += 1
     pairs = np.unique(np.concatenate([by_name, np.asarray(by_doc, dtype=np.int64)]))
     stats = {name: int(per_rule[i]) for i, name in enumerate(blocking.RULES)}
     stats.update(per_rule_doc)

@@ -110,14 +110,16 @@ CORRUPTIONS = {
     "day wrong": ("Carlos", "Mendoza", date(1969, 8, 3)),
     "month wrong": ("Carlos", "Mendoza", date(1969, 3, 30)),
     "year wrong": ("Carlos", "Mendoza", date(1996, 8, 30)),
+    "day and month swapped": ("Carlos", "Mendoza", date(1969, 3, 8)),
 }
 
 
 @pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
 def test_no_single_bad_field_loses_the_pair_in_blocking(corruption):
     first, last, born = CORRUPTIONS[corruption]
+    born_subject = date(1969, 8, 3) if corruption == "day and month swapped" else date(1969, 8, 30)
     subject = blocking.name_keys(
-        ["carlos"], ["mendoza"], np.array([date(1969, 8, 30).toordinal()]), undated_only=True
+        ["carlos"], ["mendoza"], np.array([born_subject.toordinal()]), undated_only=True
     )
     case = blocking.name_keys(
         [normalize_name(first)],
@@ -263,7 +265,7 @@ def test_candidate_pairs_are_counted_per_blocking_rule(world, matcher):
     assert set(totals) == set(blocking.RULES)
     assert totals["ssn"] == 1
     assert totals["given_dob"] == 1
-    assert totals["surname_yob"] == 1
+    assert totals["surname_year_day"] == 1
 
 
 # --- Training -----------------------------------------------------------------------------------
