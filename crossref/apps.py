@@ -33,6 +33,7 @@ class CrossrefConfig(AppConfig):
             {
                 "crossref.run_started": "A matching run began, under an agreement (CMPPA).",
                 "crossref.linkage_trained": "ENF-LINK's match model was trained: a new parameter version.",
+                "crossref.linkage_promoted": "A trained linkage model version was made current.",
                 "crossref.run_refused": "A matching run was refused: no agreement covers its data.",
                 "crossref.run_cancelled": "A matching run was cancelled by a user.",
                 "crossref.run_finished": "A matching run ended; its findings are committed.",

@@ -68,6 +68,13 @@ class LinkageModelQuerySet(ScopedQuerySet):
         """The newest active model: what a new run scores ENF-LINK with (None: the stated defaults)."""
         return self.filter(active=True).order_by("-version").first()
 
+    def candidate(self) -> LinkageModel | None:
+        """The newest model trained as a candidate (not active) after the current one: what a shadow
+        run scores ENF-LINK's candidate version with."""
+        current = self.current()
+        newer = self.filter(active=False, version__gt=current.version if current else 0)
+        return newer.order_by("-version").first()
+
 
 class LinkageModel(models.Model):
     """One trained set of ENF-LINK's Fellegi-Sunter parameters (`crossref.linkage`), versioned.
@@ -140,6 +147,14 @@ class Run(BaseModel):
         on_delete=models.PROTECT,
         related_name="runs",
         help_text="ENF-LINK's parameters, fixed at start (none: the stated defaults).",
+    )
+    linkage_candidate = models.ForeignKey(
+        LinkageModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="shadow_runs",
+        help_text="A shadow run's candidate parameters for ENF-LINK's candidate version.",
     )
     schedule = models.ForeignKey(
         "ScheduledRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"

@@ -160,6 +160,9 @@ def run_start(
             authorization=authorization,
             reference_loads=sources.current_load_ids(),
             linkage_model=LinkageModel.objects.current(),
+            linkage_candidate=(
+                LinkageModel.objects.candidate() if mode == RunMode.SHADOW else None
+            ),
             schedule=schedule,
             started_at=timezone.now(),
         )

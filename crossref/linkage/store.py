@@ -22,9 +22,14 @@ def parameters_of(model_id: int) -> Parameters:
     )
 
 
-def parameters_for(run: Any) -> Parameters:
-    """What `run` scores with: its model's parameters, or `DEFAULT` when it has none."""
+def parameters_for(run: Any, *, candidate: bool = False) -> Parameters:
+    """What `run` scores with: its model's parameters, or `DEFAULT` when it has none.
+
+    `candidate`: the shadow run's candidate model instead, when it has one.
+    """
     model_id = getattr(run, "linkage_model_id", None)
+    if candidate and getattr(run, "linkage_candidate_id", None):
+        model_id = run.linkage_candidate_id
     return parameters_of(int(model_id)) if model_id else DEFAULT
 
 

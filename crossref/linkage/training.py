@@ -189,8 +189,12 @@ def train(
     random_pairs: int = 400_000,
     pair_cap: int = 2_000_000,
     seed: int = 0,
+    candidate: bool = False,
 ) -> tuple[LinkageModel, Report]:
-    """Estimate the parameters from the current data and store them as a new, audited version."""
+    """Estimate the parameters from the current data and store them as a new, audited version.
+
+    `candidate`: stored inactive, for a shadow run against the current model (`promote`).
+    """
     load_id = sources.current_loads().get("enforcement")
     if not load_id:
         raise NothingToTrainOn("No current enforcement load: load subjects first.")
@@ -219,15 +223,38 @@ def train(
             digest=report.params.digest,
             training=training,
             trained_by=actor,
+            active=not candidate,
         )
         event_record(
             action="crossref.linkage_trained",
             actor=actor,
             object_type="crossref.linkage_model",
             object_id=row.pk,
-            detail={"version": version, "digest": row.digest, **training},
+            detail={"version": version, "digest": row.digest, "candidate": candidate, **training},
         )
     return row, report
+
+
+def promote(*, actor: Any, version: int) -> LinkageModel:
+    """Make a trained version the current model (new runs take it), audited."""
+    with transaction.atomic():
+        row: LinkageModel | None = (
+            LinkageModel.objects.select_for_update().filter(version=version).first()
+        )
+        if row is None:
+            raise LinkageModel.DoesNotExist(f"No linkage model version {version}.")
+        before = LinkageModel.objects.current()
+        row.active = True
+        row.save(update_fields=["active"])
+        event_record(
+            action="crossref.linkage_promoted",
+            actor=actor,
+            object_type="crossref.linkage_model",
+            object_id=row.pk,
+            changes={"active": [False, True]},
+            detail={"version": version, "previous": before.version if before else None},
+        )
+    return row
 
 
 def table(params: Parameters) -> list[tuple[str, str, float, float, float]]:

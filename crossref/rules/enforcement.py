@@ -202,8 +202,10 @@ def findings(
     """The findings of one partition's cases against a subject index."""
     cases = case_columns(_case_rows(ctx))
     pc, ps, per_rule = candidates(cases, index)
-    for name, n in per_rule.items():
-        ctx.candidates[name] = ctx.candidates.get(name, 0) + n
+    if not ctx.cache.get("linkage_counted"):  # once a partition, though a shadow run scores twice
+        ctx.cache["linkage_counted"] = True
+        for name, n in per_rule.items():
+            ctx.candidates[name] = ctx.candidates.get(name, 0) + n
     lead_p, review_p = thresholds()
     got, scores = judge(ctx.cursor, cases, index, pc, ps, params, review_p)
     # A shared identifier the rest of the record does not bear out is not the same person by the
@@ -290,12 +292,33 @@ def findings(
     "lead; above the review threshold, a low-severity lead for review.",
 )
 def enforcement_link(ctx: PartitionContext, r_: Rule) -> None:
+    _link(ctx, r_, parameters_for(ctx.run))
+
+
+@rule(
+    code="ENF-LINK",
+    version=3,
+    title="Matches an enforcement subject (candidate model)",
+    severity="high",
+    categories=CATS,
+    family="enforcement",
+    staged=False,
+    current=False,
+    description="Candidate: version 2 scored with the newest linkage model trained as a candidate "
+    "(`crossref train-linkage --candidate`), for a shadow run against the current model before "
+    "`crossref promote-linkage` makes it current.",
+)
+def enforcement_link_candidate(ctx: PartitionContext, r_: Rule) -> None:
+    _link(ctx, r_, parameters_for(ctx.run, candidate=True))
+
+
+def _link(ctx: PartitionContext, r_: Rule, params: Parameters) -> None:
     load_id = loads(ctx).get("enforcement")
     if not load_id:
         ctx.emit(r_, [])
         return
     index = subject_index(load_id, ctx.cursor)
-    ctx.emit(r_, findings(ctx, index, parameters_for(ctx.run)) if len(index) else [])
+    ctx.emit(r_, findings(ctx, index, params) if len(index) else [])
 
 
 __all__ = [

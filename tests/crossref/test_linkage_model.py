@@ -364,3 +364,42 @@ def test_probabilities_are_what_the_evidence_adds_up_to(world, matcher):
     assert got.evidence["model"] == {"version": "default", "digest": DEFAULT.digest}
     assert enforcement.thresholds() == (0.9, 0.5)
     assert crypto.last4("521874390") not in got.summary
+
+
+def test_a_candidate_model_is_shadow_run_against_the_current_one_then_promoted(
+    world, matcher, capsys
+):
+    from crossref import selectors, services
+    from crossref.models import RunMode
+
+    _population(world, n=30)
+    forget()
+    call_command("crossref", "train-linkage", "--user", matcher.username, "--random-pairs", "3000")
+    call_command(
+        "crossref",
+        "train-linkage",
+        "--user",
+        matcher.username,
+        "--random-pairs",
+        "3000",
+        "--seed",
+        "5",
+        "--candidate",
+    )
+    current, candidate = LinkageModel.objects.get(version=1), LinkageModel.objects.get(version=2)
+    assert current.active
+    assert not candidate.active
+    assert LinkageModel.objects.current() == current  # a candidate is not what runs score with
+    run = services.run_start(actor=matcher, rules=["ENF-LINK"], mode=RunMode.SHADOW, enqueue=False)
+    assert run.rule_versions == {"ENF-LINK": [2, 3]}
+    assert (run.linkage_model, run.linkage_candidate) == (current, candidate)
+    services.run_execute_inline(run=run)
+    assert not Finding.objects.exists()  # a shadow run writes no findings
+    (compared,) = [c for c in selectors.shadow_compare(run=run) if c.rule_code == "ENF-LINK"]
+    assert compared.current_hits > 0
+    assert compared.candidate_hits > 0
+    call_command("crossref", "promote-linkage", "2", "--user", matcher.username)
+    assert LinkageModel.objects.current() == candidate
+    assert AuditEvent.objects.filter(action="crossref.linkage_promoted").count() == 1
+    with pytest.raises(CommandError, match="No linkage model version 9"):
+        call_command("crossref", "promote-linkage", "9", "--user", matcher.username)

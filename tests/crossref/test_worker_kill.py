@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import redis
@@ -34,13 +34,16 @@ def test_a_killed_worker_delays_a_run_but_loses_and_duplicates_nothing(world, ma
     expected = set()
     for i in range(40):
         ssn = f"31{i:07d}"
-        last = "Silva" + chr(97 + i % 26) + chr(97 + i // 26)  # distinct people
+        # Distinct people: born on different days, so an SSN with two digits swapped that is
+        # another's (with a similar name) is never taken for a keying slip of this one.
+        last = "Silva" + chr(97 + i % 26) + chr(97 + i // 26)
+        born = DOB + timedelta(days=i)
         if i % 4 == 0:
-            c = world.case(emp, ssn, "Ana", last, DOB)  # no SSA record: one finding each
+            c = world.case(emp, ssn, "Ana", last, born)  # no SSA record: one finding each
             expected.add(("SSA-NOTFOUND", f"case:{c.pk}"))
         else:
-            world.numident(ssn, "Ana", last, DOB)
-            world.case(emp, ssn, "Ana", last, DOB)
+            world.numident(ssn, "Ana", last, born)
+            world.case(emp, ssn, "Ana", last, born)
     settings.CROSSREF = {**settings.CROSSREF, "RESEND_PENDING_AFTER_SECONDS": 0}
 
     first = celery_worker(

@@ -8,7 +8,8 @@ manage.py crossref cancel RUN_ID --user mona
 manage.py crossref compare RUN_ID
 manage.py crossref quality
 manage.py crossref sweep
-manage.py crossref train-linkage --user ada [--cases 200000] [--random-pairs 400000] [--seed 0]
+manage.py crossref train-linkage --user ada [--cases 200000] [--random-pairs 400000] [--seed 0] [--candidate]
+manage.py crossref promote-linkage VERSION --user ada
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from audit.guards import holds_role
 from core.errors import DomainError
 from crossref import engine, registry, selectors, services
 from crossref.linkage import training
-from crossref.models import Run, RunMode
+from crossref.models import LinkageModel, Run, RunMode
 
 
 class Command(BaseCommand):
@@ -65,6 +66,14 @@ class Command(BaseCommand):
         train.add_argument("--cases", type=int, default=200_000, help="cases sampled at most")
         train.add_argument("--random-pairs", type=int, default=400_000, help="pairs for u")
         train.add_argument("--seed", type=int, default=0)
+        train.add_argument(
+            "--candidate",
+            action="store_true",
+            help="store it inactive, for a shadow run against the current model",
+        )
+        promote = sub.add_parser("promote-linkage", help="make a trained model version current")
+        promote.add_argument("version", type=int)
+        promote.add_argument("--user", required=True)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -212,6 +221,7 @@ class Command(BaseCommand):
                 cases=opts["cases"],
                 random_pairs=opts["random_pairs"],
                 seed=opts["seed"],
+                candidate=opts["candidate"],
             )
         except training.NothingToTrainOn as exc:
             raise CommandError(str(exc)) from exc
@@ -228,3 +238,15 @@ class Command(BaseCommand):
         self.stdout.write(f"{'field':10} {'level':22} {'m':>10} {'u':>12} {'weight':>8}")
         for field, level, m, u, weight in training.table(report.params):
             self.stdout.write(f"{field:10} {level:22} {m:10.4g} {u:12.4g} {weight:8.2f}")
+
+    def do_promote_linkage(self, opts: dict[str, Any]) -> None:
+        user = self._user(opts["user"])
+        if not holds_role(user, ("admin", "supervisor")):
+            raise CommandError(
+                f"{user.username} may not promote a linkage model (admin or supervisor)."
+            )
+        try:
+            row = training.promote(actor=user, version=opts["version"])
+        except LinkageModel.DoesNotExist as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Linkage model v{row.version} ({row.digest}) is current.")
