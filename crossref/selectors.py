@@ -33,6 +33,9 @@ class Progress:
     eta_seconds: float | None = None
     errors: list[str] = field(default_factory=list)
     family_seconds: dict[str, float] = field(default_factory=dict)
+    candidate_pairs: dict[str, int] = field(
+        default_factory=dict
+    )  # ENF-LINK's blocking rule -> pairs
 
     @property
     def percent(self) -> int:
@@ -85,6 +88,12 @@ def run_progress(*, run: Run) -> Progress:
             [run.pk],
         )
         family_seconds = {k: round(float(v), 3) for k, v in cur.fetchall()}
+        cur.execute(
+            "SELECT e.key, sum(e.value::bigint) FROM crossref_partition p, jsonb_each_text(p.candidates) e "
+            "WHERE p.run_id = %s GROUP BY e.key ORDER BY e.key",
+            [run.pk],
+        )
+        candidate_pairs = {k: int(v) for k, v in cur.fetchall()}
     end = run.finished_at or timezone.now()
     elapsed = max((end - (run.started_at or run.created_at)).total_seconds(), 0.001)
     # Each partition examines its cases once per family of rows it reads; ETA from partitions.
@@ -108,6 +117,7 @@ def run_progress(*, run: Run) -> Progress:
         eta_seconds=eta,
         errors=errors,
         family_seconds=family_seconds,
+        candidate_pairs=candidate_pairs,
     )
 
 

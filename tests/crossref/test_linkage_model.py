@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
+from crossref import selectors
 from crossref.linkage import blocking, em, model
 from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, Parameters
 from crossref.linkage.subjects import forget
@@ -263,6 +264,7 @@ def test_candidate_pairs_are_counted_per_blocking_rule(world, matcher):
         for rule_name, n in part.candidates.items():
             totals[rule_name] = totals.get(rule_name, 0) + n
     assert set(totals) == set(blocking.RULES)
+    assert selectors.run_progress(run=run).candidate_pairs == totals
     assert totals["ssn"] == 1
     assert totals["given_dob"] == 1
     assert totals["surname_year_day"] == 1

@@ -169,6 +169,8 @@ class Command(BaseCommand):
         )
         for code, n in sorted(p.hits.items()):
             self.stdout.write(f"  {code:24} {n:>8} hits {p.new_findings.get(code, 0):>8} new")
+        for name, n in p.candidate_pairs.items():
+            self.stdout.write(f"  blocking {name:24} {n:>10} candidate pairs")
         for err in p.errors:
             self.stdout.write(self.style.ERROR(f"  {err}"))
 
