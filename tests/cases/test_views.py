@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -232,6 +233,26 @@ def test_saved_views_and_the_unit_default(make_case, login, alice, sam):
     body = as_alice.get(reverse("cases:queue")).content.decode()
     assert "Velocity" in body
     assert 'value="high" checked' in body
+
+
+def test_a_saved_view_is_deleted_by_the_button_the_queue_shows(make_case, login, alice, bob):
+    make_case()
+    as_alice = login(alice)
+    as_alice.post(reverse("cases:view-save"), {"name": "Mine", "query": "severity=high"})
+    view = SavedView.objects.get()
+    body = as_alice.get(reverse("cases:queue")).content.decode()
+    # The button a person clicks: the form around "Delete view Mine", posted as it stands.
+    action = re.search(
+        r'<form method="post" action="([^"]+)"[^>]*>(?:(?!</form>).)*aria-label="Delete view Mine"',
+        body,
+    ).group(1)
+    assert action == reverse("cases:view-delete", args=[view.pk])
+    assert login(bob).post(action).status_code == 404  # not bob's to delete
+    assert SavedView.objects.filter(pk=view.pk).exists()
+    response = as_alice.post(action)
+    assert response.status_code == 302
+    assert not SavedView.objects.filter(pk=view.pk).exists()
+    assert AuditEvent.objects.filter(action="cases.view_deleted", actor_id=alice.pk).count() == 1
 
 
 def test_person_search_needs_a_purpose_and_never_logs_the_value(make_case, login, alice):
