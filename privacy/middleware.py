@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,8 +13,11 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django_htmx.http import HttpResponseClientRedirect
+from rest_framework.authentication import SessionAuthentication
 
 from audit.services import event_record
+from core.api import error_body
 from privacy import policy
 from privacy.selectors import user_has_confirmed_device
 
@@ -21,8 +25,22 @@ LOGIN_AT = "_crosscheck_login_at"
 LAST_SEEN = "_crosscheck_last_seen"
 # When the second factor was last checked in this session (identifier reveals need it recent).
 OTP_VERIFIED_AT = "_crosscheck_otp_verified_at"
-# Paths that a half-signed-in user (password done, 2FA not yet) may reach.
-_TWO_FACTOR_OPEN_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/")
+# The routes of signing in, the only ones a half-signed-in user (password done, second factor
+# not yet) may reach; and /healthz, which answers anonymous probes anyway.
+SIGN_IN_ROUTES = frozenset(
+    {
+        "login",
+        "logout",
+        "invitation-accept",
+        "otp-enrol",
+        "otp-verify",
+        "password_reset",
+        "password_reset_done",
+        "password_reset_confirm",
+        "password_reset_complete",
+        "healthz",
+    }
+)
 
 
 class SessionLifetimeMiddleware:
@@ -71,9 +89,12 @@ class SessionLifetimeMiddleware:
 
 
 class TwoFactorRequiredMiddleware:
-    """Supervisors and admins need a verified second factor everywhere; everyone does for personal data.
+    """Every route but those of signing in needs a verified second factor.
 
-    Views that show personal data are marked with `privacy.decorators.personal_data`.
+    A signed-in user who has not passed it is sent to the second-factor step (its enrolment if
+    they have no authenticator yet); an API call gets a 403 in the API's error format. API views
+    that do not accept the session (the employer API: its keys) are outside this: the session
+    does not reach them, so its second factor is not theirs to ask.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -88,10 +109,29 @@ class TwoFactorRequiredMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or user.is_verified():
             return None
-        if request.path.startswith(_TWO_FACTOR_OPEN_PREFIXES):
+        match = request.resolver_match
+        if match is not None and match.view_name in SIGN_IN_ROUTES:
             return None
-        if not (user.needs_two_factor or getattr(view_func, "personal_data", False)):
+        if not _accepts_the_session(view_func):
             return None
-
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                error_body("second_factor_required", "Sign in with your second factor."),
+                status=403,
+            )
         target = "otp-verify" if user_has_confirmed_device(user=user) else "otp-enrol"
-        return redirect(f"{reverse(target)}?next={request.get_full_path()}")
+        url = f"{reverse(target)}?next={quote(request.get_full_path(), safe='/')}"
+        if request.headers.get("HX-Request"):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+
+
+def _accepts_the_session(view_func: Callable[..., Any]) -> bool:
+    """False for a DRF view none of whose authenticators reads the session (API keys only)."""
+    view_class = getattr(view_func, "cls", None)
+    if view_class is None:
+        return True
+    return any(
+        issubclass(auth, SessionAuthentication)
+        for auth in getattr(view_class, "authentication_classes", ())
+    )

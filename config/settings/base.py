@@ -159,8 +159,6 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 
 OTP_TOTP_ISSUER = "Crosscheck"
-# Roles that must pass 2FA even before they open personal data.
-TWO_FACTOR_REQUIRED_ROLES = ["supervisor", "admin"]
 
 # --- Security headers --------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
