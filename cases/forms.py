@@ -176,6 +176,13 @@ class MemberForm(forms.Form):
 SEARCH_KINDS = [("name_dob", "Name and date of birth"), ("ssn", "SSN"), ("a_number", "A-Number")]
 
 
+class UnechoedInput(forms.TextInput):
+    """A text box that never sends its value back, so the answer page does not repeat the number."""
+
+    def get_context(self, name, value, attrs):
+        return super().get_context(name, None, attrs)
+
+
 class PersonSearchForm(forms.Form):
     """A person search must say which case it serves (Privacy Act: purpose of each access)."""
 
@@ -192,7 +199,7 @@ class PersonSearchForm(forms.Form):
         required=False,
         max_length=20,
         label="SSN or A-Number",
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=UnechoedInput(attrs={"autocomplete": "off"}),
     )
 
     def __init__(self, *args, cases=(), **kwargs):

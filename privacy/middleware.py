@@ -13,11 +13,13 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 from rest_framework.authentication import SessionAuthentication
 
 from audit.services import event_record
 from core.api import error_body
+from core.markers import response_scope, shows_personal_data
 from privacy import policy
 from privacy.selectors import user_has_confirmed_device
 
@@ -86,6 +88,30 @@ class SessionLifetimeMiddleware:
             request.session[LOGIN_AT] = login_at
             request.session[LAST_SEEN] = now
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Answers that show personal data are `Cache-Control: no-store` (and no-cache, private).
+
+    Two signals, either suffices: the view is marked `personal_data`, or the response recorded a
+    read of personal data through `privacy.reads` (which every page about people goes through).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with response_scope() as marks:
+            response = self.get_response(request)
+        if marks.personal_data or getattr(request, "_crosscheck_personal_data", False):
+            add_never_cache_headers(response)
+        return response
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
+    ) -> None:
+        if shows_personal_data(view_func):
+            request._crosscheck_personal_data = True  # type: ignore[attr-defined]
 
 
 class TwoFactorRequiredMiddleware:

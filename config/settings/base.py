@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "privacy.middleware.NoStoreMiddleware",
     "privacy.middleware.TwoFactorRequiredMiddleware",
     # Axes goes last so that it sees the outcome of the authentication backends.
     "axes.middleware.AxesMiddleware",

@@ -273,6 +273,49 @@ def test_person_search_needs_a_purpose_and_never_logs_the_value(make_case, login
     assert "123121234" not in str(event.detail) + event.justification + str(event.subjects)
 
 
+def test_pages_about_people_are_never_stored_by_a_cache(make_case, login, alice, sam):
+    case = make_case(ssn="123121234")
+    client = login(alice)
+    pages = {
+        "queue": client.get(reverse("cases:queue")),
+        "queue (htmx)": client.get(reverse("cases:queue"), HTTP_HX_REQUEST="true"),
+        "case": client.get(reverse("cases:detail", args=[case.pk])),
+        "investigations": client.get(reverse("cases:investigations")),
+        "dashboard": login(sam).get(reverse("cases:dashboard")),
+        "export": client.get(reverse("cases:export")),
+        "search": client.post(
+            reverse("cases:search"),
+            {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": case.pk},
+        ),
+    }
+    stored = {
+        name: r.get("Cache-Control", "")
+        for name, r in pages.items()
+        if r.status_code != 200 or "no-store" not in r.get("Cache-Control", "")
+    }
+    assert stored == {}
+
+
+def test_the_search_page_does_not_repeat_the_number_searched_for(make_case, login, alice):
+    case = make_case(ssn="123121234")
+    client = login(alice)
+    for purpose in (case.pk, ""):  # a search that runs, and one that the form refuses
+        response = client.post(
+            reverse("cases:search"),
+            {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": purpose},
+        )
+        body = response.content.decode()
+        assert "123-12-1234" not in body
+        assert "123121234" not in body
+    assert (
+        case.number
+        in client.post(
+            reverse("cases:search"),
+            {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": case.pk},
+        ).content.decode()
+    )
+
+
 def test_dashboards_render_server_side_charts(make_case, login, alice, sam):
     make_case()
     body = login(sam).get(reverse("cases:dashboard")).content.decode()
