@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
@@ -233,6 +234,46 @@ def test_saved_views_and_the_unit_default(make_case, login, alice, sam):
     body = as_alice.get(reverse("cases:queue")).content.decode()
     assert "Velocity" in body
     assert 'value="high" checked' in body
+
+
+HUGE = "99999999999999999999999"
+BAD_FILTERS = {
+    **{f"nul-in-{name}": {name: "a\x00b"} for name in ("q", "rule", "employer", "state")},
+    **{f"nul-in-{name}": {name: "a\x00b"} for name in ("agency", "tag", "after", "status")},
+    "huge-age_min": {"age_min": HUGE},
+    "huge-employer-id": {"employer": HUGE},
+    "huge-assignee-id": {"assignee": HUGE},
+    "infinite-score": {"score_min": "1e999"},
+    "forged-cursor": {"after": base64.urlsafe_b64encode(f"1|{HUGE}".encode()).decode()},
+}
+
+
+@pytest.mark.parametrize("bad", BAD_FILTERS.values(), ids=BAD_FILTERS.keys())
+def test_a_filter_that_does_not_parse_is_left_out_with_a_message(make_case, login, alice, bad):
+    case = make_case()
+    client = login(alice)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.get(reverse("cases:queue"), bad, **headers)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "was not applied" in body
+        assert case.number in body  # the filters that parsed still apply
+        assert "\x00" not in body
+    export = client.get(reverse("cases:export"), bad)
+    assert export.status_code == 400
+    assert "was not applied" in export.content.decode()
+
+
+def test_a_bulk_action_over_a_filter_that_does_not_parse_is_refused(make_case, login, alice):
+    case = make_case()
+    response = login(alice).post(
+        reverse("cases:bulk"),
+        {"action": "tag", "tags": "probe", "scope": "filter", "query": f"age_min={HUGE}"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "was not applied" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).tags == []
 
 
 def test_a_saved_view_is_deleted_by_the_button_the_queue_shows(make_case, login, alice, bob):
