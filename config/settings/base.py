@@ -451,6 +451,9 @@ PRIVACY_REVEAL_REVERIFY_SECONDS = env_int("CROSSCHECK_REVEAL_REVERIFY_SECONDS", 
 # Reveals or SSN searches per user per minute; beyond it 429 and an anomaly for supervisors.
 PRIVACY_SENSITIVE_RATE_PER_MINUTE = env_int("CROSSCHECK_SENSITIVE_RATE_PER_MINUTE", 10)
 PRIVACY_BREAK_GLASS_HOURS = env_int("CROSSCHECK_BREAK_GLASS_HOURS", 4)
+# Password-reset requests per clock hour, per address asked for and per client; beyond, no mail.
+PRIVACY_PASSWORD_RESET_PER_ACCOUNT = env_int("CROSSCHECK_PASSWORD_RESET_PER_ACCOUNT", 3)
+PRIVACY_PASSWORD_RESET_PER_CLIENT = env_int("CROSSCHECK_PASSWORD_RESET_PER_CLIENT", 10)
 # Privacy Act requests, in federal working days: acknowledge in 10; respond (agency practice) in 30.
 PRIVACY_ACK_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_ACK_DAYS", 10)
 PRIVACY_RESPONSE_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_RESPONSE_DAYS", 30)
