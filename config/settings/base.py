@@ -372,7 +372,10 @@ CROSSREF = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.logging.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -389,10 +392,19 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "filters": ["request_id"],
-        }
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("CROSSCHECK_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's default configuration gives "django" a console handler of its own when DEBUG
+        # is on (`make run`): with the root's JSON handler, every 4xx/5xx line (a refused case's
+        # "Bad Request") came out twice. Its records go to the root's handler only.
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },

@@ -116,3 +116,27 @@ def test_gunicorn_logs_access_as_json_with_the_request_id_and_no_query_string():
     assert access[1]["request_id"] == second.getheader("X-Request-ID")
     not_found = next(line for line in lines if line.get("logger") == "django.request")
     assert not_found["request_id"] == second.getheader("X-Request-ID")
+
+
+@pytest.mark.django_db
+def test_a_refused_case_logs_its_warning_once(api_key, capsys, settings):
+    """As `make run` logs (DEBUG on): Django's own console handler used to print it a second time."""
+    from django.utils.log import configure_logging
+    from rest_framework.test import APIClient
+
+    settings.DEBUG = True
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)  # as django.setup() does
+    try:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.raw}")
+        refused = client.post(
+            "/api/v1/cases/", {"first_name": "Ana"}, format="json", HTTP_IDEMPOTENCY_KEY="k1"
+        )
+        err = capsys.readouterr().err
+    finally:
+        with capsys.disabled():
+            configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    assert refused.status_code == 400
+    lines = [line for line in err.splitlines() if "Bad Request: /api/v1/cases/" in line]
+    assert len(lines) == 1, err
+    assert json.loads(lines[0])["request_id"] == refused["X-Request-ID"]
