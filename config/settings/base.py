@@ -257,6 +257,12 @@ CELERY_BEAT_SCHEDULE["crossref-scheduled-runs"] = {
 }
 # The worker heartbeat that /healthz reads; older than this means no worker is alive.
 WORKER_HEARTBEAT_MAX_AGE = env_int("CROSSCHECK_WORKER_HEARTBEAT_MAX_AGE", 120)
+# Which queues have a consumer (core/queues.py): how long to wait for the workers' replies, and
+# how long the answer is reused (/healthz, the run page, `crossref run`).
+QUEUE_INSPECT_TIMEOUT_SECONDS = float(env_str("CROSSCHECK_QUEUE_INSPECT_TIMEOUT", "1.0"))
+QUEUE_CONSUMERS_CACHE_SECONDS = env_int("CROSSCHECK_QUEUE_CONSUMERS_CACHE_SECONDS", 10)
+# How long `manage.py crossref run --wait` waits for the run before it gives up (exit status 1).
+CROSSREF_WAIT_TIMEOUT_SECONDS = env_int("CROSSREF_WAIT_TIMEOUT_SECONDS", 1800)
 
 # --- Crosscheck ---------------------------------------------------------------------------------
 AUDIT_ENABLED = True  # Only the audit benchmark turns this off (config/settings/test.py).
