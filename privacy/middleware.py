@@ -1,4 +1,4 @@
-"""Session lifetime and 2FA enforcement, checked on every request on the server."""
+"""Per-request checks on the server: session lifetime, second factor, no-store on personal data."""
 
 from __future__ import annotations
 
