@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import forms
+from django.http import QueryDict
 from django.utils import timezone
 
-from cases.models import Closure, ContestOutcome, DeliveryMethod, DismissReason
+from cases.models import (
+    FLAGGED_STAGE,
+    CaseStatus,
+    Closure,
+    ContestOutcome,
+    DeliveryMethod,
+    DismissReason,
+    Severity,
+)
+from cases.queue import SORTS, QueueFilters, decode_cursor
 
 BULK_CHOICES = [
     ("assign", "Assign"),
@@ -64,6 +75,115 @@ class BulkForm(forms.Form):
         if action == "merge" and not data.get("into"):
             self.add_error("into", "Name the target case.")
         return data
+
+
+MAX_BIGINT = 2**63 - 1
+NOT_A_CHOICE = {"invalid_choice": "That is not one of the choices."}
+
+
+def _id_or_blank(value: str) -> None:
+    if value.isdigit() and int(value) > MAX_BIGINT:
+        raise forms.ValidationError("That number is too large to be an id.")
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, from its query string (and from its export and bulk "all matching").
+
+    A value that does not parse (a NUL byte, a number out of range, an unknown choice) is not
+    applied: `filters()` leaves that filter out and `problems()` says which and why (the page
+    shows it; the export and bulk actions refuse).
+    """
+
+    status = forms.MultipleChoiceField(
+        choices=CaseStatus.choices, required=False, error_messages=NOT_A_CHOICE
+    )
+    rule = forms.CharField(required=False, max_length=64)
+    severity = forms.MultipleChoiceField(
+        choices=Severity.choices, required=False, error_messages=NOT_A_CHOICE
+    )
+    score_min = forms.FloatField(required=False, label="score from")
+    score_max = forms.FloatField(required=False, label="score to")
+    employer = forms.CharField(required=False, max_length=100, validators=[_id_or_blank])
+    state = forms.CharField(required=False, max_length=2)
+    agency = forms.CharField(required=False, max_length=32)
+    assignee = forms.CharField(required=False, max_length=20)
+    age_min = forms.IntegerField(required=False, min_value=0, max_value=36500, label="age (days)")
+    due = forms.ChoiceField(
+        choices=[("", "Any"), ("overdue", "Overdue"), ("today", "Today"), ("week", "This week")],
+        required=False,
+        error_messages=NOT_A_CHOICE,
+    )
+    tag = forms.CharField(required=False, max_length=40)
+    q = forms.CharField(required=False, max_length=100, label="search")
+    snoozed = forms.BooleanField(required=False)
+    sort = forms.ChoiceField(
+        choices=[(k, v[1]) for k, v in SORTS.items()], required=False, error_messages=NOT_A_CHOICE
+    )
+    after = forms.CharField(required=False, max_length=200, label="page")
+
+    def clean_assignee(self) -> str:
+        value = self.cleaned_data["assignee"]
+        if value not in ("", "me", "none") and not value.isdigit():
+            raise forms.ValidationError("Choose me, nobody or a colleague.")
+        _id_or_blank(value)
+        return value
+
+    def clean_state(self) -> str:
+        return self.cleaned_data["state"].upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        after = data.get("after")
+        if after and decode_cursor(after, data.get("sort") or "priority") is None:
+            self.add_error("after", "That page no longer exists; showing the first page.")
+        return data
+
+    def filters(self) -> QueueFilters:
+        """The filters that parsed; the others keep their defaults."""
+        self.is_valid()
+        data = self.cleaned_data
+        return QueueFilters(
+            status=data.get("status") or list(FLAGGED_STAGE),
+            rule=data.get("rule", ""),
+            severity=data.get("severity") or [],
+            score_min=data.get("score_min"),
+            score_max=data.get("score_max"),
+            employer=data.get("employer", ""),
+            state=data.get("state", ""),
+            agency=data.get("agency", ""),
+            assignee=data.get("assignee", ""),
+            age_min=data.get("age_min"),
+            due=data.get("due", ""),
+            tag=data.get("tag", ""),
+            q=data.get("q", ""),
+            snoozed=bool(data.get("snoozed")),
+            sort=data.get("sort") or "priority",
+        )
+
+    def cursor(self) -> str:
+        """The page cursor (`after`), if it parsed."""
+        self.is_valid()
+        return str(self.cleaned_data.get("after") or "")
+
+    def problems(self) -> list[str]:
+        """One sentence per filter that was not applied."""
+        self.is_valid()
+        return [
+            f"The filter “{self.fields[name].label or name}” was not applied: {' '.join(str(e) for e in errors)}"
+            for name, errors in self.errors.items()
+            if name in self.fields
+        ]
+
+    def query(self) -> QueryDict:
+        """The query string without the filters that did not parse (for links, views, exports)."""
+        self.is_valid()
+        query = QueryDict(mutable=True)
+        for name in self.fields:
+            if name in self.errors or not isinstance(self.data, QueryDict):
+                continue
+            for value in self.data.getlist(name):
+                query.appendlist(name, value)
+        return query
 
 
 class SavedViewForm(forms.Form):
@@ -176,6 +296,13 @@ class MemberForm(forms.Form):
 SEARCH_KINDS = [("name_dob", "Name and date of birth"), ("ssn", "SSN"), ("a_number", "A-Number")]
 
 
+class UnechoedInput(forms.TextInput):
+    """A text box that never sends its value back, so the answer page does not repeat the number."""
+
+    def get_context(self, name, value, attrs):
+        return super().get_context(name, None, attrs)
+
+
 class PersonSearchForm(forms.Form):
     """A person search must say which case it serves (Privacy Act: purpose of each access)."""
 
@@ -192,7 +319,7 @@ class PersonSearchForm(forms.Form):
         required=False,
         max_length=20,
         label="SSN or A-Number",
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=UnechoedInput(attrs={"autocomplete": "off"}),
     )
 
     def __init__(self, *args, cases=(), **kwargs):

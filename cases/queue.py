@@ -9,15 +9,12 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import QueryDict
 from django.utils import timezone
 
 from cases.access import case_scope
 from cases.models import (
     FLAGGED_STAGE,
     Case,
-    CaseStatus,
-    Severity,
 )
 from privacy.models import Agency, User
 
@@ -53,7 +50,7 @@ QUEUE_FIELDS = [
 
 @dataclass
 class QueueFilters:
-    """The queue's filters, parsed from a query string (unknown or malformed values are ignored)."""
+    """The queue's filters (`cases.forms.QueueFilterForm` parses them from a query string)."""
 
     status: list[str] = field(default_factory=lambda: list(FLAGGED_STAGE))
     rule: str = ""
@@ -70,44 +67,6 @@ class QueueFilters:
     q: str = ""
     snoozed: bool = False
     sort: str = "priority"
-
-    @classmethod
-    def from_query(cls, data: QueryDict | dict[str, Any]) -> QueueFilters:
-        """Parse the GET parameters of the queue."""
-
-        def get(k: str) -> list[str]:
-            if isinstance(data, QueryDict):
-                return [str(v) for v in data.getlist(k)]
-            value = data.get(k)
-            return [value] if isinstance(value, str) else [str(v) for v in value or []]
-
-        def one(k: str) -> str:
-            return (get(k) or [""])[0].strip()
-
-        def number(k: str, kind: type) -> Any:
-            try:
-                return kind(one(k)) if one(k) else None
-            except ValueError:
-                return None
-
-        f = cls()
-        statuses = [s for s in get("status") if s in CaseStatus.values]
-        if statuses:
-            f.status = statuses
-        f.rule = one("rule")[:64]
-        f.severity = [s for s in get("severity") if s in Severity.values]
-        f.score_min, f.score_max = number("score_min", float), number("score_max", float)
-        f.employer = one("employer")[:100]
-        f.state = one("state")[:2].upper()
-        f.agency = one("agency")[:32]
-        f.assignee = one("assignee")[:20]
-        f.age_min = number("age_min", int)
-        f.due = one("due") if one("due") in ("overdue", "today", "week") else ""
-        f.tag = one("tag")[:40]
-        f.q = one("q")[:100]
-        f.snoozed = one("snoozed") == "1"
-        f.sort = one("sort") if one("sort") in SORTS else "priority"
-        return f
 
     def is_default(self) -> bool:
         """True when no filter narrows the default queue."""
@@ -169,15 +128,26 @@ def _encode_cursor(value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
+_MAX_ID = 2**63 - 1
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int] | None:
+    """The (sort value, id) a page cursor stands for; None for a cursor that is not one of ours."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         value, pk = raw.rsplit("|", 1)
+        key: Any
         if sort == "priority":
-            return int(value), int(pk)
-        if sort == "due":
-            return date.fromisoformat(value), int(pk)
-        return datetime.fromisoformat(value), int(pk)
+            key = int(value)
+            if not 0 <= key <= 32767:  # a PositiveSmallIntegerField
+                return None
+        elif sort == "due":
+            key = date.fromisoformat(value)
+        else:
+            key = datetime.fromisoformat(value)
+        if not 0 < int(pk) <= _MAX_ID:
+            return None
+        return key, int(pk)
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
 
@@ -335,7 +305,7 @@ def queue_page(
     """One page by keyset: (sort column, id) > cursor, so the 1,000th page costs what the first does."""
 
     column = SORTS[filters.sort][0]
-    cursor = _decode_cursor(after, filters.sort) if after else None
+    cursor = decode_cursor(after, filters.sort) if after else None
     statement = queue_page_sql(
         user=user, filters=filters, today=today, cursor=cursor, limit=size + 1
     )

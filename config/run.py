@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The web server, as docker-compose.yml runs it too: config/gunicorn.py makes its access logs JSON
+# lines with the request id and without query strings.
+WEB = ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn"]
 VAR = Path(os.environ.get("CROSSCHECK_VAR_DIR", BASE_DIR / "var"))
 
 
@@ -74,16 +77,7 @@ def _wait_healthy(url: str, timeout: float) -> dict[str, object]:
 def _start(env: dict[str, str], bind: str) -> list[subprocess.Popen[bytes]]:
     """The web server, a worker on both queues and beat, as child processes."""
     python = [sys.executable, "-m"]
-    web = [
-        "gunicorn",
-        "config.wsgi:application",
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-        "--access-logfile",
-        "-",
-    ]
+    web = [*WEB, "--workers", "2", "--threads", "4"]
     worker = [
         "celery",
         "-A",

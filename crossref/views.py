@@ -9,12 +9,26 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.guards import roles_required
+from core import queues
 from core.errors import DomainError, NotFound
 from crossref import registry, selectors, services
 from crossref.forms import RunForm
-from crossref.models import Run, RunMode
+from crossref.models import Run, RunMode, RunStatus
 
 RUN_ROLES = ("admin", "supervisor")
+
+
+def _idle_queue(run: Run) -> dict[str, str] | None:
+    """The queue of a running run's partitions when no worker consumes it (the page says so)."""
+    queue = (
+        queues.idle_queue_of(services.PARTITION_TASK) if run.status == RunStatus.RUNNING else None
+    )
+    if queue is None:
+        return None
+    return {
+        "name": queue,
+        "worker": f"celery -A config worker -Q {','.join(queues.expected_queues())}",
+    }
 
 
 def _run_or_404(request: HttpRequest, pk: int, action: str = "view") -> Run:
@@ -61,6 +75,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run,
         "progress": selectors.run_progress(run=run),
         "comparison": selectors.shadow_compare(run=run) if run.mode == RunMode.SHADOW else [],
+        "idle_queue": _idle_queue(run),
     }
     return render(request, "crossref/run_detail.html", context)
 
@@ -74,7 +89,7 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "crossref/_progress.html",
-        {"run": run, "progress": selectors.run_progress(run=run)},
+        {"run": run, "progress": selectors.run_progress(run=run), "idle_queue": _idle_queue(run)},
     )
 
 

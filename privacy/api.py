@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from audit.guards import HasRole
 from audit.services import event_record
 from core.errors import NotFound
+from core.markers import personal_data
 from privacy import policy, selectors, services
 from privacy.models import Agency, Agreement, Role, User
 
@@ -35,6 +36,7 @@ class IsVerifiedPerson(BasePermission):
         )
 
 
+@personal_data  # the accounting of disclosures names people: no cache keeps the answers
 class _Base(APIView):
     permission_classes = [IsAuthenticated, IsVerifiedPerson, HasRole]
     roles: tuple[str, ...] = ()

@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from audit.services import event_record
+from core.markers import personal_data_shown_here
 from privacy.policy import decide, visible_fields
 from privacy.services.disclosures import disclosures_record
 
@@ -126,7 +127,11 @@ def personal_data_shown(
     object_id: Any = None,
     detail: Mapping[str, Any] | None = None,
 ) -> None:
-    """Record that `records` were shown to `reader`: the read audit event and the accounting of disclosures."""
+    """Record that `records` were shown to `reader`: the read audit event and the accounting of disclosures.
+
+    The response that shows them is marked too, so that no cache keeps it (privacy.middleware).
+    """
+    personal_data_shown_here()
     if not records:
         return
 

@@ -10,7 +10,7 @@ urlpatterns = [
     path("2fa/enrol/", views.otp_enrol, name="otp-enrol"),
     path("2fa/verify/", views.otp_verify, name="otp-verify"),
     path("2fa/recovery-codes/", views.recovery_codes_regenerate, name="otp-recovery-codes"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),

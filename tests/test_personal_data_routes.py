@@ -155,20 +155,17 @@ def test_every_parameterised_route_is_classified():
     assert unclassified == []
 
 
-@pytest.mark.parametrize("persona", PERSONAS)
-def test_no_page_shows_a_field_outside_the_readers_categories(request, login, persona, world):
-    user = request.getfixturevalue(persona)
-    client = login(user)
-    problems = []
+def _walk(client: Any, world: dict[str, Any], count: Any = lambda: 0):
+    """(route name, response, body, `count()` before the request) of every GET page that
+    answers 200 with HTML or CSV."""
     for name, params in _routes():
         if name.startswith(("api", "privacy-api")) or name in {"logout", "audit:verify"}:
             continue  # the employer API (keys) and state-changing GETs are covered elsewhere
         kwargs = _args(name, world) if params else {}
         if kwargs is None:
             continue
-        url = reverse(name, kwargs=kwargs)
-        before = AuditEvent.objects.filter(actor_id=user.pk).count()
-        response = client.get(url)
+        before = count()
+        response = client.get(reverse(name, kwargs=kwargs))
         if response.status_code != 200 or (
             "html" not in response.get("Content-Type", "")
             and "csv" not in response.get("Content-Type", "")
@@ -179,9 +176,29 @@ def test_no_page_shows_a_field_outside_the_readers_categories(request, login, pe
             if response.streaming
             else response.content.decode()
         )
+        yield name, response, body, before
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_no_page_shows_a_field_outside_the_readers_categories(request, login, persona, world):
+    user = request.getfixturevalue(persona)
+    client = login(user)
+    problems = []
+    events = AuditEvent.objects.filter(actor_id=user.pk).count
+    for name, _response, body, before in _walk(client, world, events):
         problems += [f"{name}: {leak}" for leak in _leaks(body, user)]
-        shows_worker = WORKER[1] in body
-        recorded = AuditEvent.objects.filter(actor_id=user.pk).count() > before
-        if shows_worker and not recorded:
+        if WORKER[1] in body and not events() > before:
             problems.append(f"{name}: shows the worker without recording the read")
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_no_cache_may_keep_a_page_that_shows_a_person(request, login, persona, world):
+    client = login(request.getfixturevalue(persona))
+    stored = [
+        f"{name}: {response.get('Cache-Control', '(no Cache-Control)')}"
+        for name, response, body, _ in _walk(client, world)
+        if (WORKER[1] in body or WORKER[0] in body)
+        and "no-store" not in response.get("Cache-Control", "")
+    ]
+    assert stored == [], "\n".join(stored)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,9 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def celery_worker(
-    queue: str, name: str, env_extra: dict[str, str] | None = None
+    queue: str | None, name: str, env_extra: dict[str, str] | None = None
 ) -> subprocess.Popen:
-    """Start one prefork worker (concurrency 1) on `queue`, in its own session so a test can kill it."""
+    """Start one prefork worker (concurrency 1) on `queue`, in its own session so a test can kill it.
+
+    `queue=None` starts it without -Q, as `celery -A config worker` does: the default queue only.
+    """
     url = urlsplit(settings.DATABASE_URL)
     test_db_url = urlunsplit(
         (url.scheme, url.netloc, "/" + connection.settings_dict["NAME"], url.query, "")
@@ -39,8 +43,7 @@ def celery_worker(
             "-A",
             "config",
             "worker",
-            "-Q",
-            queue,
+            *(["-Q", queue] if queue else []),
             "--concurrency",
             "1",
             "--pool",
@@ -59,6 +62,18 @@ def celery_worker(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Stop a worker of `celery_worker` (SIGTERM, then SIGKILL after 15 s)."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 from audit.services import event_record
 from core.api import error_body
 from core.errors import NotFound, ValidationFailed
+from core.markers import personal_data
 from privacy.crypto import mask
 from verification import services
 from verification.authentication import EmployerApiKeyAuthentication, IsEmployerKey
@@ -85,6 +86,7 @@ class SharedFieldsSerializer(serializers.Serializer):
         return shared
 
 
+@personal_data  # workers' names and dates of birth: no cache keeps the answers
 class EmployerApi(APIView):
     """Base of the employer API views: API-key authentication, scoped to the key's employer."""
 

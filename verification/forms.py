@@ -99,18 +99,27 @@ class CaseFilterForm(forms.Form):
     escalated = forms.BooleanField(required=False, label="Escalated only")
 
 
+REVEAL_CHOICES = [
+    ("ssn", "SSN"),
+    ("a_number", "A-Number"),
+    ("i94", "I-94"),
+    ("passport", "Passport"),
+    ("document_number", "Document number"),
+]
+
+
 class RevealForm(forms.Form):
-    field = forms.ChoiceField(
-        choices=[
-            ("ssn", "SSN"),
-            ("a_number", "A-Number"),
-            ("i94", "I-94"),
-            ("passport", "Passport"),
-            ("document_number", "Document number"),
-        ]
-    )
+    """Which identifier to show in full, among those the page offers, and why."""
+
+    field = forms.ChoiceField(choices=REVEAL_CHOICES)
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why you need the full number; recorded in the audit trail.",
     )
+
+    def __init__(self, *args: Any, offered: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["field"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [c for c in REVEAL_CHOICES if c[0] in offered]

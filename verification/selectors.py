@@ -8,6 +8,8 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from core.errors import NotFound
 from privacy.policy import DataCategory, decide
+from privacy.reads import hidden_fields
+from verification.lifecycle import ALLOWED
 from verification.models import (
     CaseComparison,
     CaseStatus,
@@ -79,6 +81,32 @@ CASE_FIELD_CATEGORIES = {
     "document_number_last4": DataCategory.VERIFICATION_CASES,
     "employer": DataCategory.EMPLOYER_DATA,
 }
+
+
+# Each identifier a person may reveal in full, and the masked field the case page shows of it.
+REVEALABLE = {
+    "ssn": "ssn_last4",
+    "a_number": "a_number_last4",
+    "i94": "i94_last4",
+    "passport": "passport_last4",
+    "document_number": "document_number_last4",
+}
+# A case is worked (resolved, its contact recorded) in these statuses; only then is a reveal offered.
+WORKED_STATUSES = ALLOWED["resolve"] | ALLOWED["record_contact"]
+
+
+def reveal_offer(*, user: Any, case: VerificationCase) -> list[str]:
+    """The identifiers of `case` its page offers `user` to reveal in full (the endpoint allows no other).
+
+    None unless the user may change verification cases and the case is being worked; then those
+    the page shows masked: held by the case, and in a data category the user may see.
+    """
+    if case.status not in WORKED_STATUSES:
+        return []
+    if not decide(user, action="change", category=DataCategory.VERIFICATION_CASES).allowed:
+        return []
+    hidden = hidden_fields(user, CASE_FIELD_CATEGORIES)
+    return [f for f, masked in REVEALABLE.items() if masked not in hidden and getattr(case, masked)]
 
 
 def comparisons_for_case(*, case: VerificationCase, user: Any = None) -> QuerySet[CaseComparison]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.errors import DomainError, NotFound, RateLimited, ValidationFailed
+from core.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
 from privacy.decorators import personal_data
 from privacy.policy import DataCategory, decide
 from privacy.reads import Minimised, ReadKind, Shown, minimised_records, show
@@ -155,6 +155,7 @@ def _detail_context(
     *,
     user: Any = None,
 ) -> dict[str, Any]:
+    offered = selectors.reveal_offer(user=user, case=case)
     return {
         **_deadline_context(),
         "case": _minimised(user, [case])[0],
@@ -163,7 +164,8 @@ def _detail_context(
         "can_contact": can_change and case.status in ALLOWED["record_contact"],
         "resolve_form": resolve_form or ResolveForm(status=case.status),
         "contact_form": contact_form or ContactForm(),
-        "reveal_form": RevealForm(),
+        "reveal_offer": offered,
+        "reveal_form": RevealForm(offered=offered),
     }
 
 
@@ -221,9 +223,16 @@ def case_contact(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_POST
 def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show one full identifier of the case, once, for a written reason (audited)."""
+    """Show one full identifier of the case, once, for a written reason (audited).
+
+    Only one the case page offers (`selectors.reveal_offer`): none on a case no longer worked,
+    none whose masked form the reader's agreement withholds.
+    """
     case = _case_or_404(request.user, pk, action="change")
-    form = RevealForm(request.POST)
+    offered = selectors.reveal_offer(user=request.user, case=case)
+    if not offered:
+        raise PermissionDenied("This case offers no identifier to reveal.")
+    form = RevealForm(request.POST, offered=offered)
     revealed = None
     if form.is_valid():
         try:
@@ -236,6 +245,8 @@ def case_reveal(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationFailed as exc:
             _apply_errors(form, exc)
+        except Forbidden as exc:  # the case moved on since it was fetched
+            raise PermissionDenied(exc.message) from exc
         except ReverifyRequired:
             return redirect(
                 f"{reverse('otp-verify')}?next={reverse('verification:case-detail', args=[case.pk])}"

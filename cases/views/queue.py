@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpResponse,
+    HttpResponseBadRequest,
     QueryDict,
     StreamingHttpResponse,
 )
@@ -41,7 +42,7 @@ from cases.views.common import (
     _today,
     _visible_fields,
 )
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
 from crossref import registry
 from privacy.decorators import personal_data
 from privacy.http import AuthedRequest
@@ -56,18 +57,25 @@ def _queue_params(request: AuthedRequest, views: list[SavedView]) -> QueryDict:
             (v for v in views if v.is_unit_default and v.unit_id == request.user.unit_id), None
         )
         if default is not None:
-            params = QueryDict(default.query)
+            view_params = QueryDict(default.query, mutable=True)
+            view_params.setlist("after", request.GET.getlist("after"))
+            return view_params
     return params
 
 
 def _queue_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
-    """What the results part of the queue shows (the rows, the pager): all that an htmx update renders."""
+    """What the results part of the queue shows (the rows, the pager): all that an htmx update renders.
+
+    A filter that does not parse is left out, with a message saying so.
+    """
     today = _today()
-    filters = selectors.QueueFilters.from_query(params)
-    page = selectors.queue_page(
-        user=request.user, filters=filters, today=today, after=request.GET.get("after", "")
-    )
-    query = params.copy()
+    form = forms.QueueFilterForm(params)
+    filters = form.filters()
+    for problem in form.problems():
+        messages.warning(request, problem)
+    after = form.cursor()
+    page = selectors.queue_page(user=request.user, filters=filters, today=today, after=after)
+    query = form.query()
     query.pop("after", None)
     next_query = query.copy()
     if page.next_cursor:
@@ -77,7 +85,7 @@ def _queue_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
         "cases.queue_viewed",
         page.cases,
         filters=query.urlencode()[:500],
-        after=request.GET.get("after", ""),
+        after=after,
     )
     fields = _visible_fields(request.user, (c.owning_agency_id for c in page.cases))
     return {
@@ -88,7 +96,7 @@ def _queue_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
         "query": query.urlencode(),
         "next_query": next_query.urlencode() if page.next_cursor else "",
         "today": today,
-        "first_page": not request.GET.get("after"),
+        "first_page": not after,
         "urls": queue_urls(),
     }
 
@@ -131,7 +139,11 @@ def queue(request: AuthedRequest) -> HttpResponse:
 def _bulk_ids(request: AuthedRequest, form: forms.BulkForm) -> tuple[list[int], str]:
     data = form.cleaned_data
     if data["scope"] == "filter":
-        filters = selectors.QueueFilters.from_query(QueryDict(data.get("query") or ""))
+        query = forms.QueueFilterForm(QueryDict(data.get("query") or ""))
+        if query.problems():
+            # "All matching" a filter that did not parse would be more cases than were meant.
+            raise ValidationFailed(" ".join(query.problems()))
+        filters = query.filters()
         ids = list(
             selectors.queue_queryset(
                 user=request.user, filters=filters, today=_today(), action="change"
@@ -150,9 +162,9 @@ def bulk(request: AuthedRequest) -> HttpResponse:
     form = forms.BulkForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
-        ids, scope = _bulk_ids(request, form)
-        params: dict[str, Any] = {"scope": scope}
         try:
+            ids, scope = _bulk_ids(request, form)
+            params: dict[str, Any] = {"scope": scope}
             if data["action"] == "assign":
                 params["assignee"] = (
                     _agency_user(request, data.get("assignee"))
@@ -204,7 +216,12 @@ def export_csv(request: AuthedRequest) -> HttpResponseBase:
     _require_case_work(request.user)
     if not allowed_agency_ids(request.user, "export"):
         raise PermissionDenied("No export for this role.")
-    filters = selectors.QueueFilters.from_query(request.GET)
+    form = forms.QueueFilterForm(request.GET)
+    if form.problems():
+        return HttpResponseBadRequest(
+            "\n".join(form.problems()) + "\n", content_type="text/plain; charset=utf-8"
+        )
+    filters = form.filters()
     cases = list(
         selectors.export_rows(
             user=request.user, filters=filters, today=_today(), limit=settings.CASES_EXPORT_MAX
@@ -216,7 +233,7 @@ def export_csv(request: AuthedRequest) -> HttpResponseBase:
         kind=_read_kind("cases.exported"),
         records=[Shown(c.pk, c.subject_ref, c.owning_agency_id) for c in cases],
         nature="export",
-        detail={"filters": request.GET.urlencode()[:500]},
+        detail={"filters": form.query().urlencode()[:500]},
     )
     columns = [
         "number",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from config.env import env_bool, env_int, env_list, env_str
 
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "privacy.middleware.NoStoreMiddleware",
     "privacy.middleware.TwoFactorRequiredMiddleware",
     # Axes goes last so that it sees the outcome of the authentication backends.
     "axes.middleware.AxesMiddleware",
@@ -159,8 +161,6 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 
 OTP_TOTP_ISSUER = "Crosscheck"
-# Roles that must pass 2FA even before they open personal data.
-TWO_FACTOR_REQUIRED_ROLES = ["supervisor", "admin"]
 
 # --- Security headers --------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -257,6 +257,12 @@ CELERY_BEAT_SCHEDULE["crossref-scheduled-runs"] = {
 }
 # The worker heartbeat that /healthz reads; older than this means no worker is alive.
 WORKER_HEARTBEAT_MAX_AGE = env_int("CROSSCHECK_WORKER_HEARTBEAT_MAX_AGE", 120)
+# Which queues have a consumer (core/queues.py): how long to wait for the workers' replies, and
+# how long the answer is reused (/healthz, the run page, `crossref run`).
+QUEUE_INSPECT_TIMEOUT_SECONDS = float(env_str("CROSSCHECK_QUEUE_INSPECT_TIMEOUT", "1.0"))
+QUEUE_CONSUMERS_CACHE_SECONDS = env_int("CROSSCHECK_QUEUE_CONSUMERS_CACHE_SECONDS", 10)
+# How long `manage.py crossref run --wait` waits for the run before it gives up (exit status 1).
+CROSSREF_WAIT_TIMEOUT_SECONDS = env_int("CROSSREF_WAIT_TIMEOUT_SECONDS", 1800)
 
 # --- Crosscheck ---------------------------------------------------------------------------------
 AUDIT_ENABLED = True  # Only the audit benchmark turns this off (config/settings/test.py).
@@ -374,13 +380,19 @@ CROSSREF = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "core.logging.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
             "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"levelname": "level", "name": "logger"},
             "timestamp": "time",  # ISO 8601, UTC
+            # Not the request Django attaches to 4xx/5xx records: its repr is the full path with
+            # the query string, where the queue's search can name a person.
+            "reserved_attrs": [*RESERVED_ATTRS, "request"],
         }
     },
     "handlers": {
@@ -388,10 +400,19 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": "json",
             "filters": ["request_id"],
-        }
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("CROSSCHECK_LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's default configuration gives "django" a console handler of its own when DEBUG
+        # is on (`make run`): with the root's JSON handler, every 4xx/5xx line (a refused case's
+        # "Bad Request") came out twice. Its records go to the root's handler only.
+        "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
@@ -450,6 +471,9 @@ PRIVACY_REVEAL_REVERIFY_SECONDS = env_int("CROSSCHECK_REVEAL_REVERIFY_SECONDS", 
 # Reveals or SSN searches per user per minute; beyond it 429 and an anomaly for supervisors.
 PRIVACY_SENSITIVE_RATE_PER_MINUTE = env_int("CROSSCHECK_SENSITIVE_RATE_PER_MINUTE", 10)
 PRIVACY_BREAK_GLASS_HOURS = env_int("CROSSCHECK_BREAK_GLASS_HOURS", 4)
+# Password-reset requests per clock hour, per address asked for and per client; beyond, no mail.
+PRIVACY_PASSWORD_RESET_PER_ACCOUNT = env_int("CROSSCHECK_PASSWORD_RESET_PER_ACCOUNT", 3)
+PRIVACY_PASSWORD_RESET_PER_CLIENT = env_int("CROSSCHECK_PASSWORD_RESET_PER_CLIENT", 10)
 # Privacy Act requests, in federal working days: acknowledge in 10; respond (agency practice) in 30.
 PRIVACY_ACK_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_ACK_DAYS", 10)
 PRIVACY_RESPONSE_WORKING_DAYS = env_int("CROSSCHECK_PRIVACY_RESPONSE_DAYS", 30)

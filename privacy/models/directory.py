@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -100,9 +99,3 @@ class User(AbstractUser):
     def has_role(self, role: str) -> bool:
         """True if the user holds `role` in their home agency."""
         return role in (self.roles or [])
-
-    @property
-    def needs_two_factor(self) -> bool:
-        """Supervisors and admins must pass 2FA for every page, not only personal data."""
-
-        return any(self.has_role(r) for r in settings.TWO_FACTOR_REQUIRED_ROLES)

@@ -28,6 +28,7 @@ from privacy.services.agreements import (
 )
 from privacy.services.auth import (
     login_failure_record,
+    password_reset_throttle,
     recovery_codes_issue,
     second_factor_verify,
     session_login,
@@ -110,6 +111,7 @@ __all__ = [
     "notify",
     "object_permissions_tidy",
     "otp_verified_recently",
+    "password_reset_throttle",
     "purge_approve",
     "purge_preview",
     "purge_run_execute",

@@ -5,14 +5,18 @@ from __future__ import annotations
 import secrets
 import time
 
+from django.conf import settings
 from django.contrib.auth import login
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import event_record
+from core.errors import RateLimited
 from privacy.middleware import LAST_SEEN, LOGIN_AT, OTP_VERIFIED_AT
 from privacy.models import User, UserSession
 
@@ -38,6 +42,41 @@ def session_login(*, request: HttpRequest, actor: User) -> None:
 def login_failure_record(*, username: str) -> None:
     """Record a failed sign-in without saying whether the username exists."""
     event_record(action="auth.login_failed", outcome="denied", detail={"username": username[:150]})
+
+
+PASSWORD_RESET_WINDOW_SECONDS = 3600
+
+
+def password_reset_throttle(*, email: str, client: str) -> None:
+    """Count one password-reset request; over the hourly limits raise RateLimited, before any mail.
+
+    Two limits, per clock hour: per address asked for (known or not, so the answer says nothing
+    about which addresses exist) and per client address. A refusal is audited.
+    """
+    window = int(time.time() // PASSWORD_RESET_WINDOW_SECONDS)
+    account = salted_hmac("crosscheck.password-reset", email.strip().lower()).hexdigest()
+    for scope, who, limit in (
+        ("account", account, settings.PRIVACY_PASSWORD_RESET_PER_ACCOUNT),
+        ("client", client, settings.PRIVACY_PASSWORD_RESET_PER_CLIENT),
+    ):
+        key = f"privacy:pwreset:{scope}:{who}:{window}"
+        cache.add(key, 0, timeout=PASSWORD_RESET_WINDOW_SECONDS * 2)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            cache.set(key, 1, timeout=PASSWORD_RESET_WINDOW_SECONDS * 2)
+            count = 1
+        if count > limit:
+            event_record(
+                action="auth.password_reset_requested",
+                outcome="denied",
+                detail={"refused": "rate limit", "scope": scope, "limit_per_hour": limit},
+            )
+            raise RateLimited(
+                "Too many password-reset requests"
+                + (" for this address" if scope == "account" else " from your network")
+                + ". No e-mail was sent. Wait an hour, or ask your administrator for help."
+            )
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """HTML views of the privacy app, one module per screen family."""
 
 from privacy.views.auth import (
+    PasswordResetView,
     home,
     invitation_accept,
     login_view,
@@ -11,6 +12,7 @@ from privacy.views.auth import (
 )
 
 __all__ = [
+    "PasswordResetView",
     "home",
     "invitation_accept",
     "login_view",

@@ -9,7 +9,9 @@ import qrcode
 import qrcode.image.svg
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, RateLimited
 from privacy import services
 from privacy.forms import InvitationAcceptForm, LoginForm, TokenForm
 from privacy.http import AuthedRequest
@@ -69,6 +71,20 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.info(request, "You are signed out.")
     return redirect("login")
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, under hourly limits per address and per client (no mail beyond)."""
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        try:
+            services.password_reset_throttle(
+                email=form.cleaned_data["email"], client=self.request.META.get("REMOTE_ADDR", "")
+            )
+        except RateLimited as exc:
+            form.add_error(None, exc.message)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 def _qr_svg(uri: str) -> str:

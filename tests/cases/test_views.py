@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -234,6 +236,66 @@ def test_saved_views_and_the_unit_default(make_case, login, alice, sam):
     assert 'value="high" checked' in body
 
 
+HUGE = "99999999999999999999999"
+BAD_FILTERS = {
+    **{f"nul-in-{name}": {name: "a\x00b"} for name in ("q", "rule", "employer", "state")},
+    **{f"nul-in-{name}": {name: "a\x00b"} for name in ("agency", "tag", "after", "status")},
+    "huge-age_min": {"age_min": HUGE},
+    "huge-employer-id": {"employer": HUGE},
+    "huge-assignee-id": {"assignee": HUGE},
+    "infinite-score": {"score_min": "1e999"},
+    "forged-cursor": {"after": base64.urlsafe_b64encode(f"1|{HUGE}".encode()).decode()},
+}
+
+
+@pytest.mark.parametrize("bad", BAD_FILTERS.values(), ids=BAD_FILTERS.keys())
+def test_a_filter_that_does_not_parse_is_left_out_with_a_message(make_case, login, alice, bad):
+    case = make_case()
+    client = login(alice)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.get(reverse("cases:queue"), bad, **headers)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert "was not applied" in body
+        assert case.number in body  # the filters that parsed still apply
+        assert "\x00" not in body
+    export = client.get(reverse("cases:export"), bad)
+    assert export.status_code == 400
+    assert "was not applied" in export.content.decode()
+
+
+def test_a_bulk_action_over_a_filter_that_does_not_parse_is_refused(make_case, login, alice):
+    case = make_case()
+    response = login(alice).post(
+        reverse("cases:bulk"),
+        {"action": "tag", "tags": "probe", "scope": "filter", "query": f"age_min={HUGE}"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "was not applied" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).tags == []
+
+
+def test_a_saved_view_is_deleted_by_the_button_the_queue_shows(make_case, login, alice, bob):
+    make_case()
+    as_alice = login(alice)
+    as_alice.post(reverse("cases:view-save"), {"name": "Mine", "query": "severity=high"})
+    view = SavedView.objects.get()
+    body = as_alice.get(reverse("cases:queue")).content.decode()
+    # The button a person clicks: the form around "Delete view Mine", posted as it stands.
+    action = re.search(
+        r'<form method="post" action="([^"]+)"[^>]*>(?:(?!</form>).)*aria-label="Delete view Mine"',
+        body,
+    ).group(1)
+    assert action == reverse("cases:view-delete", args=[view.pk])
+    assert login(bob).post(action).status_code == 404  # not bob's to delete
+    assert SavedView.objects.filter(pk=view.pk).exists()
+    response = as_alice.post(action)
+    assert response.status_code == 302
+    assert not SavedView.objects.filter(pk=view.pk).exists()
+    assert AuditEvent.objects.filter(action="cases.view_deleted", actor_id=alice.pk).count() == 1
+
+
 def test_person_search_needs_a_purpose_and_never_logs_the_value(make_case, login, alice):
     case = make_case(ssn="123121234")
     client = login(alice)
@@ -250,6 +312,49 @@ def test_person_search_needs_a_purpose_and_never_logs_the_value(make_case, login
     assert event.search_kind == "ssn"
     assert len(event.search_hmac) == 64
     assert "123121234" not in str(event.detail) + event.justification + str(event.subjects)
+
+
+def test_pages_about_people_are_never_stored_by_a_cache(make_case, login, alice, sam):
+    case = make_case(ssn="123121234")
+    client = login(alice)
+    pages = {
+        "queue": client.get(reverse("cases:queue")),
+        "queue (htmx)": client.get(reverse("cases:queue"), HTTP_HX_REQUEST="true"),
+        "case": client.get(reverse("cases:detail", args=[case.pk])),
+        "investigations": client.get(reverse("cases:investigations")),
+        "dashboard": login(sam).get(reverse("cases:dashboard")),
+        "export": client.get(reverse("cases:export")),
+        "search": client.post(
+            reverse("cases:search"),
+            {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": case.pk},
+        ),
+    }
+    stored = {
+        name: r.get("Cache-Control", "")
+        for name, r in pages.items()
+        if r.status_code != 200 or "no-store" not in r.get("Cache-Control", "")
+    }
+    assert stored == {}
+
+
+def test_the_search_page_does_not_repeat_the_number_searched_for(make_case, login, alice):
+    case = make_case(ssn="123121234")
+    client = login(alice)
+    for purpose in (case.pk, ""):  # a search that runs, and one that the form refuses
+        response = client.post(
+            reverse("cases:search"),
+            {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": purpose},
+        )
+        body = response.content.decode()
+        assert "123-12-1234" not in body
+        assert "123121234" not in body
+    assert (
+        case.number
+        in client.post(
+            reverse("cases:search"),
+            {"kind": "ssn", "identifier": "123-12-1234", "purpose_case": case.pk},
+        ).content.decode()
+    )
 
 
 def test_dashboards_render_server_side_charts(make_case, login, alice, sam):

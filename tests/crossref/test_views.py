@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
+from core.queues import CACHE_KEY, queue_consumers
 from crossref import services
 from crossref.models import Run
+from tests.workers import celery_worker, stop_worker, wait_until
 
 ROUTES = ["/crossref/runs/", "/crossref/quality/"]
 
@@ -59,3 +62,31 @@ def test_another_users_run_is_visible_to_supervisors_but_missing_runs_are_404(
     client = login(sam)
     assert client.get(f"/crossref/runs/{run.pk}/").status_code == 200
     assert client.get("/crossref/runs/999999/").status_code == 404
+
+
+NO_CONSUMER = "No worker listens on queue <code>batch</code>"
+
+
+def test_the_run_page_says_when_no_worker_listens_on_the_batch_queue(world, matcher, login):
+    run = services.run_start(actor=matcher, rules=["EMP-FNC-KEPT"], enqueue=False)
+    cache.delete(CACHE_KEY)  # asked afresh: no worker runs in this test
+    client = login(matcher)
+    assert NO_CONSUMER in client.get(f"/crossref/runs/{run.pk}/").content.decode()
+    fragment = client.get(f"/crossref/runs/{run.pk}/progress/", HTTP_HX_REQUEST="true")
+    assert NO_CONSUMER in fragment.content.decode()
+    services.run_cancel(actor=matcher, run=run)
+    assert NO_CONSUMER not in client.get(f"/crossref/runs/{run.pk}/").content.decode()
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_the_run_page_says_nothing_of_the_kind_when_a_worker_listens(world, matcher, login):
+    run = services.run_start(actor=matcher, rules=["EMP-FNC-KEPT"], enqueue=False)
+    worker = celery_worker("interactive,batch", "xr-page")
+    try:
+        wait_until(lambda: (queue_consumers(fresh=True) or {}).get("batch"), 60, "the worker")
+        body = login(matcher).get(f"/crossref/runs/{run.pk}/").content.decode()
+    finally:
+        stop_worker(worker)
+    assert "Partitions done" in body
+    assert NO_CONSUMER not in body

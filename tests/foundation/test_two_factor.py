@@ -1,11 +1,15 @@
 import re
 
 import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
+from privacy.middleware import SIGN_IN_ROUTES
+from privacy.models import BreakGlassGrant
 from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.foundation.urls")]
@@ -20,14 +24,96 @@ def test_supervisors_and_admins_need_the_second_factor_everywhere(persona, login
     assert response["Location"].startswith("/accounts/2fa/verify/")
 
 
-@pytest.mark.parametrize("persona", ["alice", "audrey", "vera"])
-def test_other_roles_reach_home_but_not_personal_data_without_it(persona, login, request):
+@pytest.mark.parametrize("persona", ["alice", "audrey", "vera", "petra"])
+def test_every_role_needs_the_second_factor_for_home_and_personal_data(persona, login, request):
     user = request.getfixturevalue(persona)
     client = login(user, verify=False)
-    assert client.get("/").status_code == 200
+    assert client.get("/")["Location"] == "/accounts/2fa/verify/?next=/"
     response = client.get("/test-person/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/verify/?next=/test-person/")
+
+
+def test_a_password_only_session_cannot_open_break_glass(login, alice, directory):
+    client = login(alice, verify=False)
+    response = client.post(
+        "/privacy/break-glass/",
+        {
+            "subject_ref": "case:1",
+            "justification": "Urgent lead from the field office, call pending.",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/verify/")
+    assert not BreakGlassGrant.objects.exists()
+    assert client.post("/api/privacy/break-glass/", {"subject_ref": "case:1"}).status_code == 403
+
+
+def _routes():
+    """(name, url) of every named route of ours, parameters filled with a placeholder."""
+    out = []
+
+    def walk(patterns, namespace):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, f"{namespace}{p.namespace}:" if p.namespace else namespace)
+            elif isinstance(p, URLPattern) and p.name:
+                kwargs = {
+                    name: 1 if isinstance(conv, IntConverter) else "x"
+                    for name, conv in p.pattern.converters.items()
+                }
+                if p.pattern.regex.groupindex and not kwargs:
+                    continue  # a regex route of the admin's
+                name = namespace + p.name
+                out.append((name, reverse(name, kwargs=kwargs)))
+
+    walk(get_resolver().url_patterns, "")
+    return out
+
+
+API_KEY_ROUTES = {
+    "api-cases",
+    "api-case-detail",
+    "api-case-submit-draft",
+    "api-case-notice",
+    "api-case-decision",
+    "api-case-refer",
+    "api-case-close",
+}
+
+
+@pytest.mark.parametrize("persona", ["alice", "sam"])
+def test_a_password_only_session_reaches_nothing_but_signing_in(persona, login, request):
+    """Every route, GET and POST, as a user who gave a password and not yet the second factor."""
+    client = login(request.getfixturevalue(persona), verify=False)
+    reached = []
+    for name, url in _routes():
+        if name in SIGN_IN_ROUTES or name == "test-person":
+            continue
+        for method in (client.get, client.post):
+            response = method(url)
+            if name in API_KEY_ROUTES:
+                ok = response.status_code == 401  # the session does not count there: a key does
+            elif url.startswith("/api/"):
+                ok = (
+                    response.status_code == 403
+                    and response.json()["error"]["code"] == "second_factor_required"
+                )
+            else:
+                ok = response.status_code == 302 and response["Location"].startswith(
+                    "/accounts/2fa/verify/"
+                )
+            if not ok:
+                reached.append(f"{method.__name__.upper()} {url}: {response.status_code}")
+    assert reached == []
+
+
+def test_the_sign_in_routes_stay_open_to_a_password_only_session(login, alice):
+    client = login(alice, verify=False)
+    assert client.get("/accounts/2fa/verify/").status_code == 200
+    assert client.get("/accounts/password/reset/").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
 
 
 def test_a_verified_user_sees_personal_data(login, alice):

@@ -310,6 +310,14 @@ def test_bad_filters_are_400s(client, query):
     assert client.get(f"/api/v1/cases/{query}").status_code == 400
 
 
+def test_answers_about_workers_are_never_stored_by_a_cache(client, ssa):
+    submitted = post_case(client)
+    listed = client.get("/api/v1/cases/")
+    read = client.get(f"/api/v1/cases/{submitted.json()['id']}/")
+    for response in (submitted, listed, read):
+        assert "no-store" in response["Cache-Control"]
+
+
 def test_reads_are_audited(client, ssa):
     case = post_case(client).json()
     client.get(f"/api/v1/cases/{case['id']}/")

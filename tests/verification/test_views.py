@@ -253,26 +253,28 @@ def test_admin_issues_rotates_and_revokes_keys_shown_once(login, adam, employer)
     assert new.revoked_at is not None
 
 
+# vera (USCIS) sees the document number's last four on the case page, and no SSN: the reveal
+# tests ask for the document number, the full X1234567 of `i9()`.
+DOCUMENT = {"field": "document_number", "reason": "Caller verification for referral contact"}
+
+
 def test_revealing_a_full_identifier_needs_a_reason_and_is_audited(login, vera, referred):
     from audit.models import AuditEvent
 
     client = login(vera)
     assert (
         client.post(
-            f"/verification/cases/{referred.pk}/reveal/", {"field": "ssn", "reason": "short"}
+            f"/verification/cases/{referred.pk}/reveal/", {**DOCUMENT, "reason": "short"}
         ).status_code
         == 400
     )
-    response = client.post(
-        f"/verification/cases/{referred.pk}/reveal/",
-        {"field": "ssn", "reason": "Caller verification for referral contact"},
-    )
+    response = client.post(f"/verification/cases/{referred.pk}/reveal/", DOCUMENT)
     assert response.status_code == 200
-    assert "521874390" in response.content.decode()
+    assert "X1234567" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     event = AuditEvent.objects.filter(action="vcase.identifier_revealed").get()
     assert event.justification == "Caller verification for referral contact"
-    assert "521874390" not in str(event.detail)
+    assert "X1234567" not in str(event.detail)
 
 
 def test_only_users_who_may_change_cases_can_reveal(login, alice, referred):
@@ -287,6 +289,41 @@ def test_only_users_who_may_change_cases_can_reveal(login, alice, referred):
     )
 
 
+def test_a_closed_case_offers_no_reveal_and_the_endpoint_refuses_one(login, vera, referred):
+    services.case_close(actor=None, case=referred, code="voluntarily_quit")
+    client = login(vera)
+    page = client.get(f"/verification/cases/{referred.pk}/").content.decode()
+    assert f"/verification/cases/{referred.pk}/reveal/" not in page
+    response = client.post(f"/verification/cases/{referred.pk}/reveal/", DOCUMENT)
+    assert response.status_code == 403
+    assert "X1234567" not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="vcase.identifier_revealed").exists()
+
+
+def test_an_identifier_the_page_withholds_cannot_be_revealed(login, vera, referred):
+    client = login(vera)
+    page = client.get(f"/verification/cases/{referred.pk}/").content.decode()
+    assert "withheld (outside your agreement)" in page  # vera's SSN line: no SSA identity data
+    assert 'value="ssn"' not in page
+    response = client.post(
+        f"/verification/cases/{referred.pk}/reveal/",
+        {"field": "ssn", "reason": "Caller verification for referral contact"},
+    )
+    assert response.status_code == 400
+    assert "521874390" not in response.content.decode()
+    assert not AuditEvent.objects.filter(action="vcase.identifier_revealed").exists()
+
+
+def test_the_reveal_service_refuses_what_the_page_does_not_offer(vera, referred, rf):
+    from core.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        services.case_identifier_reveal(
+            actor=vera, case=referred, field="ssn", reason=DOCUMENT["reason"], request=rf.get("/")
+        )
+    assert not AuditEvent.objects.filter(action="vcase.identifier_revealed").exists()
+
+
 def test_a_reveal_needs_a_recent_second_factor_check(login, vera, referred, settings):
     import time_machine
     from django.utils import timezone
@@ -296,13 +333,10 @@ def test_a_reveal_needs_a_recent_second_factor_check(login, vera, referred, sett
     with time_machine.travel(timezone.now(), tick=False) as clock:
         client = login(vera)
         clock.shift(settings.PRIVACY_REVEAL_REVERIFY_SECONDS + 60)
-        response = client.post(
-            f"/verification/cases/{referred.pk}/reveal/",
-            {"field": "ssn", "reason": "Caller verification for referral contact"},
-        )
+        response = client.post(f"/verification/cases/{referred.pk}/reveal/", DOCUMENT)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/verify/")
-    assert "521874390" not in response.content.decode()
+    assert "X1234567" not in response.content.decode()
     assert not AuditEvent.objects.filter(action="vcase.identifier_revealed").exists()
 
 
@@ -317,10 +351,7 @@ def test_reveals_beyond_the_rate_limit_are_refused(login, vera, referred, settin
     with time_machine.travel(timezone.now(), tick=False):
         client = login(vera)
         codes = [
-            client.post(
-                f"/verification/cases/{referred.pk}/reveal/",
-                {"field": "ssn", "reason": "Caller verification for referral contact"},
-            ).status_code
+            client.post(f"/verification/cases/{referred.pk}/reveal/", DOCUMENT).status_code
             for _ in range(3)
         ]
     assert codes == [200, 200, 429]

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from audit.services import event_record
 from core.calendar import add_working_days, working_days_between
-from core.errors import IllegalTransition, ValidationFailed
+from core.errors import Forbidden, IllegalTransition, ValidationFailed
 from privacy.services.access import ReverifyRequired, otp_verified_recently, sensitive_rate_check
-from verification import lifecycle, validation
+from verification import lifecycle, selectors, validation
 from verification.identifiers import reveal
 from verification.lifecycle import require
 from verification.models import (
@@ -318,7 +318,7 @@ def case_escalate_nmt(*, actor: Any, case: VerificationCase) -> VerificationCase
     return case
 
 
-REVEALABLE = ("ssn", "a_number", "i94", "passport", "document_number")
+REVEALABLE = tuple(selectors.REVEALABLE)
 
 
 @transaction.atomic
@@ -327,14 +327,18 @@ def case_identifier_reveal(
 ) -> str:
     """The full identifier of a case for a person who needs it, with a written reason, audited.
 
-    The privacy rules for reveals apply: a second-factor check within the last few minutes and
-    the per-user rate limit (over it, 429 and an anomaly for supervisors).
+    Only an identifier the case page offers this person (`selectors.reveal_offer`): the page
+    shows what is revealed, so the audit records only what was shown. The privacy rules for
+    reveals apply: a second-factor check within the last few minutes and the per-user rate
+    limit (over it, 429 and an anomaly for supervisors).
     """
 
     if field not in REVEALABLE:
         raise ValidationFailed(
             "Unknown identifier.", field_errors={"field": [f"One of: {', '.join(REVEALABLE)}."]}
         )
+    if field not in selectors.reveal_offer(user=_actor_user(actor), case=case):
+        raise Forbidden("This case does not offer that identifier to you.")
     try:
         reason = validation.free_text(reason.strip())
     except FieldInvalid as exc:

@@ -2,7 +2,8 @@
 
 manage.py crossref rules
 manage.py crossref run --user mona [--rules SSA-IDENTITY,SSN-VELOCITY] [--date-from 2026-01-01]
-                       [--date-to ...] [--employers 3,4] [--shadow] [--partitions 16] [--inline] [--wait]
+                       [--date-to ...] [--employers 3,4] [--shadow] [--partitions 16] [--inline]
+                       [--wait [--timeout SECONDS]]
 manage.py crossref status RUN_ID
 manage.py crossref cancel RUN_ID --user mona
 manage.py crossref compare RUN_ID
@@ -17,15 +18,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from audit.guards import holds_role
+from core import queues
 from core.errors import DomainError
 from crossref import engine, registry, selectors, services
 from crossref.linkage import training
 from crossref.models import LinkageModel, Run, RunMode
+
+# How often --wait asks again whether a worker consumes the partitions' queue.
+CONSUMER_CHECK_SECONDS = 5.0
 
 
 class Command(BaseCommand):
@@ -50,6 +56,13 @@ class Command(BaseCommand):
             "--inline", action="store_true", help="execute the partitions in this process"
         )
         run.add_argument("--wait", action="store_true", help="follow the run with a progress bar")
+        run.add_argument(
+            "--timeout",
+            type=float,
+            default=None,
+            help="with --wait: give up after this many seconds, exit status 1 "
+            "(default CROSSREF_WAIT_TIMEOUT_SECONDS)",
+        )
         for name in ("status", "compare"):
             p = sub.add_parser(name)
             p.add_argument("run_id", type=int)
@@ -117,9 +130,22 @@ class Command(BaseCommand):
         )
         if opts["inline"]:
             self._follow_inline(run)
-        elif opts["wait"]:
-            self._follow(run)
+        else:
+            idle = self._idle_queue(fresh=True)
+            if idle:
+                self.stderr.write(self.style.WARNING(queues.no_consumer_message(idle)))
+            if opts["wait"]:
+                timeout = opts["timeout"]
+                self._follow(
+                    run,
+                    timeout=settings.CROSSREF_WAIT_TIMEOUT_SECONDS if timeout is None else timeout,
+                    idle=idle,
+                )
         self.do_status({"run_id": run.pk})
+
+    def _idle_queue(self, *, fresh: bool = False) -> str | None:
+        """The partitions' queue when no worker consumes it (None: consumed, or cannot tell)."""
+        return queues.idle_queue_of(services.PARTITION_TASK, fresh=fresh)
 
     def _bar(self, run: Run) -> tqdm:
         return tqdm(
@@ -139,24 +165,48 @@ class Command(BaseCommand):
             bar.update(1)
         bar.close()
 
-    def _follow(self, run: Run) -> None:
+    def _follow(self, run: Run, *, timeout: float, idle: str | None) -> None:
+        """Follow the run until it ends; give up after `timeout` seconds (CommandError, exit 1).
+
+        Every few seconds it asks again whether a worker consumes the partitions' queue, and
+        says so when that changes.
+        """
         bar = self._bar(run)
         done = 0
-        while True:
-            run.refresh_from_db()
-            p = selectors.run_progress(run=run)
-            bar.update(p.partitions_done - done)
-            done = p.partitions_done
-            bar.set_postfix(
-                rows=p.rows_examined,
-                hits=p.total_hits,
-                rate=f"{p.rate:,.0f}/s",
-                eta=f"{p.eta_seconds:.0f}s" if p.eta_seconds is not None else "-",
-            )
-            if run.status != "running":
-                break
-            time.sleep(1.0)
-        bar.close()
+        started = time.monotonic()
+        next_check = started + CONSUMER_CHECK_SECONDS
+        try:
+            while True:
+                run.refresh_from_db()
+                p = selectors.run_progress(run=run)
+                bar.update(p.partitions_done - done)
+                done = p.partitions_done
+                bar.set_postfix(
+                    rows=p.rows_examined,
+                    hits=p.total_hits,
+                    rate=f"{p.rate:,.0f}/s",
+                    eta=f"{p.eta_seconds:.0f}s" if p.eta_seconds is not None else "-",
+                )
+                if run.status != "running":
+                    return
+                now = time.monotonic()
+                if now - started >= timeout:
+                    raise CommandError(
+                        f"Gave up waiting after {timeout:.0f} s: run {run.pk} is still running, "
+                        f"{p.partitions_done}/{p.partitions_total} partitions done. "
+                        + (queues.no_consumer_message(idle) + " " if idle else "")
+                        + f"The run goes on; follow it with `manage.py crossref status {run.pk}`."
+                    )
+                if now >= next_check:
+                    was, idle = idle, self._idle_queue()
+                    if idle and idle != was:
+                        bar.write(queues.no_consumer_message(idle), file=self.stderr._out)
+                    elif was and not idle:
+                        bar.write(f"A worker now listens on queue {was}.", file=self.stderr._out)
+                    next_check = now + CONSUMER_CHECK_SECONDS
+                time.sleep(max(0.0, min(1.0, timeout - (now - started))))
+        finally:
+            bar.close()
 
     def do_status(self, opts: dict[str, Any]) -> None:
         run = Run.objects.filter(pk=opts["run_id"]).first()
