@@ -274,61 +274,15 @@ def verify(
     hi = min(last, to_seq) if to_seq is not None else last
     result.from_seq, result.to_seq = lo, hi
     problems: list[Problem] = []
-    if from_seq is None and first != expected_first:
-        with connection.cursor() as cursor:
-            cursor.execute(_CHUNK_EDGE_SQL, [first])
-            edge = cursor.fetchone()
-        problems.append(_problem(first, edge[3], "gap"))
-    prev: bytes | None = None
-    prev_seq: int | None = None
-    if lo > first:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [lo]
-            )
-            row = cursor.fetchone()
-        if row:
-            prev_seq, prev = int(row[0]), bytes(row[1])
-    elif anchor is not None and first == expected_first:
-        kept = (
-            RetentionAnchor.objects.filter(max_seq=anchor)
-            .values_list("max_seq_hash", flat=True)
-            .first()
-        )
-        prev, prev_seq = (bytes(kept) if kept else None), anchor
-    elif first == 1:
-        prev, prev_seq = GENESIS, 0
-    if not problems and thorough:
-        for a, b in _chunks(lo, hi, chunk):
-            found, count = _python_problem(a, b, prev, prev_seq)
-            result.checked += count
-            if found:
-                problems.append(found)
-                break
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [b]
-                )
-                tail_row = cursor.fetchone()
-            if tail_row:
-                prev_seq, prev = int(tail_row[0]), bytes(tail_row[1])
-    elif not problems:
-        outcomes = _run_chunks(list(_chunks(lo, hi, chunk)), workers=_workers())
-        for outcome in outcomes:  # in seq order: stitch each chunk to the one before
-            if outcome is None:
-                continue
-            count, (cmin, cmin_prev, cmin_event), (cmax, cmax_hash), found = outcome
-            result.checked += count
-            if prev_seq is not None and cmin != prev_seq + 1:
-                problems.append(_problem(cmin, cmin_event, "gap"))
-                break
-            if prev is not None and cmin_prev != prev:
-                problems.append(_problem(cmin, cmin_event, "link"))
-                break
-            if found:
-                problems.append(found)
-                break
-            prev_seq, prev = cmax, cmax_hash
+    head = _head_gap(first, expected_first) if from_seq is None else None
+    if head is not None:
+        problems.append(head)
+    else:
+        prev_seq, prev = _link_before(lo, first=first, anchor=anchor, expected_first=expected_first)
+        walk = _walk_in_python if thorough else _walk_in_chunks
+        found = walk(result, lo, hi, chunk, prev_seq=prev_seq, prev=prev)
+        if found is not None:
+            problems.append(found)
     if use_checkpoints:
         cp_problem = _check_checkpoints(result, first=first, last=last, min_seq=from_seq or 0)
         if cp_problem is not None:
@@ -338,6 +292,92 @@ def verify(
         result.problem = min(problems, key=lambda p: p.seq)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _head_gap(first: int, expected_first: int) -> Problem | None:
+    """The chain does not begin where it should (after the genesis or the retention anchor)."""
+    if first == expected_first:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_CHUNK_EDGE_SQL, [first])
+        edge = cursor.fetchone()
+    return _problem(first, edge[3], "gap")
+
+
+def _seal_before(seq: int) -> tuple[int, bytes] | None:
+    """(seq, hash) of the last seal before `seq`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, hash FROM audit_seal WHERE seq < %s ORDER BY seq DESC LIMIT 1", [seq]
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), bytes(row[1])) if row else None
+
+
+def _link_before(
+    lo: int, *, first: int, anchor: int | None, expected_first: int
+) -> tuple[int | None, bytes | None]:
+    """(seq, hash) the seal at `lo` must link to: the seal before it, the hash kept by the
+    retention anchor, or the genesis; (None, None) when nothing says."""
+    if lo > first:
+        return _seal_before(lo) or (None, None)
+    if anchor is not None and first == expected_first:
+        kept = (
+            RetentionAnchor.objects.filter(max_seq=anchor)
+            .values_list("max_seq_hash", flat=True)
+            .first()
+        )
+        return anchor, (bytes(kept) if kept else None)
+    if first == 1:
+        return 0, GENESIS
+    return None, None
+
+
+def _walk_in_python(
+    result: VerifyResult,
+    lo: int,
+    hi: int,
+    chunk: int,
+    *,
+    prev_seq: int | None,
+    prev: bytes | None,
+) -> Problem | None:
+    """The thorough check: every link of [lo, hi] recomputed in Python, chunk after chunk."""
+    for a, b in _chunks(lo, hi, chunk):
+        found, count = _python_problem(a, b, prev, prev_seq)
+        result.checked += count
+        if found:
+            return found
+        tail = _seal_before(b)
+        if tail:
+            prev_seq, prev = tail
+    return None
+
+
+def _walk_in_chunks(
+    result: VerifyResult,
+    lo: int,
+    hi: int,
+    chunk: int,
+    *,
+    prev_seq: int | None,
+    prev: bytes | None,
+) -> Problem | None:
+    """The fast check: chunks of [lo, hi] checked in SQL on parallel connections, then stitched in
+    seq order, each chunk's first link to the last hash of the one before."""
+    for outcome in _run_chunks(list(_chunks(lo, hi, chunk)), workers=_workers()):
+        if outcome is None:
+            continue
+        count, (cmin, cmin_prev, cmin_event), (cmax, cmax_hash), found = outcome
+        result.checked += count
+        if prev_seq is not None and cmin != prev_seq + 1:
+            return _problem(cmin, cmin_event, "gap")
+        if prev is not None and cmin_prev != prev:
+            return _problem(cmin, cmin_event, "link")
+        if found:
+            return found
+        prev_seq, prev = cmax, cmax_hash
+    return None
 
 
 def _check_checkpoints(

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cases.access import case_scope
+from cases.access import CaseScope, case_scope
 from cases.models import (
     FLAGGED_STAGE,
     Case,
@@ -221,15 +221,68 @@ def queue_page_sql(
     if scope is None:
         return None
     p: list[Any] = []
+    where = [
+        *_scope_conditions(scope, p),
+        *_work_conditions(user, filters, today, p),
+        *_subject_conditions(filters, p),
+    ]
+    column = SORTS[filters.sort][0]
+    if cursor is not None:
+        # A row comparison the ordered partial index answers directly.
+        where.append(f"(c.{column}, c.id) > (%s, %s)")
+        p += list(cursor)
+    columns = ", ".join(f"c.{f}" for f in ("id", *_ROW_FIELDS))
+    # Interpolated: model tables, fixed column names and the placeholders above; values are params.
+    tables = f'"{Case._meta.db_table}" c LEFT OUTER JOIN "{User._meta.db_table}" u ON c.assignee_id = u.id'
+    sql = f"SELECT {columns}, u.username FROM {tables} WHERE {' AND '.join(where)} ORDER BY c.{column} ASC, c.id ASC LIMIT %s"  # noqa: S608
+    p.append(limit)
+    return sql, p
+
+
+def _scope_conditions(scope: CaseScope, p: list[Any]) -> list[str]:
+    """The cases the reader may see: of the scope's agencies, and routed to the reader's unit
+    while flagged or among the reader's member cases."""
     where = [_in("c.owning_agency_id", scope.agencies, p)]
     unit = "(c.opened_at IS NULL AND c.routed_unit_id = %s)" if scope.unit_id else "FALSE"
     if scope.unit_id:
         p.append(scope.unit_id)
     where.append(f"({unit} OR {_in('c.id', scope.member_ids, p)})" if scope.member_ids else unit)
-    where.append(_in("c.status", list(filters.status), p))
+    return where
+
+
+def _work_conditions(user: Any, filters: QueueFilters, today: date, p: list[Any]) -> list[str]:
+    """Where a case stands in the work: status, snooze, assignee, age and due date."""
+    where = [_in("c.status", list(filters.status), p)]
     if not filters.snoozed:
         where.append("(c.snoozed_until IS NULL OR c.snoozed_until < %s)")
         p.append(today)
+    if filters.assignee == "me":
+        where.append("c.assignee_id = %s")
+        p.append(user.pk)
+    elif filters.assignee == "none":
+        where.append("c.assignee_id IS NULL")
+    elif filters.assignee.isdigit():
+        where.append("c.assignee_id = %s")
+        p.append(int(filters.assignee))
+    if filters.age_min is not None:
+        where.append("(c.created_at AT TIME ZONE %s)::date <= %s")
+        p += [timezone.get_current_timezone_name(), today - timedelta(days=filters.age_min)]
+    if filters.due == "overdue":
+        where.append("c.due_date < %s")
+        p.append(today)
+    elif filters.due == "today":
+        where.append("c.due_date = %s")
+        p.append(today)
+    elif filters.due == "week":
+        where.append("c.due_date <= %s")
+        p.append(today + timedelta(days=7))
+    return where
+
+
+def _subject_conditions(filters: QueueFilters, p: list[Any]) -> list[str]:
+    """What a case is about: rule, severity, score, employer, state, owning agency, tag, and the
+    subject's name or the case number."""
+    where = []
     if filters.rule:
         where.append("c.rule_codes @> ARRAY[%s]::varchar(64)[]")
         p.append(filters.rule)
@@ -256,26 +309,6 @@ def queue_page_sql(
             f'c.owning_agency_id IN (SELECT a.id FROM "{Agency._meta.db_table}" a WHERE a.code = %s)'  # noqa: S608 - table and column names are ours
         )
         p.append(filters.agency)
-    if filters.assignee == "me":
-        where.append("c.assignee_id = %s")
-        p.append(user.pk)
-    elif filters.assignee == "none":
-        where.append("c.assignee_id IS NULL")
-    elif filters.assignee.isdigit():
-        where.append("c.assignee_id = %s")
-        p.append(int(filters.assignee))
-    if filters.age_min is not None:
-        where.append("(c.created_at AT TIME ZONE %s)::date <= %s")
-        p += [timezone.get_current_timezone_name(), today - timedelta(days=filters.age_min)]
-    if filters.due == "overdue":
-        where.append("c.due_date < %s")
-        p.append(today)
-    elif filters.due == "today":
-        where.append("c.due_date = %s")
-        p.append(today)
-    elif filters.due == "week":
-        where.append("c.due_date <= %s")
-        p.append(today + timedelta(days=7))
     if filters.tag:
         where.append("c.tags @> ARRAY[%s]::varchar(40)[]")
         p.append(filters.tag)
@@ -286,17 +319,7 @@ def queue_page_sql(
         else:
             where.append("UPPER(c.subject_name::text) LIKE UPPER(%s)")
             p.append(_like(filters.q))
-    column = SORTS[filters.sort][0]
-    if cursor is not None:
-        # A row comparison the ordered partial index answers directly.
-        where.append(f"(c.{column}, c.id) > (%s, %s)")
-        p += list(cursor)
-    columns = ", ".join(f"c.{f}" for f in ("id", *_ROW_FIELDS))
-    # Interpolated: model tables, fixed column names and the placeholders above; values are params.
-    tables = f'"{Case._meta.db_table}" c LEFT OUTER JOIN "{User._meta.db_table}" u ON c.assignee_id = u.id'
-    sql = f"SELECT {columns}, u.username FROM {tables} WHERE {' AND '.join(where)} ORDER BY c.{column} ASC, c.id ASC LIMIT %s"  # noqa: S608
-    p.append(limit)
-    return sql, p
+    return where
 
 
 def queue_page(

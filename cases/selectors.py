@@ -307,6 +307,31 @@ def case_findings(*, case: Case, user: Any = None) -> list[dict[str, Any]]:
     return out
 
 
+def categories_shown(rows: list[FieldRow]) -> set[str]:
+    """The categories of the reference data that (minimised) `rows` show: SSA's and DHS's values,
+    by the source each was compared with; a withheld or missing value shows nothing."""
+    return {
+        SOURCE_CATEGORIES[r.source]
+        for r in rows
+        if r.source in SOURCE_CATEGORIES and r.reference not in ("", WITHHELD)
+    }
+
+
+def notice_findings(*, case: Case, notice: Evidence) -> list[dict[str, Any]]:
+    """The findings as the printed notice `notice` shows them (cases/notice_document.html): those
+    the case had when it was generated, each with its disagreeing rows only."""
+    linked = set(
+        CaseFinding.objects.filter(case=case, added_at__lte=notice.created_at).values_list(
+            "finding_id", flat=True
+        )
+    )
+    return [
+        {**item, "rows": [r for r in item["rows"] if r.mismatch]}
+        for item in case_findings(case=case)
+        if item["finding"].pk in linked
+    ]
+
+
 def related_cases(*, user: Any, case: Case, limit: int = 20) -> list[Case]:
     """Other cases about the same person (SSN blind index) or the same employer, that I may see."""
     q = Q(subject_key=case.subject_key)

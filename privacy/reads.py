@@ -9,7 +9,8 @@ Every screen, API view and export that shows records about people goes through h
 2. `personal_data_shown` after choosing what is shown: one read audit event naming everyone on
    the page and, for records owned by another agency than the reader's, the entry in the
    accounting of disclosures (5 U.S.C. 552a(c)) under the agreement that allowed it, in one
-   transaction.
+   transaction. Data of other categories shown beside the records (`AlsoShown`: SSA's and
+   DHS's values next to a case) is accounted under its own category and owner in the same step.
 
 Views call both through `show` (HTML) or `records_shown` (exports and API answers), so there is
 no second copy of the accounting to forget.
@@ -50,6 +51,20 @@ class ReadKind:
     category: str
     purpose: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlsoShown:
+    """Data of another category shown beside the records read, accounted under that category.
+
+    For example the reference values of a case's findings: SSA's and DHS's data about the
+    person, owned by SSA and DHS (each record's owner, or None for the category's configured
+    owner), not by the agency that owns the case.
+    """
+
+    category: str
+    record_type: str
+    records: Sequence[Shown]
 
 
 class Minimised:
@@ -122,6 +137,7 @@ def personal_data_shown(
     reader: Any,
     kind: ReadKind,
     records: Sequence[Shown],
+    also: Sequence[AlsoShown] = (),
     nature: str = "view",
     case_id: int | None = None,
     object_id: Any = None,
@@ -135,34 +151,48 @@ def personal_data_shown(
     if not records:
         return
 
+    shown = [AlsoShown(kind.category, kind.record_type, records), *also]
+    people = [r.person_ref for group in shown for r in group.records if r.person_ref]
+    also_categories = sorted({a.category for a in also if a.records})
+
     def audit() -> None:
         event_record(
             action=kind.action,
             actor=reader,
             object_type=kind.object_type,
             object_id=object_id if object_id is not None else _single_id(records),
-            subjects=list(dict.fromkeys(r.person_ref for r in records if r.person_ref)),
+            subjects=list(dict.fromkeys(people)),
             case_id=case_id,
-            detail={"count": len(records), "nature": nature, **kind.extra, **(detail or {})},
+            detail={
+                "count": len(records),
+                "nature": nature,
+                **kind.extra,
+                **({"categories": also_categories} if also_categories else {}),
+                **(detail or {}),
+            },
         )
 
-    by_owner: dict[int | None, list[Shown]] = {}
-    for r in records:
-        if r.owner_agency_id is None or r.owner_agency_id != reader.agency_id:
-            by_owner.setdefault(r.owner_agency_id, []).append(r)
-    if not by_owner:
+    # (category, record type, owner) -> the records of that owner shown outside its agency
+    left: dict[tuple[str, str, int | None], list[Shown]] = {}
+    for group in shown:
+        for r in group.records:
+            if r.owner_agency_id is None or r.owner_agency_id != reader.agency_id:
+                left.setdefault((group.category, group.record_type, r.owner_agency_id), []).append(
+                    r
+                )
+    if not left:
         audit()  # nothing left its agency: the lone INSERT commits by itself
         return
     with transaction.atomic():
         audit()
-        for owner, group in by_owner.items():
-            decision = decide(reader, action="view", category=kind.category, owner_agency=owner)
+        for (category, record_type, owner), group_records in left.items():
+            decision = decide(reader, action="view", category=category, owner_agency=owner)
             disclosures_record(
                 actor=reader,
                 decision=decision,
-                category=kind.category,
-                record_type=kind.record_type,
-                records=[(r.record_id, r.person_ref) for r in group],
+                category=category,
+                record_type=record_type,
+                records=[(r.record_id, r.person_ref) for r in group_records],
                 nature=nature,
                 purpose=kind.purpose,
             )
@@ -179,12 +209,13 @@ def show(
     *,
     kind: ReadKind,
     records: Sequence[Shown],
+    also: Sequence[AlsoShown] = (),
     case_id: int | None = None,
     detail: Mapping[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """Render a page that shows personal data, after recording what it shows."""
     personal_data_shown(
-        reader=request.user, kind=kind, records=records, case_id=case_id, detail=detail
+        reader=request.user, kind=kind, records=records, also=also, case_id=case_id, detail=detail
     )
     return render(request, template, context, status=status)

@@ -44,11 +44,10 @@ ALLOWED_LOCAL = {
     ("config.run", "_embedded_postgres"): "make run's embedded PostgreSQL, loaded only when used",
     ("config.run", "_embedded_redis"): "make run's embedded Redis, loaded only when used",
 }
-# Being reworked by other engineers at the time of writing (synthetic/load.py, bench/): to clean
-# after merge. Most of these import Django models after the bench has configured Django itself.
+# Being reworked by other engineers at the time of writing (bench/): to clean after merge. Most
+# of these import Django models after the bench has configured Django itself.
 TO_CLEAN_AFTER_MERGE = "to clean after merge"
 ALLOWED_LOCAL |= {
-    ("synthetic.load", "load_world"): TO_CLEAN_AFTER_MERGE,
     **{
         (module, function): TO_CLEAN_AFTER_MERGE
         for module, functions in {

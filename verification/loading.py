@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -425,23 +425,10 @@ def load_reference(
     valid = sum(1 for _ in _validated(path, source, report))
     if report.error_count and not skip_invalid:
         report.seconds = time.perf_counter() - started
-        event_record(
-            action="reference.load_failed",
-            actor=actor,
-            object_type="reference_load",
-            detail={
-                "source": source,
-                "file": path.name,
-                "invalid_rows": report.error_count,
-                "rows": report.rows_total,
-            },
-        )
-        raise LoadRefused(report)
+        _refused(report, path=path, actor=actor)
     if progress_total:
         progress_total(valid)
     checksum = _checksum(path)
-    model = MODELS[source]
-    table = model._meta.db_table
     with transaction.atomic():
         load = ReferenceLoad.objects.create(
             source=source,
@@ -453,23 +440,8 @@ def load_reference(
             loaded_by_name="" if actor else getpass.getuser(),
             status=LoadStatus.LOADING,
         )
-        ids = iter(_allocate(table, valid))
-        key, ring = crypto.blind_index_key(), crypto.keyring()
-        second = LoadReport(source=source)  # pass 2 re-validates; its counts are the same
-
-        def lines() -> Iterator[str]:
-            for n, clean in enumerate(_validated(path, source, second), 1):
-                yield copy_line(
-                    source, clean, row_id=next(ids), load_id=load.pk, key=key, ring=ring
-                )
-                if progress and n % 5000 == 0:
-                    progress(5000)
-            if progress:
-                progress(valid % 5000)
-
-        copy_started = time.perf_counter()
-        copy_rows(table, COPY_COLUMNS[source], lines())
-        report.copy_seconds = time.perf_counter() - copy_started
+        # Pass 2: seal and copy.
+        report.copy_seconds = _copy(path, load=load, rows=valid, progress=progress)
         report.rows_loaded = valid
         activate_load(
             load=load,
@@ -493,6 +465,46 @@ def load_reference(
     report.load = load
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _refused(report: LoadReport, *, path: Path, actor: Any) -> NoReturn:
+    """Record that a file with bad rows was refused, and refuse it: nothing of it loads."""
+    event_record(
+        action="reference.load_failed",
+        actor=actor,
+        object_type="reference_load",
+        detail={
+            "source": report.source,
+            "file": path.name,
+            "invalid_rows": report.error_count,
+            "rows": report.rows_total,
+        },
+    )
+    raise LoadRefused(report)
+
+
+def _copy(
+    path: Path, *, load: ReferenceLoad, rows: int, progress: Callable[[int], None] | None
+) -> float:
+    """Re-validate the file and COPY its `rows` good rows into the source's table, each sealed
+    under an id taken from the table's sequence beforehand; the seconds the COPY took."""
+    source = load.source
+    table = MODELS[source]._meta.db_table
+    ids = iter(_allocate(table, rows))
+    key, ring = crypto.blind_index_key(), crypto.keyring()
+    second = LoadReport(source=source)  # pass 2 re-validates; its counts are the same
+
+    def lines() -> Iterator[str]:
+        for n, clean in enumerate(_validated(path, source, second), 1):
+            yield copy_line(source, clean, row_id=next(ids), load_id=load.pk, key=key, ring=ring)
+            if progress and n % 5000 == 0:
+                progress(5000)
+        if progress:
+            progress(rows % 5000)
+
+    started = time.perf_counter()
+    copy_rows(table, COPY_COLUMNS[source], lines())
+    return time.perf_counter() - started
 
 
 def activate_load(

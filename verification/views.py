@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
 from privacy.decorators import personal_data
 from privacy.policy import DataCategory, decide
-from privacy.reads import Minimised, ReadKind, Shown, minimised_records, show
+from privacy.reads import AlsoShown, Minimised, ReadKind, Shown, minimised_records, show
 from privacy.services.access import ReverifyRequired
 from verification import selectors, services
 from verification.forms import (
@@ -34,6 +34,7 @@ from verification.forms import (
 )
 from verification.lifecycle import ALLOWED
 from verification.models import CaseStatus, Employer
+from verification.privacy_sources import VerificationCaseSource
 
 
 def _apply_errors(form: Any, error: DomainError) -> None:
@@ -57,6 +58,19 @@ CASES_LISTED = dataclasses.replace(CASES_SHOWN, action="vcase.listed")
 
 def _shown(cases: list[Any]) -> list[Shown]:
     return [Shown(c.pk, f"worker:{c.worker_id}") for c in cases]
+
+
+def _reference_shown(case: Any, comparisons: Any) -> list[AlsoShown]:
+    """SSA's and DHS's values among the comparisons shown beside a case, as data of SSA and DHS
+    (their categories' owners) about the worker, part of the case's record."""
+    categories = sorted(
+        {
+            selectors.COMPARISON_CATEGORIES[c.source]
+            for c in comparisons
+            if c.reference_value and c.source in selectors.COMPARISON_CATEGORIES
+        }
+    )
+    return [AlsoShown(c, VerificationCaseSource.name, _shown([case])) for c in categories]
 
 
 def _minimised(user: Any, cases: list[Any]) -> list[Minimised]:
@@ -134,6 +148,7 @@ def _detail_page(
         context,
         kind=CASES_SHOWN,
         records=_shown([case]),
+        also=_reference_shown(case, context["comparisons"]),
         status=status,
     )
 

@@ -55,13 +55,14 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404 from exc
     related = selectors.related_cases(user=request.user, case=case)
-    _shown(request, "cases.case_viewed", [case, *related])
+    findings = selectors.case_findings(case=case, user=request.user)
+    _shown(request, "cases.case_viewed", [case, *related], findings=findings)
     _break_glass_use(request, case)
     fields = _visible_fields(request.user, [case.owning_agency_id])[case.owning_agency_id]
     context = {
         "case": case,
         "fields": fields,
-        "findings": selectors.case_findings(case=case, user=request.user),
+        "findings": findings,
         "related": related,
         "timeline": selectors.case_timeline(case=case),
         "notes": list(case.notes.select_related("author")),
@@ -353,7 +354,8 @@ def notice_print(request: AuthedRequest, pk: int) -> HttpResponse:
         raise Http404
     with notice.file.open("rb") as fh:
         html = fh.read().decode()
-    _shown(request, "cases.case_viewed", [case], page="notice")
+    findings = selectors.notice_findings(case=case, notice=notice)
+    _shown(request, "cases.case_viewed", [case], findings=findings, page="notice")
     return render(
         request, "cases/notice_print.html", {"case": case, "notice": notice, "notice_html": html}
     )

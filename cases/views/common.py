@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -12,6 +12,7 @@ from django.http import (
 )
 from django.utils import timezone
 
+from cases import selectors
 from cases.access import _member_case_ids, allowed_agency_ids
 from cases.models import (
     Case,
@@ -20,7 +21,7 @@ from core.errors import DomainError, NotFound
 from privacy.http import AuthedRequest
 from privacy.models import Unit, User
 from privacy.policy import DataCategory, visible_fields
-from privacy.reads import ReadKind, Shown, personal_data_shown
+from privacy.reads import AlsoShown, ReadKind, Shown, personal_data_shown
 from privacy.selectors import break_glass_active
 from privacy.services import break_glass_use
 
@@ -71,18 +72,44 @@ def _read_kind(action: str, **extra: Any) -> ReadKind:
     )
 
 
-def _shown(request: AuthedRequest, action: str, cases: Iterable[Any], **detail: Any) -> None:
-    """One audit event naming everyone on the page, plus the accounting of disclosures."""
+def _shown(
+    request: AuthedRequest,
+    action: str,
+    cases: Iterable[Any],
+    *,
+    findings: Iterable[Mapping[str, Any]] = (),
+    **detail: Any,
+) -> None:
+    """One audit event naming everyone on the page, plus the accounting of disclosures: of the
+    cases to their owning agencies, of the reference values among `findings` (the first case's,
+    as `selectors.case_findings` gives them) to SSA and DHS."""
     cases = list(cases)
     single = action == "cases.case_viewed" and cases
     personal_data_shown(
         reader=request.user,
         kind=_read_kind(action),
         records=[Shown(c.pk, c.subject_ref, c.owning_agency_id) for c in cases],
+        also=_reference_shown(cases[0], findings) if cases else [],
         case_id=cases[0].pk if single else None,
         object_id=cases[0].pk if single else "",
         detail={"cases": [c.pk for c in cases], **detail},
     )
+
+
+# What the reference values of a finding are accounted under: the finding that shows them.
+FINDING_RECORD = "crossref.finding"
+
+
+def _reference_shown(case: Case, findings: Iterable[Mapping[str, Any]]) -> list[AlsoShown]:
+    """SSA's and DHS's values among the findings' rows, as data of SSA and DHS (their categories'
+    owners) about the person each finding is about."""
+    by_category: dict[str, list[Shown]] = {}
+    for item in findings:
+        finding = item["finding"]
+        person = f"ssn:{finding.ssn_index}"[:80] if finding.ssn_index else case.subject_ref
+        for category in selectors.categories_shown(item["rows"]):
+            by_category.setdefault(category, []).append(Shown(finding.pk, person))
+    return [AlsoShown(c, FINDING_RECORD, shown) for c, shown in sorted(by_category.items())]
 
 
 def _error(request: AuthedRequest, exc: DomainError) -> None:

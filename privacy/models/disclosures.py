@@ -92,13 +92,16 @@ class Disclosure(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [models.Index(fields=["record_type", "record_id"], name="disclosure_record")]
         constraints = [
-            # One entry per person per request (and record, nature): a retried write adds nothing.
+            # One entry per person per request (and record, category, nature): a retried write
+            # adds nothing. By category: one record may show data of two owners (a finding's SSA
+            # and DHS values), each accounted to its own.
             models.UniqueConstraint(
                 fields=[
                     "request_id",
                     "person_ref",
                     "record_type",
                     "record_id",
+                    "category",
                     "nature",
                     "recipient_user_id",
                 ],

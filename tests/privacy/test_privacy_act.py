@@ -20,13 +20,17 @@ from privacy.models import (
     DisclosureBasis,
     Notification,
     PurgeRun,
+    RetentionSchedule,
     SubjectRequestStatus,
     Tombstone,
 )
 from privacy.models.retention import PurgeStatus
 from privacy.policy import Decision, decide
+from privacy.services.retention import retention_years
 from privacy.services.subject_requests import ssn_blind_index
+from tests.cases import conftest as cases_fixtures
 from tests.privacy.sources import Record
+from verification.models import VerificationCase
 
 pytestmark = pytest.mark.django_db
 
@@ -382,10 +386,26 @@ def test_a_purge_runs_only_once_approved(adam, source):
     assert PurgeRun.objects.get(pk=run.pk).status == PurgeStatus.PREVIEWED
 
 
-def test_verification_records_are_kept_ten_years_by_default(source):
-    from privacy.services.retention import retention_years
-
-    assert retention_years(source) == 10
+def test_verification_records_are_kept_ten_years_by_default(adam):
+    """The real verification source (not a test double): with no schedule row, a case is due
+    for destruction once it is ten years old, and not a few days before."""
+    verification = registry.source("verification.case")
+    assert not RetentionSchedule.objects.filter(source=verification.name).exists()
+    assert retention_years(verification) == 10
+    now = timezone.now()
+    acme = cases_fixtures.employer()
+    young = cases_fixtures.verification_case(acme, ssn="123456789", first="Ana", last="Ruiz")
+    old = cases_fixtures.verification_case(acme, ssn="987654321", first="Bo", last="Lind")
+    ten_years_ago = now - relativedelta(years=10)
+    VerificationCase.objects.filter(pk=young.pk).update(
+        created_at=ten_years_ago + timedelta(days=3)
+    )
+    VerificationCase.objects.filter(pk=old.pk).update(created_at=ten_years_ago - timedelta(days=3))
+    preview = services.purge_preview(actor=adam, at=now).preview[verification.name]
+    assert (preview["years"], preview["due"]) == (10, 1)
+    assert [r.record_id for r in verification.retention_candidates(before=ten_years_ago)] == [
+        str(old.pk)
+    ]
 
 
 def test_earlier_requests_are_records_about_the_person_too(adam):

@@ -322,9 +322,11 @@ def test_the_same_ssn_at_another_employer_is_no_duplicate(employer, other_employ
     assert second.pk != first.pk
     assert (second.duplicate_of_id, second.duplicate_reason) == (None, "")
     assert second.status == first.status  # matched like any first case, not held as a duplicate
-    # At the same employer, the same SSN without a reason is refused as a duplicate.
-    with pytest.raises(ValidationFailed):
+    # At the same employer, the same SSN without a reason is refused as a duplicate (and for
+    # nothing else: the check the other employer's case passed is live).
+    with pytest.raises(ValidationFailed) as refused:
         services.case_create(actor=None, employer=employer, data=i9())
+    assert set(refused.value.field_errors) == {"duplicate_reason"}
 
 
 def test_the_sweep_closes_undecided_mismatches_after_ten_working_days(employer, ssa):

@@ -7,13 +7,16 @@ date of birth and the last four of the SSN and A-Number, and could list every ca
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditEvent
-from privacy.models import Disclosure
+from privacy.models import AgreementKind, Disclosure, Role
 from privacy.reads import Minimised, hidden_fields, minimised_records
+from privacy.services import agreement_activate, agreement_create, grant_create
+from tests.factories import UserFactory
 from tests.verification.conftest import i9
 from verification import services
 from verification.selectors import CASE_FIELD_CATEGORIES
@@ -117,3 +120,64 @@ def test_a_minimised_record_hides_its_fields_and_cannot_be_written(petra, noncit
 
 def test_an_expired_agreement_hides_every_categorised_field(eddie):
     assert hidden_fields(eddie, CASE_FIELD_CATEGORIES) == frozenset(CASE_FIELD_CATEGORIES)
+
+
+@pytest.fixture
+def vera_reads_ssa(directory, vera):
+    """USCIS's status verifier holds a grant under an SSA-to-USCIS agreement for SSA identity data."""
+    admin = UserFactory(
+        username="ssa-admin", unit=directory["uscis_monitoring"], roles=[Role.ADMIN]
+    )
+    today = timezone.localdate()
+    agreement = agreement_activate(
+        actor=admin,
+        agreement=agreement_create(
+            actor=admin,
+            reference="ssa-uscis-reads",
+            title="SSA to USCIS status verification",
+            kind=AgreementKind.MOU,
+            source_agency=directory["ssa"],
+            recipient_agency=directory["uscis"],
+            purpose="Resolve referred SSA mismatches.",
+            legal_authority="8 U.S.C. 1324a note",
+            routine_use="SSA routine use",
+            scope={"ssa_identity": ["view"]},
+            effective_on=today - timedelta(days=30),
+            expires_on=today + timedelta(days=300),
+        ),
+    )
+    grant_create(actor=admin, user=vera, role=Role.STATUS_VERIFIER, agreement=agreement)
+    return agreement
+
+
+def test_ssa_values_beside_a_case_are_accounted_to_ssa(
+    login, vera, vera_reads_ssa, directory, noncitizen_case
+):
+    """The comparisons' reference values are SSA's data: read at USCIS, an accountable entry."""
+    ssa_values = noncitizen_case.comparisons.filter(source="ssa").exclude(reference_value="")
+    assert ssa_values.exists()
+    body = login(vera).get(f"/verification/cases/{noncitizen_case.pk}/").content.decode()
+    assert ssa_values.first().reference_value in body
+    [entry] = Disclosure.objects.all()  # the case and DHS's data are USCIS's own: no entry
+    assert (entry.category, entry.owner_agency_id, entry.recipient_agency_id) == (
+        "ssa_identity",
+        directory["ssa"].pk,
+        directory["uscis"].pk,
+    )
+    assert (entry.agreement_id, entry.accountable) == (vera_reads_ssa.pk, True)
+    assert (entry.record_type, entry.record_id, entry.person_ref) == (
+        "verification.case",
+        str(noncitizen_case.pk),
+        f"worker:{noncitizen_case.worker_id}",
+    )
+    [read] = AuditEvent.objects.filter(action="vcase.viewed", actor_id=vera.pk)
+    assert "ssa_identity" in read.detail["categories"]
+
+
+def test_without_ssa_in_the_agreement_no_ssa_values_are_shown_nor_accounted(
+    login, vera, noncitizen_case
+):
+    login(vera).get(f"/verification/cases/{noncitizen_case.pk}/")
+    assert not Disclosure.objects.exists()
+    [read] = AuditEvent.objects.filter(action="vcase.viewed", actor_id=vera.pk)
+    assert "ssa_identity" not in read.detail.get("categories", [])

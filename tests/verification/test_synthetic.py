@@ -165,7 +165,7 @@ def test_labels_agree_with_the_instant_result(world):
 
 @pytest.mark.django_db
 def test_a_bulk_load_into_empty_tables_rebuilds_indexes_and_foreign_keys(world):
-    from synthetic.load import BULK_MODELS, _foreign_keys, _secondary_indexes
+    from synthetic.indexes import BULK_MODELS, _foreign_keys, _secondary_indexes
 
     indexes, keys = sorted(_secondary_indexes(BULK_MODELS)), sorted(_foreign_keys(BULK_MODELS))
     summary = load_world(world, workers=1, rebuild_indexes=True)
