@@ -8,9 +8,11 @@ here; the CSV writer writes them as they are, the database loader seals them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from synthetic import names as nm
+from synthetic import variants as va
 from synthetic.world import (
     ALIEN_CLASSES,
     COUNTRIES,
@@ -60,7 +62,7 @@ def days_for(w: World) -> Days:
     """The day table of a world (cached on it)."""
     cached = getattr(w, "_days", None)
     if cached is None:
-        cached = Days(to_day(from_day(0).replace(year=1935)), to_day(w.as_of) + 4000)
+        cached = Days(to_day(date(1900, 1, 1)), to_day(w.as_of) + 4000)
         w._days = cached  # type: ignore[attr-defined]
     return cached
 
@@ -118,6 +120,9 @@ def people(w: World, lo: int, hi: int) -> People:
     pl, day = w.pl, days_for(w)
     rng = range(lo, hi)
     names = [person_names(w, i) for i in rng]
+    record = pl["record"][lo:hi]
+    for j in [j for j, r in enumerate(record) if r]:  # a record that writes the names its own way
+        names[j] = va.record_names(record[j], *names[j])
     status, stale = pl["status"][lo:hi], pl["stale"][lo:hi]
     alien = [s == STATUS_ALIEN for s in status]
     anum, i94, pp, country = (
@@ -206,7 +211,7 @@ def _presented(
         return f"{first} {second or ('Maria' if first != 'Maria' else 'Jose')}", last
     if variant == "name_typo" and len(last) >= 9:
         return first, nm.typo(last, c)
-    return first, last
+    return va.present(variant, first, second, parts, va.mix(w.seed, c))
 
 
 # Lifecycle values per label: status, result, closure_code, tnc_source, decision, closure_text,
