@@ -69,25 +69,7 @@ def days_for(w: World) -> Days:
 
 def person_names(w: World, i: int) -> tuple[str, str, tuple[str, ...]]:
     """(first, second given, surname parts) that SSA knows for person i."""
-    pl = w.pl
-    origin = pl["origin"][i]
-    fpool, lpool = _FIRST_POOLS[origin], _LAST_POOLS[origin]
-    first = fpool[pl["first"][i] % len(fpool)]
-    k = pl["second_given"][i]
-    second = fpool[k % len(fpool)] if k >= 0 else ""
-    if second == first:
-        second = ""
-    particle = pl["particle"][i]
-    if particle >= 0:
-        return first, second, (nm.PARTICLE_SURNAMES[particle],)
-    a = lpool[pl["last1"][i] % len(lpool)]
-    k = pl["last2"][i]
-    if k < 0:
-        return first, second, (a,)
-    b = lpool[k % len(lpool)]
-    if b == a:
-        b = lpool[(k + 1) % len(lpool)]
-    return first, second, (a, b)
+    return va.names_of(w.pl, i)
 
 
 @dataclass

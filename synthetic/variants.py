@@ -46,7 +46,8 @@ hiring site (40%) and a List B/C document number stay absent as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -187,6 +188,9 @@ def assign(
         return got
 
     everyone = np.ones(m, dtype=bool)
+    # The older kinds that need something of the names move to cases whose names have it.
+    _rehome(rng, p, detail, free, person, codes["diacritics"], _accented)
+    _rehome(rng, p, detail, free, person, codes["name_typo"], _long_surname)
     # Transliteration: a given name or a surname that has another romanization.
     has_f = _any(F_TRANSLIT)[origin]
     has_l = _any(L_TRANSLIT)[origin]
@@ -252,6 +256,63 @@ def assign(
     dob_override[got] = dt.one_digit(
         p["dob"][person[got]], rng, lo_year=1920, hi_year=today_year - 15
     )
+
+
+def _accented(first: str, _second: str, parts: tuple[str, ...]) -> bool:
+    return any(nm.strip_accents(x) != x for x in (first, *parts))
+
+
+def _long_surname(_first: str, _second: str, parts: tuple[str, ...]) -> bool:
+    return len(" ".join(parts)) >= 9  # what the older name_typo kind keys a letter of
+
+
+def _rehome(
+    rng: np.random.Generator,
+    p: dict[str, np.ndarray],
+    detail: np.ndarray,
+    free: np.ndarray,
+    person: np.ndarray,
+    code: int,
+    can_show: Callable[[str, str, tuple[str, ...]], bool],
+) -> None:
+    """Move kind `code` from the cases whose names cannot show it (no accent to drop, a surname too
+    short to key wrongly) to free lawful cases whose names can: no case carries a kind it does not show."""
+    cases = np.flatnonzero(detail == code).tolist()
+    unable = [c for c in cases if not can_show(*names_of(p, person[c]))]
+    if not unable:
+        return
+    detail[unable] = 0
+    free[unable] = True
+    need = len(unable)
+    for c in rng.permutation(np.flatnonzero(free)).tolist():
+        if can_show(*names_of(p, person[c])):
+            detail[c] = code
+            free[c] = False
+            need -= 1
+            if not need:
+                return
+
+
+def names_of(pl: Mapping[str, Any], i: int) -> tuple[str, str, tuple[str, ...]]:
+    """(first, second given, surname parts) of person i, from the people's arrays or lists."""
+    origin = pl["origin"][i]
+    fpool, lpool = _FIRST_POOLS[origin], _LAST_POOLS[origin]
+    first = fpool[pl["first"][i] % len(fpool)]
+    k = pl["second_given"][i]
+    second = fpool[k % len(fpool)] if k >= 0 else ""
+    if second == first:
+        second = ""
+    particle = pl["particle"][i]
+    if particle >= 0:
+        return first, second, (nm.PARTICLE_SURNAMES[particle],)
+    a = lpool[pl["last1"][i] % len(lpool)]
+    k = pl["last2"][i]
+    if k < 0:
+        return first, second, (a,)
+    b = lpool[k % len(lpool)]
+    if b == a:
+        b = lpool[(k + 1) % len(lpool)]
+    return first, second, (a, b)
 
 
 def mix(seed: int, index: int) -> int:
