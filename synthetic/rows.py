@@ -28,9 +28,10 @@ def _own_names(w: World, k: int) -> tuple[str, tuple[str, ...]]:
     first = fpool[w.sl["first"][k] % len(fpool)]
     last = lpool[w.sl["last"][k] % len(lpool)]
     second = w.sl["last2"][k]
-    if second >= 0 and lpool[second % len(lpool)] != last:
-        return first, (last, lpool[second % len(lpool)])
-    return first, (last,)
+    if second < 0:
+        return first, (last,)
+    other = lpool[second % len(lpool)]  # two parts always, as a worker's (variants.names_of)
+    return first, (last, other if other != last else lpool[(second + 1) % len(lpool)])
 
 
 def subject_document(w: World, k: int) -> str:

@@ -125,7 +125,7 @@ HIT_NONCITIZEN_SHARE = 0.6
 
 _FIRST_POOLS = [o[0] for o in nm.ORIGINS]
 _LAST_POOLS = [o[1] for o in nm.ORIGINS]
-_DOC_NEEDED = ("document_only", "surname_document", "dob_missing")
+DOC_NEEDED = ("document_only", "surname_document", "dob_missing")
 _BORN_FROM = (date(1956, 1, 1) - date(1970, 1, 1)).days  # workers are born 1956-2005 too
 
 
@@ -142,6 +142,13 @@ def hit_people(
         10_000_000 + rng.integers(0, 89_999_999, size=len(chosen)),
     )
     p["stale"][chosen] = False
+    # Two in five of those authorized to work came in on a foreign passport (it is on the case).
+    travelled = chosen[(p["status"][chosen] == alien) & (rng.random(len(chosen)) < 0.4)]
+    p["passport"][travelled] = np.where(
+        p["passport"][travelled] > 0,
+        p["passport"][travelled],
+        100_000_000 + rng.integers(0, 899_999_999, size=len(travelled)),
+    )
 
 
 def build(
@@ -469,7 +476,7 @@ def _documents(
 ) -> None:
     """Each subject's document kind (and number, where it is not the case's own)."""
     kind, variant = s["kind"], s["variant"]
-    needed = np.isin(variant, [V[k] for k in _DOC_NEEDED])
+    needed = np.isin(variant, [V[k] for k in DOC_NEEDED])
     links = np.flatnonzero(kind == LINK)
     who = s["person"][links]
     case = s["case"][links]
