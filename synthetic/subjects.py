@@ -14,17 +14,19 @@ either date order), and no link is another worker's: only a document could tell 
 
 What a link's record gets wrong (`variant`, one kind a link; LINK_SHARES, the rest exact), and why:
 enforcement records are typed by other people, from other documents and from what the person
-says, often in a hurry; linkage studies of such administrative files (the FEBRL and GeCo
-generators' defaults, Winkler's census matching) find a third to a half of true pairs exact and
-the rest with one or two field errors, names first, dates of birth next:
-- names: a one-letter keying error in the given name or the surname (7% each); the given name
-  replaced by another (3%: the name used at the encounter), shortened to a nickname or an
-  initial (5%), the surname shortened (4%: one of two surnames, the particle dropped, a long name
-  cut at seven letters); given name and surname the wrong way round (4%);
-- date of birth: one digit (6%), the year off by one (4%) or ten (2%), the month or day wrong
-  (4%), day and month exchanged (4%), the year only (3%, stored as 1 January: the loader takes
-  full dates only, and records that know the year alone commonly store it so), missing (5%);
-- partial records (issue 17 §6): a surname and a document only (4%), an alias only (3%), a
+says, often in a hurry, so a link is rarely the I-9 as typed. There is no public count of these
+errors for enforcement files; the shares are assumptions in the proportions that linkage
+benchmarks built to resemble administrative files use (FEBRL, GeCo: most duplicates wrong in one
+field or two, names most often, then dates of birth), with a third of the links exact:
+- names (30%): a one-letter keying error in the given name or the surname (7% each); the given
+  name replaced by another (3%: the name used at the encounter), shortened to a nickname or an
+  initial (5%), the surname shortened (4%: one of two surnames, the particles dropped, a long
+  name cut at seven letters); given name and surname the wrong way round (4%);
+- date of birth (28%): one digit (6%), the year off by one (4%) or ten (2%), the month or day
+  wrong (4%), day and month exchanged (4%), the year only (3%, stored as 1 January: the loader
+  takes full dates only, and records that know the year alone commonly store it so), missing
+  (5%, as in the outside benchmark of issue 17);
+- partial records (9%, issue 17 §6): a surname and a document only (4%), an alias only (3%), a
   document shared under another identity altogether (2%, `document_only`).
 A link that has lost its date of birth, or keeps only a surname or a document, always carries
 one of the worker's documents, so every link stays identifiable. 15% of the links with a name
@@ -428,19 +430,16 @@ def _decoy_fields(
         np.isin(v, [V["decoy_surname_year"], V["decoy_given_dob"], V["decoy_dob_initials"]])
     ).tolist():
         o, j = int(p["origin"][who[i]]), int(decoys[i])
-        given, surname = (
-            _name(_FIRST_POOLS, o, p["first"][who[i]]),
-            _name(_LAST_POOLS, o, p["last1"][who[i]]),
-        )
+        given, _second, parts = va.names_of(p, who[i])
         if v[i] == V["decoy_surname_year"] and everything:
             s["first"][j] = _other_index(
                 _FIRST_POOLS, o, {given, *nm.NICKNAMES.get(given, ())}, rng
             )
-        elif v[i] == V["decoy_given_dob"]:
-            s["last"][j] = _other_index(_LAST_POOLS, o, {surname}, rng)
+        elif v[i] == V["decoy_given_dob"]:  # no part of the worker's surname: not a shortened one
+            s["last"][j] = _other_index(_LAST_POOLS, o, set(parts), rng)
         elif v[i] == V["decoy_dob_initials"]:
-            s["first"][j] = _initial_index(_FIRST_POOLS, o, given, rng)
-            s["last"][j] = _initial_index(_LAST_POOLS, o, surname, rng)
+            s["first"][j] = _initial_index(_FIRST_POOLS, o, given[0], {given}, rng)
+            s["last"][j] = _initial_index(_LAST_POOLS, o, parts[0][0], set(parts), rng)
 
 
 def _same_initial_exists(origin: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -450,22 +449,27 @@ def _same_initial_exists(origin: np.ndarray, first: np.ndarray, last: np.ndarray
     return (f_ok & l_ok).astype(bool)
 
 
-def _initial_index(pools: list[list[str]], origin: int, name: str, rng: np.random.Generator) -> int:
-    pool = pools[origin]
-    choices = [i for i, x in enumerate(pool) if x[0] == name[0] and x != name]
+def _initial_index(
+    pools: list[list[str]], origin: int, initial: str, avoid: set[str], rng: np.random.Generator
+) -> int:
+    """An index into the origin's pool of a name with this initial, none of `avoid`."""
+    choices = [i for i, x in enumerate(pools[origin]) if x[0] == initial and x not in avoid]
     return int(choices[int(rng.integers(0, len(choices)))])
 
 
-def _initial_table(pools: list[list[str]]) -> np.ndarray:
+def _initial_table(pools: list[list[str]], others: int) -> np.ndarray:
+    """Per (origin, index): does the pool hold `others` other names of the same initial."""
     width = max(len(pool) for pool in pools)
     out = np.zeros((len(pools), width), dtype=np.int64)
     for o, pool in enumerate(pools):
-        out[o, : len(pool)] = [any(x[0] == name[0] and x != name for x in pool) for name in pool]
+        out[o, : len(pool)] = [
+            sum(x[0] == name[0] and x != name for x in pool) >= others for name in pool
+        ]
     return out
 
 
-_F_INITIAL = _initial_table(_FIRST_POOLS)
-_L_INITIAL = _initial_table(_LAST_POOLS)
+_F_INITIAL = _initial_table(_FIRST_POOLS, 1)
+_L_INITIAL = _initial_table(_LAST_POOLS, 2)  # one may be the second part of a compound surname
 
 
 def _documents(

@@ -9,33 +9,37 @@ which the outside data sets cover.
 Rates, as shares of all cases (the generator's older kinds, in world.VARIANT_SHARES, add
 compound_reordered 2%, compound_truncated 2%, hyphen_space 1.5%, diacritics dropped 3%,
 upper_case 3%, second_given_name 1%, a typo in a long surname 0.5%, and the clerical
-dob_day_month_swap and ssn_transposition 0.5% each). Where they come from:
+dob_day_month_swap and ssn_transposition 0.5% each). No source counts these kinds one by one;
+the rates are assumptions sized against what is published, stated so they can be argued with:
 
-- About 1-2% of E-Verify cases get a mismatch, and Westat's evaluations put the erroneous TNCs of
-  lawful workers at a few tenths of a percent, name problems first (DOMAIN.md §2). So the kinds a
-  plain comparison cannot accept (keying errors, nicknames, transliterations, swapped names,
-  a wrong date) sum to about 3% here: as many as a naive matcher would mismatch, several times
-  what a good one may.
-- Keying errors: manual data entry gets about 0.5-1% of fields wrong (Barchard and Pace's
-  double-entry studies; hospital registration audits). I-9 names are typed from a document:
-  given name 0.3%, surname 0.3% (any length, a letter substituted by a neighbouring key, left
-  out, doubled or exchanged with the next), on top of the older long-surname typo.
+- About 1-2% of E-Verify cases get a mismatch, and the public evaluations (Westat for DHS, GAO)
+  put the erroneous TNCs of lawful workers at a few tenths of a percent, name problems first
+  (DOMAIN.md §2). The kinds below that a plain comparison rejects (keying errors, nicknames,
+  transliterations, swapped names, a wrong date) sum to about 2.5% of cases: about what a naive
+  matcher would mismatch, ten times what the 0.1% goal allows.
+- Keying errors: single-entry data entry is usually measured at a few errors per thousand
+  fields, double entry at far fewer. I-9 names are typed from a document by HR staff: given name
+  0.3%, surname 0.3% (any length; a neighbouring key, a letter left out, doubled or exchanged
+  with the next, never the first letter), on top of the older long-surname typo (0.5%).
 - Nicknames (0.8%): the I-9 asks for the legal name, but the name a worker goes by reaches the
-  form through an HR system (Bill, Paco, Chuy, Lupe); a share of the US-born and Hispanic workers
-  whose given name has one. Going by the middle name (0.3%) is the same mechanism.
-- Diacritics added (1%): SSA's Numident was built from upper-case ASCII forms, while workers and
-  modern HR systems type "José García"; the record here is the plain form and the case the
-  accented one. The older `diacritics` kind is the other direction (a payroll system dropping them).
-- Compound Hispanic surnames (DOMAIN.md §2: the first cause of name mismatches): the maternal
-  surname alone (1%: US forms take the last word for the surname), both surnames on the case
-  where the record holds the paternal one (0.5%). Only for Hispanic and Arabic origins.
+  form through HR systems (Bill, Paco, Chuy, Lupe): about one in ten of the workers whose given
+  name has a common short form (US and Hispanic names chiefly). Going by the middle name (0.3%)
+  is the same mechanism, rarer.
+- Diacritics added (1%): SSA records are commonly held without diacritics while workers and
+  current HR systems type "José García": the record is the plain form and the case the accented
+  one, for about 3% of the workers with an accented name. The older `diacritics` kind is the
+  other direction (a payroll system dropping them).
+- Compound Hispanic surnames (DOMAIN.md §2 names them first among the causes of wrong
+  mismatches): the maternal surname alone (1%: a form that takes the last word for the surname),
+  both surnames on the case where the record holds the paternal one (0.5%). Hispanic and Arabic
+  origins only; with the older compound kinds, about one compound-surname worker in five.
 - Transliteration (0.4%): Arabic, Chinese (pinyin against Wade-Giles or Cantonese), Korean,
-  Russian names and German or Danish umlauts written out, for the workers whose name has one;
-  about 5% of the Arabic-origin workers.
+  Russian names, German and Danish umlauts written out; about 1.5% of the workers of Arabic,
+  Asian and other origins, whose documents come from other alphabets or conventions.
 - Given name and surname swapped (0.3%): mostly East Asian names written family name first
-  (weighted five to one), some Hispanic ones.
-- A date of birth one digit off (0.3%, clerical): as frequent as the day/month swap the
-  generator already makes (0.5%), from the same keying error rate over eight digits.
+  (weighted five to one against the rest), Hispanic ones next (1.5 to one).
+- A date of birth one digit off (0.3%, clerical): of the order of the day/month swap the
+  generator already makes (0.5%): one keying error over the six digits that vary.
 
 Missing fields: the case's identity fields (names, date of birth, SSN) are mandatory in
 E-Verify, and the optional ones (middle initial, other last names, e-mail) are never written by
