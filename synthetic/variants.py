@@ -24,7 +24,7 @@ the rates are assumptions sized against what is published, stated so they can be
 - Nicknames (0.8%): the I-9 asks for the legal name, but the name a worker goes by reaches the
   form through HR systems (Bill, Paco, Chuy, Lupe): about one in ten of the workers whose given
   name has a common short form (US and Hispanic names chiefly). Going by the middle name (0.3%)
-  is the same mechanism, rarer.
+  is the same mechanism, rarer; citizens only, as the DHS extract format has no middle name.
 - Diacritics added (1%): SSA records are commonly held without diacritics while workers and
   current HR systems type "José García": the record is the plain form and the case the accented
   one, for about 3% of the workers with an accented name. The older `diacritics` kind is the
@@ -163,6 +163,7 @@ def assign(
     dob_override: np.ndarray,
     codes: dict[str, int],
     clerical: int,
+    citizen: int,
     today_year: int,
 ) -> None:
     """Give the kinds of this module to lawful cases with no detail yet, and make their people fit.
@@ -224,8 +225,10 @@ def assign(
         o = int(p["origin"][i])
         while _name(_FIRST_POOLS, o, p["first"][i]) == _name(_LAST_POOLS, o, p["last1"][i]):
             p["first"][i] += 1
-    # Goes by the middle name: the person gets one if they have none (SSA knows it).
-    got = pick("goes_by_middle_name", everyone, LAWFUL_SHARES["goes_by_middle_name"])
+    # Goes by the middle name: the person gets one if they have none (SSA knows it). Citizens
+    # only: the DHS extract has no middle name, so a DHS record could not show it.
+    no_dhs = (p["status"][person] == citizen) & ~p["stale"][person]
+    got = pick("goes_by_middle_name", no_dhs, LAWFUL_SHARES["goes_by_middle_name"])
     who = person[got]
     second = p["second_given"][who]
     p["second_given"][who] = np.where(second < 0, rng.integers(0, 1 << 15, size=len(who)), second)

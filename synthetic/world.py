@@ -525,6 +525,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         dob_override=dob_override,
         codes=D,
         clerical=L["clerical"],
+        citizen=STATUS_CITIZEN,
         today_year=as_of.year,
     )
 

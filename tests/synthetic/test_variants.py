@@ -159,3 +159,12 @@ def test_no_case_carries_a_kind_it_does_not_show(world):
         if not shows:
             silent.append((c, kind))
     assert silent == []
+
+
+def test_a_worker_who_goes_by_the_middle_name_has_no_dhs_record(world):
+    # The DHS extract has no middle name: only SSA could show why the given name differs.
+    cases = np.flatnonzero(world.c["detail"] == DETAILS.index("goes_by_middle_name"))
+    people = world.c["person"][cases]
+    assert len(cases)
+    assert (world.p["status"][people] == 0).all()
+    assert not world.p["stale"][people].any()
