@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from synthetic import names as nm
 from synthetic import variants as va
 from synthetic.world import (
@@ -101,10 +103,10 @@ def people(w: World, lo: int, hi: int) -> People:
     """Numident and DHS columns of people [lo, hi)."""
     pl, day = w.pl, days_for(w)
     rng = range(lo, hi)
-    names = [person_names(w, i) for i in rng]
-    record = pl["record"][lo:hi]
-    for j in [j for j, r in enumerate(record) if r]:  # a record that writes the names its own way
-        names[j] = va.record_names(record[j], *names[j])
+    names = [va.names_of(pl, i) for i in rng]
+    record = w.p["record"][lo:hi]
+    for j in np.flatnonzero(record).tolist():  # a record that writes the names its own way
+        names[j] = va.record_names(int(record[j]), *names[j])
     status, stale = pl["status"][lo:hi], pl["stale"][lo:hi]
     alien = [s == STATUS_ALIEN for s in status]
     anum, i94, pp, country = (
@@ -329,7 +331,7 @@ def case_values(
     cache = names_cache if names_cache is not None else {}
     names = cache.get(name_person)
     if names is None:
-        names = cache[name_person] = person_names(w, name_person)
+        names = cache[name_person] = va.names_of(pl, name_person)
     detail = cl["detail"][c]
     if detail:
         first, last = _presented(w, c, *names)

@@ -98,6 +98,11 @@ def _table(pools: list[list[str]], fn: Callable[[str], int]) -> np.ndarray:
 
 _F_LEN = np.array([len(p) for p in _FIRST_POOLS])
 _L_LEN = np.array([len(p) for p in _LAST_POOLS])
+_NAMES = sorted({n for pool in _LAST_POOLS for n in pool})
+_L_IDS = _table(_LAST_POOLS, _NAMES.index)  # the same surname, the same id
+L_CHARS = _table(_LAST_POOLS, len)
+_P_ACCENT = np.array([nm.strip_accents(n) != n for n in nm.PARTICLE_SURNAMES])
+_P_CHARS = np.array([len(n) for n in nm.PARTICLE_SURNAMES])
 F_LETTERS = _table(_FIRST_POOLS, letters)
 L_LETTERS = _table(_LAST_POOLS, letters)
 F_NICK = _table(_FIRST_POOLS, lambda n: n in nm.NICKNAMES)
@@ -194,8 +199,21 @@ def assign(
 
     everyone = np.ones(m, dtype=bool)
     # The older kinds that need something of the names move to cases whose names have it.
-    _rehome(rng, p, detail, free, person, codes["diacritics"], _accented)
-    _rehome(rng, p, detail, free, person, codes["name_typo"], _long_surname)
+    first, parts, particle = p["first"][person], surname_parts(p, person), p["particle"][person]
+    accented = first_attr(F_ACCENT, origin, first).astype(bool) | np.where(
+        particle >= 0,
+        _P_ACCENT[np.maximum(particle, 0)],
+        last_attr(L_ACCENT, origin, parts[0]).astype(bool)
+        | ((parts[1] >= 0) & last_attr(L_ACCENT, origin, np.maximum(parts[1], 0)).astype(bool)),
+    )
+    surname_chars = np.where(
+        particle >= 0,
+        _P_CHARS[np.maximum(particle, 0)],
+        last_attr(L_CHARS, origin, parts[0])
+        + np.where(parts[1] >= 0, 1 + last_attr(L_CHARS, origin, np.maximum(parts[1], 0)), 0),
+    )
+    _rehome(rng, detail, free, codes["diacritics"], accented)
+    _rehome(rng, detail, free, codes["name_typo"], surname_chars >= 9)  # what name_typo keys
     # Transliteration: a given name or a surname that has another romanization.
     has_f = _any(F_TRANSLIT)[origin]
     has_l = _any(L_TRANSLIT)[origin]
@@ -265,39 +283,29 @@ def assign(
     )
 
 
-def _accented(first: str, _second: str, parts: tuple[str, ...]) -> bool:
-    return any(nm.strip_accents(x) != x for x in (first, *parts))
-
-
-def _long_surname(_first: str, _second: str, parts: tuple[str, ...]) -> bool:
-    return len(" ".join(parts)) >= 9  # what the older name_typo kind keys a letter of
+def surname_parts(p: dict[str, np.ndarray], people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pool indexes of each person's first and second surname (-1: none), as `names_of`
+    reads them: a second draw that gives the first surname again takes the next name."""
+    origin, last1, last2 = p["origin"][people], p["last1"][people], p["last2"][people]
+    same = (last2 >= 0) & (
+        last_attr(_L_IDS, origin, last1) == last_attr(_L_IDS, origin, np.maximum(last2, 0))
+    )
+    return last1, np.where(same, last2 + 1, last2)
 
 
 def _rehome(
     rng: np.random.Generator,
-    p: dict[str, np.ndarray],
     detail: np.ndarray,
     free: np.ndarray,
-    person: np.ndarray,
     code: int,
-    can_show: Callable[[str, str, tuple[str, ...]], bool],
+    can_show: np.ndarray,
 ) -> None:
     """Move kind `code` from the cases whose names cannot show it (no accent to drop, a surname too
     short to key wrongly) to free lawful cases whose names can: no case carries a kind it does not show."""
-    cases = np.flatnonzero(detail == code).tolist()
-    unable = [c for c in cases if not can_show(*names_of(p, person[c]))]
-    if not unable:
-        return
+    unable = np.flatnonzero((detail == code) & ~can_show)
     detail[unable] = 0
     free[unable] = True
-    need = len(unable)
-    for c in rng.permutation(np.flatnonzero(free)).tolist():
-        if can_show(*names_of(p, person[c])):
-            detail[c] = code
-            free[c] = False
-            need -= 1
-            if not need:
-                return
+    detail[take(rng, free, can_show, len(unable))] = code
 
 
 def names_of(pl: Mapping[str, Any], i: int) -> tuple[str, str, tuple[str, ...]]:
