@@ -15,6 +15,7 @@ _F = {name: i for i, name in enumerate(cols.CASE_FIELDS)}
 _CASE_DOCUMENT = {
     "a_number": "a_number",
     "passport": "passport",
+    "i94": "i94",
     "document_number": "document_number",
 }
 _FIRST_POOLS = [o[0] for o in nm.ORIGINS]
@@ -49,6 +50,8 @@ def subject_document(w: World, k: int) -> str:
         return f"a_number:{number:09d}"
     if kind == "passport":
         return f"passport:{'KLMNRT'[number % 6]}{number:08d}"
+    if kind == "i94":  # nine digits, a letter, a digit: a form no worker's I-94 here has
+        return f"i94:{number:09d}{'ABCDEFGH'[number % 8]}{number % 10}"
     return f"IOE{number:010d}"
 
 

@@ -34,10 +34,10 @@ or date error get a second, lighter one in the other field (a typo, one digit, t
 year off by one): `variant` is then "first+second".
 
 Documents (`documents`), for links: the case's SSN (25%), the SSN with one digit wrong (5%),
-the A-Number (12%, noncitizens: 60% of the hit workers are), the foreign passport (2%), the List
-A document number untyped (8%, the file format before the kind prefixes), none (the rest);
-strangers and decoys carry documents of their own at the same rates (a decoy's SSN one digit
-off the worker's for `decoy_ssn_near`). Missing fields are not the links' alone: strangers miss
+the A-Number (12%, noncitizens: 60% of the hit workers are), the foreign passport (2%), the I-94
+number (2%), the List A document number untyped (8%, the file format before the kind prefixes),
+none (the rest); strangers and decoys carry documents of their own at the same rates (their SSN
+30%; a decoy's SSN one digit off the worker's for `decoy_ssn_near`), never a worker's. Missing fields are not the links' alone: strangers miss
 the date of birth, the given name or every name at the links' rates (`variant` says which), and
 half of all subjects carry an alias, the plain-letter form of their recorded name.
 """
@@ -112,16 +112,23 @@ DECOY_SHARES: dict[str, float] = {
 VARIANTS = ["", *LINK_SHARES, *DECOY_SHARES]
 V = {name: i for i, name in enumerate(VARIANTS)}
 
-DOCUMENTS = ["", "ssn", "ssn_typo", "a_number", "passport", "document_number"]
+DOCUMENTS = ["", "ssn", "ssn_typo", "a_number", "passport", "document_number", "i94"]
 DOC = {name: i for i, name in enumerate(DOCUMENTS)}
-LINK_DOCUMENTS = {
+LINK_DOCUMENTS = {  # the narrowest first: the case must have the document
     "passport": 0.02,
+    "i94": 0.02,
     "a_number": 0.12,
     "document_number": 0.08,
     "ssn_typo": 0.05,
     "ssn": 0.25,
 }
-OTHER_DOCUMENTS = {"passport": 0.02, "a_number": 0.12, "document_number": 0.08, "ssn": 0.30}
+OTHER_DOCUMENTS = {
+    "passport": 0.02,
+    "i94": 0.02,
+    "a_number": 0.12,
+    "document_number": 0.08,
+    "ssn": 0.30,
+}
 ALIAS_SHARE = 0.5
 HIT_NONCITIZEN_SHARE = 0.6
 
@@ -144,12 +151,20 @@ def hit_people(
         10_000_000 + rng.integers(0, 89_999_999, size=len(chosen)),
     )
     p["stale"][chosen] = False
-    # Two in five of those authorized to work came in on a foreign passport (it is on the case).
-    travelled = chosen[(p["status"][chosen] == alien) & (rng.random(len(chosen)) < 0.4)]
+    # Of those authorized to work, two in five came in on a foreign passport and two in five
+    # hold an I-94 admission number (both are on the case).
+    aliens = chosen[p["status"][chosen] == alien]
+    travelled = aliens[rng.random(len(aliens)) < 0.4]
     p["passport"][travelled] = np.where(
         p["passport"][travelled] > 0,
         p["passport"][travelled],
         100_000_000 + rng.integers(0, 899_999_999, size=len(travelled)),
+    )
+    admitted = aliens[rng.random(len(aliens)) < 0.4]
+    p["i94"][admitted] = np.where(
+        p["i94"][admitted] > 0,
+        p["i94"][admitted],
+        10_000_000_000 + rng.integers(0, 89_999_999_999, size=len(admitted)),
     )
 
 
@@ -490,6 +505,7 @@ def _documents(
         "ssn_typo": ~needed[links],
         "a_number": (status != 0) & (p["anum"][who] > 0),
         "passport": (status == 2) & (pp > 0),
+        "i94": (status == 2) & (p["i94"][who] > 0),
         "document_number": (c["doc_type"][case] != 6) & ((c["doc_type"][case] != 5) | (pp > 0)),
     }
     _allocate_documents(s, links, LINK_DOCUMENTS, from_world, needed[links], rng)
@@ -506,12 +522,19 @@ def _documents(
     mine = others[~near]
     k = s["doc_kind"][mine]
     s["doc"][mine] = np.select(
-        [k == DOC["ssn"], k == DOC["a_number"], k == DOC["passport"], k == DOC["document_number"]],
+        [
+            k == DOC["ssn"],
+            k == DOC["a_number"],
+            k == DOC["passport"],
+            k == DOC["document_number"],
+            k == DOC["i94"],
+        ],
         [
             random_ssns(len(mine), rng, p["ssn"]),
             rng.integers(200_000_000, 999_999_999, size=len(mine)),
             rng.integers(10_000_000, 99_999_999, size=len(mine)),
             rng.integers(1_000_000_000, 9_999_999_999, size=len(mine)),
+            rng.integers(100_000_000, 999_999_999, size=len(mine)),
         ],
         0,
     )
