@@ -49,6 +49,7 @@ from datetime import date
 import numpy as np
 
 from synthetic import dates as dt
+from synthetic import identities as ids
 from synthetic import names as nm
 from synthetic import variants as va
 
@@ -215,7 +216,7 @@ def build(
     s["person"][links] = c["person"][hits[:n_link]]
     s["origin"][links] = p["origin"][s["person"][links]]
     s["country"][links] = p["country"][s["person"][links]]
-    keys = WorkerKeys(p, c["name_person"])
+    keys = ids.WorkerKeys(p, c["name_person"])
     keys.untwin_hits(s["person"][links].astype(np.int64), rng)
     s["dob"][links] = p["dob"][s["person"][links]]
     _links(s, p, c, links, rng, today_year, keys)
@@ -227,7 +228,7 @@ def build(
         s["variant"][got] = V[name]
     _dates_of_partials(s, strangers)
     _documents(s, p, c, rng)
-    keys.untwin_strangers(s, strangers, rng)
+    _untwin_strangers(keys, s, strangers, rng)
     s["alias"] |= s["variant"] == V["alias_only"]
     s["alias"] &= s["variant"] != V["surname_document"]
     order = rng.permutation(K)
@@ -264,7 +265,7 @@ def _links(
     links: np.ndarray,
     rng: np.random.Generator,
     today_year: int,
-    keys: WorkerKeys,
+    keys: ids.WorkerKeys,
 ) -> None:
     """Each link's kind of error (and perhaps a second), its recorded date of birth and replacement names."""
     n = len(links)
@@ -320,7 +321,7 @@ def _links(
     for _ in range(20):
         redo = np.flatnonzero(s["dob"][links] == dob)  # first pass: every link; then the twins
         _link_dates(s, links[redo], dob[redo], rng, today_year)
-        twin = keys.link_twins(s, links, p)
+        twin = _link_twins(keys, s, links, p)
         if not twin.any():
             break
         s["dob"][links[twin]] = dob[twin]
@@ -374,7 +375,7 @@ def _decoys(
     decoys: np.ndarray,
     rng: np.random.Generator,
     today_year: int,
-    keys: WorkerKeys,
+    keys: ids.WorkerKeys,
 ) -> None:
     """Each decoy's lawful worker (`target`), its kind and the fields it shares with them."""
     n = len(decoys)
@@ -407,7 +408,7 @@ def _decoys(
     s["dob"][decoys[~near]] = p["dob"][who[~near]]
     _decoy_fields(s, p, decoys, who, rng, today_year, everything=True)
     for attempt in range(20):
-        twin = keys.twins(s, decoys)
+        twin = _twins(keys, s, decoys)
         if not twin.any():
             return
         if attempt >= 3:  # initials with one other name each: the same given name instead
@@ -511,14 +512,14 @@ def _documents(
     _allocate_documents(s, links, LINK_DOCUMENTS, from_world, needed[links], rng)
     s["doc"][links] = np.where(s["doc_kind"][links] == DOC["ssn"], p["ssn"][who], 0)
     typo = links[s["doc_kind"][links] == DOC["ssn_typo"]]
-    s["doc"][typo] = ssn_one_digit(p["ssn"][s["person"][typo]], rng, p["ssn"])
+    s["doc"][typo] = ids.ssn_one_digit(p["ssn"][s["person"][typo]], rng, p["ssn"])
     others = np.flatnonzero(kind != LINK)
     near = variant[others] == V["decoy_ssn_near"]
     anything = dict.fromkeys(OTHER_DOCUMENTS, ~near)
     _allocate_documents(s, others, OTHER_DOCUMENTS, anything, needed[others] & ~near, rng)
     s["doc_kind"][others[near]] = DOC["ssn"]
     targets = s["target"][others[near]]
-    s["doc"][others[near]] = ssn_one_digit(p["ssn"][c["person"][targets]], rng, p["ssn"])
+    s["doc"][others[near]] = ids.ssn_one_digit(p["ssn"][c["person"][targets]], rng, p["ssn"])
     mine = others[~near]
     k = s["doc_kind"][mine]
     s["doc"][mine] = np.select(
@@ -530,7 +531,7 @@ def _documents(
             k == DOC["i94"],
         ],
         [
-            random_ssns(len(mine), rng, p["ssn"]),
+            ids.random_ssns(len(mine), rng, p["ssn"]),
             rng.integers(200_000_000, 999_999_999, size=len(mine)),
             rng.integers(10_000_000, 99_999_999, size=len(mine)),
             rng.integers(1_000_000_000, 9_999_999_999, size=len(mine)),
@@ -562,201 +563,64 @@ def _allocate_documents(
     s["doc_kind"][idx[free & needed]] = DOC["ssn"]
 
 
-def _ssn_valid(ssn: np.ndarray) -> np.ndarray:
-    area, group, serial = ssn // 1_000_000, ssn // 10_000 % 100, ssn % 10_000
-    return (area > 0) & (area < 900) & (area != 666) & (group > 0) & (serial > 0)
-
-
-def random_ssns(n: int, rng: np.random.Generator, taken: np.ndarray) -> np.ndarray:
-    """n valid SSNs that are none of `taken` (the people's)."""
-    ordered = np.sort(taken)
-    out = np.zeros(n, dtype=np.int64)
-    todo = np.arange(n)
-    while len(todo):
-        area = rng.integers(1, 900, size=len(todo))
-        draw = (
-            area * 1_000_000
-            + rng.integers(1, 100, size=len(todo)) * 10_000
-            + rng.integers(1, 10_000, size=len(todo))
-        )
-        ok = _ssn_valid(draw) & ~_member(ordered, draw)
-        out[todo[ok]] = draw[ok]
-        todo = todo[~ok]
-    return out
-
-
-def ssn_one_digit(ssns: np.ndarray, rng: np.random.Generator, taken: np.ndarray) -> np.ndarray:
-    """Each SSN with one of its nine digits keyed wrong: valid, and none of `taken`."""
-    ordered = np.sort(taken)
-    ssns = np.asarray(ssns, dtype=np.int64)
-    out = ssns.copy()
-    todo = np.arange(len(ssns))
-    while len(todo):
-        power = 10 ** rng.integers(0, 9, size=len(todo)).astype(np.int64)
-        digit = ssns[todo] // power % 10
-        draw = ssns[todo] + ((digit + rng.integers(1, 10, size=len(todo))) % 10 - digit) * power
-        ok = _ssn_valid(draw) & ~_member(ordered, draw)
-        out[todo[ok]] = draw[ok]
-        todo = todo[~ok]
-    return out
-
-
-def _member(ordered: np.ndarray, values: np.ndarray) -> np.ndarray:
-    at = np.searchsorted(ordered, values)
-    return (at < len(ordered)) & (ordered[np.minimum(at, len(ordered) - 1)] == values)
-
-
-def _id_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Global ids of the pools' names (the same string, the same id), per origin and index."""
-    firsts = sorted({n for o in nm.ORIGINS for n in o[0]})
-    lasts = sorted({n for o in nm.ORIGINS for n in o[1]})
-    width = max(max(len(o[0]), len(o[1])) for o in nm.ORIGINS)
-    f_table = np.zeros((len(nm.ORIGINS), width), dtype=np.int64)
-    l_table = np.zeros((len(nm.ORIGINS), width), dtype=np.int64)
-    for k, (fpool, lpool, _c) in enumerate(nm.ORIGINS):
-        f_table[k, : len(fpool)] = [firsts.index(n) for n in fpool]
-        l_table[k, : len(lpool)] = [lasts.index(n) for n in lpool]
-    return (
-        f_table,
-        l_table,
-        np.array([len(o[0]) for o in nm.ORIGINS]),
-        np.array([len(o[1]) for o in nm.ORIGINS]),
+def _link_twins(
+    keys: ids.WorkerKeys, s: dict[str, np.ndarray], links: np.ndarray, p: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Links whose recorded given name, surname and date are another worker's (names kept as pool names only)."""
+    v1, v2 = s["variant"][links], s["variant2"][links]
+    changed = np.isin(
+        v1,
+        [
+            V[k]
+            for k in (
+                "typo_given",
+                "typo_surname",
+                "given_shortened",
+                "surname_shortened",
+                "given_family_swapped",
+                "alias_only",
+                "surname_document",
+            )
+        ],
+    ) | np.isin(v2, [V[k] for k in SECOND_NAME_KINDS])
+    who = s["person"][links]
+    origin = p["origin"][who]
+    other = np.isin(v1, [V["given_replaced"], V["document_only"]])
+    f, la = ids.name_ids(
+        origin,
+        np.where(other, s["first"][links], p["first"][who]),
+        np.where(v1 == V["document_only"], s["last"][links], p["last1"][who]),
     )
+    own_f, own_l = ids.name_ids(origin, p["first"][who], p["last1"][who])
+    own = ids.key(p["dob"][who], own_f, own_l)
+    return ~changed & keys.twins(s["dob"][links], f, la, own)
 
 
-_F_IDS, _L_IDS, _F_N, _L_N = _id_tables()
+def _twins(keys: ids.WorkerKeys, s: dict[str, np.ndarray], idx: np.ndarray) -> np.ndarray:
+    """Subjects (by their own pool names) who are some worker's twin."""
+    f, la = ids.name_ids(s["origin"][idx], s["first"][idx], s["last"][idx])
+    return keys.twins(s["dob"][idx], f, la, np.full(len(idx), -1, dtype=np.int64))
 
 
-def name_ids(
-    origin: np.ndarray, first: np.ndarray, last: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Global ids of the given names and surnames drawn as (first, last) from each origin's pools."""
-    o = origin.astype(np.int64)
-    return _F_IDS[o, first % _F_N[o]], _L_IDS[o, last % _L_N[o]]
-
-
-def _key(dob: np.ndarray, given: np.ndarray, surname: np.ndarray) -> np.ndarray:
-    return (dob.astype(np.int64) * 4096 + given) * 4096 + surname
-
-
-class WorkerKeys:
-    """Every worker's (date of birth, given name, first or second surname), sorted, to find twins.
-
-    A twin is another identity that only a document could tell apart: the same given name, a
-    surname part and the date of birth, under either date order.
-    """
-
-    def __init__(self, p: dict[str, np.ndarray], name_person: np.ndarray):
-        self.p = p
-        seen = np.zeros(len(p["dob"]), dtype=bool)
-        seen[name_person] = True
-        self.people = np.flatnonzero(seen)
-        origin = p["origin"][self.people]
-        self.given, self.last1 = name_ids(origin, p["first"][self.people], p["last1"][self.people])
-        _, self.last2 = name_ids(
-            origin, p["first"][self.people], np.maximum(p["last2"][self.people], 0)
+def _untwin_strangers(
+    keys: ids.WorkerKeys, s: dict[str, np.ndarray], strangers: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Move the birth date of strangers who are a worker's twin (a year-only date by whole years)."""
+    for _ in range(20):
+        twin = strangers[_twins(keys, s, strangers)]
+        if not len(twin):
+            return
+        only = s["variant"][twin] == V["dob_year_only"]
+        year, _m, _d = dt.split(s["dob"][twin])
+        s["dob"][twin] = np.where(
+            only,
+            dt.join(
+                year + rng.integers(1, 10, size=len(twin)),
+                np.ones_like(year),
+                np.ones_like(year),
+            ),
+            s["dob"][twin] + rng.integers(400, 4000, size=len(twin)),
         )
-        self.has2 = (p["last2"][self.people] >= 0) & (self.last2 != self.last1)
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Read the workers' dates of birth again."""
-        dob = self.p["dob"][self.people]
-        self.keys = np.sort(
-            np.concatenate(
-                [_key(dob, self.given, self.last1), _key(dob, self.given, self.last2)[self.has2]]
-            )
-        )
-
-    def count(self, values: np.ndarray) -> np.ndarray:
-        """How many workers hold each key (a sorted search: np.isin hashes, slower here)."""
-        return np.searchsorted(self.keys, values, side="right") - np.searchsorted(
-            self.keys, values, side="left"
-        )
-
-    def _twins(
-        self, dob: np.ndarray, given: np.ndarray, surname: np.ndarray, own: np.ndarray
-    ) -> np.ndarray:
-        d = np.asarray(dob, dtype=np.int64)
-        dated = d != dt.NO_DAY
-        d = np.where(dated, d, 0)
-        swapped = dt.day_month_swapped(d)
-        k1, k2 = _key(d, given, surname), _key(swapped, given, surname)
-        return dated & (
-            (self.count(k1) - (k1 == own) > 0)
-            | ((swapped != d) & (self.count(k2) - (k2 == own) > 0))
-        )
-
-    def untwin_hits(self, hits: np.ndarray, rng: np.random.Generator) -> None:
-        """Move the birth date of hit workers who are another worker's twin (as the generator always did)."""
-        p = self.p
-        f, la = name_ids(p["origin"][hits], p["first"][hits], p["last1"][hits])
-        for _ in range(20):
-            own = _key(p["dob"][hits], f, la)
-            twin = self._twins(p["dob"][hits], f, la, own)
-            if not twin.any():
-                return
-            p["dob"][hits[twin]] -= rng.integers(400, 4000, size=int(twin.sum())).astype(
-                p["dob"].dtype
-            )
-            self.refresh()
-
-    def link_twins(
-        self, s: dict[str, np.ndarray], links: np.ndarray, p: dict[str, np.ndarray]
-    ) -> np.ndarray:
-        """Links whose recorded given name, surname and date are another worker's (names kept as pool names only)."""
-        v1, v2 = s["variant"][links], s["variant2"][links]
-        changed = np.isin(
-            v1,
-            [
-                V[k]
-                for k in (
-                    "typo_given",
-                    "typo_surname",
-                    "given_shortened",
-                    "surname_shortened",
-                    "given_family_swapped",
-                    "alias_only",
-                    "surname_document",
-                )
-            ],
-        ) | np.isin(v2, [V[k] for k in SECOND_NAME_KINDS])
-        who = s["person"][links]
-        origin = p["origin"][who]
-        other = np.isin(v1, [V["given_replaced"], V["document_only"]])
-        f, la = name_ids(
-            origin,
-            np.where(other, s["first"][links], p["first"][who]),
-            np.where(v1 == V["document_only"], s["last"][links], p["last1"][who]),
-        )
-        own_f, own_l = name_ids(origin, p["first"][who], p["last1"][who])
-        own = _key(p["dob"][who], own_f, own_l)
-        return ~changed & self._twins(s["dob"][links], f, la, own)
-
-    def twins(self, s: dict[str, np.ndarray], idx: np.ndarray) -> np.ndarray:
-        """Subjects (by their own pool names) who are some worker's twin."""
-        f, la = name_ids(s["origin"][idx], s["first"][idx], s["last"][idx])
-        return self._twins(s["dob"][idx], f, la, np.full(len(idx), -1, dtype=np.int64))
-
-    def untwin_strangers(
-        self, s: dict[str, np.ndarray], strangers: np.ndarray, rng: np.random.Generator
-    ) -> None:
-        """Move the birth date of strangers who are a worker's twin (a year-only date by whole years)."""
-        for _ in range(20):
-            twin = strangers[self.twins(s, strangers)]
-            if not len(twin):
-                return
-            only = s["variant"][twin] == V["dob_year_only"]
-            year, _m, _d = dt.split(s["dob"][twin])
-            s["dob"][twin] = np.where(
-                only,
-                dt.join(
-                    year + rng.integers(1, 10, size=len(twin)),
-                    np.ones_like(year),
-                    np.ones_like(year),
-                ),
-                s["dob"][twin] + rng.integers(400, 4000, size=len(twin)),
-            )
 
 
 def recorded_names(

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from synthetic import dates as dt
+from synthetic import identities as ids
 from synthetic import names as nm
 
 # The kinds of this module, in the order they are given out (the narrowest eligibility first).
@@ -98,8 +99,6 @@ def _table(pools: list[list[str]], fn: Callable[[str], int]) -> np.ndarray:
 
 _F_LEN = np.array([len(p) for p in _FIRST_POOLS])
 _L_LEN = np.array([len(p) for p in _LAST_POOLS])
-_NAMES = sorted({n for pool in _LAST_POOLS for n in pool})
-_L_IDS = _table(_LAST_POOLS, _NAMES.index)  # the same surname, the same id
 L_CHARS = _table(_LAST_POOLS, len)
 _P_ACCENT = np.array([nm.strip_accents(n) != n for n in nm.PARTICLE_SURNAMES])
 _P_CHARS = np.array([len(n) for n in nm.PARTICLE_SURNAMES])
@@ -288,7 +287,7 @@ def surname_parts(p: dict[str, np.ndarray], people: np.ndarray) -> tuple[np.ndar
     reads them: a second draw that gives the first surname again takes the next name."""
     origin, last1, last2 = p["origin"][people], p["last1"][people], p["last2"][people]
     same = (last2 >= 0) & (
-        last_attr(_L_IDS, origin, last1) == last_attr(_L_IDS, origin, np.maximum(last2, 0))
+        ids.surname_ids(origin, last1) == ids.surname_ids(origin, np.maximum(last2, 0))
     )
     return last1, np.where(same, last2 + 1, last2)
 
