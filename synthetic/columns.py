@@ -8,9 +8,13 @@ here; the CSV writer writes them as they are, the database loader seals them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+import numpy as np
+
 from synthetic import names as nm
+from synthetic import variants as va
 from synthetic.world import (
     ALIEN_CLASSES,
     COUNTRIES,
@@ -60,32 +64,14 @@ def days_for(w: World) -> Days:
     """The day table of a world (cached on it)."""
     cached = getattr(w, "_days", None)
     if cached is None:
-        cached = Days(to_day(from_day(0).replace(year=1935)), to_day(w.as_of) + 4000)
+        cached = Days(to_day(date(1900, 1, 1)), to_day(w.as_of) + 4000)
         w._days = cached  # type: ignore[attr-defined]
     return cached
 
 
 def person_names(w: World, i: int) -> tuple[str, str, tuple[str, ...]]:
     """(first, second given, surname parts) that SSA knows for person i."""
-    pl = w.pl
-    origin = pl["origin"][i]
-    fpool, lpool = _FIRST_POOLS[origin], _LAST_POOLS[origin]
-    first = fpool[pl["first"][i] % len(fpool)]
-    k = pl["second_given"][i]
-    second = fpool[k % len(fpool)] if k >= 0 else ""
-    if second == first:
-        second = ""
-    particle = pl["particle"][i]
-    if particle >= 0:
-        return first, second, (nm.PARTICLE_SURNAMES[particle],)
-    a = lpool[pl["last1"][i] % len(lpool)]
-    k = pl["last2"][i]
-    if k < 0:
-        return first, second, (a,)
-    b = lpool[k % len(lpool)]
-    if b == a:
-        b = lpool[(k + 1) % len(lpool)]
-    return first, second, (a, b)
+    return va.names_of(w.pl, i)
 
 
 @dataclass
@@ -117,7 +103,10 @@ def people(w: World, lo: int, hi: int) -> People:
     """Numident and DHS columns of people [lo, hi)."""
     pl, day = w.pl, days_for(w)
     rng = range(lo, hi)
-    names = [person_names(w, i) for i in rng]
+    names = [va.names_of(pl, i) for i in rng]
+    record = w.p["record"][lo:hi]
+    for j in np.flatnonzero(record).tolist():  # a record that writes the names its own way
+        names[j] = va.record_names(int(record[j]), *names[j])
     status, stale = pl["status"][lo:hi], pl["stale"][lo:hi]
     alien = [s == STATUS_ALIEN for s in status]
     anum, i94, pp, country = (
@@ -206,7 +195,7 @@ def _presented(
         return f"{first} {second or ('Maria' if first != 'Maria' else 'Jose')}", last
     if variant == "name_typo" and len(last) >= 9:
         return first, nm.typo(last, c)
-    return first, last
+    return va.present(variant, first, second, parts, va.mix(w.seed, c))
 
 
 # Lifecycle values per label: status, result, closure_code, tnc_source, decision, closure_text,
@@ -342,7 +331,7 @@ def case_values(
     cache = names_cache if names_cache is not None else {}
     names = cache.get(name_person)
     if names is None:
-        names = cache[name_person] = person_names(w, name_person)
+        names = cache[name_person] = va.names_of(pl, name_person)
     detail = cl["detail"][c]
     if detail:
         first, last = _presented(w, c, *names)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from synthetic.load import LoadSummary, load_world, write_files
-from synthetic.rows import label_row
+from synthetic import load
+from synthetic.load import LoadSummary, load_world
+from synthetic.rows import SUBJECT_LABEL_COLUMNS, label_row, subject_label_row
 from synthetic.world import DETAILS, LABELS, World, build
 
 
@@ -17,6 +20,31 @@ def labels_for(world: World) -> dict[str, tuple[str, str]]:
         row = label_row(world, c)
         out[row["employer_case_id"]] = (row["label"], row["detail"])
     return out
+
+
+def subject_labels_for(world: World) -> dict[str, dict[str, str]]:
+    """subject_ref -> the ground truth of every enforcement subject (rows.SUBJECT_LABEL_COLUMNS)."""
+    out = {}
+    for k in range(len(world.s["kind"])):
+        row = subject_label_row(world, k)
+        out[row["subject_ref"]] = row
+    return out
+
+
+def write_subject_labels(world: World, path: Path) -> Path:
+    """enforcement_labels.csv: one row per subject (link, decoy or stranger, its variant and document)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=SUBJECT_LABEL_COLUMNS)
+        writer.writeheader()
+        writer.writerows(subject_label_row(world, k) for k in range(len(world.s["kind"])))
+    return path
+
+
+def write_files(world: World, out: Path) -> dict[str, Path]:
+    """The files of `load.write_files`, and enforcement_labels.csv."""
+    paths = load.write_files(world, out)
+    paths["enforcement_labels.csv"] = write_subject_labels(world, out / "enforcement_labels.csv")
+    return paths
 
 
 def generate_and_load(
@@ -44,5 +72,7 @@ __all__ = [
     "generate_and_load",
     "labels_for",
     "load_world",
+    "subject_labels_for",
     "write_files",
+    "write_subject_labels",
 ]

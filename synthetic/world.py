@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from synthetic import dates as dt
 from synthetic import names as nm
+from synthetic import subjects as sj
+from synthetic import variants as va
 
 EPOCH = date(1970, 1, 1)
-# "No date" in day arrays (day numbers before 1970 are negative, so not -1).
-NO_DAY = -999_999
+NO_DAY = dt.NO_DAY  # "no date" in day arrays
 
 # Label codes (index into LABELS) and details (index into DETAILS).
 LABELS = [
@@ -48,6 +50,7 @@ DETAILS = [
     "stale_citizenship",
     "dob_day_month_swap",
     "ssn_transposition",
+    *va.KINDS,  # issue 17's lawful variants (synthetic.variants)
 ]
 D = {name: i for i, name in enumerate(DETAILS)}
 
@@ -366,6 +369,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         -1,
     ).astype(np.int8)
     p["dob"] = (to_day(date(1956, 1, 1)) + rng.integers(0, 365 * 50, size=P)).astype(np.int32)
+    p["record"] = np.zeros(P, dtype=np.int8)  # how SSA/DHS write the names (variants.RECORD_*)
     status = rng.choice(3, size=P, p=[0.80, 0.11, 0.09]).astype(np.int8)
     p["status"] = status
     p["stale"] = (status == STATUS_CITIZEN) & (rng.random(P) < STALE_CITIZENSHIP_SHARE)
@@ -458,6 +462,16 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     p["status"][person[expired]] = STATUS_ALIEN
     p["anum"][person[expired]] = 10_000_000 + rng.integers(0, 89_999_999, size=len(expired))
     p["stale"][person[expired]] = False
+    # Issue 17's draws come from generators of their own: the rest of the world stays as it was.
+    variant_rng = np.random.default_rng([seed, 17, 1])
+    subject_rng = np.random.default_rng([seed, 17, 2])
+    sj.hit_people(
+        p,
+        person[singles["fraud:enforcement_hit"]],
+        subject_rng,
+        lpr=STATUS_LPR,
+        alien=STATUS_ALIEN,
+    )
     for key in ("compound_reordered", "compound_truncated", "hyphen_space"):
         idx = np.flatnonzero(detail == D[key])
         p["last2"][person[idx]] = np.where(
@@ -502,6 +516,18 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         np.int32
     )
     p["coa"] = np.where(p["stale"], 0, p["coa"]).astype(np.int8)
+    va.assign(
+        rng=variant_rng,
+        p=p,
+        label=label,
+        detail=detail,
+        person=person,
+        dob_override=dob_override,
+        codes=D,
+        clerical=L["clerical"],
+        citizen=STATUS_CITIZEN,
+        today_year=as_of.year,
+    )
 
     # Documents: List A where the status allows, else List B+C.
     doc_kind = rng.random(M)
@@ -544,131 +570,21 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         "doc_number": doc_number,
     }
 
-    # --- Enforcement subjects: some are workers (hits); the rest are strangers drawn like workers ---------
-    # Strangers share the workers' name pools and birth years (hard negatives: common surnames and
-    # given names, dates of birth among the workers'), but never a worker's exact (given name,
-    # surname, date of birth) under either date order, which no rule could tell apart without a document.
+    # --- Enforcement subjects: links (the hits), decoys and strangers (synthetic.subjects) ---------------
     hits = singles["fraud:enforcement_hit"]
     K = max(20, M // 20)  # noqa: N806 - 50k subjects for 1M cases (issue 4, P1)
-    s_person = np.full(K, -1, dtype=np.int32)
-    s_person[: min(K, len(hits))] = person[hits[:K]]
-    s_origin = rng.choice(len(nm.ORIGINS), size=K, p=nm.ORIGIN_WEIGHTS).astype(np.int8)
-    s_compound = np.array([o[2] for o in nm.ORIGINS])[s_origin]
-    w.s = {
-        "person": s_person,
-        "case": np.concatenate([hits[:K], np.full(max(0, K - len(hits)), -1)]).astype(np.int32),
-        "origin": s_origin,
-        "first": rng.integers(0, 1 << 15, size=K).astype(np.int32),
-        "last": rng.integers(0, 1 << 15, size=K).astype(np.int32),
-        "last2": np.where(rng.random(K) < s_compound, rng.integers(0, 1 << 15, size=K), -1).astype(
-            np.int32
-        ),
-        "dob": (to_day(date(1956, 1, 1)) + rng.integers(0, 365 * 50, size=K)).astype(np.int32),
-        # Documents of strangers: a 9-digit A-Number above any worker's, or a letter-led passport number.
-        "doc_kind": rng.choice(3, size=K, p=[0.4, 0.35, 0.25]).astype(
-            np.int8
-        ),  # 0 none, 1 A-Number, 2 passport
-        "doc": rng.integers(200_000_000, 999_999_999, size=K).astype(np.int64),
-        "by_document": rng.random(K) < 0.3,
-        "country": rng.integers(0, len(COUNTRIES), size=K).astype(np.int8),
-    }
-    _no_worker_twins(w, p, name_person, rng)
+    w.s = sj.build(
+        p=p,
+        c=w.c,
+        hits=hits[:K],
+        n_subjects=K,
+        n_countries=len(COUNTRIES),
+        rng=subject_rng,
+        today_year=as_of.year,
+    )
     if len(hits) > K:  # more hits than subjects: the surplus are ordinary cases
         label[hits[K:]] = L["none"]
     return w.freeze()
-
-
-def _name_ids(
-    origin: np.ndarray, first: np.ndarray, last: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Global ids of the given name and surname strings drawn from the pools (the same string, the same id)."""
-    firsts = sorted({n for o in nm.ORIGINS for n in o[0]})
-    lasts = sorted({n for o in nm.ORIGINS for n in o[1]})
-    width = max(max(len(o[0]), len(o[1])) for o in nm.ORIGINS)
-    f_table = np.zeros((len(nm.ORIGINS), width), dtype=np.int64)
-    l_table = np.zeros((len(nm.ORIGINS), width), dtype=np.int64)
-    f_len = np.array([len(o[0]) for o in nm.ORIGINS])
-    l_len = np.array([len(o[1]) for o in nm.ORIGINS])
-    for k, (fpool, lpool, _c) in enumerate(nm.ORIGINS):
-        f_table[k, : len(fpool)] = [firsts.index(n) for n in fpool]
-        l_table[k, : len(lpool)] = [lasts.index(n) for n in lpool]
-    o = origin.astype(np.int64)
-    return f_table[o, first % f_len[o]], l_table[o, last % l_len[o]]
-
-
-def _no_worker_twins(
-    w: World, p: dict[str, np.ndarray], name_person: np.ndarray, rng: np.random.Generator
-) -> None:
-    """No two identities that only a document could tell apart: redraw the birth date of any planted
-    hit whose given name, first surname and date (or its day/month swap) equal another worker's, then
-    of any stranger subject in the same case. Such a twin would be a lawful worker linked to a subject."""
-    s = w.s
-    seen = np.zeros(len(p["dob"]), dtype=bool)
-    seen[name_person] = True
-    people = np.flatnonzero(seen)
-    pf, pl1 = _name_ids(p["origin"][people], p["first"][people], p["last1"][people])
-    _pf2, pl2 = _name_ids(
-        p["origin"][people], p["first"][people], np.maximum(p["last2"][people], 0)
-    )
-    has2 = (p["last2"][people] >= 0) & (pl2 != pl1)
-
-    def worker_keys() -> np.ndarray:
-        dob = p["dob"][people].astype(np.int64)
-        return np.sort(
-            np.concatenate([(dob * 4096 + pf) * 4096 + pl1, ((dob * 4096 + pf) * 4096 + pl2)[has2]])
-        )
-
-    def count(
-        keys: np.ndarray, values: np.ndarray
-    ) -> np.ndarray:  # sorted search: np.isin hashes, slower here
-        return np.searchsorted(keys, values, side="right") - np.searchsorted(
-            keys, values, side="left"
-        )
-
-    def twins(
-        dob: np.ndarray, f: np.ndarray, last: np.ndarray, keys: np.ndarray, own: int
-    ) -> np.ndarray:
-        d = dob.astype(np.int64)
-        swapped = _swap_days(d)
-        return (count(keys, (d * 4096 + f) * 4096 + last) > own) | (
-            (swapped != d) & (count(keys, (swapped * 4096 + f) * 4096 + last) > 0)
-        )
-
-    hit_people = s["person"][s["person"] >= 0].astype(np.int64)
-    hf, hl = _name_ids(p["origin"][hit_people], p["first"][hit_people], p["last1"][hit_people])
-    for _ in range(20):
-        twin = twins(p["dob"][hit_people], hf, hl, worker_keys(), 1)
-        if not twin.any():
-            break
-        p["dob"][hit_people[twin]] -= rng.integers(400, 4000, size=int(twin.sum())).astype(
-            p["dob"].dtype
-        )
-    strangers = np.flatnonzero(s["person"] < 0)
-    sf, sl = _name_ids(s["origin"][strangers], s["first"][strangers], s["last"][strangers])
-    keys = worker_keys()
-    for _ in range(20):
-        twin = twins(s["dob"][strangers], sf, sl, keys, 0)
-        if not twin.any():
-            return
-        s["dob"][strangers[twin]] += rng.integers(400, 4000, size=int(twin.sum())).astype(
-            s["dob"].dtype
-        )
-
-
-def _swap_days(days: np.ndarray) -> np.ndarray:
-    """The day numbers with day and month exchanged where that is another valid date (else the same day)."""
-    as_dates = np.datetime64("1970-01-01") + days.astype("timedelta64[D]")
-    years = as_dates.astype("datetime64[Y]")
-    months = as_dates.astype("datetime64[M]")
-    month = (months - years).astype(np.int64) + 1
-    day = (as_dates - months).astype(np.int64) + 1
-    ok = (day <= 12) & (day != month)
-    swapped = years + (np.where(ok, day, month) - 1).astype("timedelta64[M]")
-    swapped = swapped.astype("datetime64[D]") + (np.where(ok, month, day) - 1).astype(
-        "timedelta64[D]"
-    )
-    out = (swapped - np.datetime64("1970-01-01")).astype(np.int64)
-    return np.where(ok, out, days)
 
 
 def _unique_fill(values: np.ndarray, rng: np.random.Generator, draw: Any) -> np.ndarray:

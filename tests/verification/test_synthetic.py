@@ -7,6 +7,7 @@ import pytest
 
 from synthetic import columns as cols
 from synthetic.generate import LABELS, build, labels_for, load_world, write_files
+from synthetic.variants import KINDS as VARIANT_KINDS
 from verification.instant import Submitted, instant_result
 from verification.models import CaseStatus, Numident, VerificationCase, Worker
 
@@ -48,30 +49,31 @@ def test_enforcement_subjects_are_one_in_twenty_cases_and_every_hit_is_one(world
 
 def test_stranger_subjects_are_drawn_like_workers_but_are_no_worker(world):
     # Hard negatives: the subjects who are no hit share the workers' birth years and name pools
-    # (common surnames included), never a worker's exact name and date of birth.
+    # (common surnames included), never a worker's exact name and date of birth. Some are partial
+    # (no date of birth, no given name, an alias only), as many as of the links.
     from synthetic import rows
 
     workers = [cols.case_values(world, c) for c in range(world.n_cases)]
     worker_dobs = sorted(v[3] for v in workers)
     strangers = [rows.enforcement_row(world, k) for k, p in enumerate(world.sl["person"]) if p < 0]
     assert strangers
-    dobs = sorted(s["date_of_birth"] for s in strangers)
+    dobs = sorted(s["date_of_birth"] for s in strangers if s["date_of_birth"])
     lo, hi = worker_dobs[len(worker_dobs) // 20], worker_dobs[-len(worker_dobs) // 20]
     inside = sum(lo <= d <= hi for d in dobs)
     assert inside >= 0.8 * len(dobs)
     worker_surnames = {v[2].split()[0] for v in workers}
-    assert sum(s["last_name"].split()[0] in worker_surnames for s in strangers) >= 0.9 * len(
-        strangers
-    )
+    named = [s for s in strangers if s["last_name"]]
+    assert sum(s["last_name"].split()[0] in worker_surnames for s in named) >= 0.9 * len(named)
     twins = {(v[1], v[2].split()[0], v[3]) for v in workers}
     assert not [
         s
-        for s in strangers
+        for s in named
         if (s["first_name"], s["last_name"].split()[0], s["date_of_birth"]) in twins
     ]
-    # Documents are plausible and never a worker's.
-    docs = {s["documents"] for s in strangers if s["documents"]}
+    # Documents are plausible and never a worker's (a decoy's SSN is one digit off one).
+    docs = {s["documents"].partition(":")[2] or s["documents"] for s in strangers if s["documents"]}
     assert docs
+    assert not docs & {v[4] for v in workers}
     assert not docs & {v[6] for v in workers}
     assert not docs & {v[12] for v in workers}
     # The same seed, the same strangers.
@@ -135,6 +137,14 @@ def test_labels_agree_with_the_instant_result(world):
             passport_country=v["passport_country"],
         )
         result = instant_result(sub, today=AS_OF)
+        if detail in VARIANT_KINDS:
+            # Issue 17's variants are what today's matcher gets wrong (a nickname it does not know,
+            # a short name's typo, a date one digit off): the benchmark counts those per kind. Here:
+            # lawful but for the names and the date of birth (tests/synthetic checks each kind).
+            disagreeing = {x.result.field for x in result.comparisons if x.result.disagrees}
+            if not disagreeing <= {"first_name", "last_name", "date_of_birth"}:
+                wrong.append((c, label, detail, result.status, sorted(disagreeing)))
+            continue
         ok = {
             "none": result.status == CaseStatus.EMPLOYMENT_AUTHORIZED,
             "clerical": result.status == CaseStatus.TENTATIVE_NONCONFIRMATION

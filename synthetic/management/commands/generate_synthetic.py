@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from audit.services import event_record
-from synthetic.generate import build, load_world, write_files
+from synthetic.generate import build, load_world, write_files, write_subject_labels
 from synthetic.rows import employer_row, label_row
 
 
@@ -82,6 +82,7 @@ class Command(BaseCommand):
                         row = employer_row(world, e)
                         if row["kind"]:
                             plain.writerow([row["ein"], row["kind"]])
+                write_subject_labels(world, labels_dir / "enforcement_labels.csv")
                 self.stdout.write(f"Labels: {labels_dir / 'labels.csv'}")
             event_record(
                 action="synthetic.generated",
