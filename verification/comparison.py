@@ -221,6 +221,13 @@ def dob_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return out
 
 
+def dob_level(a: date | None, b: date | None) -> int:
+    """`dob_levels` of one pair of dates (None for none)."""
+    return int(
+        dob_levels(np.array([a.toordinal() if a else 0]), np.array([b.toordinal() if b else 0]))[0]
+    )
+
+
 def identifier_level(a: str, b: str) -> int:
     """The `IDENTIFIER_LEVELS` index of two identifiers of one kind (normalized), -1 if either is missing."""
     if not a or not b:

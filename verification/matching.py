@@ -28,7 +28,7 @@ from functools import lru_cache
 from django.conf import settings
 from rapidfuzz import fuzz
 
-from verification.comparison import NICKNAMES, name_level
+from verification.comparison import NICKNAMES, dob_level, name_level
 
 MATCH = "match"
 VARIANT = "variant"
@@ -269,6 +269,8 @@ def compare_dob(submitted: date, reference: date) -> FieldResult:
         and submitted.month == reference.day
     ):
         return FieldResult("date_of_birth", MISMATCH, sub, ref, 0.0, "dob_day_month_swap")
+    if dob_level(submitted, reference) == 2:  # one digit of YYYYMMDD: a keying slip
+        return FieldResult("date_of_birth", MISMATCH, sub, ref, 0.0, "dob_one_digit")
     if submitted.month == reference.month and submitted.day == reference.day:
         return FieldResult("date_of_birth", MISMATCH, sub, ref, 0.0, "dob_year_differs")
     return FieldResult("date_of_birth", MISMATCH, sub, ref, 0.0)

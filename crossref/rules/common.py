@@ -11,6 +11,7 @@ from psycopg2.extras import execute_values
 
 from core import calendar
 from crossref import sources
+from verification.comparison import dob_level
 
 
 def fetch_dicts(
@@ -45,6 +46,17 @@ def loads(ctx: Any) -> dict[str, int]:
         "loads", lambda: sources.loads_by_source(ctx.run.reference_loads or [])
     )
     return by_source
+
+
+# Keying slips of a date of birth that, with the names agreeing, make a clerical error rather than
+# a mismatch (the levels of verification.comparison's scale): the finding's evidence kind.
+DOB_SLIPS = {1: "dob_day_month_swap", 2: "dob_one_digit"}
+
+
+def dob_slip(a: date | None, b: date | None) -> str:
+    """The kind of keying slip that turns date `a` into `b` (day and month swapped, one digit of
+    YYYYMMDD), or '' for none (equal dates, a missing one, or a real difference)."""
+    return DOB_SLIPS.get(dob_level(a, b), "")
 
 
 def dob_swapped(a: date | None, b: date | None) -> bool:

@@ -21,7 +21,7 @@ from django.conf import settings
 from crossref import names, sources
 from crossref.engine import PartitionContext
 from crossref.registry import Rule, rule
-from crossref.rules.common import dob_swapped, fetch_dicts, field, loads
+from crossref.rules.common import dob_slip, fetch_dicts, field, loads
 from privacy import crypto
 from verification.instant import References
 
@@ -123,7 +123,7 @@ def score_ssa_rows(
         r["name_score"] = float(s)
     for r in rows:
         r.setdefault("name_score", 0.0)
-        r["dob_swap"] = dob_swapped(r["date_of_birth"], r["n_dob"])
+        r["dob_slip"] = dob_slip(r["date_of_birth"], r["n_dob"])
     suspects = [
         r
         for r in rows
@@ -298,7 +298,7 @@ def ssa_not_found(ctx: PartitionContext, r_: Rule) -> None:
     severity="low",
     categories=SSA,
     family="identity_ssa",
-    description="The identity matches SSA once a keying error is undone: day and month of birth swapped, "
+    description="The identity matches SSA once a keying error is undone: day and month of birth swapped or one digit of it mistyped, "
     "or two adjacent SSN digits transposed. E-Verify would issue a TNC; this is not a fraud lead.",
 )
 def ssa_clerical(ctx: PartitionContext, r_: Rule) -> None:
@@ -319,7 +319,7 @@ def ssa_clerical(ctx: PartitionContext, r_: Rule) -> None:
             )
         elif (
             r["n_id"] is not None
-            and r["dob_swap"]
+            and r["dob_slip"]
             and names.is_variant(r["name_score"])
             and not r["death_date"]
             and not r["locked"]
@@ -330,8 +330,13 @@ def ssa_clerical(ctx: PartitionContext, r_: Rule) -> None:
                     "is_clerical": True,
                     "score": 0.5,
                     "fields": [field("date_of_birth", "ssa", r["date_of_birth"], r["n_dob"], 0.8)],
-                    "evidence": {"kind": "dob_day_month_swap", "numident_id": r["n_id"]},
-                    "summary": "Date of birth matches SSA once day and month are swapped.",
+                    "evidence": {"kind": r["dob_slip"], "numident_id": r["n_id"]},
+                    "summary": "Date of birth matches SSA once "
+                    + (
+                        "day and month are swapped."
+                        if r["dob_slip"] == "dob_day_month_swap"
+                        else "one mistyped digit is corrected."
+                    ),
                 }
             )
     ctx.emit(r_, out)
@@ -353,7 +358,7 @@ def ssa_identity(ctx: PartitionContext, r_: Rule) -> None:
         if r["n_id"] is None or "transposed_to" in r:
             continue
         name_ok = names.is_variant(r["name_score"])
-        dob_ok = r["n_dob"] == r["date_of_birth"] or (r["dob_swap"] and name_ok)
+        dob_ok = r["n_dob"] == r["date_of_birth"] or (bool(r["dob_slip"]) and name_ok)
         if name_ok and dob_ok:
             continue
         fields = []

@@ -14,7 +14,7 @@ from django.utils import timezone
 from crossref import names, sources
 from crossref.engine import STAGE_DHS_COLUMNS, PartitionContext, stage_dhs_name
 from crossref.registry import Rule, rule
-from crossref.rules.common import dob_swapped, fetch_dicts, field, loads
+from crossref.rules.common import dob_slip, fetch_dicts, field, loads
 from crossref.rules.identity import DHS, NONCITIZEN, _base, _case_filter, _examined
 from verification.instant import References
 
@@ -178,7 +178,7 @@ def dhs_identity(ctx: PartitionContext, r_: Rule) -> None:
         if r["d_id"] is None:
             continue
         name_ok = names.is_variant(r["name_score"])
-        dob_ok = r["d_dob"] == r["date_of_birth"] or dob_swapped(r["date_of_birth"], r["d_dob"])
+        dob_ok = r["d_dob"] == r["date_of_birth"] or bool(dob_slip(r["date_of_birth"], r["d_dob"]))
         if name_ok and dob_ok:
             continue
         fields = []

@@ -70,6 +70,25 @@ def test_dob_day_month_swap_is_a_low_clerical_finding(world, matcher):
     assert (f.severity, f.is_clerical, f.evidence["kind"]) == ("low", True, "dob_day_month_swap")
 
 
+def test_a_dob_one_digit_off_is_a_clerical_finding_and_two_digits_a_mismatch(world, matcher):
+    """One mistyped digit of YYYYMMDD, the names agreeing: a keying slip, not a fraud lead."""
+    emp = world.employer()
+    world.numident("223456780", "Ana", "Silva", date(1985, 4, 19))
+    slip = world.case(emp, "223456780", "Ana", "Silva", date(1985, 4, 16))
+    world.numident("223456781", "Rui", "Costa", date(1985, 4, 19))
+    other = world.case(emp, "223456781", "Rui", "Costa", date(1983, 4, 16))  # two digits
+    world.numident("223456782", "Eva", "Lind", date(1985, 4, 19))
+    stranger = world.case(emp, "223456782", "Kofi", "Mensah", date(1985, 4, 16))  # not her
+    run_rules(matcher, "SSA-IDENTITY", "SSA-CLERICAL")
+    f = findings("SSA-CLERICAL")[slip.pk]
+    assert (f.severity, f.is_clerical, f.evidence["kind"]) == ("low", True, "dob_one_digit")
+    assert "one mistyped digit" in f.summary
+    assert slip.pk not in findings("SSA-IDENTITY")
+    assert other.pk in findings("SSA-IDENTITY")
+    assert other.pk not in findings("SSA-CLERICAL")
+    assert findings("SSA-IDENTITY")[stranger.pk].severity == "high"  # name and date both wrong
+
+
 def test_transposed_ssn_digits_are_a_low_clerical_finding(world, matcher):
     emp = world.employer()
     world.numident("323456789", "Ana", "Silva", DOB)
