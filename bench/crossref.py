@@ -25,6 +25,7 @@ the interleaved P1 repeats of the scaling figure (default 2, see `_scaling`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -275,14 +276,20 @@ def _workers(concurrency: int = 2, *, quiet: bool = False) -> subprocess.Popen:
 
 
 def _stop(proc: subprocess.Popen) -> None:
+    """Warm shutdown of the workers, then whatever is left of their process group killed.
+
+    SIGTERM to the main process only: it lets a task in flight end (the partition that closed the
+    run may still be telling its listeners) and stops its pool; sent to the whole group, it killed
+    the pool's children under it (WorkerLostError in the log).
+    """
     import signal
 
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = None):

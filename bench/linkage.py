@@ -54,6 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 from django.db import connections
@@ -107,6 +108,7 @@ class Measured:
     splink_about: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     thresholds: Any = None  # linkage_engine.Thresholds
+    failed: str = ""  # why our run failed, if it did
     quality: Callable[[Measured], list[str]] | None = None
 
 
@@ -213,11 +215,17 @@ def _measure(name: str, load: Loader, python: Path) -> Measured:
     )
     engine.export_for_splink(work)
     for i in range(REPEATS):
-        trained = engine.training_seconds()
-        m.ours_train.append(trained or 0.0)
-        m.ours_seconds.append(engine.run_enf_link(user))
-        if i == 0:
-            m.ours = engine.findings()
+        if not m.failed:
+            try:
+                trained = engine.training_seconds()
+                seconds = engine.run_enf_link(user)
+            except Exception as exc:  # a failed run is a figure too: Splink still runs
+                m.failed = f"{type(exc).__name__}: {exc}"
+            else:
+                m.ours_train.append(trained or 0.0)
+                m.ours_seconds.append(seconds)
+                if i == 0:
+                    m.ours = engine.findings()
         about = _splink(python, work)
         m.splink_seconds.append(about.pop("seconds"))
         pairs = about.pop("pairs")
@@ -225,7 +233,7 @@ def _measure(name: str, load: Loader, python: Path) -> Measured:
             m.splink_about = about
             for case_id, ref, prob in pairs:  # a subject's best name (primary or alias)
                 m.splink[(case_id, ref)] = max(prob, m.splink.get((case_id, ref), 0.0))
-    if not any(m.ours_train):
+    if not m.failed and not any(m.ours_train):
         m.notes.append(
             "ENF-LINK has no training step in this version (no `crossref train-linkage`)"
         )
@@ -243,18 +251,34 @@ def _splink(python: Path, work: Path) -> dict[str, Any]:
 def _drop_database() -> None:
     """Drop the bench database (its connections closed first)."""
     connections.close_all()
-    base = os.environ.get("BENCH_BASE_DATABASE_URL")
+    base = os.environ.get("BENCH_BASE_DATABASE_URL")  # set by bench/crossref.py `_setup_django`
     if not base:
         return
-    admin = psycopg2.connect(base.rsplit("/", 1)[0] + "/postgres")
+    url = urlsplit(base)
+    admin = psycopg2.connect(urlunsplit((url.scheme, url.netloc, "/postgres", url.query, "")))
     admin.autocommit = True
     with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [DB]
+        )
         cur.execute(f'DROP DATABASE IF EXISTS "{DB}"')
     admin.close()
 
 
 # --- Figures ------------------------------------------------------------------------------------
+def _speeds(m: Measured) -> tuple[float, float]:
+    """Records/s of both sides over the median wall time (ours: training, if any, and run; Splink: all of it)."""
+    ours = [t + r for t, r in zip(m.ours_train, m.ours_seconds, strict=True)]
+    splink = [sum(s.values()) for s in m.splink_seconds]
+    return (
+        m.records / statistics.median(ours) if ours else 0.0,
+        m.records / statistics.median(splink) if splink else 0.0,
+    )
+
+
 def _median(values: list[float]) -> str:
+    if not values:
+        return "-"
     if len(values) == 1:
         return f"{values[0]:.1f}"
     return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
@@ -303,23 +327,23 @@ def _table(m: Measured) -> list[str]:
     )
     out += [f"   Splink warned: {w[:200]}" for w in about.get("warnings", [])]
     out.append(
-        f"   {'linker':<28} {'threshold':<26} {'links':>7} {'P':>6} {'R':>6} {'F1':>6} {'R(all)':>7}"
+        f"   {'linker':<28} {'threshold':<34} {'links':>7} {'P':>6} {'R':>6} {'F1':>6} {'R(all)':>7}"
     )
     for linker, threshold, f in rows(m):
         out.append(
-            f"   {linker:<28} {threshold:<26} {f.links:>7,} {f.precision:6.3f} {f.recall:6.3f} "
+            f"   {linker:<28} {threshold:<34} {f.links:>7,} {f.precision:6.3f} {f.recall:6.3f} "
             f"{f.f1:6.3f} {f.recall_all:7.3f}"
         )
-    ours_s = [t + r for t, r in zip(m.ours_train, m.ours_seconds, strict=True)]
-    splink_s = [sum(s.values()) for s in m.splink_seconds]
+    if m.failed:
+        out.append(f"   ENF-LINK's run FAILED, its figures are zero: {m.failed[:600]}")
     predict_s = [s["predict"] for s in m.splink_seconds]
     train_s = [s["prepare"] + s["train"] for s in m.splink_seconds]
-    ours_rps = m.records / statistics.median(ours_s)
-    splink_rps = m.records / statistics.median(splink_s)
+    ours_rps, splink_rps = _speeds(m)
     out.append(
-        f"   time (s, median [min-max] of {len(ours_s)}): ENF-LINK train {_median(m.ours_train)} + "
-        f"run {_median(m.ours_seconds)} -> {ours_rps:,.0f} records/s; Splink prepare+train "
-        f"{_median(train_s)} + predict {_median(predict_s)} -> {splink_rps:,.0f} records/s"
+        f"   time (s, median [min-max] of {len(m.splink_seconds)}): ENF-LINK train "
+        f"{_median(m.ours_train)} + run {_median(m.ours_seconds)} -> {ours_rps:,.0f} records/s; "
+        f"Splink prepare+train {_median(train_s)} + predict {_median(predict_s)} -> "
+        f"{splink_rps:,.0f} records/s"
     )
     figures_ = {linker: f for linker, _t, f in rows(m)}
     ours_f1 = figures_["ENF-LINK leads"].f1
@@ -387,10 +411,7 @@ def _summary(results: list[Measured]) -> None:
     for m in results:
         table = rows(m)
         ours, splink = table[0][2], table[4][2]
-        ours_rps = m.records / statistics.median(
-            [t + r for t, r in zip(m.ours_train, m.ours_seconds, strict=True)]
-        )
-        splink_rps = m.records / statistics.median([sum(s.values()) for s in m.splink_seconds])
+        ours_rps, splink_rps = _speeds(m)
         print(
             f"   {m.name:<40} {ours.f1:8.3f} {splink.f1:9.3f} {_ratio(ours.f1, splink.f1):>8} "
             f"{ours_rps:11,.0f} {splink_rps:12,.0f} {_ratio(ours_rps, splink_rps):>7}"

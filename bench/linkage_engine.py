@@ -197,7 +197,7 @@ def training_seconds() -> float | None:
     if not any("train-linkage" in (a.choices or {}) for a in actions):
         return None
     started = time.perf_counter()
-    call_command("crossref", "train-linkage")
+    call_command("crossref", "train-linkage")  # a failure fails our side of the data set, loudly
     return time.perf_counter() - started
 
 
