@@ -47,7 +47,8 @@ def main() -> None:
         started = time.perf_counter()
         # --seed and --full go to the areas whose run() takes them; the others ignore them.
         accepted = inspect.signature(module.run).parameters
-        extra = {k: v for k, v in (("seed", args.seed), ("full", args.full)) if v and k in accepted}
+        given = {"seed": args.seed, "full": args.full or None}
+        extra = {k: v for k, v in given.items() if v is not None and k in accepted}
         module.run(args.scale, **extra)
         print(f"== {area} finished in {time.perf_counter() - started:.1f}s")
 

@@ -109,6 +109,7 @@ class Measured:
     notes: list[str] = field(default_factory=list)
     thresholds: Any = None  # linkage_engine.Thresholds
     failed: str = ""  # why our run failed, if it did
+    on_document: int | None = None  # ENF-LINK leads that share a document with their subject
     quality: Callable[[Measured], list[str]] | None = None
 
 
@@ -226,6 +227,7 @@ def _measure(name: str, load: Loader, python: Path) -> Measured:
                 m.ours_seconds.append(seconds)
                 if i == 0:
                     m.ours = engine.findings()
+                    m.on_document = engine.leads_on_a_document()
         about = _splink(python, work)
         m.splink_seconds.append(about.pop("seconds"))
         pairs = about.pop("pairs")
@@ -336,6 +338,11 @@ def _table(m: Measured) -> list[str]:
         )
     if m.failed:
         out.append(f"   ENF-LINK's run FAILED, its figures are zero: {m.failed[:600]}")
+    if m.on_document is not None:
+        leads = sum(1 for _s, sev in m.ours.values() if sev == "high")
+        out.append(
+            f"   ENF-LINK leads that share a document (the SSN...) with their subject: {m.on_document:,} of {leads:,}"
+        )
     predict_s = [s["predict"] for s in m.splink_seconds]
     train_s = [s["prepare"] + s["train"] for s in m.splink_seconds]
     ours_rps, splink_rps = _speeds(m)

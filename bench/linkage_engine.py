@@ -240,6 +240,15 @@ def findings() -> dict[tuple[int, str], tuple[float, str]]:
     return {(c, key.split(":", 1)[1]): (score, sev) for c, key, score, sev in rows}
 
 
+def leads_on_a_document() -> int | None:
+    """How many ENF-LINK leads share a document with their subject (None if findings no longer say)."""
+    flags = Finding.objects.filter(rule_code=RULE, severity="high").values_list(
+        "evidence__document_match", flat=True
+    )
+    seen = [f for f in flags if f is not None]
+    return sum(bool(f) for f in seen) if seen else None
+
+
 def record_counts() -> tuple[int, int]:
     """Cases and enforcement subjects in the database: the records a run links."""
     with connection.cursor() as cur:

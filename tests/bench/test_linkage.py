@@ -143,6 +143,8 @@ def test_febrl_rows_go_through_the_loader_and_the_api_refusals_counted(adam, tmp
     assert got.truth == {(greene.pk, "rec-1-org"), (unknown.pk, "rec-3-org")}
     assert (got.all_pairs, got.pairs_lost_to_refusals) == (4, 2)
     assert EnforcementSubject.objects.get(subject_ref="rec-2-org").date_of_birth is None
+    assert linkage_engine.findings() == {}  # nothing is linked until ENF-LINK runs
+    assert linkage_engine.leads_on_a_document() is None
 
     linkage_engine.export_for_splink(tmp_path)
     with (tmp_path / "cases.csv").open() as fh:
