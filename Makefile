@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 AREA ?= all
 SCALE ?=
+SEED ?=
+FULL ?=
 
 .PHONY: install run run-check test lint typecheck bench clean-var
 
@@ -41,7 +43,7 @@ typecheck: install
 	$(PY) -m mypy config core privacy audit verification crossref cases synthetic
 
 bench: install
-	$(PY) -m bench --area $(AREA) $(if $(SCALE),--scale $(SCALE),)
+	$(PY) -m bench --area $(AREA) $(if $(SCALE),--scale $(SCALE),) $(if $(SEED),--seed $(SEED),) $(if $(FULL),--full,)
 
 clean-var:
 	rm -rf var/

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import os
 import shutil
 import sys
 import time
 
-AREAS = ["data", "crossref", "audit", "queue"]
+AREAS = ["data", "crossref", "audit", "queue", "linkage"]
 
 
 def require_free_disk(path: str, gib: float) -> None:
@@ -25,6 +26,12 @@ def main() -> None:
     parser.add_argument(
         "--scale", type=int, default=None, help="rows (cases) to generate for the area"
     )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="the held-out seed to repeat (areas that draw one)"
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="every size the area knows (areas that have several)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     areas = AREAS if args.area == "all" else [args.area]
@@ -38,7 +45,11 @@ def main() -> None:
             raise
         print(f"== {area}")
         started = time.perf_counter()
-        module.run(args.scale)
+        # --seed and --full go to the areas whose run() takes them; the others ignore them.
+        accepted = inspect.signature(module.run).parameters
+        given = {"seed": args.seed, "full": args.full or None}
+        extra = {k: v for k, v in given.items() if v is not None and k in accepted}
+        module.run(args.scale, **extra)
         print(f"== {area} finished in {time.perf_counter() - started:.1f}s")
 
 

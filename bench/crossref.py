@@ -25,8 +25,8 @@ the interleaved P1 repeats of the scaling figure (default 2, see `_scaling`).
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import hashlib
 import json
 import os
 import statistics
@@ -35,6 +35,8 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from bench import venvs
 
 ROOT = Path(__file__).resolve().parent.parent
 # Overridable so that two sessions on one machine can each keep their own bench data and queue.
@@ -53,9 +55,7 @@ SPLINK_SPEC = (
     "altair==5.5.0",
 )
 SPLINK_THRESHOLD = 0.9  # Splink's match probability for a link, as its examples use
-SPLINK_VENV = (
-    ROOT / "var" / ("splink-venv-" + hashlib.sha1(" ".join(SPLINK_SPEC).encode()).hexdigest()[:8])
-)
+SPLINK_VENV = venvs.venv_path("splink-venv", SPLINK_SPEC)
 
 
 def run(scale: int | None) -> None:
@@ -119,7 +119,8 @@ def _p1_again(n: int) -> float:
 
 
 # --- Environment -------------------------------------------------------------------------------
-def _setup_django() -> None:
+def _setup_django(database: str | None = None, redis_db: int | None = None) -> None:
+    """(Re)create the bench database (BENCH_DB unless `database`), migrate it, flush the bench's Redis db."""
     from urllib.parse import urlsplit, urlunsplit
 
     import psycopg2
@@ -135,16 +136,17 @@ def _setup_django() -> None:
     url = urlsplit(base)
     admin = psycopg2.connect(urlunsplit((url.scheme, url.netloc, "/postgres", url.query, "")))
     admin.autocommit = True
+    database = database or BENCH_DB
     with admin.cursor() as cur:
         cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [BENCH_DB]
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [database]
         )
-        cur.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        cur.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        cur.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        cur.execute(f'CREATE DATABASE "{database}"')
     admin.close()
-    os.environ["DATABASE_URL"] = urlunsplit((url.scheme, url.netloc, "/" + BENCH_DB, url.query, ""))
+    os.environ["DATABASE_URL"] = urlunsplit((url.scheme, url.netloc, "/" + database, url.query, ""))
     redis_base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    os.environ["REDIS_URL"] = f"{redis_base}/{BENCH_REDIS_DB}"
+    os.environ["REDIS_URL"] = f"{redis_base}/{BENCH_REDIS_DB if redis_db is None else redis_db}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     import django
 
@@ -156,7 +158,7 @@ def _setup_django() -> None:
 
     for conn in connections.all():
         conn.close()
-    settings.DATABASES["default"]["NAME"] = BENCH_DB
+    settings.DATABASES["default"]["NAME"] = database
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -244,7 +246,8 @@ def _floor_seconds() -> float:
     return seconds
 
 
-def _workers(concurrency: int = 2) -> subprocess.Popen:
+def _workers(concurrency: int = 2, *, quiet: bool = False) -> subprocess.Popen:
+    """Celery workers of the batch queue on this machine (`quiet`: without their start-up banner)."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     return subprocess.Popen(
         [
@@ -267,19 +270,26 @@ def _workers(concurrency: int = 2) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
+        stdout=subprocess.DEVNULL if quiet else None,
         start_new_session=True,
     )
 
 
 def _stop(proc: subprocess.Popen) -> None:
+    """Warm shutdown of the workers, then whatever is left of their process group killed.
+
+    SIGTERM to the main process only: it lets a task in flight end (the partition that closed the
+    run may still be telling its listeners) and stops its pool; sent to the whole group, it killed
+    the pool's children under it (WorkerLostError in the log).
+    """
     import signal
 
     if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = None):
@@ -404,14 +414,14 @@ def _reuse_user():
     return User.objects.get(username="bench")
 
 
-def _load_data(n: int) -> Labels:
+def _load_data(n: int, seed: int = 42) -> Labels:
     """The synthetic world generator (synthetic.generate) and its ground-truth labels."""
     from django.db import connection
 
     from synthetic.generate import generate_and_load, labels_for
 
     started = time.perf_counter()
-    world, summary = generate_and_load(cases=n, employers=max(10, n // 50), seed=42, workers=2)
+    world, summary = generate_and_load(cases=n, employers=max(10, n // 50), seed=seed, workers=2)
     by_ecid = labels_for(world)
     with connection.cursor() as cur:
         cur.execute("SELECT employer_case_id, id FROM verification_verificationcase")
@@ -636,12 +646,7 @@ def _prf(pred: set, truth: set) -> tuple[float, float, float]:
 def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None:
     """Export the same cases and subjects, run Splink in its venv, read back each pair's match probability."""
 
-    if not (SPLINK_VENV / "bin" / "python").exists():
-        print(f"P2: creating {SPLINK_VENV} with {SPLINK_SPEC} (once)")
-        subprocess.run([sys.executable, "-m", "venv", str(SPLINK_VENV)], check=True)
-        subprocess.run(
-            [str(SPLINK_VENV / "bin" / "pip"), "install", "-q", *SPLINK_SPEC], check=True
-        )
+    python = venvs.ensure("splink-venv", SPLINK_SPEC)
     work = (
         ROOT
         / "var"
@@ -672,11 +677,7 @@ def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None
     )
     started = time.perf_counter()
     out = work / "links.json"
-    # -P: the script's folder (bench/, which has a queue.py) must not shadow the standard library.
-    subprocess.run(
-        [str(SPLINK_VENV / "bin" / "python"), "-P", __file__, "--splink", str(work), str(out)],
-        check=True,
-    )
+    venvs.run_script(python, __file__, "--splink", str(work), str(out))
     seconds = time.perf_counter() - started
     probs: dict[tuple[int, str], float] = {}
     for c, ref, prob in json.loads(out.read_text()):
