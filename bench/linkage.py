@@ -218,7 +218,7 @@ def _measure(name: str, load: Loader, python: Path) -> Measured:
     for i in range(REPEATS):
         if not m.failed:
             try:
-                trained = engine.training_seconds()
+                trained = engine.training_seconds(user)
                 seconds = engine.run_enf_link(user)
             except Exception as exc:  # a failed run is a figure too: Splink still runs
                 m.failed = f"{type(exc).__name__}: {exc}"

@@ -28,7 +28,7 @@ from crossref import sources
 from crossref.linkage import em
 from crossref.linkage.compare import CaseColumns, Compared, compare, refine_identifiers
 from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, Parameters, score
-from crossref.linkage.subjects import SubjectIndex, subject_index
+from crossref.linkage.subjects import SubjectIndex, forget, subject_index
 from crossref.models import LinkageModel
 from crossref.rules import enforcement
 
@@ -198,6 +198,7 @@ def train(
     load_id = sources.current_loads().get("enforcement")
     if not load_id:
         raise NothingToTrainOn("No current enforcement load: load subjects first.")
+    forget()  # built afresh: a cached index may be of another database's load of the same id
     with connection.cursor() as cur:
         index = subject_index(int(load_id), cur)
         sample = _sample_cases(cur, cases, seed)
