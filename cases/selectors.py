@@ -317,6 +317,14 @@ def categories_shown(rows: list[FieldRow]) -> set[str]:
     }
 
 
+def categories_refused(*, user: Any, findings: list[dict[str, Any]]) -> list[str]:
+    """The reference categories the (unminimised) `findings` show that `user` may not view, sorted."""
+    shown: set[str] = set()
+    for item in findings:
+        shown |= categories_shown(item["rows"])
+    return sorted(c for c in shown if not decide(user, action="view", category=c).allowed)
+
+
 def notice_findings(*, case: Case, notice: Evidence) -> list[dict[str, Any]]:
     """The findings as the printed notice `notice` shows them (cases/notice_document.html): those
     the case had when it was generated, each with its disagreeing rows only."""

@@ -39,6 +39,7 @@ from cases.views.common import (
     _visible_fields,
 )
 from core.errors import DomainError, NotFound
+from privacy.categories import DataCategory
 from privacy.decorators import personal_data
 from privacy.http import AuthedRequest
 from privacy.models import Unit
@@ -355,6 +356,17 @@ def notice_print(request: AuthedRequest, pk: int) -> HttpResponse:
     with notice.file.open("rb") as fh:
         html = fh.read().decode()
     findings = selectors.notice_findings(case=case, notice=notice)
+    # The notice is kept exactly as generated, for the worker: it cannot be minimised for the
+    # reader. A reader outside a category it shows does not get it (a colleague covered does).
+    refused = selectors.categories_refused(user=request.user, findings=findings)
+    if refused:
+        labels = ", ".join(str(DataCategory(c).label) for c in refused)
+        messages.error(
+            request,
+            f"The notice shows {labels} data, which your agreements do not cover: a colleague "
+            "whose agreements do must print it.",
+        )
+        return redirect("cases:detail", pk=case.pk)
     _shown(request, "cases.case_viewed", [case], findings=findings, page="notice")
     return render(
         request, "cases/notice_print.html", {"case": case, "notice": notice, "notice_html": html}

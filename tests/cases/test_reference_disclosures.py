@@ -18,7 +18,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from cases.models import Case
 from cases.services import evidence as evidence_services
-from privacy.models import AgreementKind, Disclosure, DisclosureBasis, Role
+from privacy.models import AgreementKind, Disclosure, DisclosureBasis, Role, RoleGrant
 from privacy.services import agreement_activate, agreement_create, grant_create
 from tests.factories import UserFactory
 
@@ -145,3 +145,19 @@ def test_the_printed_notice_accounts_for_the_reference_values_it_shows(
         directory["ssa"].pk,
         str(_finding_of(case).pk),
     )
+
+
+def test_the_printed_notice_is_refused_to_a_reader_outside_what_it_shows(
+    make_case, login, alice, directory, ssa_to_ice
+):
+    """The notice is kept as generated for the worker (SSA's values included): it cannot be
+    minimised, so a reader without SSA identity data in their agreements does not get it."""
+    case = make_case()
+    evidence_services.notice_document_store(actor=alice, case=case)
+    RoleGrant.objects.filter(user=alice).delete()  # alice loses her SSA grant
+    response = login(alice).get(reverse("cases:notice", args=[case.pk]), follow=True)
+    body = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse("cases:detail", args=[case.pk])
+    assert "which your agreements do not cover" in body
+    assert "MARTINEZ" not in body
+    assert not Disclosure.objects.exists()
