@@ -197,6 +197,13 @@ def source(name: str) -> PersonalDataSource:
     return _sources[name]
 
 
+def record_types(name: str) -> list[str]:
+    """The record types a source's disclosure entries are kept under: its name, and the older
+    names it lists in `record_aliases` (the accounting is append-only: old rows keep theirs)."""
+    known = _sources.get(name)
+    return [name, *getattr(known, "record_aliases", ())]
+
+
 def register_hold_provider(
     provider: HoldProvider, *, listing: HoldListing | None = None
 ) -> HoldProvider:

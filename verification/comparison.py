@@ -14,14 +14,15 @@ Names (both sides normalized with `matching.normalize_name`; `NAME_LEVELS`):
 - 3 alternate: the same sound (metaphone), the same transliteration skeleton ("Mohammed",
   "Muhammad") or a known nickname ("Bill", "William");
 - 4 initial: one side is an initial, the other's first letter;
-- 5 different.
+- 5 weak: Jaro-Winkler >= 0.70 (a heavily mistyped name, or a different one: the model weighs it);
+- 6 different.
 
 Dates of birth (as proleptic ordinals, 0 for none; `DOB_LEVELS`): 0 exact; 1 day and month
 swapped; 2 one digit of YYYYMMDD differs; 3 the year one or ten off, day and month equal;
-4 one component differs, the other two equal; 5 different.
+4 one component differs, the other two equal; 5 two digits differ; 6 different.
 
 Identifiers of one kind (SSN, A-Number, passport; `IDENTIFIER_LEVELS`): 0 exact; 1 one digit off
-or two adjacent digits exchanged (a keying slip); 2 different.
+or two adjacent digits exchanged (a keying slip); 2 two such slips; 3 different.
 
 The functions are pure and vectorized over pairs (numpy, rapidfuzz's `cpdist`); callers cache by
 distinct pair, as names repeat.
@@ -29,14 +30,14 @@ distinct pair, as names repeat.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
 
 import jellyfish
 import numpy as np
 from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
 # Common English given-name nicknames (symmetric groups).
 _NICKNAME_GROUPS = [
@@ -75,16 +76,21 @@ for _group in _NICKNAME_GROUPS:
 
 MISSING = -1
 
-NAME_LEVELS = ("exact", "close", "similar", "alternate", "initial", "different")
+NAME_LEVELS = ("exact", "close", "similar", "alternate", "initial", "weak", "different")
+NAME_DIFFERENT = len(NAME_LEVELS) - 1
+WEAK_JW = 0.70
 DOB_LEVELS = (
     "exact",
     "day_month_swapped",
     "one_digit",
     "year_off",
     "one_component",
+    "two_digits",
     "different",
 )
-IDENTIFIER_LEVELS = ("exact", "one_off", "different")
+IDENTIFIER_LEVELS = ("exact", "one_off", "two_off", "different")
+DOB_DIFFERENT = len(DOB_LEVELS) - 1
+IDENTIFIER_DIFFERENT = len(IDENTIFIER_LEVELS) - 1
 
 CLOSE_JW = 0.94
 SIMILAR_JW = 0.88
@@ -133,49 +139,74 @@ def _parts(name: str) -> frozenset[str]:
     return frozenset(name.split())
 
 
-def _alternate(a: str, b: str) -> bool:
-    if NICKNAMES.get(a.split()[0], frozenset()) & {b.split()[0]}:
-        return True
-    sa, sb = skeleton(a), skeleton(b)
-    if sa == sb and len(sa.replace(" ", "")) >= 3:
-        return True
-    pa, pb = phonetic(a), phonetic(b)
-    return bool(pa) and pa == pb and len(pa.replace(" ", "")) >= 2
+def _codes(values: Sequence[str], code: Callable[[str], str]) -> np.ndarray:
+    """`code(value)` of each value (cached per value by `code`), as an array to compare."""
+    return np.array(list(map(code, values)), dtype=object)
+
+
+@lru_cache(maxsize=1 << 17)
+def _first_word(name: str) -> str:
+    return name.split(" ", 1)[0]
+
+
+@lru_cache(maxsize=1 << 17)
+def _letters(code: str) -> int:
+    return len(code) - code.count(" ")
 
 
 def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
-    """The `NAME_LEVELS` index (int8, -1 for a missing side) of each pair of normalized names."""
+    """The `NAME_LEVELS` index (int8, -1 for a missing side) of each pair of normalized names.
+
+    Vectorized: rapidfuzz scores every pair in C, the sounds and skeletons are compared as arrays
+    of per-name cached codes; only the pairs of several words (subsets, word order) and the few
+    with a known nickname go through Python one by one.
+    """
     n = len(left)
-    out = np.full(n, 5, dtype=np.int8)
+    out = np.full(n, NAME_DIFFERENT, dtype=np.int8)
     if not n:
         return out
     jw = process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1)
+    out[jw >= WEAK_JW] = 5
     edits = process.cpdist(left, right, scorer=Levenshtein.distance, workers=1)
-    shortest = np.minimum(
-        np.fromiter(map(len, left), dtype=np.int64, count=n),
-        np.fromiter(map(len, right), dtype=np.int64, count=n),
-    )
+    len_left = np.fromiter(map(len, left), dtype=np.int64, count=n)
+    len_right = np.fromiter(map(len, right), dtype=np.int64, count=n)
+    shortest = np.minimum(len_left, len_right)
     out[(jw >= SIMILAR_JW) | ((edits == 1) & (shortest >= 4))] = 2
     out[jw >= CLOSE_JW] = 1
-    # The rest, pair by pair but only where it can change the level: exact up to order or
-    # spacing, subsets, alternates and initials.
-    for i in np.flatnonzero(out > 1).tolist() + np.flatnonzero(out <= 1).tolist():
+    # Below "similar": the same sound or skeleton, a nickname, an initial.
+    loose = np.flatnonzero(out > 2)
+    if len(loose):
+        a = [left[i] for i in loose.tolist()]
+        b = [right[i] for i in loose.tolist()]
+        sound_a, sound_b = _codes(a, phonetic), _codes(b, phonetic)
+        skel_a, skel_b = _codes(a, skeleton), _codes(b, skeleton)
+        sound_len = np.fromiter(map(_letters, sound_a), dtype=np.int64, count=len(a))
+        skel_len = np.fromiter(map(_letters, skel_a), dtype=np.int64, count=len(a))
+        alternate = ((sound_a == sound_b) & (sound_len >= 2)) | (
+            (skel_a == skel_b) & (skel_len >= 3)
+        )
+        first_a = list(map(_first_word, a))
+        first_b = list(map(_first_word, b))
+        for k in [k for k, x in enumerate(first_a) if x in NICKNAMES]:
+            alternate[k] |= first_b[k] in NICKNAMES[first_a[k]]
+        one = (len_left[loose] == 1) | (len_right[loose] == 1)
+        initial = np.zeros(len(a), dtype=bool)
+        for k in np.flatnonzero(one).tolist():
+            initial[k] = a[k][:1] == b[k][:1]
+        out[loose[initial]] = 4
+        out[loose[alternate]] = 3
+    # Exact: equal, or equal once spaces go (hyphens are spaces after normalizing).
+    same = np.array(left, dtype=object) == np.array(right, dtype=object)
+    out[same] = 0
+    # Several words: the same parts in another order is exact, a strict subset is close.
+    several = [i for i in range(n) if out[i] != 0 and (" " in left[i] or " " in right[i])]
+    for i in several:
         a, b = left[i], right[i]
-        if not a or not b:
-            out[i] = MISSING
-            continue
-        if a == b or a.replace(" ", "") == b.replace(" ", "") or _parts(a) == _parts(b):
+        if a.replace(" ", "") == b.replace(" ", "") or _parts(a) == _parts(b):
             out[i] = 0
-        elif out[i] <= 1:
-            continue
-        elif _parts(a) < _parts(b) or _parts(b) < _parts(a):
+        elif out[i] > 1 and (_parts(a) < _parts(b) or _parts(b) < _parts(a)):
             out[i] = 1
-        elif out[i] == 2:
-            continue
-        elif _alternate(a, b):
-            out[i] = 3
-        elif (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
-            out[i] = 4
+    out[(len_left == 0) | (len_right == 0)] = MISSING
     return out
 
 
@@ -204,16 +235,17 @@ def _digits(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
 def dob_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """The `DOB_LEVELS` index (int8, -1 where either date is missing) of each pair of date ordinals (0: none)."""
     left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
-    out = np.full(len(left), 5, dtype=np.int8)
+    out = np.full(len(left), DOB_DIFFERENT, dtype=np.int8)
     if not len(left):
         return out
     ly, lm, ld = _split(left)
     ry, rm, rd = _split(right)
+    digits = (_digits(ly, lm, ld) != _digits(ry, rm, rd)).sum(axis=1)
+    out[digits == 2] = 5
     same = (ly == ry).astype(int) + (lm == rm) + (ld == rd)
     out[same == 2] = 4
     year_gap = np.abs(ly - ry)
     out[(lm == rm) & (ld == rd) & ((year_gap == 1) | (year_gap == 10))] = 3
-    digits = (_digits(ly, lm, ld) != _digits(ry, rm, rd)).sum(axis=1)
     out[digits == 1] = 2
     out[(ly == ry) & (lm == rd) & (ld == rm) & (lm != ld)] = 1
     out[left == right] = 0
@@ -229,20 +261,14 @@ def dob_level(a: date | None, b: date | None) -> int:
 
 
 def identifier_level(a: str, b: str) -> int:
-    """The `IDENTIFIER_LEVELS` index of two identifiers of one kind (normalized), -1 if either is missing."""
+    """The `IDENTIFIER_LEVELS` index of two identifiers of one kind (normalized), -1 if either is missing.
+
+    One off: one digit changed, or two adjacent digits exchanged (one keying slip); two off: two
+    such slips (Damerau-Levenshtein distance 2).
+    """
     if not a or not b:
         return MISSING
     if a == b:
         return 0
-    if len(a) == len(b):
-        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-        if len(diff) == 1:
-            return 1
-        if (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        ):
-            return 1
-    return 2
+    distance = DamerauLevenshtein.distance(a, b)
+    return 1 if distance == 1 else (2 if distance == 2 else IDENTIFIER_DIFFERENT)

@@ -23,6 +23,8 @@ class VerificationCaseSource:
     """E-Verify verification cases (with their comparisons); kept 10 years (DOMAIN.md §4)."""
 
     name: str = "verification.case"
+    # Partner reads were accounted as "verification_case" before they took the source's name.
+    record_aliases: tuple[str, ...] = ("verification_case",)
     label: str = "E-Verify verification case"
     category: str = DataCategory.VERIFICATION_CASES
     default_retention_years: int = 10

@@ -49,7 +49,7 @@ def _apply_errors(form: Any, error: DomainError) -> None:
 CASES_SHOWN = ReadKind(
     action="vcase.viewed",
     object_type="verification_case",
-    record_type="verification_case",
+    record_type="verification.case",  # the personal-data source's name: retention and amendments find it
     category=DataCategory.VERIFICATION_CASES,
     purpose="Verification case work under the agreement",
 )

@@ -25,7 +25,13 @@ from crossref import sources
 from crossref.linkage.model import FIELD_INDEX, FIELDS, SWAPPED, Parameters
 from crossref.linkage.subjects import SubjectIndex, word
 from privacy import crypto
-from verification.comparison import MISSING, dob_levels, identifier_level, name_levels
+from verification.comparison import (
+    IDENTIFIER_DIFFERENT,
+    MISSING,
+    dob_levels,
+    identifier_level,
+    name_levels,
+)
 
 _LEVELS: dict[int, int] = {}  # (left word id << 32 | right word id) -> name level
 _levels_lock = threading.Lock()
@@ -132,7 +138,9 @@ def _document_levels(
         np.fromiter(map(bool, cases.a_number), dtype=bool, count=len(cases.a_number)),
         np.fromiter(map(any, cases.others), dtype=bool, count=len(cases.others)),
     ]
-    for j, (group, different) in enumerate((("ssn", 2), ("a_number", 2), ("other", 1))):
+    for j, (group, different) in enumerate(
+        (("ssn", IDENTIFIER_DIFFERENT), ("a_number", IDENTIFIER_DIFFERENT), ("other", 1))
+    ):
         out[held[j][pc] & index.holds[group][ps], j] = different
         if exact[j]:
             out[np.isin(codes, np.asarray(exact[j], dtype=np.int64)), j] = 0
@@ -196,7 +204,7 @@ def refine_identifiers(
     todo = [
         (k, j)
         for j, (f, _) in enumerate(fields)
-        for k in np.flatnonzero(levels[:, FIELD_INDEX[f]] == 2).tolist()
+        for k in np.flatnonzero(levels[:, FIELD_INDEX[f]] == IDENTIFIER_DIFFERENT).tolist()
     ]
     if not todo:
         return
@@ -223,6 +231,6 @@ def refine_identifiers(
             for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
             if kind == field
         ]
-        best = min((identifier_level(mine, t) for t in theirs if t), default=2)
-        if best == 1:
-            levels[k, FIELD_INDEX[field]] = 1
+        best = min((identifier_level(mine, t) for t in theirs if t), default=IDENTIFIER_DIFFERENT)
+        if 0 <= best < IDENTIFIER_DIFFERENT:
+            levels[k, FIELD_INDEX[field]] = best

@@ -186,7 +186,7 @@ def train(
     *,
     actor: Any,
     cases: int = 200_000,
-    random_pairs: int = 400_000,
+    random_pairs: int | None = None,
     pair_cap: int = 2_000_000,
     seed: int = 0,
     candidate: bool = False,
@@ -204,6 +204,8 @@ def train(
         sample = _sample_cases(cur, cases, seed)
         if not len(sample.ids) or not len(index):
             raise NothingToTrainOn("No submitted cases or no subjects to train on.")
+        if random_pairs is None:  # enough for u's rare levels, not more than the data can say
+            random_pairs = min(400_000, max(50_000, 20 * (len(sample.ids) + len(index))))
         report = estimate(
             cur, index, sample, random_pairs=random_pairs, pair_cap=pair_cap, seed=seed
         )

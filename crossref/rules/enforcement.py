@@ -33,6 +33,7 @@ from crossref.linkage.subjects import SubjectIndex, family_word, name_word, subj
 from crossref.registry import Rule, rule
 from crossref.rules.common import loads
 from crossref.rules.identity import _case_filter
+from verification.comparison import IDENTIFIER_DIFFERENT
 
 CATS = ("verification_cases", "enforcement")
 
@@ -138,8 +139,15 @@ def judge(
     gain = np.zeros(len(pc))
     for name in ("ssn", "a_number"):
         j = FIELD_INDEX[name]
-        different = got.levels[:, j] == 2
-        gain = np.maximum(gain, np.where(different, table[j][1] - table[j][2], 0.0))
+        different = got.levels[:, j] == IDENTIFIER_DIFFERENT
+        gain = np.maximum(
+            gain,
+            np.where(
+                different,
+                table[j][1:IDENTIFIER_DIFFERENT].max() - table[j][IDENTIFIER_DIFFERENT],
+                0.0,
+            ),
+        )
     band = np.flatnonzero((gain > 0) & (scores.log_odds + gain >= need))
     if len(band):
         levels = got.levels[band].copy()

@@ -244,7 +244,9 @@ def _disclosures_purge(source_name: str, record_ids: list[str], at: datetime) ->
         cursor.execute("SET LOCAL crosscheck.retention_purge = 'on'")
     old = at - relativedelta(years=settings.PRIVACY_DISCLOSURE_RETENTION_YEARS)
     count, _ = Disclosure.objects.filter(
-        record_type=source_name, record_id__in=record_ids, occurred_at__lt=old
+        record_type__in=registry.record_types(source_name),
+        record_id__in=record_ids,
+        occurred_at__lt=old,
     ).delete()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL crosscheck.retention_purge = 'off'")

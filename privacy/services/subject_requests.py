@@ -339,9 +339,9 @@ def _notify_earlier_recipients(
     sent = 0
     now = timezone.now()
     seen: set[int] = set()
-    for disclosure in Disclosure.objects.filter(record_type=source, record_id=record_id).order_by(
-        "occurred_at"
-    ):
+    for disclosure in Disclosure.objects.filter(
+        record_type__in=registry.record_types(source), record_id=record_id
+    ).order_by("occurred_at"):
         if disclosure.recipient_agency_id in seen:
             continue
         seen.add(disclosure.recipient_agency_id)

@@ -71,6 +71,7 @@ def test_dob_levels():
         (date(1979, 4, 23), date(1980, 4, 23), "year_off"),  # ...and not here
         (date(1979, 4, 23), date(1979, 9, 23), "one_digit"),
         (date(1979, 4, 23), date(1979, 12, 23), "one_component"),
+        (date(1939, 11, 23), date(1939, 12, 13), "two_digits"),
         (date(1979, 4, 23), date(1960, 1, 2), "different"),
     ]
     got = dob_levels(np.array([o(a) for a, _, _ in pairs]), np.array([o(b) for _, b, _ in pairs]))
@@ -82,7 +83,9 @@ def test_identifier_levels():
     assert identifier_level("123456789", "123456789") == 0
     assert identifier_level("123456789", "123456780") == 1  # one digit
     assert identifier_level("123456789", "123465789") == 1  # two adjacent digits exchanged
-    assert identifier_level("123456789", "987654321") == 2
+    assert identifier_level("123456789", "123456700") == 2  # two digits
+    assert identifier_level("123456789", "213456780") == 2  # an exchange and a digit
+    assert identifier_level("123456789", "987654321") == 3
     assert identifier_level("", "123456789") == -1
 
 
@@ -160,19 +163,19 @@ def _simulate(params: Parameters, n_pairs: int, match_share: float, seed: int) -
 def test_em_recovers_known_m_and_u_within_tolerance():
     truth = Parameters(
         m={
-            "given": (0.70, 0.10, 0.06, 0.05, 0.02, 0.05, 0.02),
-            "family": (0.75, 0.08, 0.07, 0.04, 0.01, 0.05),
-            "dob": (0.80, 0.04, 0.06, 0.03, 0.04, 0.03),
-            "ssn": (0.85, 0.08, 0.07),
-            "a_number": (0.85, 0.08, 0.07),
+            "given": (0.70, 0.10, 0.06, 0.05, 0.02, 0.02, 0.03, 0.02),
+            "family": (0.75, 0.08, 0.07, 0.04, 0.01, 0.02, 0.03),
+            "dob": (0.80, 0.04, 0.06, 0.03, 0.04, 0.01, 0.02),
+            "ssn": (0.85, 0.05, 0.03, 0.07),
+            "a_number": (0.85, 0.05, 0.03, 0.07),
             "document": (0.9, 0.1),
         },
         u={
-            "given": (0.02, 0.01, 0.02, 0.03, 0.01, 0.9099, 0.0001),
-            "family": (0.01, 0.01, 0.02, 0.02, 0.005, 0.935),
-            "dob": (0.01, 0.002, 0.02, 0.003, 0.05, 0.915),
-            "ssn": (0.001, 0.004, 0.995),
-            "a_number": (0.001, 0.004, 0.995),
+            "given": (0.02, 0.01, 0.02, 0.03, 0.01, 0.06, 0.8499, 0.0001),
+            "family": (0.01, 0.01, 0.02, 0.02, 0.005, 0.05, 0.885),
+            "dob": (0.01, 0.002, 0.02, 0.003, 0.05, 0.02, 0.895),
+            "ssn": (0.001, 0.004, 0.01, 0.985),
+            "a_number": (0.001, 0.004, 0.01, 0.985),
             "document": (0.001, 0.999),
         },
         prior=1e-4,

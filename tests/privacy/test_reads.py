@@ -90,3 +90,12 @@ def test_two_owners_data_in_one_record_are_two_entries_once_per_request(director
         ("investigations", "ice-hsi", "cases.case", "7"),
         ("ssa_identity", "ssa", "crossref.finding", "70"),
     ]
+
+
+def test_a_source_finds_its_disclosure_entries_under_its_older_record_type_too():
+    """Partner reads of verification cases were accounted as "verification_case" before they
+    took the source's name; amendment notices and the retention purge look under both."""
+    from privacy import registry
+
+    assert registry.record_types("verification.case") == ["verification.case", "verification_case"]
+    assert registry.record_types("no.such.source") == ["no.such.source"]

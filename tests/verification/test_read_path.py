@@ -83,7 +83,7 @@ def test_a_partner_read_is_audited_and_accounted_once_per_person(login, petra, n
     client.get(f"/verification/cases/{noncitizen_case.pk}/")
     [event] = AuditEvent.objects.filter(action="vcase.viewed", actor_id=petra.pk)
     assert f"worker:{noncitizen_case.worker_id}" in event.subjects
-    [entry] = Disclosure.objects.filter(recipient_user_id=petra.pk, record_type="verification_case")
+    [entry] = Disclosure.objects.filter(recipient_user_id=petra.pk, record_type="verification.case")
     assert entry.record_id == str(noncitizen_case.pk)
     assert entry.person_ref == f"worker:{noncitizen_case.worker_id}"
     assert entry.agreement_id is not None

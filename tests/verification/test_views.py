@@ -363,7 +363,7 @@ def test_a_partner_agencys_view_is_accounted_for_once_per_person(login, petra, v
 
     client = login(petra)
     client.get(f"/verification/cases/{referred.pk}/")
-    entry = Disclosure.objects.get(record_type="verification_case", record_id=str(referred.pk))
+    entry = Disclosure.objects.get(record_type="verification.case", record_id=str(referred.pk))
     assert entry.recipient_username == "petra"
     assert entry.accountable  # Texas is another department than DHS
     assert entry.person_ref == f"worker:{referred.worker_id}"

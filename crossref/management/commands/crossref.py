@@ -77,7 +77,12 @@ class Command(BaseCommand):
         )
         train.add_argument("--user", required=True, help="an admin or supervisor: who trained it")
         train.add_argument("--cases", type=int, default=200_000, help="cases sampled at most")
-        train.add_argument("--random-pairs", type=int, default=400_000, help="pairs for u")
+        train.add_argument(
+            "--random-pairs",
+            type=int,
+            default=None,
+            help="random pairs for u (default: 20 per record, from 50,000 to 400,000)",
+        )
         train.add_argument("--seed", type=int, default=0)
         train.add_argument(
             "--candidate",
@@ -264,7 +269,7 @@ class Command(BaseCommand):
                 f"{user.username} may not train the linkage model (admin or supervisor)."
             )
         for name in ("cases", "random_pairs"):
-            if opts[name] < 1:
+            if opts[name] is not None and opts[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
         started = time.perf_counter()
         try:
