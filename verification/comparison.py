@@ -201,10 +201,10 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     # Several words: the same parts in another order is exact, a strict subset is close.
     several = [i for i in range(n) if out[i] != 0 and (" " in left[i] or " " in right[i])]
     for i in several:
-        a, b = left[i], right[i]
-        if a.replace(" ", "") == b.replace(" ", "") or _parts(a) == _parts(b):
+        x, y = left[i], right[i]
+        if x.replace(" ", "") == y.replace(" ", "") or _parts(x) == _parts(y):
             out[i] = 0
-        elif out[i] > 1 and (_parts(a) < _parts(b) or _parts(b) < _parts(a)):
+        elif out[i] > 1 and (_parts(x) < _parts(y) or _parts(y) < _parts(x)):
             out[i] = 1
     out[(len_left == 0) | (len_right == 0)] = MISSING
     return out
