@@ -17,6 +17,9 @@ from cases.models import Case, RoutingRule
 from cases.services import findings_ingest_all
 from crossref.models import Finding
 from privacy import crypto
+from privacy.models import AgreementKind, Role
+from privacy.services import agreement_activate, agreement_create, grant_create
+from tests.factories import UserFactory
 from verification.models import Employer, VerificationCase, Worker
 
 _seq = itertools.count(1)
@@ -154,3 +157,32 @@ def make_case(routing: RoutingRule, acme: Employer):
         return Case.objects.get(case_findings__finding=f)
 
     return _make
+
+
+def grant_under_agreement(
+    directory: dict[str, Any], user: Any, *, source: str, scope: dict[str, list[str]]
+) -> Any:
+    """An active agreement from `source` to the user's agency, and an analyst grant under it."""
+    admin = UserFactory(
+        username=f"admin-{source}", unit=directory["uscis_monitoring"], roles=[Role.ADMIN]
+    )
+    today = timezone.localdate()
+    agreement = agreement_activate(
+        actor=admin,
+        agreement=agreement_create(
+            actor=admin,
+            reference=f"{source}-ice-2026",
+            title=f"{source.upper()} to ICE-HSI",
+            kind=AgreementKind.MOU,
+            source_agency=directory[source],
+            recipient_agency=directory["ice"],
+            purpose="Worksite enforcement leads.",
+            legal_authority="8 U.S.C. 1324a note",
+            routine_use=f"{source.upper()} routine use",
+            scope=scope,
+            effective_on=today - timedelta(days=30),
+            expires_on=today + timedelta(days=300),
+        ),
+    )
+    grant_create(actor=admin, user=user, role=Role.ANALYST, agreement=agreement)
+    return agreement

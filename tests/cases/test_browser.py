@@ -19,6 +19,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from cases.models import Case, CaseStatus, Closure
 from privacy.models import Role
+from tests.cases.conftest import grant_under_agreement
 from tests.conftest import current_code
 from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -202,6 +203,9 @@ def test_open_a_case_and_see_the_disagreeing_fields_marked(make_case, alice, ope
 
 
 def test_a_case_through_the_due_process_gate(make_case, alice, sam, directory, open_page):
+    # The notice shows SSA's values as they are, for the worker: whoever prints it holds SSA
+    # identity data under an agreement (tests/cases/test_reference_disclosures.py).
+    grant_under_agreement(directory, alice, source="ssa", scope={"ssa_identity": ["view"]})
     vic = UserFactory(username="vic", unit=directory["unit_a"], roles=[Role.ANALYST])
     case = make_case()
     agent = open_page(alice)

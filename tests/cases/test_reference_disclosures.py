@@ -8,19 +8,16 @@ the owner and the category of the data, through the one read path (privacy.reads
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from audit.models import AuditEvent
 from cases.models import Case
 from cases.services import evidence as evidence_services
-from privacy.models import AgreementKind, Disclosure, DisclosureBasis, Role, RoleGrant
-from privacy.services import agreement_activate, agreement_create, grant_create
-from tests.factories import UserFactory
+from privacy.models import Disclosure, DisclosureBasis, RoleGrant
+from tests.cases.conftest import grant_under_agreement
 
 pytestmark = pytest.mark.django_db
 
@@ -31,45 +28,16 @@ SSA_AND_DHS_FIELDS = [
 ]
 
 
-def _grant_under_agreement(
-    directory: dict[str, Any], user: Any, *, source: str, scope: dict[str, list[str]]
-) -> Any:
-    """An active agreement from `source` to the user's agency, and an analyst grant under it."""
-    admin = UserFactory(
-        username=f"admin-{source}", unit=directory["uscis_monitoring"], roles=[Role.ADMIN]
-    )
-    today = timezone.localdate()
-    agreement = agreement_activate(
-        actor=admin,
-        agreement=agreement_create(
-            actor=admin,
-            reference=f"{source}-ice-2026",
-            title=f"{source.upper()} to ICE-HSI",
-            kind=AgreementKind.MOU,
-            source_agency=directory[source],
-            recipient_agency=directory["ice"],
-            purpose="Worksite enforcement leads.",
-            legal_authority="8 U.S.C. 1324a note",
-            routine_use=f"{source.upper()} routine use",
-            scope=scope,
-            effective_on=today - timedelta(days=30),
-            expires_on=today + timedelta(days=300),
-        ),
-    )
-    grant_create(actor=admin, user=user, role=Role.ANALYST, agreement=agreement)
-    return agreement
-
-
 @pytest.fixture
 def ssa_to_ice(directory, alice):
     """SSA shares its identity data with ICE-HSI; alice holds a grant under the agreement."""
-    return _grant_under_agreement(directory, alice, source="ssa", scope={"ssa_identity": ["view"]})
+    return grant_under_agreement(directory, alice, source="ssa", scope={"ssa_identity": ["view"]})
 
 
 @pytest.fixture
 def uscis_to_ice(directory, alice):
     """USCIS shares DHS immigration data with ICE-HSI (one department); alice holds a grant."""
-    return _grant_under_agreement(
+    return grant_under_agreement(
         directory, alice, source="uscis", scope={"dhs_immigration": ["view"]}
     )
 
