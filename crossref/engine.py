@@ -77,13 +77,16 @@ def _test_pause() -> None:
 
 
 def partition_execute(partition_id: int) -> str:
-    """Run every rule of one partition and commit its findings with its done mark; idempotent."""
+    """Run every rule of one partition and commit its findings with its done mark; idempotent.
+
+    The outcome: "done", "skipped" (not claimable), "lease_lost", "interrupted" (the database went
+    away: the lease runs out and the sweeper re-queues it) or "failed".
+    """
     claimed = partition_claim(partition_id)
     if claimed is None:
         return "skipped"
     partition, token = claimed
     run = partition.run
-    rules = [r for r in run_rules(run) if r.kind == partition.kind]
     started = time.monotonic()
     # No cyclic garbage collection while the partition runs: its rules fetch tens of thousands of
     # rows into Python (tuples that live until the partition ends), and every full collection on
@@ -93,41 +96,7 @@ def partition_execute(partition_id: int) -> str:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        stage = ""
-        if any(r.staged for r in rules):
-            stage = stage_ensure(run)
-        elif partition.kind == Partition.Kind.EMPLOYER:
-            stage_prepare(run)
-        with transaction.atomic(), connection.cursor() as cur:
-            # Partitions are the parallelism; one partition is one backend, without JIT start-up.
-            cur.execute("SET LOCAL work_mem = '64MB'")
-            cur.execute("SET LOCAL jit = off")
-            cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            ctx = PartitionContext(
-                run=run, partition=partition, cursor=cur, rules=rules, stage=stage
-            )
-            _run_families(ctx)
-            _test_pause()
-            cur.execute(
-                """
-                UPDATE crossref_partition SET status = 'done', finished_at = now(), lease_expires_at = NULL,
-                       rows_examined = %s, hits = %s, new_findings = %s, timings = %s,
-                       candidates = %s
-                 WHERE id = %s AND lease_token = %s AND status = 'running'
-                   AND EXISTS (SELECT 1 FROM crossref_run r WHERE r.id = run_id AND r.status = 'running')
-                """,
-                [
-                    ctx.rows_examined,
-                    json.dumps(ctx.hits),
-                    json.dumps(ctx.new),
-                    json.dumps({k: round(v, 4) for k, v in ctx.timings.items()}),
-                    json.dumps(ctx.candidates),
-                    partition_id,
-                    token,
-                ],
-            )
-            if cur.rowcount != 1:
-                raise LeaseLost(f"partition {partition_id} lease lost")
+        _execute(partition, token)
     except LeaseLost:
         # Either another worker took the lease over, or the run was cancelled meanwhile.
         Partition.objects.filter(
@@ -162,6 +131,50 @@ def partition_execute(partition_id: int) -> str:
     )
     run_finish_if_complete(run.pk)
     return "done"
+
+
+def _execute(partition: Partition, token: str) -> None:
+    """The rules of a claimed partition and its done mark, in one transaction (LeaseLost if the
+    lease was taken over or the run cancelled meanwhile: nothing is committed)."""
+    run = partition.run
+    rules = [r for r in run_rules(run) if r.kind == partition.kind]
+    stage = ""
+    if any(r.staged for r in rules):
+        stage = stage_ensure(run)
+    elif partition.kind == Partition.Kind.EMPLOYER:
+        stage_prepare(run)
+    with transaction.atomic(), connection.cursor() as cur:
+        # Partitions are the parallelism; one partition is one backend, without JIT start-up.
+        cur.execute("SET LOCAL work_mem = '64MB'")
+        cur.execute("SET LOCAL jit = off")
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        ctx = PartitionContext(run=run, partition=partition, cursor=cur, rules=rules, stage=stage)
+        _run_families(ctx)
+        _test_pause()
+        _mark_done(ctx, token)
+
+
+def _mark_done(ctx: PartitionContext, token: str) -> None:
+    """The partition's done mark and statistics, guarded by its lease token and the run's status."""
+    ctx.cursor.execute(
+        """
+        UPDATE crossref_partition SET status = 'done', finished_at = now(), lease_expires_at = NULL,
+               rows_examined = %s, hits = %s, new_findings = %s, timings = %s, candidates = %s
+         WHERE id = %s AND lease_token = %s AND status = 'running'
+           AND EXISTS (SELECT 1 FROM crossref_run r WHERE r.id = run_id AND r.status = 'running')
+        """,
+        [
+            ctx.rows_examined,
+            json.dumps(ctx.hits),
+            json.dumps(ctx.new),
+            json.dumps({k: round(v, 4) for k, v in ctx.timings.items()}),
+            json.dumps(ctx.candidates),
+            ctx.partition.pk,
+            token,
+        ],
+    )
+    if ctx.cursor.rowcount != 1:
+        raise LeaseLost(f"partition {ctx.partition.pk} lease lost")
 
 
 def _run_families(ctx: PartitionContext) -> None:
