@@ -58,14 +58,14 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
         )
         if all(r.outcome in (matching.MATCH, matching.VARIANT) for r in results):
             continue
-        out[i] = (
-            min(
-                (r.score or 0.0)
-                for r in results
-                if r.outcome not in (matching.MATCH, matching.VARIANT)
-            )
-            / 100.0
+        weakest = min(
+            (r.score or 0.0) for r in results if r.outcome not in (matching.MATCH, matching.VARIANT)
         )
+        if all(r.outcome in (matching.MATCH, matching.VARIANT, matching.NEAR) for r in results):
+            # A near match on the shared scale (a looser spelling, a transliteration, a nickname
+            # the tables lack, an initial) is for review, whatever its raw similarity.
+            weakest = max(weakest, matching.review_score())
+        out[i] = min(weakest / 100.0, 0.99)
     return out
 
 

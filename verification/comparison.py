@@ -36,6 +36,7 @@ from functools import lru_cache
 
 import jellyfish
 import numpy as np
+from nicknames import name_triplets
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 
@@ -69,10 +70,27 @@ _NICKNAME_GROUPS = [
     {"mohammed", "muhammad", "mohamed", "mohammad", "muhammed"},
     {"nguyen", "nguyễn"},
 ]
-NICKNAMES: dict[str, frozenset[str]] = {}
-for _group in _NICKNAME_GROUPS:
-    for _name in _group:
-        NICKNAMES[_name] = NICKNAMES.get(_name, frozenset()) | frozenset(_group)
+
+
+def _nicknames() -> dict[str, frozenset[str]]:
+    """Given name -> the names it is a nickname of or has as nicknames.
+
+    The `nicknames` package's table (2,600 English given-name relations, "sandy" for "sandra",
+    "lucy" for "lucia"), each relation both ways but not chained (Sandy is Sandra's and Alexandra's,
+    which does not make Sandra Alexandra), plus the groups above (Spanish and Arabic forms).
+    """
+    out: dict[str, set[str]] = {}
+    for t in name_triplets():
+        a, b = t.name1.lower(), t.name2.lower()
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    for group in _NICKNAME_GROUPS:
+        for name in group:
+            out.setdefault(name, set()).update(group - {name})
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+NICKNAMES = _nicknames()
 
 MISSING = -1
 

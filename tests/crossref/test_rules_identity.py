@@ -324,3 +324,20 @@ def test_the_dhs_record_a_case_leads_to(world, matcher, path):
         "dhs_id": passport_record.pk,
         "matched_by": "passport",
     }
+
+
+def test_a_near_name_is_a_low_review_lead_and_a_known_nickname_raises_nothing(world, matcher):
+    """The identity rule judges names on the shared scale: a transliteration is for review (low),
+    a nickname from the nickname tables is the same name, a different name is a mismatch."""
+    emp = world.employer()
+    world.numident("423456780", "Samir", "Haddad", DOB)
+    near = world.case(emp, "423456780", "Sameer", "Haddad", DOB)
+    world.numident("423456781", "Sandra", "White", DOB)
+    nickname = world.case(emp, "423456781", "Sandy", "White", DOB)
+    world.numident("423456782", "Olga", "White", DOB)
+    other = world.case(emp, "423456782", "Priya", "White", DOB)
+    run_rules(matcher, "SSA-IDENTITY")
+    got = findings("SSA-IDENTITY")
+    assert got[near.pk].severity == "low"
+    assert nickname.pk not in got
+    assert got[other.pk].severity == "medium"
