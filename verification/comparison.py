@@ -10,9 +10,9 @@ Names (both sides normalized with `matching.normalize_name`; `NAME_LEVELS`):
 - 0 exact: equal, word order aside, or equal once hyphens and spaces are dropped;
 - 1 close: Jaro-Winkler >= 0.94, or one side's parts a strict subset of the other's (a compound
   surname given in part, a second given name);
-- 2 similar: Jaro-Winkler >= 0.88, or one edit apart (names of 4+ letters: a typo);
+- 2 similar: Jaro-Winkler >= 0.88, or one edit apart (names of 3+ letters: a typo);
 - 3 alternate: the same sound (metaphone), the same transliteration skeleton ("Mohammed",
-  "Muhammad") or a known nickname ("Bill", "William");
+  "Muhammad"; "Li", "Lee") or a known nickname ("Bill", "William");
 - 4 initial: one side is an initial, the other's first letter;
 - 5 weak: Jaro-Winkler >= 0.70 (a heavily mistyped name, or a different one: the model weighs it);
 - 6 different.
@@ -69,6 +69,33 @@ _NICKNAME_GROUPS = [
     {"charles", "charlie", "chuck"},
     {"mohammed", "muhammad", "mohamed", "mohammad", "muhammed"},
     {"nguyen", "nguyễn"},
+    # Spanish, Portuguese, Russian and Arabic hypocorisms the English table lacks.
+    {"jose", "pepe", "chepe"},
+    {"jesus", "chucho", "chuy"},
+    {"sergio", "checo"},
+    {"eduardo", "lalo"},
+    {"guillermo", "memo"},
+    {"ignacio", "nacho"},
+    {"alberto", "beto"},
+    {"roberto", "beto"},
+    {"antonio", "tono", "tonio"},
+    {"graciela", "chela"},
+    {"concepcion", "concha", "conchita"},
+    {"rosario", "charo"},
+    {"beatriz", "bea"},
+    {"dolores", "lola"},
+    {"mercedes", "meche"},
+    {"ivan", "vanya"},
+    {"dmitri", "dmitry", "dima"},
+    {"mikhail", "misha"},
+    {"nikolai", "kolya"},
+    {"vladimir", "volodya", "vova"},
+    {"sergei", "sergey", "seryozha"},
+    {"aleksandr", "alexander", "sasha"},
+    {"yekaterina", "ekaterina", "katya"},
+    {"ibrahim", "abraham", "abe"},
+    {"mohammed", "muhammad", "mohamed", "mo", "hamoudi"},
+    {"abdullah", "abdallah", "abdul"},
 ]
 
 
@@ -189,7 +216,7 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     len_left = np.fromiter(map(len, left), dtype=np.int64, count=n)
     len_right = np.fromiter(map(len, right), dtype=np.int64, count=n)
     shortest = np.minimum(len_left, len_right)
-    out[(jw >= SIMILAR_JW) | ((edits == 1) & (shortest >= 4))] = 2
+    out[(jw >= SIMILAR_JW) | ((edits == 1) & (shortest >= 3))] = 2
     out[jw >= CLOSE_JW] = 1
     # Below "similar": the same sound or skeleton, a nickname, an initial.
     loose = np.flatnonzero(out > 2)
@@ -200,8 +227,13 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
         skel_a, skel_b = _codes(a, skeleton), _codes(b, skeleton)
         sound_len = np.fromiter(map(_letters, sound_a), dtype=np.int64, count=len(a))
         skel_len = np.fromiter(map(_letters, skel_a), dtype=np.int64, count=len(a))
+        # A skeleton of one or two letters ("Li", "Lee"; "Yi", "Yee") counts only with the same
+        # first letter: the vowels it drops are all such a short name has.
+        same_start = np.fromiter(
+            (x[:1] == y[:1] for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a)
+        )
         alternate = ((sound_a == sound_b) & (sound_len >= 2)) | (
-            (skel_a == skel_b) & (skel_len >= 3)
+            (skel_a == skel_b) & ((skel_len >= 3) | ((skel_len >= 1) & same_start))
         )
         first_a = list(map(_first_word, a))
         first_b = list(map(_first_word, b))

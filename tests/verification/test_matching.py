@@ -104,6 +104,11 @@ def test_name_key_ignores_order_and_particles():
         ("first", "Aleksandr", "Alexander"),
         ("first", "Sergey", "Sergei"),
         ("first", "J", "Jorge"),  # an initial
+        ("first", "Lee", "Li"),  # a short transliteration
+        ("first", "Weu", "Wei"),  # a slip in a three-letter name
+        ("first", "Checo", "Sergio"),  # a Spanish hypocorism
+        ("first", "Vanya", "Ivan"),  # a Russian one
+        ("first", "Sandy", "Sandra"),  # from the nicknames package's table
         ("last", "Wojciechowski", "Wojciehowsky"),  # two slips in a long name
     ],
 )
