@@ -328,45 +328,19 @@ def case_values(
     cl, pl, day = w.cl, w.pl, days_for(w)
     table, lo = day.table, day.lo
     person, name_person = cl["person"][c], cl["name_person"][c]
-    cache = names_cache if names_cache is not None else {}
-    names = cache.get(name_person)
-    if names is None:
-        names = cache[name_person] = va.names_of(pl, name_person)
     detail = cl["detail"][c]
-    if detail:
-        first, last = _presented(w, c, *names)
-    else:
-        first, last = names[0], " ".join(names[2])
+    first, last = _case_names(w, c, name_person, names_cache)
     status = pl["status"][person]
     alien = status == STATUS_ALIEN
     dob_override = cl["dob_override"][c]
     created = cl["created"][c]
     created_day = table[created - lo]
     created_at = created_day + _clock()[cl["created_secs"][c]]
-    doc_type = DOC_TYPES[cl["doc_type"][c]]
-    n = cl["doc_number"][c]
     pp = pl["passport"][person] if alien else 0
-    if doc_type in ("us_passport", "us_passport_card"):
-        doc_number = f"{n:09d}"
-    elif doc_type == "list_b_and_c":
-        doc_number = ""
-    elif doc_type == "foreign_passport_i94":
-        doc_number = f"P{pp:09d}" if pp else ""
-    else:
-        doc_number = f"IOE{n:010d}"
     wa_until = pl["wa_until"][person] if alien else NO_DAY
-    if doc_type == "employment_authorization" and wa_until != NO_DAY:
-        doc_expires = table[wa_until - lo]
-    elif doc_type == "list_b_and_c":
-        doc_expires = ""
-    else:
-        doc_expires = table[created + 400 + c % 2500 - lo]
+    doc_type, doc_number, doc_expires = _case_document(w, c, table, lo, pp=pp, wa_until=wa_until)
     label = LABELS[cl["label"][c]]
-    life = LIFECYCLE[label]
-    if label == "fraud:multi_identity" and name_person == person:
-        life = _EA  # the SSN's owner matches; the other identities on it do not
-    if label == "employer:prescreening" and c % 3 == 0:
-        life = (*_EA[:2], "not_hired", *_EA[3:])
+    life = _case_lifecycle(label, c, owns_name=name_person == person)
     override = cl["ssn_override"][c]
     anum = pl["anum"][person] if status != STATUS_CITIZEN else 0
     i94 = pl["i94"][person] if alien else 0
@@ -404,6 +378,56 @@ def case_values(
         label,
         DETAILS[detail],
     ]
+
+
+def _case_names(
+    w: World,
+    c: int,
+    name_person: int,
+    names_cache: dict[int, tuple[str, str, tuple[str, ...]]] | None,
+) -> tuple[str, str]:
+    """First and last name as the employer typed them for case c (its lawful variant applied)."""
+    cache = names_cache if names_cache is not None else {}
+    names = cache.get(name_person)
+    if names is None:
+        names = cache[name_person] = va.names_of(w.pl, name_person)
+    if w.cl["detail"][c]:
+        return _presented(w, c, *names)
+    return names[0], " ".join(names[2])
+
+
+def _case_document(
+    w: World, c: int, table: list[str], lo: int, *, pp: int, wa_until: int
+) -> tuple[str, str, str]:
+    """(type, number, expiry) of the I-9 document of case c; `pp` and `wa_until` are the alien's
+    passport number and end of work authorization (0 and NO_DAY for others)."""
+    cl = w.cl
+    doc_type = DOC_TYPES[cl["doc_type"][c]]
+    n = cl["doc_number"][c]
+    if doc_type in ("us_passport", "us_passport_card"):
+        doc_number = f"{n:09d}"
+    elif doc_type == "list_b_and_c":
+        doc_number = ""
+    elif doc_type == "foreign_passport_i94":
+        doc_number = f"P{pp:09d}" if pp else ""
+    else:
+        doc_number = f"IOE{n:010d}"
+    if doc_type == "employment_authorization" and wa_until != NO_DAY:
+        doc_expires = table[wa_until - lo]
+    elif doc_type == "list_b_and_c":
+        doc_expires = ""
+    else:
+        doc_expires = table[cl["created"][c] + 400 + c % 2500 - lo]
+    return doc_type, doc_number, doc_expires
+
+
+def _case_lifecycle(label: str, c: int, *, owns_name: bool) -> tuple[Any, ...]:
+    """The lifecycle of case c (LIFECYCLE by label, with the exceptions within a label)."""
+    if label == "fraud:multi_identity" and owns_name:
+        return _EA  # the SSN's owner matches; the other identities on it do not
+    if label == "employer:prescreening" and c % 3 == 0:
+        return (*_EA[:2], "not_hired", *_EA[3:])
+    return LIFECYCLE[label]
 
 
 __all__ = ["CASE_FIELDS", "People", "case_values", "dhs_dict", "people", "person_names"]

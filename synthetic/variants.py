@@ -51,6 +51,7 @@ hiring site (40%) and a List B/C document number stay absent as before.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -157,6 +158,33 @@ def take(rng: np.random.Generator, free: np.ndarray, eligible: np.ndarray, n: in
     return got
 
 
+@dataclass
+class _Picker:
+    """Gives a kind to a share of the free cases (lawful, no detail yet), once each."""
+
+    rng: np.random.Generator
+    detail: np.ndarray
+    free: np.ndarray  # cases still without a kind; `pick` marks the ones it takes
+    codes: dict[str, int]
+
+    def pick(
+        self, kind: str, eligible: np.ndarray, share: float, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Up to `share` of all cases, free and eligible (drawn by `weights` if given), get `kind`."""
+        n = round(share * len(self.detail))
+        if weights is None:
+            got = take(self.rng, self.free, eligible, n)
+        else:
+            pool = np.flatnonzero(self.free & eligible)
+            got = pool[:0]
+            if len(pool) and n > 0:
+                w = weights[pool] / weights[pool].sum()
+                got = np.sort(self.rng.choice(pool, size=min(n, len(pool)), replace=False, p=w))
+                self.free[got] = False
+        self.detail[got] = self.codes[kind]
+        return got
+
+
 def assign(
     *,
     rng: np.random.Generator,
@@ -175,29 +203,39 @@ def assign(
     A kind that needs something of the person (a given name with a nickname, a compound surname, a
     middle name) gets it: the person is drawn again where it matters, SSA and DHS records
     included, before any record is written. `codes` maps each kind to its detail code.
+    The steps draw from `rng` in a fixed order: keep the order of the calls.
     """
-    m = len(label)
     free = (label == 0) & (detail == 0)
+    pk = _Picker(rng=rng, detail=detail, free=free, codes=codes)
+    _rehome_older_kinds(rng, p, person, detail=detail, free=free, codes=codes)
+    _alternate_names(pk, p, person)
+    _compound_surnames(pk, p, person)
+    _swapped_names(pk, p, person)
+    _middle_names(pk, p, person, citizen=citizen)
+    _plain_records(pk, p, person)
+    _name_typos(pk, p, person)
+    # A date of birth one digit off: a keying error E-Verify answers with a TNC (clerical).
+    got = pk.pick(
+        "dob_one_digit", np.ones(len(label), dtype=bool), CLERICAL_SHARES["dob_one_digit"]
+    )
+    label[got] = clerical
+    dob_override[got] = dt.one_digit(
+        p["dob"][person[got]], rng, lo_year=1920, hi_year=today_year - 15
+    )
+
+
+def _rehome_older_kinds(
+    rng: np.random.Generator,
+    p: dict[str, np.ndarray],
+    person: np.ndarray,
+    *,
+    detail: np.ndarray,
+    free: np.ndarray,
+    codes: dict[str, int],
+) -> None:
+    """The older kinds that need something of the names move to cases whose names have it:
+    diacritics to accented names, name_typo to surnames of nine characters or more."""
     origin = p["origin"][person]
-
-    def pick(
-        kind: str, eligible: np.ndarray, share: float, weights: np.ndarray | None = None
-    ) -> np.ndarray:
-        n = round(share * m)
-        if weights is None:
-            got = take(rng, free, eligible, n)
-        else:
-            pool = np.flatnonzero(free & eligible)
-            got = pool[:0]
-            if len(pool) and n > 0:
-                w = weights[pool] / weights[pool].sum()
-                got = np.sort(rng.choice(pool, size=min(n, len(pool)), replace=False, p=w))
-                free[got] = False
-        detail[got] = codes[kind]
-        return got
-
-    everyone = np.ones(m, dtype=bool)
-    # The older kinds that need something of the names move to cases whose names have it.
     first, parts, particle = p["first"][person], surname_parts(p, person), p["particle"][person]
     accented = first_attr(F_ACCENT, origin, first).astype(bool) | np.where(
         particle >= 0,
@@ -213,72 +251,96 @@ def assign(
     )
     _rehome(rng, detail, free, codes["diacritics"], accented)
     _rehome(rng, detail, free, codes["name_typo"], surname_chars >= 9)  # what name_typo keys
+
+
+def _alternate_names(pk: _Picker, p: dict[str, np.ndarray], person: np.ndarray) -> None:
+    """Transliteration and nickname: the person gets a name that has another form."""
+    rng, origin = pk.rng, p["origin"][person]
     # Transliteration: a given name or a surname that has another romanization.
     has_f = _any(F_TRANSLIT)[origin]
     has_l = _any(L_TRANSLIT)[origin]
-    got = pick("transliteration", has_f | has_l, LAWFUL_SHARES["transliteration"])
+    got = pk.pick("transliteration", has_f | has_l, LAWFUL_SHARES["transliteration"])
     who = person[got]
     on_given = has_f[got] & (~has_l[got] | (rng.random(len(got)) < 0.5))
     p["first"][who[on_given]] = redraw_with(rng, F_TRANSLIT, origin[got][on_given], _FIRST_POOLS)
     p["last1"][who[~on_given]] = redraw_with(rng, L_TRANSLIT, origin[got][~on_given], _LAST_POOLS)
     p["particle"][who] = -1
     # Nickname: a given name that has one.
-    got = pick("nickname", _any(F_NICK)[origin], LAWFUL_SHARES["nickname"])
+    got = pk.pick("nickname", _any(F_NICK)[origin], LAWFUL_SHARES["nickname"])
     p["first"][person[got]] = redraw_with(rng, F_NICK, origin[got], _FIRST_POOLS)
-    # Compound surnames: Hispanic and Arabic origins.
-    compound = np.isin(origin, [HISPANIC, ARABIC])
+
+
+def _compound_surnames(pk: _Picker, p: dict[str, np.ndarray], person: np.ndarray) -> None:
+    """Compound surnames (Hispanic and Arabic origins): the person gets a second surname."""
+    compound = np.isin(p["origin"][person], [HISPANIC, ARABIC])
     for kind in ("compound_second_only", "compound_added"):
-        got = pick(kind, compound, LAWFUL_SHARES[kind])
+        got = pk.pick(kind, compound, LAWFUL_SHARES[kind])
         who = person[got]
         last2 = p["last2"][who]
-        p["last2"][who] = np.where(last2 < 0, rng.integers(0, 1 << 15, size=len(who)), last2)
+        p["last2"][who] = np.where(last2 < 0, pk.rng.integers(0, 1 << 15, size=len(who)), last2)
         p["particle"][who] = -1
         if kind == "compound_added":
             p["record"][who] = RECORD_FIRST_SURNAME
-    # Given name and surname swapped: East Asian names five times as often.
+
+
+def _swapped_names(pk: _Picker, p: dict[str, np.ndarray], person: np.ndarray) -> None:
+    """Given name and surname swapped: East Asian names five times as often."""
+    origin = p["origin"][person]
     weights = np.where(origin == ASIAN, 5.0, np.where(origin == HISPANIC, 1.5, 1.0))
-    got = pick("given_family_swapped", everyone, LAWFUL_SHARES["given_family_swapped"], weights)
+    everyone = np.ones(len(person), dtype=bool)
+    got = pk.pick("given_family_swapped", everyone, LAWFUL_SHARES["given_family_swapped"], weights)
     for i in person[got].tolist():  # "Li Li" swapped is no variant: another given name
         o = int(p["origin"][i])
         while _name(_FIRST_POOLS, o, p["first"][i]) == _name(_LAST_POOLS, o, p["last1"][i]):
             p["first"][i] += 1
-    # Goes by the middle name: the person gets one if they have none (SSA knows it). Citizens
-    # only: the DHS extract has no middle name, so a DHS record could not show it.
+
+
+def _middle_names(
+    pk: _Picker, p: dict[str, np.ndarray], person: np.ndarray, *, citizen: int
+) -> None:
+    """Goes by the middle name: the person gets one if they have none (SSA knows it).
+
+    Citizens only: the DHS extract has no middle name, so a DHS record could not show it.
+    """
     no_dhs = (p["status"][person] == citizen) & ~p["stale"][person]
-    got = pick("goes_by_middle_name", no_dhs, LAWFUL_SHARES["goes_by_middle_name"])
+    got = pk.pick("goes_by_middle_name", no_dhs, LAWFUL_SHARES["goes_by_middle_name"])
     who = person[got]
     second = p["second_given"][who]
-    p["second_given"][who] = np.where(second < 0, rng.integers(0, 1 << 15, size=len(who)), second)
+    p["second_given"][who] = np.where(
+        second < 0, pk.rng.integers(0, 1 << 15, size=len(who)), second
+    )
     for i in who.tolist():
         o = int(p["origin"][i])
         while _name(_FIRST_POOLS, o, p["second_given"][i]) == _name(_FIRST_POOLS, o, p["first"][i]):
             p["second_given"][i] += 1
-    # Diacritics added: the record is the plain form of an accented name.
+
+
+def _plain_records(pk: _Picker, p: dict[str, np.ndarray], person: np.ndarray) -> None:
+    """Diacritics added: the record is the plain form of an accented name."""
+    origin = p["origin"][person]
     accented = first_attr(F_ACCENT, origin, p["first"][person]).astype(bool) | last_attr(
         L_ACCENT, origin, p["last1"][person]
     ).astype(bool)
-    got = pick(
+    got = pk.pick(
         "diacritics_added",
         accented & (p["particle"][person] < 0),
         LAWFUL_SHARES["diacritics_added"],
     )
     p["record"][person[got]] = RECORD_PLAIN
-    # Keying errors in a name of three letters or more.
-    pick(
+
+
+def _name_typos(pk: _Picker, p: dict[str, np.ndarray], person: np.ndarray) -> None:
+    """Keying errors in a name of three letters or more (the names stay as they are)."""
+    origin = p["origin"][person]
+    pk.pick(
         "typo_given",
         first_attr(F_LETTERS, origin, p["first"][person]) >= 3,
         LAWFUL_SHARES["typo_given"],
     )
-    pick(
+    pk.pick(
         "typo_surname",
         (last_attr(L_LETTERS, origin, p["last1"][person]) >= 3) & (p["particle"][person] < 0),
         LAWFUL_SHARES["typo_surname"],
-    )
-    # A date of birth one digit off: a keying error E-Verify answers with a TNC (clerical).
-    got = pick("dob_one_digit", everyone, CLERICAL_SHARES["dob_one_digit"])
-    label[got] = clerical
-    dob_override[got] = dt.one_digit(
-        p["dob"][person[got]], rng, lo_year=1920, hi_year=today_year - 15
     )
 
 

@@ -230,15 +230,79 @@ class World:
         return int(self.e_sites.sum())
 
 
+@dataclass
+class _Slots:
+    """Which case carries which label: the label and detail codes, fraud groups, single picks."""
+
+    label: np.ndarray  # label code per case
+    detail: np.ndarray  # detail code per case
+    groups: list[tuple[str, np.ndarray]]  # (label, cases) of each SSN-reuse / multi-identity group
+    singles: dict[str, np.ndarray]  # SHARES key -> its cases, for the labels not in groups
+    none_idx: np.ndarray  # the cases left `none`
+
+
 def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = None) -> World:
-    """Decide the whole world from the seed (fast: numpy only)."""
+    """Decide the whole world from the seed (fast: numpy only).
+
+    The steps draw from one generator in a fixed order (issue 17's variants and subjects from
+    generators of their own), so a seed gives the same world: keep the order of the calls.
+    """
     rng = np.random.default_rng(seed)
     as_of = as_of or date.today()  # noqa: DTZ011 - a calendar date, the local day is meant
     today = to_day(as_of)
     w = World(seed=seed, as_of=as_of, n_employers=n_employers, n_cases=n_cases)
-    E, M = n_employers, n_cases  # noqa: N806 - the sizes, as in the docs
+    weights = _employers(w, rng, today=today)
+    slots = _case_slots(rng, n_cases=n_cases)
+    _lawful_variants(rng, slots, n_cases=n_cases)
+    employer = _case_employers(w, rng, slots, weights=weights)
+    person, p = _people(rng, slots, n_cases=n_cases)
+    hire, offer, i9, created, created_secs = _case_dates(rng, slots, today=today, n_cases=n_cases)
+    dob_override, ssn_override = _clerical_slips(p, person, slots)
+    # Issue 17's draws come from generators of their own: the rest of the world stays as it was.
+    variant_rng = np.random.default_rng([seed, 17, 1])
+    subject_rng = np.random.default_rng([seed, 17, 2])
+    name_person = _fraud_facts(rng, subject_rng, p, person, slots, hire=hire, n_cases=n_cases)
+    share_cases = _variant_people(rng, p, person, slots)
+    _immigration_records(rng, p, person, slots, hire=hire, today=today)
+    va.assign(
+        rng=variant_rng,
+        p=p,
+        label=slots.label,
+        detail=slots.detail,
+        person=person,
+        dob_override=dob_override,
+        codes=D,
+        clerical=L["clerical"],
+        citizen=STATUS_CITIZEN,
+        today_year=as_of.year,
+    )
+    doc_type, doc_number = _documents(rng, p, person, share_cases, n_cases=n_cases)
+    site = _sites(w, rng, employer, n_cases=n_cases)
+    w.p = p
+    w.c = {
+        "person": person,
+        "name_person": name_person,
+        "employer": employer,
+        "site": site,
+        "label": slots.label,
+        "detail": slots.detail,
+        "hire": hire,
+        "offer": offer,
+        "i9": i9,
+        "created": created,
+        "created_secs": created_secs,
+        "dob_override": dob_override,
+        "ssn_override": ssn_override,
+        "doc_type": doc_type,
+        "doc_number": doc_number,
+    }
+    _subjects(w, subject_rng, slots)
+    return w.freeze()
 
-    # --- Employers ------------------------------------------------------------------------------
+
+def _employers(w: World, rng: np.random.Generator, *, today: int) -> np.ndarray:
+    """Employers (EIN, NAICS, state, MOU date, sites), a few misbehaving; return their case weights."""
+    E = w.n_employers  # noqa: N806 - the size, as in the docs
     prefixes = rng.choice(VALID_EIN_PREFIXES, size=E)
     rest = (
         rng.choice(10_000_000, size=E, replace=False)
@@ -272,8 +336,12 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     # Case volume per employer: heavy-tailed, misbehaving employers ordinary-sized.
     weights = 1.0 / np.power(rng.permutation(E) + 1.0, 0.8)
     weights /= weights.sum()
+    return weights
 
-    # --- Case slots and their labels ---------------------------------------------------------------
+
+def _case_slots(rng: np.random.Generator, *, n_cases: int) -> _Slots:
+    """Deal the labels of SHARES to cases in a random order: fraud groups first, then singles."""
+    M = n_cases  # noqa: N806 - the size, as in the docs
     label = np.zeros(M, dtype=np.int8)
     detail = np.zeros(M, dtype=np.int8)
     counts = {k: round(v * M) for k, v in SHARES.items()}
@@ -306,16 +374,30 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
             detail[idx] = D[key.split(":", 1)[1]]
         else:
             label[idx] = L[key]
-    none_idx = order[cursor:]
-    # Lawful variants on some `none` cases (applied to names when rows are made).
+    return _Slots(
+        label=label, detail=detail, groups=groups, singles=singles, none_idx=order[cursor:]
+    )
+
+
+def _lawful_variants(rng: np.random.Generator, slots: _Slots, *, n_cases: int) -> None:
+    """Mark some `none` cases with a lawful name variant (applied to names when rows are made)."""
+    none_idx, detail = slots.none_idx, slots.detail
     for variant, share in VARIANT_SHARES.items():
-        n = round(share * M)
+        n = round(share * n_cases)
         pick = none_idx[rng.random(len(none_idx)) < (n / max(1, len(none_idx)))]
         pick = pick[detail[pick] == 0]
         detail[pick] = D[variant]
 
-    # --- Employers of the cases ------------------------------------------------------------------------
-    employer = rng.choice(E, size=M, p=weights).astype(np.int32)
+
+def _case_employers(
+    w: World, rng: np.random.Generator, slots: _Slots, *, weights: np.ndarray
+) -> np.ndarray:
+    """The employer of each case: employer labels on their misbehaving employers, the rest on ordinary ones.
+
+    Some `none` cases move to the doc-type-share employers and take their label.
+    """
+    label, detail, none_idx = slots.label, slots.detail, slots.none_idx
+    employer = rng.choice(w.n_employers, size=w.n_cases, p=weights).astype(np.int32)
     ordinary = np.flatnonzero(w.e_kind < 0)
     # Cases of good employers never land on a misbehaving one, and vice versa.
     on_bad = w.e_kind[employer] >= 0
@@ -328,7 +410,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         "employer:idle_tnc",
         "employer:fnc_retained",
     ):
-        idx = singles[kind]
+        idx = slots.singles[kind]
         owners = np.flatnonzero(w.e_kind == L[kind])
         employer[idx] = rng.choice(owners, size=len(idx))
     share_owners = np.flatnonzero(w.e_kind == L["employer:doc_type_share"])
@@ -339,19 +421,33 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         employer[share_cases] = rng.choice(share_owners, size=len(share_cases))
         label[share_cases] = L["employer:doc_type_share"]
         detail[share_cases] = 0
-    for _kind, idx in groups:  # distinct employers inside a group
+    for _kind, idx in slots.groups:  # distinct employers inside a group
         employer[idx] = rng.choice(ordinary, size=len(idx), replace=len(ordinary) < len(idx))
+    return employer
 
-    # --- People ---------------------------------------------------------------------------------------
+
+def _people(
+    rng: np.random.Generator, slots: _Slots, *, n_cases: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The person of each case (one per group) and the people: every case's, plus 5% never verified."""
+    M = n_cases  # noqa: N806 - the size, as in the docs
     person = np.arange(M, dtype=np.int32)
-    for _kind, idx in groups:
+    for _kind, idx in slots.groups:
         person[idx] = person[idx[0]]  # one SSN for the whole group
     P = M + M // 20  # noqa: N806 - plus people who are in Numident but never verified
     space = 898 * 99 * 9999
     raw = np.unique(rng.integers(0, space, size=int(P * 1.01) + 100))
     rng.shuffle(raw)
-    ssn = ssn_of(raw[:P]).astype(np.int64)
-    p: dict[str, np.ndarray] = {"ssn": ssn}
+    p: dict[str, np.ndarray] = {"ssn": ssn_of(raw[:P]).astype(np.int64)}
+    p.update(_person_names(rng, n_people=P))
+    p.update(_person_statuses(rng, n_people=P))
+    return person, p
+
+
+def _person_names(rng: np.random.Generator, *, n_people: int) -> dict[str, np.ndarray]:
+    """Origin, name parts (as indexes into synthetic.names), date of birth and record style."""
+    P = n_people  # noqa: N806 - the size, as in the docs
+    p: dict[str, np.ndarray] = {}
     origin = rng.choice(len(nm.ORIGINS), size=P, p=nm.ORIGIN_WEIGHTS).astype(np.int8)
     p["origin"] = origin
     p["first"] = rng.integers(0, 1 << 15, size=P).astype(np.int32)
@@ -370,40 +466,56 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     ).astype(np.int8)
     p["dob"] = (to_day(date(1956, 1, 1)) + rng.integers(0, 365 * 50, size=P)).astype(np.int32)
     p["record"] = np.zeros(P, dtype=np.int8)  # how SSA/DHS write the names (variants.RECORD_*)
+    return p
+
+
+def _person_statuses(rng: np.random.Generator, *, n_people: int) -> dict[str, np.ndarray]:
+    """Citizenship status, death and lock, country, DHS identifiers and class of admission.
+
+    Naturalization and work-authorization dates start empty (see `_immigration_records`).
+    """
+    P = n_people  # noqa: N806 - the size, as in the docs
+    p: dict[str, np.ndarray] = {}
     status = rng.choice(3, size=P, p=[0.80, 0.11, 0.09]).astype(np.int8)
     p["status"] = status
     p["stale"] = (status == STATUS_CITIZEN) & (rng.random(P) < STALE_CITIZENSHIP_SHARE)
     p["death"] = np.full(P, NO_DAY, dtype=np.int32)
     p["locked"] = np.zeros(P, dtype=bool)
     p["country"] = rng.integers(0, len(COUNTRIES), size=P).astype(np.int8)
-    n = P
     p["anum"] = np.where(
-        (status > 0) | p["stale"], 10_000_000 + rng.integers(0, 89_999_999, size=n), 0
+        (status > 0) | p["stale"], 10_000_000 + rng.integers(0, 89_999_999, size=P), 0
     ).astype(np.int64)
     alien_id = rng.choice(3, size=P, p=[0.6, 0.25, 0.15])
     p["anum"] = np.where((status == STATUS_ALIEN) & (alien_id != 0), 0, p["anum"])
     p["i94"] = np.where(
         (status == STATUS_ALIEN) & (alien_id == 1),
-        10_000_000_000 + rng.integers(0, 89_999_999_999, size=n),
+        10_000_000_000 + rng.integers(0, 89_999_999_999, size=P),
         0,
     ).astype(np.int64)
     p["passport"] = np.where(
         (status == STATUS_ALIEN) & (alien_id == 2),
-        100_000_000 + rng.integers(0, 899_999_999, size=n),
+        100_000_000 + rng.integers(0, 899_999_999, size=P),
         0,
     ).astype(np.int64)
     p["coa"] = np.where(
         status == STATUS_LPR,
-        rng.integers(0, len(LPR_CLASSES), size=n),
-        rng.integers(0, len(ALIEN_CLASSES), size=n),
+        rng.integers(0, len(LPR_CLASSES), size=P),
+        rng.integers(0, len(ALIEN_CLASSES), size=P),
     ).astype(np.int8)
     p["natz"] = np.full(P, NO_DAY, dtype=np.int32)
     p["wa_from"] = np.full(P, NO_DAY, dtype=np.int32)
     p["wa_until"] = np.full(P, NO_DAY, dtype=np.int32)
+    return p
 
-    # --- Dates of each case ------------------------------------------------------------------------------
+
+def _case_dates(
+    rng: np.random.Generator, slots: _Slots, *, today: int, n_cases: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hire, offer, I-9 and creation days (and creation second) of each case, bent by its label."""
+    M = n_cases  # noqa: N806 - the size, as in the docs
+    singles = slots.singles
     hire = (today - rng.integers(0, 700, size=M)).astype(np.int32)
-    for kind, idx in groups:
+    for kind, idx in slots.groups:
         if kind == "fraud:ssn_reuse":  # many jobs at the same time
             hire[idx] = hire[idx[0]] - rng.integers(0, 30, size=len(idx))
         else:
@@ -427,11 +539,19 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     i9[idle] = hire[idle] - 1
     offer[idle] = i9[idle] - 10
     created_secs = rng.integers(8 * 3600, 18 * 3600, size=M).astype(np.int32)
+    return hire, offer, i9, created, created_secs
 
-    # --- Per-label facts on people and cases -------------------------------------------------------------
-    dob_override = np.full(M, NO_DAY, dtype=np.int32)
-    ssn_override = np.zeros(M, dtype=np.int64)
-    name_person = person.copy()
+
+def _clerical_slips(
+    p: dict[str, np.ndarray], person: np.ndarray, slots: _Slots
+) -> tuple[np.ndarray, np.ndarray]:
+    """The DOB and SSN an employer keys wrong on clerical cases: day and month swapped, two digits
+    transposed. A case whose SSN has no valid, unused transposition becomes `none`.
+    """
+    label, detail, singles = slots.label, slots.detail, slots.singles
+    dob_override = np.full(len(person), NO_DAY, dtype=np.int32)
+    ssn_override = np.zeros(len(person), dtype=np.int64)
+    ssn = p["ssn"]
     existing = set(ssn.tolist())
     for i in singles["clerical:dob_day_month_swap"]:
         d = from_day(p["dob"][person[i]])
@@ -450,10 +570,30 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
                     break
         else:
             label[i], detail[i] = L["none"], 0
-    for kind, idx in groups:
+    return dob_override, ssn_override
+
+
+def _fraud_facts(
+    rng: np.random.Generator,
+    subject_rng: np.random.Generator,
+    p: dict[str, np.ndarray],
+    person: np.ndarray,
+    slots: _Slots,
+    *,
+    hire: np.ndarray,
+    n_cases: int,
+) -> np.ndarray:
+    """Make the people of fraud cases fit their label; return whose name each case presents.
+
+    Multi-identity groups present other people's names, the deceased die before the hire, locked
+    SSNs are locked, expired authorizations go to aliens, enforcement hits get their facts.
+    """
+    singles = slots.singles
+    name_person = person.copy()
+    for kind, idx in slots.groups:
         if kind == "fraud:multi_identity":
             # The first case is the SSN's owner; the others present other people's names and DOBs.
-            name_person[idx[1:]] = rng.integers(M, P, size=len(idx) - 1)
+            name_person[idx[1:]] = rng.integers(n_cases, len(p["ssn"]), size=len(idx) - 1)
     dec = singles["fraud:deceased"]
     p["death"][person[dec]] = hire[dec] - rng.integers(30, 3000, size=len(dec))
     p["locked"][person[singles["fraud:locked"]]] = True
@@ -462,9 +602,6 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     p["status"][person[expired]] = STATUS_ALIEN
     p["anum"][person[expired]] = 10_000_000 + rng.integers(0, 89_999_999, size=len(expired))
     p["stale"][person[expired]] = False
-    # Issue 17's draws come from generators of their own: the rest of the world stays as it was.
-    variant_rng = np.random.default_rng([seed, 17, 1])
-    subject_rng = np.random.default_rng([seed, 17, 2])
     sj.hit_people(
         p,
         person[singles["fraud:enforcement_hit"]],
@@ -472,6 +609,18 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         lpr=STATUS_LPR,
         alien=STATUS_ALIEN,
     )
+    return name_person
+
+
+def _variant_people(
+    rng: np.random.Generator, p: dict[str, np.ndarray], person: np.ndarray, slots: _Slots
+) -> np.ndarray:
+    """Make the people of variant and doc-type-share cases fit; return the doc-type-share cases.
+
+    Compound-name variants get a second surname, stale citizenship stays only on `none` cases,
+    doc-type-share cases are LPRs with an A-number.
+    """
+    label, detail = slots.label, slots.detail
     for key in ("compound_reordered", "compound_truncated", "hyphen_space"):
         idx = np.flatnonzero(detail == D[key])
         p["last2"][person[idx]] = np.where(
@@ -496,6 +645,20 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         p["anum"][person[share_cases]],
     )
     p["stale"][person[share_cases]] = False
+    return share_cases
+
+
+def _immigration_records(
+    rng: np.random.Generator,
+    p: dict[str, np.ndarray],
+    person: np.ndarray,
+    slots: _Slots,
+    *,
+    hire: np.ndarray,
+    today: int,
+) -> None:
+    """DHS facts that follow from the final statuses: identifiers, work authorization, naturalization."""
+    P = len(p["ssn"])  # noqa: N806 - the size, as in the docs
     p["i94"][p["status"] != STATUS_ALIEN] = 0
     p["passport"][p["status"] != STATUS_ALIEN] = 0
     alien = p["status"] == STATUS_ALIEN
@@ -508,6 +671,7 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         np.int32
     )
     p["wa_until"] = np.where(alien, today + rng.integers(60, 1200, size=P), NO_DAY).astype(np.int32)
+    expired = slots.singles["fraud:expired_authorization"]
     p["wa_until"][person[expired]] = hire[expired] - rng.integers(1, 200, size=len(expired))
     p["wa_from"][person[expired]] = np.minimum(
         p["wa_from"][person[expired]], p["wa_until"][person[expired]] - 365
@@ -516,20 +680,18 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
         np.int32
     )
     p["coa"] = np.where(p["stale"], 0, p["coa"]).astype(np.int8)
-    va.assign(
-        rng=variant_rng,
-        p=p,
-        label=label,
-        detail=detail,
-        person=person,
-        dob_override=dob_override,
-        codes=D,
-        clerical=L["clerical"],
-        citizen=STATUS_CITIZEN,
-        today_year=as_of.year,
-    )
 
-    # Documents: List A where the status allows, else List B+C.
+
+def _documents(
+    rng: np.random.Generator,
+    p: dict[str, np.ndarray],
+    person: np.ndarray,
+    share_cases: np.ndarray,
+    *,
+    n_cases: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The I-9 document type and number of each case: List A where the status allows, else B+C."""
+    M = n_cases  # noqa: N806 - the size, as in the docs
     doc_kind = rng.random(M)
     c_status = p["status"][person]
     doc_type = np.where(
@@ -543,48 +705,36 @@ def build(*, n_employers: int, n_cases: int, seed: int, as_of: date | None = Non
     ).astype(np.int8)
     doc_type[share_cases] = 2
     doc_number = rng.integers(10_000_000, 999_999_999, size=M).astype(np.int64)
+    return doc_type, doc_number
 
-    # Site
-    site = np.where(
-        rng.random(M) < 0.6,
-        w.e_site_base[employer] + rng.integers(0, 1 << 10, size=M) % w.e_sites[employer],
+
+def _sites(w: World, rng: np.random.Generator, employer: np.ndarray, *, n_cases: int) -> np.ndarray:
+    """The hiring site of each case: one of its employer's sites for 60% of cases, else none (-1)."""
+    return np.where(
+        rng.random(n_cases) < 0.6,
+        w.e_site_base[employer] + rng.integers(0, 1 << 10, size=n_cases) % w.e_sites[employer],
         -1,
     ).astype(np.int32)
 
-    w.p = p
-    w.c = {
-        "person": person,
-        "name_person": name_person,
-        "employer": employer,
-        "site": site,
-        "label": label,
-        "detail": detail,
-        "hire": hire,
-        "offer": offer,
-        "i9": i9,
-        "created": created,
-        "created_secs": created_secs,
-        "dob_override": dob_override,
-        "ssn_override": ssn_override,
-        "doc_type": doc_type,
-        "doc_number": doc_number,
-    }
 
-    # --- Enforcement subjects: links (the hits), decoys and strangers (synthetic.subjects) ---------------
-    hits = singles["fraud:enforcement_hit"]
-    K = max(20, M // 20)  # noqa: N806 - 50k subjects for 1M cases (issue 4, P1)
+def _subjects(w: World, subject_rng: np.random.Generator, slots: _Slots) -> None:
+    """Enforcement subjects: links (the hits), decoys and strangers (synthetic.subjects).
+
+    With more hits than subjects, the surplus hits become ordinary cases.
+    """
+    hits = slots.singles["fraud:enforcement_hit"]
+    K = max(20, w.n_cases // 20)  # noqa: N806 - 50k subjects for 1M cases (issue 4, P1)
     w.s = sj.build(
-        p=p,
+        p=w.p,
         c=w.c,
         hits=hits[:K],
         n_subjects=K,
         n_countries=len(COUNTRIES),
         rng=subject_rng,
-        today_year=as_of.year,
+        today_year=w.as_of.year,
     )
     if len(hits) > K:  # more hits than subjects: the surplus are ordinary cases
-        label[hits[K:]] = L["none"]
-    return w.freeze()
+        slots.label[hits[K:]] = L["none"]
 
 
 def _unique_fill(values: np.ndarray, rng: np.random.Generator, draw: Any) -> np.ndarray:
