@@ -10,7 +10,7 @@ Data: the synthetic world generator (`synthetic.generate`) with its ground-truth
 name variants, clerical DOB swaps and SSN transpositions, SSN reuse, multi-identity, deceased,
 locked, expired authorization, enforcement hits).
 
-P2 runs Splink 4 (DuckDB) in its own virtualenv (var/splink-venv, created on first use with
+P2 runs Splink 4 (DuckDB) in its own virtualenv (bench/venvs.py: outside the checkout, created on first use with
 pip), on the same cases and subjects and the same blocking keys, training included. This file is
 also that venv's entry point: `python bench/crossref.py --splink IN_DIR OUT_FILE` imports
 nothing of Django.

