@@ -60,9 +60,7 @@ class Report:
 
 def _sample_cases(cur: Any, limit: int, seed: int) -> CaseColumns:
     cur.execute(
-        "SELECT c.id, coalesce(c.date_of_birth - DATE '0001-01-01' + 1, 0), c.first_name, c.last_name, "  # noqa: S608
-        "coalesce(c.other_last_names, ''), c.ssn_bidx, c.a_number_bidx, c.passport_bidx, c.i94_bidx, "
-        f"c.document_number_bidx FROM {sources.CASES} c WHERE c.submitted_at IS NOT NULL "
+        f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c WHERE c.submitted_at IS NOT NULL "  # noqa: S608
         "ORDER BY md5(c.id::text || %s) LIMIT %s",
         [str(seed), limit],
     )

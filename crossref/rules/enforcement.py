@@ -38,6 +38,14 @@ from verification.comparison import IDENTIFIER_DIFFERENT
 CATS = ("verification_cases", "enforcement")
 
 
+# What `case_columns` reads of a case (alias c): the date of birth as a proleptic ordinal (0: none).
+CASE_COLUMNS = (
+    "c.id, coalesce(c.date_of_birth - DATE '0001-01-01' + 1, 0), c.first_name, c.last_name, "
+    "coalesce(c.other_last_names, ''), c.ssn_bidx, c.a_number_bidx, c.passport_bidx, c.i94_bidx, "
+    "c.document_number_bidx"
+)
+
+
 def thresholds() -> tuple[float, float]:
     """(lead, review) match probabilities, from settings."""
     lead = float(settings.CROSSREF["LINKAGE_LEAD_PROBABILITY"])
@@ -182,9 +190,7 @@ def _explain(
 def _case_rows(ctx: PartitionContext) -> list[tuple[Any, ...]]:
     where, params = _case_filter(ctx)
     ctx.cursor.execute(
-        "SELECT c.id, coalesce(c.date_of_birth - DATE '0001-01-01' + 1, 0), c.first_name, c.last_name, "  # noqa: S608
-        "coalesce(c.other_last_names, ''), c.ssn_bidx, c.a_number_bidx, c.passport_bidx, c.i94_bidx, "
-        f"c.document_number_bidx FROM {ctx.cases} c WHERE {where}",
+        f"SELECT {CASE_COLUMNS} FROM {ctx.cases} c WHERE {where}",  # noqa: S608
         params,
     )
     rows: list[tuple[Any, ...]] = ctx.cursor.fetchall()
