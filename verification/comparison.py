@@ -121,6 +121,17 @@ NICKNAMES = _nicknames()
 
 MISSING = -1
 
+# What forms put where a name is not known: the I-9's "Unknown" for a worker with one name, and the
+# law-enforcement "first/last name unknown", "no first/middle name". A placeholder is a missing
+# value (no evidence), never a name that disagrees (`is_placeholder`).
+PLACEHOLDER_NAMES = frozenset({"unknown", "unk", "fnu", "lnu", "nfn", "nln", "nmn", "none", "na"})
+
+
+def is_placeholder(normalized_name: str) -> bool:
+    """Whether a normalized name is a form's placeholder for an unknown name."""
+    return normalized_name in PLACEHOLDER_NAMES
+
+
 NAME_LEVELS = ("exact", "close", "similar", "alternate", "initial", "weak", "different")
 NAME_DIFFERENT = len(NAME_LEVELS) - 1
 WEAK_JW = 0.70

@@ -1,7 +1,8 @@
 """Estimating m and u from the data: u from random pairs, m by expectation-maximisation.
 
 - u: among random (case, subject) pairs nearly all are different people, so the share of pairs
-  reaching each level is u (`estimate_u`).
+  reaching each level is u (`estimate_u`); once m and the prior are known, the few matches among
+  them are taken out (the mixture's other part).
 - m: EM over the pairs of a blocking rule, u held fixed (`estimate_m`). The fields the rule
   blocked on agree by construction among its non-matching pairs, so they are left out of that
   round (treated as missing) and estimated in another round blocked on other fields, as Splink
@@ -33,12 +34,26 @@ def _proportions(counts: np.ndarray, default: tuple[float, ...]) -> tuple[float,
     return tuple(float(x) for x in np.maximum(smoothed / smoothed.sum(), FLOOR))
 
 
-def estimate_u(levels: np.ndarray) -> dict[str, tuple[float, ...]]:
-    """u per field and level, from the levels of random pairs (missing values left out)."""
+def estimate_u(
+    levels: np.ndarray,
+    m: dict[str, tuple[float, ...]] | None = None,
+    share: float = 0.0,
+) -> dict[str, tuple[float, ...]]:
+    """u per field and level, from the levels of random pairs (missing values left out).
+
+    A random pair is the same person with probability `share` (the prior): its levels are the
+    mixture share * m + (1 - share) * u. Given m and the share (after a first estimate), the
+    matches' part is taken out of the counts, so u is the non-matches' alone. This matters where
+    the data are dense in matches (a small file of duplicates: there a shared SSN is common among
+    random pairs only because of the true pairs); in a large population the share is negligible.
+    """
     out = {}
     for j, f in enumerate(FIELDS):
         col = levels[:, j].astype(np.int64)
         counts = np.bincount(col[col >= 0], minlength=len(f.levels)).astype(np.float64)
+        if m is not None and share > 0:
+            matches = share * counts.sum() * np.asarray(m[f.name], dtype=np.float64)
+            counts = np.maximum(counts - matches, 0.0) / max(1.0 - share, FLOOR)
         out[f.name] = _proportions(counts, DEFAULT.u[f.name])
     return out
 

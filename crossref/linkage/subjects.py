@@ -19,6 +19,7 @@ import numpy as np
 
 from crossref import names, sources
 from crossref.linkage import blocking
+from verification.comparison import is_placeholder
 
 _lock = threading.Lock()
 
@@ -92,22 +93,30 @@ def word(word_id_: int) -> str:
     return _WORD_LIST[word_id_]
 
 
+def _known(normalized: str) -> str:
+    """A normalized name, or '' (missing) where it is a placeholder such as the I-9's "Unknown"."""
+    return "" if is_placeholder(normalized) else normalized
+
+
 @lru_cache(maxsize=1 << 18)
 def name_word(name: str) -> int:
     """The word id of a normalized name; cached by name (normalizing costs about 20 us, names repeat)."""
-    return word_id(names.normalize(name))
+    return word_id(_known(names.normalize(name)))
 
 
 @lru_cache(maxsize=1 << 18)
 def family_word(last: str, other: str) -> int:
     """The word id of a case's normalized family names, the other last names included."""
-    return word_id(" ".join(x for x in (names.normalize(last), names.normalize(other)) if x))
+    return word_id(
+        " ".join(x for x in (_known(names.normalize(last)), _known(names.normalize(other))) if x)
+    )
 
 
 @lru_cache(maxsize=1 << 18)
 def alias_words(alias: str) -> tuple[int, int]:
     """An alias ("Given Family ...") as (given, family) word ids; a single word is a surname."""
     given, _, family = names.normalize(alias).partition(" ")
+    given, family = _known(given), _known(family)
     return (word_id(given), word_id(family)) if family else (word_id(""), word_id(given))
 
 

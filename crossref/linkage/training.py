@@ -1,7 +1,8 @@
 """Training ENF-LINK's model on the loaded data: `manage.py crossref train-linkage`.
 
 1. The cases (a seeded sample, at most `cases` of them) and the current enforcement load.
-2. u: the levels of `random_pairs` random (case, subject) pairs (`em.estimate_u`).
+2. u: the levels of `random_pairs` random (case, subject) pairs (`em.estimate_u`), the matches
+   among them taken out once m and the prior are known (step 4, then the prior once more).
 3. m: expectation-maximisation, u fixed, in rounds over pairs blocked on one thing each, each
    round estimating only the fields it did not block on (`ROUNDS`); a field's m is the average of
    the rounds that estimated it with enough support, else the stated default
@@ -137,7 +138,8 @@ def estimate(
     n_cases, n_subjects = len(cases.ids), len(index)
     pc = rng.integers(0, n_cases, size=random_pairs)
     ps = rng.integers(0, n_subjects, size=random_pairs)
-    u = em.estimate_u(compare(cases, index, pc, ps, DEFAULT).levels)
+    random_levels = compare(cases, index, pc, ps, DEFAULT).levels
+    u = em.estimate_u(random_levels)
     report = Report(DEFAULT, n_cases, n_subjects, random_pairs)
     estimates: dict[str, list[tuple[float, ...]]] = {}
     for label, block, fields in ROUNDS:
@@ -174,6 +176,10 @@ def estimate(
     pc, ps, _ = enforcement.candidates(cases, index)
     got = compare(cases, index, pc, ps, params)
     prior = _prior(params, got, n_cases * n_subjects)
+    # The random pairs held some matches (about `prior` of them): u without them, then the prior again.
+    u = em.estimate_u(random_levels, m, prior)
+    params = Parameters(m=m, u=u, prior=prior, version="trained")
+    prior = _prior(params, compare(cases, index, pc, ps, params), n_cases * n_subjects)
     report.params = Parameters(m=m, u=u, prior=prior, version="trained")
     report.params.check()
     report.candidate_pairs = len(pc)

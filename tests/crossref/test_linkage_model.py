@@ -191,6 +191,24 @@ def test_em_recovers_known_m_and_u_within_tolerance():
         assert np.allclose(got.m[f.name], truth.m[f.name], atol=0.02), (f.name, got.m[f.name])
 
 
+def test_u_from_random_pairs_leaves_out_the_matches_among_them():
+    """In a file dense in duplicates, random pairs agree on the SSN mostly because they are matches."""
+    truth = Parameters(
+        m={**DEFAULT.m, "ssn": (0.9, 0.04, 0.02, 0.04)},
+        u={**DEFAULT.u, "ssn": (1e-7, 1e-6, 1e-5, 1 - 1e-7 - 1e-6 - 1e-5)},
+        prior=2e-3,
+    )
+    levels = _simulate(truth, 400_000, 2e-3, seed=3)
+    ssn = FIELD_INDEX["ssn"]
+    raw = em.estimate_u(levels)["ssn"][0]
+    unmixed = em.estimate_u(levels, truth.m, 2e-3)["ssn"][0]
+    assert raw > 1e-3  # the matches' SSN agreement, read as chance agreement
+    assert unmixed < raw / 20
+    assert (levels[:, ssn] == 0).sum() > 500  # the sample did hold matches agreeing on the SSN
+    weights = Parameters(truth.m, em.estimate_u(levels, truth.m, 2e-3), 2e-3).weight_table()
+    assert weights[ssn][0] > 12  # a shared SSN is strong evidence again
+
+
 # --- The regressions of the linkage issue (on the stated defaults) ---------------------------------
 def test_a_subject_with_only_a_surname_and_an_ssn_links_through_the_ssn(world, matcher):
     emp = world.employer()
@@ -209,6 +227,24 @@ def test_a_subject_with_only_a_surname_and_an_ssn_links_through_the_ssn(world, m
     }
     assert weights_of(got)["given"] == 0
     assert weights_of(got)["dob"] == 0
+
+
+@pytest.mark.parametrize("placeholder", ["Unknown", "UNKNOWN", "FNU"])
+def test_a_placeholder_given_name_is_missing_not_a_different_name(world, matcher, placeholder):
+    """The I-9 has a worker with one name enter "Unknown" as the first name: no evidence either way."""
+    emp = world.employer()
+    world.subject("S-1", "Amara", "Okonkwo", DOB, docs=[("ssn", "521874390")])
+    case = world.case(emp, "521874390", placeholder, "Okonkwo", DOB)
+    lookalike = world.case(emp, "600000009", "Chidi", "Okonkwo", DOB)
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert levels_of(got[case.pk])["given"] == "missing"
+    assert weights_of(got[case.pk])["given"] == 0
+    assert got[case.pk].severity == "high"
+    # A real given name that disagrees still counts against: only the placeholder is missing.
+    if lookalike.pk in got:
+        assert levels_of(got[lookalike.pk])["given"] == "different"
+        assert got[lookalike.pk].score < got[case.pk].score
 
 
 def test_given_name_and_surname_the_wrong_way_round(world, matcher):
