@@ -18,6 +18,9 @@ a name and "initial" the given name's first letter:
   day and month exchanged (a keying slip on either side);
 - `undated_names`: both names' sounds, for subjects without a date of birth (enforcement
   records are often partial): every case carries the key, only undated subjects do.
+- `year_only_names`: a surname part's sound, the initial and the year, for subjects born on
+  1 January: a date known only by its year is commonly recorded so (`YEAR_ONLY`). Every case
+  carries the key, only such subjects do.
 
 Each key holds a date or two of its parts beside the names, so a common surname makes blocks of
 people born close together, not of everyone of that name: the pairs stay few at millions of
@@ -50,6 +53,7 @@ RULES = (
     "surname_year_day",
     "dob_initials",
     "undated_names",
+    "year_only_names",
 )
 RULE_NUMBER = {name: i for i, name in enumerate(RULES)}
 NONE = np.int64(-1)  # no key (a part missing): matches nothing
@@ -97,6 +101,12 @@ def date_columns(dob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         [_date_parts(int(o)) if o > 0 else (0, 0, 0) for o in uniq], dtype=np.int64
     ).reshape(-1, 3)[inverse]
     return dob, parts[:, 0], parts[:, 1], parts[:, 2]
+
+
+def year_only_dates(ordinal: np.ndarray) -> np.ndarray:
+    """Whether each date may be known only by its year: 1 January, the usual stand-in (no date: False)."""
+    _, _, month, day = date_columns(ordinal)
+    return (month == 1) & (day == 1)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -205,6 +215,9 @@ def _keys(g: np.ndarray, f: np.ndarray, dob: np.ndarray, *, undated_only: bool) 
             _key("surname_dob", f_sound[:, 0], swapped),
         ]
     undated = np.where(ordinal == 0, 1, 0) if undated_only else np.ones(n, dtype=np.int64)
+    year_only = (
+        np.where(year_only_dates(ordinal), 1, 0) if undated_only else np.ones(n, dtype=np.int64)
+    )
     for j in range(MAX_FAMILY_PARTS):
         sound = f_sound[:, j]
         columns += [
@@ -213,5 +226,6 @@ def _keys(g: np.ndarray, f: np.ndarray, dob: np.ndarray, *, undated_only: bool) 
             _key("surname_month_day", sound, g_initial, month, day),
             _key("surname_year_day", sound, g_initial, year, day),
             _key("undated_names", sound, g_sound, undated),
+            _key("year_only_names", sound, g_initial, year, year_only),
         ]
     return np.stack(columns, axis=1) if n else np.zeros((0, len(columns)), dtype=np.int64)

@@ -7,6 +7,9 @@ entered the wrong way round (each close to the other side's other name, while th
 comparison is not) is the given-name field's `swapped` level, and the surname is then not counted
 again.
 
+A subject born on 1 January of the case's year of birth may be known by the year only: a date
+level that would weigh against such a pair is missing instead (`_dob`).
+
 Identifiers are compared by blind index (exact) and, for SSN and A-Number pairs that the scale
 would otherwise call different, in clear inside the worker for the few pairs where one digit off
 could change the outcome (`refine_identifiers`): never stored, never logged.
@@ -22,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from crossref import sources
+from crossref.linkage import blocking
 from crossref.linkage.model import FIELD_INDEX, FIELDS, SWAPPED, Parameters
 from crossref.linkage.subjects import SubjectIndex, word
 from privacy import crypto
@@ -112,6 +116,23 @@ def _names(
     return given[chosen], family[chosen], name[chosen]
 
 
+def _dob(case_dob: np.ndarray, subject_dob: np.ndarray, params: Parameters) -> np.ndarray:
+    """Date-of-birth levels; a subject's 1 January of the case's year is a date known by its year only.
+
+    Enforcement records often hold only a year of birth, written as 1 January. Where the years
+    agree, the day and month the record does not know are no evidence against the pair: a level
+    that would weigh against it is missing instead.
+    """
+    levels = dob_levels(case_dob, subject_dob)
+    year_only = blocking.year_only_dates(subject_dob)
+    if year_only.any():
+        same_year = blocking.date_columns(case_dob)[1] == blocking.date_columns(subject_dob)[1]
+        weights = params.weight_table()[FIELD_INDEX["dob"]]
+        against = (levels >= 0) & (weights[np.maximum(levels, 0)] < 0)
+        levels[year_only & same_year & against] = MISSING
+    return levels
+
+
 def _document_levels(
     cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, ps: np.ndarray
 ) -> np.ndarray:
@@ -163,7 +184,7 @@ def compare(
     given, family, name = _names(cases, index, pc, ps, params)
     levels[:, FIELD_INDEX["given"]] = given
     levels[:, FIELD_INDEX["family"]] = family
-    levels[:, FIELD_INDEX["dob"]] = dob_levels(cases.dob[pc], index.dob[ps])
+    levels[:, FIELD_INDEX["dob"]] = _dob(cases.dob[pc], index.dob[ps], params)
     levels[:, FIELD_INDEX["ssn"] :] = _document_levels(cases, index, pc, ps)
     tf = {}
     for field, words_, counts, got in (

@@ -247,6 +247,51 @@ def test_a_placeholder_given_name_is_missing_not_a_different_name(world, matcher
         assert got[lookalike.pk].score < got[case.pk].score
 
 
+def test_a_subject_known_by_the_year_of_birth_only_is_no_evidence_against_the_day(world, matcher):
+    """Enforcement records write a year of birth alone as 1 January: the day they lack is missing."""
+    emp = world.employer()
+    world.subject("S-1", "Kavya", "Raghunathan", date(1960, 1, 1), docs=[("ssn", "521874390")])
+    world.subject("S-2", "Omar", "Haddad", date(1960, 3, 4), docs=[("ssn", "521874391")])
+    same_year = world.case(emp, "521874390", "Kavya", "Raghunathan", date(1960, 7, 23))
+    dated = world.case(emp, "521874391", "Omar", "Haddad", date(1960, 7, 23))
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert levels_of(got[same_year.pk])["dob"] == "missing"
+    assert weights_of(got[same_year.pk])["dob"] == 0
+    assert got[same_year.pk].severity == "high"
+    # A subject with a full date that disagrees keeps the evidence against.
+    assert levels_of(got[dated.pk])["dob"] == "different"
+    assert weights_of(got[dated.pk])["dob"] < 0
+
+
+def test_a_subject_known_by_the_year_of_birth_only_still_disagrees_on_another_year(world, matcher):
+    emp = world.employer()
+    world.subject("S-1", "Kavya", "Raghunathan", date(1960, 1, 1), docs=[("ssn", "521874390")])
+    other_year = world.case(emp, "521874390", "Kavya", "Raghunathan", date(1963, 7, 21))
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")[other_year.pk]
+    assert levels_of(got)["dob"] == "different"
+    assert weights_of(got)["dob"] < 0
+
+
+def test_a_date_known_by_its_year_gets_a_blocking_key_of_its_own():
+    subject = blocking.name_keys(
+        ["kavya"], ["raghunathan"], np.array([date(1960, 1, 1).toordinal()]), undated_only=True
+    )
+    case = blocking.name_keys(
+        ["kavya"], ["raghunathan"], np.array([date(1960, 2, 9).toordinal()]), undated_only=False
+    )
+    shared = set(case.ravel().tolist()) & set(subject.ravel().tolist()) - {int(blocking.NONE)}
+    assert {blocking.RULES[r] for r in blocking.rule_of(np.array(sorted(shared)))} == {
+        "year_only_names"
+    }
+    # A subject with a full date of another day makes no such key.
+    dated = blocking.name_keys(
+        ["kavya"], ["raghunathan"], np.array([date(1960, 3, 1).toordinal()]), undated_only=True
+    )
+    assert not set(case.ravel().tolist()) & set(dated.ravel().tolist()) - {int(blocking.NONE)}
+
+
 def test_given_name_and_surname_the_wrong_way_round(world, matcher):
     emp = world.employer()
     world.subject("S-1", "Wei", "Zhang", DOB)
