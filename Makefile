@@ -8,7 +8,7 @@ SCALE ?=
 SEED ?=
 FULL ?=
 
-.PHONY: install run run-check test lint typecheck bench clean-var
+.PHONY: install run run-check test lint typecheck bench bench-compare clean-var
 
 install: $(STAMP)
 
@@ -44,6 +44,11 @@ typecheck: install
 
 bench: install
 	$(PY) -m bench --area $(AREA) $(if $(SCALE),--scale $(SCALE),) $(if $(SEED),--seed $(SEED),) $(if $(FULL),--full,)
+
+# The change of every goal between two results of `make bench` (bench/results/*.json).
+bench-compare: install
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make bench-compare A=bench/results/x.json B=bench/results/y.json"; exit 2; }
+	$(PY) -m bench.report compare $(A) $(B)
 
 clean-var:
 	rm -rf var/

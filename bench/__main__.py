@@ -10,6 +10,8 @@ import shutil
 import sys
 import time
 
+from bench import report
+
 AREAS = ["data", "crossref", "audit", "queue", "linkage"]
 
 
@@ -44,6 +46,7 @@ def main() -> None:
                 continue
             raise
         print(f"== {area}")
+        report.REPORT.areas.append(area)
         started = time.perf_counter()
         # --seed and --full go to the areas whose run() takes them; the others ignore them.
         accepted = inspect.signature(module.run).parameters
@@ -51,6 +54,7 @@ def main() -> None:
         extra = {k: v for k, v in given.items() if v is not None and k in accepted}
         module.run(args.scale, **extra)
         print(f"== {area} finished in {time.perf_counter() - started:.1f}s")
+    report.write(sys.argv)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from bench import report
+
 ROOT = Path(__file__).resolve().parent.parent
 # A kept database has its own name, so that a plain run (which drops its database) never takes it.
 BENCH_DB = (
@@ -256,7 +258,8 @@ def _cpu_in_process(cookie: str, path: str, *, rounds: int = 8, n: int = 25) -> 
     on, off = statistics.median(samples[True]), statistics.median(samples[False])
     print(
         f"   in-process CPU per request (Django and its PostgreSQL backend, median of {rounds} blocks of {n}): "
-        f"audit on {on:.1f} ms, off {off:.1f} ms: overhead {(on - off) / off * 100:.1f}% (goal <= 10%)"
+        f"audit on {on:.1f} ms, off {off:.1f} ms: overhead {(on - off) / off * 100:.1f}% "
+        f"{report.goal('audit', 'audit CPU overhead per request', (on - off) / off * 100, '<=', 10, unit='%')}"
     )
 
 
@@ -412,7 +415,8 @@ def _pages(url: str) -> None:
     print(
         f"   => auditing on {on:.1f} req/s vs off {off:.1f} req/s (means): {overhead:.1f}%; "
         f"paired phases: median overhead {statistics.median(paired):.1f}% "
-        f"(pairs: {', '.join(f'{x:.1f}' for x in paired)}) (goal <= 10%)"
+        f"(pairs: {', '.join(f'{x:.1f}' for x in paired)}) "
+        f"{report.goal('audit', 'audit throughput overhead (paired median)', statistics.median(paired), '<=', 10, unit='%')}"
     )
 
 
@@ -550,7 +554,8 @@ def _verify_size(n: int) -> None:
     )
     print(
         f"   verified {result.checked:,} events in {result.seconds:.1f}s: {rate:,.0f} events/s "
-        f"(goal >= 200,000/s), intact={result.ok}; load average {load:.2f} at the start"
+        f"{report.goal('audit', 'chain verification events/s', rate, '>=', 200_000, unit='/s')}, "
+        f"intact={result.ok}; load average {load:.2f} at the start"
     )
     if result.checked and busy_after > busy_before:
         # The rate is bounded by CPU: both cores busy for the whole run. What the machine spent per

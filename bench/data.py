@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import time
 
+from bench import report
+
 DEFAULT_SCALE = 1_000_000
 GOAL_SECONDS = 90.0
 
@@ -68,7 +70,8 @@ def run(scale: int | None) -> None:
             f"Python CPU {python_cpu:.1f}s over all processes; load average at the end {load} on {os.cpu_count()} cores"
         )
         print(
-            f"data: generate+load {total:.1f}s (goal <= {GOAL_SECONDS:.0f}s for 1M on 2 cores): "
+            f"data: generate+load {total:.1f}s "
+            f"{report.goal('data', f'generate+load {n:,} cases (goal scaled from 1M)', total, '<=', GOAL_SECONDS * n / 1_000_000, unit='s')}: "
             f"{rows / total:,.0f} rows/s overall | COPY alone {summary.copy_rows_per_second:,.0f} rows/s per stream "
             f"({rows / max(1e-9, sum(summary.copy_seconds.values()) / workers):,.0f} rows/s over {workers} streams)"
         )
@@ -89,7 +92,8 @@ def run(scale: int | None) -> None:
             figures = measure(requests=int(os.environ.get("BENCH_LATENCY_REQUESTS", "300")))
             print(
                 f"data: instant result over the API, one client, {figures['n']} submits against this data: "
-                f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms (goal <= 50 ms), max {figures['max']:.1f} ms; "
+                f"p50 {figures['p50']:.1f} ms, p95 {figures['p95']:.1f} ms "
+                f"{report.goal('data', 'instant result p95, 1 client', figures['p95'], '<=', 50, unit=' ms')}, max {figures['max']:.1f} ms; "
                 f"CPU per submit: app {figures['app_cpu_ms']:.1f} ms + database {figures['db_cpu_ms']:.1f} ms (load average {figures['load']})"
             )
     finally:
