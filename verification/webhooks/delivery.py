@@ -110,6 +110,15 @@ def record(*, delivery: WebhookDelivery, answer: network.Answer, started: Any) -
     now = timezone.now()
     before = delivery.state
     state, next_at = _outcome(delivery, answer, now)
+    # Deleted (cancelled) while this attempt was under way: record it, keep it cancelled.
+    current = (
+        WebhookDelivery.objects.select_for_update()
+        .filter(pk=delivery.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if current == DeliveryState.CANCELLED and state != DeliveryState.SUCCEEDED:
+        state, next_at = DeliveryState.CANCELLED, None
     number = delivery.attempts + 1
     WebhookAttempt.objects.create(
         delivery=delivery,
