@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VerificationCaseStatusEnum": "verification.models.cases.CaseStatus",
         "AgreementStatusEnum": "privacy.models.agreements.AgreementStatus",
+        "WebhookEventTypeEnum": "verification.models.webhooks.WebhookEventType",
+        "WebhookSubscribableEventEnum": "verification.models.webhooks.SUBSCRIBABLE",
     },
 }
 
