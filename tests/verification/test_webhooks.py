@@ -7,12 +7,18 @@ the broker and a real worker.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
-from datetime import date
+import ssl
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.db import transaction
 from rest_framework.test import APIClient
 
@@ -520,3 +526,47 @@ def test_admins_manage_subscriptions_and_allowances_on_screen(employer, login, a
     assert client.post(f"/verification/webhooks/{sub.pk}/delete/").status_code == 302
     sub.refresh_from_db()
     assert sub.deleted_at is not None
+
+
+def test_a_receiver_whose_certificate_does_not_verify_is_refused(
+    employer, local_allowed, tmp_path, settings
+):
+    """TLS is verified against the host name: a self-signed certificate fails the attempt."""
+    settings.WEBHOOK_TIMEOUT_SECONDS = 3
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    tls = Receiver().start()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    tls.server.socket = context.wrap_socket(tls.server.socket, server_side=True)
+    try:
+        sub, _ = subscribe(employer, f"https://127.0.0.1:{tls.port}/hooks")
+        d = hooks.subscription_ping(actor=None, subscription=sub).deliveries.get()
+        assert delivery.attempt(d.pk) == DeliveryState.RETRYING
+        assert "CERTIFICATE_VERIFY_FAILED" in d.tries.get().error
+        assert tls.received == []
+    finally:
+        tls.stop()

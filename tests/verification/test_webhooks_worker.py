@@ -7,11 +7,13 @@ and the retry window is 4 s instead of 24 hours, the timeout is 1 s and answers 
 
 from __future__ import annotations
 
-from datetime import date
+import itertools
+from datetime import date, timedelta
 
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -21,6 +23,7 @@ from tests.workers import celery_worker, stop_worker, wait_until
 from verification import services
 from verification.models import DeliveryState, WebhookDelivery
 from verification.webhooks import services as hooks
+from verification.webhooks.tasks import dispatch_due
 
 pytestmark = [
     pytest.mark.worker,
@@ -67,7 +70,7 @@ def allowed(adam):
 
 @pytest.fixture
 def acme_key(adam, employer):
-    key, raw = services.apikey_issue(actor=adam, employer=employer, label="hr")
+    _, raw = services.apikey_issue(actor=adam, employer=employer, label="hr")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
@@ -178,7 +181,7 @@ def test_a_failing_receiver_is_retried_with_growing_backoff_until_it_answers(
     assert [t.response_code for t in tries] == [500, 500, 200]
     assert tries[0].response_excerpt == "boom 1"
     # Waits of base * 2^(n-1), jittered between half and all of it.
-    for n, (before, after) in enumerate(zip(tries, tries[1:], strict=False), start=1):
+    for n, (before, after) in enumerate(itertools.pairwise(tries), start=1):
         wait = (after.started_at - before.finished_at).total_seconds()
         assert wait >= BASE * 2 ** (n - 1) / 2 - 0.01, (n, wait)
         assert before.next_attempt_at is not None
@@ -257,3 +260,23 @@ def test_a_host_no_longer_allowed_is_refused_at_send_time_and_never_called(
     wait_until(_delivery_done(pk, DeliveryState.CANCELLED), 10, "the cancellation")
     deleted = AuditEvent.objects.get(action="webhook.subscription_deleted")
     assert deleted.detail["cancelled"] == 1
+
+
+def test_the_sweep_resends_a_delivery_whose_worker_died_mid_attempt(
+    worker, receiver, allowed, employer
+):
+    sub, _ = hooks.subscription_create(
+        actor=None, employer=employer, url=receiver.url(), events=ALL
+    )
+    pk = hooks.subscription_ping(actor=None, subscription=sub).deliveries.get().pk
+    wait_until(_delivery_done(pk), 30, "the first delivery")
+    # As a worker killed during an attempt leaves it: in flight, its lease run out, no message
+    # left in Redis. Only the beat sweep can find it.
+    past = timezone.now() - timedelta(seconds=5)
+    WebhookDelivery.objects.filter(pk=pk).update(
+        state=DeliveryState.RETRYING, leased_until=past, next_attempt_at=past
+    )
+    dispatch_due.delay()
+    wait_until(_delivery_done(pk), 30, "the sweep to resend it")
+    assert len(receiver.received) == 2
+    assert receiver.received[0].json["id"] == receiver.received[1].json["id"]
