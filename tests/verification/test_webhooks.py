@@ -19,7 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -570,3 +571,25 @@ def test_a_receiver_whose_certificate_does_not_verify_is_refused(
         assert tls.received == []
     finally:
         tls.stop()
+
+
+def test_delivery_lists_cost_the_same_queries_for_few_or_many(employer, acme_key, login, adam):
+    sub, _ = subscribe(employer, "https://8.8.8.8/hooks")
+    admin = login(adam)
+    me = api(acme_key)
+
+    def counts() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as page:
+            assert admin.get("/verification/webhooks/deliveries/").status_code == 200
+        with CaptureQueriesContext(connection) as listed:
+            assert me.get("/api/v1/webhooks/deliveries/").status_code == 200
+        return len(page), len(listed)
+
+    for _ in range(2):
+        hooks.subscription_ping(actor=None, subscription=sub)
+    counts()  # warm up (the key's last-used time is written once a minute)
+    few = counts()
+    for _ in range(10):
+        hooks.subscription_ping(actor=None, subscription=sub)
+    assert counts() == few
+    assert len(me.get("/api/v1/webhooks/deliveries/").json()["results"]) == 12

@@ -190,7 +190,7 @@ def _schedule(delivery_id: int, delay: float) -> None:
     transaction.on_commit(send)
 
 
-def due(*, limit: int = 500) -> list[int]:
+def due(*, limit: int = 5000) -> list[int]:
     """Deliveries due now that nobody holds, oldest due first."""
     now = timezone.now()
     return list(
