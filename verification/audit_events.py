@@ -34,6 +34,7 @@ EVENTS: dict[str, str] = {
     "webhook.delivery_dead_lettered": "A webhook delivery failed for the whole retry window.",
     "webhook.delivery_replayed": "A webhook delivery was sent again as a new delivery of the same event.",
     "webhook.deliveries_listed": "A list of webhook deliveries with their answers was read.",
+    "webhook.pruned": "Finished webhook deliveries past their keeping period were deleted.",
     "webhook.host_allowed": "An admin let webhooks call a host or network our address rule refuses.",
     "webhook.host_disallowed": "An admin removed a host or network from the webhook allowances.",
     "synthetic.generated": "Synthetic data was generated and loaded (development only).",

@@ -372,6 +372,11 @@ WEBHOOK_MAX_SUBSCRIPTIONS = env_int("CROSSCHECK_WEBHOOK_MAX_SUBSCRIPTIONS", 20)
 WEBHOOK_REQUIRE_HTTPS = env_bool("CROSSCHECK_WEBHOOK_REQUIRE_HTTPS", True)
 # Working days before a deadline at which the "due soon" reminder events go out.
 WEBHOOK_REMINDER_WORKING_DAYS = env_int("CROSSCHECK_WEBHOOK_REMINDER_WORKING_DAYS", 2)
+WEBHOOK_KEEP_DAYS = env_int("CROSSCHECK_WEBHOOK_KEEP_DAYS", 90)
+CELERY_BEAT_SCHEDULE["verification-webhooks-prune"] = {
+    "task": "verification.webhooks.prune",
+    "schedule": 86400.0,
+}
 CELERY_BEAT_SCHEDULE["verification-webhooks-dispatch"] = {
     "task": "verification.webhooks.dispatch_due",
     "schedule": float(env_int("CROSSCHECK_WEBHOOK_SWEEP_SECONDS", 30)),

@@ -593,3 +593,16 @@ def test_delivery_lists_cost_the_same_queries_for_few_or_many(employer, acme_key
         hooks.subscription_ping(actor=None, subscription=sub)
     assert counts() == few
     assert len(me.get("/api/v1/webhooks/deliveries/").json()["results"]) == 12
+
+
+def test_finished_deliveries_are_pruned_after_the_keeping_period(employer, receiver, local_allowed):
+    sub, _ = subscribe(employer, receiver.url())
+    with time_machine.travel("2026-01-05 12:00Z"):
+        done = hooks.subscription_ping(actor=None, subscription=sub).deliveries.get()
+        delivery.attempt(done.pk)
+        stuck = hooks.subscription_ping(actor=None, subscription=sub).deliveries.get()
+    fresh = hooks.subscription_ping(actor=None, subscription=sub).deliveries.get()
+    delivery.attempt(fresh.pk)
+    assert delivery.prune(keep_days=90) == 1
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {stuck.pk, fresh.pk}
+    assert AuditEvent.objects.filter(action="webhook.pruned").count() == 1

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import event_record
-from verification.models import DeliveryState, WebhookAttempt, WebhookDelivery
+from verification.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEvent
 from verification.models.webhooks import IN_FLIGHT
 from verification.webhooks import network, signing
 
@@ -199,3 +199,28 @@ def due(*, limit: int = 5000) -> list[int]:
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def prune(*, keep_days: int | None = None, chunk: int = 10000) -> int:
+    """Delete events older than WEBHOOK_KEEP_DAYS whose deliveries all finished (with their
+    deliveries and attempts), one audited chunk at a time; how many events went."""
+    days = settings.WEBHOOK_KEEP_DAYS if keep_days is None else keep_days
+    cutoff = timezone.now() - timedelta(days=days)
+    total = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                WebhookEvent.objects.filter(created_at__lt=cutoff)
+                .exclude(deliveries__state__in=IN_FLIGHT)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:chunk]
+            )
+            if not ids:
+                return total
+            WebhookEvent.objects.filter(pk__in=ids).delete()
+            event_record(
+                action="webhook.pruned",
+                object_type="webhook_event",
+                detail={"events": len(ids), "older_than": cutoff.isoformat(), "keep_days": days},
+            )
+        total += len(ids)

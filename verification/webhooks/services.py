@@ -72,13 +72,13 @@ def subscription_create(
     *, actor: Any, employer: Employer, url: str, events: list[str], description: str = ""
 ) -> tuple[WebhookSubscription, str]:
     """Subscribe an employer's endpoint to events; returns the subscription and its secret (once)."""
-    employer = Employer.objects.select_for_update().get(pk=employer.pk)  # serializes the cap check
     errors: dict[str, list[str]] = {}
     url = (url or "").strip()
     try:
-        network.check_url(url)
+        network.check_url(url)  # resolves the host: before the lock, which it must not hold up
     except network.Refused as exc:
         errors["url"] = [str(exc)]
+    employer = Employer.objects.select_for_update().get(pk=employer.pk)  # serializes the cap check
     clean_events = _clean_events(events, errors)
     try:
         description = validation.free_text((description or "").strip(), max_length=200)

@@ -28,3 +28,13 @@ def dispatch_due() -> int:
     for pk in ids:
         deliver.apply_async(args=(pk,))
     return len(ids)
+
+
+@shared_task(name="verification.webhooks.prune", acks_late=True, ignore_result=True)
+def prune() -> int:
+    """Beat, daily: drop finished deliveries older than WEBHOOK_KEEP_DAYS."""
+    token = context.bind(task_name="verification.webhooks.prune")
+    try:
+        return delivery.prune()
+    finally:
+        context.reset(token)
