@@ -76,6 +76,11 @@ NO_PERSON = {
     "verification:apikey-new": "an employer (POST)",
     "verification:apikey-rotate": "an API key (POST)",
     "verification:apikey-revoke": "an API key (POST)",
+    "verification:webhook-rotate": "a webhook subscription (POST)",
+    "verification:webhook-delete": "a webhook subscription (POST)",
+    "verification:webhook-allowance-remove": "a host allowance (POST)",
+    "verification:webhook-delivery": "a webhook delivery: case number and status only",
+    "verification:webhook-replay": "a webhook delivery (POST)",
     "crossref:run-detail": "counts of a run",
     "crossref:run-progress": "counts of a run",
     "crossref:run-cancel": "a run (POST)",
@@ -86,6 +91,10 @@ NO_PERSON = {
     "api-case-decision": "the employer API (POST)",
     "api-case-refer": "the employer API (POST)",
     "api-case-close": "the employer API (POST)",
+    "api-webhook-subscription": "the employer API: its own webhook subscription",
+    "api-webhook-rotate": "the employer API (POST)",
+    "api-webhook-ping": "the employer API (POST)",
+    "api-webhook-delivery": "the employer API: a delivery holds case number and status only",
 }
 
 

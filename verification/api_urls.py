@@ -3,6 +3,7 @@
 from django.urls import path, re_path
 
 from verification import api
+from verification.webhooks import api as hooks
 
 urlpatterns = [
     path("cases/", api.CaseCollectionApi.as_view(), name="api-cases"),
@@ -12,5 +13,31 @@ urlpatterns = [
     path("cases/<str:pk>/decision/", api.CaseDecisionApi.as_view(), name="api-case-decision"),
     path("cases/<str:pk>/refer/", api.CaseReferApi.as_view(), name="api-case-refer"),
     path("cases/<str:pk>/close/", api.CaseCloseApi.as_view(), name="api-case-close"),
+    path(
+        "webhooks/subscriptions/",
+        hooks.SubscriptionCollectionApi.as_view(),
+        name="api-webhook-subscriptions",
+    ),
+    path(
+        "webhooks/subscriptions/<str:pk>/",
+        hooks.SubscriptionDetailApi.as_view(),
+        name="api-webhook-subscription",
+    ),
+    path(
+        "webhooks/subscriptions/<str:pk>/rotate-secret/",
+        hooks.SubscriptionRotateApi.as_view(),
+        name="api-webhook-rotate",
+    ),
+    path(
+        "webhooks/subscriptions/<str:pk>/ping/",
+        hooks.SubscriptionPingApi.as_view(),
+        name="api-webhook-ping",
+    ),
+    path("webhooks/deliveries/", hooks.DeliveryListApi.as_view(), name="api-webhook-deliveries"),
+    path(
+        "webhooks/deliveries/<str:pk>/",
+        hooks.DeliveryDetailApi.as_view(),
+        name="api-webhook-delivery",
+    ),
     re_path(r"^.*$", api.api_not_found),
 ]

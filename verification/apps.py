@@ -41,3 +41,5 @@ class VerificationConfig(AppConfig):
         ):
             track(label)
         track("verification.EmployerApiKey", exclude=["key_hash"])
+        track("verification.WebhookSubscription", exclude=["secret_enc", "previous_secret_enc"])
+        track("verification.WebhookHostAllowance")

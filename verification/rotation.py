@@ -17,13 +17,20 @@ from django.db.models import Q
 
 from audit.services import event_record
 from privacy import crypto
-from verification.models import EnforcementSubject, ImmigrationRecord, Numident, VerificationCase
+from verification.models import (
+    EnforcementSubject,
+    ImmigrationRecord,
+    Numident,
+    VerificationCase,
+    WebhookSubscription,
+)
 
 # model -> token columns (prefix + "_enc")
 SEALED: list[tuple[Any, tuple[str, ...]]] = [
     (VerificationCase, ("ssn", "a_number", "i94", "passport", "document_number")),
     (Numident, ("ssn",)),
     (ImmigrationRecord, ("a_number", "i94", "passport")),
+    (WebhookSubscription, ("secret", "previous_secret")),  # webhook signing secrets
 ]
 
 

@@ -9,6 +9,11 @@ from celery import shared_task
 from audit import context
 from verification.services.sweeps import deadlines_sweep as run_deadlines_sweep
 
+# Webhook delivery tasks live with the webhooks; imported here so Celery's autodiscovery finds them.
+from verification.webhooks.tasks import deliver, dispatch_due, prune
+
+__all__ = ["deadlines_sweep", "deliver", "dispatch_due", "prune"]
+
 
 @shared_task(name="verification.tasks.deadlines_sweep", acks_late=True, ignore_result=True)
 def deadlines_sweep() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from verification import views
+from verification.webhooks import views as hooks
 
 app_name = "verification"
 
@@ -19,4 +20,17 @@ urlpatterns = [
     path("employers/<int:pk>/keys/", views.apikey_new, name="apikey-new"),
     path("keys/<int:pk>/rotate/", views.apikey_rotate, name="apikey-rotate"),
     path("keys/<int:pk>/revoke/", views.apikey_revoke, name="apikey-revoke"),
+    path("webhooks/", hooks.subscriptions, name="webhook-subscriptions"),
+    path("webhooks/new/", hooks.subscription_new, name="webhook-subscription-new"),
+    path("webhooks/<int:pk>/rotate/", hooks.subscription_rotate, name="webhook-rotate"),
+    path("webhooks/<int:pk>/delete/", hooks.subscription_delete, name="webhook-delete"),
+    path("webhooks/allowances/", hooks.allowance_add, name="webhook-allowance-add"),
+    path(
+        "webhooks/allowances/<int:pk>/remove/",
+        hooks.allowance_remove,
+        name="webhook-allowance-remove",
+    ),
+    path("webhooks/deliveries/", hooks.deliveries, name="webhook-deliveries"),
+    path("webhooks/deliveries/<int:pk>/", hooks.delivery_detail, name="webhook-delivery"),
+    path("webhooks/deliveries/<int:pk>/replay/", hooks.delivery_replay, name="webhook-replay"),
 ]

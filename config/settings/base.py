@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "VerificationCaseStatusEnum": "verification.models.cases.CaseStatus",
         "AgreementStatusEnum": "privacy.models.agreements.AgreementStatus",
+        "WebhookEventTypeEnum": "verification.models.webhooks.WebhookEventType",
+        "WebhookSubscribableEventEnum": "verification.models.webhooks.SUBSCRIBABLE",
     },
 }
 
@@ -352,6 +354,34 @@ CELERY_BEAT_SCHEDULE["verification-deadlines"] = {
     "schedule": float(env_int("CROSSCHECK_DEADLINES_SWEEP_SECONDS", 3600)),
 }
 # --- end Verification ----------------------------------------------------------------------------
+# --- Webhooks for employers' systems (issue 20 section 3) ------------------------------------------
+# Retries back off exponentially (base * 2^n, capped, with jitter) for the retry window, then the
+# delivery is a dead letter. Fractions of a second are allowed so tests can shorten the clock.
+WEBHOOK_RETRY_WINDOW_SECONDS = float(env_str("CROSSCHECK_WEBHOOK_RETRY_WINDOW_SECONDS", "86400"))
+WEBHOOK_RETRY_BASE_SECONDS = float(env_str("CROSSCHECK_WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = float(
+    env_str("CROSSCHECK_WEBHOOK_RETRY_MAX_DELAY_SECONDS", "3600")
+)
+# A retry due within this many seconds is sent with a Celery countdown; later ones by the sweep.
+WEBHOOK_COUNTDOWN_MAX_SECONDS = float(env_str("CROSSCHECK_WEBHOOK_COUNTDOWN_MAX_SECONDS", "300"))
+WEBHOOK_TIMEOUT_SECONDS = float(env_str("CROSSCHECK_WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_RESPONSE_MAX_BYTES = env_int("CROSSCHECK_WEBHOOK_RESPONSE_MAX_BYTES", 64 * 1024)
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("CROSSCHECK_WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+WEBHOOK_SECRET_OVERLAP_MAX_HOURS = env_int("CROSSCHECK_WEBHOOK_SECRET_OVERLAP_MAX_HOURS", 168)
+WEBHOOK_MAX_SUBSCRIPTIONS = env_int("CROSSCHECK_WEBHOOK_MAX_SUBSCRIPTIONS", 20)
+WEBHOOK_REQUIRE_HTTPS = env_bool("CROSSCHECK_WEBHOOK_REQUIRE_HTTPS", True)
+# Working days before a deadline at which the "due soon" reminder events go out.
+WEBHOOK_REMINDER_WORKING_DAYS = env_int("CROSSCHECK_WEBHOOK_REMINDER_WORKING_DAYS", 2)
+WEBHOOK_KEEP_DAYS = env_int("CROSSCHECK_WEBHOOK_KEEP_DAYS", 90)
+CELERY_BEAT_SCHEDULE["verification-webhooks-prune"] = {
+    "task": "verification.webhooks.prune",
+    "schedule": 86400.0,
+}
+CELERY_BEAT_SCHEDULE["verification-webhooks-dispatch"] = {
+    "task": "verification.webhooks.dispatch_due",
+    "schedule": float(env_int("CROSSCHECK_WEBHOOK_SWEEP_SECONDS", 30)),
+}
+# --- end Webhooks -------------------------------------------------------------------------------
 
 # Cross-reference engine (crossref). Thresholds are settings, not constants.
 CROSSREF = {

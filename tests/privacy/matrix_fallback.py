@@ -108,6 +108,16 @@ FALLBACK: dict[str, Route] = {
     "verification:apikey-new": _get_refused(kwargs=_missing("pk")),
     "verification:apikey-rotate": _get_refused(kwargs=_missing("pk")),
     "verification:apikey-revoke": _get_refused(kwargs=_missing("pk")),
+    # webhooks (issue 20 §3): admins (who manage employers) only
+    "verification:webhook-subscriptions": page({"adam"}),
+    "verification:webhook-subscription-new": _get_refused(),
+    "verification:webhook-rotate": _get_refused(kwargs=_missing("pk")),
+    "verification:webhook-delete": _get_refused(kwargs=_missing("pk")),
+    "verification:webhook-allowance-add": _get_refused(),
+    "verification:webhook-allowance-remove": _get_refused(kwargs=_missing("pk")),
+    "verification:webhook-deliveries": page({"adam"}),
+    "verification:webhook-delivery": page({"adam": 404}, kwargs=_missing("pk")),
+    "verification:webhook-replay": _get_refused(kwargs=_missing("pk")),
     # --- cross-reference runs ------------------------------------------------------------------
     "crossref:run-list": page(MATCHING),
     "crossref:run-detail": page(dict.fromkeys(MATCHING, 404), kwargs=_missing("pk")),
@@ -122,5 +132,11 @@ FALLBACK: dict[str, Route] = {
     "api-case-decision": _api(405, kwargs={"pk": "x"}),
     "api-case-refer": _api(405, kwargs={"pk": "x"}),
     "api-case-close": _api(405, kwargs={"pk": "x"}),
+    "api-webhook-subscriptions": _api(200),
+    "api-webhook-subscription": _api(404, kwargs={"pk": "x"}),
+    "api-webhook-rotate": _api(405, kwargs={"pk": "x"}),
+    "api-webhook-ping": _api(405, kwargs={"pk": "x"}),
+    "api-webhook-deliveries": _api(200),
+    "api-webhook-delivery": _api(404, kwargs={"pk": "x"}),
     "api/v1/^.*$": public(404, path="/api/v1/no-such-thing/"),
 }

@@ -283,6 +283,7 @@ def test_one_sweep_applies_every_rule_and_leaves_the_rest(employer, ssa, vera):
         "nmt_escalated": 1,
         "continuances_escalated": 1,
         "verifiers_notified": 1,
+        "webhook_reminders": 0,  # no employer subscribes to webhooks here
     }
     for case in (
         old_draft,

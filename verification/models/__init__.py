@@ -1,4 +1,4 @@
-"""Employers, workers, verification cases, reference sources and employer API keys."""
+"""Employers, workers, verification cases, reference sources, employer API keys and webhooks."""
 
 from verification.models.cases import (
     CaseComparison,
@@ -25,6 +25,15 @@ from verification.models.reference import (
     ReferenceLoad,
     ReferenceSource,
 )
+from verification.models.webhooks import (
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookEventType,
+    WebhookHostAllowance,
+    WebhookSubscription,
+)
 
 __all__ = [
     "CaseComparison",
@@ -32,6 +41,7 @@ __all__ = [
     "CitizenshipStatus",
     "ClosureCode",
     "ComparisonOutcome",
+    "DeliveryState",
     "DocumentType",
     "DuplicateReason",
     "EmployeeDecision",
@@ -50,5 +60,11 @@ __all__ = [
     "ReferenceSource",
     "TncSource",
     "VerificationCase",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookHostAllowance",
+    "WebhookSubscription",
     "Worker",
 ]

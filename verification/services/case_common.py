@@ -13,6 +13,7 @@ from verification.models import (
     EmployerApiKey,
     VerificationCase,
 )
+from verification.webhooks import outbox
 
 S = CaseStatus
 
@@ -60,3 +61,4 @@ def _transition_event(
         changes={"status": [before, case.status]},
         detail=detail,
     )
+    outbox.case_changed(case=case, before=before)

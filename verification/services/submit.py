@@ -46,6 +46,7 @@ from verification.services.case_common import (
     today,
 )
 from verification.validation import FieldInvalid
+from verification.webhooks import outbox
 
 CASE_TEXT_FIELDS = (
     "first_name",
@@ -576,6 +577,7 @@ def _after_result(
             **(detail or {}),
         },
     )
+    outbox.case_changed(case=case, before=before)
 
 
 def _submit(*, actor: Any, case: VerificationCase, ids: dict[str, str]) -> VerificationCase:

@@ -16,6 +16,7 @@ from verification.models import CaseStatus, VerificationCase
 from verification.services import cases as case_services
 from verification.services.case_common import today
 from verification.services.escalations import Escalated, escalations_notify
+from verification.webhooks.outbox import deadline_reminders
 
 CHUNK = 500
 
@@ -54,7 +55,8 @@ def deadlines_sweep(*, limit: int | None = None) -> dict[str, Any]:
       10) becomes DHS No Show, or final for SSA;
     - a Needs More Time case past its manual-check deadline (3) is escalated;
     - a case in continuance for VERIFICATION_CONTINUANCE_ESCALATION_WORKING_DAYS (60) is escalated.
-    The status verifiers concerned get one message per sweep listing the escalated cases.
+    The status verifiers concerned get one message per sweep listing the escalated cases, and
+    employers subscribed to deadline webhooks get a "due soon" event for each deadline near.
     """
     on = today()
     draft_cutoff = add_working_days(on, -settings.VERIFICATION_DRAFT_EXPIRY_WORKING_DAYS)
@@ -107,4 +109,5 @@ def deadlines_sweep(*, limit: int | None = None) -> dict[str, Any]:
         "nmt_escalated": len(nmt),
         "continuances_escalated": len(continuances),
         "verifiers_notified": notified,
+        "webhook_reminders": deadline_reminders(on=on),
     }
