@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg2
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR", str(ROOT / "bench" / "results")))
 README = ROOT / "README.md"
@@ -126,8 +128,6 @@ def machine() -> dict[str, Any]:
 
 def _postgres() -> dict[str, str]:
     try:
-        import psycopg2
-
         url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
         with psycopg2.connect(url, connect_timeout=5) as conn, conn.cursor() as cur:
             cur.execute("SHOW server_version")
