@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 
 from bench import report
 
@@ -37,6 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     areas = AREAS if args.area == "all" else [args.area]
+    failed: list[str] = []
     for area in areas:
         try:
             module = importlib.import_module(f"bench.{area}")
@@ -52,9 +54,17 @@ def main() -> None:
         accepted = inspect.signature(module.run).parameters
         given = {"seed": args.seed, "full": args.full or None}
         extra = {k: v for k, v in given.items() if v is not None and k in accepted}
-        module.run(args.scale, **extra)
+        try:
+            module.run(args.scale, **extra)
+        except Exception as exc:
+            # What the other areas measured is still worth its report; the run still fails.
+            report.note(f"area {area} failed: {type(exc).__name__}: {exc}")
+            failed.append(area)
+            traceback.print_exc()
         print(f"== {area} finished in {time.perf_counter() - started:.1f}s")
     report.write(sys.argv)
+    if failed:
+        sys.exit(f"bench: {', '.join(failed)} failed (see above)")
 
 
 if __name__ == "__main__":

@@ -1,73 +1,86 @@
-"""Benchmark of the cross-reference engine (issue 4): P1 full run vs the SQL floor, P2 linkage vs Splink, quality.
+"""Benchmark of the cross-reference engine (issue 4, fair per issue 22): P1 full run vs the SQL floor, quality.
 
     make bench AREA=crossref SCALE=1000000      # one size
-    make bench AREA=crossref                    # 1M (P1, quality, P2), then 5M (P1, quality)
+    make bench AREA=crossref                    # 1M (P1, quality), then 5M (P1, quality, scaling)
+    make bench AREA=crossref SEED=123456        # repeat a run's held-out seed
 
 Everything runs in its own database (crosscheck_bench_crossref at 1M, crosscheck_bench_crossref_<n>
-at another size; re-created on each run unless BENCH_CROSSREF_REUSE) and its own Redis database, with two real Celery worker processes on this machine's two cores.
+at another size; re-created on each run unless BENCH_CROSSREF_REUSE) and its own Redis database,
+with two real Celery worker processes on this machine's two cores; their peak memory is printed.
 
 Data: the synthetic world generator (`synthetic.generate`) with its ground-truth labels (lawful
 name variants, clerical DOB swaps and SSN transpositions, SSN reuse, multi-identity, deceased,
-locked, expired authorization, enforcement hits).
+locked, expired authorization, enforcement hits), on a seed drawn for this run (held out: no code
+or test has seen it; printed, SEED repeats it). The quality figures are also measured on the seed
+the rules were tuned on (42), at the first size, and printed side by side: a gap is overfitting.
 
-P2 runs Splink 4 (DuckDB) in its own virtualenv (bench/venvs.py: outside the checkout, created on first use with
-pip), on the same cases and subjects and the same blocking keys, training included. This file is
-also that venv's entry point: `python bench/crossref.py --splink IN_DIR OUT_FILE` imports
-nothing of Django.
+P1's floor is given the engine's own session settings (see `_floor_seconds`). The enforcement
+linkage against Splink (P2) is `make bench AREA=linkage` (Splink 5 at its best: the same fields,
+term-frequency adjustments, u from 1e8 random pairs, training and prediction timed apart).
 
 Development knobs: BENCH_CROSSREF_REUSE=1 keeps the loaded database of that size,
-BENCH_CROSSREF_SKIP_P2=1 skips P2, BENCH_CROSSREF_ONLY=p2 runs P2 alone (=load only loads the
-data), BENCH_CROSSREF_DB and
-BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own, BENCH_CROSSREF_PARTITIONS sets
-the SSN partitions of P1 (default: one per 62,500 cases, at least 8), BENCH_CROSSREF_SCALING_REPEATS
-the interleaved P1 repeats of the scaling figure (default 2, see `_scaling`).
+BENCH_CROSSREF_ONLY=load only loads the data, BENCH_CROSSREF_TUNING=0 skips the tuning seed,
+BENCH_CROSSREF_DB and BENCH_CROSSREF_REDIS_DB name a database and Redis db of one's own,
+BENCH_CROSSREF_PARTITIONS sets the SSN partitions of P1 (default: one per 62,500 cases, at least
+8), BENCH_CROSSREF_SCALING_REPEATS the interleaved P1 repeats of the scaling figure (default 2, see
+`_scaling`), BENCH_CROSSREF_FLOOR_REPEATS the floor's runs (default 3).
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from bench import report, venvs
+import psutil
+
+from bench import report
 
 ROOT = Path(__file__).resolve().parent.parent
 # Overridable so that two sessions on one machine can each keep their own bench data and queue.
 _BASE_DB = os.environ.get("BENCH_CROSSREF_DB", "crosscheck_bench_crossref")
 BENCH_DB = _BASE_DB  # the database of the size being run (`_use_size`)
 BENCH_REDIS_DB = int(os.environ.get("BENCH_CROSSREF_REDIS_DB", "7"))
-# Splink and what it runs on, each pinned to a release of Splink 4.0's time, so that P2 compares
-# against the same Splink on every machine (left open, pip takes whatever pandas, DuckDB and
-# sqlglot are newest). The venv's name carries the pins, so a change of them makes a new one.
-SPLINK_SPEC = (
-    "splink==4.0.17",
-    "duckdb==1.3.2",
-    "pandas==2.2.3",
-    "numpy==2.2.6",
-    "sqlglot==26.33.0",
-    "altair==5.5.0",
-)
-SPLINK_THRESHOLD = 0.9  # Splink's match probability for a link, as its examples use
-SPLINK_VENV = venvs.venv_path("splink-venv", SPLINK_SPEC)
+TUNING_SEED = 42  # the seed the rules were tuned on
+MEMORY_GOAL_MB = 2048  # peak memory per worker process at 5M (issue 22)
 
 
-def run(scale: int | None) -> None:
-    """Entry point of `make bench AREA=crossref [SCALE=n]`."""
+def run(scale: int | None, *, seed: int | None = None) -> None:
+    """Entry point of `make bench AREA=crossref [SCALE=n] [SEED=s]`."""
     from bench.__main__ import require_free_disk
 
     sizes = [scale] if scale else [1_000_000, 5_000_000]
+    held_out = seed if seed is not None else _fresh_seed()
+    print(
+        f"crossref: held-out seed {held_out} ({'given' if seed is not None else 'drawn for this run'}; "
+        f"SEED={held_out} repeats it), tuning seed {TUNING_SEED}"
+    )
     results = {}
     for n in sizes:
         require_free_disk(str(ROOT), 6 + n / 1_000_000 * 6)
-        # P2 (the linkage against Splink) at the first size only: the issue sets it on the 1M data.
-        results[n] = _run_size(n, p2=n == sizes[0])
+        results[n] = _run_size(n, seed=held_out)
+    if os.environ.get("BENCH_CROSSREF_TUNING", "1") != "0" and held_out != TUNING_SEED:
+        n = sizes[0]
+        tuned = _quality_only(n, TUNING_SEED)
+        held = results[n]["quality"]
+        print(f"Quality at {n:,} cases, held-out seed {held_out} vs tuning seed {TUNING_SEED}:")
+        for key, label in (
+            ("erroneous", "erroneous mismatches on lawful cases (%)"),
+            ("recall", "fraud recall, intended rule family (%)"),
+        ):
+            gap = tuned[key] - held[key]
+            print(
+                f"    {label:44} held out {held[key]:7.3f}  tuning {tuned[key]:7.3f}  gap {gap:+.3f}"
+            )
     if len(sizes) == 2:
         _scaling(
             sizes,
@@ -306,6 +319,15 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(30)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    # Let go of this process's broker connections while they are sound: the generator's loader
+    # forks next, a child that inherits a connection closes it under its parent, and the next
+    # ping would never hear the workers. Celery's after-fork reset gives fresh pools on next use.
+    from kombu import pools
+
+    from config.celery import app
+
+    pools.reset()
+    app._after_fork()
 
 
 def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = None):
@@ -329,43 +351,39 @@ def _use_size(n: int) -> None:
     BENCH_DB = _BASE_DB if n == 1_000_000 else f"{_BASE_DB}_{n}"
 
 
-def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
-    print(f"-- scale {n:,} cases")
+def _fresh_seed() -> int:
+    while True:
+        got = secrets.randbelow(10**6)
+        if got != TUNING_SEED:
+            return got
+
+
+def _prepare(n: int, seed: int) -> tuple[Labels, object]:
+    """The labelled data of size n and seed, loaded (or reused under BENCH_CROSSREF_REUSE), and the bench user."""
     _use_size(n)
-    saved = (
-        ROOT
-        / "var"
-        / (
-            f"bench-crossref-labels-{n}.json"
-            if _BASE_DB == "crosscheck_bench_crossref"
-            else f"bench-crossref-labels-{_BASE_DB}-{n}.json"
-        )
-    )
+    saved = ROOT / "var" / f"bench-crossref-labels-{_BASE_DB}-{n}-{seed}.json"
     if os.environ.get("BENCH_CROSSREF_REUSE") and saved.exists():
-        # Development only: keep the generated database of this size, forget earlier runs.
-        labels = _reuse(saved)
-        user = _reuse_user()
-    else:
-        _setup_django()
-        labels = _load_data(n)
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        saved.write_text(
-            json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)})
-        )
-        user = _bench_user()
-    if (
-        os.environ.get("BENCH_CROSSREF_ONLY") == "load"
-    ):  # development: load (and keep) the data, nothing else
-        return {"total": 0.0, "floor": 0.0}
-    if os.environ.get("BENCH_CROSSREF_ONLY") == "p2":  # development: the linkage benchmark alone
-        _p2(user, labels)
-        return {"total": 0.0, "floor": 0.0}
+        # Development only: keep the generated database of this size and seed, forget earlier runs.
+        return _reuse(saved), _reuse_user()
+    _setup_django()
+    labels = _load_data(n, seed=seed)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)}))
+    return labels, _bench_user()
+
+
+def _run_size(n: int, *, seed: int) -> dict[str, Any]:
+    print(f"-- scale {n:,} cases, seed {seed}")
+    labels, user = _prepare(n, seed)
+    if os.environ.get("BENCH_CROSSREF_ONLY") == "load":  # development: load (and keep) the data
+        return {"total": 0.0, "floor": 0.0, "quality": {"erroneous": 0.0, "recall": 0.0}}
     floor = _floor_seconds()
     partitions = int(os.environ.get("BENCH_CROSSREF_PARTITIONS", "0")) or max(8, n // 62_500)
     workers = _workers(2)
     try:
         _wait_for_workers()  # a long-running service: its start-up is not part of the run
-        run, progress, seconds = _full_run(user, partitions=partitions)
+        with _PeakMemory(workers) as memory:
+            run, progress, seconds = _full_run(user, partitions=partitions)
     finally:
         _stop(workers)
     print(
@@ -373,15 +391,76 @@ def _run_size(n: int, *, p2: bool = True) -> dict[str, float]:
         f"{seconds:.1f}s, status {run.status}, {progress.rows_examined:,} rows examined, "
         f"{progress.total_hits:,} hits; floor {floor:.2f}s; ratio {seconds / floor:.2f}x "
         f"{report.goal('crossref', f'P1 full run / tuned SQL floor at {n:,}', seconds / floor, '<=', 4, unit='x')}"
+        f"; issue 22's bar is <= 3x"
+    )
+    print(
+        f"    peak memory per worker process {memory.peak_mb:,.0f} MB (largest of "
+        f"{memory.processes} processes sampled every 0.2 s) "
+        + (
+            report.goal(
+                "crossref",
+                f"peak worker memory at {n:,}",
+                memory.peak_mb,
+                "<=",
+                MEMORY_GOAL_MB,
+                unit=" MB",
+            )
+            if n >= 5_000_000
+            else f"(goal <= {MEMORY_GOAL_MB:,} MB at 5M)"
+        )
     )
     for family, secs in sorted(progress.family_seconds.items()):
         print(f"    family {family:14} {secs:8.1f}s (worker time, summed over partitions)")
     for code, hits in sorted(progress.hits.items()):
         print(f"    {code:22} {hits:>9,} hits")
-    _quality(labels)
-    if p2 and not os.environ.get("BENCH_CROSSREF_SKIP_P2"):
-        _p2(user, labels)
-    return {"total": seconds, "floor": floor}
+    quality = _quality(labels, label=f"seed {seed}")
+    return {"total": seconds, "floor": floor, "quality": quality}
+
+
+def _quality_only(n: int, seed: int) -> dict[str, float]:
+    """The quality figures of another seed (a full run on its data, not timed)."""
+    print(f"-- scale {n:,} cases, seed {seed} (tuning seed: quality only)")
+    labels, user = _prepare(n, seed)
+    workers = _workers(2)
+    try:
+        _wait_for_workers()
+        _full_run(
+            user,
+            partitions=int(os.environ.get("BENCH_CROSSREF_PARTITIONS", "0")) or max(8, n // 62_500),
+        )
+    finally:
+        _stop(workers)
+    return _quality(labels, label=f"seed {seed} (tuning)")
+
+
+class _PeakMemory:
+    """The largest resident set of any process of a worker's tree, sampled while a run goes."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc, self.peak_mb, self.processes = proc, 0.0, 0
+        self._stop = False
+
+    def _sample(self) -> None:
+        seen: set[int] = set()
+        while not self._stop:
+            try:
+                root = psutil.Process(self.proc.pid)
+                for p in [root, *root.children(recursive=True)]:
+                    seen.add(p.pid)
+                    self.peak_mb = max(self.peak_mb, p.memory_info().rss / 2**20)
+            except psutil.Error:
+                pass
+            self.processes = len(seen)
+            time.sleep(0.2)
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._thread.join(timeout=5)
 
 
 def _reuse(saved: Path) -> Labels:
@@ -489,7 +568,7 @@ FRAUD_RULES = {
 INTENDED_RULES = {**FRAUD_RULES, "fraud:multi_identity": {"SSN-MULTI-IDENTITY"}}
 
 
-def _quality(labels: Labels) -> None:
+def _quality(labels: Labels, *, label: str = "") -> dict[str, float]:
     """Precision/recall per rule, the erroneous-mismatch rate and fraud recall, against the labels."""
     from crossref.models import Finding
 
@@ -532,7 +611,7 @@ def _quality(labels: Labels) -> None:
     print(
         f"Quality: erroneous-mismatch rate {100 * rate:.3f}% ({wrong:,} of {len(lawful):,} lawful cases, "
         f"{charged:,} of them charged by an SSN pattern finding on their SSN) "
-        f"{report.goal('crossref', 'erroneous mismatches on lawful cases', 100 * rate, '<=', 0.1, unit='%')}"
+        f"{report.goal('crossref', f'erroneous mismatches on lawful cases, {label}', 100 * rate, '<=', 0.1, unit='%')}"
     )
     clerical = [c for c, lab in labels.case.items() if lab == "clerical"]
     cl_ok = sum(
@@ -574,7 +653,7 @@ def _quality(labels: Labels) -> None:
     print(
         f"    fraud and employer-misbehaviour recall, by the rule family meant to catch each "
         f"{recall:.2f}% ({caught:,}/{len(fraud):,}) "
-        f"{report.goal('crossref', 'fraud recall (intended rule family)', recall, '>=', 99.5, unit='%')}; "
+        f"{report.goal('crossref', f'fraud recall (intended rule family), {label}', recall, '>=', 99.5, unit='%')}; "
         f"by any rule {100 * any_rule / max(1, len(fraud)):.2f}% ({any_rule:,})"
     )
     missed: dict[str, int] = {}
@@ -601,69 +680,7 @@ def _quality(labels: Labels) -> None:
     errs = [c for c in lawful if fraud_level(by_case.get(c, []))][:5]
     for c in errs:
         print(f"    e.g. lawful case {c} ({labels.case[c]}): {by_case[c]}")
-
-
-# --- P2 ----------------------------------------------------------------------------------------
-def _p2(user, labels: Labels) -> None:
-    """Enforcement linkage: our engine vs Splink on the same cases, subjects and blocking keys."""
-    from django.db import connection
-
-    from crossref.models import Finding
-
-    # Ours: the linkage rule alone, as a run, end to end, on workers already up (as in service).
-    workers = _workers(2)
-    try:
-        _wait_for_workers()
-        Finding.objects.filter(rule_code="ENF-LINK").delete()
-        _run, _progress, seconds = _full_run(user, rules=["ENF-LINK"])
-    finally:
-        _stop(workers)
-    with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM verification_verificationcase")
-        n_cases = cur.fetchone()[0]
-        cur.execute("SELECT count(*) FROM verification_enforcementsubject")
-        n_subjects = cur.fetchone()[0]
-    ours = set(
-        Finding.objects.filter(rule_code="ENF-LINK", severity="high").values_list(
-            "case_id", "evidence_key"
-        )
-    )
-    ours = {(c, e.split(":", 1)[1]) for c, e in ours}
-    review = Finding.objects.filter(rule_code="ENF-LINK", severity="low").count()
-    p, r, f1 = _prf(ours, labels.enforcement_pairs)
-    print(
-        f"P2 ours: {seconds:.1f}s, {(n_cases + n_subjects) / seconds:,.0f} records/s; precision {p:.4f} recall {r:.4f} "
-        f"F1 {f1:.4f} ({len(ours):,} links, {len(labels.enforcement_pairs):,} true; {review:,} low-severity "
-        f"review leads, not counted)"
-    )
-    splink = _splink(labels)
-    if splink is None:
-        return
-    sp_probs, sp_seconds = splink
-    p2, r2, f12 = _prf(
-        {k for k, v in sp_probs.items() if v >= SPLINK_THRESHOLD}, labels.enforcement_pairs
-    )
-    print(
-        f"P2 Splink 4 (DuckDB, training included): {sp_seconds:.1f}s, {(n_cases + n_subjects) / sp_seconds:,.0f} "
-        f"records/s; at match probability {SPLINK_THRESHOLD}: precision {p2:.4f} recall {r2:.4f} F1 {f12:.4f}"
-    )
-    # Splink's best: the threshold that gives it its highest F1, chosen with the labels (an oracle
-    # that ours does not get), so that F1 is compared with Splink at its best and not at a default.
-    best_f1, best_t, best_p, best_r = f12, SPLINK_THRESHOLD, p2, r2
-    for t in sorted(set(sp_probs.values())):
-        bp, br, bf = _prf({k for k, v in sp_probs.items() if v >= t}, labels.enforcement_pairs)
-        if bf > best_f1:
-            best_f1, best_t, best_p, best_r = bf, t, bp, br
-    print(
-        f"P2 Splink at its best threshold (match probability {best_t:.3f}, chosen with the labels): "
-        f"precision {best_p:.4f} recall {best_r:.4f} F1 {best_f1:.4f}"
-    )
-    print(
-        f"P2 speed ratio ours/Splink {sp_seconds / seconds:.2f}x "
-        f"{report.goal('crossref', 'P2 speed ours / Splink 4', sp_seconds / seconds, '>=', 5, unit='x')}, "
-        f"F1 {f1:.4f} vs Splink's best {best_f1:.4f}: ratio {f1 / max(best_f1, 1e-9):.3f} "
-        f"{report.goal('crossref', 'P2 F1 ours / Splink 4 best', f1 / max(best_f1, 1e-9), '>=', 1.0, unit='x')}"
-    )
+    return {"erroneous": 100 * rate, "recall": recall}
 
 
 def _wait_for_workers(timeout: float = 120.0) -> None:
@@ -676,154 +693,3 @@ def _wait_for_workers(timeout: float = 120.0) -> None:
             return
         time.sleep(0.5)
     raise RuntimeError("the bench's Celery workers did not start")
-
-
-def _prf(pred: set, truth: set) -> tuple[float, float, float]:
-    tp = len(pred & truth)
-    p = tp / len(pred) if pred else 0.0
-    r = tp / len(truth) if truth else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
-def _splink(labels: Labels) -> tuple[dict[tuple[int, str], float], float] | None:
-    """Export the same cases and subjects, run Splink in its venv, read back each pair's match probability."""
-
-    python = venvs.ensure("splink-venv", SPLINK_SPEC)
-    work = (
-        ROOT
-        / "var"
-        / (
-            "bench-splink"
-            if BENCH_DB == "crosscheck_bench_crossref"
-            else f"bench-splink-{BENCH_DB}"
-        )
-    )
-    work.mkdir(parents=True, exist_ok=True)
-    # Names leave here normalized by the product's own normalizer (verification.matching), so
-    # both sides compare the same strings and Splink's time holds no per-row Python of ours.
-    _export_names(
-        work / "cases.csv",
-        """SELECT id AS unique_id, first_name, last_name, coalesce(other_last_names, '') AS other_last_names,
-                  date_of_birth::text AS dob,
-                  concat_ws('|', a_number_bidx, passport_bidx, i94_bidx, document_number_bidx) AS docs
-             FROM verification_verificationcase""",
-    )
-    # One row per name of a subject (primary and each alias), as Splink compares one name per record.
-    _export_names(
-        work / "subjects.csv",
-        """SELECT row_number() OVER () + 1000000000 AS unique_id, subject_ref, split_part(name, ' ', 1) AS first_name,
-                  substr(name, length(split_part(name, ' ', 1)) + 2) AS last_name, '' AS other_last_names,
-                  date_of_birth::text AS dob, array_to_string(s.documents_bidx, '|') AS docs
-             FROM verification_enforcementsubject s,
-                  unnest(array_prepend(s.first_name || ' ' || s.last_name, s.aliases)) AS name""",
-    )
-    started = time.perf_counter()
-    out = work / "links.json"
-    venvs.run_script(python, __file__, "--splink", str(work), str(out))
-    seconds = time.perf_counter() - started
-    probs: dict[tuple[int, str], float] = {}
-    for c, ref, prob in json.loads(out.read_text()):
-        key = (int(c), ref)
-        probs[key] = max(prob, probs.get(key, 0.0))  # a subject's best name (primary or alias)
-    return probs, seconds
-
-
-def _export_names(path: Path, sql: str) -> None:
-    """Write the rows of `sql` as CSV, the name columns normalized as the engine normalizes them."""
-    from django.db import connection
-
-    from verification.matching import normalize_name
-
-    with connection.cursor() as cur, path.open("w", newline="") as fh:
-        cur.execute(sql)
-        columns = [c.name for c in cur.description]
-        named = [
-            i for i, c in enumerate(columns) if c in ("first_name", "last_name", "other_last_names")
-        ]
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for row in cur:
-            row = list(row)
-            for i in named:
-                row[i] = normalize_name(row[i] or "")
-            writer.writerow(row)
-
-
-def splink_main(work: str, out: str) -> None:
-    """Runs in the Splink venv: link cases to subjects with the engine's blocking keys.
-
-    The keys of ENF-LINK: the date of birth (a subject's also day/month-swapped) with the first two
-    letters of the given name, or with the first two letters of a family-name part (the case's
-    other last names included); or a shared document index. Splink takes them as exploded arrays.
-    """
-    import pandas as pd
-    import splink.comparison_library as cl
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-
-    def prep(df: pd.DataFrame, *, subjects: bool) -> pd.DataFrame:
-        def swapped(d: str) -> list[str]:
-            year, month, day = d.split("-")
-            return [d, f"{year}-{day}-{month}"] if int(day) <= 12 and day != month else [d]
-
-        df = df.fillna("")
-        family = (df["last_name"] + " " + df["other_last_names"]).str.split()
-        df["g"] = df["first_name"].str[:2]
-        df["fkeys"] = family.map(
-            lambda parts: sorted({p[:2] for p in (parts if subjects else parts[:3])})
-        )
-        df["dobs"] = (
-            df["dob"].map(swapped) if subjects else df["dob"].map(lambda d: [d] if d else [])
-        )
-        df["docs"] = df["docs"].map(lambda v: sorted({d for d in v.split("|") if d}))
-        return df.drop(columns=["other_last_names"])
-
-    cases = prep(pd.read_csv(Path(work) / "cases.csv", dtype=str), subjects=False)
-    subjects = prep(pd.read_csv(Path(work) / "subjects.csv", dtype=str), subjects=True)
-    ref_of = dict(zip(subjects["unique_id"].astype(int), subjects["subject_ref"], strict=True))
-    subjects = subjects.drop(columns=["subject_ref"])
-    settings = SettingsCreator(
-        link_type="link_only",
-        unique_id_column_name="unique_id",
-        blocking_rules_to_generate_predictions=[
-            block_on("dobs", "g", arrays_to_explode=["dobs"]),
-            block_on("dobs", "fkeys", arrays_to_explode=["dobs", "fkeys"]),
-            block_on("docs", arrays_to_explode=["docs"]),
-        ],
-        comparisons=[
-            cl.JaroWinklerAtThresholds("first_name", [0.92, 0.8]),
-            cl.JaroWinklerAtThresholds("last_name", [0.92, 0.8]),
-            cl.DateOfBirthComparison("dob", input_is_string=True),
-            cl.ArrayIntersectAtSizes("docs", [1]),
-        ],
-    )
-    linker = Linker(
-        [cases, subjects], settings, db_api=DuckDBAPI(), input_table_aliases=["cases", "subjects"]
-    )
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "dob")], recall=0.8
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6)
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), fix_probability_two_random_records_match=True
-    )
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "last_name"), fix_probability_two_random_records_match=True
-    )
-    # Every pair above a low floor with its probability: the caller scores Splink at the usual 0.9
-    # and at the threshold that suits it best.
-    pred = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
-    pairs = []
-    for left, right, prob in zip(
-        pred["unique_id_l"].astype(int),
-        pred["unique_id_r"].astype(int),
-        pred["match_probability"].astype(float),
-        strict=True,
-    ):
-        case_id, subject_row = (left, right) if right in ref_of else (right, left)
-        if subject_row in ref_of:
-            pairs.append((case_id, ref_of[subject_row], prob))
-    Path(out).write_text(json.dumps(sorted(pairs)))
-
-
-if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--splink":
-    splink_main(sys.argv[2], sys.argv[3])

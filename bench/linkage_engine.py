@@ -25,12 +25,10 @@ from django.conf import settings
 from django.core.management import call_command, get_commands, load_command_class
 from django.db import connection
 from django.utils import timezone
-from kombu import pools
 from rest_framework.test import APIClient
 
 from bench import crossref as p2
 from bench import linkage_febrl as febrl
-from config.celery import app as celery_app
 from crossref.models import Finding, Partition, RunStatus
 from privacy import crypto
 from verification.identifiers import KINDS
@@ -215,23 +213,11 @@ def run_enf_link(user: Any) -> float:
         p2._wait_for_workers()
         run, _progress, seconds = p2._full_run(user, rules=[RULE])
     finally:
-        p2._stop(workers)
-        _release_broker()
+        p2._stop(workers)  # which also lets go of this process's broker connections
     if run.status != RunStatus.DONE:
         errors = Partition.objects.filter(run=run).exclude(error="").values_list("error", flat=True)
         raise RuntimeError(f"the {RULE} run ended {run.status}: {next(iter(errors), '')[-600:]}")
     return seconds
-
-
-def _release_broker() -> None:
-    """Let go of this process's broker connections while they are sound.
-
-    The generator's loader forks next; a child that inherits a connection closes it under its
-    parent, and the next data set's ping would never hear the workers. Celery's own after-fork
-    reset gives the parent fresh pools on next use.
-    """
-    pools.reset()
-    celery_app._after_fork()  # the reset Celery applies in a forked child
 
 
 def findings() -> dict[tuple[int, str], tuple[float, str]]:

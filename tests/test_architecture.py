@@ -76,10 +76,7 @@ ALLOWED_LOCAL |= {
                 "_reuse_user",
                 "_load_data",
                 "_quality",
-                "_p2",
                 "_wait_for_workers",
-                "_export_names",
-                "splink_main",
             ),
             "bench.data": ("run",),
             "bench.latency": (

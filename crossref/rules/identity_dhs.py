@@ -164,7 +164,7 @@ def dhs_not_found(ctx: PartitionContext, r_: Rule) -> None:
 
 @rule(
     code="DHS-IDENTITY",
-    version=1,
+    version=2,
     title="Name or date of birth disagree with DHS",
     severity="medium",
     categories=DHS,
@@ -189,12 +189,18 @@ def dhs_identity(ctx: PartitionContext, r_: Rule) -> None:
             ]
         if not dob_ok:
             fields.append(field("date_of_birth", "dhs", r["date_of_birth"], r["d_dob"], 0.0))
+        both = not name_ok and not dob_ok
+        near_only = dob_ok and names.is_near(r["name_score"])
         out.append(
             {
                 **_base(r, f"dhs:{r['d_id']}"),
                 "fields": fields,
-                "severity": "high" if not name_ok and not dob_ok else "medium",
-                "score": 0.8,
+                # A near match on the shared scale alone (a transliteration, a nickname the tables
+                # lack, a looser spelling) is for review, as in SSA-IDENTITY: never a fraud lead.
+                "severity": "high" if both else ("low" if near_only else "medium"),
+                "score": round(
+                    1.0 - (r["name_score"] if not name_ok else 0.5) * (0.5 if both else 1.0), 3
+                ),
                 "evidence": {"dhs_id": r["d_id"], "matched_by": r["matched_by"]},
                 "summary": f"DHS record found by {r['matched_by']} disagrees on "
                 + " and ".join(

@@ -341,3 +341,44 @@ def test_a_near_name_is_a_low_review_lead_and_a_known_nickname_raises_nothing(wo
     assert got[near.pk].severity == "low"
     assert nickname.pk not in got
     assert got[other.pk].severity == "medium"
+
+
+def test_dhs_identity_judges_a_near_name_as_ssa_identity_does(world, matcher):
+    """A transliteration against the DHS record is a low review lead, not a fraud-level mismatch."""
+    emp = world.employer()
+    world.dhs(a_number="A022222221", first="Li", last="Zhang", dob=DOB)
+    near = world.case(
+        emp,
+        "153456781",
+        "Lee",
+        "Zhang",
+        DOB,
+        citizenship_status="permanent_resident",
+        a_number="A022222221",
+    )
+    world.dhs(a_number="A022222222", first="Olga", last="Zhang", dob=DOB)
+    other = world.case(
+        emp,
+        "153456782",
+        "Priya",
+        "Zhang",
+        DOB,
+        citizenship_status="permanent_resident",
+        a_number="A022222222",
+    )
+    world.dhs(a_number="A022222223", first="Li", last="Zhang", dob=date(1960, 1, 1))
+    near_and_dob = world.case(
+        emp,
+        "153456783",
+        "Lee",
+        "Zhang",
+        DOB,
+        citizenship_status="permanent_resident",
+        a_number="A022222223",
+    )
+    run_rules(matcher, "DHS-IDENTITY")
+    got = findings("DHS-IDENTITY")
+    assert got[near.pk].severity == "low"
+    assert got[other.pk].severity == "medium"
+    assert got[near_and_dob.pk].severity == "high"  # the date of birth disagrees as well
+    assert got[near.pk].score < got[other.pk].score
