@@ -12,7 +12,9 @@ Names (both sides normalized with `matching.normalize_name`; `NAME_LEVELS`):
   surname given in part, a second given name);
 - 2 similar: Jaro-Winkler >= 0.88, or one edit apart (names of 3+ letters: a typo);
 - 3 alternate: the same sound (metaphone), the same transliteration skeleton ("Mohammed",
-  "Muhammad"; "Li", "Lee") or a known nickname ("Bill", "William");
+  "Muhammad"; "Li", "Lee"), a known nickname ("Bill", "William"; Spanish, Russian and Arabic
+  hypocorisms), a Spanish diminutive ("Anita", "Ana") or another romanization of a Chinese
+  surname ("Wu", "Ng"; "Zhou", "Chow");
 - 4 initial: one side is an initial, the other's first letter;
 - 5 weak: Jaro-Winkler >= 0.70 (a heavily mistyped name, or a different one: the model weighs it);
 - 6 different.
@@ -96,7 +98,114 @@ _NICKNAME_GROUPS = [
     {"ibrahim", "abraham", "abe"},
     {"mohammed", "muhammad", "mohamed", "mo", "hamoudi"},
     {"abdullah", "abdallah", "abdul"},
+    {"ramon", "moncho", "mon"},
+    {"manuel", "manolo", "manu"},
+    {"enrique", "quique", "kike"},
+    {"rafael", "rafa", "rafi"},
+    {"salvador", "chava", "salva"},
+    {"santiago", "santi", "chago"},
+    {"gonzalo", "chalo"},
+    {"gregorio", "goyo"},
+    {"fernando", "nando", "fer"},
+    {"federico", "fede"},
+    {"javier", "javi"},
+    {"rodrigo", "rodri"},
+    {"isabel", "chabela", "isa"},
+    {"teresa", "tere"},
+    {"veronica", "vero"},
+    {"adriana", "adri"},
+    {"monica", "moni"},
+    {"maria", "mari"},
+    {"joao", "joaozinho"},
+    {"olga", "olya"},
+    {"yelena", "elena", "lena"},
+    {"anastasia", "nastya"},
 ]
+
+# The same Chinese surname as Mandarin pinyin, Wade-Giles, Cantonese and Hokkien write it (the
+# hundred-surnames' commonest): each is how a passport, an older record or a clerk wrote it.
+_ROMANIZATION_GROUPS = [
+    {"zhang", "chang", "cheung", "cheong", "teo", "teoh"},
+    {"wang", "wong", "ong", "heng"},
+    {"li", "lee", "lei", "lie"},
+    {"chen", "chan", "chin", "tan", "chun"},
+    {"liu", "lau", "lao", "low"},
+    {"yang", "yeung", "yeo", "young"},
+    {"huang", "hwang", "wong", "ng", "oei", "ooi"},
+    {"zhao", "chao", "chiu", "chew"},
+    {"wu", "woo", "ng", "goh", "ngo"},
+    {"zhou", "chou", "chow", "chau", "chew"},
+    {"xu", "hsu", "tsui", "hui", "koh"},
+    {"sun", "suen", "soon"},
+    {"ma", "mah", "mar"},
+    {"zhu", "chu", "chiu", "choo"},
+    {"hu", "hoo", "wu", "foo"},
+    {"guo", "kuo", "kwok", "kok", "quek"},
+    {"he", "ho", "hoh"},
+    {"lin", "lam", "lim", "lum"},
+    {"luo", "lo", "law", "loh"},
+    {"liang", "leung", "leong", "neo"},
+    {"song", "sung", "soong"},
+    {"zheng", "cheng", "chang", "tay", "tee"},
+    {"xie", "hsieh", "tse", "chia", "cheah"},
+    {"han", "hon"},
+    {"tang", "tong", "tung"},
+    {"feng", "fung", "fong"},
+    {"deng", "teng", "tang"},
+    {"cao", "tsao", "cho", "chou"},
+    {"peng", "pang", "phang"},
+    {"zeng", "tseng", "tsang", "chang"},
+    {"xiao", "hsiao", "siu", "seow"},
+    {"cai", "tsai", "choi", "chua", "tsoi"},
+    {"pan", "poon", "phua"},
+    {"yuan", "yuen", "wan"},
+    {"jiang", "chiang", "keung", "kang"},
+    {"ye", "yeh", "yip", "ip", "yap"},
+    {"lu", "lui", "loo", "lo"},
+    {"wei", "ngai", "gui"},
+    {"du", "tu", "to"},
+    {"qian", "chien", "chin"},
+    {"zhong", "chung", "cheong"},
+]
+
+
+def _romanizations() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for group in _ROMANIZATION_GROUPS:
+        for name in group:
+            out.setdefault(name, set()).update(group - {name})
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+# Surname -> the other romanizations of it (`is_romanization`).
+ROMANIZATIONS = _romanizations()
+
+
+def is_romanization(a: str, b: str) -> bool:
+    """Whether two normalized single-word surnames are romanizations of the same Chinese surname."""
+    return b in ROMANIZATIONS.get(a, frozenset())
+
+
+_DIMINUTIVE = ("ito", "ita", "itos", "itas", "cito", "cita", "illo", "illa", "ico", "ica")
+
+
+@lru_cache(maxsize=1 << 16)
+def is_diminutive(a: str, b: str) -> bool:
+    """Whether one normalized given name is a Spanish diminutive of the other (Anita, Juanito, Carlitos, Pedrito).
+
+    The stem is the name as it is, less a final vowel (Ana, Pedro), or less a final vowel and "s"
+    (Carlos): the name must have three letters or more, so short names do not meet by chance.
+    """
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) < 3 or " " in a:
+        return False
+    stems = {a}
+    if a[-1] in "aeo":
+        stems.add(a[:-1])
+    if a.endswith(("as", "es", "os")):
+        stems.add(a[:-2])
+    return any(len(stem) >= 2 and b == stem + end for stem in stems for end in _DIMINUTIVE)
 
 
 def _nicknames() -> dict[str, frozenset[str]]:
@@ -250,6 +359,10 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
         first_b = list(map(_first_word, b))
         for k in [k for k, x in enumerate(first_a) if x in NICKNAMES]:
             alternate[k] |= first_b[k] in NICKNAMES[first_a[k]]
+        for k in [k for k, x in enumerate(a) if x in ROMANIZATIONS]:
+            alternate[k] |= is_romanization(a[k], b[k])
+        for k in np.flatnonzero(~alternate).tolist():
+            alternate[k] = is_diminutive(first_a[k], first_b[k])
         one = (len_left[loose] == 1) | (len_right[loose] == 1)
         initial = np.zeros(len(a), dtype=bool)
         for k in np.flatnonzero(one).tolist():

@@ -28,7 +28,7 @@ from functools import lru_cache
 from django.conf import settings
 from rapidfuzz import fuzz
 
-from verification.comparison import NICKNAMES, dob_level, name_level
+from verification.comparison import NICKNAMES, dob_level, is_diminutive, is_romanization, name_level
 
 MATCH = "match"
 VARIANT = "variant"
@@ -221,6 +221,8 @@ def compare_surname(
     for other in filter(None, (o.strip() for o in reference_other.split(","))):
         if name_parts(other) and set(name_parts(other)) <= sp:
             return FieldResult(field, VARIANT, submitted, reference, 100.0, "other_last_name")
+    if len(sp) == 1 and len(rp) == 1 and is_romanization(next(iter(sp)), next(iter(rp))):
+        return FieldResult(field, VARIANT, submitted, reference, 100.0, "romanization")
     score = name_similarity(submitted, reference)
     # A typo in one part of a compound surname: score the best part-to-part pairing.
     if len(sp) > 1 or len(rp) > 1:
@@ -231,7 +233,7 @@ def compare_surname(
 
 
 def _given_equivalent(a: str, b: str) -> bool:
-    return a == b or b in NICKNAMES.get(a, frozenset())
+    return a == b or b in NICKNAMES.get(a, frozenset()) or is_diminutive(a, b)
 
 
 def compare_given_name(

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from verification import matching
+from verification import comparison, matching
 from verification.matching import Identity
 
 
@@ -128,3 +128,40 @@ def test_other_spellings_of_the_same_name_go_to_review_not_to_a_mismatch(
 )
 def test_a_different_name_is_still_a_mismatch(submitted, reference):
     assert matching.compare_surname(submitted, reference).outcome == matching.MISMATCH
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference"),
+    [("Ng", "Wu"), ("Chow", "Zhou"), ("Cheung", "Zhang"), ("Wong", "Huang"), ("Hsieh", "Xie")],
+)
+def test_another_romanization_of_a_chinese_surname_is_a_variant(submitted, reference):
+    result = matching.compare_surname(submitted, reference)
+    assert (result.outcome, result.hint) == (matching.VARIANT, "romanization")
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference"), [("Wang", "Zhang"), ("Lin", "Li"), ("Ng", "Li")]
+)
+def test_different_chinese_surnames_are_not_romanizations_of_each_other(submitted, reference):
+    assert matching.compare_surname(submitted, reference).outcome != matching.VARIANT
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference"),
+    [
+        ("Anita", "Ana"),
+        ("Juanito", "Juan"),
+        ("Carlitos", "Carlos"),
+        ("Moncho", "Ramón"),
+        ("Nando", "Fernando"),
+    ],
+)
+def test_spanish_diminutives_and_hypocorisms_are_the_same_given_name(submitted, reference):
+    assert matching.compare_given_name(submitted, reference).outcome == matching.VARIANT
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference"), [("Lita", "Li"), ("Maria", "Mario"), ("Anna", "Ana")]
+)
+def test_a_diminutive_needs_a_real_stem(submitted, reference):
+    assert not comparison.is_diminutive(submitted.lower(), reference.lower())
