@@ -123,7 +123,8 @@ _NICKNAME_GROUPS = [
 ]
 
 # The same Chinese surname as Mandarin pinyin, Wade-Giles, Cantonese and Hokkien write it (the
-# hundred-surnames' commonest): each is how a passport, an older record or a clerk wrote it.
+# hundred-surnames' commonest), and the same Korean surname in its romanizations: each is how a
+# passport, an older record or a clerk wrote it. Single syllables, so they serve given names too.
 _ROMANIZATION_GROUPS = [
     {"zhang", "chang", "cheung", "cheong", "teo", "teoh"},
     {"wang", "wong", "ong", "heng"},
@@ -166,6 +167,29 @@ _ROMANIZATION_GROUPS = [
     {"du", "tu", "to"},
     {"qian", "chien", "chin"},
     {"zhong", "chung", "cheong"},
+    # Korean surnames: Revised Romanization, McCune-Reischauer and the spellings families kept.
+    {"lee", "yi", "rhee", "ri"},
+    {"park", "pak", "bak"},
+    {"choi", "choe", "choy"},
+    {"kim", "gim"},
+    {"jung", "chung", "jeong", "chong"},
+    {"kang", "gang"},
+    {"cho", "jo", "joe"},
+    {"yoon", "yun"},
+    {"jang", "chang"},
+    {"lim", "im", "rim", "yim"},
+    {"shin", "sin", "shinn"},
+    {"seo", "suh", "so"},
+    {"kwon", "gwon"},
+    {"ahn", "an"},
+    {"yoo", "yu", "you", "ryu"},
+    {"ko", "go", "koh"},
+    {"moon", "mun"},
+    {"bae", "pae"},
+    {"baek", "paik", "paek"},
+    {"heo", "huh", "hur"},
+    {"noh", "roh", "no"},
+    {"jeon", "jun", "chun", "chon"},
 ]
 
 
@@ -182,7 +206,7 @@ ROMANIZATIONS = _romanizations()
 
 
 def is_romanization(a: str, b: str) -> bool:
-    """Whether two normalized single-word surnames are romanizations of the same Chinese surname."""
+    """Whether two normalized single words are romanizations of the same Chinese or Korean name syllable."""
     return b in ROMANIZATIONS.get(a, frozenset())
 
 

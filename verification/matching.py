@@ -233,7 +233,9 @@ def compare_surname(
 
 
 def _given_equivalent(a: str, b: str) -> bool:
-    return a == b or b in NICKNAMES.get(a, frozenset()) or is_diminutive(a, b)
+    return (
+        a == b or b in NICKNAMES.get(a, frozenset()) or is_diminutive(a, b) or is_romanization(a, b)
+    )
 
 
 def compare_given_name(

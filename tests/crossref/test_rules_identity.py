@@ -346,32 +346,32 @@ def test_a_near_name_is_a_low_review_lead_and_a_known_nickname_raises_nothing(wo
 def test_dhs_identity_judges_a_near_name_as_ssa_identity_does(world, matcher):
     """A transliteration against the DHS record is a low review lead, not a fraud-level mismatch."""
     emp = world.employer()
-    world.dhs(a_number="A022222221", first="Li", last="Zhang", dob=DOB)
+    world.dhs(a_number="A022222221", first="Samir", last="Haddad", dob=DOB)
     near = world.case(
         emp,
         "153456781",
-        "Lee",
-        "Zhang",
+        "Sameer",
+        "Haddad",
         DOB,
         citizenship_status="permanent_resident",
         a_number="A022222221",
     )
-    world.dhs(a_number="A022222222", first="Olga", last="Zhang", dob=DOB)
+    world.dhs(a_number="A022222222", first="Olga", last="Haddad", dob=DOB)
     other = world.case(
         emp,
         "153456782",
         "Priya",
-        "Zhang",
+        "Haddad",
         DOB,
         citizenship_status="permanent_resident",
         a_number="A022222222",
     )
-    world.dhs(a_number="A022222223", first="Li", last="Zhang", dob=date(1960, 1, 1))
+    world.dhs(a_number="A022222223", first="Samir", last="Haddad", dob=date(1960, 1, 1))
     near_and_dob = world.case(
         emp,
         "153456783",
-        "Lee",
-        "Zhang",
+        "Sameer",
+        "Haddad",
         DOB,
         citizenship_status="permanent_resident",
         a_number="A022222223",

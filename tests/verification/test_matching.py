@@ -132,7 +132,15 @@ def test_a_different_name_is_still_a_mismatch(submitted, reference):
 
 @pytest.mark.parametrize(
     ("submitted", "reference"),
-    [("Ng", "Wu"), ("Chow", "Zhou"), ("Cheung", "Zhang"), ("Wong", "Huang"), ("Hsieh", "Xie")],
+    [
+        ("Ng", "Wu"),
+        ("Chow", "Zhou"),
+        ("Cheung", "Zhang"),
+        ("Wong", "Huang"),
+        ("Hsieh", "Xie"),
+        ("Choy", "Choi"),
+        ("Rhee", "Lee"),
+    ],
 )
 def test_another_romanization_of_a_chinese_surname_is_a_variant(submitted, reference):
     result = matching.compare_surname(submitted, reference)
@@ -165,3 +173,7 @@ def test_spanish_diminutives_and_hypocorisms_are_the_same_given_name(submitted, 
 )
 def test_a_diminutive_needs_a_real_stem(submitted, reference):
     assert not comparison.is_diminutive(submitted.lower(), reference.lower())
+
+
+def test_a_romanized_given_syllable_is_the_same_given_name():
+    assert matching.compare_given_name("Lee", "Li").outcome == matching.VARIANT
