@@ -15,7 +15,13 @@ from verification.models.cases import (
     VerificationCase,
     Worker,
 )
-from verification.models.employers import Employer, EmployerApiKey, EmployerStatus, HiringSite
+from verification.models.employers import (
+    ApiKeyExpiryWarning,
+    Employer,
+    EmployerApiKey,
+    EmployerStatus,
+    HiringSite,
+)
 from verification.models.reference import (
     EnforcementSubject,
     ImmigrationRecord,
@@ -27,6 +33,7 @@ from verification.models.reference import (
 )
 
 __all__ = [
+    "ApiKeyExpiryWarning",
     "CaseComparison",
     "CaseStatus",
     "CitizenshipStatus",
