@@ -96,7 +96,8 @@ class AccessRequestForm(forms.Form):
 
     def __init__(self, *args: Any, agency_id: int | None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = Unit.objects.filter(agency_id=agency_id)  # type: ignore[attr-defined]
+        units = Unit.objects.filter(agency_id=agency_id) if agency_id else Unit.objects.none()
+        self.fields["unit"].queryset = units  # type: ignore[attr-defined]
 
 
 class AccessDecisionForm(forms.Form):

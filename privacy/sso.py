@@ -107,7 +107,7 @@ def _provider_settings(provider: IdentityProvider) -> dict[str, Any]:
     }
 
 
-class ProviderRequestView(OIDCAuthenticationRequestView):
+class ProviderRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]  # untyped library
     """The authorization request of one agency's provider (the library's view, our endpoints)."""
 
     def __init__(self, provider: IdentityProvider, document: dict[str, Any]):
@@ -117,7 +117,7 @@ class ProviderRequestView(OIDCAuthenticationRequestView):
         self.OIDC_RP_CLIENT_ID = provider.client_id
         self._settings = _provider_settings(provider)
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]  # per provider, not static
+    def get_settings(self, attr: str, *args: Any) -> Any:  # per provider, not static
         if attr in self._settings:
             return self._settings[attr]
         return getattr(settings, attr, args[0]) if args else getattr(settings, attr)
@@ -127,7 +127,7 @@ def authorization_redirect(request: HttpRequest, provider: IdentityProvider) -> 
     """Send the browser to the provider, remembering which provider this state belongs to."""
     view = ProviderRequestView(provider, discovery(provider))
     view.request = request
-    response = view.get(request)
+    response: HttpResponse = view.get(request)
     state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
     pending = dict(request.session.get(SSO_STATES, {}))
     pending[state] = provider.pk
@@ -135,7 +135,7 @@ def authorization_redirect(request: HttpRequest, provider: IdentityProvider) -> 
     return response
 
 
-class ProviderBackend(OIDCAuthenticationBackend):
+class ProviderBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # untyped library
     """Code exchange and token checks for one agency's provider (not in AUTHENTICATION_BACKENDS:
     the callback calls it directly, then signs the user in with the model backend)."""
 
@@ -154,7 +154,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
         self.UserModel = get_user_model()
         self._settings = _provider_settings(provider)
 
-    def get_settings(self, attr: str, *args: Any) -> Any:  # type: ignore[override]  # per provider, not static
+    def get_settings(self, attr: str, *args: Any) -> Any:  # per provider, not static
         if attr in self._settings:
             return self._settings[attr]
         return getattr(settings, attr, args[0]) if args else getattr(settings, attr)

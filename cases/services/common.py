@@ -25,7 +25,7 @@ from privacy.models.mail import MailKind
 from privacy.services.mail import mail_send
 
 # Which e-mail preference each kind of case notification follows.
-MAIL_KINDS = {
+MAIL_KINDS: dict[str, str] = {
     NotificationKind.ASSIGNMENT: MailKind.ASSIGNMENT,
     NotificationKind.DUE_SOON: MailKind.REMINDER,
     NotificationKind.OVERDUE: MailKind.REMINDER,

@@ -7,6 +7,8 @@ and agreements, after the new user asks for access (`AccessRequest`).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -81,7 +83,7 @@ class IdentityProvider(BaseModel):
 
     def clean(self) -> None:
         """The default unit belongs to the provider's agency; an agency claim needs its value."""
-        if self.default_unit_id and self.default_unit.agency_id != self.agency_id:
+        if self.default_unit is not None and self.default_unit.agency_id != self.agency_id:
             raise ValidationError({"default_unit": "Pick a unit of this agency."})
         if bool(self.agency_claim) != bool(self.agency_claim_value):
             raise ValidationError(
@@ -130,13 +132,21 @@ class ExternalIdentity(models.Model):
         return f"{self.provider_id}:{self.subject} → {self.user_id}"
 
 
-class IdentityProviderDevice(Device):
+class IdentityProviderDevice(Device):  # type: ignore[misc]  # django-otp ships no types
     """The second factor a provider asserted (acr/amr): django-otp counts the session verified.
 
     It verifies no token of its own: it is only ever put in a session by the SSO sign-in.
     """
 
-    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    user: models.ForeignKey[Any, Any] = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The user this device belongs to.",
+    )
+    provider: models.ForeignKey[IdentityProvider, IdentityProvider] = models.ForeignKey(
+        IdentityProvider, on_delete=models.CASCADE, related_name="+"
+    )
 
     def verify_token(self, token: str) -> bool:
         """Never: a provider's MFA is asserted at sign-in, not typed in."""

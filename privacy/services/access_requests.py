@@ -62,7 +62,7 @@ def access_request_submit(
         justification=request.justification[:500],
     )
     admins = User.objects.filter(is_active=True, roles__contains=[Role.ADMIN])
-    local = admins.filter(agency_id=actor.agency_id)
+    local = admins.filter(agency=actor.agency)
     for admin in local if local.exists() else admins:
         notify(
             user=admin,

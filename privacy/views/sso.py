@@ -223,7 +223,7 @@ def sso_mapping_add(request: AuthedRequest, pk: int) -> HttpResponse:
         if ok:
             messages.success(request, "Mapping saved.")
     if form.errors:
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, "; ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("privacy:sso-provider", pk=pk)
 
 
