@@ -45,10 +45,10 @@ class SsoRefused(Exception):
 def client_secret(provider: IdentityProvider) -> str:
     """The provider's client secret, opened with the data key."""
     return decrypt(
-        provider.client_secret_sealed,
-        table="privacy_identityprovider",
-        column="client_secret",
-        row_id=provider.agency_id,
+        provider.client_secret_enc,
+        table=IdentityProvider._meta.db_table,
+        column="client_secret_enc",
+        row_id=provider.pk,
     )
 
 

@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from audit.services import event_record
 from privacy import crypto
+from privacy.models import IdentityProvider
 from verification.models import EnforcementSubject, ImmigrationRecord, Numident, VerificationCase
 
 # model -> token columns (prefix + "_enc")
@@ -24,6 +25,7 @@ SEALED: list[tuple[Any, tuple[str, ...]]] = [
     (VerificationCase, ("ssn", "a_number", "i94", "passport", "document_number")),
     (Numident, ("ssn",)),
     (ImmigrationRecord, ("a_number", "i94", "passport")),
+    (IdentityProvider, ("client_secret",)),  # an agency's SSO client secret
 ]
 
 

@@ -36,8 +36,10 @@ class IdentityProvider(BaseModel):
         max_length=300, help_text="The issuer URL; its /.well-known/openid-configuration is read."
     )
     client_id = models.CharField(max_length=200)
-    client_secret_sealed = models.TextField(
-        help_text="The client secret, encrypted with the data key (never shown again)."
+    client_secret_enc = models.TextField(
+        blank=True,
+        help_text="The client secret, encrypted with the data key (never shown again); "
+        "`manage.py rotate_keys` re-encrypts it with the identifiers.",
     )
     scopes = models.CharField(max_length=200, default="openid email profile")
     enabled = models.BooleanField(default=True)

@@ -75,20 +75,21 @@ def sso_provider_save(
         raise ValidationFailed(
             "The issuer must use HTTPS.", field_errors={"issuer": ["Use an https:// address."]}
         )
-    if client_secret:
-        provider.client_secret_sealed = encrypt(
-            client_secret,
-            table="privacy_identityprovider",
-            column="client_secret",
-            row_id=agency.pk,
-        )
-    provider.full_clean()
+    provider.full_clean(exclude=["client_secret_enc"])
     if provider.enabled:
         try:
             discovery(provider, fresh=True)
         except SsoRefused as exc:
             raise ValidationFailed(exc.message, field_errors={"issuer": [exc.message]}) from exc
     provider.save()
+    if client_secret:  # sealed for this row, so its id must exist first
+        provider.client_secret_enc = encrypt(
+            client_secret,
+            table=IdentityProvider._meta.db_table,
+            column="client_secret_enc",
+            row_id=provider.pk,
+        )
+        provider.save(update_fields=["client_secret_enc"])
     changes = {
         name: [None if created else before[name], _shown(getattr(provider, name))]
         for name in PROVIDER_FIELDS

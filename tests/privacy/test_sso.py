@@ -432,3 +432,32 @@ def test_a_new_user_asks_for_access_and_an_admin_grants_it(ice_idp, directory, a
         "analyst"
     ]
     assert mia.inbox.filter(title="Your access request was approved").exists()
+
+
+def test_the_client_secret_is_sealed_and_rotates_with_the_data_key(directory, adam, settings):
+    from django.core.management import call_command
+
+    from privacy.sso import client_secret
+    from tests.verification.test_crypto import KEY_A, KEY_B
+
+    settings.DATA_KEYS = KEY_A
+    provider = services.sso_provider_save(
+        actor=adam,
+        agency=directory["uscis"],
+        issuer="https://login.uscis.example/openid",
+        client_id="crosscheck",
+        client_secret="s3cret-of-uscis",
+        enabled=False,  # not contacted while off
+    )
+    assert provider.client_secret_enc.startswith("a1$")
+    assert "s3cret" not in provider.client_secret_enc
+    settings.DATA_KEYS = f"{KEY_B},{KEY_A}"
+    call_command("rotate_keys", chunk=10)
+    provider.refresh_from_db()
+    assert provider.client_secret_enc.startswith("b2$")
+    settings.DATA_KEYS = KEY_B
+    assert client_secret(provider) == "s3cret-of-uscis"
+    # Changing other fields keeps the secret; an empty secret field never clears it.
+    services.sso_provider_save(actor=adam, agency=directory["uscis"], client_id="crosscheck-2")
+    provider.refresh_from_db()
+    assert client_secret(provider) == "s3cret-of-uscis"
