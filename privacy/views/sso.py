@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
@@ -162,7 +163,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
     )
     if not mfa:
         step = "otp-verify" if user_has_confirmed_device(user=user) else "otp-enrol"
-        return redirect(f"{reverse(step)}?next={target}")
+        return redirect(f"{reverse(step)}?{urlencode({'next': target})}")
     return redirect(target)
 
 

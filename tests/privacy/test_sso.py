@@ -74,6 +74,7 @@ def idp(tmp_path_factory: Any) -> Any:
         )
     )
     port = free_port()
+    log = (folder / "idp.log").open("wb")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.sso_idp.settings",
@@ -85,8 +86,8 @@ def idp(tmp_path_factory: Any) -> Any:
         [sys.executable, "-m", "tests.sso_idp.serve"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     issuer = f"http://127.0.0.1:{port}/openid"
@@ -99,11 +100,14 @@ def idp(tmp_path_factory: Any) -> Any:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"the identity provider did not start: {process.stderr.read()!r}")
+            log.close()
+            output = (folder / "idp.log").read_text()[-2000:]
+            raise RuntimeError(f"the identity provider did not start: {output}")
         time.sleep(0.2)
     yield issuer
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(10)
+    log.close()
 
 
 @pytest.fixture
@@ -135,8 +139,8 @@ def ice_idp(idp: str, directory: dict[str, Any], adam: User) -> IdentityProvider
     return provider
 
 
-def _authorize(client: Client, agency: str = "ice-hsi") -> str:
-    start = client.get(f"/accounts/sso/{agency}/")
+def _authorize(client: Client, agency: str = "ice-hsi", query: str = "") -> str:
+    start = client.get(f"/accounts/sso/{agency}/{query}")
     assert start.status_code == 302, start.content[:300]
     return str(start["Location"])
 
@@ -223,6 +227,20 @@ def test_roles_and_groups_claims_give_nothing(ice_idp, directory):
     assert client.get("/").status_code == 200
     for admin_page in ("/privacy/users/", "/privacy/agencies/", "/privacy/access-requests/"):
         assert client.get(admin_page).status_code == 403, admin_page
+
+
+def test_the_page_asked_for_is_reached_after_sign_in_and_foreign_targets_are_ignored(ice_idp):
+    client = Client()
+    answer = _provider_answer(_authorize(client, query="?next=/privacy/me/mail/"), "mia")
+    assert client.get(answer)["Location"] == "/privacy/me/mail/"
+    other = Client()
+    answer = _provider_answer(_authorize(other, query="?next=https://evil.example/"), "mia")
+    assert other.get(answer)["Location"] == "/"
+    without_mfa = Client()
+    answer = _provider_answer(_authorize(without_mfa, query="?next=/privacy/me/mail/"), "ann")
+    assert (
+        without_mfa.get(answer)["Location"] == "/accounts/2fa/enrol/?next=%2Fprivacy%2Fme%2Fmail%2F"
+    )
 
 
 def test_the_providers_mfa_counts_only_where_the_agency_trusts_it(ice_idp, adam):
