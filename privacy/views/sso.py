@@ -108,7 +108,7 @@ def sso_callback(request: HttpRequest) -> HttpResponse:
             "This sign-in answer is unknown or was already used. Start the sign-in again.",
             provider,
         )
-    if not provider.enabled:
+    if not provider.enabled or not provider.agency.is_active:
         return _refused(
             request, "provider_disabled", "Sign-in through this provider is off.", provider
         )

@@ -479,3 +479,13 @@ def test_the_client_secret_is_sealed_and_rotates_with_the_data_key(directory, ad
     services.sso_provider_save(actor=adam, agency=directory["uscis"], client_id="crosscheck-2")
     provider.refresh_from_db()
     assert client_secret(provider) == "s3cret-of-uscis"
+
+
+def test_a_provider_switched_off_mid_sign_in_refuses_the_answer(ice_idp, adam):
+    client = Client()
+    authorize = _authorize(client)
+    services.sso_provider_save(actor=adam, agency=ice_idp.agency, enabled=False)
+    response = client.get(_provider_answer(authorize, "ann"))
+    assert response.status_code == 403
+    assert _failures() == ["provider_disabled"]
+    assert Client().get("/accounts/sso/ice-hsi/").status_code == 404
