@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dj_database_url
 import django_stubs_ext
@@ -497,10 +498,19 @@ CELERY_BEAT_SCHEDULE["privacy-recertification"] = {
 # --- Staff e-mail preferences and single sign-on (issue 21) ----------------------------------------
 # The daily digest goes out at this hour (TIME_ZONE); unsubscribe links stay valid this many days.
 MAIL_DIGEST_HOUR = env_int("CROSSCHECK_MAIL_DIGEST_HOUR", 7)
+
+
+def _local_now() -> datetime:
+    """Now in TIME_ZONE, for schedules stated in local time."""
+    return datetime.now(ZoneInfo(TIME_ZONE))
+
+
 MAIL_UNSUBSCRIBE_MAX_AGE = env_int("CROSSCHECK_MAIL_UNSUBSCRIBE_DAYS", 365) * 86400
 CELERY_BEAT_SCHEDULE["privacy-mail-digest"] = {
     "task": "privacy.tasks.mail_digests",
-    "schedule": crontab(hour=MAIL_DIGEST_HOUR, minute=0),
+    # crontab reads the hour in Celery's time zone (UTC unless CELERY_TIMEZONE says otherwise):
+    # the digest hour is meant in the project's TIME_ZONE, so nowfun makes it local.
+    "schedule": crontab(hour=MAIL_DIGEST_HOUR, minute=0, nowfun=_local_now),
 }
 CELERY_BEAT_SCHEDULE["privacy-grant-expiry-warnings"] = {
     "task": "privacy.tasks.grant_expiry_warnings",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,8 @@ from privacy.models.mail import Delivery, MailDigestItem, MailKind, MailPreferen
 log = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "crosscheck.mail.unsubscribe"
+# Lines already sent in a digest are kept this long (the audit trail keeps that they were sent).
+DIGEST_SENT_KEEP_DAYS = 30
 SUBJECT_PREFIX = "[Crosscheck] "
 
 
@@ -268,4 +271,6 @@ def mail_digests_send() -> dict[str, int]:
             continue
         sent += 1 if count else 0
         lines += count
+    old = timezone.now() - timedelta(days=DIGEST_SENT_KEEP_DAYS)
+    MailDigestItem.objects.filter(sent_at__lt=old).delete()
     return {"digests": sent, "lines": lines, "failed": failed}

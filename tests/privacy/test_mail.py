@@ -150,6 +150,11 @@ def test_the_daily_digest_gathers_a_days_messages_into_one_mail(
     # Run again: nothing is sent twice.
     assert services.mail_digests_send() == {"digests": 0, "lines": 0, "failed": 0}
     assert len(smtp.to(alice.email)) == 1
+    # A month on, the sent lines are gone (the audit trail keeps that they were sent).
+    assert MailDigestItem.objects.filter(user=alice).count() == 3
+    with time_machine.travel(timezone.now() + timedelta(days=31)):
+        services.mail_digests_send()
+    assert not MailDigestItem.objects.filter(user=alice).exists()
 
 
 def test_a_refused_digest_stays_queued_and_others_still_go_out(smtp, directory, alice):

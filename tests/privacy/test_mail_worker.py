@@ -19,7 +19,10 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytes
 def test_beat_sends_the_daily_digest_through_a_worker(smtp, alice, bob):
     entry = django_settings.CELERY_BEAT_SCHEDULE["privacy-mail-digest"]
     assert entry["task"] == mail_digests.name
-    assert entry["schedule"] == crontab(hour=django_settings.MAIL_DIGEST_HOUR, minute=0)
+    schedule = entry["schedule"]
+    assert isinstance(schedule, crontab)
+    assert (schedule.hour, schedule.minute) == ({django_settings.MAIL_DIGEST_HOUR}, {0})
+    assert str(schedule.nowfun().tzinfo) == django_settings.TIME_ZONE  # the hour is local
     for user in (alice, bob):
         services.mail_preferences_set(actor=user, choices={"reminder": "daily"})
     for n in range(3):
