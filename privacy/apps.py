@@ -55,6 +55,22 @@ AUDIT_EVENTS = {
     "retention.schedule_saved": "A retention schedule was set.",
 }
 
+# Staff e-mail preferences, single sign-on and access requests (issue 21).
+MAIL_AND_SSO_EVENTS = {
+    "mail.sent": "A staff e-mail was sent at once, as the user chose for its kind.",
+    "mail.queued": "A staff e-mail was queued for the user's daily digest.",
+    "mail.suppressed": "A staff e-mail was held back: the user chose never for its kind.",
+    "mail.digest_sent": "A user's daily digest was sent.",
+    "mail.preferences_changed": "A user changed how each kind of e-mail reaches them.",
+    "mail.unsubscribed": "A signed unsubscribe link stopped a kind of e-mail (no sign-in needed).",
+    "grant.expiry_warned": "A grant's holder and admins were warned that it ends soon (AC-2).",
+    "sso.provider_saved": "An agency's identity provider (issuer, client, claims, MFA trust) changed.",
+    "sso.mapping_saved": "A claim value was mapped to a unit of the agency.",
+    "sso.mapping_deleted": "A claim-to-unit mapping was removed.",
+    "access_request.submitted": "A user asked for roles (AC-2).",
+    "access_request.decided": "An admin approved or declined a request for roles (AC-2).",
+}
+
 
 class PrivacyConfig(AppConfig):
     """Agencies, users, agreements, grants and the access policy; Privacy Act duties.
@@ -77,6 +93,7 @@ class PrivacyConfig(AppConfig):
         from privacy.sources import SubjectRequestSource
 
         catalogue.register(AUDIT_EVENTS)
+        catalogue.register(MAIL_AND_SSO_EVENTS)
         registry.register(SubjectRequestSource())
         # The directory, agreements and grants decide who sees what: keep their row history
         # (audit never names a higher app's models; each app opts its own in).

@@ -41,6 +41,10 @@ SIGN_IN_ROUTES = frozenset(
         "password_reset_confirm",
         "password_reset_complete",
         "healthz",
+        # single sign-on (the provider's answer) and the one-click unsubscribe of e-mails
+        "sso-start",
+        "sso-callback",
+        "mail-unsubscribe",
     }
 )
 

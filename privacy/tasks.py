@@ -34,3 +34,15 @@ def purge_run_execute(run_id: int) -> None:
     run = PurgeRun.objects.filter(pk=run_id, status=PurgeStatus.APPROVED).first()
     if run is not None:
         services.purge_run_execute(run=run)
+
+
+@shared_task(name="privacy.tasks.mail_digests", acks_late=True, ignore_result=True)
+def mail_digests() -> dict[str, int]:
+    """Daily (MAIL_DIGEST_HOUR): each user's queued messages as one e-mail."""
+    return services.mail_digests_send()
+
+
+@shared_task(name="privacy.tasks.grant_expiry_warnings", acks_late=True, ignore_result=True)
+def grant_expiry_warnings() -> int:
+    """Daily: warn holders and admins 30, 7 and 1 days before a role grant ends."""
+    return services.grant_expiry_warnings_send()

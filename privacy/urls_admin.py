@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from privacy.views import access, agreements, directory, recertification, requests, retention
+from privacy.views import (
+    access,
+    agreements,
+    directory,
+    mail,
+    recertification,
+    requests,
+    retention,
+    sso,
+)
 
 app_name = "privacy"
 
@@ -13,6 +22,9 @@ urlpatterns = [
     path("agencies/<int:pk>/edit/", directory.agency_edit, name="agency-edit"),
     path("units/new/", directory.unit_edit, name="unit-create"),
     path("units/<int:pk>/edit/", directory.unit_edit, name="unit-edit"),
+    path("agencies/<int:pk>/sso/", sso.sso_provider_edit, name="sso-provider"),
+    path("agencies/<int:pk>/sso/mappings/", sso.sso_mapping_add, name="sso-mapping-add"),
+    path("sso/mappings/<int:pk>/delete/", sso.sso_mapping_delete, name="sso-mapping-delete"),
     path("users/", directory.user_list, name="user-list"),
     path("users/invite/", directory.user_invite, name="user-invite"),
     path("users/<int:pk>/", directory.user_detail, name="user-detail"),
@@ -70,6 +82,14 @@ urlpatterns = [
     path("break-glass/review/", access.break_glass_list, name="break-glass-list"),
     path("break-glass/<int:pk>/review/", access.break_glass_review, name="break-glass-review"),
     path("me/", access.my_access, name="my-access"),
+    path("me/mail/", mail.mail_preferences, name="mail-preferences"),
+    path("me/access-request/", sso.access_request_create, name="access-request"),
+    path("access-requests/", sso.access_request_list, name="access-request-list"),
+    path(
+        "access-requests/<int:pk>/decide/",
+        sso.access_request_decide,
+        name="access-request-decide",
+    ),
     path("notifications/", access.notification_list, name="notification-list"),
     path("notifications/<int:pk>/read/", access.notification_read, name="notification-read"),
 ]

@@ -285,3 +285,18 @@ def api_key(adam: User) -> Any:
     key, raw = apikey_issue(actor=adam, employer=employer, label="payroll")
     key.raw = raw
     return key
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Any:
+    """A real SMTP server for this test, with Django's SMTP backend sending to it."""
+    from tests.smtp import start_smtp
+
+    controller, sink = start_smtp()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 10
+    yield sink
+    controller.stop()

@@ -7,6 +7,7 @@ EVENTS: dict[str, str] = {
     "apikey.issued": "An employer API key was issued (its value shown once).",
     "apikey.rotated": "An employer API key was replaced by a new one.",
     "apikey.revoked": "An employer API key was revoked.",
+    "apikey.expiry_warned": "Whoever issued an employer API key, and the admins, were warned it expires soon.",
     "apikey.rejected": "A request with an unknown, expired or revoked API key was refused.",
     "vcase.created": "A verification case was created (draft or submitted) with I-9 data.",
     "vcase.submitted": "A case was matched against SSA and DHS data and got its instant result.",

@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from audit.services import event_record
 from privacy import crypto
+from privacy.models import IdentityProvider
 from verification.models import (
     EnforcementSubject,
     ImmigrationRecord,
@@ -31,6 +32,7 @@ SEALED: list[tuple[Any, tuple[str, ...]]] = [
     (Numident, ("ssn",)),
     (ImmigrationRecord, ("a_number", "i94", "passport")),
     (WebhookSubscription, ("secret", "previous_secret")),  # webhook signing secrets
+    (IdentityProvider, ("client_secret",)),  # an agency's SSO client secret
 ]
 
 

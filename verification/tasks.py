@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from audit import context
+from verification.services.apikey_expiry import apikey_expiry_warnings_send
 from verification.services.sweeps import deadlines_sweep as run_deadlines_sweep
 
 # Webhook delivery tasks live with the webhooks; imported here so Celery's autodiscovery finds them.
@@ -24,3 +25,9 @@ def deadlines_sweep() -> dict[str, Any]:
         return run_deadlines_sweep()
     finally:
         context.reset(token)
+
+
+@shared_task(name="verification.tasks.apikey_expiry_warnings", acks_late=True, ignore_result=True)
+def apikey_expiry_warnings() -> int:
+    """Daily: warn 30, 7 and 1 days before an employer API key expires."""
+    return apikey_expiry_warnings_send()

@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import event_record
-from cases.models import ADVERSE_CLOSURES, Case, CaseEvent, CaseFinding, Closure, Notification
+from cases.models import (
+    ADVERSE_CLOSURES,
+    Case,
+    CaseEvent,
+    CaseFinding,
+    Closure,
+    Notification,
+    NotificationKind,
+)
 from core.errors import NotFound
 from crossref.models import Disposition
 from crossref.services import finding_feedback_record
+from privacy.models.mail import MailKind
+from privacy.services.mail import mail_send
+
+# Which e-mail preference each kind of case notification follows.
+MAIL_KINDS: dict[str, str] = {
+    NotificationKind.ASSIGNMENT: MailKind.ASSIGNMENT,
+    NotificationKind.DUE_SOON: MailKind.REMINDER,
+    NotificationKind.OVERDUE: MailKind.REMINDER,
+    NotificationKind.HANDOFF: MailKind.HANDOFF,
+    NotificationKind.CONTEST: MailKind.CONTEST,
+    NotificationKind.SIGNOFF: MailKind.SIGNOFF,
+}
 
 
 def now():
@@ -75,7 +94,7 @@ def audit(
 
 
 def notify(*, user: Any, kind: str, case: Case | None, message: str) -> Notification | None:
-    """An in-app notification, and the same by e-mail once the transaction commits."""
+    """An in-app notification, and the same by e-mail as the user chose for its kind."""
     if user is None:
         return None
     if kind in ("due_soon", "overdue") and case is not None:
@@ -92,14 +111,13 @@ def notify(*, user: Any, kind: str, case: Case | None, message: str) -> Notifica
         note = Notification.objects.get(pk=row[0])
     else:
         note = Notification.objects.create(user=user, kind=kind, case=case, message=message[:300])
-    if user.email:
-        subject = f"[Crosscheck] {message[:120]}"
-        body = f"{message}\n\nOpen Crosscheck to see it. This message holds no personal data."
-        transaction.on_commit(
-            lambda: send_mail(
-                subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=True
-            )
-        )
+    mail_send(
+        user=user,
+        kind=MAIL_KINDS.get(kind, MailKind.GENERAL),
+        subject=message[:120],
+        body=f"{message}\n\nOpen Crosscheck to see it. This message holds no personal data.",
+        link=reverse("cases:detail", args=[case.pk]) if case is not None else "",
+    )
     return note
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dj_database_url
 import django_stubs_ext
+from celery.schedules import crontab
 from pythonjsonlogger.core import RESERVED_ATTRS
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -522,3 +524,40 @@ CELERY_BEAT_SCHEDULE["privacy-recertification"] = {
     "schedule": 86400.0,
 }
 # --- end of privacy ------------------------------------------------------------------------------
+
+# --- Staff e-mail preferences and single sign-on (issue 21) ----------------------------------------
+# The daily digest goes out at this hour (TIME_ZONE); unsubscribe links stay valid this many days.
+MAIL_DIGEST_HOUR = env_int("CROSSCHECK_MAIL_DIGEST_HOUR", 7)
+
+
+def _local_now() -> datetime:
+    """Now in TIME_ZONE, for schedules stated in local time."""
+    return datetime.now(ZoneInfo(TIME_ZONE))
+
+
+MAIL_UNSUBSCRIBE_MAX_AGE = env_int("CROSSCHECK_MAIL_UNSUBSCRIBE_DAYS", 365) * 86400
+CELERY_BEAT_SCHEDULE["privacy-mail-digest"] = {
+    "task": "privacy.tasks.mail_digests",
+    # crontab reads the hour in Celery's time zone (UTC unless CELERY_TIMEZONE says otherwise):
+    # the digest hour is meant in the project's TIME_ZONE, so nowfun makes it local.
+    "schedule": crontab(hour=MAIL_DIGEST_HOUR, minute=0, nowfun=_local_now),
+}
+CELERY_BEAT_SCHEDULE["privacy-grant-expiry-warnings"] = {
+    "task": "privacy.tasks.grant_expiry_warnings",
+    "schedule": 86400.0,
+}
+CELERY_BEAT_SCHEDULE["verification-apikey-expiry-warnings"] = {
+    "task": "verification.tasks.apikey_expiry_warnings",
+    "schedule": 86400.0,
+}
+# OpenID Connect (privacy/sso/): identity providers are configured per agency in the app; these
+# are the client's own limits. mozilla-django-oidc reads OIDC_TIMEOUT and OIDC_VERIFY_SSL.
+OIDC_TIMEOUT = env_int("CROSSCHECK_SSO_HTTP_TIMEOUT", 10)
+OIDC_VERIFY_SSL = env_bool("CROSSCHECK_SSO_VERIFY_TLS", True)
+# Issuers must be https:// (development and tests may allow http://).
+SSO_ALLOW_HTTP_ISSUER = env_bool("CROSSCHECK_SSO_ALLOW_HTTP_ISSUER", False)
+SSO_CLOCK_SKEW_SECONDS = env_int("CROSSCHECK_SSO_CLOCK_SKEW_SECONDS", 60)
+SSO_DISCOVERY_CACHE_SECONDS = env_int("CROSSCHECK_SSO_DISCOVERY_CACHE_SECONDS", 3600)
+# A login must come back from the identity provider within this many seconds of starting.
+SSO_STATE_MAX_AGE = env_int("CROSSCHECK_SSO_STATE_SECONDS", 600)
+# --- end of e-mail preferences and single sign-on ------------------------------------------------

@@ -12,6 +12,13 @@ from privacy.models.agreements import (
 )
 from privacy.models.directory import Agency, Department, Role, Unit, User
 from privacy.models.disclosures import Disclosure, DisclosureBasis, DisclosureNature
+from privacy.models.mail import (
+    Delivery,
+    GrantExpiryWarning,
+    MailDigestItem,
+    MailKind,
+    MailPreference,
+)
 from privacy.models.requests import (
     AmendmentNotice,
     ClockPause,
@@ -21,8 +28,19 @@ from privacy.models.requests import (
     SubjectRequestStatus,
 )
 from privacy.models.retention import LegalHold, PurgeRun, RetentionSchedule, Tombstone
+from privacy.models.sso import (
+    AccessRequest,
+    AccessRequestStatus,
+    ExternalIdentity,
+    IdentityProvider,
+    IdentityProviderDevice,
+    MfaTrust,
+    UnitClaimMapping,
+)
 
 __all__ = [
+    "AccessRequest",
+    "AccessRequestStatus",
     "Agency",
     "Agreement",
     "AgreementExpiryWarning",
@@ -31,13 +49,22 @@ __all__ = [
     "AmendmentNotice",
     "BreakGlassGrant",
     "ClockPause",
+    "Delivery",
     "Department",
     "DisagreementStatement",
     "Disclosure",
     "DisclosureBasis",
     "DisclosureNature",
+    "ExternalIdentity",
+    "GrantExpiryWarning",
+    "IdentityProvider",
+    "IdentityProviderDevice",
     "Invitation",
     "LegalHold",
+    "MailDigestItem",
+    "MailKind",
+    "MailPreference",
+    "MfaTrust",
     "Notification",
     "PurgeRun",
     "RecertificationCampaign",
@@ -50,6 +77,7 @@ __all__ = [
     "SubjectRequestStatus",
     "Tombstone",
     "Unit",
+    "UnitClaimMapping",
     "User",
     "UserSession",
 ]

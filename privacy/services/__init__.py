@@ -9,6 +9,7 @@ from privacy.services.access import (
     otp_verified_recently,
     sensitive_rate_check,
 )
+from privacy.services.access_requests import access_request_decide, access_request_submit
 from privacy.services.agreements import (
     agreement_activate,
     agreement_approve,
@@ -47,6 +48,14 @@ from privacy.services.directory import (
     user_update,
 )
 from privacy.services.disclosures import disclosure_record, disclosure_report, disclosures_record
+from privacy.services.expiry import grant_expiry_warnings_send
+from privacy.services.mail import (
+    mail_digest_send,
+    mail_digests_send,
+    mail_preferences_set,
+    mail_send,
+    mail_unsubscribe,
+)
 from privacy.services.notifications import notification_mark_read, notify
 from privacy.services.recertification import (
     campaign_open,
@@ -60,6 +69,14 @@ from privacy.services.retention import (
     purge_preview,
     purge_run_execute,
     retention_schedule_save,
+)
+from privacy.services.sso import (
+    sso_failure_record,
+    sso_mapping_delete,
+    sso_mapping_save,
+    sso_provider_save,
+    sso_session_login,
+    sso_user_resolve,
 )
 from privacy.services.subject_requests import (
     amendment_decide,
@@ -76,6 +93,8 @@ from privacy.services.subject_requests import (
 
 __all__ = [
     "ReverifyRequired",
+    "access_request_decide",
+    "access_request_submit",
     "agency_save",
     "agreement_activate",
     "agreement_approve",
@@ -99,6 +118,7 @@ __all__ = [
     "disclosure_report",
     "disclosures_record",
     "grant_create",
+    "grant_expiry_warnings_send",
     "grant_revoke",
     "grants_tidy",
     "identifier_reveal",
@@ -107,6 +127,11 @@ __all__ = [
     "legal_hold_place",
     "legal_hold_release",
     "login_failure_record",
+    "mail_digest_send",
+    "mail_digests_send",
+    "mail_preferences_set",
+    "mail_send",
+    "mail_unsubscribe",
     "notification_mark_read",
     "notify",
     "object_permissions_tidy",
@@ -121,6 +146,12 @@ __all__ = [
     "second_factor_verify",
     "sensitive_rate_check",
     "session_login",
+    "sso_failure_record",
+    "sso_mapping_delete",
+    "sso_mapping_save",
+    "sso_provider_save",
+    "sso_session_login",
+    "sso_user_resolve",
     "subject_request_acknowledge",
     "subject_request_close",
     "subject_request_create",

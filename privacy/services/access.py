@@ -17,6 +17,7 @@ from audit.services import event_record
 from core.errors import DomainError, Forbidden, IllegalTransition, RateLimited, ValidationFailed
 from privacy.middleware import OTP_VERIFIED_AT
 from privacy.models import BreakGlassGrant, Role, User
+from privacy.models.mail import MailKind
 from privacy.services.notifications import notify
 
 MIN_PURPOSE = 10
@@ -72,6 +73,7 @@ def sensitive_rate_check(user: Any, kind: str) -> None:
                     title=f"Unusual activity: {user.username}",
                     body=f"More than {limit} {kind.replace('_', ' ')} operations in one minute were refused.",
                     link="/audit/review/",
+                    kind=MailKind.ACCESS_REVIEW,
                 )
     raise RateLimited(f"Too many {kind.replace('_', ' ')} operations; wait a minute.")
 
@@ -156,6 +158,7 @@ def break_glass_open(*, actor: User, subject_ref: str, justification: str) -> Br
             title=f"Break-glass access by {actor.username}",
             body=f"{actor.get_full_name() or actor.username} opened {subject_ref} outside their assignments: {justification}",
             link="/audit/review/",
+            kind=MailKind.ACCESS_REVIEW,
         )
     return grant
 

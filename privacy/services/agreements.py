@@ -26,6 +26,7 @@ from privacy.models import (
     User,
 )
 from privacy.models.agreements import MATCHING_RENEWAL_MAX_MONTHS
+from privacy.models.mail import MailKind
 from privacy.services.directory import notify_admins
 
 EXPIRY_WARNING_DAYS = (30, 7, 1)
@@ -388,6 +389,7 @@ def agreement_expiry_warnings_send(*, on: date | None = None) -> int:
             body=f"{agreement.title} ends on {agreement.expires_on:%B %d, %Y}. Access under it stops after that day "
             "unless it is renewed.",
             link=f"/privacy/agreements/{agreement.pk}/",
+            kind=MailKind.AGREEMENT_EXPIRY,
         )
         event_record(
             action="agreement.expiry_warned",

@@ -20,6 +20,7 @@ from audit.services import event_record
 from core.errors import NotFound, ValidationFailed
 from privacy import policy
 from privacy.models import Agency, Department, Invitation, Role, Unit, User, UserSession
+from privacy.models.mail import MailKind
 from privacy.services.notifications import notify
 
 
@@ -327,7 +328,7 @@ def unit_save(
     return unit
 
 
-def notify_admins(*, title: str, body: str, link: str = "") -> None:
+def notify_admins(*, title: str, body: str, link: str = "", kind: str = MailKind.GENERAL) -> None:
     """An in-app and e-mail message to every active admin."""
     for admin in User.objects.filter(is_active=True, roles__contains=[Role.ADMIN]):
-        notify(user=admin, title=title, body=body, link=link)
+        notify(user=admin, title=title, body=body, link=link, kind=kind)

@@ -1,30 +1,29 @@
-"""In-app notifications, with their e-mail twin sent after commit."""
+"""In-app notifications, with their e-mail twin delivered as the user chose for its kind."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 
 from privacy.models import Notification
+from privacy.models.mail import MailKind
+from privacy.services.mail import mail_send
 
 
 def notify(
-    *, user: Any, title: str, body: str = "", link: str = "", email: bool = True
+    *,
+    user: Any,
+    title: str,
+    body: str = "",
+    link: str = "",
+    email: bool = True,
+    kind: str = MailKind.GENERAL,
 ) -> Notification:
-    """Leave a message in the user's inbox and e-mail it after the transaction commits."""
+    """Leave a message in the user's inbox and e-mail it (at once, in the digest, or not) by kind."""
     note = Notification.objects.create(user=user, title=title[:200], body=body, link=link)
-    address = getattr(user, "email", "")
-    if email and address:
-
-        def _send() -> None:
-            text = body + (f"\n\n{settings.PRIVACY_SITE_URL}{link}" if link else "")
-            send_mail(f"[Crosscheck] {title}", text, None, [address], fail_silently=True)
-
-        transaction.on_commit(_send)
+    if email:
+        mail_send(user=user, kind=kind, subject=title, body=body, link=link)
     return note
 
 

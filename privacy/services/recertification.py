@@ -12,6 +12,7 @@ from core.errors import Forbidden, IllegalTransition, ValidationFailed
 from privacy import policy
 from privacy.models import RecertificationCampaign, RecertificationItem, Role, RoleGrant, User
 from privacy.models.agreements import CampaignStatus, ItemDecision
+from privacy.models.mail import MailKind
 from privacy.services.agreements import grant_revoke
 from privacy.services.notifications import notify
 
@@ -39,6 +40,7 @@ def campaign_open(*, actor: User, name: str, deadline: date) -> RecertificationC
             title=f"Recertify {count} access grant{'s' if count != 1 else ''} by {deadline:%B %d}",
             body=f"Campaign '{name}': confirm or revoke each grant in your unit. Unconfirmed grants lapse at the deadline.",
             link=f"/privacy/recertification/{campaign.pk}/",
+            kind=MailKind.ACCESS_REVIEW,
         )
     event_record(
         action="recertification.opened",

@@ -26,6 +26,7 @@ from privacy.models import (
     SubjectRequestStatus,
     User,
 )
+from privacy.models.mail import MailKind
 from privacy.services.disclosures import disclosure_report
 from privacy.services.notifications import notify
 
@@ -365,6 +366,7 @@ def _notify_earlier_recipients(
                 title=f"A record you received {what}",
                 body=f"Record {source}:{record_id}, disclosed to your agency on {disclosure.occurred_at:%Y-%m-%d}, {what} "
                 f"(Privacy Act request {request.reference}). Update any copy you hold.",
+                kind=MailKind.RECORD_AMENDED,
             )
     return sent
 

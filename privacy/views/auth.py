@@ -26,6 +26,7 @@ from core.errors import DomainError, NotFound, RateLimited
 from privacy import services
 from privacy.forms import InvitationAcceptForm, LoginForm, TokenForm
 from privacy.http import AuthedRequest
+from privacy.models import IdentityProvider
 from privacy.selectors import user_has_confirmed_device
 
 _PENDING_DEVICE = "_crosscheck_pending_totp"
@@ -60,8 +61,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             return render(request, "registration/locked_out.html", status=429)
         services.login_failure_record(username=request.POST.get("username", ""))
+    providers = IdentityProvider.objects.filter(enabled=True, agency__is_active=True)
     return render(
-        request, "registration/login.html", {"form": form, "next": request.GET.get("next", "")}
+        request,
+        "registration/login.html",
+        {
+            "form": form,
+            "next": request.GET.get("next", ""),
+            "identity_providers": providers.select_related("agency").order_by("agency__name"),
+        },
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from privacy.services.mail import unsubscribe_token
 from tests.privacy.authmatrix import (
     ADMIN_LOGIN,
     LOGIN,
@@ -66,6 +67,24 @@ def build(world: dict[str, Any]) -> None:
         justification="Matrix test: the case agent is away this week.",
     )
     world["notification"] = services.notify(user=sam, title="Matrix note", email=False)
+    # Single sign-on (off, so no provider is contacted), a mapping, a request for access.
+    ice = world["directory"]["ice"]
+    provider = services.sso_provider_save(
+        actor=adam,
+        agency=ice,
+        issuer="https://login.ice.example/openid",
+        client_id="crosscheck",
+        client_secret="matrix-secret",
+        enabled=False,
+        unit_claim="ou",
+    )
+    world["sso_mapping"] = services.sso_mapping_save(
+        actor=adam, provider=provider, value="WS-A", unit=world["directory"]["unit_a"]
+    )
+    world["access_request"] = services.access_request_submit(
+        actor=world["bob"], roles=["supervisor"], justification="Matrix: acting supervisor."
+    )
+    world["unsubscribe"] = unsubscribe_token(user=sam, kinds=["reminder"])
     # who may ever read the requester's name: privacy staff (and auditors, who read requests)
     world["secrets"][SUBJECT_NAME] = {"adam", "sam", "audrey"}
 
@@ -95,6 +114,9 @@ EXPECTATIONS: dict[str, Route] = {
     "password_reset_done": public(200),
     "password_reset_confirm": public(200, kwargs={"uidb64": "MQ", "token": "set-password"}),
     "password_reset_complete": public(200),
+    "sso-start": public(404, kwargs={"agency": "ice-hsi"}),  # its provider is off
+    "sso-callback": public(403),  # no sign-in was started: refused (and audited)
+    "mail-unsubscribe": public(400, kwargs={"token": "not-a-valid-token"}),
     "api-schema": public(200),
     "api-docs": public(200),
     # --- directory -----------------------------------------------------------------------
@@ -111,6 +133,11 @@ EXPECTATIONS: dict[str, Route] = {
     "privacy:user-reactivate": _post_only(ADMIN, kwargs=_pk("petra")),
     "privacy:grant-create": _post_only(ADMIN, kwargs=_pk("petra")),
     "privacy:grant-revoke": _post_only(ADMIN, kwargs=_pk("grant")),
+    "privacy:sso-provider": page(ADMIN, kwargs=lambda w: {"pk": w["directory"]["ice"].pk}),
+    "privacy:sso-mapping-add": _post_only(ADMIN, kwargs=lambda w: {"pk": w["directory"]["ice"].pk}),
+    "privacy:sso-mapping-delete": _post_only(ADMIN, kwargs=_pk("sso_mapping")),
+    "privacy:access-request-list": page(ADMIN),
+    "privacy:access-request-decide": _post_only(ADMIN, kwargs=_pk("access_request")),
     # --- agreements ----------------------------------------------------------------------
     "privacy:agreement-list": page(READERS),
     "privacy:agreement-create": page(ADMIN),
@@ -149,12 +176,21 @@ EXPECTATIONS: dict[str, Route] = {
     "privacy:break-glass-review": _post_only({"sam"}, kwargs=_pk("break_glass")),
     "privacy:my-access": page(SIGNED_IN),
     "privacy:notification-list": page(SIGNED_IN),
+    "privacy:mail-preferences": page(SIGNED_IN),
+    "privacy:access-request": page(SIGNED_IN),
     "privacy:notification-read": page(dict.fromkeys(SIGNED_IN, 405), kwargs=_pk("notification")),
 }
 
 # POSTs that show the same rules with a real submission (rolled back after each cell).
 EXPECTATIONS["privacy:notification-read POST"] = page(
     {**dict.fromkeys(SIGNED_IN, 404), "sam": REDIRECT}, method="POST", kwargs=_pk("notification")
+)
+# The signed link works for anyone who holds it, signed in or not (it names sam and one kind).
+EXPECTATIONS["mail-unsubscribe POST"] = public(
+    200, method="POST", kwargs=lambda w: {"token": w["unsubscribe"]}
+)
+EXPECTATIONS["privacy:access-request-decide POST"] = page(
+    {"adam": REDIRECT}, method="POST", kwargs=_pk("access_request"), data={"approve": "1"}
 )
 EXPECTATIONS["privacy:grant-revoke POST"] = page(
     {"adam": REDIRECT}, method="POST", kwargs=_pk("grant"), data={"reason": "Matrix"}

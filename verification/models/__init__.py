@@ -15,7 +15,13 @@ from verification.models.cases import (
     VerificationCase,
     Worker,
 )
-from verification.models.employers import Employer, EmployerApiKey, EmployerStatus, HiringSite
+from verification.models.employers import (
+    ApiKeyExpiryWarning,
+    Employer,
+    EmployerApiKey,
+    EmployerStatus,
+    HiringSite,
+)
 from verification.models.reference import (
     EnforcementSubject,
     ImmigrationRecord,
@@ -36,6 +42,7 @@ from verification.models.webhooks import (
 )
 
 __all__ = [
+    "ApiKeyExpiryWarning",
     "CaseComparison",
     "CaseStatus",
     "CitizenshipStatus",

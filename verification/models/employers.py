@@ -110,3 +110,22 @@ class EmployerApiKey(BaseModel):
     def is_usable(self) -> bool:
         """Neither revoked nor expired."""
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class ApiKeyExpiryWarning(models.Model):
+    """One warning that an employer API key expires in N days (30/7/1), sent once per expiry."""
+
+    key = models.ForeignKey(EmployerApiKey, on_delete=models.CASCADE, related_name="+")
+    days_before = models.PositiveSmallIntegerField()
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "days_before", "expires_at"], name="apikey_expiry_warning_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"key {self.key_id}: {self.days_before} days before {self.expires_at:%Y-%m-%d}"

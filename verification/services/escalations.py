@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from privacy.models.directory import Role
+from privacy.models.mail import MailKind
 from privacy.policy import DataCategory, category_owner_code, decide, request_scope
 from privacy.services.notifications import notify
 from verification.models import CaseStatus, TncSource, VerificationCase
@@ -107,5 +108,6 @@ def escalations_notify(*, cases: Iterable[Escalated | VerificationCase]) -> int:
             title=f"{len(mine)} verification case{'s' if len(mine) != 1 else ''} escalated",
             body="; ".join(lines) + f". Cases: {ids}.",
             link=link,
+            kind=MailKind.ESCALATION,
         )
     return len(per_user)
