@@ -71,6 +71,7 @@ NO_PERSON = {
     "verification:case-resolve": "a transition (POST)",
     "verification:case-contact": "a transition (POST)",
     "verification:case-reveal": "the audited reveal (POST): covered by the reveal tests",
+    "verification:case-notice": "a worker's notice (PDF): covered by tests/verification/test_notices.py",
     "verification:employer-detail": "an employer",
     "verification:site-new": "an employer (POST)",
     "verification:apikey-new": "an employer (POST)",

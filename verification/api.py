@@ -148,6 +148,7 @@ class CaseOutput(serializers.ModelSerializer):
             "last_name",
             "other_last_names",
             "date_of_birth",
+            "preferred_language",
             "ssn",
             "citizenship_status",
             "a_number",
@@ -236,6 +237,9 @@ class CaseSubmitApi(EmployerApi):
         date_of_birth = serializers.DateField()
         ssn = Text(required=True, max_length=20)
         employee_email = serializers.EmailField(required=False, allow_blank=True)
+        preferred_language = Text(
+            max_length=15, help_text="The worker's language for notices (en, es, ...); default en"
+        )
         citizenship_status = serializers.ChoiceField(choices=CitizenshipStatus.choices)
         a_number = Text(max_length=20, help_text="A-Number/USCIS number")
         i94 = Text(max_length=20)
@@ -412,6 +416,9 @@ class CaseNoticeApi(EmployerApi):
     @extend_schema_serializer(component_name="CaseNoticeInput")
     class Input(serializers.Serializer):
         issued_on = serializers.DateField(required=False, allow_null=True)
+        preferred_language = Text(
+            max_length=15, help_text="The worker's language, if the worker named one now"
+        )
 
     @extend_schema(
         request=Input, responses={200: CaseOutput}, summary="Record the Further Action Notice"
@@ -420,7 +427,10 @@ class CaseNoticeApi(EmployerApi):
         case = self.case_for(request, pk)
         data = _input(self.Input, request)
         case = services.case_fan_issue(
-            actor=request.auth, case=case, issued_on=data.get("issued_on")
+            actor=request.auth,
+            case=case,
+            issued_on=data.get("issued_on"),
+            language=data.get("preferred_language", ""),
         )
         return Response(CaseOutput(case).data)
 

@@ -10,6 +10,7 @@ import django_stubs_ext
 from pythonjsonlogger.core import RESERVED_ATTRS
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.languages import languages_in
 
 # Generic Django classes (ModelAdmin[Any], QuerySet[Any], ...) subscriptable at run time, as the
 # strict type checking of core, audit, privacy and crossref writes them.
@@ -60,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The reader's language (their choice, else the browser's); notices use the worker's instead.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -158,6 +161,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 
 OTP_TOTP_ISSUER = "Crosscheck"
@@ -202,6 +206,12 @@ STORAGES = {
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/New_York"
 USE_I18N = True
+# One catalogue per language under locale/ (compiled by `make install`); LANGUAGES follows them,
+# so a new language is one .po file. Notices to workers are printed in the case's language.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGES = languages_in(LOCALE_PATHS)
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_TZ = True
 
 # --- E-mail ------------------------------------------------------------------------------------
@@ -415,6 +425,8 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # fpdf2 lays out the notices; fontTools, which subsets their font, logs every table at INFO.
+        "fontTools": {"level": "WARNING"},
     },
 }
 

@@ -10,6 +10,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+LANGUAGE_COOKIE_SECURE = False
 ALLOW_DEV_TOOLS = True
 # Several test runs may share one PostgreSQL; each may name its own test database.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CROSSCHECK_TEST_DB", "test_crosscheck")}

@@ -95,6 +95,9 @@ FALLBACK: dict[str, Route] = {
     "verification:case-resolve": _get_refused(kwargs=_missing("pk")),
     "verification:case-contact": _get_refused(kwargs=_missing("pk")),
     "verification:case-reveal": _get_refused(kwargs=_missing("pk")),
+    "verification:case-notice": page(
+        dict.fromkeys(SIGNED_IN, 404), kwargs={"pk": MISSING, "kind": "fan"}
+    ),
     "verification:case-reveal POST": page(
         dict.fromkeys(SIGNED_IN, 404),
         method="POST",
