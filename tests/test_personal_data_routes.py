@@ -84,6 +84,7 @@ NO_PERSON = {
     "api-case-detail": "the employer API: the employer's own submissions, by API key",
     "api-case-submit-draft": "the employer API (POST)",
     "api-case-notice": "the employer API (POST)",
+    "api-case-notice-pdf": "the employer API: a notice to the employer's own worker, by API key",
     "api-case-decision": "the employer API (POST)",
     "api-case-refer": "the employer API (POST)",
     "api-case-close": "the employer API (POST)",

@@ -185,6 +185,7 @@ def _detail_context(
     offered = selectors.reveal_offer(user=user, case=case)
     return {
         "notices": [(k, NOTICE_KINDS[k]) for k in notices_available(case)],
+        "can_print_notices": not _notice_withheld(user),
         "languages": settings.LANGUAGES,
         **_deadline_context(),
         "case": _minimised(user, [case])[0],
@@ -198,6 +199,11 @@ def _detail_context(
     }
 
 
+def _notice_withheld(user: Any) -> frozenset[str]:
+    """What a notice prints that `user`'s agreements withhold (nothing: they may print it)."""
+    return hidden_fields(user, {f: selectors.CASE_FIELD_CATEGORIES[f] for f in NOTICE_FIELDS})
+
+
 @login_required
 @personal_data
 @require_http_methods(["GET"])
@@ -205,14 +211,13 @@ def case_notice(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     """A notice to the worker (FAN, RDC, closure) as a PDF, in the worker's language or the one
     asked for (`?language=es`): the print audited, the case's showing accounted (privacy.reads).
 
-    A notice prints the SSN's last four and the employer: a reader whose agreements withhold
-    either does not get it (a notice cannot be minimised for its reader; it is the worker's).
+    A notice prints the SSN's last four: a reader whose agreements withhold it does not get the
+    notice (a notice cannot be minimised for its reader; it is the worker's).
     """
     case = _case_or_404(request.user, pk)
     if kind not in NOTICE_KINDS:
         raise Http404("No such notice.")
-    categories = {f: selectors.CASE_FIELD_CATEGORIES[f] for f in NOTICE_FIELDS}
-    withheld = hidden_fields(request.user, categories)
+    withheld = _notice_withheld(request.user)
     if withheld:
         event_record(
             action="vcase.notice_refused",

@@ -122,6 +122,7 @@ FALLBACK: dict[str, Route] = {
     "api-case-detail": _api(404, kwargs={"pk": "x"}),
     "api-case-submit-draft": _api(405, kwargs={"pk": "x"}),
     "api-case-notice": _api(405, kwargs={"pk": "x"}),
+    "api-case-notice-pdf": _api(404, kwargs={"pk": "x", "kind": "fan"}),
     "api-case-decision": _api(405, kwargs={"pk": "x"}),
     "api-case-refer": _api(405, kwargs={"pk": "x"}),
     "api-case-close": _api(405, kwargs={"pk": "x"}),

@@ -85,7 +85,7 @@ def test_the_fan_counts_its_deadlines_in_federal_working_days_around_thanksgivin
     other = "es" if lang == "en" else "en"
     assert EXPECTED_FAN[other][0] not in text
     assert "José Núñez" in text  # the Unicode font prints the accents
-    assert "Acme Farms" in text
+    assert "Acme Farms" not in text  # the worker knows who employs them: no employer data
     assert "XXX-XX-4390" in text  # the last four, and only them
     assert "3 de diciembre" not in text
     assert "Dec. 3," not in text
@@ -249,6 +249,39 @@ def test_the_api_records_the_language_with_the_fan(employer, ssa, api_client_for
     assert response.json()["preferred_language"] == "es"
 
 
+def test_an_employer_downloads_the_fan_of_its_own_case_in_the_workers_language(
+    employer, other_employer, ssa, api_client_for
+):
+    case = mismatch(employer, preferred_language="es")
+    client = api_client_for(employer)
+    response = client.get(f"/api/v1/cases/{case.pk}/notices/fan.pdf", HTTP_ACCEPT="application/pdf")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "Aviso de acción adicional" in text_of(response.content)
+    event = AuditEvent.objects.filter(action="vcase.notice_printed").latest("id")
+    assert (event.detail["notice"], event.detail["language"]) == ("fan", "es")
+    english = client.get(f"/api/v1/cases/{case.pk}/notices/fan.pdf", {"language": "en"})
+    assert "Further Action Notice" in text_of(english.content)
+    # Another employer's key: the same 404 as a missing case; nothing printed.
+    printed = AuditEvent.objects.filter(action="vcase.notice_printed").count()
+    other = api_client_for(other_employer).get(f"/api/v1/cases/{case.pk}/notices/fan.pdf")
+    assert other.status_code == 404
+    assert AuditEvent.objects.filter(action="vcase.notice_printed").count() == printed
+
+
+def test_the_api_answers_a_bad_notice_request_field_by_field(employer, ssa, api_client_for):
+    case = mismatch(employer)
+    client = api_client_for(employer)
+    bad_language = client.get(f"/api/v1/cases/{case.pk}/notices/fan.pdf", {"language": "xx"})
+    assert bad_language.status_code == 400
+    assert "language" in bad_language.json()["error"]["fields"]
+    bad_kind = client.get(f"/api/v1/cases/{case.pk}/notices/i9.pdf")
+    assert bad_kind.status_code == 400
+    assert "kind" in bad_kind.json()["error"]["fields"]
+    not_yet = client.get(f"/api/v1/cases/{case.pk}/notices/closure.pdf")
+    assert not_yet.status_code == 409
+
+
 def _i9():
     from tests.verification.conftest import i9
 
@@ -259,10 +292,10 @@ def _i9():
 
 
 @pytest.fixture
-def monica(directory):
-    """An E-Verify monitoring analyst at USCIS: verification cases and employers at home, SSA
-    identity data under SSA's agreement (what a notice shows)."""
-    user = UserFactory(username="monica", unit=directory["uscis_monitoring"], roles=[Role.ANALYST])
+def vera_with_ssa(directory, vera):
+    """vera, the USCIS status verifier, once SSA shares its identity data with USCIS (the SSN's
+    last four a notice shows), as in the demo's SSA-USCIS matching agreement."""
+    user = vera
     admin = UserFactory(username="ursula", unit=directory["uscis_monitoring"], roles=[Role.ADMIN])
     today = timezone.localdate()
     agreement = agreement_create(
@@ -280,34 +313,43 @@ def monica(directory):
         expires_on=today + timedelta(days=300),
     )
     agreement_activate(actor=admin, agreement=agreement)
-    grant_create(actor=admin, user=user, role=Role.ANALYST, agreement=agreement)
+    grant_create(actor=admin, user=user, role=Role.STATUS_VERIFIER, agreement=agreement)
     return user
 
 
 def test_staff_download_the_fan_in_a_chosen_language_audited_and_accounted(
-    employer, ssa, login, monica
+    employer, ssa, login, vera_with_ssa
 ):
     case = mismatch(employer)
     url = reverse("verification:case-notice", args=[case.pk, "fan"])
-    response = login(monica).get(url, {"language": "es"})
+    client = login(vera_with_ssa)
+    response = client.get(url, {"language": "es"})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'attachment; filename="fan-{case.pk}-es.pdf"'
     assert "no-store" in response["Cache-Control"]
     assert "Aviso de acción adicional" in text_of(response.content)
     printed = AuditEvent.objects.filter(action="vcase.notice_printed").latest("id")
-    assert printed.actor_id == monica.pk
+    assert printed.actor_id == vera_with_ssa.pk
     import hashlib
 
     assert printed.detail["sha256"] == hashlib.sha256(response.content).hexdigest()
     read = AuditEvent.objects.filter(action="vcase.viewed").latest("id")
     assert read.detail["notice"] == "fan"
     assert read.detail["language"] == "es"
+    # The case page offers the notices, in the reader's language (here Spanish).
+    page = client.get(
+        reverse("verification:case-detail", args=[case.pk]), HTTP_ACCEPT_LANGUAGE="es"
+    )
+    body = page.content.decode()
+    assert "Avisos al trabajador" in body
+    assert url in body
+    assert reverse("verification:case-notice", args=[case.pk, "rdc"]) not in body  # not referred
 
 
-def test_staff_get_a_clear_answer_for_a_bad_language_or_notice(employer, ssa, login, monica):
+def test_staff_get_a_clear_answer_for_a_bad_language_or_notice(employer, ssa, login, vera_with_ssa):
     case = mismatch(employer)
-    client = login(monica)
+    client = login(vera_with_ssa)
     response = client.get(
         reverse("verification:case-notice", args=[case.pk, "fan"]), {"language": "zz"}
     )
@@ -325,11 +367,11 @@ def test_staff_get_a_clear_answer_for_a_bad_language_or_notice(employer, ssa, lo
 def test_a_reader_whose_agreements_withhold_what_the_notice_shows_cannot_print_it(
     request, employer, ssa, login, persona
 ):
-    """A notice is the worker's: it cannot be minimised for the reader. A status verifier
-    without SSA's data or employers, a partner without SSA's data, is refused it; the refusal
-    is audited and nothing is printed or accounted."""
+    """A notice is the worker's: it cannot be minimised for the reader. A status verifier or a
+    partner without SSA's data (the SSN's last four) is refused it; the refusal is audited and
+    nothing is printed or accounted."""
     user = request.getfixturevalue(persona)
-    hidden = hidden_fields(user, {f: CASE_FIELD_CATEGORIES[f] for f in ("ssn_last4", "employer")})
+    hidden = hidden_fields(user, {"ssn_last4": CASE_FIELD_CATEGORIES["ssn_last4"]})
     assert hidden, "the reader's agreements must withhold something the notice prints"
     case = mismatch(employer)
     client = login(user)
@@ -338,7 +380,7 @@ def test_a_reader_whose_agreements_withhold_what_the_notice_shows_cannot_print_i
     accounted = Disclosure.objects.count()
     response = client.get(reverse("verification:case-notice", args=[case.pk, "fan"]))
     assert response.status_code == 403
-    assert "your agreements do not cover" in response.content.decode()
+    assert "which your agreements do not cover" in response.content.decode()
     assert not AuditEvent.objects.filter(action="vcase.notice_printed").exists()
     refused = AuditEvent.objects.get(action="vcase.notice_refused")
     assert refused.detail == {"notice": "fan", "withheld": sorted(hidden)}

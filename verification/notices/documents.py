@@ -6,8 +6,8 @@
 
 Each is a template under `templates/notices/` rendered with the case's facts, under the worker's
 language (`VerificationCase.preferred_language`, or one the reader asks for), then laid out as a
-PDF. A notice shows only what it needs: the worker's name, the SSN's last four, the employer, the
-case number and the dates. Deadlines count federal working days (core.calendar).
+PDF. A notice shows only what it needs: the worker's name, the SSN's last four, the case number
+and the dates. Deadlines count federal working days (core.calendar).
 
 These functions only render; printing one for somebody is `verification.services.case_notice_print`,
 which audits it.
@@ -41,8 +41,9 @@ NOTICE_KINDS: dict[str, Any] = {
 }
 
 # The case fields a notice prints beyond the case itself (name, number, dates): their data
-# categories decide who may print it (verification.selectors.CASE_FIELD_CATEGORIES).
-NOTICE_FIELDS = ("ssn_last4", "employer")
+# categories decide who may print it (verification.selectors.CASE_FIELD_CATEGORIES). Not the
+# employer: the worker knows who gave the notice, and the case number names the case.
+NOTICE_FIELDS = ("ssn_last4",)
 
 _AUTHORIZED = {ClosureCode.EA_AUTOMATIC, ClosureCode.EMPLOYEE_CONTINUES_AFTER_EA}
 _FINAL = {
@@ -167,7 +168,6 @@ def _common(case: VerificationCase) -> dict[str, Any]:
         case.last_name,
     ]
     return {
-        "employer_name": case.employer.name,
         "worker_name": " ".join(n for n in names if n),
         # The last four only (DESIGN.md): the full number is never read to print a notice.
         "ssn_masked": f"XXX-XX-{case.ssn_last4}" if case.ssn_last4 else "",
