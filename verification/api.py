@@ -457,12 +457,15 @@ class CaseNoticePdfApi(EmployerApi):
     @extend_schema(
         parameters=[
             OpenApiParameter(
+                "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["fan", "rdc", "closure"]
+            ),
+            OpenApiParameter(
                 "language",
                 OpenApiTypes.STR,
                 OpenApiParameter.QUERY,
                 required=False,
                 description="Print in this language instead of the worker's (en, es, ...)",
-            )
+            ),
         ],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         summary="Download a notice to the worker (PDF)",
