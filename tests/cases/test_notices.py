@@ -8,10 +8,13 @@ import time_machine
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from cases import services
 from cases.services import evidence as evidence_services
 from core.errors import ValidationFailed
 from privacy import crypto
+from privacy.models import Role
 from tests.cases.conftest import grant_under_agreement
+from tests.factories import UserFactory
 from tests.pdftext import pdf_text
 from verification.models import VerificationCase
 
@@ -123,3 +126,29 @@ def test_printing_serves_the_kept_pdf_or_the_same_notice_in_another_language(
     bad = client.get(url, {"language": "xx"}, follow=True)
     assert bad.redirect_chain[-1][0] == reverse("cases:detail", args=[case.pk])
     assert "language: Choose one of: en, es." in bad.content.decode()
+
+
+def test_the_case_page_generates_the_notice_in_the_chosen_language(make_case, login, alice, sam):
+    vic = UserFactory(username="vic", unit=alice.unit, roles=[Role.ANALYST])
+    case = make_case(ssn=SSN)
+    services.case_open_investigation(actor=alice, case=case)
+    services.case_member_add(actor=alice, case=case, user=vic)
+    services.case_request_verification(actor=alice, case=case)
+    services.case_verify_match(actor=vic, case=case, note="Checked the SSA record by phone.")
+    client = login(alice)
+    page = client.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert 'name="language"' in page
+    assert '<option value="es">español</option>' in page
+    url = reverse("cases:action", args=[case.pk, "notice"])
+    refused = client.post(url, {"language": "xx"}, follow=True)
+    assert "language: Select a valid choice." in refused.content.decode()
+    assert not case.evidence.exists()  # nothing generated, the case unchanged
+    client.post(url, {"language": "es"})
+    case.refresh_from_db()
+    assert case.status == "notice_issued"
+    evidence = case.evidence.get(kind="notice")
+    assert evidence.original_name == f"notice-{case.number}-es.pdf"
+    assert "Aviso de hallazgos" in pdf_text(evidence.file.read())
+    issued = AuditEvent.objects.get(action="cases.notice_issued")
+    assert issued.detail["language"] == "es"
+    assert issued.detail["sha256"] == evidence.sha256
