@@ -427,6 +427,9 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # fpdf2 lays out the notices; fontTools, which subsets their font, logs every table at INFO.
         "fontTools": {"level": "WARNING"},
+        # fpdf2 names the glyphs a font lacks, letters of a person's name: notices refuse those
+        # before rendering instead (verification.notices.pdf).
+        "fpdf": {"level": "ERROR"},
     },
 }
 
@@ -447,6 +450,11 @@ CROSSCHECK_CATEGORY_OWNERS = {
     "verification_cases": "uscis",
     "employer_data": "uscis",
 }
+
+# --- Notices to workers (verification/notices/) ---------------------------------------------------
+# DejaVu Sans (vendored) prints Latin, Greek, Cyrillic and more; a host may add fonts for other
+# scripts (e.g. Noto Sans CJK for Chinese names), tried in order where DejaVu has no glyph.
+NOTICE_FALLBACK_FONTS = env_list("CROSSCHECK_NOTICE_FALLBACK_FONTS", [])
 
 # --- Cases and triage (cases/) --------------------------------------------------------------------
 # SLA of a flagged case, in federal working days from flagging, by severity.

@@ -4,11 +4,14 @@ working days, nothing but the last four of an identifier, every print audited an
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import formats, timezone, translation
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 from audit.models import AuditEvent
 from config.languages import languages_in
@@ -23,6 +26,7 @@ from tests.verification.conftest import CANARY_SSN, create
 from verification import services, validation
 from verification.models import CaseStatus
 from verification.notices import render_closure, render_fan, render_notice, render_rdc
+from verification.notices.pdf import Unprintable
 from verification.selectors import CASE_FIELD_CATEGORIES
 
 pytestmark = pytest.mark.django_db
@@ -427,3 +431,53 @@ def test_a_new_language_is_one_po_file(tmp_path, settings, employer, ssa):
         english_date = formats.date_format(case.tnc_issued_on, "DATE_FORMAT")
     assert french_date in text
     assert english_date not in text
+
+
+# --- Scripts the vendored font lacks -------------------------------------------------------------
+
+
+def han_font(path: Path) -> Path:
+    """A font with two Han characters (squares), as a host's CJK font would have them."""
+    chars = "李伟"
+    names = [".notdef"] + [f"uni{ord(c):04X}" for c in chars]
+    pen = TTGlyphPen(None)
+    pen.moveTo((100, 0))
+    pen.lineTo((100, 700))
+    pen.lineTo((800, 700))
+    pen.lineTo((800, 0))
+    pen.closePath()
+    square = pen.glyph()
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(names)
+    fb.setupCharacterMap({ord(c): f"uni{ord(c):04X}" for c in chars})
+    fb.setupGlyf(dict.fromkeys(names, square))
+    fb.setupHorizontalMetrics(dict.fromkeys(names, (900, 100)))
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": "Test Han", "styleName": "Regular"})
+    fb.setupOS2(sTypoAscender=800, usWinAscent=800, usWinDescent=200)
+    fb.setupPost()
+    fb.save(str(path))
+    return path
+
+
+def test_a_name_no_font_can_print_is_refused_not_printed_blank(
+    employer, ssa, api_client_for, tmp_path, settings
+):
+    """DejaVu has no Han characters: the notice is refused with a clear answer rather than
+    printed with a blank where the worker's name is; a host's fallback font prints it."""
+    case = mismatch_named(employer, "李", "伟")
+    with pytest.raises(Unprintable):
+        render_fan(case, "en")
+    response = api_client_for(employer).get(f"/api/v1/cases/{case.pk}/notices/fan.pdf")
+    assert response.status_code == 409
+    assert "CROSSCHECK_NOTICE_FALLBACK_FONTS" in response.json()["error"]["message"]
+    assert "李" not in response.content.decode()  # the answer does not repeat the name
+    settings.NOTICE_FALLBACK_FONTS = [str(han_font(tmp_path / "han.ttf"))]
+    text = text_of(render_fan(case, "en"))
+    assert "李 伟" in text
+
+
+def mismatch_named(employer, first, last):
+    case = create(employer, first_name=first, last_name=last)
+    assert case.status == CaseStatus.TENTATIVE_NONCONFIRMATION
+    return case

@@ -7,12 +7,19 @@ licence, so accents and Greek, Cyrillic and other scripts print without a system
 
 from __future__ import annotations
 
+import html as htmllib
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
 from django.http import HttpResponse
+from django.utils.html import strip_tags
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.fonts import TextStyle
+
+from core.errors import Conflict
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
@@ -24,6 +31,38 @@ TAG_STYLES = {
 }
 
 
+class Unprintable(Conflict):
+    """The notice holds characters no configured font has (a name in a script DejaVu lacks)."""
+
+
+def _fallback_fonts() -> list[Path]:
+    return [Path(p) for p in getattr(settings, "NOTICE_FALLBACK_FONTS", [])]
+
+
+@lru_cache(maxsize=16)
+def _codepoints(path: Path) -> frozenset[int]:
+    font = TTFont(str(path), lazy=True, fontNumber=0)
+    try:
+        return frozenset(font.getBestCmap() or {})
+    finally:
+        font.close()
+
+
+def _check_printable(html: str) -> None:
+    """Refuse a notice that would print blanks where a name is (never silently drop letters)."""
+    covered = _codepoints(FONT_DIR / "DejaVuSans.ttf").union(
+        *(_codepoints(p) for p in _fallback_fonts())
+    )
+    text = htmllib.unescape(strip_tags(html))
+    missing = {ch for ch in text if not ch.isspace() and ord(ch) not in covered}
+    if missing:
+        # The characters are part of a person's name: the message says how many, not which.
+        raise Unprintable(
+            f"The notice holds {len(missing)} character(s) that no notice font can print. "
+            "Add a font that covers them to CROSSCHECK_NOTICE_FALLBACK_FONTS."
+        )
+
+
 class _NoticePdf(FPDF):
     """A US Letter page with the notice's reference and page number in the footer."""
 
@@ -32,6 +71,13 @@ class _NoticePdf(FPDF):
         self._footer_text = footer_text
         self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
         self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        fallbacks = []
+        for n, path in enumerate(_fallback_fonts()):
+            for style in ("", "B"):  # the same file serves bold text (no synthetic bold)
+                self.add_font(f"fallback{n}", style, str(path))
+            fallbacks.append(f"fallback{n}")
+        if fallbacks:
+            self.set_fallback_fonts(fallbacks)
         self.set_margins(20, 18, 20)
         self.set_auto_page_break(auto=True, margin=18)
 
@@ -45,7 +91,11 @@ class _NoticePdf(FPDF):
 def html_to_pdf(
     html: str, *, title: str, language: str, footer_text: str, created: datetime
 ) -> bytes:
-    """The PDF of `html` (the rendered notice template), with no personal data in its metadata."""
+    """The PDF of `html` (the rendered notice template), with no personal data in its metadata.
+
+    Unprintable (409) if a character has no glyph in DejaVu Sans or the configured fallbacks.
+    """
+    _check_printable(html + footer_text + title)
     pdf = _NoticePdf(footer_text=footer_text)
     pdf.set_title(title)
     pdf.set_lang(language)
