@@ -3,6 +3,7 @@ working days, nothing but the last four of an identifier, every print audited an
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from privacy.reads import hidden_fields
 from privacy.services import agreement_activate, agreement_create, grant_create
 from tests.factories import UserFactory
 from tests.pdftext import pdf_text as text_of
-from tests.verification.conftest import CANARY_SSN, create
+from tests.verification.conftest import CANARY_SSN, create, i9
 from verification import services, validation
 from verification.models import CaseStatus
 from verification.notices import render_closure, render_fan, render_notice, render_rdc
@@ -287,8 +288,6 @@ def test_the_api_answers_a_bad_notice_request_field_by_field(employer, ssa, api_
 
 
 def _i9():
-    from tests.verification.conftest import i9
-
     return i9(first_name="José", last_name="Núñez", duplicate_reason="rehire")
 
 
@@ -335,8 +334,6 @@ def test_staff_download_the_fan_in_a_chosen_language_audited_and_accounted(
     assert "Aviso de acción adicional" in text_of(response.content)
     printed = AuditEvent.objects.filter(action="vcase.notice_printed").latest("id")
     assert printed.actor_id == vera_with_ssa.pk
-    import hashlib
-
     assert printed.detail["sha256"] == hashlib.sha256(response.content).hexdigest()
     read = AuditEvent.objects.filter(action="vcase.viewed").latest("id")
     assert read.detail["notice"] == "fan"
