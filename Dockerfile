@@ -11,8 +11,10 @@ COPY audit ./audit
 COPY verification ./verification
 COPY cases ./cases
 COPY templates ./templates
+COPY locale ./locale
 COPY manage.py ./
 RUN pip install --no-cache-dir . \
+ && python -m config.translations \
  && DJANGO_SETTINGS_MODULE=config.settings.local python manage.py collectstatic --noinput --verbosity 0
 USER crosscheck
 EXPOSE 8000

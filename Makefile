@@ -8,9 +8,13 @@ SCALE ?=
 SEED ?=
 FULL ?=
 
-.PHONY: install run run-check test lint typecheck bench bench-compare clean-var
+.PHONY: install messages run run-check test lint typecheck bench bench-compare clean-var
 
-install: $(STAMP)
+install: $(STAMP) messages
+
+# The translation catalogues (locale/*/LC_MESSAGES/django.po), compiled with Babel: no GNU gettext.
+messages: $(STAMP)
+	$(PY) -m config.translations
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }

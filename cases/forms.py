@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -281,6 +282,17 @@ class SignOffForm(forms.Form):
 
 class CloseForm(forms.Form):
     note = forms.CharField(required=False, max_length=2000, label="Note")
+
+
+class NoticeForm(forms.Form):
+    """The notice to the person: in their language (from their verification case) or one chosen."""
+
+    language = forms.ChoiceField(required=False, label="Language")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "The person's language"), *settings.LANGUAGES]
+        self.fields["language"].choices = choices  # type: ignore[attr-defined]
 
 
 class HandoffForm(forms.Form):

@@ -28,7 +28,7 @@ def _template(model: Any) -> tuple[list[str], list[str], dict[str, int]]:
         elif isinstance(f, BooleanField):
             defaults.append("f")
         elif isinstance(f, CharField | TextField | EmailField):
-            defaults.append("")
+            defaults.append(f.default if isinstance(f.default, str) else "")
         else:
             defaults.append("")  # must be set per row
     return columns, defaults, {c: i for i, c in enumerate(columns)}

@@ -12,6 +12,7 @@ access). The employer API key comes from the verification fixtures.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.translations import compile_all
 from privacy.models import Agreement, AgreementKind, Role, RoleGrant, User
 from privacy.services import agreement_activate, agreement_create, grant_create
 from tests.factories import (
@@ -29,6 +31,12 @@ from tests.factories import (
     UnitFactory,
     UserFactory,
 )
+
+
+def pytest_sessionstart(session: Any) -> None:
+    """The translation catalogues compiled as `make install` does, when a .po is newer than its
+    .mo (a checkout that pulled a catalogue change without reinstalling)."""
+    compile_all([Path(__file__).resolve().parent.parent / "locale"])
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -23,6 +23,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound as DrfNotFound
 from rest_framework.pagination import CursorPagination
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,6 +46,7 @@ from verification.models import (
     TncSource,
     VerificationCase,
 )
+from verification.notices import pdf_response
 
 MAX_ID = 2**63 - 1
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -148,6 +150,7 @@ class CaseOutput(serializers.ModelSerializer):
             "last_name",
             "other_last_names",
             "date_of_birth",
+            "preferred_language",
             "ssn",
             "citizenship_status",
             "a_number",
@@ -236,6 +239,9 @@ class CaseSubmitApi(EmployerApi):
         date_of_birth = serializers.DateField()
         ssn = Text(required=True, max_length=20)
         employee_email = serializers.EmailField(required=False, allow_blank=True)
+        preferred_language = Text(
+            max_length=15, help_text="The worker's language for notices (en, es, ...); default en"
+        )
         citizenship_status = serializers.ChoiceField(choices=CitizenshipStatus.choices)
         a_number = Text(max_length=20, help_text="A-Number/USCIS number")
         i94 = Text(max_length=20)
@@ -412,6 +418,9 @@ class CaseNoticeApi(EmployerApi):
     @extend_schema_serializer(component_name="CaseNoticeInput")
     class Input(serializers.Serializer):
         issued_on = serializers.DateField(required=False, allow_null=True)
+        preferred_language = Text(
+            max_length=15, help_text="The worker's language, if the worker named one now"
+        )
 
     @extend_schema(
         request=Input, responses={200: CaseOutput}, summary="Record the Further Action Notice"
@@ -420,9 +429,56 @@ class CaseNoticeApi(EmployerApi):
         case = self.case_for(request, pk)
         data = _input(self.Input, request)
         case = services.case_fan_issue(
-            actor=request.auth, case=case, issued_on=data.get("issued_on")
+            actor=request.auth,
+            case=case,
+            issued_on=data.get("issued_on"),
+            language=data.get("preferred_language", ""),
         )
         return Response(CaseOutput(case).data)
+
+
+class _PdfRenderer(BaseRenderer):
+    """Lets a client that asks for a PDF get one; errors still come as JSON."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> Any:
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
+class CaseNoticePdfApi(EmployerApi):
+    """Download a notice to the worker (fan, rdc, closure) as a PDF, in the worker's language."""
+
+    renderer_classes = [JSONRenderer, _PdfRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["fan", "rdc", "closure"]
+            ),
+            OpenApiParameter(
+                "language",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Print in this language instead of the worker's (en, es, ...)",
+            ),
+        ],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        summary="Download a notice to the worker (PDF)",
+    )
+    def get(self, request: Request, pk: str, kind: str) -> HttpResponse:
+        case = self.case_for(request, pk)
+        notice = services.case_notice_print(
+            actor=request.auth,
+            case=case,
+            kind=kind,
+            language=str(request.query_params.get("language", "")),
+        )
+        return pdf_response(notice.content, notice.filename)
 
 
 class CaseDecisionApi(EmployerApi):
@@ -498,6 +554,7 @@ __all__ = [
     "CaseDetailApi",
     "CaseListApi",
     "CaseNoticeApi",
+    "CaseNoticePdfApi",
     "CaseReferApi",
     "CaseSubmitApi",
     "CaseSubmitDraftApi",

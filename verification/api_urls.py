@@ -10,6 +10,11 @@ urlpatterns = [
     path("cases/<str:pk>/", api.CaseDetailApi.as_view(), name="api-case-detail"),
     path("cases/<str:pk>/submit/", api.CaseSubmitDraftApi.as_view(), name="api-case-submit-draft"),
     path("cases/<str:pk>/notice/", api.CaseNoticeApi.as_view(), name="api-case-notice"),
+    path(
+        "cases/<str:pk>/notices/<slug:kind>.pdf",
+        api.CaseNoticePdfApi.as_view(),
+        name="api-case-notice-pdf",
+    ),
     path("cases/<str:pk>/decision/", api.CaseDecisionApi.as_view(), name="api-case-decision"),
     path("cases/<str:pk>/refer/", api.CaseReferApi.as_view(), name="api-case-refer"),
     path("cases/<str:pk>/close/", api.CaseCloseApi.as_view(), name="api-case-close"),

@@ -14,6 +14,8 @@ EVENTS: dict[str, str] = {
     "vcase.viewed": "Personal data of a verification case was read.",
     "vcase.listed": "A list of verification cases was read.",
     "vcase.fan_issued": "The employer gave the worker the Further Action Notice.",
+    "vcase.notice_printed": "A notice to the worker (FAN, RDC, closure) was printed as a PDF.",
+    "vcase.notice_refused": "A notice was refused to a reader whose agreements withhold what it shows.",
     "vcase.decision_recorded": "The worker's decision to contest a mismatch or not was recorded.",
     "vcase.referred": "A mismatch was referred to SSA/DHS; the contact deadline started.",
     "vcase.contact_recorded": "The worker contacted SSA/DHS about a referred case.",

@@ -105,7 +105,7 @@ OPEN_STATUSES = frozenset(set(S.values) - {S.CLOSED})
 def require(status: str, action: str) -> None:
     """Raise IllegalTransition unless `action` is allowed from `status`."""
     if status not in ALLOWED.get(action, frozenset()):
-        label = S(status).label if status in S.values else status
+        label = str(S(status).label) if status in S.values else status
         raise IllegalTransition(
             f"A case in status {label!r} does not allow '{action.replace('_', ' ')}'."
         )

@@ -126,6 +126,17 @@ def comparisons_for_case(*, case: VerificationCase, user: Any = None) -> QuerySe
     return qs.filter(source__in=sources)
 
 
+def worker_language(*, ssn_bidx: str) -> str:
+    """The language the worker named on their latest verification case ("" if no case)."""
+    return (
+        VerificationCase.objects.filter(ssn_bidx=ssn_bidx)
+        .order_by("-id")
+        .values_list("preferred_language", flat=True)
+        .first()
+        or ""
+    )
+
+
 def can_manage_employers(user: Any) -> bool:
     """True if the user may enrol employers and manage their keys."""
     return decide(user, action="change", category=DataCategory.EMPLOYER_DATA).allowed

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/<int:pk>/resolve/", views.case_resolve, name="case-resolve"),
     path("cases/<int:pk>/contact/", views.case_contact, name="case-contact"),
     path("cases/<int:pk>/reveal/", views.case_reveal, name="case-reveal"),
+    path("cases/<int:pk>/notices/<slug:kind>.pdf", views.case_notice, name="case-notice"),
     path("employers/", views.employer_list, name="employer-list"),
     path("employers/new/", views.employer_new, name="employer-new"),
     path("employers/<int:pk>/", views.employer_detail, name="employer-detail"),

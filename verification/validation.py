@@ -317,6 +317,20 @@ def i9_dates(
     return errors
 
 
+def default_language() -> str:
+    """The language of a case whose worker named none: the site's (English)."""
+    return settings.LANGUAGE_CODE.split("-")[0]
+
+
+def language(value: str) -> str:
+    """A language the notices are printed in: a code of settings.LANGUAGES (one per catalogue)."""
+    code = (value or "").strip().lower() or default_language()
+    codes = [c for c, _name in settings.LANGUAGES]
+    if code not in codes:
+        raise FieldInvalid(f"Choose one of: {', '.join(codes)}.")
+    return code
+
+
 def digits_look_like_identifier(text: str) -> bool:
     """True if free text holds a run of digits shaped like an SSN or an A-Number (PII)."""
     return bool(_PII_RUN.search(text or ""))

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,10 +18,20 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.services import event_record
 from core.errors import DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
 from privacy.decorators import personal_data
 from privacy.policy import DataCategory, decide
-from privacy.reads import AlsoShown, Minimised, ReadKind, Shown, minimised_records, show
+from privacy.reads import (
+    AlsoShown,
+    Minimised,
+    ReadKind,
+    Shown,
+    hidden_fields,
+    minimised_records,
+    personal_data_shown,
+    show,
+)
 from privacy.services.access import ReverifyRequired
 from verification import selectors, services
 from verification.forms import (
@@ -34,6 +45,7 @@ from verification.forms import (
 )
 from verification.lifecycle import ALLOWED
 from verification.models import CaseStatus, Employer
+from verification.notices import NOTICE_FIELDS, NOTICE_KINDS, notices_available, pdf_response
 from verification.privacy_sources import VerificationCaseSource
 
 
@@ -172,6 +184,9 @@ def _detail_context(
 ) -> dict[str, Any]:
     offered = selectors.reveal_offer(user=user, case=case)
     return {
+        "notices": [(k, NOTICE_KINDS[k]) for k in notices_available(case)],
+        "can_print_notices": not _notice_withheld(user),
+        "languages": settings.LANGUAGES,
         **_deadline_context(),
         "case": _minimised(user, [case])[0],
         "comparisons": selectors.comparisons_for_case(case=case, user=user),
@@ -182,6 +197,58 @@ def _detail_context(
         "reveal_offer": offered,
         "reveal_form": RevealForm(offered=offered),
     }
+
+
+def _notice_withheld(user: Any) -> frozenset[str]:
+    """What a notice prints that `user`'s agreements withhold (nothing: they may print it)."""
+    return hidden_fields(user, {f: selectors.CASE_FIELD_CATEGORIES[f] for f in NOTICE_FIELDS})
+
+
+@login_required
+@personal_data
+@require_http_methods(["GET"])
+def case_notice(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    """A notice to the worker (FAN, RDC, closure) as a PDF, in the worker's language or the one
+    asked for (`?language=es`): the print audited, the case's showing accounted (privacy.reads).
+
+    A notice prints the SSN's last four: a reader whose agreements withhold it does not get the
+    notice (a notice cannot be minimised for its reader; it is the worker's).
+    """
+    case = _case_or_404(request.user, pk)
+    if kind not in NOTICE_KINDS:
+        raise Http404("No such notice.")
+    withheld = _notice_withheld(request.user)
+    if withheld:
+        event_record(
+            action="vcase.notice_refused",
+            actor=request.user,
+            object_type="verification_case",
+            object_id=case.pk,
+            subjects=[case.subject],
+            detail={"notice": kind, "withheld": sorted(withheld)},
+        )
+        return render(request, "verification/notice_refused.html", {"case_pk": case.pk}, status=403)
+    try:
+        with transaction.atomic():
+            notice = services.case_notice_print(
+                actor=request.user,
+                case=case,
+                kind=kind,
+                language=request.GET.get("language", ""),
+            )
+            personal_data_shown(
+                reader=request.user,
+                kind=CASES_SHOWN,
+                records=_shown([case]),
+                detail={"page": "notice", "notice": kind, "language": notice.language},
+            )
+    except DomainError as exc:
+        for field, errors in exc.field_errors.items():
+            for error in errors:
+                messages.error(request, f"{field}: {error}")
+        messages.error(request, exc.message)
+        return _detail_page(request, case, status=exc.status_code)
+    return pdf_response(notice.content, notice.filename)
 
 
 @login_required

@@ -8,13 +8,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.template.loader import render_to_string
 
 from cases.models import Case, CustodyEvent, Evidence, EvidenceKind
+from cases.notices import person_language, render_cma
 from cases.selectors import case_findings
 from cases.services.common import audit, lock_visible, timeline, today
 from core.errors import ValidationFailed
 from privacy.models import User
+from verification.notices import pick_language
 
 
 def _sha256(upload) -> str:
@@ -84,27 +85,19 @@ def evidence_download_record(*, actor: User, evidence: Evidence) -> Evidence:
     return evidence
 
 
-def notice_document_store(*, actor: User, case: Case) -> Evidence:
-    """Render the printable notice (findings, how to contest, deadline) and keep it as evidence."""
-
-    deadline_days = settings.CASES_CONTEST_WINDOW_DAYS
-    html = render_to_string(
-        "cases/notice_document.html",
-        {
-            "case": case,
-            "findings": case_findings(case=case),
-            "issued_on": today(),
-            "contest_days": deadline_days,
-            "office": case.owning_agency,
-        },
+def notice_document_store(*, actor: User, case: Case, language: str = "") -> Evidence:
+    """Render the notice to the person (findings, how to contest, deadline) as a PDF in their
+    language (or `language`) and keep it as evidence."""
+    lang = pick_language(language, person_language(case))
+    data = render_cma(
+        case=case, findings=case_findings(case=case), language=lang, issued_on=today()
     )
-    data = html.encode()
     sha = hashlib.sha256(data).hexdigest()
     evidence = Evidence(
         case=case,
         kind=EvidenceKind.NOTICE,
-        original_name=f"notice-{case.number}.html",
-        declared_type="text/html",
+        original_name=notice_file_name(case, lang),
+        declared_type="application/pdf",
         size=len(data),
         sha256=sha,
         description="Notice of adverse findings and of the right to contest",
@@ -114,3 +107,8 @@ def notice_document_store(*, actor: User, case: Case) -> Evidence:
     evidence.save()
     CustodyEvent.objects.create(evidence=evidence, actor=actor, action="generated", sha256=sha)
     return evidence
+
+
+def notice_file_name(case: Case, language: str) -> str:
+    """The notice's file name: the case number and the language it is written in."""
+    return f"notice-{case.number}-{language}.pdf"

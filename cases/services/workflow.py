@@ -261,8 +261,9 @@ def case_verify_match(*, actor: User, case: Case, note: str) -> Case:
 
 
 @transaction.atomic
-def case_notice_issue(*, actor: User, case: Case) -> Case:
-    """Generate the printable notice to the person (findings, how to contest, deadline) as evidence."""
+def case_notice_issue(*, actor: User, case: Case, language: str = "") -> Case:
+    """Generate the notice to the person (findings, how to contest, deadline) as a PDF in their
+    language (or `language`), kept as evidence."""
 
     case = lock_visible(actor=actor, case=case)
     _require_status(case, (CaseStatus.PENDING_VERIFICATION,), "issue a notice")
@@ -273,13 +274,17 @@ def case_notice_issue(*, actor: User, case: Case) -> Case:
     case.status = CaseStatus.NOTICE_ISSUED
     case.notice_issued_at = now()
     case.save(update_fields=["status", "notice_issued_at", "updated_at"])
-    evidence = notice_document_store(actor=actor, case=case)
+    evidence = notice_document_store(actor=actor, case=case, language=language)
     timeline(case, actor, "notice_issued", "Notice to the person generated", evidence=evidence.pk)
     audit(
         "cases.notice_issued",
         actor=actor,
         case=case,
-        detail={"evidence": evidence.pk, "sha256": evidence.sha256},
+        detail={
+            "evidence": evidence.pk,
+            "sha256": evidence.sha256,
+            "language": evidence.original_name.rsplit("-", 1)[-1].removesuffix(".pdf"),
+        },
     )
     return case
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.http import (
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import forms, selectors, services
@@ -25,6 +27,8 @@ from cases.models import (
     Closure,
     DismissReason,
 )
+from cases.notices import render_cma
+from cases.services.evidence import notice_file_name
 from cases.views.common import (
     _agency_user,
     _break_glass_use,
@@ -43,6 +47,7 @@ from privacy.categories import DataCategory
 from privacy.decorators import personal_data
 from privacy.http import AuthedRequest
 from privacy.models import Unit
+from verification.notices import pdf_response, pick_language
 
 
 @login_required
@@ -78,6 +83,7 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "dismiss_reasons": DismissReason.choices,
         "kinds": CaseKind.choices,
         "delivery_form": forms.DeliveryForm(initial={"delivered_on": _today()}),
+        "notice_form": forms.NoticeForm(auto_id="notice-%s"),
         "propose_form": forms.ProposeForm(),
         "decide_form": forms.ContestDecideForm(),
         "signoff_form": forms.SignOffForm(),
@@ -174,8 +180,9 @@ ACTIONS: dict[str, tuple[type, Callable[..., Any]]] = {
         and "Match verified.",
     ),
     "notice": (
-        forms.CloseForm,
-        lambda r, c, d: services.case_notice_issue(actor=_actor(r), case=c) and "Notice generated.",
+        forms.NoticeForm,
+        lambda r, c, d: services.case_notice_issue(actor=_actor(r), case=c, language=d["language"])
+        and "Notice generated.",
     ),
     "delivered": (
         forms.DeliveryForm,
@@ -344,8 +351,10 @@ def evidence_download(request: AuthedRequest, pk: int) -> HttpResponseBase:
 @login_required
 @personal_data
 @require_GET
-def notice_print(request: AuthedRequest, pk: int) -> HttpResponse:
-    """The notice kept as evidence, shown for printing exactly as it was generated (with its hash)."""
+def notice_print(request: AuthedRequest, pk: int) -> HttpResponseBase:
+    """The notice kept as evidence, as the PDF it was generated (or, with `?language=`, the same
+    notice in another language: its findings and date, not kept). Audited and accounted as a
+    view of the case and of the reference values it shows."""
     try:
         case = selectors.get_case_for_user(user=request.user, pk=pk)
     except NotFound as exc:
@@ -353,8 +362,6 @@ def notice_print(request: AuthedRequest, pk: int) -> HttpResponse:
     notice = case.evidence.filter(kind="notice").order_by("-created_at").first()
     if notice is None:
         raise Http404
-    with notice.file.open("rb") as fh:
-        html = fh.read().decode()
     findings = selectors.notice_findings(case=case, notice=notice)
     # The notice is kept exactly as generated, for the worker: it cannot be minimised for the
     # reader. A reader outside a category it shows does not get it (a colleague covered does).
@@ -367,10 +374,44 @@ def notice_print(request: AuthedRequest, pk: int) -> HttpResponse:
             "whose agreements do must print it.",
         )
         return redirect("cases:detail", pk=case.pk)
-    _shown(request, "cases.case_viewed", [case], findings=findings, page="notice")
-    return render(
-        request, "cases/notice_print.html", {"case": case, "notice": notice, "notice_html": html}
+    asked = request.GET.get("language", "")
+    try:
+        language = pick_language(asked) if asked else ""
+    except DomainError as exc:
+        _error(request, exc)
+        return redirect("cases:detail", pk=case.pk)
+    stored = notice.declared_type == "application/pdf"
+    if not language and not stored:  # a notice kept as HTML before notices became PDFs
+        with notice.file.open("rb") as fh:
+            html = fh.read().decode()
+        _shown(request, "cases.case_viewed", [case], findings=findings, page="notice")
+        return render(
+            request,
+            "cases/notice_print.html",
+            {"case": case, "notice": notice, "notice_html": html},
+        )
+    if language and notice_file_name(case, language) != notice.original_name:
+        data = render_cma(
+            case=case,
+            findings=findings,
+            language=language,
+            issued_on=timezone.localdate(notice.created_at),
+        )
+        name = notice_file_name(case, language)
+    else:
+        with notice.file.open("rb") as fh:
+            data = fh.read()
+        name = notice.original_name
+    _shown(
+        request,
+        "cases.case_viewed",
+        [case],
+        findings=findings,
+        page="notice",
+        file=name,
+        sha256=hashlib.sha256(data).hexdigest(),
     )
+    return pdf_response(data, name)
 
 
 @login_required

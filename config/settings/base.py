@@ -12,6 +12,7 @@ from celery.schedules import crontab
 from pythonjsonlogger.core import RESERVED_ATTRS
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.languages import languages_in
 
 # Generic Django classes (ModelAdmin[Any], QuerySet[Any], ...) subscriptable at run time, as the
 # strict type checking of core, audit, privacy and crossref writes them.
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The reader's language (their choice, else the browser's); notices use the worker's instead.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -160,6 +163,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 
 OTP_TOTP_ISSUER = "Crosscheck"
@@ -204,6 +208,12 @@ STORAGES = {
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/New_York"
 USE_I18N = True
+# One catalogue per language under locale/ (compiled by `make install`); LANGUAGES follows them,
+# so a new language is one .po file. Notices to workers are printed in the case's language.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGES = languages_in(LOCALE_PATHS)
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_TZ = True
 
 # --- E-mail ------------------------------------------------------------------------------------
@@ -447,6 +457,11 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"], "level": "INFO", "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # fpdf2 lays out the notices; fontTools, which subsets their font, logs every table at INFO.
+        "fontTools": {"level": "WARNING"},
+        # fpdf2 names the glyphs a font lacks, letters of a person's name: notices refuse those
+        # before rendering instead (verification.notices.pdf).
+        "fpdf": {"level": "ERROR"},
     },
 }
 
@@ -467,6 +482,11 @@ CROSSCHECK_CATEGORY_OWNERS = {
     "verification_cases": "uscis",
     "employer_data": "uscis",
 }
+
+# --- Notices to workers (verification/notices/) ---------------------------------------------------
+# DejaVu Sans (vendored) prints Latin, Greek, Cyrillic and more; a host may add fonts for other
+# scripts (e.g. Noto Sans CJK for Chinese names), tried in order where DejaVu has no glyph.
+NOTICE_FALLBACK_FONTS = env_list("CROSSCHECK_NOTICE_FALLBACK_FONTS", [])
 
 # --- Cases and triage (cases/) --------------------------------------------------------------------
 # SLA of a flagged case, in federal working days from flagging, by severity.

@@ -13,6 +13,7 @@ EMAIL_BACKEND = os.environ.get(
 )
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+LANGUAGE_COOKIE_SECURE = False
 ALLOW_DEV_TOOLS = True
 # Several test runs may share one PostgreSQL; each may name its own test database.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("CROSSCHECK_TEST_DB", "test_crosscheck")}

@@ -102,6 +102,25 @@ def test_the_canary_ssn_never_reaches_any_audit_row(alice):
     assert row.search_hmac == search_hmac(kind="ssn", value=CANARY_SSN)
 
 
+def test_a_sha256_digest_is_kept_whole_but_nothing_else_rides_on_its_name(alice):
+    """A digest's hex often holds nine digits in a row: under a key naming it, it is kept as it
+    is, so a printed notice can be matched to its print. Anything that is not a digest is not."""
+    digest = "c84d131346be13630dae36f00037373839f2810843aa09506b0cd31ed76e6125"
+    event_record(
+        action="access.denied",
+        actor=alice,
+        detail={
+            "sha256": digest,
+            "file_sha256": f"{CANARY_DIGITS}{digest[9:]}x",  # not a digest: scrubbed
+            "other": digest,  # a digest under another name: scrubbed as free text
+        },
+    )
+    row = AuditEvent.objects.latest("id")
+    assert row.detail["sha256"] == digest
+    assert CANARY_DIGITS not in row.detail["file_sha256"]
+    assert "[redacted]" in row.detail["other"]
+
+
 def test_a_search_stores_the_kind_and_a_keyed_hash_never_the_value(alice):
     event = event_record(
         action="access.denied",

@@ -22,6 +22,7 @@ from privacy.models import Role
 from tests.cases.conftest import grant_under_agreement
 from tests.conftest import current_code
 from tests.factories import TEST_PASSWORD, UserFactory
+from tests.pdftext import pdf_text
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -228,9 +229,11 @@ def test_a_case_through_the_due_process_gate(make_case, alice, sam, directory, o
     agent.goto(f"/cases/{case.pk}/")
     press(agent, "Generate notice to the person")
     assert agent.locator("#case-status").inner_text() == "Notice issued"
-    agent.get_by_role("link", name="Print the notice").click()
-    assert "right to contest" in agent.locator("article.notice-doc").inner_text()
-    agent.go_back()
+    # The notice is a PDF in the person's language (English here), downloaded to print.
+    with agent.expect_download() as download:
+        agent.get_by_role("link", name="Print the notice").click()
+    assert download.value.suggested_filename == f"notice-{case.number}-en.pdf"
+    assert "right to contest" in pdf_text(Path(download.value.path()).read_bytes())
     agent.get_by_label("Delivered by").select_option("certified_mail")
     press(agent, "Record delivery")
     assert agent.locator("#case-status").inner_text() == "Contest window"

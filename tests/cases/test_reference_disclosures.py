@@ -18,6 +18,7 @@ from cases.models import Case
 from cases.services import evidence as evidence_services
 from privacy.models import Disclosure, DisclosureBasis, RoleGrant
 from tests.cases.conftest import grant_under_agreement
+from tests.pdftext import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -106,8 +107,9 @@ def test_the_printed_notice_accounts_for_the_reference_values_it_shows(
 ):
     case = make_case()
     evidence_services.notice_document_store(actor=alice, case=case)
-    body = login(alice).get(reverse("cases:notice", args=[case.pk])).content.decode()
-    assert "MARTINEZ" in body
+    response = login(alice).get(reverse("cases:notice", args=[case.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    assert "MARTINEZ" in pdf_text(response.content)
     entry = Disclosure.objects.get(category="ssa_identity")
     assert (entry.owner_agency_id, entry.record_id) == (
         directory["ssa"].pk,

@@ -19,6 +19,7 @@ from crossref.models import Finding
 from privacy.models import Role
 from tests.cases.conftest import employer, finding, verification_case
 from tests.factories import UserFactory
+from tests.pdftext import pdf_text
 from verification.models import VerificationCase
 
 pytestmark = pytest.mark.django_db
@@ -356,7 +357,11 @@ def test_every_workflow_transition_in_order(make_case, alice, sam, verifier):
     case = services.case_notice_issue(actor=alice, case=case)
     assert case.status == CaseStatus.NOTICE_ISSUED
     notice = case.evidence.get(kind="notice")
-    assert case.number.encode() in notice.file.read()
+    assert (notice.declared_type, notice.original_name) == (
+        "application/pdf",
+        f"notice-{case.number}-en.pdf",
+    )
+    assert case.number in pdf_text(notice.file.read())
     case = services.case_notice_delivered(
         actor=alice, case=case, method="mail", delivered_on=timezone.localdate()
     )

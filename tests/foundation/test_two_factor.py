@@ -76,6 +76,7 @@ API_KEY_ROUTES = {
     "api-case-detail",
     "api-case-submit-draft",
     "api-case-notice",
+    "api-case-notice-pdf",
     "api-case-decision",
     "api-case-refer",
     "api-case-close",

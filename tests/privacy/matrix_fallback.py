@@ -95,6 +95,9 @@ FALLBACK: dict[str, Route] = {
     "verification:case-resolve": _get_refused(kwargs=_missing("pk")),
     "verification:case-contact": _get_refused(kwargs=_missing("pk")),
     "verification:case-reveal": _get_refused(kwargs=_missing("pk")),
+    "verification:case-notice": page(
+        dict.fromkeys(SIGNED_IN, 404), kwargs={"pk": MISSING, "kind": "fan"}
+    ),
     "verification:case-reveal POST": page(
         dict.fromkeys(SIGNED_IN, 404),
         method="POST",
@@ -129,6 +132,7 @@ FALLBACK: dict[str, Route] = {
     "api-case-detail": _api(404, kwargs={"pk": "x"}),
     "api-case-submit-draft": _api(405, kwargs={"pk": "x"}),
     "api-case-notice": _api(405, kwargs={"pk": "x"}),
+    "api-case-notice-pdf": _api(404, kwargs={"pk": "x", "kind": "fan"}),
     "api-case-decision": _api(405, kwargs={"pk": "x"}),
     "api-case-refer": _api(405, kwargs={"pk": "x"}),
     "api-case-close": _api(405, kwargs={"pk": "x"}),

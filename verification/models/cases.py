@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel
 from verification.models.employers import Employer, EmployerApiKey, HiringSite
@@ -39,16 +40,19 @@ class DocumentType(models.TextChoices):
 
 
 class CaseStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    EMPLOYMENT_AUTHORIZED = "employment_authorized", "Employment Authorized"
-    NEEDS_MORE_TIME = "needs_more_time", "Needs More Time"
-    TENTATIVE_NONCONFIRMATION = "tentative_nonconfirmation", "Tentative Nonconfirmation (mismatch)"
-    REFERRED = "referred", "Referred"
-    CASE_IN_CONTINUANCE = "case_in_continuance", "Case in Continuance"
-    CLOSE_AND_RESUBMIT = "close_and_resubmit", "Close Case and Resubmit"
-    FINAL_NONCONFIRMATION = "final_nonconfirmation", "Final Nonconfirmation"
-    DHS_NO_SHOW = "dhs_no_show", "DHS No Show"
-    CLOSED = "closed", "Closed"
+    DRAFT = "draft", _("Draft")
+    EMPLOYMENT_AUTHORIZED = "employment_authorized", _("Employment Authorized")
+    NEEDS_MORE_TIME = "needs_more_time", _("Needs More Time")
+    TENTATIVE_NONCONFIRMATION = (
+        "tentative_nonconfirmation",
+        _("Tentative Nonconfirmation (mismatch)"),
+    )
+    REFERRED = "referred", _("Referred")
+    CASE_IN_CONTINUANCE = "case_in_continuance", _("Case in Continuance")
+    CLOSE_AND_RESUBMIT = "close_and_resubmit", _("Close Case and Resubmit")
+    FINAL_NONCONFIRMATION = "final_nonconfirmation", _("Final Nonconfirmation")
+    DHS_NO_SHOW = "dhs_no_show", _("DHS No Show")
+    CLOSED = "closed", _("Closed")
 
 
 class TncSource(models.TextChoices):
@@ -68,22 +72,25 @@ class ClosureCode(models.TextChoices):
     # Chosen by the employer
     EMPLOYEE_CONTINUES_AFTER_EA = (
         "continues_after_ea",
-        "Employee continues to work after Employment Authorized",
+        _("Employee continues to work after Employment Authorized"),
     )
-    TERMINATED_AFTER_FNC = "terminated_after_fnc", "Employee terminated after Final Nonconfirmation"
+    TERMINATED_AFTER_FNC = (
+        "terminated_after_fnc",
+        _("Employee terminated after Final Nonconfirmation"),
+    )
     CONTINUES_AFTER_FNC = (
         "continues_after_fnc",
-        "Employee continues to work after Final Nonconfirmation (reason given)",
+        _("Employee continues to work after Final Nonconfirmation (reason given)"),
     )
-    INFO_NOT_CORRECT = "info_not_correct", "Information not correct; case resubmitted"
-    DUPLICATE = "duplicate", "Duplicate case"
-    VOLUNTARILY_QUIT = "voluntarily_quit", "Employee voluntarily quit"
-    NOT_HIRED = "not_hired", "Employee not hired"
-    OTHER = "other", "Other (explained in free text)"
+    INFO_NOT_CORRECT = "info_not_correct", _("Information not correct; case resubmitted")
+    DUPLICATE = "duplicate", _("Duplicate case")
+    VOLUNTARILY_QUIT = "voluntarily_quit", _("Employee voluntarily quit")
+    NOT_HIRED = "not_hired", _("Employee not hired")
+    OTHER = "other", _("Other (explained in free text)")
     # Set by the system only
-    EA_AUTOMATIC = "ea_automatic", "Employment Authorized, closed automatically"
-    DRAFT_EXPIRED = "draft_expired", "Draft closed automatically after 180 working days"
-    NO_DECISION = "no_decision", "No employee decision by the 10th working day; closed as final"
+    EA_AUTOMATIC = "ea_automatic", _("Employment Authorized, closed automatically")
+    DRAFT_EXPIRED = "draft_expired", _("Draft closed automatically after 180 working days")
+    NO_DECISION = "no_decision", _("No employee decision by the 10th working day; closed as final")
 
 
 class LateReason(models.TextChoices):
@@ -189,6 +196,11 @@ class VerificationCase(BaseModel):
     ssn_bidx = models.CharField(max_length=64)
     ssn_last4 = models.CharField(max_length=4)
     employee_email = models.EmailField(blank=True)
+    preferred_language = models.CharField(
+        max_length=15,
+        default="en",
+        help_text="The worker's language for notices: a code of settings.LANGUAGES.",
+    )
     citizenship_status = models.CharField(max_length=24, choices=CitizenshipStatus.choices)
     a_number_enc = models.TextField(blank=True)
     a_number_bidx = models.CharField(max_length=64, blank=True)

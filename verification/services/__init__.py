@@ -23,6 +23,7 @@ from verification.services.employers import (
     hash_api_key,
     site_add,
 )
+from verification.services.notices import case_notice_print
 from verification.services.submit import case_create, case_submit
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "case_fan_issue",
     "case_identifier_reveal",
     "case_no_show",
+    "case_notice_print",
     "case_refer",
     "case_resolve",
     "case_submit",

@@ -42,11 +42,19 @@ from verification.validation import FieldInvalid
 
 @transaction.atomic
 def case_fan_issue(
-    *, actor: Any, case: VerificationCase, issued_on: date | None = None
+    *, actor: Any, case: VerificationCase, issued_on: date | None = None, language: str = ""
 ) -> VerificationCase:
-    """Record that the employer gave the worker the Further Action Notice of a mismatch."""
+    """Record that the employer gave the worker the Further Action Notice of a mismatch (and the
+    worker's language, when the worker named one then)."""
     case = _lock(case)
     require(case.status, "issue_fan")
+    if language:
+        try:
+            case.preferred_language = validation.language(language)
+        except FieldInvalid as exc:
+            raise ValidationFailed(
+                "Unknown language.", field_errors={"preferred_language": [str(exc)]}
+            ) from exc
     on = issued_on or today()
     if case.tnc_issued_on and on < case.tnc_issued_on:
         raise ValidationFailed(
@@ -58,8 +66,15 @@ def case_fan_issue(
             "The notice date is in the future.", field_errors={"issued_on": ["In the future."]}
         )
     case.fan_issued_on = on
-    case.save(update_fields=["fan_issued_on", "updated_at"])
-    _transition_event("vcase.fan_issued", actor, case, case.status, issued_on=on.isoformat())
+    case.save(update_fields=["fan_issued_on", "preferred_language", "updated_at"])
+    _transition_event(
+        "vcase.fan_issued",
+        actor,
+        case,
+        case.status,
+        issued_on=on.isoformat(),
+        language=case.preferred_language,
+    )
     return case
 
 
@@ -158,7 +173,7 @@ def case_resolve(
     allowed_from, target = lifecycle.RESOLUTIONS[resolution]
     if case.status not in allowed_from:
         raise IllegalTransition(
-            f"A case in status {S(case.status).label!r} cannot be resolved as {resolution!r}."
+            f"A case in status {str(S(case.status).label)!r} cannot be resolved as {resolution!r}."
         )
     try:
         note = validation.free_text(note)
@@ -210,7 +225,7 @@ def case_close(
         )
     if case.status not in lifecycle.CLOSURE_FROM[code]:
         raise IllegalTransition(
-            f"A case in status {S(case.status).label!r} cannot be closed as {code!r}."
+            f"A case in status {str(S(case.status).label)!r} cannot be closed as {code!r}."
         )
     before = case.status
     _close(case, code, text=text)

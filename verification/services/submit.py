@@ -153,7 +153,7 @@ class _Cleaner:
                 self.errors.setdefault(field, []).extend(messages)
 
     def _choices(self) -> None:
-        """The attested status and the document type, from their lists."""
+        """The attested status, the document type and the worker's language, from their lists."""
         status = self.text("citizenship_status")
         if status not in CitizenshipStatus.values:
             self.errors.setdefault("citizenship_status", []).append(
@@ -166,6 +166,9 @@ class _Cleaner:
                 f"Choose one of: {', '.join(DocumentType.values)}."
             )
         self.values["document_type"] = doc
+        self.values["preferred_language"] = self.check(
+            "preferred_language", validation.language, self.text("preferred_language")
+        )
 
     def _identifiers(self) -> None:
         """The identifiers (kept apart: they are sealed, never stored in clear)."""
