@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
@@ -25,40 +24,9 @@ from audit import backup, chain
 from audit.models import AuditEvent
 from audit.services import event_record
 from tests.audit.conftest import seal_all
+from tests.databases import db_url, pg, scratch_databases  # noqa: F401 - the `scratch` fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def db_url(name: str) -> str:
-    url = urlsplit(django_settings.DATABASE_URL)
-    return urlunsplit((url.scheme, url.netloc, "/" + name, url.query, ""))
-
-
-def pg(name: str, statement: str, params: list | None = None) -> list[tuple]:
-    conn = psycopg2.connect(db_url(name))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params or [])
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def scratch():
-    """Names of new databases on the test server, dropped afterwards."""
-    names: list[str] = []
-
-    def make(suffix: str) -> str:
-        name = f"{connection.settings_dict['NAME']}_{suffix}"
-        pg("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        names.append(name)
-        return name
-
-    yield make
-    for name in names:
-        pg("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -92,7 +60,8 @@ def test_a_restore_into_a_new_database_passes_the_verifier_against_the_checkpoin
         event_record(action="auth.logout", actor=trail)
     seal_all()
     later = chain.checkpoint_sign()
-    assert later is not None and later.seq > head["seq"]
+    assert later is not None
+    assert later.seq > head["seq"]
 
     target = scratch("restored")
     call_command("restore", str(dump), database_url=db_url(target))
@@ -106,8 +75,11 @@ def test_a_restore_into_a_new_database_passes_the_verifier_against_the_checkpoin
     assert actions[-1] == "audit.verified"  # the verification the restore ran, on record
     # The checkpoint file holds a signed restore record at the backup's head: the checkpoint
     # signed later belongs to the history the restore rolled back, and is set aside.
-    lines = [json.loads(x) for x in Path(django_settings.AUDIT_CHECKPOINT_PATH).read_text().splitlines()]
-    assert lines[-1]["kind"] == "restore" and lines[-1]["seq"] == head["seq"]
+    lines = [
+        json.loads(x) for x in Path(django_settings.AUDIT_CHECKPOINT_PATH).read_text().splitlines()
+    ]
+    assert lines[-1]["kind"] == "restore"
+    assert lines[-1]["seq"] == head["seq"]
     assert lines[-1]["backup"]["sha256"] == manifest["sha256"]
     # `audit_verify` on the restored database, as an operator would run it afterwards.
     verified = subprocess.run(
@@ -125,7 +97,8 @@ def test_a_restore_into_a_new_database_passes_the_verifier_against_the_checkpoin
     )
     result = json.loads(verified.stdout.strip().splitlines()[-1])
     assert verified.returncode == 0, result
-    assert result["ok"] and result["checkpoints_checked"] >= 2
+    assert result["ok"]
+    assert result["checkpoints_checked"] >= 2
 
 
 def test_without_the_restore_record_the_later_checkpoint_reads_as_a_cut_tail(
@@ -162,7 +135,9 @@ def test_a_dump_whose_chain_was_edited_after_the_backup_fails(trail, tmp_path, s
     # The attacker restores the dump elsewhere, rewrites one login (triggers off, as a
     # superuser may), and dumps it again under the old name's manifest.
     work = scratch("attacker")
-    call_command("restore", str(dump), database_url=db_url(work), checkpoints=str(tmp_path / "a.jsonl"))
+    call_command(
+        "restore", str(dump), database_url=db_url(work), checkpoints=str(tmp_path / "a.jsonl")
+    )
     conn = psycopg2.connect(db_url(work))
     with conn, conn.cursor() as cur:
         cur.execute("SET session_replication_role = replica")
