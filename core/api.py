@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
+from core.redaction import redact_digits
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,44 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, list):
         return {"non_field_errors": [str(v) for v in detail]}
     return {"non_field_errors": [str(detail)]}
+
+
+def _submitted(context: dict[str, Any]) -> set[str]:
+    """Every string value of the request's body and query (the values an error must not echo)."""
+    request = context.get("request")
+    values: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and len(value.strip()) >= 3:
+            values.add(value.strip())
+
+    for source in ("data", "query_params"):
+        try:
+            data = getattr(request, source, None)
+        except exceptions.ParseError:  # the body did not parse: nothing of it can be echoed
+            continue
+        if data is not None:
+            walk(data.dict() if hasattr(data, "dict") else data)
+    return values
+
+
+def _unechoed(fields: dict[str, list[str]], context: dict[str, Any]) -> dict[str, list[str]]:
+    """Field messages without the values the client sent ('"123-45-6789" is not a valid choice'):
+    an identifier typed into the wrong field must not come back in the answer, nor reach a log."""
+    values = sorted(_submitted(context), key=len, reverse=True)
+
+    def clean(message: str) -> str:
+        for value in values:
+            message = message.replace(value, "…")
+        return redact_digits(message)
+
+    return {name: [clean(m) for m in messages] for name, messages in fields.items()}
 
 
 def error_body(
@@ -61,7 +100,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body(
-            "invalid", "The request has invalid fields.", _flatten(exc.detail)
+            "invalid", "The request has invalid fields.", _unechoed(_flatten(exc.detail), context)
         )
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)

@@ -412,6 +412,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "core.logging.RequestIdFilter"},
+        "redact_identifiers": {"()": "core.redaction.RedactIdentifiersFilter"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
@@ -429,7 +430,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_identifiers"],
         },
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
