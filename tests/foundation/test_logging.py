@@ -139,15 +139,22 @@ def test_gunicorn_logs_access_as_json_with_the_request_id_and_no_query_string():
             {"X-Request-ID": "probe-12345678", "Referer": f"http://127.0.0.1:{port}{search}"},
         )
         second = _get(port, "/nowhere/?q=Nadia+Haddad", {})
+        third = _get(port, "/nowhere/573-19-4826/", {})
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output = server.communicate(timeout=30)[0].decode()
     assert first.status == 302
     assert second.status == 404
+    assert third.status == 404
     assert "Haddad" not in output
+    assert "573-19-4826" not in output
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("logger") == "gunicorn.access"]
-    assert [(a["path"], a["status"]) for a in access] == [("/cases/", 302), ("/nowhere/", 404)]
+    assert [(a["path"], a["status"]) for a in access] == [
+        ("/cases/", 302),
+        ("/nowhere/", 404),
+        ("/nowhere/[redacted]/", 404),
+    ]
     assert access[0]["request_id"] == "probe-12345678"
     assert access[1]["request_id"] == second.getheader("X-Request-ID")
     not_found = next(line for line in lines if line.get("logger") == "django.request")
