@@ -1,5 +1,8 @@
 """`manage.py backup` / `restore`: a restore into a new database keeps the proof, and only then.
 
+Two tests (each costs a flush of the test database): the round trip with its refusals, and the
+edited dump.
+
 Real pg_dump and pg_restore, real databases on the test server: the restored database must pass
 `audit_verify` against the checkpoints kept outside it; a target that is not empty is refused;
 a dump whose chain was edited after the backup is refused, and fails verification if forced in.
@@ -21,7 +24,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit import backup, chain
-from audit.models import AuditEvent
 from audit.services import event_record
 from tests.audit.conftest import seal_all
 from tests.databases import db_url, pg, scratch_databases  # noqa: F401 - the `scratch` fixture
@@ -63,6 +65,16 @@ def test_a_restore_into_a_new_database_passes_the_verifier_against_the_checkpoin
     assert later is not None
     assert later.seq > head["seq"]
 
+    # Why the restore record exists: a plain pg_restore of the dump fails the verifier, the
+    # later checkpoint reading as a cut tail.
+    plain = scratch("plain")
+    pg("postgres", f'CREATE DATABASE "{plain}"')
+    pg_restore, _ = backup.pg_tool("pg_restore", at_least=15)
+    subprocess.run([pg_restore, "--dbname", db_url(plain), str(dump)], check=True)
+    result = backup._verify(db_url(plain), Path(django_settings.AUDIT_CHECKPOINT_PATH))
+    assert not result["ok"]
+    assert "were removed" in result["problem"]
+
     target = scratch("restored")
     call_command("restore", str(dump), database_url=db_url(target))
     out = capsys.readouterr().out
@@ -100,34 +112,16 @@ def test_a_restore_into_a_new_database_passes_the_verifier_against_the_checkpoin
     assert result["ok"]
     assert result["checkpoints_checked"] >= 2
 
-
-def test_without_the_restore_record_the_later_checkpoint_reads_as_a_cut_tail(
-    trail, tmp_path, scratch
-):
-    """Why the record exists: a plain pg_restore of the same dump fails the verifier."""
-    dump = take(tmp_path)
-    event_record(action="auth.logout", actor=trail)
-    seal_all()
-    chain.checkpoint_sign()
-    target = scratch("plain")
-    pg("postgres", f'CREATE DATABASE "{target}"')
-    pg_restore, _ = backup.pg_tool("pg_restore", at_least=15)
-    subprocess.run([pg_restore, "--dbname", db_url(target), str(dump)], check=True)
-    result = backup._verify(db_url(target), Path(django_settings.AUDIT_CHECKPOINT_PATH))
-    assert not result["ok"]
-    assert "were removed" in result["problem"]
-
-
-def test_a_restore_into_a_database_that_is_not_empty_is_refused(trail, tmp_path):
-    dump = take(tmp_path)
-    live = connection.settings_dict["NAME"]
-    before = AuditEvent.objects.count()
-    with pytest.raises(CommandError) as exc:
-        call_command("restore", str(dump), database_url=db_url(live))
-    message = str(exc.value)
-    assert f"Database '{live}' is not empty" in message
-    assert "a restore goes only into a new, empty database" in message
-    assert AuditEvent.objects.count() == before  # nothing was touched
+    # A restore never goes into a database that holds anything: the one just restored, or the
+    # live one.
+    for name in (target, connection.settings_dict["NAME"]):
+        before = pg(name, "SELECT count(*) FROM audit_event")
+        with pytest.raises(CommandError) as exc:
+            call_command("restore", str(dump), database_url=db_url(name))
+        message = str(exc.value)
+        assert f"Database '{name}' is not empty" in message
+        assert "a restore goes only into a new, empty database" in message
+        assert pg(name, "SELECT count(*) FROM audit_event") == before  # nothing was touched
 
 
 def test_a_dump_whose_chain_was_edited_after_the_backup_fails(trail, tmp_path, scratch):
