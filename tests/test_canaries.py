@@ -308,6 +308,13 @@ def test_canary_identifiers_never_leak(
                 {"purpose_case": case.pk, "kind": "a_number", "identifier": A_NUMBER},
             ),
         )
+        pages(
+            "search 400",
+            analyst.post(
+                "/cases/search/", {"purpose_case": SSN, "kind": A_NUMBER, "identifier": PASSPORT}
+            ),
+            (200, 400),
+        )
         pages("case page", analyst.get(f"/cases/{case.pk}/"))
         # A note or a dismissal that names a full identifier is refused with the reason; one
         # without is kept.
