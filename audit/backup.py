@@ -82,7 +82,11 @@ def _libpq_env(params: dict[str, str]) -> dict[str, str]:
 
 def _server(params: dict[str, str]) -> tuple[int, str]:
     """(major version, full version) of the server `params` reach."""
-    with psycopg2.connect(**params) as conn, conn.cursor() as cur:
+    try:
+        conn = psycopg2.connect(**params)
+    except psycopg2.OperationalError as exc:
+        raise BackupError(f"Cannot reach database {params.get('dbname', '')!r}: {exc}") from exc
+    with conn, conn.cursor() as cur:
         cur.execute("SELECT current_setting('server_version_num')::int, version()")
         num, full = cur.fetchone()
     conn.close()

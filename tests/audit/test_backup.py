@@ -69,7 +69,7 @@ def test_a_restore_into_a_new_database_passes_the_verifier_against_the_checkpoin
     # later checkpoint reading as a cut tail.
     plain = scratch("plain")
     pg("postgres", f'CREATE DATABASE "{plain}"')
-    pg_restore, _ = backup.pg_tool("pg_restore", at_least=15)
+    pg_restore, _ = backup.pg_tool("pg_restore", at_least=manifest["pg_dump_major"])
     subprocess.run([pg_restore, "--dbname", db_url(plain), str(dump)], check=True)
     result = backup._verify(db_url(plain), Path(django_settings.AUDIT_CHECKPOINT_PATH))
     assert not result["ok"]
@@ -142,7 +142,9 @@ def test_a_dump_whose_chain_was_edited_after_the_backup_fails(trail, tmp_path, s
         assert cur.rowcount == 1
     conn.close()
     edited = tmp_path / "edited.dump"
-    pg_dump, _ = backup.pg_tool("pg_dump", at_least=15)
+    pg_dump, _ = backup.pg_tool(
+        "pg_dump", at_least=json.loads(backup.manifest_path(dump).read_text())["server_major"]
+    )
     subprocess.run([pg_dump, "--format=custom", f"--file={edited}", db_url(work)], check=True)
     shutil.copy(backup.manifest_path(dump), backup.manifest_path(edited))
 
