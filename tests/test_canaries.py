@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.db import connection
 from rest_framework.test import APIClient
@@ -434,6 +436,10 @@ def test_canary_identifiers_never_leak(
     hits += db_hits
     audit_hits, _ = canaries.database_hits(dsn, ["dob"], tables=r"^audit_")
     hits += audit_hits
+    # Sessions are stored signed and compressed: decoded before the scan.
+    sessions = [SessionStore().decode(s.session_data) for s in Session.objects.all()]
+    assert sessions
+    hits += canaries.find(canaries.as_text(sessions), "the sessions (decoded)")
     file_found, files = canaries.file_hits(checkpoints_dir)
     hits += file_found
     print(  # noqa: T201 - the figures of the scan, shown with -s

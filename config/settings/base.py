@@ -435,7 +435,7 @@ LOGGING = {
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
-            "filters": ["require_debug_false"],
+            "filters": ["require_debug_false", "redact_identifiers"],
         },
     },
     "root": {"handlers": ["console"], "level": env_str("CROSSCHECK_LOG_LEVEL", "INFO")},
