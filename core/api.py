@@ -6,6 +6,7 @@ Every error body is {"error": {"code": ..., "message": ..., "fields": {name: [me
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -15,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import DomainError
-from core.redaction import redact_digits
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _submitted(context: dict[str, Any]) -> set[str]:
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(item)
-        elif isinstance(value, str) and len(value.strip()) >= 3:
+        elif isinstance(value, str) and len(value.strip()) >= 4:
             values.add(value.strip())
 
     for source in ("data", "query_params"):
@@ -68,11 +68,13 @@ def _unechoed(fields: dict[str, list[str]], context: dict[str, Any]) -> dict[str
     """Field messages without the values the client sent ('"123-45-6789" is not a valid choice'):
     an identifier typed into the wrong field must not come back in the answer, nor reach a log."""
     values = sorted(_submitted(context), key=len, reverse=True)
+    # Whole values only (not "100" inside "1000"), longest first.
+    sent = [re.compile(rf"(?<!\w){re.escape(v)}(?!\w)") for v in values]
 
     def clean(message: str) -> str:
-        for value in values:
-            message = message.replace(value, "…")
-        return redact_digits(message)
+        for pattern in sent:
+            message = pattern.sub("…", message)
+        return message
 
     return {name: [clean(m) for m in messages] for name, messages in fields.items()}
 
