@@ -34,12 +34,16 @@ run-check: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Every check here can fail the build: lint, format, the import contracts of DESIGN.md, types.
+# Every check here can fail the build: lint, format, the import contracts of DESIGN.md, bandit
+# (0 medium or high findings; a false positive carries `# nosec BXXX # reason`), types, and
+# pip-audit over the pins (skipped, with the reason printed, when its service cannot be reached).
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) .ci/bandit_check.py
 	$(MAKE) typecheck
+	$(PY) .ci/pip_audit_check.py
 
 # Types with django-stubs over all the product code; core, audit, privacy and crossref under the
 # strict flags set in pyproject.toml ([[tool.mypy.overrides]]).

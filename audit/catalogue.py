@@ -8,11 +8,12 @@ removed or changes meaning, and say what changed in CHANGES.
 
 from __future__ import annotations
 
-CATALOGUE_VERSION = 2
+CATALOGUE_VERSION = 3
 
 CHANGES: dict[int, str] = {
     1: "Authentication, second factor, access denials and the directory.",
     2: "The audit trail's own events: browsing, review, export, verification, retention, checkpoints.",
+    3: "Backups: audit.backup_taken.",
 }
 
 # action -> why it is recorded. A service may record only actions listed here.
@@ -46,10 +47,12 @@ CATALOGUE: dict[str, str] = {
     "audit.verified": "The hash chain was verified; a failure means the trail was tampered with (AU-9).",
     "audit.checkpoint_signed": "The chain head was signed and written outside the database (AU-10).",
     "audit.partitions_dropped": "A month of audit events passed retention and was dropped whole (AU-11).",
+    "audit.backup_taken": "The database was dumped to a file, with its chain head signed (CP-9).",
 }
 
 # action -> the catalogue version that introduced it.
 SINCE: dict[str, int] = {action: (2 if action.startswith("audit.") else 1) for action in CATALOGUE}
+SINCE["audit.backup_taken"] = 3
 
 
 def register(events: dict[str, str], *, since: int = 1) -> None:

@@ -3,6 +3,13 @@
 A superuser who rewrites history and recomputes every hash still cannot forge the signature, so
 the verifier catches the rewrite at the first checkpoint it contradicts, and a truncated tail at
 the checkpoint it misses.
+
+A restore from a backup (`manage.py restore`, audit/backup.py) rolls the chain back to the
+backup's signed head, seq S: the checkpoints signed after the backup describe a history the
+restored database no longer has. The restore appends a signed *restore record* at S, with the
+backup's hash; checkpoints above S written before that record are set aside (the abandoned line),
+and the record itself is held like a checkpoint. Only the holder of the signing key can write
+one, so a database administrator cannot pass a cut tail off as a restore.
 """
 
 from __future__ import annotations
@@ -84,6 +91,7 @@ class Checkpoint:
     key: str
     sig: str = ""
     valid: bool = True
+    kind: str = "checkpoint"  # or "restore": the chain was restored from a backup at `seq`
 
 
 def checkpoint_path() -> Path:
@@ -109,16 +117,7 @@ def checkpoint_sign() -> Checkpoint | None:
         "signed_at": signed_at,
         "key": fingerprint,
     }
-    signature = base64.b64encode(key.sign(_signed_bytes(payload))).decode()
-    line = json.dumps({**payload, "sig": signature}, sort_keys=True) + "\n"
-    path = checkpoint_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    signature = _append(checkpoint_path(), payload, key)
     return Checkpoint(
         seq=seq,
         hash=digest.hex(),
@@ -129,35 +128,106 @@ def checkpoint_sign() -> Checkpoint | None:
     )
 
 
+def _append(path: Path, payload: dict[str, Any], key: Ed25519PrivateKey) -> str:
+    """Sign `payload` and append it, with its signature, as one line of `path`; the signature."""
+    signature = base64.b64encode(key.sign(_signed_bytes(payload))).decode()
+    line = json.dumps({**payload, "sig": signature}, sort_keys=True) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, line.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return signature
+
+
+def restore_record_sign(
+    *, seq: int, digest: str, event_id: int, backup: dict[str, Any], path: Path | None = None
+) -> Checkpoint:
+    """Append a signed restore record: the chain was restored from a backup whose head is `seq`.
+
+    `backup` says which (file name, sha256, taken_at); `path` defaults to the checkpoint file.
+    """
+    key = signing_key()
+    payload: dict[str, Any] = {
+        "v": CHECKPOINT_VERSION,
+        "kind": "restore",
+        "seq": seq,
+        "hash": digest,
+        "event_id": event_id,
+        "signed_at": datetime.now(UTC).isoformat(),
+        "key": _fingerprint(key.public_key()),
+        "backup": backup,
+    }
+    signature = _append(path or checkpoint_path(), payload, key)
+    return Checkpoint(
+        seq=seq,
+        hash=digest,
+        event_id=event_id,
+        signed_at=payload["signed_at"],
+        key=payload["key"],
+        sig=signature,
+        kind="restore",
+    )
+
+
+def sign_bytes(data: bytes) -> tuple[str, str]:
+    """(base64 Ed25519 signature of `data`, key fingerprint): a backup manifest's seal."""
+    key = signing_key()
+    return base64.b64encode(key.sign(data)).decode(), _fingerprint(key.public_key())
+
+
+def signature_valid(data: bytes, signature: str) -> bool:
+    """Whether `signature` (base64) is the checkpoint key's over `data`."""
+    try:
+        verify_key().verify(base64.b64decode(signature), data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def checkpoints(*, min_seq: int = 0) -> list[Checkpoint]:
-    """The checkpoints in the file at or after `min_seq`, each with its signature checked."""
+    """The checkpoints in the file at or after `min_seq`, each with its signature checked.
+
+    A valid restore record at seq S sets aside the checkpoints above S written before it.
+    """
     path = checkpoint_path()
     if not path.exists():
         return []
     public = verify_key()
-    found = []
+    found: list[Checkpoint] = []
     for raw in path.read_text().splitlines():
         if not raw.strip():
             continue
         data: dict[str, Any] = {}
+        below = False
         try:
             parsed = json.loads(raw)
             data = parsed if isinstance(parsed, dict) else {}
-            if int(data.get("seq", 0)) < min_seq:
-                continue
+            below = int(data.get("seq", 0)) < min_seq
+            if below and data.get("kind") != "restore":
+                continue  # a restore record below the range still sets aside what it abandoned
             signed = {k: v for k, v in data.items() if k != "sig"}
             public.verify(base64.b64decode(data["sig"]), _signed_bytes(signed))
             valid = True
         except (InvalidSignature, ValueError, KeyError, TypeError):
             valid = False
+        seq = int(data.get("seq", 0) or 0)
+        kind = "restore" if data.get("kind") == "restore" else "checkpoint"
+        if valid and kind == "restore":
+            found = [cp for cp in found if cp.seq <= seq or not cp.valid]
+        if below:
+            continue
         found.append(
             Checkpoint(
-                seq=int(data.get("seq", 0) or 0),
+                seq=seq,
                 hash=str(data.get("hash", "")),
                 event_id=int(data.get("event_id", 0) or 0),
                 signed_at=str(data.get("signed_at", "")),
                 key=str(data.get("key", "")),
                 valid=valid,
+                kind=kind,
             )
         )
     return found

@@ -74,7 +74,7 @@ def _proof_rows(
             SELECT s.event_id, s.seq, s.prev_hash, s.hash, s.format, {canonical._EVENT_COLUMNS}
             FROM audit_seal s JOIN audit_event e ON e.id = s.event_id AND e.occurred_at = s.occurred_at
             WHERE s.event_id = ANY(%s)
-            """,  # noqa: S608 - constant column list
+            """,  # noqa: S608  # nosec B608 # constant column list
             [ids],
         )
         for row in cursor.fetchall():

@@ -15,7 +15,7 @@ migrations; the trigger is (re)installed after every `migrate`):
 * Identifier columns are never written. Columns whose names mark an identifier, its ciphertext
   or its blind index (`audit.services.is_identifier_name`: ssn, a_number, i94, passport,
   document_number, blind_index, ciphertext, ... and settings.AUDIT_IDENTIFIER_FIELDS) are left
-  out automatically, as are `password` and settings.AUDIT_ROW_HISTORY_EXCLUDE; pass any other
+  out automatically, as are `password`, `date_of_birth` and settings.AUDIT_ROW_HISTORY_EXCLUDE; pass any other
   in `exclude`.
 * Leave bulk-loaded tables out (reference records, findings): their loads are audited per load.
 * Models can also be opted in without code, by label, in settings.AUDIT_ROW_HISTORY.
@@ -42,7 +42,10 @@ log = logging.getLogger(__name__)
 
 ACTOR_GUC = "crosscheck.actor_id"
 REQUEST_GUC = "crosscheck.request_id"
-ALWAYS_EXCLUDED = frozenset({"password"})
+# Never copied into the trail, which outlives the rows it records: a password hash, and a date of
+# birth (in clear in its own table for matching, behind access control; with a name, the key to
+# an identity).
+ALWAYS_EXCLUDED = frozenset({"password", "date_of_birth"})
 
 # label ("app_label.ModelName") -> extra excluded column names
 TRACKED: dict[str, set[str]] = {}

@@ -144,7 +144,7 @@ def _insert(event: AuditEvent) -> None:
         _INSERT = (
             fields,
             (
-                f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608
+                f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
                 f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(AuditEvent._meta.pk.column)}"
             ),
         )

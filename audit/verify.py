@@ -123,7 +123,7 @@ def _python_problem(
             SELECT s.seq, s.event_id, s.prev_hash, s.hash, e.id IS NOT NULL, s.format, {_EVENT_COLUMNS}
             FROM audit_seal s LEFT JOIN audit_event e ON e.id = s.event_id AND e.occurred_at = s.occurred_at
             WHERE s.seq >= %s AND s.seq < %s ORDER BY s.seq
-            """,  # noqa: S608 - the interpolated text is a constant column list
+            """,  # noqa: S608  # nosec B608 # the interpolated text is a constant column list
             [lo, hi],
         )
         count = 0

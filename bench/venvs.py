@@ -34,7 +34,9 @@ def venv_dir() -> Path:
 
 def venv_path(name: str, spec: Sequence[str]) -> Path:
     """Where the venv of these pins lives: <venv_dir>/<name>-<hash of the pins>."""
-    return venv_dir() / (f"{name}-" + hashlib.sha1(" ".join(spec).encode()).hexdigest()[:8])
+    return venv_dir() / (
+        f"{name}-" + hashlib.sha1(" ".join(spec).encode(), usedforsecurity=False).hexdigest()[:8]
+    )
 
 
 def ensure(name: str, spec: Sequence[str]) -> Path:

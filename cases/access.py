@@ -79,7 +79,7 @@ def _member_case_ids(user: Any, codename: str) -> list[int]:
           JOIN auth_permission ap ON ap.id = g.permission_id
           JOIN django_content_type ct ON ct.id = ap.content_type_id
          WHERE ug.user_id = %s AND ap.codename = %s AND ct.app_label = 'cases'
-        ORDER BY 1"""  # noqa: S608 - the only interpolation is a table name from the model
+        ORDER BY 1"""  # noqa: S608  # nosec B608 # the only interpolation is a table name from the model
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, codename, user.pk, codename])
         return [row[0] for row in cursor.fetchall()]

@@ -234,7 +234,7 @@ def queue_page_sql(
     columns = ", ".join(f"c.{f}" for f in ("id", *_ROW_FIELDS))
     # Interpolated: model tables, fixed column names and the placeholders above; values are params.
     tables = f'"{Case._meta.db_table}" c LEFT OUTER JOIN "{User._meta.db_table}" u ON c.assignee_id = u.id'
-    sql = f"SELECT {columns}, u.username FROM {tables} WHERE {' AND '.join(where)} ORDER BY c.{column} ASC, c.id ASC LIMIT %s"  # noqa: S608
+    sql = f"SELECT {columns}, u.username FROM {tables} WHERE {' AND '.join(where)} ORDER BY c.{column} ASC, c.id ASC LIMIT %s"  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
     p.append(limit)
     return sql, p
 
@@ -306,7 +306,7 @@ def _subject_conditions(filters: QueueFilters, p: list[Any]) -> list[str]:
         p.append(filters.state)
     if filters.agency:
         where.append(
-            f'c.owning_agency_id IN (SELECT a.id FROM "{Agency._meta.db_table}" a WHERE a.code = %s)'  # noqa: S608 - table and column names are ours
+            f'c.owning_agency_id IN (SELECT a.id FROM "{Agency._meta.db_table}" a WHERE a.code = %s)'  # noqa: S608  # nosec B608 # table and column names are ours
         )
         p.append(filters.agency)
     if filters.tag:

@@ -91,7 +91,7 @@ def saved_views_for(*, user: Any) -> list[SavedView]:
     sql = f"""
         SELECT id, name, owner_id, unit_id, query, is_unit_default FROM "{SavedView._meta.db_table}"
          WHERE owner_id = %s OR (%s::bigint IS NOT NULL AND unit_id = %s)
-         ORDER BY is_unit_default DESC, name ASC"""  # noqa: S608 - the only interpolation is the model's table
+         ORDER BY is_unit_default DESC, name ASC"""  # noqa: S608  # nosec B608 # the only interpolation is the model's table
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.pk, user.unit_id, user.unit_id])
         rows = cursor.fetchall()
@@ -135,7 +135,7 @@ def assignable_choices(*, user: Any) -> list[tuple[int, str]]:
     sql = f"""
         SELECT id, first_name, last_name, username FROM "{User._meta.db_table}"
          WHERE agency_id = %s AND is_active AND roles && ARRAY['analyst', 'supervisor']::varchar(32)[]
-         ORDER BY unit_id ASC, last_name ASC, username ASC"""  # noqa: S608 - the only interpolation is the model's table
+         ORDER BY unit_id ASC, last_name ASC, username ASC"""  # noqa: S608  # nosec B608 # the only interpolation is the model's table
     with connection.cursor() as cursor:
         cursor.execute(sql, [user.agency_id])
         rows = cursor.fetchall()

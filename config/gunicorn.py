@@ -3,6 +3,8 @@
 Access logs are JSON lines like the application's (core.logging), with the request id that the
 application returned as X-Request-ID. They carry the path without its query string, and no
 Referer: the queue's search and filters travel in query strings, and they can name a person.
+An SSN- or A-Number-shaped run in the path is redacted (core.redaction), as in the application's
+own lines: a path is what a person typed too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gunicorn.glogging import Logger
+
+from core.redaction import redact_digits
 
 accesslog = "-"
 
@@ -24,7 +28,10 @@ class JsonAccessLogger(Logger):
             return
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         headers = {name.lower(): value for name, value in resp.headers}
-        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        method, path = (
+            environ.get("REQUEST_METHOD", ""),
+            redact_digits(environ.get("PATH_INFO", "")),
+        )
         line = {
             "time": datetime.now(UTC).isoformat(),
             "level": "INFO",

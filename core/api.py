@@ -6,6 +6,7 @@ Every error body is {"error": {"code": ..., "message": ..., "fields": {name: [me
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -38,6 +39,46 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
     return {"non_field_errors": [str(detail)]}
 
 
+def _submitted(context: dict[str, Any]) -> set[str]:
+    """Every string value of the request's body and query (the values an error must not echo)."""
+    request = context.get("request")
+    values: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and len(value.strip()) >= 4:
+            values.add(value.strip())
+
+    for source in ("data", "query_params"):
+        try:
+            data = getattr(request, source, None)
+        except exceptions.ParseError:  # the body did not parse: nothing of it can be echoed
+            continue
+        if data is not None:
+            walk(data.dict() if hasattr(data, "dict") else data)
+    return values
+
+
+def _unechoed(fields: dict[str, list[str]], context: dict[str, Any]) -> dict[str, list[str]]:
+    """Field messages without the values the client sent ('"123-45-6789" is not a valid choice'):
+    an identifier typed into the wrong field must not come back in the answer, nor reach a log."""
+    values = sorted(_submitted(context), key=len, reverse=True)
+    # Whole values only (not "100" inside "1000"), longest first.
+    sent = [re.compile(rf"(?<!\w){re.escape(v)}(?!\w)") for v in values]
+
+    def clean(message: str) -> str:
+        for pattern in sent:
+            message = pattern.sub("…", message)
+        return message
+
+    return {name: [clean(m) for m in messages] for name, messages in fields.items()}
+
+
 def error_body(
     code: str, message: str, fields: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
@@ -61,7 +102,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body(
-            "invalid", "The request has invalid fields.", _flatten(exc.detail)
+            "invalid", "The request has invalid fields.", _unechoed(_flatten(exc.detail), context)
         )
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)

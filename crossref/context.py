@@ -114,7 +114,7 @@ class PartitionContext:
         """Write the hits a SELECT yields (columns HIT_COLUMNS) in one set-based statement."""
         target, values = self._target(rule)
         sql = (
-            f"WITH hits AS ({select_sql}), ins AS ({target} SELECT {values} FROM hits "  # noqa: S608
+            f"WITH hits AS ({select_sql}), ins AS ({target} SELECT {values} FROM hits "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
             f"ON CONFLICT DO NOTHING RETURNING 1) "
             "SELECT (SELECT count(*) FROM hits), (SELECT count(*) FROM ins)"
         )
@@ -148,7 +148,7 @@ class PartitionContext:
         ]
         cols = ", ".join(HIT_COLUMNS)
         sql = (
-            f"WITH hits({cols}) AS (VALUES %s), ins AS ({target} SELECT {values} FROM "  # noqa: S608
+            f"WITH hits({cols}) AS (VALUES %s), ins AS ({target} SELECT {values} FROM "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
             "(SELECT subject_type, subject_key, evidence_key, case_id::bigint, employer_id::bigint, ssn_index, "
             "fields::jsonb, evidence::jsonb, score::float8, summary, severity, is_clerical::boolean FROM hits) hits "
             "ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM ins"

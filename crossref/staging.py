@@ -134,7 +134,7 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
             return
         cur.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
         if cur.fetchone()[0]:
-            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
             if cur.fetchone()[0]:
                 return
             if (
@@ -161,7 +161,7 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
         if step == "cases":
             _stage_create(cur, table, _column_types(cur, sources.CASES, STAGE_COLUMNS), bounds)
             cur.execute(
-                f"INSERT INTO {table} SELECT {', '.join('c.' + col for col in STAGE_COLUMNS)} "  # noqa: S608
+                f"INSERT INTO {table} SELECT {', '.join('c.' + col for col in STAGE_COLUMNS)} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
                 f"FROM {sources.CASES} c WHERE {where}",
                 params,
             )
@@ -172,7 +172,7 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
                 cur, table, _column_types(cur, sources.NUMIDENT, SSA_STAGE_COLUMNS), bounds
             )
             cur.execute(
-                f"INSERT INTO {table} SELECT {', '.join('n.' + col for col in SSA_STAGE_COLUMNS)} "  # noqa: S608
+                f"INSERT INTO {table} SELECT {', '.join('n.' + col for col in SSA_STAGE_COLUMNS)} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
                 f"FROM {sources.NUMIDENT} n WHERE n.load_id = %s",
                 [loads.get("ssa", 0)],
             )
@@ -241,7 +241,7 @@ def _stage_dhs(
     # of index probes (random reads of DHS, the very cost this table avoids) or a merge join
     # (sorting both sides by a 64-character text key): hash joins only, for this statement.
     by_document = " UNION ALL ".join(
-        f"SELECT c.id AS case_id, c.ssn_bidx, x.id AS d_id, {rank} AS rank, '{label}' AS matched_by, "  # noqa: S608
+        f"SELECT c.id AS case_id, c.ssn_bidx, x.id AS d_id, {rank} AS rank, '{label}' AS matched_by, "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
         f"x.date_of_birth IS NOT DISTINCT FROM c.date_of_birth AS same_dob, "
         + ", ".join(f"x.{col} AS d_{col}" for col in STAGE_DHS_COLUMNS)
         + f" FROM noncitizen c JOIN {sources.DHS} x ON x.{column} = c.{column} AND x.load_id = %(dhs)s "
@@ -255,7 +255,7 @@ def _stage_dhs(
     cur.execute("SET LOCAL enable_mergejoin = off")  # the step's own transaction: until its commit
     cur.execute("SET LOCAL enable_nestloop = off")
     cur.execute(
-        f"WITH noncitizen AS MATERIALIZED (SELECT c.id, c.ssn_bidx, c.date_of_birth, c.a_number_bidx, "  # noqa: S608
+        f"WITH noncitizen AS MATERIALIZED (SELECT c.id, c.ssn_bidx, c.date_of_birth, c.a_number_bidx, "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
         f"c.i94_bidx, c.passport_bidx FROM {sources.CASES} c WHERE {where} "
         "AND c.citizenship_status IN ('permanent_resident', 'authorized_alien')) "
         f"INSERT INTO {name} ({kept}) SELECT DISTINCT ON (case_id) {kept} FROM ({by_document}) m "

@@ -18,11 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def celery_worker(
-    queue: str | None, name: str, env_extra: dict[str, str] | None = None
+    queue: str | None,
+    name: str,
+    env_extra: dict[str, str] | None = None,
+    *,
+    log: Path | None = None,
+    loglevel: str = "WARNING",
 ) -> subprocess.Popen:
     """Start one prefork worker (concurrency 1) on `queue`, in its own session so a test can kill it.
 
     `queue=None` starts it without -Q, as `celery -A config worker` does: the default queue only.
+    `log` keeps its stdout and stderr in a file (discarded otherwise).
     """
     url = urlsplit(settings.DATABASE_URL)
     test_db_url = urlunsplit(
@@ -49,7 +55,7 @@ def celery_worker(
             "--pool",
             "prefork",
             "--loglevel",
-            "WARNING",
+            loglevel,
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
@@ -59,8 +65,8 @@ def celery_worker(
         cwd=ROOT,
         env=env,
         start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("ab") if log else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )
 
 

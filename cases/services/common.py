@@ -18,7 +18,8 @@ from cases.models import (
     Notification,
     NotificationKind,
 )
-from core.errors import NotFound
+from core.errors import NotFound, ValidationFailed
+from core.redaction import holds_identifier
 from crossref.models import Disposition
 from crossref.services import finding_feedback_record
 from privacy.models.mail import MailKind
@@ -59,8 +60,24 @@ def lock_visible(*, actor: Any, case: Case | int, action: str = "change") -> Cas
     return lock(pk)
 
 
+NO_IDENTIFIER = (
+    "Remove the full identifier (an SSN, A-Number, passport or document number): notes and "
+    "reasons hold none; the case shows its last four."
+)
+
+
+def free_text(value: str, *, field: str) -> str:
+    """People's free text, refused if it holds a full identifier (as verification refuses it)."""
+    if holds_identifier(value):
+        raise ValidationFailed(NO_IDENTIFIER, field_errors={field: [NO_IDENTIFIER]})
+    return value
+
+
 def timeline(case: Case, actor: Any, kind: str, summary: str, **data: Any) -> CaseEvent:
-    """Add a line to the case's timeline."""
+    """Add a line to the case's timeline (its note or reason free of full identifiers)."""
+    for field in ("note", "reason"):
+        if isinstance(data.get(field), str):
+            free_text(data[field], field=field)
     return CaseEvent.objects.create(
         case=case,
         actor=actor if getattr(actor, "pk", None) else None,

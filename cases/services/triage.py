@@ -22,7 +22,7 @@ from cases.models import (
     SavedView,
     Suppression,
 )
-from cases.services.common import audit, lock_visible, now, timeline, today
+from cases.services.common import audit, free_text, lock_visible, now, timeline, today
 from cases.services.workflow import _close, assign
 from core.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from privacy.models import User
@@ -80,6 +80,7 @@ def _snooze(case: Case, *, actor: Any, until: date, reason: str, rule_code: str 
         )
     if not reason.strip():
         raise ValidationFailed("Give a reason.", field_errors={"reason": ["Required."]})
+    free_text(reason, field="reason")
     if case.is_closed:
         raise IllegalTransition(f"Case {case.number} is closed.")
     Suppression.objects.create(
@@ -287,6 +288,7 @@ def case_note_add(*, actor: User, case: Case, body: str) -> CaseNote:
     body = body.strip()
     if not body:
         raise ValidationFailed("The note is empty.", field_errors={"body": ["Required."]})
+    free_text(body, field="body")
     note = CaseNote.objects.create(case=case, author=actor, body=body)
     timeline(case, actor, "note", "Note added", note=note.pk)
     audit("cases.note_added", actor=actor, case=case, detail={"note": note.pk, "length": len(body)})

@@ -106,7 +106,8 @@ def date_columns(dob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 def year_only_dates(ordinal: np.ndarray) -> np.ndarray:
     """Whether each date may be known only by its year: 1 January, the usual stand-in (no date: False)."""
     _, _, month, day = date_columns(ordinal)
-    return (month == 1) & (day == 1)
+    out: np.ndarray = (month == 1) & (day == 1)
+    return out
 
 
 @lru_cache(maxsize=1 << 16)

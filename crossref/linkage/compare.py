@@ -231,13 +231,13 @@ def refine_identifiers(
         return
     case_ids = sorted({int(cases.ids[pc[k]]) for k, _ in todo})
     cursor.execute(
-        f"SELECT id, ssn_enc, a_number_enc FROM {sources.CASES} WHERE id = ANY(%s::bigint[])",  # noqa: S608
+        f"SELECT id, ssn_enc, a_number_enc FROM {sources.CASES} WHERE id = ANY(%s::bigint[])",  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
         ["{" + ",".join(map(str, case_ids)) + "}"],
     )
     tokens = {row[0]: row[1:] for row in cursor.fetchall()}
     subject_ids = sorted({int(index.subjects[int(ps[k])][0]) for k, _ in todo})
     cursor.execute(
-        f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608
+        f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
         "WHERE id = ANY(%s::bigint[])",
         ["{" + ",".join(map(str, subject_ids)) + "}"],
     )

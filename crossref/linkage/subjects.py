@@ -210,7 +210,7 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
         cur.execute(
             f"""SELECT id, subject_ref, coalesce(first_name, ''), coalesce(last_name, ''), date_of_birth, status,
                        coalesce(aliases, '{{}}'), coalesce(documents_bidx, '{{}}'), coalesce(documents_kind, '{{}}')
-                  FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""",  # noqa: S608 - table and column names are ours
+                  FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""",  # noqa: S608  # nosec B608 # table and column names are ours
             {"l": load_id},
         )
         index = _build_index(cur.fetchall())

@@ -49,7 +49,7 @@ def dhs_rows(ctx: PartitionContext) -> list[dict[str, Any]]:
                     OR (d.d_first_name <> c.first_name AND lower(d.d_first_name) <> lower(c.first_name))
                     OR d.d_work_authorized_until < greatest(c.hire_date, current_date)
                     OR d.d_work_authorized_from > c.hire_date)
-            """,  # noqa: S608
+            """,  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
             params,
         )
         return score_dhs_rows(rows)
@@ -108,7 +108,7 @@ def _dhs_match(ctx: PartitionContext) -> tuple[str, dict[str, Any]]:
     lookups = [
         f"""LEFT JOIN LATERAL (SELECT x.id FROM {sources.DHS} x WHERE {" AND ".join(f"{k}.id IS NULL" for k in earlier) or "TRUE"}
                AND c.{column} <> '' AND x.{column} <> '' AND x.{column} = c.{column} AND x.load_id = %(dhs)s
-               ORDER BY (x.date_of_birth IS NOT DISTINCT FROM c.date_of_birth) DESC, x.id LIMIT 1) {alias} ON TRUE"""  # noqa: S608
+               ORDER BY (x.date_of_birth IS NOT DISTINCT FROM c.date_of_birth) DESC, x.id LIMIT 1) {alias} ON TRUE"""  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
         for alias, column, earlier in (
             ("da", "a_number_bidx", ()),
             ("di", "i94_bidx", ("da",)),
@@ -117,14 +117,14 @@ def _dhs_match(ctx: PartitionContext) -> tuple[str, dict[str, Any]]:
     ]
     columns = ", ".join(f"x.{col} AS d_{col}" for col in STAGE_DHS_COLUMNS)
     return (
-        "\n".join(lookups)  # noqa: S608 - table and column names are ours
+        "\n".join(lookups)  # noqa: S608  # nosec B608 # table and column names are ours
         + f"""
         CROSS JOIN LATERAL (SELECT coalesce(da.id, di.id, dp.id) AS id,
              CASE WHEN da.id IS NOT NULL THEN 'a_number' WHEN di.id IS NOT NULL THEN 'i94'
                   WHEN dp.id IS NOT NULL THEN 'passport' END AS matched_by) m
         -- By primary key, for the few rows found (LIMIT 1 keeps the planner from hashing all of DHS).
         LEFT JOIN LATERAL (SELECT x.id AS d_id, m.matched_by, {columns} FROM {sources.DHS} x WHERE x.id = m.id LIMIT 1) d
-          ON TRUE""",  # noqa: S608 - table and column names are ours
+          ON TRUE""",  # noqa: S608  # nosec B608 # table and column names are ours
         {},
     )
 

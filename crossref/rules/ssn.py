@@ -31,7 +31,7 @@ def shared_ssn_cases(ctx: PartitionContext) -> str:
             WITH c AS MATERIALIZED (SELECT id, employer_id, ssn_bidx, hire_date, created_at, first_name, last_name,
                                            other_last_names, date_of_birth FROM {ctx.cases} c WHERE {where})
             SELECT c.* FROM c WHERE c.ssn_bidx IN (SELECT ssn_bidx FROM c GROUP BY ssn_bidx HAVING count(*) > 1)
-        """,  # noqa: S608 - table and column names are ours
+        """,  # noqa: S608  # nosec B608 # table and column names are ours
             params,
         )
         ctx.cursor.execute("ANALYZE xr_ssn_multi")
@@ -91,7 +91,7 @@ def ssn_velocity(ctx: PartitionContext, r_: Rule) -> None:
                'One SSN at ' || employers || ' employers within ' || %(w)s || ' days.' AS summary,
                'high' AS severity, FALSE AS is_clerical
           FROM first
-    """,  # noqa: S608 - table and column names are ours
+    """,  # noqa: S608  # nosec B608 # table and column names are ours
         params,
     )
 
@@ -117,7 +117,7 @@ def ssn_multi_identity(ctx: PartitionContext, r_: Rule) -> None:
         multi AS (SELECT ssn_bidx FROM c GROUP BY ssn_bidx
                   HAVING count(DISTINCT (lower(first_name), lower(last_name), date_of_birth)) > 1)
         SELECT c.* FROM c JOIN multi USING (ssn_bidx) ORDER BY c.ssn_bidx, c.id
-    """,  # noqa: S608 - table and column names are ours
+    """,  # noqa: S608  # nosec B608 # table and column names are ours
         params,
     )
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -211,6 +211,6 @@ def ssn_velocity_v2(ctx: PartitionContext, r_: Rule) -> None:
                1.0::float8 AS score, 'One SSN at ' || employers || ' employers (case dates).' AS summary,
                'high' AS severity, FALSE AS is_clerical
           FROM first
-    """,  # noqa: S608 - table and column names are ours
+    """,  # noqa: S608  # nosec B608 # table and column names are ours
         params,
     )

@@ -621,3 +621,48 @@ def test_the_audit_outside_assignment_rule_knows_who_is_assigned_to_whom(make_ca
     }
     # Alice works the case through her unit's queue; the stranger and Bob's read (another unit) are outside.
     assert flagged == {("alice", (stranger,)), ("bob", (case.subject_ref,))}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SSN 573-19-4826 per the caller",
+        "SSN 573194826",
+        "A-Number A208461937",
+        "passport ZQ4H81K27 seen",
+        "document EAD0001234",
+        "passport X1234567",
+    ],
+)
+def test_notes_and_reasons_naming_a_full_identifier_are_refused(make_case, alice, text):
+    case = make_case()
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_note_add(actor=alice, case=case, body=text)
+    assert "body" in exc.value.field_errors
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_dismiss(actor=alice, case=case, reason="clerical", note=text)
+    assert "note" in exc.value.field_errors
+    with pytest.raises(ValidationFailed) as exc:
+        services.case_snooze(
+            actor=alice, case=case, until=timezone.localdate() + timedelta(days=3), reason=text
+        )
+    assert "reason" in exc.value.field_errors
+    case.refresh_from_db()
+    assert case.status == CaseStatus.FLAGGED  # nothing of the refused steps was kept
+    assert case.snoozed_until is None
+    assert not case.notes.exists()
+    assert text not in str(list(case.events.values_list("data", flat=True)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Caller confirmed the last four, 4826.",
+        "Due 2026-03-14; form I-9 and W-2 seen",
+        "2026Q1 review",
+    ],
+)
+def test_ordinary_notes_are_kept(make_case, alice, text):
+    case = make_case()
+    services.case_note_add(actor=alice, case=case, body=text)
+    assert case.notes.get().body == text

@@ -470,3 +470,16 @@ def test_a_match_model_finding_shows_its_evidence_as_a_waterfall(make_case, logi
     assert 'style="' not in body.split('class="waterfall"', 1)[1]  # CSP: no inline styles
     # Findings of other rules have no waterfall.
     assert waterfall(finding(vcase=None, ssn_index="x")) is None
+
+
+def test_a_form_never_repeats_an_invalid_choice(make_case, login, alice):
+    make_case()
+    client = login(alice)
+    response = client.post(
+        reverse("cases:search"),
+        {"purpose_case": "573-19-4826", "kind": "A208461937", "identifier": "1"},
+    )
+    body = response.content.decode()
+    assert "That is not one of the choices." in body
+    assert "573-19-4826" not in body
+    assert "208461937" not in body

@@ -44,6 +44,42 @@ def test_logs_are_json_with_the_request_id():
 
 
 @pytest.mark.django_db
+def test_a_path_or_message_naming_an_ssn_or_a_number_is_logged_redacted(client):
+    from logging.config import dictConfig
+
+    records = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    dictConfig(settings.LOGGING)
+    console = logging.getLogger().handlers[0]
+    handler = Capture()
+    handler.setFormatter(console.formatter)
+    for f in console.filters:
+        handler.addFilter(f)
+    logging.getLogger().addHandler(handler)
+    try:
+        assert client.get("/nowhere/573-19-4826/").status_code == 404
+        logging.getLogger("crosscheck.test").warning(
+            "looked up %s and A%s", "573194826", "208461937"
+        )
+        try:
+            raise ValueError("bad SSN 573 19 4826")
+        except ValueError:
+            logging.getLogger("crosscheck.test").exception("failed")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = "\n".join(records)
+    for full in ("573-19-4826", "573194826", "573 19 4826", "208461937"):
+        assert full not in text
+    assert "Not Found: /nowhere/[redacted]/" in text
+    assert "looked up [redacted] and [redacted]" in text
+    assert "ValueError: bad SSN [redacted]" in text
+
+
+@pytest.mark.django_db
 def test_a_well_formed_request_id_is_echoed_and_a_bad_one_replaced(client):
     good = client.get("/healthz", HTTP_X_REQUEST_ID="abc-12345678")
     assert good["X-Request-ID"] == "abc-12345678"
@@ -103,15 +139,22 @@ def test_gunicorn_logs_access_as_json_with_the_request_id_and_no_query_string():
             {"X-Request-ID": "probe-12345678", "Referer": f"http://127.0.0.1:{port}{search}"},
         )
         second = _get(port, "/nowhere/?q=Nadia+Haddad", {})
+        third = _get(port, "/nowhere/573-19-4826/", {})
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         output = server.communicate(timeout=30)[0].decode()
     assert first.status == 302
     assert second.status == 404
+    assert third.status == 404
     assert "Haddad" not in output
+    assert "573-19-4826" not in output
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("logger") == "gunicorn.access"]
-    assert [(a["path"], a["status"]) for a in access] == [("/cases/", 302), ("/nowhere/", 404)]
+    assert [(a["path"], a["status"]) for a in access] == [
+        ("/cases/", 302),
+        ("/nowhere/", 404),
+        ("/nowhere/[redacted]/", 404),
+    ]
     assert access[0]["request_id"] == "probe-12345678"
     assert access[1]["request_id"] == second.getheader("X-Request-ID")
     not_found = next(line for line in lines if line.get("logger") == "django.request")

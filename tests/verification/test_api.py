@@ -422,3 +422,14 @@ def test_the_fast_output_equals_the_model_serializers(employer, ssa):
     assert dict(CaseOutput(case).data) == dict(
         serializers.ModelSerializer.to_representation(CaseOutput(case), case)
     )
+
+
+def test_a_400_never_echoes_what_was_sent_in_the_wrong_field(client, ssa):
+    response = post_case(
+        client, citizenship_status="521-87-4390", document_type="ZQ4H81K27", first_name="A208461937"
+    )
+    error = assert_error(response, 400, "invalid", ["citizenship_status", "document_type"])
+    body = response.content.decode()
+    for sent in ("521-87-4390", "ZQ4H81K27", "A208461937", "208461937"):
+        assert sent not in body
+    assert "is not a valid choice" in error["fields"]["citizenship_status"][0]

@@ -42,3 +42,14 @@ def test_employer_changes_are_in_row_history(employer):
         table_name=Employer._meta.db_table, row_pk=str(employer.pk)
     ).latest("id")
     assert change.new["name"] == "Renamed Holdings"
+
+
+def test_row_history_leaves_the_birth_date_out(employer, ssa, alice):
+    case = services.case_create(actor=None, employer=employer, data=i9())
+    VerificationCase.objects.filter(pk=case.pk).update(last_name="Smyth")
+    rows = RowChange.objects.filter(table_name=VerificationCase._meta.db_table, row_pk=str(case.pk))
+    assert rows.exists()
+    for row in rows:
+        for image in (row.old, row.new):
+            assert "date_of_birth" not in (image or {})
+    assert "1990-04-12" not in str([(r.old, r.new) for r in rows])

@@ -22,11 +22,14 @@ class Command(BaseCommand):
             help="recompute every serialization in Python too, trusting no database function",
         )
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        parser.add_argument(
+            "--trigger", default="command", help="why it runs, kept on the verification record"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = chain_verify(
             actor=None,
-            trigger="command",
+            trigger=options["trigger"],
             from_seq=options["from_seq"],
             to_seq=options["to_seq"],
             thorough=options["thorough"],
