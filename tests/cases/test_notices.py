@@ -141,7 +141,7 @@ def test_the_case_page_generates_the_notice_in_the_chosen_language(make_case, lo
     assert '<option value="es">español</option>' in page
     url = reverse("cases:action", args=[case.pk, "notice"])
     refused = client.post(url, {"language": "xx"}, follow=True)
-    assert "language: Select a valid choice." in refused.content.decode()
+    assert "language: That is not one of the choices." in refused.content.decode()
     assert not case.evidence.exists()  # nothing generated, the case unchanged
     client.post(url, {"language": "es"})
     case.refresh_from_db()

@@ -78,10 +78,13 @@ def test_wait_says_at_once_that_no_worker_listens_and_gives_up(world, matcher, p
     code, elapsed, err, out = _run_and_watch(matcher, "--timeout", "6")
     warned = [(t, line) for t, line in err if "No worker listens on queue batch" in line]
     assert warned, err
-    assert warned[0][0] < 5, "said within seconds"
+    gave_up = [t for t, line in err if "Gave up waiting after 6 s" in line]
+    assert gave_up, err
+    # Within seconds of waiting, not at the end of the timeout: counted back from the give-up, so
+    # Django's start-up (seconds on a loaded machine) is not counted against the warning.
+    assert warned[0][0] <= gave_up[0] - 3, "said within seconds"
     assert code == 1
     assert 6 <= elapsed < 30
-    assert any("Gave up waiting after 6 s" in line for _, line in err), err
     assert "Run " in out
 
 

@@ -80,6 +80,12 @@ API_KEY_ROUTES = {
     "api-case-decision",
     "api-case-refer",
     "api-case-close",
+    "api-webhook-subscriptions",
+    "api-webhook-subscription",
+    "api-webhook-rotate",
+    "api-webhook-ping",
+    "api-webhook-deliveries",
+    "api-webhook-delivery",
 }
 
 

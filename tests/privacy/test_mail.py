@@ -184,7 +184,7 @@ def test_the_settings_page_saves_each_kind_and_answers_bad_input_in_the_form(log
     choices = dict.fromkeys(MailKind.values, Delivery.IMMEDIATE)
     bad = client.post("/privacy/me/mail/", {**choices, "reminder": "hourly"})
     assert bad.status_code == 200
-    assert b"Select a valid choice" in bad.content
+    assert b"That is not one of the choices" in bad.content
     assert not MailPreference.objects.exists()
     ok = client.post("/privacy/me/mail/", {**choices, "reminder": "daily", "contest": "never"})
     assert ok.status_code == 302
