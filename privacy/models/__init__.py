@@ -10,7 +10,7 @@ from privacy.models.agreements import (
     RecertificationItem,
     RoleGrant,
 )
-from privacy.models.directory import Agency, Department, Role, Unit, User
+from privacy.models.directory import EMPLOYER_ROLES, Agency, Department, Role, Unit, User
 from privacy.models.disclosures import Disclosure, DisclosureBasis, DisclosureNature
 from privacy.models.requests import (
     AmendmentNotice,
@@ -23,6 +23,7 @@ from privacy.models.requests import (
 from privacy.models.retention import LegalHold, PurgeRun, RetentionSchedule, Tombstone
 
 __all__ = [
+    "EMPLOYER_ROLES",
     "Agency",
     "Agreement",
     "AgreementExpiryWarning",

@@ -15,7 +15,22 @@ from verification.models.cases import (
     VerificationCase,
     Worker,
 )
-from verification.models.employers import Employer, EmployerApiKey, EmployerStatus, HiringSite
+from verification.models.employers import (
+    ApiScope,
+    Employer,
+    EmployerApiKey,
+    EmployerStatus,
+    HiringSite,
+)
+from verification.models.portal import (
+    EmployerAccess,
+    EmployerRole,
+    ImportChunk,
+    ImportJob,
+    ImportMode,
+    ImportRowError,
+    ImportStatus,
+)
 from verification.models.reference import (
     EnforcementSubject,
     ImmigrationRecord,
@@ -27,6 +42,7 @@ from verification.models.reference import (
 )
 
 __all__ = [
+    "ApiScope",
     "CaseComparison",
     "CaseStatus",
     "CitizenshipStatus",
@@ -36,12 +52,19 @@ __all__ = [
     "DuplicateReason",
     "EmployeeDecision",
     "Employer",
+    "EmployerAccess",
     "EmployerApiKey",
+    "EmployerRole",
     "EmployerStatus",
     "EnforcementSubject",
     "HiringSite",
     "IdempotencyRecord",
     "ImmigrationRecord",
+    "ImportChunk",
+    "ImportJob",
+    "ImportMode",
+    "ImportRowError",
+    "ImportStatus",
     "LateReason",
     "LoadStatus",
     "Numident",
