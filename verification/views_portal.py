@@ -121,7 +121,8 @@ def _submit_form(
         return form, None
     data = dict(serializer.validated_data)
     data.pop("submit", None)
-    key = "portal:" + hashlib.sha256(request.POST.get("form_token", "").encode()).hexdigest()
+    token_hash = hashlib.sha256(request.POST.get("form_token", "").encode()).hexdigest()
+    key = f"portal:{request.user.pk}:{token_hash[:40]}"
     try:
         if old is not None:
             case = case_resubmit(actor=request.user, case=old, data=data)
@@ -131,7 +132,7 @@ def _submit_form(
                 employer=access.employer,
                 data=data,
                 idempotency_key=key if request.POST.get("form_token") else "",
-                request_hash=key,
+                request_hash=token_hash,
             )
     except DomainError as exc:
         _apply(form, exc)
