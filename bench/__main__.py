@@ -10,7 +10,7 @@ import shutil
 import sys
 import time
 
-AREAS = ["data", "crossref", "audit", "queue", "linkage"]
+AREAS = ["data", "crossref", "audit", "queue", "linkage", "import"]
 
 
 def require_free_disk(path: str, gib: float) -> None:

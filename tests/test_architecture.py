@@ -82,6 +82,7 @@ ALLOWED_LOCAL |= {
                 "splink_main",
             ),
             "bench.data": ("run",),
+            "bench.import": ("_files", "_plain_copy", "run", "_measure"),
             "bench.latency": (
                 "_bodies",
                 "measure",

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from audit.services import event_record
 from core.errors import NotFound, ValidationFailed
 from verification.api import IDEMPOTENCY_HEADER, MAX_ID, CaseOutput, CaseSubmitApi, EmployerApi
+from verification.imports.jobs import live
 from verification.imports.staging import import_stage
 from verification.models import ApiScope, ImportJob, ImportMode
 from verification.services.portal import case_resubmit
@@ -38,6 +39,7 @@ _FORMATS = {
 
 def job_output(job: ImportJob, *, errors: bool) -> dict[str, Any]:
     """An import job as the API shows it (the report: line, field and message of each bad row)."""
+    job = live(job)
     out: dict[str, Any] = {
         "id": job.pk,
         "status": job.status,

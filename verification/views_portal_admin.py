@@ -30,7 +30,7 @@ from verification.forms_portal import (
     PortalKeyForm,
     UploadForm,
 )
-from verification.imports.jobs import import_choose
+from verification.imports.jobs import import_choose, live
 from verification.imports.staging import import_stage
 from verification.models import EmployerAccess, EmployerApiKey, ImportJob
 from verification.services import portal as portal_services
@@ -103,7 +103,7 @@ def _job_or_404(access: EmployerAccess, pk: Any) -> ImportJob:
 def import_detail(request: HttpRequest, employer_id: int, pk: int) -> HttpResponse:
     """An import: its progress (htmx polls the bar until it ends) and its report."""
     access = access_or_404(request, employer_id)
-    job = _job_or_404(access, pk)
+    job = live(_job_or_404(access, pk))
     partial = request.headers.get("HX-Request") == "true"
     if not partial:
         event_record(

@@ -59,7 +59,9 @@ def test_a_submit_only_key_cannot_read_cases(adam, employer, ssa):
     assert submitter.get("/api/v1/cases/").status_code == 403
 
 
-def test_a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_are_not_slowed(adam, employer):
+def test_a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_are_not_slowed(
+    adam, employer
+):
     slow = client_for(adam, employer, rate_per_minute=3)
     other = client_for(adam, employer, rate_per_minute=3)
     assert [slow.get("/api/v1/cases/").status_code for _ in range(3)] == [200, 200, 200]
@@ -78,7 +80,9 @@ def test_an_unknown_scope_or_a_silly_rate_is_refused_at_issue(adam, employer):
         services.apikey_issue(actor=adam, employer=employer, label="k", rate_per_minute=-1)
 
 
-def test_a_csv_batch_becomes_an_import_job_and_its_report_is_read_back(adam, employer, other_employer, ssa):
+def test_a_csv_batch_becomes_an_import_job_and_its_report_is_read_back(
+    adam, employer, other_employer, ssa
+):
     client = client_for(adam, employer)
     response = client.post(
         "/api/v1/cases/batch?mode=good_rows", csv_bytes(people()), content_type="text/csv"
@@ -115,25 +119,37 @@ def test_a_batch_over_the_size_cap_is_413(adam, employer, settings):
 def test_resubmitting_over_the_api_closes_the_old_case_and_links_the_new_one(adam, employer, ssa):
     client = client_for(adam, employer)
     old = client.post(
-        "/api/v1/cases/", body(first_name="John", last_name="Smith"), format="json", HTTP_IDEMPOTENCY_KEY="a"
+        "/api/v1/cases/",
+        body(first_name="John", last_name="Smith"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="a",
     ).json()
     assert old["status"] == "tentative_nonconfirmation"
-    new = client.post(f"/api/v1/cases/{old['id']}/resubmit/", body(), format="json", HTTP_IDEMPOTENCY_KEY="b")
+    new = client.post(
+        f"/api/v1/cases/{old['id']}/resubmit/", body(), format="json", HTTP_IDEMPOTENCY_KEY="b"
+    )
     assert new.status_code == 201, new.content
     created = VerificationCase.objects.get(pk=new.json()["id"])
     assert created.resubmission_of_id == old["id"]
     assert created.duplicate_reason == "incorrect_data"
     closed = VerificationCase.objects.get(pk=old["id"])
     assert closed.status == "closed" and closed.closure_code == "info_not_correct"
-    again = client.post(f"/api/v1/cases/{old['id']}/resubmit/", body(), format="json", HTTP_IDEMPOTENCY_KEY="b")
+    again = client.post(
+        f"/api/v1/cases/{old['id']}/resubmit/", body(), format="json", HTTP_IDEMPOTENCY_KEY="b"
+    )
     assert again.json()["id"] == created.pk  # a retry is the same case
 
 
 def test_a_refused_resubmission_leaves_the_old_case_open(adam, employer, ssa):
     client = client_for(adam, employer)
     old = client.post(
-        "/api/v1/cases/", body(first_name="John", last_name="Smith"), format="json", HTTP_IDEMPOTENCY_KEY="a"
+        "/api/v1/cases/",
+        body(first_name="John", last_name="Smith"),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="a",
     ).json()
-    bad = client.post(f"/api/v1/cases/{old['id']}/resubmit/", body(ssn="000-12-3456"), format="json")
+    bad = client.post(
+        f"/api/v1/cases/{old['id']}/resubmit/", body(ssn="000-12-3456"), format="json"
+    )
     assert bad.status_code == 400 and "ssn" in bad.json()["error"]["fields"]
     assert VerificationCase.objects.get(pk=old["id"]).status == "tentative_nonconfirmation"

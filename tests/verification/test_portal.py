@@ -39,7 +39,12 @@ def activate(user: Any) -> Any:
 @pytest.fixture
 def erin(adam, employer):
     access, _ = portal.employer_admin_invite(
-        actor=adam, employer=employer, username="erin", email="erin@acme.test", first_name="Erin", last_name="Acme"
+        actor=adam,
+        employer=employer,
+        username="erin",
+        email="erin@acme.test",
+        first_name="Erin",
+        last_name="Acme",
     )
     return activate(access.user)
 
@@ -47,7 +52,12 @@ def erin(adam, employer):
 @pytest.fixture
 def ulla(erin, employer):
     access, _ = portal.employer_user_invite(
-        actor=erin, employer=employer, username="ulla", email="ulla@acme.test", first_name="Ulla", last_name="User"
+        actor=erin,
+        employer=employer,
+        username="ulla",
+        email="ulla@acme.test",
+        first_name="Ulla",
+        last_name="User",
     )
     return activate(access.user)
 
@@ -55,7 +65,12 @@ def ulla(erin, employer):
 @pytest.fixture
 def oscar(adam, other_employer):
     access, _ = portal.employer_admin_invite(
-        actor=adam, employer=other_employer, username="oscar", email="o@other.test", first_name="Oscar", last_name="O"
+        actor=adam,
+        employer=other_employer,
+        username="oscar",
+        email="o@other.test",
+        first_name="Oscar",
+        last_name="O",
     )
     return activate(access.user)
 
@@ -63,7 +78,12 @@ def oscar(adam, other_employer):
 @pytest.fixture
 def gus(erin, oscar, employer, other_employer):
     access, _ = portal.employer_user_invite(
-        actor=oscar, employer=other_employer, username="gus", email="gus@agent.test", first_name="Gus", last_name="Agent"
+        actor=oscar,
+        employer=other_employer,
+        username="gus",
+        email="gus@agent.test",
+        first_name="Gus",
+        last_name="Agent",
     )
     portal.employer_access_grant(actor=erin, employer=employer, username="gus")
     return activate(access.user)
@@ -83,13 +103,20 @@ def test_an_admin_invites_an_employer_administrator_who_belongs_to_no_agency(ada
     access = EmployerAccess.objects.get(user__username="erin")
     assert access.employer == employer and access.role == "administrator"
     assert access.user.agency_id is None and access.user.roles == ["employer_admin"]
-    assert AuditEvent.objects.filter(action="employer.access_granted", object_id=str(access.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="employer.access_granted", object_id=str(access.pk)
+    ).exists()
 
 
 def test_only_the_employers_administrator_gives_access_to_it(erin, oscar, employer):
     with pytest.raises(Exception, match="administrator"):
         portal.employer_user_invite(
-            actor=oscar, employer=employer, username="mallory", email="m@x.test", first_name="M", last_name="X"
+            actor=oscar,
+            employer=employer,
+            username="mallory",
+            email="m@x.test",
+            first_name="M",
+            last_name="X",
         )
     assert not EmployerAccess.objects.filter(user__username="mallory").exists()
 
@@ -99,10 +126,13 @@ def test_agency_staff_cannot_be_made_an_agent(erin, employer, alice):
         portal.employer_access_grant(actor=erin, employer=employer, username=alice.username)
 
 
-def test_a_case_created_on_the_screen_shows_its_instant_result_and_next_step(ulla, employer, ssa, login):
+def test_a_case_created_on_the_screen_shows_its_instant_result_and_next_step(
+    ulla, employer, ssa, login
+):
     client = login(ulla)
     response = client.post(
-        f"/employer/{employer.pk}/cases/new/", {**form_body(first_name="John", last_name="Smith"), "form_token": "t1"}
+        f"/employer/{employer.pk}/cases/new/",
+        {**form_body(first_name="John", last_name="Smith"), "form_token": "t1"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     case = VerificationCase.objects.get(employer=employer)
@@ -111,7 +141,8 @@ def test_a_case_created_on_the_screen_shows_its_instant_result_and_next_step(ull
     assert "SSA: firstname" in page  # which source and field disagreed
     assert "Maria" not in page  # the reference record's name is never shown to an employer
     again = client.post(
-        f"/employer/{employer.pk}/cases/new/", {**form_body(first_name="John", last_name="Smith"), "form_token": "t1"}
+        f"/employer/{employer.pk}/cases/new/",
+        {**form_body(first_name="John", last_name="Smith"), "form_token": "t1"},
     )
     assert again.status_code == 302 and VerificationCase.objects.count() == 1  # a double submit
     assert case.status == "tentative_nonconfirmation"
@@ -122,7 +153,9 @@ def test_the_case_form_answers_with_the_apis_messages(ulla, employer, ssa, login
     client = login(ulla)
     page = client.post(f"/employer/{employer.pk}/cases/new/", bad)
     assert page.status_code == 400
-    api = api_client_for(employer).post("/api/v1/cases/", bad, format="json", HTTP_IDEMPOTENCY_KEY="x")
+    api = api_client_for(employer).post(
+        "/api/v1/cases/", bad, format="json", HTTP_IDEMPOTENCY_KEY="x"
+    )
     fields = api.json()["error"]["fields"]
     text = page.content.decode().replace("&#x27;", "'").replace("&quot;", '"')
     for field in ("date_of_birth", "citizenship_status"):
@@ -133,8 +166,12 @@ def test_the_case_form_answers_with_the_apis_messages(ulla, employer, ssa, login
     assert not VerificationCase.objects.exists()
 
 
-def test_the_worker_decides_the_case_is_referred_and_the_clock_is_shown_in_working_days(ulla, employer, ssa, login):
-    case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
+def test_the_worker_decides_the_case_is_referred_and_the_clock_is_shown_in_working_days(
+    ulla, employer, ssa, login
+):
+    case = services.case_create(
+        actor=None, employer=employer, data=i9(first_name="John", last_name="Smith")
+    )
     client = login(ulla)
     base = f"/employer/{employer.pk}/cases/{case.pk}"
     assert client.post(f"{base}/notice/", {"issued_on": ""}).status_code == 302
@@ -145,15 +182,23 @@ def test_the_worker_decides_the_case_is_referred_and_the_clock_is_shown_in_worki
     page = client.get(f"{base}/").content.decode()
     assert "Worker must contact by" in page and "federal working day" in page
     actions = list(
-        AuditEvent.objects.filter(object_id=str(case.pk)).order_by("id").values_list("action", flat=True)
+        AuditEvent.objects.filter(object_id=str(case.pk))
+        .order_by("id")
+        .values_list("action", flat=True)
     )
-    assert {"vcase.fan_issued", "vcase.decision_recorded", "vcase.referred", "vcase.viewed"} <= set(actions)
+    assert {"vcase.fan_issued", "vcase.decision_recorded", "vcase.referred", "vcase.viewed"} <= set(
+        actions
+    )
 
 
 def test_a_closure_needs_a_code_the_status_allows(ulla, employer, ssa, login):
-    case = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
+    case = services.case_create(
+        actor=None, employer=employer, data=i9(first_name="John", last_name="Smith")
+    )
     client = login(ulla)
-    wrong = client.post(f"/employer/{employer.pk}/cases/{case.pk}/close/", {"code": "terminated_after_fnc"})
+    wrong = client.post(
+        f"/employer/{employer.pk}/cases/{case.pk}/close/", {"code": "terminated_after_fnc"}
+    )
     assert wrong.status_code == 400
     ok = client.post(f"/employer/{employer.pk}/cases/{case.pk}/close/", {"code": "not_hired"})
     assert ok.status_code == 302
@@ -162,7 +207,9 @@ def test_a_closure_needs_a_code_the_status_allows(ulla, employer, ssa, login):
 
 
 def test_close_and_resubmit_links_the_new_case_to_the_old(ulla, employer, ssa, login):
-    old = services.case_create(actor=None, employer=employer, data=i9(first_name="John", last_name="Smith"))
+    old = services.case_create(
+        actor=None, employer=employer, data=i9(first_name="John", last_name="Smith")
+    )
     client = login(ulla)
     form = client.get(f"/employer/{employer.pk}/cases/{old.pk}/resubmit/")
     assert form.status_code == 200 and 'value="John"' in form.content.decode()
@@ -177,7 +224,9 @@ def test_close_and_resubmit_links_the_new_case_to_the_old(ulla, employer, ssa, l
 def test_the_list_puts_the_cases_needing_action_first(ulla, employer, ssa, login):
     authorized = services.case_create(actor=None, employer=employer, data=i9())  # closed at once
     mismatch = services.case_create(
-        actor=None, employer=employer, data=i9(first_name="John", last_name="Smith", duplicate_reason="rehire")
+        actor=None,
+        employer=employer,
+        data=i9(first_name="John", last_name="Smith", duplicate_reason="rehire"),
     )
     page = login(ulla).get(f"/employer/{employer.pk}/cases/").content.decode()
     assert page.index(f">{mismatch.pk}<") < page.index(f">{authorized.pk}<")
@@ -192,7 +241,12 @@ def test_another_employers_cases_imports_and_screens_are_404_to_an_employer_user
 ):
     theirs = services.case_create(actor=None, employer=other_employer, data=i9())
     job = ImportJob.objects.create(
-        employer=other_employer, channel="api", file_name="x.csv", file_sha256="", file_format="csv", mode="good_rows"
+        employer=other_employer,
+        channel="api",
+        file_name="x.csv",
+        file_sha256="",
+        file_format="csv",
+        mode="good_rows",
     )
     client = login(ulla)
     for url in (
@@ -218,7 +272,9 @@ def test_another_employers_cases_imports_and_screens_are_404_to_an_employer_user
     assert theirs.closure_code == "ea_automatic"
 
 
-def test_an_employer_user_reaches_no_reference_record_nor_analyst_screen(ulla, employer, ssa, login):
+def test_an_employer_user_reaches_no_reference_record_nor_analyst_screen(
+    ulla, employer, ssa, login
+):
     case = services.case_create(actor=None, employer=employer, data=i9())
     client = login(ulla)
     for url in (
@@ -237,11 +293,17 @@ def test_an_employer_user_reaches_no_reference_record_nor_analyst_screen(ulla, e
     assert "Employer portal" in page and "Triage queue" not in page
 
 
-def test_an_agent_acts_for_each_of_their_employers_and_nothing_else(gus, employer, other_employer, ssa, login):
+def test_an_agent_acts_for_each_of_their_employers_and_nothing_else(
+    gus, employer, other_employer, ssa, login
+):
     mine = services.case_create(actor=None, employer=employer, data=i9())
     client = login(gus)
     home = client.get("/employer/")
-    assert home.status_code == 200 and "Acme Farms" in home.content.decode() and "Other Co" in home.content.decode()
+    assert (
+        home.status_code == 200
+        and "Acme Farms" in home.content.decode()
+        and "Other Co" in home.content.decode()
+    )
     assert client.get(f"/employer/{employer.pk}/cases/{mine.pk}/").status_code == 200
     assert client.get(f"/employer/{other_employer.pk}/cases/{mine.pk}/").status_code == 404
 
@@ -280,7 +342,10 @@ def test_an_administrator_cannot_touch_another_employers_keys(erin, oscar, other
     _, _ = services.apikey_issue(actor=oscar, employer=other_employer, label="theirs")
     theirs = other_employer.api_keys.get()
     client = login(erin)
-    assert client.post(f"/employer/{other_employer.pk}/admin/keys/{theirs.pk}/revoke/").status_code == 404
+    assert (
+        client.post(f"/employer/{other_employer.pk}/admin/keys/{theirs.pk}/revoke/").status_code
+        == 404
+    )
     employer_id = EmployerAccess.objects.get(user=erin).employer_id
     assert client.post(f"/employer/{employer_id}/admin/keys/{theirs.pk}/revoke/").status_code == 404
     theirs.refresh_from_db()
@@ -302,7 +367,10 @@ def test_an_upload_shows_progress_the_report_and_the_choice(ulla, employer, ssa,
     import_run(job_id=job.pk)
     page = client.get(response["Location"]).content.decode()
     assert "1 bad row" in page and "This is not a valid SSN area number" in page
-    assert 'hx-trigger' not in client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    assert (
+        "hx-trigger"
+        not in client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
+    )
     client.post(f"/employer/{employer.pk}/imports/{job.pk}/choice/", {"choice": "good_rows"})
     job = import_run(job_id=job.pk)
     assert job.status == "done" and VerificationCase.objects.filter(employer=employer).count() == 5
@@ -311,7 +379,12 @@ def test_an_upload_shows_progress_the_report_and_the_choice(ulla, employer, ssa,
 def test_an_invitation_goes_out_by_mail(erin, employer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         portal.employer_user_invite(
-            actor=erin, employer=employer, username="newbie", email="n@acme.test", first_name="N", last_name="B"
+            actor=erin,
+            employer=employer,
+            username="newbie",
+            email="n@acme.test",
+            first_name="N",
+            last_name="B",
         )
     assert any("/accounts/invitation/" in m.body for m in mail.outbox)
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -145,32 +146,26 @@ def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
         job_row = ImportJob.objects.select_for_update().get(pk=job.pk)
         counts = Counter(job_row.results)
         counts.update(statuses)
-        late_errors = result.errors if chunk.invalid < result.bad_lines else []
-        ImportRowError.objects.bulk_create(
-            ImportRowError(job=job, line=line, field=f[:64], message=m[:500])
-            for line, f, m in late_errors[:100]
-        )
+        # Rows found bad now: all of them in a single pass, or those a change since the
+        # validation pass made bad (another submit took the employer case id, say).
+        if result.errors:
+            known = set(
+                ImportRowError.objects.filter(
+                    job=job, line__in=sorted({e[0] for e in result.errors})
+                ).values_list("line", flat=True)
+            )
+            room = settings.VERIFICATION_IMPORT_MAX_REPORTED_ERRORS - job_row.errors.count()
+            _report(job, [e for e in result.errors if e[0] not in known][: max(0, room)])
         ImportJob.objects.filter(pk=job.pk).update(
             rows_imported=F("rows_imported") + len(ids),
             rows_already=F("rows_already") + result.already,
             rows_processed=F("rows_processed") + chunk.row_count,
+            rows_validated=F("rows_validated") + (0 if chunk.validated else chunk.row_count),
             rows_invalid=F("rows_invalid") + max(0, result.bad_lines - chunk.invalid),
             results=dict(counts),
             updated_at=timezone.now(),
         )
-        event_record(
-            action="vimport.chunk_imported",
-            actor=_actor(job),
-            object_type="import_job",
-            object_id=job.pk,
-            subjects=[f"employer:{job.employer_id}", *(f"vcase:{i}" for i in ids)],
-            detail={
-                "chunk": chunk.number,
-                "created": len(ids),
-                "already": result.already,
-                "by_status": dict(statuses),
-            },
-        )
+        _chunk_event(job, chunk, ids, result.already, statuses)
     return True
 
 
@@ -208,14 +203,127 @@ def _import(job: ImportJob, progress: Progress | None) -> None:
         )
 
 
+class _Refused(Exception):
+    """Raised inside the all-or-nothing transaction to roll every write back."""
+
+
+def _progress_key(job_id: int) -> str:
+    return f"vimport:{job_id}:processed"
+
+
+def live(job: ImportJob) -> ImportJob:
+    """The job with the progress of an all-or-nothing run still inside its transaction (kept in
+    the cache: losing it loses only the bar's position)."""
+    if job.status == ImportStatus.VALIDATING and job.mode == ImportMode.ALL_OR_NOTHING:
+        done = cache.get(_progress_key(job.pk))
+        if done:
+            job.rows_validated = job.rows_processed = int(done)
+    return job
+
+
+def _all_or_nothing(job: ImportJob, progress: Progress | None) -> None:
+    """One pass in one transaction: every row checked and the good ones written; one bad row and
+    everything rolls back, leaving the database as it was but for the report. A run that dies
+    rolls back too, and the resumed job starts again from its first chunk."""
+    errors: list[tuple[int, str, str]] = []
+    invalid = 0
+    try:
+        with transaction.atomic():
+            counts: Counter[str] = Counter()
+            created = already = processed = 0
+            sites = checks.employer_sites(job.employer)
+            for chunk in job.chunks.order_by("number"):
+                result = checks.check_rows(
+                    open_payload(chunk),
+                    employer=job.employer,
+                    on=today(),
+                    sites=sites,
+                    state=checks.FileState(),  # earlier chunks are in the database already
+                )
+                errors += result.errors
+                invalid += result.bad_lines
+                ids, statuses = write_cases(
+                    employer=job.employer,
+                    goods=result.good,
+                    on=today(),
+                    api_key_id=job.created_by_key_id,
+                )
+                counts.update(statuses)
+                created, already = created + len(ids), already + result.already
+                processed += chunk.row_count
+                cache.set(_progress_key(job.pk), processed, timeout=3600)
+                _chunk_event(job, chunk, ids, result.already, statuses)
+                if progress:
+                    job.rows_validated = job.rows_processed = processed
+                    progress(job)
+                if settings.VERIFICATION_IMPORT_CHUNK_PAUSE_SECONDS:
+                    time.sleep(settings.VERIFICATION_IMPORT_CHUNK_PAUSE_SECONDS)
+            if invalid:
+                raise _Refused
+            ImportChunk.objects.filter(job=job).update(
+                validated=True, imported=True, imported_at=timezone.now(), payload_enc=""
+            )
+            job.rows_validated = job.rows_processed = processed
+            job.rows_imported, job.rows_already, job.results = created, already, dict(counts)
+            job.status = ImportStatus.IMPORTING  # _finish marks it done
+            job.save()
+    except _Refused:
+        with transaction.atomic():
+            _report(job, errors)
+            job.rows_validated = job.rows_total
+            job.rows_invalid = invalid
+            job.save(update_fields=["rows_validated", "rows_invalid", "updated_at"])
+            _refuse(job, "Bad rows were found and the import is all-or-nothing.")
+    finally:
+        cache.delete(_progress_key(job.pk))
+
+
+def _report(job: ImportJob, errors: list[tuple[int, str, str]]) -> None:
+    room = settings.VERIFICATION_IMPORT_MAX_REPORTED_ERRORS
+    ImportRowError.objects.bulk_create(
+        ImportRowError(job=job, line=line, field=f[:64], message=m[:500])
+        for line, f, m in errors[:room]
+    )
+
+
+def _chunk_event(
+    job: ImportJob, chunk: ImportChunk, ids: list[int], already: int, statuses: Counter[str]
+) -> None:
+    event_record(
+        action="vimport.chunk_imported",
+        actor=_actor(job),
+        object_type="import_job",
+        object_id=job.pk,
+        subjects=[f"employer:{job.employer_id}", *(f"vcase:{i}" for i in ids)],
+        detail={
+            "chunk": chunk.number,
+            "created": len(ids),
+            "already": already,
+            "by_status": dict(statuses),
+        },
+    )
+
+
 def import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
-    """Run (or resume) a job as far as it goes: validated, then refused, waiting or imported."""
+    """Run (or resume) a job as far as it goes.
+
+    - all or nothing: one pass in one transaction (imported, or refused with nothing written);
+    - good rows only: chunk by chunk, each committed with its bookkeeping (a resumed run skips
+      the chunks done), bad rows reported as they are met;
+    - ask: every row checked first; with bad rows the job waits for the person's choice.
+    """
     with _job_lock(job_id) as held:
         job = ImportJob.objects.select_related("employer", "created_by").get(pk=job_id)
         if not held:
             return job
         if job.status == ImportStatus.VALIDATING:
-            _validate(job, progress)
+            if job.mode == ImportMode.ALL_OR_NOTHING:
+                _all_or_nothing(job, progress)
+            elif job.mode == ImportMode.GOOD_ROWS:
+                job.status = ImportStatus.IMPORTING
+                job.save(update_fields=["status", "updated_at"])
+            else:
+                _validate(job, progress)
             job.refresh_from_db()
         if job.status == ImportStatus.IMPORTING:
             _import(job, progress)

@@ -80,6 +80,10 @@ _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 def _copy_value(value: Any) -> str:
     """A value in COPY's text format."""
+    if type(value) is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_ESCAPE)
+        return value
     if value is None:
         return "\\N"
     if value is True:
@@ -89,9 +93,53 @@ def _copy_value(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, str):
-        return value.translate(_ESCAPE)
+        return str(value).translate(_ESCAPE)
     return str(value)
 
+
+# Columns a row sets; every other column takes its default, written once as a constant suffix.
+_VARYING = [
+    c
+    for c in CASE_COLUMNS
+    if c
+    in {
+        "id",
+        "created_at",
+        "updated_at",
+        "employer_id",
+        "worker_id",
+        "hiring_site_id",
+        "submitted_by_key_id",
+        "duplicate_of_id",
+        "import_key",
+        "first_name",
+        "middle_initial",
+        "last_name",
+        "other_last_names",
+        "employee_email",
+        "date_of_birth",
+        "offer_accepted_on",
+        "i9_completed_on",
+        "hire_date",
+        "document_expires_on",
+        "work_authorization_expires_on",
+        "citizenship_status",
+        "passport_country",
+        "document_type",
+        "employer_case_id",
+        "late_reason",
+        "late_reason_text",
+        "duplicate_reason",
+        "duplicate_reason_text",
+        *(f"{p}_{part}" for p in IDENTIFIER_FIELDS for part in ("enc", "bidx", "last4")),
+        *_RESULT_ATTRS,
+    }
+]
+_CONSTANT = [c for c in CASE_COLUMNS if c not in _VARYING]
+COPY_COLUMNS = _VARYING + _CONSTANT
+
+
+_SUFFIX = "".join("\t" + _copy_value(_DEFAULTS[c]) for c in _CONSTANT) + "\n"
 
 _WORKERS_SQL = """
 INSERT INTO verification_worker
@@ -215,7 +263,7 @@ def write_cases(
             api_key_id=api_key_id,
         )
         statuses[values["status"]] += 1
-        case_lines.append("\t".join(_copy_value(values[c]) for c in CASE_COLUMNS) + "\n")
+        case_lines.append("\t".join([_copy_value(values[c]) for c in _VARYING]) + _SUFFIX)
         at = _copy_value(values["submitted_at"])
         for c in result.comparisons:
             r = c.result
@@ -238,7 +286,7 @@ def write_cases(
             )
         if not all(c.result.outcome == MATCH for c in result.comparisons):
             announced.append((values, result))
-    copy_rows(CASE_TABLE, CASE_COLUMNS, case_lines)
+    copy_rows(CASE_TABLE, COPY_COLUMNS, case_lines)
     copy_rows(COMPARISON_TABLE, COMPARISON_COLUMNS, comparison_lines)
     for values, result in announced:
         case = VerificationCase(**{f.attname: values[f.column] for f in _FIELDS})

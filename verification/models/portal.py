@@ -129,9 +129,13 @@ class ImportJob(BaseModel):
         if not self.rows_total:
             return 100 if self.is_finished else 0
         if self.status == ImportStatus.VALIDATING:
+            if self.mode == ImportMode.ALL_OR_NOTHING:  # one pass: checked and written together
+                return int(100 * self.rows_processed / self.rows_total)
             return int(50 * self.rows_validated / self.rows_total)
         if self.status == ImportStatus.IMPORTING:
-            return 50 + int(50 * self.rows_processed / self.rows_total)
+            if self.rows_validated >= self.rows_total:  # after a validation pass
+                return 50 + int(50 * self.rows_processed / self.rows_total)
+            return int(100 * self.rows_processed / self.rows_total)
         return 100 if self.is_finished else 50
 
     @property

@@ -39,6 +39,22 @@ CASE_TEXT_FIELDS = (
 )
 
 
+# The choices as plain strings, computed once: `TextChoices.values` builds a list on every call
+# and enum attribute access is slow, which a bulk import of a million rows notices.
+_STATUSES = tuple(str(v) for v in CitizenshipStatus.values)
+_DOCUMENTS = tuple(str(v) for v in DocumentType.values)
+_CODES = {
+    "late_reason": tuple(str(v) for v in LateReason.values),
+    "duplicate_reason": tuple(str(v) for v in DuplicateReason.values),
+}
+_PERMANENT_RESIDENT = str(CitizenshipStatus.PERMANENT_RESIDENT.value)
+_AUTHORIZED_ALIEN = str(CitizenshipStatus.AUTHORIZED_ALIEN.value)
+_CITIZEN_OR_NATIONAL = (
+    str(CitizenshipStatus.CITIZEN.value),
+    str(CitizenshipStatus.NONCITIZEN_NATIONAL.value),
+)
+_LIST_B_AND_C = str(DocumentType.LIST_B_AND_C.value)
+
 IDENTIFIER_FIELDS = ("ssn", "a_number", "i94", "passport", "document_number")
 
 
@@ -136,15 +152,15 @@ class _Cleaner:
     def _choices(self) -> None:
         """The attested status and the document type, from their lists."""
         status = self.text("citizenship_status")
-        if status not in CitizenshipStatus.values:
+        if status not in _STATUSES:
             self.errors.setdefault("citizenship_status", []).append(
-                f"Choose one of: {', '.join(CitizenshipStatus.values)}."
+                f"Choose one of: {', '.join(_STATUSES)}."
             )
         self.values["citizenship_status"] = status
         doc = self.text("document_type")
-        if doc not in DocumentType.values:
+        if doc not in _DOCUMENTS:
             self.errors.setdefault("document_type", []).append(
-                f"Choose one of: {', '.join(DocumentType.values)}."
+                f"Choose one of: {', '.join(_DOCUMENTS)}."
             )
         self.values["document_type"] = doc
 
@@ -169,14 +185,14 @@ class _Cleaner:
         status = self.values["citizenship_status"]
         # Which identifiers the attested status needs (Form I-9 Section 1).
         if (
-            status == CitizenshipStatus.PERMANENT_RESIDENT
+            status == _PERMANENT_RESIDENT
             and not self.ids["a_number"]
             and "a_number" not in self.errors
         ):
             self.errors.setdefault("a_number", []).append(
                 "A lawful permanent resident gives the A-Number/USCIS number."
             )
-        if status == CitizenshipStatus.AUTHORIZED_ALIEN:
+        if status == _AUTHORIZED_ALIEN:
             if (
                 not (self.ids["a_number"] or self.ids["i94"] or self.ids["passport"])
                 and not {"a_number", "i94", "passport"} & self.errors.keys()
@@ -192,9 +208,7 @@ class _Cleaner:
                 self.errors.setdefault("passport_country", []).append(
                     "Give the country that issued the passport."
                 )
-        if status in (CitizenshipStatus.CITIZEN, CitizenshipStatus.NONCITIZEN_NATIONAL) and (
-            self.ids["i94"] or self.ids["passport"]
-        ):
+        if status in _CITIZEN_OR_NATIONAL and (self.ids["i94"] or self.ids["passport"]):
             self.errors.setdefault("citizenship_status", []).append(
                 "A citizen or national gives no I-94 or foreign passport."
             )
@@ -204,15 +218,15 @@ class _Cleaner:
         status, doc = self.values["citizenship_status"], self.values["document_type"]
         if (
             status in validation.DOCUMENTS_FOR_STATUS
-            and doc in DocumentType.values
+            and doc in _DOCUMENTS
             and doc not in validation.DOCUMENTS_FOR_STATUS[status]
         ):
             self.errors.setdefault("document_type", []).append(
                 "This document does not fit the attested status."
             )
         if (
-            doc != DocumentType.LIST_B_AND_C
-            and doc in DocumentType.values
+            doc != _LIST_B_AND_C
+            and doc in _DOCUMENTS
             and not self.ids["document_number"]
             and "document_number" not in self.errors
         ):
@@ -258,13 +272,13 @@ class _Cleaner:
             )
         self.values["employer_case_id"] = case_id
         for code_field, choices, text_field in (
-            ("late_reason", LateReason, "late_reason_text"),
-            ("duplicate_reason", DuplicateReason, "duplicate_reason_text"),
+            ("late_reason", _CODES["late_reason"], "late_reason_text"),
+            ("duplicate_reason", _CODES["duplicate_reason"], "duplicate_reason_text"),
         ):
             code = self.text(code_field)
-            if code and code not in choices.values:
+            if code and code not in choices:
                 self.errors.setdefault(code_field, []).append(
-                    f"Choose one of: {', '.join(choices.values)}."
+                    f"Choose one of: {', '.join(choices)}."
                 )
             self.values[code_field] = code
             self.values[text_field] = (
