@@ -82,7 +82,7 @@ ALLOWED_LOCAL |= {
                 "splink_main",
             ),
             "bench.data": ("run",),
-            "bench.import": ("_files", "_plain_copy", "run", "_measure"),
+            "bench.import": ("_files", "_plain_copy", "run", "_measure", "_runner", "_parallel"),
             "bench.latency": (
                 "_bodies",
                 "measure",

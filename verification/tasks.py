@@ -39,8 +39,10 @@ def import_run(job_id: int) -> str:
 
 
 def enqueue_import(job_id: int) -> None:
-    """Queue a job's run (called after the staging transaction commits)."""
-    import_run.delay(job_id)
+    """Queue a job's runs (after the staging transaction commits): one per runner, so that
+    several workers import its chunks side by side (the all-or-nothing pass runs once)."""
+    for _ in range(max(1, settings.VERIFICATION_IMPORT_RUNNERS)):
+        import_run.delay(job_id)
 
 
 @shared_task(name="verification.tasks.imports_resume", acks_late=True, ignore_result=True)

@@ -359,6 +359,8 @@ VERIFICATION_IMPORT_CHUNK_ROWS = env_int("CROSSCHECK_IMPORT_CHUNK_ROWS", 5000)
 VERIFICATION_IMPORT_MAX_REPORTED_ERRORS = env_int("CROSSCHECK_IMPORT_MAX_REPORTED_ERRORS", 10000)
 # Milliseconds an import waits between chunks (yields the database to interactive work).
 VERIFICATION_IMPORT_CHUNK_PAUSE_SECONDS = env_int("CROSSCHECK_IMPORT_CHUNK_PAUSE_MS", 0) / 1000
+# Runs queued per import: workers that import one job's chunks side by side.
+VERIFICATION_IMPORT_RUNNERS = env_int("CROSSCHECK_IMPORT_RUNNERS", 2)
 # An import with no progress for this long is resumed by beat (its worker is presumed dead).
 VERIFICATION_IMPORT_STALLED_SECONDS = env_int("CROSSCHECK_IMPORT_STALLED_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["verification-imports-resume"] = {

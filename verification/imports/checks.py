@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -127,8 +128,14 @@ def check_rows(
     on: date,
     sites: dict[int, HiringSite],
     state: FileState,
+    lock: Callable[[list[str]], None] | None = None,
 ) -> Checked:
-    """Check one chunk's rows; good rows are claimed in `state` for the rows after them."""
+    """Check one chunk's rows; good rows are claimed in `state` for the rows after them.
+
+    `lock` is called with the chunk's SSNs (blind indexes) before the database is asked about
+    them, so that writers of the same people wait for each other, as a single submit locks its
+    worker before it looks for earlier cases.
+    """
     out = Checked()
     firsts: list[tuple[int, dict[str, str], CleanCase, str, str]] = []
     for line, raw, shape in rows:
@@ -145,6 +152,8 @@ def check_rows(
             out.bad_lines += 1
             continue
         firsts.append((line, raw, clean, key, bidx(clean.identifiers["ssn"], "ssn")))
+    if lock is not None:
+        lock(sorted({b for *_, b in firsts}))
     seen, taken, prior = _db_facts(
         employer,
         [k for *_, k, _ in firsts],

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from audit.services import event_record
 from core.errors import IllegalTransition
 from verification.imports import checks
 from verification.imports.staging import open_payload
-from verification.imports.writing import write_cases
+from verification.imports.writing import lock_people, write_cases
 from verification.models import (
     ImportChunk,
     ImportJob,
@@ -137,6 +138,7 @@ def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
             on=today(),
             sites=checks.employer_sites(job.employer),
             state=checks.FileState(),  # earlier chunks are in the database now
+            lock=partial(lock_people, job.employer),
         )
         ids, statuses = write_cases(
             employer=job.employer, goods=result.good, on=today(), api_key_id=job.created_by_key_id
@@ -239,6 +241,7 @@ def _all_or_nothing(job: ImportJob, progress: Progress | None) -> None:
                     on=today(),
                     sites=sites,
                     state=checks.FileState(),  # earlier chunks are in the database already
+                    lock=partial(lock_people, job.employer),
                 )
                 errors += result.errors
                 invalid += result.bad_lines
@@ -314,9 +317,7 @@ def import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
     """
     with _job_lock(job_id) as held:
         job = ImportJob.objects.select_related("employer", "created_by").get(pk=job_id)
-        if not held:
-            return job
-        if job.status == ImportStatus.VALIDATING:
+        if held and job.status == ImportStatus.VALIDATING:
             if job.mode == ImportMode.ALL_OR_NOTHING:
                 _all_or_nothing(job, progress)
             elif job.mode == ImportMode.GOOD_ROWS:
@@ -325,10 +326,12 @@ def import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
             else:
                 _validate(job, progress)
             job.refresh_from_db()
-        if job.status == ImportStatus.IMPORTING:
-            _import(job, progress)
-            job.refresh_from_db()
-        return job
+    # Chunks are claimed one by one (row locks, skipping those taken): several runs, on several
+    # workers, import one job's chunks side by side.
+    if job.status == ImportStatus.IMPORTING:
+        _import(job, progress)
+        job.refresh_from_db()
+    return job
 
 
 @transaction.atomic

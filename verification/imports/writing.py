@@ -151,6 +151,23 @@ RETURNING id, ssn_bidx
 """
 
 
+_LOCK_SQL = """
+SELECT pg_advisory_xact_lock(%s, %s);
+SELECT count(*) FROM (SELECT id FROM verification_worker
+    WHERE employer_id = %s AND ssn_bidx = ANY(%s) ORDER BY id FOR UPDATE) AS w;
+"""
+# The advisory lock's first key: "imports of one employer" (the second is the employer's id).
+_IMPORT_LOCK = 0x564950
+
+
+def lock_people(employer: Employer, ssn_bidxs: list[str]) -> None:
+    """Until the transaction ends, hold the employer's import lock (another import's chunk of the
+    same employer waits: it will see this one's cases) and the rows of the employer's workers of
+    these SSNs (a single submit of one of them waits, as it locks its worker the same way)."""
+    with connection.cursor() as cur:
+        cur.execute(_LOCK_SQL, [_IMPORT_LOCK, employer.pk, employer.pk, ssn_bidxs])
+
+
 def _workers(employer: Employer, goods: list[Good], now: datetime) -> dict[str, int]:
     """The employer's worker of each SSN, created if new and row-locked, in one statement."""
     first: dict[str, Good] = {}
