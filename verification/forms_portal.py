@@ -80,7 +80,7 @@ class CaseForm(forms.Form):
 
     def __init__(self, *args: object, sites: list[tuple[int, str]] = (), **kwargs: object) -> None:  # type: ignore[assignment]
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["hiring_site"].widget.choices = [("", "—"), *[(str(k), v) for k, v in sites]]  # type: ignore[attr-defined]
+        self.fields["hiring_site"].widget.choices = [("", "—"), *[(str(k), v) for k, v in sites]]
 
     def api_data(self) -> dict[str, object]:
         """The posted values as an API request body (empty optional values left out)."""

@@ -152,7 +152,7 @@ def next_step(case: VerificationCase, *, today: date) -> NextStep:
             _left(today, due),
             "Worker must contact by",
         )
-    texts = {
+    texts: dict[str, str] = {
         S.DRAFT: "A draft: submit it for the instant result, or close it.",
         S.EMPLOYMENT_AUTHORIZED: "Employment Authorized. The names differ slightly from the records: "
         "check them, then close the case.",

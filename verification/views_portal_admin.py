@@ -8,7 +8,7 @@ back, issue, rotate and revoke API keys (a key's value shown once).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import event_record
 from core.errors import DomainError, NotFound
-from privacy.models import Role
+from privacy.models import Role, User
 from verification import selectors, services
 from verification import selectors_portal as sel
 from verification.forms_portal import (
@@ -36,6 +36,11 @@ from verification.models import EmployerAccess, EmployerApiKey, ImportJob
 from verification.services import portal as portal_services
 from verification.tasks import enqueue_import
 from verification.views_portal import access_or_404
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in person (every view here is behind login_required)."""
+    return cast(User, request.user)
 
 
 def _admin_or_404(request: HttpRequest, employer_id: Any) -> EmployerAccess:
@@ -68,7 +73,7 @@ def import_list(request: HttpRequest, employer_id: int) -> HttpResponse:
             upload = form.cleaned_data["file"]
             try:
                 job = import_stage(
-                    actor=request.user,
+                    actor=_user(request),
                     employer=access.employer,
                     stream=upload.file,
                     file_name=upload.name,
@@ -129,7 +134,7 @@ def import_choice(request: HttpRequest, employer_id: int, pk: int) -> HttpRespon
     job = _job_or_404(access, pk)
     try:
         import_choose(
-            actor=request.user, job=job, good_rows=request.POST.get("choice") == "good_rows"
+            actor=_user(request), job=job, good_rows=request.POST.get("choice") == "good_rows"
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -180,7 +185,7 @@ def person_invite(request: HttpRequest, employer_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             portal_services.employer_user_invite(
-                actor=request.user, employer=access.employer, **form.cleaned_data
+                actor=_user(request), employer=access.employer, **form.cleaned_data
             )
         except DomainError as exc:
             _apply(form, exc)
@@ -199,7 +204,7 @@ def person_grant(request: HttpRequest, employer_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             portal_services.employer_access_grant(
-                actor=request.user, employer=access.employer, **form.cleaned_data
+                actor=_user(request), employer=access.employer, **form.cleaned_data
             )
         except DomainError as exc:
             _apply(form, exc)
@@ -220,7 +225,7 @@ def person_revoke(request: HttpRequest, employer_id: int, pk: int) -> HttpRespon
     if target is None:
         raise Http404("No such access.")
     try:
-        portal_services.employer_access_revoke(actor=request.user, access=target)
+        portal_services.employer_access_revoke(actor=_user(request), access=target)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -249,7 +254,7 @@ def key_issue(request: HttpRequest, employer_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             key, raw = services.apikey_issue(
-                actor=request.user, employer=access.employer, **form.cleaned_data
+                actor=_user(request), employer=access.employer, **form.cleaned_data
             )
         except DomainError as exc:
             _apply(form, exc)
@@ -271,7 +276,7 @@ def key_rotate(request: HttpRequest, employer_id: int, pk: int) -> HttpResponse:
     """Replace a key; the old one works for a short grace period."""
     access = _admin_or_404(request, employer_id)
     try:
-        new, raw = services.apikey_rotate(actor=request.user, key=_key_or_404(access, pk))
+        new, raw = services.apikey_rotate(actor=_user(request), key=_key_or_404(access, pk))
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("portal:admin", employer_id=access.employer_id)
@@ -283,7 +288,7 @@ def key_rotate(request: HttpRequest, employer_id: int, pk: int) -> HttpResponse:
 def key_revoke(request: HttpRequest, employer_id: int, pk: int) -> HttpResponse:
     """Revoke a key at once."""
     access = _admin_or_404(request, employer_id)
-    key = services.apikey_revoke(actor=request.user, key=_key_or_404(access, pk))
+    key = services.apikey_revoke(actor=_user(request), key=_key_or_404(access, pk))
     messages.success(request, f"Key {key.prefix}… revoked.")
     return redirect("portal:admin", employer_id=access.employer_id)
 
@@ -295,7 +300,7 @@ def key_revoke(request: HttpRequest, employer_id: int, pk: int) -> HttpResponse:
 @require_POST
 def employer_admin_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """An admin invites the administrator of an enrolled employer."""
-    if not (selectors.can_manage_employers(request.user) and request.user.has_role(Role.ADMIN)):  # type: ignore[union-attr]
+    if not (selectors.can_manage_employers(request.user) and _user(request).has_role(Role.ADMIN)):
         raise PermissionDenied
     try:
         employer = selectors.get_employer_for_user(user=request.user, pk=pk, action="change")
@@ -305,8 +310,8 @@ def employer_admin_invite(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             portal_services.employer_admin_invite(
-                actor=request.user, employer=employer, **form.cleaned_data
-            )  # type: ignore[arg-type]
+                actor=_user(request), employer=employer, **form.cleaned_data
+            )
         except DomainError as exc:
             messages.error(
                 request,

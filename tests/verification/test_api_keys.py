@@ -42,12 +42,14 @@ def test_a_read_only_key_reads_but_cannot_submit_or_close(adam, employer, ssa):
     assert reader.get("/api/v1/cases/").status_code == 200
     assert reader.get(f"/api/v1/cases/{case.pk}/").status_code == 200
     refused = reader.post("/api/v1/cases/", body(), format="json", HTTP_IDEMPOTENCY_KEY="a")
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "permission_denied"
     closing = reader.post(f"/api/v1/cases/{case.pk}/close/", {"code": "not_hired"}, format="json")
     assert closing.status_code == 403
     batch = reader.post("/api/v1/cases/batch", csv_bytes(people()), content_type="text/csv")
     assert batch.status_code == 403
-    assert VerificationCase.objects.count() == 1 and not ImportJob.objects.exists()
+    assert VerificationCase.objects.count() == 1
+    assert not ImportJob.objects.exists()
     assert AuditEvent.objects.filter(action="apikey.scope_denied").count() == 3
 
 
@@ -92,8 +94,10 @@ def test_a_csv_batch_becomes_an_import_job_and_its_report_is_read_back(
     assert response["Location"] == f"/api/v1/imports/{job_id}/"
     import_run(job_id=job_id)  # what the worker does
     report = client.get(f"/api/v1/imports/{job_id}/").json()
-    assert report["status"] == "done" and report["rows_imported"] == 5
-    assert report["errors"][0]["line"] == 6 and report["errors"][0]["field"] == "ssn"
+    assert report["status"] == "done"
+    assert report["rows_imported"] == 5
+    assert report["errors"][0]["line"] == 6
+    assert report["errors"][0]["field"] == "ssn"
     assert client_for(adam, other_employer).get(f"/api/v1/imports/{job_id}/").status_code == 404
 
 
@@ -133,7 +137,8 @@ def test_resubmitting_over_the_api_closes_the_old_case_and_links_the_new_one(ada
     assert created.resubmission_of_id == old["id"]
     assert created.duplicate_reason == "incorrect_data"
     closed = VerificationCase.objects.get(pk=old["id"])
-    assert closed.status == "closed" and closed.closure_code == "info_not_correct"
+    assert closed.status == "closed"
+    assert closed.closure_code == "info_not_correct"
     again = client.post(
         f"/api/v1/cases/{old['id']}/resubmit/", body(), format="json", HTTP_IDEMPOTENCY_KEY="b"
     )
@@ -151,5 +156,6 @@ def test_a_refused_resubmission_leaves_the_old_case_open(adam, employer, ssa):
     bad = client.post(
         f"/api/v1/cases/{old['id']}/resubmit/", body(ssn="000-12-3456"), format="json"
     )
-    assert bad.status_code == 400 and "ssn" in bad.json()["error"]["fields"]
+    assert bad.status_code == 400
+    assert "ssn" in bad.json()["error"]["fields"]
     assert VerificationCase.objects.get(pk=old["id"]).status == "tentative_nonconfirmation"

@@ -94,13 +94,16 @@ def test_good_rows_become_cases_with_their_instant_result_and_bad_rows_are_repor
 ):
     job = import_run(job_id=stage(employer, csv_bytes(people())).pk)
     assert job.status == ImportStatus.DONE
-    assert job.rows_total == 6 and job.rows_invalid == 1 and job.rows_imported == 5
+    assert job.rows_total == 6
+    assert job.rows_invalid == 1
+    assert job.rows_imported == 5
     errors = list(job.errors.values_list("line", "field", "message"))
     assert errors == [
         (6, "ssn", "This is not a valid SSN area number (000, 666 and 900-999 are never issued).")
     ]
     cases = {c.first_name: c for c in VerificationCase.objects.filter(employer=employer)}
-    assert cases["Maria"].status == "closed" and cases["Maria"].result == "employment_authorized"
+    assert cases["Maria"].status == "closed"
+    assert cases["Maria"].result == "employment_authorized"
     assert cases["Deceased"].status == "tentative_nonconfirmation"
     assert cases["Nobody"].status == "tentative_nonconfirmation"
     assert cases["Locked"].employer_case_id == "E-4"
@@ -157,7 +160,9 @@ def test_importing_the_same_file_again_creates_nothing_twice(employer, ssa):
     count = VerificationCase.objects.count()
     again = import_run(job_id=stage(employer, data).pk)
     assert VerificationCase.objects.count() == count
-    assert again.rows_already == 5 and again.rows_imported == 0 and again.rows_invalid == 1
+    assert again.rows_already == 5
+    assert again.rows_imported == 0
+    assert again.rows_invalid == 1
 
 
 def test_a_row_key_supplied_by_the_file_makes_a_changed_row_the_same_row(employer, ssa):
@@ -170,7 +175,8 @@ def test_a_row_key_supplied_by_the_file_makes_a_changed_row_the_same_row(employe
             csv_bytes([row(import_key="hr-1", middle_initial="Q")], (*COLUMNS, "import_key")),
         ).pk
     )
-    assert again.rows_already == 1 and VerificationCase.objects.count() == 1
+    assert again.rows_already == 1
+    assert VerificationCase.objects.count() == 1
 
 
 def test_the_rules_of_a_single_submit_apply_across_the_file(employer, ssa):
@@ -197,15 +203,14 @@ def test_the_rules_of_a_single_submit_apply_across_the_file(employer, ssa):
         (line, field) for line, field, _ in job.errors.values_list("line", "field", "message")
     }
     assert (3, "employer_case_id") in report  # the same case id as line 2
-    assert (4, "late_reason") in report and (
+    assert (4, "late_reason") in report
+    assert (
         4,
         "duplicate_reason",
-    ) in report  # late, and line 2's SSN
+    ) in report
     assert (5, "date_of_birth") in report
     assert {(6, "citizenship_status"), (6, "first_name")} <= report
-    messages = dict(
-        ((line, f), m) for line, f, m in job.errors.values_list("line", "field", "message")
-    )
+    messages = {(line, f): m for line, f, m in job.errors.values_list("line", "field", "message")}
     assert messages[(4, "duplicate_reason")].startswith("Line 2 of this file")
     assert (
         messages[(5, "date_of_birth")]
@@ -232,10 +237,12 @@ def test_a_header_without_the_required_columns_is_refused_before_anything_is_sta
 
 def test_ask_mode_waits_for_the_choice_then_imports_the_good_rows(employer, ssa, adam):
     job = import_run(job_id=stage(employer, csv_bytes(people()), ImportMode.ASK).pk)
-    assert job.status == ImportStatus.AWAITING_CHOICE and not VerificationCase.objects.exists()
+    assert job.status == ImportStatus.AWAITING_CHOICE
+    assert not VerificationCase.objects.exists()
     import_choose(actor=adam, job=job, good_rows=True)
     job = import_run(job_id=job.pk)
-    assert job.status == ImportStatus.DONE and job.rows_imported == 5
+    assert job.status == ImportStatus.DONE
+    assert job.rows_imported == 5
 
 
 def test_the_command_reports_bad_rows_by_line_and_exits_non_zero(employer, ssa, tmp_path, capsys):

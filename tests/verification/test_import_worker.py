@@ -14,8 +14,8 @@ import signal
 
 import pytest
 import redis
-from django.core.cache import cache
 from django.conf import settings as django_settings
+from django.core.cache import cache
 
 from tests.verification.test_import import csv_bytes, row
 from tests.workers import celery_worker, stop_worker, wait_until
@@ -66,7 +66,8 @@ def test_a_killed_worker_delays_an_import_but_loses_and_duplicates_no_row(employ
         first.wait(10)
         job.refresh_from_db()
         done_before = ImportChunk.objects.filter(job=job, imported=True).count()
-        assert job.status == ImportStatus.IMPORTING and done_before < ROWS // 5
+        assert job.status == ImportStatus.IMPORTING
+        assert done_before < ROWS // 5
         assert VerificationCase.objects.count() == done_before * 5  # whole chunks, never half
 
         second = celery_worker("batch", "import-b")
@@ -83,7 +84,8 @@ def test_a_killed_worker_delays_an_import_but_loses_and_duplicates_no_row(employ
     assert cases.count() == ROWS == job.rows_imported
     assert len(set(cases.values_list("import_key", flat=True))) == ROWS
     assert len(set(cases.values_list("ssn_bidx", flat=True))) == ROWS
-    assert job.rows_processed == ROWS and not job.chunks.exclude(payload_enc="").exists()
+    assert job.rows_processed == ROWS
+    assert not job.chunks.exclude(payload_enc="").exists()
     again = import_stage(
         actor=None,
         employer=employer,
@@ -93,7 +95,8 @@ def test_a_killed_worker_delays_an_import_but_loses_and_duplicates_no_row(employ
         channel="command",
     )
     again = import_run(job_id=again.pk)
-    assert again.rows_already == ROWS and VerificationCase.objects.count() == ROWS
+    assert again.rows_already == ROWS
+    assert VerificationCase.objects.count() == ROWS
 
 
 @pytest.mark.worker

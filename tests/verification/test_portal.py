@@ -101,8 +101,10 @@ def test_an_admin_invites_an_employer_administrator_who_belongs_to_no_agency(ada
     )
     assert response.status_code == 302
     access = EmployerAccess.objects.get(user__username="erin")
-    assert access.employer == employer and access.role == "administrator"
-    assert access.user.agency_id is None and access.user.roles == ["employer_admin"]
+    assert access.employer == employer
+    assert access.role == "administrator"
+    assert access.user.agency_id is None
+    assert access.user.roles == ["employer_admin"]
     assert AuditEvent.objects.filter(
         action="employer.access_granted", object_id=str(access.pk)
     ).exists()
@@ -137,14 +139,16 @@ def test_a_case_created_on_the_screen_shows_its_instant_result_and_next_step(
     assert response.status_code == 302, response.content.decode()[:2000]
     case = VerificationCase.objects.get(employer=employer)
     page = client.get(response["Location"]).content.decode()
-    assert "Tentative Nonconfirmation" in page and "Further Action Notice due" in page
+    assert "Tentative Nonconfirmation" in page
+    assert "Further Action Notice due" in page
     assert "SSA: firstname" in page  # which source and field disagreed
     assert "Maria" not in page  # the reference record's name is never shown to an employer
     again = client.post(
         f"/employer/{employer.pk}/cases/new/",
         {**form_body(first_name="John", last_name="Smith"), "form_token": "t1"},
     )
-    assert again.status_code == 302 and VerificationCase.objects.count() == 1  # a double submit
+    assert again.status_code == 302
+    assert VerificationCase.objects.count() == 1
     assert case.status == "tentative_nonconfirmation"
 
 
@@ -178,9 +182,11 @@ def test_the_worker_decides_the_case_is_referred_and_the_clock_is_shown_in_worki
     assert client.post(f"{base}/decision/", {"decision": "take_action"}).status_code == 302
     assert client.post(f"{base}/refer/").status_code == 302
     case.refresh_from_db()
-    assert case.status == "referred" and case.contact_due_on > TODAY
+    assert case.status == "referred"
+    assert case.contact_due_on > TODAY
     page = client.get(f"{base}/").content.decode()
-    assert "Worker must contact by" in page and "federal working day" in page
+    assert "Worker must contact by" in page
+    assert "federal working day" in page
     actions = list(
         AuditEvent.objects.filter(object_id=str(case.pk))
         .order_by("id")
@@ -212,13 +218,16 @@ def test_close_and_resubmit_links_the_new_case_to_the_old(ulla, employer, ssa, l
     )
     client = login(ulla)
     form = client.get(f"/employer/{employer.pk}/cases/{old.pk}/resubmit/")
-    assert form.status_code == 200 and 'value="John"' in form.content.decode()
+    assert form.status_code == 200
+    assert 'value="John"' in form.content.decode()
     response = client.post(f"/employer/{employer.pk}/cases/{old.pk}/resubmit/", form_body())
     assert response.status_code == 302, response.content.decode()[:1500]
     new = VerificationCase.objects.exclude(pk=old.pk).get()
     old.refresh_from_db()
-    assert new.resubmission_of_id == old.pk and old.closure_code == "info_not_correct"
-    assert new.status == "closed" and new.result == "employment_authorized"
+    assert new.resubmission_of_id == old.pk
+    assert old.closure_code == "info_not_correct"
+    assert new.status == "closed"
+    assert new.result == "employment_authorized"
 
 
 def test_the_list_puts_the_cases_needing_action_first(ulla, employer, ssa, login):
@@ -259,7 +268,7 @@ def test_another_employers_cases_imports_and_screens_are_404_to_an_employer_user
         f"/employer/{employer.pk}/cases/99999999999999999999999/",
         f"/employer/{employer.pk}/cases/-1/",
         f"/employer/{employer.pk}/admin/",  # ulla is no administrator
-        f"/employer/abc/cases/",
+        "/employer/abc/cases/",
     ):
         assert client.get(url).status_code == 404, url
     for url in (
@@ -290,7 +299,8 @@ def test_an_employer_user_reaches_no_reference_record_nor_analyst_screen(
     ):
         assert client.get(url).status_code in (302, 401, 403, 404), url
     page = client.get("/").content.decode()
-    assert "Employer portal" in page and "Triage queue" not in page
+    assert "Employer portal" in page
+    assert "Triage queue" not in page
 
 
 def test_an_agent_acts_for_each_of_their_employers_and_nothing_else(
@@ -299,11 +309,9 @@ def test_an_agent_acts_for_each_of_their_employers_and_nothing_else(
     mine = services.case_create(actor=None, employer=employer, data=i9())
     client = login(gus)
     home = client.get("/employer/")
-    assert (
-        home.status_code == 200
-        and "Acme Farms" in home.content.decode()
-        and "Other Co" in home.content.decode()
-    )
+    assert home.status_code == 200
+    assert "Acme Farms" in home.content.decode()
+    assert "Other Co" in home.content.decode()
     assert client.get(f"/employer/{employer.pk}/cases/{mine.pk}/").status_code == 200
     assert client.get(f"/employer/{other_employer.pk}/cases/{mine.pk}/").status_code == 404
 
@@ -324,15 +332,18 @@ def test_the_employers_administrator_creates_rotates_and_revokes_scoped_keys(eri
         f"/employer/{employer.pk}/admin/keys/",
         {"label": "payroll", "valid_days": "30", "scopes": ["read"], "rate_per_minute": "5"},
     )
-    assert page.status_code == 200 and page["Cache-Control"] == "no-store"
+    assert page.status_code == 200
+    assert page["Cache-Control"] == "no-store"
     raw = re.search(r"ccv1_[A-Za-z0-9_-]+", page.content.decode()).group(0)
     key = employer.api_keys.get()
-    assert key.scopes == ["read"] and key.rate == 5
+    assert key.scopes == ["read"]
+    assert key.rate == 5
     assert raw not in client.get(f"/employer/{employer.pk}/admin/").content.decode()  # shown once
     rotated = client.post(f"/employer/{employer.pk}/admin/keys/{key.pk}/rotate/")
     assert rotated.status_code == 200
     new = employer.api_keys.exclude(pk=key.pk).get()
-    assert new.scopes == ["read"] and new.replaces_id == key.pk
+    assert new.scopes == ["read"]
+    assert new.replaces_id == key.pk
     assert client.post(f"/employer/{employer.pk}/admin/keys/{new.pk}/revoke/").status_code == 302
     new.refresh_from_db()
     assert new.revoked_at is not None
@@ -363,17 +374,20 @@ def test_an_upload_shows_progress_the_report_and_the_choice(ulla, employer, ssa,
     assert response.status_code == 302
     job = ImportJob.objects.get()
     polling = client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
-    assert 'hx-trigger="every 1s"' in polling and "<progress" in polling
+    assert 'hx-trigger="every 1s"' in polling
+    assert "<progress" in polling
     import_run(job_id=job.pk)
     page = client.get(response["Location"]).content.decode()
-    assert "1 bad row" in page and "This is not a valid SSN area number" in page
+    assert "1 bad row" in page
+    assert "This is not a valid SSN area number" in page
     assert (
         "hx-trigger"
         not in client.get(response["Location"], HTTP_HX_REQUEST="true").content.decode()
     )
     client.post(f"/employer/{employer.pk}/imports/{job.pk}/choice/", {"choice": "good_rows"})
     job = import_run(job_id=job.pk)
-    assert job.status == "done" and VerificationCase.objects.filter(employer=employer).count() == 5
+    assert job.status == "done"
+    assert VerificationCase.objects.filter(employer=employer).count() == 5
 
 
 def test_an_invitation_goes_out_by_mail(erin, employer, django_capture_on_commit_callbacks):
@@ -393,4 +407,5 @@ def test_sign_in_works_for_an_employer_user(ulla):
     from django.test import Client
 
     response = sign_in(Client(), ulla).get("/employer/")
-    assert response.status_code == 302 and response["Location"].endswith("/cases/")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/cases/")

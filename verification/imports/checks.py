@@ -138,6 +138,7 @@ def check_rows(
     """
     out = Checked()
     firsts: list[tuple[int, dict[str, str], CleanCase, str, str]] = []
+    errors: dict[str, list[str]]
     for line, raw, shape in rows:
         if raw is None:
             out.errors.append((line, "*", shape))
@@ -165,7 +166,7 @@ def check_rows(
             out.already += 1
             continue
         case_id = clean.values["employer_case_id"]
-        errors: dict[str, list[str]] = {}
+        errors = {}
         if case_id and case_id in taken:
             errors["employer_case_id"] = ["Already used by another case."]
         elif case_id and case_id in state.case_ids:

@@ -32,12 +32,15 @@ from verification.services.case_common import _lock
 from verification.services.cases import case_close
 from verification.services.submit import case_create
 
-_ROLE_OF = {EmployerRole.ADMINISTRATOR: Role.EMPLOYER_ADMIN, EmployerRole.USER: Role.EMPLOYER_USER}
+_ROLE_OF: dict[str, str] = {
+    EmployerRole.ADMINISTRATOR: Role.EMPLOYER_ADMIN,
+    EmployerRole.USER: Role.EMPLOYER_USER,
+}
 
 
 def is_employer_admin(user: Any, employer: Employer | int) -> bool:
     """True if `user` administers `employer` in the portal."""
-    employer_id = getattr(employer, "pk", employer)
+    employer_id: Any = getattr(employer, "pk", employer)
     return (
         EmployerAccess.objects.of(user)
         .filter(employer_id=employer_id, role=EmployerRole.ADMINISTRATOR)
