@@ -409,3 +409,18 @@ def test_sign_in_works_for_an_employer_user(ulla):
     response = sign_in(Client(), ulla).get("/employer/")
     assert response.status_code == 302
     assert response["Location"].endswith("/cases/")
+
+
+def test_the_case_list_costs_the_same_queries_for_3_cases_or_12(ulla, employer, ssa, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(ulla)
+    counts = []
+    for extra in (3, 9):
+        for _ in range(extra):
+            services.case_create(actor=None, employer=employer, data=i9(duplicate_reason="rehire"))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/employer/{employer.pk}/cases/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
