@@ -96,9 +96,20 @@ class CaseBatchApi(EmployerApi):
             raise ValidationFailed(
                 "Unknown mode.", field_errors={"mode": ["all_or_nothing or good_rows."]}
             )
-        length = request.META.get("CONTENT_LENGTH") or "0"
+        length = request.META.get("CONTENT_LENGTH") or ""
         limit = settings.VERIFICATION_IMPORT_MAX_BYTES
-        if not length.isdigit() or int(length) > limit:
+        if not length.isdigit():
+            return Response(
+                {
+                    "error": {
+                        "code": "length_required",
+                        "message": "Send a Content-Length.",
+                        "fields": {},
+                    }
+                },
+                status=status.HTTP_411_LENGTH_REQUIRED,
+            )
+        if int(length) > limit:
             return Response(
                 {
                     "error": {

@@ -98,6 +98,10 @@ def test_a_csv_batch_becomes_an_import_job_and_its_report_is_read_back(
     assert report["rows_imported"] == 5
     assert report["errors"][0]["line"] == 6
     assert report["errors"][0]["field"] == "ssn"
+    key = employer.api_keys.get()
+    chunk_event = AuditEvent.objects.get(action="vimport.chunk_imported", object_id=str(job_id))
+    assert chunk_event.api_key_id == key.pk  # the worker's trail names the key behind the batch
+    assert len([s for s in chunk_event.subjects if s.startswith("vcase:")]) == 5
     assert client_for(adam, other_employer).get(f"/api/v1/imports/{job_id}/").status_code == 404
 
 

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit import context
 from audit.services import event_record
 from core.errors import IllegalTransition
 from verification.imports import checks
@@ -315,8 +316,18 @@ def import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
       the chunks done), bad rows reported as they are met;
     - ask: every row checked first; with bad rows the job waits for the person's choice.
     """
-    with _job_lock(job_id) as held:
-        job = ImportJob.objects.select_related("employer", "created_by").get(pk=job_id)
+    job = ImportJob.objects.select_related("employer", "created_by").get(pk=job_id)
+    # The trail names the key (or person) behind an import run by a worker, as for a request.
+    token = context.bind(api_key_id=job.created_by_key_id, employer_id=job.employer_id)
+    try:
+        return _run(job, progress)
+    finally:
+        context.reset(token)
+
+
+def _run(job: ImportJob, progress: Progress | None) -> ImportJob:
+    with _job_lock(job.pk) as held:
+        job.refresh_from_db()
         if held and job.status == ImportStatus.VALIDATING:
             if job.mode == ImportMode.ALL_OR_NOTHING:
                 _all_or_nothing(job, progress)
