@@ -7,7 +7,6 @@ from verification import api, api_batch
 urlpatterns = [
     path("cases/", api.CaseCollectionApi.as_view(), name="api-cases"),
     path("cases/batch", api_batch.CaseBatchApi.as_view(), name="api-cases-batch"),
-    path("cases/batch/", api_batch.CaseBatchApi.as_view()),
     path("imports/<str:pk>/", api_batch.ImportDetailApi.as_view(), name="api-import-detail"),
     path(
         "cases/<str:pk>/resubmit/",
