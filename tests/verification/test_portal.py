@@ -424,3 +424,14 @@ def test_the_case_list_costs_the_same_queries_for_3_cases_or_12(ulla, employer, 
             assert client.get(f"/employer/{employer.pk}/cases/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_make_runs_demo_world_gives_the_first_employer_an_administrator(adam, employer, capsys):
+    from synthetic.management.commands.demo_world import Command
+
+    Command()._employer_admin("adam")
+    access = EmployerAccess.objects.get(user__username="emma")
+    assert access.employer == employer
+    assert access.role == "administrator"
+    assert access.user.check_password("crosscheck-demo-2026")
+    assert "emma" in capsys.readouterr().out
