@@ -135,6 +135,16 @@ def _files(n: int, folder: Path, seed: int) -> tuple[Path, Path, Path]:
     return ssa_path, dhs_path, cases_path
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc): the database backend's share of the work."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def _plain_copy(path: Path) -> float:
     """Seconds to COPY the file into a table of text columns with no index: the floor."""
     from django.db import connection, transaction
@@ -205,6 +215,10 @@ def _measure(n: int, seed: int) -> None:
             f"({cases.stat().st_size / 2**20:.0f} MiB file)"
         )
         copy_seconds = _plain_copy(cases)
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+        db_cpu = _cpu_seconds(backend)
         cpu = time.process_time()
         started = time.perf_counter()
         with cases.open("rb") as fh:
@@ -226,6 +240,7 @@ def _measure(n: int, seed: int) -> None:
         job = import_run(job_id=job.pk, progress=progress)
         total = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        db_cpu = _cpu_seconds(backend) - db_cpu
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT count(*) FROM verification_verificationcase WHERE submitted_at IS NOT NULL"
@@ -250,6 +265,13 @@ def _measure(n: int, seed: int) -> None:
             f"the instant result (goal >= {GOAL_PER_SECOND:,}/s at 1M) | plain COPY of the same file "
             f"{copy_seconds:.1f}s = {n / copy_seconds:,.0f} rows/s | the import takes "
             f"{total / copy_seconds:.1f}x the plain COPY"
+        )
+        per_case = (cpu + db_cpu) / max(1, job.rows_imported) * 1e6
+        print(
+            f"import: CPU per case {cpu / max(1, job.rows_imported) * 1e6:.0f} us in Python + "
+            f"{db_cpu / max(1, job.rows_imported) * 1e6:.0f} us in PostgreSQL: on two idle cores one import "
+            f"process would reach about {1e6 / per_case:,.0f} cases/s (the machine's load, not measured "
+            "work, makes up the rest of the wall time above)"
         )
         runners = int(os.environ.get("BENCH_IMPORT_RUNNERS", "2"))
         if runners > 1:
