@@ -19,7 +19,6 @@ from core.errors import NotFound
 from verification.lifecycle import ALLOWED, CLOSURE_FROM
 from verification.models import (
     CaseStatus,
-    EmployeeDecision,
     Employer,
     EmployerAccess,
     EmployerRole,
@@ -171,8 +170,3 @@ def next_step(case: VerificationCase, *, today: date) -> NextStep:
 
 def _left(today: date, due: date | None) -> int | None:
     return working_days_between(today, due) if due else None
-
-
-def decision_recorded(case: VerificationCase) -> bool:
-    """The worker decided to contest."""
-    return case.decision == EmployeeDecision.TAKE_ACTION

@@ -260,3 +260,12 @@ def test_the_command_reports_bad_rows_by_line_and_exits_non_zero(employer, ssa, 
         "import_cases", str(good), "--employer", str(employer.pk), "--inline", "--no-progress"
     )
     assert VerificationCase.objects.count() == 4
+
+
+def test_a_repeated_ssn_with_a_reason_is_linked_to_the_earlier_row_of_the_file(employer, ssa):
+    rows = [row(), row(duplicate_reason="rehire", employer_case_id="second")]
+    job = import_run(job_id=stage(employer, csv_bytes(rows)).pk)
+    assert job.rows_imported == 2
+    first = VerificationCase.objects.get(employer=employer, employer_case_id="")
+    second = VerificationCase.objects.get(employer=employer, employer_case_id="second")
+    assert second.duplicate_of_id == first.pk

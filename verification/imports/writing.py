@@ -10,6 +10,7 @@ whose match was not exact (the identity findings), as after a single submit.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -269,7 +270,11 @@ def write_cases(
     results = [instant_result(s, today=on, lookup=lookup) for s in subs]
     case_lines, comparison_lines, announced = [], [], []
     statuses: Counter[str] = Counter()
+    latest: dict[str, int] = {}  # the chunk's latest case of each SSN: a later row duplicates it
     for g, case_id, result in zip(goods, ids, results, strict=True):
+        if g.duplicate_of is None and g.clean.values["duplicate_reason"] and g.ssn_bidx in latest:
+            g = replace(g, duplicate_of=latest[g.ssn_bidx])
+        latest[g.ssn_bidx] = case_id
         values = _case_values(
             g,
             case_id=case_id,

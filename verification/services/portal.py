@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import event_record
-from core.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
+from core.errors import Forbidden, IllegalTransition, ValidationFailed
 from privacy import policy
 from privacy.models import EMPLOYER_ROLES, Role, User
 from privacy.services.directory import user_invite, user_update
@@ -239,16 +239,3 @@ def case_resubmit(
         request_hash=request_hash,
         resubmission_of_id=old.pk,
     )
-
-
-def access_for(*, user: Any, employer_id: Any) -> EmployerAccess:
-    """The user's active grant for an employer; NotFound (never Forbidden) otherwise."""
-    access = (
-        EmployerAccess.objects.of(user)
-        .filter(employer_id=employer_id if str(employer_id).isdigit() else -1)
-        .select_related("employer")
-        .first()
-    )
-    if access is None:
-        raise NotFound("No such employer.")
-    return access
