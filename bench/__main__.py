@@ -13,7 +13,7 @@ import traceback
 
 from bench import report
 
-AREAS = ["data", "crossref", "audit", "queue", "linkage"]
+AREAS = ["data", "crossref", "audit", "queue", "linkage", "import"]
 
 
 def require_free_disk(path: str, gib: float) -> None:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("privacy/", include("privacy.urls_admin")),
     path("cases/", include("cases.urls")),
     path("verification/", include("verification.urls")),
+    path("employer/", include("verification.urls_portal")),
     path("crossref/", include("crossref.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("verification.api_urls")),

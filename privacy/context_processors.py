@@ -12,6 +12,7 @@ from privacy.models import Notification
 # (label, url name, roles that see it); entries whose url is not built yet are left out.
 NAVIGATION: list[tuple[str, str, set[str]]] = [
     ("Home", "home", set()),
+    ("Employer portal", "portal:home", {"employer_admin", "employer_user"}),
     ("Triage queue", "cases:queue", {"analyst", "supervisor"}),
     ("Investigations", "cases:investigations", {"analyst", "supervisor"}),
     ("Person search", "cases:search", {"analyst", "supervisor"}),

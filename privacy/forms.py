@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from privacy.models import Agency, Agreement, Role, SubjectRequestKind, Unit
+from privacy.models import EMPLOYER_ROLES, Agency, Agreement, Role, SubjectRequestKind, Unit
 from privacy.policy import Action, DataCategory
 
 
@@ -165,6 +165,10 @@ class DocumentForm(forms.Form):
     document = forms.FileField(label="Signed agreement (PDF)")
 
 
+# Employer roles are given by employers' administrators in the portal, never on agency staff.
+AGENCY_ROLE_CHOICES = [c for c in Role.choices if c[0] not in EMPLOYER_ROLES]
+
+
 class InviteForm(forms.Form):
     username = forms.SlugField(max_length=150)
     first_name = forms.CharField(max_length=150)
@@ -172,7 +176,7 @@ class InviteForm(forms.Form):
     email = forms.EmailField()
     unit = forms.ModelChoiceField(queryset=Unit.objects.select_related("agency"))
     roles = forms.MultipleChoiceField(
-        choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+        choices=AGENCY_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
 
 
@@ -182,12 +186,12 @@ class UserEditForm(forms.Form):
     email = forms.EmailField()
     unit = forms.ModelChoiceField(queryset=Unit.objects.select_related("agency"))
     roles = forms.MultipleChoiceField(
-        choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+        choices=AGENCY_ROLE_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
 
 
 class GrantForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(choices=AGENCY_ROLE_CHOICES)
     agreement = forms.ModelChoiceField(
         queryset=Agreement.objects.none(),
         required=False,

@@ -52,6 +52,10 @@ ROLE_ACTIONS: dict[str, dict[str, set[str]]] = {
         DataCategory.SSA_IDENTITY: _WORK,
         DataCategory.DHS_IMMIGRATION: _WORK,
     },
+    # The employer portal's people reach no category through the policy (no reference record, no
+    # analyst screen); their own employers' cases only, through verification's EmployerAccess.
+    "employer_admin": {},
+    "employer_user": {},
 }
 
 T = TypeVar("T")

@@ -79,6 +79,7 @@ ALLOWED_LOCAL |= {
                 "_wait_for_workers",
             ),
             "bench.data": ("run",),
+            "bench.import": ("_files", "_plain_copy", "run", "_measure", "_runner", "_parallel"),
             "bench.latency": (
                 "_bodies",
                 "measure",

@@ -103,6 +103,33 @@ NO_PERSON = {
     "api-webhook-rotate": "the employer API (POST)",
     "api-webhook-ping": "the employer API (POST)",
     "api-webhook-delivery": "the employer API: a delivery holds case number and status only",
+    "api-import-detail": "the employer API: an import's counts and report (line, field, message)",
+    "api-case-resubmit": "the employer API (POST)",
+    "verification:employer-admin-invite": "an employer (POST)",
+    **dict.fromkeys(
+        [
+            "portal:case-list",
+            "portal:case-new",
+            "portal:case-detail",
+            "portal:case-notice",
+            "portal:case-decision",
+            "portal:case-refer",
+            "portal:case-close",
+            "portal:case-resubmit",
+            "portal:import-list",
+            "portal:import-detail",
+            "portal:import-choice",
+            "portal:admin",
+            "portal:person-invite",
+            "portal:person-grant",
+            "portal:person-revoke",
+            "portal:key-issue",
+            "portal:key-rotate",
+            "portal:key-revoke",
+        ],
+        "the employer portal: no persona here acts for an employer (404); its people's reads are "
+        "audited and tested in tests/verification/test_portal.py",
+    ),
 }
 
 

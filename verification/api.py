@@ -34,8 +34,9 @@ from core.errors import NotFound, ValidationFailed
 from core.markers import personal_data
 from privacy.crypto import mask
 from verification import services
-from verification.authentication import EmployerApiKeyAuthentication, IsEmployerKey
+from verification.authentication import EmployerApiKeyAuthentication, HasKeyScope, IsEmployerKey
 from verification.models import (
+    ApiScope,
     CaseStatus,
     CitizenshipStatus,
     ClosureCode,
@@ -47,6 +48,7 @@ from verification.models import (
     VerificationCase,
 )
 from verification.notices import pdf_response
+from verification.throttling import ApiKeyRateThrottle
 
 MAX_ID = 2**63 - 1
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -93,7 +95,10 @@ class EmployerApi(APIView):
     """Base of the employer API views: API-key authentication, scoped to the key's employer."""
 
     authentication_classes = [EmployerApiKeyAuthentication]
-    permission_classes = [IsEmployerKey]
+    permission_classes = [IsEmployerKey, HasKeyScope]
+    throttle_classes = [ApiKeyRateThrottle]
+    # The scope each method needs (ApiScope); CaseCollectionApi needs both of its parents'.
+    scopes: dict[str, str] = {}
 
     def employer_id(self, request: Request) -> int:
         return int(request.auth.employer_id)  # type: ignore[union-attr]
@@ -230,6 +235,8 @@ def _audit_read(action: str, request: Request, cases: list[VerificationCase]) ->
 class CaseSubmitApi(EmployerApi):
     """Submit a case (or save a draft) with an Idempotency-Key; a retry returns the same case."""
 
+    scopes = {"POST": ApiScope.SUBMIT}
+
     @extend_schema_serializer(component_name="CaseSubmitInput")
     class Input(SharedFieldsSerializer):
         first_name = Text(required=True, max_length=80)
@@ -327,6 +334,8 @@ class CaseListPagination(CursorPagination):
 class CaseListApi(EmployerApi):
     """List the employer's cases, newest first, with filters; cursor-paginated."""
 
+    scopes = {"GET": ApiScope.READ}
+
     class Filters(serializers.Serializer):
         status = serializers.MultipleChoiceField(choices=CaseStatus.choices, required=False)
         tnc_source = serializers.ChoiceField(
@@ -392,9 +401,13 @@ class CaseListApi(EmployerApi):
 class CaseCollectionApi(CaseListApi, CaseSubmitApi):
     """/cases/: GET lists, POST submits (one operation per method, each defined above)."""
 
+    scopes = {"GET": ApiScope.READ, "POST": ApiScope.SUBMIT}
+
 
 class CaseDetailApi(EmployerApi):
     """Read one case of the employer."""
+
+    scopes = {"GET": ApiScope.READ}
 
     @extend_schema(responses={200: CaseOutput}, summary="Read a case")
     def get(self, request: Request, pk: str) -> Response:
@@ -406,6 +419,8 @@ class CaseDetailApi(EmployerApi):
 class CaseSubmitDraftApi(EmployerApi):
     """Submit a draft for the instant result."""
 
+    scopes = {"POST": ApiScope.SUBMIT}
+
     @extend_schema(request=None, responses={200: CaseOutput}, summary="Submit a draft")
     def post(self, request: Request, pk: str) -> Response:
         case = services.case_submit(actor=request.auth, case=self.case_for(request, pk))
@@ -414,6 +429,8 @@ class CaseSubmitDraftApi(EmployerApi):
 
 class CaseNoticeApi(EmployerApi):
     """Record that the worker received the Further Action Notice of a mismatch."""
+
+    scopes = {"POST": ApiScope.CLOSE}
 
     @extend_schema_serializer(component_name="CaseNoticeInput")
     class Input(serializers.Serializer):
@@ -484,6 +501,8 @@ class CaseNoticePdfApi(EmployerApi):
 class CaseDecisionApi(EmployerApi):
     """Record the worker's decision: take action (contest) or not."""
 
+    scopes = {"POST": ApiScope.CLOSE}
+
     @extend_schema_serializer(component_name="CaseDecisionInput")
     class Input(serializers.Serializer):
         decision = serializers.ChoiceField(choices=[c for c in EmployeeDecision.choices if c[0]])
@@ -501,6 +520,8 @@ class CaseDecisionApi(EmployerApi):
 class CaseReferApi(EmployerApi):
     """Refer a contested mismatch to SSA/DHS."""
 
+    scopes = {"POST": ApiScope.CLOSE}
+
     @extend_schema(request=None, responses={200: CaseOutput}, summary="Refer a case")
     def post(self, request: Request, pk: str) -> Response:
         case = services.case_refer(actor=request.auth, case=self.case_for(request, pk))
@@ -509,6 +530,8 @@ class CaseReferApi(EmployerApi):
 
 class CaseCloseApi(EmployerApi):
     """Close a case with a coded reason (free text must hold no SSN or A-Number)."""
+
+    scopes = {"POST": ApiScope.CLOSE}
 
     @extend_schema_serializer(component_name="CaseCloseInput")
     class Input(serializers.Serializer):

@@ -109,6 +109,29 @@ class IsEmployerKey(BasePermission):
         return isinstance(request.auth, EmployerApiKey)
 
 
+class HasKeyScope(BasePermission):
+    """The key's scopes cover the operation (`view.scopes`: HTTP method -> scope); refusals are audited."""
+
+    message = "This API key's scopes do not allow this operation."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, EmployerApiKey):
+            return False
+        needed = getattr(view, "scopes", {}).get(request.method)
+        if needed is None or needed in key.scopes:
+            return True
+        event_record(
+            action="apikey.scope_denied",
+            outcome=Outcome.DENIED,
+            object_type="employer_api_key",
+            object_id=key.pk,
+            subjects=[f"employer:{key.employer_id}"],
+            detail={"needed": needed, "scopes": list(key.scopes), "path": request.path[:200]},
+        )
+        return False
+
+
 class EmployerApiKeySchema(OpenApiAuthenticationExtension):
     """Describes employer API keys in the OpenAPI schema (a bearer token)."""
 

@@ -153,21 +153,70 @@ _DHS_FIELDS = (
 )
 
 
-def _ssa(sub: Submitted, res: InstantResult, today: date) -> bool:
-    """Compare with Numident; True if SSA cannot confirm citizenship (DHS must look)."""
-    record = (
-        Numident.objects.current()
-        .filter(ssn_bidx=blind_index(sub.ssn, kind="ssn"))
-        .only(*_NUMIDENT_FIELDS)
-        .first()
+class Lookup:
+    """How the match reads SSA and DHS: one query per question (a single submit).
+
+    `BulkLookup` answers the same questions from rows read beforehand for many cases at once
+    (a bulk import), so the decisions below are written once and serve both.
+    """
+
+    def numident(self, ssn_bidx: str) -> Numident | None:
+        """The current Numident record of an SSN (lowest id)."""
+        return Numident.objects.current().filter(ssn_bidx=ssn_bidx).only(*_NUMIDENT_FIELDS).first()
+
+    def numidents(self, ssn_bidxs: list[str]) -> list[Numident]:
+        """The current Numident records of several SSNs, in id order."""
+        return list(
+            Numident.objects.current().filter(ssn_bidx__in=ssn_bidxs).only(*_NUMIDENT_FIELDS)
+        )
+
+    def immigration(self, field_name: str, value_bidx: str, born: date) -> ImmigrationRecord | None:
+        """Of the current DHS records with this identifier, the one born that day, else the lowest id."""
+        born_that_day = Case(
+            When(date_of_birth=born, then=0), default=1, output_field=IntegerField()
+        )
+        return (
+            ImmigrationRecord.objects.current()
+            .only(*_DHS_FIELDS)
+            .filter(**{f"{field_name}_bidx": value_bidx})
+            .order_by(born_that_day, "id")
+            .first()
+        )
+
+    def naturalized(self, born: date, a_number_bidx: str) -> list[ImmigrationRecord]:
+        """Naturalized current DHS records born that day or of the A-Number, in id order."""
+        wanted = Q(date_of_birth=born) | (Q(a_number_bidx=a_number_bidx) if a_number_bidx else Q())
+        return list(
+            ImmigrationRecord.objects.current()
+            .filter(wanted, naturalized_on__isnull=False)
+            .only(*_DHS_FIELDS)
+        )
+
+
+def _needs_transpositions(sub: Submitted, record: Numident | None) -> bool:
+    """A keying error is possible: the SSN has no record, or its record was born another day."""
+    return record is None or record.date_of_birth != sub.date_of_birth
+
+
+def _citizenship_in_question(sub: Submitted, record: Numident | None) -> bool:
+    """The worker attests citizenship that SSA's record does not show (DHS must look)."""
+    attests_citizen = sub.citizenship_status in (
+        CitizenshipStatus.CITIZEN,
+        CitizenshipStatus.NONCITIZEN_NATIONAL,
     )
+    return (
+        record is not None and attests_citizen and record.citizenship != NumidentCitizenship.CITIZEN
+    )
+
+
+def _ssa(sub: Submitted, res: InstantResult, today: date, lookup: Lookup) -> bool:
+    """Compare with Numident; True if SSA cannot confirm citizenship (DHS must look)."""
+    record = lookup.numident(blind_index(sub.ssn, kind="ssn"))
     res.references.numident = record
-    if record is None or record.date_of_birth != sub.date_of_birth:
+    if _needs_transpositions(sub, record):
         # A keying error is possible: the records of the SSN with two digits swapped, read once.
         variants = [blind_index(v, kind="ssn") for v in matching.ssn_transpositions(sub.ssn)]
-        res.references.transposed = list(
-            Numident.objects.current().filter(ssn_bidx__in=variants).only(*_NUMIDENT_FIELDS)
-        )
+        res.references.transposed = lookup.numidents(variants)
     if record is None:
         hint, ref_value, ref_id = "", "", None
         for candidate in res.references.transposed or []:
@@ -199,49 +248,40 @@ def _ssa(sub: Submitted, res: InstantResult, today: date) -> bool:
         )
     if record.locked:
         res.add(SSA, FieldResult("ssn_lock", FLAG, "", "locked", None, "locked"), record.pk)
-    attests_citizen = sub.citizenship_status in (
-        CitizenshipStatus.CITIZEN,
-        CitizenshipStatus.NONCITIZEN_NATIONAL,
-    )
     # Not yet a mismatch: DHS may show a naturalization SSA never heard of.
-    return attests_citizen and record.citizenship != NumidentCitizenship.CITIZEN
+    return _citizenship_in_question(sub, record)
 
 
-def _find_dhs(sub: Submitted) -> tuple[ImmigrationRecord | None, str]:
+def _dhs_identifiers(sub: Submitted) -> list[tuple[str, str]]:
+    """(field, blind index) of the identifiers that lead to a DHS record, in the order tried."""
+    return [
+        (field_name, blind_index(value, kind=field_name))
+        for field_name, value in (
+            ("a_number", sub.a_number),
+            ("i94", sub.i94),
+            ("passport", sub.passport),
+        )
+        if value
+    ]
+
+
+def _find_dhs(sub: Submitted, lookup: Lookup) -> tuple[ImmigrationRecord | None, str]:
     """The record the case's identifiers lead to: A-Number, then I-94, then passport; of several
     records with one number, the one born the day the case says, then the lowest id (as the
     cross-reference engine's staging matches them)."""
-    born_that_day = Case(
-        When(date_of_birth=sub.date_of_birth, then=0), default=1, output_field=IntegerField()
-    )
-    current = ImmigrationRecord.objects.current().only(*_DHS_FIELDS)
-    for field_name, kind, value in (
-        ("a_number", "a_number", sub.a_number),
-        ("i94", "i94", sub.i94),
-        ("passport", "passport", sub.passport),
-    ):
-        if value:
-            found = (
-                current.filter(**{f"{field_name}_bidx": blind_index(value, kind=kind)})
-                .order_by(born_that_day, "id")
-                .first()
-            )
-            if found is not None:
-                return found, field_name
+    for field_name, value_bidx in _dhs_identifiers(sub):
+        found = lookup.immigration(field_name, value_bidx, sub.date_of_birth)
+        if found is not None:
+            return found, field_name
     return None, ""
 
 
-def _naturalization(sub: Submitted, res: InstantResult) -> bool:
+def _naturalization(sub: Submitted, res: InstantResult, lookup: Lookup) -> bool:
     """Look for the naturalization that explains SSA's stale citizenship; True if found."""
     a_number = blind_index(sub.a_number, kind="a_number") if sub.a_number else ""
     # One read serves both: the records of the A-Number (what this match looks at when there is
     # one) and those born that day (what the cross-reference engine's citizenship rule weighs).
-    wanted = Q(date_of_birth=sub.date_of_birth) | (Q(a_number_bidx=a_number) if a_number else Q())
-    res.references.naturalized = list(
-        ImmigrationRecord.objects.current()
-        .filter(wanted, naturalized_on__isnull=False)
-        .only(*_DHS_FIELDS)
-    )
+    res.references.naturalized = lookup.naturalized(sub.date_of_birth, a_number)
     candidates = [
         r
         for r in res.references.naturalized
@@ -281,9 +321,9 @@ def _naturalization(sub: Submitted, res: InstantResult) -> bool:
     return False
 
 
-def _dhs(sub: Submitted, res: InstantResult, today: date) -> bool:
+def _dhs(sub: Submitted, res: InstantResult, today: date, lookup: Lookup) -> bool:
     """Compare a noncitizen with DHS records; False if no record was found (manual check)."""
-    record, via = _find_dhs(sub)
+    record, via = _find_dhs(sub, lookup)
     res.references.immigration, res.references.immigration_via = record, via
     if record is None:
         id_field = "a_number" if sub.a_number else ("i94" if sub.i94 else "passport")
@@ -344,18 +384,22 @@ def _dhs(sub: Submitted, res: InstantResult, today: date) -> bool:
     return True
 
 
-def instant_result(sub: Submitted, *, today: date) -> InstantResult:
-    """Match a case against SSA and, when the attested status needs it, DHS; decide the result."""
-    res = InstantResult()
-    needs_naturalization = _ssa(sub, res, today)
-    nmt = False
-    if needs_naturalization and not _naturalization(sub, res):
-        nmt = True  # SSA cannot confirm citizenship and DHS shows no naturalization: manual check
-    noncitizen = sub.citizenship_status in (
+def _noncitizen(sub: Submitted) -> bool:
+    return sub.citizenship_status in (
         CitizenshipStatus.PERMANENT_RESIDENT,
         CitizenshipStatus.AUTHORIZED_ALIEN,
     )
-    if noncitizen and not _dhs(sub, res, today):
+
+
+def instant_result(sub: Submitted, *, today: date, lookup: Lookup | None = None) -> InstantResult:
+    """Match a case against SSA and, when the attested status needs it, DHS; decide the result."""
+    lookup = lookup or _ONE_BY_ONE
+    res = InstantResult()
+    needs_naturalization = _ssa(sub, res, today, lookup)
+    nmt = False
+    if needs_naturalization and not _naturalization(sub, res, lookup):
+        nmt = True  # SSA cannot confirm citizenship and DHS shows no naturalization: manual check
+    if _noncitizen(sub) and not _dhs(sub, res, today, lookup):
         nmt = True
     ssa_bad = bool([c for c in res.disagreeing(SSA) if c.result.hint != "citizenship_unconfirmed"])
     dhs_bad = bool(res.disagreeing(DHS)) and any(
@@ -372,3 +416,95 @@ def instant_result(sub: Submitted, *, today: date) -> InstantResult:
         res.status = CaseStatus.EMPLOYMENT_AUTHORIZED
         res.name_review = any(c.result.outcome == NEAR for c in res.comparisons)
     return res
+
+
+_ONE_BY_ONE = Lookup()
+
+
+class BulkLookup(Lookup):
+    """The reference rows many cases need, read in a handful of set-based queries beforehand.
+
+    What each case would have asked one query at a time (its SSN's record, its transposed SSNs'
+    records, the DHS records of its identifiers, the naturalized records that may explain stale
+    citizenship) is read for all the cases together; `instant_result` then decides each case
+    from these rows with the same code as a single submit.
+    """
+
+    def __init__(self, subs: list[Submitted]) -> None:
+        self._numident: dict[str, list[Numident]] = {}
+        self._dhs: dict[tuple[str, str], list[ImmigrationRecord]] = {}
+        self._naturalized: list[ImmigrationRecord] = []
+        self._read_numident(sorted({blind_index(s.ssn, kind="ssn") for s in subs}))
+        variants: set[str] = set()
+        for sub in subs:
+            record = self.numident(blind_index(sub.ssn, kind="ssn"))
+            if _needs_transpositions(sub, record):
+                variants.update(
+                    blind_index(v, kind="ssn") for v in matching.ssn_transpositions(sub.ssn)
+                )
+        self._read_numident(sorted(variants - self._numident.keys()))
+        wanted: dict[str, set[str]] = {"a_number": set(), "i94": set(), "passport": set()}
+        for sub in subs:
+            for field_name, value_bidx in _dhs_identifiers(sub):
+                wanted[field_name].add(value_bidx)
+        for field_name, values in wanted.items():
+            if values:
+                for rec in (
+                    ImmigrationRecord.objects.current()
+                    .only(*_DHS_FIELDS)
+                    .filter(**{f"{field_name}_bidx__in": sorted(values)})
+                ):
+                    self._dhs.setdefault(
+                        (field_name, getattr(rec, f"{field_name}_bidx")), []
+                    ).append(rec)
+        questioned = [
+            s
+            for s in subs
+            if _citizenship_in_question(s, self.numident(blind_index(s.ssn, kind="ssn")))
+        ]
+        if questioned:
+            births = sorted({s.date_of_birth for s in questioned})
+            numbers = sorted(
+                {blind_index(s.a_number, kind="a_number") for s in questioned if s.a_number}
+            )
+            self._naturalized = list(
+                ImmigrationRecord.objects.current()
+                .filter(
+                    Q(date_of_birth__in=births) | Q(a_number_bidx__in=numbers),
+                    naturalized_on__isnull=False,
+                )
+                .only(*_DHS_FIELDS)
+            )
+
+    def _read_numident(self, bidxs: list[str]) -> None:
+        for bidx in bidxs:
+            self._numident.setdefault(bidx, [])
+        for start in range(0, len(bidxs), 10000):
+            for rec in (
+                Numident.objects.current()
+                .filter(ssn_bidx__in=bidxs[start : start + 10000])
+                .only(*_NUMIDENT_FIELDS)
+            ):
+                self._numident[rec.ssn_bidx].append(rec)
+
+    def numident(self, ssn_bidx: str) -> Numident | None:
+        found = self._numident.get(ssn_bidx)
+        return min(found, key=lambda r: r.pk) if found else None
+
+    def numidents(self, ssn_bidxs: list[str]) -> list[Numident]:
+        return sorted(
+            (r for b in set(ssn_bidxs) for r in self._numident.get(b, [])), key=lambda r: r.pk
+        )
+
+    def immigration(self, field_name: str, value_bidx: str, born: date) -> ImmigrationRecord | None:
+        found = self._dhs.get((field_name, value_bidx))
+        if not found:
+            return None
+        return min(found, key=lambda r: (r.date_of_birth != born, r.pk))
+
+    def naturalized(self, born: date, a_number_bidx: str) -> list[ImmigrationRecord]:
+        return [
+            r
+            for r in self._naturalized
+            if r.date_of_birth == born or (a_number_bidx and r.a_number_bidx == a_number_bidx)
+        ]

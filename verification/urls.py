@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from verification import views
+from verification import views, views_portal_admin
 from verification.webhooks import views as hooks
 
 app_name = "verification"
@@ -19,6 +19,11 @@ urlpatterns = [
     path("employers/<int:pk>/", views.employer_detail, name="employer-detail"),
     path("employers/<int:pk>/sites/", views.site_new, name="site-new"),
     path("employers/<int:pk>/keys/", views.apikey_new, name="apikey-new"),
+    path(
+        "employers/<int:pk>/invite-admin/",
+        views_portal_admin.employer_admin_invite,
+        name="employer-admin-invite",
+    ),
     path("keys/<int:pk>/rotate/", views.apikey_rotate, name="apikey-rotate"),
     path("keys/<int:pk>/revoke/", views.apikey_revoke, name="apikey-revoke"),
     path("webhooks/", hooks.subscriptions, name="webhook-subscriptions"),

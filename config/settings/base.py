@@ -260,7 +260,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "interactive"
-CELERY_TASK_ROUTES = {"crossref.*": {"queue": "batch"}}
+CELERY_TASK_ROUTES = {
+    "crossref.*": {"queue": "batch"},
+    "verification.tasks.import_run": {"queue": "batch"},
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "core-heartbeat": {"task": "core.tasks.heartbeat", "schedule": 30.0},
 }
@@ -361,6 +364,23 @@ VERIFICATION_NAME_REVIEW_SCORE = env_int("CROSSCHECK_NAME_REVIEW_SCORE", 75)
 VERIFICATION_API_KEY_VALID_DAYS = env_int("CROSSCHECK_API_KEY_VALID_DAYS", 365)
 VERIFICATION_API_KEY_MAX_DAYS = env_int("CROSSCHECK_API_KEY_MAX_DAYS", 730)
 VERIFICATION_API_KEY_ROTATION_GRACE_HOURS = env_int("CROSSCHECK_API_KEY_ROTATION_GRACE_HOURS", 24)
+# Requests a minute an employer API key may make unless its own limit is set (429 + Retry-After).
+VERIFICATION_API_KEY_RATE_PER_MINUTE = env_int("CROSSCHECK_API_KEY_RATE_PER_MINUTE", 600)
+# Bulk case import: the largest file (upload, API body), rows per chunk (one transaction each),
+# and bad rows kept in the report (the count is always exact).
+VERIFICATION_IMPORT_MAX_BYTES = env_int("CROSSCHECK_IMPORT_MAX_BYTES", 256 * 1024 * 1024)
+VERIFICATION_IMPORT_CHUNK_ROWS = env_int("CROSSCHECK_IMPORT_CHUNK_ROWS", 5000)
+VERIFICATION_IMPORT_MAX_REPORTED_ERRORS = env_int("CROSSCHECK_IMPORT_MAX_REPORTED_ERRORS", 10000)
+# Milliseconds an import waits between chunks (yields the database to interactive work).
+VERIFICATION_IMPORT_CHUNK_PAUSE_SECONDS = env_int("CROSSCHECK_IMPORT_CHUNK_PAUSE_MS", 0) / 1000
+# Runs queued per import: workers that import one job's chunks side by side.
+VERIFICATION_IMPORT_RUNNERS = env_int("CROSSCHECK_IMPORT_RUNNERS", 2)
+# An import with no progress for this long is resumed by beat (its worker is presumed dead).
+VERIFICATION_IMPORT_STALLED_SECONDS = env_int("CROSSCHECK_IMPORT_STALLED_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["verification-imports-resume"] = {
+    "task": "verification.tasks.imports_resume",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["verification-deadlines"] = {
     "task": "verification.tasks.deadlines_sweep",
     "schedule": float(env_int("CROSSCHECK_DEADLINES_SWEEP_SECONDS", 3600)),

@@ -10,7 +10,7 @@ from privacy.models.agreements import (
     RecertificationItem,
     RoleGrant,
 )
-from privacy.models.directory import Agency, Department, Role, Unit, User
+from privacy.models.directory import EMPLOYER_ROLES, Agency, Department, Role, Unit, User
 from privacy.models.disclosures import Disclosure, DisclosureBasis, DisclosureNature
 from privacy.models.mail import (
     Delivery,
@@ -39,6 +39,7 @@ from privacy.models.sso import (
 )
 
 __all__ = [
+    "EMPLOYER_ROLES",
     "AccessRequest",
     "AccessRequestStatus",
     "Agency",

@@ -15,6 +15,14 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
     AUDITOR = "auditor", "Auditor"
     STATUS_VERIFIER = "status_verifier", "Status verifier"
+    # People of an E-Verify employer (or of an agent acting for several): no agency, no data
+    # category through the policy; which employers they act for is verification's EmployerAccess.
+    EMPLOYER_ADMIN = "employer_admin", "Employer administrator"
+    EMPLOYER_USER = "employer_user", "Employer user"
+
+
+# Roles held by people outside every agency (the employer portal's users).
+EMPLOYER_ROLES = frozenset({Role.EMPLOYER_ADMIN, Role.EMPLOYER_USER})
 
 
 class Department(BaseModel):
@@ -88,9 +96,20 @@ class User(AbstractUser):
         ordering = ["username"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(is_superuser=True) | models.Q(agency__isnull=False),
+                condition=models.Q(is_superuser=True)
+                | models.Q(agency__isnull=False)
+                | (
+                    models.Q(roles__contained_by=["employer_admin", "employer_user"])
+                    & ~models.Q(roles=[])
+                ),
                 name="user_has_agency_unless_superuser",
-            )
+            ),
+            # An employer's people hold employer roles only, and belong to no agency.
+            models.CheckConstraint(
+                condition=models.Q(agency__isnull=True)
+                | ~models.Q(roles__overlap=["employer_admin", "employer_user"]),
+                name="user_employer_roles_without_agency",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,3 +118,8 @@ class User(AbstractUser):
     def has_role(self, role: str) -> bool:
         """True if the user holds `role` in their home agency."""
         return role in (self.roles or [])
+
+    @property
+    def is_employer_user(self) -> bool:
+        """True for the people of an employer (portal users), who belong to no agency."""
+        return bool(set(self.roles or []) & EMPLOYER_ROLES)

@@ -19,15 +19,35 @@ from django.utils.module_loading import import_string
 from audit.services import event_record
 from core.errors import NotFound, ValidationFailed
 from privacy import policy
-from privacy.models import Agency, Department, Invitation, Role, Unit, User, UserSession
+from privacy.models import (
+    EMPLOYER_ROLES,
+    Agency,
+    Department,
+    Invitation,
+    Role,
+    Unit,
+    User,
+    UserSession,
+)
 from privacy.models.mail import MailKind
 from privacy.services.notifications import notify
 
 
-def _check_roles(roles: list[str]) -> None:
+def _check_roles(roles: list[str], *, agency: Agency | None = None) -> None:
     unknown = set(roles) - set(Role.values)
     if unknown:
         raise ValueError(f"Unknown roles: {sorted(unknown)}")
+    # Agency staff hold agency roles; an employer's people hold employer roles and no agency.
+    if agency is not None and set(roles) & EMPLOYER_ROLES:
+        raise ValidationFailed(
+            "Employer roles are not for agency staff.",
+            field_errors={"roles": ["Employer roles are given in the employer portal."]},
+        )
+    if agency is None and not (roles and set(roles) <= EMPLOYER_ROLES):
+        raise ValidationFailed(
+            "A user outside every agency holds an employer role only.",
+            field_errors={"roles": ["Choose an employer role."]},
+        )
 
 
 @transaction.atomic
@@ -36,15 +56,16 @@ def user_create(
     actor: User | None,
     username: str,
     password: str | None,
-    agency: Agency,
-    unit: Unit,
+    agency: Agency | None,
+    unit: Unit | None,
     roles: list[str],
     first_name: str = "",
     last_name: str = "",
     email: str = "",
 ) -> User:
-    """Provision a user in an agency and unit with home-agency roles."""
-    _check_roles(roles)
+    """Provision a user in an agency and unit with home-agency roles (or, with neither, an
+    employer's person holding employer roles only)."""
+    _check_roles(roles, agency=agency)
     user = User(
         username=username,
         agency=agency,
@@ -67,8 +88,8 @@ def user_create(
         object_id=user.pk,
         changes={
             "username": [None, username],
-            "agency": [None, agency.code],
-            "unit": [None, unit.code],
+            "agency": [None, agency.code if agency else None],
+            "unit": [None, unit.code if unit else None],
             "roles": [None, list(roles)],
         },
     )
@@ -85,7 +106,7 @@ def user_invite(
     actor: User,
     username: str,
     email: str,
-    unit: Unit,
+    unit: Unit | None,
     roles: list[str],
     first_name: str = "",
     last_name: str = "",
@@ -93,7 +114,8 @@ def user_invite(
     """Provision a user by invitation; returns the user and the one-time link token (e-mailed after commit).
 
     The account has no password until the invitee sets one; the first sign-in then asks for
-    2FA enrolment (the 2FA middleware sends users without a device to enrolment).
+    2FA enrolment (the 2FA middleware sends users without a device to enrolment). Without a
+    unit, the invitee is an employer's person (employer roles only, no agency).
     """
     if User.objects.filter(username=username).exists():
         raise ValidationFailed(
@@ -103,7 +125,7 @@ def user_invite(
         actor=actor,
         username=username,
         password=None,
-        agency=unit.agency,
+        agency=unit.agency if unit else None,
         unit=unit,
         roles=roles,
         first_name=first_name,
@@ -185,7 +207,7 @@ def user_update(
     """Change a user's unit, home roles or name; audited with the before and after."""
     changes: dict[str, list[Any]] = {}
     if roles is not None:
-        _check_roles(roles)
+        _check_roles(roles, agency=unit.agency if unit else user.agency)
         if sorted(roles) != sorted(user.roles or []):
             changes["roles"] = [list(user.roles or []), list(roles)]
             user.roles = list(roles)

@@ -17,10 +17,20 @@ from verification.models.cases import (
 )
 from verification.models.employers import (
     ApiKeyExpiryWarning,
+    ApiScope,
     Employer,
     EmployerApiKey,
     EmployerStatus,
     HiringSite,
+)
+from verification.models.portal import (
+    EmployerAccess,
+    EmployerRole,
+    ImportChunk,
+    ImportJob,
+    ImportMode,
+    ImportRowError,
+    ImportStatus,
 )
 from verification.models.reference import (
     EnforcementSubject,
@@ -43,6 +53,7 @@ from verification.models.webhooks import (
 
 __all__ = [
     "ApiKeyExpiryWarning",
+    "ApiScope",
     "CaseComparison",
     "CaseStatus",
     "CitizenshipStatus",
@@ -53,12 +64,19 @@ __all__ = [
     "DuplicateReason",
     "EmployeeDecision",
     "Employer",
+    "EmployerAccess",
     "EmployerApiKey",
+    "EmployerRole",
     "EmployerStatus",
     "EnforcementSubject",
     "HiringSite",
     "IdempotencyRecord",
     "ImmigrationRecord",
+    "ImportChunk",
+    "ImportJob",
+    "ImportMode",
+    "ImportRowError",
+    "ImportStatus",
     "LateReason",
     "LoadStatus",
     "Numident",

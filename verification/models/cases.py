@@ -272,6 +272,11 @@ class VerificationCase(BaseModel):
     resubmission_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    import_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="A bulk import's key of the row this case came from: a second import of it creates nothing.",
+    )
 
     objects = CaseQuerySet.as_manager()
 
@@ -292,6 +297,11 @@ class VerificationCase(BaseModel):
                 fields=["employer", "employer_case_id"],
                 name="vcase_employer_case_id_unique",
                 condition=~models.Q(employer_case_id=""),
+            ),
+            models.UniqueConstraint(
+                fields=["employer", "import_key"],
+                name="vcase_import_key_unique",
+                condition=~models.Q(import_key=""),
             ),
             models.CheckConstraint(
                 condition=models.Q(status="closed", closure_code__gt="")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -78,6 +79,16 @@ class HiringSite(BaseModel):
         return f"{self.name}, {self.city} {self.state}".strip()
 
 
+class ApiScope(models.TextChoices):
+    SUBMIT = "submit", "Submit cases (single and batch)"
+    READ = "read", "Read cases and imports"
+    CLOSE = "close", "Work cases: notice, decision, referral, closure"
+
+
+def _all_scopes() -> list[str]:
+    return list(ApiScope.values)
+
+
 class EmployerApiKey(BaseModel):
     """A key an employer's system uses: 256 random bits, shown once, stored as its SHA-256."""
 
@@ -97,6 +108,12 @@ class EmployerApiKey(BaseModel):
     replaces = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by"
     )
+    scopes = ArrayField(
+        models.CharField(max_length=16, choices=ApiScope.choices), default=_all_scopes
+    )
+    rate_per_minute = models.PositiveIntegerField(
+        default=0, help_text="Requests a minute before 429; 0 means the default setting."
+    )
 
     objects = EmployerScopedQuerySet.as_manager()
 
@@ -110,6 +127,11 @@ class EmployerApiKey(BaseModel):
     def is_usable(self) -> bool:
         """Neither revoked nor expired."""
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def rate(self) -> int:
+        """Requests a minute this key may make."""
+        return self.rate_per_minute or settings.VERIFICATION_API_KEY_RATE_PER_MINUTE
 
 
 class ApiKeyExpiryWarning(models.Model):

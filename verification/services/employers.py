@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.services import event_record
 from core.errors import Conflict, ValidationFailed
 from verification import validation
-from verification.models import Employer, EmployerApiKey, EmployerStatus, HiringSite
+from verification.models import ApiScope, Employer, EmployerApiKey, EmployerStatus, HiringSite
 from verification.validation import FieldInvalid
 
 API_KEY_PREFIX = "ccv1_"
@@ -156,6 +156,8 @@ def _new_key(
     label: str,
     expires_at: Any,
     replaces: EmployerApiKey | None = None,
+    scopes: list[str] | None = None,
+    rate_per_minute: int = 0,
 ) -> tuple[EmployerApiKey, str]:
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)  # 256 random bits
     key = EmployerApiKey.objects.create(
@@ -166,16 +168,35 @@ def _new_key(
         expires_at=expires_at,
         created_by=actor,
         replaces=replaces,
+        scopes=list(scopes or ApiScope.values),
+        rate_per_minute=rate_per_minute,
     )
     return key, raw
 
 
 @transaction.atomic
 def apikey_issue(
-    *, actor: Any, employer: Employer, label: str, valid_days: int | None = None
+    *,
+    actor: Any,
+    employer: Employer,
+    label: str,
+    valid_days: int | None = None,
+    scopes: list[str] | None = None,
+    rate_per_minute: int = 0,
 ) -> tuple[EmployerApiKey, str]:
     """Issue an API key to an employer; the clear key is returned once and never stored."""
     days = valid_days or settings.VERIFICATION_API_KEY_VALID_DAYS
+    scopes = sorted(set(ApiScope.values if scopes is None else scopes))
+    if not scopes or not set(scopes) <= set(ApiScope.values):
+        raise ValidationFailed(
+            "Choose the key's scopes.",
+            field_errors={"scopes": [f"One or more of: {', '.join(ApiScope.values)}."]},
+        )
+    if not 0 <= rate_per_minute <= 100_000:
+        raise ValidationFailed(
+            "Invalid rate limit.",
+            field_errors={"rate_per_minute": ["Between 1 and 100000, or 0 for the default."]},
+        )
     if not (label or "").strip():
         raise ValidationFailed(
             "Name the key.",
@@ -195,6 +216,8 @@ def apikey_issue(
         employer=employer,
         label=label.strip(),
         expires_at=timezone.now() + timedelta(days=days),
+        scopes=scopes,
+        rate_per_minute=rate_per_minute,
     )
     event_record(
         action="apikey.issued",
@@ -202,7 +225,12 @@ def apikey_issue(
         object_type="employer_api_key",
         object_id=key.pk,
         subjects=[f"employer:{employer.pk}"],
-        detail={"prefix": key.prefix, "expires_at": key.expires_at.isoformat()},
+        detail={
+            "prefix": key.prefix,
+            "expires_at": key.expires_at.isoformat(),
+            "scopes": scopes,
+            "rate_per_minute": key.rate,
+        },
     )
     return key, raw
 
@@ -222,6 +250,8 @@ def apikey_rotate(*, actor: Any, key: EmployerApiKey) -> tuple[EmployerApiKey, s
         label=key.label,
         expires_at=timezone.now() + lifetime,
         replaces=key,
+        scopes=list(key.scopes),
+        rate_per_minute=key.rate_per_minute,
     )
     grace = timezone.now() + timedelta(hours=settings.VERIFICATION_API_KEY_ROTATION_GRACE_HOURS)
     if key.expires_at > grace:

@@ -209,6 +209,26 @@ def case_changed(*, case: VerificationCase, before: str) -> list[WebhookEvent]:
     return out
 
 
+def cases_created(*, employer_id: int, cases: Iterable[VerificationCase]) -> int:
+    """The events of cases created with their instant result in bulk (an import), in its transaction.
+
+    As `case_changed` from a draft for each case; the employer's subscriptions are read once, and
+    nothing more is done when it has none.
+    """
+    subs = _subscribers(employer_id, [T.STATUS_CHANGED, T.CLOSED, T.FAN_DUE, T.REFERRAL_DEADLINE])
+    if not subs:
+        return 0
+    emitted = 0
+    for case in cases:
+        for kind, data in case_events(case, S.DRAFT):
+            chosen = [pk for pk, events in subs if kind in events]
+            if _emit(
+                employer_id=employer_id, kind=kind, data=data, subscriptions=chosen, case_id=case.pk
+            ):
+                emitted += 1
+    return emitted
+
+
 def deadline_reminders(*, on: date | None = None) -> int:
     """ "Due soon" events for open deadlines within WEBHOOK_REMINDER_WORKING_DAYS; once each.
 

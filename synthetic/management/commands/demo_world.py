@@ -13,10 +13,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases.models import RoutingRule
-from privacy.models import Unit
-from verification.models import VerificationCase
+from privacy.demo import DEMO_PASSWORD, demo_totp_key, totp_secret_base32
+from privacy.models import Unit, User
+from verification.models import Employer, VerificationCase
+from verification.services.portal import employer_admin_invite
 
 
 class Command(BaseCommand):
@@ -43,6 +46,32 @@ class Command(BaseCommand):
         call_command("crossref", "run", user=options["run_as"], inline=True)
         self._routing()
         call_command("cases_ingest")
+        self._employer_admin(options["run_as"])
+
+    def _employer_admin(self, admin_username: str) -> None:
+        """emma administers the first demo employer in the employer portal (/employer/)."""
+        admin = User.objects.filter(username=admin_username).first()
+        employer = Employer.objects.order_by("name").first()
+        if admin is None or employer is None or User.objects.filter(username="emma").exists():
+            return
+        access, _ = employer_admin_invite(
+            actor=admin,
+            employer=employer,
+            username="emma",
+            email="emma@example.test",
+            first_name="Emma",
+            last_name="Employer",
+        )
+        access.user.set_password(DEMO_PASSWORD)
+        access.user.save(update_fields=["password"])
+        key = demo_totp_key("emma")
+        TOTPDevice.objects.get_or_create(
+            user=access.user, name="Demo authenticator", defaults={"key": key, "confirmed": True}
+        )
+        self.stdout.write(
+            f"  emma       employer administrator of {employer.name} (portal: /employer/), "
+            f"password {DEMO_PASSWORD}, TOTP secret {totp_secret_base32(key)}"
+        )
 
     def _routing(self) -> None:
         # Identity leads to Worksite A, employer-behaviour leads to Worksite B (an admin edits these).

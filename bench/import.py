@@ -1,0 +1,330 @@
+# ruff: noqa: N999  (the area is called "import", as `make bench AREA=import` names it)
+"""`make bench AREA=import [SCALE=n]`: bulk case import with the instant result, against plain COPY.
+
+In a throw-away database: SSA and DHS reference files for N synthetic people are loaded through
+`load_reference`, then one CSV of N new hires (about 90% citizens and 10% permanent residents;
+about 1.5% with a name that does not match SSA and 0.5% with an SSN SSA does not know) is
+imported through the product's path (`import_stage` + `import_run`: every row checked by the
+single submit's rules, the instant match set-based, cases and comparisons written with COPY).
+The baseline, measured in the same run, is a plain COPY of the same file into a table of text
+columns without indexes. Goal: at least 20,000 cases/s imported with their instant result at 1M.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+DEFAULT_SCALE = 200_000
+GOAL_PER_SECOND = 20_000
+FIRST = [
+    "Maria",
+    "Jose",
+    "Ana",
+    "Luis",
+    "Wei",
+    "Li",
+    "John",
+    "Mary",
+    "Ahmed",
+    "Fatima",
+    "Olga",
+    "Ivan",
+    "Nguyen",
+    "Priya",
+    "Raj",
+    "Sofia",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Aisha",
+]
+LAST = [
+    "Garcia",
+    "Smith",
+    "Hernandez Diaz",
+    "Nguyen",
+    "Kim",
+    "Patel",
+    "Johnson",
+    "Lopez",
+    "Haddad",
+    "Okafor",
+    "Ivanova",
+    "Martinez",
+    "Brown",
+    "Rossi",
+    "Silva",
+    "Chen",
+    "Khan",
+    "Murphy",
+]
+
+
+def _ssn(i: int) -> str:
+    area = 1 + i % 665  # 001-665: never 000, 666 or 9xx
+    group = 1 + (i // 665) % 99
+    serial = 1 + (i // (665 * 99)) % 9999
+    return f"{area:03d}{group:02d}{serial:04d}"
+
+
+def _files(n: int, folder: Path, seed: int) -> tuple[Path, Path, Path]:
+    """The SSA and DHS extracts and the import file of `n` people."""
+    rnd = random.Random(seed)
+    today = date.today()
+    ssa_path, dhs_path, cases_path = folder / "ssa.csv", folder / "dhs.csv", folder / "hires.csv"
+    from verification.imports.reading import COLUMNS
+    from verification.loading import COLUMNS as REF
+
+    with (
+        ssa_path.open("w", newline="") as ssa,
+        dhs_path.open("w", newline="") as dhs,
+        cases_path.open("w", newline="") as cases,
+    ):
+        s, d, c = csv.writer(ssa), csv.writer(dhs), csv.DictWriter(cases, fieldnames=list(COLUMNS))
+        s.writerow(REF["ssa"])
+        d.writerow(REF["dhs"])
+        c.writeheader()
+        for i in range(n):
+            ssn = _ssn(i * 7 + 3)
+            first, last = rnd.choice(FIRST), rnd.choice(LAST)
+            born = date(1950, 1, 1) + timedelta(days=rnd.randrange(18000))
+            lpr = rnd.random() < 0.10
+            roll = rnd.random()
+            if roll >= 0.005:  # 0.5% have no SSA record
+                s.writerow(
+                    [
+                        ssn,
+                        first,
+                        "",
+                        last,
+                        born.isoformat(),
+                        "alien_authorized" if lpr else "citizen",
+                        "",
+                        "false",
+                    ]
+                )
+            a_number = f"A{200000000 + i:09d}"
+            if lpr:
+                d.writerow(
+                    [a_number, "", "", "", first, last, born.isoformat(), "MEX", "IR1", "", "", ""]
+                )
+            row = {
+                "first_name": first
+                if roll >= 0.02 or roll < 0.005
+                else rnd.choice(FIRST[::-1]) + "x",
+                "last_name": last,
+                "date_of_birth": born.isoformat(),
+                "ssn": f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}",
+                "citizenship_status": "permanent_resident" if lpr else "citizen",
+                "a_number": a_number if lpr else "",
+                "document_type": "permanent_resident_card" if lpr else "us_passport",
+                "document_number": f"P{i:08d}",
+                "document_expires_on": (today + timedelta(days=900)).isoformat(),
+                "offer_accepted_on": (today - timedelta(days=6)).isoformat(),
+                "i9_completed_on": (today - timedelta(days=1)).isoformat(),
+                "hire_date": today.isoformat(),
+                "employer_case_id": f"H-{i}",
+            }
+            c.writerow({k: row.get(k, "") for k in COLUMNS})
+    return ssa_path, dhs_path, cases_path
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux /proc): the database backend's share of the work."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def _plain_copy(path: Path) -> float:
+    """Seconds to COPY the file into a table of text columns with no index: the floor."""
+    from django.db import connection, transaction
+
+    from verification.imports.reading import COLUMNS
+
+    columns = ", ".join(f"{c} text" for c in COLUMNS)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"CREATE TABLE bench_plain_copy ({columns})")
+        started = time.perf_counter()
+        with path.open() as fh:
+            cur.cursor.copy_expert(
+                "COPY bench_plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)", fh
+            )
+        seconds = time.perf_counter() - started
+        cur.execute("DROP TABLE bench_plain_copy")
+    return seconds
+
+
+def run(scale: int | None, seed: int | None = None) -> None:
+    """Import `scale` cases (default 200k; SCALE=1000000 for the goal's size) and print the figures."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from bench.__main__ import require_free_disk
+
+    n = scale or int(os.environ.get("BENCH_IMPORT_SCALE", DEFAULT_SCALE))
+    require_free_disk(str(settings.BASE_DIR), max(2.0, n * 6000 / 2**30))
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = os.environ.get(
+        "BENCH_IMPORT_DB", "bench_crosscheck_import"
+    )
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        _measure(n, seed if seed is not None else 7)
+    finally:
+        connection.close()
+        if os.environ.get("BENCH_KEEP_DB") != "1":
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def _measure(n: int, seed: int) -> None:
+    from django.db import connection
+
+    from verification.imports.jobs import import_run
+    from verification.imports.staging import import_stage
+    from verification.loading import load_reference
+    from verification.models import CaseComparison, Employer, ImportMode
+
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        ssa, dhs, cases = _files(n, Path(folder), seed)
+        load_reference(source="ssa", path=ssa)
+        load_reference(source="dhs", path=dhs)
+        employer = Employer.objects.create(
+            ein="123456789",
+            name="Bench Co",
+            naics="311812",
+            state="TX",
+            mou_signed_on=date(2024, 1, 1),
+        )
+        print(
+            f"import: {n:,} people, references loaded in {time.perf_counter() - started:.1f}s "
+            f"({cases.stat().st_size / 2**20:.0f} MiB file)"
+        )
+        copy_seconds = _plain_copy(cases)
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            backend = cur.fetchone()[0]
+        db_cpu = _cpu_seconds(backend)
+        cpu = time.process_time()
+        started = time.perf_counter()
+        with cases.open("rb") as fh:
+            job = import_stage(
+                actor=None,
+                employer=employer,
+                stream=fh,
+                file_name="hires.csv",
+                mode=ImportMode.ALL_OR_NOTHING,
+                channel="command",
+            )
+        staged = time.perf_counter() - started
+        marks: dict[str, float] = {}
+
+        def progress(j: object) -> None:
+            if getattr(j, "status", "") == "importing" and "validated" not in marks:
+                marks["validated"] = time.perf_counter() - started
+
+        job = import_run(job_id=job.pk, progress=progress)
+        total = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        db_cpu = _cpu_seconds(backend) - db_cpu
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM verification_verificationcase WHERE submitted_at IS NOT NULL"
+            )
+            with_result = cur.fetchone()[0]
+        comparisons = CaseComparison.objects.count()
+        with open("/proc/loadavg") as fh:
+            load = fh.read().split()[0]
+        rate = job.rows_imported / total if total else 0.0
+        print(
+            f"import: job {job.status}: {job.rows_imported:,} cases created with their instant result "
+            f"({with_result:,} in the table with a result, {comparisons:,} comparisons), {job.rows_invalid} bad rows; "
+            f"by status {dict(sorted(job.results.items()))}"
+        )
+        validated = marks.get("validated", staged)
+        print(
+            f"import: staged {staged:.1f}s, validated {validated - staged:.1f}s, imported {total - validated:.1f}s; "
+            f"total {total:.1f}s, Python CPU {cpu:.1f}s, load average {load} on {os.cpu_count()} cores"
+        )
+        print(
+            f"import: all or nothing, one process (one transaction): {rate:,.0f} cases/s imported with "
+            f"the instant result (goal >= {GOAL_PER_SECOND:,}/s at 1M) | plain COPY of the same file "
+            f"{copy_seconds:.1f}s = {n / copy_seconds:,.0f} rows/s | the import takes "
+            f"{total / copy_seconds:.1f}x the plain COPY"
+        )
+        per_case = (cpu + db_cpu) / max(1, job.rows_imported) * 1e6
+        print(
+            f"import: CPU per case {cpu / max(1, job.rows_imported) * 1e6:.0f} us in Python + "
+            f"{db_cpu / max(1, job.rows_imported) * 1e6:.0f} us in PostgreSQL: on two idle cores one import "
+            f"process would reach about {1e6 / per_case:,.0f} cases/s (the machine's load, not measured "
+            "work, makes up the rest of the wall time above)"
+        )
+        runners = int(os.environ.get("BENCH_IMPORT_RUNNERS", "2"))
+        if runners > 1:
+            _parallel(cases, runners, copy_seconds)
+
+
+def _runner(job_id: int) -> None:
+    from django.db import connection
+
+    from verification.imports.jobs import import_run
+
+    connection.close()  # a connection of its own, not the parent's
+    import_run(job_id=job_id)
+    connection.close()
+
+
+def _parallel(cases: Path, runners: int, copy_seconds: float) -> None:
+    """The same file for a second employer, good rows only, imported by `runners` processes."""
+    import multiprocessing
+
+    from django.db import connection
+
+    from verification.imports.staging import import_stage
+    from verification.models import Employer, ImportJob, ImportMode
+
+    employer = Employer.objects.create(
+        ein="223456789",
+        name="Bench Two",
+        naics="311812",
+        state="TX",
+        mou_signed_on=date(2024, 1, 1),
+    )
+    started = time.perf_counter()
+    with cases.open("rb") as fh:
+        job = import_stage(
+            actor=None,
+            employer=employer,
+            stream=fh,
+            file_name="hires.csv",
+            mode=ImportMode.GOOD_ROWS,
+            channel="command",
+        )
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    procs = [context.Process(target=_runner, args=(job.pk,)) for _ in range(runners)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    total = time.perf_counter() - started
+    job = ImportJob.objects.get(pk=job.pk)
+    print(
+        f"import: good rows only, {runners} processes (chunks committed one by one): job {job.status}, "
+        f"{job.rows_imported:,} cases in {total:.1f}s = {job.rows_imported / total:,.0f} cases/s | "
+        f"{total / copy_seconds:.1f}x the plain COPY"
+    )

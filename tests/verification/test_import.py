@@ -1,0 +1,294 @@
+"""Bulk case import: one path for the command, the API and the portal; the same rules as a submit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from audit.models import AuditEvent
+from verification.imports.jobs import import_choose, import_run
+from verification.imports.reading import COLUMNS
+from verification.imports.staging import import_stage
+from verification.models import (
+    CaseComparison,
+    ImportJob,
+    ImportMode,
+    ImportStatus,
+    VerificationCase,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+    Worker,
+)
+from verification.services.submit import case_create
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date.today()
+
+
+def row(**overrides: Any) -> dict[str, str]:
+    """A CSV row of Maria Garcia Lopez, matching the `ssa` fixture: Employment Authorized."""
+    values = {
+        "first_name": "Maria",
+        "last_name": "Garcia Lopez",
+        "date_of_birth": "1990-04-12",
+        "ssn": "521-87-4390",
+        "citizenship_status": "citizen",
+        "document_type": "us_passport",
+        "document_number": "X1234567",
+        "document_expires_on": (TODAY + timedelta(days=900)).isoformat(),
+        "offer_accepted_on": (TODAY - timedelta(days=5)).isoformat(),
+        "i9_completed_on": (TODAY - timedelta(days=1)).isoformat(),
+        "hire_date": TODAY.isoformat(),
+    }
+    values.update(overrides)
+    return values
+
+
+def people() -> list[dict[str, str]]:
+    """Six rows of the `ssa` fixture's people: four authorized, a mismatch, a deceased SSN."""
+    return [
+        row(),
+        row(
+            ssn="234-56-7890",
+            first_name="José",
+            last_name="Hernández-Díaz",
+            date_of_birth="1985-11-03",
+        ),
+        row(ssn="345-67-8901", first_name="Deceased", last_name="Person"),
+        row(ssn="456-78-9012", first_name="Locked", last_name="Person", employer_case_id="E-4"),
+        row(ssn="999-99-9999"),  # never issued: a bad row
+        row(ssn="123-45-6789", first_name="Nobody", last_name="Known"),  # no SSA record
+    ]
+
+
+def csv_bytes(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns))
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({c: r.get(c, "") for c in columns})
+    return out.getvalue().encode()
+
+
+def stage(
+    employer: Any, data: bytes, mode: str = ImportMode.GOOD_ROWS, name: str = "hires.csv"
+) -> ImportJob:
+    return import_stage(
+        actor=None,
+        employer=employer,
+        stream=io.BytesIO(data),
+        file_name=name,
+        mode=mode,
+        channel="command",
+    )
+
+
+def test_good_rows_become_cases_with_their_instant_result_and_bad_rows_are_reported_by_line(
+    employer, ssa
+):
+    job = import_run(job_id=stage(employer, csv_bytes(people())).pk)
+    assert job.status == ImportStatus.DONE
+    assert job.rows_total == 6
+    assert job.rows_invalid == 1
+    assert job.rows_imported == 5
+    errors = list(job.errors.values_list("line", "field", "message"))
+    assert errors == [
+        (6, "ssn", "This is not a valid SSN area number (000, 666 and 900-999 are never issued).")
+    ]
+    cases = {c.first_name: c for c in VerificationCase.objects.filter(employer=employer)}
+    assert cases["Maria"].status == "closed"
+    assert cases["Maria"].result == "employment_authorized"
+    assert cases["Deceased"].status == "tentative_nonconfirmation"
+    assert cases["Nobody"].status == "tentative_nonconfirmation"
+    assert cases["Locked"].employer_case_id == "E-4"
+    # The same as a single submit of the same data would give: compare with the service.
+    single = case_create(
+        actor=None,
+        employer=employer,
+        data={
+            "first_name": "Deceased",
+            "last_name": "Person",
+            "date_of_birth": date(1990, 4, 12),
+            "ssn": "345-67-8901",
+            "citizenship_status": "citizen",
+            "document_type": "us_passport",
+            "document_number": "X1234567",
+            "document_expires_on": TODAY + timedelta(days=900),
+            "offer_accepted_on": TODAY - timedelta(days=5),
+            "i9_completed_on": TODAY - timedelta(days=1),
+            "hire_date": TODAY,
+            "duplicate_reason": "rehire",
+        },
+    )
+    assert single.status == cases["Deceased"].status
+    assert sorted(
+        CaseComparison.objects.filter(case=single).values_list("source", "field", "outcome", "hint")
+    ) == sorted(
+        CaseComparison.objects.filter(case=cases["Deceased"]).values_list(
+            "source", "field", "outcome", "hint"
+        )
+    )
+    assert job.results == {"closed": 2, "tentative_nonconfirmation": 3}
+
+
+def test_all_or_nothing_refuses_a_file_with_a_bad_row_and_changes_nothing(employer, ssa):
+    before = (
+        VerificationCase.objects.count(),
+        Worker.objects.count(),
+        CaseComparison.objects.count(),
+    )
+    job = import_run(job_id=stage(employer, csv_bytes(people()), ImportMode.ALL_OR_NOTHING).pk)
+    assert job.status == ImportStatus.REFUSED
+    assert (
+        VerificationCase.objects.count(),
+        Worker.objects.count(),
+        CaseComparison.objects.count(),
+    ) == before
+    assert not job.chunks.exclude(payload_enc="").exists()  # the staged identifiers are gone too
+    assert AuditEvent.objects.filter(action="vimport.refused", object_id=str(job.pk)).exists()
+
+
+def test_importing_the_same_file_again_creates_nothing_twice(employer, ssa):
+    data = csv_bytes(people())
+    import_run(job_id=stage(employer, data).pk)
+    count = VerificationCase.objects.count()
+    again = import_run(job_id=stage(employer, data).pk)
+    assert VerificationCase.objects.count() == count
+    assert again.rows_already == 5
+    assert again.rows_imported == 0
+    assert again.rows_invalid == 1
+
+
+def test_a_row_key_supplied_by_the_file_makes_a_changed_row_the_same_row(employer, ssa):
+    import_run(
+        job_id=stage(employer, csv_bytes([row(import_key="hr-1")], (*COLUMNS, "import_key"))).pk
+    )
+    again = import_run(
+        job_id=stage(
+            employer,
+            csv_bytes([row(import_key="hr-1", middle_initial="Q")], (*COLUMNS, "import_key")),
+        ).pk
+    )
+    assert again.rows_already == 1
+    assert VerificationCase.objects.count() == 1
+
+
+def test_the_rules_of_a_single_submit_apply_across_the_file(employer, ssa):
+    rows = [
+        row(employer_case_id="A1"),
+        row(
+            employer_case_id="A1",
+            ssn="234-56-7890",
+            first_name="José",
+            last_name="Hernández-Díaz",
+            date_of_birth="1985-11-03",
+        ),
+        row(
+            ssn="521874390",
+            first_name="Maria",
+            hire_date=(TODAY - timedelta(days=30)).isoformat(),
+            offer_accepted_on=(TODAY - timedelta(days=40)).isoformat(),
+        ),
+        row(date_of_birth="12/04/1990"),
+        row(citizenship_status="martian", first_name="M4ria"),
+    ]
+    job = import_run(job_id=stage(employer, csv_bytes(rows)).pk)
+    report = {
+        (line, field) for line, field, _ in job.errors.values_list("line", "field", "message")
+    }
+    assert (3, "employer_case_id") in report  # the same case id as line 2
+    assert (4, "late_reason") in report
+    assert (
+        4,
+        "duplicate_reason",
+    ) in report
+    assert (5, "date_of_birth") in report
+    assert {(6, "citizenship_status"), (6, "first_name")} <= report
+    messages = {(line, f): m for line, f, m in job.errors.values_list("line", "field", "message")}
+    assert messages[(4, "duplicate_reason")].startswith("Line 2 of this file")
+    assert (
+        messages[(5, "date_of_birth")]
+        == "Date has wrong format. Use one of these formats instead: YYYY-MM-DD."
+    )
+    assert job.rows_imported == 1
+
+
+def test_json_lines_are_read_too_and_a_broken_line_is_reported(employer, ssa):
+    data = (
+        json.dumps(row()) + "\n" + "{not json\n" + json.dumps({**row(), "colour": "red"}) + "\n"
+    ).encode()
+    job = import_run(job_id=stage(employer, data, name="hires.jsonl").pk)
+    assert list(job.errors.values_list("line", "field")) == [(2, "*"), (3, "*")]
+    assert job.rows_imported == 1
+
+
+def test_a_header_without_the_required_columns_is_refused_before_anything_is_staged(employer):
+    with pytest.raises(Exception) as exc:
+        stage(employer, b"first_name,colour\nMaria,red\n")
+    assert "Line 1" in str(exc.value.message)
+    assert not ImportJob.objects.exists()
+
+
+def test_ask_mode_waits_for_the_choice_then_imports_the_good_rows(employer, ssa, adam):
+    job = import_run(job_id=stage(employer, csv_bytes(people()), ImportMode.ASK).pk)
+    assert job.status == ImportStatus.AWAITING_CHOICE
+    assert not VerificationCase.objects.exists()
+    import_choose(actor=adam, job=job, good_rows=True)
+    job = import_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE
+    assert job.rows_imported == 5
+
+
+def test_the_command_reports_bad_rows_by_line_and_exits_non_zero(employer, ssa, tmp_path, capsys):
+    path = tmp_path / "hires.csv"
+    path.write_bytes(csv_bytes(people()))
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command(
+            "import_cases", str(path), "--employer", str(employer.pk), "--inline", "--no-progress"
+        )
+    assert "line 6: ssn:" in capsys.readouterr().err
+    assert not VerificationCase.objects.exists()
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv_bytes(people()[:4]))
+    call_command(
+        "import_cases", str(good), "--employer", str(employer.pk), "--inline", "--no-progress"
+    )
+    assert VerificationCase.objects.count() == 4
+
+
+def test_a_repeated_ssn_with_a_reason_is_linked_to_the_earlier_row_of_the_file(employer, ssa):
+    rows = [row(), row(duplicate_reason="rehire", employer_case_id="second")]
+    job = import_run(job_id=stage(employer, csv_bytes(rows)).pk)
+    assert job.rows_imported == 2
+    first = VerificationCase.objects.get(employer=employer, employer_case_id="")
+    second = VerificationCase.objects.get(employer=employer, employer_case_id="second")
+    assert second.duplicate_of_id == first.pk
+
+
+def test_imported_cases_are_announced_to_the_employers_webhooks(employer, ssa):
+    """An employer's system hears of imported cases as of single submissions; nothing without a subscription."""
+    WebhookSubscription.objects.create(
+        employer=employer,
+        url="https://hr.example.com/hooks",
+        events=["case.status_changed", "case.further_action_notice_due"],
+    )
+    job = import_run(job_id=stage(employer, csv_bytes(people())).pk)
+    assert job.rows_imported == 5
+    events = WebhookEvent.objects.filter(employer=employer)
+    kinds = sorted(events.values_list("type", flat=True))
+    # Five status changes (draft to the instant result), and a notice due for each mismatch.
+    assert kinds.count("case.status_changed") == 5
+    assert kinds.count("case.further_action_notice_due") == 3
+    assert WebhookDelivery.objects.filter(event__in=events).count() == 8
+    assert set(events.values_list("case_id", flat=True)) == set(
+        VerificationCase.objects.filter(employer=employer).values_list("pk", flat=True)
+    )

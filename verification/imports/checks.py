@@ -1,0 +1,198 @@
+"""Checking the rows of an import by the single submission's rules, a chunk at a time.
+
+Each row is typed (`reading.typed`), then cleaned by `services.cleaning.clean_case` and judged by
+`services.submit.business_checks`, exactly as a single submit. What a single submit asks the
+database row by row (is the employer's case id taken, which earlier case of this SSN lies inside
+the duplicate window, was this row imported before) is asked once per chunk; earlier rows of the
+same file count as earlier cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from core.errors import ValidationFailed
+from verification.identifiers import bidx
+from verification.imports import reading
+from verification.models import ClosureCode, Employer, HiringSite
+from verification.services.cleaning import CleanCase, clean_case
+from verification.services.submit import PriorCase, business_checks
+
+_SEEN_SQL = """SELECT import_key FROM verification_verificationcase
+WHERE employer_id = %s AND import_key = ANY(%s)"""
+_TAKEN_SQL = """SELECT employer_case_id FROM verification_verificationcase
+WHERE employer_id = %s AND employer_case_id = ANY(%s)"""
+# The latest earlier case of each SSN inside the duplicate window (as submit._PRIOR_SQL, per chunk).
+_PRIOR_SQL = """SELECT DISTINCT ON (ssn_bidx) ssn_bidx, id, created_at
+FROM verification_verificationcase
+WHERE ssn_bidx = ANY(%s) AND employer_id = %s AND created_at >= %s AND closure_code <> %s
+ORDER BY ssn_bidx, id DESC"""
+
+
+@dataclass(frozen=True)
+class Good:
+    """A row that passed every check, ready to become a case."""
+
+    line: int
+    clean: CleanCase
+    ssn_bidx: str
+    import_key: str
+    duplicate_of: int | None
+
+
+@dataclass
+class FileState:
+    """What the earlier good rows of the file claimed (case ids, SSNs, row keys)."""
+
+    case_ids: dict[str, int] = field(default_factory=dict)
+    ssns: dict[str, int] = field(default_factory=dict)
+    keys: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Checked:
+    """The outcome of checking a chunk: good rows, errors (line, field, message), rows seen before."""
+
+    good: list[Good] = field(default_factory=list)
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    bad_lines: int = 0
+    already: int = 0
+
+
+def row_key(raw: dict[str, str]) -> str:
+    """The row's idempotency key: its own `import_key`, else a hash of its values."""
+    own = (raw.get(reading.KEY_COLUMN) or "").strip()
+    if own:
+        return own
+    canonical = json.dumps(
+        {k: v for k, v in sorted(raw.items()) if v != "" and k != reading.KEY_COLUMN},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def employer_sites(employer: Employer) -> dict[int, HiringSite]:
+    """The employer's hiring sites by id (one read per chunk instead of one per row)."""
+    return {s.pk: s for s in HiringSite.objects.filter(employer=employer)}
+
+
+def _db_facts(
+    employer: Employer, keys: list[str], case_ids: list[str], ssns: list[str]
+) -> tuple[set[str], set[str], dict[str, PriorCase]]:
+    """Row keys imported before, employer case ids taken, the latest earlier case per SSN."""
+    since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
+    with connection.cursor() as cur:
+        cur.execute(
+            _SEEN_SQL,
+            [employer.pk, keys],
+        )
+        seen = {r[0] for r in cur.fetchall()}
+        cur.execute(
+            _TAKEN_SQL,
+            [employer.pk, case_ids],
+        )
+        taken = {r[0] for r in cur.fetchall()}
+        cur.execute(
+            _PRIOR_SQL,
+            [ssns, employer.pk, since, ClosureCode.DUPLICATE],
+        )
+        prior = {b: PriorCase(pk, created) for b, pk, created in cur.fetchall()}
+    return seen, taken, prior
+
+
+def _cleaned(
+    raw: dict[str, str], employer: Employer, on: date, sites: dict[int, HiringSite]
+) -> tuple[CleanCase | None, dict[str, list[str]]]:
+    data, errors = reading.typed(raw)
+    try:
+        return clean_case(data, employer=employer, on=on, sites=sites), errors
+    except ValidationFailed as exc:
+        for name, messages in (exc.field_errors or {}).items():
+            errors.setdefault(name, list(messages))  # a type error says it first
+        return None, errors
+
+
+def check_rows(
+    rows: list[tuple[int, dict[str, str] | None, str]],
+    *,
+    employer: Employer,
+    on: date,
+    sites: dict[int, HiringSite],
+    state: FileState,
+    lock: Callable[[list[str]], None] | None = None,
+) -> Checked:
+    """Check one chunk's rows; good rows are claimed in `state` for the rows after them.
+
+    `lock` is called with the chunk's SSNs (blind indexes) before the database is asked about
+    them, so that writers of the same people wait for each other, as a single submit locks its
+    worker before it looks for earlier cases.
+    """
+    out = Checked()
+    firsts: list[tuple[int, dict[str, str], CleanCase, str, str]] = []
+    errors: dict[str, list[str]]
+    for line, raw, shape in rows:
+        if raw is None:
+            out.errors.append((line, "*", shape))
+            out.bad_lines += 1
+            continue
+        clean, errors = _cleaned(raw, employer, on, sites)
+        key = row_key(raw)
+        if len(key) > 64 or not key.isprintable():
+            errors.setdefault(reading.KEY_COLUMN, ["At most 64 printable characters."])
+        if errors or clean is None:
+            out.errors += [(line, f, m) for f, ms in errors.items() for m in ms]
+            out.bad_lines += 1
+            continue
+        firsts.append((line, raw, clean, key, bidx(clean.identifiers["ssn"], "ssn")))
+    if lock is not None:
+        lock(sorted({b for *_, b in firsts}))
+    seen, taken, prior = _db_facts(
+        employer,
+        [k for *_, k, _ in firsts],
+        sorted({c.values["employer_case_id"] for _, _, c, _, _ in firsts} - {""}),
+        sorted({b for *_, b in firsts}),
+    )
+    for line, _raw, clean, key, ssn_bidx in firsts:
+        if key in seen or key in state.keys:
+            out.already += 1
+            continue
+        case_id = clean.values["employer_case_id"]
+        errors = {}
+        if case_id and case_id in taken:
+            errors["employer_case_id"] = ["Already used by another case."]
+        elif case_id and case_id in state.case_ids:
+            errors["employer_case_id"] = [
+                f"Line {state.case_ids[case_id]} of this file uses this employer case id."
+            ]
+        earlier = prior.get(ssn_bidx)
+        if ssn_bidx in state.ssns:
+            earlier = PriorCase(0, timezone.now(), line=state.ssns[ssn_bidx])
+        try:
+            business_checks(clean, on=on, earlier=earlier)
+        except ValidationFailed as exc:
+            for name, messages in (exc.field_errors or {}).items():
+                errors.setdefault(name, []).extend(messages)
+        if errors:
+            out.errors += [(line, f, m) for f, ms in errors.items() for m in ms]
+            out.bad_lines += 1
+            continue
+        state.keys.add(key)
+        state.ssns.setdefault(ssn_bidx, line)
+        if case_id:
+            state.case_ids[case_id] = line
+        dup = (
+            earlier.pk
+            if earlier is not None and earlier.pk and clean.values["duplicate_reason"]
+            else None
+        )
+        out.good.append(Good(line, clean, ssn_bidx, key, dup))
+    return out
