@@ -51,18 +51,25 @@ MISSING = 999999
 _ein = itertools.count(880000001)
 
 
-def secrets_of(key: str) -> list[str]:
-    """What must reach nobody outside the case's readers: the name, the date of birth (as the
-    findings and pages write it) and the last four, masked or as the notice writes it."""
+def secrets_of(key: str) -> dict[str, set[str]]:
+    """Each secret of a case's person, and who may ever read it.
+
+    The name (as written and as the findings write it, in capitals) reaches the case's readers.
+    The date of birth and the last four of the SSN are SSA identity data, which no persona of the
+    matrix holds: no page may show them to anybody (the printed notice, kept exactly as generated
+    for the person, names the last four to the noticed case's readers).
+    """
     first, last, dob, ssn = PEOPLE[key]
-    return [
-        f"{first} {last}",
-        last,
-        dob.isoformat(),
-        dob.strftime("%b. %-d, %Y"),
-        f"•••{ssn[-4:]}",
-        f"ending {ssn[-4:]}",
-    ]
+    readers = READERS[key]
+    return {
+        f"{first} {last}": readers,
+        last: readers,
+        last.upper(): readers,
+        dob.isoformat(): set(),
+        dob.strftime("%b. %-d, %Y"): set(),
+        f"•••{ssn[-4:]}": set(),
+        f"ending {ssn[-4:]}": readers if key == "noticed" else set(),
+    }
 
 
 def _findings_fields(dob: date, first: str, last: str, source: str) -> list[dict[str, Any]]:
@@ -142,8 +149,7 @@ def build(world: dict[str, Any]) -> None:
         actor=alice, case=cases["own"], title="Call the employer"
     )
     for key in PEOPLE:
-        for secret in secrets_of(key):
-            world["secrets"][secret] = READERS[key]
+        world["secrets"].update(secrets_of(key))
 
 
 def _case(key: str) -> Any:
