@@ -12,7 +12,8 @@ How it is built
   `tests/privacy/matrix_expectations.py`. A route with no entry in any table fails the test.
 - Personas (STYLE.md rule 12, issue 6): anonymous; alice, analyst of the owning unit; bob,
   analyst of another unit; sam, supervisor; adam, admin; audrey, auditor; petra, partner under
-  an active MOU; eddie, partner whose MOU expired yesterday; an employer API key.
+  an active MOU; eddie, partner whose MOU expired yesterday; vera and sally, status verifiers at
+  USCIS and SSA; an employer API key.
 - Each cell runs one real request (signed-in personas passed 2FA through the real forms) inside a
   savepoint that is rolled back, so a POST cannot change the world for the next cell.
 - Object routes are called on real objects that each app's `build` makes through its services
@@ -39,8 +40,20 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PERSONAS = ("anonymous", "alice", "bob", "sam", "adam", "audrey", "petra", "eddie", "api_key")
-USERS = ("alice", "bob", "sam", "adam", "audrey", "petra", "eddie")
+PERSONAS = (
+    "anonymous",
+    "alice",
+    "bob",
+    "sam",
+    "adam",
+    "audrey",
+    "vera",
+    "sally",
+    "petra",
+    "eddie",
+    "api_key",
+)
+USERS = ("alice", "bob", "sam", "adam", "audrey", "vera", "sally", "petra", "eddie")
 SIGNED_IN = frozenset(USERS)
 
 LOGIN = "login"

@@ -111,6 +111,8 @@ def test_the_authorization_matrix(
     audrey,
     petra,
     eddie,
+    vera,
+    sally,
     directory,
     partner_agreements,
     expired_agreements,
@@ -124,6 +126,8 @@ def test_the_authorization_matrix(
         "audrey": audrey,
         "petra": petra,
         "eddie": eddie,
+        "vera": vera,
+        "sally": sally,
     }
     world: dict[str, Any] = {
         **users,

@@ -1,8 +1,8 @@
 """Authorization-matrix expectations of the verification routes, on real cases and an employer.
 
-Verification cases are USCIS's data, one category for every row: adam reads them at home (an
-admin), petra under the USCIS-to-TWC agreement, and nobody else (eddie's agreement ran out, ICE
-has none). Two real cases of two employers: a citizen's TNC and a permanent resident's (with an
+Verification cases are USCIS's data, one category for every row: adam (an admin) and vera (a
+status verifier) read them at home, petra under the USCIS-to-TWC agreement, and nobody else
+(eddie's agreement ran out, ICE has none, sally is SSA's). Two real cases of two employers: a citizen's TNC and a permanent resident's (with an
 A-Number), each person's name, date of birth and last four being the secrets.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.privacy.authmatrix import PERSONAS, SIGNED_IN, Route, page, public
 
-READERS = {"adam", "petra"}
+READERS = {"adam", "vera", "petra"}
 PEOPLE: dict[str, dict[str, Any]] = {
     "citizen": {
         "first_name": "Leocadia",
@@ -38,8 +38,8 @@ def secrets_of(key: str) -> dict[str, set[str]]:
     """Each secret of a case's worker, and who may ever read it.
 
     The names and the document's last four reach the readers (and the employer's own key, for
-    its case); the date of birth and the last four of the SSN and A-Number only that key: the
-    readers' screens leave SSA and DHS data out.
+    its case); the date of birth and the last four of the SSN only that key (the readers' screens
+    leave SSA data out), the A-Number's last four also vera (DHS data, USCIS's own).
     """
     person = PEOPLE[key]
     own = {"api_key"} if key == "citizen" else set()
@@ -51,8 +51,8 @@ def secrets_of(key: str) -> dict[str, set[str]]:
         dob.strftime("%b. %-d, %Y"): set(),  # as the pages would write it: none does
         f"•••{person['ssn'][-4:]}": own,
     }
-    if person.get("a_number"):
-        out[f"•••{person['a_number'][-4:]}"] = own
+    if person.get("a_number"):  # DHS data: USCIS's own, which vera reads at home
+        out[f"•••{person['a_number'][-4:]}"] = own | {"vera"}
     if person.get("document_number"):
         out[f"•••{person['document_number'][-4:]}"] = READERS | own
     return out
@@ -140,12 +140,13 @@ EXPECTATIONS: dict[str, Route] = {
     "verification:apikey-rotate": _post_only(kwargs=lambda w: {"pk": w["matrix_key"].pk}),
     "verification:apikey-revoke": _post_only(kwargs=lambda w: {"pk": w["matrix_key"].pk}),
 }
-# Revealing an identifier needs "change" on verification cases, which none of the matrix's
-# personas holds (adam's admin role and petra's agreement read only; a status verifier would):
-# the same 404 as a missing case, on real cases (rolled back after each cell).
+# Revealing an identifier needs "change" on verification cases: only vera holds it (adam's admin
+# role and petra's agreement read only), and the case pages offer her nothing to reveal here
+# (`selectors.reveal_offer`: 403, nothing audited as shown); everyone else the 404 of a missing
+# case. Rolled back after each cell.
 for _key, _field in (("citizen", "ssn"), ("resident", "a_number")):
     EXPECTATIONS[f"verification:case-reveal POST-{_key}"] = page(
-        dict.fromkeys(SIGNED_IN, 404),
+        {**dict.fromkeys(SIGNED_IN, 404), "vera": 403},
         method="POST",
         kwargs=_vcase(_key),
         data={"field": _field, "reason": "Matrix: confirming the number"},
