@@ -256,6 +256,10 @@ class Report:
         for op in operations:
             cells = [f"{self.examples[(op, r)]:>7}" for r in roles]
             lines.append(f"{op:<{width}} | " + " | ".join(cells))
+        answers: Counter[int] = Counter()
+        for counts in self.statuses.values():
+            answers.update(counts)
+        lines.append("answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())))
         covered = sum(1 for op in operations for r in roles if self.examples[(op, r)])
         lines.append(
             f"operations x roles covered: {covered} of {len(operations) * len(roles)}"
