@@ -8,7 +8,7 @@ SCALE ?=
 SEED ?=
 FULL ?=
 
-.PHONY: install messages run run-check test lint typecheck bench bench-compare clean-var
+.PHONY: install messages run run-check test lint typecheck bench bench-compare fuzz clean-var
 
 install: $(STAMP) messages
 
@@ -49,6 +49,15 @@ lint: install
 # strict flags set in pyproject.toml ([[tool.mypy.overrides]]).
 typecheck: install
 	$(PY) -m mypy config core privacy audit verification crossref cases synthetic
+
+# The long fuzz runs (their fast halves are in `make test`): schemathesis over every API operation
+# as every role (FUZZ_EXAMPLES per operation, role and generation mode), then the access oracle's
+# state machine (ORACLE_EXAMPLES runs). Each prints its table and ends non-zero on any failure.
+FUZZ_EXAMPLES ?= 40
+ORACLE_EXAMPLES ?= 2000
+fuzz: install
+	CROSSCHECK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -s -q tests/fuzz/test_api_fuzz.py
+	CROSSCHECK_ORACLE_EXAMPLES=$(ORACLE_EXAMPLES) $(PY) -m pytest -s -q tests/privacy/test_access_oracle.py
 
 bench: install
 	$(PY) -m bench --area $(AREA) $(if $(SCALE),--scale $(SCALE),) $(if $(SEED),--seed $(SEED),) $(if $(FULL),--full,)

@@ -137,6 +137,18 @@ class CaseOutput(serializers.ModelSerializer):
     document_number = serializers.SerializerMethodField()
     status_display = serializers.CharField(source="get_status_display")
     mismatches = serializers.SerializerMethodField()
+    # Blank until set: declared so the schema's enums admit "" (ModelSerializer drops allow_blank
+    # from read-only fields, and the schema then refused every case without a late reason).
+    result = serializers.ChoiceField(choices=CaseStatus.choices, allow_blank=True, read_only=True)
+    late_reason = serializers.ChoiceField(
+        choices=LateReason.choices, allow_blank=True, read_only=True
+    )
+    duplicate_reason = serializers.ChoiceField(
+        choices=DuplicateReason.choices, allow_blank=True, read_only=True
+    )
+    closure_code = serializers.ChoiceField(
+        choices=ClosureCode.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = VerificationCase
@@ -331,6 +343,15 @@ class CaseListPagination(CursorPagination):
     ordering = "-id"
 
 
+@extend_schema_serializer(component_name="CasePage")
+class CasePageOutput(serializers.Serializer):
+    """One page of the case list: the cursor links and the cases (CursorPagination's answer)."""
+
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = CaseOutput(many=True)
+
+
 class CaseListApi(EmployerApi):
     """List the employer's cases, newest first, with filters; cursor-paginated."""
 
@@ -351,7 +372,10 @@ class CaseListApi(EmployerApi):
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
     @extend_schema(
-        parameters=[Filters], responses={200: CaseOutput(many=True)}, summary="List cases"
+        parameters=[Filters],
+        responses={200: CasePageOutput},
+        summary="List cases",
+        operation_id="v1_cases_list",
     )
     def get(self, request: Request) -> Response:
         params: dict[str, Any] = {k: v for k, v in request.query_params.items() if k != "status"}

@@ -242,6 +242,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name per choice set, so generated clients get stable types.
+    # The error answers of every operation (core/openapi.py), after the enum post-processing.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "VerificationCaseStatusEnum": "verification.models.cases.CaseStatus",
         "AgreementStatusEnum": "privacy.models.agreements.AgreementStatus",

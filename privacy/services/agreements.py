@@ -435,6 +435,12 @@ def grant_create(
             raise ValidationFailed(
                 "That agreement has ended.", field_errors={"agreement": ["Ended."]}
             )
+        if agreement.expires_on < valid_from:
+            # Its last day has passed, though the nightly job may not have marked it expired yet:
+            # a grant would end before it starts (and the database refuses such a row).
+            raise ValidationFailed(
+                "That agreement has ended.", field_errors={"agreement": ["Ended."]}
+            )
         if valid_until is None or valid_until > agreement.expires_on:
             valid_until = agreement.expires_on  # a grant never outlives its agreement
     grant = RoleGrant.objects.create(

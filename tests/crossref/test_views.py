@@ -90,3 +90,12 @@ def test_the_run_page_says_nothing_of_the_kind_when_a_worker_listens(world, matc
         stop_worker(worker)
     assert "Partitions done" in body
     assert NO_CONSUMER not in body
+
+
+def test_a_supervisor_who_does_not_own_a_run_cannot_cancel_it(world, matcher, sam, login):
+    run = services.run_start(actor=matcher, rules=["EMP-FNC-KEPT"], enqueue=False)
+    response = login(sam).post(f"/crossref/runs/{run.pk}/cancel/")
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.status == "running"
+    assert run.cancelled_by is None

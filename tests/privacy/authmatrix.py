@@ -12,12 +12,18 @@ How it is built
   `tests/privacy/matrix_expectations.py`. A route with no entry in any table fails the test.
 - Personas (STYLE.md rule 12, issue 6): anonymous; alice, analyst of the owning unit; bob,
   analyst of another unit; sam, supervisor; adam, admin; audrey, auditor; petra, partner under
-  an active MOU; eddie, partner whose MOU expired yesterday; an employer API key.
+  an active MOU; eddie, partner whose MOU expired yesterday; vera and sally, status verifiers at
+  USCIS and SSA; an employer API key.
 - Each cell runs one real request (signed-in personas passed 2FA through the real forms) inside a
   savepoint that is rolled back, so a POST cannot change the world for the next cell.
-- Leaks: the world holds secrets (text only some personas may ever see, e.g. a subject's name).
-  Every response body (pages, counts, search results, exports and error pages alike) is checked:
-  a persona outside a secret's audience must never receive it.
+- Object routes are called on real objects that each app's `build` makes through its services
+  (for cases: one of the persona's unit, one of another unit, one handed to another agency under
+  an agreement, one outside any agreement; missing objects are extra cells, "<key> missing").
+- Leaks: the world holds secrets (text only some personas may ever see): several per object,
+  the person's name, date of birth and last four. Every response body (pages, counts, search
+  results, exports and error pages alike) is checked: a persona outside a secret's audience must
+  never receive it, and a secret with readers must reach one of them somewhere (else it is
+  written in a form no page uses, and its check would be empty).
 
 Expected answers: an int status (200, 401, 403, 404, 405, 429...), LOGIN (302 to the sign-in
 page), ADMIN_LOGIN (302 to the admin sign-in), REDIRECT (any other 302), or a tuple of those.
@@ -34,8 +40,20 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PERSONAS = ("anonymous", "alice", "bob", "sam", "adam", "audrey", "petra", "eddie", "api_key")
-USERS = ("alice", "bob", "sam", "adam", "audrey", "petra", "eddie")
+PERSONAS = (
+    "anonymous",
+    "alice",
+    "bob",
+    "sam",
+    "adam",
+    "audrey",
+    "vera",
+    "sally",
+    "petra",
+    "eddie",
+    "api_key",
+)
+USERS = ("alice", "bob", "sam", "adam", "audrey", "vera", "sally", "petra", "eddie")
 SIGNED_IN = frozenset(USERS)
 
 LOGIN = "login"
@@ -146,9 +164,7 @@ def expectation_modules() -> list[Any]:
 
 
 def expectations() -> dict[str, Route]:
-    """The merged tables; a route key claimed twice is an error. The fallback fills the gaps."""
-    from tests.privacy.matrix_fallback import FALLBACK
-
+    """The merged tables; a route key claimed twice is an error."""
     merged: dict[str, Route] = {}
     for module in expectation_modules():
         for key, route in module.EXPECTATIONS.items():
@@ -157,19 +173,17 @@ def expectations() -> dict[str, Route]:
                     f"Route {key!r} has expectations in two tables ({module.__name__})."
                 )
             merged[key] = route
-    for key, route in FALLBACK.items():
-        merged.setdefault(key, route)
     return merged
 
 
 def api_key_hook() -> Any:
-    """The function that issues the employer API key persona's key: an app's, else the fallback's."""
-    from tests.privacy import matrix_fallback
-
-    for module in expectation_modules():
-        if hasattr(module, "api_key"):
-            return module.api_key
-    return matrix_fallback.api_key
+    """The function that issues the employer API key persona's key (one app's table defines it)."""
+    hooks = [m.api_key for m in expectation_modules() if hasattr(m, "api_key")]
+    if len(hooks) != 1:
+        raise AssertionError(
+            f"Exactly one matrix table must define api_key(world); {len(hooks)} do."
+        )
+    return hooks[0]
 
 
 def default_for(info: RouteInfo) -> Route | None:

@@ -30,9 +30,11 @@ BREAK_GLASS = {
     "alice",
     "bob",
     "sam",
+    "vera",
+    "sally",
     "petra",
     "eddie",
-}  # home analysts, supervisors (and status verifiers)
+}  # home analysts, supervisors and status verifiers
 SUBJECT_NAME = "Zebulon Quartermaine"
 
 

@@ -237,3 +237,17 @@ def test_a_missed_day_is_caught_up_with_the_nearest_warning_only(adam, partner_a
         ).values_list("title", flat=True)
     )
     assert titles == ["Agreement uscis-twc-2026 expires in 5 days"]
+
+
+def test_no_grant_under_an_agreement_whose_last_day_has_passed(adam, petra, partner_agreements):
+    """Found by the access oracle: the agreement ran until yesterday and the nightly job has not
+    marked it expired; a grant under it ended before it started and the database refused it (500)."""
+    agreement = partner_agreements["ice"]
+    yesterday = timezone.localdate() - timedelta(days=1)
+    Agreement.objects.filter(pk=agreement.pk).update(expires_on=yesterday)
+    agreement.refresh_from_db()
+    before = RoleGrant.objects.count()
+    with pytest.raises(ValidationFailed) as refused:
+        services.grant_create(actor=adam, user=petra, role="analyst", agreement=agreement)
+    assert refused.value.field_errors == {"agreement": ["Ended."]}
+    assert RoleGrant.objects.count() == before
