@@ -56,8 +56,8 @@ def secrets_of(key: str) -> dict[str, set[str]]:
 
     The name (as written and as the findings write it, in capitals) reaches the case's readers.
     The date of birth and the last four of the SSN are SSA identity data, which no persona of the
-    matrix holds: no page may show them to anybody (the printed notice, kept exactly as generated
-    for the person, names the last four to the noticed case's readers).
+    matrix holds: no page may show them to anybody. (The printed notice names the last four to the
+    noticed case's readers; it is a PDF now, whose text tests/cases/test_notices.py reads.)
     """
     first, last, dob, ssn = PEOPLE[key]
     readers = READERS[key]
@@ -68,7 +68,7 @@ def secrets_of(key: str) -> dict[str, set[str]]:
         dob.isoformat(): set(),
         dob.strftime("%b. %-d, %Y"): set(),
         f"•••{ssn[-4:]}": set(),
-        f"ending {ssn[-4:]}": readers if key == "noticed" else set(),
+        f"ending {ssn[-4:]}": set(),
     }
 
 

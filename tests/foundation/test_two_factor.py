@@ -86,6 +86,9 @@ API_KEY_ROUTES = {
     "api-webhook-ping",
     "api-webhook-deliveries",
     "api-webhook-delivery",
+    "api-cases-batch",
+    "api-import-detail",
+    "api-case-resubmit",
 }
 
 
