@@ -1,9 +1,12 @@
 """`manage.py demo_world`: synthetic employers, cases and leads for `make run` (development only).
 
-Runs once per database: when verification cases already exist it does nothing, so a second
-`make run` keeps the data. It loads a small synthetic world (with ground-truth labels under
-var/synthetic/), runs every cross-reference rule as the demo admin under the demo matching
-agreements, and ingests the findings into flagged cases for the analysts' queues.
+Idempotent: the synthetic world is loaded once per database (a second `make run` keeps it), and
+each part of the working state (`synthetic.demo_stage`) is staged only when it is missing. It loads
+a small synthetic world (with ground-truth labels under var/synthetic/), runs every
+cross-reference rule as the demo admin under the demo matching agreements, ingests the findings
+into flagged cases, then stages a few weeks of work: history, round-robin assignment, cases
+awaiting sign-off, an audit review sample, a break-glass use, a recertification campaign and a
+Privacy Act request.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cases.models import RoutingRule
 from privacy.models import Unit
+from synthetic.demo_stage import demo_stage
 from verification.models import VerificationCase
 
 
@@ -33,7 +37,11 @@ class Command(BaseCommand):
             raise CommandError("demo_world is for development only; production refuses it.")
         if VerificationCase.objects.exists():
             self.stdout.write("Demo world already loaded; keeping it.")
-            return
+        else:
+            self._load(options)
+        demo_stage(seed=options["seed"], say=self.stdout.write)
+
+    def _load(self, options: dict[str, Any]) -> None:
         call_command(
             "generate_synthetic",
             employers=options["employers"],
