@@ -24,7 +24,7 @@ from audit.models import Outcome, ReviewReason
 from cases.access import allowed_agency_ids
 from cases.dashboards import AGE_BUCKETS
 from cases.forms import QueueFilterForm
-from cases.models import FLAGGED_STAGE, OPEN_STATUSES
+from cases.models import FLAGGED_STAGE, OPEN_STATUSES, Case
 from cases.queue import queue_queryset
 from cases.selectors import saved_views_for
 from core.calendar import working_days_between
@@ -306,21 +306,15 @@ def verifier_home(*, user: Any, today: date) -> list[Section]:
 
 
 def partner_home(*, user: Any, today: date) -> list[Section]:
-    """What my agreements let me see, until when, and my own requests."""
-    grants = [
-        g
-        for g in privacy_selectors.grants_of(user=user)
-        if g.agreement_id
-        and g.revoked_at is None
-        and g.lapsed_at is None
-        and g.valid_from <= today
-        and (g.valid_until is None or g.valid_until >= today)
-    ]
+    """What my agreements let me see and until when; my grants under them."""
+    grants = list(privacy_selectors.grants_in_force(user=user))
     terms = Section("What my agreements let me see")
+    seen = set()
     for g in grants:
         agreement = g.agreement
-        if agreement is None:
+        if agreement is None or agreement.pk in seen:
             continue
+        seen.add(agreement.pk)
         terms.rows.append(
             {
                 "reference": agreement.reference,
@@ -333,24 +327,30 @@ def partner_home(*, user: Any, today: date) -> list[Section]:
                 "days_left": (agreement.expires_on - today).days,
             }
         )
-    mine = privacy_selectors.break_glass_for(user=user).filter(user=user).count()
     terms.tiles = [
-        Tile("My grants in force", len(grants), reverse("privacy:my-access")),
-        Tile("My break-glass requests", mine, reverse("privacy:break-glass")),
+        Tile(
+            "My grants under agreements in force",
+            len(grants),
+            f"{reverse('privacy:my-access')}?grants=in_force",
+        )
     ]
     return [terms]
 
 
 def is_partner(user: Any) -> bool:
-    """An analyst whose every grant rests on an agreement: a user of another agency's data."""
-    return user.has_role(Role.ANALYST) and not user.grants.filter(agreement__isnull=True).exists()
+    """An analyst of an agency that owns no cases, working under another agency's agreement."""
+    return (
+        user.has_role(Role.ANALYST)
+        and not Case.objects.filter(owning_agency_id=user.agency_id).exists()
+        and privacy_selectors.grants_in_force(user=user).exists()
+    )
 
 
 def home_sections(*, user: Any, today: date, since: datetime) -> dict[str, list[Section]]:
     """Each of the user's roles and what its home block shows."""
     out: dict[str, list[Section]] = {}
     case_work = bool(allowed_agency_ids(user, "view"))
-    if user.has_role(Role.ANALYST) and is_partner(user):
+    if is_partner(user):
         out["Partner analyst"] = partner_home(user=user, today=today)
         if case_work:
             out["Analyst"] = analyst_home(user=user, today=today, since=since)

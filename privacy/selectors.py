@@ -91,6 +91,16 @@ def grants_of(*, user: User) -> QuerySet[RoleGrant]:
     )
 
 
+def grants_in_force(*, user: User) -> QuerySet[RoleGrant]:
+    """The user's grants under agreements in force today (what another agency lets them see)."""
+    return (
+        RoleGrant.objects.valid()
+        .filter(user=user, agreement__in=Agreement.objects.in_force())
+        .select_related("agreement", "granted_by")
+        .order_by("-valid_from", "-id")
+    )
+
+
 def recertification_items_for(
     *, supervisor: User, campaign_id: int
 ) -> QuerySet[RecertificationItem]:

@@ -126,6 +126,9 @@ def my_access(request: AuthedRequest) -> HttpResponse:
         {
             "rows": rows,
             "actions": policy.Action.choices,
-            "grants": grants_of(user=request.user),
+            "grants": selectors.grants_in_force(user=request.user)
+            if request.GET.get("grants") == "in_force"
+            else grants_of(user=request.user),
+            "in_force_only": request.GET.get("grants") == "in_force",
         },
     )

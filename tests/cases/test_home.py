@@ -128,7 +128,7 @@ def test_each_role_sees_its_own_blocks(adam, audrey, vera, petra, login):
     assert "Denied attempts, 7 days" in auditor
     assert "Overdue" not in auditor
     assert "Needs More Time" in tiles(login(vera).get("/"))
-    assert "My grants in force" in tiles(login(petra).get("/"))
+    assert "My grants under agreements in force" in tiles(login(petra).get("/"))
 
 
 def test_anonymous_is_sent_to_sign_in(client):
