@@ -8,6 +8,7 @@ through those selectors). A home costs a bounded number of queries whatever the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from cases.access import allowed_agency_ids
 from cases.dashboards import AGE_BUCKETS
 from cases.forms import QueueFilterForm
 from cases.models import FLAGGED_STAGE, OPEN_STATUSES, Case
-from cases.queue import queue_queryset
+from cases.queue import age_q, due_q, queue_queryset
 from cases.selectors import saved_views_for
 from core.calendar import working_days_between
 from privacy import selectors as privacy_selectors
@@ -69,6 +70,35 @@ def _queue_tile(
     return Tile(label, count, f"{reverse('cases:queue')}?{query}", tone if count else "")
 
 
+def _queue_tiles(
+    user: Any,
+    today: date,
+    base: list[tuple[str, str]],
+    variants: list[tuple[str, list[tuple[str, str]], str]],
+) -> list[Tile]:
+    """Tiles that differ from `base` only by age or due date, counted in one query over the queue's
+    own conditions (`age_q`, `due_q`: the very ones `queue_queryset` filters by)."""
+    base_filters = QueueFilterForm(QueryDict(urlencode(base))).filters()
+    queue = reverse("cases:queue")
+    counts: dict[str, Any] = {}
+    parsed = []
+    for i, (label, extra, tone) in enumerate(variants):
+        query = urlencode([*base, *extra])
+        f = QueueFilterForm(QueryDict(query)).filters()
+        rest = dataclasses.replace(f, age_min=None, age_max=None, due="")
+        if rest != base_filters:
+            raise ValueError(f"{label}: a variant may differ by age or due date only")
+        counts[f"v{i}"] = Count(
+            "id", filter=age_q(f.age_min, f.age_max, today) & due_q(f.due, today)
+        )
+        parsed.append((label, query, tone))
+    found = queue_queryset(user=user, filters=base_filters, today=today).aggregate(**counts)
+    return [
+        Tile(label, found[f"v{i}"], f"{queue}?{query}", tone if found[f"v{i}"] else "")
+        for i, (label, query, tone) in enumerate(parsed)
+    ]
+
+
 def _open_statuses() -> list[tuple[str, str]]:
     return [("status", s) for s in OPEN_STATUSES]
 
@@ -82,11 +112,16 @@ def analyst_home(*, user: Any, today: date, since: datetime) -> list[Section]:
     mine = [*_open_statuses(), ("assignee", "me")]
     sla = Section(
         "My open cases",
-        [
-            _queue_tile(user, today, "Overdue", [*mine, ("due", "overdue")], "alert"),
-            _queue_tile(user, today, "Due soon", [*mine, ("due", "soon")], "warn"),
-            _queue_tile(user, today, "On time", [*mine, ("due", "later")], "ok"),
-        ],
+        _queue_tiles(
+            user,
+            today,
+            mine,
+            [
+                ("Overdue", [("due", "overdue")], "alert"),
+                ("Due soon", [("due", "soon")], "warn"),
+                ("On time", [("due", "later")], "ok"),
+            ],
+        ),
     )
     stamp = timezone.localtime(since).replace(microsecond=0, tzinfo=None).isoformat()
     inbox = Section(
@@ -150,16 +185,15 @@ def supervisor_home(*, user: Any, today: date) -> list[Section]:
     ]
     backlog = Section(
         "Team backlog by age",
-        [
-            _queue_tile(
-                user,
-                today,
-                label,
-                [*_open_statuses(), ("age_min", str(lo)), ("age_max", str(hi))],
-                "alert" if lo > 14 else "",
-            )
-            for lo, hi, label in AGE_BUCKETS
-        ],
+        _queue_tiles(
+            user,
+            today,
+            _open_statuses(),
+            [
+                (label, [("age_min", str(lo)), ("age_max", str(hi))], "alert" if lo > 14 else "")
+                for lo, hi, label in AGE_BUCKETS
+            ],
+        ),
     )
     return [signoff, backlog, _by_analyst(user, today)]
 

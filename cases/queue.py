@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cases.access import CaseScope, case_scope
@@ -109,24 +109,11 @@ def queue_queryset(
         qs = qs.filter(assignee__isnull=True)
     elif filters.assignee.isdigit():
         qs = qs.filter(assignee_id=int(filters.assignee))
-    if filters.age_min is not None:
-        qs = qs.filter(created_at__date__lte=today - timedelta(days=filters.age_min))
-    if filters.age_max is not None:
-        qs = qs.filter(created_at__date__gte=today - timedelta(days=filters.age_max))
+    qs = qs.filter(age_q(filters.age_min, filters.age_max, today), due_q(filters.due, today))
     if filters.since is not None:
         qs = qs.filter(created_at__gte=filters.since)
     if filters.signoff:
         qs = qs.exclude(proposed_closure="")
-    if filters.due == "overdue":
-        qs = qs.filter(due_date__lt=today)
-    elif filters.due == "today":
-        qs = qs.filter(due_date=today)
-    elif filters.due == "week":
-        qs = qs.filter(due_date__lte=today + timedelta(days=7))
-    elif filters.due == "soon":
-        qs = qs.filter(due_date__gte=today, due_date__lte=due_soon_limit(today))
-    elif filters.due == "later":
-        qs = qs.filter(due_date__gt=due_soon_limit(today))
     if filters.tag:
         qs = qs.filter(tags__contains=[filters.tag])
     if filters.q:
@@ -136,6 +123,31 @@ def queue_queryset(
             else qs.filter(subject_name__icontains=filters.q)
         )
     return qs
+
+
+def age_q(age_min: int | None, age_max: int | None, today: date) -> Q:
+    """Cases at least `age_min` and at most `age_max` days old (by the day they were flagged)."""
+    q = Q()
+    if age_min is not None:
+        q &= Q(created_at__date__lte=today - timedelta(days=age_min))
+    if age_max is not None:
+        q &= Q(created_at__date__gte=today - timedelta(days=age_max))
+    return q
+
+
+def due_q(due: str, today: date) -> Q:
+    """The `due` filter: overdue, today, within a week, due soon (working days) or on time."""
+    if due == "overdue":
+        return Q(due_date__lt=today)
+    if due == "today":
+        return Q(due_date=today)
+    if due == "week":
+        return Q(due_date__lte=today + timedelta(days=7))
+    if due == "soon":
+        return Q(due_date__gte=today, due_date__lte=due_soon_limit(today))
+    if due == "later":
+        return Q(due_date__gt=due_soon_limit(today))
+    return Q()
 
 
 def _encode_cursor(value: Any, pk: int) -> str:
