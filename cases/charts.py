@@ -103,7 +103,7 @@ def backlog_aging(*, user: Any, filters: QueueFilters, today: date) -> Chart:
     severities = [Severity.HIGH, Severity.MEDIUM, Severity.LOW]
     datasets = [
         {
-            "label": sev.label,
+            "label": str(sev.label),
             "data": [counts[f"b{i}_{sev.value}"] for i in range(len(AGE_BUCKETS))],
             "color": COLOURS[sev],
         }
@@ -122,7 +122,7 @@ def backlog_aging(*, user: Any, filters: QueueFilters, today: date) -> Chart:
         "bar",
         labels,
         datasets,
-        ["Age", *[s.label for s in severities], "Total"],
+        ["Age", *[str(s.label) for s in severities], "Total"],
         rows,
         links,
         y_title="Open cases",
@@ -257,7 +257,7 @@ def verification_outcomes(*, user: Any, params: dict[str, str], today: date) -> 
         if outcome not in outcomes:
             outcomes.append(outcome)
     labels = sorted(table)
-    names = dict(VStatus.choices)
+    names = {value: str(label) for value, label in VStatus.choices}
     outcomes.sort(key=lambda o: list(names).index(o) if o in names else 99)
     datasets = [
         {
