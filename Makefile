@@ -8,7 +8,7 @@ SCALE ?=
 SEED ?=
 FULL ?=
 
-.PHONY: install messages run run-check test lint typecheck bench bench-compare fuzz clean-var
+.PHONY: install messages run run-check test lint typecheck bench bench-compare fuzz clean-var vendor
 
 install: $(STAMP) messages
 
@@ -69,3 +69,8 @@ bench-compare: install
 
 clean-var:
 	rm -rf var/
+
+# Re-vendor USWDS, Chart.js and axe-core from npm (needs npm; the app itself never does):
+# `make vendor USWDS_VERSION=3.14.0` (versions default to those in scripts/vendor-assets).
+vendor:
+	scripts/vendor-assets

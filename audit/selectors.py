@@ -125,9 +125,14 @@ def timeline_days(*, qs: Any, days: int = 30) -> list[tuple[Any, int]]:
     ]
 
 
-def review_queue(*, user: Any) -> Any:
-    """The user's review assignments, open ones first."""
-    return ReviewAssignment.objects.for_reviewer(user).order_by("reviewed_at", "-assigned_at")
+def review_queue(*, user: Any, reason: str = "", open_only: bool = False) -> Any:
+    """The user's review assignments, open ones first; optionally of one reason, or open only."""
+    qs = ReviewAssignment.objects.for_reviewer(user)
+    if reason:
+        qs = qs.filter(reason=reason)
+    if open_only:
+        qs = qs.open()
+    return qs.order_by("reviewed_at", "-assigned_at")
 
 
 def chain_status() -> dict[str, Any]:

@@ -24,6 +24,7 @@ from audit import anomalies, chain, export, review, selectors
 from audit.catalogue import CATALOGUE, SINCE
 from audit.forms import EventFilterForm, ReviewForm
 from audit.guards import roles_required
+from audit.models import ReviewReason
 from audit.services import event_record
 from audit.tasks import verify
 from core.errors import DomainError
@@ -234,7 +235,15 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             )
         messages.error(request, error)
         return redirect("audit:review")
-    assignments = list(selectors.review_queue(user=request.user)[:200])
+    reason = request.GET.get("reason", "")
+    open_only = request.GET.get("state") == "open"
+    assignments = list(
+        selectors.review_queue(
+            user=request.user,
+            reason=reason if reason in ReviewReason.values else "",
+            open_only=open_only,
+        )[:200]
+    )
     events = {
         e.pk: e
         for e in selectors.events_filtered(user=request.user, filters={}).filter(

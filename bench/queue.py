@@ -8,7 +8,8 @@ client connections holding one signed-in, 2FA-verified session, each page for a 
 (CROSSCHECK_BENCH_QUEUE_SECONDS, default 15, after 3 s of warm-up at the same load):
   1. a baseline: a signed-in page rendering only the base layout, behind the same middleware;
   2. the triage queue, first page (default filters, priority order, one audit event per view);
-  3. the Django admin changelist of the same model (Case), for the same user.
+  3. the Django admin changelist of the same model (Case), for the same user;
+  4. the analyst's and a supervisor's home pages ("what needs me now": counts over the same cases).
 For each it prints requests/s and p50/p95/p99, then the goals: queue >= 10x the admin's
 requests/s, and queue p95 <= 2x the baseline's p95. Before the load it measures the CPU time one
 request of the baseline and of the queue costs in-process (Django's test client, same session):
@@ -128,7 +129,21 @@ def _directory():
             Permission.objects.get(content_type__app_label="cases", codename="view_case")
         )
         TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
-    return unit, user, password
+    supervisor, created = User.objects.get_or_create(
+        username="bench-supervisor",
+        defaults={
+            "agency": agency,
+            "unit": unit,
+            "roles": [Role.SUPERVISOR],
+            "first_name": "Bench",
+            "last_name": "Supervisor",
+        },
+    )
+    if created:
+        supervisor.set_password(password)
+        supervisor.save()
+        TOTPDevice.objects.create(user=supervisor, name="bench", confirmed=True)
+    return unit, user, supervisor, password
 
 
 def _load(n: int, unit) -> None:
@@ -319,9 +334,10 @@ def run(scale: int | None) -> None:
     django.setup()
     print(f"  database {BENCH_DB}: migrating")
     call_command("migrate", verbosity=0)
-    unit, user, password = _directory()
+    unit, user, supervisor, password = _directory()
     _load(n, unit)
     cookie = _session(user, password)
+    cookies = {"supervisor home": _session(supervisor, password)}
     cpu = _cpu_per_request(
         cookie, [("baseline page", "/bench/baseline/"), ("queue page", "/cases/")]
     )
@@ -370,10 +386,12 @@ def run(scale: int | None) -> None:
             ("baseline page", "/bench/baseline/"),
             ("queue page", "/cases/"),
             ("admin changelist", "/admin/cases/case/"),
+            ("analyst home", "/"),
+            ("supervisor home", "/"),
         ]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for name, path in targets:
-            status = _get(conn, path, cookie)
+            status = _get(conn, path, cookies.get(name, cookie))
             if status != 200:
                 raise SystemExit(f"queue bench: {name} answered {status}")
         conn.close()
@@ -382,10 +400,11 @@ def run(scale: int | None) -> None:
             f"  {n:,} flagged cases; {CONNECTIONS} connections; {SECONDS:.0f} s per page; gunicorn gthread 4x5"
         )
         for name, path in targets:
+            who = cookies.get(name, cookie)
             _load_test(
-                port, path, cookie, WARMUP_SECONDS
-            )  # every worker process and thread warm, caches filled
-            r = _load_test(port, path, cookie, SECONDS)
+                port, path, who, WARMUP_SECONDS
+            )  # every worker and thread warm, caches filled
+            r = _load_test(port, path, who, SECONDS)
             results[name] = r
             print(
                 f"  {name:<17} {path:<20} {r['rps']:8.1f} req/s   p50 {r['p50']:7.1f} ms   p95 {r['p95']:7.1f} ms   "
@@ -408,6 +427,12 @@ def run(scale: int | None) -> None:
             f"  queue p95 vs baseline p95: {p95:.2f}x "
             f"{report.goal('queue', 'queue p95 / logged-in base page p95', p95, '<=', 2, unit='x')}"
         )
+        for home in ("analyst home", "supervisor home"):
+            h = results[home]
+            print(
+                f"  {home} p95 vs baseline p95: {h['p95'] / b['p95'] if b['p95'] else float('inf'):.2f}x "
+                f"(every count of the home is a query over the {n:,} cases; no goal set)"
+            )
     finally:
         server.terminate()
         try:

@@ -109,8 +109,20 @@ class QueueFilterForm(forms.Form):
     agency = forms.CharField(required=False, max_length=32)
     assignee = forms.CharField(required=False, max_length=20)
     age_min = forms.IntegerField(required=False, min_value=0, max_value=36500, label="age (days)")
+    age_max = forms.IntegerField(
+        required=False, min_value=0, max_value=36500, label="age at most (days)"
+    )
+    since = forms.DateTimeField(required=False, label="flagged since")
+    signoff = forms.BooleanField(required=False, label="awaiting sign-off")
     due = forms.ChoiceField(
-        choices=[("", "Any"), ("overdue", "Overdue"), ("today", "Today"), ("week", "This week")],
+        choices=[
+            ("", "Any"),
+            ("overdue", "Overdue"),
+            ("today", "Today"),
+            ("week", "This week"),
+            ("soon", "Due soon"),
+            ("later", "On time"),
+        ],
         required=False,
         error_messages=NOT_A_CHOICE,
     )
@@ -154,7 +166,10 @@ class QueueFilterForm(forms.Form):
             agency=data.get("agency", ""),
             assignee=data.get("assignee", ""),
             age_min=data.get("age_min"),
+            age_max=data.get("age_max"),
             due=data.get("due", ""),
+            since=data.get("since"),
+            signoff=bool(data.get("signoff")),
             tag=data.get("tag", ""),
             q=data.get("q", ""),
             snoozed=bool(data.get("snoozed")),

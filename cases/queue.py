@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cases.access import CaseScope, case_scope
@@ -16,6 +17,7 @@ from cases.models import (
     FLAGGED_STAGE,
     Case,
 )
+from core.calendar import add_working_days
 from privacy.models import Agency, User
 
 PAGE_SIZE = 50
@@ -62,7 +64,10 @@ class QueueFilters:
     agency: str = ""
     assignee: str = ""
     age_min: int | None = None
+    age_max: int | None = None
     due: str = ""
+    since: datetime | None = None
+    signoff: bool = False
     tag: str = ""
     q: str = ""
     snoozed: bool = False
@@ -104,14 +109,11 @@ def queue_queryset(
         qs = qs.filter(assignee__isnull=True)
     elif filters.assignee.isdigit():
         qs = qs.filter(assignee_id=int(filters.assignee))
-    if filters.age_min is not None:
-        qs = qs.filter(created_at__date__lte=today - timedelta(days=filters.age_min))
-    if filters.due == "overdue":
-        qs = qs.filter(due_date__lt=today)
-    elif filters.due == "today":
-        qs = qs.filter(due_date=today)
-    elif filters.due == "week":
-        qs = qs.filter(due_date__lte=today + timedelta(days=7))
+    qs = qs.filter(age_q(filters.age_min, filters.age_max, today), due_q(filters.due, today))
+    if filters.since is not None:
+        qs = qs.filter(created_at__gte=filters.since)
+    if filters.signoff:
+        qs = qs.exclude(proposed_closure="")
     if filters.tag:
         qs = qs.filter(tags__contains=[filters.tag])
     if filters.q:
@@ -121,6 +123,31 @@ def queue_queryset(
             else qs.filter(subject_name__icontains=filters.q)
         )
     return qs
+
+
+def age_q(age_min: int | None, age_max: int | None, today: date) -> Q:
+    """Cases at least `age_min` and at most `age_max` days old (by the day they were flagged)."""
+    q = Q()
+    if age_min is not None:
+        q &= Q(created_at__date__lte=today - timedelta(days=age_min))
+    if age_max is not None:
+        q &= Q(created_at__date__gte=today - timedelta(days=age_max))
+    return q
+
+
+def due_q(due: str, today: date) -> Q:
+    """The `due` filter: overdue, today, within a week, due soon (working days) or on time."""
+    if due == "overdue":
+        return Q(due_date__lt=today)
+    if due == "today":
+        return Q(due_date=today)
+    if due == "week":
+        return Q(due_date__lte=today + timedelta(days=7))
+    if due == "soon":
+        return Q(due_date__gte=today, due_date__lte=due_soon_limit(today))
+    if due == "later":
+        return Q(due_date__gt=due_soon_limit(today))
+    return Q()
 
 
 def _encode_cursor(value: Any, pk: int) -> str:
@@ -267,16 +294,47 @@ def _work_conditions(user: Any, filters: QueueFilters, today: date, p: list[Any]
     if filters.age_min is not None:
         where.append("(c.created_at AT TIME ZONE %s)::date <= %s")
         p += [timezone.get_current_timezone_name(), today - timedelta(days=filters.age_min)]
-    if filters.due == "overdue":
-        where.append("c.due_date < %s")
+    if filters.age_max is not None:
+        where.append("(c.created_at AT TIME ZONE %s)::date >= %s")
+        p += [timezone.get_current_timezone_name(), today - timedelta(days=filters.age_max)]
+    if filters.since is not None:
+        where.append("c.created_at >= %s")
+        p.append(filters.since)
+    if filters.signoff:
+        where.append("c.proposed_closure <> ''")
+    return [*where, *_due_conditions(filters.due, today, p)]
+
+
+def _due_conditions(due: str, today: date, p: list[Any]) -> list[str]:
+    """The SLA state: overdue, due today, within a week, due soon (working days) or on time."""
+    if due == "overdue":
         p.append(today)
-    elif filters.due == "today":
-        where.append("c.due_date = %s")
+        return ["c.due_date < %s"]
+    if due == "today":
         p.append(today)
-    elif filters.due == "week":
-        where.append("c.due_date <= %s")
+        return ["c.due_date = %s"]
+    if due == "week":
         p.append(today + timedelta(days=7))
-    return where
+        return ["c.due_date <= %s"]
+    if due == "soon":
+        p += [today, due_soon_limit(today)]
+        return ["c.due_date >= %s AND c.due_date <= %s"]
+    if due == "later":
+        p.append(due_soon_limit(today))
+        return ["c.due_date > %s"]
+    return []
+
+
+def due_soon_limit(today: date) -> date:
+    """The last day that is "due soon": CROSSCHECK_DUE_SOON_DAYS federal working days ahead."""
+    return add_working_days(today, settings.CASES_DUE_SOON_WORKING_DAYS)
+
+
+def sla_state(due: date, today: date) -> str:
+    """A due date's SLA state, as the queue's `due` filter names it: overdue, soon or later."""
+    if due < today:
+        return "overdue"
+    return "soon" if due <= due_soon_limit(today) else "later"
 
 
 def _subject_conditions(filters: QueueFilters, p: list[Any]) -> list[str]:

@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from cases.access import _member_case_ids
 from cases.dashboards import AGE_BUCKETS, analyst_dashboard, rule_precision, supervisor_dashboard
+from cases.explain import explanation
 from cases.models import (
     FLAGGED_STAGE,
     Case,
@@ -152,6 +153,7 @@ class FieldRow:
     reference: str
     score: float | None
     mismatch: bool
+    explanation: str = ""  # the comparison level in words (cases.explain)
 
 
 def _field_rows(finding: Any) -> list[FieldRow]:
@@ -176,6 +178,12 @@ def _field_rows(finding: Any) -> list[FieldRow]:
                 reference=reference,
                 score=score,
                 mismatch=bool(mismatch),
+                explanation=explanation(
+                    field=str(item.get("field", "")),
+                    submitted=submitted,
+                    reference=reference,
+                    level=str(item.get("level", "") or ""),
+                ),
             )
         )
     return rows
@@ -206,12 +214,12 @@ def _minimised_rows(rows: list[FieldRow], allowed: Mapping[str, bool]) -> list[F
     for r in rows:
         source = SOURCE_CATEGORIES.get(r.source)
         own = FIELD_ROW_CATEGORIES.get(r.field)
-        submitted, reference, score = r.submitted, r.reference, r.score
+        submitted, reference, score, why = r.submitted, r.reference, r.score, r.explanation
         if source is not None and not allowed[source]:
-            reference, score = WITHHELD, None
+            reference, score, why = WITHHELD, None, ""
         if own is not None and not allowed[own]:
-            submitted, reference, score = WITHHELD, WITHHELD, None
-        out.append(FieldRow(r.field, r.source, submitted, reference, score, r.mismatch))
+            submitted, reference, score, why = WITHHELD, WITHHELD, None, ""
+        out.append(FieldRow(r.field, r.source, submitted, reference, score, r.mismatch, why))
     return out
 
 

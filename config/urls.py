@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from cases.views import home
 from core.views import healthz
-from privacy import views as privacy_views
 
 urlpatterns = [
-    path("", privacy_views.home, name="home"),
+    path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("privacy.urls")),
     path("audit/", include("audit.urls")),

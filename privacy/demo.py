@@ -85,6 +85,7 @@ class DemoAgreement:
     scope: dict[str, list[str]]
     grants: tuple[tuple[str, str], ...]  # (username, role)
     expired: bool = False
+    ends_in_days: int | None = None  # an agreement about to end (admins' home shows it)
 
 
 AGREEMENTS = [
@@ -165,6 +166,16 @@ AGREEMENTS = [
         (("eddie", Role.ANALYST),),
         expired=True,
     ),
+    DemoAgreement(
+        "uscis-ice-i9pilot-2025",
+        "USCIS to ICE-HSI: Form I-9 inspection pilot",
+        "mou",
+        "uscis",
+        "ice-hsi",
+        {"employer_data": ["view"]},
+        (("bob", Role.ANALYST),),
+        ends_in_days=20,
+    ),
 ]
 
 
@@ -236,7 +247,12 @@ def _demo_agreements_load(agencies: dict[str, Agency]) -> None:
     for spec in AGREEMENTS:
         if Agreement.objects.filter(reference=spec.reference).exists():
             continue
-        effective = today - timedelta(days=400 if spec.expired else 30)
+        effective = today - timedelta(days=400 if spec.expired or spec.ends_in_days else 30)
+        ends = (
+            today + timedelta(days=spec.ends_in_days)
+            if spec.ends_in_days
+            else effective + timedelta(days=500)
+        )
         agreement = services.agreement_create(
             actor=admin,
             reference=spec.reference,
@@ -250,7 +266,7 @@ def _demo_agreements_load(agencies: dict[str, Agency]) -> None:
             scope=spec.scope,
             justification="Demo data" if spec.kind == "matching" else "",
             effective_on=effective,
-            expires_on=today if spec.expired else effective + timedelta(days=500),
+            expires_on=today if spec.expired else ends,
         )
         if spec.kind == "matching":
             services.agreement_approve(
@@ -265,7 +281,12 @@ def _demo_agreements_load(agencies: dict[str, Agency]) -> None:
         for username, role in spec.grants:
             user = User.objects.get(username=username)
             grant = services.grant_create(
-                actor=admin, user=user, role=role, agreement=agreement, valid_from=effective
+                actor=admin,
+                user=user,
+                role=role,
+                agreement=agreement,
+                valid_from=effective,
+                valid_until=ends if spec.ends_in_days else None,
             )
             if spec.expired:
                 RoleGrant.objects.filter(pk=grant.pk).update(valid_until=today - timedelta(days=1))

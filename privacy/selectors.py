@@ -91,6 +91,16 @@ def grants_of(*, user: User) -> QuerySet[RoleGrant]:
     )
 
 
+def grants_in_force(*, user: User) -> QuerySet[RoleGrant]:
+    """The user's grants under agreements in force today (what another agency lets them see)."""
+    return (
+        RoleGrant.objects.valid()
+        .filter(user=user, agreement__in=Agreement.objects.in_force())
+        .select_related("agreement", "granted_by")
+        .order_by("-valid_from", "-id")
+    )
+
+
 def recertification_items_for(
     *, supervisor: User, campaign_id: int
 ) -> QuerySet[RecertificationItem]:
@@ -115,6 +125,40 @@ def pending_recertifications(*, supervisor: User) -> int:
         .exclude(grant__user=supervisor)
         .count()
     )
+
+
+def break_glass_for(*, user: Any, unreviewed: bool = False) -> QuerySet[BreakGlassGrant]:
+    """Break-glass grants the user may see, unreviewed first; optionally the unreviewed only."""
+    grants = BreakGlassGrant.objects.visible_to(user)
+    if unreviewed:
+        grants = grants.filter(reviewed_at__isnull=True)
+    return grants.order_by("reviewed_at", "-started_at")
+
+
+def agreements_for(
+    *, user: Any, status: str = "", expiring_within: int | None = None
+) -> QuerySet[Agreement]:
+    """Agreements the user may see, by status, or those in force that end within N days."""
+    agreements = Agreement.objects.visible_to(user)
+    if status:
+        agreements = agreements.filter(status=status)
+    if expiring_within is not None:
+        agreements = agreements.filter(
+            pk__in=agreements_expiring(within_days=expiring_within).values("pk")
+        )
+    return agreements
+
+
+def users_with_lapsing_grants(*, within_days: int) -> QuerySet[User]:
+    """Active users holding a live grant whose validity ends within the next N days."""
+    today = timezone.localdate()
+    return User.objects.filter(
+        is_active=True,
+        grants__revoked_at__isnull=True,
+        grants__lapsed_at__isnull=True,
+        grants__valid_until__gte=today,
+        grants__valid_until__lte=today + timedelta(days=within_days),
+    ).distinct()
 
 
 def agreements_expiring(*, within_days: int = 30) -> QuerySet[Agreement]:

@@ -13,6 +13,7 @@ from cases.views.case import (
     notice_print,
     task_done,
 )
+from cases.views.home import home
 from cases.views.overview import dashboard, investigations, notifications, person_search
 from cases.views.queue import (
     bulk,
@@ -31,6 +32,7 @@ __all__ = [
     "evidence_download",
     "evidence_upload",
     "export_csv",
+    "home",
     "investigations",
     "next_case",
     "notice_print",

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import forms, selectors, services
+from cases import desk, forms, selectors, services
 from cases.models import (
     Case,
     CaseKind,
@@ -93,6 +93,9 @@ def detail(request: AuthedRequest, pk: int) -> HttpResponse:
         "verify_form": forms.VerifyForm(),
         "is_supervisor": request.user.has_role("supervisor"),
         "steps": _steps(case),
+        "sla": desk.sla(case, _today()),
+        "gate_steps": desk.gate_steps(case, _today()),
+        "next_actions": desk.next_actions(case, is_supervisor=request.user.has_role("supervisor")),
         "handoff_units": Unit.objects.exclude(agency_id=case.owning_agency_id).select_related(
             "agency"
         )

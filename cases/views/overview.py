@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.services import event_record
 from cases import forms, selectors, services
-from cases.charts import bar_chart, line_chart
+from cases.charts import case_charts, verification_outcomes
 from cases.models import (
     Case,
 )
@@ -96,29 +97,44 @@ def person_search(request: AuthedRequest) -> HttpResponse:
 @personal_data
 @require_GET
 def dashboard(request: AuthedRequest) -> HttpResponse:
-    """The analyst's dashboard, and the supervisor's charts for supervisors."""
+    """Charts of the work, each with its table and CSV, under the queue's filters (`?chart=KEY&format=csv`)."""
     _require_case_work(request.user)
-    context: dict[str, Any] = {
-        "analyst": selectors.analyst_dashboard(user=request.user, today=_today())
-    }
-    context["aging_chart"] = bar_chart(
-        [(b["label"], b["count"]) for b in context["analyst"]["aging"]],
-        title="My open cases by age",
+    form = forms.QueueFilterForm(request.GET)
+    filters = form.filters()
+    today = _today()
+    params = {k: request.GET.get(k, "") for k in ("tnc_source", "employer")}
+    charts = [
+        *case_charts(user=request.user, filters=filters, today=today),
+        verification_outcomes(user=request.user, params=params, today=today),
+    ]
+    wanted = request.GET.get("chart", "")
+    if request.GET.get("format") == "csv":
+        chart = next((c for c in charts if c.key == wanted), None)
+        if chart is None:
+            raise Http404
+        return _chart_csv(chart)
+    query = request.GET.urlencode()
+    return render(
+        request,
+        "cases/dashboard.html",
+        {
+            "charts": charts,
+            "filters": filters,
+            "form": form,
+            "query": query,
+            "analyst": selectors.analyst_dashboard(user=request.user, today=today),
+        },
     )
-    if request.user.has_role("supervisor"):
-        sup = selectors.supervisor_dashboard(user=request.user, today=_today())
-        context["supervisor"] = sup
-        context["backlog_chart"] = bar_chart(
-            [(b["label"], b["count"]) for b in sup["backlog"]], title="Open backlog by age"
-        )
-        context["precision_chart"] = line_chart(
-            {
-                code: [(p["week"], p["precision"]) for p in points if p["precision"] is not None]
-                for code, points in sup["precision"].items()
-            },
-            title="Precision per rule by week (1 - dismissal rate)",
-        )
-    return render(request, "cases/dashboard.html", context)
+
+
+def _chart_csv(chart: Any) -> HttpResponse:
+    """A chart's table as CSV (counts only: no personal data)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="crosscheck-{chart.key}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(chart.headers)
+    writer.writerows(["" if v is None else v for v in row] for row in chart.rows)
+    return response
 
 
 @login_required

@@ -2,7 +2,6 @@
 
 from privacy.views.auth import (
     PasswordResetView,
-    home,
     invitation_accept,
     login_view,
     logout_view,
@@ -13,7 +12,6 @@ from privacy.views.auth import (
 
 __all__ = [
     "PasswordResetView",
-    "home",
     "invitation_accept",
     "login_view",
     "logout_view",

@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.guards import roles_required
-from privacy import policy, services
+from privacy import policy, selectors, services
 from privacy.forms import BreakGlassForm
 from privacy.http import AuthedRequest
 from privacy.models import Agency, BreakGlassGrant, Notification, Role
@@ -57,16 +57,19 @@ def break_glass(request: AuthedRequest) -> HttpResponse:
 @roles_required(Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 def break_glass_list(request: AuthedRequest) -> HttpResponse:
     """Break-glass grants, unreviewed first."""
-    grants = (
-        BreakGlassGrant.objects.visible_to(request.user)
-        .select_related("user", "reviewed_by")
-        .order_by("reviewed_at", "-started_at")
+    unreviewed = request.GET.get("state") == "unreviewed"
+    grants = selectors.break_glass_for(user=request.user, unreviewed=unreviewed).select_related(
+        "user", "reviewed_by"
     )
     page = Paginator(grants, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "privacy/break_glass_list.html",
-        {"page": page, "can_review": request.user.has_role(Role.SUPERVISOR)},
+        {
+            "page": page,
+            "unreviewed": unreviewed,
+            "can_review": request.user.has_role(Role.SUPERVISOR),
+        },
     )
 
 
@@ -123,6 +126,9 @@ def my_access(request: AuthedRequest) -> HttpResponse:
         {
             "rows": rows,
             "actions": policy.Action.choices,
-            "grants": grants_of(user=request.user),
+            "grants": selectors.grants_in_force(user=request.user)
+            if request.GET.get("grants") == "in_force"
+            else grants_of(user=request.user),
+            "in_force_only": request.GET.get("grants") == "in_force",
         },
     )

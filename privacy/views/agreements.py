@@ -33,18 +33,20 @@ def _get(request: AuthedRequest, pk: int) -> Agreement:
 @roles_required(*READERS)
 def agreement_list(request: AuthedRequest) -> HttpResponse:
     """Every agreement the user may see, filterable by status; those ending within 30 days stand out."""
-    agreements = Agreement.objects.visible_to(request.user).select_related(
-        "source_agency", "recipient_agency"
-    )
     status = request.GET.get("status", "")
-    if status in AgreementStatus.values:
-        agreements = agreements.filter(status=status)
+    expiring = request.GET.get("expiring", "")
+    agreements = selectors.agreements_for(
+        user=request.user,
+        status=status if status in AgreementStatus.values else "",
+        expiring_within=int(expiring) if expiring in ("30", "60", "90") else None,
+    ).select_related("source_agency", "recipient_agency")
     return render(
         request,
         "privacy/agreement_list.html",
         {
             "agreements": agreements,
             "status": status,
+            "expiring_within": expiring if expiring in ("30", "60", "90") else "",
             "statuses": AgreementStatus.choices,
             "expiring": set(
                 selectors.agreements_expiring(within_days=30).values_list("pk", flat=True)

@@ -174,12 +174,6 @@ def recovery_codes_regenerate(request: AuthedRequest) -> HttpResponse:
     return render(request, "registration/recovery_codes.html", {"codes": codes, "next": "/"})
 
 
-@login_required
-def home(request: AuthedRequest) -> HttpResponse:
-    """The landing page of the signed-in user's roles."""
-    return render(request, "home.html", {"roles": request.user.roles})
-
-
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 @require_http_methods(["GET", "POST"])

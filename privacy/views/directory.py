@@ -87,6 +87,10 @@ def user_list(request: AuthedRequest) -> HttpResponse:
         )
     if request.GET.get("agency"):
         users = users.filter(agency__code=request.GET["agency"])
+    if request.GET.get("lapsing") == "30":
+        users = users.filter(
+            pk__in=selectors.users_with_lapsing_grants(within_days=30).values("pk")
+        )
     if request.GET.get("status") == "inactive":
         users = users.filter(is_active=False)
     elif request.GET.get("status") != "all":

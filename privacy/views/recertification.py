@@ -13,6 +13,7 @@ from privacy import selectors, services
 from privacy.forms import CampaignForm
 from privacy.http import AuthedRequest
 from privacy.models import RecertificationCampaign, RecertificationItem, Role
+from privacy.models.agreements import CampaignStatus
 from privacy.views.common import run_service
 
 
@@ -35,7 +36,10 @@ def campaign_list(request: AuthedRequest) -> HttpResponse:
                     request, f"Campaign opened with {campaign.items.count()} grants to review."
                 )
                 return redirect("privacy:campaign-detail", pk=campaign.pk)
-    campaigns = RecertificationCampaign.objects.annotate(
+    campaigns = RecertificationCampaign.objects.all()
+    if request.GET.get("status") in CampaignStatus.values:
+        campaigns = campaigns.filter(status=request.GET["status"])
+    campaigns = campaigns.annotate(
         total=Count("items"), pending=Count("items", filter=Q(items__decision="pending"))
     )
     return render(

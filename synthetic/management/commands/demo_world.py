@@ -1,9 +1,12 @@
 """`manage.py demo_world`: synthetic employers, cases and leads for `make run` (development only).
 
-Runs once per database: when verification cases already exist it does nothing, so a second
-`make run` keeps the data. It loads a small synthetic world (with ground-truth labels under
-var/synthetic/), runs every cross-reference rule as the demo admin under the demo matching
-agreements, and ingests the findings into flagged cases for the analysts' queues.
+Idempotent: the synthetic world is loaded once per database (a second `make run` keeps it), and
+each part of the working state (`synthetic.demo_stage`) is staged only when it is missing. It loads
+a small synthetic world (with ground-truth labels under var/synthetic/), runs every
+cross-reference rule as the demo admin under the demo matching agreements, ingests the findings
+into flagged cases, then stages a few weeks of work: history, round-robin assignment, cases
+awaiting sign-off, an audit review sample, a break-glass use, a recertification campaign and a
+Privacy Act request.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from cases.models import RoutingRule
 from privacy.demo import DEMO_PASSWORD, demo_totp_key, totp_secret_base32
 from privacy.models import Unit, User
+from synthetic.demo_stage import demo_stage
 from verification.models import Employer, VerificationCase
 from verification.services.portal import employer_admin_invite
 
@@ -36,7 +40,11 @@ class Command(BaseCommand):
             raise CommandError("demo_world is for development only; production refuses it.")
         if VerificationCase.objects.exists():
             self.stdout.write("Demo world already loaded; keeping it.")
-            return
+        else:
+            self._load(options)
+        demo_stage(seed=options["seed"], say=self.stdout.write)
+
+    def _load(self, options: dict[str, Any]) -> None:
         call_command(
             "generate_synthetic",
             employers=options["employers"],
