@@ -67,7 +67,12 @@ def _submitted(context: dict[str, Any]) -> set[str]:
 def _unechoed(fields: dict[str, list[str]], context: dict[str, Any]) -> dict[str, list[str]]:
     """Field messages without the values the client sent ('"123-45-6789" is not a valid choice'):
     an identifier typed into the wrong field must not come back in the answer, nor reach a log."""
-    values = sorted(_submitted(context), key=len, reverse=True)
+    return unechoed(fields, _submitted(context))
+
+
+def unechoed(fields: dict[str, list[str]], submitted: set[str]) -> dict[str, list[str]]:
+    """Field messages with each submitted value (of 4+ characters) replaced by "…"; for screens too."""
+    values = sorted((v for v in submitted if len(v.strip()) >= 4), key=len, reverse=True)
     # Whole values only (not "100" inside "1000"), longest first.
     sent = [re.compile(rf"(?<!\w){re.escape(v)}(?!\w)") for v in values]
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import event_record
+from core.api import unechoed
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.markers import personal_data
 from verification import selectors_portal as sel
@@ -113,11 +114,17 @@ def _submit_form(
     """Check a posted case form as the API would, then create (or resubmit) the case."""
     form = CaseForm(request.POST, sites=_sites(access))
     form.full_clean()  # every field accepts text: this only binds the values
-    serializer = CaseSubmitApi.Input(data=form.api_data())
+    sent = form.api_data()
+    serializer = CaseSubmitApi.Input(data=sent)
     if not serializer.is_valid():
-        for field, errors in serializer.errors.items():
+        # The API's own messages, values typed not repeated (as the API answers them).
+        messages = unechoed(
+            {f: [str(e) for e in errs] for f, errs in serializer.errors.items()},
+            {str(v).strip() for v in sent.values() if isinstance(v, str)},
+        )
+        for field, errors in messages.items():
             for error in errors:
-                form.add_error(field if field in form.fields else None, str(error))
+                form.add_error(field if field in form.fields else None, error)
         return form, None
     data = dict(serializer.validated_data)
     data.pop("submit", None)
