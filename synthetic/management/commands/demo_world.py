@@ -34,6 +34,13 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=3000)
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--run-as", default="adam", help="the demo user who runs the matching")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=2,
+            help="processes that load the generated data (1: in this process; a caller with "
+            "threads, such as a test's live server, must not fork)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not getattr(settings, "ALLOW_DEV_TOOLS", False):
@@ -50,6 +57,7 @@ class Command(BaseCommand):
             employers=options["employers"],
             cases=options["cases"],
             seed=options["seed"],
+            workers=options["workers"],
         )
         call_command("crossref", "run", user=options["run_as"], inline=True)
         self._routing()
