@@ -9,7 +9,9 @@ error statuses it can answer, so clients (and the schema fuzzer) know them:
 - 404 when its path names an object (missing and forbidden answer alike);
 - 409 for every write (an illegal transition, an idempotency key reused with another body);
 - 415 when it takes a body (a media type it cannot parse);
-- 429 for writes (rate limits on sensitive actions).
+- 429 for writes (rate limits on sensitive actions);
+- whatever else an operation names in its `x-error-statuses` extension (a streamed upload's 411
+  and 413, say).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ _DESCRIPTIONS = {
     "404": "No such object, or not one of yours (the same answer).",
     "409": "Not possible in the object's current state, or an idempotency key reused.",
     "415": "A media type the operation does not read.",
+    "411": "The body's length was not sent (Content-Length).",
+    "413": "The body is larger than the operation takes.",
     "429": "Too many requests; try again later.",
 }
 _WRITES = {"post", "put", "patch", "delete"}
@@ -62,6 +66,7 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[st
         statuses += ["409", "429"]
     if operation.get("requestBody"):
         statuses.append("415")
+    statuses += [str(x) for x in operation.get("x-error-statuses", []) if str(x) not in statuses]
     return sorted(statuses)
 
 

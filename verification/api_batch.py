@@ -71,6 +71,7 @@ class CaseBatchApi(EmployerApi):
     scopes = {"POST": ApiScope.SUBMIT}
 
     @extend_schema(
+        extensions={"x-error-statuses": ["411", "413"]},
         request={"text/csv": OpenApiTypes.STR, "application/x-ndjson": OpenApiTypes.STR},
         parameters=[
             OpenApiParameter(

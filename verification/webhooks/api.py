@@ -198,6 +198,14 @@ class DeliveryPagination(CursorPagination):
     ordering = "-id"
 
 
+class DeliveryPage(serializers.Serializer):
+    """One page of deliveries: the cursor links and the deliveries (CursorPagination's answer)."""
+
+    next = serializers.URLField(allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = DeliveryOutput(many=True)
+
+
 class DeliveryListApi(EmployerApi):
     """The employer's deliveries, newest first, with the receiver's answers; cursor-paginated."""
 
@@ -208,9 +216,7 @@ class DeliveryListApi(EmployerApi):
         cursor = Text(max_length=200)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
-    @extend_schema(
-        parameters=[Filters], responses={200: DeliveryOutput(many=True)}, summary="List deliveries"
-    )
+    @extend_schema(parameters=[Filters], responses={200: DeliveryPage}, summary="List deliveries")
     def get(self, request: Request) -> Response:
         filters = self.Filters(data=request.query_params)
         filters.is_valid(raise_exception=True)
