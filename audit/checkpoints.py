@@ -8,6 +8,8 @@ the checkpoint it misses.
 from __future__ import annotations
 
 import base64
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -111,14 +113,7 @@ def checkpoint_sign() -> Checkpoint | None:
     }
     signature = base64.b64encode(key.sign(_signed_bytes(payload))).decode()
     line = json.dumps({**payload, "sig": signature}, sort_keys=True) + "\n"
-    path = checkpoint_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _append_whole(checkpoint_path(), line.encode())
     return Checkpoint(
         seq=seq,
         hash=digest.hex(),
@@ -127,6 +122,34 @@ def checkpoint_sign() -> Checkpoint | None:
         key=fingerprint,
         sig=signature,
     )
+
+
+def _append_whole(path: Path, data: bytes) -> None:
+    """Append `data` as a whole, or leave the file as it was and raise.
+
+    A full filesystem cuts a write short at its last free byte without an error; the fragment
+    would glue itself to the next checkpoint and make both unreadable. So the write is carried
+    to its end, and on any failure the file is cut back to its length before it. The lock keeps
+    two signers (two workers) from cutting each other's line.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        length = os.fstat(fd).st_size
+        try:
+            done = 0
+            while done < len(data):
+                written = os.write(fd, data[done:])
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+                done += written
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, length)
+            raise
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def checkpoints(*, min_seq: int = 0) -> list[Checkpoint]:
