@@ -34,20 +34,20 @@ SELECT count(*),
            c.severity, c.priority, c.score, c.routed_unit_id, c.owning_agency_id, c.state,
            c.employer_ref, c.worker_ref, c.finding_count,
            array_to_string(ARRAY(SELECT unnest(c.rule_codes) ORDER BY 1), ','),
-           (SELECT string_agg(f.rule_code || ':' || f.subject_key || ':' || f.evidence_key, ','
-                              ORDER BY 1)
+           (SELECT string_agg(k, ',' ORDER BY k)
+              FROM (SELECT f.rule_code || ':' || f.subject_key || ':' || f.evidence_key AS k
               FROM cases_casefinding cf JOIN crossref_finding f ON f.id = cf.finding_id
-             WHERE cf.case_id = c.id))), ',' ORDER BY c.subject_key, c.id), ''))
+             WHERE cf.case_id = c.id) AS keys))), ',' ORDER BY c.subject_key, c.id), ''))
   FROM cases_case c
 """
 CASE_ROWS = """
 SELECT c.subject_key, c.kind, c.status, c.subject_kind, c.severity, c.priority, c.score,
        c.routed_unit_id, c.owning_agency_id, c.state, c.employer_ref, c.worker_ref,
        c.finding_count, array_to_string(ARRAY(SELECT unnest(c.rule_codes) ORDER BY 1), ','),
-       (SELECT string_agg(f.rule_code || ':' || f.subject_key || ':' || f.evidence_key, ','
-                          ORDER BY 1)
-          FROM cases_casefinding cf JOIN crossref_finding f ON f.id = cf.finding_id
-         WHERE cf.case_id = c.id)
+       (SELECT string_agg(k, ',' ORDER BY k)
+          FROM (SELECT f.rule_code || ':' || f.subject_key || ':' || f.evidence_key AS k
+                  FROM cases_casefinding cf JOIN crossref_finding f ON f.id = cf.finding_id
+                 WHERE cf.case_id = c.id) AS keys)
   FROM cases_case c
 """
 CASE_COLUMNS = (
