@@ -49,9 +49,11 @@ class Staff(HttpUser):
 
     def on_start(self) -> None:
         self.client.verify = False  # loopback TLS with the soak's own self-signed certificate
+        # Over HTTPS Django's CSRF check wants a same-origin Referer, as a browser sends.
+        self.client.headers["Referer"] = f"{self.host}/accounts/login/"
         with _LOCK:
             self.account = next(_ACCOUNTS[self.role])
-        page = self.client.get("/accounts/login/", name="sign-in")
+        page = self.client.get("/accounts/login/", name="sign-in page")
         page = self.client.post(
             "/accounts/login/",
             {

@@ -54,7 +54,10 @@ def _setup(out: Path, analysts: int, supervisors: int, cases: int) -> None:
     call_command("demo_world", cases=cases, employers=max(10, cases // 50), verbosity=0)
     signing_key()  # created once here; production never makes one up
     accounts: dict[str, list[dict[str, str]]] = {"analysts": [], "supervisors": []}
-    for kind, model_name, count in (("analysts", "alice", analysts), ("supervisors", "sam", supervisors)):
+    for kind, model_name, count in (
+        ("analysts", "alice", analysts),
+        ("supervisors", "sam", supervisors),
+    ):
         model = User.objects.get(username=model_name)
         for i in range(count):
             name = f"soak-{model_name}-{i:03d}"
@@ -116,6 +119,8 @@ class Soak:
             "CROSSCHECK_AUDIT_CHECKPOINT_KEY_FILE": str(self.work / "checkpoint.pem"),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
             "CROSSCHECK_LOG_LEVEL": "WARNING",
+            # A signed checkpoint every 30 s, so the verification after the soak checks some.
+            "CROSSCHECK_AUDIT_CHECKPOINT_SECONDS": "30",
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -142,8 +147,16 @@ class Soak:
         analysts = max(1, round(self.args.users * 6 / 10))
         supervisors = max(1, round(self.args.users * 2 / 10))
         subprocess.run(
-            [sys.executable, "-m", "bench.soak", "setup", str(self.work / "soak.json"),
-             str(analysts), str(supervisors), str(self.args.cases)],
+            [
+                sys.executable,
+                "-m",
+                "bench.soak",
+                "setup",
+                str(self.work / "soak.json"),
+                str(analysts),
+                str(supervisors),
+                str(self.args.cases),
+            ],
             cwd=ROOT,
             env=self.env("local"),
             check=True,
@@ -202,9 +215,24 @@ class Soak:
         cert, key = self._certificate()
         log = (self.work / "gunicorn.log").open("ab")
         web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--config",
-             "python:config.gunicorn", "--workers", "2", "--threads", "4",
-             "--bind", f"127.0.0.1:{self.port}", "--certfile", str(cert), "--keyfile", str(key)],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi:application",
+                "--config",
+                "python:config.gunicorn",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--certfile",
+                str(cert),
+                "--keyfile",
+                str(key),
+            ],
             cwd=ROOT,
             env=self.env(),
             stdout=log,
@@ -216,12 +244,12 @@ class Soak:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(  # noqa: S310 - loopback, our own certificate
+                with urllib.request.urlopen(
                     f"{self.host}/healthz", timeout=3, context=ssl._create_unverified_context()
                 ) as r:
                     if json.loads(r.read()).get("status") == "ok":
                         return web, celery
-            except Exception:  # noqa: BLE001,S110 - not listening yet
+            except Exception:
                 pass
             time.sleep(1)
         raise SystemExit("gunicorn did not become healthy")
@@ -241,15 +269,34 @@ class Soak:
         thread = threading.Thread(target=crossref, daemon=True)
         thread.start()
         subprocess.run(
-            [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
-             "--headless", "--users", str(self.args.users), "--spawn-rate",
-             str(max(1, self.args.users // 10)), "--run-time", f"{seconds}s",
-             "--host", self.host, "--csv", str(self.work / "soak"),
-             "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "10"],
+            [
+                sys.executable,
+                "-m",
+                "locust",
+                "-f",
+                str(ROOT / "bench" / "locustfile.py"),
+                "--headless",
+                "--users",
+                str(self.args.users),
+                "--spawn-rate",
+                str(max(1, self.args.users // 10)),
+                "--run-time",
+                f"{seconds}s",
+                "--host",
+                self.host,
+                "--csv",
+                str(self.work / "soak"),
+                "--only-summary",
+                "--loglevel",
+                "WARNING",
+                "--stop-timeout",
+                "10",
+            ],
             cwd=ROOT,
             env={**os.environ, "SOAK_CONFIG": str(self.work / "soak.json"), "SOAK_OUT": str(out)},
             check=False,
-            stdout=subprocess.DEVNULL,
+            stdout=(self.work / "locust.log").open("ab"),
+            stderr=subprocess.STDOUT,
         )
         thread.join(120)
         return self.work / "soak_stats.csv", json.loads(out.read_text()), (result or ["?"])[0]
@@ -276,7 +323,9 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
 def report(stats: Path) -> int:
     """Requests/s and p50/p95/p99 per kind from locust's CSV; returns the failures."""
     rows = list(csv.DictReader(stats.open()))
-    print(f"{'kind':32} {'requests':>9} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>7}")
+    print(
+        f"{'kind':32} {'requests':>9} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>7}"
+    )
     errors = 0
     for row in rows:
         name = row["Name"] if row["Name"] != "Aggregated" else "all"
@@ -299,7 +348,9 @@ def _after(soak: Soak, submitted: list[str]) -> int:
     summary = json.loads(done.stdout.strip().splitlines()[-1]) if done.stdout.strip() else {}
     ok = done.returncode == 0 and summary.get("ok")
     problems += 0 if ok else 1
-    print(f"audit chain: {'verified' if ok else 'BROKEN'} ({summary or done.stderr.strip()[-300:]})")
+    print(
+        f"audit chain: {'verified' if ok else 'BROKEN'} ({summary or done.stderr.strip()[-300:]})"
+    )
     conn = psycopg2.connect(f"{soak.server}/{SOAK_DB}")
     with conn.cursor() as cur:
         cur.execute(
@@ -332,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=3000, help="synthetic cases of the set-up")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
-    print(f"soak: {args.users} users for {args.minutes:g} minutes on loopback (gunicorn, production settings)")
+    print(
+        f"soak: {args.users} users for {args.minutes:g} minutes on loopback (gunicorn, production settings)"
+    )
     print("(this machine is shared and noisy: the figures are indicative)")
     soak = Soak(args)
     procs: list = []

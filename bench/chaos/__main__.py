@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         "the postgres fault is then skipped)",
     )
     parser.add_argument("--database", default="", help="database name (default chaos_<scale>)")
-    parser.add_argument("--down", type=float, default=5.0, help="seconds a stopped server stays down")
+    parser.add_argument(
+        "--down", type=float, default=5.0, help="seconds a stopped server stays down"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
     cfg = Config(
@@ -47,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     for phase in cfg.phases:
         if phase not in ("run", "ingest"):
             parser.error(f"unknown phase {phase!r}")
-    print(f"chaos: {cfg.scale:,} cases, seed {cfg.seed}, faults {','.join(cfg.faults)}, phases {','.join(cfg.phases)}")
+    print(
+        f"chaos: {cfg.scale:,} cases, seed {cfg.seed}, faults {','.join(cfg.faults)}, phases {','.join(cfg.phases)}"
+    )
     print("(this machine is shared and noisy: times are indicative, equality is what counts)")
     with Harness(cfg) as harness:
         _reference, results = harness.run_all()

@@ -50,10 +50,22 @@ SELECT c.subject_key, c.kind, c.status, c.subject_kind, c.severity, c.priority, 
                  WHERE cf.case_id = c.id) AS keys)
   FROM cases_case c
 """
-CASE_COLUMNS = (
-    "kind status subject_kind severity priority score routed_unit owning_agency state "
-    "employer_ref worker_ref finding_count rule_codes findings"
-).split()
+CASE_COLUMNS = [
+    "kind",
+    "status",
+    "subject_kind",
+    "severity",
+    "priority",
+    "score",
+    "routed_unit",
+    "owning_agency",
+    "state",
+    "employer_ref",
+    "worker_ref",
+    "finding_count",
+    "rule_codes",
+    "findings",
+]
 DUPLICATES = """
 SELECT (SELECT count(*) - count(DISTINCT (rule_code, subject_key, evidence_key)) FROM crossref_finding)
      + (SELECT count(*) - count(DISTINCT finding_id) FROM cases_casefinding)

@@ -90,7 +90,9 @@ def build(name: str, rng: random.Random, h: Harness) -> Fault:
     if name == "redis":
         return Fault(name, "Redis SHUTDOWN NOSAVE + restart", [rng.uniform(0.2, 0.6)], _redis)
     if name == "postgres":
-        fault = Fault(name, "PostgreSQL immediate stop + restart", [rng.uniform(0.2, 0.6)], _postgres)
+        fault = Fault(
+            name, "PostgreSQL immediate stop + restart", [rng.uniform(0.2, 0.6)], _postgres
+        )
         if h.pg is None:
             fault.skipped = "the harness was given a shared server (--postgres): never stopped"
         return fault

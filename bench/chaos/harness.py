@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg2
 
 from bench.chaos import checks, faults
-from bench.chaos.stack import ROOT, CheckpointDisk, Celery, PrivatePostgres, PrivateRedis
+from bench.chaos.stack import ROOT, Celery, CheckpointDisk, PrivatePostgres, PrivateRedis
 
 
 @dataclass
@@ -143,7 +143,9 @@ class Harness:
             self.pg = PrivatePostgres(self.work)
             self.pg.init()
             self.base_url = self.pg.base_url
-            self.say(f"private PostgreSQL ({self.pg.bin}) on port {self.pg.port}, data {self.pg.data}")
+            self.say(
+                f"private PostgreSQL ({self.pg.bin}) on port {self.pg.port}, data {self.pg.data}"
+            )
         self.redis.start()
         self.say(f"private Redis on port {self.redis.port}")
         self.say(
@@ -295,7 +297,7 @@ class Harness:
             try:
                 if len(app.control.ping(timeout=1.0)) >= count:
                     return
-            except Exception:  # noqa: BLE001 - a connection left over from a restarted Redis
+            except Exception:
                 pass
             finally:
                 app.close()
@@ -373,7 +375,9 @@ class Harness:
                     run_done.set()
                 if injector is not None and injector.is_alive():
                     continue
-                if self.db.one("SELECT count(*) FROM crossref_finding WHERE ingested_at IS NULL")[0]:
+                if self.db.one("SELECT count(*) FROM crossref_finding WHERE ingested_at IS NULL")[
+                    0
+                ]:
                     continue
                 # The work is over: the last event it wrote must be sealed, and a signed
                 # checkpoint must cover that seal (each checkpoint is itself an event, so the head

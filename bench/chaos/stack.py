@@ -76,7 +76,9 @@ class PrivatePostgres:
             return Path(found[-1]).parent
         initdb = shutil.which("initdb")
         if initdb is None:
-            raise RuntimeError("initdb not found: install PostgreSQL (Debian: apt-get install postgresql)")
+            raise RuntimeError(
+                "initdb not found: install PostgreSQL (Debian: apt-get install postgresql)"
+            )
         return Path(initdb).parent
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -92,8 +94,16 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(
-            str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-            "-E", "UTF8", "--no-sync", "--locale=C.UTF-8",
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C.UTF-8",
         )
         self.start()
 
@@ -105,8 +115,17 @@ class PrivatePostgres:
             "-c checkpoint_timeout=15min -c log_min_messages=warning"
         )
         self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
-            "-w", "-t", "300", "start",
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "300",
+            "start",
         )
 
     def stop_immediate(self) -> None:
@@ -114,9 +133,7 @@ class PrivatePostgres:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
 
     def stop(self) -> None:
-        self._run(
-            str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop", check=False
-        )
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop", check=False)
 
     @property
     def base_url(self) -> str:
@@ -137,8 +154,19 @@ class PrivateRedis:
         log = (self.dir / "redis.log").open("ab")
         self.proc = subprocess.Popen(
             [
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.dir), "--daemonize", "no",
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--daemonize",
+                "no",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -154,7 +182,9 @@ class PrivateRedis:
 
     def shutdown_nosave(self) -> None:
         """The fault: `redis-cli SHUTDOWN NOSAVE`; every queued and unacknowledged message is gone."""
-        subprocess.run(["redis-cli", "-p", str(self.port), "SHUTDOWN", "NOSAVE"], capture_output=True)
+        subprocess.run(
+            ["redis-cli", "-p", str(self.port), "SHUTDOWN", "NOSAVE"], capture_output=True
+        )
         if self.proc is not None:
             self.proc.wait(30)
 
@@ -295,9 +325,20 @@ class Celery:
         python = [sys.executable, "-m", "celery", "-A", "config"]
         for i, extra in enumerate(self.worker_env):
             cmd = [
-                *python, "worker", "-Q", "interactive,batch", "--concurrency", "1",
-                "--pool", "prefork", "--loglevel", "WARNING", "--without-gossip",
-                "--without-mingle", "-n", f"chaos{i}-{os.getpid()}@%h",
+                *python,
+                "worker",
+                "-Q",
+                "interactive,batch",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"chaos{i}-{os.getpid()}@%h",
             ]
             self.procs.append(
                 Proc(f"worker{i}", cmd, {**self.env, **extra}, self.logs / f"worker{i}.log")

@@ -172,7 +172,9 @@ def _derive(case: Case, key: str, findings: list[Any]) -> bool:
     facts = _subject_facts(findings)
     families = _families(findings)
     unit = route(families=families, state=facts["state"])
-    if unit is None:  # no rule matches: the default agency's default unit, so no case is left unseen
+    if (
+        unit is None
+    ):  # no rule matches: the default agency's default unit, so no case is left unseen
         unit = (
             Unit.objects.select_related("agency")
             .filter(agency__code=settings.CASES_DEFAULT_AGENCY, code=settings.CASES_DEFAULT_UNIT)

@@ -46,15 +46,18 @@ def test_a_run_hit_by_killed_workers_and_a_lost_redis_ends_as_an_undisturbed_one
     kill, redis = results
     assert len(kill.events) == 5
     assert all(what.startswith("kill -9 worker") for _at, what in kill.events)
-    assert kill.round is not None and kill.round.restarts == 5  # the supervisor brought each back
-    assert redis.events and "SHUTDOWN NOSAVE" in redis.events[0][1]
+    assert kill.round is not None
+    assert kill.round.restarts == 5  # the supervisor brought each back
+    assert redis.events
+    assert "SHUTDOWN NOSAVE" in redis.events[0][1]
     for result in results:
         got = result.round.outcome
         differences = checks.case_differences(got, reference.outcome)
         assert got.status == "done", result.line()
         assert got.findings_digest == reference.outcome.findings_digest, result.line()
         assert got.cases_digest == reference.outcome.cases_digest, differences
-        assert got.duplicates == 0 and got.pending == 0, result.line()
+        assert got.duplicates == 0, result.line()
+        assert got.pending == 0, result.line()
         assert got.chain_ok, got.chain_detail
         assert got.checkpoint_seq >= got.head_seq, result.line()
         assert result.equal
