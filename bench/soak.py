@@ -307,6 +307,13 @@ class Soak:
         self.redis.stop()
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
+            import psycopg2
+
+            admin = psycopg2.connect(f"{self.server}/postgres")
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{SOAK_DB}" WITH (FORCE)')
+            admin.close()
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:

@@ -8,6 +8,7 @@ case, the audit chain is sealed and a signed checkpoint covers its head.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -192,6 +193,14 @@ class Harness:
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
+        if self.cfg.postgres and not self.cfg.keep:
+            # A shared server keeps nothing of the harness (a private cluster goes with its directory).
+            with contextlib.suppress(psycopg2.Error):
+                admin = psycopg2.connect(f"{self.base_url}/postgres")
+                admin.autocommit = True
+                with admin.cursor() as cur:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+                admin.close()
         self.redis.stop()
         if self.pg is not None:
             self.pg.stop()
