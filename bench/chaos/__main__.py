@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--down", type=float, default=5.0, help="seconds a stopped server stays down"
     )
+    parser.add_argument(
+        "--lease",
+        type=int,
+        default=0,
+        help="fault rounds' lease, s (default 3x the longest partition)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
     cfg = Config(
@@ -44,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         postgres=args.postgres.rstrip("/"),
         database=args.database,
         down_seconds=args.down,
+        lease=args.lease,
         keep=args.keep,
     )
     for phase in cfg.phases:
