@@ -16,10 +16,14 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import datetime
+import ipaddress
 import json
 import os
 import secrets
 import shutil
+import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,6 +32,12 @@ import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from bench.chaos.stack import ROOT, Celery, PrivateRedis, spare_port
 
@@ -134,8 +144,6 @@ class Soak:
         )
 
     def prepare(self) -> None:
-        import psycopg2
-
         self.redis.start()
         admin = psycopg2.connect(f"{self.server}/postgres")
         admin.autocommit = True
@@ -173,13 +181,6 @@ class Soak:
     def _certificate(self) -> tuple[Path, Path]:
         """A self-signed certificate for 127.0.0.1: production settings redirect plain HTTP and
         mark cookies Secure, so gunicorn speaks TLS on loopback as the proxy in front would."""
-        import datetime
-        import ipaddress
-
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
 
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -210,8 +211,6 @@ class Soak:
         return cert_file, key_file
 
     def serve(self) -> tuple[subprocess.Popen[bytes], Celery]:
-        import ssl
-
         cert, key = self._certificate()
         log = (self.work / "gunicorn.log").open("ab")
         web = subprocess.Popen(
@@ -307,7 +306,6 @@ class Soak:
         self.redis.stop()
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
-            import psycopg2
 
             admin = psycopg2.connect(f"{self.server}/postgres")
             admin.autocommit = True
@@ -317,8 +315,6 @@ class Soak:
 
 
 def _terminate(proc: subprocess.Popen[bytes]) -> None:
-    import signal
-
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -348,7 +344,6 @@ def report(stats: Path) -> int:
 
 def _after(soak: Soak, submitted: list[str]) -> int:
     """The chain verifies; every accepted submission is stored exactly once."""
-    import psycopg2
 
     problems = 0
     done = soak._manage("audit_verify", "--json")

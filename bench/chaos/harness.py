@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
+from celery import Celery as CeleryApp
 
 from bench.chaos import checks, faults
 from bench.chaos.stack import ROOT, Celery, CheckpointDisk, PrivatePostgres, PrivateRedis
@@ -302,11 +303,9 @@ class Harness:
         )
 
     def _wait_workers(self, count: int, timeout: float = 180) -> None:
-        from celery import Celery as App
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            app = App(broker=self.redis.url)
+            app = CeleryApp(broker=self.redis.url)
             try:
                 if len(app.control.ping(timeout=1.0)) >= count:
                     return
