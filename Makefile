@@ -8,7 +8,7 @@ SCALE ?=
 SEED ?=
 FULL ?=
 
-.PHONY: install messages run run-check test lint typecheck bench bench-compare fuzz clean-var vendor
+.PHONY: install messages run run-check test lint typecheck bench bench-compare fuzz chaos soak clean-var vendor
 
 install: $(STAMP) messages
 
@@ -66,6 +66,22 @@ bench: install
 bench-compare: install
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make bench-compare A=bench/results/x.json B=bench/results/y.json"; exit 2; }
 	$(PY) -m bench.report compare $(A) $(B)
+
+# Faults in the middle of real work (bench/chaos): kill -9, Redis and PostgreSQL lost, a clock
+# ahead, the checkpoint disk full; one line per fault. Private PostgreSQL, Redis and tmpfs.
+CHAOS_FAULTS ?=
+CHAOS_PHASES ?=
+chaos: install
+	@test -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 || test -e /usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1 \
+	  || { [ "$$(id -u)" = 0 ] && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libfaketime >/dev/null; } ; } \
+	  || echo "libfaketime missing: the clock fault will be skipped (apt-get install libfaketime)"
+	$(PY) -m bench.chaos $(if $(SCALE),--scale $(SCALE),) $(if $(SEED),--seed $(SEED),) $(if $(CHAOS_FAULTS),--faults $(CHAOS_FAULTS),) $(if $(CHAOS_PHASES),--phases $(CHAOS_PHASES),)
+
+# 50 users for 5 minutes against gunicorn with production settings (bench/soak.py, bench/locustfile.py).
+SOAK_USERS ?= 50
+SOAK_MINUTES ?= 5
+soak: install
+	$(PY) -m bench.soak --users $(SOAK_USERS) --minutes $(SOAK_MINUTES)
 
 clean-var:
 	rm -rf var/

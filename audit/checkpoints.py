@@ -15,6 +15,8 @@ one, so a database administrator cannot pass a cut tail off as a restore.
 from __future__ import annotations
 
 import base64
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -132,13 +134,7 @@ def _append(path: Path, payload: dict[str, Any], key: Ed25519PrivateKey) -> str:
     """Sign `payload` and append it, with its signature, as one line of `path`; the signature."""
     signature = base64.b64encode(key.sign(_signed_bytes(payload))).decode()
     line = json.dumps({**payload, "sig": signature}, sort_keys=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-    try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _append_whole(path, line.encode())
     return signature
 
 
@@ -185,6 +181,34 @@ def signature_valid(data: bytes, signature: str) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def _append_whole(path: Path, data: bytes) -> None:
+    """Append `data` as a whole, or leave the file as it was and raise.
+
+    A full filesystem cuts a write short at its last free byte without an error; the fragment
+    would glue itself to the next checkpoint and make both unreadable. So the write is carried
+    to its end, and on any failure the file is cut back to its length before it. The lock keeps
+    two signers (two workers) from cutting each other's line.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        length = os.fstat(fd).st_size
+        try:
+            done = 0
+            while done < len(data):
+                written = os.write(fd, data[done:])
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+                done += written
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, length)
+            raise
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def checkpoints(*, min_seq: int = 0) -> list[Checkpoint]:

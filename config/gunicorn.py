@@ -10,6 +10,7 @@ own lines: a path is what a person typed too.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,11 @@ from gunicorn.glogging import Logger
 from core.redaction import redact_digits
 
 accesslog = "-"
+# How long an idle keep-alive connection stays open. gunicorn's 2 s default is shorter than a
+# person's pause between two clicks, so a client reusing its connection races the server closing
+# it and gets "connection closed without response" (found by `make soak`: 2 of 36 queue loads).
+# Longer than the usual load balancer's idle timeout (60 s), so the balancer closes first.
+keepalive = int(os.environ.get("CROSSCHECK_GUNICORN_KEEPALIVE", "75"))
 
 
 class JsonAccessLogger(Logger):

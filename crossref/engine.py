@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from audit.services import event_record
@@ -275,17 +276,24 @@ def plan_partitions(run: Run, *, ssn_partitions: int, employer_partitions: int) 
 
 
 def expired_leases(now: Any | None = None) -> Iterable[int]:
-    """Ids of partitions whose lease ran out (their worker died or stalled)."""
-    now = now or timezone.now()
+    """Ids of partitions whose lease ran out (their worker died or stalled).
+
+    On the database's clock, which set the lease (partition_claim): the sweeper may run on a
+    worker whose own clock is off, and one ten minutes ahead would see every lease expired.
+    """
     return Partition.objects.filter(
-        status=PartitionStatus.RUNNING, lease_expires_at__lt=now, run__status=RunStatus.RUNNING
+        status=PartitionStatus.RUNNING,
+        lease_expires_at__lt=now or Now(),
+        run__status=RunStatus.RUNNING,
     ).values_list("pk", flat=True)
 
 
 def stale_pending(now: Any | None = None) -> Iterable[int]:
-    """Pending partitions whose message may have been lost (Redis restarted) and need resending."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=int(settings.CROSSREF["RESEND_PENDING_AFTER_SECONDS"]))
+    """Pending partitions whose message may have been lost (Redis restarted) and need resending
+    (on the database's clock, as partitions_enqueue stamps them)."""
+    cutoff = (now or Now()) - timedelta(
+        seconds=int(settings.CROSSREF["RESEND_PENDING_AFTER_SECONDS"])
+    )
     return Partition.objects.filter(
         status=PartitionStatus.PENDING, run__status=RunStatus.RUNNING, enqueued_at__lt=cutoff
     ).values_list("pk", flat=True)

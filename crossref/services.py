@@ -10,6 +10,7 @@ from celery import current_app
 from celery.schedules import crontab
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from audit.models import Outcome
@@ -236,7 +237,8 @@ def _clean_scope(scope: dict[str, Any]) -> dict[str, Any]:
 def partitions_enqueue(*, partition_ids: Iterable[int]) -> int:
     """Send one task per partition (ids only) and note when, for the sweeper."""
     ids = list(partition_ids)
-    Partition.objects.filter(pk__in=ids).update(enqueued_at=timezone.now())
+    # The database's clock, as the sweeper reads it (engine.stale_pending), whatever this worker's.
+    Partition.objects.filter(pk__in=ids).update(enqueued_at=Now())
     # By name: the task module calls these services, so the services never import it.
     for pk in ids:
         current_app.send_task(PARTITION_TASK, args=[pk])

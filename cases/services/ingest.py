@@ -34,6 +34,7 @@ from cases.models import (
 )
 from cases.services.common import now, timeline, today
 from core.calendar import add_working_days
+from crossref.models import Finding
 from crossref.services import finding_ingest_claim, findings_mark_ingested
 from privacy.models import Agency, Unit
 from verification.models import Employer, VerificationCase
@@ -151,8 +152,60 @@ def _subject_facts(findings: list[Any]) -> dict[str, Any]:
     return facts
 
 
-def _apply_findings(case: Case, findings: list[Any]) -> None:
-    """Fold findings into the case's severity, score, priority, rules and SLA."""
+def _families(findings: list[Any]) -> list[str]:
+    """The findings' families, the most severe first (ties in FAMILY_KIND's order): the same
+    list whatever order the findings arrived in."""
+    precedence = {family: i for i, family in enumerate(FAMILY_KIND)}
+    rank: dict[str, int] = {}
+    for f in findings:
+        rank[f.family] = max(rank.get(f.family, 0), SEVERITY_RANK.get(f.severity, 0))
+    return sorted(rank, key=lambda fam: (-rank[fam], precedence.get(fam, len(precedence)), fam))
+
+
+def _derive(case: Case, key: str, findings: list[Any]) -> bool:
+    """Kind, display facts and routing from all of a subject's findings; False if no unit or
+    agency can take the case.
+
+    A function of the set of findings, not of their order: partitions commit in whatever order
+    the workers finish them, and the ingest takes what has committed.
+    """
+    facts = _subject_facts(findings)
+    families = _families(findings)
+    unit = route(families=families, state=facts["state"])
+    if (
+        unit is None
+    ):  # no rule matches: the default agency's default unit, so no case is left unseen
+        unit = (
+            Unit.objects.select_related("agency")
+            .filter(agency__code=settings.CASES_DEFAULT_AGENCY, code=settings.CASES_DEFAULT_UNIT)
+            .first()
+        )
+    agency = (
+        unit.agency if unit else Agency.objects.filter(code=settings.CASES_DEFAULT_AGENCY).first()
+    )
+    if agency is None:
+        return False
+    employer_subject = key.startswith("employer:")
+    case.kind = (
+        CaseKind.EMPLOYER_COMPLIANCE
+        if employer_subject
+        else FAMILY_KIND.get(families[0], CaseKind.IDENTITY_FRAUD)
+    )
+    case.owning_agency = agency
+    case.routed_unit = unit
+    for name, value in facts.items():
+        setattr(case, name, value)
+    return True
+
+
+def _untouched(case: Case) -> bool:
+    """Still as the ingest left it: flagged, never triaged, nobody assigned."""
+    return case.status == CaseStatus.FLAGGED and case.triaged_at is None and not case.assignee_id
+
+
+def _apply_findings(case: Case, findings: list[Any], *, clerical: bool) -> None:
+    """Fold findings into the case's severity, score, priority, rules and SLA (`clerical`: every
+    finding of the case, these included, is a probable clerical error)."""
     for f in findings:
         if SEVERITY_RANK.get(f.severity, 0) > SEVERITY_RANK.get(case.severity, 0):
             case.severity = f.severity
@@ -161,7 +214,6 @@ def _apply_findings(case: Case, findings: list[Any]) -> None:
             case.rule_codes = [*case.rule_codes, f.rule_code]
         if f.family not in case.rule_families:
             case.rule_families = [*case.rule_families, f.family]
-    clerical = all(f.is_clerical for f in findings) and case.finding_count == 0
     case.priority = (
         min(case.priority, priority_for(case.severity, case.score, clerical))
         if case.pk
@@ -200,7 +252,11 @@ def _attach(case: Case, findings: list[Any], *, is_new: bool) -> None:
 
 
 def _extend(case: Case, findings: list[Any]) -> None:
-    _apply_findings(case, findings)
+    earlier = list(Finding.objects.filter(case_link__case=case))
+    clerical = all(f.is_clerical for f in [*earlier, *findings])
+    if _untouched(case):
+        _derive(case, case.subject_key, [*earlier, *findings])
+    _apply_findings(case, findings, clerical=clerical)
     case.has_new_evidence = True
     case.save()
     _attach(case, findings, is_new=True)
@@ -214,45 +270,23 @@ def _extend(case: Case, findings: list[Any]) -> None:
 
 
 def _create(key: str, findings: list[Any]) -> Case | None:
-    facts = _subject_facts(findings)
-    families = list(dict.fromkeys(f.family for f in findings))
-    unit = route(families=families, state=facts["state"])
-    if (
-        unit is None
-    ):  # no rule matches: the default agency's default unit, so no case is left unseen
-        unit = (
-            Unit.objects.select_related("agency")
-            .filter(agency__code=settings.CASES_DEFAULT_AGENCY, code=settings.CASES_DEFAULT_UNIT)
-            .first()
-        )
-    agency = (
-        unit.agency if unit else Agency.objects.filter(code=settings.CASES_DEFAULT_AGENCY).first()
-    )
-    if agency is None:
-        logger.warning(
-            "cases.ingest: no routing rule or default agency for %s; findings stay pending", key
-        )
-        return None
     employer_subject = key.startswith("employer:")
-    kind = (
-        CaseKind.EMPLOYER_COMPLIANCE
-        if employer_subject
-        else FAMILY_KIND.get(families[0], CaseKind.IDENTITY_FRAUD)
-    )
     case = Case(
-        number=_next_number(),
-        kind=kind,
+        number="",
         status=CaseStatus.FLAGGED,
-        owning_agency=agency,
-        routed_unit=unit,
         subject_kind=SubjectKind.EMPLOYER if employer_subject else SubjectKind.WORKER,
         subject_key=key,
         score=0.0,
         severity=Severity.LOW,
         priority=4,
-        **facts,
     )
-    _apply_findings(case, findings)
+    if not _derive(case, key, findings):
+        logger.warning(
+            "cases.ingest: no routing rule or default agency for %s; findings stay pending", key
+        )
+        return None
+    case.number = _next_number()
+    _apply_findings(case, findings, clerical=all(f.is_clerical for f in findings))
     suppression = _active_suppression(key, case.rule_codes)
     if suppression is not None:
         case.snoozed_until = suppression.until
@@ -262,7 +296,7 @@ def _create(key: str, findings: list[Any]) -> Case | None:
         case,
         None,
         "flagged",
-        f"Flagged by {', '.join(case.rule_codes)}; routed to {unit or 'no unit'}",
+        f"Flagged by {', '.join(case.rule_codes)}; routed to {case.routed_unit or 'no unit'}",
         findings=[f.pk for f in findings],
     )
     return case

@@ -272,7 +272,11 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "core-heartbeat": {"task": "core.tasks.heartbeat", "schedule": 30.0},
 }
-CELERY_BEAT_SCHEDULE["crossref-sweep"] = {"task": "crossref.tasks.sweep", "schedule": 60.0}
+# How often beat sweeps expired leases and lost messages (the chaos harness shortens it).
+CELERY_BEAT_SCHEDULE["crossref-sweep"] = {
+    "task": "crossref.tasks.sweep",
+    "schedule": float(env_int("CROSSREF_SWEEP_SECONDS", 60)),
+}
 CELERY_BEAT_SCHEDULE["crossref-scheduled-runs"] = {
     "task": "crossref.tasks.scheduled_runs",
     "schedule": 60.0,
@@ -334,7 +338,10 @@ AUDIT_ASSIGNMENT_RESOLVER = env_str("CROSSCHECK_AUDIT_ASSIGNMENT_RESOLVER", "")
 # Actions that reveal a full identifier (counted by the "reveals above the norm" rule).
 AUDIT_REVEAL_ACTION_SUFFIXES = [".identifier_revealed", ".reveal", ".revealed"]
 CELERY_BEAT_SCHEDULE["audit-seal"] = {"task": "audit.tasks.seal", "schedule": 5.0}
-CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {"task": "audit.tasks.checkpoint", "schedule": 300.0}
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "audit.tasks.checkpoint",
+    "schedule": float(env_int("CROSSCHECK_AUDIT_CHECKPOINT_SECONDS", 300)),
+}
 CELERY_BEAT_SCHEDULE["audit-verify"] = {"task": "audit.tasks.verify", "schedule": 3600.0}
 CELERY_BEAT_SCHEDULE["audit-verify-full"] = {
     "task": "audit.tasks.verify",
@@ -537,7 +544,10 @@ CASES_DEFAULT_AGENCY = env_str(
 CASES_DEFAULT_UNIT = env_str(
     "CROSSCHECK_CASES_DEFAULT_UNIT", "worksite-a"
 )  # its unit that receives them
-CELERY_BEAT_SCHEDULE["cases-ingest"] = {"task": "cases.tasks.findings_ingest", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["cases-ingest"] = {
+    "task": "cases.tasks.findings_ingest",
+    "schedule": float(env_int("CROSSCHECK_CASES_INGEST_SECONDS", 30)),
+}
 CELERY_BEAT_SCHEDULE["cases-reminders"] = {"task": "cases.tasks.reminders_send", "schedule": 3600.0}
 # --- end of cases ----------------------------------------------------------------------------------
 

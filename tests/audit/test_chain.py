@@ -286,3 +286,37 @@ def test_chunks_run_on_parallel_connections_and_an_error_in_one_reaches_the_call
     monkeypatch.setattr(verify_module, "_check_chunk", broken)
     with pytest.raises(RuntimeError, match="chunk 5 failed"):
         chain.verify(chunk=2, use_checkpoints=False)
+
+
+def test_a_checkpoint_the_disk_has_no_room_for_leaves_no_fragment_behind(alice):
+    # Found by `make chaos` (disk full for the checkpoint directory): the append was cut short at
+    # the filesystem's last free byte, the fragment stayed, and the next checkpoint, glued to it,
+    # was unreadable, so the verifier reported a forged checkpoint file. A file-size limit on this
+    # process makes the kernel cut the write short exactly as a full filesystem does.
+    import resource
+    import signal
+
+    _events(2, actor=alice)
+    seal_all()
+    chain.checkpoint_sign()
+    path = chain.checkpoint_path()
+    before = path.read_bytes()
+    _events(1, actor=alice)
+    seal_all()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) + 80, hard))
+    try:
+        with pytest.raises(OSError):
+            chain.checkpoint_sign()
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert path.read_bytes() == before  # nothing of the refused checkpoint is left
+
+    cp = chain.checkpoint_sign()  # room again: the next one is whole
+    assert cp.seq == 3
+    assert [c.valid for c in chain.checkpoints()] == [True, True]
+    result = chain.verify()
+    assert result.ok, result.problem
+    assert result.checkpoints_checked == 2
