@@ -216,7 +216,12 @@ class DeliveryListApi(EmployerApi):
         cursor = Text(max_length=200)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
-    @extend_schema(parameters=[Filters], responses={200: DeliveryPage}, summary="List deliveries")
+    @extend_schema(
+        operation_id="v1_webhooks_deliveries_list",
+        parameters=[Filters],
+        responses={200: DeliveryPage},
+        summary="List deliveries",
+    )
     def get(self, request: Request) -> Response:
         filters = self.Filters(data=request.query_params)
         filters.is_valid(raise_exception=True)
