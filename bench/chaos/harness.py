@@ -114,7 +114,7 @@ class Harness:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.work = Path(tempfile.mkdtemp(prefix="crosscheck-chaos-"))
-        os.chmod(self.work, 0o755)  # the postgres user walks through it to its cluster
+        os.chmod(self.work, 0o755)  # nosec B103 # the postgres user walks through it to its throwaway cluster
         self.pg: PrivatePostgres | None = None
         self.redis = PrivateRedis(self.work)
         self.disk = CheckpointDisk(self.work)
