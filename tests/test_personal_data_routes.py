@@ -13,6 +13,7 @@ added without saying how its personal data is accounted for.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -187,7 +188,13 @@ def _leaks(body: str, user: Any) -> list[str]:
         probes += [("dob", DOB.isoformat()), ("dob", DOB.strftime("%m/%d/%Y")), ("ssn", "0123")]
     if not decide(user, action="view", category=DataCategory.DHS_IMMIGRATION).allowed:
         probes += [("a-number", "5432")]
-    return [f"{kind} {value}" for kind, value in probes if value in body]
+    # A whole token, not four digits inside a hash, an id or a timestamp (the audit export is full
+    # of those: "5432" turned up inside one by chance); a masked "•••5432" still counts.
+    return [
+        f"{kind} {value}"
+        for kind, value in probes
+        if re.search(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])", body)
+    ]
 
 
 def test_every_parameterised_route_is_classified():
