@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
+import psycopg2
 import pytest
 import requests
+from django.db import connection
 from django.test import Client
 
 from audit.models import AuditEvent
@@ -55,7 +57,7 @@ USERS = [
 
 
 @pytest.fixture(scope="session")
-def idp(tmp_path_factory: Any) -> Any:
+def idp(tmp_path_factory: Any, django_db_setup: Any) -> Any:
     """The identity provider process for the whole run; its issuer URL."""
     folder = tmp_path_factory.mktemp("idp")
     config = folder / "idp.json"
@@ -79,7 +81,7 @@ def idp(tmp_path_factory: Any) -> Any:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.sso_idp.settings",
         "SSO_IDP_PORT": str(port),
-        "SSO_IDP_DB": str(folder / "idp.sqlite3"),
+        "SSO_IDP_DATABASE_URL": _idp_database(),
         "SSO_IDP_CONFIG": str(config),
     }
     process = subprocess.Popen(
@@ -108,6 +110,25 @@ def idp(tmp_path_factory: Any) -> Any:
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(10)
     log.close()
+    _idp_database(drop=True)
+
+
+def _idp_database(*, drop: bool = False) -> str:
+    """A PostgreSQL database of the provider's own beside the test database, made afresh (or dropped)."""
+    db = connection.settings_dict
+    name = f"{db['NAME']}_idp"
+    host, port = db.get("HOST") or "127.0.0.1", db.get("PORT") or "5432"
+    admin = psycopg2.connect(
+        dbname="postgres", user=db.get("USER"), password=db.get("PASSWORD"), host=host, port=port
+    )
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    auth = f"{db.get('USER') or ''}:{db.get('PASSWORD') or ''}@" if db.get("USER") else ""
+    return f"postgres://{auth}{host}:{port}/{name}"
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
-"""Start the test identity provider: migrate its SQLite file, make its RSA key, clients and
+"""Start the test identity provider: migrate its PostgreSQL database, make its RSA key, clients and
 users from the JSON config, then serve HTTP on SSO_IDP_PORT until terminated.
 
-    SSO_IDP_PORT=8765 SSO_IDP_DB=/tmp/idp.sqlite3 SSO_IDP_CONFIG=/tmp/idp.json \\
+    SSO_IDP_PORT=8765 SSO_IDP_DATABASE_URL=postgres://postgres@127.0.0.1/idp SSO_IDP_CONFIG=/tmp/idp.json \\
         DJANGO_SETTINGS_MODULE=tests.sso_idp.settings python -m tests.sso_idp.serve
 """
 

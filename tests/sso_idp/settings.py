@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import dj_database_url
+
 HERE = Path(__file__).resolve().parent
 SECRET_KEY = "test-identity-provider-only"  # a throwaway key of a test process
 DEBUG = False
@@ -30,7 +32,8 @@ TEMPLATES = [
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["SSO_IDP_DB"]}}
+# A PostgreSQL database of its own (the test run creates and drops it), like everything here.
+DATABASES = {"default": dj_database_url.parse(os.environ["SSO_IDP_DATABASE_URL"])}
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USE_TZ = True
