@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -23,7 +23,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound as DrfNotFound
 from rest_framework.pagination import CursorPagination
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,7 +46,6 @@ from verification.models import (
     TncSource,
     VerificationCase,
 )
-from verification.notices import pdf_response
 from verification.throttling import ApiKeyRateThrottle
 
 MAX_ID = 2**63 - 1
@@ -478,50 +476,6 @@ class CaseNoticeApi(EmployerApi):
         return Response(CaseOutput(case).data)
 
 
-class _PdfRenderer(BaseRenderer):
-    """Lets a client that asks for a PDF get one; errors still come as JSON."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-
-    def render(
-        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
-    ) -> Any:
-        return data if isinstance(data, bytes) else json.dumps(data).encode()
-
-
-class CaseNoticePdfApi(EmployerApi):
-    """Download a notice to the worker (fan, rdc, closure) as a PDF, in the worker's language."""
-
-    renderer_classes = [JSONRenderer, _PdfRenderer]
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=["fan", "rdc", "closure"]
-            ),
-            OpenApiParameter(
-                "language",
-                OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                required=False,
-                description="Print in this language instead of the worker's (en, es, ...)",
-            ),
-        ],
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
-        summary="Download a notice to the worker (PDF)",
-    )
-    def get(self, request: Request, pk: str, kind: str) -> HttpResponse:
-        case = self.case_for(request, pk)
-        notice = services.case_notice_print(
-            actor=request.auth,
-            case=case,
-            kind=kind,
-            language=str(request.query_params.get("language", "")),
-        )
-        return pdf_response(notice.content, notice.filename)
-
-
 class CaseDecisionApi(EmployerApi):
     """Record the worker's decision: take action (contest) or not."""
 
@@ -601,7 +555,6 @@ __all__ = [
     "CaseDetailApi",
     "CaseListApi",
     "CaseNoticeApi",
-    "CaseNoticePdfApi",
     "CaseReferApi",
     "CaseSubmitApi",
     "CaseSubmitDraftApi",

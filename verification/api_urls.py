@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from verification import api, api_batch
+from verification import api, api_batch, api_notices
 from verification.webhooks import api as hooks
 
 urlpatterns = [
@@ -19,7 +19,7 @@ urlpatterns = [
     path("cases/<str:pk>/notice/", api.CaseNoticeApi.as_view(), name="api-case-notice"),
     path(
         "cases/<str:pk>/notices/<slug:kind>.pdf",
-        api.CaseNoticePdfApi.as_view(),
+        api_notices.CaseNoticePdfApi.as_view(),
         name="api-case-notice-pdf",
     ),
     path("cases/<str:pk>/decision/", api.CaseDecisionApi.as_view(), name="api-case-decision"),
