@@ -124,12 +124,15 @@ def _dob(case_dob: np.ndarray, subject_dob: np.ndarray, params: Parameters) -> n
     that would weigh against it is missing instead.
     """
     levels = dob_levels(case_dob, subject_dob)
-    year_only = blocking.year_only_dates(subject_dob)
-    if year_only.any():
-        same_year = blocking.date_columns(case_dob)[1] == blocking.date_columns(subject_dob)[1]
+    at = np.flatnonzero(blocking.year_only_dates(subject_dob))
+    if len(at):  # the few pairs with such a subject: their case dates are split alone
+        same_year = (
+            blocking.date_columns(case_dob[at])[1] == blocking.date_columns(subject_dob[at])[1]
+        )
         weights = params.weight_table()[FIELD_INDEX["dob"]]
-        against = (levels >= 0) & (weights[np.maximum(levels, 0)] < 0)
-        levels[year_only & same_year & against] = MISSING
+        got = levels[at]
+        against = (got >= 0) & (weights[np.maximum(got, 0)] < 0)
+        levels[at[same_year & against]] = MISSING
     return levels
 
 
