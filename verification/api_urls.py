@@ -2,10 +2,11 @@
 
 from django.urls import path, re_path
 
-from verification import api, api_batch, api_notices
+from verification import api, api_batch, api_key_info, api_notices
 from verification.webhooks import api as hooks
 
 urlpatterns = [
+    path("key/", api_key_info.KeyInfoApi.as_view(), name="api-key-info"),
     path("cases/", api.CaseCollectionApi.as_view(), name="api-cases"),
     path("cases/batch", api_batch.CaseBatchApi.as_view(), name="api-cases-batch"),
     path("imports/<str:pk>/", api_batch.ImportDetailApi.as_view(), name="api-import-detail"),

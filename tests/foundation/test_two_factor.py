@@ -88,6 +88,7 @@ API_KEY_ROUTES = {
     "api-webhook-delivery",
     "api-cases-batch",
     "api-import-detail",
+    "api-key-info",
     "api-case-resubmit",
 }
 

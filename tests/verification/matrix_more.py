@@ -48,6 +48,7 @@ EXPECTATIONS: dict[str, Route] = {
     "portal:key-rotate": _portal_post(**_EP),
     "portal:key-revoke": _portal_post(**_EP),
     "api-cases-batch": _api(405),
+    "api-key-info": _api(200),
     "api-import-detail": _api(404, kwargs={"pk": "x"}),
     "api-case-resubmit": _api(405, kwargs={"pk": "x"}),
     # Notices (issue 21): a missing case is refused as a forbidden one.

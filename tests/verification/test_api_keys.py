@@ -163,3 +163,27 @@ def test_a_refused_resubmission_leaves_the_old_case_open(adam, employer, ssa):
     assert bad.status_code == 400
     assert "ssn" in bad.json()["error"]["fields"]
     assert VerificationCase.objects.get(pk=old["id"]).status == "tentative_nonconfirmation"
+
+
+def test_a_key_can_ask_what_it_is_whatever_its_scopes(adam, employer):
+    """GET /api/v1/key/: the key's own employer, scopes and limit; nothing of any worker."""
+    submitter = client_for(adam, employer, scopes=["submit"], rate_per_minute=90)
+    answer = submitter.get("/api/v1/key/")
+    assert answer.status_code == 200
+    facts = answer.json()
+    assert facts["employer"] == employer.pk
+    assert facts["scopes"] == ["submit"]
+    assert facts["rate_per_minute"] == 90
+    assert set(facts) == {
+        "employer",
+        "employer_name",
+        "label",
+        "prefix",
+        "scopes",
+        "rate_per_minute",
+        "expires_at",
+    }
+    assert APIClient().get("/api/v1/key/").status_code == 401
+    key = employer.api_keys.get()
+    services.apikey_revoke(actor=adam, key=key)
+    assert submitter.get("/api/v1/key/").status_code == 401
