@@ -30,6 +30,9 @@ class NamePair:
     ref_last: str
     other_last: str = ""
     ref_middle: str = ""
+    # The two records were found by the same identifier and share the date of birth: a lone near
+    # name is then a lawful variant (`verification.matching.one_slip_forgiven`).
+    same_birth_date: bool = False
 
 
 def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
@@ -56,6 +59,8 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
             Identity(p.first, p.last, None, other_last_names=p.other_last),
             Identity(p.ref_first, p.ref_last, None, middle_name=p.ref_middle),
         )
+        if p.same_birth_date:
+            results = matching.one_slip_forgiven(*results)
         if all(r.outcome in (matching.MATCH, matching.VARIANT) for r in results):
             continue
         weakest = min(

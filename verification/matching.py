@@ -321,8 +321,42 @@ def compare_identity(submitted: Identity, reference: Identity) -> list[FieldResu
             )
     results = [last, first]
     if submitted.date_of_birth is not None and reference.date_of_birth is not None:
-        results.append(compare_dob(submitted.date_of_birth, reference.date_of_birth))
+        dob = compare_dob(submitted.date_of_birth, reference.date_of_birth)
+        if dob.outcome == MATCH:
+            results = one_slip_forgiven(last, first)
+        results.append(dob)
     return results
+
+
+# A near name that the rest of the identity outweighs: a spelling one keystroke off (level 2 of
+# the shared scale) or another spelling of the same sound, a transliteration (level 3:
+# Khaled/Khalid, Yousif/Yusuf), on one name only.
+FORGIVEN_LEVELS = (2, 3)
+
+
+def one_slip_forgiven(last: FieldResult, first: FieldResult) -> list[FieldResult]:
+    """Last and first name, with a lone near name made a variant when the identity agrees.
+
+    The caller found the reference by its identifier (SSN or A-Number) and the date of birth is
+    the same. Then one name a keystroke off, or spelt as it sounds, with the other name agreeing,
+    is how a lawful worker's record looks (issue 17: a typo or a transliteration is not a
+    mismatch), and not how identity fraud looks: a borrowed identity comes with its owner's exact
+    name, a bought number with the buyer's own, different name. Both names near, an initial
+    only, or a different name stay as they were.
+    """
+    pair = [last, first]
+    near = [r for r in pair if r.outcome == NEAR]
+    other = [r for r in pair if r.outcome != NEAR]
+    if len(near) != 1 or other[0].outcome not in (MATCH, VARIANT):
+        return pair
+    slip = near[0]
+    level = name_level(normalize_name(slip.submitted_value), normalize_name(slip.reference_value))
+    if level not in FORGIVEN_LEVELS:
+        return pair
+    forgiven = FieldResult(
+        slip.field, VARIANT, slip.submitted_value, slip.reference_value, slip.score, slip.hint
+    )
+    return [forgiven if r is slip else r for r in pair]
 
 
 def ssn_transpositions(ssn: str) -> list[str]:

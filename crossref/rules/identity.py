@@ -115,6 +115,7 @@ def score_ssa_rows(
                 r["n_last"],
                 r["other_last_names"] or "",
                 r["n_middle"] or "",
+                same_birth_date=r["n_dob"] == r["date_of_birth"],
             )
             for r in found
         ]

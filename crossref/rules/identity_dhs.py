@@ -68,6 +68,7 @@ def score_dhs_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 r["d_first"],
                 r["d_last"],
                 r["other_last_names"] or "",
+                same_birth_date=r["d_dob"] == r["date_of_birth"],
             )
             for r in found
         ]

@@ -327,11 +327,19 @@ def test_the_dhs_record_a_case_leads_to(world, matcher, path):
 
 
 def test_a_near_name_is_a_low_review_lead_and_a_known_nickname_raises_nothing(world, matcher):
-    """The identity rule judges names on the shared scale: a transliteration is for review (low),
-    a nickname from the nickname tables is the same name, a different name is a mismatch."""
+    """The identity rule judges names on the shared scale: both names near (transliterations)
+    are for review (low), one near name with the SSN, the date of birth and the other name
+    agreeing is a lawful variant (a typo or a transliteration: nothing), a nickname from the
+    tables is the same name, a different name is a mismatch."""
     emp = world.employer()
     world.numident("423456780", "Samir", "Haddad", DOB)
-    near = world.case(emp, "423456780", "Sameer", "Haddad", DOB)
+    near = world.case(emp, "423456780", "Sameer", "Hadded", DOB)
+    world.numident("423456783", "Samir", "Haddad", DOB)
+    lone = world.case(emp, "423456783", "Sameer", "Haddad", DOB)
+    world.numident("423456784", "Joshua", "Jones", DOB)
+    typo = world.case(emp, "423456784", "Joshuq", "Jones", DOB)
+    world.numident("423456785", "Joshua", "Jones", date(1960, 1, 1))
+    typo_other_day = world.case(emp, "423456785", "Joshuq", "Jones", DOB)
     world.numident("423456781", "Sandra", "White", DOB)
     nickname = world.case(emp, "423456781", "Sandy", "White", DOB)
     world.numident("423456782", "Olga", "White", DOB)
@@ -339,6 +347,9 @@ def test_a_near_name_is_a_low_review_lead_and_a_known_nickname_raises_nothing(wo
     run_rules(matcher, "SSA-IDENTITY")
     got = findings("SSA-IDENTITY")
     assert got[near.pk].severity == "low"
+    assert lone.pk not in got
+    assert typo.pk not in got
+    assert got[typo_other_day.pk].severity == "high"  # the name is near, the date disagrees
     assert nickname.pk not in got
     assert got[other.pk].severity == "medium"
 
@@ -351,7 +362,7 @@ def test_dhs_identity_judges_a_near_name_as_ssa_identity_does(world, matcher):
         emp,
         "153456781",
         "Sameer",
-        "Haddad",
+        "Hadded",
         DOB,
         citizenship_status="permanent_resident",
         a_number="A022222221",
@@ -376,8 +387,19 @@ def test_dhs_identity_judges_a_near_name_as_ssa_identity_does(world, matcher):
         citizenship_status="permanent_resident",
         a_number="A022222223",
     )
+    world.dhs(a_number="A022222224", first="Samir", last="Haddad", dob=DOB)
+    lone = world.case(
+        emp,
+        "153456784",
+        "Sameer",
+        "Haddad",
+        DOB,
+        citizenship_status="permanent_resident",
+        a_number="A022222224",
+    )
     run_rules(matcher, "DHS-IDENTITY")
     got = findings("DHS-IDENTITY")
+    assert lone.pk not in got  # one near name, everything else agreeing: a lawful variant
     assert got[near.pk].severity == "low"
     assert got[other.pk].severity == "medium"
     assert got[near_and_dob.pk].severity == "high"  # the date of birth disagrees as well

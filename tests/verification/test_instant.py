@@ -49,9 +49,20 @@ def test_a_different_name_is_an_ssa_mismatch_naming_the_field(employer, ssa):
 
 
 def test_a_near_name_is_authorized_with_a_name_review(employer, ssa):
-    case = submit(employer, first_name="Maria", last_name="Garsya Lopes")
+    """Both names only near (another spelling of each): authorized, with a name review."""
+    case = submit(employer, first_name="Marja", last_name="Garsya Lopes")
     assert case.status == CaseStatus.EMPLOYMENT_AUTHORIZED
     assert case.name_review_requested
+
+
+def test_one_name_spelt_as_it_sounds_with_the_rest_agreeing_is_authorized_and_closed(employer, ssa):
+    """The SSN, the date of birth and the given name agree; the surname is another spelling of
+    the same sound: a lawful variant, closed automatically, with no review for anybody."""
+    case = submit(employer, first_name="Maria", last_name="Garsya Lopes")
+    assert case.status == CaseStatus.CLOSED
+    assert not case.name_review_requested
+    last = case.comparisons.get(source="ssa", field="last_name")
+    assert last.outcome == "variant"
 
 
 def test_a_dob_day_month_swap_is_a_mismatch_marked_clerical(employer, ssa):

@@ -77,6 +77,55 @@ def test_given_and_family_names_in_the_other_order_are_a_variant():
     assert results[0].hint == "given_family_swapped"
 
 
+BORN = date(1988, 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference"),
+    [
+        (Identity("Joshuq", "Jones", BORN), Identity("Joshua", "Jones", BORN)),  # a key slip
+        (Identity("Fergando", "Morales", BORN), Identity("Fernando", "Morales", BORN)),
+        (Identity("Donald", "Brkoks", BORN), Identity("Donald", "Brooks", BORN)),
+        (Identity("Khaled", "Nasser", BORN), Identity("Khalid", "Nasser", BORN)),  # transliteration
+        (Identity("Yousif", "Haddad", BORN), Identity("Yusuf", "Haddad", BORN)),
+        (Identity("Ana", "Guzmág", BORN), Identity("Ana", "Guzmán", BORN)),
+    ],
+)
+def test_one_near_name_is_a_variant_when_the_rest_of_the_identity_agrees(submitted, reference):
+    """Found by its SSN, the same date of birth and the other name agreeing: a lawful record."""
+    results = matching.compare_identity(submitted, reference)
+    assert [r.outcome for r in results] == [
+        r.outcome if r.outcome == matching.MATCH else matching.VARIANT for r in results
+    ]
+    assert matching.VARIANT in [r.outcome for r in results]
+    assert matching.worst(results) == matching.VARIANT
+
+
+@pytest.mark.parametrize(
+    ("submitted", "reference", "expected"),
+    [
+        # The date of birth differs: the near name stays for review (and the date is a mismatch).
+        (
+            Identity("Joshuq", "Jones", date(1988, 7, 2)),
+            Identity("Joshua", "Jones", BORN),
+            matching.NEAR,
+        ),
+        # Both names only near: review.
+        (Identity("Joshuq", "Jomes", BORN), Identity("Joshua", "Jones", BORN), matching.NEAR),
+        # An initial is not a spelling.
+        (Identity("J", "Jones", BORN), Identity("Joshua", "Jones", BORN), matching.NEAR),
+        # A different given name is still a mismatch, whatever else agrees.
+        (Identity("Michael", "Jones", BORN), Identity("Joshua", "Jones", BORN), matching.MISMATCH),
+    ],
+)
+def test_a_near_name_is_not_forgiven_without_the_rest_of_the_identity(
+    submitted, reference, expected
+):
+    results = matching.compare_identity(submitted, reference)
+    names = {r.field: r.outcome for r in results}
+    assert expected in (names["first_name"], names["last_name"])
+
+
 def test_a_day_month_swap_is_a_mismatch_with_its_hint():
     result = matching.compare_dob(date(1990, 4, 12), date(1990, 12, 4))
     assert result.outcome == matching.MISMATCH
