@@ -87,9 +87,10 @@ _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 def _copy_value(value: Any) -> str:
     """A value in COPY's text format."""
     if type(value) is str:
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_ESCAPE)
-        return value
+        # Printable text holds no tab, newline or carriage return: one scan instead of three.
+        if value.isprintable() and "\\" not in value:
+            return value
+        return value.translate(_ESCAPE)
     if value is None:
         return "\\N"
     if value is True:
@@ -256,6 +257,7 @@ def _case_values(
     api_key_id: int | None,
     ring: crypto.Keyring,
     key: bytes,
+    memo: dict[tuple[str, str, bool], dict[str, Any]],
 ) -> dict[str, Any]:
     values = dict(_DEFAULTS)
     clean = dict(c.clean.values)
@@ -282,12 +284,22 @@ def _case_values(
                 else crypto.blind_index(clear, kind=KINDS[prefix], key=key)
             )
             values[f"{prefix}_last4"] = crypto.last4(clear)
-    state = SimpleNamespace(status=values["status"], result="")
-    _apply_result(state, result)  # type: ignore[arg-type]  # sets plain attributes only
-    for attr in _RESULT_ATTRS:
-        if hasattr(state, attr):
-            values[attr] = getattr(state, attr)
+    values.update(_result_values(result, values["status"], memo))
     return values
+
+
+def _result_values(
+    result: InstantResult, status: str, memo: dict[tuple[str, str, bool], dict[str, Any]]
+) -> dict[str, Any]:
+    """What `submit._apply_result` sets on a case for this outcome: the same for every case of a
+    chunk with the same status, source and name review, so worked out once per chunk."""
+    key = (result.status, result.tnc_source, result.name_review)
+    found = memo.get(key)
+    if found is None:
+        state = SimpleNamespace(status=status, result="")
+        _apply_result(state, result)  # type: ignore[arg-type]  # sets plain attributes only
+        found = memo[key] = {a: getattr(state, a) for a in _RESULT_ATTRS if hasattr(state, a)}
+    return found
 
 
 def _comparison_lines(case_id: int, at: str, result: InstantResult) -> list[str]:
@@ -317,6 +329,7 @@ def prepare_cases(
     subs = [_submitted(c) for c in cleaned]
     lookup = BulkLookup(subs)
     ring, key = crypto.keyring(), crypto.blind_index_key()
+    memo: dict[tuple[str, str, bool], dict[str, Any]] = {}
     out: dict[int, PreparedCase] = {}
     for c, case_id, sub in zip(cleaned, ids, subs, strict=True):
         result = instant_result(sub, today=on, lookup=lookup)
@@ -329,6 +342,7 @@ def prepare_cases(
             api_key_id=api_key_id,
             ring=ring,
             key=key,
+            memo=memo,
         )
         tail = "\t".join([_copy_value(values[col]) for col in _PREPARED]) + _SUFFIX
         lines = _comparison_lines(case_id, _copy_value(values["submitted_at"]), result)
