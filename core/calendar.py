@@ -19,6 +19,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _federal_holidays(day.year)
 
 
+@lru_cache(maxsize=4096)  # a pure function; a bulk import asks it for every row's hire date
 def add_working_days(start: date, days: int) -> date:
     """The date `days` federal working days after `start` (before it when negative)."""
     step = 1 if days >= 0 else -1

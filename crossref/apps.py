@@ -21,13 +21,13 @@ class CrossrefConfig(AppConfig):
         # registry is ready; this is where an app registers with the apps below it (DESIGN.md).
         from audit.catalogue import register
         from crossref import rules  # noqa: F401  (fills the registry)
-        from crossref.instant import case_submitted
+        from crossref.instant import case_submitted, cases_submitted
         from crossref.retention import register as register_retention
         from verification import submitted
 
         register_retention()
         # verification announces each submitted case; the identity rules answer (DESIGN.md).
-        submitted.register(case_submitted)
+        submitted.register(case_submitted, many=cases_submitted)
 
         register(
             {

@@ -46,6 +46,16 @@ CASE_COLUMNS = (
 
 def case_findings_record(*, case: Any, result: InstantResult) -> dict[str, int]:
     """Write the identity findings of one submitted case in the caller's transaction; rule -> new findings."""
+    return cases_findings_record(items=[(case, result)])
+
+
+def cases_findings_record(*, items: list[tuple[Any, InstantResult]]) -> dict[str, int]:
+    """The identity findings of several cases submitted together (a bulk import), in one pass.
+
+    The rules see the cases' rows side by side, as a batch partition would: each row is judged
+    on its own reference rows, and the naturalized records, read by date of birth, are the union
+    of the cases' own (each case's are every record born its day).
+    """
     rules = [r for r in registry.current_rules() if r.family in INSTANT_FAMILIES]
     current = sources.current_loads()
     run = Run(
@@ -55,23 +65,35 @@ def case_findings_record(*, case: Any, result: InstantResult) -> dict[str, int]:
         authorization={},
     )
     partition = Partition(kind=Partition.Kind.SSN, lo="", hi="")
-    row = {"case_id": case.pk, **{c: getattr(case, c) for c in CASE_COLUMNS}}
+    ssa: list[dict[str, Any]] = []
+    dhs: list[dict[str, Any]] = []
+    naturalized: dict[int, dict[str, Any]] = {}
+    for case, result in items:
+        row = {"case_id": case.pk, **{c: getattr(case, c) for c in CASE_COLUMNS}}
+        ssa += instant_ssa_rows(row, result.references)
+        dhs += instant_dhs_rows(row, result.references)
+        for n in instant_naturalized(row, result.references):
+            naturalized.setdefault(n["id"], n)
     with connection.cursor() as cur:
         ctx = PartitionContext(run=run, partition=partition, cursor=cur, rules=rules)
         # What a batch partition reads or counts, known here already: the rules read nothing.
         ctx.cache.update(
             {
                 "loads": current,
-                "examined": 1,
-                "ssa_rows": instant_ssa_rows(row, result.references),
-                "dhs_rows": instant_dhs_rows(row, result.references),
-                "naturalized": instant_naturalized(row, result.references),
+                "examined": len(items),
+                "ssa_rows": ssa,
+                "dhs_rows": dhs,
+                "naturalized": [naturalized[k] for k in sorted(naturalized)],
             }
         )
-        ctx.rows_examined = 1
+        ctx.rows_examined = len(items)
         for rule in rules:
             rule.implementation(ctx, rule)
     return {k: v for k, v in ctx.new.items() if v}
+
+
+def _exact(result: InstantResult) -> bool:
+    return bool(result.comparisons) and all(c.result.outcome == MATCH for c in result.comparisons)
 
 
 def case_submitted(*, case: Any, result: InstantResult) -> None:
@@ -80,6 +102,12 @@ def case_submitted(*, case: Any, result: InstantResult) -> None:
     When every comparison is an exact match (most submits) no identity rule can raise anything,
     so the rules are not run; otherwise they run over the one case, as the batch would.
     """
-    if result.comparisons and all(c.result.outcome == MATCH for c in result.comparisons):
-        return
-    case_findings_record(case=case, result=result)
+    if not _exact(result):
+        case_findings_record(case=case, result=result)
+
+
+def cases_submitted(items: list[tuple[Any, InstantResult]]) -> None:
+    """`case_submitted` for the cases of a bulk import: the rules run once over all of them."""
+    wanted = [(case, result) for case, result in items if not _exact(result)]
+    if wanted:
+        cases_findings_record(items=wanted)

@@ -115,6 +115,12 @@ class Submitted:
     i94: str = ""
     passport: str = ""
     passport_country: str = ""
+    ssn_bidx: str = ""  # the SSN's blind index when the caller has it already (a bulk import)
+
+    @property
+    def ssn_index(self) -> str:
+        """The SSN's blind index."""
+        return self.ssn_bidx or blind_index(self.ssn, kind="ssn")
 
     @property
     def identity(self) -> Identity:
@@ -211,7 +217,7 @@ def _citizenship_in_question(sub: Submitted, record: Numident | None) -> bool:
 
 def _ssa(sub: Submitted, res: InstantResult, today: date, lookup: Lookup) -> bool:
     """Compare with Numident; True if SSA cannot confirm citizenship (DHS must look)."""
-    record = lookup.numident(blind_index(sub.ssn, kind="ssn"))
+    record = lookup.numident(sub.ssn_index)
     res.references.numident = record
     if _needs_transpositions(sub, record):
         # A keying error is possible: the records of the SSN with two digits swapped, read once.
@@ -434,10 +440,10 @@ class BulkLookup(Lookup):
         self._numident: dict[str, list[Numident]] = {}
         self._dhs: dict[tuple[str, str], list[ImmigrationRecord]] = {}
         self._naturalized: list[ImmigrationRecord] = []
-        self._read_numident(sorted({blind_index(s.ssn, kind="ssn") for s in subs}))
+        self._read_numident(sorted({s.ssn_index for s in subs}))
         variants: set[str] = set()
         for sub in subs:
-            record = self.numident(blind_index(sub.ssn, kind="ssn"))
+            record = self.numident(sub.ssn_index)
             if _needs_transpositions(sub, record):
                 variants.update(
                     blind_index(v, kind="ssn") for v in matching.ssn_transpositions(sub.ssn)
@@ -457,11 +463,7 @@ class BulkLookup(Lookup):
                     self._dhs.setdefault(
                         (field_name, getattr(rec, f"{field_name}_bidx")), []
                     ).append(rec)
-        questioned = [
-            s
-            for s in subs
-            if _citizenship_in_question(s, self.numident(blind_index(s.ssn, kind="ssn")))
-        ]
+        questioned = [s for s in subs if _citizenship_in_question(s, self.numident(s.ssn_index))]
         if questioned:
             births = sorted({s.date_of_birth for s in questioned})
             numbers = sorted(

@@ -153,6 +153,8 @@ def name(value: str, *, required: bool = True, max_length: int = 80) -> str:
         return ""
     if len(value) > max_length:
         raise FieldInvalid(f"At most {max_length} characters.")
+    if value.isalpha():  # letters only (Unicode categories L*), as most names are: valid
+        return value
     if value != value.strip():
         raise FieldInvalid("Remove the spaces at the start or end.")
     has_letter = False

@@ -121,24 +121,35 @@ def _cleaned(
         return None, errors
 
 
-def check_rows(
+@dataclass(frozen=True)
+class Cleaned:
+    """A row that passed the per-row rules (`clean_case`), not yet judged against the database."""
+
+    line: int
+    clean: CleanCase
+    import_key: str
+    ssn_bidx: str
+
+
+@dataclass
+class Prepared:
+    """A chunk's rows after the per-row rules: what needs no lock and no database."""
+
+    cleaned: list[Cleaned] = field(default_factory=list)
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    bad_lines: int = 0
+
+
+def clean_rows(
     rows: list[tuple[int, dict[str, str] | None, str]],
     *,
     employer: Employer,
     on: date,
     sites: dict[int, HiringSite],
-    state: FileState,
-    lock: Callable[[list[str]], None] | None = None,
-) -> Checked:
-    """Check one chunk's rows; good rows are claimed in `state` for the rows after them.
-
-    `lock` is called with the chunk's SSNs (blind indexes) before the database is asked about
-    them, so that writers of the same people wait for each other, as a single submit locks its
-    worker before it looks for earlier cases.
-    """
-    out = Checked()
-    firsts: list[tuple[int, dict[str, str], CleanCase, str, str]] = []
-    errors: dict[str, list[str]]
+) -> Prepared:
+    """The per-row rules of a chunk (the single submit's `clean_case`), with no database and no lock:
+    several runners do this side by side."""
+    out = Prepared()
     for line, raw, shape in rows:
         if raw is None:
             out.errors.append((line, "*", shape))
@@ -152,16 +163,54 @@ def check_rows(
             out.errors += [(line, f, m) for f, ms in errors.items() for m in ms]
             out.bad_lines += 1
             continue
-        firsts.append((line, raw, clean, key, bidx(clean.identifiers["ssn"], "ssn")))
+        out.cleaned.append(Cleaned(line, clean, key, bidx(clean.identifiers["ssn"], "ssn")))
+    return out
+
+
+def check_rows(
+    rows: list[tuple[int, dict[str, str] | None, str]],
+    *,
+    employer: Employer,
+    on: date,
+    sites: dict[int, HiringSite],
+    state: FileState,
+) -> Checked:
+    """Check one chunk's rows without writing (the validation pass of a job that asks)."""
+    return judge_rows(
+        clean_rows(rows, employer=employer, on=on, sites=sites),
+        employer=employer,
+        on=on,
+        state=state,
+    )
+
+
+def judge_rows(
+    prepared: Prepared,
+    *,
+    employer: Employer,
+    on: date,
+    state: FileState,
+    lock: Callable[[list[Cleaned]], None] | None = None,
+) -> Checked:
+    """The rules that ask the database (row seen before, case id taken, duplicates), a chunk at a
+    time; good rows are claimed in `state` for the rows after them.
+
+    `lock` is called with the chunk's cleaned rows before the database is asked about them, so
+    that writers of the same people wait for each other, as a single submit locks its worker
+    before it looks for earlier cases.
+    """
+    out = Checked(errors=list(prepared.errors), bad_lines=prepared.bad_lines)
+    firsts = prepared.cleaned
     if lock is not None:
-        lock(sorted({b for *_, b in firsts}))
+        lock(firsts)
     seen, taken, prior = _db_facts(
         employer,
-        [k for *_, k, _ in firsts],
-        sorted({c.values["employer_case_id"] for _, _, c, _, _ in firsts} - {""}),
-        sorted({b for *_, b in firsts}),
+        [c.import_key for c in firsts],
+        sorted({c.clean.values["employer_case_id"] for c in firsts} - {""}),
+        sorted({c.ssn_bidx for c in firsts}),
     )
-    for line, _raw, clean, key, ssn_bidx in firsts:
+    errors: dict[str, list[str]]
+    for line, clean, key, ssn_bidx in ((c.line, c.clean, c.import_key, c.ssn_bidx) for c in firsts):
         if key in seen or key in state.keys:
             out.already += 1
             continue
@@ -195,4 +244,5 @@ def check_rows(
             else None
         )
         out.good.append(Good(line, clean, ssn_bidx, key, dup))
+    out.errors.sort(key=lambda e: e[0])  # by line (stable: a row's fields keep their order)
     return out

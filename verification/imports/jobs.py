@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +27,7 @@ from audit.services import event_record
 from core.errors import IllegalTransition
 from verification.imports import checks
 from verification.imports.staging import open_payload
-from verification.imports.writing import lock_people, write_cases
+from verification.imports.writing import PeopleLock, prepare_cases, write_cases
 from verification.models import (
     ImportChunk,
     ImportJob,
@@ -123,6 +122,43 @@ def _refuse(job: ImportJob, why: str) -> None:
     )
 
 
+# Waits while another runner holds an earlier chunk of the job (its claim is FOR UPDATE, which
+# conflicts with FOR KEY SHARE); an earlier chunk nobody holds (its runner died) is not waited for.
+_EARLIER_SQL = """SELECT id FROM verification_importchunk
+WHERE job_id = %s AND number < %s AND NOT imported FOR KEY SHARE"""
+
+
+def _chunk_cases(
+    job: ImportJob, chunk: ImportChunk, sites: dict[int, Any], *, in_order: bool = False
+) -> tuple[checks.Checked, list[int], Counter[str]]:
+    """Check and write one chunk's rows in the caller's transaction.
+
+    The per-row work (the rules, the instant match, sealing, the COPY lines) comes first and
+    takes no lock, so runners of other chunks of the same employer do theirs at the same time;
+    only the database questions and the writes run under the employer's import lock and the
+    workers' row locks (`PeopleLock`). Earlier chunks are in the database by then, so each chunk
+    starts with an empty `FileState`.
+    """
+    on = today()
+    prepared = checks.clean_rows(open_payload(chunk), employer=job.employer, on=on, sites=sites)
+    cases = prepare_cases(
+        employer=job.employer, cleaned=prepared.cleaned, on=on, api_key_id=job.created_by_key_id
+    )
+    if in_order:
+        # Runners side by side judge and write their chunks in the file's order, as one runner
+        # would: which of two rows of one SSN is the duplicate does not depend on who was faster.
+        with connection.cursor() as cur:
+            cur.execute(_EARLIER_SQL, [job.pk, chunk.number])
+    people = PeopleLock(job.employer)
+    result = checks.judge_rows(
+        prepared, employer=job.employer, on=on, state=checks.FileState(), lock=people
+    )
+    ids, statuses = write_cases(
+        employer=job.employer, goods=result.good, prepared=cases, people=people
+    )
+    return result, ids, statuses
+
+
 def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
     """Import one chunk in one transaction; False if another run holds it or did it."""
     with transaction.atomic():
@@ -133,16 +169,8 @@ def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
         )
         if chunk is None:
             return False
-        result = checks.check_rows(
-            open_payload(chunk),
-            employer=job.employer,
-            on=today(),
-            sites=checks.employer_sites(job.employer),
-            state=checks.FileState(),  # earlier chunks are in the database now
-            lock=partial(lock_people, job.employer),
-        )
-        ids, statuses = write_cases(
-            employer=job.employer, goods=result.good, on=today(), api_key_id=job.created_by_key_id
+        result, ids, statuses = _chunk_cases(
+            job, chunk, checks.employer_sites(job.employer), in_order=True
         )
         chunk.imported, chunk.imported_at, chunk.payload_enc = True, timezone.now(), ""
         chunk.save(update_fields=["imported", "imported_at", "payload_enc"])
@@ -175,15 +203,20 @@ def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
 def _import(job: ImportJob, progress: Progress | None) -> None:
     """Pass 2: every chunk not yet imported, in order."""
     pause = settings.VERIFICATION_IMPORT_CHUNK_PAUSE_SECONDS
-    for chunk_id in (
-        job.chunks.filter(imported=False).order_by("number").values_list("pk", flat=True)
-    ):
-        _import_chunk(job, chunk_id)
-        if progress:
-            job.refresh_from_db()
-            progress(job)
-        if pause:
-            time.sleep(pause)
+    # Again while a pass imported something: a chunk skipped because another runner held it,
+    # and that runner died, is taken on the next pass.
+    moved = True
+    while moved:
+        moved = False
+        for chunk_id in (
+            job.chunks.filter(imported=False).order_by("number").values_list("pk", flat=True)
+        ):
+            moved = _import_chunk(job, chunk_id) or moved
+            if progress:
+                job.refresh_from_db()
+                progress(job)
+            if pause:
+                time.sleep(pause)
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.IMPORTING or job.chunks.filter(imported=False).exists():
@@ -236,22 +269,9 @@ def _all_or_nothing(job: ImportJob, progress: Progress | None) -> None:
             created = already = processed = 0
             sites = checks.employer_sites(job.employer)
             for chunk in job.chunks.order_by("number"):
-                result = checks.check_rows(
-                    open_payload(chunk),
-                    employer=job.employer,
-                    on=today(),
-                    sites=sites,
-                    state=checks.FileState(),  # earlier chunks are in the database already
-                    lock=partial(lock_people, job.employer),
-                )
+                result, ids, statuses = _chunk_cases(job, chunk, sites)
                 errors += result.errors
                 invalid += result.bad_lines
-                ids, statuses = write_cases(
-                    employer=job.employer,
-                    goods=result.good,
-                    on=today(),
-                    api_key_id=job.created_by_key_id,
-                )
                 counts.update(statuses)
                 created, already = created + len(ids), already + result.already
                 processed += chunk.row_count

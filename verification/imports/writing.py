@@ -1,16 +1,20 @@
 """Writing a chunk's good rows as cases with their instant results, set-based.
 
-In the caller's transaction: the workers are upserted and row-locked in one statement (as a
-single submit locks its one worker), the instant match reads SSA and DHS once for the chunk
-(`instant.BulkLookup`) and decides each case with the single submit's code, and the cases and
-their comparisons are written with COPY. Listeners of "a case was submitted" hear of every case
-whose match was not exact (the identity findings), as after a single submit.
+Two steps, so that the costly one runs without any lock and several runners work side by side:
+
+- `prepare_cases` (no lock): the instant match reads SSA and DHS once for the chunk
+  (`instant.BulkLookup`) and decides each case with the single submit's code; identifiers are
+  sealed and the COPY lines built, but for the worker and the duplicated case.
+- `write_cases` (in the caller's transaction, under `PeopleLock`: the employer's import lock and
+  its workers upserted and row-locked in one statement, as a single submit locks its one worker):
+  the good rows' cases and comparisons are written with COPY. Listeners of "a case was
+  submitted" hear of every case whose match was not exact (the identity findings) in one call.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +27,7 @@ from privacy import crypto
 from verification import submitted
 from verification.copying import copy_rows
 from verification.identifiers import KINDS, allocate_ids
-from verification.imports.checks import Good
+from verification.imports.checks import Cleaned, Good
 from verification.instant import BulkLookup, InstantResult, Submitted, instant_result
 from verification.matching import MATCH
 from verification.models import CaseComparison, Employer, VerificationCase
@@ -83,9 +87,10 @@ _ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 def _copy_value(value: Any) -> str:
     """A value in COPY's text format."""
     if type(value) is str:
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_ESCAPE)
-        return value
+        # Printable text holds no tab, newline or carriage return: one scan instead of three.
+        if value.isprintable() and "\\" not in value:
+            return value
+        return value.translate(_ESCAPE)
     if value is None:
         return "\\N"
     if value is True:
@@ -138,64 +143,84 @@ _VARYING = [
     }
 ]
 _CONSTANT = [c for c in CASE_COLUMNS if c not in _VARYING]
-COPY_COLUMNS = _VARYING + _CONSTANT
+# The two columns known only under the lock come first; the rest of a line is built before it.
+_LOCKED = ["worker_id", "duplicate_of_id"]
+_PREPARED = [c for c in _VARYING if c not in _LOCKED]
+COPY_COLUMNS = _LOCKED + _PREPARED + _CONSTANT
 
 
 _SUFFIX = "".join("\t" + _copy_value(_DEFAULTS[c]) for c in _CONSTANT) + "\n"
 
+# Creates the workers of new SSNs and locks every one (ON CONFLICT DO UPDATE locks the existing
+# row), in one statement; `xmax = 0` tells the rows this statement inserted.
 _WORKERS_SQL = """
 INSERT INTO verification_worker
     (employer_id, ssn_bidx, ssn_last4, first_name, last_name, date_of_birth, email, created_at, updated_at)
 SELECT %s, b, l, f, n, d, e, %s, %s
 FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::date[], %s::text[]) AS t(b, l, f, n, d, e)
+ORDER BY b
 ON CONFLICT (employer_id, ssn_bidx) DO UPDATE SET updated_at = EXCLUDED.updated_at
-RETURNING id, ssn_bidx
-"""
-
-
-_LOCK_SQL = """
-SELECT pg_advisory_xact_lock(%s, %s);
-SELECT count(*) FROM (SELECT id FROM verification_worker
-    WHERE employer_id = %s AND ssn_bidx = ANY(%s) ORDER BY id FOR UPDATE) AS w;
+RETURNING id, ssn_bidx, (xmax = 0)
 """
 # The advisory lock's first key: "imports of one employer" (the second is the employer's id).
 _IMPORT_LOCK = 0x564950
 
 
-def lock_people(employer: Employer, ssn_bidxs: list[str]) -> None:
-    """Until the transaction ends, hold the employer's import lock (another import's chunk of the
-    same employer waits: it will see this one's cases) and the rows of the employer's workers of
-    these SSNs (a single submit of one of them waits, as it locks its worker the same way)."""
-    with connection.cursor() as cur:
-        cur.execute(_LOCK_SQL, [_IMPORT_LOCK, employer.pk, employer.pk, ssn_bidxs])
+class PeopleLock:
+    """Called with a chunk's cleaned rows before the database is asked about them (`judge_rows`).
+
+    Until the transaction ends it holds the employer's import lock (another import's chunk of
+    the same employer waits: it will see this one's cases) and the employer's worker row of each
+    SSN, created if new, exactly as a single submit creates and locks its worker before it looks
+    for earlier cases. So a single submit of the same SSN, new or not, waits for this chunk (or
+    this chunk for it) and its duplicate check sees the other's case.
+    """
+
+    def __init__(self, employer: Employer) -> None:
+        self.employer = employer
+        self.workers: dict[str, int] = {}
+        self.inserted: dict[str, int] = {}
+
+    def __call__(self, cleaned: list[Cleaned]) -> None:
+        first: dict[str, Cleaned] = {}
+        for c in cleaned:
+            first.setdefault(c.ssn_bidx, c)
+        rows = list(first.values())
+        now = timezone.now()
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_IMPORT_LOCK, self.employer.pk])
+            if not rows:
+                return
+            cur.execute(
+                _WORKERS_SQL,
+                [
+                    self.employer.pk,
+                    now,
+                    now,
+                    [c.ssn_bidx for c in rows],
+                    [c.clean.identifiers["ssn"][-4:] for c in rows],
+                    [c.clean.values["first_name"] for c in rows],
+                    [c.clean.values["last_name"] for c in rows],
+                    [c.clean.values["date_of_birth"] for c in rows],
+                    [c.clean.values["employee_email"] or "" for c in rows],
+                ],
+            )
+            for pk, b, inserted in cur.fetchall():
+                self.workers[b] = pk
+                if inserted:
+                    self.inserted[b] = pk
+
+    def drop_unused(self, goods: list[Good]) -> None:
+        """Delete the workers this chunk created for SSNs none of whose rows became a case."""
+        used = {g.ssn_bidx for g in goods}
+        unused = [pk for b, pk in self.inserted.items() if b not in used]
+        if unused:
+            with connection.cursor() as cur:
+                cur.execute("DELETE FROM verification_worker WHERE id = ANY(%s)", [unused])
 
 
-def _workers(employer: Employer, goods: list[Good], now: datetime) -> dict[str, int]:
-    """The employer's worker of each SSN, created if new and row-locked, in one statement."""
-    first: dict[str, Good] = {}
-    for g in goods:
-        first.setdefault(g.ssn_bidx, g)
-    rows = list(first.values())
-    with connection.cursor() as cur:
-        cur.execute(
-            _WORKERS_SQL,
-            [
-                employer.pk,
-                now,
-                now,
-                [g.ssn_bidx for g in rows],
-                [g.clean.identifiers["ssn"][-4:] for g in rows],
-                [g.clean.values["first_name"] for g in rows],
-                [g.clean.values["last_name"] for g in rows],
-                [g.clean.values["date_of_birth"] for g in rows],
-                [g.clean.values["employee_email"] or "" for g in rows],
-            ],
-        )
-        return {b: pk for pk, b in cur.fetchall()}
-
-
-def _submitted(g: Good) -> Submitted:
-    v, ids = g.clean.values, g.clean.identifiers
+def _submitted(c: Cleaned) -> Submitted:
+    v, ids = c.clean.values, c.clean.identifiers
     return Submitted(
         first_name=v["first_name"],
         last_name=v["last_name"],
@@ -208,113 +233,159 @@ def _submitted(g: Good) -> Submitted:
         i94=ids.get("i94", ""),
         passport=ids.get("passport", ""),
         passport_country=v["passport_country"],
+        ssn_bidx=c.ssn_bidx,
     )
 
 
+@dataclass
+class PreparedCase:
+    """A case ready to write but for its worker and the case it duplicates (known under the lock)."""
+
+    values: dict[str, Any]
+    result: InstantResult
+    tail: str  # the COPY line after worker_id and duplicate_of_id
+    comparisons: list[str]
+
+
 def _case_values(
-    g: Good,
+    c: Cleaned,
     *,
     case_id: int,
-    employer: Employer,
-    worker_id: int,
+    employer_id: int,
     result: InstantResult,
     now: datetime,
     api_key_id: int | None,
+    ring: crypto.Keyring,
+    key: bytes,
+    memo: dict[tuple[str, str, bool], dict[str, Any]],
 ) -> dict[str, Any]:
     values = dict(_DEFAULTS)
-    clean = dict(g.clean.values)
+    clean = dict(c.clean.values)
     site = clean.pop("hiring_site", None)
     values.update(clean)
     values.update(
         id=case_id,
         created_at=now,
         updated_at=now,
-        employer_id=employer.pk,
-        worker_id=worker_id,
+        employer_id=employer_id,
         hiring_site_id=site.pk if site is not None else None,
         submitted_by_key_id=api_key_id,
-        duplicate_of_id=g.duplicate_of,
-        import_key=g.import_key,
+        import_key=c.import_key,
     )
-    ring, key = crypto.keyring(), crypto.blind_index_key()
     for prefix in IDENTIFIER_FIELDS:
-        clear = g.clean.identifiers.get(prefix, "")
+        clear = c.clean.identifiers.get(prefix, "")
         if clear:
             values[f"{prefix}_enc"] = crypto.encrypt(
                 clear, table=CASE_TABLE, column=f"{prefix}_enc", row_id=case_id, ring=ring
             )
             values[f"{prefix}_bidx"] = (
-                g.ssn_bidx
+                c.ssn_bidx
                 if prefix == "ssn"
                 else crypto.blind_index(clear, kind=KINDS[prefix], key=key)
             )
             values[f"{prefix}_last4"] = crypto.last4(clear)
-    state = SimpleNamespace(status=values["status"], result="")
-    _apply_result(state, result)  # type: ignore[arg-type]  # sets plain attributes only
-    for attr in _RESULT_ATTRS:
-        if hasattr(state, attr):
-            values[attr] = getattr(state, attr)
+    values.update(_result_values(result, values["status"], memo))
     return values
 
 
-def write_cases(
-    *, employer: Employer, goods: list[Good], on: date, api_key_id: int | None = None
-) -> tuple[list[int], Counter[str]]:
-    """Create the cases of `goods` with their instant results; their ids and a count by status."""
-    if not goods:
-        return [], Counter()
+def _result_values(
+    result: InstantResult, status: str, memo: dict[tuple[str, str, bool], dict[str, Any]]
+) -> dict[str, Any]:
+    """What `submit._apply_result` sets on a case for this outcome: the same for every case of a
+    chunk with the same status, source and name review, so worked out once per chunk."""
+    key = (result.status, result.tnc_source, result.name_review)
+    found = memo.get(key)
+    if found is None:
+        state = SimpleNamespace(status=status, result="")
+        _apply_result(state, result)  # type: ignore[arg-type]  # sets plain attributes only
+        found = memo[key] = {a: getattr(state, a) for a in _RESULT_ATTRS if hasattr(state, a)}
+    return found
+
+
+def _comparison_lines(case_id: int, at: str, result: InstantResult) -> list[str]:
+    out = []
+    for c in result.comparisons:
+        r = c.result
+        out.append(
+            f"{case_id}\t{c.source}\t{r.field}\t{r.outcome}\t{_copy_value(r.submitted_value[:200])}"
+            f"\t{_copy_value(r.reference_value[:200])}\t{_copy_value(r.score)}"
+            f"\t{_copy_value(r.hint)}\t{_copy_value(c.reference_id)}\t{at}\n"
+        )
+    return out
+
+
+def prepare_cases(
+    *, employer: Employer, cleaned: list[Cleaned], on: date, api_key_id: int | None = None
+) -> dict[int, PreparedCase]:
+    """The instant result, sealed identifiers and COPY lines of each cleaned row, by line.
+
+    Nothing here needs a lock or the employer's other cases, so runners of several chunks do it
+    side by side; rows the database questions then refuse cost only their unused case id.
+    """
+    if not cleaned:
+        return {}
     now = timezone.now()
-    workers = _workers(employer, goods, now)
-    ids = allocate_ids(VerificationCase, len(goods))
-    subs = [_submitted(g) for g in goods]
+    ids = allocate_ids(VerificationCase, len(cleaned))
+    subs = [_submitted(c) for c in cleaned]
     lookup = BulkLookup(subs)
-    results = [instant_result(s, today=on, lookup=lookup) for s in subs]
-    case_lines, comparison_lines, announced = [], [], []
-    created: list[dict[str, Any]] = []
-    statuses: Counter[str] = Counter()
-    latest: dict[str, int] = {}  # the chunk's latest case of each SSN: a later row duplicates it
-    for g, case_id, result in zip(goods, ids, results, strict=True):
-        if g.duplicate_of is None and g.clean.values["duplicate_reason"] and g.ssn_bidx in latest:
-            g = replace(g, duplicate_of=latest[g.ssn_bidx])
-        latest[g.ssn_bidx] = case_id
+    ring, key = crypto.keyring(), crypto.blind_index_key()
+    memo: dict[tuple[str, str, bool], dict[str, Any]] = {}
+    out: dict[int, PreparedCase] = {}
+    for c, case_id, sub in zip(cleaned, ids, subs, strict=True):
+        result = instant_result(sub, today=on, lookup=lookup)
         values = _case_values(
-            g,
+            c,
             case_id=case_id,
-            employer=employer,
-            worker_id=workers[g.ssn_bidx],
+            employer_id=employer.pk,
             result=result,
             now=now,
             api_key_id=api_key_id,
+            ring=ring,
+            key=key,
+            memo=memo,
         )
+        tail = "\t".join([_copy_value(values[col]) for col in _PREPARED]) + _SUFFIX
+        lines = _comparison_lines(case_id, _copy_value(values["submitted_at"]), result)
+        out[c.line] = PreparedCase(values, result, tail, lines)
+    return out
+
+
+def write_cases(
+    *,
+    employer: Employer,
+    goods: list[Good],
+    prepared: dict[int, PreparedCase],
+    people: PeopleLock,
+) -> tuple[list[int], Counter[str]]:
+    """Write the cases of `goods` (prepared beforehand) under the lock; their ids and a count by status."""
+    people.drop_unused(goods)
+    if not goods:
+        return [], Counter()
+    case_lines: list[str] = []
+    comparison_lines: list[str] = []
+    announced: list[tuple[VerificationCase, InstantResult]] = []
+    created: list[dict[str, Any]] = []
+    ids: list[int] = []
+    statuses: Counter[str] = Counter()
+    latest: dict[str, int] = {}  # the chunk's latest case of each SSN: a later row duplicates it
+    for g in goods:
+        p = prepared[g.line]
+        values = p.values
+        dup = g.duplicate_of
+        if dup is None and g.clean.values["duplicate_reason"] and g.ssn_bidx in latest:
+            dup = latest[g.ssn_bidx]
+        latest[g.ssn_bidx] = values["id"]
+        values["worker_id"], values["duplicate_of_id"] = people.workers[g.ssn_bidx], dup
+        ids.append(values["id"])
         statuses[values["status"]] += 1
         created.append(values)
-        case_lines.append("\t".join([_copy_value(values[c]) for c in _VARYING]) + _SUFFIX)
-        at = _copy_value(values["submitted_at"])
-        for c in result.comparisons:
-            r = c.result
-            comparison_lines.append(
-                "\t".join(
-                    (
-                        str(case_id),
-                        c.source,
-                        r.field,
-                        r.outcome,
-                        _copy_value(r.submitted_value[:200]),
-                        _copy_value(r.reference_value[:200]),
-                        _copy_value(r.score),
-                        _copy_value(r.hint),
-                        _copy_value(c.reference_id),
-                        at,
-                    )
-                )
-                + "\n"
-            )
-        if not all(c.result.outcome == MATCH for c in result.comparisons):
-            announced.append((values, result))
+        case_lines.append(f"{values['worker_id']}\t{_copy_value(dup)}\t{p.tail}")
+        comparison_lines += p.comparisons
+        if not all(c.result.outcome == MATCH for c in p.result.comparisons):
+            announced.append((_case_of(values), p.result))
     copy_rows(CASE_TABLE, COPY_COLUMNS, case_lines)
     copy_rows(COMPARISON_TABLE, COMPARISON_COLUMNS, comparison_lines)
-    for values, result in announced:
-        submitted.announce(case=_case_of(values), result=result)
+    submitted.announce_many(announced)
     # Employers' systems hear of imported cases as of single submissions (signed webhooks).
     outbox.cases_created(employer_id=employer.pk, cases=(_case_of(v) for v in created))
     return ids, statuses
