@@ -23,7 +23,7 @@ class KeyInfoApi(EmployerApi):
     class Output(serializers.Serializer):
         employer = serializers.IntegerField()
         employer_name = serializers.CharField()
-        label = serializers.CharField()
+        label = serializers.CharField()  # type: ignore[assignment]  # the JSON key is "label"
         prefix = serializers.CharField()
         scopes = serializers.ListField(child=serializers.CharField())
         rate_per_minute = serializers.IntegerField()
