@@ -1,10 +1,13 @@
-"""The chaos harness's fast half (issue 18 §1): 20k cases, a worker killed five times, Redis lost.
+"""The chaos harness's fast half (issue 18 §1): 20k cases, a worker killed five times, Redis lost,
+during the cross-reference run and then during two bulk imports of 2,000 rows.
 
 Real processes throughout: two Celery workers and beat on a private redis-server (a second one,
 on a spare port, so that SHUTDOWN NOSAVE loses only the harness's messages), and a database of
 its own on the test PostgreSQL server (never stopped: the PostgreSQL, clock and disk faults are
 `make chaos`'s). After each fault the run must finish by itself with the undisturbed run's
-findings and flagged cases, nothing twice, the chain verified and the checkpoint caught up.
+findings and flagged cases, nothing twice, the chain verified and the checkpoint caught up; each
+import round with the undisturbed import's cases (keys, employer case ids, instant results) and
+bad-row report, both jobs done, no case twice, the chain verified and the checkpoint caught up.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from bench.chaos.harness import Config, Harness
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_a_run_hit_by_killed_workers_and_a_lost_redis_ends_as_an_undisturbed_one():
+def test_a_run_and_an_import_hit_by_killed_workers_and_a_lost_redis_end_as_undisturbed_ones():
     url = urlsplit(settings.DATABASE_URL)
     server = urlunsplit((url.scheme, url.netloc, "", "", ""))
     test_db = os.environ.get("CROSSCHECK_TEST_DB", "test_crosscheck")
@@ -29,7 +32,8 @@ def test_a_run_hit_by_killed_workers_and_a_lost_redis_ends_as_an_undisturbed_one
         scale=20_000,
         seed=11,
         faults=["kill", "redis"],
-        phases=["run"],
+        phases=["run", "import"],
+        import_rows=2_000,
         postgres=server,
         database=f"chaos_{test_db}",
         down_seconds=2.0,
@@ -42,15 +46,20 @@ def test_a_run_hit_by_killed_workers_and_a_lost_redis_ends_as_an_undisturbed_one
     assert reference.outcome.findings > 100  # the data gives the rules something to find
     assert reference.outcome.cases > 100
     assert reference.outcome.chain_ok, reference.outcome.chain_detail
-    assert [r.fault for r in results] == ["kill", "redis"]
-    kill, redis = results
+    assert [(r.phase, r.fault) for r in results] == [
+        ("run", "kill"),
+        ("run", "redis"),
+        ("import", "kill"),
+        ("import", "redis"),
+    ]
+    kill, redis, import_kill, import_redis = results
     assert len(kill.events) == 5
     assert all(what.startswith("kill -9 worker") for _at, what in kill.events)
     assert kill.round is not None
     assert kill.round.restarts == 5  # the supervisor brought each back
     assert redis.events
     assert "SHUTDOWN NOSAVE" in redis.events[0][1]
-    for result in results:
+    for result in (kill, redis):
         got = result.round.outcome
         differences = checks.case_differences(got, reference.outcome)
         assert got.status == "done", result.line()
@@ -58,6 +67,28 @@ def test_a_run_hit_by_killed_workers_and_a_lost_redis_ends_as_an_undisturbed_one
         assert got.cases_digest == reference.outcome.cases_digest, differences
         assert got.duplicates == 0, result.line()
         assert got.pending == 0, result.line()
+        assert got.chain_ok, got.chain_detail
+        assert got.checkpoint_seq >= got.head_seq, result.line()
+        assert result.equal
+
+    reference = import_kill.reference.outcome
+    assert [job[:3] for job in reference.jobs] == [
+        ("all-good.csv", "all_or_nothing", "done"),
+        ("mixed.csv", "good_rows", "done"),
+    ]
+    assert reference.cases == 1_980  # 2,000 rows, of which 2% of the mixed file's are bad
+    assert reference.errors >= 20
+    assert reference.chain_ok, reference.chain_detail
+    assert len(import_kill.events) == 5
+    assert import_kill.round is not None
+    assert import_kill.round.restarts == 5
+    assert "SHUTDOWN NOSAVE" in import_redis.events[0][1]
+    for result in (import_kill, import_redis):
+        got = result.round.outcome
+        assert got.jobs == reference.jobs, result.line()
+        assert got.cases_digest == reference.cases_digest, result.line()
+        assert got.errors_digest == reference.errors_digest, result.line()
+        assert got.duplicates == 0, result.line()
         assert got.chain_ok, got.chain_detail
         assert got.checkpoint_seq >= got.head_seq, result.line()
         assert result.equal
