@@ -125,6 +125,7 @@ class Harness:
         self.checkpoint_seconds = 5
         self.partitions = max(8, cfg.scale // 62_500)
         self.db: checks.Db | None = None
+        self.seconds: dict[str, float] = {}  # each kind of phase's time, its world included
 
     def say(self, text: str) -> None:
         if self.cfg.say:
@@ -132,8 +133,10 @@ class Harness:
 
     # --- Set-up ---------------------------------------------------------------------------------
     def __enter__(self) -> Harness:
+        started = time.monotonic()
         try:
             self._setup()
+            self.seconds["world"] = time.monotonic() - started
         except BaseException:
             self.close()
             raise
@@ -228,11 +231,16 @@ class Harness:
         the returned reference is the cross-reference run's (None without its phases).
         """
         rng = random.Random(self.cfg.seed)
+        started = time.monotonic()
         reference, results = self._crossref_rounds(rng) if self.crossref_phases else (None, [])
+        self.seconds["crossref"] = time.monotonic() - started
         if "import" in self.cfg.phases:
+            started = time.monotonic()
             with imports.ImportPhase(self) as phase:
                 _undisturbed, more = phase.run_all(self.cfg.faults, rng)
             results.extend(more)
+            self.seconds["import"] = time.monotonic() - started
+            self.say(f"import phase: {self.seconds['import']:.0f}s in all")
         return reference, results
 
     def _crossref_rounds(self, rng: random.Random) -> tuple[Round, list[Result | imports.Result]]:

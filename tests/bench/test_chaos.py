@@ -24,7 +24,7 @@ from bench.chaos.harness import Config, Harness
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_a_run_and_an_import_hit_by_killed_workers_and_a_lost_redis_end_as_undisturbed_ones():
+def test_a_run_and_an_import_hit_by_killed_workers_and_a_lost_redis_end_as_undisturbed_ones(capsys):
     url = urlsplit(settings.DATABASE_URL)
     server = urlunsplit((url.scheme, url.netloc, "", "", ""))
     test_db = os.environ.get("CROSSCHECK_TEST_DB", "test_crosscheck")
@@ -41,6 +41,12 @@ def test_a_run_and_an_import_hit_by_killed_workers_and_a_lost_redis_end_as_undis
     )
     with Harness(cfg) as harness:
         reference, results = harness.run_all()
+    with capsys.disabled():
+        print(  # noqa: T201 - what each half costs the suite
+            f"\nchaos fast half: set-up {harness.seconds['world']:.0f}s, run phase "
+            f"{harness.seconds['crossref']:.0f}s, import phase {harness.seconds['import']:.0f}s "
+            "(its world included)"
+        )
 
     assert reference.outcome.status == "done"
     assert reference.outcome.findings > 100  # the data gives the rules something to find
