@@ -44,6 +44,7 @@ class Config:
     keep: bool = False
     say: bool = True
     import_rows: int = 0  # rows of the import phase's two files in all; 0: the scale
+    import_faults: list[str] | None = None  # the import phase's faults; None: `faults`
 
 
 @dataclass
@@ -237,7 +238,10 @@ class Harness:
         if "import" in self.cfg.phases:
             started = time.monotonic()
             with imports.ImportPhase(self) as phase:
-                _undisturbed, more = phase.run_all(self.cfg.faults, rng)
+                names = (
+                    self.cfg.faults if self.cfg.import_faults is None else self.cfg.import_faults
+                )
+                _undisturbed, more = phase.run_all(names, rng)
             results.extend(more)
             self.seconds["import"] = time.monotonic() - started
             self.say(f"import phase: {self.seconds['import']:.0f}s in all")

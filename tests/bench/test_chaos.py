@@ -1,5 +1,6 @@
-"""The chaos harness's fast half (issue 18 §1): 20k cases, a worker killed five times, Redis lost,
-during the cross-reference run and then during two bulk imports of 2,000 rows.
+"""The chaos harness's fast half (issue 18 §1): 20k cases, a worker killed five times and Redis
+lost during the cross-reference run, then a worker killed five times during two bulk imports of
+2,000 rows (each import round costs the suite about 25 s; `make chaos` runs every fault).
 
 Real processes throughout: two Celery workers and beat on a private redis-server (a second one,
 on a spare port, so that SHUTDOWN NOSAVE loses only the harness's messages), and a database of
@@ -34,6 +35,7 @@ def test_a_run_and_an_import_hit_by_killed_workers_and_a_lost_redis_end_as_undis
         faults=["kill", "redis"],
         phases=["run", "import"],
         import_rows=2_000,
+        import_faults=["kill"],
         postgres=server,
         database=f"chaos_{test_db}",
         down_seconds=2.0,
@@ -56,9 +58,8 @@ def test_a_run_and_an_import_hit_by_killed_workers_and_a_lost_redis_end_as_undis
         ("run", "kill"),
         ("run", "redis"),
         ("import", "kill"),
-        ("import", "redis"),
     ]
-    kill, redis, import_kill, import_redis = results
+    kill, redis, import_kill = results
     assert len(kill.events) == 5
     assert all(what.startswith("kill -9 worker") for _at, what in kill.events)
     assert kill.round is not None
@@ -88,13 +89,11 @@ def test_a_run_and_an_import_hit_by_killed_workers_and_a_lost_redis_end_as_undis
     assert len(import_kill.events) == 5
     assert import_kill.round is not None
     assert import_kill.round.restarts == 5
-    assert "SHUTDOWN NOSAVE" in import_redis.events[0][1]
-    for result in (import_kill, import_redis):
-        got = result.round.outcome
-        assert got.jobs == reference.jobs, result.line()
-        assert got.cases_digest == reference.cases_digest, result.line()
-        assert got.errors_digest == reference.errors_digest, result.line()
-        assert got.duplicates == 0, result.line()
-        assert got.chain_ok, got.chain_detail
-        assert got.checkpoint_seq >= got.head_seq, result.line()
-        assert result.equal
+    got = import_kill.round.outcome
+    assert got.jobs == reference.jobs, import_kill.line()
+    assert got.cases_digest == reference.cases_digest, import_kill.line()
+    assert got.errors_digest == reference.errors_digest, import_kill.line()
+    assert got.duplicates == 0, import_kill.line()
+    assert got.chain_ok, got.chain_detail
+    assert got.checkpoint_seq >= got.head_seq, import_kill.line()
+    assert import_kill.equal
