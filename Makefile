@@ -68,7 +68,8 @@ bench-compare: install
 	$(PY) -m bench.report compare $(A) $(B)
 
 # Faults in the middle of real work (bench/chaos): kill -9, Redis and PostgreSQL lost, a clock
-# ahead, the checkpoint disk full; one line per fault. Private PostgreSQL, Redis and tmpfs.
+# ahead, the checkpoint disk full; one line per fault. Private PostgreSQL, Redis and tmpfs. Phases
+# (CHAOS_PHASES): run (default), ingest, import (two bulk imports of SCALE rows in all).
 CHAOS_FAULTS ?=
 CHAOS_PHASES ?=
 chaos: install

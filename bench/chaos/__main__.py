@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
         "--phases",
         default="run",
         help="run (faults during the cross-reference run), ingest (during the ingest of its "
-        "findings into flagged cases), or both: run,ingest",
+        "findings into flagged cases), import (during two bulk imports of --scale rows in all, "
+        "one all or nothing, one good rows only), or several: run,ingest,import",
     )
     parser.add_argument(
         "--postgres",
@@ -40,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="fault rounds' lease, s (default 3x the longest partition)",
     )
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=0,
+        help="rows the import phase imports (default: --scale)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args(argv)
     cfg = Config(
@@ -52,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         down_seconds=args.down,
         lease=args.lease,
         keep=args.keep,
+        import_rows=args.import_rows,
     )
     for phase in cfg.phases:
-        if phase not in ("run", "ingest"):
+        if phase not in ("run", "ingest", "import"):
             parser.error(f"unknown phase {phase!r}")
     print(
         f"chaos: {cfg.scale:,} cases, seed {cfg.seed}, faults {','.join(cfg.faults)}, phases {','.join(cfg.phases)}"

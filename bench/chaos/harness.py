@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg2
 from celery import Celery as CeleryApp
 
-from bench.chaos import checks, faults
+from bench.chaos import checks, faults, imports
 from bench.chaos.stack import ROOT, Celery, CheckpointDisk, PrivatePostgres, PrivateRedis
 
 
@@ -43,6 +43,8 @@ class Config:
     lease: int = 0  # the fault rounds' partition lease; 0: three times the longest partition
     keep: bool = False
     say: bool = True
+    import_rows: int = 0  # rows of the import phase's two files in all; 0: the scale
+    import_faults: list[str] | None = None  # the import phase's faults; None: `faults`
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Harness:
         self.checkpoint_seconds = 5
         self.partitions = max(8, cfg.scale // 62_500)
         self.db: checks.Db | None = None
+        self.seconds: dict[str, float] = {}  # each kind of phase's time, its world included
 
     def say(self, text: str) -> None:
         if self.cfg.say:
@@ -131,8 +134,10 @@ class Harness:
 
     # --- Set-up ---------------------------------------------------------------------------------
     def __enter__(self) -> Harness:
+        started = time.monotonic()
         try:
             self._setup()
+            self.seconds["world"] = time.monotonic() - started
         except BaseException:
             self.close()
             raise
@@ -140,6 +145,11 @@ class Harness:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def crossref_phases(self) -> list[str]:
+        """The phases over the cross-reference run's world (the import phase has its own)."""
+        return [p for p in self.cfg.phases if p in ("run", "ingest")]
 
     def _setup(self) -> None:
         if not self.base_url:
@@ -156,6 +166,8 @@ class Harness:
             if self.disk.mounted
             else f"checkpoints at {self.disk.dir} ({self.disk.why_not})"
         )
+        if not self.crossref_phases:
+            return
         admin = psycopg2.connect(f"{self.base_url}/postgres")
         admin.autocommit = True
         with admin.cursor() as cur:
@@ -213,8 +225,29 @@ class Harness:
             print(f"kept {self.work}")
 
     # --- Rounds ---------------------------------------------------------------------------------
-    def run_all(self) -> tuple[Round, list[Result]]:
-        """The undisturbed round, then each fault in each phase; one printed line per fault."""
+    def run_all(self) -> tuple[Round | None, list[Result | imports.Result]]:
+        """The undisturbed round, then each fault in each phase; one printed line per fault.
+
+        The import phase has a world and an undisturbed round of its own (bench/chaos/imports.py);
+        the returned reference is the cross-reference run's (None without its phases).
+        """
+        rng = random.Random(self.cfg.seed)
+        started = time.monotonic()
+        reference, results = self._crossref_rounds(rng) if self.crossref_phases else (None, [])
+        self.seconds["crossref"] = time.monotonic() - started
+        if "import" in self.cfg.phases:
+            started = time.monotonic()
+            with imports.ImportPhase(self) as phase:
+                names = (
+                    self.cfg.faults if self.cfg.import_faults is None else self.cfg.import_faults
+                )
+                _undisturbed, more = phase.run_all(names, rng)
+            results.extend(more)
+            self.seconds["import"] = time.monotonic() - started
+            self.say(f"import phase: {self.seconds['import']:.0f}s in all")
+        return reference, results
+
+    def _crossref_rounds(self, rng: random.Random) -> tuple[Round, list[Result | imports.Result]]:
         reference = self.round()
         self.lease = self.cfg.lease or max(30, math.ceil(3 * reference.longest_partition))
         self.say(
@@ -223,9 +256,8 @@ class Harness:
             f"chain {reference.outcome.chain_detail}; longest partition "
             f"{reference.longest_partition:.1f}s, so the lease of the fault rounds is {self.lease}s"
         )
-        rng = random.Random(self.cfg.seed)
-        results = []
-        for phase in self.cfg.phases:
+        results: list[Result | imports.Result] = []
+        for phase in self.crossref_phases:
             for name in self.cfg.faults:
                 fault = faults.build(name, rng, self)
                 result = self.fault_round(fault, phase, reference)

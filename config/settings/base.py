@@ -389,9 +389,10 @@ VERIFICATION_IMPORT_CHUNK_PAUSE_SECONDS = env_int("CROSSCHECK_IMPORT_CHUNK_PAUSE
 VERIFICATION_IMPORT_RUNNERS = env_int("CROSSCHECK_IMPORT_RUNNERS", 2)
 # An import with no progress for this long is resumed by beat (its worker is presumed dead).
 VERIFICATION_IMPORT_STALLED_SECONDS = env_int("CROSSCHECK_IMPORT_STALLED_SECONDS", 300)
+# How often beat looks for stalled imports (the chaos harness asks every few seconds).
 CELERY_BEAT_SCHEDULE["verification-imports-resume"] = {
     "task": "verification.tasks.imports_resume",
-    "schedule": 60.0,
+    "schedule": float(env_int("CROSSCHECK_IMPORT_RESUME_SECONDS", 60)),
 }
 CELERY_BEAT_SCHEDULE["verification-deadlines"] = {
     "task": "verification.tasks.deadlines_sweep",
