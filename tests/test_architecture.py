@@ -90,8 +90,11 @@ ALLOWED_LOCAL |= {
             "bench.data": ("run",),
             "bench.import": ("_files", "_plain_copy", "run", "_measure", "_runner", "_parallel"),
             "bench.latency": (
-                "_bodies",
-                "measure",
+                "_citizens",
+                "_residents",
+                "_server",
+                "_probe_key",
+                "one_client",
                 "main",
             ),
             "bench.queue": (
