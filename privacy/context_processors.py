@@ -71,7 +71,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "nav_groups": [], "nav_section": None, "nav_unread": 0}
     roles = set(user.roles or [])
-    items = []
+    items: list[dict[str, Any]] = []
     grouped: dict[str, list[dict[str, Any]]] = {}
     for label, name, allowed in NAVIGATION:
         if allowed and not (allowed & roles):
@@ -99,7 +99,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "active": request.path == notifications_url,
         }
     )
-    groups = [
+    groups: list[dict[str, Any]] = [
         {
             "label": label,
             "id": "nav-" + label.lower().replace(" ", "-"),

@@ -24,7 +24,9 @@ pytestmark = [
     pytest.mark.skipif(_NO_BROWSER, reason="Debian's chromium is not installed (CI would fail)"),
 ]
 
-IN_MODAL_JS = "document.activeElement && document.activeElement.closest('.usa-modal-wrapper') !== null"
+IN_MODAL_JS = (
+    "document.activeElement && document.activeElement.closest('.usa-modal-wrapper') !== null"
+)
 
 
 def _signed_in(chromium: Any, base: str, user: Any, *, js: bool = True) -> Any:
