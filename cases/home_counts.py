@@ -18,12 +18,14 @@ apply `visible_to`. A transaction that has itself written cases neither reads no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import connection
+from redis.exceptions import RedisError
 
 from cases.access import case_scope
 
@@ -64,7 +66,10 @@ def cached_counts(*, user: Any, parts: tuple[Any, ...], compute: Callable[[], T]
     """`compute()` (counts over cases the user may see), or its cached value if no case has
     changed since it was computed for this user, scope and `parts` (the day, the filters)."""
     key = _key(user, parts)
-    hit = cache.get(key)
+    try:
+        hit = cache.get(key)
+    except (RedisError, OSError):  # Redis only makes the page faster: count without it
+        return compute()
     if hit is not None and not _changed_since(hit[0]):
         return hit[1]
     with connection.cursor() as cursor:
@@ -72,7 +77,8 @@ def cached_counts(*, user: Any, parts: tuple[Any, ...], compute: Callable[[], T]
         snapshot, wrote_cases = cursor.fetchone()
     value = compute()
     if not wrote_cases:
-        cache.set(key, (snapshot, value), CACHE_SECONDS)
+        with contextlib.suppress(RedisError, OSError):
+            cache.set(key, (snapshot, value), CACHE_SECONDS)
     return value
 
 

@@ -105,6 +105,20 @@ def test_counts_are_per_user(make_case, alice, bob, login):
     assert found["Unassigned"][0] == 0
 
 
+def test_without_redis_the_counts_are_counted(make_case, alice, settings):
+    make_case()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    count = cached_counts(
+        user=alice, parts=("t",), compute=lambda: Case.objects.visible_to(alice).count()
+    )
+    assert count == 1
+
+
 def test_the_log_is_pruned_of_old_finished_transactions_only(make_case):
     make_case()
     with connection.cursor() as cursor:
