@@ -36,18 +36,24 @@ T = TypeVar("T")
 CACHE_SECONDS = 30 * 60
 LOG_KEEP_HOURS = 6
 
-_SNAPSHOT_SQL = """
-    SELECT pg_current_snapshot()::text,
+# The database's identity goes with the snapshot: a database created afresh under the same name
+# (a restore, a test run) or a cluster whose transaction ids are behind the snapshot's is not
+# the one the counts were taken in.
+_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+_SNAPSHOT_SQL = f"""
+    SELECT {_DATABASE}::bigint, pg_current_snapshot()::text,
            EXISTS (SELECT 1 FROM cases_change_log WHERE xid = pg_current_xact_id_if_assigned())
-"""
-_CHANGED_SQL = """
-    SELECT EXISTS (
-        SELECT 1 FROM cases_change_log
-         WHERE (xid >= pg_snapshot_xmin(%s::pg_snapshot)
-                AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot))
-            OR xid = pg_current_xact_id_if_assigned()
-    )
-"""
+"""  # noqa: S608  # nosec B608 # a fixed fragment of ours
+_CHANGED_SQL = f"""
+    SELECT {_DATABASE} <> %s
+        OR pg_snapshot_xmax(%s::pg_snapshot) > pg_snapshot_xmax(pg_current_snapshot())
+        OR EXISTS (
+            SELECT 1 FROM cases_change_log
+             WHERE (xid >= pg_snapshot_xmin(%s::pg_snapshot)
+                    AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot))
+                OR xid = pg_current_xact_id_if_assigned()
+        )
+"""  # noqa: S608  # nosec B608 # a fixed fragment of ours
 
 
 def _key(user: Any, parts: tuple[Any, ...]) -> str:
@@ -56,9 +62,9 @@ def _key(user: Any, parts: tuple[Any, ...]) -> str:
     return f"cases:home-counts:{user.pk}:{hashlib.sha256(raw).hexdigest()}"
 
 
-def _changed_since(snapshot: str) -> bool:
+def _changed_since(database: int, snapshot: str) -> bool:
     with connection.cursor() as cursor:
-        cursor.execute(_CHANGED_SQL, [snapshot, snapshot])
+        cursor.execute(_CHANGED_SQL, [database, snapshot, snapshot, snapshot])
         return bool(cursor.fetchone()[0])
 
 
@@ -70,15 +76,15 @@ def cached_counts(*, user: Any, parts: tuple[Any, ...], compute: Callable[[], T]
         hit = cache.get(key)
     except (RedisError, OSError):  # Redis only makes the page faster: count without it
         return compute()
-    if hit is not None and not _changed_since(hit[0]):
-        return hit[1]
+    if hit is not None and not _changed_since(hit[0], hit[1]):
+        return hit[2]
     with connection.cursor() as cursor:
         cursor.execute(_SNAPSHOT_SQL)
-        snapshot, wrote_cases = cursor.fetchone()
+        database, snapshot, wrote_cases = cursor.fetchone()
     value = compute()
     if not wrote_cases:
         with contextlib.suppress(RedisError, OSError):
-            cache.set(key, (snapshot, value), CACHE_SECONDS)
+            cache.set(key, (database, snapshot, value), CACHE_SECONDS)
     return value
 
 

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.home_counts import cached_counts, prune_change_log
+from cases.home_counts import _key, cached_counts, prune_change_log
 from cases.models import Case
 from cases.services import case_assign
 from tests.cases.test_home import tiles
@@ -103,6 +103,25 @@ def test_counts_are_per_user(make_case, alice, bob, login):
     found, counted = _home(bobs)
     assert counted  # bob's counts are his own, not alice's cached ones
     assert found["Unassigned"][0] == 0
+
+
+def test_an_entry_from_another_database_is_not_served(make_case, alice):
+    make_case()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return Case.objects.visible_to(alice).count()
+
+    assert cached_counts(user=alice, parts=("t",), compute=compute) == 1
+    assert cached_counts(user=alice, parts=("t",), compute=compute) == 1
+    assert len(calls) == 1
+    # As if the database had been created afresh under the same name (a restore, a test run).
+    key = _key(alice, ("t",))
+    database, snapshot, value = cache.get(key)
+    cache.set(key, (database + 1, snapshot, value))
+    assert cached_counts(user=alice, parts=("t",), compute=compute) == 1
+    assert len(calls) == 2
 
 
 def test_without_redis_the_counts_are_counted(make_case, alice, settings):
