@@ -8,9 +8,10 @@ client connections holding one signed-in, 2FA-verified session, each page for a 
 (CROSSCHECK_BENCH_QUEUE_SECONDS, default 15, after 3 s of warm-up at the same load):
   1. a baseline: a signed-in page rendering only the base layout, behind the same middleware;
   2. the triage queue, first page (default filters, priority order, one audit event per view);
-  3. the Django admin changelist of the same model (Case), for the same user;
-  4. the analyst's and a supervisor's home pages ("what needs me now": counts over the same cases,
-     cached until the next change to cases: cases/home_counts.py; the cold count is timed apart).
+  3. the analyst's and a supervisor's home pages ("what needs me now": counts over the same cases,
+     cached until the next change to cases: cases/home_counts.py; the cold count is timed apart);
+  4. the Django admin changelist of the same model (Case), for the same user, last (its slow
+     requests still in flight when its time is up would weigh on a page measured after it).
 For each it prints requests/s and p50/p95/p99, then the goals: queue >= 10x the admin's
 requests/s, queue p95 <= 2x the baseline's p95, and each home's p95 <= 2x the baseline's p95. Before the load it measures the CPU time one
 request of the baseline and of the queue costs in-process (Django's test client, same session):
@@ -415,12 +416,14 @@ def run(scale: int | None) -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("queue bench: gunicorn did not start") from None
                 time.sleep(0.3)
+        # The admin changelist last: its requests take seconds at this scale, and those still in
+        # flight when its measurement ends would weigh on the page measured next.
         targets = [
             ("baseline page", "/bench/baseline/"),
             ("queue page", "/cases/"),
-            ("admin changelist", "/admin/cases/case/"),
             ("analyst home", "/"),
             ("supervisor home", "/"),
+            ("admin changelist", "/admin/cases/case/"),
         ]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         for name, path in targets:
