@@ -49,6 +49,9 @@ def _signed_in(chromium: Any, base: str, user: Any, *, js: bool = True) -> Any:
 def test_the_modal_asks_esc_cancels_and_confirm_posts(browser, live_server, make_case, alice):  # noqa: F811
     case = make_case()
     page = _signed_in(browser, live_server.url, alice)
+    errors: list[str] = []  # a CSP refusal (an inline style or script) is a console error
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"/cases/{case.pk}/")
     page.get_by_label("Dismiss as false positive — reason").select_option("clerical")
     dismiss = page.get_by_role("button", name="Dismiss", exact=True)
@@ -79,6 +82,7 @@ def test_the_modal_asks_esc_cancels_and_confirm_posts(browser, live_server, make
         dialog.get_by_role("button", name="Dismiss", exact=True).click()
     case.refresh_from_db()
     assert (case.closure, case.dismiss_reason) == (Closure.FALSE_POSITIVE, "clerical")
+    assert errors == []
 
 
 def test_a_form_the_browser_refuses_opens_no_modal(browser, live_server, make_case, alice):  # noqa: F811
