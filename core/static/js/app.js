@@ -74,6 +74,9 @@
         } else {
           answer.form.requestSubmit();
         }
+        // The submit event ran inside requestSubmit; if the browser refused the form meanwhile,
+        // the next press must ask again.
+        delete answer.form.dataset.confirmed;
       }, 0);
     });
     [no, close].forEach(function (button) {
