@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from cases.models import (
     FLAGGED_STAGE,
@@ -200,6 +204,38 @@ class QueueFilterForm(forms.Form):
             for value in self.data.getlist(name):
                 query.appendlist(name, value)
         return query
+
+
+@dataclass(frozen=True)
+class ParsedQueueQuery:
+    """What `QueueFilterForm` makes of a query string: filters, page cursor, problems, clean query."""
+
+    filters: QueueFilters
+    cursor: str
+    problems: tuple[str, ...]
+    query: str
+
+    def fresh_filters(self) -> QueueFilters:
+        """A copy of the filters the caller may change (the parsed ones are shared)."""
+        return dataclasses.replace(
+            self.filters, status=list(self.filters.status), severity=list(self.filters.severity)
+        )
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(query: str, zone: str, language: str | None) -> ParsedQueueQuery:
+    del zone, language  # part of the key: `since` is read in the zone, messages in the language
+    form = QueueFilterForm(QueryDict(query))
+    return ParsedQueueQuery(
+        form.filters(), form.cursor(), tuple(form.problems()), form.query().urlencode()
+    )
+
+
+def parse_queue_query(params: QueryDict) -> ParsedQueueQuery:
+    """`QueueFilterForm`'s answers for `params`, worked out once per distinct query string in a
+    process: a bound form of twenty fields costs about a millisecond, the queue's busiest page's
+    largest cost after its audit event."""
+    return _parse(params.urlencode(), timezone.get_current_timezone_name(), get_language())
 
 
 class SavedViewForm(forms.Form):

@@ -3,7 +3,8 @@
 Every count is computed by the very selector its list uses, with the same parameters, so a count
 and the rows its link shows cannot drift apart. Every read is scoped with `visible_to` (directly or
 through those selectors). A home costs a bounded number of queries whatever the data holds
-(tests/cases/test_home.py).
+(tests/cases/test_home.py). The analyst's and the supervisor's case counts are cached per user
+and scope until the next committed change to cases (cases/home_counts.py).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from audit.models import Outcome, ReviewReason
 from cases.access import allowed_agency_ids
 from cases.dashboards import AGE_BUCKETS
 from cases.forms import QueueFilterForm
+from cases.home_counts import cached_counts
 from cases.models import FLAGGED_STAGE, OPEN_STATUSES, Case
-from cases.queue import age_q, due_q, queue_queryset
+from cases.queue import age_q, assignee_q, due_q, queue_queryset, since_q
 from cases.selectors import saved_views_for
 from core.calendar import working_days_between
 from privacy import selectors as privacy_selectors
@@ -76,8 +78,9 @@ def _queue_tiles(
     base: list[tuple[str, str]],
     variants: list[tuple[str, list[tuple[str, str]], str]],
 ) -> list[Tile]:
-    """Tiles that differ from `base` only by age or due date, counted in one query over the queue's
-    own conditions (`age_q`, `due_q`: the very ones `queue_queryset` filters by)."""
+    """Tiles that differ from `base` only by age, due date, assignee or flagged-since, counted in
+    one aggregate (one scan) over the queue's own conditions (`age_q`, `due_q`, `assignee_q`,
+    `since_q`: the very ones `queue_queryset` filters by)."""
     base_filters = QueueFilterForm(QueryDict(urlencode(base))).filters()
     queue = reverse("cases:queue")
     counts: dict[str, Any] = {}
@@ -85,11 +88,22 @@ def _queue_tiles(
     for i, (label, extra, tone) in enumerate(variants):
         query = urlencode([*base, *extra])
         f = QueueFilterForm(QueryDict(query)).filters()
-        rest = dataclasses.replace(f, age_min=None, age_max=None, due="")
+        rest = dataclasses.replace(
+            f,
+            age_min=base_filters.age_min,
+            age_max=base_filters.age_max,
+            due=base_filters.due,
+            assignee=base_filters.assignee,
+            since=base_filters.since,
+        )
         if rest != base_filters:
-            raise ValueError(f"{label}: a variant may differ by age or due date only")
+            raise ValueError(f"{label}: a variant may differ by age, due, assignee or since only")
         counts[f"v{i}"] = Count(
-            "id", filter=age_q(f.age_min, f.age_max, today) & due_q(f.due, today)
+            "id",
+            filter=age_q(f.age_min, f.age_max, today)
+            & due_q(f.due, today)
+            & assignee_q(f.assignee, user)
+            & since_q(f.since),
         )
         parsed.append((label, query, tone))
     found = queue_queryset(user=user, filters=base_filters, today=today).aggregate(**counts)
@@ -109,6 +123,20 @@ def _flagged() -> list[tuple[str, str]]:
 
 def analyst_home(*, user: Any, today: date, since: datetime) -> list[Section]:
     """My open cases by SLA state, new since my last visit, and my saved views with their counts."""
+    stamp = timezone.localtime(since).replace(microsecond=0, tzinfo=None).isoformat()
+    saved = tuple(
+        (view.name, view.query) for view in saved_views_for(user=user)[:SAVED_VIEWS_SHOWN]
+    )
+    return cached_counts(
+        user=user,
+        parts=("analyst", today, stamp, saved),
+        compute=lambda: _analyst_sections(user, today, stamp, saved),
+    )
+
+
+def _analyst_sections(
+    user: Any, today: date, stamp: str, saved: tuple[tuple[str, str], ...]
+) -> list[Section]:
     mine = [*_open_statuses(), ("assignee", "me")]
     sla = Section(
         "My open cases",
@@ -123,19 +151,23 @@ def analyst_home(*, user: Any, today: date, since: datetime) -> list[Section]:
             ],
         ),
     )
-    stamp = timezone.localtime(since).replace(microsecond=0, tzinfo=None).isoformat()
     inbox = Section(
         "In my unit's queue",
-        [
-            _queue_tile(user, today, "New since my last visit", [*_flagged(), ("since", stamp)]),
-            _queue_tile(user, today, "Unassigned", [*_flagged(), ("assignee", "none")]),
-        ],
+        _queue_tiles(
+            user,
+            today,
+            _flagged(),
+            [
+                ("New since my last visit", [("since", stamp)], ""),
+                ("Unassigned", [("assignee", "none")], ""),
+            ],
+        ),
     )
     views = Section("My saved views")
-    for view in saved_views_for(user=user)[:SAVED_VIEWS_SHOWN]:
-        params = list(QueryDict(view.query).lists())
+    for name, query in saved:
+        params = list(QueryDict(query).lists())
         pairs = [(k, v) for k, values in params for v in values if k != "after"]
-        views.tiles.append(_queue_tile(user, today, view.name, pairs))
+        views.tiles.append(_queue_tile(user, today, name, pairs))
     if not views.tiles:
         views.note = "Save a filter on the triage queue and it shows here with its count."
     return [sla, inbox, views]
@@ -143,18 +175,10 @@ def analyst_home(*, user: Any, today: date, since: datetime) -> list[Section]:
 
 def supervisor_home(*, user: Any, today: date) -> list[Section]:
     """Awaiting my sign-off, today's audit review, and the team backlog by age and by analyst."""
-    signoff = Section(
-        "Awaiting my decision",
-        [
-            _queue_tile(
-                user,
-                today,
-                "Dispositions awaiting sign-off",
-                [*_open_statuses(), ("signoff", "1")],
-                "alert",
-            ),
-        ],
+    signoff_tile, backlog, by_analyst = cached_counts(
+        user=user, parts=("supervisor", today), compute=lambda: _team_counts(user, today)
     )
+    signoff = Section("Awaiting my decision", [signoff_tile])
     review_url = reverse("audit:review")
     open_reviews = dict(
         audit_selectors.review_queue(user=user, open_only=True)
@@ -183,23 +207,36 @@ def supervisor_home(*, user: Any, today: date) -> list[Section]:
             "warn" if unreviewed else "",
         ),
     ]
-    backlog = Section(
-        "Team backlog by age",
-        _queue_tiles(
-            user,
-            today,
-            _open_statuses(),
-            [
+    return [signoff, backlog, by_analyst]
+
+
+def _team_counts(user: Any, today: date) -> tuple[Tile, Section, Section]:
+    """The supervisor's case counts: sign-offs waiting, the backlog by age and by analyst."""
+    signoff = _queue_tile(
+        user,
+        today,
+        "Dispositions awaiting sign-off",
+        [*_open_statuses(), ("signoff", "1")],
+        "alert",
+    )
+    # The age buckets and the unassigned cases: one scan of the open cases.
+    *ages, unassigned = _queue_tiles(
+        user,
+        today,
+        _open_statuses(),
+        [
+            *[
                 (label, [("age_min", str(lo)), ("age_max", str(hi))], "alert" if lo > 14 else "")
                 for lo, hi, label in AGE_BUCKETS
             ],
-        ),
+            ("Unassigned", [("assignee", "none")], "warn"),
+        ],
     )
-    return [signoff, backlog, _by_analyst(user, today)]
+    return signoff, Section("Team backlog by age", ages), _by_analyst(user, today, unassigned)
 
 
-def _by_analyst(user: Any, today: date) -> Section:
-    """Open cases per assignee (one grouped query), and the unassigned ones."""
+def _by_analyst(user: Any, today: date, unassigned: Tile) -> Section:
+    """Open cases per assignee (one grouped query), after the unassigned ones."""
     base = _open_statuses()
     filters = QueueFilterForm(QueryDict(urlencode(base))).filters()
     per = (
@@ -210,10 +247,7 @@ def _by_analyst(user: Any, today: date) -> Section:
         .annotate(n=Count("id"))
         .order_by("-n", "assignee__username")
     )
-    section = Section(
-        "Team backlog by analyst",
-        [_queue_tile(user, today, "Unassigned", [*base, ("assignee", "none")], "warn")],
-    )
+    section = Section("Team backlog by analyst", [unassigned])
     queue = reverse("cases:queue")
     for row in per:
         name = f"{row['assignee__first_name']} {row['assignee__last_name']}".strip()

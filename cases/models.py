@@ -249,6 +249,10 @@ class Case(BaseModel):
                 name="case_triage_age",
             ),
             models.Index(fields=["assignee", "status", "due_date"], name="case_assignee_due"),
+            # Dispositions awaiting sign-off: a handful among a million (the supervisor's home).
+            models.Index(
+                fields=["id"], condition=~Q(proposed_closure=""), name="case_awaiting_signoff"
+            ),
             models.Index(fields=["subject_key", "status"], name="case_subject_status"),
             GinIndex(fields=["rule_codes"], name="case_rule_codes_gin"),
             GinIndex(fields=["tags"], name="case_tags_gin"),

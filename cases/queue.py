@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -103,15 +103,12 @@ def queue_queryset(
         qs = qs.filter(state=filters.state)
     if filters.agency:
         qs = qs.filter(owning_agency__code=filters.agency)
-    if filters.assignee == "me":
-        qs = qs.filter(assignee_id=user.pk)
-    elif filters.assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
-        qs = qs.filter(assignee_id=int(filters.assignee))
-    qs = qs.filter(age_q(filters.age_min, filters.age_max, today), due_q(filters.due, today))
-    if filters.since is not None:
-        qs = qs.filter(created_at__gte=filters.since)
+    qs = qs.filter(
+        assignee_q(filters.assignee, user),
+        age_q(filters.age_min, filters.age_max, today),
+        due_q(filters.due, today),
+        since_q(filters.since),
+    )
     if filters.signoff:
         qs = qs.exclude(proposed_closure="")
     if filters.tag:
@@ -125,13 +122,38 @@ def queue_queryset(
     return qs
 
 
+def assignee_q(assignee: str, user: Any) -> Q:
+    """The `assignee` filter: "me", "none" or a user's id."""
+    if assignee == "me":
+        return Q(assignee_id=user.pk)
+    if assignee == "none":
+        return Q(assignee__isnull=True)
+    if assignee.isdigit():
+        return Q(assignee_id=int(assignee))
+    return Q()
+
+
+def since_q(since: datetime | None) -> Q:
+    """Cases flagged at or after `since`."""
+    return Q() if since is None else Q(created_at__gte=since)
+
+
+def day_start(day: date) -> datetime:
+    """Midnight starting `day` in the current time zone (an aware datetime)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
 def age_q(age_min: int | None, age_max: int | None, today: date) -> Q:
-    """Cases at least `age_min` and at most `age_max` days old (by the day they were flagged)."""
+    """Cases at least `age_min` and at most `age_max` days old (by the local day they were flagged).
+
+    As bounds on the timestamp itself (flagged before the day after `today - age_min` began, and
+    since `today - age_max` began), not on its local date: a range an index answers, and a plain
+    comparison where a home counts its age buckets over every open case."""
     q = Q()
     if age_min is not None:
-        q &= Q(created_at__date__lte=today - timedelta(days=age_min))
+        q &= Q(created_at__lt=day_start(today - timedelta(days=age_min - 1)))
     if age_max is not None:
-        q &= Q(created_at__date__gte=today - timedelta(days=age_max))
+        q &= Q(created_at__gte=day_start(today - timedelta(days=age_max)))
     return q
 
 
@@ -291,12 +313,12 @@ def _work_conditions(user: Any, filters: QueueFilters, today: date, p: list[Any]
     elif filters.assignee.isdigit():
         where.append("c.assignee_id = %s")
         p.append(int(filters.assignee))
-    if filters.age_min is not None:
-        where.append("(c.created_at AT TIME ZONE %s)::date <= %s")
-        p += [timezone.get_current_timezone_name(), today - timedelta(days=filters.age_min)]
+    if filters.age_min is not None:  # as age_q
+        where.append("c.created_at < %s")
+        p.append(day_start(today - timedelta(days=filters.age_min - 1)))
     if filters.age_max is not None:
-        where.append("(c.created_at AT TIME ZONE %s)::date >= %s")
-        p += [timezone.get_current_timezone_name(), today - timedelta(days=filters.age_max)]
+        where.append("c.created_at >= %s")
+        p.append(day_start(today - timedelta(days=filters.age_max)))
     if filters.since is not None:
         where.append("c.created_at >= %s")
         p.append(filters.since)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from audit import context
+from cases.home_counts import prune_change_log
 from cases.services import findings_ingest_all
 from cases.services import reminders_send as send
 
@@ -27,6 +28,12 @@ def reminders_send() -> dict[str, int]:
         return send()
     finally:
         context.reset(token)
+
+
+@shared_task(name="cases.tasks.change_log_prune", ignore_result=True, acks_late=True)
+def change_log_prune() -> int:
+    """Drop the old rows of the log the home's cached counts are checked against."""
+    return prune_change_log()
 
 
 def run_finished(run_id: int) -> None:

@@ -56,6 +56,9 @@ NAV_GROUPS: dict[str, str] = {
     "privacy:retention": "Privacy and access",
 }
 GROUP_ORDER = ["Casework", "Matching", "Oversight", "Privacy and access", "More"]
+# Sections whose pages are read one after another: their pages also show a USWDS side navigation
+# of the section (when the user has more than one page of it). Casework keeps its full width.
+SIDE_NAV_GROUPS = {"Oversight", "Privacy and access"}
 
 
 def _is_active(path: str, url: str) -> bool:
@@ -66,9 +69,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """Navigation entries the current user's roles may use, flat and grouped into menus."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "nav_groups": [], "nav_unread": 0}
+        return {"nav_items": [], "nav_groups": [], "nav_section": None, "nav_unread": 0}
     roles = set(user.roles or [])
-    items = []
+    items: list[dict[str, Any]] = []
     grouped: dict[str, list[dict[str, Any]]] = {}
     for label, name, allowed in NAVIGATION:
         if allowed and not (allowed & roles):
@@ -82,6 +85,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if name != "home":
             grouped.setdefault(NAV_GROUPS.get(name, "More"), []).append(item)
 
+    # One current page: the entry whose address matches the most (/audit/review/, not /audit/).
+    current = max((i for i in items if i["active"]), key=lambda i: len(i["url"]), default=None)
+    for item in items:
+        item["active"] = item is current
+
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     notifications_url = reverse("privacy:notification-list")
     items.append(
@@ -91,7 +99,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "active": request.path == notifications_url,
         }
     )
-    groups = [
+    groups: list[dict[str, Any]] = [
         {
             "label": label,
             "id": "nav-" + label.lower().replace(" ", "-"),
@@ -101,9 +109,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         for label in GROUP_ORDER
         if label in grouped
     ]
+    section = next(
+        (
+            g
+            for g in groups
+            if g["active"] and g["label"] in SIDE_NAV_GROUPS and len(g["items"]) > 1
+        ),
+        None,
+    )
     return {
         "nav_items": items,
         "nav_groups": groups,
+        "nav_section": section,
         "nav_unread": unread,
         "nav_notifications_url": notifications_url,
     }

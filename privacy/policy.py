@@ -292,11 +292,20 @@ def user_facts(user: Any) -> UserFacts:
     return _cached(("user", user.pk), load)
 
 
+_AGENCY_BY_CODE_SQL = f'SELECT id FROM "{Agency._meta.db_table}" WHERE code = %s'  # noqa: S608  # nosec B608 # the model's own table name
+
+
+def _agency_by_code(code: str) -> int | None:
+    # A fixed statement (the code is unique): the ORM's query build cost the queue page a
+    # tenth of its time over the base page's.
+    with connection.cursor() as cursor:
+        cursor.execute(_AGENCY_BY_CODE_SQL, [code])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
 def _agency_id(code: str) -> int | None:
-    return _cached(
-        ("agency-code", code),
-        lambda: Agency.objects.filter(code=code).values_list("pk", flat=True).first(),
-    )
+    return _cached(("agency-code", code), lambda: _agency_by_code(code))
 
 
 def _department_of(agency_id: int) -> int | None:

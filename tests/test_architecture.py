@@ -104,6 +104,7 @@ ALLOWED_LOCAL |= {
                 "_load",
                 "_session",
                 "_cpu_per_request",
+                "_cold_home_ms",
                 "run",
             ),
         }.items()

@@ -69,13 +69,13 @@ def _queue_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
     A filter that does not parse is left out, with a message saying so.
     """
     today = _today()
-    form = forms.QueueFilterForm(params)
-    filters = form.filters()
-    for problem in form.problems():
+    parsed = forms.parse_queue_query(params)
+    filters = parsed.fresh_filters()
+    for problem in parsed.problems:
         messages.warning(request, problem)
-    after = form.cursor()
+    after = parsed.cursor
     page = selectors.queue_page(user=request.user, filters=filters, today=today, after=after)
-    query = form.query()
+    query = QueryDict(parsed.query, mutable=True)
     query.pop("after", None)
     next_query = query.copy()
     if page.next_cursor:

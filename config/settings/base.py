@@ -550,6 +550,10 @@ CELERY_BEAT_SCHEDULE["cases-ingest"] = {
     "schedule": float(env_int("CROSSCHECK_CASES_INGEST_SECONDS", 30)),
 }
 CELERY_BEAT_SCHEDULE["cases-reminders"] = {"task": "cases.tasks.reminders_send", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["cases-change-log-prune"] = {
+    "task": "cases.tasks.change_log_prune",
+    "schedule": 3600.0,
+}
 # --- end of cases ----------------------------------------------------------------------------------
 
 # --- Privacy and access (privacy/) ---------------------------------------------------------------

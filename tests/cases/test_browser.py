@@ -105,6 +105,16 @@ def press(page, name: str) -> None:
         page.get_by_role("button", name=name, exact=True).click()
 
 
+def confirm(page, name: str) -> None:
+    """Click a button that asks first (app.js, the USWDS modal), then confirm in the modal and
+    wait for the page the form leads to."""
+    page.get_by_role("button", name=name, exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator(".usa-modal")).to_be_visible()
+    with page.expect_navigation():
+        dialog.get_by_role("button", name=name, exact=True).click()
+
+
 def _rows(page) -> int:
     return page.locator("#queue-table tbody tr.case-row").count()
 
@@ -187,6 +197,10 @@ def test_bulk_dismiss_with_the_mouse(make_case, alice, open_page):
     page.get_by_label("Action", exact=True).select_option("dismiss")
     page.get_by_label("Dismiss reason").select_option("name_variant")
     page.get_by_role("button", name="Apply", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("applies to the 2 selected cases")
+    assert Case.objects.filter(closure=Closure.FALSE_POSITIVE).count() == 0
+    dialog.get_by_role("button", name="Apply", exact=True).click()
     expect(page.locator("#queue-table tbody tr.case-row")).to_have_count(1)
     assert Case.objects.filter(closure=Closure.FALSE_POSITIVE).count() == 2
 
@@ -238,7 +252,7 @@ def test_a_case_through_the_due_process_gate(make_case, alice, sam, directory, o
     press(agent, "Record delivery")
     assert agent.locator("#case-status").inner_text() == "Contest window"
     # Too early: the contest window runs 30 days.
-    press(agent, "Propose for sign-off")
+    confirm(agent, "Propose for sign-off")
     assert "contest window runs until" in agent.locator(".messages").inner_text()
     press(agent, "Record a contest from the person")
 
@@ -249,12 +263,12 @@ def test_a_case_through_the_due_process_gate(make_case, alice, sam, directory, o
 
     agent.goto(f"/cases/{case.pk}/")
     agent.get_by_label("Adverse disposition").select_option(Closure.ADMINISTRATIVE_ACTION)
-    press(agent, "Propose for sign-off")
+    confirm(agent, "Propose for sign-off")
     assert "proposed for sign-off" in agent.locator(".messages").inner_text()
 
     supervisor.goto(f"/cases/{case.pk}/")
     supervisor.get_by_label("Decision").select_option("approve")
-    press(supervisor, "Record sign-off")
+    confirm(supervisor, "Record sign-off")
     case.refresh_from_db()
     assert (case.status, case.closure, case.signed_off_by, case.verified_by) == (
         CaseStatus.CLOSED,

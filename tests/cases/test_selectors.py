@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -135,3 +135,30 @@ def test_an_assignee_by_id_and_the_rows_carry_the_assignee(mixed_cases, alice, s
     page = queue_page(user=alice, filters=filters, today=today)
     assert [c.pk for c in page.cases] == _orm_ids(alice, filters, today) == [mixed_cases[3].pk]
     assert page.cases[0].assignee_username == "sam"
+
+
+@pytest.mark.parametrize("bounds", [(2, 2), (3, 3), (0, 2), (3, None), (None, 2)])
+def test_age_counts_by_the_local_day_a_case_was_flagged(make_case, alice, bounds):
+    # Flagged a second before and at local midnight: ages 3 and 2 days, whatever UTC says.
+    today = timezone.localdate()
+    zone = timezone.get_current_timezone()
+    moments = [
+        datetime.combine(today - timedelta(days=3), time(23, 59, 59), tzinfo=zone),
+        datetime.combine(today - timedelta(days=2), time(0, 0), tzinfo=zone),
+        datetime.combine(today, time(0, 0), tzinfo=zone),
+    ]
+    cases = [make_case() for _ in moments]
+    for case, moment in zip(cases, moments, strict=True):
+        Case.objects.filter(pk=case.pk).update(created_at=moment)
+    age_min, age_max = bounds
+    expected = sorted(
+        c.pk
+        for c, moment in zip(cases, moments, strict=True)
+        if (age_min is None or (today - timezone.localtime(moment).date()).days >= age_min)
+        and (age_max is None or (today - timezone.localtime(moment).date()).days <= age_max)
+    )
+    filters = QueueFilters(age_min=age_min, age_max=age_max, sort="age")
+    with request_scope():
+        page = queue_page(user=alice, filters=filters, today=today, size=100)
+    assert sorted(c.pk for c in page.cases) == expected
+    assert sorted(_orm_ids(alice, filters, today)) == expected

@@ -107,3 +107,9 @@ def test_break_glass_refs_match_the_orm(alice):
         .values_list("subject_ref", flat=True)
     )
     assert break_glass_refs(user=alice) == expected == {"case:1", "person:4"}
+
+
+@pytest.mark.parametrize("code", ["ssa", "ice-hsi", "no-such-agency"])
+def test_an_agency_by_code_matches_the_orm(directory, code):
+    expected = Agency.objects.filter(code=code).values_list("pk", flat=True).first()
+    assert policy._agency_by_code(code) == expected

@@ -184,12 +184,20 @@
       var scope = $("#bulk-scope").value;
       if (scope === "selection") {
         $("#bulk-ids").value = targetIds().join(",");
-      } else if (!window.confirm("Apply this to every case matching the current filter?")) {
-        event.preventDefault();
-        event.stopImmediatePropagation();
       }
     }
   }, true);
+
+  // The confirmation modal (app.js) asks about what Apply is about to do, and to how many cases.
+  document.addEventListener("cc:confirm", function (event) {
+    if (event.target.id !== "bulk-apply") { return; }
+    var action = $("#bulk-action");
+    var label = action.options[action.selectedIndex] ? action.options[action.selectedIndex].text : action.value;
+    var n = targetIds().length;
+    event.target.setAttribute("data-confirm", $("#bulk-scope").value === "filter"
+      ? "“" + label + "” applies to every case matching the current filter."
+      : "“" + label + "” applies to the " + n + " selected case" + (n === 1 ? "" : "s") + ".");
+  });
 
   document.addEventListener("close", function (event) {
     if (event.target.tagName === "DIALOG") { setCurrent(current); }
