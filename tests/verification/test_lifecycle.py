@@ -38,7 +38,9 @@ def make(status, employer, vera, dhs=False):
     if status == S.DRAFT:
         return create(employer, submit=False)
     if status == S.EMPLOYMENT_AUTHORIZED:
-        return create(employer, last_name="Garsya Lopes")  # near match: name review keeps it open
+        return create(
+            employer, first_name="Marja", last_name="Garsya Lopes"
+        )  # both names near: a name review keeps it open
     if status == S.NEEDS_MORE_TIME:
         return create(
             employer,
