@@ -408,8 +408,10 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=1 << 18)
 def name_level(a: str, b: str) -> int:
-    """`name_levels` of one pair."""
+    """`name_levels` of one pair (remembered: the per-pair rules ask for the same pair twice, the
+    name's outcome and then whether a lone slip is forgiven, and names repeat across rows)."""
     return int(name_levels([a], [b])[0])
 
 
