@@ -91,7 +91,7 @@ def _joined(*parts: str) -> str:
     full name normalizes to its normalized parts joined by single spaces; given and family names
     repeat far more than their combinations, so this keeps the cache effective.
     """
-    return " ".join(n for n in (normalize(p) for p in parts if p) if n)
+    return " ".join(filter(None, map(normalize, filter(None, parts))))
 
 
 def is_variant(score: float) -> bool:
