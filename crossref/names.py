@@ -44,13 +44,23 @@ def compare_many(pairs: Sequence[NamePair]) -> np.ndarray:
     """
     if not pairs:
         return np.zeros(0)
-    left = [_joined(p.first, p.last) for p in pairs]
-    right = [_joined(p.ref_first, p.ref_middle, p.ref_last) for p in pairs]
-    right_short = [_joined(p.ref_first, p.ref_last) for p in pairs]
-    quick = np.maximum(
-        process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1),
-        process.cpdist(left, right_short, scorer=fuzz.token_sort_ratio, workers=1),
+    # Names equal as given (most pairs: the rows disagree on something else) score 100 against
+    # the short reference name, as their joined forms are equal strings: they are not joined.
+    same = np.fromiter(
+        (p.first == p.ref_first and p.last == p.ref_last for p in pairs),
+        dtype=bool,
+        count=len(pairs),
     )
+    quick = np.full(len(pairs), 100.0)
+    rest = np.flatnonzero(~same).tolist()
+    if rest:
+        left = [_joined(pairs[i].first, pairs[i].last) for i in rest]
+        right = [_joined(pairs[i].ref_first, pairs[i].ref_middle, pairs[i].ref_last) for i in rest]
+        right_short = [_joined(pairs[i].ref_first, pairs[i].ref_last) for i in rest]
+        quick[rest] = np.maximum(
+            process.cpdist(left, right, scorer=fuzz.token_sort_ratio, workers=1),
+            process.cpdist(left, right_short, scorer=fuzz.token_sort_ratio, workers=1),
+        )
     out = np.ones(len(pairs))
     threshold = max(matching.match_score(), 97.0)
     for i in np.nonzero(quick < threshold)[0]:
@@ -81,7 +91,7 @@ def _joined(*parts: str) -> str:
     full name normalizes to its normalized parts joined by single spaces; given and family names
     repeat far more than their combinations, so this keeps the cache effective.
     """
-    return " ".join(n for n in (normalize(p) for p in parts if p) if n)
+    return " ".join(filter(None, map(normalize, filter(None, parts))))
 
 
 def is_variant(score: float) -> bool:

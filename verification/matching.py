@@ -88,6 +88,11 @@ _TRANSLATE = str.maketrans(
     }
 )
 _APOSTROPHES = {"'", "\u2019", "\u2018", "`", "\u02bc"}
+# The loop of `normalize_name` on plain ASCII text (NFKD and combining marks change nothing
+# there): apostrophes dropped, every other character that is not a letter or digit a space.
+_ASCII_FOLD = str.maketrans(
+    {chr(c): None if chr(c) in _APOSTROPHES else " " for c in range(128) if not chr(c).isalnum()}
+)
 
 
 @dataclass(frozen=True)
@@ -133,7 +138,15 @@ def normalize_name(value: str) -> str:
     """Lower case, no diacritics, apostrophes dropped, other punctuation as spaces, single-spaced."""
     if not value:
         return ""
-    text = unicodedata.normalize("NFKD", value.translate(_TRANSLATE))
+    text = value.translate(_TRANSLATE)
+    if text.isascii():
+        return " ".join(text.translate(_ASCII_FOLD).lower().split())
+    return _normalize_unicode(text)
+
+
+def _normalize_unicode(text: str) -> str:
+    """`normalize_name` of text past the translation table, character by character."""
+    text = unicodedata.normalize("NFKD", text)
     out: list[str] = []
     for ch in text:
         if unicodedata.combining(ch) or ch in _APOSTROPHES:

@@ -245,16 +245,25 @@ def refine_identifiers(
         ["{" + ",".join(map(str, subject_ids)) + "}"],
     )
     subject_docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
+    # A case or a subject is in several of the pairs: each of its values is opened once here.
+    opened_cases: dict[tuple[int, int], str] = {}
+    opened_subjects: dict[tuple[int, str], list[str]] = {}
     for k, j in todo:
         field, column = fields[j]
         case_id, subject_id = int(cases.ids[pc[k]]), int(index.subjects[int(ps[k])][0])
-        mine = _clear((tokens.get(case_id) or ("", ""))[j] or "", sources.CASES, column, case_id)
-        sealed, kinds = subject_docs.get(subject_id, ([], []))
-        theirs = [
-            _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
-            for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
-            if kind == field
-        ]
+        mine = opened_cases.get((case_id, j))
+        if mine is None:
+            mine = opened_cases[case_id, j] = _clear(
+                (tokens.get(case_id) or ("", ""))[j] or "", sources.CASES, column, case_id
+            )
+        theirs = opened_subjects.get((subject_id, field))
+        if theirs is None:
+            sealed, kinds = subject_docs.get(subject_id, ([], []))
+            theirs = opened_subjects[subject_id, field] = [
+                _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
+                for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
+                if kind == field
+            ]
         best = min((identifier_level(mine, t) for t in theirs if t), default=IDENTIFIER_DIFFERENT)
         if 0 <= best < IDENTIFIER_DIFFERENT:
             levels[k, FIELD_INDEX[field]] = best

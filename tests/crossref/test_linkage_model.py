@@ -3,7 +3,7 @@ known parameters, the regression cases of the linkage issue, and training as an 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from crossref.rules import enforcement
 from privacy import crypto
 from tests.crossref.test_rules_identity import findings, run_rules
 from verification.comparison import (
+    dob_level,
     dob_levels,
     identifier_level,
     name_level,
@@ -77,6 +78,28 @@ def test_dob_levels():
     got = dob_levels(np.array([o(a) for a, _, _ in pairs]), np.array([o(b) for _, b, _ in pairs]))
     assert [model.FIELDS[2].levels[g] for g in got] == [level for _, _, level in pairs]
     assert dob_levels(np.array([0, o(DOB)]), np.array([o(DOB), 0])).tolist() == [-1, -1]
+
+
+def test_dob_level_of_one_pair_is_dob_levels_of_it():
+    # Each slip of a date of birth, and dates drawn apart, through both the scalar and the array path.
+    start = date(1900, 1, 1).toordinal()
+    rng = np.random.default_rng(7)
+    left = [date.fromordinal(start + int(d)) for d in rng.integers(0, 45_000, 2_000)]
+    slips = [
+        lambda d: d,
+        lambda d: d.replace(year=d.year + 1),
+        lambda d: d.replace(year=d.year - 10),
+        lambda d: d.replace(year=d.year + 9),
+        lambda d: d.replace(month=d.day, day=d.month) if d.day <= 12 else d,
+        lambda d: d + timedelta(days=int(rng.integers(-40, 40))),
+        lambda d: date.fromordinal(start + int(rng.integers(0, 45_000))),
+    ]
+    pairs: list[tuple[date | None, date | None]] = [(a, slip(a)) for a in left for slip in slips]
+    pairs += [(None, DOB), (DOB, None), (None, None)]
+    o = [(a.toordinal() if a else 0, b.toordinal() if b else 0) for a, b in pairs]
+    expected = dob_levels(np.array([a for a, _ in o]), np.array([b for _, b in o])).tolist()
+    assert [dob_level(a, b) for a, b in pairs] == expected
+    assert set(expected) == {-1, 0, 1, 2, 3, 4, 5, 6}  # every level was reached
 
 
 def test_identifier_levels():

@@ -226,3 +226,19 @@ def test_a_diminutive_needs_a_real_stem(submitted, reference):
 
 def test_a_romanized_given_syllable_is_the_same_given_name():
     assert matching.compare_given_name("Lee", "Li").outcome == matching.VARIANT
+
+
+def test_normalize_name_of_plain_ascii_is_the_character_loop():
+    # The ASCII shortcut against the general path, on every pair of ASCII characters and on names
+    # with the punctuation forms carry (apostrophes, hyphens, periods, commas, tabs).
+    ascii_chars = [chr(c) for c in range(128)]
+    samples = [a + b for a in ascii_chars for b in ascii_chars] + [
+        "O'Brien-Smith",
+        "  de la  Cruz,\tJr. ",
+        "Mc`Donald",
+        "ANNE-MARIE  St. John",
+        "X Æ A-12",  # not ASCII: the general path itself
+    ]
+    for value in samples:
+        expected = matching._normalize_unicode(value.translate(matching._TRANSLATE))
+        assert matching.normalize_name(value) == expected, repr(value)
