@@ -20,6 +20,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench import report
+
 DEFAULT_SCALE = 200_000
 GOAL_PER_SECOND = 20_000
 FIRST = [
@@ -262,7 +264,7 @@ def _measure(n: int, seed: int) -> None:
         )
         print(
             f"import: all or nothing, one process (one transaction): {rate:,.0f} cases/s imported with "
-            f"the instant result (goal >= {GOAL_PER_SECOND:,}/s at 1M) | plain COPY of the same file "
+            f"the instant result {report.goal('import', f'cases/s imported with the instant result, all or nothing, {n:,} rows (goal at 1M)', rate, '>=', GOAL_PER_SECOND, unit='/s')} | plain COPY of the same file "
             f"{copy_seconds:.1f}s = {n / copy_seconds:,.0f} rows/s | the import takes "
             f"{total / copy_seconds:.1f}x the plain COPY"
         )
@@ -325,6 +327,7 @@ def _parallel(cases: Path, runners: int, copy_seconds: float) -> None:
     job = ImportJob.objects.get(pk=job.pk)
     print(
         f"import: good rows only, {runners} processes (chunks committed one by one): job {job.status}, "
-        f"{job.rows_imported:,} cases in {total:.1f}s = {job.rows_imported / total:,.0f} cases/s | "
+        f"{job.rows_imported:,} cases in {total:.1f}s = {job.rows_imported / total:,.0f} cases/s "
+        f"{report.goal('import', f'cases/s, good rows only, {runners} processes', job.rows_imported / total, '>=', GOAL_PER_SECOND, unit='/s')} | "
         f"{total / copy_seconds:.1f}x the plain COPY"
     )
