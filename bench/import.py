@@ -17,62 +17,14 @@ import os
 import random
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from bench import report
+from bench.people import person
 
 DEFAULT_SCALE = 200_000
 GOAL_PER_SECOND = 20_000
-FIRST = [
-    "Maria",
-    "Jose",
-    "Ana",
-    "Luis",
-    "Wei",
-    "Li",
-    "John",
-    "Mary",
-    "Ahmed",
-    "Fatima",
-    "Olga",
-    "Ivan",
-    "Nguyen",
-    "Priya",
-    "Raj",
-    "Sofia",
-    "Lucas",
-    "Emma",
-    "Noah",
-    "Aisha",
-]
-LAST = [
-    "Garcia",
-    "Smith",
-    "Hernandez Diaz",
-    "Nguyen",
-    "Kim",
-    "Patel",
-    "Johnson",
-    "Lopez",
-    "Haddad",
-    "Okafor",
-    "Ivanova",
-    "Martinez",
-    "Brown",
-    "Rossi",
-    "Silva",
-    "Chen",
-    "Khan",
-    "Murphy",
-]
-
-
-def _ssn(i: int) -> str:
-    area = 1 + i % 665  # 001-665: never 000, 666 or 9xx
-    group = 1 + (i // 665) % 99
-    serial = 1 + (i // (665 * 99)) % 9999
-    return f"{area:03d}{group:02d}{serial:04d}"
 
 
 def _files(n: int, folder: Path, seed: int) -> tuple[Path, Path, Path]:
@@ -93,46 +45,11 @@ def _files(n: int, folder: Path, seed: int) -> tuple[Path, Path, Path]:
         d.writerow(REF["dhs"])
         c.writeheader()
         for i in range(n):
-            ssn = _ssn(i * 7 + 3)
-            first, last = rnd.choice(FIRST), rnd.choice(LAST)
-            born = date(1950, 1, 1) + timedelta(days=rnd.randrange(18000))
-            lpr = rnd.random() < 0.10
-            roll = rnd.random()
-            if roll >= 0.005:  # 0.5% have no SSA record
-                s.writerow(
-                    [
-                        ssn,
-                        first,
-                        "",
-                        last,
-                        born.isoformat(),
-                        "alien_authorized" if lpr else "citizen",
-                        "",
-                        "false",
-                    ]
-                )
-            a_number = f"A{200000000 + i:09d}"
-            if lpr:
-                d.writerow(
-                    [a_number, "", "", "", first, last, born.isoformat(), "MEX", "IR1", "", "", ""]
-                )
-            row = {
-                "first_name": first
-                if roll >= 0.02 or roll < 0.005
-                else rnd.choice(FIRST[::-1]) + "x",
-                "last_name": last,
-                "date_of_birth": born.isoformat(),
-                "ssn": f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}",
-                "citizenship_status": "permanent_resident" if lpr else "citizen",
-                "a_number": a_number if lpr else "",
-                "document_type": "permanent_resident_card" if lpr else "us_passport",
-                "document_number": f"P{i:08d}",
-                "document_expires_on": (today + timedelta(days=900)).isoformat(),
-                "offer_accepted_on": (today - timedelta(days=6)).isoformat(),
-                "i9_completed_on": (today - timedelta(days=1)).isoformat(),
-                "hire_date": today.isoformat(),
-                "employer_case_id": f"H-{i}",
-            }
+            ssa_row, dhs_row, row = person(i, rnd, today)
+            if ssa_row:
+                s.writerow(ssa_row)
+            if dhs_row:
+                d.writerow(dhs_row)
             c.writerow({k: row.get(k, "") for k in COLUMNS})
     return ssa_path, dhs_path, cases_path
 

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ import psycopg2
 
 from bench.chaos import checks, faults
 from bench.chaos.stack import ROOT, Celery
+from bench.people import person
 
 if TYPE_CHECKING:
     from bench.chaos.harness import Harness
@@ -372,64 +373,12 @@ class ImportPhase:
 
 
 # --- The import world (its own process: `python -m bench.chaos.imports DIR N SEED`) ----------
-FIRST = ["Maria", "Jose", "Ana", "Luis", "Wei", "John", "Mary", "Ahmed", "Fatima", "Olga", "Priya"]
-LAST = ["Garcia", "Smith", "Hernandez Diaz", "Nguyen", "Kim", "Patel", "Okafor", "Rossi", "Chen"]
 BAD = (  # what makes a row of the mixed file bad, in turn
     ("date_of_birth", "1990-13-45"),
     ("ssn", "12345"),
     ("last_name", ""),
     ("citizenship_status", "martian"),
 )
-
-
-def _ssn(i: int) -> str:
-    area = 1 + i % 665  # 001-665: never 000, 666 or 9xx
-    group = 1 + (i // 665) % 99
-    serial = 1 + (i // (665 * 99)) % 9999
-    return f"{area:03d}{group:02d}{serial:04d}"
-
-
-def _person(
-    i: int, rnd: random.Random, today: date
-) -> tuple[list[str], list[str] | None, dict[str, str]]:
-    """Person `i`: the SSA row, the DHS row (permanent residents) and the import row."""
-    ssn = _ssn(i * 7 + 3)
-    first, last = rnd.choice(FIRST), rnd.choice(LAST)
-    born = date(1950, 1, 1) + timedelta(days=rnd.randrange(18000))
-    lpr, roll = rnd.random() < 0.10, rnd.random()
-    ssa = [
-        ssn,
-        first,
-        "",
-        last,
-        born.isoformat(),
-        "alien_authorized" if lpr else "citizen",
-        "",
-        "false",
-    ]
-    a_number = f"A{200000000 + i:09d}"
-    dhs = (
-        [a_number, "", "", "", first, last, born.isoformat(), "MEX", "IR1", "", "", ""]
-        if lpr
-        else None
-    )
-    row = {
-        # about 1.5% with a name SSA does not match; 0.5% with an SSN SSA does not know
-        "first_name": first if roll >= 0.02 or roll < 0.005 else rnd.choice(FIRST[::-1]) + "x",
-        "last_name": last,
-        "date_of_birth": born.isoformat(),
-        "ssn": f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}",
-        "citizenship_status": "permanent_resident" if lpr else "citizen",
-        "a_number": a_number if lpr else "",
-        "document_type": "permanent_resident_card" if lpr else "us_passport",
-        "document_number": f"P{i:08d}",
-        "document_expires_on": (today + timedelta(days=900)).isoformat(),
-        "offer_accepted_on": (today - timedelta(days=6)).isoformat(),
-        "i9_completed_on": (today - timedelta(days=1)).isoformat(),
-        "hire_date": today.isoformat(),
-        "employer_case_id": f"H-{i}",
-    }
-    return (ssa if roll >= 0.005 else []), dhs, row
 
 
 def write_files(
@@ -453,7 +402,7 @@ def write_files(
         for writer in out:
             writer.writeheader()
         for i in range(n):
-            s, d, row = _person(i, rnd, today)
+            s, d, row = person(i, rnd, today)
             if s:
                 ssa.writerow(s)
             if d:
