@@ -554,7 +554,7 @@ def _verify_size(n: int) -> None:
     )
     print(
         f"   verified {result.checked:,} events in {result.seconds:.1f}s: {rate:,.0f} events/s "
-        f"{report.goal('audit', 'chain verification events/s', rate, '>=', 200_000, unit='/s')}, "
+        f"{report.goal('audit', f'chain verification events/s at {n:,} events', rate, '>=', 200_000, unit='/s')}, "
         f"intact={result.ok}; load average {load:.2f} at the start"
     )
     if result.checked and busy_after > busy_before:

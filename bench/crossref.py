@@ -225,6 +225,8 @@ class Labels:
     def __init__(self) -> None:
         self.case: dict[int, str] = {}
         self.enforcement_pairs: set[tuple[int, str]] = set()
+        # case id -> what its enforcement subject's record gets wrong, and the document it carries
+        self.enforcement_kind: dict[int, str] = {}
 
 
 # --- P1 ----------------------------------------------------------------------------------------
@@ -369,7 +371,23 @@ def _prepare(n: int, seed: int) -> tuple[Labels, object]:
     labels = _load_data(n, seed=seed)
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.write_text(json.dumps({"case": labels.case, "pairs": sorted(labels.enforcement_pairs)}))
-    return labels, _bench_user()
+    user = _bench_user()
+    _train_linkage(user)
+    return labels, user
+
+
+def _train_linkage(user: Any) -> None:
+    """Train ENF-LINK's model on the loaded data, as an operator does once a load (not part of P1)."""
+    import io
+
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    call_command("crossref", "train-linkage", "--user", user.username, stdout=io.StringIO())
+    print(
+        f"data: `crossref train-linkage` (ENF-LINK's model, once a load; not part of P1) "
+        f"{time.perf_counter() - started:.1f}s"
+    )
 
 
 def _run_size(n: int, *, seed: int) -> dict[str, Any]:
@@ -534,11 +552,18 @@ def _load_data(n: int, seed: int = 42) -> Labels:
     for ecid, (label, _detail) in by_ecid.items():
         if ecid in ids:
             labels.case[ids[ecid]] = label
+    from synthetic.subjects import DOCUMENTS, VARIANTS
+
     for k, c in enumerate(world.s["case"]):
         if c >= 0:
             ecid = f"S{world.seed}-{int(c):08d}"
             if ecid in ids:
                 labels.enforcement_pairs.add((ids[ecid], f"ENF-{world.seed}-{k:06d}"))
+                kinds = [VARIANTS[world.s[v][k]] for v in ("variant", "variant2")]
+                labels.enforcement_kind[ids[ecid]] = (
+                    f"{'+'.join(x for x in kinds if x) or 'exact'}"
+                    f" [{DOCUMENTS[world.s['doc_kind'][k]] or 'no document'}]"
+                )
     print(
         f"data: synthetic.generate_and_load, {len(labels.case):,} labelled cases, "
         f"{summary.total_rows:,} rows in {time.perf_counter() - started:.1f}s"

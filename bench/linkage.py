@@ -50,6 +50,7 @@ import json
 import os
 import secrets
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -411,12 +412,15 @@ def _generator_quality(m: Measured, labels: p2.Labels) -> list[str]:
         99.5,
         unit="%",
     )
+    missed = Counter(labels.enforcement_kind.get(c, "?") for c in frauds - flagged)
     return [
         f"erroneous mismatches on lawful records: ENF-LINK leads {pct(leads, lawful)} {wrong}, "
         f"leads + review leads {pct(flagged, lawful)}; Splink at {SPLINK_DEFAULT} {pct(splink_links, lawful)}",
         f"injected enforcement frauds caught by ENF-LINK: any ENF-LINK finding (a lead or a review "
         f"lead: an analyst sees it) {pct(flagged, frauds)} {caught}, a lead {pct(leads, frauds)}, "
         f"a lead on the right subject {pct(true_leads, frauds)}",
+        "frauds without a finding, by what the subject's record gets wrong [its document]: "
+        + (", ".join(f"{kind} {n}" for kind, n in missed.most_common()) or "none"),
     ]
 
 

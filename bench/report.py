@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
@@ -127,9 +128,14 @@ def machine() -> dict[str, Any]:
 
 
 def _postgres() -> dict[str, str]:
+    """The server's version and settings, read through its maintenance database: the bench's own
+    database may already be dropped when the report is written."""
     try:
-        url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        with psycopg2.connect(url, connect_timeout=5) as conn, conn.cursor() as cur:
+        url = urlsplit(
+            os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        )
+        server = urlunsplit((url.scheme, url.netloc, "/postgres", url.query, ""))
+        with psycopg2.connect(server, connect_timeout=5) as conn, conn.cursor() as cur:
             cur.execute("SHOW server_version")
             out = {"version": cur.fetchone()[0]}
             for name in PG_SETTINGS:

@@ -35,6 +35,7 @@ STAGE_COLUMNS = (
     "i94_last4",
     "passport_bidx",
     "passport_last4",
+    "passport_country",
     "document_number_bidx",
     "hire_date",
     "work_authorization_expires_on",

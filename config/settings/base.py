@@ -444,7 +444,7 @@ CROSSREF = {
     # ENF-LINK's match probabilities (crossref.linkage): at or above the first a lead, at or above
     # the second a low-severity lead for review.
     "LINKAGE_LEAD_PROBABILITY": float(env_str("CROSSREF_LINKAGE_LEAD_PROBABILITY", "0.9")),
-    "LINKAGE_REVIEW_PROBABILITY": float(env_str("CROSSREF_LINKAGE_REVIEW_PROBABILITY", "0.5")),
+    "LINKAGE_REVIEW_PROBABILITY": float(env_str("CROSSREF_LINKAGE_REVIEW_PROBABILITY", "0.3")),
     # Employer behaviour: one-sided z-test significance, and the minimum cases to judge an employer.
     "EMPLOYER_ALPHA": float(env_str("CROSSREF_EMPLOYER_ALPHA", "0.001")),
     "EMPLOYER_MIN_CASES": env_int("CROSSREF_EMPLOYER_MIN_CASES", 10),

@@ -26,7 +26,7 @@ import numpy as np
 
 from crossref import sources
 from crossref.linkage import blocking
-from crossref.linkage.model import FIELD_INDEX, FIELDS, SWAPPED, Parameters
+from crossref.linkage.model import FIELD_INDEX, FIELDS, SWAPPED, YEAR_ONLY, Parameters
 from crossref.linkage.subjects import SubjectIndex, word
 from privacy import crypto
 from verification.comparison import (
@@ -52,6 +52,7 @@ class CaseColumns:
     ssn: list[str]  # blind indexes, '' for none
     a_number: list[str]
     others: list[tuple[str, ...]]  # passport, I-94 and document-number blind indexes
+    country: np.ndarray | None = None  # `country_code`s (0: none); None: no country at all
 
 
 @dataclass
@@ -116,12 +117,12 @@ def _names(
     return given[chosen], family[chosen], name[chosen]
 
 
-def _dob(case_dob: np.ndarray, subject_dob: np.ndarray, params: Parameters) -> np.ndarray:
+def _dob(case_dob: np.ndarray, subject_dob: np.ndarray) -> np.ndarray:
     """Date-of-birth levels; a subject's 1 January of the case's year is a date known by its year only.
 
     Enforcement records often hold only a year of birth, written as 1 January. Where the years
-    agree, the day and month the record does not know are no evidence against the pair: a level
-    that would weigh against it is missing instead.
+    agree and the dates do not, the pair reaches `same_year_day_unknown` (YEAR_ONLY): the year's
+    agreement is evidence, the day and month the record does not know are none either way.
     """
     levels = dob_levels(case_dob, subject_dob)
     at = np.flatnonzero(blocking.year_only_dates(subject_dob))
@@ -129,10 +130,7 @@ def _dob(case_dob: np.ndarray, subject_dob: np.ndarray, params: Parameters) -> n
         same_year = (
             blocking.date_columns(case_dob[at])[1] == blocking.date_columns(subject_dob[at])[1]
         )
-        weights = params.weight_table()[FIELD_INDEX["dob"]]
-        got = levels[at]
-        against = (got >= 0) & (weights[np.maximum(got, 0)] < 0)
-        levels[at[same_year & against]] = MISSING
+        levels[at[same_year & (levels[at] > 0)]] = YEAR_ONLY
     return levels
 
 
@@ -187,7 +185,12 @@ def compare(
     given, family, name = _names(cases, index, pc, ps, params)
     levels[:, FIELD_INDEX["given"]] = given
     levels[:, FIELD_INDEX["family"]] = family
-    levels[:, FIELD_INDEX["dob"]] = _dob(cases.dob[pc], index.dob[ps], params)
+    levels[:, FIELD_INDEX["dob"]] = _dob(cases.dob[pc], index.dob[ps])
+    if cases.country is not None:
+        mine, theirs = cases.country[pc], index.country[ps]
+        levels[:, FIELD_INDEX["country"]] = np.where(
+            (mine == 0) | (theirs == 0), MISSING, np.where(mine == theirs, 0, 1)
+        )
     levels[:, FIELD_INDEX["ssn"] :] = _document_levels(cases, index, pc, ps)
     tf = {}
     for field, words_, counts, got in (

@@ -16,6 +16,10 @@ log2(λ / (1 - λ)), plus the weights, and its match probability is 1 / (1 + 2^-
   evidence of a name.
 - Given name and surname entered the wrong way round is a level of its own (`swapped`, on the
   given-name field); the surname field is then not counted again.
+- Names are not independent of each other (a family's origin chooses both): among different
+  people both names agree exactly `names_joint` times as often as the product of their rates
+  (measured on the random pairs in training). Where both agree exactly, the surname's weight is
+  lowered by log2(names_joint), so the pair is not counted as two independent coincidences.
 
 m and u come from the data (`crossref.linkage.training`: u from random pairs, m by
 expectation-maximisation over blocked pairs), stored versioned in `LinkageModel`. `DEFAULT` is
@@ -30,12 +34,18 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from verification.comparison import DOB_LEVELS, IDENTIFIER_LEVELS, NAME_LEVELS
 
 SWAPPED = len(NAME_LEVELS)  # the given-name field's extra level: names entered the wrong way round
+# The date-of-birth field's extra level: the subject's date is 1 January of the case's year of
+# birth, not the case's date. Records that know only a year of birth commonly store it so; the
+# same year then says what it says (about one in fifty by chance), the unknown day and month
+# nothing either way.
+YEAR_ONLY = len(DOB_LEVELS)
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,10 @@ class Field:
 FIELDS: tuple[Field, ...] = (
     Field("given", "Given name", (*NAME_LEVELS, "swapped_with_surname"), tf=True),
     Field("family", "Surname", NAME_LEVELS, tf=True),
-    Field("dob", "Date of birth", DOB_LEVELS),
+    Field("dob", "Date of birth", (*DOB_LEVELS, "same_year_day_unknown")),
+    # The case's country (its passport's, else the country of birth on the DHS record of its
+    # A-Number) against the subject's nationality. Missing for most citizens: no evidence.
+    Field("country", "Country (passport or birth / nationality)", ("exact", "different")),
     Field("ssn", "SSN", IDENTIFIER_LEVELS),
     Field("a_number", "A-Number", IDENTIFIER_LEVELS),
     Field("document", "Passport, I-94 or document", ("exact", "different")),
@@ -60,6 +73,8 @@ FIELD_INDEX = {f.name: i for i, f in enumerate(FIELDS)}
 
 # Probabilities are kept off 0 and 1: a level never seen in training is rare, not impossible.
 FLOOR = 1e-9
+# The stated default of `Parameters.names_joint` (before training measures it): twice as often.
+NAMES_JOINT = 2.0
 TF_PSEUDO = 1000.0  # names of average frequency mixed into each term frequency
 
 
@@ -72,12 +87,16 @@ class Parameters:
     prior: float
     version: str = "default"
     trained: dict[str, object] = field(default_factory=dict, compare=False)
+    # P(both names exact) / (P(given exact) x P(surname exact)) among different people: names go
+    # together (a family's origin), so two agreeing names say less than their weights' sum.
+    names_joint: float = NAMES_JOINT
 
     def as_json(self) -> dict[str, object]:
         return {
             "m": {k: list(v) for k, v in self.m.items()},
             "u": {k: list(v) for k, v in self.u.items()},
             "prior": self.prior,
+            "names_joint": self.names_joint,
         }
 
     @classmethod
@@ -88,12 +107,14 @@ class Parameters:
         u = data["u"]
         if not isinstance(m, dict) or not isinstance(u, dict):
             raise ValueError("m and u must map fields to probabilities")
+        m, u = _with_added_levels(m, DEFAULT.m), _with_added_levels(u, DEFAULT.u)
         params = cls(
             m={k: tuple(float(x) for x in v) for k, v in m.items()},
             u={k: tuple(float(x) for x in v) for k, v in u.items()},
             prior=float(data["prior"]),  # type: ignore[arg-type]
             version=version,
             trained=trained or {},
+            names_joint=float(data.get("names_joint", NAMES_JOINT)),  # type: ignore[arg-type]
         )
         params.check()
         return params
@@ -109,6 +130,8 @@ class Parameters:
                     raise ValueError(f"{f.name}: probabilities must lie in (0, 1]")
         if not 0.0 < self.prior < 1.0:
             raise ValueError("prior must lie in (0, 1)")
+        if not 1.0 <= self.names_joint <= 1e6:
+            raise ValueError("names_joint must lie in [1, 1e6]")
 
     @property
     def digest(self) -> str:
@@ -136,6 +159,24 @@ class Parameters:
         return math.log2(self.prior / (1.0 - self.prior))
 
 
+def _with_added_levels(
+    side: dict[str, Any], default: dict[str, tuple[float, ...]]
+) -> dict[str, Any]:
+    """Parameters stored before a field gained a level: the new level at the default's m or u.
+
+    The date of birth's `same_year_day_unknown` level and the `country` field were added (a model
+    trained before them knew such pairs as missing); their probabilities are the stated
+    defaults' until the next training.
+    """
+    out = dict(side)
+    dob = side.get("dob")
+    if isinstance(dob, list | tuple) and len(dob) == len(DOB_LEVELS):
+        out["dob"] = [*dob, default["dob"][YEAR_ONLY]]
+    if "country" not in out:
+        out["country"] = list(default["country"])
+    return out
+
+
 def _default() -> Parameters:
     names_m = (0.80, 0.06, 0.05, 0.03, 0.01, 0.02, 0.03)
     given_u = (0.005, 0.002, 0.005, 0.01, 0.003, 0.05, 0.925)
@@ -145,7 +186,8 @@ def _default() -> Parameters:
         m={
             "given": (*names_m[:6], 0.02, 0.01),
             "family": names_m,
-            "dob": (0.85, 0.02, 0.05, 0.02, 0.03, 0.01, 0.02),
+            "dob": (0.85, 0.02, 0.05, 0.02, 0.03, 0.01, 0.02, 0.03),
+            "country": (0.9, 0.1),
             "ssn": ids_m,
             "a_number": ids_m,
             "document": (0.9, 0.1),
@@ -160,8 +202,11 @@ def _default() -> Parameters:
                 8e-5,
                 8e-3,
                 6e-3,
-                1 - 4e-5 - 2e-5 - 6e-4 - 8e-5 - 8e-3 - 6e-3,
+                1 - 4e-5 - 2e-5 - 6e-4 - 8e-5 - 8e-3 - 6e-3 - 6e-4,
+                6e-4,  # a 1-January subject (~3% of records) of the same year (~1 in 50)
             ),
+            # about twenty countries of birth among noncitizen workers, unevenly
+            "country": (0.08, 0.92),
             "ssn": ids_u,
             "a_number": ids_u,
             "document": (1e-7, 1 - 1e-7),
@@ -207,6 +252,10 @@ def score(
             u_tf = (count[use] + TF_PSEUDO * u_exact) / (tf_total[f.name] + TF_PSEUDO)
             m_exact = max(params.m[f.name][0], FLOOR)
             weights[use, j] = np.log2(m_exact / np.maximum(u_tf, FLOOR))
+    # Both names exactly alike: the surname's weight gives back what the names' dependence adds.
+    gi, fi = FIELD_INDEX["given"], FIELD_INDEX["family"]
+    both = (levels[:, gi] == 0) & (levels[:, fi] == 0)
+    weights[both, fi] -= math.log2(params.names_joint)
     log_odds = params.prior_weight + weights.sum(axis=1)
     probability = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -60, 60)))
     return Scores(weights=weights, log_odds=log_odds, probability=probability)

@@ -42,6 +42,7 @@ class SubjectIndex:
         tuple[Any, ...]
     ]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
+    country: np.ndarray  # `compare.country_code` of each subject's nationality (0: none)
     keys: np.ndarray  # every blocking key (`blocking.name_keys`) of every subject, sorted
     key_subject: np.ndarray  # the subject index of each of `keys`
     rules: np.ndarray  # the blocking rules (numbers) some subject has a key of
@@ -74,6 +75,33 @@ _WORD_LIST: list[str] = []
 
 
 _words_lock = threading.Lock()
+
+
+_COUNTRIES: dict[str, int] = {"": 0}
+_COUNTRY_LIST: list[str] = [""]
+_countries_lock = threading.Lock()
+
+
+def country_code(text: str) -> int:
+    """A process-wide small id of a country code (ISO 3166 alpha-3, as stored); 0 for none."""
+    key = (text or "").strip().upper()
+    got = _COUNTRIES.get(key)
+    if got is None:
+        with _countries_lock:
+            got = _COUNTRIES.setdefault(key, len(_COUNTRY_LIST))
+            if got == len(_COUNTRY_LIST):
+                _COUNTRY_LIST.append(key)
+    return got
+
+
+def country_text(code: int) -> str:
+    return _COUNTRY_LIST[code]
+
+
+def country_codes(texts: Any) -> np.ndarray:
+    """`country_code` of each text, as an int64 array."""
+    items = list(texts)
+    return np.fromiter(map(country_code, items), dtype=np.int64, count=len(items))
 
 
 def word_id(name: str) -> int:
@@ -128,10 +156,11 @@ def _counts(ids: np.ndarray) -> tuple[dict[int, int], int]:
 
 
 def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
-    """The index of the rows (id, ref, first, last, date of birth, status, aliases, documents, kinds) of a load."""
+    """The index of the rows (id, ref, first, last, date of birth, status, aliases, documents, kinds,
+    nationality) of a load."""
     n = len(rows)
-    _, _, firsts, lasts, borns, _, aliases, documents, kinds = (
-        zip(*rows, strict=True) if rows else ((),) * 9
+    _, _, firsts, lasts, borns, _, aliases, documents, kinds, nationalities = (
+        zip(*rows, strict=True) if rows else ((),) * 10
     )
     everyone = np.arange(n, dtype=np.int64)
     dob = np.fromiter(
@@ -185,6 +214,7 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
     return SubjectIndex(
         subjects=[r[:7] for r in rows],
         dob=dob,
+        country=country_codes(nationalities),
         keys=flat[first],
         key_subject=key_owner[first],
         rules=np.unique(blocking.rule_of(flat[first])),
@@ -209,7 +239,8 @@ def subject_index(load_id: int, cur: Any) -> SubjectIndex:
             return _INDEX[load_id]
         cur.execute(
             f"""SELECT id, subject_ref, coalesce(first_name, ''), coalesce(last_name, ''), date_of_birth, status,
-                       coalesce(aliases, '{{}}'), coalesce(documents_bidx, '{{}}'), coalesce(documents_kind, '{{}}')
+                       coalesce(aliases, '{{}}'), coalesce(documents_bidx, '{{}}'), coalesce(documents_kind, '{{}}'),
+                       coalesce(nationality, '')
                   FROM {sources.ENFORCEMENT} WHERE load_id = %(l)s ORDER BY id""",  # noqa: S608  # nosec B608 # table and column names are ours
             {"l": load_id},
         )

@@ -2,7 +2,10 @@
 
 1. The cases (a seeded sample, at most `cases` of them) and the current enforcement load.
 2. u: the levels of `random_pairs` random (case, subject) pairs (`em.estimate_u`), the matches
-   among them taken out once m and the prior are known (step 4, then the prior once more).
+   among them taken out once m and the prior are known (step 4, then the prior once more). Names
+   the wrong way round are too rare among random pairs to count: their u is the chance that
+   both crossed comparisons agree, the product of each one's share among the random pairs
+   (`_crossed_u`), as the straight names' exact agreements multiply.
 3. m: expectation-maximisation, u fixed, in rounds over pairs blocked on one thing each, each
    round estimating only the fields it did not block on (`ROUNDS`); a field's m is the average of
    the rounds that estimated it with enough support, else the stated default
@@ -27,8 +30,14 @@ from django.db.models import Max
 from audit.services import event_record
 from crossref import sources
 from crossref.linkage import em
-from crossref.linkage.compare import CaseColumns, Compared, compare, refine_identifiers
-from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, Parameters, score
+from crossref.linkage.compare import (
+    CaseColumns,
+    Compared,
+    compare,
+    pair_levels,
+    refine_identifiers,
+)
+from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, SWAPPED, Parameters, score
 from crossref.linkage.subjects import SubjectIndex, forget, subject_index
 from crossref.models import LinkageModel
 from crossref.rules import enforcement
@@ -37,9 +46,9 @@ MIN_SUPPORT = 20.0  # expected matches with a value below which a field keeps it
 
 # (round, what it blocks on, the fields it estimates)
 ROUNDS = (
-    ("date_of_birth", "dob", ("given", "family", "ssn", "a_number", "document")),
-    ("names", "names", ("dob", "ssn", "a_number", "document")),
-    ("ssn", "ssn", ("given", "family", "dob", "a_number", "document")),
+    ("date_of_birth", "dob", ("given", "family", "country", "ssn", "a_number", "document")),
+    ("names", "names", ("dob", "country", "ssn", "a_number", "document")),
+    ("ssn", "ssn", ("given", "family", "dob", "country", "a_number", "document")),
 )
 
 
@@ -59,11 +68,11 @@ class Report:
     candidate_pairs: int = 0
 
 
-def _sample_cases(cur: Any, limit: int, seed: int) -> CaseColumns:
+def _sample_cases(cur: Any, limit: int, seed: int, dhs_load: int) -> CaseColumns:
     cur.execute(
         f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c WHERE c.submitted_at IS NOT NULL "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
-        "ORDER BY md5(c.id::text || %s) LIMIT %s",
-        [str(seed), limit],
+        "ORDER BY md5(c.id::text || %(seed)s) LIMIT %(limit)s",
+        {"seed": str(seed), "limit": limit, "dhs": dhs_load},
     )
     rows = sorted(cur.fetchall())
     return enforcement.case_columns(rows)
@@ -107,6 +116,48 @@ def _blocked(
     return np.asarray(pc, dtype=np.int64), np.asarray(ps, dtype=np.int64)
 
 
+def _crossed_u(cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, name: np.ndarray) -> float:
+    """u of names the wrong way round: P(case's given ~ subject's surname) x P(case's surname ~ subject's given).
+
+    Each share is counted over the random pairs ("~": exact or close, as `compare` tests a swap),
+    with one pseudo-observation so a share never seen is small, not zero.
+    """
+    n = len(pc)
+    if not n:
+        return float(DEFAULT.u["given"][SWAPPED])
+    shares = []
+    for case_side, subject_side in (
+        (cases.given[pc], index.name_family[name]),
+        (cases.family[pc], index.name_given[name]),
+    ):
+        got = pair_levels(case_side, subject_side)
+        shares.append((float(((got >= 0) & (got <= 1)).sum()) + 1.0) / (n + 1.0))
+    return shares[0] * shares[1]
+
+
+def _names_joint(levels: np.ndarray) -> float:
+    """How much more often both names agree exactly among random pairs than if they were independent.
+
+    Over the random pairs with both names present: the pairs where both agree against the count
+    expected from each name's own rate, each with one pseudo-pair, so a sample with few
+    agreements says "independent" (1), and never less than 1.
+    """
+    g, f = levels[:, FIELD_INDEX["given"]], levels[:, FIELD_INDEX["family"]]
+    both_present = (g >= 0) & (f >= 0)
+    n = int(both_present.sum())
+    if not n:
+        return 1.0
+    given, family = (g[both_present] == 0), (f[both_present] == 0)
+    expected = float(given.sum()) * float(family.sum()) / n
+    return float(min(max((float((given & family).sum()) + 1.0) / (expected + 1.0), 1.0), 1e6))
+
+
+def _with_crossed(u: dict[str, tuple[float, ...]], crossed: float) -> dict[str, tuple[float, ...]]:
+    given = list(u["given"])
+    given[SWAPPED] = max(given[SWAPPED], crossed)
+    return {**u, "given": tuple(given)}
+
+
 def _prior(params: Parameters, got: Compared, all_pairs: int) -> float:
     """The probability that a random pair is the same person, by EM on the prior alone.
 
@@ -115,7 +166,9 @@ def _prior(params: Parameters, got: Compared, all_pairs: int) -> float:
     """
     prior = params.prior
     for _ in range(100):
-        trial = Parameters(params.m, params.u, prior, params.version)
+        trial = Parameters(
+            params.m, params.u, prior, params.version, names_joint=params.names_joint
+        )
         expected = float(score(trial, got.levels, got.tf, got.tf_total).probability.sum())
         new = min(max(expected / max(all_pairs, 1), 1e-12), 0.5)
         if abs(new - prior) <= 1e-4 * prior:
@@ -138,8 +191,10 @@ def estimate(
     n_cases, n_subjects = len(cases.ids), len(index)
     pc = rng.integers(0, n_cases, size=random_pairs)
     ps = rng.integers(0, n_subjects, size=random_pairs)
-    random_levels = compare(cases, index, pc, ps, DEFAULT).levels
-    u = em.estimate_u(random_levels)
+    randoms = compare(cases, index, pc, ps, DEFAULT)
+    random_levels = randoms.levels
+    crossed = _crossed_u(cases, index, pc, randoms.name)
+    u = _with_crossed(em.estimate_u(random_levels), crossed)
     report = Report(DEFAULT, n_cases, n_subjects, random_pairs)
     estimates: dict[str, list[tuple[float, ...]]] = {}
     for label, block, fields in ROUNDS:
@@ -172,15 +227,16 @@ def estimate(
         )
         for f in FIELDS
     }
-    params = Parameters(m=m, u=u, prior=DEFAULT.prior, version="trained")
+    joint = _names_joint(random_levels)
+    params = Parameters(m=m, u=u, prior=DEFAULT.prior, version="trained", names_joint=joint)
     pc, ps, _ = enforcement.candidates(cases, index)
     got = compare(cases, index, pc, ps, params)
     prior = _prior(params, got, n_cases * n_subjects)
     # The random pairs held some matches (about `prior` of them): u without them, then the prior again.
-    u = em.estimate_u(random_levels, m, prior)
-    params = Parameters(m=m, u=u, prior=prior, version="trained")
+    u = _with_crossed(em.estimate_u(random_levels, m, prior), crossed)
+    params = Parameters(m=m, u=u, prior=prior, version="trained", names_joint=joint)
     prior = _prior(params, compare(cases, index, pc, ps, params), n_cases * n_subjects)
-    report.params = Parameters(m=m, u=u, prior=prior, version="trained")
+    report.params = Parameters(m=m, u=u, prior=prior, version="trained", names_joint=joint)
     report.params.check()
     report.candidate_pairs = len(pc)
     return report
@@ -199,13 +255,14 @@ def train(
 
     `candidate`: stored inactive, for a shadow run against the current model (`promote`).
     """
-    load_id = sources.current_loads().get("enforcement")
+    current = sources.current_loads()
+    load_id = current.get("enforcement")
     if not load_id:
         raise NothingToTrainOn("No current enforcement load: load subjects first.")
     forget()  # built afresh: a cached index may be of another database's load of the same id
     with connection.cursor() as cur:
         index = subject_index(int(load_id), cur)
-        sample = _sample_cases(cur, cases, seed)
+        sample = _sample_cases(cur, cases, seed, int(current.get("dhs") or 0))
         if not len(sample.ids) or not len(index):
             raise NothingToTrainOn("No submitted cases or no subjects to train on.")
         if random_pairs is None:  # enough for u's rare levels, not more than the data can say
@@ -215,6 +272,7 @@ def train(
         )
     training = {
         "enforcement_load": int(load_id),
+        "dhs_load": int(current.get("dhs") or 0),
         "cases": report.cases,
         "subjects": report.subjects,
         "random_pairs": report.random_pairs,

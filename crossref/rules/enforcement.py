@@ -29,7 +29,15 @@ from crossref.linkage import blocking
 from crossref.linkage.compare import CaseColumns, Compared, compare, refine_identifiers
 from crossref.linkage.model import FIELD_INDEX, FIELDS, Parameters, Scores, score
 from crossref.linkage.store import parameters_for
-from crossref.linkage.subjects import SubjectIndex, family_word, name_word, subject_index, word
+from crossref.linkage.subjects import (
+    SubjectIndex,
+    country_codes,
+    country_text,
+    family_word,
+    name_word,
+    subject_index,
+    word,
+)
 from crossref.registry import Rule, rule
 from crossref.rules.common import loads
 from crossref.rules.identity import _case_filter
@@ -38,11 +46,14 @@ from verification.comparison import IDENTIFIER_DIFFERENT
 CATS = ("verification_cases", "enforcement")
 
 
-# What `case_columns` reads of a case (alias c): the date of birth as a proleptic ordinal (0: none).
+# What `case_columns` reads of a case (alias c): the date of birth as a proleptic ordinal (0: none);
+# the country is the passport's, else the country of birth on the DHS record of the case's
+# A-Number in load %(dhs)s (0: none).
+_COUNTRY_OF_BIRTH = f"(SELECT d.country_of_birth FROM {sources.DHS} d WHERE c.a_number_bidx <> '' AND d.a_number_bidx <> '' AND d.a_number_bidx = c.a_number_bidx AND d.load_id = %(dhs)s LIMIT 1)"  # noqa: S608  # nosec B608 # the source module's table name
 CASE_COLUMNS = (
     "c.id, coalesce(c.date_of_birth - DATE '0001-01-01' + 1, 0), c.first_name, c.last_name, "
     "coalesce(c.other_last_names, ''), c.ssn_bidx, c.a_number_bidx, c.passport_bidx, c.i94_bidx, "
-    "c.document_number_bidx"
+    f"c.document_number_bidx, coalesce(nullif(c.passport_country, ''), {_COUNTRY_OF_BIRTH}, '')"
 )
 
 
@@ -55,10 +66,10 @@ def thresholds() -> tuple[float, float]:
 
 def case_columns(rows: list[tuple[Any, ...]]) -> CaseColumns:
     """CaseColumns of rows (id, date ordinal or 0, first, last, other last names, SSN, A-Number,
-    passport, I-94 and document-number blind indexes)."""
+    passport, I-94 and document-number blind indexes, country)."""
     n = len(rows)
-    ids, days, firsts, lasts, others, ssn, a_number, passport, i94, document = (
-        zip(*rows, strict=True) if rows else ((),) * 10
+    ids, days, firsts, lasts, others, ssn, a_number, passport, i94, document, country = (
+        zip(*rows, strict=True) if rows else ((),) * 11
     )
     return CaseColumns(
         ids=np.fromiter(ids, dtype=np.int64, count=n),
@@ -68,6 +79,7 @@ def case_columns(rows: list[tuple[Any, ...]]) -> CaseColumns:
         ssn=[x or "" for x in ssn],
         a_number=[x or "" for x in a_number],
         others=list(zip(passport, i94, document, strict=True)),
+        country=country_codes(country),
     )
 
 
@@ -189,6 +201,7 @@ def _explain(
 
 def _case_rows(ctx: PartitionContext) -> list[tuple[Any, ...]]:
     where, params = _case_filter(ctx)
+    params["dhs"] = loads(ctx).get("dhs", 0)
     ctx.cursor.execute(
         f"SELECT {CASE_COLUMNS} FROM {ctx.cases} c WHERE {where}",  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
         params,
@@ -248,6 +261,10 @@ def findings(
             "dob": (
                 c_date.isoformat() if c_date else "",
                 subject[4].isoformat() if subject[4] else "",
+            ),
+            "country": (
+                country_text(int(cases.country[pc[k]])) if cases.country is not None else "",
+                country_text(int(index.country[int(ps[k])])),
             ),
         }
         fields = _explain(params, got, scores, k, shown)

@@ -108,12 +108,14 @@ class World:
         naturalized: date | None = None,
         i94: str = "",
         passport: str = "",
+        country: str = "",
     ) -> ImmigrationRecord:
         return ImmigrationRecord.objects.create(
             load=self.loads["dhs"],
             first_name=first,
             last_name=last,
             date_of_birth=dob,
+            country_of_birth=country,
             work_authorized_from=start,
             work_authorized_until=until,
             naturalized_on=naturalized,
@@ -129,10 +131,12 @@ class World:
         *,
         aliases: list[str] | None = None,
         docs: list[tuple[str, str]] | None = None,
+        nationality: str = "",
     ) -> EnforcementSubject:
         subject = EnforcementSubject.objects.create(
             load=self.loads["enforcement"],
             subject_ref=ref,
+            nationality=nationality,
             first_name=first,
             last_name=last,
             aliases=aliases or [],

@@ -138,6 +138,10 @@ CORRUPTIONS = {
     "month wrong": ("Carlos", "Mendoza", date(1969, 3, 30)),
     "year wrong": ("Carlos", "Mendoza", date(1996, 8, 30)),
     "day and month swapped": ("Carlos", "Mendoza", date(1969, 3, 8)),
+    # Two errors at once, as enforcement records often carry: the sound of the surname changed
+    # and the year wrong; the names the wrong way round and the day wrong.
+    "surname respelt, year wrong": ("Carlos", "Mendora", date(1970, 8, 30)),
+    "names swapped, day wrong": ("Mendoza", "Carlos", date(1969, 8, 13)),
 }
 
 
@@ -166,6 +170,53 @@ def test_an_undated_subject_still_has_a_name_key():
     assert set(case.ravel().tolist()) & set(subject.ravel().tolist()) - {int(blocking.NONE)}
 
 
+# --- Names that go together ---------------------------------------------------------------------
+def test_both_names_agreeing_are_not_counted_as_two_independent_coincidences():
+    levels = np.full((2, len(FIELDS)), -1, dtype=np.int8)
+    levels[:, FIELD_INDEX["given"]] = 0
+    levels[0, FIELD_INDEX["family"]] = 0  # both exact
+    levels[1, FIELD_INDEX["family"]] = 1  # the surname one letter off
+    alone = Parameters(DEFAULT.m, DEFAULT.u, DEFAULT.prior, names_joint=1.0)
+    together = Parameters(DEFAULT.m, DEFAULT.u, DEFAULT.prior, names_joint=8.0)
+    a, b = model.score(alone, levels), model.score(together, levels)
+    assert a.log_odds[0] - b.log_odds[0] == pytest.approx(3.0)  # log2(8) given back
+    assert a.log_odds[1] == b.log_odds[1]  # only where both agree exactly
+
+
+def test_training_measures_how_much_names_go_together():
+    from crossref.linkage.training import _names_joint
+
+    rng = np.random.default_rng(5)
+    n = 200_000
+    levels = np.full((n, len(FIELDS)), 6, dtype=np.int8)
+    given = rng.random(n) < 0.05
+    family = rng.random(n) < 0.04
+    levels[given, FIELD_INDEX["given"]] = 0
+    levels[family, FIELD_INDEX["family"]] = 0
+    assert _names_joint(levels) == pytest.approx(1.0, abs=0.15)  # independent
+    # One origin in ten: its given names and surnames come from its own small pools together.
+    origin = rng.random(n) < 0.1
+    levels[:, FIELD_INDEX["given"]] = np.where(origin & (rng.random(n) < 0.3), 0, 6)
+    levels[:, FIELD_INDEX["family"]] = np.where(origin & (rng.random(n) < 0.3), 0, 6)
+    assert _names_joint(levels) == pytest.approx(10.0, rel=0.15)  # 0.009 / (0.03 x 0.03)
+    assert _names_joint(np.full((0, len(FIELDS)), -1, dtype=np.int8)) == 1.0
+
+
+def test_parameters_stored_before_the_new_levels_still_load():
+    """A model trained before the year-only date level, the country field and names_joint."""
+    stored = DEFAULT.as_json()
+    old_m = {k: list(v) for k, v in DEFAULT.m.items() if k != "country"}
+    old_u = {k: list(v) for k, v in DEFAULT.u.items() if k != "country"}
+    old_m["dob"], old_u["dob"] = old_m["dob"][:-1], old_u["dob"][:-1]
+    got = Parameters.from_json({"m": old_m, "u": old_u, "prior": stored["prior"]}, "v1")
+    assert got.m["dob"][-1] == DEFAULT.m["dob"][-1]
+    assert got.u["country"] == DEFAULT.u["country"]
+    assert got.names_joint == model.NAMES_JOINT
+    assert len(got.weight_table()[FIELD_INDEX["dob"]]) == len(FIELDS[FIELD_INDEX["dob"]].levels)
+    with pytest.raises(ValueError, match="names_joint"):
+        Parameters.from_json({**stored, "names_joint": 0.5}, "v2")
+
+
 # --- EM -----------------------------------------------------------------------------------------
 def _simulate(params: Parameters, n_pairs: int, match_share: float, seed: int) -> np.ndarray:
     """Comparison vectors drawn from known m (matches) and u (non-matches), some values missing."""
@@ -188,7 +239,8 @@ def test_em_recovers_known_m_and_u_within_tolerance():
         m={
             "given": (0.70, 0.10, 0.06, 0.05, 0.02, 0.02, 0.03, 0.02),
             "family": (0.75, 0.08, 0.07, 0.04, 0.01, 0.02, 0.03),
-            "dob": (0.80, 0.04, 0.06, 0.03, 0.04, 0.01, 0.02),
+            "dob": (0.80, 0.04, 0.06, 0.03, 0.04, 0.01, 0.01, 0.01),
+            "country": (0.92, 0.08),
             "ssn": (0.85, 0.05, 0.03, 0.07),
             "a_number": (0.85, 0.05, 0.03, 0.07),
             "document": (0.9, 0.1),
@@ -196,7 +248,8 @@ def test_em_recovers_known_m_and_u_within_tolerance():
         u={
             "given": (0.02, 0.01, 0.02, 0.03, 0.01, 0.06, 0.8499, 0.0001),
             "family": (0.01, 0.01, 0.02, 0.02, 0.005, 0.05, 0.885),
-            "dob": (0.01, 0.002, 0.02, 0.003, 0.05, 0.02, 0.895),
+            "dob": (0.01, 0.002, 0.02, 0.003, 0.05, 0.02, 0.885, 0.01),
+            "country": (0.1, 0.9),
             "ssn": (0.001, 0.004, 0.01, 0.985),
             "a_number": (0.001, 0.004, 0.01, 0.985),
             "document": (0.001, 0.999),
@@ -244,6 +297,7 @@ def test_a_subject_with_only_a_surname_and_an_ssn_links_through_the_ssn(world, m
         "given": "missing",
         "family": "exact",
         "dob": "missing",
+        "country": "missing",
         "ssn": "exact",
         "a_number": "missing",
         "document": "missing",
@@ -270,8 +324,9 @@ def test_a_placeholder_given_name_is_missing_not_a_different_name(world, matcher
         assert got[lookalike.pk].score < got[case.pk].score
 
 
-def test_a_subject_known_by_the_year_of_birth_only_is_no_evidence_against_the_day(world, matcher):
-    """Enforcement records write a year of birth alone as 1 January: the day they lack is missing."""
+def test_a_subject_known_by_the_year_of_birth_only_counts_the_year_not_the_day(world, matcher):
+    """Enforcement records write a year of birth alone as 1 January: the same year is evidence for,
+    the day and month they lack none against."""
     emp = world.employer()
     world.subject("S-1", "Kavya", "Raghunathan", date(1960, 1, 1), docs=[("ssn", "521874390")])
     world.subject("S-2", "Omar", "Haddad", date(1960, 3, 4), docs=[("ssn", "521874391")])
@@ -279,12 +334,37 @@ def test_a_subject_known_by_the_year_of_birth_only_is_no_evidence_against_the_da
     dated = world.case(emp, "521874391", "Omar", "Haddad", date(1960, 7, 23))
     run_rules(matcher, "ENF-LINK")
     got = findings("ENF-LINK")
-    assert levels_of(got[same_year.pk])["dob"] == "missing"
-    assert weights_of(got[same_year.pk])["dob"] == 0
+    assert levels_of(got[same_year.pk])["dob"] == "same_year_day_unknown"
+    assert weights_of(got[same_year.pk])["dob"] > 0
     assert got[same_year.pk].severity == "high"
     # A subject with a full date that disagrees keeps the evidence against.
     assert levels_of(got[dated.pk])["dob"] == "different"
     assert weights_of(got[dated.pk])["dob"] < 0
+
+
+def test_the_country_of_a_case_meets_the_subjects_nationality(world, matcher):
+    """The passport's country, else the country of birth on the DHS record of the case's A-Number."""
+    emp = world.employer()
+    born = date(1988, 2, 3)
+    world.subject("S-1", "Amina", "Yusuf", born, nationality="NGA")
+    world.dhs(a_number="A201234567", first="Amina", last="Yusuf", dob=born, country="NGA")
+    world.dhs(a_number="A201234568", first="Amina", last="Yusuf", dob=born, country="KEN")
+    same = world.case(emp, "521874390", "Amina", "Yusuf", born, a_number="A201234567")
+    other = world.case(emp, "521874391", "Amina", "Yusuf", born, a_number="A201234568")
+    unknown = world.case(emp, "521874392", "Amina", "Yusuf", born)
+    passport = world.case(emp, "521874393", "Amina", "Yusuf", born, passport_country="NGA")
+    run_rules(matcher, "ENF-LINK")
+    got = findings("ENF-LINK")
+    assert levels_of(got[same.pk])["country"] == "exact"
+    assert weights_of(got[same.pk])["country"] > 0
+    assert levels_of(got[passport.pk])["country"] == "exact"
+    assert levels_of(got[unknown.pk])["country"] == "missing"
+    assert weights_of(got[unknown.pk])["country"] == 0
+    assert levels_of(got[other.pk])["country"] == "different"
+    assert weights_of(got[other.pk])["country"] < 0
+    assert got[same.pk].score > got[unknown.pk].score > got[other.pk].score
+    shown = {f["field"]: (f["submitted"], f["reference"]) for f in got[same.pk].fields}
+    assert shown["country"] == ("NGA", "NGA")
 
 
 def test_a_subject_known_by_the_year_of_birth_only_still_disagrees_on_another_year(world, matcher):
@@ -471,7 +551,7 @@ def test_probabilities_are_what_the_evidence_adds_up_to(world, matcher):
     assert got.evidence["log_odds"] == pytest.approx(total, abs=0.05)
     assert got.score == pytest.approx(1 / (1 + 2 ** -got.evidence["log_odds"]), abs=1e-3)
     assert got.evidence["model"] == {"version": "default", "digest": DEFAULT.digest}
-    assert enforcement.thresholds() == (0.9, 0.5)
+    assert enforcement.thresholds() == (0.9, 0.3)
     assert crypto.last4("521874390") not in got.summary
 
 

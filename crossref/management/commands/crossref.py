@@ -285,7 +285,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Linkage model v{row.version} ({row.digest}) trained on {report.cases} cases and "
             f"{report.subjects} subjects in {time.perf_counter() - started:.1f} s; "
-            f"prior {report.params.prior:.3g} per pair."
+            f"prior {report.params.prior:.3g} per pair; both names agree {report.params.names_joint:.2f}x "
+            "as often as if independent (names_joint)."
         )
         for r in report.rounds:
             self.stdout.write(
