@@ -43,6 +43,9 @@ from crossref.models import LinkageModel
 from crossref.rules import enforcement
 
 MIN_SUPPORT = 20.0  # expected matches with a value below which a field keeps its default m
+# Random pairs judged crossed (given against surname): each distinct pair of names is compared
+# afresh, and the shares need only their order of magnitude.
+CROSSED_PAIRS = 100_000
 
 # (round, what it blocks on, the fields it estimates)
 ROUNDS = (
@@ -119,9 +122,11 @@ def _blocked(
 def _crossed_u(cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, name: np.ndarray) -> float:
     """u of names the wrong way round: P(case's given ~ subject's surname) x P(case's surname ~ subject's given).
 
-    Each share is counted over the random pairs ("~": exact or close, as `compare` tests a swap),
-    with one pseudo-observation so a share never seen is small, not zero.
+    Each share is counted over (the first CROSSED_PAIRS of) the random pairs ("~": exact or
+    close, as `compare` tests a swap), with one pseudo-observation so a share never seen is small,
+    not zero.
     """
+    pc, name = pc[:CROSSED_PAIRS], name[:CROSSED_PAIRS]
     n = len(pc)
     if not n:
         return float(DEFAULT.u["given"][SWAPPED])

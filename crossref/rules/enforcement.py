@@ -57,6 +57,9 @@ CASE_COLUMNS = (
 )
 
 
+COUNTRY_FROM_DHS = "country of birth on the DHS record"
+
+
 def thresholds() -> tuple[float, float]:
     """(lead, review) match probabilities, from settings."""
     lead = float(settings.CROSSREF["LINKAGE_LEAD_PROBABILITY"])
@@ -243,7 +246,7 @@ def findings(
     if not kept:
         return []
     ctx.cursor.execute(
-        f"SELECT id, employer_id, ssn_bidx, date_of_birth, first_name, last_name FROM {sources.CASES} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
+        f"SELECT id, employer_id, ssn_bidx, date_of_birth, first_name, last_name, passport_country FROM {sources.CASES} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
         "WHERE id = ANY(%s::bigint[])",
         ["{" + ",".join(str(int(cases.ids[pc[k]])) for k in kept) + "}"],
     )
@@ -253,7 +256,7 @@ def findings(
     for k in kept:
         case_id = int(cases.ids[pc[k]])
         subject = index.subjects[int(ps[k])]
-        _, employer_id, ssn_bidx, c_date, c_first, c_last = shown_rows[case_id]
+        _, employer_id, ssn_bidx, c_date, c_first, c_last, c_passport = shown_rows[case_id]
         row = int(got.name[k])
         shown = {
             "given": (c_first, word(int(index.name_given[row]))),
@@ -262,8 +265,10 @@ def findings(
                 c_date.isoformat() if c_date else "",
                 subject[4].isoformat() if subject[4] else "",
             ),
+            # A country of birth read off the DHS record is DHS data: named, not shown.
             "country": (
-                country_text(int(cases.country[pc[k]])) if cases.country is not None else "",
+                c_passport
+                or (COUNTRY_FROM_DHS if got.levels[k, FIELD_INDEX["country"]] >= 0 else ""),
                 country_text(int(index.country[int(ps[k])])),
             ),
         }

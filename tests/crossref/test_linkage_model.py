@@ -363,8 +363,11 @@ def test_the_country_of_a_case_meets_the_subjects_nationality(world, matcher):
     assert levels_of(got[other.pk])["country"] == "different"
     assert weights_of(got[other.pk])["country"] < 0
     assert got[same.pk].score > got[unknown.pk].score > got[other.pk].score
-    shown = {f["field"]: (f["submitted"], f["reference"]) for f in got[same.pk].fields}
-    assert shown["country"] == ("NGA", "NGA")
+    shown = lambda case: {f["field"]: (f["submitted"], f["reference"]) for f in got[case.pk].fields}  # noqa: E731
+    assert shown(passport)["country"] == ("NGA", "NGA")
+    # A country of birth read off the DHS record is DHS data: the finding names its source only.
+    assert shown(same)["country"] == (enforcement.COUNTRY_FROM_DHS, "NGA")
+    assert shown(unknown)["country"] == ("", "NGA")
 
 
 def test_a_subject_known_by_the_year_of_birth_only_still_disagrees_on_another_year(world, matcher):
