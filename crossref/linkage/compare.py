@@ -170,9 +170,19 @@ def _document_levels(
 
 
 def compare(
-    cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, ps: np.ndarray, params: Parameters
+    cases: CaseColumns,
+    index: SubjectIndex,
+    pc: np.ndarray,
+    ps: np.ndarray,
+    params: Parameters,
+    *,
+    names: bool = True,
 ) -> Compared:
-    """The comparison vectors of pairs (case row `pc`, subject `ps`)."""
+    """The comparison vectors of pairs (case row `pc`, subject `ps`).
+
+    `names=False`: the names are left missing (training's extra random pairs, for the dates' and
+    documents' rarer levels: judging names costs most, and their u needs fewer pairs).
+    """
     levels = np.full((len(pc), len(FIELDS)), MISSING, dtype=np.int8)
     if not len(pc):
         empty = np.zeros(0, dtype=np.float64)
@@ -182,7 +192,11 @@ def compare(
             {"given": empty, "family": empty},
             {"given": index.given_total, "family": index.family_total},
         )
-    given, family, name = _names(cases, index, pc, ps, params)
+    if names:
+        given, family, name = _names(cases, index, pc, ps, params)
+    else:
+        given = family = np.full(len(pc), MISSING, dtype=np.int8)
+        name = index.name_start[ps]
     levels[:, FIELD_INDEX["given"]] = given
     levels[:, FIELD_INDEX["family"]] = family
     levels[:, FIELD_INDEX["dob"]] = _dob(cases.dob[pc], index.dob[ps])

@@ -1,7 +1,8 @@
 """Training ENF-LINK's model on the loaded data: `manage.py crossref train-linkage`.
 
 1. The cases (a seeded sample, at most `cases` of them) and the current enforcement load.
-2. u: the levels of `random_pairs` random (case, subject) pairs (`em.estimate_u`), the matches
+2. u: the levels of `random_pairs` random (case, subject) pairs (`em.estimate_u`; names judged
+   on the first NAME_PAIRS of them), the matches
    among them taken out once m and the prior are known (step 4, then the prior once more). Names
    the wrong way round are too rare among random pairs to count: their u is the chance that
    both crossed comparisons agree, the product of each one's share among the random pairs
@@ -43,9 +44,10 @@ from crossref.models import LinkageModel
 from crossref.rules import enforcement
 
 MIN_SUPPORT = 20.0  # expected matches with a value below which a field keeps its default m
-# Random pairs judged crossed (given against surname): each distinct pair of names is compared
-# afresh, and the shares need only their order of magnitude.
-CROSSED_PAIRS = 100_000
+# Random pairs whose names are judged (straight and crossed): each distinct pair of names is
+# compared afresh, the costliest part of training; the names' levels are common enough that this
+# many pairs estimate their u (the rest of the random pairs judge dates and documents only).
+NAME_PAIRS = 100_000
 
 # (round, what it blocks on, the fields it estimates)
 ROUNDS = (
@@ -122,11 +124,9 @@ def _blocked(
 def _crossed_u(cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, name: np.ndarray) -> float:
     """u of names the wrong way round: P(case's given ~ subject's surname) x P(case's surname ~ subject's given).
 
-    Each share is counted over (the first CROSSED_PAIRS of) the random pairs ("~": exact or
-    close, as `compare` tests a swap), with one pseudo-observation so a share never seen is small,
-    not zero.
+    Each share is counted over the random pairs ("~": exact or close, as `compare` tests a swap),
+    with one pseudo-observation so a share never seen is small, not zero.
     """
-    pc, name = pc[:CROSSED_PAIRS], name[:CROSSED_PAIRS]
     n = len(pc)
     if not n:
         return float(DEFAULT.u["given"][SWAPPED])
@@ -196,9 +196,10 @@ def estimate(
     n_cases, n_subjects = len(cases.ids), len(index)
     pc = rng.integers(0, n_cases, size=random_pairs)
     ps = rng.integers(0, n_subjects, size=random_pairs)
-    randoms = compare(cases, index, pc, ps, DEFAULT)
-    random_levels = randoms.levels
-    crossed = _crossed_u(cases, index, pc, randoms.name)
+    named = compare(cases, index, pc[:NAME_PAIRS], ps[:NAME_PAIRS], DEFAULT)
+    rest = compare(cases, index, pc[NAME_PAIRS:], ps[NAME_PAIRS:], DEFAULT, names=False)
+    random_levels = np.concatenate([named.levels, rest.levels])
+    crossed = _crossed_u(cases, index, pc[:NAME_PAIRS], named.name)
     u = _with_crossed(em.estimate_u(random_levels), crossed)
     report = Report(DEFAULT, n_cases, n_subjects, random_pairs)
     estimates: dict[str, list[tuple[float, ...]]] = {}
@@ -232,7 +233,7 @@ def estimate(
         )
         for f in FIELDS
     }
-    joint = _names_joint(random_levels)
+    joint = _names_joint(named.levels)
     params = Parameters(m=m, u=u, prior=DEFAULT.prior, version="trained", names_joint=joint)
     pc, ps, _ = enforcement.candidates(cases, index)
     got = compare(cases, index, pc, ps, params)
@@ -265,7 +266,10 @@ def train(
     if not load_id:
         raise NothingToTrainOn("No current enforcement load: load subjects first.")
     forget()  # built afresh: a cached index may be of another database's load of the same id
-    with connection.cursor() as cur:
+    # Read-only, set-based reads: the run's sessions take JIT off too (its compilation cost more
+    # than the sample's query at every size measured).
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL jit = off")
         index = subject_index(int(load_id), cur)
         sample = _sample_cases(cur, cases, seed, int(current.get("dhs") or 0))
         if not len(sample.ids) or not len(index):
