@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from rapidfuzz.distance import DamerauLevenshtein
 
 from crossref import sources
 from crossref.linkage import blocking
@@ -53,6 +54,8 @@ class CaseColumns:
     a_number: list[str]
     others: list[tuple[str, ...]]  # passport, I-94 and document-number blind indexes
     country: np.ndarray | None = None  # `country_code`s (0: none); None: no country at all
+    # (SSN, A-Number) last four digits as shown in clear, '' for none; None: not read
+    last4: list[tuple[str, str]] | None = None
 
 
 @dataclass
@@ -228,6 +231,24 @@ def _clear(token: str, table: str, column: str, row_id: int) -> str:
         return ""
 
 
+# SSNs and A-Numbers are stored as 9 digits (verification.validation). Two strings of one length
+# at most two keying slips apart (Damerau-Levenshtein) have last four characters at most two apart,
+# so a case whose last four (kept in clear) are further from those of every value of the subject
+# cannot reach a one- or two-off level, and its own value is not opened.
+_FULL_LENGTH = 9
+
+
+def _too_far(case_last4: str, theirs: list[str]) -> bool:
+    """True when no value of `theirs` can be within two slips of the case's (9-digit) value ending in `case_last4`."""
+    if len(case_last4) != 4:
+        return False
+    return all(
+        len(t) == _FULL_LENGTH and DamerauLevenshtein.distance(case_last4, t[-4:]) > 2
+        for t in theirs
+        if t
+    )
+
+
 def refine_identifiers(
     cursor: Any,
     cases: CaseColumns,
@@ -249,12 +270,6 @@ def refine_identifiers(
     ]
     if not todo:
         return
-    case_ids = sorted({int(cases.ids[pc[k]]) for k, _ in todo})
-    cursor.execute(
-        f"SELECT id, ssn_enc, a_number_enc FROM {sources.CASES} WHERE id = ANY(%s::bigint[])",  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
-        ["{" + ",".join(map(str, case_ids)) + "}"],
-    )
-    tokens = {row[0]: row[1:] for row in cursor.fetchall()}
     subject_ids = sorted({int(index.subjects[int(ps[k])][0]) for k, _ in todo})
     cursor.execute(
         f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
@@ -262,17 +277,15 @@ def refine_identifiers(
         ["{" + ",".join(map(str, subject_ids)) + "}"],
     )
     subject_docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
-    # A case or a subject is in several of the pairs: each of its values is opened once here.
-    opened_cases: dict[tuple[int, int], str] = {}
+    last4 = cases.last4 or [("", "")] * len(cases.ids)
+    # A subject is in several of the pairs: each of its values is opened once here. The pairs
+    # whose case cannot be within reach by its last four (`_too_far`) are settled without
+    # opening the case's value.
     opened_subjects: dict[tuple[int, str], list[str]] = {}
+    near: list[tuple[int, int, int, list[str]]] = []
     for k, j in todo:
-        field, column = fields[j]
-        case_id, subject_id = int(cases.ids[pc[k]]), int(index.subjects[int(ps[k])][0])
-        mine = opened_cases.get((case_id, j))
-        if mine is None:
-            mine = opened_cases[case_id, j] = _clear(
-                (tokens.get(case_id) or ("", ""))[j] or "", sources.CASES, column, case_id
-            )
+        field = fields[j][0]
+        subject_id = int(index.subjects[int(ps[k])][0])
         theirs = opened_subjects.get((subject_id, field))
         if theirs is None:
             sealed, kinds = subject_docs.get(subject_id, ([], []))
@@ -281,6 +294,23 @@ def refine_identifiers(
                 for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
                 if kind == field
             ]
+        if any(theirs) and not _too_far(last4[int(pc[k])][j] or "", theirs):
+            near.append((k, j, int(cases.ids[pc[k]]), theirs))
+    if not near:
+        return
+    cursor.execute(
+        f"SELECT id, ssn_enc, a_number_enc FROM {sources.CASES} WHERE id = ANY(%s::bigint[])",  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
+        ["{" + ",".join(map(str, sorted({case_id for _, _, case_id, _ in near}))) + "}"],
+    )
+    tokens = {row[0]: row[1:] for row in cursor.fetchall()}
+    opened_cases: dict[tuple[int, int], str] = {}
+    for k, j, case_id, theirs in near:
+        field, column = fields[j]
+        mine = opened_cases.get((case_id, j))
+        if mine is None:
+            mine = opened_cases[case_id, j] = _clear(
+                (tokens.get(case_id) or ("", ""))[j] or "", sources.CASES, column, case_id
+            )
         best = min((identifier_level(mine, t) for t in theirs if t), default=IDENTIFIER_DIFFERENT)
         if 0 <= best < IDENTIFIER_DIFFERENT:
             levels[k, FIELD_INDEX[field]] = best

@@ -48,12 +48,14 @@ CATS = ("verification_cases", "enforcement")
 
 # What `case_columns` reads of a case (alias c): the date of birth as a proleptic ordinal (0: none);
 # the country is the passport's, else the country of birth on the DHS record of the case's
-# A-Number in load %(dhs)s (0: none).
+# A-Number in load %(dhs)s (0: none); the SSN's and A-Number's last four, shown in clear, let
+# `refine_identifiers` leave closed the values that cannot be one or two slips off.
 _COUNTRY_OF_BIRTH = f"(SELECT d.country_of_birth FROM {sources.DHS} d WHERE c.a_number_bidx <> '' AND d.a_number_bidx <> '' AND d.a_number_bidx = c.a_number_bidx AND d.load_id = %(dhs)s LIMIT 1)"  # noqa: S608  # nosec B608 # the source module's table name
 CASE_COLUMNS = (
     "c.id, coalesce(c.date_of_birth - DATE '0001-01-01' + 1, 0), c.first_name, c.last_name, "
     "coalesce(c.other_last_names, ''), c.ssn_bidx, c.a_number_bidx, c.passport_bidx, c.i94_bidx, "
-    f"c.document_number_bidx, coalesce(nullif(c.passport_country, ''), {_COUNTRY_OF_BIRTH}, '')"
+    f"c.document_number_bidx, coalesce(nullif(c.passport_country, ''), {_COUNTRY_OF_BIRTH}, ''), "
+    "c.ssn_last4, c.a_number_last4"
 )
 
 
@@ -69,11 +71,23 @@ def thresholds() -> tuple[float, float]:
 
 def case_columns(rows: list[tuple[Any, ...]]) -> CaseColumns:
     """CaseColumns of rows (id, date ordinal or 0, first, last, other last names, SSN, A-Number,
-    passport, I-94 and document-number blind indexes, country)."""
+    passport, I-94 and document-number blind indexes, country, SSN and A-Number last four)."""
     n = len(rows)
-    ids, days, firsts, lasts, others, ssn, a_number, passport, i94, document, country = (
-        zip(*rows, strict=True) if rows else ((),) * 11
-    )
+    (
+        ids,
+        days,
+        firsts,
+        lasts,
+        others,
+        ssn,
+        a_number,
+        passport,
+        i94,
+        document,
+        country,
+        ssn_last4,
+        a_number_last4,
+    ) = zip(*rows, strict=True) if rows else ((),) * 13
     return CaseColumns(
         ids=np.fromiter(ids, dtype=np.int64, count=n),
         given=np.fromiter(map(name_word, firsts), dtype=np.int64, count=n),
@@ -83,6 +97,7 @@ def case_columns(rows: list[tuple[Any, ...]]) -> CaseColumns:
         a_number=[x or "" for x in a_number],
         others=list(zip(passport, i94, document, strict=True)),
         country=country_codes(country),
+        last4=list(zip(ssn_last4, a_number_last4, strict=True)),
     )
 
 
