@@ -238,14 +238,18 @@ def _clear(token: str, table: str, column: str, row_id: int) -> str:
 _FULL_LENGTH = 9
 
 
-def _too_far(case_last4: str, theirs: list[str]) -> bool:
-    """True when no value of `theirs` can be within two slips of the case's (9-digit) value ending in `case_last4`."""
+def tails(values: list[str]) -> tuple[str | None, ...]:
+    """The last four of each non-empty value (None for a value that is not 9 characters long)."""
+    return tuple(v[-4:] if len(v) == _FULL_LENGTH else None for v in values if v)
+
+
+def _too_far(case_last4: str, subject_tails: tuple[str | None, ...]) -> bool:
+    """True when no value of the subject (its `tails`) can be within two slips of the case's
+    (9-digit) value ending in `case_last4`; True as well when the subject has no value."""
     if len(case_last4) != 4:
         return False
     return all(
-        len(t) == _FULL_LENGTH and DamerauLevenshtein.distance(case_last4, t[-4:]) > 2
-        for t in theirs
-        if t
+        t is not None and DamerauLevenshtein.distance(case_last4, t) > 2 for t in subject_tails
     )
 
 
@@ -270,42 +274,53 @@ def refine_identifiers(
     ]
     if not todo:
         return
-    subject_ids = sorted({int(index.subjects[int(ps[k])][0]) for k, _ in todo})
-    cursor.execute(
-        f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
-        "WHERE id = ANY(%s::bigint[])",
-        ["{" + ",".join(map(str, subject_ids)) + "}"],
-    )
-    subject_docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
     last4 = cases.last4 or [("", "")] * len(cases.ids)
-    # A subject is in several of the pairs: each of its values is opened once here. The pairs
-    # whose case cannot be within reach by its last four (`_too_far`) are settled without
-    # opening the case's value.
     opened_subjects: dict[tuple[int, str], list[str]] = {}
-    near: list[tuple[int, int, int, list[str]]] = []
-    for k, j in todo:
-        field = fields[j][0]
-        subject_id = int(index.subjects[int(ps[k])][0])
-        theirs = opened_subjects.get((subject_id, field))
-        if theirs is None:
-            sealed, kinds = subject_docs.get(subject_id, ([], []))
-            theirs = opened_subjects[subject_id, field] = [
+
+    def open_subjects(wanted: set[tuple[int, str]]) -> None:
+        """Open the values of the given kinds of the given subjects (each once in this call)."""
+        ids = sorted({subject_id for subject_id, _ in wanted})
+        cursor.execute(
+            f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
+            "WHERE id = ANY(%s::bigint[])",
+            ["{" + ",".join(map(str, ids)) + "}"],
+        )
+        docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
+        for subject_id, field in wanted:
+            sealed, kinds = docs.get(subject_id, ([], []))
+            values = opened_subjects[subject_id, field] = [
                 _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
                 for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
                 if kind == field
             ]
-        if any(theirs) and not _too_far(last4[int(pc[k])][j] or "", theirs):
-            near.append((k, j, int(cases.ids[pc[k]]), theirs))
+            index.tails[subject_id, field] = tails(values)
+
+    # The pairs whose case cannot be within reach by its last four (`_too_far`) are settled
+    # without opening the case's value; a subject's last fours are kept on the index, so its
+    # values are opened only for the pairs that remain.
+    pairs = [(k, j, int(index.subjects[int(ps[k])][0])) for k, j in todo]
+    unknown = {(s, fields[j][0]) for _, j, s in pairs if (s, fields[j][0]) not in index.tails}
+    if unknown:
+        open_subjects(unknown)
+    near = [
+        (k, j, s)
+        for k, j, s in pairs
+        if not _too_far(last4[int(pc[k])][j] or "", index.tails[s, fields[j][0]])
+    ]
+    closed = {(s, fields[j][0]) for _, j, s in near if (s, fields[j][0]) not in opened_subjects}
+    if closed:
+        open_subjects(closed)
     if not near:
         return
     cursor.execute(
         f"SELECT id, ssn_enc, a_number_enc FROM {sources.CASES} WHERE id = ANY(%s::bigint[])",  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
-        ["{" + ",".join(map(str, sorted({case_id for _, _, case_id, _ in near}))) + "}"],
+        ["{" + ",".join(map(str, sorted({int(cases.ids[pc[k]]) for k, _, _ in near}))) + "}"],
     )
     tokens = {row[0]: row[1:] for row in cursor.fetchall()}
     opened_cases: dict[tuple[int, int], str] = {}
-    for k, j, case_id, theirs in near:
+    for k, j, subject_id in near:
         field, column = fields[j]
+        case_id, theirs = int(cases.ids[pc[k]]), opened_subjects[subject_id, field]
         mine = opened_cases.get((case_id, j))
         if mine is None:
             mine = opened_cases[case_id, j] = _clear(

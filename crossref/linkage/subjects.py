@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import itertools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -63,6 +63,11 @@ class SubjectIndex:
     family_count: dict[int, int]
     given_total: int  # the subjects' names that have a given name
     family_total: int
+    # (subject id, "ssn" or "a_number") -> the last four of each of its values of that kind (None
+    # when the value is not 9 characters), as `compare.refine_identifiers` opens them: the part of
+    # an identifier shown in clear, kept for the life of the index so that later partitions need
+    # not open the subject's documents again to rule a pair out.
+    tails: dict[tuple[int, str], tuple[str | None, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.subjects)
