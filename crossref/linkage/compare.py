@@ -214,12 +214,23 @@ def compare(
         ("given", index.name_given, index.given_count, given),
         ("family", index.name_family, index.family_count, family),
     ):
-        ids = words_[name]
-        count = np.fromiter(
-            (counts.get(w, np.nan) for w in ids.tolist()), dtype=np.float64, count=len(ids)
-        )
-        tf[field] = np.where(got == 0, count, np.nan)
+        tf[field] = np.where(got == 0, _count_table(index, field, counts)[words_[name]], np.nan)
     return Compared(levels, name, tf, {"given": index.given_total, "family": index.family_total})
+
+
+def _count_table(index: SubjectIndex, field: str, counts: dict[int, int]) -> np.ndarray:
+    """`counts` (word id -> subjects' names bearing it) as an array by word id (NaN: none), once per index."""
+    table = index.count_tables.get(field)
+    if table is None:
+        top = max(counts, default=-1)
+        names = np.concatenate([index.name_given, index.name_family])
+        table = np.full(max(top, int(names.max()) if len(names) else -1) + 1, np.nan)
+        if counts:
+            table[np.fromiter(counts, dtype=np.int64, count=len(counts))] = np.fromiter(
+                counts.values(), dtype=np.float64, count=len(counts)
+            )
+        index.count_tables[field] = table
+    return table
 
 
 def _clear(token: str, table: str, column: str, row_id: int) -> str:
