@@ -309,14 +309,23 @@ def refine_identifiers(
     # The pairs whose case cannot be within reach by its last four (`_too_far`) are settled
     # without opening the case's value; a subject's last fours are kept on the index, so its
     # values are opened only for the pairs that remain.
-    pairs = [(k, j, int(index.subjects[int(ps[k])][0])) for k, j in todo]
-    unknown = {(s, fields[j][0]) for _, j, s in pairs if (s, fields[j][0]) not in index.tails}
+    ids = index.count_tables.get("subject_id")
+    if ids is None:
+        ids = index.count_tables["subject_id"] = np.fromiter(
+            (int(s[0]) for s in index.subjects), dtype=np.int64, count=len(index.subjects)
+        )
+    ks = np.fromiter((k for k, _ in todo), dtype=np.int64, count=len(todo))
+    pairs = list(
+        zip(ks.tolist(), (j for _, j in todo), ids[ps[ks]].tolist(), pc[ks].tolist(), strict=True)
+    )
+    unknown = {(s, fields[j][0]) for _, j, s, _ in pairs if (s, fields[j][0]) not in index.tails}
     if unknown:
         open_subjects(unknown)
+    tails_of = index.tails
     near = [
         (k, j, s)
-        for k, j, s in pairs
-        if not _too_far(last4[int(pc[k])][j] or "", index.tails[s, fields[j][0]])
+        for k, j, s, row in pairs
+        if not _too_far(last4[row][j] or "", tails_of[s, fields[j][0]])
     ]
     closed = {(s, fields[j][0]) for _, j, s in near if (s, fields[j][0]) not in opened_subjects}
     if closed:

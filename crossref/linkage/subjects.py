@@ -68,7 +68,8 @@ class SubjectIndex:
     # an identifier shown in clear, kept for the life of the index so that later partitions need
     # not open the subject's documents again to rule a pair out.
     tails: dict[tuple[int, str], tuple[str | None, ...]] = field(default_factory=dict)
-    # "given", "family" -> `given_count` / `family_count` as an array by word id (`compare`)
+    # "given", "family" -> `given_count` / `family_count` as an array by word id, "subject_id" ->
+    # each subject's id (`compare`), built on first use
     count_tables: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
