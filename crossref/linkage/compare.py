@@ -152,11 +152,21 @@ def _document_levels(
     n_subjects = max(len(index), 1)
     lookup = index.by_doc
     exact: list[list[int]] = [[], [], []]
-    for i in np.unique(pc).tolist():
-        for j, values in enumerate(((cases.ssn[i],), (cases.a_number[i],), cases.others[i])):
-            for bidx in values:
-                for s in lookup.get(bidx, ()) if bidx else ():
-                    exact[j].append(i * n_subjects + s)
+    rows = np.unique(pc).tolist()
+    others = [cases.others[i] for i in rows]
+    columns = [
+        (0, [cases.ssn[i] for i in rows]),
+        (1, [cases.a_number[i] for i in rows]),
+        *((2, [o[m] for o in others]) for m in range(len(others[0]) if others else 0)),
+    ]
+    for (
+        j,
+        column,
+    ) in columns:  # a dict look-up per case and document, in C; the few found, in Python
+        found = np.fromiter(map(lookup.__contains__, column), dtype=bool, count=len(column))
+        for r in np.flatnonzero(found).tolist():
+            if column[r]:
+                exact[j].extend(rows[r] * n_subjects + s for s in lookup[column[r]])
     codes = pc * n_subjects + ps
     held = [
         np.fromiter(map(bool, cases.ssn), dtype=bool, count=len(cases.ssn)),
