@@ -86,6 +86,7 @@ ALLOWED_LOCAL |= {
                 "_load_data",
                 "_quality",
                 "_wait_for_workers",
+                "_train_linkage",
             ),
             "bench.data": ("run",),
             "bench.import": ("_files", "_plain_copy", "run", "_measure", "_runner", "_parallel"),
