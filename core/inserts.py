@@ -83,3 +83,31 @@ def insert_many(objs: Sequence[Any]) -> None:
         pks = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, pks, strict=True):
         _saved(obj, pk, conn.alias)
+
+
+def insert_with_many(first: Any, objs: Sequence[Any]) -> None:
+    """Insert `first` (its pk set) and several new rows that refer to it, in one statement.
+
+    `WITH first AS (INSERT ...) INSERT ... RETURNING id`: one round trip instead of two. The
+    rows' foreign key to `first` is checked at commit (Django's are deferred), when both exist.
+    """
+    if not objs:
+        insert_one(first, returning_pk=False)
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    first_fields, first_sql = _statement(type(first), with_pk=True, suffix="")
+    model = type(objs[0])
+    fields, sql = _statement(
+        model,
+        with_pk=False,
+        suffix=f"RETURNING {_quote(model._meta.pk.column)}",
+        rows=len(objs),
+    )
+    values = _values(first_fields, first, conn)
+    values += [v for obj in objs for v in _values(fields, obj, conn)]
+    with conn.cursor() as cursor:
+        cursor.execute(f"WITH first_row AS ({first_sql}) {sql}", values)
+        pks = [row[0] for row in cursor.fetchall()]
+    _saved(first, None, conn.alias)
+    for obj, pk in zip(objs, pks, strict=True):
+        _saved(obj, pk, conn.alias)

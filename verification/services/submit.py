@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit.services import event_record
 from core.calendar import add_working_days
 from core.errors import Conflict, ValidationFailed
-from core.inserts import insert_many, insert_one
+from core.inserts import insert_many, insert_one, insert_with_many
 from verification import submitted
 from verification.identifiers import allocate_ids, bidx, reveal, seal
 from verification.instant import InstantResult, Submitted, instant_result
@@ -249,9 +249,13 @@ def case_create(
     # Matched before the insert, so the case is written once, with its result.
     result = instant_result(_submitted(case, ids), today=on)
     _apply_result(case, result)
-    insert_one(case, returning_pk=False)  # case.save(force_insert=True), its SQL built once
     _after_result(
-        actor=actor, case=case, result=result, before=S.DRAFT, detail={"created": created}
+        actor=actor,
+        case=case,
+        result=result,
+        before=S.DRAFT,
+        detail={"created": created},
+        insert_case=True,
     )
     return case
 
@@ -295,8 +299,10 @@ def _after_result(
     result: InstantResult,
     before: str,
     detail: dict[str, Any] | None = None,
+    insert_case: bool = False,
 ) -> None:
-    """Write the comparisons, the findings and the audit event of a saved instant result."""
+    """Write the comparisons, the findings and the audit event of a saved instant result
+    (with `insert_case`, of a new case not yet written: it is inserted with its comparisons)."""
     rows = [
         CaseComparison(
             case=case,
@@ -312,7 +318,10 @@ def _after_result(
         )
         for c in result.comparisons
     ]
-    insert_many(rows)  # CaseComparison.objects.bulk_create(rows), its SQL built once
+    if insert_case:  # case.save(force_insert=True) and bulk_create(rows), in one statement
+        insert_with_many(case, rows)
+    else:
+        insert_many(rows)  # CaseComparison.objects.bulk_create(rows), its SQL built once
     # Readers of the returned case (the API's output) need no second query for these.
     # The filter is compiled only if a reader narrows the queryset further (as the related
     # manager's own querysets defer it): the cached rows are all a reader of the case needs.
