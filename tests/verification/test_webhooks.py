@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from core.calendar import add_working_days
-from tests.verification.conftest import create, referred, tnc
+from tests.verification.conftest import create, i9, referred, tnc
 from tests.verification.webhook_receiver import Answer, Receiver, readme_verify
 from tests.workers import wait_until
 from verification import services
@@ -270,6 +270,36 @@ def test_only_subscribed_events_of_live_subscriptions_are_queued(employer, ssa):
     assert list(WebhookDelivery.objects.values_list("subscription_id", "event__type")) == [
         (closed_only.pk, "case.closed")
     ]
+
+
+def test_the_employer_row_keeps_the_events_its_live_subscriptions_want(employer, acme_key, ssa):
+    """A submit over the API reads the employer's row (from its key) to know whether anything
+    listens: the row follows every subscription created and deleted, and the events follow it."""
+    closed_only, _ = subscribe(employer, "https://8.8.8.8/closed", events=["case.closed"])
+    every, _ = subscribe(employer, "https://8.8.8.8/all")
+    employer.refresh_from_db()
+    assert employer.webhook_events == sorted(ALL)
+    hooks.subscription_delete(actor=None, subscription=every)
+    employer.refresh_from_db()
+    assert employer.webhook_events == ["case.closed"]
+
+    def submit(n):
+        body = i9(first_name="John", last_name="Smith", duplicate_reason="rehire")
+        body = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in body.items()}
+        answer = api(acme_key).post(
+            "/api/v1/cases/", body, format="json", HTTP_IDEMPOTENCY_KEY=f"row-{n}"
+        )
+        assert answer.status_code == 201, answer.content
+        return answer.json()["status"]
+
+    assert submit(1) == "tentative_nonconfirmation"
+    assert not WebhookEvent.objects.exists()  # only case.closed is wanted: nothing to queue
+    subscribe(employer, "https://8.8.8.8/status", events=["case.status_changed"])
+    submit(2)
+    assert list(WebhookEvent.objects.values_list("type", flat=True)) == ["case.status_changed"]
+    hooks.subscription_delete(actor=None, subscription=closed_only)
+    employer.refresh_from_db()
+    assert employer.webhook_events == ["case.status_changed"]
 
 
 def test_payloads_name_the_case_by_number_and_status_only(employer, ssa, vera):

@@ -35,6 +35,13 @@ class Employer(BaseModel):
     enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The event types of the employer's live webhook subscriptions (their union), kept by
+    # verification.webhooks.services in the transaction that changes a subscription. A submit
+    # reads it from the row its API key already loaded, and asks for the subscriptions only
+    # when one of them wants an event it implies.
+    webhook_events = ArrayField(
+        models.CharField(max_length=48), default=list, db_default=[], blank=True, editable=False
+    )
 
     objects = EmployerScopedQuerySet.as_manager()
 

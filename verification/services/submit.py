@@ -17,6 +17,7 @@ from django.utils import timezone
 from audit.services import event_record
 from core.calendar import add_working_days
 from core.errors import Conflict, ValidationFailed
+from core.inserts import insert_many, insert_one, insert_with_many
 from verification import submitted
 from verification.identifiers import allocate_ids, bidx, reveal, seal
 from verification.instant import InstantResult, Submitted, instant_result
@@ -131,14 +132,15 @@ def _worker_locked(
         date_of_birth=values["date_of_birth"],
         email=values["employee_email"],
     )
-    # ON CONFLICT DO UPDATE returns the id of the existing row and locks it.
-    Worker.objects.bulk_create(
-        [worker],
-        update_conflicts=True,
-        unique_fields=["employer", "ssn_bidx"],
-        update_fields=["updated_at"],
-    )
+    # ON CONFLICT DO UPDATE returns the id of the existing row and locks it (the statement
+    # bulk_create(update_conflicts=True) writes, built once).
+    insert_one(worker, suffix=_WORKER_CONFLICT)
     return worker
+
+
+_WORKER_CONFLICT = (
+    'ON CONFLICT ("employer_id", "ssn_bidx") DO UPDATE SET "updated_at" = EXCLUDED."updated_at"'
+)
 
 
 # Claims an Idempotency-Key and takes the new case's id from its sequence in one statement. A
@@ -247,9 +249,13 @@ def case_create(
     # Matched before the insert, so the case is written once, with its result.
     result = instant_result(_submitted(case, ids), today=on)
     _apply_result(case, result)
-    case.save(force_insert=True)
     _after_result(
-        actor=actor, case=case, result=result, before=S.DRAFT, detail={"created": created}
+        actor=actor,
+        case=case,
+        result=result,
+        before=S.DRAFT,
+        detail={"created": created},
+        insert_case=True,
     )
     return case
 
@@ -293,8 +299,10 @@ def _after_result(
     result: InstantResult,
     before: str,
     detail: dict[str, Any] | None = None,
+    insert_case: bool = False,
 ) -> None:
-    """Write the comparisons, the findings and the audit event of a saved instant result."""
+    """Write the comparisons, the findings and the audit event of a saved instant result
+    (with `insert_case`, of a new case not yet written: it is inserted with its comparisons)."""
     rows = [
         CaseComparison(
             case=case,
@@ -310,9 +318,16 @@ def _after_result(
         )
         for c in result.comparisons
     ]
-    CaseComparison.objects.bulk_create(rows)
+    if insert_case:  # case.save(force_insert=True) and bulk_create(rows), in one statement
+        insert_with_many(case, rows)
+    else:
+        insert_many(rows)  # CaseComparison.objects.bulk_create(rows), its SQL built once
     # Readers of the returned case (the API's output) need no second query for these.
-    cached = CaseComparison.objects.filter(case=case)
+    # The filter is compiled only if a reader narrows the queryset further (as the related
+    # manager's own querysets defer it): the cached rows are all a reader of the case needs.
+    cached = CaseComparison.objects.all()
+    cached._defer_next_filter = True  # type: ignore[attr-defined]
+    cached = cached.filter(case=case)
     cached._result_cache = rows
     cached._prefetch_done = True  # type: ignore[attr-defined]
     case._prefetched_objects_cache = {"comparisons": cached}  # type: ignore[attr-defined]

@@ -194,6 +194,13 @@ def case_changed(*, case: VerificationCase, before: str) -> list[WebhookEvent]:
     implied = case_events(case, before)
     if not implied:
         return []
+    # The employer row loaded with the case (a submit's, from its API key) says whether any live
+    # subscription wants one of these events; only then are the subscriptions read.
+    employer = case._state.fields_cache.get("employer")
+    if employer is not None and not set(employer.webhook_events).intersection(
+        t for t, _ in implied
+    ):
+        return []
     subs = _subscribers(case.employer_id, [t for t, _ in implied])
     out = []
     for kind, data in implied:

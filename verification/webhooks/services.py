@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import event_record
@@ -54,6 +54,29 @@ def _audit(action: str, actor: Any, sub: WebhookSubscription, **detail: Any) -> 
     )
 
 
+# The union of the events of an employer's live subscriptions, kept on its row (what a submit
+# reads to know whether anything listens). The caller holds the employer's row lock, so two
+# changes of one employer's subscriptions cannot interleave and leave a stale union.
+_EVENTS_SQL = """
+UPDATE verification_employer SET webhook_events = COALESCE((
+    SELECT array_agg(DISTINCT ev ORDER BY ev)::varchar(48)[]
+    FROM verification_webhooksubscription, unnest(events) AS ev
+    WHERE employer_id = %(employer)s AND deleted_at IS NULL
+), '{}')
+WHERE id = %(employer)s
+"""
+
+
+def _events_refresh(employer_id: int, *instances: Any) -> None:
+    """Recompute the employer's union; the caller's own Employer objects see it too."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENTS_SQL + " RETURNING webhook_events", {"employer": employer_id})
+        events = list(cursor.fetchone()[0])
+    for instance in instances:
+        if instance is not None:
+            instance.webhook_events = events
+
+
 def _clean_events(events: Any, errors: dict[str, list[str]]) -> list[str]:
     if not isinstance(events, list | tuple) or not events:
         errors["events"] = [f"Choose at least one of: {', '.join(SUBSCRIBABLE)}."]
@@ -78,6 +101,7 @@ def subscription_create(
         network.check_url(url)  # resolves the host: before the lock, which it must not hold up
     except network.Refused as exc:
         errors["url"] = [str(exc)]
+    caller_employer = employer
     employer = Employer.objects.select_for_update().get(pk=employer.pk)  # serializes the cap check
     clean_events = _clean_events(events, errors)
     try:
@@ -104,6 +128,7 @@ def subscription_create(
     secret = signing.new_secret()
     sub.secret_enc = signing.seal(sub, "secret_enc", secret)
     sub.save(update_fields=["secret_enc", "updated_at"])
+    _events_refresh(employer.pk, employer, caller_employer)
     _audit("webhook.subscription_created", actor, sub)
     return sub, secret
 
@@ -111,6 +136,8 @@ def subscription_create(
 @transaction.atomic
 def subscription_delete(*, actor: Any, subscription: WebhookSubscription) -> WebhookSubscription:
     """Delete a subscription (kept for the delivery history); its pending deliveries are cancelled."""
+    # The employer's row first (as subscription_create), then the subscription's.
+    Employer.objects.select_for_update().filter(pk=subscription.employer_id).first()
     sub = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
     if sub.deleted_at is not None:
         return sub
@@ -121,6 +148,7 @@ def subscription_delete(*, actor: Any, subscription: WebhookSubscription) -> Web
     cancelled = WebhookDelivery.objects.filter(subscription=sub, state__in=IN_FLIGHT).update(
         state=DeliveryState.CANCELLED, leased_until=None
     )
+    _events_refresh(sub.employer_id, subscription._state.fields_cache.get("employer"))
     _audit("webhook.subscription_deleted", actor, sub, cancelled=cancelled)
     return sub
 

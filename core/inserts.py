@@ -1,0 +1,113 @@
+"""Fixed INSERT statements for the hot write paths, built once per process from the model.
+
+The ORM's insert compiler costs about as much CPU as the database spends on a one-row insert
+(a submit writes several). These helpers write the same row with the same column values,
+as `save(force_insert=True)` / `bulk_create` would (`pre_save` and `get_db_prep_save` of every
+field: auto_now times, foreign keys, arrays and JSON), from SQL built once per model. No model
+signals are connected to the models they serve; audit/services.py does the same for its events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+_SQL: dict[tuple[Any, ...], tuple[list[Any], str]] = {}
+
+
+def _quote(name: str) -> str:
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name(name)
+
+
+def _statement(model: Any, *, with_pk: bool, suffix: str, rows: int = 1) -> tuple[list[Any], str]:
+    key = (model, with_pk, suffix, rows)
+    built = _SQL.get(key)
+    if built is None:
+        fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+        columns = ", ".join(_quote(f.column) for f in fields)
+        row = f"({', '.join(['%s'] * len(fields))})"
+        sql = (
+            f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 # table and column names are the model's own; values are bound parameters
+            f"VALUES {', '.join([row] * rows)} {suffix}"
+        )
+        built = _SQL[key] = (fields, sql)
+    return built
+
+
+def _values(fields: list[Any], obj: Any, conn: Any) -> list[Any]:
+    return [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+
+
+def _saved(obj: Any, pk: Any, alias: str) -> None:
+    if pk is not None:
+        obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = alias
+
+
+def insert_one(obj: Any, *, suffix: str = "", returning_pk: bool = True) -> Any:
+    """Insert one model instance (its pk too if set; else the database gives one, returned).
+
+    `suffix` goes after VALUES (an ON CONFLICT clause, fixed per call site); with it and
+    `returning_pk`, the statement ends with RETURNING the pk (an upsert's existing row).
+    """
+    conn = connections[DEFAULT_DB_ALIAS]
+    with_pk = obj.pk is not None
+    pk_column = _quote(obj._meta.pk.column)
+    tail = f"{suffix} RETURNING {pk_column}" if returning_pk else suffix
+    fields, sql = _statement(type(obj), with_pk=with_pk, suffix=tail)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, _values(fields, obj, conn))
+        row = cursor.fetchone() if returning_pk else None
+    _saved(obj, row[0] if row else None, conn.alias)
+    return obj.pk
+
+
+def insert_many(objs: Sequence[Any]) -> None:
+    """Insert several new instances of one model (no pk set) in one statement; their pks are set."""
+    if not objs:
+        return
+    model = type(objs[0])
+    conn = connections[DEFAULT_DB_ALIAS]
+    fields, sql = _statement(
+        model,
+        with_pk=False,
+        suffix=f"RETURNING {_quote(model._meta.pk.column)}",
+        rows=len(objs),
+    )
+    values = [v for obj in objs for v in _values(fields, obj, conn)]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, values)
+        pks = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objs, pks, strict=True):
+        _saved(obj, pk, conn.alias)
+
+
+def insert_with_many(first: Any, objs: Sequence[Any]) -> None:
+    """Insert `first` (its pk set) and several new rows that refer to it, in one statement.
+
+    `WITH first AS (INSERT ...) INSERT ... RETURNING id`: one round trip instead of two. The
+    rows' foreign key to `first` is checked at commit (Django's are deferred), when both exist.
+    """
+    if not objs:
+        insert_one(first, returning_pk=False)
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    first_fields, first_sql = _statement(type(first), with_pk=True, suffix="")
+    model = type(objs[0])
+    fields, sql = _statement(
+        model,
+        with_pk=False,
+        suffix=f"RETURNING {_quote(model._meta.pk.column)}",
+        rows=len(objs),
+    )
+    values = _values(first_fields, first, conn)
+    values += [v for obj in objs for v in _values(fields, obj, conn)]
+    with conn.cursor() as cursor:
+        cursor.execute(f"WITH first_row AS ({first_sql}) {sql}", values)
+        pks = [row[0] for row in cursor.fetchall()]
+    _saved(first, None, conn.alias)
+    for obj, pk in zip(objs, pks, strict=True):
+        _saved(obj, pk, conn.alias)
