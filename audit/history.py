@@ -18,6 +18,11 @@ migrations; the trigger is (re)installed after every `migrate`):
   out automatically, as are `password`, `date_of_birth` and settings.AUDIT_ROW_HISTORY_EXCLUDE; pass any other
   in `exclude`.
 * Leave bulk-loaded tables out (reference records, findings): their loads are audited per load.
+* A service that inserts many rows of a tracked table at once and records, in the same
+  transaction, one audit event naming every row it inserted (the bulk case import) wraps those
+  inserts in `bulk_insert()`: they write no history row each. An INSERT's history is the new row,
+  which the table holds until its first UPDATE (whose history keeps it as `old`); UPDATE and
+  DELETE are recorded as always.
 * Models can also be opted in without code, by label, in settings.AUDIT_ROW_HISTORY.
 
 Why not django-pghistory: it wants an event model per tracked model declared in (or importing)
@@ -133,6 +138,30 @@ def connection_prepare(sender: Any, connection: Any, **kwargs: Any) -> None:
     """Add the writer-context wrapper to every new connection."""
     if connection.vendor == "postgresql" and context_wrapper not in connection.execute_wrappers:
         connection.execute_wrappers.append(context_wrapper)
+
+
+class bulk_insert:  # noqa: N801 - used as a function-like context manager
+    """Inside a transaction: the INSERTs of this block write no row history (their service's audit
+    event, in the same transaction, names every row). Closed again on exit, so the rest of the
+    caller's transaction is recorded as before; UPDATE and DELETE are recorded even inside.
+
+        with bulk_insert():
+            copy_rows(CASE_TABLE, columns, lines)
+        event_record(..., subjects=[f"vcase:{i}" for i in ids])
+    """
+
+    def __enter__(self) -> bulk_insert:
+        if not connection.in_atomic_block:
+            raise RuntimeError("bulk_insert must run inside the audited transaction")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('crosscheck.bulk_insert', 'on', true)")
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            return  # the transaction rolls back, and the flag with it
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('crosscheck.bulk_insert', '', true)")
 
 
 class retention_purge:  # noqa: N801 - used as a function-like context manager

@@ -52,6 +52,25 @@ def test_an_update_of_only_excluded_columns_writes_nothing(alice):
     assert RowChange.objects.count() == before
 
 
+def test_inserts_inside_bulk_insert_write_no_row_history_and_updates_still_do(alice, directory):
+    from privacy.models import Agency
+
+    department = directory["ice"].department
+
+    with transaction.atomic():
+        with history.bulk_insert():
+            quiet = Agency.objects.create(
+                code="BULKQ", name="Inserted in bulk", department=department
+            )
+            Agency.objects.filter(pk=quiet.pk).update(name="Updated in bulk")
+        loud = Agency.objects.create(
+            code="BULKL", name="Inserted after the block", department=department
+        )
+    rows = RowChange.objects.filter(table_name=Agency._meta.db_table)
+    assert list(rows.filter(row_pk=str(quiet.pk)).values_list("operation", flat=True)) == ["UPDATE"]
+    assert rows.filter(row_pk=str(loud.pk), operation="INSERT").exists()
+
+
 def test_row_history_is_append_only(alice):
     with pytest.raises(DatabaseError), transaction.atomic():
         sql("DELETE FROM audit_row_change")

@@ -157,6 +157,49 @@ def test_all_or_nothing_refuses_a_file_with_a_bad_row_and_changes_nothing(employ
     assert AuditEvent.objects.filter(action="vimport.refused", object_id=str(job.pk)).exists()
 
 
+def test_the_chunk_event_names_every_imported_case_and_worker_in_place_of_their_row_history(
+    employer, ssa
+):
+    from audit.models import RowChange
+
+    job = import_run(job_id=stage(employer, csv_bytes(people())).pk)
+    cases = list(VerificationCase.objects.filter(employer=employer).values_list("pk", "worker_id"))
+    assert len(cases) == job.rows_imported == 5
+    subjects: set[str] = set()
+    for event in AuditEvent.objects.filter(action="vimport.chunk_imported", object_id=str(job.pk)):
+        subjects.update(event.subjects)
+    assert {f"vcase:{pk}" for pk, _ in cases} <= subjects
+    assert {f"worker:{w}" for _, w in cases} <= subjects
+    inserted = RowChange.objects.filter(
+        operation="INSERT",
+        table_name__in=[VerificationCase._meta.db_table, Worker._meta.db_table],
+        row_pk__in=[str(v) for pair in cases for v in pair],
+    )
+    assert not inserted.exists()
+    # The flag ended with the import's writes: a later insert in the same way is recorded.
+    single = case_create(
+        actor=None,
+        employer=employer,
+        data={
+            "first_name": "Deceased",
+            "last_name": "Person",
+            "date_of_birth": date(1990, 4, 12),
+            "ssn": "345-67-8901",
+            "citizenship_status": "citizen",
+            "document_type": "us_passport",
+            "document_number": "X1234567",
+            "document_expires_on": TODAY + timedelta(days=900),
+            "offer_accepted_on": TODAY - timedelta(days=5),
+            "i9_completed_on": TODAY - timedelta(days=1),
+            "hire_date": TODAY,
+            "duplicate_reason": "rehire",
+        },
+    )
+    assert RowChange.objects.filter(
+        operation="INSERT", table_name=VerificationCase._meta.db_table, row_pk=str(single.pk)
+    ).exists()
+
+
 def test_importing_the_same_file_again_creates_nothing_twice(employer, ssa):
     data = csv_bytes(people())
     import_run(job_id=stage(employer, data).pk)

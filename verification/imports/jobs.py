@@ -130,7 +130,7 @@ WHERE job_id = %s AND number < %s AND NOT imported FOR KEY SHARE"""
 
 def _chunk_cases(
     job: ImportJob, chunk: ImportChunk, sites: dict[int, Any], *, in_order: bool = False
-) -> tuple[checks.Checked, list[int], Counter[str]]:
+) -> tuple[checks.Checked, list[int], Counter[str], list[int]]:
     """Check and write one chunk's rows in the caller's transaction.
 
     The per-row work (the rules, the instant match, sealing, the COPY lines) comes first and
@@ -156,7 +156,7 @@ def _chunk_cases(
     ids, statuses = write_cases(
         employer=job.employer, goods=result.good, prepared=cases, people=people
     )
-    return result, ids, statuses
+    return result, ids, statuses, people.of(result.good)
 
 
 def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
@@ -169,7 +169,7 @@ def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
         )
         if chunk is None:
             return False
-        result, ids, statuses = _chunk_cases(
+        result, ids, statuses, workers = _chunk_cases(
             job, chunk, checks.employer_sites(job.employer), in_order=True
         )
         chunk.imported, chunk.imported_at, chunk.payload_enc = True, timezone.now(), ""
@@ -196,7 +196,7 @@ def _import_chunk(job: ImportJob, chunk_id: int) -> bool:
             results=dict(counts),
             updated_at=timezone.now(),
         )
-        _chunk_event(job, chunk, ids, result.already, statuses)
+        _chunk_event(job, chunk, ids, workers, result.already, statuses)
     return True
 
 
@@ -269,14 +269,14 @@ def _all_or_nothing(job: ImportJob, progress: Progress | None) -> None:
             created = already = processed = 0
             sites = checks.employer_sites(job.employer)
             for chunk in job.chunks.order_by("number"):
-                result, ids, statuses = _chunk_cases(job, chunk, sites)
+                result, ids, statuses, workers = _chunk_cases(job, chunk, sites)
                 errors += result.errors
                 invalid += result.bad_lines
                 counts.update(statuses)
                 created, already = created + len(ids), already + result.already
                 processed += chunk.row_count
                 cache.set(_progress_key(job.pk), processed, timeout=3600)
-                _chunk_event(job, chunk, ids, result.already, statuses)
+                _chunk_event(job, chunk, ids, workers, result.already, statuses)
                 if progress:
                     job.rows_validated = job.rows_processed = processed
                     progress(job)
@@ -311,14 +311,25 @@ def _report(job: ImportJob, errors: list[tuple[int, str, str]]) -> None:
 
 
 def _chunk_event(
-    job: ImportJob, chunk: ImportChunk, ids: list[int], already: int, statuses: Counter[str]
+    job: ImportJob,
+    chunk: ImportChunk,
+    ids: list[int],
+    workers: list[int],
+    already: int,
+    statuses: Counter[str],
 ) -> None:
+    """The chunk's audit event: it names every case written and its worker (as a single submit's
+    event does), which is why their inserts write no row history each (`writing`)."""
     event_record(
         action="vimport.chunk_imported",
         actor=_actor(job),
         object_type="import_job",
         object_id=job.pk,
-        subjects=[f"employer:{job.employer_id}", *(f"vcase:{i}" for i in ids)],
+        subjects=[
+            f"employer:{job.employer_id}",
+            *(f"vcase:{i}" for i in ids),
+            *(f"worker:{w}" for w in workers),
+        ],
         detail={
             "chunk": chunk.number,
             "created": len(ids),

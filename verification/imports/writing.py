@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import BooleanField, CharField, EmailField, TextField
 from django.utils import timezone
 
+from audit.history import bulk_insert
 from privacy import crypto
 from verification import submitted
 from verification.copying import copy_rows
@@ -146,7 +147,11 @@ _CONSTANT = [c for c in CASE_COLUMNS if c not in _VARYING]
 # The two columns known only under the lock come first; the rest of a line is built before it.
 _LOCKED = ["worker_id", "duplicate_of_id"]
 _PREPARED = [c for c in _VARYING if c not in _LOCKED]
-COPY_COLUMNS = _LOCKED + _PREPARED + _CONSTANT
+# Of the prepared columns, those the instant result's outcome sets are the same for every case of
+# a chunk with that outcome: their text is built once per chunk and outcome, after the row's own.
+_OUTCOME = [c for c in _PREPARED if c in _RESULT_ATTRS]
+_ROW = [c for c in _PREPARED if c not in _RESULT_ATTRS]
+COPY_COLUMNS = _LOCKED + _ROW + _OUTCOME + _CONSTANT
 
 
 _SUFFIX = "".join("\t" + _copy_value(_DEFAULTS[c]) for c in _CONSTANT) + "\n"
@@ -191,6 +196,8 @@ class PeopleLock:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_IMPORT_LOCK, self.employer.pk])
             if not rows:
                 return
+        # No row history per new worker: the chunk's audit event names the worker of every case.
+        with bulk_insert(), connection.cursor() as cur:
             cur.execute(
                 _WORKERS_SQL,
                 [
@@ -209,6 +216,10 @@ class PeopleLock:
                 self.workers[b] = pk
                 if inserted:
                     self.inserted[b] = pk
+
+    def of(self, goods: list[Good]) -> list[int]:
+        """The workers of these rows, each once."""
+        return sorted({self.workers[g.ssn_bidx] for g in goods})
 
     def drop_unused(self, goods: list[Good]) -> None:
         """Delete the workers this chunk created for SSNs none of whose rows became a case."""
@@ -330,6 +341,7 @@ def prepare_cases(
     lookup = BulkLookup(subs)
     ring, key = crypto.keyring(), crypto.blind_index_key()
     memo: dict[tuple[str, str, bool], dict[str, Any]] = {}
+    texts: dict[tuple[str, str, bool], str] = {}
     out: dict[int, PreparedCase] = {}
     for c, case_id, sub in zip(cleaned, ids, subs, strict=True):
         result = instant_result(sub, today=on, lookup=lookup)
@@ -344,7 +356,16 @@ def prepare_cases(
             key=key,
             memo=memo,
         )
-        tail = "\t".join([_copy_value(values[col]) for col in _PREPARED]) + _SUFFIX
+        kind = (result.status, result.tnc_source, result.name_review)
+        outcome = texts.get(kind)
+        if outcome is None:
+            outcome = texts[kind] = "\t".join([_copy_value(values[c]) for c in _OUTCOME])
+        # Most values are printable text that COPY takes as is: no call for them.
+        row = [
+            v if type(v) is str and v.isprintable() and "\\" not in v else _copy_value(v)
+            for v in map(values.__getitem__, _ROW)
+        ]
+        tail = "\t".join(row) + "\t" + outcome + _SUFFIX
         lines = _comparison_lines(case_id, _copy_value(values["submitted_at"]), result)
         out[c.line] = PreparedCase(values, result, tail, lines)
     return out
@@ -357,7 +378,11 @@ def write_cases(
     prepared: dict[int, PreparedCase],
     people: PeopleLock,
 ) -> tuple[list[int], Counter[str]]:
-    """Write the cases of `goods` (prepared beforehand) under the lock; their ids and a count by status."""
+    """Write the cases of `goods` (prepared beforehand) under the lock; their ids and a count by status.
+
+    The caller records the chunk's audit event naming every case in the same transaction (the
+    cases' inserts write no row history each: `audit.history.bulk_insert`).
+    """
     people.drop_unused(goods)
     if not goods:
         return [], Counter()
@@ -383,7 +408,9 @@ def write_cases(
         comparison_lines += p.comparisons
         if not all(c.result.outcome == MATCH for c in p.result.comparisons):
             announced.append((_case_of(values), p.result))
-    copy_rows(CASE_TABLE, COPY_COLUMNS, case_lines)
+    # No row history per case: the chunk's audit event, in this transaction, names every case.
+    with bulk_insert():
+        copy_rows(CASE_TABLE, COPY_COLUMNS, case_lines)
     copy_rows(COMPARISON_TABLE, COMPARISON_COLUMNS, comparison_lines)
     submitted.announce_many(announced)
     # Employers' systems hear of imported cases as of single submissions (signed webhooks).
