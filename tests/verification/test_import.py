@@ -111,24 +111,7 @@ def test_good_rows_become_cases_with_their_instant_result_and_bad_rows_are_repor
     assert cases["Nobody"].status == "tentative_nonconfirmation"
     assert cases["Locked"].employer_case_id == "E-4"
     # The same as a single submit of the same data would give: compare with the service.
-    single = case_create(
-        actor=None,
-        employer=employer,
-        data={
-            "first_name": "Deceased",
-            "last_name": "Person",
-            "date_of_birth": date(1990, 4, 12),
-            "ssn": "345-67-8901",
-            "citizenship_status": "citizen",
-            "document_type": "us_passport",
-            "document_number": "X1234567",
-            "document_expires_on": TODAY + timedelta(days=900),
-            "offer_accepted_on": TODAY - timedelta(days=5),
-            "i9_completed_on": TODAY - timedelta(days=1),
-            "hire_date": TODAY,
-            "duplicate_reason": "rehire",
-        },
-    )
+    single = _rehire_deceased(employer)
     assert single.status == cases["Deceased"].status
     assert sorted(
         CaseComparison.objects.filter(case=single).values_list("source", "field", "outcome", "hint")
@@ -177,24 +160,7 @@ def test_the_chunk_event_names_every_imported_case_and_worker_in_place_of_their_
     )
     assert not inserted.exists()
     # The flag ended with the import's writes: a later insert in the same way is recorded.
-    single = case_create(
-        actor=None,
-        employer=employer,
-        data={
-            "first_name": "Deceased",
-            "last_name": "Person",
-            "date_of_birth": date(1990, 4, 12),
-            "ssn": "345-67-8901",
-            "citizenship_status": "citizen",
-            "document_type": "us_passport",
-            "document_number": "X1234567",
-            "document_expires_on": TODAY + timedelta(days=900),
-            "offer_accepted_on": TODAY - timedelta(days=5),
-            "i9_completed_on": TODAY - timedelta(days=1),
-            "hire_date": TODAY,
-            "duplicate_reason": "rehire",
-        },
-    )
+    single = _rehire_deceased(employer)
     assert RowChange.objects.filter(
         operation="INSERT", table_name=VerificationCase._meta.db_table, row_pk=str(single.pk)
     ).exists()
@@ -334,4 +300,26 @@ def test_imported_cases_are_announced_to_the_employers_webhooks(employer, ssa):
     assert WebhookDelivery.objects.filter(event__in=events).count() == 8
     assert set(events.values_list("case_id", flat=True)) == set(
         VerificationCase.objects.filter(employer=employer).values_list("pk", flat=True)
+    )
+
+
+def _rehire_deceased(employer):
+    """A single submit of the file's "Deceased" row again (a rehire)."""
+    return case_create(
+        actor=None,
+        employer=employer,
+        data={
+            "first_name": "Deceased",
+            "last_name": "Person",
+            "date_of_birth": date(1990, 4, 12),
+            "ssn": "345-67-8901",
+            "citizenship_status": "citizen",
+            "document_type": "us_passport",
+            "document_number": "X1234567",
+            "document_expires_on": TODAY + timedelta(days=900),
+            "offer_accepted_on": TODAY - timedelta(days=5),
+            "i9_completed_on": TODAY - timedelta(days=1),
+            "hire_date": TODAY,
+            "duplicate_reason": "rehire",
+        },
     )
