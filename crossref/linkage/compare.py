@@ -319,11 +319,7 @@ def refine_identifiers(
     # The pairs whose case cannot be within reach by its last four (`_too_far`) are settled
     # without opening the case's value; a subject's last fours are kept on the index, so its
     # values are opened only for the pairs that remain.
-    ids = index.count_tables.get("subject_id")
-    if ids is None:
-        ids = index.count_tables["subject_id"] = np.fromiter(
-            (int(s[0]) for s in index.subjects), dtype=np.int64, count=len(index.subjects)
-        )
+    ids = index.ids
     ks = np.fromiter((k for k, _ in todo), dtype=np.int64, count=len(todo))
     pairs = list(
         zip(ks.tolist(), (j for _, j in todo), ids[ps[ks]].tolist(), pc[ks].tolist(), strict=True)

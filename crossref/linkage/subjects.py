@@ -41,6 +41,7 @@ class SubjectIndex:
     subjects: list[
         tuple[Any, ...]
     ]  # (id, subject_ref, first_name, last_name, date_of_birth, status, aliases)
+    ids: np.ndarray  # each subject's database id
     dob: np.ndarray  # proleptic ordinal of each subject's date of birth (0: none)
     country: np.ndarray  # `compare.country_code` of each subject's nationality (0: none)
     keys: np.ndarray  # every blocking key (`blocking.name_keys`) of every subject, sorted
@@ -68,8 +69,8 @@ class SubjectIndex:
     # an identifier shown in clear, kept for the life of the index so that later partitions need
     # not open the subject's documents again to rule a pair out.
     tails: dict[tuple[int, str], tuple[str | None, ...]] = field(default_factory=dict)
-    # "given", "family" -> `given_count` / `family_count` as an array by word id, "subject_id" ->
-    # each subject's id (`compare`), built on first use
+    # "given", "family" -> `given_count` / `family_count` as an array by word id (`compare`),
+    # built on first use
     count_tables: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -221,6 +222,7 @@ def _build_index(rows: list[tuple[Any, ...]]) -> SubjectIndex:
     family_count, family_total = _counts(words[:, 1])
     return SubjectIndex(
         subjects=[r[:7] for r in rows],
+        ids=np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=n),
         dob=dob,
         country=country_codes(nationalities),
         keys=flat[first],
