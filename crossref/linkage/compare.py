@@ -27,12 +27,20 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from crossref import sources
 from crossref.linkage import blocking
-from crossref.linkage.model import FIELD_INDEX, FIELDS, SWAPPED, YEAR_ONLY, Parameters
-from crossref.linkage.subjects import SubjectIndex, word
+from crossref.linkage.model import (
+    FIELD_INDEX,
+    FIELDS,
+    SWAPPED,
+    YEAR_ONLY,
+    Parameters,
+    exact_weight,
+)
+from crossref.linkage.subjects import SubjectIndex, word, word_id
 from privacy import crypto
 from verification.comparison import (
     IDENTIFIER_DIFFERENT,
     MISSING,
+    NAME_DIFFERENT,
     dob_levels,
     identifier_level,
     name_levels,
@@ -226,6 +234,55 @@ def compare(
     ):
         tf[field] = np.where(got == 0, _count_table(index, field, counts)[words_[name]], np.nan)
     return Compared(levels, name, tf, {"given": index.given_total, "family": index.family_total})
+
+
+def reach(index: SubjectIndex, params: Parameters) -> np.ndarray:
+    """Per subject, the most log-odds a case sharing no document with it could reach.
+
+    The prior, plus for each field the strongest level the subject's side allows: its names (each
+    of primary and aliases) agreeing exactly at their own term frequency or at the best other
+    level, or exchanged; its date of birth, its country and its SSN or A-Number one or two slips
+    off only where it has them. An undated subject with common names and no number cannot reach a
+    review lead whatever a case holds, so its pairs need not be compared (a pair that shares a
+    document is made by the document rules and always compared). Cached on the index per model.
+    """
+    cached = index.reach.get(params.digest)
+    if cached is not None:
+        return cached
+    table = params.weight_table()
+    empty = word_id("")
+    best = []
+    for name, words_, counts in (
+        ("given", index.name_given, index.given_count),
+        ("family", index.name_family, index.family_count),
+    ):
+        j, total = FIELD_INDEX[name], getattr(index, f"{name}_total")
+        count = _count_table(index, name, counts)[words_]
+        exact = np.where(
+            np.isnan(count), table[j][0], exact_weight(params, name, np.nan_to_num(count), total)
+        )
+        other = float(table[j][1 : NAME_DIFFERENT + 1].max())
+        present = words_ != empty
+        best.append((np.where(present, exact, 0.0), np.where(present, other, 0.0), present))
+    (g_exact, g_other, g_present), (f_exact, f_other, f_present) = best
+    names = np.maximum.reduce(
+        [
+            g_exact + f_exact - np.where(g_present & f_present, np.log2(params.names_joint), 0.0),
+            g_exact + f_other,
+            g_other + f_exact,
+            g_other + f_other,
+            np.where(g_present & f_present, table[FIELD_INDEX["given"]][SWAPPED], -np.inf),
+        ]
+    )
+    out = np.maximum.reduceat(names, index.name_start) if len(names) else np.zeros(0)
+    out = out + params.prior_weight
+    out += np.where(index.dob > 0, max(0.0, float(table[FIELD_INDEX["dob"]].max())), 0.0)
+    out += np.where(index.country > 0, max(0.0, float(table[FIELD_INDEX["country"]].max())), 0.0)
+    for name in ("ssn", "a_number"):
+        slips = max(0.0, float(table[FIELD_INDEX[name]][1:IDENTIFIER_DIFFERENT].max()))
+        out += np.where(index.holds[name], slips, 0.0)
+    index.reach[params.digest] = out
+    return out
 
 
 def _count_table(index: SubjectIndex, field: str, counts: dict[int, int]) -> np.ndarray:

@@ -228,6 +228,15 @@ class Scores:
     probability: np.ndarray
 
 
+def exact_weight(params: Parameters, field: str, count: np.ndarray, total: int) -> np.ndarray:
+    """The term-frequency adjusted weight of exact agreement on names that `count` of the subjects'
+    `total` names bear: u is their share, smoothed towards the level's u with TF_PSEUDO names."""
+    u_exact = params.u[field][0]
+    u_tf = (np.asarray(count, dtype=np.float64) + TF_PSEUDO * u_exact) / (total + TF_PSEUDO)
+    out: np.ndarray = np.log2(max(params.m[field][0], FLOOR) / np.maximum(u_tf, FLOOR))
+    return out
+
+
 def score(
     params: Parameters,
     levels: np.ndarray,
@@ -248,10 +257,7 @@ def score(
         if f.tf and tf is not None and tf_total is not None and f.name in tf:
             count = tf[f.name]
             use = present & (col == 0) & ~np.isnan(count)
-            u_exact = params.u[f.name][0]
-            u_tf = (count[use] + TF_PSEUDO * u_exact) / (tf_total[f.name] + TF_PSEUDO)
-            m_exact = max(params.m[f.name][0], FLOOR)
-            weights[use, j] = np.log2(m_exact / np.maximum(u_tf, FLOOR))
+            weights[use, j] = exact_weight(params, f.name, count[use], tf_total[f.name])
     # Both names exactly alike: the surname's weight gives back what the names' dependence adds.
     gi, fi = FIELD_INDEX["given"], FIELD_INDEX["family"]
     both = (levels[:, gi] == 0) & (levels[:, fi] == 0)

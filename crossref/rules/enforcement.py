@@ -26,7 +26,13 @@ from django.conf import settings
 from crossref import sources
 from crossref.engine import PartitionContext
 from crossref.linkage import blocking
-from crossref.linkage.compare import CaseColumns, Compared, compare, refine_identifiers
+from crossref.linkage.compare import (
+    CaseColumns,
+    Compared,
+    compare,
+    reach,
+    refine_identifiers,
+)
 from crossref.linkage.model import FIELD_INDEX, FIELDS, Parameters, Scores, score
 from crossref.linkage.store import parameters_for
 from crossref.linkage.subjects import (
@@ -123,9 +129,14 @@ def _search(
 
 
 def candidates(
-    cases: CaseColumns, index: SubjectIndex
+    cases: CaseColumns, index: SubjectIndex, within: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """The (case row, subject) pairs the blocking rules make, each once, and the pairs per rule."""
+    """The (case row, subject) pairs the blocking rules make, each once, and the pairs per rule.
+
+    `within` (per subject): False where no case sharing no document could reach the review
+    threshold (`compare.reach`); such a subject's name-blocked pairs are counted under
+    `beyond_reach` and not returned (its pairs by a shared document always are).
+    """
     n_subjects = max(1, len(index))
     keys = blocking.word_keys(cases.given, cases.family, cases.dob, word, undated_only=False)
     # Only the keys of rules some subject has a key of are searched (no undated subject: no
@@ -143,6 +154,10 @@ def candidates(
     per_rule = np.bincount(
         np.repeat(blocking.rule_of(key), count), minlength=len(blocking.RULES)
     ).tolist()
+    dropped = np.zeros(0, dtype=np.int64)
+    if within is not None and len(by_name):
+        kept = within[by_name % n_subjects]
+        dropped, by_name = np.unique(by_name[~kept]), by_name[kept]
     by_doc, per_rule_doc = [], {"ssn": 0, "document": 0}
     lookup = index.by_doc
     columns = [cases.ssn, cases.a_number, *map(list, zip(*cases.others, strict=True))]
@@ -158,6 +173,8 @@ def candidates(
     pairs = np.unique(np.concatenate([by_name, np.asarray(by_doc, dtype=np.int64)]))
     stats = {name: int(per_rule[i]) for i, name in enumerate(blocking.RULES)}
     stats.update(per_rule_doc)
+    if within is not None:  # those a shared document makes are compared all the same
+        stats["beyond_reach"] = len(np.setdiff1d(dropped, pairs, assume_unique=True))
     return pairs // n_subjects, pairs % n_subjects, stats
 
 
@@ -247,12 +264,13 @@ def findings(
 ) -> list[dict[str, Any]]:
     """The findings of one partition's cases against a subject index."""
     cases = case_columns(_case_rows(ctx))
-    pc, ps, per_rule = candidates(cases, index)
+    lead_p, review_p = thresholds()
+    need = np.log2(review_p / (1.0 - review_p)) if 0 < review_p < 1 else -np.inf
+    pc, ps, per_rule = candidates(cases, index, reach(index, params) >= need - 1e-9)
     if not ctx.cache.get("linkage_counted"):  # once a partition, though a shadow run scores twice
         ctx.cache["linkage_counted"] = True
         for name, n in per_rule.items():
             ctx.candidates[name] = ctx.candidates.get(name, 0) + n
-    lead_p, review_p = thresholds()
     got, scores = judge(ctx.cursor, cases, index, pc, ps, params, review_p)
     # A shared identifier the rest of the record does not bear out is not the same person by the
     # model, but someone uses a subject's number (or the subject theirs): a review lead of its own.

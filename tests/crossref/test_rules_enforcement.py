@@ -153,8 +153,8 @@ def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(
     fetched: list[int] = []
     real = enforcement.candidates
 
-    def spy(cases, index):
-        pc, ps, per_rule = real(cases, index)
+    def spy(cases, index, within=None):
+        pc, ps, per_rule = real(cases, index, within)
         fetched.extend(cases.ids[pc].tolist())
         return pc, ps, per_rule
 
