@@ -49,6 +49,7 @@ BENCH_LINKAGE_REPEATS, BENCH_LINKAGE_TUNING=0 (no tuning-seed data set), BENCH_L
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import os
 import secrets
@@ -376,9 +377,29 @@ def _table(m: Measured) -> list[str]:
         f"(against Splink's prediction alone "
         f"{_ratio(ours_rps, m.records / statistics.median(predict_s))})"
     )
+    out.append(_calibration(m))
     if m.quality:
         out += [f"   {line}" for line in m.quality(m)]
     return out
+
+
+CALIBRATION_BANDS = (0.3, 0.5, 0.7, 0.9, 0.99, 1.0000001)
+
+
+def _calibration(m: Measured) -> str:
+    """Per band of ENF-LINK's match probability: pairs, their mean probability, and the share of them
+    the labels say are true. Calibrated, the two agree; where the share is lower, the model is
+    over-confident (below the review threshold nothing is stored, so nothing is shown)."""
+    cells = []
+    for lo, hi in itertools.pairwise(CALIBRATION_BANDS):
+        got = [(p, pair in m.truth) for pair, (p, _sev) in m.ours.items() if lo <= p < hi]
+        if got:
+            mean = statistics.fmean(p for p, _t in got)
+            share = sum(t for _p, t in got) / len(got)
+            cells.append(
+                f"[{lo:g}, {min(hi, 1):g}) {len(got):,} pairs p {mean:.2f} true {share:.2f}"
+            )
+    return "   calibration of ENF-LINK's probabilities: " + ("; ".join(cells) or "no findings")
 
 
 def _ratio(a: float, b: float) -> str:

@@ -169,3 +169,21 @@ def test_the_configured_thresholds_are_probabilities_when_those_are_set(settings
     got = linkage_engine.configured_thresholds()
     assert (got.lead, got.review) == (0.9, 0.5)
     assert "PROBABILITY" in got.source
+
+
+def test_calibration_gives_each_band_its_mean_probability_and_true_share():
+    from bench.linkage import Measured, _calibration
+
+    m = Measured(name="t")
+    m.truth = {(1, "a"), (2, "b"), (3, "c")}
+    m.ours = {
+        (1, "a"): (0.95, "high"),
+        (2, "b"): (0.93, "high"),
+        (9, "z"): (0.91, "high"),  # a false lead in the same band
+        (3, "c"): (0.4, "low"),
+        (8, "y"): (0.1, "low"),  # below every band (a document-only review lead)
+    }
+    got = _calibration(m)
+    assert "[0.9, 0.99) 3 pairs p 0.93 true 0.67" in got
+    assert "[0.3, 0.5) 1 pairs p 0.40 true 1.00" in got
+    assert "[0.5, 0.7)" not in got  # an empty band is left out
