@@ -12,8 +12,7 @@ level that would weigh against such a pair is missing instead (`_dob`).
 
 Identifiers are compared by blind index (exact) and, for SSN and A-Number pairs that the scale
 would otherwise call different, in clear inside the worker for the few pairs where one digit off
-could change the outcome (`refine_identifiers`; `reach.pair_reach` reads the last four of the
-subjects whose pairs only a slipped identifier could lift): never stored, never logged.
+could change the outcome (`refine_identifiers`): never stored, never logged.
 """
 
 from __future__ import annotations
