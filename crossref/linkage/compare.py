@@ -33,12 +33,14 @@ from crossref.linkage.model import (
     SWAPPED,
     YEAR_ONLY,
     Parameters,
+    exact_weight,
 )
-from crossref.linkage.subjects import SubjectIndex, word
+from crossref.linkage.subjects import SubjectIndex, word, word_id
 from privacy import crypto
 from verification.comparison import (
     IDENTIFIER_DIFFERENT,
     MISSING,
+    NAME_DIFFERENT,
     dob_levels,
     identifier_level,
     name_levels,
@@ -234,6 +236,55 @@ def compare(
     return Compared(levels, name, tf, {"given": index.given_total, "family": index.family_total})
 
 
+def reach(index: SubjectIndex, params: Parameters) -> np.ndarray:
+    """Per subject, the most log-odds a case sharing no document with it could reach.
+
+    The prior, plus for each field the strongest level the subject's side allows: its names (each
+    of primary and aliases) agreeing exactly at their own term frequency or at the best other
+    level, or exchanged; its date of birth, its country and its SSN or A-Number one or two slips
+    off only where it has them. An undated subject with common names and no number cannot reach a
+    review lead whatever a case holds, so its pairs need not be compared (a pair that shares a
+    document is made by the document rules and always compared). Cached on the index per model.
+    """
+    cached = index.reach.get(params.digest)
+    if cached is not None:
+        return cached
+    table = params.weight_table()
+    empty = word_id("")
+    best = []
+    for name, words_, counts in (
+        ("given", index.name_given, index.given_count),
+        ("family", index.name_family, index.family_count),
+    ):
+        j, total = FIELD_INDEX[name], getattr(index, f"{name}_total")
+        count = _count_table(index, name, counts)[words_]
+        exact = np.where(
+            np.isnan(count), table[j][0], exact_weight(params, name, np.nan_to_num(count), total)
+        )
+        other = float(table[j][1 : NAME_DIFFERENT + 1].max())
+        present = words_ != empty
+        best.append((np.where(present, exact, 0.0), np.where(present, other, 0.0), present))
+    (g_exact, g_other, g_present), (f_exact, f_other, f_present) = best
+    names = np.maximum.reduce(
+        [
+            g_exact + f_exact - np.where(g_present & f_present, np.log2(params.names_joint), 0.0),
+            g_exact + f_other,
+            g_other + f_exact,
+            g_other + f_other,
+            np.where(g_present & f_present, table[FIELD_INDEX["given"]][SWAPPED], -np.inf),
+        ]
+    )
+    out = np.maximum.reduceat(names, index.name_start) if len(names) else np.zeros(0)
+    out = out + params.prior_weight
+    out += np.where(index.dob > 0, max(0.0, float(table[FIELD_INDEX["dob"]].max())), 0.0)
+    out += np.where(index.country > 0, max(0.0, float(table[FIELD_INDEX["country"]].max())), 0.0)
+    for name in ("ssn", "a_number"):
+        slips = max(0.0, float(table[FIELD_INDEX[name]][1:IDENTIFIER_DIFFERENT].max()))
+        out += np.where(index.holds[name], slips, 0.0)
+    index.reach[params.digest] = out
+    return out
+
+
 def _count_table(index: SubjectIndex, field: str, counts: dict[int, int]) -> np.ndarray:
     """`counts` (word id -> subjects' names bearing it) as an array by word id (NaN: none), once per index."""
     table = index.count_tables.get(field)
@@ -280,33 +331,6 @@ def _too_far(case_last4: str, subject_tails: tuple[str | None, ...]) -> bool:
     )
 
 
-def open_values(
-    cursor: Any, index: SubjectIndex, wanted: set[tuple[int, str]]
-) -> dict[tuple[int, str], list[str]]:
-    """Open the identifiers of the given kinds of the given subjects ((subject id, "ssn" or
-    "a_number")), in the worker's memory: their clear values, and their last fours kept on the
-    index (`SubjectIndex.tails`) for later pairs."""
-    opened: dict[tuple[int, str], list[str]] = {}
-    if not wanted:
-        return opened
-    ids = sorted({subject_id for subject_id, _ in wanted})
-    cursor.execute(
-        f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
-        "WHERE id = ANY(%s::bigint[])",
-        ["{" + ",".join(map(str, ids)) + "}"],
-    )
-    docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
-    for subject_id, field in wanted:
-        sealed, kinds = docs.get(subject_id, ([], []))
-        values = opened[subject_id, field] = [
-            _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
-            for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
-            if kind == field
-        ]
-        index.tails[subject_id, field] = tails(values)
-    return opened
-
-
 def refine_identifiers(
     cursor: Any,
     cases: CaseColumns,
@@ -329,6 +353,26 @@ def refine_identifiers(
     if not todo:
         return
     last4 = cases.last4 or [("", "")] * len(cases.ids)
+    opened_subjects: dict[tuple[int, str], list[str]] = {}
+
+    def open_subjects(wanted: set[tuple[int, str]]) -> None:
+        """Open the values of the given kinds of the given subjects (each once in this call)."""
+        ids = sorted({subject_id for subject_id, _ in wanted})
+        cursor.execute(
+            f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
+            "WHERE id = ANY(%s::bigint[])",
+            ["{" + ",".join(map(str, ids)) + "}"],
+        )
+        docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
+        for subject_id, field in wanted:
+            sealed, kinds = docs.get(subject_id, ([], []))
+            values = opened_subjects[subject_id, field] = [
+                _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
+                for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
+                if kind == field
+            ]
+            index.tails[subject_id, field] = tails(values)
+
     # The pairs whose case cannot be within reach by its last four (`_too_far`) are settled
     # without opening the case's value; a subject's last fours are kept on the index, so its
     # values are opened only for the pairs that remain.
@@ -338,7 +382,8 @@ def refine_identifiers(
         zip(ks.tolist(), (j for _, j in todo), ids[ps[ks]].tolist(), pc[ks].tolist(), strict=True)
     )
     unknown = {(s, fields[j][0]) for _, j, s, _ in pairs if (s, fields[j][0]) not in index.tails}
-    opened_subjects = open_values(cursor, index, unknown)
+    if unknown:
+        open_subjects(unknown)
     tails_of = index.tails
     near = [
         (k, j, s)
@@ -346,7 +391,8 @@ def refine_identifiers(
         if not _too_far(last4[row][j] or "", tails_of[s, fields[j][0]])
     ]
     closed = {(s, fields[j][0]) for _, j, s in near if (s, fields[j][0]) not in opened_subjects}
-    opened_subjects.update(open_values(cursor, index, closed))
+    if closed:
+        open_subjects(closed)
     if not near:
         return
     cursor.execute(

@@ -72,7 +72,7 @@ class SubjectIndex:
     # "given", "family" -> `given_count` / `family_count` as an array by word id (`compare`),
     # built on first use
     count_tables: dict[str, np.ndarray] = field(default_factory=dict)
-    # model digest -> `reach.reach` of each subject under that model, built on first use
+    # model digest -> `compare.reach` of each subject under that model, built on first use
     reach: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:

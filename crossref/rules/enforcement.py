@@ -18,7 +18,6 @@ the SSN index.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -27,9 +26,14 @@ from django.conf import settings
 from crossref import sources
 from crossref.engine import PartitionContext
 from crossref.linkage import blocking
-from crossref.linkage.compare import CaseColumns, Compared, compare, refine_identifiers
+from crossref.linkage.compare import (
+    CaseColumns,
+    Compared,
+    compare,
+    reach,
+    refine_identifiers,
+)
 from crossref.linkage.model import FIELD_INDEX, FIELDS, Parameters, Scores, score
-from crossref.linkage.reach import pair_reach, reach
 from crossref.linkage.store import parameters_for
 from crossref.linkage.subjects import (
     SubjectIndex,
@@ -125,15 +129,13 @@ def _search(
 
 
 def candidates(
-    cases: CaseColumns,
-    index: SubjectIndex,
-    keep: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    cases: CaseColumns, index: SubjectIndex, within: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """The (case row, subject) pairs the blocking rules make, each once, and the pairs per rule.
 
-    `keep(case rows, subjects)`: False for the name-blocked pairs that could not reach the review
-    threshold (`crossref.linkage.reach`); they are counted under `beyond_reach` and not returned
-    (a pair a shared document makes always is).
+    `within` (per subject): False where no case sharing no document could reach the review
+    threshold (`compare.reach`); such a subject's name-blocked pairs are counted under
+    `beyond_reach` and not returned (its pairs by a shared document always are).
     """
     n_subjects = max(1, len(index))
     keys = blocking.word_keys(cases.given, cases.family, cases.dob, word, undated_only=False)
@@ -153,10 +155,9 @@ def candidates(
         np.repeat(blocking.rule_of(key), count), minlength=len(blocking.RULES)
     ).tolist()
     dropped = np.zeros(0, dtype=np.int64)
-    if keep is not None and len(by_name):
-        by_name = np.unique(by_name)
-        kept = keep(by_name // n_subjects, by_name % n_subjects)
-        dropped, by_name = by_name[~kept], by_name[kept]
+    if within is not None and len(by_name):
+        kept = within[by_name % n_subjects]
+        dropped, by_name = np.unique(by_name[~kept]), by_name[kept]
     by_doc, per_rule_doc = [], {"ssn": 0, "document": 0}
     lookup = index.by_doc
     columns = [cases.ssn, cases.a_number, *map(list, zip(*cases.others, strict=True))]
@@ -172,7 +173,7 @@ def candidates(
     pairs = np.unique(np.concatenate([by_name, np.asarray(by_doc, dtype=np.int64)]))
     stats = {name: int(per_rule[i]) for i, name in enumerate(blocking.RULES)}
     stats.update(per_rule_doc)
-    if keep is not None:  # those a shared document makes are compared all the same
+    if within is not None:  # those a shared document makes are compared all the same
         stats["beyond_reach"] = len(np.setdiff1d(dropped, pairs, assume_unique=True))
     return pairs // n_subjects, pairs % n_subjects, stats
 
@@ -265,16 +266,7 @@ def findings(
     cases = case_columns(_case_rows(ctx))
     lead_p, review_p = thresholds()
     need = np.log2(review_p / (1.0 - review_p)) if 0 < review_p < 1 else -np.inf
-    within = reach(index, params) >= need - 1e-9
-
-    def keep(rows: np.ndarray, subjects: np.ndarray) -> np.ndarray:
-        out: np.ndarray = within[subjects]
-        at = np.flatnonzero(out)
-        bound = pair_reach(ctx.cursor, cases, index, rows[at], subjects[at], params, need)
-        out[at] = bound >= need - 1e-9
-        return out
-
-    pc, ps, per_rule = candidates(cases, index, keep)
+    pc, ps, per_rule = candidates(cases, index, reach(index, params) >= need - 1e-9)
     if not ctx.cache.get("linkage_counted"):  # once a partition, though a shadow run scores twice
         ctx.cache["linkage_counted"] = True
         for name, n in per_rule.items():

@@ -1,4 +1,4 @@
-"""ENF-LINK leaves uncompared only the pairs no field could lift to a review lead (`crossref.linkage.reach`)."""
+"""ENF-LINK leaves uncompared only the pairs no field could lift to a review lead (`compare.reach`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from crossref import sources
-from crossref.linkage import reach
+from crossref.linkage import compare
 from crossref.linkage.model import DEFAULT, FIELD_INDEX
 from crossref.linkage.subjects import forget, subject_index
 from crossref.models import Partition
@@ -32,8 +32,6 @@ def _population(world) -> None:
         world.case(emp, f"6{i:08d}", first, last, date(1970 + i % 20, 1 + i % 12, 1 + i % 27))
     world.subject("R-1", "Xochitl", "Quetzalcoatl", None, nationality="MEX")
     world.case(emp, "700000001", "Xochitl", "Quetzalcoatl", date(1990, 2, 3), passport="G1234567")
-    world.subject("C-1", "Ana", "Lopez Garcia", date(1980, 1, 2), nationality="MEX")
-    world.case(emp, "700000002", "Ana", "Garcia-Lopez", date(1980, 1, 2))  # exact, reordered
     world.subject("D-1", "Olga", "Petrova", date(1982, 4, 9), docs=[("ssn", "521874390")])
     world.case(emp, "521874399", "Olga", "Petrova", date(1982, 4, 9))  # SSN one digit off
     world.subject("A-1", "Wei", "Zhang", None, aliases=["Wei Chang"], docs=[("ssn", "521874391")])
@@ -55,20 +53,12 @@ def test_no_pair_outscores_the_reach_of_its_subject(world, names_joint):
         cases = enforcement.case_columns(cur.fetchall())
         pc, ps, _ = enforcement.candidates(cases, index)
         got, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=1e-9)
-        need = np.log2(0.3 / 0.7)
-        per_pair = reach.pair_reach(cur, cases, index, pc, ps, params, need)
     shared = (got.levels[:, FIELD_INDEX["ssn"] :] == 0).any(axis=1)
-    bound = reach.reach(index, params)[ps]
+    bound = compare.reach(index, params)[ps]
     assert len(pc) > 36
     assert (got.levels[:, FIELD_INDEX["ssn"]] == 1).any()  # the one-slip SSN was reached
     assert (scores.log_odds[~shared] <= bound[~shared] + 1e-9).all()
-    assert (bound < need).sum() >= 30  # the common undated names are beyond reach
-    # Per pair: no pair that reaches the review threshold is ever bounded below it, and the bound
-    # is tighter than the subject's.
-    reached = ~shared & (scores.log_odds >= need)
-    assert reached.any()
-    assert (per_pair[reached] >= need - 1e-9).all()
-    assert (per_pair <= bound + 1e-9).all()
+    assert (bound < np.log2(0.3 / 0.7)).sum() >= 30  # the common undated names are beyond reach
 
 
 def test_pairs_beyond_reach_are_counted_not_compared_and_change_no_finding(

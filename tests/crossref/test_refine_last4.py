@@ -55,25 +55,3 @@ def test_the_bound_holds_for_every_pair_of_last_fours() -> None:
         for b in (b for a in _slips(value) for b in _slips(a)):
             if len(b) == 9 and DamerauLevenshtein.distance(value, b) <= 2:
                 assert DamerauLevenshtein.distance(value[-4:], b[-4:]) <= 2
-
-
-def test_many_pairs_at_once_are_judged_as_one_by_one() -> None:
-    import random
-
-    from crossref.linkage.reach import too_far_many
-
-    rnd = random.Random(5)
-    values = ["".join(rnd.choice(DIGITS) for _ in range(9)) for _ in range(300)]
-    cases, subjects = [], []
-    for i in range(3000):
-        case = rnd.choice(values)
-        theirs = rnd.sample(values, rnd.randint(0, 3))
-        if i % 7 == 0:  # one slip from the case's own
-            theirs.append(rnd.choice(sorted(_slips(case))))
-        if i % 50 == 0:
-            theirs.append("1234")  # not 9 characters
-        cases.append(case[-4:] if i % 97 else case[-3:])
-        subjects.append(tails(theirs))
-    got = too_far_many(cases, subjects).tolist()
-    assert got == [_too_far(c, t) for c, t in zip(cases, subjects, strict=True)]
-    assert 0 < sum(got) < len(got)

@@ -153,10 +153,10 @@ def test_common_name_lookalikes_born_the_same_day_stay_out_of_fraud_leads(
     fetched: list[int] = []
     real = enforcement.candidates
 
-    def spy(cases, index, keep=None):
-        pc, _ps, _per_rule = real(cases, index)  # what blocking makes, before any bound
+    def spy(cases, index, within=None):
+        pc, ps, per_rule = real(cases, index, within)
         fetched.extend(cases.ids[pc].tolist())
-        return real(cases, index, keep)
+        return pc, ps, per_rule
 
     monkeypatch.setattr(enforcement, "candidates", spy)
     emp = world.employer()
