@@ -334,20 +334,41 @@ def _comparison_lines(case_id: int, at: str, result: InstantResult) -> list[str]
     return out
 
 
+@dataclass
+class Reads:
+    """What `prepare_cases` reads from the database for a chunk: case ids and reference rows."""
+
+    ids: list[int]
+    subs: list[Submitted]
+    lookup: BulkLookup
+
+
+def prepare_reads(cleaned: list[Cleaned]) -> Reads:
+    """The database part of `prepare_cases`: the cases' ids and the reference rows they need."""
+    subs = [_submitted(c) for c in cleaned]
+    ids = allocate_ids(VerificationCase, len(cleaned)) if cleaned else []
+    return Reads(ids, subs, BulkLookup(subs))
+
+
 def prepare_cases(
-    *, employer: Employer, cleaned: list[Cleaned], on: date, api_key_id: int | None = None
+    *,
+    employer: Employer,
+    cleaned: list[Cleaned],
+    on: date,
+    api_key_id: int | None = None,
+    reads: Reads | None = None,
 ) -> dict[int, PreparedCase]:
     """The instant result, sealed identifiers and COPY lines of each cleaned row, by line.
 
     Nothing here needs a lock or the employer's other cases, so runners of several chunks do it
     side by side; rows the database questions then refuse cost only their unused case id.
+    Given `reads` (`prepare_reads`, done beforehand), it asks the database nothing.
     """
     if not cleaned:
         return {}
     now = timezone.now()
-    ids = allocate_ids(VerificationCase, len(cleaned))
-    subs = [_submitted(c) for c in cleaned]
-    lookup = BulkLookup(subs)
+    reads = reads or prepare_reads(cleaned)
+    ids, subs, lookup = reads.ids, reads.subs, reads.lookup
     ring, key = crypto.keyring(), crypto.blind_index_key()
     memo: dict[tuple[str, str, bool], dict[str, Any]] = {}
     texts: dict[tuple[str, str, bool], str] = {}
