@@ -484,6 +484,9 @@ class BulkLookup(Lookup):
 
     def __init__(self, subs: list[Submitted]) -> None:
         self._numident: dict[str, list[Numident]] = {}
+        self._first: dict[
+            str, Numident
+        ] = {}  # the lowest id of each SSN (asked three times a case)
         self._dhs: dict[tuple[str, str], list[ImmigrationRecord]] = {}
         self._naturalized: list[ImmigrationRecord] = []
         self._read_numident(sorted({s.ssn_index for s in subs}))
@@ -534,10 +537,12 @@ class BulkLookup(Lookup):
                 .only(*_NUMIDENT_FIELDS)
             ):
                 self._numident[rec.ssn_bidx].append(rec)
+                first = self._first.get(rec.ssn_bidx)
+                if first is None or rec.pk < first.pk:
+                    self._first[rec.ssn_bidx] = rec
 
     def numident(self, ssn_bidx: str) -> Numident | None:
-        found = self._numident.get(ssn_bidx)
-        return min(found, key=lambda r: r.pk) if found else None
+        return self._first.get(ssn_bidx)
 
     def numidents(self, ssn_bidxs: list[str]) -> list[Numident]:
         return sorted(

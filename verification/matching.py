@@ -358,6 +358,8 @@ def one_slip_forgiven(last: FieldResult, first: FieldResult) -> list[FieldResult
     only, or a different name stay as they were.
     """
     pair = [last, first]
+    if last.outcome != NEAR and first.outcome != NEAR:
+        return pair  # nothing to forgive (most identities)
     near = [r for r in pair if r.outcome == NEAR]
     other = [r for r in pair if r.outcome != NEAR]
     if len(near) != 1 or other[0].outcome not in (MATCH, VARIANT):

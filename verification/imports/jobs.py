@@ -9,16 +9,18 @@ makes a second import of the same file create nothing.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +29,7 @@ from audit.services import event_record
 from core.errors import IllegalTransition
 from verification.imports import checks
 from verification.imports.staging import open_payload
-from verification.imports.writing import PeopleLock, prepare_cases, write_cases
+from verification.imports.writing import PeopleLock, prepare_cases, prepare_reads, write_cases
 from verification.models import (
     ImportChunk,
     ImportJob,
@@ -267,16 +269,13 @@ def _all_or_nothing(job: ImportJob, progress: Progress | None) -> None:
         with transaction.atomic():
             counts: Counter[str] = Counter()
             created = already = processed = 0
-            sites = checks.employer_sites(job.employer)
-            for chunk in job.chunks.order_by("number"):
-                result, ids, statuses, workers = _chunk_cases(job, chunk, sites)
+            for chunk, (result, ids, statuses) in _pipelined(job):
                 errors += result.errors
                 invalid += result.bad_lines
                 counts.update(statuses)
                 created, already = created + len(ids), already + result.already
                 processed += chunk.row_count
                 cache.set(_progress_key(job.pk), processed, timeout=3600)
-                _chunk_event(job, chunk, ids, workers, result.already, statuses)
                 if progress:
                     job.rows_validated = job.rows_processed = processed
                     progress(job)
@@ -300,6 +299,92 @@ def _all_or_nothing(job: ImportJob, progress: Progress | None) -> None:
             _refuse(job, "Bad rows were found and the import is all-or-nothing.")
     finally:
         cache.delete(_progress_key(job.pk))
+
+
+_Written = tuple[checks.Checked, list[int], Counter[str]]
+
+
+def _write_chunk(
+    job: ImportJob,
+    chunk: ImportChunk,
+    prepared: checks.Prepared,
+    cases: dict[int, Any],
+    on: date,
+) -> _Written:
+    """The database part of a chunk of an all-or-nothing run: judged, written and audited.
+
+    Foreign keys are checked at the end of each statement here rather than all at the commit,
+    so that this work, done beside the next chunk's Python (`_pipelined`), takes it with it.
+    """
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    people = PeopleLock(job.employer)
+    result = checks.judge_rows(
+        prepared, employer=job.employer, on=on, state=checks.FileState(), lock=people
+    )
+    ids, statuses = write_cases(
+        employer=job.employer, goods=result.good, prepared=cases, people=people
+    )
+    _chunk_event(job, chunk, ids, people.of(result.good), result.already, statuses)
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")  # as Django declares them all
+    return result, ids, statuses
+
+
+def _pipelined(job: ImportJob) -> Iterator[tuple[ImportChunk, _Written]]:
+    """The chunks of an all-or-nothing run, each checked and written in the caller's transaction.
+
+    Two threads, one connection, one transaction: while a writer thread waits on PostgreSQL for
+    chunk k (judged, written, audited: `_write_chunk`), this thread runs the per-row Python of
+    chunk k+1 (the rules, the instant match, sealing, the COPY lines). The connection is used by
+    one thread at a time: this thread reads (ids, reference rows) only between two chunks' writes.
+    The writer runs in this thread's context (the audit context), and every chunk is written
+    before the transaction ends, whatever happens.
+    """
+    chunks = list(job.chunks.order_by("number"))
+    if not chunks:
+        return
+    sites, on = checks.employer_sites(job.employer), today()
+    conn = connections[DEFAULT_DB_ALIAS]
+
+    def clean(chunk: ImportChunk) -> checks.Prepared:
+        return checks.clean_rows(open_payload(chunk), employer=job.employer, on=on, sites=sites)
+
+    def in_writer(*args: Any) -> _Written:
+        connections[DEFAULT_DB_ALIAS] = conn  # this thread's connection is the run's
+        return _write_chunk(*args)
+
+    conn.inc_thread_sharing()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vimport-writer") as writer:
+            pending: tuple[ImportChunk, Future[_Written]] | None = None
+            prepared = clean(chunks[0])
+            reads = prepare_reads(prepared.cleaned)
+            for number, chunk in enumerate(chunks):
+                cases = prepare_cases(
+                    employer=job.employer,
+                    cleaned=prepared.cleaned,
+                    on=on,
+                    api_key_id=job.created_by_key_id,
+                    reads=reads,
+                )
+                following = clean(chunks[number + 1]) if number + 1 < len(chunks) else None
+                if pending is not None:
+                    yield pending[0], pending[1].result()
+                # The writer is idle: the next chunk's reads, then this chunk's write.
+                reads = prepare_reads(following.cleaned) if following is not None else reads
+                pending = (
+                    chunk,
+                    writer.submit(
+                        contextvars.copy_context().run, in_writer, job, chunk, prepared, cases, on
+                    ),
+                )
+                if following is not None:
+                    prepared = following
+            assert pending is not None
+            yield pending[0], pending[1].result()
+    finally:
+        conn.dec_thread_sharing()
 
 
 def _report(job: ImportJob, errors: list[tuple[int, str, str]]) -> None:

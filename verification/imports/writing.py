@@ -317,31 +317,63 @@ def _comparison_lines(case_id: int, at: str, result: InstantResult) -> list[str]
     out = []
     for c in result.comparisons:
         r = c.result
+        # As `_copy_value`, inline: a case has three or four comparisons of five values each.
+        given, found, hint = r.submitted_value[:200], r.reference_value[:200], r.hint
+        if not (given.isprintable() and "\\" not in given):
+            given = given.translate(_ESCAPE)
+        if not (found.isprintable() and "\\" not in found):
+            found = found.translate(_ESCAPE)
+        if not (hint.isprintable() and "\\" not in hint):
+            hint = hint.translate(_ESCAPE)
+        score = "\\N" if r.score is None else str(r.score)
+        ref = "\\N" if c.reference_id is None else str(c.reference_id)
         out.append(
-            f"{case_id}\t{c.source}\t{r.field}\t{r.outcome}\t{_copy_value(r.submitted_value[:200])}"
-            f"\t{_copy_value(r.reference_value[:200])}\t{_copy_value(r.score)}"
-            f"\t{_copy_value(r.hint)}\t{_copy_value(c.reference_id)}\t{at}\n"
+            f"{case_id}\t{c.source}\t{r.field}\t{r.outcome}\t{given}\t{found}\t{score}"
+            f"\t{hint}\t{ref}\t{at}\n"
         )
     return out
 
 
+@dataclass
+class Reads:
+    """What `prepare_cases` reads from the database for a chunk: case ids and reference rows."""
+
+    ids: list[int]
+    subs: list[Submitted]
+    lookup: BulkLookup
+
+
+def prepare_reads(cleaned: list[Cleaned]) -> Reads:
+    """The database part of `prepare_cases`: the cases' ids and the reference rows they need."""
+    subs = [_submitted(c) for c in cleaned]
+    ids = allocate_ids(VerificationCase, len(cleaned)) if cleaned else []
+    return Reads(ids, subs, BulkLookup(subs))
+
+
 def prepare_cases(
-    *, employer: Employer, cleaned: list[Cleaned], on: date, api_key_id: int | None = None
+    *,
+    employer: Employer,
+    cleaned: list[Cleaned],
+    on: date,
+    api_key_id: int | None = None,
+    reads: Reads | None = None,
 ) -> dict[int, PreparedCase]:
     """The instant result, sealed identifiers and COPY lines of each cleaned row, by line.
 
     Nothing here needs a lock or the employer's other cases, so runners of several chunks do it
     side by side; rows the database questions then refuse cost only their unused case id.
+    Given `reads` (`prepare_reads`, done beforehand), it asks the database nothing.
     """
     if not cleaned:
         return {}
     now = timezone.now()
-    ids = allocate_ids(VerificationCase, len(cleaned))
-    subs = [_submitted(c) for c in cleaned]
-    lookup = BulkLookup(subs)
+    reads = reads or prepare_reads(cleaned)
+    ids, subs, lookup = reads.ids, reads.subs, reads.lookup
     ring, key = crypto.keyring(), crypto.blind_index_key()
     memo: dict[tuple[str, str, bool], dict[str, Any]] = {}
     texts: dict[tuple[str, str, bool], str] = {}
+    stamps: dict[tuple[str, str, bool], str] = {}
+    now_text = _copy_value(now)
     out: dict[int, PreparedCase] = {}
     for c, case_id, sub in zip(cleaned, ids, subs, strict=True):
         result = instant_result(sub, today=on, lookup=lookup)
@@ -360,13 +392,17 @@ def prepare_cases(
         outcome = texts.get(kind)
         if outcome is None:
             outcome = texts[kind] = "\t".join([_copy_value(values[c]) for c in _OUTCOME])
-        # Most values are printable text that COPY takes as is: no call for them.
+            stamps[kind] = _copy_value(values["submitted_at"])
+        # Most values are printable text that COPY takes as is: no call for them; the chunk's
+        # creation time is written once.
         row = [
-            v if type(v) is str and v.isprintable() and "\\" not in v else _copy_value(v)
+            v
+            if type(v) is str and v.isprintable() and "\\" not in v
+            else (now_text if v is now else _copy_value(v))
             for v in map(values.__getitem__, _ROW)
         ]
         tail = "\t".join(row) + "\t" + outcome + _SUFFIX
-        lines = _comparison_lines(case_id, _copy_value(values["submitted_at"]), result)
+        lines = _comparison_lines(case_id, stamps[kind], result)
         out[c.line] = PreparedCase(values, result, tail, lines)
     return out
 

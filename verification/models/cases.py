@@ -123,7 +123,10 @@ class ComparisonOutcome(models.TextChoices):
 class Worker(BaseModel):
     """A person as known to one employer, by the blind index of their SSN."""
 
-    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="workers")
+    # No index of its own: the unique (employer, ssn_bidx) index serves lookups by employer.
+    employer = models.ForeignKey(
+        Employer, on_delete=models.PROTECT, related_name="workers", db_index=False
+    )
     ssn_bidx = models.CharField(max_length=64)
     ssn_last4 = models.CharField(max_length=4)
     first_name = models.CharField(max_length=80)
