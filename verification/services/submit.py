@@ -11,10 +11,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from audit.services import event_record
+from audit.services import event_pending, event_record, event_write_failed, event_written
 from core.calendar import add_working_days
 from core.errors import Conflict, ValidationFailed
 from core.inserts import insert_many, insert_one, insert_with_many
@@ -357,8 +357,37 @@ def _after_result(
         )
         for c in result.comparisons
     ]
-    if insert_case:  # case.save(force_insert=True) and bulk_create(rows), in one statement
-        insert_with_many(case, rows)
+    disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
+    audit = {
+        "action": "vcase.submitted",
+        "actor": _actor_user(actor),
+        "object_type": "verification_case",
+        "object_id": case.pk,
+        "subjects": _subjects(case),
+        "changes": {"status": [before, case.status]},
+        "detail": {
+            "result": result.status,
+            "tnc_source": result.tnc_source,
+            "name_review": result.name_review,
+            "disagreeing": disagreeing,
+            **(detail or {}),
+        },
+    }
+    if insert_case:
+        # case.save(force_insert=True), bulk_create(rows) and the audit event's INSERT, in one
+        # statement; the event says what event_record would, in the same transaction.
+        pending = event_pending(**audit)
+        try:
+            event_id = insert_with_many(
+                case, rows, also=(pending.sql, pending.params) if pending else None
+            )
+        except DatabaseError as exc:
+            failed = event_write_failed(exc)
+            if failed is None:
+                raise
+            raise failed from exc
+        if pending is not None:
+            event_written(pending, event_id)
     else:
         insert_many(rows)  # CaseComparison.objects.bulk_create(rows), its SQL built once
     # Readers of the returned case (the API's output) need no second query for these.
@@ -371,22 +400,8 @@ def _after_result(
     cached._prefetch_done = True  # type: ignore[attr-defined]
     case._prefetched_objects_cache = {"comparisons": cached}  # type: ignore[attr-defined]
     submitted.announce(case=case, result=result)
-    disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
-    event_record(
-        action="vcase.submitted",
-        actor=_actor_user(actor),
-        object_type="verification_case",
-        object_id=case.pk,
-        subjects=_subjects(case),
-        changes={"status": [before, case.status]},
-        detail={
-            "result": result.status,
-            "tnc_source": result.tnc_source,
-            "name_review": result.name_review,
-            "disagreeing": disagreeing,
-            **(detail or {}),
-        },
-    )
+    if not insert_case:
+        event_record(**audit)
     outbox.case_changed(case=case, before=before)
 
 
