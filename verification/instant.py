@@ -82,6 +82,8 @@ class References:
     naturalized: list[ImmigrationRecord] | None = None
     immigration: ImmigrationRecord | None = None
     immigration_via: str = ""  # the identifier that led to `immigration`: a_number, i94 or passport
+    # source -> id of its current load, when the caller read them with the rows (a single submit).
+    loads: dict[str, int] | None = None
 
 
 @dataclass
@@ -222,6 +224,9 @@ class Lookup:
     `BulkLookup` answers the same questions from rows read beforehand for many cases at once
     (a bulk import), so the decisions below are written once and serve both.
     """
+
+    # source -> id of its current load, when the caller read them with its rows (KnownNumident).
+    loads: dict[str, int] | None = None
 
     def numident(self, ssn_bidx: str) -> Numident | None:
         """The current Numident record of an SSN (lowest id)."""
@@ -458,6 +463,7 @@ def instant_result(sub: Submitted, *, today: date, lookup: Lookup | None = None)
     """Match a case against SSA and, when the attested status needs it, DHS; decide the result."""
     lookup = lookup or _ONE_BY_ONE
     res = InstantResult()
+    res.references.loads = lookup.loads
     needs_naturalization = _ssa(sub, res, today, lookup)
     nmt = False
     if needs_naturalization and not _naturalization(sub, res, lookup):
@@ -487,8 +493,11 @@ _ONE_BY_ONE = Lookup()
 class KnownNumident(Lookup):
     """`Lookup`, with the SSN's Numident record already read (None: it has none) by the caller."""
 
-    def __init__(self, ssn_bidx: str, record: Numident | None) -> None:
+    def __init__(
+        self, ssn_bidx: str, record: Numident | None, *, loads: dict[str, int] | None = None
+    ) -> None:
         self._ssn_bidx, self._record = ssn_bidx, record
+        self.loads = loads  # source -> id of its current load, read with the record (if given)
 
     def numident(self, ssn_bidx: str) -> Numident | None:
         if ssn_bidx == self._ssn_bidx:

@@ -93,7 +93,10 @@ def _prior_sql(with_numident: bool) -> tuple[str, list[Any], int]:
     if built is None:
         if with_numident:
             numident_sql, params, slot = NUMIDENT_BY_SSN.template()
-            columns = "".join(f", n.{a}" for a in NUMIDENT_BY_SSN.attnames)
+            # The current reference loads too: the identity findings carry them (crossref.instant).
+            columns = ", (SELECT json_object_agg(source, id) FROM verification_referenceload"
+            columns += " WHERE status = 'current')"
+            columns += "".join(f", n.{a}" for a in NUMIDENT_BY_SSN.attnames)
             join = f"\nLEFT JOIN LATERAL ({numident_sql}) AS n ON true"
             built = (
                 _PRIOR_SELECT.format(numident_columns=columns, numident_join=join),
@@ -110,7 +113,8 @@ def _prior(
     *, employer: Employer, ssn_bidx: str, case_id: str, with_numident: bool = False
 ) -> tuple[bool, PriorCase | None, Lookup | None]:
     """Whether the employer case id is taken, and the earlier case a new one would duplicate;
-    `with_numident`, also the instant match's look-up with the SSN's Numident record read."""
+    `with_numident`, also the instant match's look-up with the SSN's Numident record (and the
+    current reference loads) read."""
     since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
     sql, numident_params, slot = _prior_sql(with_numident)
     params: list[Any] = [case_id, employer.pk, case_id]
@@ -125,8 +129,8 @@ def _prior(
     taken, pk, created_at = row[:3]
     lookup = None
     if with_numident:
-        record = NUMIDENT_BY_SSN.instance(row[3:] if row[3] is not None else None)
-        lookup = KnownNumident(ssn_bidx, record)
+        record = NUMIDENT_BY_SSN.instance(row[4:] if row[4] is not None else None)
+        lookup = KnownNumident(ssn_bidx, record, loads=row[3] or {})
     return bool(taken), (PriorCase(pk, created_at) if pk is not None else None), lookup
 
 
