@@ -116,22 +116,49 @@ def install(sender: Any = None, using: str = "default", **kwargs: Any) -> list[s
 def context_wrapper(execute: Any, sql: str, params: Any, many: bool, ctx: dict[str, Any]) -> Any:
     """Before a write, tell the database who is writing (read by the row-history trigger).
 
-    Sent only when the actor or request changed since the last write on this connection.
+    Sent only when the actor or request changed since the last write on this connection, and in
+    the same round trip as the write when it can be (a single statement with bound parameters):
+    `SELECT set_config(...); <the write>`, whose result is the write's. The settings take effect
+    before the write, in its transaction, exactly as a separate statement would.
     """
-    head = sql.lstrip()[:6].upper()
+    head = sql.lstrip()[:6].upper() if isinstance(sql, str) else ""
     if head in ("INSERT", "UPDATE", "DELETE"):
         current = context.current()
         actor = getattr(current.user, "pk", None)
         marker = (actor, current.request_id or current.run_id)
         conn = ctx["connection"]
         if getattr(conn, "_audit_history_marker", None) != marker:
+            values = ["" if actor is None else str(actor), marker[1] or ""]
+            if not many and isinstance(params, list | tuple):
+                result = execute(
+                    _SET_CONTEXT_POSITIONAL + sql,
+                    [ACTOR_GUC, values[0], REQUEST_GUC, values[1], *params],
+                    many,
+                    ctx,
+                )
+                conn._audit_history_marker = marker
+                return result
+            if not many and isinstance(params, dict) and not set(params) & set(_NAMED):
+                named = dict(
+                    zip(_NAMED, (ACTOR_GUC, values[0], REQUEST_GUC, values[1]), strict=True)
+                )
+                result = execute(_SET_CONTEXT_NAMED + sql, {**named, **params}, many, ctx)
+                conn._audit_history_marker = marker
+                return result
             raw = ctx["cursor"].cursor
             raw.execute(
-                "SELECT set_config(%s, %s, false), set_config(%s, %s, false)",
-                [ACTOR_GUC, "" if actor is None else str(actor), REQUEST_GUC, marker[1] or ""],
+                _SET_CONTEXT_POSITIONAL.rstrip("; "), [ACTOR_GUC, values[0], REQUEST_GUC, values[1]]
             )
             conn._audit_history_marker = marker
     return execute(sql, params, many, ctx)
+
+
+_SET_CONTEXT_POSITIONAL = "SELECT set_config(%s, %s, false), set_config(%s, %s, false); "
+_NAMED = ("audit_guc_actor", "audit_actor", "audit_guc_request", "audit_request")
+_SET_CONTEXT_NAMED = (
+    "SELECT set_config(%(audit_guc_actor)s, %(audit_actor)s, false), "
+    "set_config(%(audit_guc_request)s, %(audit_request)s, false); "
+)
 
 
 def connection_prepare(sender: Any, connection: Any, **kwargs: Any) -> None:

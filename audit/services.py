@@ -7,6 +7,7 @@ import hmac
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -133,7 +134,7 @@ def _roles(user: Any) -> str:
 _INSERT: tuple[list[Any], str] | None = None
 
 
-def _insert(event: AuditEvent) -> None:
+def _statement(event: AuditEvent) -> tuple[str, list[Any]]:
     """`event.save(force_insert=True)` as one fixed INSERT ... RETURNING id (every field, no signals
     are connected to AuditEvent): the ORM's insert compiler costs about a millisecond per page view."""
     global _INSERT
@@ -156,11 +157,20 @@ def _insert(event: AuditEvent) -> None:
         else f.get_db_prep_save(f.pre_save(event, True), conn)
         for f in fields
     ]
-    with conn.cursor() as cursor:
-        cursor.execute(sql, values)
-        event.pk = cursor.fetchone()[0]
+    return sql, values
+
+
+def _written(event: AuditEvent, pk: int) -> None:
+    event.pk = pk
     event._state.adding = False
-    event._state.db = conn.alias
+    event._state.db = DEFAULT_DB_ALIAS
+
+
+def _insert(event: AuditEvent) -> None:
+    sql, values = _statement(event)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, values)
+        _written(event, cursor.fetchone()[0])
 
 
 def event_record(
@@ -186,6 +196,83 @@ def event_record(
     "person:42": one event per request, naming everyone the page showed. `search_value` is never
     stored: only the HMAC of its normalized form, next to `search_kind` (the kind of key searched).
     """
+    return _event(**locals())  # type: ignore[no-any-return]  # the same arguments, by name
+
+
+@dataclass
+class PendingEvent:
+    """An audit event built and validated, with the INSERT ... RETURNING id that writes it.
+
+    For a service that sends the INSERT inside one of its own statements (a data-modifying WITH),
+    in the same transaction as the action, and then calls `event_written` with the id; if that
+    statement fails on the audit table, `event_write_failed` says so as `event_record` would.
+    """
+
+    event: AuditEvent
+    sql: str
+    params: list[Any]
+
+
+def event_pending(
+    *,
+    action: str,
+    actor: Any = None,
+    object_type: str = "",
+    object_id: Any = "",
+    subjects: Iterable[Any] = (),
+    outcome: str = Outcome.ALLOWED,
+    changes: Mapping[str, Any] | None = None,
+    case_id: int | None = None,
+    agreement_id: int | None = None,
+    justification: str = "",
+    detail: Mapping[str, Any] | None = None,
+    break_glass: bool = False,
+    search_kind: str = "",
+    search_value: str | None = None,
+) -> PendingEvent | None:
+    """`event_record`, except that the INSERT is returned, not sent (None when auditing is off)."""
+    built = _event(**locals(), deferred=True)
+    if built is None:
+        return None
+    event, (sql, params) = built
+    return PendingEvent(event, sql, params)
+
+
+def event_written(pending: PendingEvent, pk: int) -> AuditEvent:
+    """Mark a pending event as written with this id; the event."""
+    _written(pending.event, pk)
+    return pending.event
+
+
+def event_write_failed(exc: DatabaseError) -> AuditWriteFailed | None:
+    """The error `event_record` raises, if a statement that carried a pending event failed on the
+    audit table; None if it failed elsewhere (the caller re-raises it unchanged)."""
+    table = getattr(getattr(exc.__cause__, "diag", None), "table_name", None) or ""
+    if table.startswith(AuditEvent._meta.db_table):
+        return AuditWriteFailed("The action could not be recorded, so it was not carried out.")
+    return None
+
+
+def _event(
+    *,
+    action: str,
+    actor: Any = None,
+    object_type: str = "",
+    object_id: Any = "",
+    subjects: Iterable[Any] = (),
+    outcome: str = Outcome.ALLOWED,
+    changes: Mapping[str, Any] | None = None,
+    case_id: int | None = None,
+    agreement_id: int | None = None,
+    justification: str = "",
+    detail: Mapping[str, Any] | None = None,
+    break_glass: bool = False,
+    search_kind: str = "",
+    search_value: str | None = None,
+    deferred: bool = False,
+) -> Any:
+    """Build one audit event and insert it (`deferred`: return it with its INSERT, unsent).
+    `event_record` says what the arguments mean."""
     if action not in CATALOGUE:
         raise ValueError(f"Audit action {action!r} is not in the event catalogue.")
     if outcome not in Outcome.values:
@@ -230,9 +317,11 @@ def event_record(
         # No savepoint of its own: inside the caller's transaction a failed insert must fail the
         # whole action anyway, and outside one the INSERT commits by itself. (A savepoint would
         # cost two more round trips on every page view.)
-        _insert(event)
+        if not deferred:
+            _insert(event)
+            return event
+        return event, _statement(event)
     except (DatabaseError, TypeError, ValueError) as exc:
         raise AuditWriteFailed(
             "The action could not be recorded, so it was not carried out."
         ) from exc
-    return event

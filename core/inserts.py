@@ -85,29 +85,44 @@ def insert_many(objs: Sequence[Any]) -> None:
         _saved(obj, pk, conn.alias)
 
 
-def insert_with_many(first: Any, objs: Sequence[Any]) -> None:
+def insert_with_many(
+    first: Any, objs: Sequence[Any], *, also: tuple[str, list[Any]] | None = None
+) -> Any:
     """Insert `first` (its pk set) and several new rows that refer to it, in one statement.
 
-    `WITH first AS (INSERT ...) INSERT ... RETURNING id`: one round trip instead of two. The
-    rows' foreign key to `first` is checked at commit (Django's are deferred), when both exist.
+    `WITH first_row AS (INSERT ...), many_rows AS (INSERT ... RETURNING id) SELECT ...`: one round
+    trip instead of two. The rows' foreign key to `first` is checked at commit (Django's are
+    deferred), when both exist.
+    `also` is one more INSERT ... RETURNING id (SQL, parameters) sent in the same statement, as a
+    caller would have sent it right after; its id is returned (else None).
     """
-    if not objs:
+    if not objs and also is None:
         insert_one(first, returning_pk=False)
-        return
+        return None
     conn = connections[DEFAULT_DB_ALIAS]
     first_fields, first_sql = _statement(type(first), with_pk=True, suffix="")
-    model = type(objs[0])
-    fields, sql = _statement(
-        model,
-        with_pk=False,
-        suffix=f"RETURNING {_quote(model._meta.pk.column)}",
-        rows=len(objs),
-    )
     values = _values(first_fields, first, conn)
-    values += [v for obj in objs for v in _values(fields, obj, conn)]
+    ctes, selects = [f"first_row AS ({first_sql})"], []
+    if objs:
+        model = type(objs[0])
+        fields, sql = _statement(
+            model,
+            with_pk=False,
+            suffix=f"RETURNING {_quote(model._meta.pk.column)}",
+            rows=len(objs),
+        )
+        ctes.append(f"many_rows AS ({sql})")
+        values += [v for obj in objs for v in _values(fields, obj, conn)]
+        selects.append("SELECT *, false FROM many_rows")
+    if also is not None:
+        ctes.append(f"also_row AS ({also[0]})")
+        values += also[1]
+        selects.append("SELECT *, true FROM also_row")
     with conn.cursor() as cursor:
-        cursor.execute(f"WITH first_row AS ({first_sql}) {sql}", values)
-        pks = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", values)
+        returned = cursor.fetchall()
     _saved(first, None, conn.alias)
+    pks = [pk for pk, is_also in returned if not is_also]
     for obj, pk in zip(objs, pks, strict=True):
         _saved(obj, pk, conn.alias)
+    return next((pk for pk, is_also in returned if is_also), None)

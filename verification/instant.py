@@ -82,6 +82,8 @@ class References:
     naturalized: list[ImmigrationRecord] | None = None
     immigration: ImmigrationRecord | None = None
     immigration_via: str = ""  # the identifier that led to `immigration`: a_number, i94 or passport
+    # source -> id of its current load, when the caller read them with the rows (a single submit).
+    loads: dict[str, int] | None = None
 
 
 @dataclass
@@ -181,22 +183,33 @@ class _Prepared:
         self.params: list[Any] = []
         self.slot = 0
 
-    def first(self, value: str) -> Any:
-        """The query's first row for `value` as a model instance, or None."""
+    def template(self) -> tuple[str, list[Any], int]:
+        """The query's SQL, its parameters, and the index of the one that takes the value."""
         if self.sql is None:
             sql, params = self.build(self._PLACEHOLDER)[:1].query.sql_with_params()
             self.params, self.slot = list(params), list(params).index(self._PLACEHOLDER)
             self.sql = sql
-        params = list(self.params)
-        params[self.slot] = value
-        db = router.db_for_read(self.model)
-        with connections[db].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone()
-        return None if row is None else self.model.from_db(db, self.attnames, row)
+        return self.sql, self.params, self.slot
+
+    def instance(self, row: tuple[Any, ...] | None) -> Any:
+        """A model instance from one row of the query's columns (None if there was no row)."""
+        if row is None:
+            return None
+        return self.model.from_db(router.db_for_read(self.model), self.attnames, row)
+
+    def first(self, value: str) -> Any:
+        """The query's first row for `value` as a model instance, or None."""
+        sql, params, slot = self.template()
+        params = list(params)
+        params[slot] = value
+        with connections[router.db_for_read(self.model)].cursor() as cursor:
+            cursor.execute(sql, params)
+            return self.instance(cursor.fetchone())
 
 
-_NUMIDENT_BY_SSN = _Prepared(
+# The current Numident record of an SSN, lowest id; the submit service reads it inside its own
+# duplicate look-up (`services.submit`), the same SQL, so a submit spends no round trip on it.
+NUMIDENT_BY_SSN = _Prepared(
     Numident,
     lambda ssn_bidx: (
         Numident.objects.current().filter(ssn_bidx=ssn_bidx).only(*_NUMIDENT_FIELDS).order_by("id")
@@ -212,9 +225,12 @@ class Lookup:
     (a bulk import), so the decisions below are written once and serve both.
     """
 
+    # source -> id of its current load, when the caller read them with its rows (KnownNumident).
+    loads: dict[str, int] | None = None
+
     def numident(self, ssn_bidx: str) -> Numident | None:
         """The current Numident record of an SSN (lowest id)."""
-        return _NUMIDENT_BY_SSN.first(ssn_bidx)  # what .first() of the ORM query returns
+        return NUMIDENT_BY_SSN.first(ssn_bidx)  # what .first() of the ORM query returns
 
     def numidents(self, ssn_bidxs: list[str]) -> list[Numident]:
         """The current Numident records of several SSNs, in id order."""
@@ -447,6 +463,7 @@ def instant_result(sub: Submitted, *, today: date, lookup: Lookup | None = None)
     """Match a case against SSA and, when the attested status needs it, DHS; decide the result."""
     lookup = lookup or _ONE_BY_ONE
     res = InstantResult()
+    res.references.loads = lookup.loads
     needs_naturalization = _ssa(sub, res, today, lookup)
     nmt = False
     if needs_naturalization and not _naturalization(sub, res, lookup):
@@ -471,6 +488,21 @@ def instant_result(sub: Submitted, *, today: date, lookup: Lookup | None = None)
 
 
 _ONE_BY_ONE = Lookup()
+
+
+class KnownNumident(Lookup):
+    """`Lookup`, with the SSN's Numident record already read (None: it has none) by the caller."""
+
+    def __init__(
+        self, ssn_bidx: str, record: Numident | None, *, loads: dict[str, int] | None = None
+    ) -> None:
+        self._ssn_bidx, self._record = ssn_bidx, record
+        self.loads = loads  # source -> id of its current load, read with the record (if given)
+
+    def numident(self, ssn_bidx: str) -> Numident | None:
+        if ssn_bidx == self._ssn_bidx:
+            return self._record
+        return super().numident(ssn_bidx)
 
 
 class BulkLookup(Lookup):

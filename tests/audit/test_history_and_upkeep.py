@@ -38,6 +38,34 @@ def test_a_write_that_bypasses_services_is_in_row_history(alice, directory):
     assert change.request_id == "req-history-1"
 
 
+@pytest.mark.parametrize("params", ["list", "dict", "none"])
+def test_every_kind_of_write_names_its_writer_in_row_history(alice, directory, params):
+    """The writer context rides in the write's own round trip (positional or named parameters),
+    or goes first on its own (no parameters): the history row names the writer either way."""
+    from django.db import connection
+
+    from audit import context
+    from privacy.models import Agency
+
+    agency = directory["ice"]
+    table = Agency._meta.db_table
+    request_id = f"req-history-{params}"
+    with context.bound(user=alice, request_id=request_id), connection.cursor() as cursor:
+        if params == "list":
+            cursor.execute(f"UPDATE {table} SET name = %s WHERE id = %s", ["ICE (list)", agency.pk])
+        elif params == "dict":
+            cursor.execute(
+                f"UPDATE {table} SET name = %(name)s WHERE id = %(pk)s",
+                {"name": "ICE (dict)", "pk": agency.pk},
+            )
+        else:
+            cursor.execute(f"UPDATE {table} SET name = 'ICE (none)' WHERE id = {agency.pk:d}")
+        assert cursor.rowcount == 1  # the write's own result, not the context's
+    change = RowChange.objects.filter(table_name=table, row_pk=str(agency.pk)).latest("id")
+    assert change.new["name"] == f"ICE ({params})"
+    assert (change.app_user_id, change.request_id) == (alice.pk, request_id)
+
+
 def test_row_history_leaves_out_passwords_and_identifier_columns(alice):
     alice.set_password("another-long-password-123")
     alice.save()

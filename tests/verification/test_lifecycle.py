@@ -385,3 +385,44 @@ def test_the_sweep_escalates_continuance_after_60_working_days_once(employer, ss
     case.refresh_from_db()
     assert case.continuance_escalated_at is not None
     assert case.status == S.CASE_IN_CONTINUANCE
+
+
+def test_a_submit_writes_its_audit_event_with_the_case(employer, ssa):
+    from audit.models import AuditEvent
+
+    case = create(employer)
+    event = AuditEvent.objects.get(action="vcase.submitted", object_id=str(case.pk))
+    assert event.changes == {"status": ["draft", case.status]}
+    assert event.detail["result"] == "employment_authorized"  # then closed automatically
+    assert event.detail["created"]["duplicate_of"] is None
+
+
+def test_a_submit_whose_audit_event_cannot_be_written_leaves_no_case(employer, ssa):
+    """The event rides in the case's own INSERT statement: its failure is still the audit's."""
+    from django.db import connection
+
+    from audit.services import AuditWriteFailed
+    from verification.models import VerificationCase
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE audit_event ADD CONSTRAINT audit_test_outage "
+            "CHECK (action <> 'vcase.submitted')"
+        )
+    with pytest.raises(AuditWriteFailed) as caught:
+        create(employer, employer_case_id="outage-1")
+    assert "could not be recorded" in str(caught.value)
+    assert not VerificationCase.objects.filter(employer_case_id="outage-1").exists()
+    assert connection.is_usable()
+
+
+def test_a_case_insert_failure_is_not_taken_for_an_audit_outage(employer, ssa, monkeypatch):
+    from django.db import IntegrityError
+
+    from verification.services import submit
+
+    taken = create(employer)
+    # The case id of an existing case: the case's own INSERT fails, not the audit event's.
+    monkeypatch.setattr(submit, "allocate_ids", lambda model: [taken.pk])
+    with pytest.raises(IntegrityError):
+        services.case_create(actor=None, employer=employer, data=i9(duplicate_reason="rehire"))

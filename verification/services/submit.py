@@ -11,16 +11,23 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from audit.services import event_record
+from audit.services import event_pending, event_record, event_write_failed, event_written
 from core.calendar import add_working_days
 from core.errors import Conflict, ValidationFailed
 from core.inserts import insert_many, insert_one, insert_with_many
 from verification import submitted
 from verification.identifiers import allocate_ids, bidx, reveal, seal
-from verification.instant import InstantResult, Submitted, instant_result
+from verification.instant import (
+    NUMIDENT_BY_SSN,
+    InstantResult,
+    KnownNumident,
+    Lookup,
+    Submitted,
+    instant_result,
+)
 from verification.lifecycle import require
 from verification.models import (
     CaseComparison,
@@ -59,40 +66,72 @@ class PriorCase:
     line: int = 0  # in a bulk import, the earlier line of the same file (pk is then 0)
 
 
-# One round trip for both look-ups that need the worker's lock first: is the employer's own case
+# One round trip for the look-ups that need the worker's lock first: is the employer's own case
 # id taken, and the latest earlier case of this SSN within the duplicate window. Each arm uses
-# its own index (the partial unique (employer, employer_case_id), and ssn_bidx).
-_PRIOR_SQL = """
+# its own index (the partial unique (employer, employer_case_id), and ssn_bidx). A submit (not a
+# draft) reads the SSN's current Numident record in the same statement, with the instant match's
+# own query (`instant.NUMIDENT_BY_SSN`).
+_PRIOR_SELECT = """
 SELECT (SELECT true FROM verification_verificationcase
-         WHERE %(case_id)s <> '' AND employer_id = %(employer)s AND employer_case_id = %(case_id)s
+         WHERE %s <> '' AND employer_id = %s AND employer_case_id = %s
            AND employer_case_id <> '' LIMIT 1),
-       d.id, d.created_at
+       d.id, d.created_at{numident_columns}
 FROM (SELECT 1) AS one
 LEFT JOIN LATERAL (
     SELECT id, created_at FROM verification_verificationcase
-    WHERE employer_id = %(employer)s AND ssn_bidx = %(ssn_bidx)s AND created_at >= %(since)s
-      AND closure_code <> %(duplicate)s
+    WHERE employer_id = %s AND ssn_bidx = %s AND created_at >= %s
+      AND closure_code <> %s
     ORDER BY id DESC LIMIT 1
-) AS d ON true
+) AS d ON true{numident_join}
 """
+_PRIOR_SQL: dict[bool, tuple[str, list[Any], int]] = {}
 
 
-def _prior(*, employer: Employer, ssn_bidx: str, case_id: str) -> tuple[bool, PriorCase | None]:
-    """Whether the employer case id is taken, and the earlier case a new one would duplicate."""
+def _prior_sql(with_numident: bool) -> tuple[str, list[Any], int]:
+    """The statement, the Numident query's own parameters and the slot of the SSN's among them."""
+    built = _PRIOR_SQL.get(with_numident)
+    if built is None:
+        if with_numident:
+            numident_sql, params, slot = NUMIDENT_BY_SSN.template()
+            # The current reference loads too: the identity findings carry them (crossref.instant).
+            columns = ", (SELECT json_object_agg(source, id) FROM verification_referenceload"
+            columns += " WHERE status = 'current')"
+            columns += "".join(f", n.{a}" for a in NUMIDENT_BY_SSN.attnames)
+            join = f"\nLEFT JOIN LATERAL ({numident_sql}) AS n ON true"
+            built = (
+                _PRIOR_SELECT.format(numident_columns=columns, numident_join=join),
+                params,
+                slot,
+            )
+        else:
+            built = (_PRIOR_SELECT.format(numident_columns="", numident_join=""), [], -1)
+        _PRIOR_SQL[with_numident] = built
+    return built
+
+
+def _prior(
+    *, employer: Employer, ssn_bidx: str, case_id: str, with_numident: bool = False
+) -> tuple[bool, PriorCase | None, Lookup | None]:
+    """Whether the employer case id is taken, and the earlier case a new one would duplicate;
+    `with_numident`, also the instant match's look-up with the SSN's Numident record (and the
+    current reference loads) read."""
     since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
+    sql, numident_params, slot = _prior_sql(with_numident)
+    params: list[Any] = [case_id, employer.pk, case_id]
+    params += [employer.pk, ssn_bidx, since, ClosureCode.DUPLICATE]
+    if with_numident:
+        numident_params = list(numident_params)
+        numident_params[slot] = ssn_bidx
+        params += numident_params
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PRIOR_SQL,
-            {
-                "case_id": case_id,
-                "employer": employer.pk,
-                "ssn_bidx": ssn_bidx,
-                "since": since,
-                "duplicate": ClosureCode.DUPLICATE,
-            },
-        )
-        taken, pk, created_at = cursor.fetchone()
-    return bool(taken), (PriorCase(pk, created_at) if pk is not None else None)
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    taken, pk, created_at = row[:3]
+    lookup = None
+    if with_numident:
+        record = NUMIDENT_BY_SSN.instance(row[4:] if row[4] is not None else None)
+        lookup = KnownNumident(ssn_bidx, record, loads=row[3] or {})
+    return bool(taken), (PriorCase(pk, created_at) if pk is not None else None), lookup
 
 
 def business_checks(clean: CleanCase, *, on: date, earlier: PriorCase | None) -> None:
@@ -210,8 +249,11 @@ def case_create(
     values, ids = clean.values, clean.identifiers
     ssn_bidx = bidx(ids["ssn"], "ssn")
     worker = _worker_locked(employer=employer, ssn_bidx=ssn_bidx, ids=ids, values=values)
-    taken, earlier = _prior(
-        employer=employer, ssn_bidx=ssn_bidx, case_id=values["employer_case_id"]
+    taken, earlier, lookup = _prior(
+        employer=employer,
+        ssn_bidx=ssn_bidx,
+        case_id=values["employer_case_id"],
+        with_numident=submit,
     )
     if taken:
         raise ValidationFailed(
@@ -247,7 +289,7 @@ def case_create(
         )
         return case
     # Matched before the insert, so the case is written once, with its result.
-    result = instant_result(_submitted(case, ids), today=on)
+    result = instant_result(_submitted(case, ids, ssn_bidx), today=on, lookup=lookup)
     _apply_result(case, result)
     _after_result(
         actor=actor,
@@ -260,7 +302,7 @@ def case_create(
     return case
 
 
-def _submitted(case: VerificationCase, ids: dict[str, str]) -> Submitted:
+def _submitted(case: VerificationCase, ids: dict[str, str], ssn_bidx: str = "") -> Submitted:
     return Submitted(
         first_name=case.first_name,
         last_name=case.last_name,
@@ -273,6 +315,7 @@ def _submitted(case: VerificationCase, ids: dict[str, str]) -> Submitted:
         i94=ids.get("i94", ""),
         passport=ids.get("passport", ""),
         passport_country=case.passport_country,
+        ssn_bidx=ssn_bidx,
     )
 
 
@@ -318,8 +361,37 @@ def _after_result(
         )
         for c in result.comparisons
     ]
-    if insert_case:  # case.save(force_insert=True) and bulk_create(rows), in one statement
-        insert_with_many(case, rows)
+    disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
+    audit = {
+        "action": "vcase.submitted",
+        "actor": _actor_user(actor),
+        "object_type": "verification_case",
+        "object_id": case.pk,
+        "subjects": _subjects(case),
+        "changes": {"status": [before, case.status]},
+        "detail": {
+            "result": result.status,
+            "tnc_source": result.tnc_source,
+            "name_review": result.name_review,
+            "disagreeing": disagreeing,
+            **(detail or {}),
+        },
+    }
+    if insert_case:
+        # case.save(force_insert=True), bulk_create(rows) and the audit event's INSERT, in one
+        # statement; the event says what event_record would, in the same transaction.
+        pending = event_pending(**audit)
+        try:
+            event_id = insert_with_many(
+                case, rows, also=(pending.sql, pending.params) if pending else None
+            )
+        except DatabaseError as exc:
+            failed = event_write_failed(exc)
+            if failed is None:
+                raise
+            raise failed from exc
+        if pending is not None:
+            event_written(pending, event_id)
     else:
         insert_many(rows)  # CaseComparison.objects.bulk_create(rows), its SQL built once
     # Readers of the returned case (the API's output) need no second query for these.
@@ -332,22 +404,8 @@ def _after_result(
     cached._prefetch_done = True  # type: ignore[attr-defined]
     case._prefetched_objects_cache = {"comparisons": cached}  # type: ignore[attr-defined]
     submitted.announce(case=case, result=result)
-    disagreeing = [f"{c.source}.{c.result.field}" for c in result.comparisons if c.result.disagrees]
-    event_record(
-        action="vcase.submitted",
-        actor=_actor_user(actor),
-        object_type="verification_case",
-        object_id=case.pk,
-        subjects=_subjects(case),
-        changes={"status": [before, case.status]},
-        detail={
-            "result": result.status,
-            "tnc_source": result.tnc_source,
-            "name_review": result.name_review,
-            "disagreeing": disagreeing,
-            **(detail or {}),
-        },
-    )
+    if not insert_case:
+        event_record(**audit)
     outbox.case_changed(case=case, before=before)
 
 
