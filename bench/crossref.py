@@ -431,7 +431,7 @@ def _run_size(n: int, *, seed: int) -> dict[str, Any]:
         print(f"    family {family:14} {secs:8.1f}s (worker time, summed over partitions)")
     for code, hits in sorted(progress.hits.items()):
         print(f"    {code:22} {hits:>9,} hits")
-    quality = _quality(labels, label=f"seed {seed}")
+    quality = _quality(labels, label=f"{n:,} cases, seed {seed}")
     return {"total": seconds, "floor": floor, "quality": quality}
 
 
@@ -448,7 +448,7 @@ def _quality_only(n: int, seed: int) -> dict[str, float]:
         )
     finally:
         _stop(workers)
-    return _quality(labels, label=f"seed {seed} (tuning)")
+    return _quality(labels, label=f"{n:,} cases, seed {seed} (tuning)")
 
 
 class _PeakMemory:
