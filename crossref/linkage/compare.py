@@ -34,6 +34,7 @@ from crossref.linkage.model import (
     YEAR_ONLY,
     Parameters,
     exact_weight,
+    swapped_weight,
 )
 from crossref.linkage.subjects import SubjectIndex, word, word_id
 from privacy import crypto
@@ -74,7 +75,8 @@ class Compared:
     name: np.ndarray  # the subject name row (into the index's name arrays) of each pair
     tf: dict[
         str, np.ndarray
-    ]  # field -> subjects' names bearing the pair's exact name (NaN: not exact)
+    ]  # field -> subjects' names bearing the pair's exact name, or the subject's name where the
+    # names are exchanged (NaN: neither)
     tf_total: dict[str, int]  # field -> the subjects' names with a value
 
 
@@ -228,30 +230,38 @@ def compare(
         )
     levels[:, FIELD_INDEX["ssn"] :] = _document_levels(cases, index, pc, ps)
     tf = {}
+    swapped = given == SWAPPED  # `model.swapped_weight` takes the counts of the subject's names
     for field, words_, counts, got in (
         ("given", index.name_given, index.given_count, given),
         ("family", index.name_family, index.family_count, family),
     ):
-        tf[field] = np.where(got == 0, _count_table(index, field, counts)[words_[name]], np.nan)
+        tf[field] = np.where(
+            (got == 0) | swapped, _count_table(index, field, counts)[words_[name]], np.nan
+        )
     return Compared(levels, name, tf, {"given": index.given_total, "family": index.family_total})
 
 
-def reach(index: SubjectIndex, params: Parameters) -> np.ndarray:
-    """Per subject, the most log-odds a case sharing no document with it could reach.
+@dataclass
+class ReachParts:
+    """Per subject, what each kind of evidence could add at most (log-odds), as `reach` sums it."""
 
-    The prior, plus for each field the strongest level the subject's side allows: its names (each
-    of primary and aliases) agreeing exactly at their own term frequency or at the best other
-    level, or exchanged; its date of birth, its country and its SSN or A-Number one or two slips
-    off only where it has them. An undated subject with common names and no number cannot reach a
-    review lead whatever a case holds, so its pairs need not be compared (a pair that shares a
-    document is made by the document rules and always compared). Cached on the index per model.
-    """
+    base: np.ndarray  # the prior, the names at their best and the date of birth
+    country: np.ndarray  # the country agreeing (0 where the subject has none)
+    slips: dict[str, np.ndarray]  # "ssn", "a_number": one or two slips off (0: none held)
+
+    def total(self) -> np.ndarray:
+        out: np.ndarray = self.base + self.country + self.slips["ssn"] + self.slips["a_number"]
+        return out
+
+
+def reach_parts(index: SubjectIndex, params: Parameters) -> ReachParts:
+    """The parts of `reach`, cached on the index per model."""
     cached = index.reach.get(params.digest)
     if cached is not None:
         return cached
     table = params.weight_table()
     empty = word_id("")
-    best = []
+    best, counts_ = [], []
     for name, words_, counts in (
         ("given", index.name_given, index.given_count),
         ("family", index.name_family, index.family_count),
@@ -263,26 +273,109 @@ def reach(index: SubjectIndex, params: Parameters) -> np.ndarray:
         )
         other = float(table[j][1 : NAME_DIFFERENT + 1].max())
         present = words_ != empty
+        counts_.append((count, total))
         best.append((np.where(present, exact, 0.0), np.where(present, other, 0.0), present))
     (g_exact, g_other, g_present), (f_exact, f_other, f_present) = best
+    (g_count, g_total), (f_count, f_total) = counts_
+    counted = ~np.isnan(g_count) & ~np.isnan(f_count)
+    swapped = np.where(
+        counted,
+        swapped_weight(params, np.nan_to_num(g_count), g_total, np.nan_to_num(f_count), f_total),
+        table[FIELD_INDEX["given"]][SWAPPED],
+    )
     names = np.maximum.reduce(
         [
             g_exact + f_exact - np.where(g_present & f_present, np.log2(params.names_joint), 0.0),
             g_exact + f_other,
             g_other + f_exact,
             g_other + f_other,
-            np.where(g_present & f_present, table[FIELD_INDEX["given"]][SWAPPED], -np.inf),
+            np.where(g_present & f_present, swapped, -np.inf),
         ]
     )
-    out = np.maximum.reduceat(names, index.name_start) if len(names) else np.zeros(0)
-    out = out + params.prior_weight
-    out += np.where(index.dob > 0, max(0.0, float(table[FIELD_INDEX["dob"]].max())), 0.0)
-    out += np.where(index.country > 0, max(0.0, float(table[FIELD_INDEX["country"]].max())), 0.0)
+    base = np.maximum.reduceat(names, index.name_start) if len(names) else np.zeros(0)
+    base = base + params.prior_weight
+    base += np.where(index.dob > 0, max(0.0, float(table[FIELD_INDEX["dob"]].max())), 0.0)
+    slips = {}
     for name in ("ssn", "a_number"):
-        slips = max(0.0, float(table[FIELD_INDEX[name]][1:IDENTIFIER_DIFFERENT].max()))
-        out += np.where(index.holds[name], slips, 0.0)
-    index.reach[params.digest] = out
-    return out
+        slip = max(0.0, float(table[FIELD_INDEX[name]][1:IDENTIFIER_DIFFERENT].max()))
+        slips[name] = np.where(index.holds[name], slip, 0.0)
+    country = np.where(index.country > 0, max(0.0, float(table[FIELD_INDEX["country"]].max())), 0.0)
+    parts = index.reach[params.digest] = ReachParts(base, country, slips)
+    return parts
+
+
+def reach(index: SubjectIndex, params: Parameters) -> np.ndarray:
+    """Per subject, the most log-odds a case sharing no document with it could reach.
+
+    The prior, plus for each field the strongest level the subject's side allows: its names (each
+    of primary and aliases) agreeing exactly at their own term frequency or at the best other
+    level, or exchanged (`model.swapped_weight`); its date of birth, its country and its SSN or
+    A-Number one or two slips off only where it has them. An undated subject with common names
+    and no number cannot reach a review lead whatever a case holds, so its pairs need not be
+    compared (a pair that shares a document is made by the document rules and always compared).
+    """
+    return reach_parts(index, params).total()
+
+
+@dataclass
+class Bound:
+    """Which name-blocked pairs are worth comparing (`candidates` in ENF-LINK): a bound per pair
+    from the subject's `reach` with the country and the slips as the pair allows them."""
+
+    need: float  # the review threshold's log-odds
+    parts: ReachParts
+    by_slip: np.ndarray  # per subject: within reach only with an SSN or A-Number slip
+    digits: dict[str, np.ndarray]  # the last fours of those (`tail_digits`)
+    country_of: np.ndarray  # per subject: its `country_code` (0: none)
+
+    @property
+    def within(self) -> np.ndarray:
+        """Per subject: some case sharing no document with it could reach review."""
+        out: np.ndarray = self.parts.total() >= self.need - 1e-9
+        return out
+
+    def keep(self, cases: CaseColumns, pc: np.ndarray, ps: np.ndarray) -> np.ndarray:
+        """Which pairs (that share no document) could reach review.
+
+        The subject's base, plus its country only where the case's is the same (a missing country
+        adds nothing, a different one takes away), plus a slip only where the last fours are near
+        (`near_tails`).
+        """
+        parts, need = self.parts, self.need - 1e-9
+        country = (
+            cases.country[pc] if cases.country is not None else np.zeros(len(pc), dtype=np.int64)
+        )
+        bound = parts.base[ps] + np.where(country == self.country_of[ps], parts.country[ps], 0.0)
+        kept = bound >= need
+        slip = np.flatnonzero(
+            ~kept & (bound + parts.slips["ssn"][ps] + parts.slips["a_number"][ps] >= need)
+        )
+        if len(slip):
+            rows, at = np.unique(pc[slip], return_inverse=True)
+            mine = case_tail_digits(cases, rows)
+            extra = np.zeros(len(slip))
+            for kind in ("ssn", "a_number"):
+                near = may_slip(mine, self.digits, at, ps[slip], kind)
+                extra += np.where(near, parts.slips[kind][ps[slip]], 0.0)
+            kept[slip] = bound[slip] + extra >= need
+        return kept
+
+
+def bound(cursor: Any, index: SubjectIndex, params: Parameters, need: float) -> Bound:
+    """The `Bound` of a subject index under a model and a review threshold (log-odds), once per worker.
+
+    A subject within reach only by an SSN or A-Number slip has its values' last fours opened
+    (what refinement opens anyway, kept on the index): a case whose last four is not near cannot
+    be one or two slips off, so that pair cannot reach review and is not compared.
+    """
+    key = f"{params.digest}:{need:.9f}"
+    cached = index.bounds.get(key)
+    if cached is None:
+        parts = reach_parts(index, params)
+        by_slip = (parts.total() >= need - 1e-9) & (parts.base + parts.country < need - 1e-9)
+        digits = tail_digits(cursor, index, np.flatnonzero(by_slip))
+        cached = index.bounds[key] = Bound(need, parts, by_slip, digits, index.country)
+    return cached
 
 
 def _count_table(index: SubjectIndex, field: str, counts: dict[int, int]) -> np.ndarray:
@@ -331,6 +424,126 @@ def _too_far(case_last4: str, subject_tails: tuple[str | None, ...]) -> bool:
     )
 
 
+def open_subject_values(
+    cursor: Any, index: SubjectIndex, wanted: set[tuple[int, str]]
+) -> dict[tuple[int, str], list[str]]:
+    """The clear values of the given kinds ("ssn", "a_number") of the given subjects (by id).
+
+    Their last fours are kept on the index (`SubjectIndex.tails`); the values themselves are the
+    caller's to compare and drop.
+    """
+    opened: dict[tuple[int, str], list[str]] = {}
+    if not wanted:
+        return opened
+    ids = sorted({subject_id for subject_id, _ in wanted})
+    cursor.execute(
+        f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
+        "WHERE id = ANY(%s::bigint[])",
+        ["{" + ",".join(map(str, ids)) + "}"],
+    )
+    docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
+    for subject_id, field in wanted:
+        sealed, kinds = docs.get(subject_id, ([], []))
+        values = opened[subject_id, field] = [
+            _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
+            for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
+            if kind == field
+        ]
+        index.tails[subject_id, field] = tails(values)
+    return opened
+
+
+# `tail_digits`: per subject this many values of a kind are held (a subject with more is never
+# ruled out by its last four); -1: no value, -2: unknown (not 9 characters, or more values).
+TAIL_VALUES = 2
+_NO_TAIL, _UNKNOWN_TAIL = -1, -2
+
+
+def tail_digits(cursor: Any, index: SubjectIndex, subjects: np.ndarray) -> dict[str, np.ndarray]:
+    """Per kind ("ssn", "a_number"), the last four digits of the values of `subjects` (indexes).
+
+    An array (subjects of the index, TAIL_VALUES, 4): the subjects asked for hold their last
+    fours (opened once a worker, `open_subject_values`, as the refinement does), the others
+    `_UNKNOWN_TAIL`, which rules nothing out.
+    """
+    out = {}
+    ids = index.ids[subjects].tolist()
+    for field in ("ssn", "a_number"):
+        holders = [i for i, s in zip(ids, subjects.tolist(), strict=True) if index.holds[field][s]]
+        open_subject_values(
+            cursor, index, {(i, field) for i in holders if (i, field) not in index.tails}
+        )
+        digits = np.full((len(index), TAIL_VALUES, 4), _UNKNOWN_TAIL, dtype=np.int8)
+        digits[subjects] = _NO_TAIL
+        for i, s in zip(ids, subjects.tolist(), strict=True):
+            got = index.tails.get((i, field), ())
+            if len(got) > TAIL_VALUES:
+                digits[s] = _UNKNOWN_TAIL
+                continue
+            for k, tail in enumerate(got):
+                digits[s, k] = (
+                    _UNKNOWN_TAIL if tail is None or not tail.isdigit() else [int(c) for c in tail]
+                )
+        out[field] = digits
+    return out
+
+
+def case_tail_digits(cases: CaseColumns, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Per kind, the last four digits of the cases at `rows` (len(rows), 4): -1 for no value, -2 when unknown."""
+    out = {}
+    at = rows.tolist()
+    last4 = cases.last4 or [("", "")] * len(cases.ids)
+    for j, held in enumerate((cases.ssn, cases.a_number)):
+        text = np.array(
+            [(last4[k][j] or "").encode("ascii", "replace")[:4] for k in at], dtype="S4"
+        )
+        digits = text.view(np.uint8).reshape(-1, 4).astype(np.int8) - ord("0")
+        known = ((digits >= 0) & (digits <= 9)).all(axis=1)
+        has = np.fromiter((bool(held[k]) for k in at), dtype=bool, count=len(at))
+        digits[~known] = _UNKNOWN_TAIL
+        digits[~has] = _NO_TAIL
+        out["ssn" if j == 0 else "a_number"] = digits
+    return out
+
+
+def near_tails(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether each pair of last fours (rows of digits) may be within two keying slips.
+
+    True wherever the Damerau-Levenshtein distance of the two is at most 2 (checked against all
+    10^8 pairs of four digits), and for about 5% of the pairs beyond it: at most two digits
+    differ, or one adjacent pair exchanged and at most one other digit, or the one is the other
+    shifted by a place in at most one digit (a digit dropped and another added).
+    """
+    keep: np.ndarray = (a == b).sum(axis=1) >= 2
+    keep |= (a[:, 1:] == b[:, :-1]).sum(axis=1) >= 2
+    keep |= (a[:, :-1] == b[:, 1:]).sum(axis=1) >= 2
+    for i in range(3):
+        exchanged = a.copy()
+        exchanged[:, [i, i + 1]] = a[:, [i + 1, i]]
+        keep |= (exchanged == b).sum(axis=1) >= 3
+    return keep
+
+
+def may_slip(
+    case_digits: dict[str, np.ndarray],
+    subject_digits: dict[str, np.ndarray],
+    pc: np.ndarray,
+    ps: np.ndarray,
+    kind: str,
+) -> np.ndarray:
+    """Whether each pair's `kind` ("ssn", "a_number") could be one or two slips apart, by the last fours alone."""
+    out = np.zeros(len(pc), dtype=bool)
+    mine = case_digits[kind][pc]
+    theirs = subject_digits[kind][ps]
+    held = mine[:, 0] != _NO_TAIL
+    unknown = mine[:, 0] == _UNKNOWN_TAIL
+    for k in range(TAIL_VALUES):
+        tail = theirs[:, k]
+        out |= held & (tail[:, 0] == _UNKNOWN_TAIL)
+        out |= held & (tail[:, 0] >= 0) & (unknown | near_tails(mine, tail))
+    return out
+
+
 def refine_identifiers(
     cursor: Any,
     cases: CaseColumns,
@@ -356,22 +569,7 @@ def refine_identifiers(
     opened_subjects: dict[tuple[int, str], list[str]] = {}
 
     def open_subjects(wanted: set[tuple[int, str]]) -> None:
-        """Open the values of the given kinds of the given subjects (each once in this call)."""
-        ids = sorted({subject_id for subject_id, _ in wanted})
-        cursor.execute(
-            f"SELECT id, documents_enc, documents_kind FROM {sources.ENFORCEMENT} "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
-            "WHERE id = ANY(%s::bigint[])",
-            ["{" + ",".join(map(str, ids)) + "}"],
-        )
-        docs = {row[0]: (row[1] or [], row[2] or []) for row in cursor.fetchall()}
-        for subject_id, field in wanted:
-            sealed, kinds = docs.get(subject_id, ([], []))
-            values = opened_subjects[subject_id, field] = [
-                _clear(t, sources.ENFORCEMENT, f"documents_enc[{i}]", subject_id)
-                for i, (t, kind) in enumerate(zip(sealed, kinds, strict=False))
-                if kind == field
-            ]
-            index.tails[subject_id, field] = tails(values)
+        opened_subjects.update(open_subject_values(cursor, index, wanted))
 
     # The pairs whose case cannot be within reach by its last four (`_too_far`) are settled
     # without opening the case's value; a subject's last fours are kept on the index, so its

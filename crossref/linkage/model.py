@@ -15,7 +15,11 @@ log2(λ / (1 - λ)), plus the weights, and its match probability is 1 / (1 + 2^-
   TF_PSEUDO names, so a handful of subjects (where every name is "frequent") does not erase the
   evidence of a name.
 - Given name and surname entered the wrong way round is a level of its own (`swapped`, on the
-  given-name field); the surname field is then not counted again.
+  given-name field); the surname field is then not counted again. Its weight is capped by
+  term frequency (`swapped_weight`): a random subject agrees so with a case as often as it bears
+  the very names agreed on, so "Smith John" against "John Smith" never says more than "John
+  Smith" agreeing the right way round (the level's flat weight, a coincidence between a given
+  name and a surname, made a common name exchanged weigh more than the same name entered right).
 - Names are not independent of each other (a family's origin chooses both): among different
   people both names agree exactly `names_joint` times as often as the product of their rates
   (measured on the random pairs in training). Where both agree exactly, the surname's weight is
@@ -237,6 +241,26 @@ def exact_weight(params: Parameters, field: str, count: np.ndarray, total: int) 
     return out
 
 
+def swapped_weight(
+    params: Parameters,
+    given_count: np.ndarray,
+    given_total: int,
+    family_count: np.ndarray,
+    family_total: int,
+) -> np.ndarray:
+    """The weight of names entered the wrong way round: the level's own, but never more than the
+    same two names agreeing the right way round at their term frequencies (both exact weights,
+    less log2(names_joint))."""
+    both = (
+        exact_weight(params, "given", given_count, given_total)
+        + exact_weight(params, "family", family_count, family_total)
+        - math.log2(params.names_joint)
+    )
+    flat = float(params.weight_table()[FIELD_INDEX["given"]][SWAPPED])
+    out: np.ndarray = np.minimum(both, flat)
+    return out
+
+
 def score(
     params: Parameters,
     levels: np.ndarray,
@@ -247,6 +271,8 @@ def score(
 
     `tf` gives, per term-frequency field, how many of the subjects' `tf_total` names bear each
     pair's exact name (NaN where not exact): u of the exact level becomes that share, smoothed.
+    Where the names are exchanged (`SWAPPED`), `tf` gives the counts of the subject's two names
+    (`swapped_weight`).
     """
     table = params.weight_table()
     weights = np.zeros(levels.shape, dtype=np.float64)
@@ -258,8 +284,18 @@ def score(
             count = tf[f.name]
             use = present & (col == 0) & ~np.isnan(count)
             weights[use, j] = exact_weight(params, f.name, count[use], tf_total[f.name])
-    # Both names exactly alike: the surname's weight gives back what the names' dependence adds.
     gi, fi = FIELD_INDEX["given"], FIELD_INDEX["family"]
+    if tf is not None and tf_total is not None and "given" in tf and "family" in tf:
+        swap = (levels[:, gi] == SWAPPED) & ~np.isnan(tf["given"]) & ~np.isnan(tf["family"])
+        if swap.any():
+            weights[swap, gi] = swapped_weight(
+                params,
+                tf["given"][swap],
+                tf_total["given"],
+                tf["family"][swap],
+                tf_total["family"],
+            )
+    # Both names exactly alike: the surname's weight gives back what the names' dependence adds.
     both = (levels[:, gi] == 0) & (levels[:, fi] == 0)
     weights[both, fi] -= math.log2(params.names_joint)
     log_odds = params.prior_weight + weights.sum(axis=1)

@@ -72,8 +72,10 @@ class SubjectIndex:
     # "given", "family" -> `given_count` / `family_count` as an array by word id (`compare`),
     # built on first use
     count_tables: dict[str, np.ndarray] = field(default_factory=dict)
-    # model digest -> `compare.reach` of each subject under that model, built on first use
-    reach: dict[str, np.ndarray] = field(default_factory=dict)
+    # model digest -> `compare.reach_parts` of each subject under that model, built on first use
+    reach: dict[str, Any] = field(default_factory=dict)
+    # model digest and review threshold -> `compare.bound`, built on first use
+    bounds: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.subjects)

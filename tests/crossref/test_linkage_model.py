@@ -128,6 +128,27 @@ def test_a_common_name_agreeing_says_less_than_a_rare_one():
     assert rare > common + 5  # 1 name in 250k against 1 in 100
 
 
+def test_names_the_wrong_way_round_weigh_by_the_frequency_of_the_names():
+    """A common name exchanged says less than a rare one, and never more than the same names
+    agreeing the right way round (the flat weight of the level alone said more for "John Smith");
+    a rare one keeps the level's own weight."""
+    swapped = np.full((2, len(FIELDS)), -1, dtype=np.int8)
+    swapped[:, FIELD_INDEX["given"]] = model.SWAPPED
+    tf = {"given": np.array([3_000.0, 1.0]), "family": np.array([2_500.0, 2.0])}
+    totals = {"given": 250_000, "family": 250_000}
+    common, rare = model.score(DEFAULT, swapped, tf, totals).weights[:, FIELD_INDEX["given"]]
+    level = DEFAULT.weight_table()[FIELD_INDEX["given"]][model.SWAPPED]
+    assert rare == pytest.approx(level)
+    assert common < level - 1
+    straight = np.full((2, len(FIELDS)), -1, dtype=np.int8)
+    straight[:, FIELD_INDEX["given"]] = straight[:, FIELD_INDEX["family"]] = 0
+    right_way = model.score(DEFAULT, straight, tf, totals).weights.sum(axis=1)
+    assert (model.score(DEFAULT, swapped, tf, totals).weights.sum(axis=1) <= right_way + 1e-9).all()
+    # Without term frequencies (no counts), the level keeps its own weight.
+    flat = model.score(DEFAULT, swapped).weights[0, FIELD_INDEX["given"]]
+    assert flat == DEFAULT.weight_table()[FIELD_INDEX["given"]][model.SWAPPED]
+
+
 # --- Blocking -----------------------------------------------------------------------------------
 CORRUPTIONS = {
     "surname typo": ("Carlos", "Mendosa", date(1969, 8, 30)),

@@ -8,6 +8,8 @@ from datetime import date
 import numpy as np
 import pytest
 from django.db import connection
+from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.process import cdist
 
 from crossref import sources
 from crossref.linkage import compare
@@ -36,6 +38,21 @@ def _population(world) -> None:
     world.case(emp, "521874399", "Olga", "Petrova", date(1982, 4, 9))  # SSN one digit off
     world.subject("A-1", "Wei", "Zhang", None, aliases=["Wei Chang"], docs=[("ssn", "521874391")])
     world.case(emp, "521874381", "Zhang", "Wei", date(1975, 6, 1))  # swapped, SSN one slip
+    # An undated subject with a common name and an SSN: within reach only by an SSN slip. Its
+    # namesakes with far SSNs are not compared; those one slip off (in the last four, and before
+    # it) are, and found.
+    world.subject("S-1", "Ana", "Silva", None, docs=[("ssn", "318402765")])
+    for i in range(12):
+        world.case(emp, f"7{i:02d}0{i:05d}", "Ana", "Silva", date(1980 + i, 2, 1 + i))
+    world.case(emp, "318402756", "Ana", "Silva", date(1961, 5, 5))  # last two exchanged
+    world.case(emp, "318412765", "Ana", "Silva", date(1962, 6, 6))  # a digit before the last four
+
+
+class _Every:
+    """A bound that keeps every pair."""
+
+    def keep(self, cases, pc, ps):
+        return np.ones(len(pc), dtype=bool)
 
 
 @pytest.mark.parametrize("names_joint", [1.0, 2.0, 8.0])
@@ -61,6 +78,78 @@ def test_no_pair_outscores_the_reach_of_its_subject(world, names_joint):
     assert (bound < np.log2(0.3 / 0.7)).sum() >= 30  # the common undated names are beyond reach
 
 
+def test_a_subject_within_reach_only_by_a_slip_is_compared_only_with_near_last_fours(world):
+    _population(world)
+    forget()
+    need = np.log2(0.3 / 0.7)
+    with connection.cursor() as cur:
+        index = subject_index(world.loads["enforcement"].pk, cur)
+        cur.execute(
+            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
+            {"dhs": world.loads["dhs"].pk},
+        )
+        cases = enforcement.case_columns(cur.fetchall())
+        within = compare.bound(cur, index, DEFAULT, need)
+        pc, ps, stats = enforcement.candidates(cases, index, within)
+        every_pc, every_ps, _ = enforcement.candidates(cases, index)
+    silva = index.subjects.index(next(s for s in index.subjects if s[1] == "S-1"))
+    assert within.by_slip[silva]
+    assert within.within[silva]
+    compared = {int(c) for c, s in zip(pc, ps, strict=True) if s == silva}
+    blocked = {int(c) for c, s in zip(every_pc, every_ps, strict=True) if s == silva}
+    near = {i for i in blocked if cases.last4[i][0] in ("2756", "2765")}
+    assert len(blocked) >= 14
+    assert len(near) == 2
+    assert compared == near
+    assert stats["beyond_reach"] >= len(blocked - near)
+
+
+def test_a_subject_within_reach_only_by_its_country_is_compared_only_with_cases_of_it(world):
+    """An undated subject with a nationality and no document reaches review only where the case's
+    country is its own: its namesakes without a country (citizens) or of another are not compared."""
+    emp = world.employer()
+    world.subject("N-1", "Carmen", "Ruiz", None, nationality="MEX")
+    for i in range(8):
+        world.case(emp, f"61{i:07d}", "Carmen", "Ruiz", date(1970 + i, 3, 3))
+    world.case(emp, "620000001", "Carmen", "Ruiz", date(1991, 4, 4), passport_country="GTM")
+    mexican = world.case(
+        emp, "620000002", "Carmen", "Ruiz", date(1992, 5, 5), passport_country="MEX"
+    )
+    forget()
+    with connection.cursor() as cur:
+        index = subject_index(world.loads["enforcement"].pk, cur)
+        cur.execute(
+            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
+            {"dhs": world.loads["dhs"].pk},
+        )
+        cases = enforcement.case_columns(cur.fetchall())
+        params = replace(DEFAULT, prior=1e-5)  # so that the country lifts it to review
+        within = compare.bound(cur, index, params, np.log2(0.3 / 0.7))
+        pc, ps, stats = enforcement.candidates(cases, index, within)
+        _, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=0.3)
+        every_pc, _, _ = enforcement.candidates(cases, index)
+    assert len(every_pc) == 10
+    assert [int(cases.ids[c]) for c in pc] == [mexican.pk]
+    assert stats["beyond_reach"] == 9
+    assert scores.probability[0] >= 0.3  # and it is a review lead
+
+
+def test_near_last_fours_keep_every_pair_within_two_slips():
+    """`near_tails` rules out no pair of last fours within Damerau-Levenshtein distance 2."""
+    rng = np.random.default_rng(7)
+    everything = [f"{i:04d}" for i in range(10_000)]
+    digits = np.array([[int(c) for c in s] for s in everything], dtype=np.int8)
+    sample = rng.choice(10_000, size=200, replace=False)
+    distance = cdist(
+        [everything[i] for i in sample], everything, scorer=DamerauLevenshtein.distance
+    )
+    a = digits[np.repeat(sample, 10_000)]
+    b = digits[np.tile(np.arange(10_000), len(sample))]
+    kept = compare.near_tails(a, b).reshape(len(sample), 10_000)
+    assert kept[distance <= 2].all()
+    assert kept.mean() < 0.15  # and it rules out most of the rest
+
+
 def test_pairs_beyond_reach_are_counted_not_compared_and_change_no_finding(
     world, matcher, monkeypatch
 ):
@@ -71,7 +160,7 @@ def test_pairs_beyond_reach_are_counted_not_compared_and_change_no_finding(
     beyond = sum(p.candidates.get("beyond_reach", 0) for p in Partition.objects.filter(run=run))
     assert beyond >= 30
     # The same run comparing every pair finds exactly the same.
-    monkeypatch.setattr(enforcement, "reach", lambda index, params: np.full(len(index), np.inf))
+    monkeypatch.setattr(enforcement, "bound", lambda cursor, index, params, need: _Every())
     forget()
     run_rules(matcher, "ENF-LINK")
     every = {c: (f.evidence["subject_ref"], f.score) for c, f in findings("ENF-LINK").items()}
