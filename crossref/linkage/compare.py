@@ -256,7 +256,7 @@ class ReachParts:
 
 def reach_parts(index: SubjectIndex, params: Parameters) -> ReachParts:
     """The parts of `reach`, cached on the index per model."""
-    cached = index.reach.get(params.digest)
+    cached: ReachParts | None = index.reach.get(params.digest)
     if cached is not None:
         return cached
     table = params.weight_table()
@@ -346,7 +346,7 @@ class Bound:
             cases.country[pc] if cases.country is not None else np.zeros(len(pc), dtype=np.int64)
         )
         bound = parts.base[ps] + np.where(country == self.country_of[ps], parts.country[ps], 0.0)
-        kept = bound >= need
+        kept: np.ndarray = bound >= need
         slip = np.flatnonzero(
             ~kept & (bound + parts.slips["ssn"][ps] + parts.slips["a_number"][ps] >= need)
         )
@@ -369,7 +369,7 @@ def bound(cursor: Any, index: SubjectIndex, params: Parameters, need: float) -> 
     be one or two slips off, so that pair cannot reach review and is not compared.
     """
     key = f"{params.digest}:{need:.9f}"
-    cached = index.bounds.get(key)
+    cached: Bound | None = index.bounds.get(key)
     if cached is None:
         parts = reach_parts(index, params)
         by_slip = (parts.total() >= need - 1e-9) & (parts.base + parts.country < need - 1e-9)
