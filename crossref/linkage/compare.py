@@ -245,12 +245,15 @@ def compare(
 class ReachParts:
     """Per subject, what each kind of evidence could add at most (log-odds), as `reach` sums it."""
 
-    base: np.ndarray  # the prior, the names at their best and the date of birth
+    names: np.ndarray  # the prior and the names at their best
+    dob: np.ndarray  # the date of birth agreeing (0 where the subject has none)
     country: np.ndarray  # the country agreeing (0 where the subject has none)
     slips: dict[str, np.ndarray]  # "ssn", "a_number": one or two slips off (0: none held)
 
     def total(self) -> np.ndarray:
-        out: np.ndarray = self.base + self.country + self.slips["ssn"] + self.slips["a_number"]
+        out: np.ndarray = (
+            self.names + self.dob + self.country + self.slips["ssn"] + self.slips["a_number"]
+        )
         return out
 
 
@@ -292,15 +295,16 @@ def reach_parts(index: SubjectIndex, params: Parameters) -> ReachParts:
             np.where(g_present & f_present, swapped, -np.inf),
         ]
     )
-    base = np.maximum.reduceat(names, index.name_start) if len(names) else np.zeros(0)
-    base = base + params.prior_weight
-    base += np.where(index.dob > 0, max(0.0, float(table[FIELD_INDEX["dob"]].max())), 0.0)
+    best_names = np.maximum.reduceat(names, index.name_start) if len(names) else np.zeros(0)
+    dob = np.where(index.dob > 0, max(0.0, float(table[FIELD_INDEX["dob"]].max())), 0.0)
     slips = {}
     for name in ("ssn", "a_number"):
         slip = max(0.0, float(table[FIELD_INDEX[name]][1:IDENTIFIER_DIFFERENT].max()))
         slips[name] = np.where(index.holds[name], slip, 0.0)
     country = np.where(index.country > 0, max(0.0, float(table[FIELD_INDEX["country"]].max())), 0.0)
-    parts = index.reach[params.digest] = ReachParts(base, country, slips)
+    parts = index.reach[params.digest] = ReachParts(
+        best_names + params.prior_weight, dob, country, slips
+    )
     return parts
 
 
@@ -319,14 +323,21 @@ def reach(index: SubjectIndex, params: Parameters) -> np.ndarray:
 
 @dataclass
 class Bound:
-    """Which name-blocked pairs are worth comparing (`candidates` in ENF-LINK): a bound per pair
-    from the subject's `reach` with the country and the slips as the pair allows them."""
+    """Which name-blocked pairs are worth comparing (`candidates` in ENF-LINK): a bound per pair.
+
+    The prior and the subject's names at their best (`reach_parts`), plus what the pair's date of
+    birth actually adds, its country only where the case's is the same (a missing country adds
+    nothing, a different one takes away), and an SSN or A-Number slip only where the last fours
+    are near (`near_tails`: never rules out a pair within two slips). A pair whose bound stays
+    below the review threshold cannot become a review lead without a shared document, whatever
+    its names are.
+    """
 
     need: float  # the review threshold's log-odds
     parts: ReachParts
-    by_slip: np.ndarray  # per subject: within reach only with an SSN or A-Number slip
-    digits: dict[str, np.ndarray]  # the last fours of those (`tail_digits`)
-    country_of: np.ndarray  # per subject: its `country_code` (0: none)
+    dob_weights: np.ndarray  # the weight of each date-of-birth level (`_dob`)
+    # per kind, the subjects' last fours (subjects, TAIL_VALUES, 4), opened as pairs need them
+    digits: dict[str, np.ndarray]
 
     @property
     def within(self) -> np.ndarray:
@@ -334,23 +345,24 @@ class Bound:
         out: np.ndarray = self.parts.total() >= self.need - 1e-9
         return out
 
-    def keep(self, cases: CaseColumns, pc: np.ndarray, ps: np.ndarray) -> np.ndarray:
-        """Which pairs (that share no document) could reach review.
-
-        The subject's base, plus its country only where the case's is the same (a missing country
-        adds nothing, a different one takes away), plus a slip only where the last fours are near
-        (`near_tails`).
-        """
+    def keep(
+        self, cursor: Any, index: SubjectIndex, cases: CaseColumns, pc: np.ndarray, ps: np.ndarray
+    ) -> np.ndarray:
+        """Which pairs (that share no document) could reach review."""
         parts, need = self.parts, self.need - 1e-9
-        country = (
-            cases.country[pc] if cases.country is not None else np.zeros(len(pc), dtype=np.int64)
-        )
-        bound = parts.base[ps] + np.where(country == self.country_of[ps], parts.country[ps], 0.0)
+        bound = parts.names[ps]
+        dated = np.flatnonzero(parts.dob[ps] > 0)
+        levels = _dob(cases.dob[pc[dated]], index.dob[ps[dated]])
+        bound[dated] += np.where(levels >= 0, self.dob_weights[np.maximum(levels, 0)], 0.0)
+        if cases.country is not None:
+            same = cases.country[pc] == index.country[ps]
+            bound += np.where(same, parts.country[ps], 0.0)
         kept: np.ndarray = bound >= need
         slip = np.flatnonzero(
             ~kept & (bound + parts.slips["ssn"][ps] + parts.slips["a_number"][ps] >= need)
         )
         if len(slip):
+            self._open(cursor, index, np.unique(ps[slip]))
             rows, at = np.unique(pc[slip], return_inverse=True)
             mine = case_tail_digits(cases, rows)
             extra = np.zeros(len(slip))
@@ -360,21 +372,29 @@ class Bound:
             kept[slip] = bound[slip] + extra >= need
         return kept
 
+    def _open(self, cursor: Any, index: SubjectIndex, subjects: np.ndarray) -> None:
+        """Fill in the last fours of those of `subjects` not yet opened (once a worker)."""
+        for kind in ("ssn", "a_number"):
+            todo = subjects[self.digits[kind][subjects, 0, 0] == _UNOPENED]
+            if len(todo):
+                fill_tail_digits(cursor, index, todo, kind, self.digits[kind])
 
-def bound(cursor: Any, index: SubjectIndex, params: Parameters, need: float) -> Bound:
-    """The `Bound` of a subject index under a model and a review threshold (log-odds), once per worker.
 
-    A subject within reach only by an SSN or A-Number slip has its values' last fours opened
-    (what refinement opens anyway, kept on the index): a case whose last four is not near cannot
-    be one or two slips off, so that pair cannot reach review and is not compared.
-    """
+def bound(index: SubjectIndex, params: Parameters, need: float) -> Bound:
+    """The `Bound` of a subject index under a model and a review threshold (log-odds), once per worker."""
     key = f"{params.digest}:{need:.9f}"
     cached: Bound | None = index.bounds.get(key)
     if cached is None:
-        parts = reach_parts(index, params)
-        by_slip = (parts.total() >= need - 1e-9) & (parts.base + parts.country < need - 1e-9)
-        digits = tail_digits(cursor, index, np.flatnonzero(by_slip))
-        cached = index.bounds[key] = Bound(need, parts, by_slip, digits, index.country)
+        digits = {}
+        for kind in ("ssn", "a_number"):
+            digits[kind] = np.full((len(index), TAIL_VALUES, 4), _NO_TAIL, dtype=np.int8)
+            digits[kind][index.holds[kind]] = _UNOPENED
+        cached = index.bounds[key] = Bound(
+            need,
+            reach_parts(index, params),
+            np.asarray(params.weight_table()[FIELD_INDEX["dob"]]),
+            digits,
+        )
     return cached
 
 
@@ -453,39 +473,34 @@ def open_subject_values(
     return opened
 
 
-# `tail_digits`: per subject this many values of a kind are held (a subject with more is never
-# ruled out by its last four); -1: no value, -2: unknown (not 9 characters, or more values).
+# `fill_tail_digits`: per subject this many values of a kind are held (a subject with more is
+# never ruled out by its last four); -1: no value, -2: unknown (not 9 characters, or more values),
+# -3: not opened yet.
 TAIL_VALUES = 2
-_NO_TAIL, _UNKNOWN_TAIL = -1, -2
+_NO_TAIL, _UNKNOWN_TAIL, _UNOPENED = -1, -2, -3
 
 
-def tail_digits(cursor: Any, index: SubjectIndex, subjects: np.ndarray) -> dict[str, np.ndarray]:
-    """Per kind ("ssn", "a_number"), the last four digits of the values of `subjects` (indexes).
+def fill_tail_digits(
+    cursor: Any, index: SubjectIndex, subjects: np.ndarray, kind: str, digits: np.ndarray
+) -> None:
+    """Write the last four digits of the `kind` values of `subjects` (indexes) into `digits` rows.
 
-    An array (subjects of the index, TAIL_VALUES, 4): the subjects asked for hold their last
-    fours (opened once a worker, `open_subject_values`, as the refinement does), the others
-    `_UNKNOWN_TAIL`, which rules nothing out.
+    Each row holds up to TAIL_VALUES values (`_NO_TAIL` beyond); a subject with more values, or a
+    value that is not 9 digits, is `_UNKNOWN_TAIL`, which rules nothing out. The values are opened
+    once a worker (`open_subject_values`), as the slip refinement opens them.
     """
-    out = {}
     ids = index.ids[subjects].tolist()
-    for field in ("ssn", "a_number"):
-        holders = [i for i, s in zip(ids, subjects.tolist(), strict=True) if index.holds[field][s]]
-        open_subject_values(
-            cursor, index, {(i, field) for i in holders if (i, field) not in index.tails}
-        )
-        digits = np.full((len(index), TAIL_VALUES, 4), _UNKNOWN_TAIL, dtype=np.int8)
-        digits[subjects] = _NO_TAIL
-        for i, s in zip(ids, subjects.tolist(), strict=True):
-            got = index.tails.get((i, field), ())
-            if len(got) > TAIL_VALUES:
-                digits[s] = _UNKNOWN_TAIL
-                continue
-            for k, tail in enumerate(got):
-                digits[s, k] = (
-                    _UNKNOWN_TAIL if tail is None or not tail.isdigit() else [int(c) for c in tail]
-                )
-        out[field] = digits
-    return out
+    open_subject_values(cursor, index, {(i, kind) for i in ids if (i, kind) not in index.tails})
+    for i, s in zip(ids, subjects.tolist(), strict=True):
+        got = index.tails.get((i, kind), ())
+        digits[s] = _NO_TAIL
+        if len(got) > TAIL_VALUES:
+            digits[s] = _UNKNOWN_TAIL
+            continue
+        for k, tail in enumerate(got):
+            digits[s, k] = (
+                _UNKNOWN_TAIL if tail is None or not tail.isdigit() else [int(c) for c in tail]
+            )
 
 
 def case_tail_digits(cases: CaseColumns, rows: np.ndarray) -> dict[str, np.ndarray]:

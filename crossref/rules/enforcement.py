@@ -130,14 +130,17 @@ def _search(
 
 
 def candidates(
-    cases: CaseColumns, index: SubjectIndex, within: Bound | None = None
+    cases: CaseColumns,
+    index: SubjectIndex,
+    within: Bound | None = None,
+    cursor: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """The (case row, subject) pairs the blocking rules make, each once, and the pairs per rule.
 
     `within` (`compare.bound`): the name-blocked pairs that could not reach the review threshold
-    without a shared document (a subject beyond reach, or one that needs an SSN or A-Number slip
-    and a case whose last four is not near) are counted under `beyond_reach` and not returned;
-    pairs by a shared document always are.
+    without a shared document, whatever their names (`Bound.keep`, which may open subjects'
+    last fours through `cursor`), are counted under `beyond_reach` and not returned; pairs by a
+    shared document always are.
     """
     n_subjects = max(1, len(index))
     keys = blocking.word_keys(cases.given, cases.family, cases.dob, word, undated_only=False)
@@ -158,7 +161,7 @@ def candidates(
     ).tolist()
     dropped = np.zeros(0, dtype=np.int64)
     if within is not None and len(by_name):
-        kept = within.keep(cases, by_name // n_subjects, by_name % n_subjects)
+        kept = within.keep(cursor, index, cases, by_name // n_subjects, by_name % n_subjects)
         dropped, by_name = np.unique(by_name[~kept]), by_name[kept]
     by_doc, per_rule_doc = [], {"ssn": 0, "document": 0}
     lookup = index.by_doc
@@ -268,7 +271,7 @@ def findings(
     cases = case_columns(_case_rows(ctx))
     lead_p, review_p = thresholds()
     need = np.log2(review_p / (1.0 - review_p)) if 0 < review_p < 1 else -np.inf
-    pc, ps, per_rule = candidates(cases, index, bound(ctx.cursor, index, params, need))
+    pc, ps, per_rule = candidates(cases, index, bound(index, params, need), ctx.cursor)
     if not ctx.cache.get("linkage_counted"):  # once a partition, though a shadow run scores twice
         ctx.cache["linkage_counted"] = True
         for name, n in per_rule.items():

@@ -51,7 +51,7 @@ def _population(world) -> None:
 class _Every:
     """A bound that keeps every pair."""
 
-    def keep(self, cases, pc, ps):
+    def keep(self, cursor, index, cases, pc, ps):
         return np.ones(len(pc), dtype=bool)
 
 
@@ -89,11 +89,12 @@ def test_a_subject_within_reach_only_by_a_slip_is_compared_only_with_near_last_f
             {"dhs": world.loads["dhs"].pk},
         )
         cases = enforcement.case_columns(cur.fetchall())
-        within = compare.bound(cur, index, DEFAULT, need)
-        pc, ps, stats = enforcement.candidates(cases, index, within)
+        within = compare.bound(index, DEFAULT, need)
+        pc, ps, stats = enforcement.candidates(cases, index, within, cur)
         every_pc, every_ps, _ = enforcement.candidates(cases, index)
     silva = index.subjects.index(next(s for s in index.subjects if s[1] == "S-1"))
-    assert within.by_slip[silva]
+    parts = within.parts
+    assert parts.names[silva] + parts.dob[silva] + parts.country[silva] < need  # only by a slip
     assert within.within[silva]
     compared = {int(c) for c, s in zip(pc, ps, strict=True) if s == silva}
     blocked = {int(c) for c, s in zip(every_pc, every_ps, strict=True) if s == silva}
@@ -124,8 +125,8 @@ def test_a_subject_within_reach_only_by_its_country_is_compared_only_with_cases_
         )
         cases = enforcement.case_columns(cur.fetchall())
         params = replace(DEFAULT, prior=1e-5)  # so that the country lifts it to review
-        within = compare.bound(cur, index, params, np.log2(0.3 / 0.7))
-        pc, ps, stats = enforcement.candidates(cases, index, within)
+        within = compare.bound(index, params, np.log2(0.3 / 0.7))
+        pc, ps, stats = enforcement.candidates(cases, index, within, cur)
         _, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=0.3)
         every_pc, _, _ = enforcement.candidates(cases, index)
     assert len(every_pc) == 10
@@ -160,9 +161,73 @@ def test_pairs_beyond_reach_are_counted_not_compared_and_change_no_finding(
     beyond = sum(p.candidates.get("beyond_reach", 0) for p in Partition.objects.filter(run=run))
     assert beyond >= 30
     # The same run comparing every pair finds exactly the same.
-    monkeypatch.setattr(enforcement, "bound", lambda cursor, index, params, need: _Every())
+    monkeypatch.setattr(enforcement, "bound", lambda index, params, need: _Every())
     forget()
     run_rules(matcher, "ENF-LINK")
     every = {c: (f.evidence["subject_ref"], f.score) for c, f in findings("ENF-LINK").items()}
     assert every == pruned
     assert pruned  # the one-slip SSN and the swapped names are still found
+
+
+def test_the_bound_per_pair_loses_no_review_lead_on_a_varied_population(world):
+    """Random subjects and cases near them (names, dates, countries, SSNs one or two slips off or
+    far): the pairs kept by the bound score exactly the review leads that comparing every pair
+    scores, for several priors (so that pairs sit on both sides of the threshold)."""
+    rng = np.random.default_rng(20261204)
+    emp = world.employer()
+    countries = ["MEX", "GTM", "IND", ""]
+    people = []
+    for i in range(60):
+        first, last = GIVEN[rng.integers(6)], FAMILY[rng.integers(6)]
+        dob = (
+            None
+            if rng.random() < 0.4
+            else date(
+                1960 + int(rng.integers(30)), 1 + int(rng.integers(12)), 1 + int(rng.integers(28))
+            )
+        )
+        ssn = f"{rng.integers(100_000_000, 900_000_000)}"
+        docs = [("ssn", ssn)] if rng.random() < 0.7 else []
+        world.subject(f"V-{i}", first, last, dob, nationality=str(rng.choice(countries)), docs=docs)
+        people.append((first, last, dob, ssn))
+    for _ in range(160):
+        first, last, dob, ssn = people[int(rng.integers(len(people)))]
+        digits = list(ssn)
+        for _ in range(int(rng.choice([0, 1, 2, 5]))):  # slips, or another number altogether
+            digits[int(rng.integers(9))] = str(rng.integers(10))
+        born = dob or date(1970, 6, 15)
+        if rng.random() < 0.5:
+            born = born.replace(year=born.year + int(rng.choice([0, 1, 7])))
+        world.case(
+            emp, "".join(digits), first, last, born, passport_country=str(rng.choice(countries))
+        )
+    forget()
+    with connection.cursor() as cur:
+        index = subject_index(world.loads["enforcement"].pk, cur)
+        cur.execute(
+            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
+            {"dhs": world.loads["dhs"].pk},
+        )
+        cases = enforcement.case_columns(cur.fetchall())
+        dropped = 0
+        for prior in (1e-3, 1e-4, 1e-6):
+            params = replace(DEFAULT, prior=prior)
+            leads = []
+            for within in (compare.bound(index, params, np.log2(0.3 / 0.7)), None):
+                pc, ps, stats = enforcement.candidates(cases, index, within, cur)
+                _, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=0.3)
+                at = scores.probability >= 0.3 - 1e-12
+                leads.append(
+                    set(
+                        zip(
+                            pc[at].tolist(),
+                            ps[at].tolist(),
+                            scores.probability[at].round(9).tolist(),
+                            strict=True,
+                        )
+                    )
+                )
+                dropped += stats.get("beyond_reach", 0)
+            assert leads[0] == leads[1]
+            assert leads[0]
+    assert dropped > 0
