@@ -112,9 +112,15 @@ def country_text(code: int) -> str:
 
 
 def country_codes(texts: Any) -> np.ndarray:
-    """`country_code` of each text, as an int64 array."""
+    """`country_code` of each text, as an int64 array (each distinct text looked up once: a
+    partition's tens of thousands of rows hold a few dozen countries)."""
     items = list(texts)
-    return np.fromiter(map(country_code, items), dtype=np.int64, count=len(items))
+    seen: dict[Any, int] = {}
+    at = np.fromiter(
+        (seen.setdefault(x, len(seen)) for x in items), dtype=np.int64, count=len(items)
+    )
+    codes = np.fromiter(map(country_code, seen), dtype=np.int64, count=len(seen))
+    return codes[at] if len(items) else np.zeros(0, dtype=np.int64)
 
 
 def word_id(name: str) -> int:
