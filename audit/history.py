@@ -34,6 +34,7 @@ into one append-only table keeps the dependency pointing down and the opt-in to 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.apps import apps
@@ -122,7 +123,7 @@ def context_wrapper(execute: Any, sql: str, params: Any, many: bool, ctx: dict[s
     before the write, in its transaction, exactly as a separate statement would.
     """
     head = sql.lstrip()[:6].upper() if isinstance(sql, str) else ""
-    if head in ("INSERT", "UPDATE", "DELETE"):
+    if head in ("INSERT", "UPDATE", "DELETE") or (head[:4] == "WITH" and _WRITES.search(sql)):
         current = context.current()
         actor = getattr(current.user, "pk", None)
         marker = (actor, current.request_id or current.run_id)
@@ -153,6 +154,8 @@ def context_wrapper(execute: Any, sql: str, params: Any, many: bool, ctx: dict[s
     return execute(sql, params, many, ctx)
 
 
+# A statement led by WITH writes if one of its parts does (`WITH x AS (INSERT ...) ...`).
+_WRITES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\b", re.IGNORECASE)
 _SET_CONTEXT_POSITIONAL = "SELECT set_config(%s, %s, false), set_config(%s, %s, false); "
 _NAMED = ("audit_guc_actor", "audit_actor", "audit_guc_request", "audit_request")
 _SET_CONTEXT_NAMED = (

@@ -65,6 +65,32 @@ def insert_one(obj: Any, *, suffix: str = "", returning_pk: bool = True) -> Any:
     return obj.pk
 
 
+def insert_one_from(obj: Any, *, source: str, suffix: str) -> tuple[str, list[Any]]:
+    """The INSERT of one new instance (no pk set) as `INSERT ... SELECT <its values> FROM source`,
+    RETURNING its pk, and the values: one row per row of `source` (a CTE of the caller's
+    statement), so none if it has none. `inserted(obj, pk)` marks it saved afterwards."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    model = type(obj)
+    key = (model, "from", source, suffix)
+    built = _SQL.get(key)
+    if built is None:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(_quote(f.column) for f in fields)
+        sql = (
+            f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 # table and column names are the model's own; values are bound parameters
+            f"SELECT {', '.join(['%s'] * len(fields))} FROM {source} {suffix} "
+            f"RETURNING {_quote(model._meta.pk.column)}"
+        )
+        built = _SQL[key] = (fields, sql)
+    fields, sql = built
+    return sql, _values(fields, obj, conn)
+
+
+def inserted(obj: Any, pk: Any) -> None:
+    """Mark an instance written by `insert_one_from`'s statement as saved, with its pk."""
+    _saved(obj, pk, connections[DEFAULT_DB_ALIAS].alias)
+
+
 def insert_many(objs: Sequence[Any]) -> None:
     """Insert several new instances of one model (no pk set) in one statement; their pks are set."""
     if not objs:

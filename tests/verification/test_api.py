@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from tests.verification.conftest import i9
 from verification import services
-from verification.models import VerificationCase
+from verification.models import VerificationCase, Worker
 
 pytestmark = pytest.mark.django_db
 
@@ -138,12 +138,12 @@ def test_a_retried_submit_never_creates_a_second_case(client, ssa, api_key):
 
 def test_a_submit_costs_a_fixed_number_of_queries(client, ssa, django_assert_max_num_queries):
     post_case(client, key="warm-up")
-    # The key look-up; claiming the Idempotency-Key (which also takes the case id, and sets the
-    # row history's writer context in the same round trip); the worker upsert; case id and
-    # duplicate look-ups with the SSN's Numident record; the case with its comparisons and its
-    # audit event; and the savepoint pair of the test's own transaction. (Every comparison is
-    # exact, so no identity rule runs: no findings to write.)
-    with django_assert_max_num_queries(7):
+    # The key look-up; claiming the Idempotency-Key with the worker upsert (which also takes
+    # the case id, and sets the row history's writer context in the same round trip); case id
+    # and duplicate look-ups with the SSN's Numident record; the case with its comparisons and
+    # its audit event; and the savepoint pair of the test's own transaction. (Every comparison
+    # is exact, so no identity rule runs: no findings to write.)
+    with django_assert_max_num_queries(6):
         response = post_case(client, key="counted", duplicate_reason="rehire")
     assert response.status_code == 201, response.content
 
@@ -161,6 +161,19 @@ def test_the_same_key_with_another_body_is_a_409(client, ssa):
     assert_error(
         post_case(client, key="retry-2", first_name="Other"), 409, "conflict", ["Idempotency-Key"]
     )
+
+
+def test_a_used_key_with_an_invalid_body_is_still_a_409(client, ssa):
+    post_case(client, key="retry-4")
+    assert_error(post_case(client, key="retry-4", ssn="bad"), 409, "conflict", ["Idempotency-Key"])
+
+
+def test_a_replay_writes_no_worker(client, ssa, api_key):
+    post_case(client, key="replay-worker")
+    workers = list(Worker.objects.filter(employer=api_key.employer).values_list("id", "updated_at"))
+    assert post_case(client, key="replay-worker").status_code == 201
+    after = list(Worker.objects.filter(employer=api_key.employer).values_list("id", "updated_at"))
+    assert after == workers
 
 
 def test_a_failed_submit_frees_its_idempotency_key(client, ssa):

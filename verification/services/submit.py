@@ -17,7 +17,8 @@ from django.utils import timezone
 from audit.services import event_pending, event_record, event_write_failed, event_written
 from core.calendar import add_working_days
 from core.errors import Conflict, ValidationFailed
-from core.inserts import insert_many, insert_one, insert_with_many
+from core.inserts import insert_many, insert_one, insert_one_from, insert_with_many, inserted
+from core.prepared import execute_prepared
 from verification import submitted
 from verification.identifiers import allocate_ids, bidx, reveal, seal
 from verification.instant import (
@@ -123,8 +124,17 @@ def _prior(
         numident_params = list(numident_params)
         numident_params[slot] = ssn_bidx
         params += numident_params
+    # Planned once per session (planning this statement costs three times running it); only the
+    # case id, employer, SSN and window vary, the rest of its values stay literals of the plan.
+    variable = {0, 1, 2, 3, 4, 5} | ({7 + slot} if with_numident else set())
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(
+            cursor,
+            name=f"vcase_prior_{int(with_numident)}",
+            sql=sql,
+            params=params,
+            variable=variable,
+        )
         row = cursor.fetchone()
     taken, pk, created_at = row[:3]
     lookup = None
@@ -162,7 +172,17 @@ def _worker_locked(
     The lock serializes concurrent submits for one SSN at one employer, so the duplicate check
     that follows sees every earlier case.
     """
-    worker = Worker(
+    worker = _worker(employer=employer, ssn_bidx=ssn_bidx, ids=ids, values=values)
+    # ON CONFLICT DO UPDATE returns the id of the existing row and locks it (the statement
+    # bulk_create(update_conflicts=True) writes, built once).
+    insert_one(worker, suffix=_WORKER_CONFLICT)
+    return worker
+
+
+def _worker(
+    *, employer: Employer, ssn_bidx: str, ids: dict[str, str], values: dict[str, Any]
+) -> Worker:
+    return Worker(
         employer=employer,
         ssn_bidx=ssn_bidx,
         ssn_last4=ids["ssn"][-4:],
@@ -171,10 +191,6 @@ def _worker_locked(
         date_of_birth=values["date_of_birth"],
         email=values["employee_email"],
     )
-    # ON CONFLICT DO UPDATE returns the id of the existing row and locks it (the statement
-    # bulk_create(update_conflicts=True) writes, built once).
-    insert_one(worker, suffix=_WORKER_CONFLICT)
-    return worker
 
 
 _WORKER_CONFLICT = (
@@ -193,13 +209,36 @@ ON CONFLICT (employer_id, key) DO NOTHING
 RETURNING case_id
 """
 
+# The claim and the worker's upsert in one statement: the worker row is inserted (or locked) only
+# if the key was claimed, exactly as the two statements one after the other. The duplicate check
+# that needs the worker's lock stays a statement of its own, so it reads what committed before.
+_CLAIM_WITH_WORKER = """
+WITH claim AS ({claim}), worker AS ({worker})
+SELECT claim.case_id, worker.id FROM claim, worker
+"""
 
-def _claim(*, employer: Employer, key: str, request_hash: str) -> int | VerificationCase:
-    """The id the new case takes, or the case an earlier submit with this key created."""
+
+def _claim(
+    *, employer: Employer, key: str, request_hash: str, worker: Worker | None = None
+) -> int | VerificationCase:
+    """The id the new case takes, or the case an earlier submit with this key created.
+
+    With `worker` (not yet written), a new claim also writes and locks it as `_worker_locked`
+    does, in the same statement (one round trip less); a replay writes no worker.
+    """
+    params: list[Any] = [employer.pk, key, request_hash, timezone.now()]
+    if worker is None:
+        sql = _CLAIM_SQL
+    else:
+        worker_sql, worker_params = insert_one_from(worker, source="claim", suffix=_WORKER_CONFLICT)
+        sql = _CLAIM_WITH_WORKER.format(claim=_CLAIM_SQL, worker=worker_sql)
+        params += worker_params
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [employer.pk, key, request_hash, timezone.now()])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is not None:
+        if worker is not None:
+            inserted(worker, row[1])
         return int(row[0])
     record = (
         IdempotencyRecord.objects.filter(employer=employer, key=key)
@@ -237,18 +276,37 @@ def case_create(
     """
     if employer.status != EmployerStatus.ACTIVE:
         raise ValidationFailed("The employer's E-Verify enrollment is not active.")
-    if idempotency_key:  # a replay answers before anything is checked again, as the first time
-        claimed = _claim(employer=employer, key=idempotency_key, request_hash=request_hash)
+    on = today()
+    if idempotency_key:
+        # A replay answers before anything is checked again, as the first time: the data is
+        # cleaned first only so that a new claim can write the worker in the same statement,
+        # and its errors are raised only if the key was claimed (and the claim rolls back).
+        try:
+            clean: CleanCase | None = clean_case(data, employer=employer, on=on)
+            invalid = None
+        except ValidationFailed as exc:
+            clean, invalid = None, exc
+        worker = None
+        if clean is not None:
+            ssn_bidx = bidx(clean.identifiers["ssn"], "ssn")
+            worker = _worker(
+                employer=employer, ssn_bidx=ssn_bidx, ids=clean.identifiers, values=clean.values
+            )
+        claimed = _claim(
+            employer=employer, key=idempotency_key, request_hash=request_hash, worker=worker
+        )
         if isinstance(claimed, VerificationCase):
             return claimed
+        if clean is None or worker is None:  # the claim is new: the data's errors now
+            raise invalid or ValidationFailed("The case has invalid fields.")
         case_pk = claimed
+        values, ids = clean.values, clean.identifiers
     else:
         case_pk = allocate_ids(VerificationCase)[0]
-    on = today()
-    clean = clean_case(data, employer=employer, on=on)
-    values, ids = clean.values, clean.identifiers
-    ssn_bidx = bidx(ids["ssn"], "ssn")
-    worker = _worker_locked(employer=employer, ssn_bidx=ssn_bidx, ids=ids, values=values)
+        clean = clean_case(data, employer=employer, on=on)
+        values, ids = clean.values, clean.identifiers
+        ssn_bidx = bidx(ids["ssn"], "ssn")
+        worker = _worker_locked(employer=employer, ssn_bidx=ssn_bidx, ids=ids, values=values)
     taken, earlier, lookup = _prior(
         employer=employer,
         ssn_bidx=ssn_bidx,
