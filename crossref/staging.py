@@ -185,9 +185,16 @@ def _stage_step(run: Run, step: str, *, wait: bool = True) -> None:
 def _column_types(
     cur: Any, source: str, columns: Sequence[str], prefix: str = ""
 ) -> list[tuple[str, str]]:
-    """(prefix + column, its SQL type in `source`) for each of `columns`, in their order."""
+    """(prefix + column, its SQL type in `source`) for each of `columns`, in their order.
+
+    The type keeps the column's own collation (the blind indexes are "C"): the staging tables'
+    partition key, and every join of a staged column to a source table, then compare alike.
+    """
     cur.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) || CASE "
+        "WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation "
+        "THEN ' COLLATE ' || a.attcollation::regcollation::text ELSE '' END "
+        "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
         [source],
     )

@@ -351,6 +351,42 @@ def test_staging_is_shared_by_the_workers_and_rebuilt_after_a_crash(data, world,
     )  # nothing new: the reference run found it all
 
 
+def test_the_staging_tables_keep_the_blind_indexes_collation(data, world, matcher):
+    from django.db import connection
+
+    from crossref import engine
+
+    world.dhs(a_number="A012345678", first="Wei", last="Zhang", dob=DOB)
+    run = services.run_start(
+        actor=matcher, rules=["SSA-IDENTITY", "DHS-NOTFOUND"], enqueue=False, ssn_partitions=2
+    )
+    [first, *_] = run.partitions.filter(kind=Partition.Kind.SSN).order_by("number")
+    engine.partition_execute(first.pk)
+    with connection.cursor() as cur:
+        # Each staged blind index (and so the partition key routing the rows) is "C", as in the
+        # source tables it is joined to; the other text columns keep the database's collation.
+        cur.execute(
+            "SELECT c.relname || '.' || a.attname, coalesce(co.collname, '') FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_collation co ON co.oid = a.attcollation "
+            "WHERE c.relkind = 'p' AND c.relname LIKE %s AND a.attname IN ('ssn_bidx', 'a_number_bidx', 'first_name')",
+            [f"crossref_stage_{run.pk}%"],
+        )
+        collations = dict(cur.fetchall())
+        cur.execute(
+            "SELECT c.relname, co.collname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+            "JOIN pg_collation co ON co.oid = p.partcollation[0] WHERE c.relname LIKE %s",
+            [f"crossref_stage_{run.pk}%"],
+        )
+        keys = dict(cur.fetchall())
+    stage = f"crossref_stage_{run.pk}"
+    assert collations[f"{stage}.ssn_bidx"] == "C"
+    assert collations[f"{stage}.a_number_bidx"] == "C"
+    assert collations[f"{stage}_ssa.ssn_bidx"] == "C"
+    assert collations[f"{stage}_dhs.ssn_bidx"] == "C"
+    assert collations[f"{stage}.first_name"] == "default"
+    assert keys == {stage: "C", f"{stage}_ssa": "C", f"{stage}_dhs": "C"}
+
+
 def test_the_employer_worker_leaves_the_dhs_step_to_a_worker_already_building_it(data, matcher):
     import psycopg2
     from django.db import connection

@@ -174,6 +174,23 @@ def test_the_blind_index_equals_a_standard_hmac():
 
 
 @pytest.mark.django_db
+def test_every_blind_index_column_compares_bytes():
+    # Hex digests under "C": equality is memcmp, index builds sort fast, and a join of two blind
+    # indexes never meets two collations. A new `*_bidx` column must say db_collation="C" too.
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT c.relname || '.' || a.attname, coalesce(co.collname, '') FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_collation co ON co.oid = a.attcollation "
+            "WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace "
+            "AND a.attname LIKE %s AND a.attnum > 0 AND NOT a.attisdropped",
+            [r"%\_bidx"],
+        )
+        columns = dict(cur.fetchall())
+    assert len(columns) == 11
+    assert {name for name, collation in columns.items() if collation != "C"} == set()
+
+
+@pytest.mark.django_db
 def test_no_identifier_in_logs_or_the_celery_message(employer, ssa, caplog):
     import logging
 

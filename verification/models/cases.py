@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel
 from verification.models.employers import Employer, EmployerApiKey, HiringSite
+from verification.models.reference import BLIND_INDEX_COLLATION
 from verification.models.scoping import VerificationScopedQuerySet
 
 
@@ -127,7 +128,7 @@ class Worker(BaseModel):
     employer = models.ForeignKey(
         Employer, on_delete=models.PROTECT, related_name="workers", db_index=False
     )
-    ssn_bidx = models.CharField(max_length=64)
+    ssn_bidx = models.CharField(max_length=64, db_collation=BLIND_INDEX_COLLATION)
     ssn_last4 = models.CharField(max_length=4)
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80)
@@ -196,7 +197,7 @@ class VerificationCase(BaseModel):
     other_last_names = models.CharField(max_length=200, blank=True)
     date_of_birth = models.DateField()
     ssn_enc = models.TextField()
-    ssn_bidx = models.CharField(max_length=64)
+    ssn_bidx = models.CharField(max_length=64, db_collation=BLIND_INDEX_COLLATION)
     ssn_last4 = models.CharField(max_length=4)
     employee_email = models.EmailField(blank=True)
     preferred_language = models.CharField(
@@ -206,20 +207,22 @@ class VerificationCase(BaseModel):
     )
     citizenship_status = models.CharField(max_length=24, choices=CitizenshipStatus.choices)
     a_number_enc = models.TextField(blank=True)
-    a_number_bidx = models.CharField(max_length=64, blank=True)
+    a_number_bidx = models.CharField(max_length=64, blank=True, db_collation=BLIND_INDEX_COLLATION)
     a_number_last4 = models.CharField(max_length=4, blank=True)
     i94_enc = models.TextField(blank=True)
-    i94_bidx = models.CharField(max_length=64, blank=True)
+    i94_bidx = models.CharField(max_length=64, blank=True, db_collation=BLIND_INDEX_COLLATION)
     i94_last4 = models.CharField(max_length=4, blank=True)
     passport_enc = models.TextField(blank=True)
-    passport_bidx = models.CharField(max_length=64, blank=True)
+    passport_bidx = models.CharField(max_length=64, blank=True, db_collation=BLIND_INDEX_COLLATION)
     passport_last4 = models.CharField(max_length=4, blank=True)
     passport_country = models.CharField(max_length=3, blank=True)
     work_authorization_expires_on = models.DateField(null=True, blank=True)
     # Section 2
     document_type = models.CharField(max_length=32, choices=DocumentType.choices)
     document_number_enc = models.TextField(blank=True)
-    document_number_bidx = models.CharField(max_length=64, blank=True)
+    document_number_bidx = models.CharField(
+        max_length=64, blank=True, db_collation=BLIND_INDEX_COLLATION
+    )
     document_number_last4 = models.CharField(max_length=4, blank=True)
     document_expires_on = models.DateField(null=True, blank=True)
     offer_accepted_on = models.DateField()

@@ -19,6 +19,13 @@ from verification.models.scoping import (
     SsaScopedQuerySet,
 )
 
+# The collation of every blind-index column (`*_bidx`): hex digests, only ever compared for
+# equality (look-ups, IN, joins) or against the run partitions' hex bounds, where byte order and
+# any locale's order agree. Under "C" a comparison is a memcmp and sorts use abbreviated keys,
+# so the B-tree builds after a bulk load run about twice as fast as under a locale collation.
+# Every column joined to one of them must be "C" too (crossref's staging copies take it along).
+BLIND_INDEX_COLLATION = "C"
+
 
 class ReferenceSource(models.TextChoices):
     SSA = "ssa", "SSA Numident"
@@ -102,7 +109,7 @@ class Numident(models.Model):
 
     load = models.ForeignKey(ReferenceLoad, on_delete=models.CASCADE, related_name="+")
     ssn_enc = models.TextField()
-    ssn_bidx = models.CharField(max_length=64)
+    ssn_bidx = models.CharField(max_length=64, db_collation=BLIND_INDEX_COLLATION)
     ssn_last4 = models.CharField(max_length=4)
     first_name = models.CharField(max_length=80)
     middle_name = models.CharField(max_length=80, blank=True)
@@ -127,13 +134,13 @@ class ImmigrationRecord(models.Model):
 
     load = models.ForeignKey(ReferenceLoad, on_delete=models.CASCADE, related_name="+")
     a_number_enc = models.TextField(blank=True)
-    a_number_bidx = models.CharField(max_length=64, blank=True)
+    a_number_bidx = models.CharField(max_length=64, blank=True, db_collation=BLIND_INDEX_COLLATION)
     a_number_last4 = models.CharField(max_length=4, blank=True)
     i94_enc = models.TextField(blank=True)
-    i94_bidx = models.CharField(max_length=64, blank=True)
+    i94_bidx = models.CharField(max_length=64, blank=True, db_collation=BLIND_INDEX_COLLATION)
     i94_last4 = models.CharField(max_length=4, blank=True)
     passport_enc = models.TextField(blank=True)
-    passport_bidx = models.CharField(max_length=64, blank=True)
+    passport_bidx = models.CharField(max_length=64, blank=True, db_collation=BLIND_INDEX_COLLATION)
     passport_last4 = models.CharField(max_length=4, blank=True)
     passport_country = models.CharField(max_length=3, blank=True)
     first_name = models.CharField(max_length=80)
@@ -187,7 +194,11 @@ class EnforcementSubject(models.Model):
     date_of_birth = models.DateField(null=True, blank=True)
     nationality = models.CharField(max_length=3, blank=True)
     documents_enc = ArrayField(models.TextField(), default=list, blank=True)
-    documents_bidx = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    documents_bidx = ArrayField(
+        models.CharField(max_length=64, db_collation=BLIND_INDEX_COLLATION),
+        default=list,
+        blank=True,
+    )
     # The kind of each document ("ssn", "a_number", "passport", "i94", "document_number"), in the
     # order of documents_bidx: the linkage model tells a subject without an SSN (no evidence) from
     # one with another SSN (evidence against). Empty on rows loaded before kinds were kept.
