@@ -362,13 +362,13 @@ class Bound:
             ~kept & (bound + parts.slips["ssn"][ps] + parts.slips["a_number"][ps] >= need)
         )
         if len(slip):
-            self._open(cursor, index, np.unique(ps[slip]))
-            rows, at = np.unique(pc[slip], return_inverse=True)
-            mine = case_tail_digits(cases, rows)
+            subjects = ps[slip]
+            self._open(cursor, index, subjects)
+            mine = case_tail_digits(cases, np.arange(len(cases.ids)))
             extra = np.zeros(len(slip))
             for kind in ("ssn", "a_number"):
-                near = may_slip(mine, self.digits, at, ps[slip], kind)
-                extra += np.where(near, parts.slips[kind][ps[slip]], 0.0)
+                near = may_slip(mine, self.digits, pc[slip], subjects, kind)
+                extra += np.where(near, parts.slips[kind][subjects], 0.0)
             kept[slip] = bound[slip] + extra >= need
         return kept
 
@@ -377,7 +377,7 @@ class Bound:
         for kind in ("ssn", "a_number"):
             todo = subjects[self.digits[kind][subjects, 0, 0] == _UNOPENED]
             if len(todo):
-                fill_tail_digits(cursor, index, todo, kind, self.digits[kind])
+                fill_tail_digits(cursor, index, np.unique(todo), kind, self.digits[kind])
 
 
 def bound(index: SubjectIndex, params: Parameters, need: float) -> Bound:
@@ -529,13 +529,15 @@ def near_tails(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     differ, or one adjacent pair exchanged and at most one other digit, or the one is the other
     shifted by a place in at most one digit (a digit dropped and another added).
     """
-    keep: np.ndarray = (a == b).sum(axis=1) >= 2
-    keep |= (a[:, 1:] == b[:, :-1]).sum(axis=1) >= 2
-    keep |= (a[:, :-1] == b[:, 1:]).sum(axis=1) >= 2
-    for i in range(3):
-        exchanged = a.copy()
-        exchanged[:, [i, i + 1]] = a[:, [i + 1, i]]
-        keep |= (exchanged == b).sum(axis=1) >= 3
+    equal = a[:, :, None] == b[:, None, :]  # [k, i, j]: a[i] == b[j]
+    at = np.arange(4)
+    same = equal[:, at, at].astype(np.int8)  # position by position
+    before = equal[:, at[1:], at[:-1]].astype(np.int8)  # a[i + 1] == b[i]
+    after = equal[:, at[:-1], at[1:]].astype(np.int8)  # a[i] == b[i + 1]
+    agree = same.sum(axis=1)
+    keep: np.ndarray = (agree >= 2) | (before.sum(axis=1) >= 2) | (after.sum(axis=1) >= 2)
+    for i in range(3):  # a[i] and a[i + 1] exchanged, and at most one other digit wrong
+        keep |= agree - same[:, i] - same[:, i + 1] + before[:, i] + after[:, i] >= 3
     return keep
 
 
@@ -554,8 +556,9 @@ def may_slip(
     unknown = mine[:, 0] == _UNKNOWN_TAIL
     for k in range(TAIL_VALUES):
         tail = theirs[:, k]
-        out |= held & (tail[:, 0] == _UNKNOWN_TAIL)
-        out |= held & (tail[:, 0] >= 0) & (unknown | near_tails(mine, tail))
+        out |= held & ((tail[:, 0] == _UNKNOWN_TAIL) | ((tail[:, 0] >= 0) & unknown))
+        both = np.flatnonzero(held & ~unknown & (tail[:, 0] >= 0) & ~out)
+        out[both] = near_tails(mine[both], tail[both])
     return out
 
 

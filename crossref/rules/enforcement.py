@@ -160,9 +160,10 @@ def candidates(
         np.repeat(blocking.rule_of(key), count), minlength=len(blocking.RULES)
     ).tolist()
     dropped = np.zeros(0, dtype=np.int64)
-    if within is not None and len(by_name):
+    if within is not None and len(by_name):  # each pair judged once, though several rules made it
+        by_name = np.unique(by_name)
         kept = within.keep(cursor, index, cases, by_name // n_subjects, by_name % n_subjects)
-        dropped, by_name = np.unique(by_name[~kept]), by_name[kept]
+        dropped, by_name = by_name[~kept], by_name[kept]
     by_doc, per_rule_doc = [], {"ssn": 0, "document": 0}
     lookup = index.by_doc
     columns = [cases.ssn, cases.a_number, *map(list, zip(*cases.others, strict=True))]
@@ -175,11 +176,12 @@ def candidates(
             for s in lookup.get(bidx, ()) if bidx else ():
                 by_doc.append(i * n_subjects + s)
                 per_rule_doc["ssn" if j == 0 else "document"] += 1
-    pairs = np.unique(np.concatenate([by_name, np.asarray(by_doc, dtype=np.int64)]))
+    shared = np.unique(np.asarray(by_doc, dtype=np.int64))
+    pairs = np.union1d(by_name, shared)
     stats = {name: int(per_rule[i]) for i, name in enumerate(blocking.RULES)}
     stats.update(per_rule_doc)
     if within is not None:  # those a shared document makes are compared all the same
-        stats["beyond_reach"] = len(np.setdiff1d(dropped, pairs, assume_unique=True))
+        stats["beyond_reach"] = len(dropped) - int(np.isin(dropped, shared).sum())
     return pairs // n_subjects, pairs % n_subjects, stats
 
 
