@@ -72,9 +72,9 @@ class SubjectIndex:
     # "given", "family" -> `given_count` / `family_count` as an array by word id (`compare`),
     # built on first use
     count_tables: dict[str, np.ndarray] = field(default_factory=dict)
-    # model digest -> `compare.reach_parts` of each subject under that model, built on first use
+    # model digest -> `reach.reach_parts` of each subject under that model, built on first use
     reach: dict[str, Any] = field(default_factory=dict)
-    # model digest and review threshold -> `compare.bound`, built on first use
+    # model digest and review threshold -> `reach.bound`, built on first use
     bounds: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:

@@ -26,15 +26,9 @@ from django.conf import settings
 from crossref import sources
 from crossref.engine import PartitionContext
 from crossref.linkage import blocking
-from crossref.linkage.compare import (
-    Bound,
-    CaseColumns,
-    Compared,
-    bound,
-    compare,
-    refine_identifiers,
-)
+from crossref.linkage.compare import CaseColumns, Compared, compare, refine_identifiers
 from crossref.linkage.model import FIELD_INDEX, FIELDS, Parameters, Scores, score
+from crossref.linkage.reach import Bound, bound
 from crossref.linkage.store import parameters_for
 from crossref.linkage.subjects import (
     SubjectIndex,
@@ -137,7 +131,7 @@ def candidates(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """The (case row, subject) pairs the blocking rules make, each once, and the pairs per rule.
 
-    `within` (`compare.bound`): the name-blocked pairs that could not reach the review threshold
+    `within` (`reach.bound`): the name-blocked pairs that could not reach the review threshold
     without a shared document, whatever their names (`Bound.keep`, which may open subjects'
     last fours through `cursor`), are counted under `beyond_reach` and not returned; pairs by a
     shared document always are.

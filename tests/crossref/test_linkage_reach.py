@@ -1,4 +1,4 @@
-"""ENF-LINK leaves uncompared only the pairs no field could lift to a review lead (`compare.reach`)."""
+"""ENF-LINK leaves uncompared only the pairs no field could lift to a review lead (`reach.reach`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import cdist
 
 from crossref import sources
-from crossref.linkage import compare
+from crossref.linkage import reach
 from crossref.linkage.model import DEFAULT, FIELD_INDEX
 from crossref.linkage.subjects import forget, subject_index
 from crossref.models import Partition
@@ -71,7 +71,7 @@ def test_no_pair_outscores_the_reach_of_its_subject(world, names_joint):
         pc, ps, _ = enforcement.candidates(cases, index)
         got, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=1e-9)
     shared = (got.levels[:, FIELD_INDEX["ssn"] :] == 0).any(axis=1)
-    bound = compare.reach(index, params)[ps]
+    bound = reach.reach(index, params)[ps]
     assert len(pc) > 36
     assert (got.levels[:, FIELD_INDEX["ssn"]] == 1).any()  # the one-slip SSN was reached
     assert (scores.log_odds[~shared] <= bound[~shared] + 1e-9).all()
@@ -89,7 +89,7 @@ def test_a_subject_within_reach_only_by_a_slip_is_compared_only_with_near_last_f
             {"dhs": world.loads["dhs"].pk},
         )
         cases = enforcement.case_columns(cur.fetchall())
-        within = compare.bound(index, DEFAULT, need)
+        within = reach.bound(index, DEFAULT, need)
         pc, ps, stats = enforcement.candidates(cases, index, within, cur)
         every_pc, every_ps, _ = enforcement.candidates(cases, index)
     silva = index.subjects.index(next(s for s in index.subjects if s[1] == "S-1"))
@@ -125,7 +125,7 @@ def test_a_subject_within_reach_only_by_its_country_is_compared_only_with_cases_
         )
         cases = enforcement.case_columns(cur.fetchall())
         params = replace(DEFAULT, prior=1e-5)  # so that the country lifts it to review
-        within = compare.bound(index, params, np.log2(0.3 / 0.7))
+        within = reach.bound(index, params, np.log2(0.3 / 0.7))
         pc, ps, stats = enforcement.candidates(cases, index, within, cur)
         _, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=0.3)
         every_pc, _, _ = enforcement.candidates(cases, index)
@@ -146,7 +146,7 @@ def test_near_last_fours_keep_every_pair_within_two_slips():
     )
     a = digits[np.repeat(sample, 10_000)]
     b = digits[np.tile(np.arange(10_000), len(sample))]
-    kept = compare.near_tails(a, b).reshape(len(sample), 10_000)
+    kept = reach.near_tails(a, b).reshape(len(sample), 10_000)
     assert kept[distance <= 2].all()
     assert kept.mean() < 0.15  # and it rules out most of the rest
 
@@ -213,7 +213,7 @@ def test_the_bound_per_pair_loses_no_review_lead_on_a_varied_population(world):
         for prior in (1e-3, 1e-4, 1e-6):
             params = replace(DEFAULT, prior=prior)
             leads = []
-            for within in (compare.bound(index, params, np.log2(0.3 / 0.7)), None):
+            for within in (reach.bound(index, params, np.log2(0.3 / 0.7)), None):
                 pc, ps, stats = enforcement.candidates(cases, index, within, cur)
                 _, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=0.3)
                 at = scores.probability >= 0.3 - 1e-12
