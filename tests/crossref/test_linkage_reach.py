@@ -48,6 +48,16 @@ def _population(world) -> None:
     world.case(emp, "318412765", "Ana", "Silva", date(1962, 6, 6))  # a digit before the last four
 
 
+def _index_and_cases(world, cur):
+    """The subject index of the world's enforcement load and every case's compared columns."""
+    index = subject_index(world.loads["enforcement"].pk, cur)
+    cur.execute(
+        f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
+        {"dhs": world.loads["dhs"].pk},
+    )
+    return index, enforcement.case_columns(cur.fetchall())
+
+
 class _Every:
     """A bound that keeps every pair."""
 
@@ -62,12 +72,7 @@ def test_no_pair_outscores_the_reach_of_its_subject(world, names_joint):
     forget()
     params = replace(DEFAULT, names_joint=names_joint)
     with connection.cursor() as cur:
-        index = subject_index(world.loads["enforcement"].pk, cur)
-        cur.execute(
-            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
-            {"dhs": world.loads["dhs"].pk},
-        )
-        cases = enforcement.case_columns(cur.fetchall())
+        index, cases = _index_and_cases(world, cur)
         pc, ps, _ = enforcement.candidates(cases, index)
         got, scores = enforcement.judge(cur, cases, index, pc, ps, params, review=1e-9)
     shared = (got.levels[:, FIELD_INDEX["ssn"] :] == 0).any(axis=1)
@@ -83,12 +88,7 @@ def test_a_subject_within_reach_only_by_a_slip_is_compared_only_with_near_last_f
     forget()
     need = np.log2(0.3 / 0.7)
     with connection.cursor() as cur:
-        index = subject_index(world.loads["enforcement"].pk, cur)
-        cur.execute(
-            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
-            {"dhs": world.loads["dhs"].pk},
-        )
-        cases = enforcement.case_columns(cur.fetchall())
+        index, cases = _index_and_cases(world, cur)
         within = reach.bound(index, DEFAULT, need)
         pc, ps, stats = enforcement.candidates(cases, index, within, cur)
         every_pc, every_ps, _ = enforcement.candidates(cases, index)
@@ -118,12 +118,7 @@ def test_a_subject_within_reach_only_by_its_country_is_compared_only_with_cases_
     )
     forget()
     with connection.cursor() as cur:
-        index = subject_index(world.loads["enforcement"].pk, cur)
-        cur.execute(
-            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
-            {"dhs": world.loads["dhs"].pk},
-        )
-        cases = enforcement.case_columns(cur.fetchall())
+        index, cases = _index_and_cases(world, cur)
         params = replace(DEFAULT, prior=1e-5)  # so that the country lifts it to review
         within = reach.bound(index, params, np.log2(0.3 / 0.7))
         pc, ps, stats = enforcement.candidates(cases, index, within, cur)
@@ -203,12 +198,7 @@ def test_the_bound_per_pair_loses_no_review_lead_on_a_varied_population(world):
         )
     forget()
     with connection.cursor() as cur:
-        index = subject_index(world.loads["enforcement"].pk, cur)
-        cur.execute(
-            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c ORDER BY c.id",  # nosec B608 # our table and columns
-            {"dhs": world.loads["dhs"].pk},
-        )
-        cases = enforcement.case_columns(cur.fetchall())
+        index, cases = _index_and_cases(world, cur)
         dropped = 0
         for prior in (1e-3, 1e-4, 1e-6):
             params = replace(DEFAULT, prior=prior)
