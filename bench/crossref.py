@@ -122,7 +122,7 @@ def _p1_again(n: int) -> float:
     _switch_database()
     user = _reuse_user()
     partitions = int(os.environ.get("BENCH_CROSSREF_PARTITIONS", "0")) or max(8, n // 62_500)
-    workers = _workers(2)
+    workers = _workers(WORKERS)
     try:
         _wait_for_workers()
         run, _progress, seconds = _full_run(user, partitions=partitions)
@@ -230,6 +230,8 @@ class Labels:
 
 
 # --- P1 ----------------------------------------------------------------------------------------
+# Celery worker processes of the P1 runs (BENCH_CROSSREF_WORKERS, default 2: one per core here).
+WORKERS = max(1, int(os.environ.get("BENCH_CROSSREF_WORKERS", "2")))
 FLOOR_REPEATS = max(1, int(os.environ.get("BENCH_CROSSREF_FLOOR_REPEATS", "3")))
 
 
@@ -397,7 +399,7 @@ def _run_size(n: int, *, seed: int) -> dict[str, Any]:
         return {"total": 0.0, "floor": 0.0, "quality": {"erroneous": 0.0, "recall": 0.0}}
     floor = _floor_seconds()
     partitions = int(os.environ.get("BENCH_CROSSREF_PARTITIONS", "0")) or max(8, n // 62_500)
-    workers = _workers(2)
+    workers = _workers(WORKERS)
     try:
         _wait_for_workers()  # a long-running service: its start-up is not part of the run
         with _PeakMemory(workers) as memory:
@@ -405,7 +407,7 @@ def _run_size(n: int, *, seed: int) -> dict[str, Any]:
     finally:
         _stop(workers)
     print(
-        f"P1 full run (every rule, {partitions} SSN partitions + employer buckets, 2 Celery workers): "
+        f"P1 full run (every rule, {partitions} SSN partitions + employer buckets, {WORKERS} Celery worker processes): "
         f"{seconds:.1f}s, status {run.status}, {progress.rows_examined:,} rows examined, "
         f"{progress.total_hits:,} hits; floor {floor:.2f}s; ratio {seconds / floor:.2f}x "
         f"{report.goal('crossref', f'P1 full run / tuned SQL floor at {n:,}', seconds / floor, '<=', 4, unit='x')}"
@@ -439,7 +441,7 @@ def _quality_only(n: int, seed: int) -> dict[str, float]:
     """The quality figures of another seed (a full run on its data, not timed)."""
     print(f"-- scale {n:,} cases, seed {seed} (tuning seed: quality only)")
     labels, user = _prepare(n, seed)
-    workers = _workers(2)
+    workers = _workers(WORKERS)
     try:
         _wait_for_workers()
         _full_run(

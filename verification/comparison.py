@@ -415,16 +415,35 @@ def name_level(a: str, b: str) -> int:
     return int(name_levels([a], [b])[0])
 
 
-@lru_cache(maxsize=1 << 16)
-def _ymd(ordinal: int) -> tuple[int, int, int]:
-    d = date.fromordinal(ordinal)
-    return d.year, d.month, d.day
+_EPOCH = np.datetime64("0001-01-01", "D")
 
 
-def _split(ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    uniq, inverse = np.unique(np.maximum(ordinals, 1), return_inverse=True)
-    ymd = np.asarray([_ymd(int(o)) for o in uniq], dtype=np.int64).reshape(-1, 3)[inverse]
-    return ymd[:, 0], ymd[:, 1], ymd[:, 2]
+def ordinal_dates(ordinals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of each proleptic Gregorian ordinal (`date.toordinal`), as int64 arrays.
+
+    In numpy's calendar arithmetic, with no Python call per date; an ordinal below 1 counts as 1
+    (1 January of year 1), as `date.fromordinal(1)`.
+    """
+    o = np.maximum(np.asarray(ordinals, dtype=np.int64), 1) - 1
+    days = _EPOCH + o.astype("timedelta64[D]")
+    months = days.astype("datetime64[M]")
+    years = months.astype("datetime64[Y]")
+    year = years.astype(np.int64) + 1970
+    month = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
+    day = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return year, month, day
+
+
+def date_ordinals(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The ordinals of valid (year, month, day) columns: the inverse of `ordinal_dates`."""
+    months = (np.asarray(year, dtype=np.int64) - 1970).astype("datetime64[Y]").astype(
+        "datetime64[M]"
+    ) + (np.asarray(month, dtype=np.int64) - 1).astype("timedelta64[M]")
+    days = months.astype("datetime64[D]") + (np.asarray(day, dtype=np.int64) - 1).astype(
+        "timedelta64[D]"
+    )
+    out: np.ndarray = (days - _EPOCH).astype(np.int64) + 1
+    return out
 
 
 def _digits(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -438,8 +457,8 @@ def dob_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     out = np.full(len(left), DOB_DIFFERENT, dtype=np.int8)
     if not len(left):
         return out
-    ly, lm, ld = _split(left)
-    ry, rm, rd = _split(right)
+    ly, lm, ld = ordinal_dates(left)
+    ry, rm, rd = ordinal_dates(right)
     digits = (_digits(ly, lm, ld) != _digits(ry, rm, rd)).sum(axis=1)
     out[digits == 2] = 5
     same = (ly == ry).astype(int) + (lm == rm) + (ld == rd)

@@ -43,12 +43,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 
 import numpy as np
 
-from verification.comparison import phonetic
+from verification.comparison import date_ordinals, ordinal_dates, phonetic
 
 RULES = (
     "ssn",
@@ -95,20 +94,12 @@ def family_codes(family: str) -> tuple[NameCodes, ...]:
     return tuple(name_codes(part) for part in family.split()[:MAX_FAMILY_PARTS])
 
 
-@lru_cache(maxsize=1 << 16)
-def _date_parts(ordinal: int) -> tuple[int, int, int]:
-    d = date.fromordinal(ordinal)
-    return d.year, d.month, d.day
-
-
 def date_columns(dob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(ordinal, year, month, day) of each date ordinal; 0 where there is no date."""
     dob = np.asarray(dob, dtype=np.int64)
-    uniq, inverse = np.unique(dob, return_inverse=True)
-    parts = np.asarray(
-        [_date_parts(int(o)) if o > 0 else (0, 0, 0) for o in uniq], dtype=np.int64
-    ).reshape(-1, 3)[inverse]
-    return dob, parts[:, 0], parts[:, 1], parts[:, 2]
+    dated = dob > 0
+    year, month, day = (np.where(dated, part, 0) for part in ordinal_dates(dob))
+    return dob, year, month, day
 
 
 def year_only_dates(ordinal: np.ndarray) -> np.ndarray:
@@ -118,21 +109,14 @@ def year_only_dates(ordinal: np.ndarray) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=1 << 16)
-def _swapped(ordinal: int) -> int:
-    d = date.fromordinal(ordinal)
-    if d.day > 12 or d.day == d.month:
-        return 0
-    return d.replace(month=d.day, day=d.month).toordinal()
-
-
 def swapped_dates(ordinal: np.ndarray) -> np.ndarray:
     """Each date with day and month exchanged (0 where that is no other valid date, or no date)."""
-    uniq, inverse = np.unique(ordinal, return_inverse=True)
-    out = np.fromiter(
-        (_swapped(int(o)) if o > 0 else 0 for o in uniq), dtype=np.int64, count=len(uniq)
-    )
-    return out[inverse]
+    ordinal, year, month, day = date_columns(ordinal)
+    other = (ordinal > 0) & (day <= 12) & (day != month)
+    out = np.zeros(len(ordinal), dtype=np.int64)
+    if other.any():  # a day of 12 or less is a month, and a month is a day every month has
+        out[other] = date_ordinals(year[other], day[other], month[other])
+    return out
 
 
 def _key(rule: str, *parts: np.ndarray) -> np.ndarray:

@@ -64,15 +64,14 @@ def fill_tail_digits(
 def case_tail_digits(cases: CaseColumns, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Per kind, the last four digits of the cases at `rows` (len(rows), 4): -1 for no value, -2 when unknown."""
     out = {}
-    at = rows.tolist()
     last4 = cases.last4 or [("", "")] * len(cases.ids)
     for j, held in enumerate((cases.ssn, cases.a_number)):
-        text = np.array(
-            [(last4[k][j] or "").encode("ascii", "replace")[:4] for k in at], dtype="S4"
-        )
-        digits = text.view(np.uint8).reshape(-1, 4).astype(np.int8) - ord("0")
+        # Each text as four code points (a shorter one padded with 0): digits are 0-9 once less "0".
+        text = np.array([pair[j] or "" for pair in last4], dtype="U4")
+        digits = (text.view(np.uint32).reshape(-1, 4).astype(np.int64) - ord("0"))[rows]
         known = ((digits >= 0) & (digits <= 9)).all(axis=1)
-        has = np.fromiter((bool(held[k]) for k in at), dtype=bool, count=len(at))
+        digits = digits.astype(np.int8)
+        has = np.fromiter(map(bool, held), dtype=bool, count=len(held))[rows]
         digits[~known] = _UNKNOWN_TAIL
         digits[~has] = _NO_TAIL
         out["ssn" if j == 0 else "a_number"] = digits
