@@ -64,10 +64,11 @@ def fill_tail_digits(
 def case_tail_digits(cases: CaseColumns, rows: np.ndarray) -> dict[str, np.ndarray]:
     """Per kind, the last four digits of the cases at `rows` (len(rows), 4): -1 for no value, -2 when unknown."""
     out = {}
-    last4 = cases.last4 or [("", "")] * len(cases.ids)
+    # Each text as four code points (a shorter one padded with 0, None read as "None"): the
+    # digits are 0-9 once less "0", anything else is unknown.
+    texts = np.array(cases.last4 or [("", "")] * len(cases.ids), dtype="U4").reshape(-1, 2)
     for j, held in enumerate((cases.ssn, cases.a_number)):
-        # Each text as four code points (a shorter one padded with 0): digits are 0-9 once less "0".
-        text = np.array([pair[j] or "" for pair in last4], dtype="U4")
+        text = np.ascontiguousarray(texts[:, j])
         digits = (text.view(np.uint32).reshape(-1, 4).astype(np.int64) - ord("0"))[rows]
         known = ((digits >= 0) & (digits <= 9)).all(axis=1)
         digits = digits.astype(np.int8)
