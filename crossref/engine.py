@@ -156,10 +156,13 @@ def _execute(partition: Partition, token: str) -> None:
 
 
 def _mark_done(ctx: PartitionContext, token: str) -> None:
-    """The partition's done mark and statistics, guarded by its lease token and the run's status."""
+    """The partition's done mark and statistics, guarded by its lease token and the run's status.
+
+    Its end is the clock's time, not `now()`: that is when the partition's transaction began.
+    """
     ctx.cursor.execute(
         """
-        UPDATE crossref_partition SET status = 'done', finished_at = now(), lease_expires_at = NULL,
+        UPDATE crossref_partition SET status = 'done', finished_at = clock_timestamp(), lease_expires_at = NULL,
                rows_examined = %s, hits = %s, new_findings = %s, timings = %s, candidates = %s
          WHERE id = %s AND lease_token = %s AND status = 'running'
            AND EXISTS (SELECT 1 FROM crossref_run r WHERE r.id = run_id AND r.status = 'running')

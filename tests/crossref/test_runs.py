@@ -103,6 +103,18 @@ def test_progress_figures(data, matcher):
     assert after.eta_seconds is None
 
 
+def test_a_partition_records_when_it_really_ended(data, matcher, monkeypatch):
+    """A partition's end is the clock's time at its done mark, not its transaction's start."""
+    from crossref import engine
+
+    run = services.run_start(actor=matcher, enqueue=False, ssn_partitions=1)
+    part = run.partitions.get(kind=Partition.Kind.SSN)
+    monkeypatch.setenv("CROSSREF_TEST_PAUSE_BEFORE_COMMIT", "0.3")  # the rules took 0.3 s at least
+    assert engine.partition_execute(part.pk) == "done"
+    part.refresh_from_db()
+    assert (part.finished_at - part.started_at).total_seconds() >= 0.3
+
+
 def test_cancel_stops_pending_partitions_and_running_ones_do_not_commit(data, matcher):
     from crossref import engine
 
