@@ -7,6 +7,7 @@ right and feeds the product what an agency and an employer would send.
 from __future__ import annotations
 
 import csv
+import time
 from datetime import date
 
 import pytest
@@ -187,3 +188,24 @@ def test_calibration_gives_each_band_its_mean_probability_and_true_share():
     assert "[0.9, 0.99) 3 pairs p 0.93 true 0.67" in got
     assert "[0.3, 0.5) 1 pairs p 0.40 true 1.00" in got
     assert "[0.5, 0.7)" not in got  # an empty band is left out
+
+
+_WARMED: list[int] = []
+
+
+def test_training_is_timed_cold_in_a_child_each_repeat():
+    """What a timed repeat warms stays in its child: the next repeat starts as the first did."""
+
+    def work() -> None:
+        _WARMED.append(1)
+        time.sleep(0.05)
+
+    assert linkage_engine._cold(work) >= 0.05
+    assert linkage_engine._cold(work) >= 0.05
+    assert _WARMED == []  # the children's caches never came back to this process
+
+    def fails() -> None:
+        raise ValueError("no subjects")
+
+    with pytest.raises(RuntimeError, match="ValueError: no subjects"):
+        linkage_engine._cold(fails)
