@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.errors import ValidationFailed
@@ -106,7 +106,9 @@ def _db_facts(
 ) -> tuple[set[str], set[str], dict[str, PriorCase]]:
     """Row keys imported before, employer case ids taken, the latest earlier case per SSN."""
     since = timezone.now() - timedelta(days=settings.VERIFICATION_DUPLICATE_WINDOW_DAYS)
-    with connection.cursor() as cur:
+    # In a transaction, so that SET LOCAL holds for the three (the validation pass of an import
+    # that asks runs in autocommit); inside the import's own, no savepoint.
+    with transaction.atomic(savepoint=False), connection.cursor() as cur:
         cur.execute(_NO_JIT_SQL)
         cur.execute(_SEEN_SQL, [keys, employer.pk])
         seen = {r[0] for r in cur.fetchall()}
