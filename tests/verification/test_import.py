@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from audit.models import AuditEvent
+from verification import services
 from verification.imports.checks import row_key
 from verification.imports.jobs import import_choose, import_run
 from verification.imports.reading import COLUMNS
@@ -363,6 +364,49 @@ def test_a_repeated_ssn_with_a_reason_is_linked_to_the_earlier_row_of_the_file(e
     first = VerificationCase.objects.get(employer=employer, employer_case_id="")
     second = VerificationCase.objects.get(employer=employer, employer_case_id="second")
     assert second.duplicate_of_id == first.pk
+
+
+@pytest.mark.parametrize("mode", [ImportMode.GOOD_ROWS, ImportMode.ALL_OR_NOTHING])
+def test_the_employers_cases_already_in_the_database_count_as_earlier_cases(
+    employer, ssa, adam, mode
+):
+    other = services.employer_enrol(
+        actor=adam,
+        ein="98-7654321",
+        name="Other Farms",
+        naics="111998",
+        state="TX",
+        mou_signed_on=date(2024, 1, 5),
+    )
+    jose = {
+        "ssn": "234-56-7890",
+        "first_name": "José",
+        "last_name": "Hernández-Díaz",
+        "date_of_birth": "1985-11-03",
+    }
+    locked = {"ssn": "456-78-9012", "first_name": "Locked", "last_name": "Person"}
+    import_run(job_id=stage(other, csv_bytes([row(**locked, employer_case_id="A1")])).pk)
+    import_run(job_id=stage(employer, csv_bytes([row(employer_case_id="A1"), row(**jose)])).pk)
+    earlier_jose = VerificationCase.objects.get(employer=employer, ssn_last4="7890")
+    rows = [
+        row(**jose, duplicate_reason="rehire", employer_case_id="B2"),  # linked to the earlier case
+        row(**locked, employer_case_id="C3"),  # only the other employer has a case of this SSN
+        row(ssn="345-67-8901", first_name="Deceased", last_name="Person", employer_case_id="A1"),
+        row(middle_initial="Q"),  # Maria again, within the window, without a reason
+    ]
+    job = import_run(job_id=stage(employer, csv_bytes(rows), mode=mode).pk)
+    messages = {(line, f): m for line, f, m in job.errors.values_list("line", "field", "message")}
+    assert messages[(4, "employer_case_id")] == "Already used by another case."
+    maria = VerificationCase.objects.get(employer=employer, employer_case_id="A1")
+    assert messages[(5, "duplicate_reason")].startswith(f"Case {maria.pk} for this SSN was created")
+    assert set(messages) == {(4, "employer_case_id"), (5, "duplicate_reason")}
+    if mode == ImportMode.ALL_OR_NOTHING:
+        assert job.status == ImportStatus.REFUSED
+        assert VerificationCase.objects.filter(employer=employer).count() == 2
+        return
+    assert job.rows_imported == 2
+    assert VerificationCase.objects.get(employer_case_id="B2").duplicate_of_id == earlier_jose.pk
+    assert VerificationCase.objects.get(employer_case_id="C3").duplicate_of_id is None
 
 
 def test_imported_cases_are_announced_to_the_employers_webhooks(employer, ssa):
