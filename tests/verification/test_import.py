@@ -15,7 +15,6 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from audit.models import AuditEvent
-from verification import services
 from verification.imports.checks import row_key
 from verification.imports.jobs import import_choose, import_run
 from verification.imports.reading import COLUMNS
@@ -368,16 +367,9 @@ def test_a_repeated_ssn_with_a_reason_is_linked_to_the_earlier_row_of_the_file(e
 
 @pytest.mark.parametrize("mode", [ImportMode.GOOD_ROWS, ImportMode.ALL_OR_NOTHING])
 def test_the_employers_cases_already_in_the_database_count_as_earlier_cases(
-    employer, ssa, adam, mode
+    employer, other_employer, ssa, mode
 ):
-    other = services.employer_enrol(
-        actor=adam,
-        ein="98-7654321",
-        name="Other Farms",
-        naics="111998",
-        state="TX",
-        mou_signed_on=date(2024, 1, 5),
-    )
+    other = other_employer
     jose = {
         "ssn": "234-56-7890",
         "first_name": "José",
