@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
-from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped,unused-ignore]
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
