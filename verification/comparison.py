@@ -385,7 +385,9 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
             alternate[k] |= first_b[k] in NICKNAMES[first_a[k]]
         for k in [k for k, x in enumerate(a) if x in ROMANIZATIONS]:
             alternate[k] |= is_romanization(a[k], b[k])
-        for k in np.flatnonzero(~alternate).tolist():
+        # A diminutive begins with the other name's stem (two letters at least): only names of the
+        # same first letter can be one (most pairs of random names are not).
+        for k in np.flatnonzero(~alternate & same_start).tolist():
             alternate[k] = is_diminutive(first_a[k], first_b[k])
         one = (len_left[loose] == 1) | (len_right[loose] == 1)
         initial = np.zeros(len(a), dtype=bool)

@@ -242,3 +242,23 @@ def test_normalize_name_of_plain_ascii_is_the_character_loop():
     for value in samples:
         expected = matching._normalize_unicode(value.translate(matching._TRANSLATE))
         assert matching.normalize_name(value) == expected, repr(value)
+
+
+def test_a_diminutive_shares_the_first_letter_so_name_levels_asks_only_those():
+    """`name_levels` asks `is_diminutive` only of names with the same first letter: never one less."""
+    stems = ["ana", "juan", "carlos", "pedro", "maria", "jose", "lucia", "ines", "al", "bo"]
+    names = stems + [
+        s + end
+        for s in ("an", "juan", "carl", "pedr", "mari", "jos")
+        for end in comparison._DIMINUTIVE
+    ]
+    pairs = [(a, b) for a in names for b in names]
+    found = [(a, b) for a, b in pairs if comparison.is_diminutive(a, b)]
+    assert ("carlos", "carlitos") in found
+    assert ("ana", "anita") in found
+    assert all(a[:1] == b[:1] for a, b in found)
+    left, right = zip(*pairs, strict=True)
+    levels = comparison.name_levels(list(left), list(right))
+    for (a, b), level in zip(pairs, levels.tolist(), strict=True):
+        if (a, b) in found:
+            assert level <= 3, (a, b)  # a diminutive is at least the same name in another form
