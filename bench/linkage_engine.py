@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command, get_commands, load_command_class
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -214,8 +214,6 @@ def _cold(work: Callable[[], object]) -> float:
     later repeat does not lean our way. Its own database connection; no interpreter start-up, no
     import (Splink's timing has none either).
     """
-    from django.db import connections
-
     connections.close_all()  # the child opens its own; a socket is never shared across the fork
     read, write = os.pipe()
     pid = os.fork()
