@@ -62,6 +62,11 @@ def test_the_modal_asks_esc_cancels_and_confirm_posts(browser, live_server, make
     expect(shown).to_be_visible()
     expect(dialog).to_contain_text("Dismiss as a false positive?")
     expect(dialog).to_contain_text(case.number)
+    # The modal fades in: axe measures contrast once it is fully shown (on a busy machine it caught
+    # the button half faded).
+    page.wait_for_function(
+        "() => document.getAnimations().every(a => a.playState !== 'running')", timeout=10_000
+    )
     page.evaluate(AXE.read_text())
     assert page.evaluate(AXE_JS) == []
     # The focus is held inside the modal, whatever Tab does.
