@@ -232,7 +232,7 @@ def _cold(work: Callable[[], object]) -> float:
         got = pipe.read()
     os.waitpid(pid, 0)
     if not got or got.startswith("!"):
-        raise RuntimeError(f"train-linkage failed: {got[1:] or 'no answer'}")  # loudly
+        raise RuntimeError(f"the timed work failed: {got[1:] or 'no answer'}")  # loudly
     return float(got)
 
 
