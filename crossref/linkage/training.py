@@ -2,7 +2,7 @@
 
 1. The cases (a seeded sample, at most `cases` of them) and the current enforcement load.
 2. u: the levels of `random_pairs` random (case, subject) pairs (`em.estimate_u`; names judged
-   on the first NAME_PAIRS of them), the matches
+   on the first `name_pairs` of them), the matches
    among them taken out once m and the prior are known (step 4, then the prior once more). Names
    the wrong way round are too rare among random pairs to count: their u is the chance that
    both crossed comparisons agree, the product of each one's share among the random pairs
@@ -47,7 +47,21 @@ MIN_SUPPORT = 20.0  # expected matches with a value below which a field keeps it
 # Random pairs whose names are judged (straight and crossed): each distinct pair of names is
 # compared afresh, the costliest part of training; the names' levels are common enough that this
 # many pairs estimate their u (the rest of the random pairs judge dates and documents only).
+# Fewer on small data: NAME_PAIRS_PER_RECORD per case and subject, at least MIN_NAME_PAIRS. An
+# exact name, one random pair in 200 to 400 on FEBRL1, is still seen 25 to 50 times among 10,000
+# (and its weight is the subjects' term frequency anyway); a rarer close level a handful of times,
+# where the noise moves its weight (a log of m/u) little. Measured on FEBRL1 to FEBRL4 (1,000 to
+# 10,000 records): the same links as with 50,000 name pairs and a third of the training time on
+# the smallest; half as many per record (5) moved one link on FEBRL2.
 NAME_PAIRS = 100_000
+NAME_PAIRS_PER_RECORD = 10
+MIN_NAME_PAIRS = 10_000
+
+
+def name_pairs(records: int) -> int:
+    """How many of the random pairs have their names judged, for `records` cases and subjects."""
+    return min(NAME_PAIRS, max(MIN_NAME_PAIRS, NAME_PAIRS_PER_RECORD * records))
+
 
 # (round, what it blocks on, the fields it estimates)
 ROUNDS = (
@@ -69,6 +83,7 @@ class Report:
     cases: int
     subjects: int
     random_pairs: int
+    name_pairs: int = 0
     rounds: list[dict[str, Any]] = field(default_factory=list)
     candidate_pairs: int = 0
 
@@ -196,12 +211,13 @@ def estimate(
     n_cases, n_subjects = len(cases.ids), len(index)
     pc = rng.integers(0, n_cases, size=random_pairs)
     ps = rng.integers(0, n_subjects, size=random_pairs)
-    named = compare(cases, index, pc[:NAME_PAIRS], ps[:NAME_PAIRS], DEFAULT)
-    rest = compare(cases, index, pc[NAME_PAIRS:], ps[NAME_PAIRS:], DEFAULT, names=False)
+    named_n = name_pairs(n_cases + n_subjects)
+    named = compare(cases, index, pc[:named_n], ps[:named_n], DEFAULT)
+    rest = compare(cases, index, pc[named_n:], ps[named_n:], DEFAULT, names=False)
     random_levels = np.concatenate([named.levels, rest.levels])
-    crossed = _crossed_u(cases, index, pc[:NAME_PAIRS], named.name)
+    crossed = _crossed_u(cases, index, pc[:named_n], named.name)
     u = _with_crossed(em.estimate_u(random_levels), crossed)
-    report = Report(DEFAULT, n_cases, n_subjects, random_pairs)
+    report = Report(DEFAULT, n_cases, n_subjects, random_pairs, name_pairs=len(named.levels))
     estimates: dict[str, list[tuple[float, ...]]] = {}
     for label, block, fields in ROUNDS:
         pc, ps = _blocked(block, cases, index, pair_cap, rng)
@@ -285,6 +301,7 @@ def train(
         "cases": report.cases,
         "subjects": report.subjects,
         "random_pairs": report.random_pairs,
+        "name_pairs": report.name_pairs,
         "candidate_pairs": report.candidate_pairs,
         "rounds": report.rounds,
         "seed": seed,
@@ -341,4 +358,13 @@ def table(params: Parameters) -> list[tuple[str, str, float, float, float]]:
     ]
 
 
-__all__ = ["FIELD_INDEX", "NothingToTrainOn", "Report", "estimate", "pairs_on", "table", "train"]
+__all__ = [
+    "FIELD_INDEX",
+    "NothingToTrainOn",
+    "Report",
+    "estimate",
+    "name_pairs",
+    "pairs_on",
+    "table",
+    "train",
+]

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
 from crossref import selectors
-from crossref.linkage import blocking, em, model
+from crossref.linkage import blocking, em, model, training
 from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, Parameters
 from crossref.linkage.subjects import forget
 from crossref.models import Finding, LinkageModel, Partition
@@ -510,6 +510,8 @@ def test_train_linkage_stores_an_audited_version_and_prints_the_table(world, mat
     assert row.trained_by == matcher
     assert row.active
     assert row.digest == Parameters.from_json(row.parameters, "v1").digest
+    # Fewer random pairs than the name-pair floor: every one of them had its names judged.
+    assert row.training["random_pairs"] == row.training["name_pairs"] == 5000
     assert "field" in out
     assert "swapped_with_surname" in out
     assert f"v1 ({row.digest})" in out
@@ -525,6 +527,15 @@ def test_train_linkage_stores_an_audited_version_and_prints_the_table(world, mat
     # Training again makes version 2, never an edit of version 1.
     call_command("crossref", "train-linkage", "--user", matcher.username, "--random-pairs", "5000")
     assert list(LinkageModel.objects.values_list("version", flat=True)) == [2, 1]
+
+
+def test_names_are_judged_on_random_pairs_in_proportion_to_the_data():
+    """Small files judge fewer names (training time is mostly names), never under the floor."""
+    assert training.name_pairs(1_000) == training.MIN_NAME_PAIRS
+    assert training.name_pairs(5_000) == 5_000 * training.NAME_PAIRS_PER_RECORD
+    assert training.name_pairs(1_000_000) == training.NAME_PAIRS
+    sizes = [training.name_pairs(n) for n in range(0, 20_000, 500)]
+    assert sizes == sorted(sizes)
 
 
 def test_training_is_refused_without_data_or_by_an_analyst(world, matcher, directory):
