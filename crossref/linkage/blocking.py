@@ -16,6 +16,8 @@ a name and "initial" the given name's first letter:
   survives a misspelt surname (its sound changed) together with a wrong year, the commonest
   error in a date of birth (one more key per case costs about 5% of the rule's time: the other
   two parts of the date are left to the other rules);
+- a surname of two parts keys its surname rules also under the parts written as one word (a
+  space slipped in or left out: "Rei D", "Reid");
 - `dob_initials`: the date of birth and both initials, in either order: survives names entered
   the wrong way round and most typos after the first letter;
 - the subjects' `surname_year_month`, `surname_month_day` and `surname_year_day` keys are also
@@ -90,8 +92,18 @@ def name_codes(name: str) -> NameCodes:
 
 @lru_cache(maxsize=1 << 18)
 def family_codes(family: str) -> tuple[NameCodes, ...]:
-    """Codes of each part of a normalized surname (compound surnames: up to three parts)."""
-    return tuple(name_codes(part) for part in family.split()[:MAX_FAMILY_PARTS])
+    """Codes of each part of a normalized surname (compound surnames: up to three parts).
+
+    A surname of two parts also gets the code of its parts written as one word, in the third
+    slot: "Rei D" and "Reid", "Mc Donald" and "McDonald", "De Leon" and "Deleon" are one name
+    to the comparison (equal once spaces go), and a stray or dropped space must not keep the pair
+    out of every block when the given name does not help either.
+    """
+    parts = family.split()
+    codes = [name_codes(part) for part in parts[:MAX_FAMILY_PARTS]]
+    if 1 < len(parts) < MAX_FAMILY_PARTS:
+        codes.append(name_codes("".join(parts)))
+    return tuple(codes)
 
 
 def date_columns(dob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

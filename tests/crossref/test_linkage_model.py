@@ -183,6 +183,24 @@ def test_no_single_bad_field_loses_the_pair_in_blocking(corruption):
     assert shared, corruption
 
 
+@pytest.mark.parametrize(
+    ("case_family", "subject_family"), [("Rei D", "Reid"), ("DeLeon", "De Leon")]
+)
+def test_a_space_slipped_into_or_out_of_a_surname_keeps_the_pair_in_a_block(
+    case_family, subject_family
+):
+    """The given name replaced, so only the surname (equal once spaces go) can block the pair."""
+    born = np.array([date(1928, 7, 14).toordinal()])
+    subject = blocking.name_keys(
+        ["harry"], [normalize_name(subject_family)], born, undated_only=True
+    )
+    case = blocking.name_keys(["william"], [normalize_name(case_family)], born, undated_only=False)
+    shared = set(case.ravel().tolist()) & set(subject.ravel().tolist()) - {int(blocking.NONE)}
+    assert "surname_dob" in {blocking.RULES[r] for r in blocking.rule_of(np.array(sorted(shared)))}
+    other = blocking.name_keys(["william"], ["rossi"], born, undated_only=False)
+    assert not set(other.ravel().tolist()) & set(subject.ravel().tolist()) - {int(blocking.NONE)}
+
+
 def test_an_undated_subject_still_has_a_name_key():
     subject = blocking.name_keys(["carlos"], ["mendoza"], np.array([0]), undated_only=True)
     case = blocking.name_keys(
