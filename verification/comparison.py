@@ -32,6 +32,7 @@ distinct pair, as names repeat.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
@@ -211,6 +212,7 @@ def is_romanization(a: str, b: str) -> bool:
 
 
 _DIMINUTIVE = ("ito", "ita", "itos", "itas", "cito", "cita", "illo", "illa", "ico", "ica")
+_DIMINUTIVE_ENDINGS = frozenset(_DIMINUTIVE)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -229,7 +231,11 @@ def is_diminutive(a: str, b: str) -> bool:
         stems.add(a[:-1])
     if a.endswith(("as", "es", "os")):
         stems.add(a[:-2])
-    return any(len(stem) >= 2 and b == stem + end for stem in stems for end in _DIMINUTIVE)
+    # b is a stem and an ending: the ending is what follows the stem.
+    return any(
+        len(stem) >= 2 and b.startswith(stem) and b[len(stem) :] in _DIMINUTIVE_ENDINGS
+        for stem in stems
+    )
 
 
 def _nicknames() -> dict[str, frozenset[str]]:
@@ -343,6 +349,18 @@ def _letters(code: str) -> int:
     return len(code) - code.count(" ")
 
 
+def _initials(names: Sequence[str]) -> np.ndarray:
+    """The first letter of each name ("" for none), as an array (numpy cuts each string in C)."""
+    return np.array(names, dtype="U1") if len(names) else np.zeros(0, dtype="U1")
+
+
+def _has_space(names: Sequence[str]) -> np.ndarray:
+    """Whether each name has several words."""
+    return np.fromiter(
+        map(str.__contains__, names, itertools.repeat(" ")), dtype=bool, count=len(names)
+    )
+
+
 def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     """The `NAME_LEVELS` index (int8, -1 for a missing side) of each pair of normalized names.
 
@@ -373,9 +391,7 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
         skel_len = np.fromiter(map(_letters, skel_a), dtype=np.int64, count=len(a))
         # A skeleton of one or two letters ("Li", "Lee"; "Yi", "Yee") counts only with the same
         # first letter: the vowels it drops are all such a short name has.
-        same_start = np.fromiter(
-            (x[:1] == y[:1] for x, y in zip(a, b, strict=True)), dtype=bool, count=len(a)
-        )
+        same_start = _initials(a) == _initials(b)
         alternate = ((sound_a == sound_b) & (sound_len >= 2)) | (
             (skel_a == skel_b) & ((skel_len >= 3) | ((skel_len >= 1) & same_start))
         )
@@ -399,8 +415,8 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     same = np.array(left, dtype=object) == np.array(right, dtype=object)
     out[same] = 0
     # Several words: the same parts in another order is exact, a strict subset is close.
-    several = [i for i in range(n) if out[i] != 0 and (" " in left[i] or " " in right[i])]
-    for i in several:
+    spaced = _has_space(left) | _has_space(right)
+    for i in np.flatnonzero(spaced & (out != 0)).tolist():
         x, y = left[i], right[i]
         if x.replace(" ", "") == y.replace(" ", "") or _parts(x) == _parts(y):
             out[i] = 0

@@ -88,8 +88,12 @@ def pair_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     )
     missing = np.flatnonzero(got == -9)
     if len(missing):
-        todo = uniq[missing].tolist()
-        levels = name_levels([word(c >> 32) for c in todo], [word(c & 0xFFFFFFFF) for c in todo])
+        codes_todo = uniq[missing]
+        todo = codes_todo.tolist()
+        levels = name_levels(
+            list(map(word, (codes_todo >> 32).tolist())),
+            list(map(word, (codes_todo & 0xFFFFFFFF).tolist())),
+        )
         got[missing] = levels
         with _levels_lock:
             if len(_LEVELS) > 4_000_000:
