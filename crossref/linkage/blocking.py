@@ -23,8 +23,9 @@ a name and "initial" the given name's first letter:
 - the subjects' `surname_year_month`, `surname_month_day` and `surname_year_day` keys are also
   made with given name and surname exchanged: names entered the wrong way round together with
   one wrong part of the date;
-- the subjects' `given_dob` and `surname_dob` keys are also made under their date of birth with
-  day and month exchanged (a keying slip on either side);
+- the subjects' `given_dob`, `surname_dob` and `dob_initials` keys are also made under their
+  date of birth with day and month exchanged (a keying slip on either side; with the initials in
+  either order, names the wrong way round as well);
 - `undated_names`: both names' sounds, for subjects without a date of birth (enforcement
   records are often partial): every case carries the key, only undated subjects do.
 - `year_only_names`: a surname part's sound, the initial and the year, for subjects born on
@@ -219,6 +220,7 @@ def _keys(g: np.ndarray, f: np.ndarray, dob: np.ndarray, *, undated_only: bool) 
         columns += [
             _key("given_dob", g_sound, swapped),
             _key("surname_dob", f_sound[:, 0], swapped),
+            _key("dob_initials", swapped, low, high),
             _key("surname_year_month", g_sound, f_initial, year, month),
             _key("surname_month_day", g_sound, f_initial, month, day),
             _key("surname_year_day", g_sound, f_initial, year, day),
