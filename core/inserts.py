@@ -10,11 +10,33 @@ signals are connected to the models they serve; audit/services.py does the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import fields as model_fields
+from django.db.models.fields.related import ForeignKey
 
 _SQL: dict[tuple[Any, ...], tuple[list[Any], str]] = {}
+
+# Fields whose `get_db_prep_save(pre_save(obj))` is the attribute itself when it already has
+# this exact type (or is None): PostgreSQL's adapters take str, bool, int, float and date as they
+# are. Checked by exact class, so a subclass with its own conversion takes the full path.
+_PLAIN_TYPES: dict[type, type] = {
+    model_fields.CharField: str,
+    model_fields.TextField: str,
+    model_fields.EmailField: str,
+    model_fields.BooleanField: bool,
+    model_fields.IntegerField: int,
+    model_fields.BigIntegerField: int,
+    model_fields.SmallIntegerField: int,
+    model_fields.PositiveIntegerField: int,
+    model_fields.PositiveSmallIntegerField: int,
+    model_fields.FloatField: float,
+    model_fields.DateField: date,
+}
+# One (field, plain type or None) plan per field list of _SQL, built on first use.
+_PLANS: dict[int, tuple[list[Any], list[tuple[Any, type | None]]]] = {}
 
 
 def _quote(name: str) -> str:
@@ -36,8 +58,34 @@ def _statement(model: Any, *, with_pk: bool, suffix: str, rows: int = 1) -> tupl
     return built
 
 
+def _plain_type(field: Any) -> type | None:
+    """The one type whose values this field writes unchanged, if it has one."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return None
+    if type(field) is ForeignKey:
+        target = field.target_field
+        return int if isinstance(target, model_fields.IntegerField) else None
+    return _PLAIN_TYPES.get(type(field))
+
+
+def _plan(fields: list[Any]) -> list[tuple[Any, type | None]]:
+    planned = _PLANS.get(id(fields))
+    if planned is None or planned[0] is not fields:
+        planned = _PLANS[id(fields)] = (fields, [(f, _plain_type(f)) for f in fields])
+    return planned[1]
+
+
 def _values(fields: list[Any], obj: Any, conn: Any) -> list[Any]:
-    return [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+    """Each field's `get_db_prep_save(pre_save(obj, add=True))`, skipped where it is the value."""
+    out = []
+    for field, plain in _plan(fields):
+        if plain is not None:
+            value = getattr(obj, field.attname)
+            if value is None or type(value) is plain:
+                out.append(value)
+                continue
+        out.append(field.get_db_prep_save(field.pre_save(obj, True), conn))
+    return out
 
 
 def _saved(obj: Any, pk: Any, alias: str) -> None:
