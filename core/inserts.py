@@ -75,7 +75,7 @@ def _plan(fields: list[Any]) -> list[tuple[Any, type | None]]:
     return planned[1]
 
 
-def _values(fields: list[Any], obj: Any, conn: Any) -> list[Any]:
+def prepared_values(fields: list[Any], obj: Any, conn: Any) -> list[Any]:
     """Each field's `get_db_prep_save(pre_save(obj, add=True))`, skipped where it is the value."""
     out = []
     for field, plain in _plan(fields):
@@ -107,7 +107,7 @@ def insert_one(obj: Any, *, suffix: str = "", returning_pk: bool = True) -> Any:
     tail = f"{suffix} RETURNING {pk_column}" if returning_pk else suffix
     fields, sql = _statement(type(obj), with_pk=with_pk, suffix=tail)
     with conn.cursor() as cursor:
-        cursor.execute(sql, _values(fields, obj, conn))
+        cursor.execute(sql, prepared_values(fields, obj, conn))
         row = cursor.fetchone() if returning_pk else None
     _saved(obj, row[0] if row else None, conn.alias)
     return obj.pk
@@ -131,7 +131,7 @@ def insert_one_from(obj: Any, *, source: str, suffix: str) -> tuple[str, list[An
         )
         built = _SQL[key] = (fields, sql)
     fields, sql = built
-    return sql, _values(fields, obj, conn)
+    return sql, prepared_values(fields, obj, conn)
 
 
 def inserted(obj: Any, pk: Any) -> None:
@@ -151,7 +151,7 @@ def insert_many(objs: Sequence[Any]) -> None:
         suffix=f"RETURNING {_quote(model._meta.pk.column)}",
         rows=len(objs),
     )
-    values = [v for obj in objs for v in _values(fields, obj, conn)]
+    values = [v for obj in objs for v in prepared_values(fields, obj, conn)]
     with conn.cursor() as cursor:
         cursor.execute(sql, values)
         pks = [row[0] for row in cursor.fetchall()]
@@ -175,7 +175,7 @@ def insert_with_many(
         return None
     conn = connections[DEFAULT_DB_ALIAS]
     first_fields, first_sql = _statement(type(first), with_pk=True, suffix="")
-    values = _values(first_fields, first, conn)
+    values = prepared_values(first_fields, first, conn)
     ctes, selects = [f"first_row AS ({first_sql})"], []
     if objs:
         model = type(objs[0])
@@ -186,7 +186,7 @@ def insert_with_many(
             rows=len(objs),
         )
         ctes.append(f"many_rows AS ({sql})")
-        values += [v for obj in objs for v in _values(fields, obj, conn)]
+        values += [v for obj in objs for v in prepared_values(fields, obj, conn)]
         selects.append("SELECT *, false FROM many_rows")
     if also is not None:
         ctes.append(f"also_row AS ({also[0]})")

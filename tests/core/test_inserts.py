@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime
 
 from django.db import connection
 
-from core.inserts import _statement, _values
+from core.inserts import _statement, prepared_values
 from verification.models import CaseComparison, ComparisonOutcome, Worker
 
 
@@ -24,7 +24,7 @@ def test_values_written_as_they_are_match_what_the_orm_would_write():
         created_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
     )
     fields, _ = _statement(CaseComparison, with_pk=False, suffix="")
-    assert _values(fields, row, connection) == _orm_values(fields, row)
+    assert prepared_values(fields, row, connection) == _orm_values(fields, row)
 
 
 def test_values_of_another_type_are_still_converted_by_their_field():
@@ -32,7 +32,9 @@ def test_values_of_another_type_are_still_converted_by_their_field():
         case_id="12", source="ssa", field="dob", outcome="match", score=1, reference_id="42"
     )
     fields, _ = _statement(CaseComparison, with_pk=False, suffix="")
-    values = dict(zip([f.attname for f in fields], _values(fields, row, connection), strict=True))
+    values = dict(
+        zip([f.attname for f in fields], prepared_values(fields, row, connection), strict=True)
+    )
     assert [(values[k], type(values[k])) for k in ("case_id", "reference_id", "score")] == [
         (12, int),
         (42, int),
@@ -45,11 +47,13 @@ def test_a_date_field_given_a_datetime_writes_its_date():
         employer_id=1, first_name="Ana", last_name="Lopez", date_of_birth=date(1990, 5, 6)
     )
     fields, _ = _statement(Worker, with_pk=False, suffix="")
-    plain = dict(zip([f.attname for f in fields], _values(fields, worker, connection), strict=True))
+    plain = dict(
+        zip([f.attname for f in fields], prepared_values(fields, worker, connection), strict=True)
+    )
     assert plain["date_of_birth"] == date(1990, 5, 6)
     worker.date_of_birth = datetime(1990, 5, 6, 12, 0)  # naive: the ORM takes its date
     converted = dict(
-        zip([f.attname for f in fields], _values(fields, worker, connection), strict=True)
+        zip([f.attname for f in fields], prepared_values(fields, worker, connection), strict=True)
     )
     assert converted["date_of_birth"] == date(1990, 5, 6)
     assert type(converted["date_of_birth"]) is date
