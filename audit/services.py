@@ -18,6 +18,7 @@ from audit import context
 from audit.catalogue import CATALOGUE, CATALOGUE_VERSION
 from audit.models import AuditEvent, Outcome
 from core.errors import DomainError
+from core.inserts import prepared_values
 
 # What a full identifier looks like in free text: an SSN with or without separators, nine or more
 # digits in a row, an A-Number. Never allowed in the free-text parts of an audit row.
@@ -139,25 +140,26 @@ def _statement(event: AuditEvent) -> tuple[str, list[Any]]:
     are connected to AuditEvent): the ORM's insert compiler costs about a millisecond per page view."""
     global _INSERT
     if _INSERT is None:
-        fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+        # subjects last: a list of strings goes to the database as it is, without ArrayField's
+        # per-item preparation.
+        fields = [
+            f
+            for f in AuditEvent._meta.concrete_fields
+            if not f.primary_key and f.name != "subjects"
+        ]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in fields)  # the model's own column names
+        subjects = quote(AuditEvent._meta.get_field("subjects").column)
         _INSERT = (
             fields,
             (
-                f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
-                f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(AuditEvent._meta.pk.column)}"
+                f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}, {subjects}) "  # noqa: S608  # nosec B608 # table and column names and SQL fragments are ours; values are bound parameters
+                f"VALUES ({', '.join(['%s'] * (len(fields) + 1))}) RETURNING {quote(AuditEvent._meta.pk.column)}"
             ),
         )
     fields, sql = _INSERT
     conn = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy, for the 28 fields
-    values = [
-        list(event.subjects)
-        if f.name == "subjects"
-        else f.get_db_prep_save(f.pre_save(event, True), conn)
-        for f in fields
-    ]
-    return sql, values
+    return sql, [*prepared_values(fields, event, conn), list(event.subjects)]
 
 
 def _written(event: AuditEvent, pk: int) -> None:

@@ -10,11 +10,33 @@ signals are connected to the models they serve; audit/services.py does the same 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import fields as model_fields
+from django.db.models.fields.related import ForeignKey
 
 _SQL: dict[tuple[Any, ...], tuple[list[Any], str]] = {}
+
+# Fields whose `get_db_prep_save(pre_save(obj))` is the attribute itself when it already has
+# this exact type (or is None): PostgreSQL's adapters take str, bool, int, float and date as they
+# are. Checked by exact class, so a subclass with its own conversion takes the full path.
+_PLAIN_TYPES: dict[type, type] = {
+    model_fields.CharField: str,
+    model_fields.TextField: str,
+    model_fields.EmailField: str,
+    model_fields.BooleanField: bool,
+    model_fields.IntegerField: int,
+    model_fields.BigIntegerField: int,
+    model_fields.SmallIntegerField: int,
+    model_fields.PositiveIntegerField: int,
+    model_fields.PositiveSmallIntegerField: int,
+    model_fields.FloatField: float,
+    model_fields.DateField: date,
+}
+# One (field, plain type or None) plan per field list of _SQL, built on first use.
+_PLANS: dict[int, tuple[list[Any], list[tuple[Any, type | None]]]] = {}
 
 
 def _quote(name: str) -> str:
@@ -36,8 +58,34 @@ def _statement(model: Any, *, with_pk: bool, suffix: str, rows: int = 1) -> tupl
     return built
 
 
-def _values(fields: list[Any], obj: Any, conn: Any) -> list[Any]:
-    return [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+def _plain_type(field: Any) -> type | None:
+    """The one type whose values this field writes unchanged, if it has one."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return None
+    if type(field) is ForeignKey:
+        target = field.target_field
+        return int if isinstance(target, model_fields.IntegerField) else None
+    return _PLAIN_TYPES.get(type(field))
+
+
+def _plan(fields: list[Any]) -> list[tuple[Any, type | None]]:
+    planned = _PLANS.get(id(fields))
+    if planned is None or planned[0] is not fields:
+        planned = _PLANS[id(fields)] = (fields, [(f, _plain_type(f)) for f in fields])
+    return planned[1]
+
+
+def prepared_values(fields: list[Any], obj: Any, conn: Any) -> list[Any]:
+    """Each field's `get_db_prep_save(pre_save(obj, add=True))`, skipped where it is the value."""
+    out = []
+    for field, plain in _plan(fields):
+        if plain is not None:
+            value = getattr(obj, field.attname)
+            if value is None or type(value) is plain:
+                out.append(value)
+                continue
+        out.append(field.get_db_prep_save(field.pre_save(obj, True), conn))
+    return out
 
 
 def _saved(obj: Any, pk: Any, alias: str) -> None:
@@ -59,7 +107,7 @@ def insert_one(obj: Any, *, suffix: str = "", returning_pk: bool = True) -> Any:
     tail = f"{suffix} RETURNING {pk_column}" if returning_pk else suffix
     fields, sql = _statement(type(obj), with_pk=with_pk, suffix=tail)
     with conn.cursor() as cursor:
-        cursor.execute(sql, _values(fields, obj, conn))
+        cursor.execute(sql, prepared_values(fields, obj, conn))
         row = cursor.fetchone() if returning_pk else None
     _saved(obj, row[0] if row else None, conn.alias)
     return obj.pk
@@ -83,7 +131,7 @@ def insert_one_from(obj: Any, *, source: str, suffix: str) -> tuple[str, list[An
         )
         built = _SQL[key] = (fields, sql)
     fields, sql = built
-    return sql, _values(fields, obj, conn)
+    return sql, prepared_values(fields, obj, conn)
 
 
 def inserted(obj: Any, pk: Any) -> None:
@@ -103,7 +151,7 @@ def insert_many(objs: Sequence[Any]) -> None:
         suffix=f"RETURNING {_quote(model._meta.pk.column)}",
         rows=len(objs),
     )
-    values = [v for obj in objs for v in _values(fields, obj, conn)]
+    values = [v for obj in objs for v in prepared_values(fields, obj, conn)]
     with conn.cursor() as cursor:
         cursor.execute(sql, values)
         pks = [row[0] for row in cursor.fetchall()]
@@ -127,7 +175,7 @@ def insert_with_many(
         return None
     conn = connections[DEFAULT_DB_ALIAS]
     first_fields, first_sql = _statement(type(first), with_pk=True, suffix="")
-    values = _values(first_fields, first, conn)
+    values = prepared_values(first_fields, first, conn)
     ctes, selects = [f"first_row AS ({first_sql})"], []
     if objs:
         model = type(objs[0])
@@ -138,7 +186,7 @@ def insert_with_many(
             rows=len(objs),
         )
         ctes.append(f"many_rows AS ({sql})")
-        values += [v for obj in objs for v in _values(fields, obj, conn)]
+        values += [v for obj in objs for v in prepared_values(fields, obj, conn)]
         selects.append("SELECT *, false FROM many_rows")
     if also is not None:
         ctes.append(f"also_row AS ({also[0]})")
