@@ -17,6 +17,7 @@ could change the outcome (`refine_identifiers`): never stored, never logged.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import numpy as np
 from rapidfuzz.distance import DamerauLevenshtein
 
 from crossref import sources
-from crossref.linkage import blocking
+from crossref.linkage import blocking, cooccur
 from crossref.linkage.model import (
     FIELD_INDEX,
     FIELDS,
@@ -62,6 +63,8 @@ class CaseColumns:
     country: np.ndarray | None = None  # `country_code`s (0: none); None: no country at all
     # (SSN, A-Number) last four digits as shown in clear, '' for none; None: not read
     last4: list[tuple[str, str]] | None = None
+    # (subject index, `cooccur.NameCounts`) of these cases and that index, built on first use
+    name_counts: tuple[Any, Any] | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -75,6 +78,9 @@ class Compared:
     ]  # field -> subjects' names bearing the pair's exact name, or the subject's name where the
     # names are exchanged (NaN: neither)
     tf_total: dict[str, int]  # field -> the subjects' names with a value
+    # where both names agree exactly, how much more often the two go together among the people
+    # than their own rates predict (`cooccur.lift`); 1 elsewhere
+    joint: np.ndarray | None = None
 
 
 def pair_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -232,14 +238,17 @@ def compare(
     levels[:, FIELD_INDEX["ssn"] :] = _document_levels(cases, index, pc, ps)
     tf = {}
     swapped = given == SWAPPED  # `model.swapped_weight` takes the counts of the subject's names
-    for field, words_, counts, got in (
+    for name_field, words_, counts, got in (
         ("given", index.name_given, index.given_count, given),
         ("family", index.name_family, index.family_count, family),
     ):
-        tf[field] = np.where(
-            (got == 0) | swapped, count_table(index, field, counts)[words_[name]], np.nan
+        tf[name_field] = np.where(
+            (got == 0) | swapped, count_table(index, name_field, counts)[words_[name]], np.nan
         )
-    return Compared(levels, name, tf, {"given": index.given_total, "family": index.family_total})
+    joint = cooccur.lift(cases, index, pc, ps, name, (given == 0) & (family == 0))
+    return Compared(
+        levels, name, tf, {"given": index.given_total, "family": index.family_total}, joint
+    )
 
 
 def count_table(index: SubjectIndex, field: str, counts: dict[int, int]) -> np.ndarray:

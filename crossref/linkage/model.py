@@ -23,7 +23,10 @@ log2(λ / (1 - λ)), plus the weights, and its match probability is 1 / (1 + 2^-
 - Names are not independent of each other (a family's origin chooses both): among different
   people both names agree exactly `names_joint` times as often as the product of their rates
   (measured on the random pairs in training). Where both agree exactly, the surname's weight is
-  lowered by log2(names_joint), so the pair is not counted as two independent coincidences.
+  lowered by log2(names_joint), so the pair is not counted as two independent coincidences. An
+  average is the commonest origins': a pair's own names may go together far more (a smaller
+  community's), so the lift of its name pair among the people being linked (`cooccur`) replaces
+  names_joint where it is larger.
 
 m and u come from the data (`crossref.linkage.training`: u from random pairs, m by
 expectation-maximisation over blocked pairs), stored versioned in `LinkageModel`. `DEFAULT` is
@@ -266,13 +269,15 @@ def score(
     levels: np.ndarray,
     tf: dict[str, np.ndarray] | None = None,
     tf_total: dict[str, int] | None = None,
+    joint: np.ndarray | None = None,
 ) -> Scores:
     """The weights, log-odds and match probability of pairs given their levels (pairs x FIELDS, -1 missing).
 
     `tf` gives, per term-frequency field, how many of the subjects' `tf_total` names bear each
     pair's exact name (NaN where not exact): u of the exact level becomes that share, smoothed.
     Where the names are exchanged (`SWAPPED`), `tf` gives the counts of the subject's two names
-    (`swapped_weight`).
+    (`swapped_weight`). `joint` gives, per pair, the dependence of its two names where both agree
+    exactly (`cooccur.lift`): the surname's weight is lowered by the larger of it and names_joint.
     """
     table = params.weight_table()
     weights = np.zeros(levels.shape, dtype=np.float64)
@@ -295,9 +300,13 @@ def score(
                 tf["family"][swap],
                 tf_total["family"],
             )
-    # Both names exactly alike: the surname's weight gives back what the names' dependence adds.
+    # Both names exactly alike: the surname's weight gives back what the names' dependence adds,
+    # the trained average or this name pair's own where it goes together more (`cooccur`).
     both = (levels[:, gi] == 0) & (levels[:, fi] == 0)
-    weights[both, fi] -= math.log2(params.names_joint)
+    dependence = np.full(int(both.sum()), params.names_joint)
+    if joint is not None:
+        dependence = np.maximum(dependence, joint[both])
+    weights[both, fi] -= np.log2(dependence)
     log_odds = params.prior_weight + weights.sum(axis=1)
     probability = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -60, 60)))
     return Scores(weights=weights, log_odds=log_odds, probability=probability)

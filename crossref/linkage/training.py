@@ -189,7 +189,8 @@ def _prior(params: Parameters, got: Compared, all_pairs: int) -> float:
         trial = Parameters(
             params.m, params.u, prior, params.version, names_joint=params.names_joint
         )
-        expected = float(score(trial, got.levels, got.tf, got.tf_total).probability.sum())
+        scores = score(trial, got.levels, got.tf, got.tf_total, got.joint)
+        expected = float(scores.probability.sum())
         new = min(max(expected / max(all_pairs, 1), 1e-12), 0.5)
         if abs(new - prior) <= 1e-4 * prior:
             return new

@@ -192,7 +192,7 @@ def judge(
 ) -> tuple[Compared, Scores]:
     """Levels and scores of candidate pairs; identifiers opened only where one digit off could reach `review`."""
     got = compare(cases, index, pc, ps, params)
-    scores = score(params, got.levels, got.tf, got.tf_total)
+    scores = score(params, got.levels, got.tf, got.tf_total, got.joint)
     table = params.weight_table()
     need = np.log2(review / (1.0 - review)) if 0 < review < 1 else 0.0
     gain = np.zeros(len(pc))
@@ -212,7 +212,7 @@ def judge(
         levels = got.levels[band].copy()
         refine_identifiers(cursor, cases, index, pc[band], ps[band], levels)
         got.levels[band] = levels
-        scores = score(params, got.levels, got.tf, got.tf_total)
+        scores = score(params, got.levels, got.tf, got.tf_total, got.joint)
     return got, scores
 
 
@@ -337,6 +337,13 @@ def findings(
                     "prior_weight": round(prior, 3),
                     "thresholds": {"lead": lead_p, "review": review_p},
                     "model": {"version": params.version, "digest": params.digest},
+                    # where both names agree exactly, how much the two go together (`cooccur`)
+                    "names_dependence": (
+                        round(max(params.names_joint, float(got.joint[k])), 3)
+                        if got.joint is not None
+                        and fields[0]["level"] == fields[1]["level"] == "exact"
+                        else None
+                    ),
                     "document_match": bool(shares[k]),
                     "document_only": bool(document_only[k]),
                 },
