@@ -78,7 +78,7 @@ def _people(cases: CaseColumns, index: SubjectIndex) -> tuple[np.ndarray, np.nda
 def name_counts(cases: CaseColumns, index: SubjectIndex) -> NameCounts:
     """The counts of the people of `cases` and `index`, kept on `cases` for the next pairs."""
     cached = cases.name_counts
-    if cached is not None and cached[0] is index:
+    if cached is not None and cached[0] is index and isinstance(cached[1], NameCounts):
         return cached[1]
     given, family = _people(cases, index)
     counts = NameCounts(
