@@ -263,6 +263,42 @@ def findings() -> dict[tuple[int, str], tuple[float, str]]:
     return {(c, key.split(":", 1)[1]): (score, sev) for c, key, score, sev in rows}
 
 
+def candidate_levels() -> tuple[list[tuple[int, str]], Any] | None:
+    """Every ENF-LINK candidate pair, (case id, subject ref), and its comparison levels (identifiers
+    refined as a run refines them): all that any scorer of these levels is given. In this process,
+    not timed; None where this version has no match model."""
+    try:
+        from crossref import sources
+        from crossref.linkage.model import DEFAULT
+        from crossref.linkage.store import parameters_of
+        from crossref.linkage.subjects import forget, subject_index
+        from crossref.models import LinkageModel
+        from crossref.rules import enforcement
+    except ImportError:
+        return None
+    current = sources.current_loads()
+    if not current.get("enforcement"):
+        return None
+    model = LinkageModel.objects.current()
+    params = parameters_of(model.pk) if model else DEFAULT
+    forget()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT {enforcement.CASE_COLUMNS} FROM {sources.CASES} c "  # nosec B608 # our table and columns
+            "WHERE c.submitted_at IS NOT NULL",
+            {"dhs": current.get("dhs", 0)},
+        )
+        cases = enforcement.case_columns(cur.fetchall())
+        index = subject_index(current["enforcement"], cur)
+        pc, ps, _ = enforcement.candidates(cases, index)
+        got, _scores = enforcement.judge(cur, cases, index, pc, ps, params, review=1e-6)
+    forget()
+    pairs = [
+        (int(cases.ids[c]), str(index.subjects[int(s)][1])) for c, s in zip(pc, ps, strict=True)
+    ]
+    return pairs, got.levels
+
+
 def leads_on_a_document() -> int | None:
     """How many ENF-LINK leads share a document with their subject (None if findings no longer say)."""
     flags = Finding.objects.filter(rule_code=RULE, severity="high").values_list(
