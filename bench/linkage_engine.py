@@ -30,7 +30,12 @@ from rest_framework.test import APIClient
 
 from bench import crossref as p2
 from bench import linkage_febrl as febrl
-from crossref.models import Finding, Partition, RunStatus
+from crossref import sources
+from crossref.linkage.model import DEFAULT
+from crossref.linkage.store import parameters_of
+from crossref.linkage.subjects import forget, subject_index
+from crossref.models import Finding, LinkageModel, Partition, RunStatus
+from crossref.rules import enforcement
 from privacy import crypto
 from verification.identifiers import KINDS
 from verification.loading import COLUMNS, load_reference
@@ -266,16 +271,7 @@ def findings() -> dict[tuple[int, str], tuple[float, str]]:
 def candidate_levels() -> tuple[list[tuple[int, str]], Any] | None:
     """Every ENF-LINK candidate pair, (case id, subject ref), and its comparison levels (identifiers
     refined as a run refines them): all that any scorer of these levels is given. In this process,
-    not timed; None where this version has no match model."""
-    try:
-        from crossref import sources
-        from crossref.linkage.model import DEFAULT
-        from crossref.linkage.store import parameters_of
-        from crossref.linkage.subjects import forget, subject_index
-        from crossref.models import LinkageModel
-        from crossref.rules import enforcement
-    except ImportError:
-        return None
+    not timed; None without an enforcement load."""
     current = sources.current_loads()
     if not current.get("enforcement"):
         return None
