@@ -37,6 +37,7 @@ and the chance agreement of names and dates in a population; training replaces i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -140,9 +141,12 @@ class Parameters:
         if not 1.0 <= self.names_joint <= 1e6:
             raise ValueError("names_joint must lie in [1, 1e6]")
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
-        """A short hash of the parameters: findings name the exact model that scored them."""
+        """A short hash of the parameters: findings name the exact model that scored them.
+
+        Kept once computed (every finding of a partition names it; the parameters never change).
+        """
         text = json.dumps(self.as_json(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
