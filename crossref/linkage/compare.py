@@ -34,6 +34,8 @@ from crossref.linkage.model import (
     SWAPPED,
     YEAR_ONLY,
     Parameters,
+    Scores,
+    score,
 )
 from crossref.linkage.subjects import SubjectIndex, word
 from privacy import crypto
@@ -81,6 +83,10 @@ class Compared:
     # where both names agree exactly, how much more often the two go together among the people
     # than their own rates predict (`cooccur.lift`); 1 elsewhere
     joint: np.ndarray | None = None
+
+    def scores(self, params: Parameters) -> Scores:
+        """The pairs' weights and match probabilities under `params` (`model.score`)."""
+        return score(params, self.levels, self.tf, self.tf_total, self.joint)
 
 
 def pair_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:

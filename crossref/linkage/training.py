@@ -38,7 +38,7 @@ from crossref.linkage.compare import (
     pair_levels,
     refine_identifiers,
 )
-from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, SWAPPED, Parameters, score
+from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, SWAPPED, Parameters
 from crossref.linkage.subjects import SubjectIndex, forget, subject_index
 from crossref.models import LinkageModel
 from crossref.rules import enforcement
@@ -189,8 +189,7 @@ def _prior(params: Parameters, got: Compared, all_pairs: int) -> float:
         trial = Parameters(
             params.m, params.u, prior, params.version, names_joint=params.names_joint
         )
-        scores = score(trial, got.levels, got.tf, got.tf_total, got.joint)
-        expected = float(scores.probability.sum())
+        expected = float(got.scores(trial).probability.sum())
         new = min(max(expected / max(all_pairs, 1), 1e-12), 0.5)
         if abs(new - prior) <= 1e-4 * prior:
             return new

@@ -27,7 +27,7 @@ from crossref import sources
 from crossref.engine import PartitionContext
 from crossref.linkage import blocking
 from crossref.linkage.compare import CaseColumns, Compared, compare, refine_identifiers
-from crossref.linkage.model import FIELD_INDEX, FIELDS, Parameters, Scores, score
+from crossref.linkage.model import FIELD_INDEX, FIELDS, Parameters, Scores
 from crossref.linkage.reach import Bound, bound
 from crossref.linkage.store import parameters_for
 from crossref.linkage.subjects import (
@@ -192,7 +192,7 @@ def judge(
 ) -> tuple[Compared, Scores]:
     """Levels and scores of candidate pairs; identifiers opened only where one digit off could reach `review`."""
     got = compare(cases, index, pc, ps, params)
-    scores = score(params, got.levels, got.tf, got.tf_total, got.joint)
+    scores = got.scores(params)
     table = params.weight_table()
     need = np.log2(review / (1.0 - review)) if 0 < review < 1 else 0.0
     gain = np.zeros(len(pc))
@@ -212,7 +212,7 @@ def judge(
         levels = got.levels[band].copy()
         refine_identifiers(cursor, cases, index, pc[band], ps[band], levels)
         got.levels[band] = levels
-        scores = score(params, got.levels, got.tf, got.tf_total, got.joint)
+        scores = got.scores(params)
     return got, scores
 
 
@@ -341,7 +341,8 @@ def findings(
                     "names_dependence": (
                         round(max(params.names_joint, float(got.joint[k])), 3)
                         if got.joint is not None
-                        and fields[0]["level"] == fields[1]["level"] == "exact"
+                        and got.levels[k, FIELD_INDEX["given"]] == 0
+                        and got.levels[k, FIELD_INDEX["family"]] == 0
                         else None
                     ),
                     "document_match": bool(shares[k]),

@@ -19,7 +19,7 @@ GIVEN = ["Maria", "John", "Olga", "Ana", "Peter", "Sofia", "Liam", "Emma"]
 FAMILY = ["Garcia", "Smith", "Petrova", "Silva", "Brown", "Rossi", "Walsh", "Clark"]
 
 
-def _people(world, community: int = 12, same_ssn: bool = False) -> dict[str, int]:
+def _people(world, community: int = 12, same_ssn: bool = False) -> None:
     """Cases of a mixed population, and `community` cases named Wei Zhang (distinct people, or one
     worker's cases when `same_ssn`); subjects Wei Zhang and Maria Smith, each born a digit away
     from a case of their name."""
@@ -35,7 +35,6 @@ def _people(world, community: int = 12, same_ssn: bool = False) -> dict[str, int
     world.subject("Z-1", "Wei", "Zhang", date(1971, 3, 7))  # one digit off the second Wei Zhang
     world.subject("S-1", "Maria", "Smith", date(1961, 1, 3))  # the case's 1961-01-02, a digit off
     forget()
-    return {"cases": len(GIVEN) * len(FAMILY) + community}
 
 
 def approx(value: float):
