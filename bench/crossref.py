@@ -340,11 +340,13 @@ def _full_run(user, *, rules: list[str] | None = None, partitions: int | None = 
 
     started = time.perf_counter()
     run = services.run_start(actor=user, rules=rules, ssn_partitions=partitions)
-    while True:  # polled every 20 ms: a coarser poll adds up to its period to a run of a second
+    # Polled every 5 ms: a poll adds up to its period to the run's time (20 ms added 10 ms on
+    # average to FEBRL1's runs of 120-170 ms); a look-up by key costs this process about 0.2 ms.
+    while True:
         run = Run.objects.get(pk=run.pk)
         if run.status != "running":
             break
-        time.sleep(0.02)
+        time.sleep(0.005)
     seconds = time.perf_counter() - started
     return run, selectors.run_progress(run=run), seconds
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.random import Generator, default_rng
 from django.db import connection, transaction
 from django.db.models import Max
 
@@ -99,7 +100,7 @@ def _sample_cases(cur: Any, limit: int, seed: int, dhs_load: int) -> CaseColumns
 
 
 def pairs_on(
-    case_key: np.ndarray, subject_key: np.ndarray, cap: int, rng: np.random.Generator
+    case_key: np.ndarray, subject_key: np.ndarray, cap: int, rng: Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """All (case, subject) pairs with equal keys (a key <= 0 is missing); cases sampled down to about `cap` pairs."""
     order = np.argsort(subject_key, kind="stable")
@@ -117,7 +118,7 @@ def pairs_on(
 
 
 def _blocked(
-    name: str, cases: CaseColumns, index: SubjectIndex, cap: int, rng: np.random.Generator
+    name: str, cases: CaseColumns, index: SubjectIndex, cap: int, rng: Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     if name == "dob":
         return pairs_on(cases.dob, index.dob, cap, rng)
@@ -207,7 +208,7 @@ def estimate(
     seed: int,
 ) -> Report:
     """The parameters estimated from `cases` against `index` (nothing stored)."""
-    rng = np.random.default_rng(seed)
+    rng = default_rng(seed)
     n_cases, n_subjects = len(cases.ids), len(index)
     pc = rng.integers(0, n_cases, size=random_pairs)
     ps = rng.integers(0, n_subjects, size=random_pairs)
