@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.random import Generator, default_rng
 from django.db import connection, transaction
 from django.db.models import Max
+from numpy.random import Generator, default_rng
 
 from audit.services import event_record
 from crossref import sources
