@@ -294,8 +294,8 @@ def _median(values: list[float]) -> str:
     if not values:
         return "-"
     if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{statistics.median(values):.1f} [{min(values):.1f}-{max(values):.1f}]"
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
 
 
 def rows(m: Measured) -> list[tuple[str, str, Figures]]:
