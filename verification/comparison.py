@@ -32,7 +32,6 @@ distinct pair, as names repeat.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import lru_cache
@@ -356,22 +355,21 @@ def _initials(names: Sequence[str]) -> np.ndarray:
 
 def _has_space(names: Sequence[str]) -> np.ndarray:
     """Whether each name has several words."""
-    return np.fromiter(
-        map(str.__contains__, names, itertools.repeat(" ")), dtype=bool, count=len(names)
-    )
+    return np.array([" " in name for name in names], dtype=bool)  # a list first: twice as fast
 
 
-def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
-    """The `NAME_LEVELS` index (int8, -1 for a missing side) of each pair of normalized names.
+def _spelled_levels(
+    left: Sequence[str], right: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The levels the spellings alone decide, and each side's length (0: missing).
 
-    Vectorized: rapidfuzz scores every pair in C, the sounds and skeletons are compared as arrays
-    of per-name cached codes; only the pairs of several words (subsets, word order) and the few
-    with a known nickname go through Python one by one.
+    Exact (equal, or the same words in another order or once spaces go), close (Jaro-Winkler, or a
+    strict subset of several words), similar (Jaro-Winkler or one edit), weak and different. The
+    sounds, skeletons, nicknames and initials only ever lift "weak" or "different" to "alternate"
+    or "initial" (`name_levels`): whether a pair is exact or close is decided here.
     """
     n = len(left)
     out = np.full(n, NAME_DIFFERENT, dtype=np.int8)
-    if not n:
-        return out
     jw = process.cpdist(left, right, scorer=JaroWinkler.normalized_similarity, workers=1)
     out[jw >= WEAK_JW] = 5
     edits = process.cpdist(left, right, scorer=Levenshtein.distance, workers=1)
@@ -380,6 +378,40 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
     shortest = np.minimum(len_left, len_right)
     out[(jw >= SIMILAR_JW) | ((edits == 1) & (shortest >= 3))] = 2
     out[jw >= CLOSE_JW] = 1
+    # Exact: equal, or equal once spaces go (hyphens are spaces after normalizing).
+    same = np.array(left, dtype=object) == np.array(right, dtype=object)
+    out[same] = 0
+    # Several words: the same parts in another order is exact, a strict subset is close.
+    spaced = _has_space(left) | _has_space(right)
+    for i in np.flatnonzero(spaced & (out != 0)).tolist():
+        x, y = left[i], right[i]
+        if x.replace(" ", "") == y.replace(" ", "") or _parts(x) == _parts(y):
+            out[i] = 0
+        elif out[i] > 1 and (_parts(x) < _parts(y) or _parts(y) < _parts(x)):
+            out[i] = 1
+    return out, len_left, len_right
+
+
+def close_names(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+    """Whether each pair's `name_levels` is exact or close (both names present), from the spellings
+    alone: the test for names entered the wrong way round, which asks nothing more of a pair."""
+    if not len(left):
+        return np.zeros(0, dtype=bool)
+    out, len_left, len_right = _spelled_levels(left, right)
+    got: np.ndarray = (out <= 1) & (len_left > 0) & (len_right > 0)
+    return got
+
+
+def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
+    """The `NAME_LEVELS` index (int8, -1 for a missing side) of each pair of normalized names.
+
+    Vectorized: rapidfuzz scores every pair in C (`_spelled_levels`), the sounds and skeletons
+    are compared as arrays of per-name cached codes; only the pairs of several words (subsets,
+    word order) and the few with a known nickname go through Python one by one.
+    """
+    if not len(left):
+        return np.full(0, NAME_DIFFERENT, dtype=np.int8)
+    out, len_left, len_right = _spelled_levels(left, right)
     # Below "similar": the same sound or skeleton, a nickname, an initial.
     loose = np.flatnonzero(out > 2)
     if len(loose):
@@ -413,17 +445,6 @@ def name_levels(left: Sequence[str], right: Sequence[str]) -> np.ndarray:
             initial[k] = a[k][:1] == b[k][:1]
         out[loose[initial]] = 4
         out[loose[alternate]] = 3
-    # Exact: equal, or equal once spaces go (hyphens are spaces after normalizing).
-    same = np.array(left, dtype=object) == np.array(right, dtype=object)
-    out[same] = 0
-    # Several words: the same parts in another order is exact, a strict subset is close.
-    spaced = _has_space(left) | _has_space(right)
-    for i in np.flatnonzero(spaced & (out != 0)).tolist():
-        x, y = left[i], right[i]
-        if x.replace(" ", "") == y.replace(" ", "") or _parts(x) == _parts(y):
-            out[i] = 0
-        elif out[i] > 1 and (_parts(x) < _parts(y) or _parts(y) < _parts(x)):
-            out[i] = 1
     out[(len_left == 0) | (len_right == 0)] = MISSING
     return out
 

@@ -42,6 +42,7 @@ from privacy import crypto
 from verification.comparison import (
     IDENTIFIER_DIFFERENT,
     MISSING,
+    close_names,
     dob_levels,
     identifier_level,
     name_levels,
@@ -114,6 +115,11 @@ def pair_levels(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return got[inverse].astype(np.int8)
 
 
+def close_pairs(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Whether each pair of word ids is exactly or closely the same name (`close_names`): a swap's test."""
+    return close_names(list(map(word, left.tolist())), list(map(word, right.tolist())))
+
+
 def _names(
     cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, ps: np.ndarray, params: Parameters
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -128,9 +134,7 @@ def _names(
     # Names the wrong way round: only where the straight comparison is not already close.
     loose = np.flatnonzero(~((given >= 0) & (given <= 1) & (family >= 0) & (family <= 1)))
     if len(loose):
-        cross_a = pair_levels(cg[loose], sf[loose])
-        cross_b = pair_levels(cf[loose], sg[loose])
-        swapped = loose[(cross_a >= 0) & (cross_a <= 1) & (cross_b >= 0) & (cross_b <= 1)]
+        swapped = loose[close_pairs(cg[loose], sf[loose]) & close_pairs(cf[loose], sg[loose])]
         given[swapped], family[swapped] = SWAPPED, MISSING
     table = params.weight_table()
     wg, wf = table[FIELD_INDEX["given"]], table[FIELD_INDEX["family"]]

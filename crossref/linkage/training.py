@@ -35,8 +35,8 @@ from crossref.linkage import em
 from crossref.linkage.compare import (
     CaseColumns,
     Compared,
+    close_pairs,
     compare,
-    pair_levels,
     refine_identifiers,
 )
 from crossref.linkage.model import DEFAULT, FIELD_INDEX, FIELDS, SWAPPED, Parameters
@@ -151,8 +151,8 @@ def _crossed_u(cases: CaseColumns, index: SubjectIndex, pc: np.ndarray, name: np
         (cases.given[pc], index.name_family[name]),
         (cases.family[pc], index.name_given[name]),
     ):
-        got = pair_levels(case_side, subject_side)
-        shares.append((float(((got >= 0) & (got <= 1)).sum()) + 1.0) / (n + 1.0))
+        close = float(close_pairs(case_side, subject_side).sum())
+        shares.append((close + 1.0) / (n + 1.0))
     return shares[0] * shares[1]
 
 

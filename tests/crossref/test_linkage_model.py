@@ -19,10 +19,13 @@ from crossref.rules import enforcement
 from privacy import crypto
 from tests.crossref.test_rules_identity import findings, run_rules
 from verification.comparison import (
+    close_names,
     dob_level,
     dob_levels,
     identifier_level,
     name_level,
+    name_levels,
+    ordinal_dates,
 )
 from verification.matching import normalize_name
 
@@ -60,6 +63,59 @@ def weights_of(finding: Finding) -> dict[str, float]:
 def test_name_levels(a, b, level):
     got = name_level(normalize_name(a), normalize_name(b))
     assert (model.FIELDS[0].levels[got] if got >= 0 else "missing") == level
+
+
+def test_close_names_is_name_levels_exact_or_close():
+    # The swap test asks only "exact or close" and skips the sounds and nicknames: it must agree
+    # with the full comparison on every kind of pair, names of several words and empty ones too.
+    base = [
+        "maria",
+        "mariah",
+        "garcia lopez",
+        "lopez garcia",
+        "garcia",
+        "de leon",
+        "deleon",
+        "katherine",
+        "katharine",
+        "catherine",
+        "bill",
+        "william",
+        "j",
+        "mohammed",
+        "muhammad",
+        "wojciechowski",
+        "wojciehowsky",
+        "ann",
+        "mary ann",
+        "ann mary",
+        "li",
+        "lee",
+        "",
+    ]
+    rng = np.random.default_rng(11)
+    left = [base[i] for i in rng.integers(0, len(base), 3_000)]
+    right = [base[i] for i in rng.integers(0, len(base), 3_000)]
+    full = name_levels(left, right)
+    got = close_names(left, right)
+    assert got.tolist() == ((full >= 0) & (full <= 1)).tolist()
+    assert 0 < got.sum() < len(got)
+
+
+def test_ordinal_dates_is_the_calendar():
+    # Integer calendar arithmetic against Python's dates: every seventh day of years 1 to 9999,
+    # the leap days around 1900, 2000 and 2100, and the two ends.
+    ordinals = np.concatenate(
+        [
+            np.arange(1, date.max.toordinal() + 1, 7),
+            [date(y, 2, 28).toordinal() + k for y in (1900, 2000, 2100) for k in range(3)],
+            [1, date.max.toordinal()],
+        ]
+    )
+    year, month, day = ordinal_dates(ordinals)
+    got = [date(int(y), int(m), int(d)) for y, m, d in zip(year, month, day, strict=True)]
+    assert got == [date.fromordinal(int(o)) for o in ordinals]
+    assert [a.tolist() for a in ordinal_dates(np.array([0, -3]))] == [[1, 1], [1, 1], [1, 1]]
 
 
 def test_dob_levels():
