@@ -342,7 +342,6 @@ class Finding(models.Model):
             ),
             models.Index(fields=["case_id"], name="crossref_finding_case_idx"),
             models.Index(fields=["employer_id"], name="crossref_finding_employer_idx"),
-            models.Index(fields=["run"], name="crossref_finding_run_idx"),
             models.Index(fields=["rule_code", "disposition"], name="crossref_finding_quality_idx"),
             BrinIndex(fields=["created_at"], name="crossref_finding_created_brin"),
         ]
