@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -15,7 +16,8 @@ from rest_framework.permissions import BasePermission
 from audit import context
 from audit.models import Outcome
 from audit.services import event_record
-from verification.models import EmployerApiKey, EmployerStatus
+from core.prepared import execute_prepared
+from verification.models import Employer, EmployerApiKey, EmployerStatus
 from verification.services.employers import API_KEY_PREFIX, hash_api_key
 
 # last_used_at is written at most this often per key, so a busy key costs no write per request.
@@ -46,22 +48,45 @@ class EmployerPrincipal:
         return f"apikey:{self.key.prefix}"
 
 
+_KEY_SQL: list[str] = []
+
+
+def _key_sql() -> str:
+    """The key with a hash, usable now, and its employer: every column of both, in the models'
+    field order (the row `select_related("employer")` reads), built once per process."""
+    if not _KEY_SQL:
+        columns = [f"k.{f.column}" for f in EmployerApiKey._meta.concrete_fields]
+        columns += [f"e.{f.column}" for f in Employer._meta.concrete_fields]
+        _KEY_SQL.append(
+            f"SELECT {', '.join(columns)} FROM {EmployerApiKey._meta.db_table} k "  # noqa: S608  # nosec B608 # the models' own table and column names
+            f"JOIN {Employer._meta.db_table} e ON e.id = k.employer_id "
+            "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND k.expires_at > %s"
+        )
+    return _KEY_SQL[0]
+
+
 def key_for(raw: str) -> EmployerApiKey | None:
     """The usable key with this value, if any (active employer, not revoked, not expired)."""
     if not raw.startswith(API_KEY_PREFIX) or len(raw) > 100:
         return None
-    # key_hash is unique: no ORDER BY (first() would add one, and compiling it costs more than the query).
-    key = next(
-        iter(
-            EmployerApiKey.objects.select_related("employer")
-            .filter(
-                key_hash=hash_api_key(raw), revoked_at__isnull=True, expires_at__gt=timezone.now()
-            )
-            .order_by()[:1]
-        ),
-        None,
-    )
-    if key is None or key.employer.status != EmployerStatus.ACTIVE:
+    # Every API request asks this: a statement prepared once per session (compiling the ORM's
+    # query cost more than the database spends answering it); key_hash is unique.
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            name="apikey_by_hash",
+            sql=_key_sql(),
+            params=[hash_api_key(raw), timezone.now()],
+            variable={0, 1},
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n = len(EmployerApiKey._meta.concrete_fields)
+    key = EmployerApiKey.from_db(connection.alias, None, row[:n])
+    employer = Employer.from_db(connection.alias, None, row[n:])
+    EmployerApiKey.employer.field.set_cached_value(key, employer)
+    if employer.status != EmployerStatus.ACTIVE:
         return None
     return key
 
