@@ -165,31 +165,42 @@ _DHS_FIELDS = (
 
 
 class _Prepared:
-    """A one-value ORM query compiled once per process and then run as plain SQL.
+    """An ORM query of a few values, compiled once per process and then run as plain SQL.
 
     The SQL and the other parameters are exactly what the ORM writes for the query (compiled
-    with a placeholder value that is then swapped per call); compiling it costs more CPU than
-    the database spends answering it on the submit path.
+    with placeholder values that are then swapped per call); compiling it costs more CPU than
+    the database spends answering it on the submit path. `build` takes one argument per
+    placeholder; a placeholder must reach the parameters unchanged (a string for a text
+    column, a date no query names for a date column).
     """
 
     _PLACEHOLDER = "\x00prepared"
 
-    def __init__(self, model: Any, build: Callable[[str], Any], fields: tuple[str, ...]):
-        self.model, self.build = model, build
+    def __init__(
+        self,
+        model: Any,
+        build: Callable[..., Any],
+        fields: tuple[str, ...],
+        placeholders: tuple[Any, ...] = (_PLACEHOLDER,),
+    ):
+        self.model, self.build, self.placeholders = model, build, placeholders
         wanted = {model._meta.get_field(name).attname for name in fields}
         # The ORM selects a deferred query's columns in the model's field order.
         self.attnames = [f.attname for f in model._meta.concrete_fields if f.attname in wanted]
         self.sql: str | None = None
         self.params: list[Any] = []
-        self.slot = 0
+        self.slots: list[int] = []
 
     def template(self) -> tuple[str, list[Any], int]:
-        """The query's SQL, its parameters, and the index of the one that takes the value."""
+        """The query's SQL, its parameters, and the index of the one that takes the (first) value."""
         if self.sql is None:
-            sql, params = self.build(self._PLACEHOLDER)[:1].query.sql_with_params()
-            self.params, self.slot = list(params), list(params).index(self._PLACEHOLDER)
-            self.sql = sql
-        return self.sql, self.params, self.slot
+            sql, params = self.build(*self.placeholders)[:1].query.sql_with_params()
+            params = list(params)
+            slots = [params.index(p) for p in self.placeholders]
+            if any(params.count(p) != 1 for p in self.placeholders):
+                raise ValueError("each placeholder must be one parameter of the query")
+            self.params, self.slots, self.sql = params, slots, sql
+        return self.sql, self.params, self.slots[0]
 
     def instance(self, row: tuple[Any, ...] | None) -> Any:
         """A model instance from one row of the query's columns (None if there was no row)."""
@@ -197,11 +208,12 @@ class _Prepared:
             return None
         return self.model.from_db(router.db_for_read(self.model), self.attnames, row)
 
-    def first(self, value: str) -> Any:
-        """The query's first row for `value` as a model instance, or None."""
-        sql, params, slot = self.template()
+    def first(self, *values: Any) -> Any:
+        """The query's first row for `values` (one per placeholder) as a model instance, or None."""
+        sql, params, _ = self.template()
         params = list(params)
-        params[slot] = value
+        for slot, value in zip(self.slots, values, strict=True):
+            params[slot] = value
         with connections[router.db_for_read(self.model)].cursor() as cursor:
             cursor.execute(sql, params)
             return self.instance(cursor.fetchone())
@@ -216,6 +228,27 @@ NUMIDENT_BY_SSN = _Prepared(
     ),
     _NUMIDENT_FIELDS,
 )
+
+
+def _immigration_by(field_name: str) -> _Prepared:
+    """Of the current DHS records with one identifier, the one born a given day, else the lowest id."""
+
+    def build(value_bidx: str, born: date) -> Any:
+        born_that_day = Case(
+            When(date_of_birth=born, then=0), default=1, output_field=IntegerField()
+        )
+        return (
+            ImmigrationRecord.objects.current()
+            .only(*_DHS_FIELDS)
+            .filter(**{f"{field_name}_bidx": value_bidx})
+            .order_by(born_that_day, "id")
+        )
+
+    # The date placeholder only has to differ from the query's other parameters (checked).
+    return _Prepared(ImmigrationRecord, build, _DHS_FIELDS, (_Prepared._PLACEHOLDER, date(1, 1, 3)))
+
+
+IMMIGRATION_BY = {name: _immigration_by(name) for name in ("a_number", "i94", "passport")}
 
 
 class Lookup:
@@ -240,16 +273,7 @@ class Lookup:
 
     def immigration(self, field_name: str, value_bidx: str, born: date) -> ImmigrationRecord | None:
         """Of the current DHS records with this identifier, the one born that day, else the lowest id."""
-        born_that_day = Case(
-            When(date_of_birth=born, then=0), default=1, output_field=IntegerField()
-        )
-        return (
-            ImmigrationRecord.objects.current()
-            .only(*_DHS_FIELDS)
-            .filter(**{f"{field_name}_bidx": value_bidx})
-            .order_by(born_that_day, "id")
-            .first()
-        )
+        return IMMIGRATION_BY[field_name].first(value_bidx, born)
 
     def naturalized(self, born: date, a_number_bidx: str) -> list[ImmigrationRecord]:
         """Naturalized current DHS records born that day or of the A-Number, in id order."""

@@ -196,3 +196,62 @@ def test_a_citizen_ssa_cannot_confirm_and_dhs_does_not_know_needs_more_time(empl
         date_of_birth=date(1992, 2, 20),
     )
     assert case.status == CaseStatus.NEEDS_MORE_TIME
+
+
+def test_of_several_dhs_records_of_one_number_the_one_born_that_day_is_read(load_ref):
+    # The single submit's compiled query and the bulk import's rows must pick the same record.
+    from privacy.crypto import blind_index
+    from verification.instant import BulkLookup, Lookup, Submitted
+
+    shared = {"a_number": "044444444", "class_of_admission": "C09"}
+    load_ref(
+        "dhs",
+        [
+            {**shared, "first_name": "Ana", "last_name": "Ruiz", "date_of_birth": "1980-01-02"},
+            {**shared, "first_name": "Eva", "last_name": "Ruiz", "date_of_birth": "1991-05-06"},
+            {
+                "a_number": "055555555",
+                "first_name": "Bo",
+                "last_name": "Li",
+                "date_of_birth": "1970-03-04",
+            },
+        ],
+    )
+    number = blind_index("044444444", kind="a_number")
+
+    def sub(born: date, a_number: str = "044444444") -> Submitted:
+        return Submitted(
+            first_name="Eva",
+            last_name="Ruiz",
+            other_last_names="",
+            date_of_birth=born,
+            ssn="123456789",
+            citizenship_status="authorized_alien",
+            hire_date=date.today(),
+            a_number=a_number,
+        )
+
+    subs = [
+        sub(date(1991, 5, 6)),
+        sub(date(1980, 1, 2)),
+        sub(date(2000, 1, 1)),
+        sub(date(1991, 5, 6), "055555555"),
+    ]
+    bulk = BulkLookup(subs)
+    single = Lookup()
+    picked = []
+    for s in subs:
+        bidx = blind_index(s.a_number, kind="a_number")
+        one, many = (
+            single.immigration("a_number", bidx, s.date_of_birth),
+            bulk.immigration("a_number", bidx, s.date_of_birth),
+        )
+        assert one is not None
+        assert (one.pk, one.first_name) == (many.pk, many.first_name)
+        picked.append(one.first_name)
+    assert picked == ["Eva", "Ana", "Ana", "Bo"]  # born that day, else the lowest id
+    assert (
+        single.immigration("a_number", blind_index("066666666", kind="a_number"), date(1991, 5, 6))
+        is None
+    )
+    assert single.immigration("i94", number, date(1991, 5, 6)) is None  # an A-Number is no I-94
