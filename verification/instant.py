@@ -12,14 +12,13 @@ reading SSA or DHS again, so the match runs once per submit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import connections, router
 from django.db.models import Case, IntegerField, Q, When
 
+from core.prepared import CompiledQuery
 from privacy.crypto import blind_index, mask
 from verification import matching
 from verification.matching import FLAG, MISMATCH, NEAR, NOT_FOUND, VARIANT, FieldResult, Identity
@@ -164,64 +163,9 @@ _DHS_FIELDS = (
 )
 
 
-class _Prepared:
-    """An ORM query of a few values, compiled once per process and then run as plain SQL.
-
-    The SQL and the other parameters are exactly what the ORM writes for the query (compiled
-    with placeholder values that are then swapped per call); compiling it costs more CPU than
-    the database spends answering it on the submit path. `build` takes one argument per
-    placeholder; a placeholder must reach the parameters unchanged (a string for a text
-    column, a date no query names for a date column).
-    """
-
-    _PLACEHOLDER = "\x00prepared"
-
-    def __init__(
-        self,
-        model: Any,
-        build: Callable[..., Any],
-        fields: tuple[str, ...],
-        placeholders: tuple[Any, ...] = (_PLACEHOLDER,),
-    ):
-        self.model, self.build, self.placeholders = model, build, placeholders
-        wanted = {model._meta.get_field(name).attname for name in fields}
-        # The ORM selects a deferred query's columns in the model's field order.
-        self.attnames = [f.attname for f in model._meta.concrete_fields if f.attname in wanted]
-        self.sql: str | None = None
-        self.params: list[Any] = []
-        self.slots: list[int] = []
-
-    def template(self) -> tuple[str, list[Any], int]:
-        """The query's SQL, its parameters, and the index of the one that takes the (first) value."""
-        if self.sql is None:
-            sql, params = self.build(*self.placeholders)[:1].query.sql_with_params()
-            params = list(params)
-            slots = [params.index(p) for p in self.placeholders]
-            if any(params.count(p) != 1 for p in self.placeholders):
-                raise ValueError("each placeholder must be one parameter of the query")
-            self.params, self.slots, self.sql = params, slots, sql
-        return self.sql, self.params, self.slots[0]
-
-    def instance(self, row: tuple[Any, ...] | None) -> Any:
-        """A model instance from one row of the query's columns (None if there was no row)."""
-        if row is None:
-            return None
-        return self.model.from_db(router.db_for_read(self.model), self.attnames, row)
-
-    def first(self, *values: Any) -> Any:
-        """The query's first row for `values` (one per placeholder) as a model instance, or None."""
-        sql, params, _ = self.template()
-        params = list(params)
-        for slot, value in zip(self.slots, values, strict=True):
-            params[slot] = value
-        with connections[router.db_for_read(self.model)].cursor() as cursor:
-            cursor.execute(sql, params)
-            return self.instance(cursor.fetchone())
-
-
 # The current Numident record of an SSN, lowest id; the submit service reads it inside its own
 # duplicate look-up (`services.submit`), the same SQL, so a submit spends no round trip on it.
-NUMIDENT_BY_SSN = _Prepared(
+NUMIDENT_BY_SSN = CompiledQuery(
     Numident,
     lambda ssn_bidx: (
         Numident.objects.current().filter(ssn_bidx=ssn_bidx).only(*_NUMIDENT_FIELDS).order_by("id")
@@ -230,7 +174,7 @@ NUMIDENT_BY_SSN = _Prepared(
 )
 
 
-def _immigration_by(field_name: str) -> _Prepared:
+def _immigration_by(field_name: str) -> CompiledQuery:
     """Of the current DHS records with one identifier, the one born a given day, else the lowest id."""
 
     def build(value_bidx: str, born: date) -> Any:
@@ -245,7 +189,9 @@ def _immigration_by(field_name: str) -> _Prepared:
         )
 
     # The date placeholder only has to differ from the query's other parameters (checked).
-    return _Prepared(ImmigrationRecord, build, _DHS_FIELDS, (_Prepared._PLACEHOLDER, date(1, 1, 3)))
+    return CompiledQuery(
+        ImmigrationRecord, build, _DHS_FIELDS, (CompiledQuery.PLACEHOLDER, date(1, 1, 3))
+    )
 
 
 IMMIGRATION_BY = {name: _immigration_by(name) for name in ("a_number", "i94", "passport")}
