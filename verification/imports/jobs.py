@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from audit import context
 from audit.services import event_record
+from core.collector import bulk_gc
 from core.errors import IllegalTransition
 from verification.imports import checks
 from verification.imports.staging import open_payload
@@ -436,7 +437,8 @@ def import_run(*, job_id: int, progress: Progress | None = None) -> ImportJob:
     # The trail names the key (or person) behind an import run by a worker, as for a request.
     token = context.bind(api_key_id=job.created_by_key_id, employer_id=job.employer_id)
     try:
-        return _run(job, progress)
+        with bulk_gc():  # rows by the million, none cyclic: 31% of the time was the collector's
+            return _run(job, progress)
     finally:
         context.reset(token)
 
