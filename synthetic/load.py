@@ -22,6 +22,7 @@ import numpy as np
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from core.collector import bulk_gc
 from privacy import crypto
 from synthetic import chunks, indexes
 from synthetic import rows as srows
@@ -121,7 +122,7 @@ def load_world(
     dropped = indexes.drop() if rebuild_indexes and indexes.empty() else None
     analyzed = False
     try:
-        with chunks.shared(plan):
+        with chunks.shared(plan), bulk_gc():
             _copy_chunks(plan, sizes, summary, workers=workers, progress=progress)
     finally:
         if dropped is not None:
