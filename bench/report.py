@@ -188,6 +188,8 @@ def markdown(data: dict[str, Any]) -> str:
     for g in data["goals"]:
         target = f"{g['op']} {_fmt(g['bound'])}{g['unit']}"
         figure = f"{_fmt(g['figure'])}{g['unit']}"
+        if g.get("detail"):  # what the figure is made of (both sides of a ratio)
+            figure += f" ({g['detail']})"
         lines.append(
             f"| {g['area']} | {g['name']} | {figure} | {target} | {'yes' if g['met'] else '**no**'} |"
         )

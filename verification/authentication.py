@@ -55,11 +55,12 @@ def _key_sql() -> str:
     """The key with a hash, usable now, and its employer: every column of both, in the models'
     field order (the row `select_related("employer")` reads), built once per process."""
     if not _KEY_SQL:
-        columns = [f"k.{f.column}" for f in EmployerApiKey._meta.concrete_fields]
-        columns += [f"e.{f.column}" for f in Employer._meta.concrete_fields]
+        q = connection.ops.quote_name
+        columns = [f"k.{q(f.column)}" for f in EmployerApiKey._meta.concrete_fields]
+        columns += [f"e.{q(f.column)}" for f in Employer._meta.concrete_fields]
         _KEY_SQL.append(
-            f"SELECT {', '.join(columns)} FROM {EmployerApiKey._meta.db_table} k "  # noqa: S608  # nosec B608 # the models' own table and column names
-            f"JOIN {Employer._meta.db_table} e ON e.id = k.employer_id "
+            f"SELECT {', '.join(columns)} FROM {q(EmployerApiKey._meta.db_table)} k "  # noqa: S608  # nosec B608 # the models' own table and column names
+            f"JOIN {q(Employer._meta.db_table)} e ON e.id = k.employer_id "
             "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND k.expires_at > %s"
         )
     return _KEY_SQL[0]
