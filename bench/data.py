@@ -101,6 +101,11 @@ def run(scale: int | None) -> None:
                 print(line)
             if figures["sustained_errors"]:
                 report.note(f"P3 sustained: non-2xx answers {figures['sustained_errors']}")
+            if figures["exhausted"]:
+                report.note(
+                    f"P3 sustained: {figures['exhausted']} submit phase(s) ran out of fresh people "
+                    "before their time: their rates are not a sustained figure"
+                )
             # The ratio alone hides which side moved: a cheaper key look-up or rate limit speeds
             # up both sides and lowers it.
             rates = (
