@@ -32,17 +32,20 @@ def test_a_goal_is_met_only_on_its_side_of_the_bound(fresh):
 def test_write_saves_json_and_markdown_and_regenerates_the_readme(fresh):
     report.goal("crossref", "P1 ratio", 8.3, "<=", 4, unit="x")
     report.goal("audit", "overhead", 4.0, "<=", 10, unit="%")
+    report.goal("data", "P3 ratio", 0.27, ">=", 0.5, detail="257 submits/s vs 946/s")
     report.note("queue bench: 3 errors")
     path = report.write(["bench", "--area", "crossref"])
     data = json.loads(path.read_text())
     assert [(g["name"], g["met"]) for g in data["goals"]] == [
         ("P1 ratio", False),
         ("overhead", True),
+        ("P3 ratio", False),
     ]
     assert data["machine"]["cores"] >= 1
     assert "version" in data["machine"]["postgresql"]  # the real server answered
     md = path.with_suffix(".md").read_text()
     assert "| crossref | P1 ratio | 8.3x | <= 4x | **no** |" in md
+    assert "| data | P3 ratio | 0.27 (257 submits/s vs 946/s) | >= 0.5 | **no** |" in md
     assert "**Warning:** queue bench: 3 errors" in md
     text = report.README.read_text()
     assert "old text" not in text
