@@ -68,10 +68,16 @@ def _people(cases: CaseColumns, index: SubjectIndex) -> tuple[np.ndarray, np.nda
     )
     # A case without an SSN is a person of its own.
     ssn = np.where(ssn == 0, -1 - np.arange(len(ssn), dtype=np.int64), ssn)
-    rows = np.unique(np.stack([cases.given, cases.family, ssn], axis=1), axis=0)
+    # The distinct (given, surname, SSN) rows: sorted on the three, each row unlike the one
+    # before (what np.unique(..., axis=0) returns, four times faster: that one sorts the rows
+    # as opaque bytes, compared one by one).
+    order = np.lexsort((ssn, cases.family, cases.given))
+    g, f, s = cases.given[order], cases.family[order], ssn[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (g[1:] != g[:-1]) | (f[1:] != f[:-1]) | (s[1:] != s[:-1])
     primary = index.name_start
-    given = np.concatenate([rows[:, 0], index.name_given[primary]]).astype(np.int64)
-    family = np.concatenate([rows[:, 1], index.name_family[primary]]).astype(np.int64)
+    given = np.concatenate([g[first], index.name_given[primary]]).astype(np.int64)
+    family = np.concatenate([f[first], index.name_family[primary]]).astype(np.int64)
     return given, family
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -125,3 +126,24 @@ def test_no_pairs_or_no_exact_names_need_no_counts():
     three = np.zeros(3, dtype=np.int64)
     out = cooccur.lift(None, None, three, three, three, np.zeros(3, dtype=bool))  # type: ignore[arg-type]
     assert (out == 1).all()
+
+
+@pytest.mark.parametrize("n", [0, 1, 5000])
+def test_the_people_are_the_distinct_name_and_ssn_rows_then_the_subjects(n):
+    rng = np.random.default_rng(n)
+    given, family = rng.integers(-1, 40, n), rng.integers(-1, 90, n)
+    ssn = [f"bidx{k}" if k else "" for k in rng.integers(0, 2000, n)]
+    if n > 10:  # the same person's several cases, and two people without an SSN of one name
+        given[:5], family[:5], ssn[:5] = given[5:10], family[5:10], ssn[5:10]
+        given[10], family[10], ssn[10] = given[11], family[11], ""
+        ssn[11] = ""
+    cases = SimpleNamespace(given=given, family=family, ssn=ssn)
+    index = SimpleNamespace(
+        name_start=np.array([0, 2]), name_given=np.array([7, 8, 9]), name_family=np.array([1, 2, 3])
+    )
+    got_given, got_family = cooccur._people(cases, index)
+    hashed = np.array([hash(s) if s else 0 for s in ssn], dtype=np.int64)
+    hashed = np.where(hashed == 0, -1 - np.arange(n), hashed)
+    rows = np.unique(np.stack([given, family, hashed], axis=1).reshape(-1, 3), axis=0)
+    assert got_given.tolist() == [*rows[:, 0].tolist(), 7, 9]
+    assert got_family.tolist() == [*rows[:, 1].tolist(), 1, 3]
