@@ -8,8 +8,8 @@ import's time (measured with `gc.callbacks`), almost all of it in full collectio
 long-lived heap.
 
 `bulk_gc()` freezes the objects alive when the work starts (`gc.freeze`: the collector no longer
-walks them; nothing is freed that would have been) and collects the young generation every
-50,000 new objects instead of 700. Cycles made during the work are still collected, later and in
+walks them; any cycle among them waits for the block's end, when they are handed back to the
+collector) and collects the young generation every 50,000 new objects instead of 700. Cycles made during the work are still collected, later and in
 fewer passes. Settings are restored when the outermost `bulk_gc` ends.
 
 A cross-reference partition switches the collector off outright (`crossref.engine`): its
