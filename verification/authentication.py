@@ -83,9 +83,12 @@ def key_for(raw: str) -> EmployerApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    n = len(EmployerApiKey._meta.concrete_fields)
-    key = EmployerApiKey.from_db(connection.alias, None, row[:n])
-    employer = Employer.from_db(connection.alias, None, row[n:])
+    key_fields = [f.attname for f in EmployerApiKey._meta.concrete_fields]
+    n = len(key_fields)
+    key = EmployerApiKey.from_db(connection.alias, key_fields, row[:n])
+    employer = Employer.from_db(
+        connection.alias, [f.attname for f in Employer._meta.concrete_fields], row[n:]
+    )
     EmployerApiKey.employer.field.set_cached_value(key, employer)
     if employer.status != EmployerStatus.ACTIVE:
         return None
