@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -48,22 +49,24 @@ class EmployerPrincipal:
         return f"apikey:{self.key.prefix}"
 
 
-_KEY_SQL: list[str] = []
-
-
-def _key_sql() -> str:
+@cache
+def _key_query() -> tuple[str, list[str], list[str]]:
     """The key with a hash, usable now, and its employer: every column of both, in the models'
-    field order (the row `select_related("employer")` reads), built once per process."""
-    if not _KEY_SQL:
-        q = connection.ops.quote_name
-        columns = [f"k.{q(f.column)}" for f in EmployerApiKey._meta.concrete_fields]
-        columns += [f"e.{q(f.column)}" for f in Employer._meta.concrete_fields]
-        _KEY_SQL.append(
-            f"SELECT {', '.join(columns)} FROM {q(EmployerApiKey._meta.db_table)} k "  # noqa: S608  # nosec B608 # the models' own table and column names
-            f"JOIN {q(Employer._meta.db_table)} e ON e.id = k.employer_id "
-            "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND k.expires_at > %s"
-        )
-    return _KEY_SQL[0]
+    field order (the row `select_related("employer")` reads), and the two models' field names;
+    built once per process."""
+    q = connection.ops.quote_name
+    key_fields, employer_fields = (
+        list(model._meta.concrete_fields) for model in (EmployerApiKey, Employer)
+    )
+    columns = [f"k.{q(f.column)}" for f in key_fields] + [
+        f"e.{q(f.column)}" for f in employer_fields
+    ]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {q(EmployerApiKey._meta.db_table)} k "  # noqa: S608  # nosec B608 # the models' own table and column names
+        f"JOIN {q(Employer._meta.db_table)} e ON e.id = k.employer_id "
+        "WHERE k.key_hash = %s AND k.revoked_at IS NULL AND k.expires_at > %s"
+    )
+    return sql, [f.attname for f in key_fields], [f.attname for f in employer_fields]
 
 
 def key_for(raw: str) -> EmployerApiKey | None:
@@ -72,23 +75,21 @@ def key_for(raw: str) -> EmployerApiKey | None:
         return None
     # Every API request asks this: a statement prepared once per session (compiling the ORM's
     # query cost more than the database spends answering it); key_hash is unique.
+    sql, key_fields, employer_fields = _key_query()
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
             name="apikey_by_hash",
-            sql=_key_sql(),
+            sql=sql,
             params=[hash_api_key(raw), timezone.now()],
             variable={0, 1},
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    key_fields = [f.attname for f in EmployerApiKey._meta.concrete_fields]
     n = len(key_fields)
     key = EmployerApiKey.from_db(connection.alias, key_fields, row[:n])
-    employer = Employer.from_db(
-        connection.alias, [f.attname for f in Employer._meta.concrete_fields], row[n:]
-    )
+    employer = Employer.from_db(connection.alias, employer_fields, row[n:])
     EmployerApiKey.employer.field.set_cached_value(key, employer)
     if employer.status != EmployerStatus.ACTIVE:
         return None
