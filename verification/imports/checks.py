@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.arrays import text_array
 from core.errors import ValidationFailed
 from verification.identifiers import bidx
 from verification.imports import reading
@@ -110,13 +111,13 @@ def _db_facts(
     # that asks runs in autocommit); inside the import's own, no savepoint.
     with transaction.atomic(savepoint=False), connection.cursor() as cur:
         cur.execute(_NO_JIT_SQL)
-        cur.execute(_SEEN_SQL, [keys, employer.pk])
+        cur.execute(_SEEN_SQL, [text_array(keys), employer.pk])
         seen = {r[0] for r in cur.fetchall()}
-        cur.execute(_TAKEN_SQL, [case_ids, employer.pk])
+        cur.execute(_TAKEN_SQL, [text_array(case_ids), employer.pk])
         taken = {r[0] for r in cur.fetchall()}
         cur.execute(
             _PRIOR_SQL,
-            [ssns, employer.pk, since, ClosureCode.DUPLICATE],
+            [text_array(ssns), employer.pk, since, ClosureCode.DUPLICATE],
         )
         prior = {b: PriorCase(pk, created) for b, pk, created in cur.fetchall()}
     return seen, taken, prior

@@ -24,6 +24,7 @@ from django.db.models import BooleanField, CharField, EmailField, TextField
 from django.utils import timezone
 
 from audit.history import bulk_insert
+from core.arrays import date_array, text_array
 from privacy import crypto
 from verification import submitted
 from verification.copying import copy_rows
@@ -204,12 +205,12 @@ class PeopleLock:
                     self.employer.pk,
                     now,
                     now,
-                    [c.ssn_bidx for c in rows],
-                    [c.clean.identifiers["ssn"][-4:] for c in rows],
-                    [c.clean.values["first_name"] for c in rows],
-                    [c.clean.values["last_name"] for c in rows],
-                    [c.clean.values["date_of_birth"] for c in rows],
-                    [c.clean.values["employee_email"] or "" for c in rows],
+                    text_array([c.ssn_bidx for c in rows]),
+                    text_array([c.clean.identifiers["ssn"][-4:] for c in rows]),
+                    text_array([c.clean.values["first_name"] for c in rows]),
+                    text_array([c.clean.values["last_name"] for c in rows]),
+                    date_array([c.clean.values["date_of_birth"] for c in rows]),
+                    text_array([c.clean.values["employee_email"] or "" for c in rows]),
                 ],
             )
             for pk, b, inserted in cur.fetchall():
