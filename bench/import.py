@@ -167,7 +167,7 @@ def _write_floor(employer_id: int) -> tuple[float, float, int, int]:
             seconds = time.perf_counter() - started
             cpu = _cpu_seconds(backend) - cpu
             cur.execute(
-                f"SELECT (SELECT count(*) FROM {FLOOR_CASE}), (SELECT count(*) FROM {FLOOR_COMPARISON})"  # nosec B608
+                f"SELECT (SELECT count(*) FROM {FLOOR_CASE}), (SELECT count(*) FROM {FLOOR_COMPARISON})"  # nosec B608 # our tables
             )
             n_cases, n_comps = cur.fetchone()
         finally:
