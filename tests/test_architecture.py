@@ -89,7 +89,16 @@ ALLOWED_LOCAL |= {
                 "_train_linkage",
             ),
             "bench.data": ("run",),
-            "bench.import": ("_files", "_plain_copy", "run", "_measure", "_runner", "_parallel"),
+            "bench.import": (
+                "_files",
+                "_plain_copy",
+                "_floor_tables",
+                "_write_floor",
+                "run",
+                "_measure",
+                "_runner",
+                "_parallel",
+            ),
             "bench.latency": (
                 "_citizens",
                 "_residents",
