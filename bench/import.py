@@ -86,20 +86,19 @@ def _plain_copy(path: Path) -> float:
     return seconds
 
 
-def _defs(cur: Any, table: str, kind: str) -> list[str]:
-    """The definitions of a table's foreign keys ("f") or its own triggers ("t")."""
-    if kind == "f":
-        cur.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
-            [table],
-        )
-    else:
-        cur.execute(
-            "SELECT pg_get_triggerdef(oid) FROM pg_trigger "
-            "WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY tgname",
-            [table],
-        )
+_FOREIGN_KEYS = (
+    "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+    "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname"
+)
+_TRIGGERS = (
+    "SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+    "WHERE tgrelid = %s::regclass AND NOT tgisinternal ORDER BY tgname"
+)
+
+
+def _defs(cur: Any, sql: str, table: str) -> list[str]:
+    """The definitions `sql` lists for `table` (`_FOREIGN_KEYS`, `_TRIGGERS`)."""
+    cur.execute(sql, [table])
     return [r[0] for r in cur.fetchall()]
 
 
@@ -115,12 +114,12 @@ def _floor_tables(cur: Any) -> None:
     cur.execute(f"CREATE TABLE {FLOOR_CASE} (LIKE {case} INCLUDING ALL)")
     cur.execute(f"CREATE TABLE {FLOOR_COMPARISON} (LIKE {comp} INCLUDING ALL)")
     for table, copy in ((case, FLOOR_CASE), (comp, FLOOR_COMPARISON)):
-        for n, definition in enumerate(_defs(cur, table, "f")):
+        for n, definition in enumerate(_defs(cur, _FOREIGN_KEYS, table)):
             definition = re.sub(
                 rf"REFERENCES (\w+\.)?{case}\(", f"REFERENCES {FLOOR_CASE}(", definition
             )
             cur.execute(f"ALTER TABLE {copy} ADD CONSTRAINT {copy}_fk{n} {definition}")
-        for definition in _defs(cur, table, "t"):
+        for definition in _defs(cur, _TRIGGERS, table):
             cur.execute(re.sub(rf" ON (\w+\.)?{table} ", f" ON {copy} ", definition, count=1))
 
 

@@ -39,14 +39,16 @@ def test_the_floor_tables_have_the_product_tables_indexes_foreign_keys_and_trigg
         bench_import._floor_tables(cur)
     try:
         indexes, references, triggers = _catalog(bench_import.FLOOR_CASE)
-        assert (indexes, triggers) == (_catalog(case)[0], _catalog(case)[2])
+        product_indexes, product_references, product_triggers = _catalog(case)
+        assert (indexes, triggers) == (product_indexes, product_triggers)
         assert triggers == ["audit_row_history"]
         # The cases' references to themselves point at the copy, the others where they were.
         assert references == sorted(
-            bench_import.FLOOR_CASE if r == case else r for r in _catalog(case)[1]
+            bench_import.FLOOR_CASE if r == case else r for r in product_references
         )
-        assert _catalog(bench_import.FLOOR_COMPARISON)[1] == [bench_import.FLOOR_CASE]
-        assert _catalog(bench_import.FLOOR_COMPARISON)[0] == _catalog(comp)[0]
+        comp_indexes, comp_references, _ = _catalog(bench_import.FLOOR_COMPARISON)
+        assert comp_references == [bench_import.FLOOR_CASE]
+        assert comp_indexes == _catalog(comp)[0]
     finally:
         with connection.cursor() as cur:
             cur.execute(f"DROP TABLE {bench_import.FLOOR_COMPARISON}, {bench_import.FLOOR_CASE}")
