@@ -24,6 +24,7 @@ import csv
 import getpass
 import hashlib
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -160,8 +161,10 @@ def _country(value: str) -> str:
 def _plain(value: str, max_length: int) -> str:
     if len(value) > max_length:
         raise FieldInvalid(f"At most {max_length} characters.")
-    if any(ch in value for ch in "\t\n\r\\"):
-        raise FieldInvalid("Tabs, line breaks and backslashes are not allowed.")
+    if "\\" in value or any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise FieldInvalid(
+            "Control characters (tabs, line breaks, NUL...) and backslashes are not allowed."
+        )
     return value
 
 
@@ -360,20 +363,64 @@ def _checksum(path: Path) -> str:
 
 
 def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) of a CSV file whose header must hold the source's columns."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in COLUMNS[source] if c not in (reader.fieldnames or [])]
-        if missing:
+    """(line number, row) of a CSV file whose header must hold the source's columns, once each.
+
+    UTF-8, with or without the byte-order mark spreadsheets write; header names are trimmed, and
+    columns beyond the source's are ignored. A file that is empty, not UTF-8 or not CSV is refused
+    with the line where reading failed; a row of the wrong width is reported as such.
+    """
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        try:
+            yield from _header_and_rows(reader, source)
+        except UnicodeDecodeError:
+            line = _first_undecodable_line(path)
             raise ValidationFailed(
-                f"The header lacks column(s): {', '.join(missing)}.",
-                field_errors={"file": [f"Missing: {', '.join(missing)}"]},
-            )
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                yield reader.line_num, {"__shape__": "wrong number of fields"}
-                continue
-            yield reader.line_num, row
+                f"Line {line}: not UTF-8 text. Save the file as UTF-8.",
+                field_errors={"file": [f"Line {line}: not UTF-8 text."]},
+            ) from None
+        except csv.Error as exc:
+            raise ValidationFailed(
+                f"Line {reader.line_num}: not valid CSV ({exc}).",
+                field_errors={"file": [f"Line {reader.line_num}: {exc}."]},
+            ) from None
+
+
+def _header_and_rows(reader: Any, source: str) -> Iterator[tuple[int, dict[str, str]]]:
+    header = [h.strip() for h in next(reader, None) or []]
+    if not header:
+        raise ValidationFailed(
+            "The file is empty: line 1 must be the header.",
+            field_errors={"file": ["Line 1: no header row."]},
+        )
+    missing = [c for c in COLUMNS[source] if c not in header]
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if missing or twice:
+        problems = [f"missing column(s): {', '.join(missing)}"] if missing else []
+        problems += [f"column(s) given twice: {', '.join(twice)}"] if twice else []
+        raise ValidationFailed(
+            f"Line 1 (the header): {'; '.join(problems)}.",
+            field_errors={"file": [f"Line 1: {'; '.join(problems)}."]},
+        )
+    width = len(header)
+    for values in reader:
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue  # a blank line
+        if len(values) != width:
+            yield reader.line_num, {"__shape__": "wrong number of fields"}
+            continue
+        yield reader.line_num, dict(zip(header, values, strict=True))
+
+
+def _first_undecodable_line(path: Path) -> int:
+    """The number of the first line of `path` that is not UTF-8 (0 if every line is)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _validated(path: Path, source: str, report: LoadReport) -> Iterator[dict[str, Any]]:
@@ -423,9 +470,15 @@ def load_reference(
     report = LoadReport(source=source)
     # Pass 1: validate everything, keep nothing.
     valid = sum(1 for _ in _validated(path, source, report))
-    if report.error_count and not skip_invalid:
+    if report.error_count and (not skip_invalid or not valid):
         report.seconds = time.perf_counter() - started
         _refused(report, path=path, actor=actor)
+    if not valid:
+        # A new vintage replaces the current one: an empty extract would empty the source.
+        raise ValidationFailed(
+            "The file has a header but no rows: nothing to load, and the current vintage stays.",
+            field_errors={"file": ["No rows after the header."]},
+        )
     if progress_total:
         progress_total(valid)
     checksum = _checksum(path)

@@ -173,6 +173,80 @@ def test_a_file_without_the_columns_is_refused(tmp_path):
         call_command("load_reference", str(path), "--source", "ssa", "--no-progress")
 
 
+def _refusal(path, source="ssa"):
+    """What `load_reference` says of a refused file: its message, and that nothing loaded."""
+    before = (ReferenceLoad.objects.count(), Numident.objects.count())
+    err = StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command("load_reference", str(path), "--source", source, "--no-progress", stderr=err)
+    assert (ReferenceLoad.objects.count(), Numident.objects.count()) == before
+    return str(exc.value) + err.getvalue()
+
+
+def test_a_spreadsheets_byte_order_mark_and_padded_header_names_load(tmp_path):
+    text = write_csv(tmp_path / "a.csv", "ssa", GOOD).read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (", ".join(header.split(",")) + "\r\n" + rest).encode())
+    assert load_reference(source="ssa", path=path).rows_loaded == 2
+    assert sorted(Numident.objects.values_list("first_name", flat=True)) == ["José", "Maria"]
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_its_line(tmp_path):
+    text = write_csv(tmp_path / "a.csv", "ssa", GOOD).read_text(encoding="utf-8")
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(text.encode("latin-1"))  # "José" on line 3
+    said = _refusal(path)
+    assert "Line 3: not UTF-8 text" in said
+
+
+def test_control_characters_are_refused_at_their_line_and_column(tmp_path):
+    """A NUL would fail the COPY itself (PostgreSQL text cannot hold one): refused in pass 1."""
+    path = write_csv(
+        tmp_path / "enf.csv",
+        "enforcement",
+        [
+            _subject(subject_ref="E-1", last_name="Volkov"),
+            _subject(subject_ref="E-\x002", last_name="Petrov"),
+            _subject(subject_ref="E-3", last_name="Orlov", status="wanted\x07"),
+        ],
+    )
+    with pytest.raises(LoadRefused) as exc:
+        load_reference(source="enforcement", path=path)
+    assert [(e.line, e.column) for e in exc.value.report.errors] == [
+        (3, "subject_ref"),
+        (4, "status"),
+    ]
+    assert "Control characters" in exc.value.report.errors[0].message
+    assert not EnforcementSubject.objects.exists()
+
+
+def test_an_empty_extract_never_replaces_the_current_vintage(tmp_path):
+    """A new vintage supersedes the current one: a header alone, or rows all skipped as invalid,
+    would leave the source empty. Refused; the current vintage stays."""
+    current = load_reference(source="ssa", path=write_csv(tmp_path / "a.csv", "ssa", GOOD)).load
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert "The file is empty" in _refusal(empty)
+    header_only = write_csv(tmp_path / "header.csv", "ssa", [])
+    assert "a header but no rows" in _refusal(header_only)
+    all_bad = write_csv(tmp_path / "bad.csv", "ssa", BAD_ROWS)
+    with pytest.raises(LoadRefused):
+        load_reference(source="ssa", path=all_bad, skip_invalid=True)
+    current.refresh_from_db()
+    assert current.status == LoadStatus.CURRENT
+    assert Numident.objects.current().count() == 2
+
+
+def test_a_column_given_twice_is_refused_not_read_from_one_of_them(tmp_path):
+    text = write_csv(tmp_path / "a.csv", "ssa", GOOD).read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    lines = [line + ",1999-01-01" for line in rest.splitlines()]
+    path = tmp_path / "twice.csv"
+    path.write_text(header + ",date_of_birth\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    assert "column(s) given twice: date_of_birth" in _refusal(path)
+
+
 def test_the_command_prints_rows_per_second(tmp_path):
     out = StringIO()
     call_command(

@@ -63,7 +63,10 @@ class Command(BaseCommand):
             ) from None
         except ValidationFailed as exc:
             bar.close()
-            raise CommandError(f"{exc.message} {exc.field_errors or ''}") from None
+            for name, messages in (exc.field_errors or {}).items():
+                for message in messages:
+                    self.stderr.write(f"{name}: {message}")
+            raise CommandError(exc.message) from None
         bar.close()
         if report.error_count:
             self._errors(report)
