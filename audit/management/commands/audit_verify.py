@@ -8,14 +8,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.services_admin import chain_verify
+from core.cli import positive_int
 
 
 class Command(BaseCommand):
     help = "Verify the audit trail's hash chain (whole or a seq range) against itself and the signed checkpoints."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--from-seq", type=int, default=None, help="first seq to check")
-        parser.add_argument("--to-seq", type=int, default=None, help="last seq to check")
+        parser.add_argument(
+            "--from-seq", type=positive_int, default=None, help="first seq to check"
+        )
+        parser.add_argument("--to-seq", type=positive_int, default=None, help="last seq to check")
         parser.add_argument(
             "--thorough",
             action="store_true",
@@ -27,6 +30,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        first, last = options["from_seq"], options["to_seq"]
+        if first is not None and last is not None and last < first:
+            raise CommandError(f"--to-seq {last} comes before --from-seq {first}.")
         run = chain_verify(
             actor=None,
             trigger=options["trigger"],

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cases.models import RoutingRule
+from core.cli import positive_int
 from privacy.demo import DEMO_PASSWORD, demo_totp_key, totp_secret_base32
 from privacy.models import Unit, User
 from synthetic.demo_stage import demo_stage
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--run-as", default="adam", help="the demo user who runs the matching")
         parser.add_argument(
             "--workers",
-            type=int,
+            type=positive_int,
             default=2,
             help="processes that load the generated data (1: in this process; a caller with "
             "threads, such as a test's live server, must not fork)",

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from audit.services import event_record
+from core.cli import positive_int
 from synthetic.generate import build, load_world, write_files, write_subject_labels
 from synthetic.rows import employer_row, label_row
 
@@ -42,7 +43,9 @@ class Command(BaseCommand):
             default=None,
             help="the 'today' of the data (default today)",
         )
-        parser.add_argument("--workers", type=int, default=2, help="processes that seal and COPY")
+        parser.add_argument(
+            "--workers", type=positive_int, default=2, help="processes that seal and COPY"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not getattr(settings, "ALLOW_DEV_TOOLS", False):

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from core.cli import positive_float
 from core.errors import ValidationFailed
 from privacy.models import User
 from verification.imports.jobs import import_run
@@ -38,7 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--inline", action="store_true", help="run here, not on a worker")
         parser.add_argument("--no-wait", action="store_true", help="queue the job and return")
         parser.add_argument("--resume", type=int, help="resume an unfinished job by its id")
-        parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait")
+        parser.add_argument(
+            "--timeout", type=positive_float, default=3600.0, help="seconds to wait"
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from core.cli import positive_int
 from privacy import crypto
 from verification.rotation import pending, rotate
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
     help = "Re-encrypt every identifier token still under an old key (the first key of DATA_KEYS is current)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--chunk", type=int, default=2000, help="rows per transaction")
+        parser.add_argument("--chunk", type=positive_int, default=2000, help="rows per transaction")
         parser.add_argument(
             "--dry-run", action="store_true", help="only count the rows under old keys"
         )
