@@ -17,7 +17,11 @@ from verification.notices import pdf_response
 
 
 class _PdfRenderer(BaseRenderer):
-    """Lets a client that asks for a PDF get one; errors still come as JSON."""
+    """Lets a client that asks for a PDF (Accept, or ?format=pdf) get one.
+
+    Errors never come through here: `CaseNoticePdfApi.handle_exception` answers them as JSON,
+    labelled so, whatever was asked for.
+    """
 
     media_type = "application/pdf"
     format = "pdf"
@@ -48,6 +52,8 @@ class CaseNoticePdfApi(EmployerApi):
         ],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         summary="Download a notice to the worker (PDF)",
+        # 409: the case has not reached that notice (no FAN before a mismatch, say).
+        extensions={"x-error-statuses": [409]},
     )
     def get(self, request: Request, pk: str, kind: str) -> HttpResponse:
         case = self.case_for(request, pk)
@@ -58,3 +64,11 @@ class CaseNoticePdfApi(EmployerApi):
             language=str(request.query_params.get("language", "")),
         )
         return pdf_response(notice.content, notice.filename)
+
+    def handle_exception(self, exc: Exception) -> Any:
+        """An error answers in the API's one JSON format, with a JSON content type, even to a
+        client that asked for a PDF (a PDF-typed error body reads as a broken PDF)."""
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response

@@ -220,7 +220,9 @@ def no_full_identifier_check(identifiers: Iterable[str]) -> Any:
     known = frozenset(identifiers)
 
     def no_full_identifier(ctx: Any, response: Any, case: Any) -> bool | None:
-        text = response.text or ""
+        # A binary body (a notice's PDF) is searched as bytes read as Latin-1: no decoding error,
+        # and an identifier written in clear in it is still found.
+        text = (response.content or b"").decode("latin-1")
         leaked = sorted(
             s
             for s in known | _sent_identifiers(case)

@@ -12,8 +12,9 @@ SEEDED = identifier_forms("521-87-4390", "A207418365")
 check = no_full_identifier_check(SEEDED)
 
 
-def _run(text: str, body: object = None) -> None:
-    check(None, SimpleNamespace(text=text), SimpleNamespace(body=body))
+def _run(text: str | bytes, body: object = None) -> None:
+    content = text if isinstance(text, bytes) else text.encode()
+    check(None, SimpleNamespace(content=content), SimpleNamespace(body=body))
 
 
 @pytest.mark.parametrize(
@@ -46,3 +47,11 @@ def test_an_identifier_the_request_sent_must_not_come_back_either():
 )
 def test_masked_forms_and_other_numbers_pass(text):
     _run(text)
+
+
+def test_a_binary_body_is_searched_not_decoded():
+    """A notice's PDF is not UTF-8: reading it as text crashed the check (a false failure)."""
+    pdf = b"%PDF-1.4\n%\xe9\xe2\xcf\xd3\n1 0 obj << /Title (Notice) >> endobj\n"
+    _run(pdf)
+    with pytest.raises(AssertionError, match="full identifier"):
+        _run(pdf + b"BT (SSN 521-87-4390) Tj ET\n")

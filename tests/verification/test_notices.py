@@ -285,6 +285,17 @@ def test_the_api_answers_a_bad_notice_request_field_by_field(employer, ssa, api_
     assert "kind" in bad_kind.json()["error"]["fields"]
     not_yet = client.get(f"/api/v1/cases/{case.pk}/notices/closure.pdf")
     assert not_yet.status_code == 409
+    # A client that asks for a PDF still gets its errors as JSON, labelled so.
+    for kind, asked, status in (
+        ("fan", {"format": "pdf", "language": "xx"}, 400),
+        ("closure", {"format": "pdf"}, 409),
+    ):
+        answer = client.get(
+            f"/api/v1/cases/{case.pk}/notices/{kind}.pdf", asked, HTTP_ACCEPT="application/pdf"
+        )
+        assert answer.status_code == status
+        assert answer["Content-Type"] == "application/json"
+        assert answer.json()["error"]["code"]
 
 
 def _i9():
