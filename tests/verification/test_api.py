@@ -447,3 +447,23 @@ def test_a_400_never_echoes_what_was_sent_in_the_wrong_field(client, ssa):
     for sent in ("521-87-4390", "ZQ4H81K27", "A208461937", "208461937"):
         assert sent not in body
     assert "is not a valid choice" in error["fields"]["citizenship_status"][0]
+
+
+@pytest.mark.parametrize(
+    ("query", "accept", "status"),
+    [
+        ("?format=api", None, 404),  # the browsable API is not offered (it was a 500 for a key)
+        ("?format=xml", None, 404),
+        ("", "text/html", 406),
+        ("", "text/html,application/xhtml+xml,*/*;q=0.8", 200),  # a browser's: JSON
+    ],
+)
+def test_the_api_answers_json_whatever_format_is_asked(
+    api_client_for, employer, query, accept, status
+):
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = api_client_for(employer).get(f"/api/v1/cases/{query}", **headers)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    if status != 200:
+        assert response.json()["error"]["code"] in ("not_found", "not_acceptable")
