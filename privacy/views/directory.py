@@ -81,12 +81,16 @@ def user_list(request: AuthedRequest) -> HttpResponse:
         )
     )
     q = request.GET.get("q", "").strip()
+    agency = request.GET.get("agency", "")
+    if "\x00" in q + agency:  # no name or code holds one, and PostgreSQL cannot take it
+        messages.error(request, "A search with a NUL character was not applied.")
+        q, agency = "", ""
     if q:
         users = users.filter(
             Q(username__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
         )
-    if request.GET.get("agency"):
-        users = users.filter(agency__code=request.GET["agency"])
+    if agency:
+        users = users.filter(agency__code=agency)
     if request.GET.get("lapsing") == "30":
         users = users.filter(
             pk__in=selectors.users_with_lapsing_grants(within_days=30).values("pk")

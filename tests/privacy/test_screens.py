@@ -36,6 +36,17 @@ def test_the_admin_reaches_every_privacy_screen(login, adam, url):
     assert response.status_code == 200, url
 
 
+@pytest.mark.parametrize("bad", [{"q": "al\x00ice"}, {"agency": "ice\x00"}])
+def test_the_user_directory_leaves_out_a_search_with_a_nul_and_says_so(login, adam, alice, bad):
+    """PostgreSQL cannot hold a NUL in a string: the search reached it and was a 500."""
+    response = login(adam).get("/privacy/users/", bad)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "A search with a NUL character was not applied." in body
+    assert "\x00" not in body
+    assert "alice" in body  # the list, unfiltered
+
+
 def test_an_analyst_is_refused_the_admin_screens(login, alice):
     client = login(alice)
     for url in (
