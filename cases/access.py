@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Q
 from guardian.shortcuts import assign_perm, remove_perm
 
+from core.ids import parse_id
 from privacy.models import Role
 from privacy.policy import Action, DataCategory, allowed_owner_ids
 from privacy.selectors import break_glass_refs
@@ -88,9 +89,9 @@ def _member_case_ids(user: Any, codename: str) -> list[int]:
 def _break_glass_case_ids(user: Any) -> set[int]:
     """Cases opened outside one's assignments under an open break-glass grant (`case:<id>`)."""
     return {
-        int(ref[5:])
+        n
         for ref in break_glass_refs(user=user)
-        if ref.startswith("case:") and ref[5:].isdigit()
+        if ref.startswith("case:") and (n := parse_id(ref[5:])) is not None
     }
 
 

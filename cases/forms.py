@@ -24,6 +24,7 @@ from cases.models import (
     Severity,
 )
 from cases.queue import SORTS, QueueFilters, decode_cursor
+from core.ids import is_id, parse_id
 
 BULK_CHOICES = [
     ("assign", "Assign"),
@@ -82,12 +83,11 @@ class BulkForm(forms.Form):
         return data
 
 
-MAX_BIGINT = 2**63 - 1
 NOT_A_CHOICE = {"invalid_choice": "That is not one of the choices."}
 
 
 def _id_or_blank(value: str) -> None:
-    if value.isdigit() and int(value) > MAX_BIGINT:
+    if is_id(value) and parse_id(value) is None:
         raise forms.ValidationError("That number is too large to be an id.")
 
 
@@ -140,7 +140,7 @@ class QueueFilterForm(forms.Form):
 
     def clean_assignee(self) -> str:
         value = self.cleaned_data["assignee"]
-        if value not in ("", "me", "none") and not value.isdigit():
+        if value not in ("", "me", "none") and not is_id(value):
             raise forms.ValidationError("Choose me, nobody or a colleague.")
         _id_or_blank(value)
         return value

@@ -14,6 +14,7 @@ from django.db.models import Q
 
 from cases.models import FLAGGED_STAGE, CaseFinding, CaseStatus
 from cases.privacy_sources import CaseSource
+from core.ids import parse_id
 from crossref.retention import cited_case_ids
 from privacy import registry
 
@@ -23,7 +24,7 @@ def _open_links() -> Any:
 
 
 def _digits(record_ids: Sequence[str]) -> list[int]:
-    return [int(i) for i in record_ids if str(i).isdigit()]
+    return [n for i in record_ids if (n := parse_id(i)) is not None]
 
 
 def _cited_by_open_investigations(ids: list[int] | None = None) -> set[int]:

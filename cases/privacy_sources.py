@@ -23,6 +23,7 @@ from cases.models import (
 )
 from cases.services.common import timeline
 from core.errors import IllegalTransition
+from core.ids import parse_id
 from privacy import registry
 from privacy.crypto import mask
 from privacy.policy import DataCategory
@@ -121,7 +122,7 @@ class CaseSource:
         qs = self._due(before)
         if record_ids is None and person_refs is None:
             return qs.count()
-        ids = [int(i) for i in record_ids or () if str(i).isdigit() and str(int(i)) == str(i)]
+        ids = [n for i in record_ids or () if (n := parse_id(i)) is not None and str(n) == str(i)]
         refs = list(person_refs or ())
         # The person a case names is `subject_ref`, the first 80 characters of its subject key.
         return (

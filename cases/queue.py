@@ -18,6 +18,7 @@ from cases.models import (
     Case,
 )
 from core.calendar import add_working_days
+from core.ids import is_id
 from privacy.models import Agency, User
 
 PAGE_SIZE = 50
@@ -96,7 +97,7 @@ def queue_queryset(
     if filters.employer:
         qs = (
             qs.filter(employer_ref=int(filters.employer))
-            if filters.employer.isdigit()
+            if is_id(filters.employer)
             else qs.filter(employer_name__icontains=filters.employer)
         )
     if filters.state:
@@ -128,7 +129,7 @@ def assignee_q(assignee: str, user: Any) -> Q:
         return Q(assignee_id=user.pk)
     if assignee == "none":
         return Q(assignee__isnull=True)
-    if assignee.isdigit():
+    if is_id(assignee):
         return Q(assignee_id=int(assignee))
     return Q()
 
@@ -310,7 +311,7 @@ def _work_conditions(user: Any, filters: QueueFilters, today: date, p: list[Any]
         p.append(user.pk)
     elif filters.assignee == "none":
         where.append("c.assignee_id IS NULL")
-    elif filters.assignee.isdigit():
+    elif is_id(filters.assignee):
         where.append("c.assignee_id = %s")
         p.append(int(filters.assignee))
     if filters.age_min is not None:  # as age_q
@@ -375,7 +376,7 @@ def _subject_conditions(filters: QueueFilters, p: list[Any]) -> list[str]:
         where.append("c.score <= %s")
         p.append(filters.score_max)
     if filters.employer:
-        if filters.employer.isdigit():
+        if is_id(filters.employer):
             where.append("c.employer_ref = %s")
             p.append(int(filters.employer))
         else:

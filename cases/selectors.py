@@ -42,6 +42,7 @@ from cases.queue import (
     queue_queryset,
 )
 from core.errors import NotFound
+from core.ids import parse_id
 from crossref import registry
 from privacy.models import User
 from privacy.policy import DataCategory, decide
@@ -453,9 +454,9 @@ def audit_assigned_subjects(*, user_id: int, subjects: set[str]) -> set[str]:
     # Verification pages name a person by worker id; a case names them by SSN blind index.
 
     worker_ids = {
-        int(s.split(":", 1)[1])
+        n
         for s in subjects
-        if s.startswith("worker:") and s.split(":", 1)[1].isdigit()
+        if s.startswith("worker:") and (n := parse_id(s.split(":", 1)[1])) is not None
     }
     worker_keys = {
         f"worker:{pk}": f"ssn:{bidx}"

@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 from audit.services import event_record
 from core.api import error_body
 from core.errors import NotFound, ValidationFailed
+from core.ids import MAX_ID, parse_id
 from core.markers import personal_data
 from privacy.crypto import mask
 from verification import services
@@ -48,7 +49,6 @@ from verification.models import (
 )
 from verification.throttling import ApiKeyRateThrottle
 
-MAX_ID = 2**63 - 1
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
@@ -103,10 +103,11 @@ class EmployerApi(APIView):
 
     def case_for(self, request: Request, pk: str) -> VerificationCase:
         """Fetch and authorize in one step: another employer's case is the same 404 as a missing one."""
-        if not str(pk).isdigit() or int(pk) > MAX_ID:
+        case_id = parse_id(pk)
+        if case_id is None:
             raise NotFound("No such case.")
         case = (
-            VerificationCase.objects.filter(pk=int(pk), employer_id=self.employer_id(request))
+            VerificationCase.objects.filter(pk=case_id, employer_id=self.employer_id(request))
             .select_related("hiring_site")
             .first()
         )

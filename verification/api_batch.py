@@ -22,7 +22,8 @@ from rest_framework.response import Response
 
 from audit.services import event_record
 from core.errors import NotFound, ValidationFailed
-from verification.api import IDEMPOTENCY_HEADER, MAX_ID, CaseOutput, CaseSubmitApi, EmployerApi
+from core.ids import is_id, parse_id
+from verification.api import IDEMPOTENCY_HEADER, CaseOutput, CaseSubmitApi, EmployerApi
 from verification.imports.jobs import live
 from verification.imports.staging import import_stage
 from verification.models import ApiScope, ImportJob, ImportMode
@@ -99,7 +100,7 @@ class CaseBatchApi(EmployerApi):
             )
         length = request.META.get("CONTENT_LENGTH") or ""
         limit = settings.VERIFICATION_IMPORT_MAX_BYTES
-        if not length.isdigit():
+        if not is_id(length):  # a plain decimal, as for an id
             return Response(
                 {
                     "error": {
@@ -142,9 +143,10 @@ class ImportDetailApi(EmployerApi):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Read an import and its report")
     def get(self, request: Request, pk: str) -> Response:
-        if not str(pk).isdigit() or int(pk) > MAX_ID:
+        job_id = parse_id(pk)
+        if job_id is None:
             raise NotFound("No such import.")
-        job = ImportJob.objects.filter(pk=int(pk), employer_id=self.employer_id(request)).first()
+        job = ImportJob.objects.filter(pk=job_id, employer_id=self.employer_id(request)).first()
         if job is None:
             raise NotFound("No such import.")
         event_record(

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from audit.history import retention_purge
+from core.ids import parse_id
 from privacy.crypto import mask
 from privacy.policy import DataCategory
 from privacy.registry import PersonQuery, RecordRef
@@ -131,11 +132,11 @@ class VerificationCaseSource:
         qs = VerificationCase.objects.filter(created_at__lt=before)
         if record_ids is None and person_refs is None:
             return qs.count()
-        ids = [int(i) for i in record_ids or () if i.isdigit() and str(int(i)) == i]
+        ids = [n for i in record_ids or () if (n := parse_id(i)) is not None and str(n) == i]
         workers = [
-            int(p[7:])
+            n
             for p in person_refs or ()
-            if p.startswith("worker:") and p[7:].isdigit() and str(int(p[7:])) == p[7:]
+            if p.startswith("worker:") and (n := parse_id(p[7:])) is not None and str(n) == p[7:]
         ]
         return qs.filter(Q(pk__in=ids) | Q(worker_id__in=workers)).count()
 

@@ -16,18 +16,19 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from core.calendar import working_days_between
 from core.errors import NotFound
+from core.ids import parse_id
 from verification.lifecycle import ALLOWED, CLOSURE_FROM
 from verification.models import (
     CaseStatus,
     Employer,
     EmployerAccess,
+    EmployerApiKey,
     EmployerRole,
     ImportJob,
     VerificationCase,
 )
 
 S = CaseStatus
-MAX_ID = 2**63 - 1
 # The employer must act: give the notice, record the decision, refer, resubmit, close.
 ACTION_NEEDED = Q(
     status__in=[
@@ -41,6 +42,12 @@ ACTION_NEEDED = Q(
 WAITING = Q(status__in=[S.NEEDS_MORE_TIME, S.REFERRED, S.CASE_IN_CONTINUANCE])
 
 
+def _id(value: Any) -> int:
+    """An id taken from a URL (`core.ids.parse_id`), or -1, which matches nothing."""
+    pk = parse_id(value)
+    return -1 if pk is None else pk
+
+
 def portal_accesses(*, user: Any) -> QuerySet[EmployerAccess]:
     """The person's active grants, with their employers, by employer name."""
     return EmployerAccess.objects.of(user).select_related("employer").order_by("employer__name")
@@ -48,8 +55,7 @@ def portal_accesses(*, user: Any) -> QuerySet[EmployerAccess]:
 
 def portal_access(*, user: Any, employer_id: Any) -> EmployerAccess:
     """The person's grant for one employer; NotFound when there is none (or the id is forged)."""
-    pk = int(employer_id) if str(employer_id).isdigit() and int(employer_id) <= MAX_ID else -1
-    access = portal_accesses(user=user).filter(employer_id=pk).first()
+    access = portal_accesses(user=user).filter(employer_id=_id(employer_id)).first()
     if access is None:
         raise NotFound("No such employer.")
     return access
@@ -81,10 +87,8 @@ def portal_cases(*, employer: Employer, status: str = "") -> QuerySet[Verificati
 
 def portal_case(*, employer: Employer, pk: Any) -> VerificationCase:
     """One case of the employer; NotFound for another employer's, a missing or a forged id."""
-    if not str(pk).isdigit() or int(pk) > MAX_ID:
-        raise NotFound("No such case.")
     case = (
-        VerificationCase.objects.filter(pk=int(pk), employer=employer)
+        VerificationCase.objects.filter(pk=_id(pk), employer=employer)
         .select_related("hiring_site")
         .prefetch_related("comparisons")
         .first()
@@ -96,12 +100,26 @@ def portal_case(*, employer: Employer, pk: Any) -> VerificationCase:
 
 def portal_import(*, employer: Employer, pk: Any) -> ImportJob:
     """One import of the employer; NotFound otherwise."""
-    if not str(pk).isdigit() or int(pk) > MAX_ID:
-        raise NotFound("No such import.")
-    job = ImportJob.objects.filter(pk=int(pk), employer=employer).first()
+    job = ImportJob.objects.filter(pk=_id(pk), employer=employer).first()
     if job is None:
         raise NotFound("No such import.")
     return job
+
+
+def portal_key(*, employer: Employer, pk: Any) -> EmployerApiKey:
+    """One API key of the employer; NotFound for another employer's, a missing or a forged id."""
+    key = EmployerApiKey.objects.filter(pk=_id(pk), employer=employer).first()
+    if key is None:
+        raise NotFound("No such key.")
+    return key
+
+
+def portal_person(*, employer: Employer, pk: Any) -> EmployerAccess:
+    """One active grant of access to the employer; NotFound otherwise."""
+    access = EmployerAccess.objects.active().filter(pk=_id(pk), employer=employer).first()
+    if access is None:
+        raise NotFound("No such access.")
+    return access
 
 
 @dataclass(frozen=True)

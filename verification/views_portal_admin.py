@@ -221,9 +221,10 @@ def person_grant(request: HttpRequest, employer_id: int) -> HttpResponse:
 def person_revoke(request: HttpRequest, employer_id: int, pk: int) -> HttpResponse:
     """Take a person's access to the employer back."""
     access = _admin_or_404(request, employer_id)
-    target = EmployerAccess.objects.active().filter(pk=pk, employer=access.employer).first()
-    if target is None:
-        raise Http404("No such access.")
+    try:
+        target = sel.portal_person(employer=access.employer, pk=pk)
+    except NotFound as exc:
+        raise Http404("No such access.") from exc
     try:
         portal_services.employer_access_revoke(actor=_user(request), access=target)
     except DomainError as exc:
@@ -264,10 +265,10 @@ def key_issue(request: HttpRequest, employer_id: int) -> HttpResponse:
 
 
 def _key_or_404(access: EmployerAccess, pk: Any) -> EmployerApiKey:
-    key = EmployerApiKey.objects.filter(pk=pk, employer=access.employer).first()
-    if key is None:
-        raise Http404("No such key.")
-    return key
+    try:
+        return sel.portal_key(employer=access.employer, pk=pk)
+    except NotFound as exc:
+        raise Http404("No such key.") from exc
 
 
 @login_required

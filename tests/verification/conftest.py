@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tests.factories import TEST_PASSWORD
 from verification import services
 from verification.loading import COLUMNS, load_reference
 from verification.models import Employer
+from verification.services import portal
 
 CANARY_SSN = "521874390"
 
@@ -169,3 +172,38 @@ def api_client_for(adam: Any):
         return client
 
     return _client
+
+
+# --- Employer portal people -------------------------------------------------------------------
+def activate(user: Any) -> Any:
+    """What the invitee does with the e-mailed link: a password, then an authenticator."""
+    user.set_password(TEST_PASSWORD)
+    user.save()
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user
+
+
+@pytest.fixture
+def erin(adam, employer):
+    access, _ = portal.employer_admin_invite(
+        actor=adam,
+        employer=employer,
+        username="erin",
+        email="erin@acme.test",
+        first_name="Erin",
+        last_name="Acme",
+    )
+    return activate(access.user)
+
+
+@pytest.fixture
+def ulla(erin, employer):
+    access, _ = portal.employer_user_invite(
+        actor=erin,
+        employer=employer,
+        username="ulla",
+        email="ulla@acme.test",
+        first_name="Ulla",
+        last_name="User",
+    )
+    return activate(access.user)

@@ -12,12 +12,10 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.models import AuditEvent
 from tests.conftest import sign_in
-from tests.factories import TEST_PASSWORD
-from tests.verification.conftest import i9
+from tests.verification.conftest import activate, i9
 from tests.verification.test_import import csv_bytes, people
 from verification import services
 from verification.imports.jobs import import_run
@@ -26,40 +24,6 @@ from verification.services import portal
 
 pytestmark = pytest.mark.django_db
 TODAY = date.today()
-
-
-def activate(user: Any) -> Any:
-    """What the invitee does with the e-mailed link: a password, then an authenticator."""
-    user.set_password(TEST_PASSWORD)
-    user.save()
-    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    return user
-
-
-@pytest.fixture
-def erin(adam, employer):
-    access, _ = portal.employer_admin_invite(
-        actor=adam,
-        employer=employer,
-        username="erin",
-        email="erin@acme.test",
-        first_name="Erin",
-        last_name="Acme",
-    )
-    return activate(access.user)
-
-
-@pytest.fixture
-def ulla(erin, employer):
-    access, _ = portal.employer_user_invite(
-        actor=erin,
-        employer=employer,
-        username="ulla",
-        email="ulla@acme.test",
-        first_name="Ulla",
-        last_name="User",
-    )
-    return activate(access.user)
 
 
 @pytest.fixture

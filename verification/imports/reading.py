@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from core.errors import ValidationFailed
+from core.ids import parse_id
 
 COLUMNS = (
     "first_name",
@@ -176,10 +177,11 @@ def typed(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
             except ValueError:
                 errors[key] = [DATE_MESSAGE]
         elif key == "hiring_site":
-            if value.strip().isdigit() and len(value.strip()) < 19:
-                data[key] = int(value.strip())
-            else:
+            site = parse_id(value.strip())
+            if site is None:
                 errors[key] = [INTEGER_MESSAGE]
+            else:
+                data[key] = site
         elif key == "employee_email":
             try:
                 validate_email(value)

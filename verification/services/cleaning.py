@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from core.errors import ValidationFailed
+from core.ids import parse_id
 from verification import validation
 from verification.models import (
     CitizenshipStatus,
@@ -255,9 +256,8 @@ class _Cleaner:
         site_id = self.data.get("hiring_site")
         self.values["hiring_site"] = None
         if site_id not in (None, ""):
-            site_pk = (
-                int(str(site_id)) if str(site_id).isdigit() and int(str(site_id)) < 2**63 else -1
-            )
+            site_pk = parse_id(site_id)
+            site_pk = -1 if site_pk is None else site_pk
             site = (
                 self.sites.get(site_pk)
                 if self.sites is not None

@@ -11,20 +11,19 @@ from typing import Any
 from django.db.models import QuerySet
 
 from core.errors import NotFound
+from core.ids import parse_id
 from verification.models import (
     WebhookDelivery,
     WebhookHostAllowance,
     WebhookSubscription,
 )
 
-MAX_ID = 2**63 - 1
-
 
 def _pk(value: Any) -> int:
-    text = str(value)
-    if not text.isdigit() or int(text) > MAX_ID:
+    pk = parse_id(value)
+    if pk is None:
         raise NotFound("No such object.")
-    return int(text)
+    return pk
 
 
 def subscriptions_of(employer_id: int) -> QuerySet[WebhookSubscription]:
