@@ -188,7 +188,7 @@ def _run(column: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 def clean_ssa(row: dict[str, str]) -> dict[str, Any]:
     """A Numident row."""
-    citizenship = row["citizenship"].strip()
+    citizenship = row["citizenship"].strip().lower()  # "CITIZEN" as some extracts write it
     if citizenship not in NumidentCitizenship.values:
         raise ColumnInvalid("citizenship", f"One of: {', '.join(NumidentCitizenship.values)}.")
     return {

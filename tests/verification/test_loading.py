@@ -192,6 +192,12 @@ def test_a_spreadsheets_byte_order_mark_and_padded_header_names_load(tmp_path):
     assert sorted(Numident.objects.values_list("first_name", flat=True)) == ["José", "Maria"]
 
 
+def test_citizenship_is_read_whatever_its_case(tmp_path):
+    path = write_csv(tmp_path / "ssa.csv", "ssa", [person("521874390", citizenship=" CITIZEN ")])
+    assert load_reference(source="ssa", path=path).rows_loaded == 1
+    assert Numident.objects.get().citizenship == "citizen"
+
+
 def test_a_file_that_is_not_utf8_is_refused_at_its_line(tmp_path):
     text = write_csv(tmp_path / "a.csv", "ssa", GOOD).read_text(encoding="utf-8")
     path = tmp_path / "latin1.csv"
