@@ -183,27 +183,28 @@ def activate(user: Any) -> Any:
     return user
 
 
-@pytest.fixture
-def erin(adam, employer):
-    access, _ = portal.employer_admin_invite(
-        actor=adam,
+def invited(
+    actor: Any, employer: Any, username: str, email: str, name: str, *, admin: bool = False
+):
+    """A person invited to the employer's portal (its administrator with `admin`), who accepted."""
+    invite = portal.employer_admin_invite if admin else portal.employer_user_invite
+    first, last = name.split(" ", 1)
+    access, _ = invite(
+        actor=actor,
         employer=employer,
-        username="erin",
-        email="erin@acme.test",
-        first_name="Erin",
-        last_name="Acme",
+        username=username,
+        email=email,
+        first_name=first,
+        last_name=last,
     )
     return activate(access.user)
+
+
+@pytest.fixture
+def erin(adam, employer):
+    return invited(adam, employer, "erin", "erin@acme.test", "Erin Acme", admin=True)
 
 
 @pytest.fixture
 def ulla(erin, employer):
-    access, _ = portal.employer_user_invite(
-        actor=erin,
-        employer=employer,
-        username="ulla",
-        email="ulla@acme.test",
-        first_name="Ulla",
-        last_name="User",
-    )
-    return activate(access.user)
+    return invited(erin, employer, "ulla", "ulla@acme.test", "Ulla User")

@@ -15,7 +15,7 @@ from django.core import mail
 
 from audit.models import AuditEvent
 from tests.conftest import sign_in
-from tests.verification.conftest import activate, i9
+from tests.verification.conftest import i9, invited
 from tests.verification.test_import import csv_bytes, people
 from verification import services
 from verification.imports.jobs import import_run
@@ -28,29 +28,14 @@ TODAY = date.today()
 
 @pytest.fixture
 def oscar(adam, other_employer):
-    access, _ = portal.employer_admin_invite(
-        actor=adam,
-        employer=other_employer,
-        username="oscar",
-        email="o@other.test",
-        first_name="Oscar",
-        last_name="O",
-    )
-    return activate(access.user)
+    return invited(adam, other_employer, "oscar", "o@other.test", "Oscar O", admin=True)
 
 
 @pytest.fixture
 def gus(erin, oscar, employer, other_employer):
-    access, _ = portal.employer_user_invite(
-        actor=oscar,
-        employer=other_employer,
-        username="gus",
-        email="gus@agent.test",
-        first_name="Gus",
-        last_name="Agent",
-    )
+    agent = invited(oscar, other_employer, "gus", "gus@agent.test", "Gus Agent")
     portal.employer_access_grant(actor=erin, employer=employer, username="gus")
-    return activate(access.user)
+    return agent
 
 
 def form_body(**overrides: Any) -> dict[str, str]:

@@ -30,20 +30,16 @@ def test_the_api_answers_404(api_client_for, employer, odd):
 @pytest.mark.parametrize("odd", ODD)
 def test_the_portal_answers_404(ulla, erin, employer, odd):
     e = employer.pk
-    user = sign_in(Client(), ulla, verify=True)
-    for path in (
-        f"/employer/{odd}/cases/",
-        f"/employer/{e}/cases/{odd}/",
-        f"/employer/{e}/imports/{odd}/",
+    user, admin = (sign_in(Client(), person, verify=True) for person in (ulla, erin))
+    for client, method, path in (
+        (user, "get", f"/employer/{odd}/cases/"),
+        (user, "get", f"/employer/{e}/cases/{odd}/"),
+        (user, "get", f"/employer/{e}/imports/{odd}/"),
+        (admin, "post", f"/employer/{e}/admin/access/{odd}/revoke/"),
+        (admin, "post", f"/employer/{e}/admin/keys/{odd}/rotate/"),
+        (admin, "post", f"/employer/{e}/admin/keys/{odd}/revoke/"),
     ):
-        assert user.get(path).status_code == 404, path
-    admin = sign_in(Client(), erin, verify=True)
-    for path in (
-        f"/employer/{e}/admin/access/{odd}/revoke/",
-        f"/employer/{e}/admin/keys/{odd}/rotate/",
-        f"/employer/{e}/admin/keys/{odd}/revoke/",
-    ):
-        assert admin.post(path).status_code == 404, path
+        assert getattr(client, method)(path).status_code == 404, path
 
 
 @pytest.mark.parametrize("odd", ["%C2%B2", "%D9%A1"])
