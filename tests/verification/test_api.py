@@ -467,3 +467,16 @@ def test_the_api_answers_json_whatever_format_is_asked(
     assert response["Content-Type"] == "application/json"
     if status != 200:
         assert response.json()["error"]["code"] in ("not_found", "not_acceptable")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/cases/", "/api/v1/cases/batch", "/api/v1/webhooks/subscriptions/"]
+)
+def test_a_body_nested_too_deeply_is_a_parse_error(api_client_for, employer, path):
+    """Python's JSON decoder recurses: 10,000 brackets were a RecursionError, a 500."""
+    deep = b"[" * 10_000 + b"]" * 10_000
+    response = api_client_for(employer).generic("POST", path, deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] in ("parse_error", "invalid")
+    assert not VerificationCase.objects.exists()
