@@ -39,6 +39,7 @@ from core.errors import ValidationFailed
 from privacy import crypto
 from verification import validation
 from verification.copying import MODELS, copy_line, copy_rows
+from verification.imports.reading import csv_reader
 from verification.models import (
     LoadStatus,
     NumidentCitizenship,
@@ -370,8 +371,9 @@ def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
     with the line where reading failed; a row of the wrong width is reported as such.
     """
     with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+        reader = None
         try:
+            reader = csv_reader(fh)
             yield from _header_and_rows(reader, source)
         except UnicodeDecodeError:
             line = _first_undecodable_line(path)
@@ -380,9 +382,10 @@ def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
                 field_errors={"file": [f"Line {line}: not UTF-8 text."]},
             ) from None
         except csv.Error as exc:
+            line = reader.line_num if reader else 1
             raise ValidationFailed(
-                f"Line {reader.line_num}: not valid CSV ({exc}).",
-                field_errors={"file": [f"Line {reader.line_num}: {exc}."]},
+                f"Line {line}: not valid CSV ({exc}).",
+                field_errors={"file": [f"Line {line}: {exc}."]},
             ) from None
 
 

@@ -322,6 +322,24 @@ def test_json_lines_are_read_too_and_a_broken_line_is_reported(employer, ssa):
     assert job.rows_imported == 1
 
 
+def test_a_semicolon_separated_file_from_a_spreadsheet_imports_as_a_comma_separated_one(
+    employer, ssa
+):
+    """Where the comma is the decimal mark, spreadsheets save "CSV" with semicolons (and a BOM)."""
+    text = csv_bytes(people()).decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv.writer(out, delimiter=";").writerows(rows)
+    job = import_run(job_id=stage(employer, b"\xef\xbb\xbf" + out.getvalue().encode()).pk)
+    assert (job.status, job.rows_total, job.rows_invalid, job.rows_imported) == (
+        ImportStatus.DONE,
+        6,
+        1,
+        5,
+    )
+    assert list(job.errors.values_list("line", "field")) == [(6, "ssn")]
+
+
 def test_a_header_without_the_required_columns_is_refused_before_anything_is_staged(employer):
     with pytest.raises(Exception) as exc:
         stage(employer, b"first_name,colour\nMaria,red\n")

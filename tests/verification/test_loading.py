@@ -198,6 +198,14 @@ def test_citizenship_is_read_whatever_its_case(tmp_path):
     assert Numident.objects.get().citizenship == "citizen"
 
 
+def test_a_semicolon_separated_extract_loads(tmp_path):
+    text = write_csv(tmp_path / "a.csv", "ssa", GOOD).read_text(encoding="utf-8")
+    path = tmp_path / "semicolons.csv"
+    path.write_text(text.replace(",", ";"), encoding="utf-8")
+    assert load_reference(source="ssa", path=path).rows_loaded == 2
+    assert Numident.objects.filter(last_name="Hernández-Díaz").exists()
+
+
 def test_a_file_that_is_not_utf8_is_refused_at_its_line(tmp_path):
     text = write_csv(tmp_path / "a.csv", "ssa", GOOD).read_text(encoding="utf-8")
     path = tmp_path / "latin1.csv"

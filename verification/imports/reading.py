@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -80,8 +81,22 @@ def sniff_format(head: bytes, name: str) -> str:
     return "jsonl" if head.lstrip()[:1] == b"{" else "csv"
 
 
+def delimiter_of(header: str) -> str:
+    """The CSV's delimiter, read off its header line: a comma, or a semicolon when the header has
+    semicolons and no comma (a spreadsheet saved where the comma is the decimal mark)."""
+    return ";" if ";" in header and "," not in header else ","
+
+
+def csv_reader(text: IO[str]) -> Any:
+    """`csv.reader` over `text`, with the delimiter its header line uses (`delimiter_of`)."""
+    first = text.readline()
+    return csv.reader(
+        itertools.chain([first] if first else [], text), delimiter=delimiter_of(first)
+    )
+
+
 def _csv_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, str] | None, str]]:
-    reader = csv.reader(text)
+    reader = csv_reader(text)
     try:
         header = next(reader)
     except StopIteration:
