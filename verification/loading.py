@@ -366,8 +366,8 @@ def _checksum(path: Path) -> str:
 def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of a CSV file whose header must hold the source's columns, once each.
 
-    UTF-8, with or without the byte-order mark spreadsheets write; header names are trimmed, and
-    columns beyond the source's are ignored. A file that is empty, not UTF-8 or not CSV is refused
+    UTF-8, with or without the byte-order mark spreadsheets write; header names are trimmed and
+    read whatever their case, and columns beyond the source's are ignored. A file that is empty, not UTF-8 or not CSV is refused
     with the line where reading failed; a row of the wrong width is reported as such.
     """
     with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -390,7 +390,7 @@ def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _header_and_rows(reader: Any, source: str) -> Iterator[tuple[int, dict[str, str]]]:
-    header = [h.strip() for h in next(reader, None) or []]
+    header = [h.strip().lower() for h in next(reader, None) or []]  # "SSN", " First_Name"
     if not header:
         raise ValidationFailed(
             "The file is empty: line 1 must be the header.",

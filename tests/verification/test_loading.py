@@ -183,11 +183,12 @@ def _refusal(path, source="ssa"):
     return str(exc.value) + err.getvalue()
 
 
-def test_a_spreadsheets_byte_order_mark_and_padded_header_names_load(tmp_path):
+def test_a_spreadsheets_byte_order_mark_and_padded_or_capitalised_header_names_load(tmp_path):
     text = write_csv(tmp_path / "a.csv", "ssa", GOOD).read_text(encoding="utf-8")
     header, rest = text.split("\n", 1)
     path = tmp_path / "excel.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + (", ".join(header.split(",")) + "\r\n" + rest).encode())
+    padded = ", ".join(name.upper() if name == "ssn" else name for name in header.split(","))
+    path.write_bytes(b"\xef\xbb\xbf" + (padded + "\r\n" + rest).encode())
     assert load_reference(source="ssa", path=path).rows_loaded == 2
     assert sorted(Numident.objects.values_list("first_name", flat=True)) == ["José", "Maria"]
 

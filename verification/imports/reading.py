@@ -101,7 +101,7 @@ def _csv_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, str] | None, str]]
         header = next(reader)
     except StopIteration:
         return
-    header = [h.strip().lstrip("\ufeff") for h in header]
+    header = [h.strip().lstrip("\ufeff").lower() for h in header]  # "SSN", " First_Name"
     unknown = [h for h in header if h not in ACCEPTED]
     missing = [c for c in REQUIRED if c not in header]
     if unknown or missing or len(set(header)) != len(header):
