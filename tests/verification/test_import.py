@@ -314,11 +314,21 @@ def test_the_rules_of_a_single_submit_apply_across_the_file(employer, ssa):
 
 
 def test_json_lines_are_read_too_and_a_broken_line_is_reported(employer, ssa):
+    deep = "[" * 10_000 + "]" * 10_000  # a RecursionError in the decoder, not a ValueError
     data = (
-        json.dumps(row()) + "\n" + "{not json\n" + json.dumps({**row(), "colour": "red"}) + "\n"
+        json.dumps(row())
+        + "\n{not json\n"
+        + json.dumps({**row(), "colour": "red"})
+        + "\n"
+        + deep
+        + "\n"
     ).encode()
     job = import_run(job_id=stage(employer, data, name="hires.jsonl").pk)
-    assert list(job.errors.values_list("line", "field")) == [(2, "*"), (3, "*")]
+    assert list(job.errors.values_list("line", "field", "message")) == [
+        (2, "*", "Not valid JSON."),
+        (3, "*", "Unknown field(s): colour."),
+        (4, "*", "Not valid JSON."),
+    ]
     assert job.rows_imported == 1
 
 

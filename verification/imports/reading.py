@@ -133,7 +133,7 @@ def _jsonl_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, str] | None, str
             continue
         try:
             obj = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than the decoder goes: not a row
             yield line, None, "Not valid JSON."
             continue
         if not isinstance(obj, dict):
