@@ -99,9 +99,9 @@ def _scrub(value: Any, *, key: str = "") -> Any:
     if isinstance(value, str):
         if key.endswith("sha256") and _SHA256.fullmatch(value):
             return value
-        return _IDENTIFIER_RUN.sub(REDACTED, value)
+        return _text(value)
     if isinstance(value, Mapping):
-        return {str(k): _scrub(v, key=str(k)) for k, v in value.items()}
+        return {_no_nul(str(k)): _scrub(v, key=str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         # `key` is no identifier name (checked above), so the items are scrubbed as free values;
         # a list of plain numbers (the ids a page showed) is kept as it is.
@@ -110,7 +110,18 @@ def _scrub(value: Any, *, key: str = "") -> Any:
         return [_scrub(v) for v in value]
     if isinstance(value, int | float | bool) or value is None:
         return value
-    return _IDENTIFIER_RUN.sub(REDACTED, str(value))
+    return _text(str(value))
+
+
+def _no_nul(text: str) -> str:
+    """NUL as U+FFFD: a JSON document with \\u0000 cannot be stored in jsonb, and an event that
+    cannot be stored fails its action (a sign-in with a NUL in the username was a 500)."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _text(text: str) -> str:
+    """A free text value as recorded: identifiers redacted, NULs replaced."""
+    return _no_nul(_IDENTIFIER_RUN.sub(REDACTED, text))
 
 
 def normalize_search_value(value: str) -> str:

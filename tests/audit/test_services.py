@@ -9,6 +9,7 @@ from audit import context
 from audit.catalogue import CATALOGUE_VERSION, register
 from audit.models import AuditEvent
 from audit.services import AuditWriteFailed, event_record, normalize_search_value, search_hmac
+from audit.services_admin import chain_verify
 from tests.audit.conftest import sql
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +120,29 @@ def test_a_sha256_digest_is_kept_whole_but_nothing_else_rides_on_its_name(alice)
     assert row.detail["sha256"] == digest
     assert CANARY_DIGITS not in row.detail["file_sha256"]
     assert "[redacted]" in row.detail["other"]
+
+
+def test_a_nul_in_what_an_event_records_is_stored_as_a_replacement_character(alice):
+    """jsonb cannot hold \\u0000: the event failed to store, and so did its action (a sign-in
+    with a NUL in the username was a 500). The chain still verifies over what was stored."""
+    event_record(
+        action="access.denied",
+        actor=alice,
+        detail={"username": "ad\x00am", "bad\x00key": ["a\x00", 1]},
+        justification="why\x00",
+    )
+    row = AuditEvent.objects.latest("id")
+    assert row.detail == {"username": "ad\ufffdam", "bad\ufffdkey": ["a\ufffd", 1]}
+    assert row.justification == "why\ufffd"
+    assert chain_verify(actor=None, trigger="test").ok
+
+
+def test_signing_in_with_a_nul_in_the_username_is_refused_not_a_500(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice\x00", "password": "nope"})
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(action="auth.login_failed").latest("id").detail == {
+        "username": "alice\ufffd"
+    }
 
 
 def test_a_search_stores_the_kind_and_a_keyed_hash_never_the_value(alice):
