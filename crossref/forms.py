@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from core.ids import parse_id
 from crossref import registry
 
 
@@ -32,10 +33,10 @@ class RunForm(forms.Form):
     def clean_employer_ids(self) -> list[int]:
         """Comma-separated integers."""
         raw = self.cleaned_data["employer_ids"]
-        try:
-            return [int(x) for x in raw.replace(" ", "").split(",") if x]
-        except ValueError as exc:
-            raise forms.ValidationError("Use employer ids separated by commas.") from exc
+        ids = [parse_id(x) for x in raw.replace(" ", "").split(",") if x]
+        if None in ids:  # not a plain decimal, or beyond any id ("²", "1e3", 20 digits)
+            raise forms.ValidationError("Use employer ids separated by commas.")
+        return [i for i in ids if i is not None]
 
     def clean(self) -> dict[str, Any]:
         """Dates as ISO strings for the run's scope."""

@@ -49,6 +49,18 @@ def test_a_supervisor_starts_follows_and_cancels_a_run(world, matcher, login):
     assert b"hx-trigger" not in client.get(f"/crossref/runs/{run.pk}/progress/").content
 
 
+@pytest.mark.parametrize("ids", ["99999999999999999999", "1,\u00b2", "1e3", "1,-2"])
+def test_employer_ids_that_are_no_ids_are_a_form_error_and_start_nothing(
+    world, matcher, login, ids
+):
+    response = login(matcher).post(
+        "/crossref/runs/", {"rules": ["SSA-NOTFOUND"], "employer_ids": ids}
+    )
+    assert response.status_code == 200
+    assert b"Use employer ids separated by commas." in response.content
+    assert not Run.objects.exists()
+
+
 def test_a_refused_run_shows_why(world, sam, login):
     response = login(sam).post("/crossref/runs/", {"rules": ["SSA-IDENTITY"]})
     assert response.status_code == 200
