@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit import chain, db
 from audit.models import AuditEvent, AuditSeal, ReviewAssignment, VerificationRun
+from core.ids import is_id, parse_id
 
 PAGE_SIZE = 50
 
@@ -35,8 +36,9 @@ def events_filtered(*, user: Any, filters: dict[str, Any]) -> Any:
     qs = AuditEvent.objects.visible_to(user)
     if filters.get("user"):
         value = str(filters["user"]).strip()
-        if value.isdigit():
-            qs = qs.filter(actor_id=int(value))
+        if is_id(value):
+            pk = parse_id(value)
+            qs = qs.filter(actor_id=pk) if pk is not None else qs.none()  # past bigint: no one
         else:  # by id, which is indexed; the username only for accounts that no longer exist
             pk = (
                 get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()

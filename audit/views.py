@@ -28,6 +28,7 @@ from audit.models import ReviewReason
 from audit.services import event_record
 from audit.tasks import verify
 from core.errors import DomainError
+from core.ids import parse_id
 from core.markers import personal_data
 
 READERS = ("supervisor", "auditor")
@@ -46,7 +47,7 @@ def _filters(request: HttpRequest) -> tuple[EventFilterForm, dict[str, Any]]:
 
 def _before(request: HttpRequest) -> int | None:
     value = request.GET.get("before", "")
-    return int(value) if value.isdigit() else None
+    return parse_id(value)
 
 
 def _page_subjects(events: list[Any]) -> list[str]:

@@ -61,10 +61,10 @@ class BulkForm(forms.Form):
 
     def clean_ids(self) -> list[int]:
         raw = self.cleaned_data.get("ids") or ""
-        try:
-            return [int(x) for x in raw.replace(" ", "").split(",") if x]
-        except ValueError as exc:
-            raise forms.ValidationError("Bad selection.") from exc
+        ids = [parse_id(x) for x in raw.replace(" ", "").split(",") if x]
+        if None in ids:
+            raise forms.ValidationError("Bad selection.")
+        return [i for i in ids if i is not None]
 
     def clean(self):
         data = super().clean() or {}

@@ -69,6 +69,16 @@ def test_a_supervisor_sees_the_agencys_trail_and_reviews(login, sam, trail):
     assert client.get("/audit/review/").status_code == 200
 
 
+@pytest.mark.parametrize("odd", ["\u00b2", "\u0661\u0662", "99999999999999999999"])
+def test_an_id_filter_python_calls_digits_but_int_refuses_finds_nothing(login, sam, trail, odd):
+    """ "²".isdigit() is True and int("²") raises: ?user=² and ?before=² were 500s."""
+    client = login(sam)
+    for query in ({"user": odd}, {"before": odd}):
+        response = client.get("/audit/", query)
+        assert response.status_code == 200, query
+    assert "alice" not in client.get("/audit/", {"user": odd}).content.decode()
+
+
 def test_a_second_factor_is_required(login, audrey):
     client = login(audrey, verify=False)
     response = client.get("/audit/")
