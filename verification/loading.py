@@ -366,9 +366,10 @@ def _checksum(path: Path) -> str:
 def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) of a CSV file whose header must hold the source's columns, once each.
 
-    UTF-8, with or without the byte-order mark spreadsheets write; header names are trimmed and
-    read whatever their case, and columns beyond the source's are ignored. A file that is empty, not UTF-8 or not CSV is refused
-    with the line where reading failed; a row of the wrong width is reported as such.
+    UTF-8, with or without the byte-order mark spreadsheets write, comma- or semicolon-separated
+    (`csv_reader`); header names are trimmed and read whatever their case, and columns beyond the
+    source's are ignored. A file that is empty, not UTF-8 or not CSV is refused with the line
+    where reading failed; a row of the wrong width is reported as such.
     """
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = None
