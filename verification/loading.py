@@ -39,7 +39,7 @@ from core.errors import ValidationFailed
 from privacy import crypto
 from verification import validation
 from verification.copying import MODELS, copy_line, copy_rows
-from verification.imports.reading import csv_reader
+from verification.imports.reading import csv_reader, first_undecodable_line
 from verification.models import (
     LoadStatus,
     NumidentCitizenship,
@@ -377,7 +377,7 @@ def _rows(path: Path, source: str) -> Iterator[tuple[int, dict[str, str]]]:
             reader = csv_reader(fh)
             yield from _header_and_rows(reader, source)
         except UnicodeDecodeError:
-            line = _first_undecodable_line(path)
+            line = first_undecodable_line(path)
             raise ValidationFailed(
                 f"Line {line}: not UTF-8 text. Save the file as UTF-8.",
                 field_errors={"file": [f"Line {line}: not UTF-8 text."]},
@@ -414,17 +414,6 @@ def _header_and_rows(reader: Any, source: str) -> Iterator[tuple[int, dict[str, 
             yield reader.line_num, {"__shape__": "wrong number of fields"}
             continue
         yield reader.line_num, dict(zip(header, values, strict=True))
-
-
-def _first_undecodable_line(path: Path) -> int:
-    """The number of the first line of `path` that is not UTF-8 (0 if every line is)."""
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 0
 
 
 def _validated(path: Path, source: str, report: LoadReport) -> Iterator[dict[str, Any]]:

@@ -12,6 +12,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -93,6 +94,17 @@ def csv_reader(text: IO[str]) -> Any:
     return csv.reader(
         itertools.chain([first] if first else [], text), delimiter=delimiter_of(first)
     )
+
+
+def first_undecodable_line(path: Path) -> int:
+    """The number of the first line of `path` that is not UTF-8 (0 if every line is)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _csv_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, str] | None, str]]:
