@@ -36,9 +36,9 @@ def events_filtered(*, user: Any, filters: dict[str, Any]) -> Any:
     qs = AuditEvent.objects.visible_to(user)
     if filters.get("user"):
         value = str(filters["user"]).strip()
-        if is_id(value):
+        if is_id(value):  # past bigint, an id no one has
             pk = parse_id(value)
-            qs = qs.filter(actor_id=pk) if pk is not None else qs.none()  # past bigint: no one
+            qs = qs.filter(actor_id=pk) if pk is not None else qs.none()
         else:  # by id, which is indexed; the username only for accounts that no longer exist
             pk = (
                 get_user_model().objects.filter(username=value).values_list("pk", flat=True).first()

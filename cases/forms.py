@@ -24,7 +24,7 @@ from cases.models import (
     Severity,
 )
 from cases.queue import SORTS, QueueFilters, decode_cursor
-from core.ids import is_id, parse_id
+from core.ids import is_id, parse_id, parse_id_list
 
 BULK_CHOICES = [
     ("assign", "Assign"),
@@ -61,10 +61,10 @@ class BulkForm(forms.Form):
 
     def clean_ids(self) -> list[int]:
         raw = self.cleaned_data.get("ids") or ""
-        ids = [parse_id(x) for x in raw.replace(" ", "").split(",") if x]
-        if None in ids:
+        ids = parse_id_list(raw)
+        if ids is None:
             raise forms.ValidationError("Bad selection.")
-        return [i for i in ids if i is not None]
+        return ids
 
     def clean(self):
         data = super().clean() or {}

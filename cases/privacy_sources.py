@@ -122,7 +122,7 @@ class CaseSource:
         qs = self._due(before)
         if record_ids is None and person_refs is None:
             return qs.count()
-        ids = [n for i in record_ids or () if (n := parse_id(i)) is not None and str(n) == str(i)]
+        ids = [n for i in record_ids or () if (n := parse_id(i, canonical=True)) is not None]
         refs = list(person_refs or ())
         # The person a case names is `subject_ref`, the first 80 characters of its subject key.
         return (

@@ -16,10 +16,19 @@ def is_id(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def parse_id(value: Any) -> int | None:
-    """`value` as an id: a plain decimal within bigint's range, else None."""
+def parse_id(value: Any, *, canonical: bool = False) -> int | None:
+    """`value` as an id: a plain decimal within bigint's range, else None.
+
+    `canonical`: only as the id is written back ("7", not "007"), for references kept as text.
+    """
     text = str(value)
-    if not is_id(text):
+    if not is_id(text) or (canonical and text != str(int(text))):
         return None
     number = int(text)
     return number if number <= MAX_ID else None
+
+
+def parse_id_list(text: str) -> list[int] | None:
+    """Comma-separated ids ("12, 40"), each as `parse_id` reads it; None if any is not one."""
+    ids = [parse_id(part) for part in text.replace(" ", "").split(",") if part]
+    return None if None in ids else [i for i in ids if i is not None]

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from core.ids import parse_id
+from core.ids import parse_id_list
 from crossref import registry
 
 
@@ -33,10 +33,10 @@ class RunForm(forms.Form):
     def clean_employer_ids(self) -> list[int]:
         """Comma-separated integers."""
         raw = self.cleaned_data["employer_ids"]
-        ids = [parse_id(x) for x in raw.replace(" ", "").split(",") if x]
-        if None in ids:  # not a plain decimal, or beyond any id ("²", "1e3", 20 digits)
+        ids = parse_id_list(raw)
+        if ids is None:  # not a plain decimal, or beyond any id ("²", "1e3", 20 digits)
             raise forms.ValidationError("Use employer ids separated by commas.")
-        return [i for i in ids if i is not None]
+        return ids
 
     def clean(self) -> dict[str, Any]:
         """Dates as ISO strings for the run's scope."""

@@ -132,11 +132,11 @@ class VerificationCaseSource:
         qs = VerificationCase.objects.filter(created_at__lt=before)
         if record_ids is None and person_refs is None:
             return qs.count()
-        ids = [n for i in record_ids or () if (n := parse_id(i)) is not None and str(n) == i]
+        ids = [n for i in record_ids or () if (n := parse_id(i, canonical=True)) is not None]
         workers = [
             n
             for p in person_refs or ()
-            if p.startswith("worker:") and (n := parse_id(p[7:])) is not None and str(n) == p[7:]
+            if p.startswith("worker:") and (n := parse_id(p[7:], canonical=True)) is not None
         ]
         return qs.filter(Q(pk__in=ids) | Q(worker_id__in=workers)).count()
 
